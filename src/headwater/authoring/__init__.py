@@ -1,0 +1,1 @@
+"""Describing pipelines: DAGs, tasks, groups, mapping, params. No I/O, no database."""

@@ -1,0 +1,53 @@
+"""The stacks of DAGs and task groups being defined by ``with`` blocks (private)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.authoring.task_group import TaskGroup
+
+_dag_stack: list[DAG] = []
+_group_stack: list[TaskGroup] = []
+
+
+def push_dag(dag: DAG) -> None:
+    _dag_stack.append(dag)
+
+
+def pop_dag() -> None:
+    _dag_stack.pop()
+
+
+def current_dag() -> DAG | None:
+    return _dag_stack[-1] if _dag_stack else None
+
+
+def push_group(group: TaskGroup) -> None:
+    _group_stack.append(group)
+
+
+def pop_group() -> None:
+    _group_stack.pop()
+
+
+def current_group(dag: DAG | None) -> TaskGroup | None:
+    """The innermost open task group that belongs to ``dag``."""
+    for group in reversed(_group_stack):
+        if group.dag is dag:
+            return group
+    return None
+
+
+class detached:  # noqa: N801 - used like a function: `with detached():`
+    """Temporarily clear the DAG and group stacks (to build operators outside any DAG)."""
+
+    def __enter__(self) -> None:
+        self._saved = (_dag_stack[:], _group_stack[:])
+        _dag_stack.clear()
+        _group_stack.clear()
+
+    def __exit__(self, *exc: object) -> None:
+        _dag_stack[:] = self._saved[0]
+        _group_stack[:] = self._saved[1]

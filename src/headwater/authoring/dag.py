@@ -1,0 +1,287 @@
+"""The DAG: a named set of tasks, their dependencies, a schedule and run-level settings."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+
+from headwater.authoring import _context
+from headwater.authoring.operator import validate_task_id
+from headwater.authoring.params import Param, normalize_params
+from headwater.authoring.schedules import Schedule, parse_schedule
+from headwater.exceptions import CycleError, DagDefinitionError, DuplicateTaskIdError
+
+if TYPE_CHECKING:
+    from headwater.authoring.operator import BaseOperator, Callback
+    from headwater.authoring.task_group import TaskGroup
+    from headwater.testing import DagRunResult
+
+P = ParamSpec("P")
+
+
+def _check_aware(value: datetime | None, name: str, dag_id: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise DagDefinitionError(f"DAG {dag_id!r}: {name} must be a datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise DagDefinitionError(
+            f"DAG {dag_id!r}: {name} {value.isoformat()} has no timezone; "
+            f"use e.g. datetime(2024, 1, 1, tzinfo=timezone.utc)"
+        )
+    return value
+
+
+class DAG:
+    """A pipeline: tasks and the dependencies between them.
+
+    Example::
+
+        with DAG("daily_report", schedule="@daily", start_date=datetime(2024, 1, 1, tzinfo=UTC)):
+            extract = BashOperator(task_id="extract", bash_command="echo {{ ds }}")
+            report = EmptyOperator(task_id="report")
+            extract >> report
+    """
+
+    def __init__(
+        self,
+        dag_id: str,
+        *,
+        schedule: str | timedelta | Schedule | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        catchup: bool = False,
+        default_args: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        description: str | None = None,
+        doc_md: str | None = None,
+        max_active_runs: int = 16,
+        max_active_tasks: int = 16,
+        dagrun_timeout: timedelta | None = None,
+        on_success_callback: Callback | None = None,
+        on_failure_callback: Callback | None = None,
+        template_searchpath: str | Iterable[str] | None = None,
+        is_paused_upon_creation: bool | None = None,
+    ) -> None:
+        validate_task_id(dag_id)
+        self.dag_id = dag_id
+        self.schedule = parse_schedule(schedule)
+        self.start_date = _check_aware(start_date, "start_date", dag_id)
+        self.end_date = _check_aware(end_date, "end_date", dag_id)
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise DagDefinitionError(f"DAG {dag_id!r}: end_date is before start_date")
+        self.catchup = catchup
+        self.default_args: dict[str, Any] = dict(default_args or {})
+        _check_aware(self.default_args.get("start_date"), "default_args['start_date']", dag_id)
+        self.params: dict[str, Param] = normalize_params(params)
+        self.tags = sorted(set(tags))
+        self.description = description
+        self.doc_md = doc_md
+        for name, value in (("max_active_runs", max_active_runs), ("max_active_tasks", max_active_tasks)):
+            if not isinstance(value, int) or value < 1:
+                raise DagDefinitionError(f"DAG {dag_id!r}: {name} must be an int >= 1")
+        self.max_active_runs = max_active_runs
+        self.max_active_tasks = max_active_tasks
+        if dagrun_timeout is not None and not isinstance(dagrun_timeout, timedelta):
+            raise DagDefinitionError(f"DAG {dag_id!r}: dagrun_timeout must be a timedelta")
+        self.dagrun_timeout = dagrun_timeout
+        self.on_success_callback = on_success_callback
+        self.on_failure_callback = on_failure_callback
+        if isinstance(template_searchpath, str):
+            template_searchpath = [template_searchpath]
+        self.template_searchpath = list(template_searchpath or [])
+        self.is_paused_upon_creation = is_paused_upon_creation
+        self.task_dict: dict[str, BaseOperator] = {}
+        self.task_groups: dict[str, TaskGroup] = {}
+        self.fileloc = _caller_file()
+
+    # -- building ------------------------------------------------------------------------------
+
+    def __enter__(self) -> DAG:
+        _context.push_dag(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _context.pop_dag()
+
+    def add_task(self, task: BaseOperator) -> None:
+        if task.dag is self:
+            return
+        if task.dag is not None:
+            raise DagDefinitionError(
+                f"task {task.task_id!r} already belongs to DAG {task.dag.dag_id!r}"
+            )
+        if task.task_id in self.task_dict:
+            raise DuplicateTaskIdError(
+                f"DAG {self.dag_id!r} already has a task with id {task.task_id!r}"
+            )
+        self.task_dict[task.task_id] = task
+        task.dag = self
+
+    def unique_task_id(self, task_id: str) -> str:
+        """``task_id``, or ``task_id__N`` if it is taken (for TaskFlow functions called twice)."""
+        if task_id not in self.task_dict:
+            return task_id
+        n = 1
+        while f"{task_id}__{n}" in self.task_dict:
+            n += 1
+        return f"{task_id}__{n}"
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def tasks(self) -> list[BaseOperator]:
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.task_dict)
+
+    @property
+    def roots(self) -> list[BaseOperator]:
+        return [t for t in self.task_dict.values() if not t.upstream_task_ids]
+
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        return [t for t in self.task_dict.values() if not t.downstream_task_ids]
+
+    def get_task(self, task_id: str) -> BaseOperator:
+        from headwater.exceptions import TaskNotFoundError
+
+        try:
+            return self.task_dict[task_id]
+        except KeyError:
+            raise TaskNotFoundError(f"DAG {self.dag_id!r} has no task {task_id!r}") from None
+
+    def topological_sort(self) -> list[BaseOperator]:
+        """Tasks in an order where every task comes after its upstreams; raises on a cycle."""
+        indegree = {tid: len(t.upstream_task_ids) for tid, t in self.task_dict.items()}
+        ready = [tid for tid, n in indegree.items() if n == 0]
+        order: list[str] = []
+        while ready:
+            tid = ready.pop(0)
+            order.append(tid)
+            for down in self.task_dict[tid].downstream_task_ids:
+                indegree[down] -= 1
+                if indegree[down] == 0:
+                    ready.append(down)
+        if len(order) != len(self.task_dict):
+            raise CycleError(f"DAG {self.dag_id!r} has a cycle: {' -> '.join(self._find_cycle())}")
+        return [self.task_dict[t] for t in order]
+
+    def _find_cycle(self) -> list[str]:
+        white, grey, black = 0, 1, 2
+        color = dict.fromkeys(self.task_dict, white)
+        path: list[str] = []
+
+        def visit(tid: str) -> list[str] | None:
+            color[tid] = grey
+            path.append(tid)
+            for down in self.task_dict[tid].downstream_task_ids:
+                if color[down] == grey:
+                    return [*path[path.index(down):], down]
+                if color[down] == white and (found := visit(down)):
+                    return found
+            path.pop()
+            color[tid] = black
+            return None
+
+        for tid in self.task_dict:
+            if color[tid] == white and (found := visit(tid)):
+                return found
+        return []
+
+    def validate(self) -> None:
+        """Check what cannot be checked while tasks are added: cycles, dangling edges."""
+        for task in self.task_dict.values():
+            for other in (*task.upstream_task_ids, *task.downstream_task_ids):
+                if other not in self.task_dict:
+                    raise DagDefinitionError(
+                        f"DAG {self.dag_id!r}: task {task.task_id!r} depends on {other!r}, "
+                        "which is not in the DAG"
+                    )
+        self.topological_sort()
+
+    # -- running -------------------------------------------------------------------------------
+
+    def test(
+        self,
+        logical_date: datetime | None = None,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> DagRunResult:
+        """Run the whole DAG in this process, now, and return its states and values.
+
+        Example: ``result = dag.test(conf={"region": "us"}); assert result.succeeded``.
+        """
+        from headwater.testing import run_dag
+
+        return run_dag(self, logical_date=logical_date, conf=conf, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<DAG {self.dag_id}>"
+
+
+def _caller_file() -> str:
+    """The file that created the DAG: the first frame outside headwater's authoring package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if "headwater" + "/authoring" not in filename.replace("\\", "/"):
+            return filename
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown>"
+
+
+R = TypeVar("R")
+
+
+@overload
+def dag(dag_id: Callable[P, Any]) -> Callable[P, DAG]: ...
+@overload
+def dag(dag_id: str | None = None, **dag_kwargs: Any) -> Callable[[Callable[P, Any]], Callable[P, DAG]]: ...
+
+
+def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
+    """Build a DAG from a function that creates its tasks; calling the function returns the DAG.
+
+    The function's keyword defaults become params unless ``params`` is given. Example::
+
+        @dag(schedule="@daily", start_date=datetime(2024, 1, 1, tzinfo=UTC))
+        def etl():
+            load(transform(extract()))
+
+        etl_dag = etl()
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., DAG]:
+        @functools.wraps(fn)
+        def build(*args: Any, **kwargs: Any) -> DAG:
+            options = dict(dag_kwargs)
+            params = options.pop("params", None)
+            if params is None:
+                signature = inspect.signature(fn)
+                params = {
+                    name: p.default
+                    for name, p in signature.parameters.items()
+                    if p.default is not inspect.Parameter.empty
+                }
+            built = DAG(dag_id if isinstance(dag_id, str) else fn.__name__, params=params, **options)
+            built.fileloc = inspect.getsourcefile(fn) or built.fileloc
+            if built.doc_md is None and fn.__doc__:
+                built.doc_md = inspect.cleandoc(fn.__doc__)
+            with built:
+                fn(*args, **kwargs)
+            return built
+
+        return build
+
+    if callable(dag_id):
+        return decorate(dag_id)
+    return decorate

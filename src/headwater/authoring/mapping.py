@@ -1,0 +1,174 @@
+"""Dynamic task mapping: ``.partial(...)``, ``.expand(...)`` and ``.expand_kwargs(...)``.
+
+A mapped task is one task in the DAG; when it becomes ready, the engine resolves its
+expand input (literal lists or upstream outputs) and creates one task instance per
+element, each with a ``map_index``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from headwater.authoring import _context
+from headwater.authoring.operator import BASE_DEFAULTS, BaseOperator
+from headwater.authoring.xcom_arg import XComArg, iter_xcom_args
+from headwater.exceptions import MappingError
+
+Resolver = Callable[[XComArg], Any]
+
+
+def _check_mappable(name: str, value: Any, task_id: str) -> None:
+    if isinstance(value, XComArg):
+        return
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | Mapping):
+        raise MappingError(
+            f"task {task_id!r}: cannot map over {name}={value!r}; "
+            "expand() takes a list, a dict or a task's output"
+        )
+
+
+def _resolved_items(name: str, value: Any, resolve: Resolver, task_id: str) -> list[Any]:
+    if isinstance(value, XComArg):
+        value = resolve(value)
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise MappingError(
+            f"task {task_id!r}: cannot map over {name}: the value is a "
+            f"{type(value).__name__} ({value!r:.80}), not a list or dict"
+        )
+    return list(value)
+
+
+class ExpandInput:
+    """What a mapped task maps over."""
+
+    def references(self) -> list[XComArg]:
+        raise NotImplementedError
+
+    def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
+        """The keyword arguments of each mapped instance, in map-index order."""
+        raise NotImplementedError
+
+
+class DictOfListsExpandInput(ExpandInput):
+    """``expand(a=[1, 2], b=[3, 4])``: the cross product of every keyword's values."""
+
+    def __init__(self, value: dict[str, Any], task_id: str) -> None:
+        if not value:
+            raise MappingError(f"task {task_id!r}: expand() needs at least one keyword argument")
+        for name, item in value.items():
+            _check_mappable(name, item, task_id)
+        self.value = value
+
+    def references(self) -> list[XComArg]:
+        return list(iter_xcom_args(self.value))
+
+    def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
+        names = list(self.value)
+        columns = [_resolved_items(n, self.value[n], resolve, task_id) for n in names]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*columns)]
+
+
+class ListOfDictsExpandInput(ExpandInput):
+    """``expand_kwargs([{"a": 1}, {"a": 2}])``: one instance per dict."""
+
+    def __init__(self, value: Any, task_id: str) -> None:
+        _check_mappable("expand_kwargs", value, task_id)
+        self.value = value
+
+    def references(self) -> list[XComArg]:
+        return list(iter_xcom_args(self.value))
+
+    def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
+        items = _resolved_items("expand_kwargs", self.value, resolve, task_id)
+        out = []
+        for index, item in enumerate(items):
+            if isinstance(item, XComArg):
+                item = resolve(item)
+            if not isinstance(item, Mapping):
+                raise MappingError(
+                    f"task {task_id!r}: expand_kwargs() element {index} is "
+                    f"{type(item).__name__}, not a dict"
+                )
+            out.append(dict(item))
+        return out
+
+
+class OperatorPartial:
+    """Arguments shared by all mapped instances; call ``.expand()`` to create the task."""
+
+    def __init__(
+        self,
+        operator_class: type[BaseOperator],
+        kwargs: dict[str, Any],
+        *,
+        mapped_field: str | None = None,
+    ) -> None:
+        if "task_id" not in kwargs:
+            raise MappingError(f"{operator_class.__name__}.partial() needs a task_id")
+        self.operator_class = operator_class
+        self.kwargs = kwargs
+        self.mapped_field = mapped_field
+
+    def expand(self, **mapped: Any) -> MappedOperator:
+        task_id = self.kwargs["task_id"]
+        return MappedOperator(self, DictOfListsExpandInput(mapped, task_id))
+
+    def expand_kwargs(self, kwargs: Any) -> MappedOperator:
+        task_id = self.kwargs["task_id"]
+        return MappedOperator(self, ListOfDictsExpandInput(kwargs, task_id))
+
+
+class MappedOperator(BaseOperator):
+    """A task that runs once per element of its expand input."""
+
+    def __init__(self, partial: OperatorPartial, expand_input: ExpandInput) -> None:
+        base_kwargs = {k: v for k, v in partial.kwargs.items() if k in BASE_DEFAULTS}
+        for key in ("task_id", "dag", "task_group"):
+            if key in partial.kwargs:
+                base_kwargs[key] = partial.kwargs[key]
+        super().__init__(**base_kwargs)
+        self.operator_class = partial.operator_class
+        self.partial_kwargs = {
+            k: v for k, v in partial.kwargs.items() if k not in ("task_id", "dag", "task_group")
+        }
+        self.mapped_field = partial.mapped_field
+        self.expand_input = expand_input
+        self.template_fields = partial.operator_class.template_fields
+        for ref in expand_input.references():
+            ref.operator.set_downstream(self)
+        for ref in iter_xcom_args(self.partial_kwargs):
+            ref.operator.set_downstream(self)
+
+    def _after_init(self) -> None:
+        """References were wired in ``__init__``."""
+
+    @property
+    def is_mapped(self) -> bool:
+        return True
+
+    def unmap(self, mapped_kwargs: dict[str, Any]) -> BaseOperator:
+        """Build the concrete operator for one map index (never attached to the DAG)."""
+        kwargs = dict(self.partial_kwargs)
+        if self.mapped_field is not None:
+            merged = dict(kwargs.get(self.mapped_field) or {})
+            merged.update(mapped_kwargs)
+            kwargs[self.mapped_field] = merged
+        else:
+            kwargs.update(mapped_kwargs)
+        with _context.detached():
+            operator = self.operator_class(task_id=self.task_id.rsplit(".", 1)[-1], **kwargs)
+        operator.task_id = self.task_id
+        for name in BASE_DEFAULTS:  # the mapped task's settings (default_args included) win
+            setattr(operator, name, getattr(self, name))
+        operator.dag = self.dag
+        operator.task_group = self.task_group
+        operator.upstream_task_ids = self.upstream_task_ids
+        operator.downstream_task_ids = self.downstream_task_ids
+        return operator
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        raise MappingError(f"mapped task {self.task_id!r} runs through its unmapped instances")

@@ -1,0 +1,295 @@
+"""The base of every task: ids, retries, timeouts, trigger rule, pool, callbacks, dependencies."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from headwater.authoring import _context
+from headwater.authoring.dependencies import DependencyMixin
+from headwater.authoring.trigger_rule import TriggerRule
+from headwater.exceptions import DagDefinitionError
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.authoring.mapping import OperatorPartial
+    from headwater.authoring.task_group import TaskGroup
+    from headwater.authoring.xcom_arg import XComArg
+
+Callback = Callable[[dict[str, Any]], Any]
+
+
+class _NotSet:
+    def __repr__(self) -> str:
+        return "NOTSET"
+
+
+NOTSET: Any = _NotSet()
+
+# Operator arguments a DAG's default_args may supply, and their defaults.
+BASE_DEFAULTS: dict[str, Any] = {
+    "retries": 0,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": False,
+    "max_retry_delay": None,
+    "execution_timeout": None,
+    "trigger_rule": TriggerRule.ALL_SUCCESS,
+    "pool": "default_pool",
+    "pool_slots": 1,
+    "priority_weight": 1,
+    "queue": "default",
+    "owner": "headwater",
+    "on_success_callback": None,
+    "on_failure_callback": None,
+    "on_retry_callback": None,
+    "doc_md": None,
+}
+
+
+def validate_task_id(task_id: object) -> str:
+    """Return ``task_id`` if it is a usable id, else raise an error saying why."""
+    if not isinstance(task_id, str) or not task_id:
+        raise DagDefinitionError(f"task_id must be a non-empty string, got {task_id!r}")
+    if len(task_id) > 250:
+        raise DagDefinitionError(f"task_id {task_id[:40]!r}... is longer than 250 characters")
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+    bad = sorted(set(task_id) - allowed)
+    if bad:
+        raise DagDefinitionError(
+            f"task_id {task_id!r} contains {''.join(bad)!r}; use letters, digits, '_', '-', '.'"
+        )
+    return task_id
+
+
+class BaseOperator(DependencyMixin):
+    """A unit of work in a DAG. Subclasses implement :meth:`execute`.
+
+    Example::
+
+        class Hello(BaseOperator):
+            template_fields = ("name",)
+
+            def __init__(self, *, name: str, **kwargs):
+                super().__init__(**kwargs)
+                self.name = name
+
+            def execute(self, context):
+                return f"hello {self.name}"
+    """
+
+    template_fields: ClassVar[Sequence[str]] = ()
+    """Attributes rendered with Jinja before :meth:`execute` runs."""
+    template_ext: ClassVar[Sequence[str]] = ()
+    """A template field ending with one of these is read from a file next to the DAG file."""
+    ui_color: ClassVar[str] = "#ffffff"
+
+    _init_depth: int = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def wrapped(self: BaseOperator, *args: Any, **kw: Any) -> None:
+            depth = self._init_depth
+            self._init_depth = depth + 1
+            try:
+                init(self, *args, **kw)
+            finally:
+                self._init_depth = depth
+            if depth == 0:
+                self._after_init()
+
+        cls.__init__ = wrapped  # type: ignore[method-assign]
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        dag: DAG | None = None,
+        task_group: TaskGroup | None = None,
+        retries: int = NOTSET,
+        retry_delay: timedelta | float = NOTSET,
+        retry_exponential_backoff: bool = NOTSET,
+        max_retry_delay: timedelta | float | None = NOTSET,
+        execution_timeout: timedelta | float | None = NOTSET,
+        trigger_rule: str | TriggerRule = NOTSET,
+        pool: str = NOTSET,
+        pool_slots: int = NOTSET,
+        priority_weight: int = NOTSET,
+        queue: str = NOTSET,
+        owner: str = NOTSET,
+        on_success_callback: Callback | None = NOTSET,
+        on_failure_callback: Callback | None = NOTSET,
+        on_retry_callback: Callback | None = NOTSET,
+        doc_md: str | None = NOTSET,
+    ) -> None:
+        dag = dag if dag is not None else _context.current_dag()
+        group = task_group if task_group is not None else _context.current_group(dag)
+        defaults = dict(BASE_DEFAULTS)
+        if dag is not None:
+            defaults.update(
+                {k: v for k, v in dag.default_args.items() if k in BASE_DEFAULTS}
+            )
+        given = {
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "retry_exponential_backoff": retry_exponential_backoff,
+            "max_retry_delay": max_retry_delay,
+            "execution_timeout": execution_timeout,
+            "trigger_rule": trigger_rule,
+            "pool": pool,
+            "pool_slots": pool_slots,
+            "priority_weight": priority_weight,
+            "queue": queue,
+            "owner": owner,
+            "on_success_callback": on_success_callback,
+            "on_failure_callback": on_failure_callback,
+            "on_retry_callback": on_retry_callback,
+            "doc_md": doc_md,
+        }
+        args = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
+
+        validate_task_id(task_id)
+        self.task_id: str = group.child_id(task_id) if group is not None else task_id
+        self.dag: DAG | None = None
+        self.task_group: TaskGroup | None = group
+        self.retries: int = _non_negative_int(args["retries"], "retries", self.task_id)
+        self.retry_delay: timedelta = _as_timedelta(args["retry_delay"], "retry_delay")
+        self.retry_exponential_backoff: bool = bool(args["retry_exponential_backoff"])
+        self.max_retry_delay: timedelta | None = _as_timedelta(
+            args["max_retry_delay"], "max_retry_delay", optional=True
+        )
+        self.execution_timeout: timedelta | None = _as_timedelta(
+            args["execution_timeout"], "execution_timeout", optional=True
+        )
+        self.trigger_rule: TriggerRule = TriggerRule.parse(args["trigger_rule"], task_id=self.task_id)
+        self.pool: str = args["pool"]
+        self.pool_slots: int = _non_negative_int(args["pool_slots"], "pool_slots", self.task_id)
+        self.priority_weight: int = int(args["priority_weight"])
+        self.queue: str = args["queue"]
+        self.owner: str = args["owner"]
+        self.on_success_callback: Callback | None = args["on_success_callback"]
+        self.on_failure_callback: Callback | None = args["on_failure_callback"]
+        self.on_retry_callback: Callback | None = args["on_retry_callback"]
+        self.doc_md: str | None = args["doc_md"]
+        self.upstream_task_ids: dict[str, None] = {}
+        self.downstream_task_ids: dict[str, None] = {}
+        if dag is not None:
+            dag.add_task(self)
+        if group is not None:
+            group.add(self)
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def _after_init(self) -> None:
+        """Called once the outermost ``__init__`` ends: wire up references in template fields."""
+        from headwater.authoring.xcom_arg import iter_xcom_args
+
+        for name in self.template_fields:
+            for ref in iter_xcom_args(getattr(self, name, None)):
+                ref.operator.set_downstream(self)
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        """Do the task's work. The return value is pushed as its ``return_value`` XCom."""
+        raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    # -- mapping -----------------------------------------------------------------------------
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """Fix the arguments shared by every mapped instance; follow with ``.expand()``."""
+        from headwater.authoring.mapping import OperatorPartial
+
+        return OperatorPartial(cls, kwargs)
+
+    @property
+    def is_mapped(self) -> bool:
+        return False
+
+    # -- dependencies ------------------------------------------------------------------------
+
+    def _upstream_endpoints(self) -> list[BaseOperator]:
+        return [self]
+
+    def _downstream_endpoints(self) -> list[BaseOperator]:
+        return [self]
+
+    def _add_edge_to(self, downstream: BaseOperator) -> None:
+        if downstream is self:
+            raise DagDefinitionError(f"task {self.task_id!r} cannot depend on itself")
+        if self.dag is not None and downstream.dag is not None and self.dag is not downstream.dag:
+            raise DagDefinitionError(
+                f"cannot set a dependency between tasks of different DAGs: "
+                f"{self.dag.dag_id}.{self.task_id} >> {downstream.dag.dag_id}.{downstream.task_id}"
+            )
+        dag = self.dag or downstream.dag
+        if dag is not None:
+            for task in (self, downstream):
+                if task.dag is None:
+                    dag.add_task(task)
+        self.downstream_task_ids[downstream.task_id] = None
+        downstream.upstream_task_ids[self.task_id] = None
+
+    @property
+    def upstream_list(self) -> list[BaseOperator]:
+        return [self._require_dag().task_dict[t] for t in self.upstream_task_ids]
+
+    @property
+    def downstream_list(self) -> list[BaseOperator]:
+        return [self._require_dag().task_dict[t] for t in self.downstream_task_ids]
+
+    def get_flat_relatives(self, upstream: bool = False) -> list[BaseOperator]:
+        """Every task reachable downstream (or upstream) of this one."""
+        dag = self._require_dag()
+        seen: dict[str, None] = {}
+        stack = list(self.upstream_task_ids if upstream else self.downstream_task_ids)
+        while stack:
+            task_id = stack.pop()
+            if task_id in seen:
+                continue
+            seen[task_id] = None
+            task = dag.task_dict[task_id]
+            stack.extend(task.upstream_task_ids if upstream else task.downstream_task_ids)
+        return [dag.task_dict[t] for t in seen]
+
+    def _require_dag(self) -> DAG:
+        if self.dag is None:
+            raise DagDefinitionError(f"task {self.task_id!r} is not attached to a DAG")
+        return self.dag
+
+    @property
+    def output(self) -> XComArg:
+        """A reference to this task's return value, to pass to other tasks."""
+        from headwater.authoring.xcom_arg import XComArg
+
+        return XComArg(self)
+
+    def iter_template_values(self) -> Iterator[tuple[str, Any]]:
+        for name in self.template_fields:
+            yield name, getattr(self, name, None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.task_id}>"
+
+
+def _non_negative_int(value: Any, name: str, task_id: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DagDefinitionError(f"task {task_id!r}: {name} must be an int >= 0, got {value!r}")
+    return value
+
+
+def _as_timedelta(value: Any, name: str, *, optional: bool = False) -> Any:
+    if value is None:
+        if optional:
+            return None
+        raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got None")
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")

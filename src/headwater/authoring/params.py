@@ -1,0 +1,88 @@
+"""DAG params: typed, validated run inputs with defaults that a run's conf overrides."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from headwater.exceptions import ParamValidationError
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+class Param:
+    """A run input with a default and a JSON Schema it must satisfy.
+
+    Example: ``Param("eu", enum=["eu", "us"], description="region to load")`` or
+    ``Param(7, type="integer", minimum=1)``. A ``Param()`` with no default is required.
+    """
+
+    def __init__(
+        self, default: Any = NO_DEFAULT, *, description: str | None = None, **schema: Any
+    ) -> None:
+        self.default = default
+        self.description = description
+        self.schema = schema
+        if schema:
+            _check_schema(schema)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+    def resolve(self, name: str, value: Any = NO_DEFAULT) -> Any:
+        """Validate ``value`` (or the default) and return it; errors name the param."""
+        if value is NO_DEFAULT:
+            value = self.default
+        if value is NO_DEFAULT:
+            raise ParamValidationError(f"param {name!r} is required and has no default")
+        if self.schema:
+            from jsonschema import Draft202012Validator
+
+            errors = sorted(
+                Draft202012Validator(self.schema).iter_errors(value), key=lambda e: e.path
+            )
+            if errors:
+                where = "".join(f"[{p!r}]" for p in errors[0].absolute_path)
+                raise ParamValidationError(
+                    f"param {name!r}{where}: {errors[0].message} (value: {value!r:.80})"
+                )
+        return copy.deepcopy(value)
+
+    def __repr__(self) -> str:
+        return f"Param({self.default!r}, **{self.schema!r})"
+
+
+def _check_schema(schema: dict[str, Any]) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ParamValidationError(f"invalid Param schema {schema!r}: {exc.message}") from None
+
+
+def normalize_params(params: Mapping[str, Any] | None) -> dict[str, Param]:
+    """Wrap plain values as ``Param(value)`` so every param has the same shape."""
+    return {k: (v if isinstance(v, Param) else Param(v)) for k, v in (params or {}).items()}
+
+
+def resolve_params(params: Mapping[str, Param], conf: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The params of one run: defaults overridden by ``conf``, each validated.
+
+    Keys of ``conf`` that are not params are kept as extra params (as in Airflow).
+    """
+    conf = dict(conf or {})
+    if not isinstance(conf, dict):
+        raise ParamValidationError(f"conf must be a JSON object, got {type(conf).__name__}")
+    resolved = {name: p.resolve(name, conf.pop(name, NO_DEFAULT)) for name, p in params.items()}
+    resolved.update(conf)
+    return resolved

@@ -1,0 +1,230 @@
+"""TaskFlow: ``@task`` turns a function into a task; calling it inside a DAG returns a reference.
+
+Passing a reference to another task creates the dependency, and the value travels between
+them at run time. ``@task.bash``, ``@task.branch`` and ``@task.short_circuit`` are variants.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from headwater.authoring import _context
+from headwater.authoring.mapping import MappedOperator, OperatorPartial
+from headwater.authoring.xcom_arg import XComArg
+from headwater.operators.bash import BashOperator
+from headwater.operators.python import (
+    BranchPythonOperator,
+    PythonOperator,
+    ShortCircuitOperator,
+    call_with_context,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _DecoratedPythonOperator(PythonOperator):
+    """A PythonOperator made by ``@task``; may split a dict return into several XComs."""
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = multiple_outputs
+
+
+class _DecoratedBranchOperator(_DecoratedPythonOperator, BranchPythonOperator):
+    pass
+
+
+class _DecoratedShortCircuitOperator(_DecoratedPythonOperator, ShortCircuitOperator):
+    pass
+
+
+class _DecoratedBashOperator(BashOperator):
+    """``@task.bash``: the function returns the command, which is then rendered and run."""
+
+    template_fields = ("op_args", "op_kwargs", "env", "cwd")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: list[Any] | None = None,
+        op_kwargs: dict[str, Any] | None = None,
+        multiple_outputs: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(bash_command="", **kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.multiple_outputs = multiple_outputs
+
+    def execute(self, context: dict[str, Any]) -> str | None:
+        command = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError(
+                f"@task.bash function {self.task_id!r} must return a non-empty command string, "
+                f"got {command!r:.80}"
+            )
+        self.bash_command = context["ti"].render_template(command, context)
+        return super().execute(context)
+
+
+def _infer_multiple_outputs(fn: Callable[..., Any]) -> bool:
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:
+        return False
+    ret = hints.get("return")
+    origin = typing.get_origin(ret) or ret
+    if origin is dict or origin is typing.Dict:  # noqa: UP006
+        return True
+    return typing.is_typeddict(ret) if ret is not None else False
+
+
+class TaskDecorator(Generic[P, R]):
+    """A function turned into a task factory by ``@task``.
+
+    Call it in a DAG to add a task (returns an :class:`XComArg`); ``.expand()`` maps it;
+    ``.override(task_id=..., retries=...)`` changes operator arguments; ``.function`` is the
+    plain function, for unit tests.
+    """
+
+    def __init__(
+        self,
+        function: Callable[P, R],
+        operator_class: type[Any],
+        multiple_outputs: bool | None,
+        operator_kwargs: dict[str, Any],
+    ) -> None:
+        self.function = function
+        self.operator_class = operator_class
+        self.multiple_outputs = (
+            _infer_multiple_outputs(function) if multiple_outputs is None else multiple_outputs
+        )
+        self.operator_kwargs = operator_kwargs
+        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+
+    def _task_id(self) -> str:
+        base = self.operator_kwargs.get("task_id") or self.function.__name__
+        dag = self.operator_kwargs.get("dag") or _context.current_dag()
+        if dag is None:
+            return str(base)
+        group = self.operator_kwargs.get("task_group") or _context.current_group(dag)
+        full = group.child_id(base) if group is not None else base
+        unique = dag.unique_task_id(full)
+        return unique[len(full) - len(base) :]  # BaseOperator adds the group prefix back
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs = dict(self.operator_kwargs)
+        kwargs["task_id"] = self._task_id()
+        kwargs["python_callable"] = self.function
+        kwargs["multiple_outputs"] = self.multiple_outputs
+        return kwargs
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> XComArg:
+        operator = self.operator_class(op_args=list(args), op_kwargs=kwargs, **self._kwargs())
+        return XComArg(operator)
+
+    def override(self, **operator_kwargs: Any) -> TaskDecorator[P, R]:
+        """A copy with other operator arguments (``task_id``, ``retries``, ``pool``...)."""
+        return TaskDecorator(
+            self.function,
+            self.operator_class,
+            self.multiple_outputs,
+            {**self.operator_kwargs, **operator_kwargs},
+        )
+
+    def partial(self, **kwargs: Any) -> _TaskPartial:
+        """Fix some function arguments for every mapped instance."""
+        return _TaskPartial(self, kwargs)
+
+    def expand(self, **kwargs: Any) -> XComArg:
+        """Run one task instance per element (cross product over several keywords)."""
+        return self.partial().expand(**kwargs)
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        """Run one task instance per dict of function keyword arguments."""
+        return self.partial().expand_kwargs(kwargs)
+
+
+class _TaskPartial:
+    def __init__(self, decorator: TaskDecorator[Any, Any], kwargs: dict[str, Any]) -> None:
+        self.decorator = decorator
+        self.kwargs = kwargs
+
+    def _partial(self) -> OperatorPartial:
+        op_kwargs = self.decorator._kwargs()
+        op_kwargs["op_kwargs"] = dict(self.kwargs)
+        return OperatorPartial(self.decorator.operator_class, op_kwargs, mapped_field="op_kwargs")
+
+    def expand(self, **kwargs: Any) -> XComArg:
+        return XComArg(self._partial().expand(**kwargs))
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        mapped: MappedOperator = self._partial().expand_kwargs(kwargs)
+        return XComArg(mapped)
+
+
+def _make_decorator(operator_class: type[Any]) -> Any:
+    @overload
+    def decorator(python_callable: Callable[P, R]) -> TaskDecorator[P, R]: ...
+    @overload
+    def decorator(
+        python_callable: None = None, *, multiple_outputs: bool | None = None, **kwargs: Any
+    ) -> Callable[[Callable[P, R]], TaskDecorator[P, R]]: ...
+
+    def decorator(
+        python_callable: Callable[..., Any] | None = None,
+        *,
+        multiple_outputs: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        def wrap(fn: Callable[P, R]) -> TaskDecorator[P, R]:
+            if not callable(fn) or inspect.isclass(fn):
+                raise TypeError(f"@task decorates a function, got {fn!r}")
+            return TaskDecorator(fn, operator_class, multiple_outputs, kwargs)
+
+        if python_callable is not None:
+            return wrap(python_callable)
+        return wrap
+
+    return decorator
+
+
+class _TaskFactory:
+    """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``."""
+
+    python = staticmethod(_make_decorator(_DecoratedPythonOperator))
+    bash = staticmethod(_make_decorator(_DecoratedBashOperator))
+    branch = staticmethod(_make_decorator(_DecoratedBranchOperator))
+    short_circuit = staticmethod(_make_decorator(_DecoratedShortCircuitOperator))
+
+    @overload
+    def __call__(self, python_callable: Callable[P, R]) -> TaskDecorator[P, R]: ...
+    @overload
+    def __call__(
+        self, python_callable: None = None, *, multiple_outputs: bool | None = None, **kwargs: Any
+    ) -> Callable[[Callable[P, R]], TaskDecorator[P, R]]: ...
+
+    def __call__(self, python_callable: Any = None, **kwargs: Any) -> Any:
+        return self.python(python_callable, **kwargs)
+
+
+task = _TaskFactory()
+"""Turn a function into a task. Example::
+
+    @task(retries=2)
+    def extract() -> list[int]:
+        return [1, 2, 3]
+
+    @task
+    def total(values: list[int]) -> int:
+        return sum(values)
+
+    total(extract())
+"""

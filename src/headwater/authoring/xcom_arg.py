@@ -1,0 +1,64 @@
+"""References to values that tasks return (XCom), passed into other tasks at authoring time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from headwater.authoring.dependencies import DependencyMixin
+
+if TYPE_CHECKING:
+    from headwater.authoring.operator import BaseOperator
+
+RETURN_VALUE = "return_value"
+
+
+class XComArg(DependencyMixin):
+    """The value task ``operator`` will push under ``key``, resolved when a consumer runs.
+
+    Passing a reference into another task makes that task downstream of ``operator``.
+    ``ref["name"]`` refers to one key of a task with ``multiple_outputs``.
+    """
+
+    def __init__(self, operator: BaseOperator, key: str = RETURN_VALUE) -> None:
+        self.operator = operator
+        self.key = key
+
+    def __getitem__(self, key: str) -> XComArg:
+        return XComArg(self.operator, key)
+
+    def _upstream_endpoints(self) -> list[BaseOperator]:
+        return [self.operator]
+
+    def _downstream_endpoints(self) -> list[BaseOperator]:
+        return [self.operator]
+
+    # TaskFlow users often write `ref.expand(...)`-like code on the *task*, not on the
+    # reference; these keep the common `.task_id` / `.output` introspection working.
+    @property
+    def task_id(self) -> str:
+        return self.operator.task_id
+
+    def __iter__(self) -> Iterator[Any]:
+        raise TypeError(
+            f"the output of task {self.operator.task_id!r} is not known while the DAG is being "
+            "defined; pass the reference to a task, or map over it with .expand()"
+        )
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"XComArg({self.operator.task_id!r}, key={self.key!r})"
+
+
+def iter_xcom_args(value: Any) -> Iterator[XComArg]:
+    """Every reference nested in ``value`` (lists, tuples, sets and dict values)."""
+    if isinstance(value, XComArg):
+        yield value
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from iter_xcom_args(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from iter_xcom_args(item)

@@ -1,0 +1,226 @@
+"""Running a DAG (or one task) in this process on a memory store: ``dags test`` and ``dag.test()``.
+
+The same engine as the scheduler, with an in-memory store and the in-process executor.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from headwater.authoring.params import resolve_params
+from headwater.clock import Clock, SystemClock
+from headwater.engine.dagrun import DagRunEngine
+from headwater.engine.driver import RunObserver, drive_run
+from headwater.engine.records import (
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
+from headwater.engine.states import DagRunState, TaskInstanceState
+from headwater.engine.xcoms import XComs
+from headwater.executors.in_process import InProcessExecutor
+from headwater.runtime.logs import attempt_log_path
+from headwater.runtime.task_runner import AttemptRequest, run_attempt
+from headwater.serialization import load_serializer
+from headwater.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.settings import Settings
+    from headwater.store.base import MetadataStore
+
+
+def new_dag_run(
+    dag: DAG,
+    *,
+    logical_date: datetime,
+    conf: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    run_type: str = "manual",
+) -> DagRun:
+    """A run record for ``dag`` at ``logical_date``: params validated, data interval set.
+
+    The data interval is the schedule's interval containing ``logical_date`` (``[D, D]``
+    for an unscheduled DAG); ``{{ ds }}`` is ``logical_date``'s date.
+    """
+    if logical_date.tzinfo is None:
+        raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
+    params = resolve_params(dag.params, conf)
+    start, end = dag.schedule.interval_for(logical_date)
+    return DagRun(
+        dag_id=dag.dag_id,
+        run_id=run_id or f"{run_type}__{logical_date.isoformat()}",
+        logical_date=logical_date,
+        data_interval_start=start,
+        data_interval_end=end,
+        run_type=run_type,
+        conf=dict(conf or {}),
+        params=params,
+    )
+
+
+@dataclass
+class DagRunResult:
+    """What a finished in-process run left behind: states, tries, values and logs."""
+
+    run: DagRun
+    store: MetadataStore
+    xcoms: XComs
+
+    @property
+    def state(self) -> DagRunState:
+        return self.run.state
+
+    @property
+    def succeeded(self) -> bool:
+        return self.run.state is DagRunState.SUCCESS
+
+    @property
+    def task_instances(self) -> list[TaskInstance]:
+        tis = self.store.get_task_instances(self.run.dag_id, self.run.run_id)
+        return sorted(tis, key=lambda t: (t.start_date is None, t.start_date or self.run.logical_date, t.task_id, t.map_index))
+
+    @property
+    def task_states(self) -> dict[str, str]:
+        """``{"extract": "success", "load[0]": "failed", ...}``."""
+        return {ti.key.label: ti.state.value for ti in self.task_instances}
+
+    def ti(self, task_id: str, map_index: int = -1) -> TaskInstance:
+        for ti in self.store.get_task_instances(self.run.dag_id, self.run.run_id):
+            if ti.task_id == task_id and ti.map_index == map_index:
+                return ti
+        raise KeyError(f"no task instance {task_id!r} (map_index {map_index})")
+
+    def state_of(self, task_id: str, map_index: int = -1) -> str:
+        return self.ti(task_id, map_index).state.value
+
+    def xcom(self, task_id: str, key: str = "return_value", map_index: int | None = None) -> Any:
+        """The value ``task_id`` pushed; for a mapped task without ``map_index``, every value."""
+        mapped = map_index is None and any(
+            ti.task_id == task_id and ti.map_index >= 0 for ti in self.task_instances
+        )
+        return self.xcoms.pull(
+            self.run.dag_id, self.run.run_id, task_id, map_index=map_index, name=key, mapped=mapped
+        )
+
+    def attempts(self, task_id: str | None = None, map_index: int | None = None) -> list[TaskAttempt]:
+        found = self.store.get_attempts(self.run.dag_id, self.run.run_id, task_id)
+        return [a for a in found if map_index is None or a.map_index == map_index]
+
+    def log(self, task_id: str, map_index: int = -1, try_number: int | None = None) -> str:
+        """The log text of one attempt (the last one by default)."""
+        attempts = self.attempts(task_id, map_index)
+        if not attempts:
+            raise KeyError(f"task {task_id!r} (map_index {map_index}) never ran")
+        chosen = attempts[-1] if try_number is None else next(
+            a for a in attempts if a.try_number == try_number
+        )
+        return Path(chosen.log_path or "").read_text() if chosen.log_path else ""
+
+    def rendered(self, task_id: str, map_index: int = -1, try_number: int | None = None) -> dict[str, Any]:
+        """The rendered template fields of one attempt (the last one by default)."""
+        attempts = self.attempts(task_id, map_index)
+        chosen = attempts[-1] if try_number is None else next(
+            a for a in attempts if a.try_number == try_number
+        )
+        return chosen.rendered_fields
+
+
+class InProcessRun:
+    """The wiring of one in-process run: engine, store, executor and clock."""
+
+    def __init__(
+        self,
+        dag: DAG,
+        run: DagRun,
+        *,
+        settings: Settings,
+        store: MetadataStore | None = None,
+        clock: Clock | None = None,
+        on_task_start: Callable[[TaskInstance], None] | None = None,
+    ) -> None:
+        self.dag = dag
+        self.settings = settings
+        self.store = store or MemoryStore()
+        self.clock = clock or SystemClock()
+        self.xcoms = XComs(
+            self.store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
+        )
+        self.engine = DagRunEngine.create(dag, self.store, self.xcoms, run)
+        self.on_task_start = on_task_start
+        self._hostname = socket.gethostname()
+
+    def run_attempt(self, key: TaskInstanceKey) -> AttemptOutcome:
+        ti = self.engine.get_ti(key.task_id, key.map_index)
+        log_path = attempt_log_path(self.settings.logs_folder, key, ti.try_number + 1)
+        self.engine.start_attempt(
+            key.task_id, key.map_index, self.clock.now(),
+            hostname=self._hostname, pid=os.getpid(), log_path=str(log_path),
+        )
+        if self.on_task_start is not None:
+            self.on_task_start(ti)
+        request = AttemptRequest(self.dag, self.engine.run, ti, self.store, self.xcoms, log_path)
+        return run_attempt(request)
+
+    def result(self) -> DagRunResult:
+        return DagRunResult(self.engine.run, self.store, self.xcoms)
+
+
+def run_dag_in_process(
+    dag: DAG,
+    *,
+    logical_date: datetime | None = None,
+    conf: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    settings: Settings | None = None,
+    store: MetadataStore | None = None,
+    clock: Clock | None = None,
+    observer: RunObserver | None = None,
+    on_task_start: Callable[[TaskInstance], None] | None = None,
+) -> DagRunResult:
+    """Run every task of ``dag`` once, in dependency order, and return the result."""
+    from headwater.settings import load_settings
+
+    settings = settings or load_settings()
+    clock = clock or SystemClock()
+    run = new_dag_run(dag, logical_date=logical_date or clock.now(), conf=conf, run_id=run_id)
+    local = InProcessRun(dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start)
+    drive_run(local.engine, InProcessExecutor(local.run_attempt), clock, observer)
+    return local.result()
+
+
+def run_task_in_process(
+    dag: DAG,
+    task_id: str,
+    *,
+    map_index: int = -1,
+    logical_date: datetime | None = None,
+    conf: Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
+    store: MetadataStore | None = None,
+    clock: Clock | None = None,
+) -> DagRunResult:
+    """Run one attempt of one task, ignoring its upstream tasks (``tasks test``)."""
+    from headwater.settings import load_settings
+
+    dag.get_task(task_id)
+    settings = settings or load_settings()
+    clock = clock or SystemClock()
+    run = new_dag_run(dag, logical_date=logical_date or clock.now(), conf=conf)
+    local = InProcessRun(dag, run, settings=settings, store=store, clock=clock)
+    local.engine.start(clock.now())
+    ti = local.engine.force_schedule(task_id, map_index)
+    outcome = local.run_attempt(ti.key)
+    outcome.no_retry = True
+    final = local.engine.finish_attempt(task_id, map_index, outcome, clock.now())
+    ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
+    local.engine.finalize(clock.now(), force_state=DagRunState.SUCCESS if ok else DagRunState.FAILED)
+    return local.result()

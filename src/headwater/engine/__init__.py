@@ -1,0 +1,1 @@
+"""The one state machine over task instances, shared by ``dags test`` and the scheduler."""

@@ -1,0 +1,418 @@
+"""The engine: one state machine over the task instances of a DAG run.
+
+It decides which task instances may run next (dependencies and trigger rules, branching,
+skips, mapping expansion, retries with backoff) and the run's final state. It never runs a
+task and never sleeps: a driver (``dags test``, the scheduler) asks :meth:`schedule` for
+ready instances, hands them to an executor, and reports attempts back through
+:meth:`start_attempt` and :meth:`finish_attempt`. Every change is saved to the store
+before the method returns.
+
+Task instance transitions::
+
+    none ──trigger rule met──▶ scheduled ──▶ queued ──▶ running ──▶ success | skipped
+      │                                                    │
+      ├─rule says skip──▶ skipped                          ├─fails, tries left──▶ up_for_retry
+      └─upstream failed──▶ upstream_failed                 │                      (waits its delay,
+                                                           │                       then scheduled)
+                                                           └─fails, no tries left──▶ failed
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from headwater.engine import retries
+from headwater.engine.records import AttemptOutcome, DagRun, TaskAttempt, TaskInstance
+from headwater.engine.states import (
+    FAILED_STATES,
+    FINISHED_STATES,
+    DagRunState,
+    TaskInstanceState,
+)
+from headwater.engine.trigger_rules import Decision, UpstreamCounts, decide
+from headwater.exceptions import HeadwaterError, MappingError
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.authoring.operator import BaseOperator
+    from headwater.engine.xcoms import XComs
+    from headwater.store.base import MetadataStore
+
+S = TaskInstanceState
+
+
+class DagRunEngine:
+    """Drives one run of one DAG from creation to its final state."""
+
+    def __init__(self, dag: DAG, store: MetadataStore, xcoms: XComs, run: DagRun) -> None:
+        self.dag = dag
+        self.store = store
+        self.xcoms = xcoms
+        self.run = run
+        self._order = {t.task_id: i for i, t in enumerate(dag.topological_sort())}
+        self._tis: dict[str, dict[int, TaskInstance]] = {tid: {} for tid in dag.task_dict}
+        self._counts: dict[str, Counter[TaskInstanceState]] = {
+            tid: Counter() for tid in dag.task_dict
+        }
+        self._unfinished = 0
+        self._dirty: list[int] = []  # heap of topological indexes of tasks to evaluate
+        self._dirty_set: set[str] = set()
+        self._retry_heap: list[tuple[datetime, str, int]] = []
+        self._changed: dict[tuple[str, int], TaskInstance] = {}
+        self._running: dict[tuple[str, int], TaskAttempt] = {}
+        self._deleted: list[TaskInstance] = []
+
+    # -- construction --------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, dag: DAG, store: MetadataStore, xcoms: XComs, run: DagRun) -> DagRunEngine:
+        """Store ``run`` with one fresh task instance per task, and return its engine."""
+        dag.validate()
+        engine = cls(dag, store, xcoms, run)
+        tis = [engine._new_ti(task, -1) for task in dag.task_dict.values()]
+        store.create_dag_run(run, tis)
+        engine._load(tis)
+        return engine
+
+    @classmethod
+    def load(cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str) -> DagRunEngine:
+        """The engine of a stored run (to resume it after a restart)."""
+        run = store.get_dag_run(dag_id, run_id)
+        if run is None:
+            raise HeadwaterError(f"DAG {dag_id!r} has no run {run_id!r}")
+        engine = cls(dag, store, xcoms, run)
+        engine._load(store.get_task_instances(dag_id, run_id))
+        return engine
+
+    def _new_ti(self, task: BaseOperator, map_index: int) -> TaskInstance:
+        return TaskInstance(
+            dag_id=self.dag.dag_id,
+            run_id=self.run.run_id,
+            task_id=task.task_id,
+            map_index=map_index,
+            max_tries=task.retries + 1,
+            priority_weight=task.priority_weight,
+            pool=task.pool,
+            pool_slots=task.pool_slots,
+            queue=task.queue,
+        )
+
+    def _load(self, tis: Iterable[TaskInstance]) -> None:
+        for ti in tis:
+            if ti.task_id not in self._tis:
+                continue  # a task removed from the DAG since the run was created
+            self._tis[ti.task_id][ti.map_index] = ti
+            self._counts[ti.task_id][ti.state] += 1
+            if ti.state not in FINISHED_STATES:
+                self._unfinished += 1
+            if ti.state is S.UP_FOR_RETRY and ti.next_retry_at is not None:
+                heapq.heappush(self._retry_heap, (ti.next_retry_at, ti.task_id, ti.map_index))
+        for task_id in self._tis:
+            self._mark_dirty(task_id)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def task_instances(self) -> list[TaskInstance]:
+        return [ti for by_index in self._tis.values() for ti in by_index.values()]
+
+    def get_ti(self, task_id: str, map_index: int = -1) -> TaskInstance:
+        return self._tis[task_id][map_index]
+
+    @property
+    def is_finished(self) -> bool:
+        return self._unfinished == 0
+
+    def next_retry_at(self) -> datetime | None:
+        """When the earliest waiting retry becomes due, if any."""
+        while self._retry_heap:
+            at, task_id, map_index = self._retry_heap[0]
+            ti = self._tis[task_id].get(map_index)
+            if ti is not None and ti.state is S.UP_FOR_RETRY:
+                return at
+            heapq.heappop(self._retry_heap)
+        return None
+
+    # -- state changes -------------------------------------------------------------------------
+
+    def _set_state(self, ti: TaskInstance, state: TaskInstanceState) -> None:
+        old = ti.state
+        if old is state:
+            return
+        counts = self._counts[ti.task_id]
+        counts[old] -= 1
+        counts[state] += 1
+        was_done, is_done = old in FINISHED_STATES, state in FINISHED_STATES
+        if is_done and not was_done:
+            self._unfinished -= 1
+            for down in self.dag.task_dict[ti.task_id].downstream_task_ids:
+                self._mark_dirty(down)
+        elif was_done and not is_done:
+            self._unfinished += 1
+        ti.state = state
+        self._changed[(ti.task_id, ti.map_index)] = ti
+
+    def _mark_dirty(self, task_id: str) -> None:
+        if task_id not in self._dirty_set:
+            self._dirty_set.add(task_id)
+            heapq.heappush(self._dirty, self._order[task_id])
+
+    def _commit(self) -> None:
+        if self._changed or self._deleted:
+            self.store.save_task_instances(
+                list(self._changed.values()), delete=[ti.key for ti in self._deleted]
+            )
+            self._changed.clear()
+            self._deleted.clear()
+
+    def start(self, now: datetime) -> None:
+        """Mark the run running (once)."""
+        if self.run.state is DagRunState.QUEUED:
+            self.run.state = DagRunState.RUNNING
+            self.run.start_date = now
+            self.store.save_dag_run(self.run)
+
+    def schedule(self, now: datetime) -> list[TaskInstance]:
+        """Move every instance that may run now to SCHEDULED and return them, highest priority first.
+
+        Instances whose trigger rule can no longer be met become SKIPPED or UPSTREAM_FAILED,
+        which may settle their downstream tasks in turn (tasks are evaluated in topological
+        order). Mapped tasks whose upstreams are done are expanded here.
+        """
+        ready: list[TaskInstance] = []
+        while self._retry_heap and self._retry_heap[0][0] <= now:
+            _, task_id, map_index = heapq.heappop(self._retry_heap)
+            ti = self._tis[task_id].get(map_index)
+            if ti is not None and ti.state is S.UP_FOR_RETRY:
+                ti.next_retry_at = None
+                self._set_state(ti, S.SCHEDULED)
+                ready.append(ti)
+        task_ids = list(self._order)
+        while self._dirty:
+            task_id = task_ids[heapq.heappop(self._dirty)]
+            self._dirty_set.discard(task_id)
+            if self._counts[task_id][S.NONE]:
+                ready.extend(self._evaluate(self.dag.task_dict[task_id], now))
+        self._commit()
+        ready.sort(key=lambda t: -t.priority_weight)
+        return ready
+
+    def _upstream_counts(self, task: BaseOperator) -> UpstreamCounts:
+        total = Counter[TaskInstanceState]()
+        for up in task.upstream_task_ids:
+            total.update(self._counts[up])
+        return UpstreamCounts.of(total)
+
+    def _evaluate(self, task: BaseOperator, now: datetime) -> list[TaskInstance]:
+        decision = decide(task.trigger_rule, self._upstream_counts(task))
+        if decision is Decision.WAIT:
+            return []
+        waiting = [ti for ti in self._tis[task.task_id].values() if ti.state is S.NONE]
+        if decision is Decision.SKIP:
+            for ti in waiting:
+                self._finish(ti, S.SKIPPED, now)
+            return []
+        if decision is Decision.UPSTREAM_FAILED:
+            for ti in waiting:
+                self._finish(ti, S.UPSTREAM_FAILED, now)
+            return []
+        if task.is_mapped and -1 in self._tis[task.task_id]:
+            return self._expand(task, self._tis[task.task_id][-1], now)
+        for ti in waiting:
+            self._set_state(ti, S.SCHEDULED)
+        return waiting
+
+    def _expand(self, task: BaseOperator, placeholder: TaskInstance, now: datetime) -> list[TaskInstance]:
+        """Replace a mapped task's placeholder by one instance per element of its input."""
+        from headwater.authoring.mapping import MappedOperator
+
+        assert isinstance(task, MappedOperator)
+        try:
+            kwargs_list = task.expand_input.resolve(
+                lambda ref: self.xcoms.resolve(ref, self.dag.dag_id, self.run.run_id), task.task_id
+            )
+        except (MappingError, HeadwaterError) as exc:
+            placeholder.error = str(exc)
+            self._finish(placeholder, S.FAILED, now)
+            return []
+        if not kwargs_list:
+            placeholder.error = "mapped over zero items"
+            self._finish(placeholder, S.SKIPPED, now)
+            return []
+        self._counts[task.task_id][placeholder.state] -= 1
+        self._unfinished -= 1
+        del self._tis[task.task_id][-1]
+        self._changed.pop((task.task_id, -1), None)
+        self._deleted.append(placeholder)
+        created = []
+        for index in range(len(kwargs_list)):
+            ti = self._new_ti(task, index)
+            ti.state = S.SCHEDULED
+            self._tis[task.task_id][index] = ti
+            self._counts[task.task_id][S.SCHEDULED] += 1
+            self._unfinished += 1
+            self._changed[(task.task_id, index)] = ti
+            created.append(ti)
+        return created
+
+    def _finish(self, ti: TaskInstance, state: TaskInstanceState, now: datetime) -> None:
+        ti.end_date = now
+        self._set_state(ti, state)
+
+    def mark_queued(self, tis: Iterable[TaskInstance]) -> None:
+        for ti in tis:
+            self._set_state(ti, S.QUEUED)
+        self._commit()
+
+    def start_attempt(
+        self,
+        task_id: str,
+        map_index: int,
+        now: datetime,
+        *,
+        hostname: str | None = None,
+        pid: int | None = None,
+        log_path: str | None = None,
+    ) -> TaskAttempt:
+        """Record that a new attempt of the instance began; returns its attempt row."""
+        ti = self._tis[task_id][map_index]
+        if ti.state not in (S.SCHEDULED, S.QUEUED):
+            raise HeadwaterError(f"task instance {ti.key.label!r} is {ti.state}, not queued")
+        ti.try_number += 1
+        ti.start_date = now
+        ti.end_date = None
+        ti.error = None
+        self._set_state(ti, S.RUNNING)
+        attempt = TaskAttempt(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=task_id,
+            map_index=map_index,
+            try_number=ti.try_number,
+            state=S.RUNNING,
+            start_date=now,
+            hostname=hostname,
+            pid=pid,
+            log_path=log_path,
+        )
+        self.store.save_attempt(attempt)
+        self._commit()
+        self._running[(task_id, map_index)] = attempt
+        return attempt
+
+    def _current_attempt(self, ti: TaskInstance) -> TaskAttempt:
+        attempt = self._running.pop((ti.task_id, ti.map_index), None)
+        if attempt is not None:
+            return attempt
+        for stored in self.store.get_attempts(ti.dag_id, ti.run_id, ti.task_id):
+            if stored.map_index == ti.map_index and stored.try_number == ti.try_number:
+                return stored
+        raise HeadwaterError(f"task instance {ti.key.label!r} has no attempt {ti.try_number}")
+
+    def finish_attempt(
+        self, task_id: str, map_index: int, outcome: AttemptOutcome, now: datetime
+    ) -> TaskInstanceState:
+        """Apply how the running attempt of an instance ended; returns its new state."""
+        ti = self._tis[task_id][map_index]
+        if ti.state is not S.RUNNING:
+            raise HeadwaterError(f"task instance {ti.key.label!r} is {ti.state}, not running")
+        attempt = self._current_attempt(ti)
+        task = self.dag.task_dict[ti.task_id]
+        state = outcome.state
+        ti.error = outcome.error
+        if state is S.FAILED and not outcome.no_retry and retries.may_retry(ti.try_number, ti.max_tries):
+            ti.next_retry_at = now + retries.retry_delay(task, ti.try_number)
+            ti.end_date = now
+            self._set_state(ti, S.UP_FOR_RETRY)
+            heapq.heappush(self._retry_heap, (ti.next_retry_at, ti.task_id, ti.map_index))
+            state = S.UP_FOR_RETRY
+        else:
+            self._finish(ti, state, now)
+        if state is S.SUCCESS:
+            if outcome.follow_branches is not None:
+                self._skip_unfollowed(task, outcome.follow_branches, now)
+            if outcome.short_circuit is not None:
+                self._skip_downstream(task, everything=outcome.short_circuit == "all", now=now)
+        attempt.state = state
+        attempt.end_date = now
+        attempt.error = outcome.error
+        attempt.rendered_fields = outcome.rendered_fields
+        self.store.save_attempt(attempt)
+        self._commit()
+        return state
+
+    def _skip_waiting(self, task_ids: Iterable[str], now: datetime) -> None:
+        for task_id in task_ids:
+            for ti in list(self._tis[task_id].values()):
+                if ti.state is S.NONE:
+                    self._finish(ti, S.SKIPPED, now)
+
+    def _skip_unfollowed(self, task: BaseOperator, follow: list[str], now: datetime) -> None:
+        followed: set[str] = set()
+        for task_id in follow:
+            group = self.dag.task_groups.get(task_id)
+            if group is not None:
+                followed.update(t.task_id for t in group._downstream_endpoints())
+            else:
+                followed.add(task_id)
+        self._skip_waiting([d for d in task.downstream_task_ids if d not in followed], now)
+
+    def _skip_downstream(self, task: BaseOperator, *, everything: bool, now: datetime) -> None:
+        if everything:
+            self._skip_waiting([t.task_id for t in task.get_flat_relatives()], now)
+        else:
+            self._skip_waiting(task.downstream_task_ids, now)
+
+    def fail_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
+        """End the run early (dagrun_timeout): unfinished instances are skipped.
+
+        Returns the instances that were queued or running, for the driver to kill.
+        """
+        active = []
+        for ti in self.task_instances():
+            if ti.state in FINISHED_STATES:
+                continue
+            if ti.state in (S.QUEUED, S.RUNNING):
+                active.append(ti)
+            ti.error = reason
+            self._finish(ti, S.SKIPPED, now)
+        self._commit()
+        self.run.note = reason
+        self.finalize(now, force_state=DagRunState.FAILED)
+        return active
+
+    def timed_out(self, now: datetime) -> bool:
+        timeout = self.dag.dagrun_timeout
+        start = self.run.start_date
+        return timeout is not None and start is not None and now - start > timeout
+
+    def finalize(self, now: datetime, *, force_state: DagRunState | None = None) -> DagRunState:
+        """Set and store the run's final state: failed if any leaf failed, else success."""
+        if force_state is not None:
+            state = force_state
+        else:
+            leaves = [t.task_id for t in self.dag.leaves]
+            failed = any(self._counts[leaf][s] for leaf in leaves for s in FAILED_STATES)
+            state = DagRunState.FAILED if failed else DagRunState.SUCCESS
+        self.run.state = state
+        self.run.end_date = now
+        self.store.save_dag_run(self.run)
+        return state
+
+    def force_schedule(self, task_id: str, map_index: int = -1) -> TaskInstance:
+        """Schedule one instance whatever its upstreams (``tasks test``); mapped tasks expand."""
+        task = self.dag.get_task(task_id)
+        now = self.run.start_date or self.run.logical_date
+        if task.is_mapped and -1 in self._tis[task_id]:
+            self._expand(task, self._tis[task_id][-1], now)
+            if map_index < 0:
+                map_index = 0
+        ti = self._tis[task_id].get(map_index)
+        if ti is None:
+            raise HeadwaterError(f"task {task_id!r} has no map index {map_index}")
+        self._set_state(ti, S.SCHEDULED)
+        self._commit()
+        return ti

@@ -1,0 +1,61 @@
+"""Driving one run with an executor and a clock until it ends (``dags test``, ``dag.test()``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from headwater.engine.states import DagRunState
+
+if TYPE_CHECKING:
+    from headwater.clock import Clock
+    from headwater.engine.dagrun import DagRunEngine
+    from headwater.engine.records import TaskInstance
+    from headwater.executors.base import Executor
+
+
+class RunObserver(Protocol):
+    """Told about a run as it moves (terminal progress, tests)."""
+
+    def task_finished(self, ti: TaskInstance) -> None: ...
+
+
+def drive_run(
+    engine: DagRunEngine,
+    executor: Executor,
+    clock: Clock,
+    observer: RunObserver | None = None,
+) -> DagRunState:
+    """Run ``engine``'s run to its final state and return it.
+
+    Each turn: end the run if it timed out, schedule what is ready, hand it to the executor,
+    apply finished attempts. With nothing running and only retries waiting, sleep on the
+    clock until the next one is due (a fake clock makes that instant).
+    """
+    engine.start(clock.now())
+    while True:
+        now = clock.now()
+        if engine.timed_out(now):
+            timeout = engine.dag.dagrun_timeout
+            for ti in engine.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)"):
+                executor.kill(ti.key)
+            return engine.run.state
+        ready = engine.schedule(now)
+        if ready:
+            engine.mark_queued(ready)
+            for ti in ready:
+                executor.queue(ti.key)
+        if engine.is_finished:
+            return engine.finalize(clock.now())
+        executor.heartbeat()
+        finished = executor.poll(timeout=1.0)
+        for key, outcome in finished:
+            engine.finish_attempt(key.task_id, key.map_index, outcome, clock.now())
+            if observer is not None:
+                observer.task_finished(engine.get_ti(key.task_id, key.map_index))
+        if not finished and not executor.has_work:
+            due = engine.next_retry_at()
+            if due is None:
+                # Nothing queued, nothing running, no retry pending: whatever is left waits on
+                # something that cannot happen (should not occur; guard against a busy loop).
+                return engine.finalize(clock.now(), force_state=DagRunState.FAILED)
+            clock.sleep(max((due - clock.now()).total_seconds(), 0.0))

@@ -1,0 +1,105 @@
+"""The records the engine reads and writes through a store: runs, task instances, attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from headwater.engine.states import DagRunState, TaskInstanceState
+
+
+class TaskInstanceKey(NamedTuple):
+    """Identifies one task instance; ``map_index`` is -1 for a task that is not mapped."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    @property
+    def label(self) -> str:
+        """``task_id`` or ``task_id[map_index]``: how people see it."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+
+
+@dataclass
+class DagRun:
+    dag_id: str
+    run_id: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    run_type: str = "manual"
+    state: DagRunState = DagRunState.QUEUED
+    conf: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    note: str | None = None
+
+
+@dataclass
+class TaskInstance:
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+    state: TaskInstanceState = TaskInstanceState.NONE
+    try_number: int = 0
+    """Attempts started so far; the running or last attempt's number."""
+    max_tries: int = 0
+    """1 + the task's retries when the instance was created."""
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    next_retry_at: datetime | None = None
+    error: str | None = None
+    priority_weight: int = 1
+    pool: str = "default_pool"
+    pool_slots: int = 1
+    queue: str = "default"
+
+    @property
+    def key(self) -> TaskInstanceKey:
+        return TaskInstanceKey(self.dag_id, self.run_id, self.task_id, self.map_index)
+
+
+@dataclass
+class TaskAttempt:
+    """One try of one task instance (one row per try)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    state: TaskInstanceState
+    start_date: datetime
+    end_date: datetime | None = None
+    hostname: str | None = None
+    pid: int | None = None
+    error: str | None = None
+    log_path: str | None = None
+    rendered_fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        if self.end_date is None:
+            return None
+        return (self.end_date - self.start_date).total_seconds()
+
+
+@dataclass
+class AttemptOutcome:
+    """How an attempt ended, as the task runtime (or an executor that lost it) reports it."""
+
+    state: TaskInstanceState
+    """SUCCESS, SKIPPED or FAILED; the engine turns FAILED into UP_FOR_RETRY if tries remain."""
+    error: str | None = None
+    no_retry: bool = False
+    follow_branches: list[str] | None = None
+    """Set by branch tasks: the downstream task ids to follow; other direct downstreams skip."""
+    short_circuit: str | None = None
+    """Set by short-circuit tasks: "direct" or "all" downstream tasks are skipped."""
+    rendered_fields: dict[str, Any] = field(default_factory=dict)
+    """The attempt's template fields after rendering, kept for display."""

@@ -1,0 +1,29 @@
+"""Retry policy: whether a failed attempt is retried, and how long it waits first."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from headwater.authoring.operator import BaseOperator
+
+
+def may_retry(try_number: int, max_tries: int) -> bool:
+    """True while attempts remain: ``max_tries`` is 1 + retries."""
+    return try_number < max_tries
+
+
+def retry_delay(task: BaseOperator, try_number: int) -> timedelta:
+    """The wait before the attempt after ``try_number``.
+
+    With ``retry_exponential_backoff`` the delay doubles each try (``delay * 2**(try-1)``),
+    capped by ``max_retry_delay``. Unlike Airflow there is no random jitter, so runs are
+    reproducible.
+    """
+    delay = task.retry_delay
+    if task.retry_exponential_backoff:
+        delay = delay * (2 ** max(try_number - 1, 0))
+    if task.max_retry_delay is not None and delay > task.max_retry_delay:
+        delay = task.max_retry_delay
+    return delay

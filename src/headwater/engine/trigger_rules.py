@@ -1,0 +1,134 @@
+"""Deciding, from the states of a task's upstream instances, whether it runs, waits or ends.
+
+Each rule is a small function of :class:`UpstreamCounts`; they follow Airflow's semantics,
+including how skips and failures propagate (``all_success`` after a skip is a skip, after a
+failure is ``upstream_failed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from headwater.authoring.trigger_rule import TriggerRule
+from headwater.engine.states import TaskInstanceState as S
+
+
+class Decision(Enum):
+    WAIT = "wait"
+    RUN = "run"
+    SKIP = "skip"
+    UPSTREAM_FAILED = "upstream_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCounts:
+    total: int
+    success: int
+    skipped: int
+    failed: int  # failed or upstream_failed
+    done: int  # in a finished state (removed ones are left out of total and done)
+
+    @property
+    def all_done(self) -> bool:
+        return self.done == self.total
+
+    @classmethod
+    def of(cls, states: Mapping[S, int]) -> UpstreamCounts:
+        """Counts from ``{state: number of upstream instances in it}``."""
+        success = states.get(S.SUCCESS, 0)
+        skipped = states.get(S.SKIPPED, 0)
+        failed = states.get(S.FAILED, 0) + states.get(S.UPSTREAM_FAILED, 0)
+        total = sum(states.values()) - states.get(S.REMOVED, 0)
+        return cls(total, success, skipped, failed, success + skipped + failed)
+
+
+def _all_success(c: UpstreamCounts) -> Decision:
+    if c.failed:
+        return Decision.UPSTREAM_FAILED
+    if c.skipped:
+        return Decision.SKIP
+    return Decision.RUN if c.all_done else Decision.WAIT
+
+
+def _all_failed(c: UpstreamCounts) -> Decision:
+    if c.success or c.skipped:
+        return Decision.SKIP
+    return Decision.RUN if c.all_done else Decision.WAIT
+
+
+def _all_done(c: UpstreamCounts) -> Decision:
+    return Decision.RUN if c.all_done else Decision.WAIT
+
+
+def _all_skipped(c: UpstreamCounts) -> Decision:
+    if c.success or c.failed:
+        return Decision.SKIP
+    return Decision.RUN if c.all_done else Decision.WAIT
+
+
+def _one_success(c: UpstreamCounts) -> Decision:
+    if c.success:
+        return Decision.RUN
+    if not c.all_done:
+        return Decision.WAIT
+    return Decision.UPSTREAM_FAILED if c.failed else Decision.SKIP
+
+
+def _one_failed(c: UpstreamCounts) -> Decision:
+    if c.failed:
+        return Decision.RUN
+    return Decision.SKIP if c.all_done else Decision.WAIT
+
+
+def _one_done(c: UpstreamCounts) -> Decision:
+    if c.success or c.failed:
+        return Decision.RUN
+    return Decision.SKIP if c.all_done else Decision.WAIT
+
+
+def _none_failed(c: UpstreamCounts) -> Decision:
+    if c.failed:
+        return Decision.UPSTREAM_FAILED
+    return Decision.RUN if c.all_done else Decision.WAIT
+
+
+def _none_failed_min_one_success(c: UpstreamCounts) -> Decision:
+    if c.failed:
+        return Decision.UPSTREAM_FAILED
+    if not c.all_done:
+        return Decision.WAIT
+    return Decision.RUN if c.success else Decision.SKIP
+
+
+def _none_skipped(c: UpstreamCounts) -> Decision:
+    if c.skipped:
+        return Decision.SKIP
+    return Decision.RUN if c.all_done else Decision.WAIT
+
+
+def _always(c: UpstreamCounts) -> Decision:
+    return Decision.RUN
+
+
+RULES: dict[TriggerRule, Callable[[UpstreamCounts], Decision]] = {
+    TriggerRule.ALL_SUCCESS: _all_success,
+    TriggerRule.ALL_FAILED: _all_failed,
+    TriggerRule.ALL_DONE: _all_done,
+    TriggerRule.ALL_SKIPPED: _all_skipped,
+    TriggerRule.ONE_SUCCESS: _one_success,
+    TriggerRule.ONE_FAILED: _one_failed,
+    TriggerRule.ONE_DONE: _one_done,
+    TriggerRule.NONE_FAILED: _none_failed,
+    TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: _none_failed_min_one_success,
+    TriggerRule.NONE_SKIPPED: _none_skipped,
+    TriggerRule.ALWAYS: _always,
+}
+
+
+def decide(rule: TriggerRule, counts: UpstreamCounts) -> Decision:
+    """What a task with ``rule`` should do now, given its upstream counts."""
+    if counts.total == 0:
+        return Decision.RUN
+    return RULES[rule](counts)

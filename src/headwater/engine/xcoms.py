@@ -1,0 +1,63 @@
+"""Reading and writing values passed between tasks, with serialization and a size limit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headwater.authoring.xcom_arg import RETURN_VALUE, XComArg
+from headwater.engine.records import TaskInstanceKey
+from headwater.exceptions import XComError
+
+if TYPE_CHECKING:
+    from headwater.serialization import Serializer
+    from headwater.store.base import MetadataStore
+
+
+class XComs:
+    """XCom access for one store: serialize on push, deserialize on pull."""
+
+    def __init__(self, store: MetadataStore, serializer: Serializer, max_bytes: int) -> None:
+        self.store = store
+        self.serializer = serializer
+        self.max_bytes = max_bytes
+
+    def push(self, key: TaskInstanceKey, name: str, value: Any) -> None:
+        text = self.serializer.dumps(value)
+        size = len(text.encode())
+        if size > self.max_bytes:
+            raise XComError(
+                f"task {key.label!r}: XCom {name!r} is {size} bytes, over the limit of "
+                f"{self.max_bytes} bytes (setting xcom.max_size_bytes); store large data "
+                "elsewhere and pass a reference to it"
+            )
+        self.store.set_xcom(key, name, text)
+
+    def pull(
+        self, dag_id: str, run_id: str, task_id: str, *, map_index: int | None = None,
+        name: str = RETURN_VALUE, mapped: bool = False,
+    ) -> Any:
+        """One value, or, for a mapped task with no ``map_index``, the list of all of them."""
+        if mapped and map_index is None:
+            texts = self.store.get_mapped_xcoms(dag_id, run_id, task_id, name)
+            return [self.serializer.loads(t) for t in texts]
+        key = TaskInstanceKey(dag_id, run_id, task_id, -1 if map_index is None else map_index)
+        text = self.store.get_xcom(key, name)
+        return None if text is None else self.serializer.loads(text)
+
+    def resolve(self, ref: XComArg, dag_id: str, run_id: str) -> Any:
+        """The value a reference stands for in a run (a list for a mapped task)."""
+        return self.pull(
+            dag_id, run_id, ref.operator.task_id, name=ref.key, mapped=ref.operator.is_mapped
+        )
+
+    def resolve_nested(self, value: Any, dag_id: str, run_id: str) -> Any:
+        """``value`` with every reference inside lists, tuples and dicts replaced."""
+        if isinstance(value, XComArg):
+            return self.resolve(value, dag_id, run_id)
+        if isinstance(value, list):
+            return [self.resolve_nested(v, dag_id, run_id) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.resolve_nested(v, dag_id, run_id) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve_nested(v, dag_id, run_id) for k, v in value.items()}
+        return value

@@ -1,0 +1,98 @@
+"""Every error headwater raises, under one root.
+
+    HeadwaterError
+    ├── DagDefinitionError          a DAG or task is described wrongly (caught at load time)
+    │   ├── DuplicateTaskIdError
+    │   ├── CycleError
+    │   ├── InvalidTriggerRuleError
+    │   ├── InvalidScheduleError
+    │   └── MappingError            .expand() over something that is not a list or dict
+    ├── DagImportError              a DAG file failed to import (file, line, exception)
+    ├── DagNotFoundError / TaskNotFoundError
+    ├── ParamValidationError        a run's conf does not satisfy the DAG's params
+    ├── TemplateRenderError         a template field failed to render (names task, field, name)
+    ├── XComError                   a value cannot be serialized, or is too large
+    └── TaskControlFlow             raised inside a task to steer its outcome
+        ├── TaskSkipped             end the attempt as skipped
+        ├── TaskFailedNoRetry       fail at once, ignoring remaining retries
+        └── TaskTimeoutError        the attempt ran past its execution_timeout
+
+Users catch ``headwater.HeadwaterError``.
+"""
+
+from __future__ import annotations
+
+
+class HeadwaterError(Exception):
+    """Root of every error raised by headwater."""
+
+
+class DagDefinitionError(HeadwaterError):
+    """A DAG, task or dependency is described wrongly."""
+
+
+class DuplicateTaskIdError(DagDefinitionError):
+    """Two tasks in one DAG share an id."""
+
+
+class CycleError(DagDefinitionError):
+    """The task dependencies form a cycle."""
+
+
+class InvalidTriggerRuleError(DagDefinitionError):
+    """A trigger rule name is not one of the known rules."""
+
+
+class InvalidScheduleError(DagDefinitionError):
+    """A schedule is not a cron string, preset, timedelta or None."""
+
+
+class MappingError(DagDefinitionError):
+    """Dynamic task mapping was given something it cannot expand."""
+
+
+class DagImportError(HeadwaterError):
+    """A DAG file failed to import."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+class DagNotFoundError(HeadwaterError):
+    """No DAG with the requested id was found."""
+
+
+class TaskNotFoundError(HeadwaterError):
+    """No task with the requested id exists in the DAG."""
+
+
+class ParamValidationError(HeadwaterError):
+    """A run's conf does not satisfy the DAG's params."""
+
+
+class TemplateRenderError(HeadwaterError):
+    """A template field failed to render."""
+
+
+class XComError(HeadwaterError):
+    """A value passed between tasks cannot be stored."""
+
+
+class TaskControlFlow(HeadwaterError):
+    """Raised inside a task to steer the outcome of the attempt."""
+
+
+class TaskSkipped(TaskControlFlow):
+    """End the running attempt as skipped."""
+
+
+class TaskFailedNoRetry(TaskControlFlow):
+    """Fail the running attempt and do not retry it."""
+
+
+class TaskTimeoutError(TaskControlFlow):
+    """The attempt ran past its execution_timeout."""

@@ -1,0 +1,35 @@
+"""The in-process executor: runs each attempt in this process, one at a time."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.executors.base import Executor
+
+
+class InProcessExecutor(Executor):
+    """Runs queued attempts, in order, inside :meth:`poll` by calling ``run_attempt(key)``."""
+
+    def __init__(self, run_attempt: Callable[[TaskInstanceKey], AttemptOutcome]) -> None:
+        self._run_attempt = run_attempt
+        self._queue: deque[TaskInstanceKey] = deque()
+
+    def queue(self, key: TaskInstanceKey) -> None:
+        self._queue.append(key)
+
+    def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+        if not self._queue:
+            return []
+        key = self._queue.popleft()
+        return [(key, self._run_attempt(key))]
+
+    def kill(self, key: TaskInstanceKey) -> None:
+        # Attempts run synchronously inside poll(), so only a queued one can be dropped.
+        if key in self._queue:
+            self._queue.remove(key)
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self._queue)

@@ -1,0 +1,5 @@
+"""Finding and importing DAG files."""
+
+from headwater.loading.dagbag import DagBag
+
+__all__ = ["DagBag"]

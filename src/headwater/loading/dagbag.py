@@ -1,0 +1,122 @@
+"""Loading every DAG in a folder; a file that fails to import is reported, not fatal.
+
+Only ``.py`` files that mention both "headwater" and "dag" are imported (as Airflow's safe
+mode does), skipping names that start with ``_`` or ``.``. The folder is put on
+``sys.path`` so DAG files can import helper modules next to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from headwater.authoring.dag import DAG
+from headwater.exceptions import DagDefinitionError, DagImportError, DagNotFoundError
+
+
+def _is_dag_file(path: Path) -> bool:
+    try:
+        text = path.read_bytes().lower()
+    except OSError:
+        return False
+    return b"headwater" in text and b"dag" in text
+
+
+def iter_dag_files(folder: Path) -> list[Path]:
+    """The candidate DAG files under ``folder``, sorted."""
+    if folder.is_file():
+        return [folder]
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        parts = path.relative_to(folder).parts
+        if any(p.startswith(("_", ".")) for p in parts):
+            continue
+        if _is_dag_file(path):
+            found.append(path)
+    return found
+
+
+def _error_line(exc: BaseException, path: Path) -> int | None:
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == path:
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    return line
+
+
+@dataclass
+class DagBag:
+    """The DAGs of one folder (or file), with the import errors of the files that failed."""
+
+    folder: Path
+    dags: dict[str, DAG] = field(default_factory=dict)
+    import_errors: list[DagImportError] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        if not self.folder.exists():
+            self.import_errors.append(DagImportError(str(self.folder), None, "no such file or folder"))
+            return
+        root = self.folder if self.folder.is_dir() else self.folder.parent
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        for path in iter_dag_files(self.folder):
+            self._load_file(path)
+
+    def _load_file(self, path: Path) -> None:
+        module_name = "headwater_dag_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+        try:
+            module = _import_file(module_name, path)
+            found = [v for v in vars(module).values() if isinstance(v, DAG)]
+            for dag in found:
+                dag.validate()
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            message = f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, DagDefinitionError | SyntaxError | ImportError):
+                message = "".join(traceback.format_exception(exc)).rstrip()
+                message = f"{type(exc).__name__}: {exc}\n{message}"
+            self.import_errors.append(DagImportError(str(path), _error_line(exc, path), message))
+            return
+        for dag in found:
+            if dag.dag_id in self.dags and self.files[dag.dag_id] != path:
+                self.import_errors.append(
+                    DagImportError(
+                        str(path), None,
+                        f"DagDefinitionError: DAG id {dag.dag_id!r} is already defined in "
+                        f"{self.files[dag.dag_id]}",
+                    )
+                )
+                continue
+            self.dags[dag.dag_id] = dag
+            self.files[dag.dag_id] = path
+
+    def get_dag(self, dag_id: str) -> DAG:
+        try:
+            return self.dags[dag_id]
+        except KeyError:
+            hint = ""
+            if self.import_errors:
+                hint = f"; {len(self.import_errors)} file(s) failed to import (see `headwater dags list`)"
+            known = ", ".join(sorted(self.dags)) or "none"
+            raise DagNotFoundError(
+                f"no DAG {dag_id!r} in {self.folder} (found: {known}){hint}"
+            ) from None
+
+
+def _import_file(module_name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,111 @@
+"""BashOperator: run a shell command; exit 0 succeeds, 99 skips, anything else fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from headwater.authoring.operator import BaseOperator
+from headwater.exceptions import HeadwaterError, TaskSkipped
+
+
+class BashCommandError(HeadwaterError):
+    """The bash command exited with a code that fails the task."""
+
+
+class BashOperator(BaseOperator):
+    """Run ``bash_command`` with bash; its last line of output becomes the XCom.
+
+    ``bash_command`` is a template; a value ending in ``.sh`` is read from a file next to the
+    DAG file and rendered. ``env`` replaces the environment unless ``append_env=True``.
+    """
+
+    template_fields = ("bash_command", "env", "cwd")
+    template_ext = (".sh", ".bash")
+    ui_color = "#f0ede4"
+
+    def __init__(
+        self,
+        *,
+        bash_command: str,
+        env: Mapping[str, str] | None = None,
+        append_env: bool = False,
+        cwd: str | None = None,
+        output_encoding: str = "utf-8",
+        skip_on_exit_code: int | tuple[int, ...] | None = 99,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bash_command = bash_command
+        self.env = dict(env) if env is not None else None
+        self.append_env = append_env
+        self.cwd = cwd
+        self.output_encoding = output_encoding
+        if skip_on_exit_code is None:
+            self.skip_on_exit_code: tuple[int, ...] = ()
+        elif isinstance(skip_on_exit_code, int):
+            self.skip_on_exit_code = (skip_on_exit_code,)
+        else:
+            self.skip_on_exit_code = tuple(skip_on_exit_code)
+
+    def _environment(self, context: dict[str, Any]) -> dict[str, str]:
+        if self.env is None:
+            env = dict(os.environ)
+        elif self.append_env:
+            env = {**os.environ, **self.env}
+        else:
+            env = dict(self.env)
+        ti = context["ti"]
+        env.update(
+            {
+                "HEADWATER_CTX_DAG_ID": ti.dag_id,
+                "HEADWATER_CTX_TASK_ID": ti.task_id,
+                "HEADWATER_CTX_RUN_ID": ti.run_id,
+                "HEADWATER_CTX_TRY_NUMBER": str(ti.try_number),
+                "HEADWATER_CTX_LOGICAL_DATE": context["logical_date"].isoformat(),
+            }
+        )
+        return {k: str(v) for k, v in env.items()}
+
+    def execute(self, context: dict[str, Any]) -> str | None:
+        log = context["ti"].log
+        if self.cwd is not None and not os.path.isdir(self.cwd):
+            raise BashCommandError(f"cwd {self.cwd!r} does not exist or is not a folder")
+        log.info("Running command: %s", self.bash_command)
+        process = subprocess.Popen(
+            ["bash", "-c", self.bash_command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            env=self._environment(context),
+            start_new_session=True,  # its own process group, so a timeout kills the whole tree
+        )
+        last_line: str | None = None
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.decode(self.output_encoding, errors="replace").rstrip("\n")
+                last_line = line
+                log.info("%s", line)
+            code = process.wait()
+        except BaseException:
+            _kill_group(process)
+            raise
+        log.info("Command exited with return code %d", code)
+        if code in self.skip_on_exit_code:
+            raise TaskSkipped(f"bash command exited with code {code}: skipping")
+        if code != 0:
+            raise BashCommandError(f"bash command failed: exit code {code}")
+        return last_line
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()

@@ -1,0 +1,127 @@
+"""Operators that call Python: PythonOperator, BranchPythonOperator, ShortCircuitOperator."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from headwater.authoring.operator import BaseOperator
+from headwater.exceptions import DagDefinitionError
+
+
+def call_with_context(
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> Any:
+    """Call ``fn``, filling parameters named like context keys (``ds``, ``ti``...) from context.
+
+    A function with ``**kwargs`` receives the whole context in them.
+    """
+    signature = inspect.signature(fn)
+    call_kwargs = dict(kwargs)
+    params = list(signature.parameters.values())
+    positional_taken = {p.name for p in params[: len(args)] if p.kind != p.VAR_POSITIONAL}
+    accepts_var_kw = False
+    for p in params:
+        if p.kind is p.VAR_KEYWORD:
+            accepts_var_kw = True
+        elif (
+            p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name in context
+            and p.name not in call_kwargs
+            and p.name not in positional_taken
+        ):
+            call_kwargs[p.name] = context[p.name]
+    if accepts_var_kw:
+        for key, value in context.items():
+            call_kwargs.setdefault(key, value)
+        for p in positional_taken:
+            call_kwargs.pop(p, None)
+    return fn(*args, **call_kwargs)
+
+
+class PythonOperator(BaseOperator):
+    """Call ``python_callable(*op_args, **op_kwargs)``; its return value becomes the XCom.
+
+    Parameters named like context keys (``ds``, ``params``, ``ti``...) are filled in.
+    """
+
+    template_fields = ("templates_dict", "op_args", "op_kwargs")
+    ui_color = "#fff7e6"
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Sequence[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        templates_dict: Mapping[str, Any] | None = None,
+        show_return_value_in_logs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(python_callable):
+            raise DagDefinitionError(
+                f"task {self.task_id!r}: python_callable must be callable, got {python_callable!r}"
+            )
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = dict(templates_dict) if templates_dict is not None else None
+        self.show_return_value_in_logs = show_return_value_in_logs
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        if self.templates_dict is not None:
+            context = {**context, "templates_dict": self.templates_dict}
+        result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if self.show_return_value_in_logs:
+            context["ti"].log.info("Returned value was: %.200r", result)
+        return result
+
+
+def normalize_branch(result: Any, task_id: str) -> list[str]:
+    if result is None:
+        return []
+    if isinstance(result, str):
+        return [result]
+    if isinstance(result, Iterable) and all(isinstance(r, str) for r in result):
+        return list(result)
+    raise TypeError(
+        f"branch task {task_id!r} must return a task id, a list of task ids or None; "
+        f"got {result!r:.80}"
+    )
+
+
+class BranchPythonOperator(PythonOperator):
+    """Call ``python_callable``; it returns the task id(s) to follow, the others are skipped."""
+
+    ui_color = "#ffefeb"
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        result = super().execute(context)
+        context["ti"].follow_branches(normalize_branch(result, self.task_id))
+        return result
+
+
+class ShortCircuitOperator(PythonOperator):
+    """Call ``python_callable``; if it returns a falsy value, skip what is downstream.
+
+    With ``ignore_downstream_trigger_rules=True`` (default) every downstream task is skipped;
+    with False only the direct downstream tasks are, and the rest follow their trigger rules.
+    """
+
+    ui_color = "#f0ede4"
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        result = super().execute(context)
+        if not result:
+            context["ti"].log.info("Condition is falsy: skipping downstream tasks")
+            context["ti"].short_circuit(all_descendants=self.ignore_downstream_trigger_rules)
+        return result

@@ -1,0 +1,126 @@
+"""The template and callable context of one task attempt: dates, params, ti, var, conn, macros."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from headwater.exceptions import HeadwaterError
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.authoring.operator import BaseOperator
+    from headwater.engine.records import DagRun
+    from headwater.store.base import Connection, MetadataStore
+
+
+def ds_add(ds: str, days: int) -> str:
+    """``ds_add("2024-01-31", 1) == "2024-02-01"``."""
+    return (datetime.strptime(ds, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def ds_format(ds: str, input_format: str, output_format: str) -> str:
+    """``ds_format("2024-01-31", "%Y-%m-%d", "%d/%m/%Y") == "31/01/2024"``."""
+    return datetime.strptime(ds, input_format).strftime(output_format)
+
+
+class _Macros:
+    """``macros.*`` in templates."""
+
+    ds_add = staticmethod(ds_add)
+    ds_format = staticmethod(ds_format)
+    datetime = datetime
+    timedelta = timedelta
+    json = json
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("time", "uuid", "random", "dateutil"):
+            import importlib
+
+            return importlib.import_module(name)
+        raise AttributeError(f"macros has no {name!r}")
+
+
+MACROS = _Macros()
+
+
+class _VariableValues:
+    def __init__(self, store: MetadataStore, as_json: bool) -> None:
+        self._store = store
+        self._json = as_json
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self._store.get_variable(name)
+        if value is None:
+            return default
+        return json.loads(value) if self._json else value
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._store.get_variable(name)
+        if value is None:
+            raise HeadwaterError(f"variable {name!r} is not set")
+        return json.loads(value) if self._json else value
+
+
+class VariableAccessor:
+    """``var.value.name`` (text) and ``var.json.name`` (parsed JSON) in templates."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.value = _VariableValues(store, as_json=False)
+        self.json = _VariableValues(store, as_json=True)
+
+
+class ConnectionAccessor:
+    """``conn.my_db.host`` in templates."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self._store = store
+
+    def get(self, conn_id: str) -> Connection:
+        conn = self._store.get_connection(conn_id)
+        if conn is None:
+            raise HeadwaterError(f"connection {conn_id!r} is not defined")
+        return conn
+
+    def __getattr__(self, conn_id: str) -> Connection:
+        if conn_id.startswith("_"):
+            raise AttributeError(conn_id)
+        return self.get(conn_id)
+
+
+def build_context(
+    *,
+    dag: DAG,
+    task: BaseOperator,
+    run: DagRun,
+    ti: Any,
+    store: MetadataStore,
+) -> dict[str, Any]:
+    """The context of one attempt, as templates and callables see it."""
+    logical_date = run.logical_date
+    ds = logical_date.strftime("%Y-%m-%d")
+    ts = logical_date.isoformat()
+    return {
+        "dag": dag,
+        "task": task,
+        "ti": ti,
+        "task_instance": ti,
+        "dag_run": run,
+        "run_id": run.run_id,
+        "logical_date": logical_date,
+        "data_interval_start": run.data_interval_start,
+        "data_interval_end": run.data_interval_end,
+        "ds": ds,
+        "ds_nodash": ds.replace("-", ""),
+        "ts": ts,
+        "ts_nodash": logical_date.strftime("%Y%m%dT%H%M%S"),
+        "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
+        "params": run.params,
+        "conf": run.conf,
+        "map_index": ti.map_index,
+        "try_number": ti.try_number,
+        "var": VariableAccessor(store),
+        "conn": ConnectionAccessor(store),
+        "macros": MACROS,
+    }

@@ -1,0 +1,97 @@
+"""Per-attempt log files, and the ids that name them (validated so no id escapes the folder).
+
+Layout: ``<logs>/dag_id=<id>/run_id=<id>/task_id=<id>[/map_index=<i>]/attempt=<n>.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from headwater.engine.records import TaskInstanceKey
+from headwater.exceptions import HeadwaterError
+
+TASK_LOGGER = "headwater.task"
+
+
+def safe_id(value: str, what: str) -> str:
+    """``value`` if it can be one folder name, else an error naming ``what``."""
+    if (
+        not value
+        or value in (".", "..")
+        or any(c in value for c in "/\\\x00")
+        or len(value) > 250
+    ):
+        raise HeadwaterError(f"{what} {value!r} cannot name a log folder")
+    return value
+
+
+def attempt_log_path(logs_folder: Path, key: TaskInstanceKey, try_number: int) -> Path:
+    folder = (
+        logs_folder
+        / f"dag_id={safe_id(key.dag_id, 'dag_id')}"
+        / f"run_id={safe_id(key.run_id, 'run_id')}"
+        / f"task_id={safe_id(key.task_id, 'task_id')}"
+    )
+    if key.map_index >= 0:
+        folder = folder / f"map_index={key.map_index}"
+    return folder / f"attempt={int(try_number)}.log"
+
+
+class _Formatter(logging.Formatter):
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__("[%(asctime)s.%(msecs)03dZ] {%(levelname)s} %(message)s", "%Y-%m-%dT%H:%M:%S")
+
+
+class _LogWriter(io.TextIOBase):
+    """A stream that turns ``print()`` output into log records."""
+
+    def __init__(self, logger: logging.Logger, level: int) -> None:
+        self._logger = logger
+        self._level = level
+        self._buffer = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            self._logger.log(self._level, "%s", line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._logger.log(self._level, "%s", self._buffer)
+            self._buffer = ""
+
+
+@contextlib.contextmanager
+def capture_attempt_log(path: Path) -> Iterator[logging.Logger]:
+    """Send the ``headwater.task`` logger, ``print()`` and stderr of the attempt to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(_Formatter())
+    logger = logging.getLogger(TASK_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(handler)
+    out, err = _LogWriter(logger, logging.INFO), _LogWriter(logger, logging.WARNING)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    try:
+        yield logger
+    finally:
+        out.flush()
+        err.flush()
+        sys.stdout, sys.stderr = saved
+        logger.removeHandler(handler)
+        handler.close()

@@ -1,0 +1,266 @@
+"""Running one attempt of one task instance: context, templates, execute, XCom, callbacks.
+
+Every executor runs attempts through :func:`run_attempt`, in its own process or another.
+It never changes state itself: it returns an :class:`AttemptOutcome` for the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import signal
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from headwater.authoring.context import reset_current_context, set_current_context
+from headwater.authoring.xcom_arg import RETURN_VALUE, XComArg
+from headwater.engine import retries
+from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance
+from headwater.engine.states import TaskInstanceState
+from headwater.exceptions import (
+    HeadwaterError,
+    TaskFailedNoRetry,
+    TaskSkipped,
+    TaskTimeoutError,
+)
+from headwater.runtime.context import build_context
+from headwater.runtime.templating import environment_for, render_string, render_template_fields
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from headwater.authoring.dag import DAG
+    from headwater.authoring.operator import BaseOperator
+    from headwater.engine.xcoms import XComs
+    from headwater.store.base import MetadataStore
+
+
+class RuntimeTaskInstance:
+    """``ti`` in a task's context: its identity, its log, and XCom push and pull."""
+
+    def __init__(
+        self,
+        ti: TaskInstance,
+        task: BaseOperator,
+        xcoms: XComs,
+        log: logging.Logger,
+    ) -> None:
+        self.dag_id = ti.dag_id
+        self.run_id = ti.run_id
+        self.task_id = ti.task_id
+        self.map_index = ti.map_index
+        self.try_number = ti.try_number
+        self.max_tries = ti.max_tries
+        self.key = ti.key
+        self.task = task
+        self.log = log
+        self._xcoms = xcoms
+        self.follow: list[str] | None = None
+        self.short_circuit_scope: str | None = None
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` for downstream tasks."""
+        self._xcoms.push(self.key, key, value)
+
+    def xcom_pull(
+        self,
+        task_ids: str | list[str],
+        key: str = RETURN_VALUE,
+        map_indexes: int | None = None,
+    ) -> Any:
+        """The value ``task_ids`` pushed under ``key`` (a list for a list of ids or a mapped task)."""
+        dag = self.task.dag
+        if isinstance(task_ids, str):
+            mapped = dag is not None and dag.get_task(task_ids).is_mapped
+            return self._xcoms.pull(
+                self.dag_id, self.run_id, task_ids, map_index=map_indexes, name=key, mapped=mapped
+            )
+        return [self.xcom_pull(t, key, map_indexes) for t in task_ids]
+
+    def follow_branches(self, task_ids: list[str]) -> None:
+        """Follow only ``task_ids`` among the direct downstream tasks; skip the others."""
+        dag = self.task.dag
+        if dag is not None:
+            for task_id in task_ids:
+                if task_id not in dag.task_dict and task_id not in dag.task_groups:
+                    raise HeadwaterError(
+                        f"branch task {self.task_id!r} chose {task_id!r}, which is not a task "
+                        f"or task group of DAG {dag.dag_id!r}"
+                    )
+        self.follow = list(task_ids)
+
+    def short_circuit(self, *, all_descendants: bool) -> None:
+        self.short_circuit_scope = "all" if all_descendants else "direct"
+
+    def render_template(self, text: str, context: dict[str, Any]) -> str:
+        return render_string(text, context, environment_for(self.task.dag))
+
+    def __repr__(self) -> str:
+        return f"<TaskInstance {self.dag_id}.{self.key.label} try {self.try_number}>"
+
+
+@contextlib.contextmanager
+def _timeout(seconds: float | None) -> Iterator[None]:
+    """Raise TaskTimeoutError in this thread after ``seconds`` (main thread only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise TaskTimeoutError(f"task timed out after {seconds:g} seconds (execution_timeout)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass
+class AttemptRequest:
+    """Everything needed to run one attempt in this process."""
+
+    dag: DAG
+    run: DagRun
+    ti: TaskInstance
+    store: MetadataStore
+    xcoms: XComs
+    log_path: Path
+
+
+def _concrete_task(task: BaseOperator, ti: TaskInstance, xcoms: XComs, run: DagRun) -> BaseOperator:
+    """A private copy of the task for this attempt (unmapped for a mapped instance)."""
+    from headwater.authoring.mapping import MappedOperator
+
+    if isinstance(task, MappedOperator):
+        kwargs_list = task.expand_input.resolve(
+            lambda ref: xcoms.resolve(ref, run.dag_id, run.run_id), task.task_id
+        )
+        return task.unmap(kwargs_list[ti.map_index])
+    return copy.copy(task)
+
+
+def _call_callback(kind: str, task: BaseOperator, context: dict[str, Any], log: logging.Logger) -> None:
+    callback = getattr(task, f"on_{kind}_callback", None)
+    if callback is None:
+        return
+    for fn in callback if isinstance(callback, list | tuple) else [callback]:
+        try:
+            fn(context)
+        except Exception:
+            log.exception("on_%s_callback of %s raised; the task's state is unchanged", kind, task.task_id)
+
+
+def run_attempt(request: AttemptRequest) -> AttemptOutcome:
+    """Run one attempt and report how it ended. Never raises for a task's own errors."""
+    from headwater.runtime.logs import capture_attempt_log
+
+    dag, run, ti = request.dag, request.run, request.ti
+    with capture_attempt_log(request.log_path) as log:
+        log.info(
+            "Starting attempt %d of %d: %s.%s, run %s",
+            ti.try_number, ti.max_tries, dag.dag_id, ti.key.label, run.run_id,
+        )
+        task = dag.task_dict[ti.task_id]
+        runtime_ti = RuntimeTaskInstance(ti, task, request.xcoms, log)
+        context: dict[str, Any] = {}
+        rendered: dict[str, Any] = {}
+        try:
+            concrete = _concrete_task(task, ti, request.xcoms, run)
+            runtime_ti.task = concrete
+            context = build_context(dag=dag, task=concrete, run=run, ti=runtime_ti, store=request.store)
+
+            def resolve(ref: XComArg) -> Any:
+                return request.xcoms.resolve(ref, run.dag_id, run.run_id)
+
+            rendered = render_template_fields(concrete, context, resolve)
+            token = set_current_context(context)
+            try:
+                with _timeout(
+                    concrete.execution_timeout.total_seconds() if concrete.execution_timeout else None
+                ):
+                    result = concrete.execute(context)
+            finally:
+                reset_current_context(token)
+            _push_result(concrete, runtime_ti, result)
+        except TaskSkipped as exc:
+            log.info("Task skipped: %s", exc)
+            return AttemptOutcome(
+                TaskInstanceState.SKIPPED,
+                error=str(exc) or None,
+                rendered_fields=_displayable(rendered),
+            )
+        except (Exception, SystemExit) as exc:  # a task's sys.exit() fails the task too
+            return _failed(exc, task, ti, context, log, rendered)
+        log.info("Task succeeded")
+        _call_callback("success", task, context, log)
+        return AttemptOutcome(
+            TaskInstanceState.SUCCESS,
+            follow_branches=runtime_ti.follow,
+            short_circuit=runtime_ti.short_circuit_scope,
+            rendered_fields=_displayable(rendered),
+        )
+
+
+def _push_result(task: BaseOperator, ti: RuntimeTaskInstance, result: Any) -> None:
+    if result is None:
+        return
+    ti.xcom_push(RETURN_VALUE, result)
+    if getattr(task, "multiple_outputs", False):
+        if not isinstance(result, dict):
+            raise HeadwaterError(
+                f"task {task.task_id!r} has multiple_outputs=True but returned "
+                f"{type(result).__name__}, not a dict"
+            )
+        for key, value in result.items():
+            ti.xcom_push(str(key), value)
+
+
+def _failed(
+    exc: BaseException,
+    task: BaseOperator,
+    ti: TaskInstance,
+    context: dict[str, Any],
+    log: logging.Logger,
+    rendered: dict[str, Any],
+) -> AttemptOutcome:
+    log.error("Task failed: %s: %s", type(exc).__name__, exc)
+    log.error("%s", "".join(traceback.format_exception(exc)).rstrip())
+    no_retry = isinstance(exc, TaskFailedNoRetry)
+    will_retry = not no_retry and retries.may_retry(ti.try_number, ti.max_tries)
+    if context:
+        context = {**context, "exception": exc}
+    if will_retry:
+        log.info("Marking for retry (attempt %d of %d)", ti.try_number, ti.max_tries)
+        _call_callback("retry", task, context, log)
+    else:
+        log.info("Marking as failed (attempt %d of %d)", ti.try_number, ti.max_tries)
+        _call_callback("failure", task, context, log)
+    return AttemptOutcome(
+        TaskInstanceState.FAILED,
+        error=f"{type(exc).__name__}: {exc}",
+        no_retry=no_retry,
+        rendered_fields=_displayable(rendered),
+    )
+
+
+def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:
+    """Rendered values as JSON-friendly data (``repr`` for anything else)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for name, value in rendered.items():
+        try:
+            json.dumps(value)
+            out[name] = value
+        except (TypeError, ValueError):
+            out[name] = repr(value)
+    return out
+
+

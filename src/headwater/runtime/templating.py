@@ -1,0 +1,124 @@
+"""Rendering operators' template fields with Jinja2.
+
+Strings are rendered with the attempt's context; values that end with one of the operator's
+``template_ext`` (``.sh``, ``.sql``) are read from the DAG file's folder (or the DAG's
+``template_searchpath``) first. References to other tasks' values are resolved, not rendered.
+An undefined name is an error that names the task, the field and the name.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from headwater.authoring.xcom_arg import XComArg
+from headwater.exceptions import TemplateRenderError
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from headwater.authoring.dag import DAG
+    from headwater.authoring.operator import BaseOperator
+
+_MARKERS = ("{{", "{%", "{#")
+
+
+@functools.lru_cache(maxsize=64)
+def _environment(searchpath: tuple[str, ...]) -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(searchpath)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        ds=lambda d: d.strftime("%Y-%m-%d"),
+        ds_nodash=lambda d: d.strftime("%Y%m%d"),
+        ts=lambda d: d.isoformat(),
+        ts_nodash=lambda d: d.strftime("%Y%m%dT%H%M%S"),
+    )
+    return env
+
+
+def environment_for(dag: DAG | None) -> jinja2.Environment:
+    folders: list[str] = []
+    if dag is not None:
+        folders.append(os.path.dirname(os.path.abspath(dag.fileloc)))
+        folders.extend(dag.template_searchpath)
+    return _environment(tuple(folders))
+
+
+def render_string(
+    text: str,
+    context: dict[str, Any],
+    env: jinja2.Environment,
+    template_ext: Sequence[str] = (),
+) -> str:
+    """Render ``text`` (or the file it names) with ``context``."""
+    if template_ext and text.endswith(tuple(template_ext)):
+        template = env.get_template(text)
+    elif any(marker in text for marker in _MARKERS):
+        template = env.from_string(text)
+    else:
+        return text
+    return template.render(context)
+
+
+def render_value(
+    value: Any,
+    context: dict[str, Any],
+    env: jinja2.Environment,
+    template_ext: Sequence[str],
+    resolve: Callable[[XComArg], Any],
+) -> Any:
+    """Render strings nested in lists, tuples and dicts; resolve references."""
+    if isinstance(value, str):
+        return render_string(value, context, env, template_ext)
+    if isinstance(value, XComArg):
+        return resolve(value)
+    if isinstance(value, list):
+        return [render_value(v, context, env, template_ext, resolve) for v in value]
+    if isinstance(value, tuple):
+        return tuple(render_value(v, context, env, template_ext, resolve) for v in value)
+    if isinstance(value, dict):
+        return {k: render_value(v, context, env, template_ext, resolve) for k, v in value.items()}
+    return value
+
+
+def render_template_fields(
+    task: BaseOperator,
+    context: dict[str, Any],
+    resolve: Callable[[XComArg], Any],
+) -> dict[str, Any]:
+    """Render every template field of ``task`` in place; returns the rendered values."""
+    import jinja2
+
+    env = environment_for(task.dag)
+    rendered: dict[str, Any] = {}
+    for name in task.template_fields:
+        value = getattr(task, name, None)
+        if value is None:
+            continue
+        try:
+            result = render_value(value, context, env, task.template_ext, resolve)
+        except jinja2.UndefinedError as exc:
+            raise TemplateRenderError(
+                f"task {task.task_id!r}: template field {name!r}: {exc.message}"
+            ) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateRenderError(
+                f"task {task.task_id!r}: template field {name!r}: template file {exc.name!r} "
+                f"not found in {list(env.loader.searchpath) if env.loader else []}"  # type: ignore[attr-defined]
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            where = f"{exc.name or 'template'}, line {exc.lineno}"
+            raise TemplateRenderError(
+                f"task {task.task_id!r}: template field {name!r}: syntax error in {where}: {exc.message}"
+            ) from None
+        setattr(task, name, result)
+        rendered[name] = result
+    return rendered
