@@ -27,6 +27,7 @@ from headwater.engine.records import (
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.executors.in_process import InProcessExecutor
+from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.logs import attempt_log_path
 from headwater.runtime.task_runner import AttemptRequest, run_attempt
 from headwater.serialization import load_serializer
@@ -194,6 +195,7 @@ def run_dag_in_process(
     run = new_dag_run(dag, logical_date=logical_date or clock.now(), conf=conf, run_id=run_id)
     local = InProcessRun(dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start)
     drive_run(local.engine, InProcessExecutor(local.run_attempt), clock, observer)
+    run_dag_callbacks(dag, local.engine.run, local.store)
     return local.result()
 
 

@@ -75,7 +75,8 @@ class BashOperator(BaseOperator):
         if self.cwd is not None and not os.path.isdir(self.cwd):
             raise BashCommandError(f"cwd {self.cwd!r} does not exist or is not a folder")
         log.info("Running command: %s", self.bash_command)
-        process = subprocess.Popen(
+        last_line: str | None = None
+        with subprocess.Popen(
             ["bash", "-c", self.bash_command],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -83,18 +84,17 @@ class BashOperator(BaseOperator):
             cwd=self.cwd,
             env=self._environment(context),
             start_new_session=True,  # its own process group, so a timeout kills the whole tree
-        )
-        last_line: str | None = None
-        try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                line = raw.decode(self.output_encoding, errors="replace").rstrip("\n")
-                last_line = line
-                log.info("%s", line)
-            code = process.wait()
-        except BaseException:
-            _kill_group(process)
-            raise
+        ) as process:
+            try:
+                assert process.stdout is not None
+                for raw in process.stdout:
+                    line = raw.decode(self.output_encoding, errors="replace").rstrip("\n")
+                    last_line = line
+                    log.info("%s", line)
+                code = process.wait()
+            except BaseException:
+                _kill_group(process)
+                raise
         log.info("Command exited with return code %d", code)
         if code in self.skip_on_exit_code:
             raise TaskSkipped(f"bash command exited with code {code}: skipping")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import os
 import signal
 import threading
 import traceback
@@ -231,7 +232,7 @@ def _failed(
     rendered: dict[str, Any],
 ) -> AttemptOutcome:
     log.error("Task failed: %s: %s", type(exc).__name__, exc)
-    log.error("%s", "".join(traceback.format_exception(exc)).rstrip())
+    log.error("%s", _user_traceback(exc))
     no_retry = isinstance(exc, TaskFailedNoRetry)
     will_retry = not no_retry and retries.may_retry(ti.try_number, ti.max_tries)
     if context:
@@ -248,6 +249,25 @@ def _failed(
         no_retry=no_retry,
         rendered_fields=_displayable(rendered),
     )
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback without headwater's own call machinery (runtime and callable wrappers)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not (
+            _RUNTIME_DIR in frame.filename
+            or frame.name in ("call_with_context", "execute") and frame.filename.endswith(_PYTHON_OP)
+        )
+    ]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines += traceback.format_exception_only(exc)
+    return "".join(lines).rstrip()
+
+
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+_PYTHON_OP = os.path.join("headwater", "operators", "python.py")
 
 
 def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:

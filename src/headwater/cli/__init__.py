@@ -1,0 +1,53 @@
+"""The ``headwater`` command. Subcommands are imported only when used, so ``--help`` is fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+_GROUPS = {
+    "dags": ("headwater.cli.dags", "dags", "List, test and inspect DAGs."),
+    "tasks": ("headwater.cli.tasks", "tasks", "List and test single tasks."),
+    "config": ("headwater.cli.config", "config", "Show the effective settings."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_GROUPS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in _GROUPS:
+            module, attribute, _ = _GROUPS[name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help text without importing the subcommand modules.
+        rows = [(name, help_text) for name, (_, _, help_text) in sorted(_GROUPS.items())]
+        rows += [
+            (name, cmd.get_short_help_str())
+            for name, cmd in sorted(self.commands.items())
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="headwater", prog_name="headwater")
+def cli() -> None:
+    """headwater: workflow orchestration as Python code.
+
+    Write pipelines as DAGs of tasks in Python files, then list them with
+    `headwater dags list` and run one now with `headwater dags test DAG_ID`.
+    Settings come from $HEADWATER_HOME/headwater.toml and HEADWATER__SECTION__KEY
+    environment variables.
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="headwater")

@@ -1,0 +1,105 @@
+"""What every CLI module shares: options, errors as one line, tables or JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from headwater.loading.dagbag import DagBag
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+folder_option = click.option(
+    "--folder",
+    "-f",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder (or file) of DAGs. Default: the dags_folder setting ($HEADWATER_DAGS_FOLDER).",
+)
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Tables for people, JSON for scripts.",
+)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn headwater's errors into one clear line on stderr and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from headwater.exceptions import HeadwaterError
+
+        try:
+            return fn(*args, **kwargs)
+        except HeadwaterError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def load_bag(folder: Path | None) -> DagBag:
+    from headwater.loading.dagbag import DagBag
+    from headwater.settings import load_settings
+
+    return DagBag(folder if folder is not None else load_settings().dags_folder)
+
+
+def parse_conf(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--conf") from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object like '{\"key\": 1}'", param_hint="--conf")
+    return value
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """An ISO date or date-time; without a timezone it is taken as UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO date like 2024-01-31 or 2024-01-31T06:00:00+00:00",
+            param_hint="--logical-date",
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    from rich.table import Table
+
+    result = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*[("" if v is None else str(v)) for v in row])
+    return result

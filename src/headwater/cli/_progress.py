@@ -1,0 +1,109 @@
+"""Live terminal progress for an in-process run: each task as it ends, its log, a summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from headwater.engine.states import TaskInstanceState as S
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from headwater.dag_test import DagRunResult
+    from headwater.engine.records import TaskInstance
+
+STYLES = {
+    S.SUCCESS: ("✔", "green"),
+    S.FAILED: ("✘", "red"),
+    S.UPSTREAM_FAILED: ("✘", "dark_orange"),
+    S.SKIPPED: ("↷", "magenta"),
+    S.UP_FOR_RETRY: ("↻", "yellow"),
+    S.RUNNING: ("▶", "cyan"),
+}
+
+
+def styled_state(state: S) -> str:
+    mark, color = STYLES.get(state, ("·", "white"))
+    return f"[{color}]{mark} {state.value}[/{color}]"
+
+
+class RunProgress:
+    """Prints each attempt as it ends, with its log, under a live progress bar."""
+
+    def __init__(self, console: Console, total_tasks: int, *, show_logs: bool = True) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.show_logs = show_logs
+        self.progress: Progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.bar: TaskID = self.progress.add_task("running", total=total_tasks)
+        self._started: dict[tuple[str, int], float] = {}
+        self._done = 0
+
+    def __enter__(self) -> RunProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def task_started(self, ti: TaskInstance) -> None:
+        self._started[(ti.task_id, ti.map_index)] = time.perf_counter()
+        self.progress.update(self.bar, description=f"running {ti.key.label}")
+
+    def task_finished(self, ti: TaskInstance) -> None:
+        began = self._started.pop((ti.task_id, ti.map_index), None)
+        took = f" in {time.perf_counter() - began:.2f}s" if began is not None else ""
+        retry = ""
+        if ti.state is S.UP_FOR_RETRY and ti.next_retry_at and ti.end_date:
+            wait = (ti.next_retry_at - ti.end_date).total_seconds()
+            retry = f", retrying in {wait:g}s"
+        self.console.print(
+            f"{styled_state(ti.state)} [bold]{ti.key.label}[/bold] "
+            f"(try {ti.try_number}/{ti.max_tries}){took}{retry}"
+        )
+        if self.show_logs:
+            self._print_log(ti)
+        if ti.state is not S.UP_FOR_RETRY:
+            self._done += 1
+            self.progress.update(self.bar, completed=self._done)
+
+    def _print_log(self, ti: TaskInstance) -> None:
+        from headwater.runtime.logs import attempt_log_path
+        from headwater.settings import load_settings
+
+        path = attempt_log_path(load_settings().logs_folder, ti.key, ti.try_number)
+        if path.is_file():
+            from rich.text import Text
+
+            for line in Path(path).read_text(errors="replace").splitlines():
+                self.console.print(Text("    │ " + line, style="dim"))
+
+
+def print_summary(console: Console, result: DagRunResult, elapsed: float) -> None:
+    from rich.table import Table
+
+    summary = Table(title=f"Run {result.run.run_id}", title_justify="left", header_style="bold")
+    for column in ("task", "state", "tries", "duration", "error"):
+        summary.add_column(column)
+    for ti in result.task_instances:
+        duration = ""
+        if ti.start_date and ti.end_date:
+            duration = f"{(ti.end_date - ti.start_date).total_seconds():.2f}s"
+        summary.add_row(
+            ti.key.label, styled_state(ti.state), str(ti.try_number), duration,
+            (ti.error or "")[:80],
+        )
+    console.print(summary)
+    verdict = "[green]succeeded[/green]" if result.succeeded else "[red]failed[/red]"
+    console.print(f"DAG [bold]{result.run.dag_id}[/bold] {verdict} in {elapsed:.2f}s")

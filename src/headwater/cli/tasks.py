@@ -1,0 +1,95 @@
+"""``headwater tasks``: list a DAG's tasks, and run one task now in this process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from headwater.cli._common import (
+    console,
+    emit_json,
+    folder_option,
+    handle_errors,
+    load_bag,
+    output_option,
+    parse_conf,
+    parse_date,
+    table,
+)
+
+
+@click.group()
+def tasks() -> None:
+    """List and test single tasks."""
+
+
+@tasks.command("list")
+@click.argument("dag_id")
+@folder_option
+@output_option
+@handle_errors
+def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
+    """List the tasks of DAG_ID in dependency order."""
+    dag = load_bag(folder).get_dag(dag_id)
+    rows = [
+        {
+            "task_id": t.task_id,
+            "operator": type(t).__name__ if not t.is_mapped else f"{t.operator_class.__name__} (mapped)",  # type: ignore[attr-defined]
+            "upstream": list(t.upstream_task_ids),
+            "trigger_rule": t.trigger_rule.value,
+            "retries": t.retries,
+        }
+        for t in dag.topological_sort()
+    ]
+    if output == "json":
+        emit_json(rows)
+        return
+    console().print(
+        table(
+            f"DAG {dag_id}",
+            ["task_id", "operator", "upstream", "trigger_rule", "retries"],
+            [[r["task_id"], r["operator"], ", ".join(r["upstream"]), r["trigger_rule"], r["retries"]] for r in rows],
+        )
+    )
+
+
+@tasks.command("test")
+@click.argument("dag_id")
+@click.argument("task_id")
+@click.option("--map-index", type=int, default=-1, show_default=True, help="Map index of a mapped task.")
+@click.option("--logical-date", "-d", help="Logical date (ISO); default: now.")
+@click.option("--conf", "-c", help="JSON object of params for the run.")
+@folder_option
+@handle_errors
+def test_task(
+    dag_id: str,
+    task_id: str,
+    map_index: int,
+    logical_date: str | None,
+    conf: str | None,
+    folder: Path | None,
+) -> None:
+    """Run one attempt of TASK_ID of DAG_ID now, ignoring its upstream tasks.
+
+    Values it would pull from upstream tasks are missing (None). Prints the task's log;
+    exits 0 when it succeeded or was skipped, 1 when it failed.
+    """
+    from headwater.cli._progress import RunProgress, print_summary
+    from headwater.dag_test import run_task_in_process
+
+    started = time.perf_counter()
+    dag = load_bag(folder).get_dag(dag_id)
+    result = run_task_in_process(
+        dag, task_id, map_index=map_index, logical_date=parse_date(logical_date),
+        conf=parse_conf(conf),
+    )
+    out = console()
+    progress = RunProgress(out, 1)
+    for ti in result.task_instances:
+        if ti.try_number:
+            progress.task_finished(ti)
+    print_summary(out, result, time.perf_counter() - started)
+    if not result.succeeded:
+        raise SystemExit(1)
