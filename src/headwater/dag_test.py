@@ -23,6 +23,7 @@ from headwater.engine.records import (
     TaskAttempt,
     TaskInstance,
     TaskInstanceKey,
+    validate_run_id,
 )
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
@@ -58,7 +59,7 @@ def new_dag_run(
     start, end = dag.schedule.interval_for(logical_date)
     return DagRun(
         dag_id=dag.dag_id,
-        run_id=run_id or f"{run_type}__{logical_date.isoformat()}",
+        run_id=validate_run_id(run_id or f"{run_type}__{logical_date.isoformat()}"),
         logical_date=logical_date,
         data_interval_start=start,
         data_interval_end=end,

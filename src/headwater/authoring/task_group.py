@@ -92,6 +92,21 @@ class TaskGroup(DependencyMixin):
         return f"<TaskGroup {self.group_id}>"
 
 
+def _unique_group_id(group_id: str) -> str:
+    """``group_id``, or ``group_id__N`` when a ``@task_group`` function is called again."""
+    dag = _context.current_dag()
+    if dag is None:
+        return group_id
+    parent = _context.current_group(dag)
+    full = parent.child_id(group_id) if parent is not None else group_id
+    candidate, n = group_id, 0
+    while full in dag.task_groups:
+        n += 1
+        candidate = f"{group_id}__{n}"
+        full = parent.child_id(candidate) if parent is not None else candidate
+    return candidate
+
+
 @overload
 def task_group(python_callable: Callable[P, R]) -> Callable[P, TaskGroup]: ...
 @overload
@@ -118,7 +133,7 @@ def task_group(
     def decorate(fn: Callable[..., Any]) -> Callable[..., TaskGroup]:
         @functools.wraps(fn)
         def build(*args: Any, **call_kwargs: Any) -> Any:
-            with TaskGroup(group_id or fn.__name__, **kwargs) as group:
+            with TaskGroup(_unique_group_id(group_id or fn.__name__), **kwargs) as group:
                 result = fn(*args, **call_kwargs)
             # Returning the last reference lets `@task_group` results feed later tasks.
             return result if result is not None else group

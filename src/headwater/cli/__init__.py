@@ -36,7 +36,7 @@ class _LazyGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("headwater", cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="headwater", prog_name="headwater")
 def cli() -> None:
     """headwater: workflow orchestration as Python code.

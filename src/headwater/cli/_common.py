@@ -54,7 +54,7 @@ def handle_errors(fn: F) -> F:
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def load_bag(folder: Path | None) -> DagBag:

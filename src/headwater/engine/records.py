@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from headwater.engine.states import DagRunState, TaskInstanceState
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}$")
+
+
+def validate_run_id(run_id: str) -> str:
+    """``run_id`` if it is safe to store and to name a folder with, else a clear error."""
+    from headwater.exceptions import HeadwaterError
+
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or run_id in (".", ".."):
+        raise HeadwaterError(
+            f"run_id {run_id!r} is not valid: use 1-250 letters, digits and _ . ~ : + -"
+        )
+    return run_id
 
 
 class TaskInstanceKey(NamedTuple):
