@@ -33,7 +33,7 @@ from xml.etree import ElementTree as ET
 
 from headwater import Param, dag, task
 
-DEFAULT_OUTPUT_DIR = str(Path(__file__).parent / "output")
+DEFAULT_OUTPUT_DIR = str(Path(__file__).resolve().parent / "output")
 DIGEST_COLUMNS = ["rank", "score", "title", "published", "category", "matched", "link"]
 
 

@@ -33,7 +33,7 @@ from headwater import Param, dag, task
 from headwater.operators import BashOperator
 
 # Outputs go next to this file by default (examples/output/ is git-ignored).
-DEFAULT_OUTPUT_DIR = str(Path(__file__).parent / "output")
+DEFAULT_OUTPUT_DIR = str(Path(__file__).resolve().parent / "output")
 EVENT_COLUMNS = ["event_id", "user_id", "event_type", "timestamp"]
 
 

@@ -88,7 +88,15 @@ class DagRunResult:
     @property
     def task_instances(self) -> list[TaskInstance]:
         tis = self.store.get_task_instances(self.run.dag_id, self.run.run_id)
-        return sorted(tis, key=lambda t: (t.start_date is None, t.start_date or self.run.logical_date, t.task_id, t.map_index))
+        return sorted(
+            tis,
+            key=lambda t: (
+                t.start_date is None,
+                t.start_date or self.run.logical_date,
+                t.task_id,
+                t.map_index,
+            ),
+        )
 
     @property
     def task_states(self) -> dict[str, str]:
@@ -113,7 +121,9 @@ class DagRunResult:
             self.run.dag_id, self.run.run_id, task_id, map_index=map_index, name=key, mapped=mapped
         )
 
-    def attempts(self, task_id: str | None = None, map_index: int | None = None) -> list[TaskAttempt]:
+    def attempts(
+        self, task_id: str | None = None, map_index: int | None = None
+    ) -> list[TaskAttempt]:
         found = self.store.get_attempts(self.run.dag_id, self.run.run_id, task_id)
         return [a for a in found if map_index is None or a.map_index == map_index]
 
@@ -122,16 +132,22 @@ class DagRunResult:
         attempts = self.attempts(task_id, map_index)
         if not attempts:
             raise KeyError(f"task {task_id!r} (map_index {map_index}) never ran")
-        chosen = attempts[-1] if try_number is None else next(
-            a for a in attempts if a.try_number == try_number
+        chosen = (
+            attempts[-1]
+            if try_number is None
+            else next(a for a in attempts if a.try_number == try_number)
         )
         return Path(chosen.log_path or "").read_text() if chosen.log_path else ""
 
-    def rendered(self, task_id: str, map_index: int = -1, try_number: int | None = None) -> dict[str, Any]:
+    def rendered(
+        self, task_id: str, map_index: int = -1, try_number: int | None = None
+    ) -> dict[str, Any]:
         """The rendered template fields of one attempt (the last one by default)."""
         attempts = self.attempts(task_id, map_index)
-        chosen = attempts[-1] if try_number is None else next(
-            a for a in attempts if a.try_number == try_number
+        chosen = (
+            attempts[-1]
+            if try_number is None
+            else next(a for a in attempts if a.try_number == try_number)
         )
         return chosen.rendered_fields
 
@@ -164,8 +180,12 @@ class InProcessRun:
         ti = self.engine.get_ti(key.task_id, key.map_index)
         log_path = attempt_log_path(self.settings.logs_folder, key, ti.try_number + 1)
         self.engine.start_attempt(
-            key.task_id, key.map_index, self.clock.now(),
-            hostname=self._hostname, pid=os.getpid(), log_path=str(log_path),
+            key.task_id,
+            key.map_index,
+            self.clock.now(),
+            hostname=self._hostname,
+            pid=os.getpid(),
+            log_path=str(log_path),
         )
         if self.on_task_start is not None:
             self.on_task_start(ti)
@@ -194,7 +214,9 @@ def run_dag_in_process(
     settings = settings or load_settings()
     clock = clock or SystemClock()
     run = new_dag_run(dag, logical_date=logical_date or clock.now(), conf=conf, run_id=run_id)
-    local = InProcessRun(dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start)
+    local = InProcessRun(
+        dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start
+    )
     drive_run(local.engine, InProcessExecutor(local.run_attempt), clock, observer)
     run_dag_callbacks(dag, local.engine.run, local.store)
     return local.result()
@@ -225,5 +247,7 @@ def run_task_in_process(
     outcome.no_retry = True
     final = local.engine.finish_attempt(task_id, map_index, outcome, clock.now())
     ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
-    local.engine.finalize(clock.now(), force_state=DagRunState.SUCCESS if ok else DagRunState.FAILED)
+    local.engine.finalize(
+        clock.now(), force_state=DagRunState.SUCCESS if ok else DagRunState.FAILED
+    )
     return local.result()

@@ -52,7 +52,9 @@ class JsonSerializer:
             out = {}
             for k, v in value.items():
                 if not isinstance(k, str):
-                    raise XComError(f"dict keys must be strings to be passed between tasks; got {k!r}")
+                    raise XComError(
+                        f"dict keys must be strings to be passed between tasks; got {k!r}"
+                    )
                 out[k] = self._encode(v)
             return out
         if isinstance(value, tuple):
@@ -72,7 +74,9 @@ class JsonSerializer:
         if isinstance(value, uuid.UUID):
             return {TAG: "uuid", "v": str(value)}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            fields = {f.name: self._encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            fields = {
+                f.name: self._encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+            }
             return {TAG: "dataclass", "cls": _class_path(value), "v": fields}
         if hasattr(value, "model_dump") and hasattr(type(value), "model_validate"):
             return {TAG: "pydantic", "cls": _class_path(value), "v": value.model_dump(mode="json")}

@@ -110,7 +110,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 values[f.name] = _coerce(env[variable], f.type, variable)
                 sources[name] = f"env {variable}"
             elif f.name in from_file:
-                values[f.name] = _coerce(from_file[f.name], f.type, f"{config_file} [{section}] {f.name}")
+                values[f.name] = _coerce(
+                    from_file[f.name], f.type, f"{config_file} [{section}] {f.name}"
+                )
                 sources[name] = str(config_file)
             else:
                 sources[name] = "default"

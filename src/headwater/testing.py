@@ -75,7 +75,12 @@ def run_dag(
     ``clock.slept``).
     """
     return run_dag_in_process(
-        dag, logical_date=logical_date, conf=conf, run_id=run_id, clock=clock, store=store,
+        dag,
+        logical_date=logical_date,
+        conf=conf,
+        run_id=run_id,
+        clock=clock,
+        store=store,
         settings=settings,
     )
 
@@ -93,6 +98,12 @@ def run_task(
 ) -> DagRunResult:
     """Run one attempt of one task, ignoring its upstream tasks."""
     return run_task_in_process(
-        dag, task_id, map_index=map_index, logical_date=logical_date, conf=conf, clock=clock,
-        store=store, settings=settings,
+        dag,
+        task_id,
+        map_index=map_index,
+        logical_date=logical_date,
+        conf=conf,
+        clock=clock,
+        store=store,
+        settings=settings,
     )

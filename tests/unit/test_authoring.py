@@ -45,7 +45,9 @@ def test_chain_and_cross_downstream() -> None:
     assert ups(d, "f") == {"d", "e", "x", "y"}
     assert ups(d, "a") == {"x", "y"}
     with DAG("bad_chain", start_date=START), pytest.raises(ValueError, match="lengths 2 and 1"):
-        chain([EmptyOperator(task_id="p"), EmptyOperator(task_id="q")], [EmptyOperator(task_id="r")])
+        chain(
+            [EmptyOperator(task_id="p"), EmptyOperator(task_id="q")], [EmptyOperator(task_id="r")]
+        )
 
 
 def test_task_groups_prefix_ids_and_connect_as_endpoints() -> None:
@@ -115,8 +117,9 @@ def test_dag_decorator_builds_a_dag_with_params_from_defaults() -> None:
 
 
 def test_duplicate_task_id() -> None:
-    with DAG("dup", start_date=START), pytest.raises(
-        DuplicateTaskIdError, match="DAG 'dup' already has a task with id 'a'"
+    with (
+        DAG("dup", start_date=START),
+        pytest.raises(DuplicateTaskIdError, match="DAG 'dup' already has a task with id 'a'"),
     ):
         EmptyOperator(task_id="a")
         EmptyOperator(task_id="a")

@@ -42,7 +42,9 @@ def folder(tmp_path: Path) -> Path:
     folder = tmp_path / "dags"
     folder.mkdir()
     (folder / "pipeline.py").write_text(textwrap.dedent(PIPELINE))
-    (folder / "broken.py").write_text("from headwater import DAG\nraise ValueError('broken dag file')\n")
+    (folder / "broken.py").write_text(
+        "from headwater import DAG\nraise ValueError('broken dag file')\n"
+    )
     return folder
 
 
@@ -77,8 +79,15 @@ def test_dags_folder_comes_from_the_environment(folder: Path, monkeypatch) -> No
 
 def test_dags_test_success_prints_logs_and_summary(folder: Path) -> None:
     code, out = invoke(
-        "dags", "test", "pipeline", "--folder", str(folder), "--logical-date", "2024-02-03",
-        "--conf", '{"region": "us"}',
+        "dags",
+        "test",
+        "pipeline",
+        "--folder",
+        str(folder),
+        "--logical-date",
+        "2024-02-03",
+        "--conf",
+        '{"region": "us"}',
     )
     assert code == 0, out
     assert "extracting us" in out
@@ -100,7 +109,10 @@ def test_dags_test_failure_exits_1(folder: Path) -> None:
     [
         (["--conf", "{not json"], "Invalid value for --conf: not valid JSON"),
         (["--conf", "[1]"], "Invalid value for --conf: must be a JSON object"),
-        (["--conf", '{"region": "mars"}'], "Error: param 'region': 'mars' is not one of ['eu', 'us']"),
+        (
+            ["--conf", '{"region": "mars"}'],
+            "Error: param 'region': 'mars' is not one of ['eu', 'us']",
+        ),
         (["--logical-date", "yesterday"], "'yesterday' is not an ISO date"),
     ],
 )
@@ -123,7 +135,9 @@ def test_tasks_list_and_test(folder: Path) -> None:
     rows = json.loads(out)
     assert [r["task_id"] for r in rows] == ["extract", "double", "report"]
     assert rows[1]["operator"].endswith("(mapped)")
-    code, out = invoke("tasks", "test", "pipeline", "report", "--folder", str(folder), "-d", "2024-05-06")
+    code, out = invoke(
+        "tasks", "test", "pipeline", "report", "--folder", str(folder), "-d", "2024-05-06"
+    )
     assert code == 0
     assert "report for 2024-05-06" in out
     code, out = invoke("tasks", "test", "failing", "boom", "--folder", str(folder))
@@ -158,7 +172,16 @@ def test_bad_setting_is_one_clear_line(monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["dags"], ["dags", "list"], ["dags", "test"], ["tasks"], ["tasks", "list"], ["tasks", "test"], ["config", "show"]],
+    [
+        [],
+        ["dags"],
+        ["dags", "list"],
+        ["dags", "test"],
+        ["tasks"],
+        ["tasks", "list"],
+        ["tasks", "test"],
+        ["config", "show"],
+    ],
 )
 def test_every_command_explains_itself(args: list[str]) -> None:
     code, out = invoke(*args, "--help")
@@ -171,7 +194,9 @@ def test_console_script_runs_as_a_process(folder: Path) -> None:
     script = Path(sys.executable).parent / "headwater"
     done = subprocess.run(
         [str(script), "dags", "test", "failing", "--folder", str(folder), "--quiet"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 1
     assert "DAG failing failed" in done.stdout

@@ -104,7 +104,9 @@ def test_assert_dags_load_passes_on_a_clean_folder(tmp_path: Path) -> None:
 
 
 def test_unknown_dag_id_names_what_was_found(dags_folder: Path) -> None:
-    with pytest.raises(DagNotFoundError, match=r"no DAG 'nope' in .* \(found: also_good, good\); 5 file"):
+    with pytest.raises(
+        DagNotFoundError, match=r"no DAG 'nope' in .* \(found: also_good, good\); 5 file"
+    ):
         load_dags(dags_folder).get_dag("nope")
 
 

@@ -145,7 +145,9 @@ def test_var_and_conn_in_templates() -> None:
     store = MemoryStore()
     store.set_variable("bucket", "s3://data")
     store.set_variable("limits", '{"rows": 10}')
-    store.set_connection(Connection.from_uri("warehouse", "postgresql://ann:s%40cret@db.local:5433/dw"))
+    store.set_connection(
+        Connection.from_uri("warehouse", "postgresql://ann:s%40cret@db.local:5433/dw")
+    )
     with DAG("varconn", start_date=START) as dag:
         BashOperator(
             task_id="b",

@@ -20,11 +20,26 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_issue_names_are_importable() -> None:
-    for name in ["DAG", "dag", "task", "task_group", "TaskGroup", "Param", "chain",
-                 "cross_downstream", "get_current_context", "HeadwaterError"]:
+    for name in [
+        "DAG",
+        "dag",
+        "task",
+        "task_group",
+        "TaskGroup",
+        "Param",
+        "chain",
+        "cross_downstream",
+        "get_current_context",
+        "HeadwaterError",
+    ]:
         assert name in headwater.__all__
-    for name in ["PythonOperator", "BashOperator", "BranchPythonOperator",
-                 "ShortCircuitOperator", "EmptyOperator"]:
+    for name in [
+        "PythonOperator",
+        "BashOperator",
+        "BranchPythonOperator",
+        "ShortCircuitOperator",
+        "EmptyOperator",
+    ]:
         assert name in headwater.operators.__all__
     for name in ["run_dag", "run_task", "assert_dags_load", "FakeClock"]:
         assert name in headwater.testing.__all__
@@ -35,7 +50,11 @@ def test_every_error_is_a_headwater_error() -> None:
 
     import headwater.exceptions as exceptions
 
-    classes = [c for _, c in inspect.getmembers(exceptions, inspect.isclass) if c.__module__ == exceptions.__name__]
+    classes = [
+        c
+        for _, c in inspect.getmembers(exceptions, inspect.isclass)
+        if c.__module__ == exceptions.__name__
+    ]
     assert len(classes) > 10
     assert all(issubclass(c, headwater.HeadwaterError) for c in classes)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -43,7 +44,7 @@ def test_retries_wait_their_delay_and_are_counted(clock: FakeClock) -> None:
     assert [a.state for a in attempts] == ["up_for_retry", "up_for_retry", "success"]
     assert [a.error for a in attempts][:2] == ["RuntimeError: failure 1", "RuntimeError: failure 2"]
     starts = [a.start_date for a in attempts]
-    assert [(b - a).total_seconds() for a, b in zip(starts, starts[1:])] == [30, 30]
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(starts)] == [30, 30]
     assert clock.slept == [30, 30]
     assert result.ti("flaky").try_number == 3
 
@@ -65,7 +66,9 @@ def test_exponential_backoff_doubles_up_to_max_retry_delay(clock: FakeClock) -> 
 
 def test_out_of_retries_fails_the_task_and_the_run(clock: FakeClock) -> None:
     with DAG("out_of_retries", start_date=START) as dag:
-        bad = PythonOperator(task_id="bad", python_callable=failing_times(9), retries=1, retry_delay=5)
+        bad = PythonOperator(
+            task_id="bad", python_callable=failing_times(9), retries=1, retry_delay=5
+        )
         after = EmptyOperator(task_id="after")
         bad >> after
     result = run_dag(dag, clock=clock)
@@ -103,7 +106,9 @@ def test_execution_timeout_fails_a_python_task() -> None:
         time.sleep(30)
 
     with DAG("timeout", start_date=START) as dag:
-        PythonOperator(task_id="hang", python_callable=hang, execution_timeout=timedelta(seconds=0.3))
+        PythonOperator(
+            task_id="hang", python_callable=hang, execution_timeout=timedelta(seconds=0.3)
+        )
     result = run_dag(dag)
     assert result.state_of("hang") == "failed"
     assert result.ti("hang").error == (
@@ -157,7 +162,10 @@ def test_task_callbacks_get_context(clock: FakeClock) -> None:
         PythonOperator(
             task_id="bad",
             python_callable=failing_times(5),
-            on_failure_callback=[record("failure"), lambda ctx: events.append(("exc", str(ctx["exception"]), 0))],
+            on_failure_callback=[
+                record("failure"),
+                lambda ctx: events.append(("exc", str(ctx["exception"]), 0)),
+            ],
         )
     run_dag(dag, clock=clock)
     assert ("retry", "flaky", 1) in events
@@ -254,7 +262,7 @@ def test_short_circuit(ignore_rules: bool, expected_final: str) -> None:
     with DAG("short", start_date=START) as dag:
         check = ShortCircuitOperator(
             task_id="check",
-            python_callable=lambda: [],
+            python_callable=list,
             ignore_downstream_trigger_rules=ignore_rules,
         )
         nxt = EmptyOperator(task_id="next")
@@ -280,6 +288,7 @@ def test_short_circuit_truthy_lets_everything_run() -> None:
 def test_tasks_run_in_dependency_order_with_priority_breaking_ties() -> None:
     order: list[str] = []
     with DAG("order", start_date=START) as dag:
+
         def step(name: str, weight: int = 1) -> PythonOperator:
             return PythonOperator(
                 task_id=name, python_callable=lambda: order.append(name), priority_weight=weight
@@ -306,7 +315,12 @@ def test_bash_operator_exit_codes(tmp_path) -> None:
             cwd=str(tmp_path),
         )
     result = run_dag(dag)
-    assert result.task_states == {"ok": "success", "skip": "skipped", "fail": "failed", "env": "success"}
+    assert result.task_states == {
+        "ok": "success",
+        "skip": "skipped",
+        "fail": "failed",
+        "env": "success",
+    }
     assert result.xcom("ok") == "last"
     assert result.ti("fail").error == "BashCommandError: bash command failed: exit code 3"
     assert "oops" in result.log("fail")
@@ -316,8 +330,15 @@ def test_bash_operator_exit_codes(tmp_path) -> None:
 def test_bash_env_replaces_the_environment_unless_appended(monkeypatch) -> None:
     monkeypatch.setenv("OUTER_VALUE", "outer")
     with DAG("bash_env", start_date=START) as dag:
-        BashOperator(task_id="replaced", bash_command='echo "[${OUTER_VALUE:-unset}]"', env={"A": "1"})
-        BashOperator(task_id="appended", bash_command='echo "[$OUTER_VALUE]"', env={"A": "1"}, append_env=True)
+        BashOperator(
+            task_id="replaced", bash_command='echo "[${OUTER_VALUE:-unset}]"', env={"A": "1"}
+        )
+        BashOperator(
+            task_id="appended",
+            bash_command='echo "[$OUTER_VALUE]"',
+            env={"A": "1"},
+            append_env=True,
+        )
     result = run_dag(dag)
     assert result.xcom("replaced") == "[unset]"
     assert result.xcom("appended") == "[outer]"
@@ -331,4 +352,6 @@ def test_print_output_lands_in_the_attempt_log() -> None:
     assert "{INFO} hello log" in log
     path = result.attempts("talk")[0].log_path
     assert path is not None
-    assert path.endswith("dag_id=printing/run_id=" + result.run.run_id + "/task_id=talk/attempt=1.log")
+    assert path.endswith(
+        "dag_id=printing/run_id=" + result.run.run_id + "/task_id=talk/attempt=1.log"
+    )

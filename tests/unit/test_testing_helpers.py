@@ -48,8 +48,12 @@ def test_run_task_of_a_mapped_task_picks_the_map_index() -> None:
 def test_log_paths(tmp_path) -> None:
     key = TaskInstanceKey("dag", "manual__2024-01-01T00:00:00+00:00", "group.task", 3)
     assert attempt_log_path(tmp_path, key, 2) == (
-        tmp_path / "dag_id=dag" / "run_id=manual__2024-01-01T00:00:00+00:00"
-        / "task_id=group.task" / "map_index=3" / "attempt=2.log"
+        tmp_path
+        / "dag_id=dag"
+        / "run_id=manual__2024-01-01T00:00:00+00:00"
+        / "task_id=group.task"
+        / "map_index=3"
+        / "attempt=2.log"
     )
 
 

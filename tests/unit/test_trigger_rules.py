@@ -85,7 +85,9 @@ def test_always_does_not_wait_for_a_retrying_upstream(clock) -> None:
     with DAG("always_first", start_date=START) as dag:
         up = PythonOperator(task_id="up", python_callable=flaky, retries=1, retry_delay=60)
         anytime = PythonOperator(
-            task_id="anytime", python_callable=lambda: order.append("anytime"), trigger_rule="always"
+            task_id="anytime",
+            python_callable=lambda: order.append("anytime"),
+            trigger_rule="always",
         )
         up >> anytime
     result = run_dag(dag, clock=clock)
@@ -123,7 +125,11 @@ def test_skip_propagates_down_a_chain() -> None:
 
 
 def test_unknown_trigger_rule_names_task_and_choices() -> None:
-    with DAG("bad_rule", start_date=START), pytest.raises(
-        InvalidTriggerRuleError, match=r"task 'x': unknown trigger_rule 'all_sucess'.*all_success"
+    with (
+        DAG("bad_rule", start_date=START),
+        pytest.raises(
+            InvalidTriggerRuleError,
+            match=r"task 'x': unknown trigger_rule 'all_sucess'.*all_success",
+        ),
     ):
         EmptyOperator(task_id="x", trigger_rule="all_sucess")

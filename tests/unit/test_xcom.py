@@ -65,7 +65,10 @@ def test_values_round_trip_between_tasks() -> None:
 
         @task
         def produce() -> dict:
-            return {"point": Point(1, dt.date(2024, 5, 6)), "order": Order(id=1, amount=decimal.Decimal("1.50"))}
+            return {
+                "point": Point(1, dt.date(2024, 5, 6)),
+                "order": Order(id=1, amount=decimal.Decimal("1.50")),
+            }
 
         @task
         def consume(data: dict) -> str:
@@ -87,7 +90,9 @@ def test_unserializable_value_fails_the_task_with_a_clear_error() -> None:
         produce()
     result = run_dag(dag)
     assert result.state_of("produce") == "failed"
-    assert "XComError: cannot pass a builtins.object between tasks" in (result.ti("produce").error or "")
+    assert "XComError: cannot pass a builtins.object between tasks" in (
+        result.ti("produce").error or ""
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,7 +120,9 @@ def test_size_limit_is_configurable(monkeypatch) -> None:
         small()
     result = run_dag(dag, settings=load_settings())
     assert result.state_of("small") == "success"
-    assert "XCom 'return_value' is 202 bytes, over the limit of 100 bytes" in (result.ti("big").error or "")
+    assert "XCom 'return_value' is 202 bytes, over the limit of 100 bytes" in (
+        result.ti("big").error or ""
+    )
 
 
 class UpperSerializer:

@@ -40,7 +40,7 @@ def current_group(dag: DAG | None) -> TaskGroup | None:
     return None
 
 
-class detached:  # noqa: N801 - used like a function: `with detached():`
+class detached:
     """Temporarily clear the DAG and group stacks (to build operators outside any DAG)."""
 
     def __enter__(self) -> None:

@@ -82,7 +82,10 @@ class DAG:
         self.tags = sorted(set(tags))
         self.description = description
         self.doc_md = doc_md
-        for name, value in (("max_active_runs", max_active_runs), ("max_active_tasks", max_active_tasks)):
+        for name, value in (
+            ("max_active_runs", max_active_runs),
+            ("max_active_tasks", max_active_tasks),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise DagDefinitionError(f"DAG {dag_id!r}: {name} must be an int >= 1")
         self.max_active_runs = max_active_runs
@@ -184,7 +187,7 @@ class DAG:
             path.append(tid)
             for down in self.task_dict[tid].downstream_task_ids:
                 if color[down] == grey:
-                    return [*path[path.index(down):], down]
+                    return [*path[path.index(down) :], down]
                 if color[down] == white and (found := visit(down)):
                     return found
             path.pop()
@@ -245,7 +248,9 @@ R = TypeVar("R")
 @overload
 def dag(dag_id: Callable[P, Any]) -> Callable[P, DAG]: ...
 @overload
-def dag(dag_id: str | None = None, **dag_kwargs: Any) -> Callable[[Callable[P, Any]], Callable[P, DAG]]: ...
+def dag(
+    dag_id: str | None = None, **dag_kwargs: Any
+) -> Callable[[Callable[P, Any]], Callable[P, DAG]]: ...
 
 
 def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
@@ -272,7 +277,9 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
                     for name, p in signature.parameters.items()
                     if p.default is not inspect.Parameter.empty
                 }
-            built = DAG(dag_id if isinstance(dag_id, str) else fn.__name__, params=params, **options)
+            built = DAG(
+                dag_id if isinstance(dag_id, str) else fn.__name__, params=params, **options
+            )
             built.fileloc = inspect.getsourcefile(fn) or built.fileloc
             if built.doc_md is None and fn.__doc__:
                 built.doc_md = inspect.cleandoc(fn.__doc__)

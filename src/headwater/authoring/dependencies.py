@@ -1,14 +1,13 @@
-"""``>>``/``<<`` between tasks, task groups, references and lists; ``chain`` and ``cross_downstream``."""
+"""``>>`` and ``<<`` between tasks, groups, references, lists; ``chain``, ``cross_downstream``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
-
-    Endpoint = Union["DependencyMixin", Sequence["DependencyMixin"]]
 
 
 class DependencyMixin:
@@ -22,13 +21,13 @@ class DependencyMixin:
         """The tasks that connect to what comes before this (``x >> self``)."""
         raise NotImplementedError
 
-    def set_downstream(self, other: Endpoint) -> None:
+    def set_downstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
         for upstream in self._upstream_endpoints():
             for target in _as_list(other):
                 for downstream in target._downstream_endpoints():
                     upstream._add_edge_to(downstream)
 
-    def set_upstream(self, other: Endpoint) -> None:
+    def set_upstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
         for source in _as_list(other):
             source.set_downstream(self)
 
@@ -68,7 +67,7 @@ def chain(*elements: Any) -> None:
 
     Example: ``chain(a, [b, c], [d, e], f)`` sets a>>b, a>>c, b>>d, c>>e, d>>f, e>>f.
     """
-    for left, right in zip(elements, elements[1:], strict=False):
+    for left, right in pairwise(elements):
         left_is_list = not isinstance(left, DependencyMixin)
         right_is_list = not isinstance(right, DependencyMixin)
         if left_is_list and right_is_list:

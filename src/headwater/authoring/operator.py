@@ -79,9 +79,9 @@ class BaseOperator(DependencyMixin):
                 return f"hello {self.name}"
     """
 
-    template_fields: ClassVar[Sequence[str]] = ()
+    template_fields: Sequence[str] = ()
     """Attributes rendered with Jinja before :meth:`execute` runs."""
-    template_ext: ClassVar[Sequence[str]] = ()
+    template_ext: Sequence[str] = ()
     """A template field ending with one of these is read from a file next to the DAG file."""
     ui_color: ClassVar[str] = "#ffffff"
 
@@ -132,9 +132,7 @@ class BaseOperator(DependencyMixin):
         group = task_group if task_group is not None else _context.current_group(dag)
         defaults = dict(BASE_DEFAULTS)
         if dag is not None:
-            defaults.update(
-                {k: v for k, v in dag.default_args.items() if k in BASE_DEFAULTS}
-            )
+            defaults.update({k: v for k, v in dag.default_args.items() if k in BASE_DEFAULTS})
         given = {
             "retries": retries,
             "retry_delay": retry_delay,
@@ -152,7 +150,7 @@ class BaseOperator(DependencyMixin):
             "on_retry_callback": on_retry_callback,
             "doc_md": doc_md,
         }
-        args = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
+        args: dict[str, Any] = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
 
         validate_task_id(task_id)
         self.task_id: str = group.child_id(task_id) if group is not None else task_id
@@ -167,7 +165,9 @@ class BaseOperator(DependencyMixin):
         self.execution_timeout: timedelta | None = _as_timedelta(
             args["execution_timeout"], "execution_timeout", optional=True
         )
-        self.trigger_rule: TriggerRule = TriggerRule.parse(args["trigger_rule"], task_id=self.task_id)
+        self.trigger_rule: TriggerRule = TriggerRule.parse(
+            args["trigger_rule"], task_id=self.task_id
+        )
         self.pool: str = args["pool"]
         self.pool_slots: int = _non_negative_int(args["pool_slots"], "pool_slots", self.task_id)
         self.priority_weight: int = int(args["priority_weight"])

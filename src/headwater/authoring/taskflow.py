@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _context
@@ -46,7 +46,7 @@ class _DecoratedShortCircuitOperator(_DecoratedPythonOperator, ShortCircuitOpera
 class _DecoratedBashOperator(BashOperator):
     """``@task.bash``: the function returns the command, which is then rendered and run."""
 
-    template_fields = ("op_args", "op_kwargs", "env", "cwd")
+    template_fields: Sequence[str] = ("op_args", "op_kwargs", "env", "cwd")
 
     def __init__(
         self,
@@ -107,7 +107,7 @@ class TaskDecorator(Generic[P, R]):
             _infer_multiple_outputs(function) if multiple_outputs is None else multiple_outputs
         )
         self.operator_kwargs = operator_kwargs
-        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+        functools.update_wrapper(self, function)
 
     def _task_id(self) -> str:
         base = self.operator_kwargs.get("task_id") or self.function.__name__

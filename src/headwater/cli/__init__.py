@@ -28,10 +28,7 @@ class _LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text without importing the subcommand modules.
         rows = [(name, help_text) for name, (_, _, help_text) in sorted(_GROUPS.items())]
-        rows += [
-            (name, cmd.get_short_help_str())
-            for name, cmd in sorted(self.commands.items())
-        ]
+        rows += [(name, cmd.get_short_help_str()) for name, cmd in sorted(self.commands.items())]
         with formatter.section("Commands"):
             formatter.write_dl(sorted(rows))
 

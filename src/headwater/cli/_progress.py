@@ -34,7 +34,13 @@ class RunProgress:
     """Prints each attempt as it ends, with its log, under a live progress bar."""
 
     def __init__(self, console: Console, total_tasks: int, *, show_logs: bool = True) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.console = console
         self.show_logs = show_logs
@@ -101,7 +107,10 @@ def print_summary(console: Console, result: DagRunResult, elapsed: float) -> Non
         if ti.start_date and ti.end_date:
             duration = f"{(ti.end_date - ti.start_date).total_seconds():.2f}s"
         summary.add_row(
-            ti.key.label, styled_state(ti.state), str(ti.try_number), duration,
+            ti.key.label,
+            styled_state(ti.state),
+            str(ti.try_number),
+            duration,
             (ti.error or "")[:80],
         )
     console.print(summary)

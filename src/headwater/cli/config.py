@@ -22,13 +22,19 @@ def show(output: str) -> None:
     from headwater.settings import SECTIONS, load_settings
 
     settings = load_settings()
-    rows = [{"setting": "home", "value": str(settings.home), "source": "env HEADWATER_HOME or default"}]
+    rows = [
+        {"setting": "home", "value": str(settings.home), "source": "env HEADWATER_HOME or default"}
+    ]
     for section, cls in SECTIONS.items():
         values = getattr(settings, section)
         for f in dataclasses.fields(cls):
             name = f"{section}.{f.name}"
             rows.append(
-                {"setting": name, "value": getattr(values, f.name), "source": settings.sources[name]}
+                {
+                    "setting": name,
+                    "value": getattr(values, f.name),
+                    "source": settings.sources[name],
+                }
             )
     if output == "json":
         emit_json(rows)

@@ -60,7 +60,10 @@ def list_dags(folder: Path | None, output: str) -> None:
             table(
                 None,
                 ["dag_id", "schedule", "tasks", "tags", "file"],
-                [[r["dag_id"], r["schedule"], r["tasks"], ", ".join(r["tags"]), r["file"]] for r in rows],
+                [
+                    [r["dag_id"], r["schedule"], r["tasks"], ", ".join(r["tags"]), r["file"]]
+                    for r in rows
+                ],
             )
         )
     else:
@@ -73,7 +76,7 @@ def list_dags(folder: Path | None, output: str) -> None:
 @dags.command("test")
 @click.argument("dag_id")
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now. Sets {{ ds }}.")
-@click.option("--conf", "-c", help="JSON object of params for the run, e.g. '{\"region\": \"us\"}'.")
+@click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
 @click.option("--run-id", help="Run id; default: manual__<logical date>.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print each task's log.")
 @folder_option
@@ -92,8 +95,8 @@ def test_dag(
     Prints each task as it ends with its log, then a summary table. Exits 0 when the run
     succeeded and 1 when it failed.
     """
-    from headwater.dag_test import run_dag_in_process
     from headwater.cli._progress import RunProgress, print_summary
+    from headwater.dag_test import run_dag_in_process
 
     started = time.perf_counter()
     parsed_conf = parse_conf(conf)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,10 +34,12 @@ def tasks() -> None:
 def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
     """List the tasks of DAG_ID in dependency order."""
     dag = load_bag(folder).get_dag(dag_id)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "task_id": t.task_id,
-            "operator": type(t).__name__ if not t.is_mapped else f"{t.operator_class.__name__} (mapped)",  # type: ignore[attr-defined]
+            "operator": type(t).__name__
+            if not t.is_mapped
+            else f"{t.operator_class.__name__} (mapped)",  # type: ignore[attr-defined]
             "upstream": list(t.upstream_task_ids),
             "trigger_rule": t.trigger_rule.value,
             "retries": t.retries,
@@ -50,7 +53,16 @@ def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
         table(
             f"DAG {dag_id}",
             ["task_id", "operator", "upstream", "trigger_rule", "retries"],
-            [[r["task_id"], r["operator"], ", ".join(r["upstream"]), r["trigger_rule"], r["retries"]] for r in rows],
+            [
+                [
+                    r["task_id"],
+                    r["operator"],
+                    ", ".join(r["upstream"]),
+                    r["trigger_rule"],
+                    r["retries"],
+                ]
+                for r in rows
+            ],
         )
     )
 
@@ -58,7 +70,9 @@ def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
 @tasks.command("test")
 @click.argument("dag_id")
 @click.argument("task_id")
-@click.option("--map-index", type=int, default=-1, show_default=True, help="Map index of a mapped task.")
+@click.option(
+    "--map-index", type=int, default=-1, show_default=True, help="Map index of a mapped task."
+)
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now.")
 @click.option("--conf", "-c", help="JSON object of params for the run.")
 @folder_option
@@ -82,7 +96,10 @@ def test_task(
     started = time.perf_counter()
     dag = load_bag(folder).get_dag(dag_id)
     result = run_task_in_process(
-        dag, task_id, map_index=map_index, logical_date=parse_date(logical_date),
+        dag,
+        task_id,
+        map_index=map_index,
+        logical_date=parse_date(logical_date),
         conf=parse_conf(conf),
     )
     out = console()

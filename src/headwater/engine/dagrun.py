@@ -79,7 +79,9 @@ class DagRunEngine:
         return engine
 
     @classmethod
-    def load(cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str) -> DagRunEngine:
+    def load(
+        cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str
+    ) -> DagRunEngine:
         """The engine of a stored run (to resume it after a restart)."""
         run = store.get_dag_run(dag_id, run_id)
         if run is None:
@@ -176,7 +178,7 @@ class DagRunEngine:
             self.store.save_dag_run(self.run)
 
     def schedule(self, now: datetime) -> list[TaskInstance]:
-        """Move every instance that may run now to SCHEDULED and return them, highest priority first.
+        """Move what may run now to SCHEDULED and return it, highest priority first.
 
         Instances whose trigger rule can no longer be met become SKIPPED or UPSTREAM_FAILED,
         which may settle their downstream tasks in turn (tasks are evaluated in topological
@@ -225,7 +227,9 @@ class DagRunEngine:
             self._set_state(ti, S.SCHEDULED)
         return waiting
 
-    def _expand(self, task: BaseOperator, placeholder: TaskInstance, now: datetime) -> list[TaskInstance]:
+    def _expand(
+        self, task: BaseOperator, placeholder: TaskInstance, now: datetime
+    ) -> list[TaskInstance]:
         """Replace a mapped task's placeholder by one instance per element of its input."""
         from headwater.authoring.mapping import MappedOperator
 
@@ -323,7 +327,11 @@ class DagRunEngine:
         task = self.dag.task_dict[ti.task_id]
         state = outcome.state
         ti.error = outcome.error
-        if state is S.FAILED and not outcome.no_retry and retries.may_retry(ti.try_number, ti.max_tries):
+        if (
+            state is S.FAILED
+            and not outcome.no_retry
+            and retries.may_retry(ti.try_number, ti.max_tries)
+        ):
             ti.next_retry_at = now + retries.retry_delay(task, ti.try_number)
             ti.end_date = now
             self._set_state(ti, S.UP_FOR_RETRY)

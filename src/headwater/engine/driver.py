@@ -36,7 +36,9 @@ def drive_run(
         now = clock.now()
         if engine.timed_out(now):
             timeout = engine.dag.dagrun_timeout
-            for ti in engine.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)"):
+            for ti in engine.fail_unfinished(
+                now, f"run timed out after {timeout} (dagrun_timeout)"
+            ):
                 executor.kill(ti.key)
             return engine.run.state
         ready = engine.schedule(now)

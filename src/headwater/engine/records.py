@@ -9,7 +9,6 @@ from typing import Any, NamedTuple
 
 from headwater.engine.states import DagRunState, TaskInstanceState
 
-
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}$")
 
 

@@ -33,8 +33,14 @@ class XComs:
         self.store.set_xcom(key, name, text)
 
     def pull(
-        self, dag_id: str, run_id: str, task_id: str, *, map_index: int | None = None,
-        name: str = RETURN_VALUE, mapped: bool = False,
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        *,
+        map_index: int | None = None,
+        name: str = RETURN_VALUE,
+        mapped: bool = False,
     ) -> Any:
         """One value, or, for a mapped task with no ``map_index``, the list of all of them."""
         if mapped and map_index is None:

@@ -16,10 +16,10 @@ from headwater.engine.records import AttemptOutcome, TaskInstanceKey
 class Executor(ABC):
     """Runs task attempts somewhere and reports how they ended."""
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare to accept work (start workers...)."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 - optional hook
         """Stop accepting work and release resources."""
 
     @abstractmethod

@@ -63,7 +63,9 @@ class DagBag:
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
         if not self.folder.exists():
-            self.import_errors.append(DagImportError(str(self.folder), None, "no such file or folder"))
+            self.import_errors.append(
+                DagImportError(str(self.folder), None, "no such file or folder")
+            )
             return
         root = self.folder if self.folder.is_dir() else self.folder.parent
         if str(root) not in sys.path:
@@ -90,7 +92,8 @@ class DagBag:
             if dag.dag_id in self.dags and self.files[dag.dag_id] != path:
                 self.import_errors.append(
                     DagImportError(
-                        str(path), None,
+                        str(path),
+                        None,
                         f"DagDefinitionError: DAG id {dag.dag_id!r} is already defined in "
                         f"{self.files[dag.dag_id]}",
                     )
@@ -105,7 +108,8 @@ class DagBag:
         except KeyError:
             hint = ""
             if self.import_errors:
-                hint = f"; {len(self.import_errors)} file(s) failed to import (see `headwater dags list`)"
+                count = len(self.import_errors)
+                hint = f"; {count} file(s) failed to import (see `headwater dags list`)"
             known = ", ".join(sorted(self.dags)) or "none"
             raise DagNotFoundError(
                 f"no DAG {dag_id!r} in {self.folder} (found: {known}){hint}"

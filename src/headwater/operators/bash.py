@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headwater.authoring.operator import BaseOperator
@@ -23,8 +23,8 @@ class BashOperator(BaseOperator):
     DAG file and rendered. ``env`` replaces the environment unless ``append_env=True``.
     """
 
-    template_fields = ("bash_command", "env", "cwd")
-    template_ext = (".sh", ".bash")
+    template_fields: Sequence[str] = ("bash_command", "env", "cwd")
+    template_ext: Sequence[str] = (".sh", ".bash")
     ui_color = "#f0ede4"
 
     def __init__(

@@ -25,21 +25,21 @@ def call_with_context(
     params = list(signature.parameters.values())
     positional_taken = {p.name for p in params[: len(args)] if p.kind != p.VAR_POSITIONAL}
     accepts_var_kw = False
-    for p in params:
-        if p.kind is p.VAR_KEYWORD:
+    for param in params:
+        if param.kind is param.VAR_KEYWORD:
             accepts_var_kw = True
         elif (
-            p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and p.name in context
-            and p.name not in call_kwargs
-            and p.name not in positional_taken
+            param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+            and param.name in context
+            and param.name not in call_kwargs
+            and param.name not in positional_taken
         ):
-            call_kwargs[p.name] = context[p.name]
+            call_kwargs[param.name] = context[param.name]
     if accepts_var_kw:
         for key, value in context.items():
             call_kwargs.setdefault(key, value)
-        for p in positional_taken:
-            call_kwargs.pop(p, None)
+        for name in positional_taken:
+            call_kwargs.pop(name, None)
     return fn(*args, **call_kwargs)
 
 
@@ -49,7 +49,7 @@ class PythonOperator(BaseOperator):
     Parameters named like context keys (``ds``, ``params``, ``ti``...) are filled in.
     """
 
-    template_fields = ("templates_dict", "op_args", "op_kwargs")
+    template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs")
     ui_color = "#fff7e6"
 
     def __init__(

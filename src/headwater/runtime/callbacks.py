@@ -18,11 +18,19 @@ log = logging.getLogger(__name__)
 
 def run_dag_callbacks(dag: DAG, run: DagRun, store: MetadataStore) -> None:
     """Call the callback that matches the run's final state; its errors are logged, not raised."""
-    callback = dag.on_success_callback if run.state is DagRunState.SUCCESS else dag.on_failure_callback
+    callback = (
+        dag.on_success_callback if run.state is DagRunState.SUCCESS else dag.on_failure_callback
+    )
     if callback is None:
         return
-    failed = [ti.key.label for ti in store.get_task_instances(run.dag_id, run.run_id) if ti.state == "failed"]
-    reason = run.note or ("success" if run.state is DagRunState.SUCCESS else f"task failed: {', '.join(failed)}")
+    failed = [
+        ti.key.label
+        for ti in store.get_task_instances(run.dag_id, run.run_id)
+        if ti.state == "failed"
+    ]
+    reason = run.note or (
+        "success" if run.state is DagRunState.SUCCESS else f"task failed: {', '.join(failed)}"
+    )
     context: dict[str, Any] = {
         "dag": dag,
         "dag_run": run,

@@ -21,12 +21,7 @@ TASK_LOGGER = "headwater.task"
 
 def safe_id(value: str, what: str) -> str:
     """``value`` if it can be one folder name, else an error naming ``what``."""
-    if (
-        not value
-        or value in (".", "..")
-        or any(c in value for c in "/\\\x00")
-        or len(value) > 250
-    ):
+    if not value or value in (".", "..") or any(c in value for c in "/\\\x00") or len(value) > 250:
         raise HeadwaterError(f"{what} {value!r} cannot name a log folder")
     return value
 
@@ -44,10 +39,12 @@ def attempt_log_path(logs_folder: Path, key: TaskInstanceKey, try_number: int) -
 
 
 class _Formatter(logging.Formatter):
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]
 
     def __init__(self) -> None:
-        super().__init__("[%(asctime)s.%(msecs)03dZ] {%(levelname)s} %(message)s", "%Y-%m-%dT%H:%M:%S")
+        super().__init__(
+            "[%(asctime)s.%(msecs)03dZ] {%(levelname)s} %(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
 
 
 class _LogWriter(io.TextIOBase):
@@ -86,7 +83,7 @@ def capture_attempt_log(path: Path) -> Iterator[logging.Logger]:
     logger.addHandler(handler)
     out, err = _LogWriter(logger, logging.INFO), _LogWriter(logger, logging.WARNING)
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield logger
     finally:

@@ -73,7 +73,7 @@ class RuntimeTaskInstance:
         key: str = RETURN_VALUE,
         map_indexes: int | None = None,
     ) -> Any:
-        """The value ``task_ids`` pushed under ``key`` (a list for a list of ids or a mapped task)."""
+        """What ``task_ids`` pushed under ``key``; a list for a list of ids or a mapped task."""
         dag = self.task.dag
         if isinstance(task_ids, str):
             mapped = dag is not None and dag.get_task(task_ids).is_mapped
@@ -147,7 +147,9 @@ def _concrete_task(task: BaseOperator, ti: TaskInstance, xcoms: XComs, run: DagR
     return copy.copy(task)
 
 
-def _call_callback(kind: str, task: BaseOperator, context: dict[str, Any], log: logging.Logger) -> None:
+def _call_callback(
+    kind: str, task: BaseOperator, context: dict[str, Any], log: logging.Logger
+) -> None:
     callback = getattr(task, f"on_{kind}_callback", None)
     if callback is None:
         return
@@ -155,7 +157,9 @@ def _call_callback(kind: str, task: BaseOperator, context: dict[str, Any], log: 
         try:
             fn(context)
         except Exception:
-            log.exception("on_%s_callback of %s raised; the task's state is unchanged", kind, task.task_id)
+            log.exception(
+                "on_%s_callback of %s raised; the task's state is unchanged", kind, task.task_id
+            )
 
 
 def run_attempt(request: AttemptRequest) -> AttemptOutcome:
@@ -166,7 +170,11 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     with capture_attempt_log(request.log_path) as log:
         log.info(
             "Starting attempt %d of %d: %s.%s, run %s",
-            ti.try_number, ti.max_tries, dag.dag_id, ti.key.label, run.run_id,
+            ti.try_number,
+            ti.max_tries,
+            dag.dag_id,
+            ti.key.label,
+            run.run_id,
         )
         task = dag.task_dict[ti.task_id]
         runtime_ti = RuntimeTaskInstance(ti, task, request.xcoms, log)
@@ -175,7 +183,9 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
         try:
             concrete = _concrete_task(task, ti, request.xcoms, run)
             runtime_ti.task = concrete
-            context = build_context(dag=dag, task=concrete, run=run, ti=runtime_ti, store=request.store)
+            context = build_context(
+                dag=dag, task=concrete, run=run, ti=runtime_ti, store=request.store
+            )
 
             def resolve(ref: XComArg) -> Any:
                 return request.xcoms.resolve(ref, run.dag_id, run.run_id)
@@ -184,7 +194,9 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
             token = set_current_context(context)
             try:
                 with _timeout(
-                    concrete.execution_timeout.total_seconds() if concrete.execution_timeout else None
+                    concrete.execution_timeout.total_seconds()
+                    if concrete.execution_timeout
+                    else None
                 ):
                     result = concrete.execute(context)
             finally:
@@ -258,7 +270,10 @@ def _user_traceback(exc: BaseException) -> str:
         for frame in traceback.extract_tb(exc.__traceback__)
         if not (
             _RUNTIME_DIR in frame.filename
-            or frame.name in ("call_with_context", "execute") and frame.filename.endswith(_PYTHON_OP)
+            or (
+                frame.name in ("call_with_context", "execute")
+                and frame.filename.endswith(_PYTHON_OP)
+            )
         )
     ]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
@@ -282,5 +297,3 @@ def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             out[name] = repr(value)
     return out
-
-

@@ -117,7 +117,8 @@ def render_template_fields(
         except jinja2.TemplateSyntaxError as exc:
             where = f"{exc.name or 'template'}, line {exc.lineno}"
             raise TemplateRenderError(
-                f"task {task.task_id!r}: template field {name!r}: syntax error in {where}: {exc.message}"
+                f"task {task.task_id!r}: template field {name!r}: "
+                f"syntax error in {where}: {exc.message}"
             ) from None
         setattr(task, name, result)
         rendered[name] = result

@@ -30,7 +30,9 @@ class MemoryStore(MetadataStore):
             if key in self._runs:
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
             self._runs[key] = copy.deepcopy(run)
-            self._tis[key] = {(t.task_id, t.map_index): dataclasses.replace(t) for t in task_instances}
+            self._tis[key] = {
+                (t.task_id, t.map_index): dataclasses.replace(t) for t in task_instances
+            }
             self._attempts[key] = {}
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
@@ -54,7 +56,9 @@ class MemoryStore(MetadataStore):
             for key in delete:
                 self._tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
             for ti in task_instances:
-                self._tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = dataclasses.replace(ti)
+                self._tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = dataclasses.replace(
+                    ti
+                )
 
     def get_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
         with self._lock:
@@ -63,7 +67,9 @@ class MemoryStore(MetadataStore):
     def save_attempt(self, attempt: TaskAttempt) -> None:
         with self._lock:
             bucket = self._attempts[(attempt.dag_id, attempt.run_id)]
-            bucket[(attempt.task_id, attempt.map_index, attempt.try_number)] = copy.deepcopy(attempt)
+            bucket[(attempt.task_id, attempt.map_index, attempt.try_number)] = copy.deepcopy(
+                attempt
+            )
 
     def get_attempts(
         self, dag_id: str, run_id: str, task_id: str | None = None
