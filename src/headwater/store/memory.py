@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import threading
 from collections.abc import Iterable
 
@@ -30,9 +29,7 @@ class MemoryStore(MetadataStore):
             if key in self._runs:
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
             self._runs[key] = copy.deepcopy(run)
-            self._tis[key] = {
-                (t.task_id, t.map_index): dataclasses.replace(t) for t in task_instances
-            }
+            self._tis[key] = {(t.task_id, t.map_index): copy.copy(t) for t in task_instances}
             self._attempts[key] = {}
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
@@ -56,18 +53,16 @@ class MemoryStore(MetadataStore):
             for key in delete:
                 self._tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
             for ti in task_instances:
-                self._tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = dataclasses.replace(
-                    ti
-                )
+                self._tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = copy.copy(ti)
 
     def get_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
         with self._lock:
-            return [dataclasses.replace(t) for t in self._tis.get((dag_id, run_id), {}).values()]
+            return [copy.copy(t) for t in self._tis.get((dag_id, run_id), {}).values()]
 
     def save_attempt(self, attempt: TaskAttempt) -> None:
         with self._lock:
             bucket = self._attempts[(attempt.dag_id, attempt.run_id)]
-            bucket[(attempt.task_id, attempt.map_index, attempt.try_number)] = copy.deepcopy(
+            bucket[(attempt.task_id, attempt.map_index, attempt.try_number)] = _copy_attempt(
                 attempt
             )
 
@@ -76,7 +71,7 @@ class MemoryStore(MetadataStore):
     ) -> list[TaskAttempt]:
         with self._lock:
             attempts = [
-                copy.deepcopy(a)
+                _copy_attempt(a)
                 for a in self._attempts.get((dag_id, run_id), {}).values()
                 if task_id is None or a.task_id == task_id
             ]
@@ -121,3 +116,9 @@ class MemoryStore(MetadataStore):
     def set_connection(self, connection: Connection) -> None:
         with self._lock:
             self._connections[connection.conn_id] = copy.deepcopy(connection)
+
+
+def _copy_attempt(attempt: TaskAttempt) -> TaskAttempt:
+    copied = copy.copy(attempt)
+    copied.rendered_fields = copy.deepcopy(attempt.rendered_fields)
+    return copied
