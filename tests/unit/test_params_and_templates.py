@@ -204,3 +204,17 @@ def test_data_interval_of_unscheduled_and_timedelta_dags() -> None:
             ],
         )
     assert run_dag(delta, logical_date=WHEN).xcom("t") == [WHEN, WHEN + timedelta(hours=6)]
+
+
+def test_sql_files_in_templates_dict(tmp_path) -> None:
+    (tmp_path / "daily.sql").write_text("SELECT * FROM events WHERE day = '{{ ds }}'")
+    with DAG("sql", start_date=START, template_searchpath=str(tmp_path)) as dag:
+        PythonOperator(
+            task_id="q",
+            python_callable=lambda templates_dict: templates_dict["query"],
+            templates_dict={"query": "daily.sql"},
+            templates_exts=[".sql"],
+        )
+    result = run_dag(dag, logical_date=WHEN)
+    assert result.xcom("q") == "SELECT * FROM events WHERE day = '2024-03-05'"
+    assert result.rendered("q")["templates_dict"] == {"query": result.xcom("q")}

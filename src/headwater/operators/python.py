@@ -47,6 +47,9 @@ class PythonOperator(BaseOperator):
     """Call ``python_callable(*op_args, **op_kwargs)``; its return value becomes the XCom.
 
     Parameters named like context keys (``ds``, ``params``, ``ti``...) are filled in.
+    ``templates_dict`` values are rendered and passed as the ``templates_dict`` context key;
+    with ``templates_exts=[".sql"]`` a value ending in ``.sql`` is read from a file next to
+    the DAG file and rendered.
     """
 
     template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs")
@@ -59,6 +62,7 @@ class PythonOperator(BaseOperator):
         op_args: Sequence[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: Mapping[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
         show_return_value_in_logs: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -72,6 +76,8 @@ class PythonOperator(BaseOperator):
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
         self.show_return_value_in_logs = show_return_value_in_logs
+        if templates_exts is not None:
+            self.template_ext = tuple(templates_exts)
 
     def execute(self, context: dict[str, Any]) -> Any:
         if self.templates_dict is not None:
