@@ -146,7 +146,9 @@ def multi_file_load() -> None:
             "errors": errors,
         }
         if errors:
-            details = "; ".join(errors[:5]) + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else "")
+            details = "; ".join(errors[:5]) + (
+                f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            )
             if params["on_invalid"] == "fail":
                 # Retrying would not fix a bad file: fail at once.
                 raise TaskFailedNoRetry(f"{name} is invalid: {details}")

@@ -24,6 +24,7 @@ Try it (start the mock API first, in another terminal)::
 from __future__ import annotations
 
 import csv
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -67,8 +68,12 @@ def news_digest() -> None:
     def fetch_feed(url: str) -> str:
         """Download the feed and return its XML text."""
         print(f"Fetching {url}")
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.read().decode("utf-8")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            exc.close()  # free the connection now; the error still says what went wrong
+            raise
 
     @task
     def rank_headlines(feed_xml: str, params: dict[str, Any]) -> list[dict[str, Any]]:

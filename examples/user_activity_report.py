@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,9 +75,7 @@ def user_activity_report() -> None:
         """Download the events of day ``ds`` and save them as CSV for the bash step."""
         url = f"{params['api_url'].rstrip('/')}/activity?date={ds}"
         print(f"Fetching {url}")
-        with urllib.request.urlopen(url, timeout=params["timeout_seconds"]) as response:
-            payload = json.load(response)
-        events = payload["events"]
+        events = json.loads(http_get(url, timeout=params["timeout_seconds"]))["events"]
 
         day_dir = Path(params["output_dir"]) / "user_activity" / ds
         day_dir.mkdir(parents=True, exist_ok=True)
@@ -104,9 +103,7 @@ def user_activity_report() -> None:
     ).output
 
     @task
-    def write_report(
-        summary_dir: str, event_count: int, ds: str, params: dict[str, Any]
-    ) -> str:
+    def write_report(summary_dir: str, event_count: int, ds: str, params: dict[str, Any]) -> str:
         """Turn the bash step's TSV files into a markdown report; returns the report's path."""
         folder = Path(summary_dir)
         totals = dict(_read_tsv(folder / "totals.tsv"))
@@ -140,6 +137,16 @@ def user_activity_report() -> None:
         return str(report)
 
     write_report(summary_dir, fetched["event_count"])
+
+
+def http_get(url: str, timeout: float) -> bytes:
+    """The body of ``GET url``; raises on an HTTP error status (4xx, 5xx) or a network error."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        exc.close()  # free the connection now; the error still says what went wrong
+        raise
 
 
 def _read_tsv(path: Path) -> list[tuple[str, str]]:
