@@ -76,6 +76,7 @@ class DagRunResult:
     run: DagRun
     store: MetadataStore
     xcoms: XComs
+    dag: DAG
 
     @property
     def state(self) -> DagRunState:
@@ -87,13 +88,15 @@ class DagRunResult:
 
     @property
     def task_instances(self) -> list[TaskInstance]:
+        """Instances in the order they started; those that never did follow in DAG order."""
+        order = {t.task_id: i for i, t in enumerate(self.dag.topological_sort())}
         tis = self.store.get_task_instances(self.run.dag_id, self.run.run_id)
         return sorted(
             tis,
             key=lambda t: (
                 t.start_date is None,
                 t.start_date or self.run.logical_date,
-                t.task_id,
+                order.get(t.task_id, -1),
                 t.map_index,
             ),
         )
@@ -114,9 +117,7 @@ class DagRunResult:
 
     def xcom(self, task_id: str, key: str = "return_value", map_index: int | None = None) -> Any:
         """The value ``task_id`` pushed; for a mapped task without ``map_index``, every value."""
-        mapped = map_index is None and any(
-            ti.task_id == task_id and ti.map_index >= 0 for ti in self.task_instances
-        )
+        mapped = map_index is None and self.dag.get_task(task_id).is_mapped
         return self.xcoms.pull(
             self.run.dag_id, self.run.run_id, task_id, map_index=map_index, name=key, mapped=mapped
         )
@@ -127,29 +128,27 @@ class DagRunResult:
         found = self.store.get_attempts(self.run.dag_id, self.run.run_id, task_id)
         return [a for a in found if map_index is None or a.map_index == map_index]
 
-    def log(self, task_id: str, map_index: int = -1, try_number: int | None = None) -> str:
-        """The log text of one attempt (the last one by default)."""
+    def _attempt(self, task_id: str, map_index: int, try_number: int | None) -> TaskAttempt:
         attempts = self.attempts(task_id, map_index)
         if not attempts:
             raise KeyError(f"task {task_id!r} (map_index {map_index}) never ran")
-        chosen = (
-            attempts[-1]
-            if try_number is None
-            else next(a for a in attempts if a.try_number == try_number)
-        )
-        return Path(chosen.log_path or "").read_text() if chosen.log_path else ""
+        if try_number is None:
+            return attempts[-1]
+        for attempt in attempts:
+            if attempt.try_number == try_number:
+                return attempt
+        raise KeyError(f"task {task_id!r} (map_index {map_index}) has no try {try_number}")
+
+    def log(self, task_id: str, map_index: int = -1, try_number: int | None = None) -> str:
+        """The log text of one attempt (the last one by default)."""
+        chosen = self._attempt(task_id, map_index, try_number)
+        return Path(chosen.log_path).read_text() if chosen.log_path else ""
 
     def rendered(
         self, task_id: str, map_index: int = -1, try_number: int | None = None
     ) -> dict[str, Any]:
         """The rendered template fields of one attempt (the last one by default)."""
-        attempts = self.attempts(task_id, map_index)
-        chosen = (
-            attempts[-1]
-            if try_number is None
-            else next(a for a in attempts if a.try_number == try_number)
-        )
-        return chosen.rendered_fields
+        return self._attempt(task_id, map_index, try_number).rendered_fields
 
 
 class InProcessRun:
@@ -193,7 +192,7 @@ class InProcessRun:
         return run_attempt(request)
 
     def result(self) -> DagRunResult:
-        return DagRunResult(self.engine.run, self.store, self.xcoms)
+        return DagRunResult(self.engine.run, self.store, self.xcoms, self.dag)
 
 
 def run_dag_in_process(

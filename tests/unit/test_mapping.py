@@ -187,3 +187,37 @@ def test_classic_operator_output_feeds_a_mapped_task() -> None:
 
         double.expand(x=make.output)
     assert run_dag(dag).xcom("double") == [2, 4]
+
+
+def test_values_from_upstream_tasks_are_not_templated_but_literals_are() -> None:
+    with DAG("no_render", start_date=START) as dag:
+
+        @task
+        def names() -> list[str]:
+            return ["{{ ds }}", "plain"]
+
+        @task
+        def echo(name: str) -> str:
+            return name
+
+        @task
+        def pairs() -> list[dict]:
+            return [{"name": "{{ ds }}"}]
+
+        echo.expand(name=names())
+        echo(names())
+        echo.expand(name=["{{ ds }}"])
+        echo.expand_kwargs(pairs())
+
+        @task
+        def commands() -> list[str]:
+            return ["echo '{{ ds }}'", "echo plain"]
+
+        BashOperator.partial(task_id="bash").expand(bash_command=commands())
+    result = run_dag(dag, logical_date=datetime(2024, 1, 31, tzinfo=UTC))
+    assert result.xcom("echo") == ["{{ ds }}", "plain"]
+    assert result.xcom("echo__1") == ["{{ ds }}", "plain"]
+    assert result.xcom("echo__2") == ["2024-01-31"]
+    assert result.xcom("echo__3") == ["{{ ds }}"]
+    # A command from another task runs as given: bash sees the braces literally.
+    assert result.xcom("bash") == ["{{ ds }}", "plain"]

@@ -70,3 +70,25 @@ def test_a_hostile_run_id_is_refused_before_anything_runs() -> None:
 
     with pytest.raises(HeadwaterError, match=r"run_id '../../etc' is not valid"):
         run_dag(dag, run_id="../../etc")
+
+
+def test_result_accessors_for_tasks_that_never_ran() -> None:
+    with DAG("never", start_date=START) as dag:
+
+        @task
+        def nothing() -> list[int]:
+            return []
+
+        @task
+        def each(x: int) -> int:
+            return x
+
+        last = EmptyOperator(task_id="last")
+        each.expand(x=nothing()) >> EmptyOperator(task_id="middle") >> last
+    result = run_task(dag, "nothing")
+    assert result.xcom("each") == []
+    assert list(result.task_states) == ["nothing", "each", "middle", "last"]
+    with pytest.raises(KeyError, match=r"task 'last' \(map_index -1\) never ran"):
+        result.rendered("last")
+    with pytest.raises(KeyError, match="has no try 7"):
+        result.log("nothing", try_number=7)

@@ -19,6 +19,22 @@ from headwater.exceptions import MappingError
 Resolver = Callable[[XComArg], Any]
 
 
+class ResolvedValue:
+    """A mapped value that came from another task's output: passed on as is, never templated."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"ResolvedValue({self.value!r})"
+
+
+def unwrap(value: Any) -> Any:
+    return value.value if isinstance(value, ResolvedValue) else value
+
+
 def _check_mappable(name: str, value: Any, task_id: str) -> None:
     if isinstance(value, XComArg):
         return
@@ -30,16 +46,19 @@ def _check_mappable(name: str, value: Any, task_id: str) -> None:
 
 
 def _resolved_items(name: str, value: Any, resolve: Resolver, task_id: str) -> list[Any]:
-    if isinstance(value, XComArg):
+    from_task = isinstance(value, XComArg)
+    if from_task:
         value = resolve(value)
     if isinstance(value, Mapping):
-        return list(value.items())
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        items = list(value.items())
+    elif isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise MappingError(
             f"task {task_id!r}: cannot map over {name}: the value is a "
             f"{type(value).__name__} ({value!r:.80}), not a list or dict"
         )
-    return list(value)
+    else:
+        items = list(value)
+    return [ResolvedValue(item) for item in items] if from_task else items
 
 
 class ExpandInput:
@@ -85,15 +104,15 @@ class ListOfDictsExpandInput(ExpandInput):
     def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
         items = _resolved_items("expand_kwargs", self.value, resolve, task_id)
         out = []
-        for index, item in enumerate(items):
-            if isinstance(item, XComArg):
-                item = resolve(item)
+        for index, element in enumerate(items):
+            from_task = isinstance(element, ResolvedValue | XComArg)
+            item = resolve(element) if isinstance(element, XComArg) else unwrap(element)
             if not isinstance(item, Mapping):
                 raise MappingError(
                     f"task {task_id!r}: expand_kwargs() element {index} is "
                     f"{type(item).__name__}, not a dict"
                 )
-            out.append(dict(item))
+            out.append({k: ResolvedValue(v) if from_task else v for k, v in item.items()})
         return out
 
 
@@ -151,7 +170,16 @@ class MappedOperator(BaseOperator):
         return True
 
     def unmap(self, mapped_kwargs: dict[str, Any]) -> BaseOperator:
-        """Build the concrete operator for one map index (never attached to the DAG)."""
+        """Build the concrete operator for one map index (never attached to the DAG).
+
+        Values from other tasks stay wrapped in :class:`ResolvedValue` only inside template
+        fields, where rendering unwraps them without templating them (as in Airflow).
+        """
+        templated = set(self.operator_class.template_fields)
+        target = self.mapped_field
+        mapped_kwargs = {
+            k: v if (target or k) in templated else unwrap(v) for k, v in mapped_kwargs.items()
+        }
         kwargs = dict(self.partial_kwargs)
         if self.mapped_field is not None:
             merged = dict(kwargs.get(self.mapped_field) or {})

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.mapping import ResolvedValue
 from headwater.authoring.xcom_arg import XComArg
 from headwater.exceptions import TemplateRenderError
 
@@ -80,6 +81,8 @@ def render_value(
         return render_string(value, context, env, template_ext)
     if isinstance(value, XComArg):
         return resolve(value)
+    if isinstance(value, ResolvedValue):
+        return value.value
     if isinstance(value, list):
         return [render_value(v, context, env, template_ext, resolve) for v in value]
     if isinstance(value, tuple):
