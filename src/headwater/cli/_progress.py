@@ -25,6 +25,16 @@ STYLES = {
 }
 
 
+def format_duration(seconds: float) -> str:
+    """``"12 ms"``, ``"3.40 s"``, ``"2 min 5 s"``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
 def styled_state(state: S) -> str:
     mark, color = STYLES.get(state, ("·", "white"))
     return f"[{color}]{mark} {state.value}[/{color}]"
@@ -69,7 +79,7 @@ class RunProgress:
 
     def task_finished(self, ti: TaskInstance) -> None:
         began = self._started.pop((ti.task_id, ti.map_index), None)
-        took = f" in {time.perf_counter() - began:.2f}s" if began is not None else ""
+        took = f" in {format_duration(time.perf_counter() - began)}" if began is not None else ""
         retry = ""
         if ti.state is S.UP_FOR_RETRY and ti.next_retry_at and ti.end_date:
             wait = (ti.next_retry_at - ti.end_date).total_seconds()
@@ -105,7 +115,7 @@ def print_summary(console: Console, result: DagRunResult, elapsed: float) -> Non
     for ti in result.task_instances:
         duration = ""
         if ti.start_date and ti.end_date:
-            duration = f"{(ti.end_date - ti.start_date).total_seconds():.2f}s"
+            duration = format_duration((ti.end_date - ti.start_date).total_seconds())
         summary.add_row(
             ti.key.label,
             styled_state(ti.state),
@@ -115,4 +125,4 @@ def print_summary(console: Console, result: DagRunResult, elapsed: float) -> Non
         )
     console.print(summary)
     verdict = "[green]succeeded[/green]" if result.succeeded else "[red]failed[/red]"
-    console.print(f"DAG [bold]{result.run.dag_id}[/bold] {verdict} in {elapsed:.2f}s")
+    console.print(f"DAG [bold]{result.run.dag_id}[/bold] {verdict} in {format_duration(elapsed)}")
