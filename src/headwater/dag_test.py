@@ -184,7 +184,7 @@ class InProcessRun:
             self.clock.now(),
             hostname=self._hostname,
             pid=os.getpid(),
-            log_path=str(log_path),
+            log_path=log_path,
         )
         if self.on_task_start is not None:
             self.on_task_start(ti)

@@ -47,7 +47,7 @@ def test_run_task_of_a_mapped_task_picks_the_map_index() -> None:
 
 def test_log_paths(tmp_path) -> None:
     key = TaskInstanceKey("dag", "manual__2024-01-01T00:00:00+00:00", "group.task", 3)
-    assert attempt_log_path(tmp_path, key, 2) == (
+    assert attempt_log_path(tmp_path, key, 2) == str(
         tmp_path
         / "dag_id=dag"
         / "run_id=manual__2024-01-01T00:00:00+00:00"

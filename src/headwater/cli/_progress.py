@@ -43,7 +43,14 @@ def styled_state(state: S) -> str:
 class RunProgress:
     """Prints each attempt as it ends, with its log, under a live progress bar."""
 
-    def __init__(self, console: Console, total_tasks: int, *, show_logs: bool = True) -> None:
+    def __init__(
+        self,
+        console: Console,
+        total_tasks: int,
+        *,
+        show_logs: bool = True,
+        logs_folder: str | None = None,
+    ) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -54,6 +61,11 @@ class RunProgress:
 
         self.console = console
         self.show_logs = show_logs
+        if show_logs and logs_folder is None:
+            from headwater.settings import load_settings
+
+            logs_folder = str(load_settings().logs_folder)
+        self._logs_folder = logs_folder or ""
         self.progress: Progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -95,15 +107,17 @@ class RunProgress:
             self.progress.update(self.bar, completed=self._done)
 
     def _print_log(self, ti: TaskInstance) -> None:
+        from rich.text import Text
+
         from headwater.runtime.logs import attempt_log_path
-        from headwater.settings import load_settings
 
-        path = attempt_log_path(load_settings().logs_folder, ti.key, ti.try_number)
-        if path.is_file():
-            from rich.text import Text
-
-            for line in Path(path).read_text(errors="replace").splitlines():
-                self.console.print(Text("    │ " + line, style="dim"))
+        path = attempt_log_path(self._logs_folder, ti.key, ti.try_number)
+        try:
+            text = Path(path).read_text(errors="replace")
+        except FileNotFoundError:
+            return
+        for line in text.splitlines():
+            self.console.print(Text("    │ " + line, style="dim"))
 
 
 def print_summary(console: Console, result: DagRunResult, elapsed: float) -> None:

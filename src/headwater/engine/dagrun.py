@@ -53,7 +53,8 @@ class DagRunEngine:
         self.store = store
         self.xcoms = xcoms
         self.run = run
-        self._order = {t.task_id: i for i, t in enumerate(dag.topological_sort())}
+        self._task_ids = [t.task_id for t in dag.topological_sort()]
+        self._order = {task_id: i for i, task_id in enumerate(self._task_ids)}
         self._tis: dict[str, dict[int, TaskInstance]] = {tid: {} for tid in dag.task_dict}
         self._counts: dict[str, Counter[TaskInstanceState]] = {
             tid: Counter() for tid in dag.task_dict
@@ -192,9 +193,8 @@ class DagRunEngine:
                 ti.next_retry_at = None
                 self._set_state(ti, S.SCHEDULED)
                 ready.append(ti)
-        task_ids = list(self._order)
         while self._dirty:
-            task_id = task_ids[heapq.heappop(self._dirty)]
+            task_id = self._task_ids[heapq.heappop(self._dirty)]
             self._dirty_set.discard(task_id)
             if self._counts[task_id][S.NONE]:
                 ready.extend(self._evaluate(self.dag.task_dict[task_id], now))

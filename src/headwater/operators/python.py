@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -20,9 +21,8 @@ def call_with_context(
 
     A function with ``**kwargs`` receives the whole context in them.
     """
-    signature = inspect.signature(fn)
     call_kwargs = dict(kwargs)
-    params = list(signature.parameters.values())
+    params = _parameters(fn)
     positional_taken = {p.name for p in params[: len(args)] if p.kind != p.VAR_POSITIONAL}
     accepts_var_kw = False
     for param in params:
@@ -41,6 +41,18 @@ def call_with_context(
         for name in positional_taken:
             call_kwargs.pop(name, None)
     return fn(*args, **call_kwargs)
+
+
+def _parameters(fn: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
+    try:
+        return _cached_parameters(fn)
+    except TypeError:  # an unhashable callable
+        return tuple(inspect.signature(fn).parameters.values())
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_parameters(fn: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
+    return tuple(inspect.signature(fn).parameters.values())
 
 
 class PythonOperator(BaseOperator):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,16 @@ class ConnectionAccessor:
         return self.get(conn_id)
 
 
+@functools.lru_cache(maxsize=64)
+def _date_strings(logical_date: datetime) -> tuple[str, str, str]:
+    """``ds``, ``ts`` and ``ts_nodash`` of a logical date (the same for every task of a run)."""
+    return (
+        logical_date.strftime("%Y-%m-%d"),
+        logical_date.isoformat(),
+        logical_date.strftime("%Y%m%dT%H%M%S"),
+    )
+
+
 def build_context(
     *,
     dag: DAG,
@@ -99,8 +110,7 @@ def build_context(
 ) -> dict[str, Any]:
     """The context of one attempt, as templates and callables see it."""
     logical_date = run.logical_date
-    ds = logical_date.strftime("%Y-%m-%d")
-    ts = logical_date.isoformat()
+    ds, ts, ts_nodash = _date_strings(logical_date)
     return {
         "dag": dag,
         "task": task,
@@ -114,7 +124,7 @@ def build_context(
         "ds": ds,
         "ds_nodash": ds.replace("-", ""),
         "ts": ts,
-        "ts_nodash": logical_date.strftime("%Y%m%dT%H%M%S"),
+        "ts_nodash": ts_nodash,
         "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
         "params": run.params,
         "conf": run.conf,

@@ -6,13 +6,14 @@ Layout: ``<logs>/dag_id=<id>/run_id=<id>/task_id=<id>[/map_index=<i>]/attempt=<n
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import io
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import HeadwaterError
@@ -27,16 +28,32 @@ def safe_id(value: str, what: str) -> str:
     return value
 
 
-def attempt_log_path(logs_folder: Path, key: TaskInstanceKey, try_number: int) -> Path:
-    parts = [
-        f"dag_id={safe_id(key.dag_id, 'dag_id')}",
-        f"run_id={safe_id(key.run_id, 'run_id')}",
+def attempt_log_path(
+    logs_folder: str | os.PathLike[str], key: TaskInstanceKey, try_number: int
+) -> str:
+    folder = os.path.join(
+        _run_folder(os.fspath(logs_folder), key.dag_id, key.run_id),
         f"task_id={safe_id(key.task_id, 'task_id')}",
-    ]
+    )
     if key.map_index >= 0:
-        parts.append(f"map_index={key.map_index}")
-    parts.append(f"attempt={int(try_number)}.log")
-    return Path(os.path.join(logs_folder, *parts))
+        folder = os.path.join(folder, f"map_index={int(key.map_index)}")
+    return os.path.join(folder, f"attempt={int(try_number)}.log")
+
+
+@functools.lru_cache(maxsize=64)
+def _run_folder(logs_folder: str, dag_id: str, run_id: str) -> str:
+    return os.path.join(
+        logs_folder, f"dag_id={safe_id(dag_id, 'dag_id')}", f"run_id={safe_id(run_id, 'run_id')}"
+    )
+
+
+def _make_folder(folder: str) -> None:
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 class _Formatter(logging.Formatter):
@@ -51,28 +68,73 @@ class _Formatter(logging.Formatter):
 _FORMATTER = _Formatter()
 
 
-class _AttemptFileHandler(logging.Handler):
-    """Writes records to the attempt's file; flushes on warnings and errors, and at the end.
+@functools.lru_cache(maxsize=4)
+def _second_stamp(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
-    (``logging.FileHandler`` flushes every record, which costs more than a no-op task.)
-    """
 
-    def __init__(self, path: Path) -> None:
+class _AttemptFile:
+    """The open log file of one attempt. Each line goes straight to the file (no buffer), so
+    a reader following the log sees it at once, and a crash loses nothing already written."""
+
+    def __init__(self, path: str) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        self._fd = os.open(path, flags, 0o644)
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8", "replace")
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+    def write_line(self, level: int, message: str) -> None:
+        """Write one of headwater's own lines, formatted like a record, without a record."""
+        now = time.time()
+        self.write(
+            f"[{_second_stamp(int(now))}.{int(now % 1 * 1000):03d}Z] "
+            f"{{{logging.getLevelName(level)}}} {message}\n"
+        )
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+# The attempt whose file records go to: set in this context by capture_attempt_log; threads
+# started by a task have a fresh context, so they fall back to the attempt opened last.
+_current_file: contextvars.ContextVar[_AttemptFile | None] = contextvars.ContextVar(
+    "headwater_attempt_file", default=None
+)
+_open_files: list[_AttemptFile] = []
+
+
+class _AttemptRouter(logging.Handler):
+    """The one handler of the ``headwater.task`` logger: writes each record to the file of
+    the attempt that is running (one handler for all attempts costs less than one each)."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.setFormatter(_FORMATTER)
 
     def emit(self, record: logging.LogRecord) -> None:
+        target = _current_file.get() or (_open_files[-1] if _open_files else None)
         try:
-            self.stream.write(self.format(record) + "\n")
-            if record.levelno >= logging.WARNING:
-                self.stream.flush()
+            if target is not None:
+                target.write(self.format(record) + "\n")
+            elif record.levelno >= logging.WARNING:  # outside any attempt: like lastResort
+                sys.__stderr__.write(self.format(record) + "\n")
         except Exception:
             self.handleError(record)
 
-    def close(self) -> None:
-        self.stream.close()
-        super().close()
+
+def _task_logger() -> logging.Logger:
+    logger = logging.getLogger(TASK_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # an attempt's lines go to its own file only
+    logger.addHandler(_AttemptRouter())
+    return logger
+
+
+_TASK_LOG = _task_logger()
 
 
 class _LogWriter(io.TextIOBase):
@@ -99,23 +161,33 @@ class _LogWriter(io.TextIOBase):
             self._buffer = ""
 
 
+class AttemptLog:
+    """The log of one attempt: ``logger`` for task code, :meth:`line` for headwater's own lines."""
+
+    def __init__(self, logger: logging.Logger, file: _AttemptFile) -> None:
+        self.logger = logger
+        self._file = file
+
+    def line(self, level: int, message: str) -> None:
+        self._file.write_line(level, message)
+
+
 @contextlib.contextmanager
-def capture_attempt_log(path: Path) -> Iterator[logging.Logger]:
+def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
     """Send the ``headwater.task`` logger, ``print()`` and stderr of the attempt to ``path``."""
-    os.makedirs(path.parent, exist_ok=True)
-    handler = _AttemptFileHandler(path)
-    logger = logging.getLogger(TASK_LOGGER)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    logger.addHandler(handler)
-    out, err = _LogWriter(logger, logging.INFO), _LogWriter(logger, logging.WARNING)
+    _make_folder(os.path.dirname(path))
+    file = _AttemptFile(path)
+    token = _current_file.set(file)
+    _open_files.append(file)
+    out, err = _LogWriter(_TASK_LOG, logging.INFO), _LogWriter(_TASK_LOG, logging.WARNING)
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
-        yield logger
+        yield AttemptLog(_TASK_LOG, file)
     finally:
         out.flush()
         err.flush()
         sys.stdout, sys.stderr = saved
-        logger.removeHandler(handler)
-        handler.close()
+        _open_files.remove(file)
+        _current_file.reset(token)
+        file.close()

@@ -32,11 +32,10 @@ from headwater.runtime.context import build_context
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.xcoms import XComs
+    from headwater.runtime.logs import AttemptLog
     from headwater.store.base import MetadataStore
 
 
@@ -132,7 +131,7 @@ class AttemptRequest:
     ti: TaskInstance
     store: MetadataStore
     xcoms: XComs
-    log_path: Path
+    log_path: str
 
 
 def _concrete_task(task: BaseOperator, ti: TaskInstance, xcoms: XComs, run: DagRun) -> BaseOperator:
@@ -167,15 +166,13 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import capture_attempt_log
 
     dag, run, ti = request.dag, request.run, request.ti
-    with capture_attempt_log(request.log_path) as log:
-        log.info(
-            "Starting attempt %d of %d: %s.%s, run %s",
-            ti.try_number,
-            ti.max_tries,
-            dag.dag_id,
-            ti.key.label,
-            run.run_id,
+    with capture_attempt_log(request.log_path) as attempt_log:
+        attempt_log.line(
+            logging.INFO,
+            f"Starting attempt {ti.try_number} of {ti.max_tries}: "
+            f"{dag.dag_id}.{ti.key.label}, run {run.run_id}",
         )
+        log = attempt_log.logger
         task = dag.task_dict[ti.task_id]
         runtime_ti = RuntimeTaskInstance(ti, task, request.xcoms, log)
         context: dict[str, Any] = {}
@@ -203,15 +200,15 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
                 reset_current_context(token)
             _push_result(concrete, runtime_ti, result)
         except TaskSkipped as exc:
-            log.info("Task skipped: %s", exc)
+            attempt_log.line(logging.INFO, f"Task skipped: {exc}")
             return AttemptOutcome(
                 TaskInstanceState.SKIPPED,
                 error=str(exc) or None,
                 rendered_fields=_displayable(rendered),
             )
         except (Exception, SystemExit) as exc:  # a task's sys.exit() fails the task too
-            return _failed(exc, task, ti, context, log, rendered)
-        log.info("Task succeeded")
+            return _failed(exc, task, ti, context, attempt_log, rendered)
+        attempt_log.line(logging.INFO, "Task succeeded")
         _call_callback("success", task, context, log)
         return AttemptOutcome(
             TaskInstanceState.SUCCESS,
@@ -240,20 +237,25 @@ def _failed(
     task: BaseOperator,
     ti: TaskInstance,
     context: dict[str, Any],
-    log: logging.Logger,
+    attempt_log: AttemptLog,
     rendered: dict[str, Any],
 ) -> AttemptOutcome:
-    log.error("Task failed: %s: %s", type(exc).__name__, exc)
-    log.error("%s", _user_traceback(exc))
+    log = attempt_log.logger
+    attempt_log.line(logging.ERROR, f"Task failed: {type(exc).__name__}: {exc}")
+    attempt_log.line(logging.ERROR, _user_traceback(exc))
     no_retry = isinstance(exc, TaskFailedNoRetry)
     will_retry = not no_retry and retries.may_retry(ti.try_number, ti.max_tries)
     if context:
         context = {**context, "exception": exc}
     if will_retry:
-        log.info("Marking for retry (attempt %d of %d)", ti.try_number, ti.max_tries)
+        attempt_log.line(
+            logging.INFO, f"Marking for retry (attempt {ti.try_number} of {ti.max_tries})"
+        )
         _call_callback("retry", task, context, log)
     else:
-        log.info("Marking as failed (attempt %d of %d)", ti.try_number, ti.max_tries)
+        attempt_log.line(
+            logging.INFO, f"Marking as failed (attempt {ti.try_number} of {ti.max_tries})"
+        )
         _call_callback("failure", task, context, log)
     return AttemptOutcome(
         TaskInstanceState.FAILED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable
+from typing import TypeVar
 
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.store.base import Connection, MetadataStore
@@ -29,7 +30,7 @@ class MemoryStore(MetadataStore):
             if key in self._runs:
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
             self._runs[key] = copy.deepcopy(run)
-            self._tis[key] = {(t.task_id, t.map_index): copy.copy(t) for t in task_instances}
+            self._tis[key] = {(t.task_id, t.map_index): _clone(t) for t in task_instances}
             self._attempts[key] = {}
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
@@ -53,11 +54,11 @@ class MemoryStore(MetadataStore):
             for key in delete:
                 self._tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
             for ti in task_instances:
-                self._tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = copy.copy(ti)
+                self._tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = _clone(ti)
 
     def get_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
         with self._lock:
-            return [copy.copy(t) for t in self._tis.get((dag_id, run_id), {}).values()]
+            return [_clone(t) for t in self._tis.get((dag_id, run_id), {}).values()]
 
     def save_attempt(self, attempt: TaskAttempt) -> None:
         with self._lock:
@@ -118,7 +119,18 @@ class MemoryStore(MetadataStore):
             self._connections[connection.conn_id] = copy.deepcopy(connection)
 
 
+_Record = TypeVar("_Record", TaskInstance, TaskAttempt)
+
+
+def _clone(record: _Record) -> _Record:
+    """A shallow copy of a record (what ``copy.copy`` does, several times faster)."""
+    clone = object.__new__(type(record))
+    clone.__dict__.update(record.__dict__)
+    return clone
+
+
 def _copy_attempt(attempt: TaskAttempt) -> TaskAttempt:
-    copied = copy.copy(attempt)
-    copied.rendered_fields = copy.deepcopy(attempt.rendered_fields)
+    copied = _clone(attempt)
+    if attempt.rendered_fields:
+        copied.rendered_fields = copy.deepcopy(attempt.rendered_fields)
     return copied
