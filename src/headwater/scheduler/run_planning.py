@@ -1,0 +1,100 @@
+"""Which data interval a DAG's next scheduled run covers, and when it may be created.
+
+Airflow's semantics: a run covers ``[start, end)``, its logical date is ``start``, and it is
+created once ``end`` has passed. With ``catchup=False`` the scheduler skips ahead to the most
+recent complete interval instead of running every missed one. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from headwater.authoring.schedules import (
+    CronSchedule,
+    DeltaSchedule,
+    NullSchedule,
+    OnceSchedule,
+    Schedule,
+)
+from headwater.exceptions import HeadwaterError
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class DataInterval:
+    start: datetime
+    end: datetime
+
+    @property
+    def logical_date(self) -> datetime:
+        return self.start
+
+    @property
+    def create_after(self) -> datetime:
+        """When the run of this interval is due: once its interval has ended."""
+        return self.end
+
+
+def next_scheduled_interval(
+    dag: DAG, last: DataInterval | None, now: datetime
+) -> DataInterval | None:
+    """The interval of the next scheduled run after ``last`` (the latest scheduled run's
+    interval, None if there is none yet); None when the DAG has no more scheduled runs."""
+    schedule = dag.schedule
+    start_date = dag.start_date
+    if isinstance(schedule, NullSchedule) or start_date is None:
+        return None
+    if isinstance(schedule, OnceSchedule):
+        return None if last is not None else DataInterval(start_date, start_date)
+    found = schedule.next_interval(start_date if last is None else last.end)
+    if found is None:
+        return None
+    candidate = DataInterval(*found)
+    if not dag.catchup:
+        latest = latest_complete_interval(schedule, start_date, now)
+        if latest is not None and latest.start > candidate.start:
+            candidate = latest
+    if dag.end_date is not None and candidate.start > dag.end_date:
+        return None
+    return candidate
+
+
+def latest_complete_interval(
+    schedule: Schedule, start_date: datetime, now: datetime
+) -> DataInterval | None:
+    """The last interval that has ended at ``now`` (None before the first one ends)."""
+    if isinstance(schedule, CronSchedule):
+        current = DataInterval(*schedule.interval_for(now))  # contains ``now``: not complete
+        interval = DataInterval(*schedule.interval_for(current.start - _TICK))
+        return interval if interval.start >= start_date else None
+    if isinstance(schedule, DeltaSchedule):
+        ended = (now - start_date) // schedule.delta
+        if ended < 1:
+            return None
+        start = start_date + (ended - 1) * schedule.delta
+        return DataInterval(start, start + schedule.delta)
+    return None
+
+
+def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInterval]:
+    """Every interval whose logical date is in ``[first, last]`` (what a backfill runs)."""
+    schedule = dag.schedule
+    if isinstance(schedule, NullSchedule | OnceSchedule):
+        raise HeadwaterError(
+            f"DAG {dag.dag_id!r} has schedule {schedule.description}: it has no intervals to "
+            "backfill; trigger runs with `headwater dags trigger` instead"
+        )
+    found = schedule.next_interval(first)
+    out: list[DataInterval] = []
+    while found is not None and found[0] <= last:
+        if dag.end_date is not None and found[0] > dag.end_date:
+            break
+        out.append(DataInterval(*found))
+        found = schedule.next_interval(found[1])
+    return out
