@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from headwater.authoring.params import resolve_params
 from headwater.clock import Clock, SystemClock
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.driver import RunObserver, drive_run
@@ -23,8 +22,8 @@ from headwater.engine.records import (
     TaskAttempt,
     TaskInstance,
     TaskInstanceKey,
-    validate_run_id,
 )
+from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.executors.in_process import InProcessExecutor
@@ -38,35 +37,6 @@ if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.settings import Settings
     from headwater.store.base import MetadataStore
-
-
-def new_dag_run(
-    dag: DAG,
-    *,
-    logical_date: datetime,
-    conf: Mapping[str, Any] | None = None,
-    run_id: str | None = None,
-    run_type: str = "manual",
-) -> DagRun:
-    """A run record for ``dag`` at ``logical_date``: params validated, data interval set.
-
-    The data interval is the schedule's interval containing ``logical_date`` (``[D, D]``
-    for an unscheduled DAG); ``{{ ds }}`` is ``logical_date``'s date.
-    """
-    if logical_date.tzinfo is None:
-        raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
-    params = resolve_params(dag.params, conf)
-    start, end = dag.schedule.interval_for(logical_date)
-    return DagRun(
-        dag_id=dag.dag_id,
-        run_id=validate_run_id(run_id or f"{run_type}__{logical_date.isoformat()}"),
-        logical_date=logical_date,
-        data_interval_start=start,
-        data_interval_end=end,
-        run_type=run_type,
-        conf=dict(conf or {}),
-        params=params,
-    )
 
 
 @dataclass
@@ -244,7 +214,7 @@ def run_task_in_process(
     ti = local.engine.force_schedule(task_id, map_index)
     outcome = local.run_attempt(ti.key)
     outcome.no_retry = True
-    final = local.engine.finish_attempt(task_id, map_index, outcome, clock.now())
+    final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
     ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
     local.engine.finalize(
         clock.now(), force_state=DagRunState.SUCCESS if ok else DagRunState.FAILED

@@ -3,8 +3,9 @@ environment, in that order (the environment wins).
 
 Every field ``section.key`` is set by the variable ``HEADWATER__SECTION__KEY`` or by
 ``[section] key = ...`` in the file. ``HEADWATER_HOME`` picks the home folder and
-``HEADWATER_DAGS_FOLDER`` is a short name for ``HEADWATER__CORE__DAGS_FOLDER``. No other
-module reads settings from the environment.
+``HEADWATER_DAGS_FOLDER`` is a short name for ``HEADWATER__CORE__DAGS_FOLDER``. An unknown
+section or key, in the file or in a ``HEADWATER__...`` variable, is an error, so a typo is
+never silently ignored. No other module reads settings from the environment.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from headwater.exceptions import HeadwaterError
 
 
 class SettingsError(HeadwaterError):
-    """A setting has a value of the wrong type, or the settings file is unreadable."""
+    """A setting is unknown or has a value of the wrong type, or the file is unreadable."""
 
 
 def _setting(default: Any, description: str) -> Any:
@@ -31,7 +32,6 @@ def _setting(default: Any, description: str) -> Any:
 @dataclass(frozen=True)
 class CoreSettings:
     dags_folder: str = _setting("", "Folder of DAG files; default: <home>/dags.")
-    load_examples: bool = _setting(False, "Also load the example DAGs shipped with headwater.")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Settings:
     xcom: XComSettings = field(default_factory=XComSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
-    """Where each ``section.key`` came from: "default", the file's path, or the variable."""
+    """Where ``home`` and each ``section.key`` came from: "default", the file, or "env VAR"."""
 
     @property
     def dags_folder(self) -> Path:
@@ -66,6 +66,13 @@ class Settings:
 
 
 SECTIONS = {"core": CoreSettings, "xcom": XComSettings, "logging": LoggingSettings}
+
+DAGS_FOLDER_SHORT = "HEADWATER_DAGS_FOLDER"
+"""A short name for ``HEADWATER__CORE__DAGS_FOLDER`` (which wins when both are set)."""
+
+
+def _variable(section: str, key: str) -> str:
+    return f"HEADWATER__{section.upper()}__{key.upper()}"
 
 
 def _coerce(raw: Any, kind: Any, where: str) -> Any:
@@ -85,27 +92,70 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
         raise SettingsError(f"{where}: expected {kind.__name__}, got {raw!r}") from None
 
 
+def _check_variables(env: Mapping[str, str]) -> None:
+    """Refuse a ``HEADWATER__...`` variable that names no setting (a typo would be ignored)."""
+    known = [
+        _variable(section, f.name)
+        for section, cls in SECTIONS.items()
+        for f in dataclasses.fields(cls)
+    ]
+    for variable in sorted(env):
+        if variable.startswith("HEADWATER__") and variable not in known:
+            raise SettingsError(
+                f"{variable}: no such setting; the variables are {', '.join(known)}"
+            )
+
+
+def _read_file(config_file: Path) -> dict[str, Any]:
+    """The tables of ``config_file`` (none when it does not exist), with only known keys."""
+    if not config_file.is_file():
+        return {}
+    try:
+        values = tomllib.loads(config_file.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{config_file}: {exc}") from None
+    known = ", ".join(f"[{s}]" for s in SECTIONS)
+    for section, table in values.items():
+        cls = SECTIONS.get(section)
+        if not isinstance(table, dict):
+            raise SettingsError(
+                f"{config_file}: {section!r} is outside any section; settings go in {known}"
+            )
+        if cls is None:
+            raise SettingsError(
+                f"{config_file}: unknown section [{section}]; the sections are {known}"
+            )
+        keys = [f.name for f in dataclasses.fields(cls)]
+        for key in table:
+            if key not in keys:
+                raise SettingsError(
+                    f"{config_file} [{section}]: unknown setting {key!r}; "
+                    f"the settings of [{section}] are {', '.join(keys)}"
+                )
+    return values
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from ``environ`` (default: the process environment) and the file."""
+    """Read the settings from ``environ`` (default: the process environment) and the file.
+
+    Raises :class:`SettingsError` naming the variable or file for a value of the wrong type
+    and for an unknown section, key or ``HEADWATER__...`` variable.
+    """
     env = dict(os.environ if environ is None else environ)
     home = Path(env.get("HEADWATER_HOME") or Path.home() / ".headwater").expanduser()
-    if env.get("HEADWATER_DAGS_FOLDER") and "HEADWATER__CORE__DAGS_FOLDER" not in env:
-        env["HEADWATER__CORE__DAGS_FOLDER"] = env["HEADWATER_DAGS_FOLDER"]
-    file_values: dict[str, Any] = {}
+    _check_variables(env)
     config_file = home / "headwater.toml"
-    if config_file.is_file():
-        try:
-            file_values = tomllib.loads(config_file.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(f"{config_file}: {exc}") from None
-    sources: dict[str, str] = {}
+    file_values = _read_file(config_file)
+    sources = {"home": "env HEADWATER_HOME" if env.get("HEADWATER_HOME") else "default"}
     sections: dict[str, Any] = {}
     for section, cls in SECTIONS.items():
         values: dict[str, Any] = {}
         from_file = file_values.get(section, {})
         for f in dataclasses.fields(cls):
             name = f"{section}.{f.name}"
-            variable = f"HEADWATER__{section.upper()}__{f.name.upper()}"
+            variable = _variable(section, f.name)
+            if name == "core.dags_folder" and variable not in env and env.get(DAGS_FOLDER_SHORT):
+                variable = DAGS_FOLDER_SHORT
             if variable in env:
                 values[f.name] = _coerce(env[variable], f.type, variable)
                 sources[name] = f"env {variable}"
@@ -116,8 +166,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 sources[name] = str(config_file)
             else:
                 sources[name] = "default"
-        unknown = set(from_file) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise SettingsError(f"{config_file} [{section}]: unknown setting(s) {sorted(unknown)}")
         sections[section] = cls(**values)
     return Settings(home=home, sources=sources, **sections)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.clock import FakeClock
 from headwater.dag_test import DagRunResult, run_dag_in_process, run_task_in_process
+from headwater.exceptions import HeadwaterError
 from headwater.store.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -96,7 +97,22 @@ def run_task(
     store: MetadataStore | None = None,
     settings: Settings | None = None,
 ) -> DagRunResult:
-    """Run one attempt of one task, ignoring its upstream tasks."""
+    """Run one attempt of one task, ignoring its upstream tasks.
+
+    ``map_index=-1`` picks the first instance of a mapped task. A task mapped over an
+    upstream task's output has no instances without it: that raises ``HeadwaterError``.
+    """
+    from headwater.authoring.mapping import MappedOperator
+
+    task = dag.get_task(task_id)
+    if isinstance(task, MappedOperator):
+        sources = task.source_task_ids()
+        if sources:
+            raise HeadwaterError(
+                f"task {task_id!r} is mapped over the output of upstream task(s) "
+                f"{', '.join(map(repr, sources))}, which run_task does not run; use run_dag"
+            )
+        map_index = max(map_index, 0)
     return run_task_in_process(
         dag,
         task_id,

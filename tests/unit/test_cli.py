@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from headwater.cli import cli
+from headwater.settings import SettingsError, load_settings
 
 PIPELINE = """
 from datetime import UTC, datetime
@@ -150,17 +152,19 @@ def test_tasks_list_and_test(folder: Path) -> None:
 def test_config_show_reports_sources(monkeypatch, headwater_home: Path) -> None:
     headwater_home.mkdir(parents=True, exist_ok=True)
     (headwater_home / "headwater.toml").write_text("[xcom]\nmax_size_bytes = 2048\n")
-    monkeypatch.setenv("HEADWATER__CORE__LOAD_EXAMPLES", "true")
+    monkeypatch.setenv("HEADWATER__LOGGING__LOGS_FOLDER", "/var/log/hw")
     code, out = invoke("config", "show", "-o", "json")
     assert code == 0
     rows = {r["setting"]: r for r in json.loads(out)}
+    assert rows["home"]["source"] == "env HEADWATER_HOME"
     assert rows["xcom.max_size_bytes"]["value"] == 2048
     assert rows["xcom.max_size_bytes"]["source"].endswith("headwater.toml")
-    assert rows["core.load_examples"] == {
-        "setting": "core.load_examples",
-        "value": True,
-        "source": "env HEADWATER__CORE__LOAD_EXAMPLES",
+    assert rows["logging.logs_folder"] == {
+        "setting": "logging.logs_folder",
+        "value": "/var/log/hw",
+        "source": "env HEADWATER__LOGGING__LOGS_FOLDER",
     }
+    assert rows["core.dags_folder"]["source"] == "default"
 
 
 def test_bad_setting_is_one_clear_line(monkeypatch) -> None:
@@ -202,3 +206,154 @@ def test_console_script_runs_as_a_process(folder: Path) -> None:
     assert "DAG failing failed" in done.stdout
     version = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert "headwater, version 0.1.0" in version.stdout
+
+
+def test_dags_list_keeps_the_line_with_a_relative_folder(folder: Path, monkeypatch) -> None:
+    monkeypatch.chdir(folder.parent)
+    code, out = invoke("dags", "list", "--folder", folder.name, "-o", "json")
+    assert code == 0
+    (error,) = json.loads(out)["import_errors"]
+    assert (error["file"], error["line"]) == (str(Path(folder.name, "broken.py")), 2)
+
+
+TASKFLOW_KINDS = """
+from headwater import DAG, task
+from headwater.operators import BashOperator, PythonOperator
+
+with DAG("kinds") as dag:
+    @task
+    def plain() -> list[int]:
+        return [1, 2]
+
+    @task.bash
+    def shell() -> str:
+        return "echo hi"
+
+    @task.branch
+    def pick() -> str:
+        return "shell"
+
+    @task.short_circuit
+    def gate() -> bool:
+        return True
+
+    @task
+    def each(x: int) -> int:
+        return x
+
+    @task
+    def pair(x: int, y: int) -> int:
+        return x + y
+
+    numbers = plain()
+    pick() >> shell()
+    gate()
+    PythonOperator(task_id="classic", python_callable=lambda: 1)
+    BashOperator.partial(task_id="classic_mapped").expand(bash_command=["echo 1", "echo 2"])
+    each.expand(x=numbers)
+    pair.partial(y=1).expand(x=[10, 20])
+"""
+
+
+@pytest.fixture
+def kinds(tmp_path: Path) -> Path:
+    path = tmp_path / "kinds.py"
+    path.write_text(textwrap.dedent(TASKFLOW_KINDS))
+    return path
+
+
+def test_tasks_list_names_operators_as_users_write_them(kinds: Path) -> None:
+    code, out = invoke("tasks", "list", "kinds", "--folder", str(kinds), "-o", "json")
+    assert code == 0
+    names = {r["task_id"]: r["operator"] for r in json.loads(out)}
+    assert names == {
+        "plain": "@task",
+        "shell": "@task.bash",
+        "pick": "@task.branch",
+        "gate": "@task.short_circuit",
+        "classic": "PythonOperator",
+        "classic_mapped": "BashOperator (mapped)",
+        "each": "@task (mapped)",
+        "pair": "@task (mapped)",
+    }
+    code, out = invoke("tasks", "list", "kinds", "--folder", str(kinds))
+    assert "_Decorated" not in out
+
+
+def test_tasks_test_of_a_task_mapped_over_an_upstream_is_one_clear_line(kinds: Path) -> None:
+    code, out = invoke("tasks", "test", "kinds", "each", "--folder", str(kinds))
+    assert code == 1
+    assert out.strip() == (
+        "Error: task 'each' is mapped over the output of upstream task 'plain', which "
+        "`tasks test` does not run; run the whole DAG with `headwater dags test kinds`"
+    )
+
+
+def test_tasks_test_of_a_task_mapped_over_literals_defaults_to_instance_0(kinds: Path) -> None:
+    code, out = invoke("tasks", "test", "kinds", "pair", "--folder", str(kinds))
+    assert code == 0, out
+    assert "pair[0]" in out
+    code, out = invoke("tasks", "test", "kinds", "pair", "--map-index", "1", "--folder", str(kinds))
+    assert code == 0, out
+    assert "pair[1]" in out
+
+
+def test_dags_test_conf_that_is_not_an_object_is_refused(folder: Path) -> None:
+    code, out = invoke("dags", "test", "pipeline", "--folder", str(folder), "--conf", "[1]")
+    assert code == 2
+    errors = [line for line in out.splitlines() if line.startswith("Error")]
+    assert errors == ["Error: Invalid value for --conf: must be a JSON object like '{\"key\": 1}'"]
+    assert "Traceback" not in out
+
+
+def test_config_show_names_the_short_dags_folder_variable(monkeypatch) -> None:
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", "/srv/dags")
+    code, out = invoke("config", "show", "-o", "json")
+    assert code == 0
+    rows = {r["setting"]: r for r in json.loads(out)}
+    assert rows["core.dags_folder"] == {
+        "setting": "core.dags_folder",
+        "value": "/srv/dags",
+        "source": "env HEADWATER_DAGS_FOLDER",
+    }
+    monkeypatch.setenv("HEADWATER__CORE__DAGS_FOLDER", "/opt/dags")  # the long name wins
+    rows = {r["setting"]: r for r in json.loads(invoke("config", "show", "-o", "json")[1])}
+    assert rows["core.dags_folder"]["value"] == "/opt/dags"
+    assert rows["core.dags_folder"]["source"] == "env HEADWATER__CORE__DAGS_FOLDER"
+    assert rows["home"]["source"] == "env HEADWATER_HOME"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[core]\ndag_folder = 'x'\n", "[core]: unknown setting 'dag_folder'"),
+        ("[cor]\ndags_folder = 'x'\n", "unknown section [cor]; the sections are [core]"),
+        ("dags_folder = 'x'\n", "'dags_folder' is outside any section"),
+    ],
+)
+def test_unknown_settings_in_the_file_are_errors(
+    headwater_home: Path, toml: str, message: str
+) -> None:
+    headwater_home.mkdir(parents=True, exist_ok=True)
+    config_file = headwater_home / "headwater.toml"
+    config_file.write_text(toml)
+    code, out = invoke("config", "show")
+    assert code == 1
+    assert out.startswith(f"Error: {config_file}")
+    assert message in out
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings()
+
+
+def test_unknown_setting_variables_are_errors(monkeypatch) -> None:
+    monkeypatch.setenv("HEADWATER__XCOM__MAX_SIZE", "10")
+    code, out = invoke("config", "show")
+    assert code == 1
+    assert out.startswith("Error: HEADWATER__XCOM__MAX_SIZE: no such setting;")
+    assert "HEADWATER__XCOM__MAX_SIZE_BYTES" in out
+    with pytest.raises(SettingsError, match="HEADWATER__CORE__LOAD_EXAMPLES: no such setting"):
+        load_settings({"HEADWATER__CORE__LOAD_EXAMPLES": "true"})
+
+
+def test_load_examples_is_not_a_setting() -> None:
+    assert "core.load_examples" not in load_settings().sources

@@ -134,3 +134,74 @@ def test_dag_files_can_import_helpers_next_to_them(tmp_path: Path) -> None:
     from headwater.testing import run_dag
 
     assert run_dag(assert_dags_load(tmp_path).get_dag("helper_user")).xcom("greet") == "hi"
+
+
+def test_import_error_line_with_a_relative_folder(tmp_path: Path, monkeypatch) -> None:
+    write(tmp_path, "dags/broken.py", "# headwater dag\nraise ValueError('broken')\n")
+    monkeypatch.chdir(tmp_path)
+    (error,) = load_dags("dags").import_errors
+    assert error.path == str(Path("dags/broken.py"))
+    assert error.line == 2
+    write(tmp_path, "dags/broken.py", "# headwater dag\nx = (\n")
+    (syntax,) = load_dags("dags").import_errors
+    assert syntax.line == 2
+
+
+def test_dags_built_during_import_are_found_without_a_module_level_name(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "factory.py",
+        """
+        from headwater import DAG, dag, task
+        from headwater.operators import EmptyOperator
+
+        def build(dag_id):
+            with DAG(dag_id) as built:
+                EmptyOperator(task_id="only")
+            return built
+
+        for name in ("made_a", "made_b"):
+            build(name)
+
+        @dag
+        def decorated():
+            @task
+            def hello() -> str:
+                return "hi"
+
+            hello()
+
+        decorated()
+        bound = build("bound")  # also a module-level name: found once
+        """,
+    )
+    bag = assert_dags_load(tmp_path)
+    assert sorted(bag.dags) == ["bound", "decorated", "made_a", "made_b"]
+    assert bag.dags["made_b"].task_ids == ["only"]
+    assert {path.name for path in bag.files.values()} == {"factory.py"}
+
+
+def test_two_dags_with_one_id_in_one_file_are_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "twice.py",
+        """
+        from headwater import DAG
+
+        DAG("same")
+        DAG("same")
+        DAG("other")
+        """,
+    )
+    bag = load_dags(tmp_path)
+    assert sorted(bag.dags) == ["other", "same"]
+    (error,) = bag.import_errors
+    assert "DAG id 'same' is defined twice in this file" in error.message
+
+
+def test_dags_built_outside_a_dag_file_import_are_not_collected(tmp_path: Path) -> None:
+    from headwater import DAG
+
+    DAG("stray")  # built by this test, not by a DAG file
+    write(tmp_path, "ok.py", GOOD.format(dag_id="ok"))
+    assert list(assert_dags_load(tmp_path).dags) == ["ok"]

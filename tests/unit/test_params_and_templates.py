@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from headwater import DAG, Param, get_current_context, task
+from headwater.authoring.params import resolve_params
 from headwater.exceptions import HeadwaterError, ParamValidationError
 from headwater.operators import BashOperator, PythonOperator
 from headwater.store import Connection, MemoryStore
@@ -57,6 +59,16 @@ def test_defaults_and_conf_overrides() -> None:
 def test_invalid_conf_is_refused_naming_the_field(conf: dict, message: str) -> None:
     with pytest.raises(ParamValidationError, match=message):
         run_dag(make_params_dag(), conf=conf)
+
+
+@pytest.mark.parametrize("conf", [[1], "region=us", 3])
+def test_conf_that_is_not_an_object_is_a_param_error(conf: object) -> None:
+    dag = make_params_dag()
+    message = f"conf must be a JSON object (a dict), got {type(conf).__name__}"
+    with pytest.raises(ParamValidationError, match=re.escape(message)):
+        resolve_params(dag.params, conf)  # type: ignore[arg-type]
+    with pytest.raises(ParamValidationError, match=re.escape(message)):
+        run_dag(dag, conf=conf)  # type: ignore[arg-type]
 
 
 def test_required_param_without_default() -> None:
@@ -204,6 +216,27 @@ def test_data_interval_of_unscheduled_and_timedelta_dags() -> None:
             ],
         )
     assert run_dag(delta, logical_date=WHEN).xcom("t") == [WHEN, WHEN + timedelta(hours=6)]
+
+
+def test_a_manual_run_keeps_its_logical_date_inside_the_cron_interval() -> None:
+    # As docs/authoring.md and authoring/schedules.py say: D stays the logical date and the
+    # data interval is the schedule's interval that contains D (not Airflow's previous one).
+    with DAG("daily", start_date=START, schedule="@daily") as daily:
+        PythonOperator(
+            task_id="t",
+            python_callable=lambda logical_date, ds, data_interval_start, data_interval_end: [
+                logical_date,
+                ds,
+                data_interval_start,
+                data_interval_end,
+            ],
+        )
+    assert run_dag(daily, logical_date=WHEN).xcom("t") == [
+        WHEN,
+        "2024-03-05",
+        datetime(2024, 3, 5, tzinfo=UTC),
+        datetime(2024, 3, 6, tzinfo=UTC),
+    ]
 
 
 def test_sql_files_in_templates_dict(tmp_path) -> None:

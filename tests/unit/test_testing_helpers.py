@@ -43,6 +43,23 @@ def test_run_task_of_a_mapped_task_picks_the_map_index() -> None:
 
         echo.expand(x=["a", "b"])
     assert run_task(dag, "echo", map_index=1).xcom("echo", map_index=1) == "b"
+    assert run_task(dag, "echo").xcom("echo", map_index=0) == "a"  # -1 picks instance 0
+
+
+def test_run_task_of_a_task_mapped_over_an_upstream_says_so() -> None:
+    with DAG("mapped_over_upstream", start_date=START) as dag:
+
+        @task
+        def names() -> list[str]:
+            return ["a"]
+
+        @task
+        def echo(x: str) -> str:
+            return x
+
+        echo.expand(x=names())
+    with pytest.raises(HeadwaterError, match=r"mapped over the output of upstream task.*'names'"):
+        run_task(dag, "echo")
 
 
 def test_log_paths(tmp_path) -> None:

@@ -1,7 +1,13 @@
-"""The stacks of DAGs and task groups being defined by ``with`` blocks (private)."""
+"""The stacks of DAGs and task groups being defined by ``with`` blocks (private).
+
+Also the hook the DAG loader uses to find every DAG built while a file is imported, bound
+to a module-level name or not (as Airflow does since 2.4).
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,6 +16,7 @@ if TYPE_CHECKING:
 
 _dag_stack: list[DAG] = []
 _group_stack: list[TaskGroup] = []
+_dag_collectors: list[list[DAG]] = []
 
 
 def push_dag(dag: DAG) -> None:
@@ -22,6 +29,23 @@ def pop_dag() -> None:
 
 def current_dag() -> DAG | None:
     return _dag_stack[-1] if _dag_stack else None
+
+
+def dag_created(dag: DAG) -> None:
+    """Called by every new DAG: record it for the innermost :func:`collecting_dags` block."""
+    if _dag_collectors:
+        _dag_collectors[-1].append(dag)
+
+
+@contextlib.contextmanager
+def collecting_dags() -> Iterator[list[DAG]]:
+    """Yield a list that receives every DAG created inside the block, in creation order."""
+    created: list[DAG] = []
+    _dag_collectors.append(created)
+    try:
+        yield created
+    finally:
+        _dag_collectors.pop()
 
 
 def push_group(group: TaskGroup) -> None:

@@ -102,6 +102,7 @@ class DAG:
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_groups: dict[str, TaskGroup] = {}
         self.fileloc = _caller_file()
+        _context.dag_created(self)
 
     # -- building ------------------------------------------------------------------------------
 

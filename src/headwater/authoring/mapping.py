@@ -67,6 +67,14 @@ class ExpandInput:
     def references(self) -> list[XComArg]:
         raise NotImplementedError
 
+    def sources(self) -> list[XComArg]:
+        """The upstream outputs without which the instances cannot be built.
+
+        A whole list (or dict) mapped over, or one dict of ``expand_kwargs``; empty when the
+        instances follow from literal values (``expand(x=[1, 2])``).
+        """
+        raise NotImplementedError
+
     def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
         """The keyword arguments of each mapped instance, in map-index order."""
         raise NotImplementedError
@@ -85,6 +93,9 @@ class DictOfListsExpandInput(ExpandInput):
     def references(self) -> list[XComArg]:
         return list(iter_xcom_args(self.value))
 
+    def sources(self) -> list[XComArg]:
+        return [v for v in self.value.values() if isinstance(v, XComArg)]
+
     def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
         names = list(self.value)
         columns = [_resolved_items(n, self.value[n], resolve, task_id) for n in names]
@@ -100,6 +111,12 @@ class ListOfDictsExpandInput(ExpandInput):
 
     def references(self) -> list[XComArg]:
         return list(iter_xcom_args(self.value))
+
+    def sources(self) -> list[XComArg]:
+        if isinstance(self.value, XComArg):
+            return [self.value]
+        # Each dict may itself come from a task: [{"a": 1}, other_task()].
+        return [v for v in self.value if isinstance(v, XComArg)]
 
     def resolve(self, resolve: Resolver, task_id: str) -> list[dict[str, Any]]:
         items = _resolved_items("expand_kwargs", self.value, resolve, task_id)
@@ -168,6 +185,10 @@ class MappedOperator(BaseOperator):
     @property
     def is_mapped(self) -> bool:
         return True
+
+    def source_task_ids(self) -> list[str]:
+        """The upstream tasks whose outputs this task's instances are made from, if any."""
+        return list(dict.fromkeys(ref.operator.task_id for ref in self.expand_input.sources()))
 
     def unmap(self, mapped_kwargs: dict[str, Any]) -> BaseOperator:
         """Build the concrete operator for one map index (never attached to the DAG).

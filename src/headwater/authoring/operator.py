@@ -84,6 +84,11 @@ class BaseOperator(DependencyMixin):
     template_ext: Sequence[str] = ()
     """A template field ending with one of these is read from a file next to the DAG file."""
     ui_color: ClassVar[str] = "#ffffff"
+    custom_operator_name: ClassVar[str | None] = None
+    """How commands name this operator (``tasks list``), e.g. ``"@task"``; None: the class name."""
+    rendered_after_execute: ClassVar[tuple[str, ...]] = ()
+    """Attributes that ``execute()`` itself renders (``@task.bash``'s command), recorded with
+    the attempt's rendered template fields once ``execute()`` returns or raises."""
 
     _init_depth: int = 0
 

@@ -78,11 +78,16 @@ def normalize_params(params: Mapping[str, Any] | None) -> dict[str, Param]:
 def resolve_params(params: Mapping[str, Param], conf: Mapping[str, Any] | None) -> dict[str, Any]:
     """The params of one run: defaults overridden by ``conf``, each validated.
 
-    Keys of ``conf`` that are not params are kept as extra params (as in Airflow).
+    Keys of ``conf`` that are not params are kept as extra params (as in Airflow). A
+    ``conf`` that is not a mapping (a JSON object) is a :class:`ParamValidationError`.
     """
-    conf = dict(conf or {})
-    if not isinstance(conf, dict):
-        raise ParamValidationError(f"conf must be a JSON object, got {type(conf).__name__}")
+    if conf is None:
+        conf = {}
+    elif not isinstance(conf, Mapping):
+        raise ParamValidationError(
+            f"conf must be a JSON object (a dict), got {type(conf).__name__}: {conf!r:.80}"
+        )
+    conf = dict(conf)
     resolved = {name: p.resolve(name, conf.pop(name, NO_DEFAULT)) for name, p in params.items()}
     resolved.update(conf)
     return resolved

@@ -1,7 +1,11 @@
 """Schedules: when a DAG's runs happen, as data intervals.
 
-A run covers the data interval ``[start, end)`` and, when scheduled, fires at ``end``;
-its ``logical_date`` is ``start`` (Airflow's semantics). Pure functions, no I/O.
+A *scheduled* run (the scheduler is still to come) covers the data interval ``[start, end)``,
+fires at ``end`` and has ``start`` as its logical date: Airflow's semantics. A run started
+by hand at a logical date ``D`` (``dags test``, ``dag.test()``, ``run_dag``) keeps ``D`` as
+its logical date, and its data interval is :meth:`Schedule.interval_for` ``(D)``: the
+interval that contains ``D`` (``[D, D]`` without a schedule). Airflow gives manual runs the
+last complete interval before ``D`` instead. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ class Schedule:
     description = "None"
 
     def interval_for(self, logical_date: datetime) -> tuple[datetime, datetime]:
-        """The data interval of a run whose logical date is ``logical_date``."""
+        """The data interval of a run started by hand at ``logical_date``, which it contains.
+
+        ``[logical_date, logical_date]`` here, for runs without a real schedule.
+        """
         return logical_date, logical_date
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
@@ -84,6 +91,7 @@ class CronSchedule(Schedule):
         return moment if self._next(self._prev(moment)) == moment else self._prev(moment)
 
     def interval_for(self, logical_date: datetime) -> tuple[datetime, datetime]:
+        """From the last fire time at or before ``logical_date`` to the next fire time."""
         start = self._align(logical_date)
         return start, self._next(start)
 
@@ -93,7 +101,7 @@ class CronSchedule(Schedule):
 
 
 class DeltaSchedule(Schedule):
-    """A fixed ``timedelta``: intervals of that length, counted from the start date."""
+    """Fixed-length intervals; a manual run's interval starts at its logical date."""
 
     def __init__(self, delta: timedelta) -> None:
         if delta <= timedelta(0):
@@ -102,6 +110,7 @@ class DeltaSchedule(Schedule):
         self.description = str(delta)
 
     def interval_for(self, logical_date: datetime) -> tuple[datetime, datetime]:
+        """``[logical_date, logical_date + delta)``."""
         return logical_date, logical_date + self.delta
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:

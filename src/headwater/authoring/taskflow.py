@@ -30,23 +30,27 @@ R = TypeVar("R")
 class _DecoratedPythonOperator(PythonOperator):
     """A PythonOperator made by ``@task``; may split a dict return into several XComs."""
 
+    custom_operator_name = "@task"
+
     def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.multiple_outputs = multiple_outputs
 
 
 class _DecoratedBranchOperator(_DecoratedPythonOperator, BranchPythonOperator):
-    pass
+    custom_operator_name = "@task.branch"
 
 
 class _DecoratedShortCircuitOperator(_DecoratedPythonOperator, ShortCircuitOperator):
-    pass
+    custom_operator_name = "@task.short_circuit"
 
 
 class _DecoratedBashOperator(BashOperator):
     """``@task.bash``: the function returns the command, which is then rendered and run."""
 
     template_fields: Sequence[str] = ("op_args", "op_kwargs", "env", "cwd")
+    custom_operator_name = "@task.bash"
+    rendered_after_execute = ("bash_command",)
 
     def __init__(
         self,

@@ -22,9 +22,7 @@ def show(output: str) -> None:
     from headwater.settings import SECTIONS, load_settings
 
     settings = load_settings()
-    rows = [
-        {"setting": "home", "value": str(settings.home), "source": "env HEADWATER_HOME or default"}
-    ]
+    rows = [{"setting": "home", "value": str(settings.home), "source": settings.sources["home"]}]
     for section, cls in SECTIONS.items():
         values = getattr(settings, section)
         for f in dataclasses.fields(cls):

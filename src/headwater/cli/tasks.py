@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,32 @@ from headwater.cli._common import (
     parse_date,
     table,
 )
+
+if TYPE_CHECKING:
+    from headwater.authoring.operator import BaseOperator
+
+
+def _operator_name(task: BaseOperator) -> str:
+    """The name users know a task's operator by: ``@task``, ``BashOperator (mapped)``..."""
+    from headwater.authoring.mapping import MappedOperator
+
+    cls = task.operator_class if isinstance(task, MappedOperator) else type(task)
+    name = cls.custom_operator_name or cls.__name__
+    return f"{name} (mapped)" if task.is_mapped else name
+
+
+def _check_runs_alone(dag_id: str, task: BaseOperator) -> None:
+    """Refuse a task mapped over upstream outputs: without them it has no instances."""
+    from headwater.authoring.mapping import MappedOperator
+    from headwater.exceptions import HeadwaterError
+
+    sources = task.source_task_ids() if isinstance(task, MappedOperator) else []
+    if sources:
+        names = f"task{'s' if len(sources) > 1 else ''} {', '.join(map(repr, sources))}"
+        raise HeadwaterError(
+            f"task {task.task_id!r} is mapped over the output of upstream {names}, which "
+            f"`tasks test` does not run; run the whole DAG with `headwater dags test {dag_id}`"
+        )
 
 
 @click.group()
@@ -37,9 +63,7 @@ def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
     rows: list[dict[str, Any]] = [
         {
             "task_id": t.task_id,
-            "operator": type(t).__name__
-            if not t.is_mapped
-            else f"{t.operator_class.__name__} (mapped)",  # type: ignore[attr-defined]
+            "operator": _operator_name(t),
             "upstream": list(t.upstream_task_ids),
             "trigger_rule": t.trigger_rule.value,
             "retries": t.retries,
@@ -87,18 +111,22 @@ def test_task(
 ) -> None:
     """Run one attempt of TASK_ID of DAG_ID now, ignoring its upstream tasks.
 
-    Values it would pull from upstream tasks are missing (None). Prints the task's log;
-    exits 0 when it succeeded or was skipped, 1 when it failed.
+    Values it would pull from upstream tasks are missing (None), so a task mapped over an
+    upstream task's output cannot run alone. Prints the task's log; exits 0 when it
+    succeeded or was skipped, 1 when it failed.
     """
     from headwater.cli._progress import RunProgress, print_summary
     from headwater.dag_test import run_task_in_process
 
     started = time.perf_counter()
     dag = load_bag(folder).get_dag(dag_id)
+    task = dag.get_task(task_id)
+    _check_runs_alone(dag_id, task)
     result = run_task_in_process(
         dag,
         task_id,
-        map_index=map_index,
+        # -1 picks the first instance of a mapped task.
+        map_index=max(map_index, 0) if task.is_mapped else map_index,
         logical_date=parse_date(logical_date),
         conf=parse_conf(conf),
     )

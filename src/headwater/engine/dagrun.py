@@ -385,12 +385,51 @@ class DagRunEngine:
                 continue
             if ti.state in (S.QUEUED, S.RUNNING):
                 active.append(ti)
+            if ti.state is S.RUNNING:
+                self._close_attempt(ti, S.FAILED, now, reason)
             ti.error = reason
             self._finish(ti, S.SKIPPED, now)
         self._commit()
         self.run.note = reason
         self.finalize(now, force_state=DagRunState.FAILED)
         return active
+
+    def requeue_lost(self, task_id: str, map_index: int, now: datetime, reason: str) -> None:
+        """Put back an instance whose attempt was lost with the process that ran it (its
+        scheduler stopped), without counting the lost attempt against its retries.
+
+        A queued instance goes back to SCHEDULED; a running one's attempt ends FAILED with
+        ``reason``, and the instance gets one more try and goes back to SCHEDULED.
+        """
+        ti = self._tis[task_id][map_index]
+        if ti.state is S.RUNNING:
+            self._close_attempt(ti, S.FAILED, now, reason)
+            ti.max_tries += 1
+        elif ti.state is not S.QUEUED:
+            raise HeadwaterError(f"task instance {ti.key.label!r} is {ti.state}, not lost")
+        self._set_state(ti, S.SCHEDULED)
+        self._commit()
+
+    def _close_attempt(
+        self, ti: TaskInstance, state: TaskInstanceState, now: datetime, reason: str
+    ) -> None:
+        try:
+            attempt = self._current_attempt(ti)
+        except HeadwaterError:
+            return  # never recorded (the process died before its attempt row was written)
+        attempt.state = state
+        attempt.end_date = now
+        attempt.error = reason
+        self.store.save_attempt(attempt)
+
+    def instances_in(self, *states: TaskInstanceState) -> list[TaskInstance]:
+        return [
+            ti
+            for task_id, by_index in self._tis.items()
+            if any(self._counts[task_id][s] for s in states)
+            for ti in by_index.values()
+            if ti.state in states
+        ]
 
     def timed_out(self, now: datetime) -> bool:
         timeout = self.dag.dagrun_timeout

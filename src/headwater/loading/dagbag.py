@@ -2,7 +2,9 @@
 
 Only ``.py`` files that mention both "headwater" and "dag" are imported (as Airflow's safe
 mode does), skipping names that start with ``_`` or ``.``. The folder is put on
-``sys.path`` so DAG files can import helper modules next to them.
+``sys.path`` so DAG files can import helper modules next to them. A file's DAGs are every
+DAG created while it is imported (in a factory function, by ``@dag``, bound to a name or
+not) and every DAG among its module-level names.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from headwater.authoring import _context
 from headwater.authoring.dag import DAG
 from headwater.exceptions import DagDefinitionError, DagImportError, DagNotFoundError
 
@@ -42,11 +45,15 @@ def iter_dag_files(folder: Path) -> list[Path]:
 
 
 def _error_line(exc: BaseException, path: Path) -> int | None:
-    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == path:
+    """The line of ``path`` where ``exc`` was raised (the deepest frame in that file)."""
+    # Tracebacks name files by absolute path while ``path`` may be relative to the current
+    # folder (``--folder dags``): compare both resolved.
+    target = path.resolve()
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == target:
         return exc.lineno
     line = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename) == path:
+        if Path(frame.filename).resolve() == target:
             line = frame.lineno
     return line
 
@@ -76,8 +83,10 @@ class DagBag:
     def _load_file(self, path: Path) -> None:
         module_name = "headwater_dag_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
         try:
-            module = _import_file(module_name, path)
-            found = [v for v in vars(module).values() if isinstance(v, DAG)]
+            with _context.collecting_dags() as created:
+                module = _import_file(module_name, path)
+            module_dags = [v for v in vars(module).values() if isinstance(v, DAG)]
+            found = list({id(d): d for d in [*created, *module_dags]}.values())
             for dag in found:
                 dag.validate()
         except Exception as exc:
@@ -89,13 +98,14 @@ class DagBag:
             self.import_errors.append(DagImportError(str(path), _error_line(exc, path), message))
             return
         for dag in found:
-            if dag.dag_id in self.dags and self.files[dag.dag_id] != path:
+            if dag.dag_id in self.dags:
+                where = self.files[dag.dag_id]
+                place = (
+                    "defined twice in this file" if where == path else f"already defined in {where}"
+                )
                 self.import_errors.append(
                     DagImportError(
-                        str(path),
-                        None,
-                        f"DagDefinitionError: DAG id {dag.dag_id!r} is already defined in "
-                        f"{self.files[dag.dag_id]}",
+                        str(path), None, f"DagDefinitionError: DAG id {dag.dag_id!r} is {place}"
                     )
                 )
                 continue

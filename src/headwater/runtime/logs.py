@@ -120,8 +120,8 @@ class _AttemptRouter(logging.Handler):
         try:
             if target is not None:
                 target.write(self.format(record) + "\n")
-            elif record.levelno >= logging.WARNING:  # outside any attempt: like lastResort
-                sys.__stderr__.write(self.format(record) + "\n")
+            elif record.levelno >= logging.WARNING and sys.__stderr__ is not None:
+                sys.__stderr__.write(self.format(record) + "\n")  # outside attempts: lastResort
         except Exception:
             self.handleError(record)
 

@@ -198,6 +198,8 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
                     result = concrete.execute(context)
             finally:
                 reset_current_context(token)
+                for name in concrete.rendered_after_execute:
+                    rendered[name] = getattr(concrete, name, None)
             _push_result(concrete, runtime_ti, result)
         except TaskSkipped as exc:
             attempt_log.line(logging.INFO, f"Task skipped: {exc}")

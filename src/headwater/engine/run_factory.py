@@ -1,0 +1,44 @@
+"""New run records: params validated against the DAG, run id and data interval set."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from headwater.authoring.params import resolve_params
+from headwater.engine.records import DagRun, validate_run_id
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+
+
+def new_dag_run(
+    dag: DAG,
+    *,
+    logical_date: datetime,
+    conf: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    run_type: str = "manual",
+    data_interval: tuple[datetime, datetime] | None = None,
+) -> DagRun:
+    """A run record for ``dag`` at ``logical_date``: params validated, data interval set.
+
+    Without ``data_interval`` it is the schedule's interval containing ``logical_date``
+    (``[D, D]`` for an unscheduled DAG); ``{{ ds }}`` is ``logical_date``'s date.
+    The run id defaults to ``<run_type>__<logical date in ISO 8601>``.
+    """
+    if logical_date.tzinfo is None:
+        raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
+    params = resolve_params(dag.params, conf)
+    start, end = data_interval or dag.schedule.interval_for(logical_date)
+    return DagRun(
+        dag_id=dag.dag_id,
+        run_id=validate_run_id(run_id or f"{run_type}__{logical_date.isoformat()}"),
+        logical_date=logical_date,
+        data_interval_start=start,
+        data_interval_end=end,
+        run_type=run_type,
+        conf=dict(conf or {}),
+        params=params,
+    )
