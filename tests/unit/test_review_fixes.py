@@ -6,8 +6,6 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from headwater import DAG, task
 from headwater.operators import BashOperator
 from headwater.testing import run_dag
