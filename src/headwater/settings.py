@@ -3,7 +3,8 @@ environment, in that order (the environment wins).
 
 Every field ``section.key`` is set by the variable ``HEADWATER__SECTION__KEY`` or by
 ``[section] key = ...`` in the file. ``HEADWATER_HOME`` picks the home folder and
-``HEADWATER_DAGS_FOLDER`` is a short name for ``HEADWATER__CORE__DAGS_FOLDER``. An unknown
+``HEADWATER_DAGS_FOLDER`` and ``HEADWATER_DATABASE_URL`` are short names for
+``HEADWATER__CORE__DAGS_FOLDER`` and ``HEADWATER__DATABASE__URL``. An unknown
 section or key, in the file or in a ``HEADWATER__...`` variable, is an error, so a typo is
 never silently ignored. No other module reads settings from the environment.
 """
@@ -48,11 +49,56 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = _setting(
+        "",
+        "SQLAlchemy URL of the metadata database; default: SQLite at <home>/headwater.db. "
+        "PostgreSQL: postgresql+psycopg://user:password@host:5432/db.",
+    )
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    executor: str = _setting("local", "Where attempts run: 'local' (a pool of worker processes).")
+    parallelism: int = _setting(16, "Most attempts queued or running at once, over all DAGs.")
+    loop_interval_s: float = _setting(
+        1.0, "Seconds between full scheduler passes (ended tasks are handled at once anyway)."
+    )
+    heartbeat_interval_s: float = _setting(
+        5.0, "Seconds between heartbeats of the scheduler and of running attempts."
+    )
+    task_heartbeat_timeout_s: float = _setting(
+        30.0, "An attempt without a heartbeat for this long is lost: retried or failed."
+    )
+    dags_are_paused_at_creation: bool = _setting(
+        False, "Whether a DAG seen for the first time starts paused."
+    )
+    dag_dir_list_interval_s: float = _setting(
+        5.0, "Seconds between scans of the DAG folder for new, changed and deleted files."
+    )
+    file_parse_timeout_s: float = _setting(
+        30.0, "A DAG file that takes longer to import is stopped and reported as an error."
+    )
+    worker_max_tasks: int = _setting(
+        0, "A worker process is replaced after this many attempts (0: never)."
+    )
+    worker_max_memory_mb: int = _setting(
+        0,
+        "A worker process using more memory than this after an attempt is replaced (0: no limit).",
+    )
+    kill_grace_s: float = _setting(
+        5.0, "Seconds between asking a timed-out worker to stop (SIGTERM) and killing it."
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     core: CoreSettings = field(default_factory=CoreSettings)
     xcom: XComSettings = field(default_factory=XComSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where ``home`` and each ``section.key`` came from: "default", the file, or "env VAR"."""
 
@@ -64,11 +110,24 @@ class Settings:
     def logs_folder(self) -> Path:
         return Path(self.logging.logs_folder) if self.logging.logs_folder else self.home / "logs"
 
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.home / 'headwater.db'}"
 
-SECTIONS = {"core": CoreSettings, "xcom": XComSettings, "logging": LoggingSettings}
 
-DAGS_FOLDER_SHORT = "HEADWATER_DAGS_FOLDER"
-"""A short name for ``HEADWATER__CORE__DAGS_FOLDER`` (which wins when both are set)."""
+SECTIONS = {
+    "core": CoreSettings,
+    "xcom": XComSettings,
+    "logging": LoggingSettings,
+    "database": DatabaseSettings,
+    "scheduler": SchedulerSettings,
+}
+
+SHORT_VARIABLES = {
+    "core.dags_folder": "HEADWATER_DAGS_FOLDER",
+    "database.url": "HEADWATER_DATABASE_URL",
+}
+"""Short names for some ``HEADWATER__SECTION__KEY`` variables (the long name wins)."""
 
 
 def _variable(section: str, key: str) -> str:
@@ -154,8 +213,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for f in dataclasses.fields(cls):
             name = f"{section}.{f.name}"
             variable = _variable(section, f.name)
-            if name == "core.dags_folder" and variable not in env and env.get(DAGS_FOLDER_SHORT):
-                variable = DAGS_FOLDER_SHORT
+            short = SHORT_VARIABLES.get(name)
+            if short and variable not in env and env.get(short):
+                variable = short
             if variable in env:
                 values[f.name] = _coerce(env[variable], f.type, variable)
                 sources[name] = f"env {variable}"

@@ -98,8 +98,9 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     from rich.table import Table
 
     result = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        result.add_column(column)
+    for index, column in enumerate(columns):
+        # The first column names the row: never cut it; long values fold onto more lines.
+        result.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:
         result.add_row(*[("" if v is None else str(v)) for v in row])
     return result

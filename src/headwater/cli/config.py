@@ -18,10 +18,19 @@ def config() -> None:
 @output_option
 @handle_errors
 def show(output: str) -> None:
-    """Print every setting, its value, and where it came from (default, file or env)."""
+    """Print every setting, its effective value, and where it came from (default, file or env).
+
+    Set ``section.key`` with ``[section] key = value`` in $HEADWATER_HOME/headwater.toml or
+    with the environment variable HEADWATER__SECTION__KEY (which wins).
+    """
     from headwater.settings import SECTIONS, load_settings
 
     settings = load_settings()
+    effective = {
+        "core.dags_folder": settings.dags_folder,
+        "logging.logs_folder": settings.logs_folder,
+        "database.url": settings.database_url,
+    }
     rows = [{"setting": "home", "value": str(settings.home), "source": settings.sources["home"]}]
     for section, cls in SECTIONS.items():
         values = getattr(settings, section)
@@ -30,7 +39,7 @@ def show(output: str) -> None:
             rows.append(
                 {
                     "setting": name,
-                    "value": getattr(values, f.name),
+                    "value": getattr(values, f.name) or str(effective.get(name, "")),
                     "source": settings.sources[name],
                 }
             )
