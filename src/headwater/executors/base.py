@@ -9,6 +9,7 @@ same four calls.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 
 from headwater.engine.records import AttemptOutcome, TaskInstanceKey
 
@@ -32,6 +33,10 @@ class Executor(ABC):
 
     def heartbeat(self) -> None:  # noqa: B027 - optional for executors without workers
         """Check on workers; called by drivers between polls."""
+
+    def running(self) -> Mapping[TaskInstanceKey, object]:
+        """The attempts running now, each with what the executor knows of its worker."""
+        return {}
 
     @abstractmethod
     def kill(self, key: TaskInstanceKey) -> None:

@@ -1,0 +1,481 @@
+"""A DAG's structure as JSON, and back: what the scheduler works from instead of DAG code.
+
+The DAG-folder processor imports DAG files and stores ``serialize_dag(dag)``; the scheduler
+calls ``deserialize_dag(data)`` and drives the very same engine
+(:class:`headwater.engine.dagrun.DagRunEngine`) with the result. The rebuilt DAG is made of
+real authoring objects (``DAG``, ``TaskGroup``, ``MappedOperator``, ``XComArg``, ``Param``),
+so the engine, schedules and ``resolve_params`` need no special case. Its tasks are
+stand-ins that keep every setting the engine reads but no code: running one raises, since
+workers import the DAG file to run a task. A callback that is set becomes a stand-in that
+raises the same way, so ``dag.on_failure_callback is not None`` still says one exists.
+
+The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
+
+    {"version": 1,
+     "dag": {"dag_id", "fileloc", "schedule", "start_date", "end_date", "catchup",
+             "max_active_runs", "max_active_tasks", "dagrun_timeout", "tags", "description",
+             "doc_md", "is_paused_upon_creation",
+             "callbacks": ["on_failure_callback", ...],        # the ones that are set
+             "params": {name: {"schema", "description", "default"?}},  # no "default": required
+             "task_groups": [{"group_id", "parent_group_id", "prefix_group_id", "tooltip"}],
+             "tasks": [{"task_id", "operator", "task_group", "upstream_task_ids",
+                        "downstream_task_ids", "trigger_rule", "retries", "retry_delay",
+                        "retry_exponential_backoff", "max_retry_delay", "execution_timeout",
+                        "pool", "pool_slots", "priority_weight", "queue", "owner", "doc_md",
+                        "template_fields", "multiple_outputs", "callbacks",
+                        "mapped": null or {"mapped_field", "expand"}}]}}
+
+* ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression), or
+  ``{"seconds": n}`` for a timedelta.
+* Datetimes are ISO 8601 strings with their offset; a ``zoneinfo`` time zone is kept by name
+  as a suffix (``"2024-03-01T00:00:00+01:00[Europe/Paris]"``, RFC 9557) because cron
+  schedules follow its daylight-saving changes. Timedeltas are seconds.
+* Param defaults use the XCom JSON encoding (:mod:`headwater.serialization`), so dates and
+  tuples come back as they were.
+* ``expand`` is ``{"kind": "dict_of_lists", "arguments": {name: arg}}`` or
+  ``{"kind": "list_of_dicts", "value": arg}``; an ``arg`` is ``{"xcom": {"task_id", "key"}}``
+  (another task's output) or ``{"length": n}`` (a literal). A literal ``expand_kwargs`` list
+  is ``{"elements": [{"xcom": ...} | {"literal": "dict" | "not_a_dict"}]}``. Literal values
+  are not stored: the engine only counts them, and workers take them from the DAG file.
+  A rebuilt literal is ``[None] * n`` (``{}`` for a dict element), so expansion gives the
+  same number of instances and an upstream value that is not a list or dict fails the task
+  with the same message. (A literal ``expand_kwargs`` element that is not a dict fails as
+  before, but the message names ``NoneType`` rather than its real type.) References in
+  ``partial()`` arguments are kept as dependencies only: the engine never reads the values.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from headwater.authoring.dag import DAG
+from headwater.authoring.mapping import (
+    DictOfListsExpandInput,
+    ListOfDictsExpandInput,
+    MappedOperator,
+    OperatorPartial,
+)
+from headwater.authoring.operator import BaseOperator
+from headwater.authoring.params import NO_DEFAULT, Param
+from headwater.authoring.schedules import (
+    CronSchedule,
+    DeltaSchedule,
+    NullSchedule,
+    OnceSchedule,
+    Schedule,
+)
+from headwater.authoring.task_group import TaskGroup
+from headwater.authoring.xcom_arg import XComArg
+from headwater.exceptions import HeadwaterError, XComError
+from headwater.serialization import JsonSerializer
+
+SERIALIZATION_VERSION = 1
+"""The format version stored in every serialized DAG; bump it on any incompatible change."""
+
+DAG_CALLBACKS = ("on_success_callback", "on_failure_callback")
+TASK_CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback")
+
+_VALUES = JsonSerializer()
+
+
+class SerializedDagError(HeadwaterError):
+    """A DAG cannot be stored as JSON, or stored JSON cannot be turned back into a DAG."""
+
+
+# -- public API --------------------------------------------------------------------------------
+
+
+def serialize_dag(dag: DAG) -> dict[str, Any]:
+    """The structure of ``dag`` as a JSON-compatible dict (``json.dumps`` accepts it).
+
+    Example: ``store.save(dag.dag_id, json.dumps(serialize_dag(dag)))``.
+    """
+    dag.validate()
+    data = {
+        "version": SERIALIZATION_VERSION,
+        "dag": {
+            "dag_id": dag.dag_id,
+            "fileloc": dag.fileloc,
+            "schedule": _dump_schedule(dag),
+            "start_date": _dump_datetime(dag.start_date),
+            "end_date": _dump_datetime(dag.end_date),
+            "catchup": dag.catchup,
+            "max_active_runs": dag.max_active_runs,
+            "max_active_tasks": dag.max_active_tasks,
+            "dagrun_timeout": _dump_timedelta(dag.dagrun_timeout),
+            "tags": list(dag.tags),
+            "description": dag.description,
+            "doc_md": dag.doc_md,
+            "is_paused_upon_creation": dag.is_paused_upon_creation,
+            "callbacks": [name for name in DAG_CALLBACKS if getattr(dag, name)],
+            "params": {name: _dump_param(dag.dag_id, name, p) for name, p in dag.params.items()},
+            "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
+            "tasks": [_dump_task(t) for t in dag.task_dict.values()],
+        },
+    }
+    try:
+        # A round trip through text turns tuples into lists, so what a caller holds is
+        # exactly what it will read back from the database (and hashes the same).
+        result: dict[str, Any] = json.loads(json.dumps(data, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise SerializedDagError(f"DAG {dag.dag_id!r} cannot be stored as JSON: {exc}") from exc
+    return result
+
+
+def deserialize_dag(data: Mapping[str, Any]) -> DAG:
+    """Rebuild the DAG that :func:`serialize_dag` described, for the engine to drive.
+
+    Its tasks cannot run (workers import the DAG file for that). Raises
+    :class:`SerializedDagError` for another format version or malformed data.
+    """
+    version = data.get("version") if isinstance(data, Mapping) else None
+    if version != SERIALIZATION_VERSION:
+        raise SerializedDagError(
+            f"serialized DAG has format version {version!r}, but this headwater reads version "
+            f"{SERIALIZATION_VERSION}; process the DAG files again to store them in this format"
+        )
+    spec = data.get("dag")
+    dag_id = spec.get("dag_id") if isinstance(spec, Mapping) else None
+    try:
+        return _load_dag(cast(Mapping[str, Any], spec))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise SerializedDagError(
+            f"serialized DAG {dag_id!r} is malformed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def serialized_dag_hash(data: Mapping[str, Any]) -> str:
+    """A stable SHA-256 of a serialized DAG: the processor stores a DAG only when it changed."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- stand-ins ---------------------------------------------------------------------------------
+
+
+class _SerializedOperator(BaseOperator):
+    """A task rebuilt from JSON: its settings and dependencies, but no code to run."""
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = multiple_outputs
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        dag = self.dag
+        where = f" ({dag.fileloc})" if dag is not None else ""
+        raise SerializedDagError(
+            f"task {self.task_id!r} was rebuilt from a serialized DAG and cannot run; "
+            f"workers import the DAG file{where} to run it"
+        )
+
+
+@functools.cache
+def _operator_class(operator_name: str) -> type[_SerializedOperator]:
+    """A stand-in class that reports the original operator's name (``@task``, ``BashOperator``).
+
+    Commands name a task's operator by its class's ``custom_operator_name``, so each name
+    gets its own (cached) subclass.
+    """
+    namespace = {"custom_operator_name": operator_name, "__module__": __name__}
+    return cast(
+        type[_SerializedOperator], type("SerializedOperator", (_SerializedOperator,), namespace)
+    )
+
+
+def _unavailable_callback(context: dict[str, Any]) -> None:
+    """Stands in for a callback of a rebuilt DAG, so that ``callback is not None`` still holds."""
+    raise SerializedDagError(
+        "a callback of a DAG rebuilt from its serialized form cannot run; "
+        "run it where the DAG file is imported"
+    )
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _dump_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    zone = getattr(value.tzinfo, "key", None)  # only a ZoneInfo has a name to keep
+    return f"{value.isoformat()}[{zone}]" if isinstance(zone, str) else value.isoformat()
+
+
+def _dump_timedelta(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _dump_schedule(dag: DAG) -> str | dict[str, float] | None:
+    schedule = dag.schedule
+    if type(schedule) not in (Schedule, NullSchedule, OnceSchedule, CronSchedule, DeltaSchedule):
+        raise SerializedDagError(
+            f"DAG {dag.dag_id!r}: cannot serialize a schedule of type "
+            f"{type(schedule).__name__}; use None, '@once', a cron string or a timedelta"
+        )
+    if isinstance(schedule, OnceSchedule):
+        return "@once"
+    if isinstance(schedule, CronSchedule):
+        return schedule.description  # as written: "@daily" stays "@daily"
+    if isinstance(schedule, DeltaSchedule):
+        return {"seconds": schedule.delta.total_seconds()}
+    return None
+
+
+def _dump_param(dag_id: str, name: str, param: Param) -> dict[str, Any]:
+    out: dict[str, Any] = {"schema": param.schema, "description": param.description}
+    if param.has_default:
+        try:
+            out["default"] = json.loads(_VALUES.dumps(param.default))
+        except XComError as exc:
+            raise SerializedDagError(
+                f"DAG {dag_id!r}: the default of param {name!r} cannot be stored as JSON: {exc}"
+            ) from exc
+    return out
+
+
+def _dump_group(group: TaskGroup) -> dict[str, Any]:
+    parent = group.parent_group
+    return {
+        "group_id": group.group_id,
+        "parent_group_id": parent.group_id if parent is not None else None,
+        "prefix_group_id": group.prefix_group_id,
+        "tooltip": group.tooltip,
+    }
+
+
+def _operator_name(task: BaseOperator) -> str:
+    cls = task.operator_class if isinstance(task, MappedOperator) else type(task)
+    return cls.custom_operator_name or cls.__name__
+
+
+def _dump_task(task: BaseOperator) -> dict[str, Any]:
+    group = task.task_group
+    return {
+        "task_id": task.task_id,
+        "operator": _operator_name(task),
+        "task_group": group.group_id if group is not None else None,
+        "upstream_task_ids": list(task.upstream_task_ids),
+        "downstream_task_ids": list(task.downstream_task_ids),
+        "trigger_rule": task.trigger_rule.value,
+        "retries": task.retries,
+        "retry_delay": _dump_timedelta(task.retry_delay),
+        "retry_exponential_backoff": task.retry_exponential_backoff,
+        "max_retry_delay": _dump_timedelta(task.max_retry_delay),
+        "execution_timeout": _dump_timedelta(task.execution_timeout),
+        "pool": task.pool,
+        "pool_slots": task.pool_slots,
+        "priority_weight": task.priority_weight,
+        "queue": task.queue,
+        "owner": task.owner,
+        "doc_md": task.doc_md,
+        "template_fields": list(task.template_fields),
+        "multiple_outputs": bool(_multiple_outputs(task)),
+        "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
+        "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
+    }
+
+
+def _multiple_outputs(task: BaseOperator) -> Any:
+    if isinstance(task, MappedOperator):
+        return task.partial_kwargs.get("multiple_outputs", False)
+    return getattr(task, "multiple_outputs", False)
+
+
+def _dump_ref(ref: XComArg) -> dict[str, Any]:
+    return {"xcom": {"task_id": ref.operator.task_id, "key": ref.key}}
+
+
+def _dump_arg(value: Any) -> dict[str, Any]:
+    """An expand argument: a reference to an upstream output, or a literal's length."""
+    return _dump_ref(value) if isinstance(value, XComArg) else {"length": len(value)}
+
+
+def _dump_mapping(task: MappedOperator) -> dict[str, Any]:
+    expand_input = task.expand_input
+    expand: dict[str, Any]
+    if type(expand_input) is DictOfListsExpandInput:
+        arguments = {name: _dump_arg(v) for name, v in expand_input.value.items()}
+        expand = {"kind": "dict_of_lists", "arguments": arguments}
+    elif type(expand_input) is ListOfDictsExpandInput:
+        value = expand_input.value
+        if isinstance(value, XComArg):
+            expand = {"kind": "list_of_dicts", "value": _dump_ref(value)}
+        else:
+            # Like ListOfDictsExpandInput.resolve: a dict maps over its (key, value) items.
+            items = list(value.items()) if isinstance(value, Mapping) else list(value)
+            elements = [
+                _dump_ref(item)
+                if isinstance(item, XComArg)
+                else {"literal": "dict" if isinstance(item, Mapping) else "not_a_dict"}
+                for item in items
+            ]
+            expand = {"kind": "list_of_dicts", "value": {"elements": elements}}
+    else:
+        raise SerializedDagError(
+            f"task {task.task_id!r}: cannot serialize an expand input of type "
+            f"{type(expand_input).__name__}"
+        )
+    return {"mapped_field": task.mapped_field, "expand": expand}
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def _load_datetime(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.endswith("]"):
+        text, _, zone = value[:-1].partition("[")
+        return datetime.fromisoformat(text).astimezone(ZoneInfo(zone))
+    return datetime.fromisoformat(value)
+
+
+def _load_timedelta(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
+
+
+def _load_dag(spec: Mapping[str, Any]) -> DAG:
+    schedule = spec["schedule"]
+    dag = DAG(
+        spec["dag_id"],
+        schedule=timedelta(seconds=schedule["seconds"]) if isinstance(schedule, dict) else schedule,
+        start_date=_load_datetime(spec["start_date"]),
+        end_date=_load_datetime(spec["end_date"]),
+        catchup=spec["catchup"],
+        max_active_runs=spec["max_active_runs"],
+        max_active_tasks=spec["max_active_tasks"],
+        dagrun_timeout=_load_timedelta(spec["dagrun_timeout"]),
+        tags=spec["tags"],
+        description=spec["description"],
+        doc_md=spec["doc_md"],
+        is_paused_upon_creation=spec["is_paused_upon_creation"],
+        params={name: _load_param(p) for name, p in spec["params"].items()},
+    )
+    dag.fileloc = spec["fileloc"]
+    for name in spec["callbacks"]:
+        setattr(dag, name, _unavailable_callback)
+    for group_spec in spec["task_groups"]:
+        _load_group(dag, group_spec)
+
+    task_specs = {t["task_id"]: t for t in spec["tasks"]}
+    built: dict[str, BaseOperator] = {}
+    building: set[str] = set()
+
+    def get(task_id: str) -> BaseOperator:
+        # A mapped task needs the tasks it reads from first; build those on demand.
+        if task_id not in built:
+            if task_id in building:
+                raise SerializedDagError(f"task {task_id!r} maps over its own output")
+            building.add(task_id)
+            built[task_id] = _load_task(dag, task_specs[task_id], get)
+        return built[task_id]
+
+    for task_id in task_specs:
+        get(task_id)
+    # Restore the stored orders (they fix the topological order the engine evaluates in).
+    dag.task_dict = {task_id: built[task_id] for task_id in task_specs}
+    for task_id, task_spec in task_specs.items():
+        task = built[task_id]
+        task.upstream_task_ids = dict.fromkeys(task_spec["upstream_task_ids"])
+        task.downstream_task_ids = dict.fromkeys(task_spec["downstream_task_ids"])
+        if task_spec["task_group"] is not None:
+            task.task_group = dag.task_groups[task_spec["task_group"]]
+            task.task_group.add(task)
+    for task in built.values():
+        for down in task.downstream_task_ids:
+            if task.task_id not in built[down].upstream_task_ids:
+                raise SerializedDagError(
+                    f"edge {task.task_id!r} -> {down!r} is stored on one side only"
+                )
+    dag.validate()
+    return dag
+
+
+def _load_param(spec: Mapping[str, Any]) -> Param:
+    default = _VALUES.loads(json.dumps(spec["default"])) if "default" in spec else NO_DEFAULT
+    return Param(default, description=spec["description"], **spec["schema"])
+
+
+def _load_group(dag: DAG, spec: Mapping[str, Any]) -> TaskGroup:
+    group_id: str = spec["group_id"]
+    parent = (
+        dag.task_groups[spec["parent_group_id"]] if spec["parent_group_id"] is not None else None
+    )
+    local_id = group_id
+    if parent is not None and parent.prefix_group_id:
+        local_id = group_id.removeprefix(parent.group_id + ".")
+    group = TaskGroup(
+        local_id,
+        dag=dag,
+        parent_group=parent,
+        prefix_group_id=spec["prefix_group_id"],
+        tooltip=spec["tooltip"],
+    )
+    if group.group_id != group_id:
+        raise SerializedDagError(f"task group {group_id!r} does not fit in its parent's ids")
+    return group
+
+
+def _load_task(
+    dag: DAG, spec: Mapping[str, Any], get: Callable[[str], BaseOperator]
+) -> BaseOperator:
+    kwargs: dict[str, Any] = {
+        "task_id": spec["task_id"],  # the full id: the group is attached afterwards
+        "dag": dag,
+        "trigger_rule": spec["trigger_rule"],
+        "retries": spec["retries"],
+        "retry_delay": _load_timedelta(spec["retry_delay"]),
+        "retry_exponential_backoff": spec["retry_exponential_backoff"],
+        "max_retry_delay": _load_timedelta(spec["max_retry_delay"]),
+        "execution_timeout": _load_timedelta(spec["execution_timeout"]),
+        "pool": spec["pool"],
+        "pool_slots": spec["pool_slots"],
+        "priority_weight": spec["priority_weight"],
+        "queue": spec["queue"],
+        "owner": spec["owner"],
+        "doc_md": spec["doc_md"],
+    }
+    kwargs.update(dict.fromkeys(spec["callbacks"], _unavailable_callback))
+    # For a mapped task it lands in partial_kwargs, where ``@task(...).expand()`` keeps it.
+    kwargs["multiple_outputs"] = spec["multiple_outputs"]
+    cls = _operator_class(spec["operator"])
+    mapped = spec["mapped"]
+    task: BaseOperator
+    if mapped is None:
+        task = cls(**kwargs)
+    else:
+        partial = OperatorPartial(cls, kwargs, mapped_field=mapped["mapped_field"])
+        task = _load_expand(partial, mapped["expand"], get)
+    task.template_fields = tuple(spec["template_fields"])
+    return task
+
+
+def _load_ref(spec: Mapping[str, Any], get: Callable[[str], BaseOperator]) -> XComArg:
+    ref = spec["xcom"]
+    return XComArg(get(ref["task_id"]), ref["key"])
+
+
+def _load_arg(spec: Mapping[str, Any], get: Callable[[str], BaseOperator]) -> Any:
+    return _load_ref(spec, get) if "xcom" in spec else [None] * spec["length"]
+
+
+def _load_expand(
+    partial: OperatorPartial, spec: Mapping[str, Any], get: Callable[[str], BaseOperator]
+) -> MappedOperator:
+    if spec["kind"] == "dict_of_lists":
+        return partial.expand(**{n: _load_arg(a, get) for n, a in spec["arguments"].items()})
+    if spec["kind"] == "list_of_dicts":
+        value = spec["value"]
+        if "xcom" in value:
+            return partial.expand_kwargs(_load_ref(value, get))
+        elements: list[Any] = [
+            _load_ref(e, get) if "xcom" in e else ({} if e["literal"] == "dict" else None)
+            for e in value["elements"]
+        ]
+        return partial.expand_kwargs(elements)
+    raise SerializedDagError(f"unknown expand kind {spec['kind']!r}")
