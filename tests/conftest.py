@@ -10,6 +10,8 @@ import pytest
 from headwater.clock import FakeClock
 from headwater.settings import Settings, load_settings
 
+pytest_plugins = ["database_fixtures"]
+
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 

@@ -1,0 +1,50 @@
+"""What differs between SQLite and PostgreSQL, in one place.
+
+Today that is only the upsert (``INSERT ... ON CONFLICT DO UPDATE``): both databases have
+it, but SQLAlchemy builds it from each dialect's own ``insert()``. Everything else the store
+does is portable SQLAlchemy Core; connection set-up differences live in
+:mod:`headwater.db.engine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+Excluded = Any
+"""The ``excluded`` pseudo-table of an upsert: the values the insert would have written."""
+
+
+def insert(dialect_name: str, table: Table) -> Insert:
+    """The dialect's own ``INSERT`` (the one that can take ``ON CONFLICT``)."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    if dialect_name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"no upsert for database dialect {dialect_name!r}")
+
+
+def upsert(
+    dialect_name: str,
+    table: Table,
+    *,
+    keep: Iterable[str] = (),
+    merge: Mapping[str, Callable[[Excluded], ColumnElement[Any]]] | None = None,
+) -> Insert:
+    """Insert a row, or on a primary-key conflict update it from the new values.
+
+    Every column but the key is overwritten, except those in ``keep`` (left as stored) and
+    those in ``merge``, set to ``merge[name](excluded)``. Execute it with a list of
+    parameter dicts to upsert many rows in one round trip (``executemany``).
+    """
+    stmt: Any = insert(dialect_name, table)
+    key = [c.name for c in table.primary_key.columns]
+    skip = set(key) | set(keep) | set(merge or {})
+    values: dict[str, Any] = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in skip}
+    for name, build in (merge or {}).items():
+        values[name] = build(stmt.excluded)
+    return stmt.on_conflict_do_update(index_elements=key, set_=values)

@@ -1,0 +1,122 @@
+"""Plain records the SQL store takes and returns besides the engine's (never ORM objects).
+
+Runs, task instances and attempts are the engine's own records
+(:mod:`headwater.engine.records`); these are for what only the scheduler, the DAG processor
+and the CLI need: DAG files and DAGs, import errors, pools, variables, the event log, jobs,
+and the liveness of running attempts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+
+@dataclass
+class DagFileRow:
+    """A DAG file as last parsed: its hash says whether it changed since."""
+
+    path: str
+    source_hash: str
+    mtime: float
+    last_parsed_at: datetime
+    dag_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DagRow:
+    """One DAG as the DAG processor last saw it, with its scheduling state.
+
+    ``serialized`` is the serialized DAG (a JSON-compatible dict). ``is_paused`` and the
+    ``next_dagrun_*`` fields belong to people and the scheduler: :meth:`SqlStore.upsert_dag`
+    sets them only when it creates the row (see there).
+    """
+
+    dag_id: str
+    fileloc: str | None = None
+    source_hash: str | None = None
+    serialized: dict[str, Any] | None = None
+    serialized_version: int | None = None
+    is_paused: bool = False
+    is_active: bool = True
+    last_parsed_at: datetime | None = None
+    description: str | None = None
+    schedule: str | None = None
+    tags: list[str] = field(default_factory=list)
+    next_dagrun_logical_date: datetime | None = None
+    next_dagrun_data_interval_start: datetime | None = None
+    next_dagrun_data_interval_end: datetime | None = None
+    next_dagrun_create_after: datetime | None = None
+
+
+@dataclass
+class ImportErrorRow:
+    """Why a DAG file failed to load (one file may have several)."""
+
+    filename: str
+    message: str
+    created_at: datetime
+    line: int | None = None
+    stacktrace: str | None = None
+
+
+@dataclass
+class PoolRow:
+    name: str
+    slots: int
+    description: str = ""
+
+
+@dataclass
+class VariableRow:
+    key: str
+    value: str
+    description: str | None = None
+
+
+@dataclass
+class EventRow:
+    """One entry of the event log: a state change, a trigger, a pause, a clear, ..."""
+
+    id: int
+    at: datetime
+    kind: str
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    map_index: int | None = None
+    try_number: int | None = None
+    state: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class JobRow:
+    """A scheduler, DAG processor or worker process; a stale heartbeat means it died."""
+
+    id: int
+    kind: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    ended_at: datetime | None = None
+
+
+class AttemptKey(NamedTuple):
+    """Identifies one attempt (one try of one task instance)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+
+@dataclass
+class AttemptHeartbeat:
+    """Liveness of a running attempt: its last heartbeat and who runs it."""
+
+    heartbeat_at: datetime | None
+    worker: str | None

@@ -1,0 +1,90 @@
+"""Running an attempt in a worker process, from what the scheduler sent (an AttemptPayload).
+
+The worker imports the DAG file itself (the scheduler only has the DAG's structure), reads
+the run and the task instance from the metadata database, runs the attempt with
+:func:`~headwater.runtime.task_runner.run_attempt` (XComs are written to the database
+there), and returns the outcome for the scheduler to apply. The worker never changes a
+task instance's state.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from headwater.engine.records import AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+from headwater.exceptions import HeadwaterError
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.engine.xcoms import XComs
+    from headwater.scheduler.scheduler import AttemptPayload
+    from headwater.store.sql import SqlStore
+
+
+def run_payload(payload: AttemptPayload) -> AttemptOutcome:
+    """Run the attempt ``payload`` describes; problems loading it fail the attempt clearly."""
+    from headwater.runtime.task_runner import AttemptRequest, run_attempt
+
+    try:
+        store, xcoms = _store(payload.database_url)
+        dag = _load_dag(payload.fileloc, payload.dag_id)
+        run = store.get_dag_run(payload.dag_id, payload.run_id)
+        ti = store.get_task_instance(
+            payload.dag_id, payload.run_id, payload.task_id, payload.map_index
+        )
+        if run is None or ti is None:
+            raise HeadwaterError(
+                f"run {payload.run_id!r} of DAG {payload.dag_id!r} or its task "
+                f"{payload.task_id!r} is no longer in the database"
+            )
+        if ti.try_number != payload.try_number:
+            raise HeadwaterError(
+                f"task {payload.task_id!r} is at try {ti.try_number}, not {payload.try_number}"
+            )
+    except Exception as exc:
+        return AttemptOutcome(
+            TaskInstanceState.FAILED, error=f"the worker could not start the attempt: {exc}"
+        )
+    return run_attempt(AttemptRequest(dag, run, ti, store, xcoms, payload.log_path))
+
+
+@lru_cache(maxsize=4)
+def _store(database_url: str) -> tuple[SqlStore, XComs]:
+    from headwater.engine.xcoms import XComs
+    from headwater.serialization import load_serializer
+    from headwater.settings import load_settings
+    from headwater.store.sql import SqlStore
+
+    settings = load_settings()
+    store = SqlStore.from_url(database_url)
+    return store, XComs(
+        store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
+    )
+
+
+_loaded: dict[str, tuple[float, dict[str, DAG]]] = {}
+
+
+def _load_dag(fileloc: str, dag_id: str) -> DAG:
+    """``dag_id`` from ``fileloc``, imported again only when the file changed."""
+    from headwater.loading.dagbag import DagBag
+
+    try:
+        mtime = os.stat(fileloc).st_mtime
+    except OSError as exc:
+        raise HeadwaterError(f"DAG file {fileloc} cannot be read: {exc}") from None
+    cached = _loaded.get(fileloc)
+    if cached is None or cached[0] != mtime:
+        bag = DagBag(Path(fileloc))
+        if bag.import_errors and not bag.dags:
+            raise HeadwaterError(f"DAG file {fileloc} failed to import: {bag.import_errors[0]}")
+        cached = (mtime, dict(bag.dags))
+        _loaded[fileloc] = cached
+    dag = cached[1].get(dag_id)
+    if dag is None:
+        raise HeadwaterError(f"DAG file {fileloc} no longer defines DAG {dag_id!r}")
+    return dag

@@ -1,0 +1,479 @@
+"""The scheduler: creates runs on schedule and feeds ready task instances to an executor.
+
+It works from the database: DAG structure comes from the serialized DAGs the DAG-folder
+processor stored, and every run is driven by the same engine as ``dags test``
+(:class:`~headwater.engine.dagrun.DagRunEngine`), one per active run, kept in memory while
+the run is active. Only the scheduler changes task-instance states; workers run attempts and
+report outcomes, which the scheduler applies (committing each change before acting on it).
+
+The critical path is event driven: :meth:`Scheduler.run` waits on the executor, and when an
+attempt ends its run is scheduled again at once, so ready downstream tasks are queued without
+waiting for the next loop tick. The full pass (:meth:`Scheduler.tick`) creates runs, starts
+queued runs, times runs out and checks heartbeats; tests call it directly with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from headwater.clock import Clock, SystemClock
+from headwater.engine.dagrun import DagRunEngine
+from headwater.engine.records import AttemptOutcome, DagRun, TaskInstanceKey
+from headwater.engine.run_factory import new_dag_run
+from headwater.engine.states import DagRunState, TaskInstanceState
+from headwater.engine.xcoms import XComs
+from headwater.exceptions import HeadwaterError
+from headwater.runtime.logs import attempt_log_path
+from headwater.scheduler.admission import Candidate, Capacity, admit
+from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
+from headwater.serialization import load_serializer
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.executors.base import Executor
+    from headwater.settings import Settings
+    from headwater.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+S = TaskInstanceState
+ACTIVE_RUN_STATES = (DagRunState.QUEUED, DagRunState.RUNNING)
+LOST_REASON = "lost: the scheduler that ran it stopped; it runs again (not counted as a retry)"
+
+
+@dataclass(frozen=True)
+class AttemptPayload:
+    """What a worker needs to run one attempt (picklable; see ``runtime.remote_attempt``)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    fileloc: str
+    log_path: str
+    database_url: str
+
+
+@dataclass
+class _KnownDag:
+    dag: DAG
+    source_hash: str
+    fileloc: str
+    is_paused: bool
+    next_interval: DataInterval | None = None
+    next_interval_known: bool = False
+
+
+@dataclass
+class _ActiveRun:
+    engine: DagRunEngine
+    waiting: dict[tuple[str, int], TaskInstanceKey] = field(default_factory=dict)
+    """Instances that are SCHEDULED but not yet admitted (a pool or a limit is full)."""
+
+
+class Scheduler:
+    """One scheduler over one database and one executor."""
+
+    def __init__(
+        self,
+        *,
+        store: SqlStore,
+        executor_factory: Callable[[Scheduler], Executor],
+        settings: Settings,
+        database_url: str,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.database_url = database_url
+        self.hostname = socket.gethostname()
+        self.xcoms = XComs(
+            store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
+        )
+        self.executor = executor_factory(self)
+        self.job_id: int | None = None
+        self._dags: dict[str, _KnownDag] = {}
+        self._runs: dict[tuple[str, str], _ActiveRun] = {}
+        self._active: dict[TaskInstanceKey, tuple[str, int]] = {}
+        """Instances queued or running through this scheduler -> (pool, pool slots)."""
+        self._dirty: set[tuple[str, str]] = set()
+        self._pools: dict[str, int] = {}
+        self._warned_pools: set[str] = set()
+        self._last_heartbeat: datetime | None = None
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register this scheduler, put back what a stopped one left, start the executor."""
+        now = self.clock.now()
+        self.job_id = self.store.start_job("scheduler", self.hostname, os.getpid(), now)
+        self.executor.start()
+        self._refresh_dags()
+        self._load_active_runs(now)
+        self._requeue_lost(now)
+
+    def stop(self) -> None:
+        self.executor.stop()
+        if self.job_id is not None:
+            self.store.end_job(self.job_id, self.clock.now())
+            self.job_id = None
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        """Loop until ``should_stop()``: full passes every ``loop_interval_s``, and between
+        them, apply attempts as they end and queue what they made ready at once."""
+        interval = self.settings.scheduler.loop_interval_s
+        self.start()
+        try:
+            while not should_stop():
+                self.tick()
+                deadline = self.clock.now() + timedelta(seconds=interval)
+                while not should_stop():
+                    now = self.clock.now()
+                    if now >= deadline:
+                        break
+                    wait = (deadline - now).total_seconds()
+                    due = self._next_retry_due()
+                    if due is not None:
+                        wait = min(wait, max((due - now).total_seconds(), 0.0))
+                    finished = self.executor.poll(timeout=wait)
+                    if finished:
+                        self.apply_outcomes(finished)
+                        self.schedule_runs(self.clock.now())
+                    elif due is not None and self.clock.now() >= due:
+                        self.schedule_runs(self.clock.now(), everything=True)
+        finally:
+            self.stop()
+
+    # -- one full pass ---------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Everything the scheduler does, once: DAGs, runs, queueing, timeouts, heartbeats."""
+        now = self.clock.now()
+        self._refresh_dags()
+        self._refresh_pools()
+        self._create_scheduled_runs(now)
+        self._load_active_runs(now)
+        self._start_queued_runs(now)
+        self._time_out_runs(now)
+        self.schedule_runs(now, everything=True)
+        self._heartbeat(now)
+
+    # -- DAGs ----------------------------------------------------------------------------------
+
+    def _refresh_dags(self) -> None:
+        from headwater.dag_processing.serialized_dag import deserialize_dag
+
+        seen = set()
+        for row in self.store.list_dags():
+            seen.add(row.dag_id)
+            known = self._dags.get(row.dag_id)
+            if row.serialized is None or row.source_hash is None or row.fileloc is None:
+                continue
+            if known is None or known.source_hash != row.source_hash:
+                try:
+                    dag = deserialize_dag(row.serialized)
+                except HeadwaterError as exc:
+                    log.error("DAG %s cannot be loaded from the database: %s", row.dag_id, exc)
+                    continue
+                self._dags[row.dag_id] = _KnownDag(dag, row.source_hash, row.fileloc, row.is_paused)
+                # A changed DAG file: engines of its active runs use the new structure.
+                for key, active in list(self._runs.items()):
+                    if key[0] == row.dag_id:
+                        self._reload_run(active.engine.run, dag)
+            else:
+                known.is_paused = row.is_paused
+        for dag_id in set(self._dags) - seen:
+            del self._dags[dag_id]
+
+    def _refresh_pools(self) -> None:
+        self._pools = {pool.name: pool.slots for pool in self.store.list_pools()}
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def _create_scheduled_runs(self, now: datetime) -> None:
+        for dag_id, known in self._dags.items():
+            if known.is_paused:
+                continue
+            if not known.next_interval_known:
+                known.next_interval = next_scheduled_interval(
+                    known.dag, self._last_scheduled_interval(dag_id), now
+                )
+                known.next_interval_known = True
+            active = self.store.count_active_runs(dag_id)
+            while (
+                known.next_interval is not None
+                and known.next_interval.create_after <= now
+                and active < known.dag.max_active_runs
+            ):
+                interval = known.next_interval
+                self._create_run(known.dag, interval)
+                active += 1
+                known.next_interval = next_scheduled_interval(known.dag, interval, now)
+            nxt = known.next_interval
+            self.store.set_next_dagrun(
+                dag_id,
+                nxt.logical_date if nxt else None,
+                nxt.start if nxt else None,
+                nxt.end if nxt else None,
+                nxt.create_after if nxt else None,
+            )
+
+    def _last_scheduled_interval(self, dag_id: str) -> DataInterval | None:
+        scheduled = [r for r in self.store.list_dag_runs(dag_id) if r.run_type == "scheduled"]
+        if not scheduled:
+            return None
+        last = max(scheduled, key=lambda r: r.data_interval_start)
+        return DataInterval(last.data_interval_start, last.data_interval_end)
+
+    def _create_run(self, dag: DAG, interval: DataInterval) -> None:
+        run = new_dag_run(
+            dag,
+            logical_date=interval.logical_date,
+            run_type="scheduled",
+            data_interval=(interval.start, interval.end),
+        )
+        if self.store.get_dag_run(dag.dag_id, run.run_id) is not None:
+            return
+        DagRunEngine.create(dag, self.store, self.xcoms, run)
+        log.info("Created run %s of %s", run.run_id, dag.dag_id)
+
+    def _load_active_runs(self, now: datetime) -> None:
+        """Track every queued or running run in the database; forget runs that left."""
+        stored = {
+            (r.dag_id, r.run_id): r for r in self.store.get_dag_runs_by_state(ACTIVE_RUN_STATES)
+        }
+        for key in list(self._runs):
+            run = stored.get(key)
+            if run is None:  # finished elsewhere, marked or deleted from the CLI
+                self._drop_run(key, kill=True)
+            elif (
+                run.state is DagRunState.QUEUED
+                and self._runs[key].engine.run.state is DagRunState.RUNNING
+            ):
+                # Cleared from the CLI while running: start again from what is stored.
+                self._drop_run(key, kill=False)
+        for key, run in stored.items():
+            if key in self._runs or run.state is not DagRunState.RUNNING:
+                continue
+            known = self._dags.get(run.dag_id)
+            if known is not None:
+                self._reload_run(run, known.dag)
+
+    def _reload_run(self, run: DagRun, dag: DAG) -> None:
+        engine = DagRunEngine.load(dag, self.store, self.xcoms, run.dag_id, run.run_id)
+        active = _ActiveRun(engine)
+        for ti in engine.instances_in(S.SCHEDULED):
+            active.waiting[(ti.task_id, ti.map_index)] = ti.key
+        for ti in engine.instances_in(S.QUEUED, S.RUNNING):
+            if ti.key not in self._active and ti.key not in self.executor.running():
+                continue  # lost; _requeue_lost puts it back
+            self._active[ti.key] = (ti.pool, ti.pool_slots)
+        self._runs[(run.dag_id, run.run_id)] = active
+        self._dirty.add((run.dag_id, run.run_id))
+
+    def _drop_run(self, key: tuple[str, str], *, kill: bool) -> None:
+        self._runs.pop(key, None)
+        self._dirty.discard(key)
+        for ti_key in [k for k in self._active if (k.dag_id, k.run_id) == key]:
+            if kill:
+                self.executor.kill(ti_key)
+            self._active.pop(ti_key, None)
+
+    def _start_queued_runs(self, now: datetime) -> None:
+        """QUEUED runs become RUNNING, oldest first, while their DAG has room."""
+        queued: dict[str, list[DagRun]] = {}
+        running: dict[str, int] = {}
+        for run in self.store.get_dag_runs_by_state(ACTIVE_RUN_STATES):
+            if run.state is DagRunState.QUEUED:
+                queued.setdefault(run.dag_id, []).append(run)
+            else:
+                running[run.dag_id] = running.get(run.dag_id, 0) + 1
+        for dag_id, runs in queued.items():
+            known = self._dags.get(dag_id)
+            if known is None:
+                continue
+            room = known.dag.max_active_runs - running.get(dag_id, 0)
+            for run in sorted(runs, key=lambda r: r.logical_date)[: max(room, 0)]:
+                engine = DagRunEngine.load(known.dag, self.store, self.xcoms, dag_id, run.run_id)
+                engine.start(now)
+                self._runs[(dag_id, run.run_id)] = _ActiveRun(engine)
+                self._dirty.add((dag_id, run.run_id))
+
+    def _time_out_runs(self, now: datetime) -> None:
+        for key, active in list(self._runs.items()):
+            engine = active.engine
+            if engine.timed_out(now):
+                timeout = engine.dag.dagrun_timeout
+                for ti in engine.fail_unfinished(
+                    now, f"run timed out after {timeout} (dagrun_timeout)"
+                ):
+                    self.executor.kill(ti.key)
+                    self._active.pop(ti.key, None)
+                self._runs.pop(key)
+
+    # -- task instances ---------------------------------------------------------------------------
+
+    def schedule_runs(self, now: datetime, *, everything: bool = False) -> None:
+        """Evaluate runs (the changed ones, or all) and queue what may start."""
+        keys = list(self._runs) if everything else list(self._dirty)
+        self._dirty.clear()
+        for key in keys:
+            active = self._runs.get(key)
+            if active is None:
+                continue
+            for ti in active.engine.schedule(now):
+                active.waiting[(ti.task_id, ti.map_index)] = ti.key
+            if active.engine.is_finished:
+                state = active.engine.finalize(now)
+                log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
+                self._runs.pop(key)
+        self._queue_admitted()
+
+    def _queue_admitted(self) -> None:
+        candidates = []
+        for active in self._runs.values():
+            known = self._dags.get(active.engine.dag.dag_id)
+            if known is None or known.is_paused:
+                continue
+            for task_id, map_index in active.waiting:
+                ti = active.engine.get_ti(task_id, map_index)
+                candidates.append(Candidate(ti, active.engine.run.logical_date))
+        if not candidates:
+            return
+        result = admit(candidates, self._capacity())
+        for ti in result.unknown_pool:
+            if ti.pool not in self._warned_pools:
+                self._warned_pools.add(ti.pool)
+                log.warning(
+                    "Task %s of %s waits for pool %r, which does not exist; "
+                    "create it with `headwater pools set %s SLOTS`",
+                    ti.task_id,
+                    ti.dag_id,
+                    ti.pool,
+                    ti.pool,
+                )
+        by_run: dict[tuple[str, str], list[TaskInstanceKey]] = {}
+        for ti in result.admitted:
+            by_run.setdefault((ti.dag_id, ti.run_id), []).append(ti.key)
+        for run_key, ti_keys in by_run.items():
+            active = self._runs[run_key]
+            tis = [active.engine.get_ti(k.task_id, k.map_index) for k in ti_keys]
+            active.engine.mark_queued(tis)  # committed before the executor hears of them
+            for ti in tis:
+                del active.waiting[(ti.task_id, ti.map_index)]
+                self._active[ti.key] = (ti.pool, ti.pool_slots)
+                self.executor.queue(ti.key)
+
+    def _capacity(self) -> Capacity:
+        pools = dict(self._pools)
+        per_dag: dict[str, int] = {}
+        for key, (pool, slots) in self._active.items():
+            if pool in pools:
+                pools[pool] -= slots
+            per_dag[key.dag_id] = per_dag.get(key.dag_id, 0) + 1
+        dag_tasks = {
+            dag_id: known.dag.max_active_tasks - per_dag.get(dag_id, 0)
+            for dag_id, known in self._dags.items()
+        }
+        slots = self.settings.scheduler.parallelism - len(self._active)
+        return Capacity(slots=slots, pools=pools, dag_tasks=dag_tasks)
+
+    def prepare_attempt(
+        self, key: TaskInstanceKey, worker_pid: int, worker_host: str
+    ) -> AttemptPayload | None:
+        """Called by the executor right before a worker gets ``key``: record the attempt as
+        running (committed), and return what the worker needs. None drops the key."""
+        active = self._runs.get((key.dag_id, key.run_id))
+        if active is None:
+            return None
+        ti = active.engine.get_ti(key.task_id, key.map_index)
+        if ti.state is not S.QUEUED:
+            return None
+        known = self._dags[key.dag_id]
+        log_path = attempt_log_path(self.settings.logs_folder, key, ti.try_number + 1)
+        active.engine.start_attempt(
+            key.task_id,
+            key.map_index,
+            self.clock.now(),
+            hostname=worker_host,
+            pid=worker_pid,
+            log_path=log_path,
+        )
+        return AttemptPayload(
+            dag_id=key.dag_id,
+            run_id=key.run_id,
+            task_id=key.task_id,
+            map_index=key.map_index,
+            try_number=ti.try_number,
+            fileloc=known.fileloc,
+            log_path=log_path,
+            database_url=self.database_url,
+        )
+
+    def execution_timeout_s(self, key: TaskInstanceKey) -> float | None:
+        known = self._dags.get(key.dag_id)
+        if known is None or key.task_id not in known.dag.task_dict:
+            return None
+        timeout = known.dag.task_dict[key.task_id].execution_timeout
+        return timeout.total_seconds() if timeout else None
+
+    def apply_outcomes(self, finished: list[tuple[TaskInstanceKey, AttemptOutcome]]) -> None:
+        """Apply how attempts ended (each committed), marking their runs for scheduling."""
+        now = self.clock.now()
+        for key, outcome in finished:
+            self._active.pop(key, None)
+            active = self._runs.get((key.dag_id, key.run_id))
+            if active is None:
+                continue  # the run ended meanwhile (timed out, deleted)
+            ti = active.engine.get_ti(key.task_id, key.map_index)
+            if ti.state is not S.RUNNING:
+                continue  # killed because the run ended; its state is settled
+            active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
+            self._dirty.add((key.dag_id, key.run_id))
+
+    def _next_retry_due(self) -> datetime | None:
+        dues = [d for a in self._runs.values() if (d := a.engine.next_retry_at()) is not None]
+        return min(dues, default=None)
+
+    # -- recovery and heartbeats -----------------------------------------------------------------
+
+    def _requeue_lost(self, now: datetime) -> None:
+        """Instances left QUEUED or RUNNING by a scheduler that stopped run again.
+
+        Its workers died with it (they watch their parent), so nothing runs twice at once.
+        """
+        running_here = self.executor.running()
+        for active in self._runs.values():
+            engine = active.engine
+            for ti in engine.instances_in(S.QUEUED, S.RUNNING):
+                if ti.key in self._active or ti.key in running_here:
+                    continue
+                engine.requeue_lost(ti.task_id, ti.map_index, now, LOST_REASON)
+                active.waiting[(ti.task_id, ti.map_index)] = ti.key
+                log.warning("Task %s of run %s was lost; it runs again", ti.key.label, ti.run_id)
+
+    def _heartbeat(self, now: datetime) -> None:
+        every = timedelta(seconds=self.settings.scheduler.heartbeat_interval_s)
+        if self._last_heartbeat is not None and now - self._last_heartbeat < every:
+            return
+        self._last_heartbeat = now
+        self.executor.heartbeat()
+        if self.job_id is not None:
+            self.store.heartbeat_job(self.job_id, now)
+        running = self.executor.running()
+        keys = []
+        for key in running:
+            active = self._runs.get((key.dag_id, key.run_id))
+            if active is not None:
+                ti = active.engine.get_ti(key.task_id, key.map_index)
+                keys.append((*key, ti.try_number))
+        if keys:
+            self.store.heartbeat_attempts(keys, now)

@@ -1,0 +1,153 @@
+"""Migrations: upgrade, check, reset, and that the migrations match the models."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from db_records import T0
+from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
+
+from headwater.db import DatabaseError, migrate
+from headwater.db.engine import create_db_engine
+from headwater.db.migrate import (
+    MigrationState,
+    check,
+    current_revision,
+    require_up_to_date,
+    reset,
+    upgrade,
+)
+from headwater.db.models import Base
+from headwater.db.rows import PoolRow
+from headwater.store.sql import SqlStore
+
+TABLES = {
+    "alembic_version",
+    "connections",
+    "dag_files",
+    "dag_runs",
+    "dags",
+    "events",
+    "import_errors",
+    "jobs",
+    "pools",
+    "task_attempts",
+    "task_instances",
+    "variables",
+    "xcoms",
+}
+
+
+@pytest.fixture
+def engine(scratch_db_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(scratch_db_url)
+    yield engine
+    engine.dispose()
+
+
+def _differences(engine: Engine, metadata: MetaData) -> list:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, metadata)
+
+
+def test_upgrade_creates_every_table_once(engine: Engine) -> None:
+    status = check(engine)
+    assert status.state is MigrationState.NOT_INITIALISED
+    assert (status.current, status.head, status.pending) == (None, "0001", ("0001",))
+    assert "headwater db migrate" in status.describe()
+    assert current_revision(engine) is None
+    assert upgrade(engine) == ["0001"]
+    assert upgrade(engine) == []
+    assert set(inspect(engine).get_table_names()) == TABLES
+    status = check(engine)
+    assert status.up_to_date and status.current == "0001" and status.pending == ()
+    assert status.describe() == "the database is up to date (revision 0001)"
+    assert current_revision(engine) == "0001"
+    require_up_to_date(engine)
+    assert SqlStore(engine).list_pools() == [PoolRow("default_pool", 128, "Default pool")]
+
+
+def test_the_migrations_create_exactly_the_models(engine: Engine) -> None:
+    upgrade(engine)
+    assert _differences(engine, Base.metadata) == []
+    # The comparison does look: a column the migrations lack shows up.
+    changed = MetaData()
+    for table in Base.metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["pools"].append_column(Column("weight", Integer))
+    assert [d[0] for d in _differences(engine, changed)] == ["add_column"]
+
+
+def test_reset_drops_everything_and_migrates_again(db_url: str) -> None:
+    with SqlStore.from_url(db_url) as store:
+        store.set_variable("v", "1")
+        store.set_pool("db", 3)
+        store.start_job("scheduler", "h", 1, T0)
+        assert reset(store.engine) == ["0001"]
+        assert store.get_variable("v") is None
+        assert [p.name for p in store.list_pools()] == ["default_pool"]
+        assert store.list_jobs() == []
+        assert check(store.engine).up_to_date
+
+
+def test_reset_of_an_empty_database_just_migrates(engine: Engine) -> None:
+    assert reset(engine) == ["0001"]
+    assert check(engine).up_to_date
+
+
+def test_pending_migrations_are_reported_then_applied(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(engine)
+    newer = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
+    (newer / "versions" / "0002_notes.py").write_text(
+        'revision = "0002"\n'
+        'down_revision = "0001"\n'
+        "import sqlalchemy as sa\n"
+        "from alembic import op\n"
+        "def upgrade():\n"
+        '    op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))\n'
+    )
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", newer)
+    status = check(engine)
+    assert status.state is MigrationState.PENDING
+    assert (status.current, status.head, status.pending) == ("0001", "0002", ("0002",))
+    assert "1 migration(s) pending (0002)" in status.describe()
+    with pytest.raises(DatabaseError, match="pending"):
+        require_up_to_date(engine)
+    assert upgrade(engine) == ["0002"]
+    assert check(engine).up_to_date
+    assert "notes" in inspect(engine).get_table_names()
+
+
+def test_a_database_migrated_by_a_newer_headwater_is_refused(engine: Engine) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    status = check(engine)
+    assert status.state is MigrationState.UNKNOWN_REVISION
+    assert status.current == "9999"
+    with pytest.raises(DatabaseError, match="migrated by a newer headwater"):
+        upgrade(engine)
+
+
+def test_the_migrations_ship_inside_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = resources.files("headwater.db") / "migrations"
+    assert (folder / "env.py").is_file()
+    assert (folder / "versions" / "0001_initial.py").is_file()
+    monkeypatch.chdir(tmp_path)  # no alembic.ini anywhere near
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'headwater.db'}")
+    try:
+        assert upgrade(engine) == ["0001"]
+    finally:
+        engine.dispose()
