@@ -1,0 +1,275 @@
+"""What one :class:`~headwater.executors.local.LocalExecutor` worker process does.
+
+A worker is a long-lived process. It loops: receive a payload over its pipe, call the worker
+function (``"module:function"``, imported once) with it, send back the
+:class:`~headwater.engine.records.AttemptOutcome`. Whatever the function raises becomes a
+FAILED outcome and the worker goes on; only a crash of the process itself (a segfault,
+``os._exit``, a signal) loses the attempt, and the executor reports that.
+
+Signals, and why:
+
+* **SIGTERM** raises :class:`WorkerTerminated` in the running task. It is a
+  ``BaseException``, so it unwinds the task through its ``finally`` blocks and handlers
+  (``BashOperator`` kills its command's process group) instead of being reported as the
+  task's own failure; then the worker ends, killed by SIGTERM as its exit status says.
+* **SIGINT** is swallowed: Ctrl-C in a terminal reaches the whole foreground process group,
+  and it is the scheduler that decides how to stop (it terminates busy workers). A Python
+  handler, not ``SIG_IGN``, so commands that tasks start still get the default.
+* **PR_SET_PDEATHSIG = SIGTERM** (Linux): the worker is terminated when its parent dies.
+  Under the fork server the parent is the server, so the worker first closes its copy of the
+  server's "alive" pipe: the server then exits as soon as the scheduler does, and takes its
+  workers with it. The worker also checks, once the death signal is armed, that the scheduler
+  is still there (it may have died before), and between attempts that its parent did not
+  change.
+
+Messages on the pipe are pickled (the payload is an arbitrary picklable object): the
+executor sends :class:`Run` or :class:`Stop`, the worker answers each ``Run`` with one
+:class:`Result`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from headwater.engine.records import AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+_PR_SET_PDEATHSIG = 1
+
+
+class WorkerTerminated(BaseException):
+    """SIGTERM arrived: unwind the task and end the worker.
+
+    Not an ``Exception`` on purpose: a task's ``except Exception`` must not swallow it, and
+    the task runtime does not turn it into the task's own failure.
+    """
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How the executor configured one worker (sent once, when the worker starts)."""
+
+    worker_id: str
+    worker_function: str
+    """``"module:function"``; called as ``function(payload) -> AttemptOutcome``."""
+    max_tasks: int = 0
+    """Exit after this many attempts (0: no limit)."""
+    max_memory_mb: int = 0
+    """Exit after an attempt that left the process's RSS above this (0: no limit)."""
+    scheduler_pid: int = 0
+    """The process that owns the executor; the worker exits at once if it is already gone."""
+    fork_server: bool = False
+    """Started by multiprocessing's fork server, whose "alive" pipe the worker must let go."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """Executor -> worker: run one attempt."""
+
+    payload: Any
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Executor -> worker: exit now (sent to idle workers only)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """Worker -> executor: how the attempt ended."""
+
+    outcome: AttemptOutcome
+    leaving: str | None = None
+    """Why the worker exits right after this result (recycled), or None if it stays."""
+
+
+def load_function(spec: str) -> Callable[[Any], Any]:
+    """The callable named by ``"package.module:function"``; a clear error otherwise."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"worker function {spec!r} is not of the form 'module:function'")
+    function: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        function = getattr(function, part)
+    if not callable(function):
+        raise TypeError(f"worker function {spec!r} is not callable")
+    return function
+
+
+def main(conn: Connection, options: WorkerOptions) -> None:
+    """The worker process's whole life (a ``multiprocessing.Process`` target)."""
+    if options.fork_server:
+        _release_fork_server()
+    _die_with_parent()
+    parent = os.getppid()
+    if options.scheduler_pid and not _alive(options.scheduler_pid):
+        return  # the scheduler died before the death signal was armed
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGINT, _ignore)
+    try:
+        _serve(conn, options, parent)
+    except WorkerTerminated:
+        # Die of the signal itself, so the exit status tells the executor what happened.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        conn.close()
+
+
+def _serve(conn: Connection, options: WorkerOptions, parent: int) -> None:
+    function: Callable[[Any], Any] | None = None
+    done = 0
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except EOFError:
+            return  # the executor closed the pipe (or died)
+        if os.getppid() != parent:
+            return  # orphaned: the parent died without the death signal reaching us
+        try:
+            message = pickle.loads(data)
+        except Exception as exc:
+            unreadable = Result(_failed(f"the worker cannot read the payload: {_text(exc)}"))
+            if not _send(conn, unreadable):
+                return
+            continue
+        if isinstance(message, Stop):
+            return
+        outcome: AttemptOutcome
+        try:
+            if function is None:
+                function = load_function(options.worker_function)
+            returned = function(message.payload)
+            if isinstance(returned, AttemptOutcome):
+                outcome = returned
+            else:
+                outcome = _failed(
+                    f"worker function {options.worker_function} returned "
+                    f"{type(returned).__name__}, not an AttemptOutcome"
+                )
+        except WorkerTerminated:
+            raise
+        except BaseException as exc:  # a task's sys.exit() or stray KeyboardInterrupt too
+            print(
+                f"headwater worker {options.worker_id}: {options.worker_function} raised",
+                file=sys.stderr,
+            )
+            traceback.print_exc()
+            outcome = _failed(_text(exc))
+        done += 1
+        leaving = _why_leave(options, done)
+        if not _send(conn, Result(outcome, leaving)) or leaving is not None:
+            return
+
+
+def _send(conn: Connection, result: Result) -> bool:
+    """Send ``result``; False if the executor is gone (its end of the pipe closed)."""
+    try:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        data = pickle.dumps(
+            Result(
+                _failed(f"the attempt's outcome cannot be sent back: {_text(exc)}"), result.leaving
+            )
+        )
+    try:
+        conn.send_bytes(data)
+    except OSError:  # BrokenPipeError, ConnectionResetError: nobody to report to
+        return False
+    return True
+
+
+def _why_leave(options: WorkerOptions, done: int) -> str | None:
+    if options.max_tasks and done >= options.max_tasks:
+        return f"ran {done} attempts (max_tasks_per_worker)"
+    if options.max_memory_mb:
+        rss = rss_mb()
+        if rss > options.max_memory_mb:
+            return f"uses {rss:.0f} MB (max_worker_memory_mb is {options.max_memory_mb})"
+    return None
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (Linux: now; elsewhere: the peak)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            resident_pages = int(statm.read().split()[1])
+        return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def _failed(error: str) -> AttemptOutcome:
+    return AttemptOutcome(TaskInstanceState.FAILED, error=error)
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise WorkerTerminated("the worker received SIGTERM")
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_parent() -> None:
+    """Have the kernel send SIGTERM to this process when its parent dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _release_fork_server() -> None:
+    """Close this worker's copy of the fork server's "alive" pipe.
+
+    The fork server exits when every holder of that pipe's write end has gone, and every
+    process it forks inherits one. Without this, running workers would keep the server, and
+    so themselves (their death signal follows the server), alive after the scheduler died.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if server is None or not isinstance(fd, int):
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    # A task that uses the fork server itself then starts a server of its own.
+    server._forkserver_alive_fd = None

@@ -1,0 +1,408 @@
+"""LocalExecutor: a pool of worker processes behind the Executor interface.
+
+The payloads the workers run are in ``worker_tasks.py`` (``run((action, kwargs))``). Tests
+wait for events with deadlines and assert on outcomes, pids and files, never on timings.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import worker_tasks
+
+from headwater.clock import FakeClock
+from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.engine.states import TaskInstanceState
+from headwater.exceptions import HeadwaterError
+from headwater.executors.local import Dispatch, LocalExecutor, WorkerInfo
+
+WORKER_FUNCTION = f"{worker_tasks.__name__}:run"
+SUCCESS = TaskInstanceState.SUCCESS
+FAILED = TaskInstanceState.FAILED
+DEADLINE_S = 15.0
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = DEADLINE_S) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def gone(pid: int) -> bool:
+    """The process no longer runs (a zombie nobody reaped yet counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in (b"Z", b"X")
+
+
+class Pool:
+    """A LocalExecutor over ``worker_tasks.run``, recording what prepare() was asked."""
+
+    def __init__(self, **options: Any) -> None:
+        self.payloads: dict[TaskInstanceKey, tuple[str, dict[str, Any]] | None] = {}
+        self.timeouts: dict[TaskInstanceKey, float] = {}
+        self.prepared: list[tuple[TaskInstanceKey, WorkerInfo]] = []
+        options.setdefault("parallelism", 2)
+        self.executor = LocalExecutor(
+            worker_function=WORKER_FUNCTION, prepare=self.prepare, **options
+        )
+
+    def prepare(self, key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch | None:
+        self.prepared.append((key, worker))
+        payload = self.payloads[key]
+        if payload is None:
+            return None
+        action, kwargs = payload
+        if action == "check_marker":
+            Path(kwargs["path"]).write_text("prepared")
+            payload = (action, {**kwargs, "pid": worker.pid})
+        return Dispatch(payload=payload, timeout_s=self.timeouts.get(key))
+
+    def submit(
+        self, task_id: str, action: str | None, timeout_s: float | None = None, **kwargs: Any
+    ) -> TaskInstanceKey:
+        key = TaskInstanceKey("dag", "run", task_id)
+        self.payloads[key] = None if action is None else (action, kwargs)
+        if timeout_s is not None:
+            self.timeouts[key] = timeout_s
+        self.executor.queue(key)
+        return key
+
+    def collect(self, count: int) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+        """Poll (and heartbeat) until ``count`` outcomes came back."""
+        got: list[tuple[TaskInstanceKey, AttemptOutcome]] = []
+        deadline = time.monotonic() + DEADLINE_S
+        while len(got) < count:
+            assert time.monotonic() < deadline, f"only {len(got)} of {count} outcomes: {got}"
+            self.executor.heartbeat()
+            got += self.executor.poll(timeout=0.5)
+        return got
+
+    def outcome(self, key: TaskInstanceKey) -> AttemptOutcome:
+        [(reported, outcome)] = self.collect(1)
+        assert reported == key
+        return outcome
+
+    def pid_of(self, key: TaskInstanceKey) -> int:
+        return next(worker.pid for k, worker in self.prepared if k == key)
+
+    def worker_pids(self) -> set[int]:
+        return {
+            p.pid
+            for p in multiprocessing.active_children()
+            if p.name.startswith("headwater-worker-") and p.pid is not None
+        }
+
+
+@pytest.fixture
+def pool() -> Iterator[Callable[..., Pool]]:
+    made: list[Pool] = []
+
+    def make(**options: Any) -> Pool:
+        made.append(Pool(**options))
+        made[-1].executor.start()
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.executor.stop()
+
+
+@pytest.mark.parametrize("parallelism", [2, 4])
+def test_every_attempt_is_reported_once_in_fifo_dispatch_order(
+    pool: Callable[..., Pool], parallelism: int
+) -> None:
+    p = pool(parallelism=parallelism)
+    keys = [p.submit(f"t{i}", "noop") for i in range(40)]
+
+    got = p.collect(len(keys))
+
+    assert sorted(key for key, _ in got) == sorted(keys)
+    assert all(outcome.state is SUCCESS for _, outcome in got)
+    assert [key for key, _ in p.prepared] == keys
+    assert len({o.rendered_fields["pid"] for _, o in got}) <= parallelism
+    assert not p.executor.has_work
+    assert p.executor.poll(timeout=0) == []
+
+
+def test_attempts_run_in_parallel(pool: Callable[..., Pool]) -> None:
+    p = pool(parallelism=2)
+    with multiprocessing.get_context("forkserver").Manager() as manager:
+        barrier = manager.Barrier(2)
+        # Each passes only if the other one reaches the barrier while it waits there.
+        a = p.submit("a", "barrier", barrier=barrier)
+        b = p.submit("b", "barrier", barrier=barrier)
+        assert set(p.executor.running()) == {a, b}
+        got = dict(p.collect(2))
+    assert got[a].state is SUCCESS, got[a].error
+    assert got[b].state is SUCCESS, got[b].error
+    assert got[a].rendered_fields["pid"] != got[b].rendered_fields["pid"]
+
+
+def test_prepare_runs_in_this_process_before_the_worker_gets_the_attempt(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=2)
+    keys = [p.submit(f"t{i}", "check_marker", path=str(tmp_path / f"t{i}")) for i in range(4)]
+
+    outcomes = dict(p.collect(4))
+
+    for key in keys:
+        assert outcomes[key].state is SUCCESS, outcomes[key].error
+        assert outcomes[key].rendered_fields["pid"] == p.pid_of(key)
+    worker = p.prepared[0][1]
+    assert worker.hostname and worker.worker_id.startswith("worker-") and worker.started_at > 0
+
+
+def test_prepare_returning_none_drops_the_key(pool: Callable[..., Pool]) -> None:
+    p = pool(parallelism=1)
+    dropped = p.submit("dropped", None)
+    kept = p.submit("kept", "noop")
+
+    assert p.collect(1)[0][0] == kept
+    assert dropped in [key for key, _ in p.prepared]
+    assert not p.executor.has_work
+    assert p.executor.poll(timeout=0.05) == []
+
+
+def test_an_exception_is_a_failed_outcome_and_the_worker_goes_on(
+    pool: Callable[..., Pool],
+) -> None:
+    p = pool(parallelism=1)
+    boom = p.submit("boom", "fail", message="boom")
+    junk = p.submit("junk", "wrong_type")
+    after = p.submit("after", "noop")
+
+    got = dict(p.collect(3))
+
+    assert got[boom].state is FAILED
+    assert got[boom].error == "ValueError: boom"
+    assert got[junk].state is FAILED
+    assert "returned int, not an AttemptOutcome" in (got[junk].error or "")
+    assert got[after].state is SUCCESS
+    assert p.pid_of(boom) == p.pid_of(junk) == got[after].rendered_fields["pid"]
+
+
+@pytest.mark.parametrize(
+    ("action", "kwargs", "error"),
+    [
+        ("segfault", {}, "worker process died with signal SIGSEGV while running the task"),
+        ("exit_now", {"code": 3}, "worker process exited with code 3 while running the task"),
+    ],
+)
+def test_a_crashing_task_kills_only_its_worker(
+    pool: Callable[..., Pool], action: str, kwargs: dict[str, Any], error: str
+) -> None:
+    p = pool(parallelism=1)
+    crash = p.submit("crash", action, **kwargs)
+    after = p.submit("after", "noop")
+
+    got = dict(p.collect(2))
+
+    assert got[crash].state is FAILED
+    assert got[crash].error == error
+    assert got[after].state is SUCCESS
+    assert got[after].rendered_fields["pid"] != p.pid_of(crash)
+    wait_until(lambda: len(p.worker_pids()) == 1, "the pool to be back to one worker")
+
+
+def test_a_worker_killed_with_sigkill_is_reported_and_replaced(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1)
+    victim = p.submit("victim", "wait", ready=str(tmp_path / "ready"))
+    wait_until((tmp_path / "ready").exists, "the task to start")
+
+    os.kill(p.executor.running()[victim].pid, signal.SIGKILL)
+
+    outcome = p.outcome(victim)
+    assert outcome.state is FAILED
+    assert outcome.error == "worker process died with signal SIGKILL while running the task"
+    after = p.submit("after", "noop")
+    assert p.outcome(after).state is SUCCESS
+
+
+def test_hard_timeout_terminates_then_kills_a_task_that_ignores_sigterm(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    p = pool(parallelism=1, kill_grace_s=2.0, clock=clock)
+    stuck = p.submit("stuck", "stubborn", timeout_s=30.0, ready=str(tmp_path / "ready"))
+    child = int(wait_until(lambda: _read(tmp_path / "ready"), "the task to start"))
+    pid = p.executor.running()[stuck].pid
+
+    clock.advance(timedelta(seconds=31))
+    p.executor.heartbeat()  # past timeout_s but within the grace: nothing yet
+    assert p.executor.poll(timeout=0) == []
+    clock.advance(timedelta(seconds=1))
+    p.executor.heartbeat()  # past timeout_s + grace: SIGTERM, which the task ignores
+    assert p.executor.poll(timeout=0.2) == []
+    assert not gone(pid)
+    clock.advance(timedelta(seconds=2))
+
+    outcome = p.outcome(stuck)  # the grace passed again: SIGKILL
+    assert outcome.state is FAILED
+    assert outcome.error == "timed out after 30 s (execution_timeout); worker killed"
+    assert gone(pid)
+    wait_until(lambda: gone(child), "the task's command to be killed with its worker", 5)
+    assert p.outcome(p.submit("after", "noop")).state is SUCCESS
+
+
+def test_sigterm_unwinds_the_task_before_the_worker_ends(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    p = pool(parallelism=1, kill_grace_s=60.0, clock=clock)
+    slow = p.submit(
+        "slow", "wait", timeout_s=1.0, ready=str(tmp_path / "ready"), cleanup=str(tmp_path / "c")
+    )
+    wait_until((tmp_path / "ready").exists, "the task to start")
+
+    clock.advance(timedelta(seconds=61))
+    outcome = p.outcome(slow)  # poll checks the deadline too
+
+    assert outcome.error == "timed out after 1 s (execution_timeout); worker killed"
+    assert (tmp_path / "c").read_text() == "unwound"
+
+
+def test_kill_drops_a_queued_key_and_terminates_a_running_one(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1)
+    running = p.submit("running", "wait", ready=str(tmp_path / "ready"))
+    queued = p.submit("queued", "noop")
+    wait_until((tmp_path / "ready").exists, "the task to start")
+
+    p.executor.kill(queued)
+    p.executor.kill(running)
+
+    outcome = p.outcome(running)
+    assert outcome.state is FAILED
+    assert (outcome.error or "").startswith("killed")
+    assert queued not in [key for key, _ in p.prepared]
+    assert not p.executor.has_work
+    assert p.outcome(p.submit("after", "noop")).state is SUCCESS
+
+
+def test_a_worker_over_its_memory_limit_is_replaced(pool: Callable[..., Pool]) -> None:
+    p = pool(parallelism=1, max_worker_memory_mb=120)
+    small = p.submit("small", "noop")
+    big = p.submit("big", "hog", mb=200)
+    after = p.submit("after", "noop")
+
+    got = dict(p.collect(3))
+
+    assert got[big].state is SUCCESS
+    assert p.pid_of(small) == p.pid_of(big)
+    assert got[after].rendered_fields["pid"] != got[big].rendered_fields["pid"]
+    wait_until(lambda: gone(p.pid_of(big)), "the recycled worker to exit")
+
+
+def test_max_tasks_per_worker_recycles_workers(pool: Callable[..., Pool]) -> None:
+    p = pool(parallelism=1, max_tasks_per_worker=2)
+    keys = [p.submit(f"t{i}", "noop") for i in range(5)]
+
+    got = dict(p.collect(5))
+
+    pids = [got[key].rendered_fields["pid"] for key in keys]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+    assert len(set(pids)) == 3
+
+
+def test_stop_leaves_no_worker_processes(pool: Callable[..., Pool], tmp_path: Path) -> None:
+    p = pool(parallelism=3, kill_grace_s=0.5)
+    p.submit("busy", "wait", ready=str(tmp_path / "busy"))
+    p.submit("stuck", "stubborn", ready=str(tmp_path / "stuck"))
+    p.submit("queued", "noop")
+    p.submit("never", "noop")
+    child = int(wait_until(lambda: _read(tmp_path / "stuck"), "the stubborn task to start"))
+    wait_until((tmp_path / "busy").exists, "the busy task to start")
+    pids = p.worker_pids()
+    assert len(pids) == 3
+
+    p.executor.stop()
+    p.executor.stop()
+
+    assert p.worker_pids() == set()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    wait_until(lambda: gone(child), "the stubborn task's command to be killed", 5)
+    assert p.executor.running() == {}
+    with pytest.raises(HeadwaterError, match="before start"):
+        p.executor.queue(TaskInstanceKey("dag", "run", "late"))
+
+
+def test_workers_die_with_the_scheduler(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    script = f"""
+import sys
+from headwater.engine.records import TaskInstanceKey
+from headwater.executors.local import Dispatch, LocalExecutor
+
+key = TaskInstanceKey("dag", "run", "long")
+executor = LocalExecutor(
+    parallelism=2,
+    worker_function={WORKER_FUNCTION!r},
+    prepare=lambda k, w: Dispatch(("wait", {{"ready": {str(ready)!r}}})),
+)
+executor.start()
+executor.queue(key)
+print(" ".join(str(p.pid) for p in __import__("multiprocessing").active_children()), flush=True)
+executor.poll(timeout=120)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(worker_tasks.__file__)])}
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True
+    ) as scheduler:
+        assert scheduler.stdout is not None
+        workers = [int(pid) for pid in scheduler.stdout.readline().split()]
+        assert len(workers) == 2
+        wait_until(ready.exists, "the task to start")
+
+        scheduler.kill()
+        scheduler.wait()
+
+        for pid in workers:
+            wait_until(lambda pid=pid: gone(pid), f"worker {pid} to die with the scheduler")
+
+
+def test_bad_arguments_are_refused() -> None:
+    def prepare(key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch:
+        return Dispatch(None)
+
+    with pytest.raises(HeadwaterError, match="parallelism"):
+        LocalExecutor(parallelism=0, worker_function=WORKER_FUNCTION, prepare=prepare)
+    with pytest.raises(HeadwaterError, match="module:function"):
+        LocalExecutor(parallelism=1, worker_function="nope", prepare=prepare)
+    missing = LocalExecutor(parallelism=1, worker_function="no_such_module:run", prepare=prepare)
+    with pytest.raises(HeadwaterError, match="cannot be loaded: ModuleNotFoundError"):
+        missing.start()
+    missing.stop()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""

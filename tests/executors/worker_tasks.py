@@ -1,0 +1,106 @@
+"""Worker functions for the LocalExecutor tests; they run in the worker processes.
+
+``run((action, kwargs))`` does one of the actions below and returns an ``AttemptOutcome``.
+Data for the test travels back in ``rendered_fields`` (the worker's pid, for one).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from headwater.engine.records import AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+
+_kept: list[bytes] = []
+"""What ``hog`` allocates stays here, as a leaking task's module global would."""
+
+
+def run(payload: tuple[str, dict[str, Any]]) -> Any:
+    action, kwargs = payload
+    return ACTIONS[action](**kwargs)
+
+
+def _success(**data: Any) -> AttemptOutcome:
+    return AttemptOutcome(TaskInstanceState.SUCCESS, rendered_fields={"pid": os.getpid(), **data})
+
+
+def noop() -> AttemptOutcome:
+    return _success()
+
+
+def check_marker(path: str, pid: int) -> AttemptOutcome:
+    """Succeeds only if prepare() wrote ``path`` first and this is the worker it named."""
+    assert Path(path).exists(), f"{path} does not exist"
+    assert os.getpid() == pid, f"prepare() named pid {pid}, running in {os.getpid()}"
+    return _success()
+
+
+def fail(message: str) -> AttemptOutcome:
+    raise ValueError(message)
+
+
+def wrong_type() -> Any:
+    return 42
+
+
+def segfault() -> AttemptOutcome:
+    ctypes.string_at(0)
+    return _success()
+
+
+def exit_now(code: int) -> AttemptOutcome:
+    os._exit(code)
+
+
+def wait(ready: str, cleanup: str | None = None) -> AttemptOutcome:
+    """Sleeps until killed; ``cleanup`` is written if it unwinds (SIGTERM as an exception)."""
+    try:
+        Path(ready).write_text(str(os.getpid()))
+        time.sleep(120)
+    finally:
+        if cleanup is not None:
+            Path(cleanup).write_text("unwound")
+    return _success()
+
+
+def stubborn(ready: str) -> AttemptOutcome:
+    """Ignores SIGTERM and keeps a command running in its own session (as BashOperator does)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    child = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    Path(ready).write_text(str(child.pid))
+    time.sleep(120)
+    return _success()
+
+
+def barrier(barrier: Any) -> AttemptOutcome:
+    """Passes only if another attempt reaches the same barrier at the same time."""
+    barrier.wait(timeout=20)
+    return _success()
+
+
+def hog(mb: int) -> AttemptOutcome:
+    _kept.append(b"\x01" * (mb * 2**20))
+    return _success()
+
+
+ACTIONS = {
+    fn.__name__: fn
+    for fn in (
+        noop,
+        check_marker,
+        fail,
+        wrong_type,
+        segfault,
+        exit_now,
+        wait,
+        stubborn,
+        barrier,
+        hog,
+    )
+}
