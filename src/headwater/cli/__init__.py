@@ -11,6 +11,21 @@ _GROUPS = {
     "dags": ("headwater.cli.dags", "dags", "List, test and inspect DAGs."),
     "tasks": ("headwater.cli.tasks", "tasks", "List and test single tasks."),
     "config": ("headwater.cli.config", "config", "Show the effective settings."),
+    "scheduler": (
+        "headwater.cli.services",
+        "scheduler",
+        "Run the scheduler (with the DAG processor and local workers).",
+    ),
+    "dag-processor": (
+        "headwater.cli.services",
+        "dag_processor",
+        "Keep the database's DAGs in step with the DAG folder.",
+    ),
+    "standalone": (
+        "headwater.cli.services",
+        "standalone",
+        "Database, DAG processor, scheduler and workers in one command.",
+    ),
 }
 
 

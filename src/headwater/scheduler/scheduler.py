@@ -108,6 +108,8 @@ class Scheduler:
         self._pools: dict[str, int] = {}
         self._warned_pools: set[str] = set()
         self._last_heartbeat: datetime | None = None
+        self.on_run_finished: Callable[[DagRun], None] | None = None
+        """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -317,7 +319,7 @@ class Scheduler:
                 ):
                     self.executor.kill(ti.key)
                     self._active.pop(ti.key, None)
-                self._runs.pop(key)
+                self._end_run(key, engine.run.state)
 
     # -- task instances ---------------------------------------------------------------------------
 
@@ -332,10 +334,14 @@ class Scheduler:
             for ti in active.engine.schedule(now):
                 active.waiting[(ti.task_id, ti.map_index)] = ti.key
             if active.engine.is_finished:
-                state = active.engine.finalize(now)
-                log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
-                self._runs.pop(key)
+                self._end_run(key, active.engine.finalize(now))
         self._queue_admitted()
+
+    def _end_run(self, key: tuple[str, str], state: DagRunState) -> None:
+        active = self._runs.pop(key)
+        log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
+        if self.on_run_finished is not None:
+            self.on_run_finished(active.engine.run)
 
     def _queue_admitted(self) -> None:
         candidates = []

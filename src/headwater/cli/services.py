@@ -1,0 +1,235 @@
+"""``headwater scheduler``, ``headwater dag-processor`` and ``headwater standalone``.
+
+Each runs until Ctrl-C (or SIGTERM), then stops cleanly: the scheduler stops its workers
+(attempts cut short run again when a scheduler starts next, not counted as retries) and the
+DAG processor child process is stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from headwater.cli._common import console, handle_errors
+
+if TYPE_CHECKING:
+    from headwater.engine.records import DagRun
+    from headwater.settings import Settings
+    from headwater.store.sql import SqlStore
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM; loops check it between steps."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self) -> bool:
+        return self.event.is_set()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopFlag]:
+    flag = _StopFlag()
+
+    def handler(signum: int, frame: object) -> None:
+        if flag.event.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        flag.event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _configure_logging(quiet: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        datefmt="[%X]",
+        handlers=[RichHandler(console=console(stderr=True), show_path=False)],
+        force=True,
+    )
+    logging.getLogger("headwater.task").propagate = False
+
+
+def _stop_child(child: subprocess.Popen[bytes] | None) -> None:
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _run_scheduler(settings: Settings, *, with_processor: bool, stop: _StopFlag) -> None:
+    from headwater.scheduler.service import build_scheduler, start_processor_process
+
+    processor = start_processor_process() if with_processor else None
+    try:
+        scheduler = build_scheduler(settings)
+        scheduler.run(stop)
+    finally:
+        _stop_child(processor)
+
+
+@click.command("scheduler")
+@click.option(
+    "--dag-processor/--no-dag-processor",
+    default=True,
+    show_default=True,
+    help="Also run the DAG processor (as a child process). Turn it off when "
+    "`headwater dag-processor` runs separately.",
+)
+@click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+@handle_errors
+def scheduler(dag_processor: bool, quiet: bool) -> None:
+    """Run the scheduler until Ctrl-C: it creates runs on schedule, queues ready tasks to a
+    pool of local worker processes (scheduler.parallelism of them) and applies their results.
+
+    The database must be migrated (`headwater db migrate`). By default the DAG processor
+    runs too, so this one command runs pipelines.
+
+    Example: HEADWATER_DAGS_FOLDER=dags headwater scheduler
+    """
+    from headwater.settings import load_settings
+
+    _configure_logging(quiet)
+    settings = load_settings()
+    with _stop_on_signals() as stop:
+        _run_scheduler(settings, with_processor=dag_processor, stop=stop)
+
+
+@click.command("dag-processor")
+@click.option("--once", is_flag=True, help="Scan the DAG folder once and exit.")
+@click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+@handle_errors
+def dag_processor(once: bool, quiet: bool) -> None:
+    """Keep the database's DAGs in step with the DAG folder until Ctrl-C.
+
+    Every scheduler.dag_dir_list_interval_s it imports new and changed files, each in its
+    own process and within scheduler.file_parse_timeout_s, stores their DAGs, records
+    import errors, and deactivates DAGs whose file is gone.
+
+    Example: headwater dag-processor --once
+    """
+    from headwater.scheduler.service import build_processor, open_store, run_processor_loop
+    from headwater.settings import load_settings
+
+    _configure_logging(quiet)
+    settings = load_settings()
+    store = open_store(settings)
+    try:
+        processor = build_processor(settings, store)
+        if once:
+            report = processor.scan()
+            console().print(
+                f"Parsed {len(report.parsed)} file(s), {len(report.errors)} with import errors; "
+                f"{len(report.deleted)} deleted."
+            )
+            return
+        with _stop_on_signals() as stop:
+            run_processor_loop(
+                processor, stop, interval_s=settings.scheduler.dag_dir_list_interval_s
+            )
+    finally:
+        store.close()
+
+
+@click.command("standalone")
+@click.option(
+    "--trigger",
+    "trigger_ids",
+    multiple=True,
+    metavar="DAG_ID",
+    help="Trigger a run of this DAG once it is loaded (repeatable).",
+)
+@click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+@handle_errors
+def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
+    """Run everything in one command until Ctrl-C: migrate the database, load the DAG
+    folder, run the DAG processor, the scheduler and its local workers.
+
+    SQLite at $HEADWATER_HOME/headwater.db unless HEADWATER_DATABASE_URL says otherwise.
+    New DAGs start unpaused unless scheduler.dags_are_paused_at_creation is set.
+
+    Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
+    """
+    from headwater.scheduler.service import build_processor, open_store
+    from headwater.settings import load_settings
+
+    _configure_logging(quiet)
+    settings = load_settings()
+    out = console()
+    store = open_store(settings, migrate=True)
+    try:
+        report = build_processor(settings, store).scan()
+        dags = [d for d in store.list_dags() if d.fileloc]
+        out.print("[bold]headwater standalone[/bold]  (Ctrl-C stops everything)")
+        out.print(f"  home        {settings.home}")
+        out.print(f"  database    {_safe_url(settings.database_url)}")
+        out.print(f"  DAG folder  {settings.dags_folder}  ({len(dags)} DAG(s) loaded)")
+        out.print(f"  task logs   {settings.logs_folder}")
+        if report.errors:
+            out.print(
+                f"  [red]{len(report.errors)} file(s) failed to import[/red]: "
+                "see `headwater dags list`"
+            )
+        watched = {_trigger(store, dag_id).run_id: dag_id for dag_id in trigger_ids}
+    finally:
+        store.close()
+    with _stop_on_signals() as stop:
+        from headwater.scheduler.service import build_scheduler, start_processor_process
+
+        processor = start_processor_process()
+        try:
+            sched = build_scheduler(settings)
+            sched.on_run_finished = lambda run: _report_run(run, watched)
+            sched.run(stop)
+        finally:
+            _stop_child(processor)
+    out.print("Stopped.")
+
+
+def _trigger(store: SqlStore, dag_id: str) -> DagRun:
+    from datetime import UTC, datetime
+
+    from headwater.operations.runs import trigger_run
+
+    run = trigger_run(store, dag_id, now=datetime.now(UTC))
+    console().print(f"  triggered   {dag_id}: run {run.run_id}")
+    return run
+
+
+def _report_run(run: DagRun, watched: dict[str, str]) -> None:
+    if run.run_id not in watched:
+        return
+    out = console()
+    color = "green" if run.state.value == "success" else "red"
+    out.print(
+        f"[{color}]Run {run.run_id} of {run.dag_id}: {run.state.value}[/{color}]. "
+        f"See it with:\n"
+        f"  headwater dags state {run.dag_id} {run.run_id}\n"
+        f"  headwater tasks logs {run.dag_id} {run.run_id} TASK_ID\n"
+        "headwater keeps running; Ctrl-C stops it."
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

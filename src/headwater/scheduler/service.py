@@ -1,0 +1,140 @@
+"""Wiring the long-running parts together: the scheduler with its executor, and the DAG
+processor loop. The CLI's ``scheduler``, ``dag-processor`` and ``standalone`` commands use
+these; tests use them too, with a fake clock where time matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from headwater.clock import Clock, SystemClock
+from headwater.exceptions import HeadwaterError
+
+if TYPE_CHECKING:
+    from headwater.dag_processing.processor import DagFolderProcessor
+    from headwater.engine.records import TaskInstanceKey
+    from headwater.executors.base import Executor
+    from headwater.executors.local import WorkerInfo
+    from headwater.scheduler.scheduler import Scheduler
+    from headwater.settings import Settings
+    from headwater.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+WORKER_FUNCTION = "headwater.runtime.remote_attempt:run_payload"
+WORKER_PRELOAD = (
+    "headwater.runtime.remote_attempt",
+    "headwater.runtime.task_runner",
+    "headwater.store.sql",
+    "headwater.loading.dagbag",
+)
+
+
+def open_store(
+    settings: Settings, *, clock: Clock | None = None, migrate: bool = False
+) -> SqlStore:
+    """The metadata database of ``settings``; migrated first with ``migrate``, else it must be
+    up to date (a clear error says to run ``headwater db migrate``)."""
+    from headwater.db.engine import create_db_engine
+    from headwater.db.migrate import require_up_to_date, upgrade
+    from headwater.store.sql import SqlStore
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            require_up_to_date(engine)
+    finally:
+        engine.dispose()
+    return SqlStore.from_url(settings.database_url, clock=clock)
+
+
+def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor]:
+    """Builds the local worker pool for a scheduler, bound to its ``prepare_attempt``."""
+    from headwater.executors.local import Dispatch, LocalExecutor
+
+    def factory(scheduler: Scheduler) -> Executor:
+        def prepare(key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch | None:
+            payload = scheduler.prepare_attempt(key, worker.pid, worker.hostname)
+            if payload is None:
+                return None
+            return Dispatch(payload, scheduler.execution_timeout_s(key))
+
+        config = settings.scheduler
+        return LocalExecutor(
+            parallelism=config.parallelism,
+            worker_function=WORKER_FUNCTION,
+            prepare=prepare,
+            max_tasks_per_worker=config.worker_max_tasks,
+            max_worker_memory_mb=config.worker_max_memory_mb,
+            kill_grace_s=config.kill_grace_s,
+            clock=scheduler.clock,
+            preload=WORKER_PRELOAD,
+        )
+
+    return factory
+
+
+def build_scheduler(
+    settings: Settings, *, store: SqlStore | None = None, clock: Clock | None = None
+) -> Scheduler:
+    from headwater.scheduler.scheduler import Scheduler
+
+    if settings.scheduler.executor != "local":
+        raise HeadwaterError(
+            f"scheduler.executor {settings.scheduler.executor!r} is not available; use 'local'"
+        )
+    return Scheduler(
+        store=store or open_store(settings, clock=clock),
+        executor_factory=local_executor_factory(settings),
+        settings=settings,
+        database_url=settings.database_url,
+        clock=clock,
+    )
+
+
+def build_processor(settings: Settings, store: SqlStore) -> DagFolderProcessor:
+    from headwater.dag_processing.processor import DagFolderProcessor
+
+    return DagFolderProcessor(
+        store,
+        settings.dags_folder,
+        parse_timeout_s=settings.scheduler.file_parse_timeout_s,
+        paused_at_creation=settings.scheduler.dags_are_paused_at_creation,
+    )
+
+
+def run_processor_loop(
+    processor: DagFolderProcessor,
+    should_stop: Callable[[], bool],
+    *,
+    interval_s: float,
+    clock: Clock | None = None,
+) -> None:
+    """Scan the folder every ``interval_s`` until ``should_stop()``."""
+    clock = clock or SystemClock()
+    while not should_stop():
+        began = time.monotonic()
+        try:
+            report = processor.scan()
+        except Exception:  # a database hiccup: log it and scan again next time
+            log.exception("Scanning %s failed", processor.folder)
+        else:
+            for path, count in report.errors.items():
+                log.warning("%s: %d import error(s); see `headwater dags list`", path, count)
+        rest = interval_s - (time.monotonic() - began)
+        while rest > 0 and not should_stop():
+            step = min(rest, 0.2)
+            clock.sleep(step)
+            rest -= step
+
+
+def start_processor_process() -> subprocess.Popen[bytes]:
+    """``headwater dag-processor`` as a child process (stopped with the parent's Ctrl-C)."""
+    return subprocess.Popen([sys.executable, "-m", "headwater", "dag-processor", "--quiet"])
