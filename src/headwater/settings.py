@@ -59,7 +59,11 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    executor: str = _setting("local", "Where attempts run: 'local' (a pool of worker processes).")
+    executor: str = _setting(
+        "local",
+        "Where attempts run: 'local' (a pool of worker processes) or 'in_process' (one at a "
+        "time inside the scheduler, for debugging).",
+    )
     parallelism: int = _setting(16, "Most attempts queued or running at once, over all DAGs.")
     loop_interval_s: float = _setting(
         1.0, "Seconds between full scheduler passes (ended tasks are handled at once anyway)."

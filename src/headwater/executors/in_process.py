@@ -12,7 +12,7 @@ from headwater.executors.base import Executor
 class InProcessExecutor(Executor):
     """Runs queued attempts, in order, inside :meth:`poll` by calling ``run_attempt(key)``."""
 
-    def __init__(self, run_attempt: Callable[[TaskInstanceKey], AttemptOutcome]) -> None:
+    def __init__(self, run_attempt: Callable[[TaskInstanceKey], AttemptOutcome | None]) -> None:
         self._run_attempt = run_attempt
         self._queue: deque[TaskInstanceKey] = deque()
 
@@ -20,10 +20,13 @@ class InProcessExecutor(Executor):
         self._queue.append(key)
 
     def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
-        if not self._queue:
-            return []
-        key = self._queue.popleft()
-        return [(key, self._run_attempt(key))]
+        """Run the next queued attempt (``run_attempt`` returning None drops it)."""
+        while self._queue:
+            key = self._queue.popleft()
+            outcome = self._run_attempt(key)
+            if outcome is not None:
+                return [(key, outcome)]
+        return []
 
     def kill(self, key: TaskInstanceKey) -> None:
         # Attempts run synchronously inside poll(), so only a queued one can be dropped.

@@ -27,10 +27,20 @@ if TYPE_CHECKING:
 
 def run_payload(payload: AttemptPayload) -> AttemptOutcome:
     """Run the attempt ``payload`` describes; problems loading it fail the attempt clearly."""
+    try:
+        store, xcoms = _store(payload.database_url)
+    except Exception as exc:
+        return AttemptOutcome(
+            TaskInstanceState.FAILED, error=f"the worker could not open the database: {exc}"
+        )
+    return run_payload_on(payload, store, xcoms)
+
+
+def run_payload_on(payload: AttemptPayload, store: SqlStore, xcoms: XComs) -> AttemptOutcome:
+    """:func:`run_payload` with a store this process already has (the in-process executor)."""
     from headwater.runtime.task_runner import AttemptRequest, run_attempt
 
     try:
-        store, xcoms = _store(payload.database_url)
         dag = _load_dag(payload.fileloc, payload.dag_id)
         run = store.get_dag_run(payload.dag_id, payload.run_id)
         ti = store.get_task_instance(

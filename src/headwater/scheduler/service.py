@@ -81,18 +81,44 @@ def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor
     return factory
 
 
+def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
+    """Attempts run one at a time inside the scheduler's process (debugging and tests): no
+    isolation, no hard timeouts (``execution_timeout`` still applies in the main thread)."""
+    import os
+
+    from headwater.engine.records import AttemptOutcome
+    from headwater.executors.in_process import InProcessExecutor
+    from headwater.runtime.remote_attempt import run_payload_on
+
+    def factory(scheduler: Scheduler) -> Executor:
+        def run_attempt(key: TaskInstanceKey) -> AttemptOutcome | None:
+            payload = scheduler.prepare_attempt(key, os.getpid(), scheduler.hostname)
+            if payload is None:
+                return None
+            return run_payload_on(payload, scheduler.store, scheduler.xcoms)
+
+        return InProcessExecutor(run_attempt)
+
+    return factory
+
+
 def build_scheduler(
     settings: Settings, *, store: SqlStore | None = None, clock: Clock | None = None
 ) -> Scheduler:
     from headwater.scheduler.scheduler import Scheduler
 
-    if settings.scheduler.executor != "local":
+    factories = {
+        "local": local_executor_factory,
+        "in_process": lambda _: in_process_executor_factory(),
+    }
+    kind = settings.scheduler.executor
+    if kind not in factories:
         raise HeadwaterError(
-            f"scheduler.executor {settings.scheduler.executor!r} is not available; use 'local'"
+            f"scheduler.executor {kind!r} is not available; use one of {', '.join(factories)}"
         )
     return Scheduler(
         store=store or open_store(settings, clock=clock),
-        executor_factory=local_executor_factory(settings),
+        executor_factory=factories[kind](settings),
         settings=settings,
         database_url=settings.database_url,
         clock=clock,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from headwater.db import backfill_models  # noqa: F401  (registers `backfills` on Base)
 from headwater.db.errors import DatabaseError
 from headwater.db.models import Base
 
