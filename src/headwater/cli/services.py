@@ -8,6 +8,7 @@ DAG processor child process is stopped.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import threading
@@ -63,6 +64,7 @@ def _configure_logging(quiet: bool) -> None:
         force=True,
     )
     logging.getLogger("headwater.task").propagate = False
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _stop_child(child: subprocess.Popen[bytes] | None) -> None:
@@ -117,8 +119,14 @@ def scheduler(dag_processor: bool, quiet: bool) -> None:
 @click.command("dag-processor")
 @click.option("--once", is_flag=True, help="Scan the DAG folder once and exit.")
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.option(
+    "--exit-with-parent",
+    is_flag=True,
+    hidden=True,
+    help="Stop when the process that started this one is gone (used by `scheduler`).",
+)
 @handle_errors
-def dag_processor(once: bool, quiet: bool) -> None:
+def dag_processor(once: bool, quiet: bool, exit_with_parent: bool) -> None:
     """Keep the database's DAGs in step with the DAG folder until Ctrl-C.
 
     Every scheduler.dag_dir_list_interval_s it imports new and changed files, each in its
@@ -142,9 +150,15 @@ def dag_processor(once: bool, quiet: bool) -> None:
                 f"{len(report.deleted)} deleted."
             )
             return
+        parent = os.getppid()
         with _stop_on_signals() as stop:
+
+            def should_stop() -> bool:
+                # A scheduler killed with SIGKILL cannot stop its processor: it notices.
+                return stop() or (exit_with_parent and os.getppid() != parent)
+
             run_processor_loop(
-                processor, stop, interval_s=settings.scheduler.dag_dir_list_interval_s
+                processor, should_stop, interval_s=settings.scheduler.dag_dir_list_interval_s
             )
     finally:
         store.close()

@@ -163,4 +163,6 @@ def run_processor_loop(
 
 def start_processor_process() -> subprocess.Popen[bytes]:
     """``headwater dag-processor`` as a child process (stopped with the parent's Ctrl-C)."""
-    return subprocess.Popen([sys.executable, "-m", "headwater", "dag-processor", "--quiet"])
+    return subprocess.Popen(
+        [sys.executable, "-m", "headwater", "dag-processor", "--quiet", "--exit-with-parent"]
+    )
