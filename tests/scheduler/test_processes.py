@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def local_harness(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def local_harness(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "local")
     monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "4")
-    yield harness
+    return harness
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
