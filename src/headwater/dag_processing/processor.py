@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_KILL_GRACE_S = 1.0
+"""How long to wait for the pipes of a killed child to close."""
+
 
 @dataclass
 class ParseResult:
@@ -37,7 +40,7 @@ class ParseResult:
     dags: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     failed: bool = False
-    """The child did not finish (timed out or crashed): the file's DAGs are left as they were."""
+    """The file did not import (an exception, a timeout, a crash): its DAGs stay as they were."""
 
 
 @dataclass
@@ -89,18 +92,36 @@ class DagFolderProcessor:
             for resolved, (_, _, digest) in current.items()
             if resolved not in known or known[resolved].source_hash != digest
         ]
-        for result in self._parse_all(changed):
-            _, mtime, digest = current[result.path]
-            self._store(result, digest, mtime)
-            report.parsed.append(result.path)
-            if result.errors:
-                report.errors[result.path] = len(result.errors)
+        results = self._parse_all(changed)
+        # DAGs given up (their file deleted, or gone from their file) are released before any
+        # file is stored, so a DAG moved to another file (a renamed file, say) is taken over by
+        # that file in this same scan instead of being refused as a duplicate of its old self.
         for gone in sorted(set(known) - set(current)):
-            self.store.deactivate_dags(known[gone].dag_ids)
+            self._release(gone, known[gone].dag_ids)
             self.store.clear_import_errors(gone)
             self.store.delete_dag_file(gone)
             report.deleted.append(gone)
+        for result in results:
+            if not result.failed and result.path in known:
+                defined = {data["dag"]["dag_id"] for data in result.dags}
+                dropped = [d for d in known[result.path].dag_ids if d not in defined]
+                self._release(result.path, dropped)
+        for result in results:
+            _, mtime, digest = current[result.path]
+            errors = self._store(result, digest, mtime)
+            report.parsed.append(result.path)
+            if errors:
+                report.errors[result.path] = errors
         return report
+
+    def _release(self, path: str, dag_ids: list[str]) -> None:
+        """Deactivate those of ``dag_ids`` still stored as defined in ``path``."""
+        owned = []
+        for dag_id in dag_ids:
+            row = self.store.get_dag(dag_id)
+            if row is not None and row.fileloc == path:
+                owned.append(dag_id)
+        self.store.deactivate_dags(owned)
 
     # -- parsing -------------------------------------------------------------------------------
 
@@ -154,11 +175,14 @@ class DagFolderProcessor:
         except (IndexError, ValueError):
             message = "the process importing the file returned no result"
             return ParseResult(path, errors=[{"line": None, "message": message}], failed=True)
-        return ParseResult(path, dags=data["dags"], errors=data["errors"])
+        # A file that failed to import defines nothing: keep its DAGs' last good version.
+        broken = bool(data["errors"]) and not data["dags"]
+        return ParseResult(path, dags=data["dags"], errors=data["errors"], failed=broken)
 
     # -- storing -------------------------------------------------------------------------------
 
-    def _store(self, result: ParseResult, digest: str, mtime: float) -> None:
+    def _store(self, result: ParseResult, digest: str, mtime: float) -> int:
+        """Store the file's DAGs and import errors; returns how many errors were stored."""
         from headwater.dag_processing.serialized_dag import serialized_dag_hash
 
         now = self.clock.now()
@@ -207,13 +231,13 @@ class DagFolderProcessor:
                     )
                 )
                 dag_ids.append(dag_id)
-            self.store.deactivate_dags([d for d in previous_ids if d not in dag_ids])
         if errors:
             self.store.set_import_errors(result.path, errors)
         else:
             self.store.clear_import_errors(result.path)
         self.store.upsert_dag_file(result.path, digest, mtime, dag_ids, now)
         log.info("Parsed %s: %d DAG(s), %d error(s)", result.path, len(dag_ids), len(errors))
+        return len(errors)
 
 
 def _schedule_text(spec: Any) -> str | None:
@@ -233,4 +257,12 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
         os.killpg(child.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    child.communicate()
+    try:
+        child.communicate(timeout=_KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        # A process the file started left the process group (a new session) and holds the
+        # pipes open: stop reading instead of waiting for it, which could be forever.
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
+        child.wait()
