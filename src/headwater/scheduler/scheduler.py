@@ -290,24 +290,35 @@ class Scheduler:
             self._active.pop(ti_key, None)
 
     def _start_queued_runs(self, now: datetime) -> None:
-        """QUEUED runs become RUNNING, oldest first, while their DAG has room."""
-        queued: dict[str, list[DagRun]] = {}
-        running: dict[str, int] = {}
+        """QUEUED runs become RUNNING, oldest first, while there is room: a backfill's runs
+        within the backfill's ``max_active_runs``, other runs within their DAG's."""
+        from headwater.store.backfills import active_backfill_runs, backfill_limits
+
+        backfill_of = active_backfill_runs(self.store)
+        limits = backfill_limits(self.store) if backfill_of else {}
+        queued: list[DagRun] = []
+        running: dict[str | int, int] = {}
+        group: str | int
         for run in self.store.get_dag_runs_by_state(ACTIVE_RUN_STATES):
+            group = backfill_of.get((run.dag_id, run.run_id), run.dag_id)
             if run.state is DagRunState.QUEUED:
-                queued.setdefault(run.dag_id, []).append(run)
+                queued.append(run)
             else:
-                running[run.dag_id] = running.get(run.dag_id, 0) + 1
-        for dag_id, runs in queued.items():
-            known = self._dags.get(dag_id)
+                running[group] = running.get(group, 0) + 1
+        for run in sorted(queued, key=lambda r: r.logical_date):
+            known = self._dags.get(run.dag_id)
             if known is None:
                 continue
-            room = known.dag.max_active_runs - running.get(dag_id, 0)
-            for run in sorted(runs, key=lambda r: r.logical_date)[: max(room, 0)]:
-                engine = DagRunEngine.load(known.dag, self.store, self.xcoms, dag_id, run.run_id)
-                engine.start(now)
-                self._runs[(dag_id, run.run_id)] = _ActiveRun(engine)
-                self._dirty.add((dag_id, run.run_id))
+            backfill = backfill_of.get((run.dag_id, run.run_id))
+            group = run.dag_id if backfill is None else backfill
+            limit = known.dag.max_active_runs if backfill is None else limits.get(backfill, 1)
+            if running.get(group, 0) >= limit:
+                continue
+            running[group] = running.get(group, 0) + 1
+            engine = DagRunEngine.load(known.dag, self.store, self.xcoms, run.dag_id, run.run_id)
+            engine.start(now)
+            self._runs[(run.dag_id, run.run_id)] = _ActiveRun(engine)
+            self._dirty.add((run.dag_id, run.run_id))
 
     def _time_out_runs(self, now: datetime) -> None:
         for key, active in list(self._runs.items()):
