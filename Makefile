@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= multi_file_load
 
-.PHONY: run test lint format bench clean
+.PHONY: run try test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+# The whole stack on SQLite ($$HEADWATER_HOME, default ~/.headwater) with the examples loaded
+# and one triggered; Ctrl-C stops it. `make try` runs the example once in-process instead.
 run: $(VENV)/.installed
+	HEADWATER_DAGS_FOLDER=examples $(BIN)/headwater standalone --trigger $(EXAMPLE)
+
+try: $(VENV)/.installed
 	HEADWATER_DAGS_FOLDER=examples $(BIN)/headwater dags test $(EXAMPLE)
 
 test: $(VENV)/.installed-dev

@@ -43,6 +43,9 @@ DIGEST_COLUMNS = ["rank", "score", "title", "published", "category", "matched", 
     schedule="0 7 * * *",  # every morning at 07:00 UTC
     start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=False,
+    # It needs the mock API (examples/_mock_api.py): the scheduler leaves it paused until
+    # you start the API and run `headwater dags unpause` (dags test runs it regardless).
+    is_paused_upon_creation=True,
     tags=["example", "http", "xml", "csv"],
     params={
         "api_url": Param(

@@ -170,7 +170,7 @@ def dag_processor(once: bool, quiet: bool, exit_with_parent: bool) -> None:
     "trigger_ids",
     multiple=True,
     metavar="DAG_ID",
-    help="Trigger a run of this DAG once it is loaded (repeatable).",
+    help="Trigger a run of this DAG once it is loaded, unpausing it (repeatable).",
 )
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
 @handle_errors
@@ -224,6 +224,10 @@ def _trigger(store: SqlStore, dag_id: str) -> DagRun:
 
     from headwater.operations.runs import trigger_run
 
+    row = store.get_dag(dag_id)
+    if row is not None and row.is_paused:  # asked to run it now: a paused DAG would wait
+        store.set_dag_paused(dag_id, False)
+        console().print(f"  unpaused    {dag_id}")
     run = trigger_run(store, dag_id, now=datetime.now(UTC))
     console().print(f"  triggered   {dag_id}: run {run.run_id}")
     return run
