@@ -301,3 +301,29 @@ def test_a_new_scheduler_puts_back_what_a_stopped_one_left(harness: Harness) -> 
     assert harness.states("resume", run.run_id) == {"a": "success", "b": "success"}
     assert [a.try_number for a in harness.attempts("resume", run.run_id, "a")] == [1]
     first.stop()
+
+
+def test_a_running_attempt_without_heartbeat_is_failed_and_retried(harness: Harness) -> None:
+    harness.write_dag(
+        "silent",
+        """
+        with DAG("silent", start_date=START):
+            EmptyOperator(task_id="a", retries=1, retry_delay=timedelta(0))
+        """,
+    )
+    harness.process()
+    run = harness.trigger("silent")
+    scheduler = harness.scheduler
+    scheduler.tick()
+    key = harness.tis("silent", run.run_id)["a"].key
+    # The attempt starts, then its worker vanishes without a word (the executor lost it).
+    assert scheduler.prepare_attempt(key, 99999, "elsewhere") is not None
+    scheduler.executor.kill(key)
+    harness.clock.advance(timedelta(seconds=20))
+    scheduler.tick()
+    assert harness.states("silent", run.run_id) == {"a": "running"}  # not silent long enough
+    harness.clock.advance(timedelta(seconds=15))
+    harness.run_until(harness.finished("silent", run.run_id))
+    lost, retried = harness.attempts("silent", run.run_id, "a")
+    assert "no heartbeat" in (lost.error or "")
+    assert retried.state.value == "success"

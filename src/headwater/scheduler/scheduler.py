@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -494,3 +494,32 @@ class Scheduler:
                 keys.append((*key, ti.try_number))
         if keys:
             self.store.heartbeat_attempts(keys, now)
+        self._fail_silent_attempts(now, running)
+
+    def _fail_silent_attempts(
+        self, now: datetime, running: Mapping[TaskInstanceKey, object]
+    ) -> None:
+        """A running attempt that no executor of this scheduler runs and whose heartbeat is
+        older than ``task_heartbeat_timeout_s`` is lost: it fails (and retries by its
+        ``retries``). The safety net behind the executor's own detection of dead workers."""
+        timeout = timedelta(seconds=self.settings.scheduler.task_heartbeat_timeout_s)
+        for attempt, beat in self.store.attempt_heartbeats().items():
+            key = TaskInstanceKey(*attempt[:4])
+            active = self._runs.get((key.dag_id, key.run_id))
+            if key in running or active is None:
+                continue
+            ti = active.engine.get_ti(key.task_id, key.map_index)
+            if ti.state is not S.RUNNING or ti.try_number != attempt.try_number:
+                continue
+            if beat.heartbeat_at is not None and now - beat.heartbeat_at <= timeout:
+                continue
+            error = (
+                f"no heartbeat for over {timeout.total_seconds():g} s "
+                "(scheduler.task_heartbeat_timeout_s): the process running it is gone"
+            )
+            log.warning("Task %s of run %s: %s", key.label, key.run_id, error)
+            active.engine.finish_attempt(
+                key.task_id, key.map_index, AttemptOutcome(S.FAILED, error=error), now
+            )
+            self._active.pop(key, None)
+            self._dirty.add((key.dag_id, key.run_id))
