@@ -327,3 +327,29 @@ def test_a_running_attempt_without_heartbeat_is_failed_and_retried(harness: Harn
     lost, retried = harness.attempts("silent", run.run_id, "a")
     assert "no heartbeat" in (lost.error or "")
     assert retried.state.value == "success"
+
+
+def test_dag_callbacks_run_when_a_run_ends(harness: Harness, tmp_path) -> None:
+    import time
+
+    seen = tmp_path / "callback.txt"
+    harness.write_dag(
+        "called_back",
+        f"""
+        def on_failure(context):
+            Path({str(seen)!r}).write_text(context["run_id"] + " " + context["reason"])
+
+        def boom():
+            raise RuntimeError("boom")
+
+        with DAG("called_back", start_date=START, on_failure_callback=on_failure):
+            PythonOperator(task_id="boom", python_callable=boom)
+        """,
+    )
+    harness.process()
+    run = harness.trigger("called_back")
+    harness.run_until(harness.finished("called_back", run.run_id))
+    deadline = time.monotonic() + 30
+    while not seen.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen.read_text() == f"{run.run_id} task failed: boom"

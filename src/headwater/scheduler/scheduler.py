@@ -31,6 +31,7 @@ from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
 from headwater.runtime.logs import attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit
+from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
 from headwater.serialization import load_serializer
 
@@ -108,6 +109,7 @@ class Scheduler:
         self._pools: dict[str, int] = {}
         self._warned_pools: set[str] = set()
         self._last_heartbeat: datetime | None = None
+        self._callbacks = DagCallbackProcesses()
         self.on_run_finished: Callable[[DagRun], None] | None = None
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
@@ -124,6 +126,7 @@ class Scheduler:
 
     def stop(self) -> None:
         self.executor.stop()
+        self._callbacks.stop()
         if self.job_id is not None:
             self.store.end_job(self.job_id, self.clock.now())
             self.job_id = None
@@ -351,6 +354,13 @@ class Scheduler:
     def _end_run(self, key: tuple[str, str], state: DagRunState) -> None:
         active = self._runs.pop(key)
         log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
+        dag = active.engine.dag
+        callback = (
+            dag.on_success_callback if state is DagRunState.SUCCESS else dag.on_failure_callback
+        )
+        known = self._dags.get(key[0])
+        if callback is not None and known is not None:
+            self._callbacks.start(known.fileloc, key[0], key[1])
         if self.on_run_finished is not None:
             self.on_run_finished(active.engine.run)
 
@@ -483,6 +493,7 @@ class Scheduler:
             return
         self._last_heartbeat = now
         self.executor.heartbeat()
+        self._callbacks.reap()
         if self.job_id is not None:
             self.store.heartbeat_job(self.job_id, now)
         running = self.executor.running()

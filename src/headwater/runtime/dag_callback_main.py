@@ -1,0 +1,55 @@
+"""``python -m headwater.runtime.dag_callback_main FILE DAG_ID RUN_ID``: run the DAG-level
+callback (``on_success_callback`` / ``on_failure_callback``) of a run that ended.
+
+The scheduler only has the DAG's structure, so it starts this process to import the DAG
+file and call the real callback, away from its own loop. Its log goes to
+``<logs>/dag_id=<id>/run_id=<id>/dag_callbacks.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    from headwater.loading.dagbag import DagBag
+    from headwater.runtime.callbacks import run_dag_callbacks
+    from headwater.runtime.logs import safe_id
+    from headwater.settings import load_settings
+    from headwater.store.sql import SqlStore
+
+    fileloc, dag_id, run_id = argv
+    settings = load_settings()
+    folder = Path(
+        settings.logs_folder,
+        f"dag_id={safe_id(dag_id, 'dag_id')}",
+        f"run_id={safe_id(run_id, 'run_id')}",
+    )
+    os.makedirs(folder, exist_ok=True)
+    logging.basicConfig(
+        filename=folder / "dag_callbacks.log",
+        level=logging.INFO,
+        format="[%(asctime)s] {%(levelname)s} %(message)s",
+    )
+    log = logging.getLogger("headwater.dag_callbacks")
+    store = SqlStore.from_url(settings.database_url)
+    try:
+        run = store.get_dag_run(dag_id, run_id)
+        bag = DagBag(Path(fileloc))
+        if run is None or dag_id not in bag.dags:
+            log.error(
+                "Cannot run the callbacks of run %s of %s: run or DAG not found", run_id, dag_id
+            )
+            return 1
+        log.info("Running the %s callback of run %s", run.state.value, run_id)
+        run_dag_callbacks(bag.dags[dag_id], run, store)
+        return 0
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
