@@ -29,6 +29,7 @@ from headwater.store.sql import SqlStore
 
 TABLES = {
     "alembic_version",
+    "backfills",
     "connections",
     "dag_files",
     "dag_runs",
@@ -60,16 +61,16 @@ def _differences(engine: Engine, metadata: MetaData) -> list:
 def test_upgrade_creates_every_table_once(engine: Engine) -> None:
     status = check(engine)
     assert status.state is MigrationState.NOT_INITIALISED
-    assert (status.current, status.head, status.pending) == (None, "0001", ("0001",))
+    assert (status.current, status.head, status.pending) == (None, "0002", ("0001", "0002"))
     assert "headwater db migrate" in status.describe()
     assert current_revision(engine) is None
-    assert upgrade(engine) == ["0001"]
+    assert upgrade(engine) == ["0001", "0002"]
     assert upgrade(engine) == []
     assert set(inspect(engine).get_table_names()) == TABLES
     status = check(engine)
-    assert status.up_to_date and status.current == "0001" and status.pending == ()
-    assert status.describe() == "the database is up to date (revision 0001)"
-    assert current_revision(engine) == "0001"
+    assert status.up_to_date and status.current == "0002" and status.pending == ()
+    assert status.describe() == "the database is up to date (revision 0002)"
+    assert current_revision(engine) == "0002"
     require_up_to_date(engine)
     assert SqlStore(engine).list_pools() == [PoolRow("default_pool", 128, "Default pool")]
 
@@ -90,7 +91,7 @@ def test_reset_drops_everything_and_migrates_again(db_url: str) -> None:
         store.set_variable("v", "1")
         store.set_pool("db", 3)
         store.start_job("scheduler", "h", 1, T0)
-        assert reset(store.engine) == ["0001"]
+        assert reset(store.engine) == ["0001", "0002"]
         assert store.get_variable("v") is None
         assert [p.name for p in store.list_pools()] == ["default_pool"]
         assert store.list_jobs() == []
@@ -98,7 +99,7 @@ def test_reset_drops_everything_and_migrates_again(db_url: str) -> None:
 
 
 def test_reset_of_an_empty_database_just_migrates(engine: Engine) -> None:
-    assert reset(engine) == ["0001"]
+    assert reset(engine) == ["0001", "0002"]
     assert check(engine).up_to_date
 
 
@@ -108,9 +109,9 @@ def test_pending_migrations_are_reported_then_applied(
     upgrade(engine)
     newer = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    (newer / "versions" / "0002_notes.py").write_text(
-        'revision = "0002"\n'
-        'down_revision = "0001"\n'
+    (newer / "versions" / "0003_notes.py").write_text(
+        'revision = "0003"\n'
+        'down_revision = "0002"\n'
         "import sqlalchemy as sa\n"
         "from alembic import op\n"
         "def upgrade():\n"
@@ -119,11 +120,11 @@ def test_pending_migrations_are_reported_then_applied(
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", newer)
     status = check(engine)
     assert status.state is MigrationState.PENDING
-    assert (status.current, status.head, status.pending) == ("0001", "0002", ("0002",))
-    assert "1 migration(s) pending (0002)" in status.describe()
+    assert (status.current, status.head, status.pending) == ("0002", "0003", ("0003",))
+    assert "1 migration(s) pending (0003)" in status.describe()
     with pytest.raises(DatabaseError, match="pending"):
         require_up_to_date(engine)
-    assert upgrade(engine) == ["0002"]
+    assert upgrade(engine) == ["0003"]
     assert check(engine).up_to_date
     assert "notes" in inspect(engine).get_table_names()
 
@@ -148,6 +149,6 @@ def test_the_migrations_ship_inside_the_package(
     monkeypatch.chdir(tmp_path)  # no alembic.ini anywhere near
     engine = create_db_engine(f"sqlite:///{tmp_path / 'headwater.db'}")
     try:
-        assert upgrade(engine) == ["0001"]
+        assert upgrade(engine) == ["0001", "0002"]
     finally:
         engine.dispose()

@@ -8,9 +8,17 @@ from typing import Any
 import click
 
 _GROUPS = {
-    "dags": ("headwater.cli.dags", "dags", "List, test and inspect DAGs."),
-    "tasks": ("headwater.cli.tasks", "tasks", "List and test single tasks."),
+    "dags": ("headwater.cli.dags", "dags", "List, test, trigger, pause and backfill DAGs."),
+    "tasks": ("headwater.cli.tasks", "tasks", "List, test and clear tasks; read their logs."),
     "config": ("headwater.cli.config", "config", "Show the effective settings."),
+    "db": ("headwater.cli.db", "db", "Create, check and reset the metadata database."),
+    "pools": ("headwater.cli.pools", "pools", "Limits on concurrent task instances."),
+    "variables": ("headwater.cli.variables", "variables", "Values tasks read as var.value.*."),
+    "connections": (
+        "headwater.cli.connections",
+        "connections",
+        "Where and how tasks reach other systems.",
+    ),
     "scheduler": (
         "headwater.cli.services",
         "scheduler",

@@ -76,7 +76,7 @@ def parse_conf(text: str | None) -> dict[str, Any]:
     return value
 
 
-def parse_date(text: str | None) -> datetime | None:
+def parse_date(text: str | None, option: str = "--logical-date") -> datetime | None:
     """An ISO date or date-time; without a timezone it is taken as UTC."""
     if not text:
         return None
@@ -85,7 +85,7 @@ def parse_date(text: str | None) -> datetime | None:
     except ValueError:
         raise click.BadParameter(
             f"{text!r} is not an ISO date like 2024-01-31 or 2024-01-31T06:00:00+00:00",
-            param_hint="--logical-date",
+            param_hint=option,
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

@@ -1,8 +1,11 @@
-"""``headwater dags``: list the DAGs of a folder, and run one now in this process."""
+"""``headwater dags``: list the DAGs of a folder, run one now in this process, and manage
+DAGs and their runs in the metadata database (trigger, pause, runs, delete, backfill)."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from headwater.cli._common import (
 
 @click.group()
 def dags() -> None:
-    """List, test and inspect DAGs."""
+    """List, test, trigger, pause and backfill DAGs."""
 
 
 @dags.command("list")
@@ -34,19 +37,32 @@ def list_dags(folder: Path | None, output: str) -> None:
     """List every DAG in the folder, and every file that failed to import.
 
     A file that fails to import does not hide the others: it is listed with its path,
-    line and exception.
+    line and exception. When the metadata database exists and is migrated, two more
+    columns come from it: whether each DAG is paused, and the logical date of its next
+    scheduled run (empty for a DAG the DAG processor has not stored yet).
+
+    \b
+    Example:
+        headwater dags list --folder dags/ --output json
     """
+    from headwater.cli._store import iso, stored_dags_if_migrated, when
+
     bag = load_bag(folder)
-    rows: list[dict[str, Any]] = [
-        {
-            "dag_id": dag.dag_id,
-            "file": str(bag.files[dag.dag_id]),
-            "schedule": dag.schedule.description,
-            "tasks": len(dag.task_dict),
-            "tags": dag.tags,
-        }
-        for dag in sorted(bag.dags.values(), key=lambda d: d.dag_id)
-    ]
+    stored = stored_dags_if_migrated()
+    rows: list[dict[str, Any]] = []
+    for dag in sorted(bag.dags.values(), key=lambda d: d.dag_id):
+        row = (stored or {}).get(dag.dag_id)
+        rows.append(
+            {
+                "dag_id": dag.dag_id,
+                "file": str(bag.files[dag.dag_id]),
+                "schedule": dag.schedule.description,
+                "tasks": len(dag.task_dict),
+                "tags": dag.tags,
+                "paused": row.is_paused if row is not None else None,
+                "next_run": iso(row.next_dagrun_logical_date) if row is not None else None,
+            }
+        )
     errors = [
         {"file": e.path, "line": e.line, "error": e.message.splitlines()[0], "detail": e.message}
         for e in bag.import_errors
@@ -56,16 +72,19 @@ def list_dags(folder: Path | None, output: str) -> None:
         return
     out = console()
     if rows:
-        out.print(
-            table(
-                None,
-                ["dag_id", "schedule", "tasks", "tags", "file"],
-                [
-                    [r["dag_id"], r["schedule"], r["tasks"], ", ".join(r["tags"]), r["file"]]
-                    for r in rows
-                ],
-            )
-        )
+        columns = ["dag_id", "schedule", "tasks", "tags", "file"]
+        cells = [
+            [r["dag_id"], r["schedule"], r["tasks"], ", ".join(r["tags"]), r["file"]] for r in rows
+        ]
+        if stored is not None:
+            columns += ["paused", "next run"]
+            for r, line in zip(rows, cells, strict=True):
+                row = stored.get(r["dag_id"])
+                line += [
+                    ("yes" if r["paused"] else "no") if row is not None else "",
+                    when(row.next_dagrun_logical_date) if row is not None else "",
+                ]
+        out.print(table(None, columns, cells))
     else:
         out.print("No DAGs found.")
     for error in errors:
@@ -115,3 +134,363 @@ def test_dag(
     print_summary(out, result, time.perf_counter() - started)
     if not result.succeeded:
         raise SystemExit(1)
+
+
+# -- the metadata database -----------------------------------------------------------------------
+
+
+def _print_run(run: Any) -> None:
+    from headwater.cli._store import when
+
+    console().print(
+        table(
+            f"Run {run.run_id} of {run.dag_id}",
+            ["field", "value"],
+            [
+                ["state", run.state.value],
+                ["run_type", run.run_type],
+                ["logical_date", when(run.logical_date)],
+                [
+                    "data_interval",
+                    f"{when(run.data_interval_start)} .. {when(run.data_interval_end)}",
+                ],
+                ["start_date", when(run.start_date)],
+                ["end_date", when(run.end_date)],
+                ["conf", json.dumps(run.conf, default=str)],
+            ],
+        )
+    )
+
+
+def _warn_if_paused(store: Any, dag_id: str) -> None:
+    row = store.get_dag(dag_id)
+    if row is not None and row.is_paused:
+        console(stderr=True).print(
+            f"Note: DAG {dag_id} is paused; its runs wait until `headwater dags unpause {dag_id}`."
+        )
+
+
+@dags.command("trigger")
+@click.argument("dag_id")
+@click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
+@click.option("--run-id", help="Run id; default: manual__<logical date>.")
+@click.option("--logical-date", "-d", help="Logical date (ISO); default: now.")
+@output_option
+@handle_errors
+def trigger(
+    dag_id: str, conf: str | None, run_id: str | None, logical_date: str | None, output: str
+) -> None:
+    """Queue a manual run of DAG_ID for the scheduler.
+
+    The DAG must be in the metadata database (the DAG processor stores it from its file).
+    --conf is checked against the DAG's params before anything is stored; a taken run id
+    is refused. A paused DAG's run waits until the DAG is unpaused.
+
+    \b
+    Example:
+        headwater dags trigger etl --conf '{"region": "us"}' --logical-date 2024-01-31
+    """
+    from headwater.cli._store import now, open_store, run_json
+    from headwater.operations import trigger_run
+
+    parsed_conf = parse_conf(conf)
+    when = parse_date(logical_date)
+    with open_store() as store:
+        run = trigger_run(
+            store, dag_id, conf=parsed_conf, run_id=run_id, logical_date=when, now=now()
+        )
+        if output == "json":
+            emit_json(run_json(run))
+            return
+        console().print(f"Triggered run {run.run_id} of DAG {dag_id}: {run.state.value}")
+        _warn_if_paused(store, dag_id)
+
+
+def _set_paused(dag_id: str, paused: bool, output: str) -> None:
+    from headwater.cli._store import open_store
+    from headwater.operations import set_paused
+
+    with open_store() as store:
+        row = set_paused(store, dag_id, paused)
+    if output == "json":
+        emit_json({"dag_id": row.dag_id, "paused": row.is_paused})
+    else:
+        console().print(f"DAG {row.dag_id} is {'paused' if row.is_paused else 'unpaused'}")
+
+
+@dags.command("pause")
+@click.argument("dag_id")
+@output_option
+@handle_errors
+def pause(dag_id: str, output: str) -> None:
+    """Pause DAG_ID: no new scheduled runs, and no task of it is queued.
+
+    Runs already queued or running wait until it is unpaused. Re-parsing its file never
+    unpauses it.
+
+    \b
+    Example:
+        headwater dags pause etl
+    """
+    _set_paused(dag_id, True, output)
+
+
+@dags.command("unpause")
+@click.argument("dag_id")
+@output_option
+@handle_errors
+def unpause(dag_id: str, output: str) -> None:
+    """Unpause DAG_ID: the scheduler creates its runs and queues its tasks again.
+
+    \b
+    Example:
+        headwater dags unpause etl
+    """
+    _set_paused(dag_id, False, output)
+
+
+RUN_STATES = ["queued", "running", "success", "failed"]
+
+
+@dags.command("list-runs")
+@click.argument("dag_id")
+@click.option("--state", "-s", type=click.Choice(RUN_STATES), help="Only runs in this state.")
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Show at most this many runs (the newest).",
+)
+@output_option
+@handle_errors
+def list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
+    """List the runs of DAG_ID stored in the metadata database, newest logical date first.
+
+    \b
+    Example:
+        headwater dags list-runs etl --state failed --limit 10 --output json
+    """
+    from headwater.cli._store import open_store, run_json, when
+    from headwater.operations._stored import dag_row
+
+    with open_store() as store:
+        runs = store.list_dag_runs(dag_id, states=[state] if state else None, limit=limit)
+        if not runs and not store.list_dag_runs(dag_id, limit=1):
+            dag_row(store, dag_id)  # an unknown DAG is an error, a DAG without runs is not
+    runs.reverse()
+    if output == "json":
+        emit_json([run_json(run) for run in runs])
+        return
+    if not runs:
+        console().print(f"No runs of DAG {dag_id}{f' in state {state}' if state else ''}.")
+        return
+    console().print(
+        table(
+            f"Runs of {dag_id}",
+            ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"],
+            [
+                [
+                    r.run_id,
+                    r.state.value,
+                    r.run_type,
+                    when(r.logical_date),
+                    when(r.start_date),
+                    when(r.end_date),
+                ]
+                for r in runs
+            ],
+        )
+    )
+
+
+@dags.command("state")
+@click.argument("dag_id")
+@click.argument("run_id")
+@output_option
+@handle_errors
+def run_state(dag_id: str, run_id: str, output: str) -> None:
+    """Show the state of run RUN_ID of DAG_ID, and of each of its task instances.
+
+    \b
+    Example:
+        headwater dags state etl manual__2024-01-31T00:00:00+00:00 -o json
+    """
+    from headwater.cli._store import open_store, run_json, ti_json
+    from headwater.operations._stored import require_run
+
+    with open_store() as store:
+        run = require_run(store, dag_id, run_id)
+        tis = store.get_task_instances(dag_id, run_id)
+    if output == "json":
+        emit_json({**run_json(run), "task_instances": [ti_json(ti) for ti in tis]})
+        return
+    _print_run(run)
+    console().print(
+        table(
+            None,
+            ["task", "state", "tries", "error"],
+            [[ti.key.label, ti.state.value, ti.try_number, (ti.error or "")[:80]] for ti in tis],
+        )
+    )
+
+
+@dags.command("delete")
+@click.argument("dag_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@output_option
+@handle_errors
+def delete(dag_id: str, yes: bool, output: str) -> None:
+    """Delete DAG_ID from the metadata database, with all its runs, task instances,
+    XComs and backfills.
+
+    Its file is not touched: if the file still defines the DAG, the DAG processor stores
+    it again on its next scan, as a new DAG without runs. Asks first unless --yes.
+
+    \b
+    Example:
+        headwater dags delete old_etl --yes
+    """
+    from headwater.cli._store import confirm, open_store
+    from headwater.operations import delete_dag
+    from headwater.operations._stored import dag_row
+
+    with open_store() as store:
+        dag_row(store, dag_id)
+        runs = len(store.list_dag_runs(dag_id))
+        confirm(f"Delete DAG {dag_id} and its {runs} run(s) from the database?", yes)
+        counts = delete_dag(store, dag_id)
+    if output == "json":
+        emit_json({"dag_id": dag_id, "deleted": counts})
+        return
+    console().print(
+        f"Deleted DAG {dag_id}: {counts.get('dag_runs', 0)} run(s), "
+        f"{counts.get('task_instances', 0)} task instance(s)"
+    )
+
+
+def _required_date(text: str, option: str) -> datetime:
+    value = parse_date(text, option)
+    if value is None:
+        raise click.BadParameter("give an ISO date like 2024-01-31", param_hint=option)
+    return value
+
+
+def _item_json(item: Any) -> dict[str, Any]:
+    from headwater.cli._store import iso
+
+    return {
+        "logical_date": iso(item.logical_date),
+        "data_interval_start": iso(item.data_interval_start),
+        "data_interval_end": iso(item.data_interval_end),
+        "action": item.action,
+        "run_id": item.run_id,
+        "state": item.state,
+        "reason": item.reason,
+    }
+
+
+@dags.command("backfill")
+@click.argument("dag_id")
+@click.option("--start", "start_text", required=True, help="First logical date (ISO), included.")
+@click.option("--end", "end_text", required=True, help="Last logical date (ISO), included.")
+@click.option(
+    "--reprocess",
+    type=click.Choice(["failed", "none", "all"]),
+    default="failed",
+    show_default=True,
+    help="Which existing runs to run again: failed ones, none, or all finished ones.",
+)
+@click.option(
+    "--max-active-runs",
+    type=click.IntRange(min=1),
+    help="Most runs of this backfill running at once; default: the DAG's max_active_runs.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@output_option
+@handle_errors
+def backfill(
+    dag_id: str,
+    start_text: str,
+    end_text: str,
+    reprocess: str,
+    max_active_runs: int | None,
+    dry_run: bool,
+    output: str,
+) -> None:
+    """Run DAG_ID for every schedule interval whose logical date is in [--start, --end].
+
+    A logical date without a run gets a new `backfill__<date>` run; an existing run is
+    run again when --reprocess asks for it (failed: failed runs; all: failed and
+    successful ones; none: never) and skipped otherwise, as is a run queued or running.
+    The scheduler runs them, at most --max-active-runs at once. Running the same backfill
+    again creates nothing new. --dry-run prints each logical date and its action.
+
+    \b
+    Example:
+        headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --dry-run
+        headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --reprocess all
+    """
+    from headwater.cli._store import now, open_store, when
+    from headwater.operations import plan_backfill, run_backfill
+    from headwater.operations._stored import stored_dag
+
+    start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
+    with open_store() as store:
+        plan = plan_backfill(store, dag_id, start, end, reprocess)
+        items = [_item_json(item) for item in plan]
+        if dry_run:
+            if output == "json":
+                emit_json(
+                    {
+                        "dag_id": dag_id,
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                        "reprocess": reprocess,
+                        "dry_run": True,
+                        "items": items,
+                    }
+                )
+                return
+            console().print(
+                table(
+                    f"Backfill plan for {dag_id} (dry run: nothing changed)",
+                    ["logical_date", "action", "run_id", "state", "why"],
+                    [
+                        [when(i.logical_date), i.action, i.run_id, i.state or "", i.reason]
+                        for i in plan
+                    ],
+                )
+            )
+            return
+        if max_active_runs is None:
+            max_active_runs = stored_dag(store, dag_id, action="backfill")[1].max_active_runs
+        result = run_backfill(store, plan, max_active_runs, now())
+        if output == "json":
+            emit_json(
+                {
+                    "backfill_id": result.id,
+                    "dag_id": dag_id,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "reprocess": reprocess,
+                    "max_active_runs": max_active_runs,
+                    "dry_run": False,
+                    "items": items,
+                    "created": result.created,
+                    "rerun": result.rerun,
+                    "skipped": result.skipped,
+                }
+            )
+            return
+        out = console()
+        if result.id is None:
+            out.print(f"Nothing to backfill: all {len(plan)} logical date(s) skipped.")
+            return
+        out.print(
+            f"Backfill {result.id} of {dag_id}: {len(result.created)} run(s) created, "
+            f"{len(result.rerun)} rerun, {len(result.skipped)} skipped; at most "
+            f"{max_active_runs} running at once."
+        )
+        _warn_if_paused(store, dag_id)

@@ -49,7 +49,7 @@ def _check_runs_alone(dag_id: str, task: BaseOperator) -> None:
 
 @click.group()
 def tasks() -> None:
-    """List and test single tasks."""
+    """List, test and clear tasks; read their logs."""
 
 
 @tasks.command("list")
@@ -138,3 +138,217 @@ def test_task(
     print_summary(out, result, time.perf_counter() - started)
     if not result.succeeded:
         raise SystemExit(1)
+
+
+# -- the metadata database -----------------------------------------------------------------------
+
+
+@tasks.command("clear")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_ids", metavar="TASK_ID...", nargs=-1, required=True)
+@click.option("--downstream", "-d", is_flag=True, help="Also clear every task downstream.")
+@click.option(
+    "--only-failed", "-f", is_flag=True, help="Only instances that failed or are upstream_failed."
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@output_option
+@handle_errors
+def clear(
+    dag_id: str,
+    run_id: str,
+    task_ids: tuple[str, ...],
+    downstream: bool,
+    only_failed: bool,
+    yes: bool,
+    output: str,
+) -> None:
+    """Clear task instances of run RUN_ID so the scheduler runs them again.
+
+    Each cleared instance goes back to state none with its retries reset and its XComs
+    deleted; a mapped task expands again. The run goes back to queued. Instances queued
+    or running are refused. Lists what it will clear and asks first unless --yes.
+
+    \b
+    Example:
+        headwater tasks clear etl scheduled__2024-01-31T00:00:00+00:00 load --downstream
+    """
+    from headwater.cli._store import confirm, now, open_store
+    from headwater.operations import clear_task_instances, task_instances_to_clear
+
+    with open_store() as store:
+        selected = task_instances_to_clear(
+            store, dag_id, run_id, task_ids, downstream=downstream, only_failed=only_failed
+        )
+        if not selected:
+            if output == "json":
+                emit_json({"dag_id": dag_id, "run_id": run_id, "cleared": []})
+            else:
+                console().print("Nothing to clear: no task instance matches.")
+            return
+        if not yes:
+            console(stderr=True).print(
+                table(
+                    f"Task instances of {run_id} to clear",
+                    ["task", "state", "tries"],
+                    [[ti.key.label, ti.state.value, ti.try_number] for ti in selected],
+                )
+            )
+        confirm(f"Clear these {len(selected)} task instance(s)?", yes)
+        keys = clear_task_instances(
+            store,
+            dag_id,
+            run_id,
+            task_ids,
+            downstream=downstream,
+            only_failed=only_failed,
+            now=now(),
+        )
+        run = store.get_dag_run(dag_id, run_id)
+    state = run.state.value if run is not None else None
+    if output == "json":
+        emit_json(
+            {
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "run_state": state,
+                "cleared": [{"task_id": k.task_id, "map_index": k.map_index} for k in keys],
+            }
+        )
+        return
+    console().print(
+        f"Cleared {len(keys)} task instance(s) of run {run_id}: "
+        f"{', '.join(k.label for k in keys)}. The run is {state} again."
+    )
+
+
+@tasks.command("state")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option(
+    "--map-index", type=int, default=-1, show_default=True, help="Map index of a mapped task."
+)
+@output_option
+@handle_errors
+def ti_state(dag_id: str, run_id: str, task_id: str, map_index: int, output: str) -> None:
+    """Show the state of one task instance of run RUN_ID, from the metadata database.
+
+    \b
+    Example:
+        headwater tasks state etl manual__2024-01-31T00:00:00+00:00 load -o json
+    """
+    from headwater.cli._store import open_store, ti_json, when
+    from headwater.operations import NotFoundError
+    from headwater.operations._stored import require_run
+
+    with open_store() as store:
+        require_run(store, dag_id, run_id)
+        ti = store.get_task_instance(dag_id, run_id, task_id, map_index)
+        if ti is None:
+            indexes = sorted(
+                t.map_index
+                for t in store.get_task_instances(dag_id, run_id)
+                if t.task_id == task_id
+            )
+            if not indexes:
+                raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
+            raise NotFoundError(
+                f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
+                f"its map indexes: {', '.join(map(str, indexes))} (use --map-index)"
+            )
+    if output == "json":
+        emit_json(ti_json(ti))
+        return
+    console().print(
+        table(
+            f"Task instance {ti.key.label} of {run_id}",
+            ["field", "value"],
+            [
+                ["state", ti.state.value],
+                ["tries", f"{ti.try_number} of {ti.max_tries}"],
+                ["start_date", when(ti.start_date)],
+                ["end_date", when(ti.end_date)],
+                ["pool", ti.pool],
+                ["error", ti.error or ""],
+            ],
+        )
+    )
+
+
+FOLLOW_POLL_S = 0.5
+"""How often ``tasks logs --follow`` looks for new lines and for the attempt's end."""
+
+
+@tasks.command("logs")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option(
+    "--map-index", type=int, default=-1, show_default=True, help="Map index of a mapped task."
+)
+@click.option("--try", "try_number", type=int, help="Which try; default: the latest.")
+@click.option(
+    "--follow", "-F", is_flag=True, help="Keep printing new lines until the attempt ends."
+)
+@handle_errors
+def logs(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    try_number: int | None,
+    follow: bool,
+) -> None:
+    """Print the log of one attempt of a task instance (the latest try by default).
+
+    With --follow, keeps printing lines as they are written until the attempt has ended.
+    A missing log says which tries exist.
+
+    \b
+    Example:
+        headwater tasks logs etl manual__2024-01-31T00:00:00+00:00 load --try 2
+    """
+    import codecs
+    import sys
+
+    from headwater.cli._store import open_store
+    from headwater.operations import attempt_ended, find_attempt_log
+    from headwater.settings import load_settings
+
+    logs_folder = load_settings().logs_folder
+    with open_store() as store:
+        found = find_attempt_log(
+            store,
+            logs_folder,
+            dag_id,
+            run_id,
+            task_id,
+            map_index=map_index,
+            try_number=try_number,
+            must_exist=not follow,
+        )
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        position = 0
+
+        def pump() -> None:
+            nonlocal position
+            if not found.path.is_file():
+                return
+            with found.path.open("rb") as file:
+                file.seek(position)
+                data = file.read()
+            position += len(data)
+            if data:
+                sys.stdout.write(decoder.decode(data))
+                sys.stdout.flush()
+
+        pump()
+        if follow:
+            while not attempt_ended(store, found):
+                time.sleep(FOLLOW_POLL_S)
+                pump()
+            pump()  # what was written between the last read and the end
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            sys.stdout.write(tail)

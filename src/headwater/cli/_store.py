@@ -1,0 +1,181 @@
+"""What the commands that use the metadata database share: opening it, and showing records.
+
+Every such command reads ``load_settings().database_url`` and refuses a database that is
+missing or not migrated with one line saying to run ``headwater db migrate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from headwater.db.rows import DagRow
+    from headwater.engine.records import DagRun, TaskInstance
+    from headwater.store.sql import SqlStore
+
+
+def database_url() -> str:
+    from headwater.settings import load_settings
+
+    return load_settings().database_url
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://..."
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist (connecting would create it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).expanduser()
+    return None if parsed.database.startswith("file:") or path.exists() else path
+
+
+@contextmanager
+def connection_errors(url: str) -> Iterator[None]:
+    """A database that cannot be reached is a one-line :class:`DatabaseError`."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from headwater.db.errors import DatabaseError
+
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise DatabaseError(f"cannot use the database {shown_url(url)}: {reason}") from None
+
+
+@contextmanager
+def open_engine(url: str) -> Iterator[Engine]:
+    from headwater.db.engine import create_db_engine
+
+    engine = create_db_engine(url)
+    try:
+        with connection_errors(url):
+            yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_store() -> Iterator[SqlStore]:
+    """The metadata database of the settings, which must exist and be migrated."""
+    from headwater.db.errors import DatabaseError
+    from headwater.db.migrate import require_up_to_date
+    from headwater.store.sql import SqlStore
+
+    url = database_url()
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise DatabaseError(
+            f"the database {missing} does not exist: run `headwater db migrate` to create it"
+        )
+    with open_engine(url) as engine:
+        require_up_to_date(engine)
+        yield SqlStore(engine)
+
+
+def stored_dags_if_migrated() -> dict[str, DagRow] | None:
+    """The DAGs of the database, or None when it is missing, unreachable or not migrated.
+
+    For ``dags list``, which works without a database: it never creates one, and gives up
+    on a PostgreSQL server that does not answer within 3 seconds.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from headwater.db.engine import create_db_engine
+    from headwater.db.migrate import check
+    from headwater.exceptions import HeadwaterError
+    from headwater.store.sql import SqlStore
+
+    try:
+        url = database_url()
+        if missing_sqlite_file(url) is not None:
+            return None
+        postgres = make_url(url).drivername.startswith("postgres")
+        extra = {"connect_args": {"connect_timeout": 3}} if postgres else {}
+        engine = create_db_engine(url, **extra)
+        try:
+            if not check(engine).up_to_date:
+                return None
+            return {row.dag_id: row for row in SqlStore(engine).list_dags(include_inactive=True)}
+        finally:
+            engine.dispose()
+    except (HeadwaterError, SQLAlchemyError, OSError):
+        return None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def when(value: datetime | None) -> str:
+    """A time for people: ISO 8601 to the second, empty when unset."""
+    return value.isoformat(timespec="seconds") if value is not None else ""
+
+
+def run_json(run: DagRun) -> dict[str, Any]:
+    return {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "state": run.state.value,
+        "run_type": run.run_type,
+        "logical_date": iso(run.logical_date),
+        "data_interval_start": iso(run.data_interval_start),
+        "data_interval_end": iso(run.data_interval_end),
+        "start_date": iso(run.start_date),
+        "end_date": iso(run.end_date),
+        "conf": run.conf,
+    }
+
+
+def ti_json(ti: TaskInstance) -> dict[str, Any]:
+    return {
+        "dag_id": ti.dag_id,
+        "run_id": ti.run_id,
+        "task_id": ti.task_id,
+        "map_index": ti.map_index,
+        "state": ti.state.value,
+        "try_number": ti.try_number,
+        "max_tries": ti.max_tries,
+        "start_date": iso(ti.start_date),
+        "end_date": iso(ti.end_date),
+        "error": ti.error,
+        "pool": ti.pool,
+        "queue": ti.queue,
+        "priority_weight": ti.priority_weight,
+    }
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on stderr (stdout stays clean for JSON) unless ``--yes``; no aborts with exit 1."""
+    import click
+
+    if not yes:
+        click.confirm(question, abort=True, err=True)

@@ -1,0 +1,105 @@
+"""``headwater variables``: values tasks read as ``var.value.<key>`` in templates."""
+
+from __future__ import annotations
+
+import click
+
+from headwater.cli._common import console, emit_json, handle_errors, output_option, table
+
+
+@click.group()
+def variables() -> None:
+    """Get, set, list and delete variables."""
+
+
+@variables.command("get")
+@click.argument("key")
+@output_option
+@handle_errors
+def get(key: str, output: str) -> None:
+    """Print the value of variable KEY (exit 1 when there is none).
+
+    \b
+    Example:
+        headwater variables get region
+    """
+    from headwater.cli._store import open_store
+    from headwater.operations import get_variable
+
+    with open_store() as store:
+        value = get_variable(store, key)
+    if output == "json":
+        emit_json({"key": key, "value": value})
+    else:
+        click.echo(value)
+
+
+@variables.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--description", help="What it is for; default: keep the current one.")
+@output_option
+@handle_errors
+def set_(key: str, value: str, description: str | None, output: str) -> None:
+    """Set variable KEY to VALUE (text; JSON is kept as written).
+
+    \b
+    Example:
+        headwater variables set region eu --description "where reports are made"
+    """
+    from headwater.cli._store import open_store
+    from headwater.operations import set_variable
+
+    with open_store() as store:
+        row = set_variable(store, key, value, description)
+    if output == "json":
+        emit_json({"key": row.key, "value": row.value, "description": row.description})
+    else:
+        console().print(f"Variable {row.key} set")
+
+
+@variables.command("list")
+@output_option
+@handle_errors
+def list_variables(output: str) -> None:
+    """List every variable with its value and description.
+
+    \b
+    Example:
+        headwater variables list -o json
+    """
+    from headwater.cli._store import open_store
+
+    with open_store() as store:
+        rows = store.list_variables()
+    data = [{"key": v.key, "value": v.value, "description": v.description} for v in rows]
+    if output == "json":
+        emit_json(data)
+    elif not data:
+        console().print("No variables.")
+    else:
+        console().print(
+            table(None, ["key", "value", "description"], [list(d.values()) for d in data])
+        )
+
+
+@variables.command("delete")
+@click.argument("key")
+@output_option
+@handle_errors
+def delete(key: str, output: str) -> None:
+    """Delete variable KEY.
+
+    \b
+    Example:
+        headwater variables delete region
+    """
+    from headwater.cli._store import open_store
+    from headwater.operations import delete_variable
+
+    with open_store() as store:
+        delete_variable(store, key)
+    if output == "json":
+        emit_json({"key": key, "deleted": True})
+    else:
+        console().print(f"Deleted variable {key}")

@@ -1,0 +1,79 @@
+"""What people do to the metadata database, as plain functions: trigger, clear, pause,
+delete, backfill; pools, variables and connections.
+
+The command line calls these today and the REST API will tomorrow, so both behave the same.
+Each function takes a :class:`~headwater.store.sql.SqlStore` (and ``now`` where it records
+a time), commits each change before it returns, and refuses bad input with an
+:class:`~headwater.operations.errors.OperationError` naming the field or id (see there for
+the hierarchy). They only write what the scheduler reads: a triggered or cleared run is
+QUEUED in the database, and the scheduler (re)loads it from there. Example::
+
+    with SqlStore.from_url(settings.database_url) as store:
+        run = trigger_run(store, "etl", conf={"region": "us"}, now=datetime.now(UTC))
+        clear_task_instances(store, "etl", run.run_id, ["load"], downstream=True, now=...)
+"""
+
+from headwater.operations.admin import (
+    add_connection,
+    connection_from_uri,
+    delete_connection,
+    delete_pool,
+    delete_variable,
+    get_variable,
+    public_connection,
+    set_pool,
+    set_variable,
+)
+from headwater.operations.backfill import (
+    REPROCESS,
+    Backfill,
+    BackfillItem,
+    BackfillPlan,
+    backfill_limits,
+    plan_backfill,
+    run_backfill,
+)
+from headwater.operations.clearing import clear_task_instances, task_instances_to_clear
+from headwater.operations.dags import delete_dag, set_paused
+from headwater.operations.errors import (
+    ConflictError,
+    DagNotInDatabaseError,
+    InvalidRequestError,
+    NotFoundError,
+    OperationError,
+)
+from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_log
+from headwater.operations.runs import delete_run, trigger_run
+
+__all__ = [
+    "REPROCESS",
+    "AttemptLog",
+    "Backfill",
+    "BackfillItem",
+    "BackfillPlan",
+    "ConflictError",
+    "DagNotInDatabaseError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OperationError",
+    "add_connection",
+    "attempt_ended",
+    "backfill_limits",
+    "clear_task_instances",
+    "connection_from_uri",
+    "delete_connection",
+    "delete_dag",
+    "delete_pool",
+    "delete_run",
+    "delete_variable",
+    "find_attempt_log",
+    "get_variable",
+    "plan_backfill",
+    "public_connection",
+    "run_backfill",
+    "set_paused",
+    "set_pool",
+    "set_variable",
+    "task_instances_to_clear",
+    "trigger_run",
+]

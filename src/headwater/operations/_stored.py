@@ -1,0 +1,76 @@
+"""Reading what operations act on: a stored DAG rebuilt from its serialization, a run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from headwater.db.models import ID_LENGTH
+from headwater.operations.errors import (
+    ConflictError,
+    DagNotInDatabaseError,
+    InvalidRequestError,
+    NotFoundError,
+)
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.db.rows import DagRow
+    from headwater.engine.records import DagRun
+    from headwater.engine.xcoms import XComs
+    from headwater.store.sql import SqlStore
+
+
+def dag_row(store: SqlStore, dag_id: str) -> DagRow:
+    """The ``dags`` row of ``dag_id``, or an error saying how DAGs get into the database."""
+    row = store.get_dag(dag_id)
+    if row is None:
+        known = ", ".join(r.dag_id for r in store.list_dags()) or "none"
+        raise DagNotInDatabaseError(
+            f"no DAG {dag_id!r} in the database (active DAGs: {known}); DAGs get there when "
+            "the DAG processor parses their file (`headwater dag-processor` or "
+            "`headwater scheduler`)"
+        )
+    return row
+
+
+def stored_dag(store: SqlStore, dag_id: str, *, action: str) -> tuple[DagRow, DAG]:
+    """The row and rebuilt structure of an active DAG; ``action`` names what was refused."""
+    from headwater.dag_processing.serialized_dag import deserialize_dag
+
+    row = dag_row(store, dag_id)
+    if not row.is_active or row.serialized is None:
+        where = f" (it was in {row.fileloc})" if row.fileloc else ""
+        raise ConflictError(
+            f"DAG {dag_id!r} is no longer defined by any DAG file{where}: cannot {action} it"
+        )
+    return row, deserialize_dag(row.serialized)
+
+
+def require_run(store: SqlStore, dag_id: str, run_id: str) -> DagRun:
+    run = store.get_dag_run(dag_id, run_id)
+    if run is None:
+        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
+    return run
+
+
+def require_aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRequestError(f"{field} {value.isoformat()} has no time zone")
+    return value
+
+
+def require_name(value: str, field: str) -> str:
+    """A pool name, variable key or connection id: 1 to 250 characters, not blank."""
+    if not isinstance(value, str) or not value.strip() or len(value) > ID_LENGTH:
+        raise InvalidRequestError(f"{field} {value!r} must be 1 to {ID_LENGTH} characters")
+    return value
+
+
+def xcoms_for(store: SqlStore) -> XComs:
+    """An XComs object for creating runs (creation writes no XCom: the defaults do)."""
+    from headwater.engine.xcoms import XComs
+    from headwater.serialization import load_serializer
+    from headwater.settings import XComSettings
+
+    return XComs(store, load_serializer(None), XComSettings().max_size_bytes)

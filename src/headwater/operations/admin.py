@@ -1,0 +1,130 @@
+"""Pools, variables and connections: the shared settings tasks read from the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headwater.operations._stored import require_name
+from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
+from headwater.store.base import Connection
+
+if TYPE_CHECKING:
+    from headwater.db.rows import PoolRow, VariableRow
+    from headwater.store.sql import SqlStore
+
+SECRET_HINTS = ("password", "passwd", "secret", "token", "key", "credential")
+"""Keys of a connection's ``extra`` whose values :func:`public_connection` hides."""
+
+
+# -- pools -------------------------------------------------------------------------------------
+
+
+def set_pool(store: SqlStore, name: str, slots: int, description: str | None = None) -> PoolRow:
+    """Create pool ``name`` or change its slots; ``description`` None keeps the stored one."""
+    require_name(name, "pool name")
+    if not isinstance(slots, int) or isinstance(slots, bool) or slots < 0:
+        raise InvalidRequestError(f"pool {name!r}: slots must be 0 or more, not {slots!r}")
+    if description is None:
+        existing = store.get_pool(name)
+        description = existing.description if existing is not None else ""
+    store.set_pool(name, slots, description)
+    pool = store.get_pool(name)
+    assert pool is not None
+    return pool
+
+
+def delete_pool(store: SqlStore, name: str) -> None:
+    """Delete a pool; ``default_pool`` cannot be. Tasks naming a deleted pool wait until it
+    exists again."""
+    if not store.delete_pool(name):
+        raise NotFoundError(f"no pool {name!r}")
+
+
+# -- variables ---------------------------------------------------------------------------------
+
+
+def get_variable(store: SqlStore, key: str) -> str:
+    value = store.get_variable(key)
+    if value is None:
+        raise NotFoundError(f"no variable {key!r}")
+    return value
+
+
+def set_variable(
+    store: SqlStore, key: str, value: str, description: str | None = None
+) -> VariableRow:
+    """Create or change a variable; ``description`` None keeps the stored one."""
+    require_name(key, "variable key")
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"variable {key!r}: the value must be text")
+    store.set_variable(key, value, description)
+    return next(v for v in store.list_variables() if v.key == key)
+
+
+def delete_variable(store: SqlStore, key: str) -> None:
+    if not store.delete_variable(key):
+        raise NotFoundError(f"no variable {key!r}")
+
+
+# -- connections -------------------------------------------------------------------------------
+
+
+def connection_from_uri(conn_id: str, uri: str) -> Connection:
+    """A connection from a URI such as ``postgresql://user:pw@host:5432/db?sslmode=require``."""
+    require_name(conn_id, "conn_id")
+    if "://" not in uri:
+        raise InvalidRequestError(
+            f"connection {conn_id!r}: URI {_hide_password(uri)!r} has no type; "
+            "write it as type://login:password@host:port/schema"
+        )
+    try:
+        connection = Connection.from_uri(conn_id, uri)
+    except ValueError as exc:  # a port that is not a number
+        raise InvalidRequestError(f"connection {conn_id!r}: invalid URI: {exc}") from None
+    if not connection.conn_type:
+        raise InvalidRequestError(f"connection {conn_id!r}: the URI has no type before ://")
+    return connection
+
+
+def add_connection(store: SqlStore, connection: Connection) -> Connection:
+    """Store a new connection; an existing ``conn_id`` is refused (delete it first)."""
+    require_name(connection.conn_id, "conn_id")
+    if not connection.conn_type:
+        raise InvalidRequestError(f"connection {connection.conn_id!r}: conn_type is required")
+    if connection.port is not None and not 0 < connection.port < 65536:
+        raise InvalidRequestError(
+            f"connection {connection.conn_id!r}: port {connection.port} is not 1-65535"
+        )
+    if store.get_connection(connection.conn_id) is not None:
+        raise ConflictError(
+            f"connection {connection.conn_id!r} already exists; delete it first to replace it"
+        )
+    store.set_connection(connection)
+    return connection
+
+
+def delete_connection(store: SqlStore, conn_id: str) -> None:
+    if not store.delete_connection(conn_id):
+        raise NotFoundError(f"no connection {conn_id!r}")
+
+
+def public_connection(connection: Connection) -> dict[str, Any]:
+    """A connection as it may be shown: no password, secret-looking extras hidden."""
+    return {
+        "conn_id": connection.conn_id,
+        "conn_type": connection.conn_type,
+        "host": connection.host,
+        "port": connection.port,
+        "schema": connection.schema,
+        "login": connection.login,
+        "has_password": bool(connection.password),
+        "extra": {
+            key: "***" if any(hint in key.lower() for hint in SECRET_HINTS) else value
+            for key, value in connection.extra.items()
+        },
+    }
+
+
+def _hide_password(uri: str) -> str:
+    _, sep, tail = uri.rpartition("@")
+    return f"***{sep}{tail}" if sep else uri

@@ -1,0 +1,250 @@
+"""Backfills: runs of a DAG over a range of past logical dates (``headwater dags backfill``).
+
+:func:`plan_backfill` decides, for every schedule interval whose logical date is in
+``[start, end]``, what to do:
+
+============  ==================================================================
+``create``    no run has that logical date yet: a ``backfill`` run is created
+``rerun``     a run failed (``reprocess`` ``failed`` or ``all``), or succeeded
+              (``reprocess`` ``all``): the whole run is cleared and runs again
+``skip``      a run is queued or running; or ``reprocess`` is ``none``; or a run
+              succeeded and ``reprocess`` is not ``all``
+============  ==================================================================
+
+:func:`run_backfill` carries a plan out under one new backfill id, which the runs carry
+(``dag_runs.backfill_id``); the scheduler keeps at most ``max_active_runs`` of them running
+(:func:`backfill_limits`). Running the same backfill twice creates nothing the second time,
+except reruns that ``reprocess`` asks for. Example::
+
+    plan = plan_backfill(store, "etl", start, end, reprocess="failed")
+    backfill = run_backfill(store, plan, max_active_runs=2, now=clock.now())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from headwater.engine.dagrun import DagRunEngine
+from headwater.engine.records import DagRun
+from headwater.engine.run_factory import new_dag_run
+from headwater.engine.states import DagRunState
+from headwater.operations._stored import require_aware, stored_dag, xcoms_for
+from headwater.operations.clearing import clear_task_instances
+from headwater.operations.errors import InvalidRequestError
+from headwater.scheduler.run_planning import intervals_between
+from headwater.store import backfills
+
+if TYPE_CHECKING:
+    from headwater.store.sql import SqlStore
+
+REPROCESS = ("failed", "none", "all")
+"""Which existing runs a backfill runs again: failed ones, none, or all finished ones."""
+
+ACTIVE = (DagRunState.QUEUED, DagRunState.RUNNING)
+
+
+@dataclass(frozen=True)
+class BackfillItem:
+    """What a backfill does at one logical date."""
+
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    action: str
+    """'create', 'rerun' or 'skip'."""
+    run_id: str
+    """The run to create (``backfill__<logical date>``), or the existing run rerun or skipped."""
+    state: str | None = None
+    """The existing run's state; None for 'create'."""
+    reason: str = ""
+    """Why, in a few words."""
+
+
+class BackfillPlan(list[BackfillItem]):
+    """The items of a backfill, oldest logical date first, and what it was asked for."""
+
+    def __init__(
+        self,
+        items: Iterable[BackfillItem],
+        *,
+        dag_id: str,
+        start: datetime,
+        end: datetime,
+        reprocess: str,
+    ) -> None:
+        super().__init__(items)
+        self.dag_id = dag_id
+        self.start = start
+        self.end = end
+        self.reprocess = reprocess
+
+    def with_action(self, action: str) -> list[BackfillItem]:
+        return [item for item in self if item.action == action]
+
+
+@dataclass
+class Backfill:
+    """A backfill that was run: its stored row's fields and the runs it created or reran.
+
+    ``id`` is None when the plan had nothing to create or rerun: then nothing was stored.
+    """
+
+    id: int | None
+    dag_id: str
+    start: datetime
+    end: datetime
+    reprocess: str
+    max_active_runs: int
+    created_at: datetime
+    created: list[str] = field(default_factory=list)
+    """Run ids created."""
+    rerun: list[str] = field(default_factory=list)
+    """Run ids cleared to run again."""
+    skipped: list[str] = field(default_factory=list)
+    """Run ids left alone (planned as skips, or found queued or running when it ran)."""
+
+
+def plan_backfill(
+    store: SqlStore, dag_id: str, start: datetime, end: datetime, reprocess: str = "failed"
+) -> BackfillPlan:
+    """What a backfill of ``dag_id`` over logical dates ``[start, end]`` would do; changes
+    nothing. Raises for an unknown or deleted DAG, a DAG without a schedule, ``start`` after
+    ``end`` or an unknown ``reprocess``."""
+    if reprocess not in REPROCESS:
+        raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
+    require_aware(start, "start")
+    require_aware(end, "end")
+    if start > end:
+        raise InvalidRequestError(
+            f"start {start.isoformat()} is after end {end.isoformat()}: nothing to backfill"
+        )
+    _, dag = stored_dag(store, dag_id, action="backfill")
+    runs: dict[datetime, list[DagRun]] = {}
+    for run in store.list_dag_runs(dag_id):
+        runs.setdefault(run.logical_date, []).append(run)
+    items = []
+    for interval in intervals_between(dag, start, end):
+        when = interval.logical_date
+        new_id = f"backfill__{when.isoformat()}"
+        action, found, reason = _decide(runs.get(when, []), reprocess)
+        items.append(
+            BackfillItem(
+                logical_date=when,
+                data_interval_start=interval.start,
+                data_interval_end=interval.end,
+                action=action,
+                run_id=found.run_id if found is not None else new_id,
+                state=found.state.value if found is not None else None,
+                reason=reason,
+            )
+        )
+    return BackfillPlan(items, dag_id=dag_id, start=start, end=end, reprocess=reprocess)
+
+
+def _decide(existing: list[DagRun], reprocess: str) -> tuple[str, DagRun | None, str]:
+    """The action at one logical date, the existing run it concerns, and why."""
+    if not existing:
+        return "create", None, "no run yet"
+    active = [r for r in existing if r.state in ACTIVE]
+    if active:
+        return "skip", active[0], f"a run is {active[0].state.value}"
+    succeeded = [r for r in existing if r.state is DagRunState.SUCCESS]
+    failed = [r for r in existing if r.state is DagRunState.FAILED]
+    run = succeeded[0] if succeeded else failed[0]
+    ended = "succeeded" if succeeded else "failed"
+    if reprocess == "none":
+        return "skip", run, f"a run {ended} (reprocess none)"
+    if succeeded and reprocess != "all":
+        return "skip", run, "a run succeeded"
+    return "rerun", run, f"the run {ended} (reprocess {reprocess})"
+
+
+def run_backfill(
+    store: SqlStore, plan: BackfillPlan, max_active_runs: int, now: datetime
+) -> Backfill:
+    """Carry out ``plan`` (from :func:`plan_backfill`) under a new backfill id.
+
+    Creates a QUEUED ``backfill`` run (id ``backfill__<logical date>``, the plan's data
+    interval, the params' defaults) for each 'create' item, and clears each 'rerun' item's
+    whole run. A run found queued or running by now, or created meanwhile, is skipped.
+    Records a ``backfill`` event. Raises for ``max_active_runs`` below 1.
+    """
+    if not isinstance(max_active_runs, int) or max_active_runs < 1:
+        raise InvalidRequestError(f"max_active_runs must be 1 or more, not {max_active_runs!r}")
+    _, dag = stored_dag(store, plan.dag_id, action="backfill")
+    result = Backfill(
+        id=None,
+        dag_id=plan.dag_id,
+        start=plan.start,
+        end=plan.end,
+        reprocess=plan.reprocess,
+        max_active_runs=max_active_runs,
+        created_at=now,
+        skipped=[item.run_id for item in plan.with_action("skip")],
+    )
+    if not plan.with_action("create") and not plan.with_action("rerun"):
+        return result
+    # Built (and params validated) before anything is stored.
+    new_runs = {
+        item.run_id: new_dag_run(
+            dag,
+            logical_date=item.logical_date,
+            run_id=item.run_id,
+            run_type="backfill",
+            data_interval=(item.data_interval_start, item.data_interval_end),
+        )
+        for item in plan.with_action("create")
+    }
+    row = backfills.create_backfill(
+        store, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now
+    )
+    result.id = row.id
+    xcoms = xcoms_for(store)
+    all_tasks = list(dag.task_dict)
+    for item in plan:
+        if item.action == "create":
+            run = new_runs[item.run_id]
+            if store.find_dag_run(dag.dag_id, item.logical_date):
+                result.skipped.append(item.run_id)  # created meanwhile
+                continue
+            try:
+                DagRunEngine.create(dag, store, xcoms, run)
+            except ValueError:  # its id was taken meanwhile
+                result.skipped.append(item.run_id)
+                continue
+            backfills.set_runs_backfill(store, dag.dag_id, [run.run_id], row.id)
+            result.created.append(run.run_id)
+        elif item.action == "rerun":
+            current = store.get_dag_run(dag.dag_id, item.run_id)
+            if current is None or current.state in ACTIVE:
+                result.skipped.append(item.run_id)
+                continue
+            # Tagged before it is queued, so the scheduler never sees it outside the limit.
+            backfills.set_runs_backfill(store, dag.dag_id, [item.run_id], row.id)
+            clear_task_instances(store, dag.dag_id, item.run_id, all_tasks, now=now)
+            result.rerun.append(item.run_id)
+    store.record_event(
+        "backfill",
+        at=now,
+        dag_id=dag.dag_id,
+        detail=(
+            f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
+            f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
+            f"{len(result.created)} created, {len(result.rerun)} rerun"
+        ),
+    )
+    return result
+
+
+def backfill_limits(store: SqlStore) -> dict[int, int]:
+    """Backfill id -> ``max_active_runs``, for every backfill with a run queued or running.
+
+    For the scheduler: a QUEUED run with ``backfill_id`` ``b`` may start only while fewer
+    than ``backfill_limits(store)[b]`` runs of ``b`` are RUNNING;
+    :func:`headwater.store.backfills.active_backfill_runs` says which runs belong to which
+    backfill.
+    """
+    return backfills.backfill_limits(store)

@@ -1,0 +1,43 @@
+"""Changing DAGs in the database: pausing, and deleting one with everything it ran."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from headwater.operations._stored import dag_row
+from headwater.store import backfills
+
+if TYPE_CHECKING:
+    from headwater.db.rows import DagRow
+    from headwater.store.sql import SqlStore
+
+
+def set_paused(store: SqlStore, dag_id: str, paused: bool) -> DagRow:
+    """Pause (True) or unpause (False) a DAG and return its row as stored afterwards.
+
+    A paused DAG gets no new scheduled runs and none of its task instances are queued; runs
+    already queued or running wait. The store logs a ``pause`` event. Re-parsing the DAG's
+    file never changes it.
+    """
+    dag_row(store, dag_id)
+    store.set_dag_paused(dag_id, paused)
+    return dag_row(store, dag_id)
+
+
+def delete_dag(store: SqlStore, dag_id: str) -> dict[str, int]:
+    """Delete a DAG from the database with all its runs, task instances, attempts, XComs and
+    backfills; returns how many rows went from each table.
+
+    The DAG's file row is forgotten too, so the DAG processor parses that file again on its
+    next scan: if the file still defines the DAG, it comes back as a new DAG (no runs, paused
+    as at creation); other DAGs of the same file are re-parsed and keep their state. To
+    remove a DAG for good, delete it from its file first. Log files stay on disk; the event
+    log keeps its entries and records a ``delete_dag`` event.
+    """
+    row = dag_row(store, dag_id)
+    counts = store.delete_dag(dag_id)
+    counts["backfills"] = backfills.delete_backfills(store, dag_id)
+    if row.fileloc is not None:
+        counts["dag_files"] = int(store.delete_dag_file(row.fileloc))
+    store.record_event("delete_dag", at=store.clock.now(), dag_id=dag_id)
+    return counts

@@ -1,0 +1,79 @@
+"""Creating and deleting DAG runs by hand: ``headwater dags trigger`` and the REST API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from headwater.engine.dagrun import DagRunEngine
+from headwater.engine.records import DagRun
+from headwater.engine.run_factory import new_dag_run
+from headwater.engine.states import DagRunState
+from headwater.operations._stored import require_aware, require_run, stored_dag, xcoms_for
+from headwater.operations.errors import ConflictError
+
+if TYPE_CHECKING:
+    from headwater.store.sql import SqlStore
+
+
+def trigger_run(
+    store: SqlStore,
+    dag_id: str,
+    *,
+    conf: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    logical_date: datetime | None = None,
+    now: datetime,
+) -> DagRun:
+    """Create a manual run of ``dag_id``, QUEUED for the scheduler, and return it.
+
+    The DAG must be in the database (its file parsed by the DAG processor) and still defined
+    by a file. ``conf`` is validated against the DAG's params first (the error names the
+    param); ``logical_date`` defaults to ``now`` and sets the data interval; ``run_id``
+    defaults to ``manual__<logical date>``. A paused DAG's run waits until it is unpaused.
+    Example::
+
+        run = trigger_run(store, "etl", conf={"region": "us"}, now=clock.now())
+    """
+    _, dag = stored_dag(store, dag_id, action="trigger")
+    when = require_aware(logical_date, "logical_date") if logical_date is not None else now
+    run = new_dag_run(dag, logical_date=when, conf=conf, run_id=run_id, run_type="manual")
+    run.state = DagRunState.QUEUED
+    if store.get_dag_run(dag_id, run.run_id) is not None:
+        raise _taken(dag_id, run.run_id)
+    try:
+        DagRunEngine.create(dag, store, xcoms_for(store), run)
+    except ValueError:  # created at the same moment by someone else
+        raise _taken(dag_id, run.run_id) from None
+    store.record_event(
+        "trigger",
+        at=now,
+        dag_id=dag_id,
+        run_id=run.run_id,
+        state=run.state.value,
+        detail=json.dumps(run.conf, default=str, sort_keys=True),
+    )
+    return run
+
+
+def _taken(dag_id: str, run_id: str) -> ConflictError:
+    return ConflictError(
+        f"run_id {run_id!r} is taken: DAG {dag_id!r} already has a run with that id; "
+        "choose another run id"
+    )
+
+
+def delete_run(store: SqlStore, dag_id: str, run_id: str) -> DagRun:
+    """Delete one run with its task instances, attempts and XComs; returns what was deleted.
+
+    A running run is deleted too: the scheduler notices and stops its attempts. Log files
+    stay on disk. The event log keeps its entries and records a ``delete_run`` event.
+    """
+    run = require_run(store, dag_id, run_id)
+    store.delete_dag_run(dag_id, run_id)
+    store.record_event(
+        "delete_run", at=store.clock.now(), dag_id=dag_id, run_id=run_id, state=run.state.value
+    )
+    return run

@@ -1,0 +1,164 @@
+"""``headwater pools | variables | connections``: round trips through a real database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from headwater.engine.states import TaskInstanceState
+from headwater.store.base import Connection
+from headwater.store.sql import SqlStore
+from stored_dags import invoke
+
+
+def test_pools_round_trip(store: SqlStore) -> None:
+    result = invoke("pools", "set", "warehouse", "4", "--description", "the reports db")
+    assert (result.exit_code, result.stdout) == (0, "Pool warehouse has 4 slot(s)\n")
+    data = json.loads(invoke("pools", "set", "warehouse", "6", "-o", "json").stdout)
+    assert data == {"name": "warehouse", "slots": 6, "description": "the reports db"}
+    pools = json.loads(invoke("pools", "list", "-o", "json").stdout)
+    assert pools == [
+        {
+            "name": "default_pool",
+            "slots": 128,
+            "running": 0,
+            "queued": 0,
+            "open": 128,
+            "description": "Default pool",
+        },
+        {
+            "name": "warehouse",
+            "slots": 6,
+            "running": 0,
+            "queued": 0,
+            "open": 6,
+            "description": "the reports db",
+        },
+    ]
+    assert "warehouse" in invoke("pools", "list").stdout
+    assert invoke("pools", "delete", "warehouse").stdout == "Deleted pool warehouse\n"
+    assert store.get_pool("warehouse") is None
+
+
+def test_pools_list_counts_queued_and_running_instances(store: SqlStore) -> None:
+    invoke("dags", "trigger", "flaky", "--run-id", "r1")
+    tis = store.get_task_instances("flaky", "r1")
+    tis[0].state, tis[1].state = TaskInstanceState.RUNNING, TaskInstanceState.QUEUED
+    store.save_task_instances(tis[:2])
+    [default] = json.loads(invoke("pools", "list", "-o", "json").stdout)
+    assert (default["running"], default["queued"], default["open"]) == (1, 1, 126)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["delete", "default_pool"], 1, "'default_pool' cannot be deleted"),
+        (["delete", "nope"], 1, "Error: no pool 'nope'"),
+        (["set", "p", "--", "-1"], 1, "Error: pool 'p': slots must be 0 or more, not -1"),
+        (["set", "p", "many"], 2, "'many' is not a valid integer"),
+        (["set", "", "1"], 1, "Error: pool name '' must be 1 to 250 characters"),
+    ],
+)
+def test_pool_errors(store: SqlStore, args: list[str], code: int, message: str) -> None:
+    result = invoke("pools", *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+
+
+def test_variables_round_trip(store: SqlStore) -> None:
+    assert invoke("variables", "set", "region", "eu", "--description", "where").exit_code == 0
+    assert invoke("variables", "get", "region").stdout == "eu\n"
+    invoke("variables", "set", "region", "us")  # the description is kept
+    data = json.loads(invoke("variables", "list", "-o", "json").stdout)
+    assert data == [{"key": "region", "value": "us", "description": "where"}]
+    assert json.loads(invoke("variables", "get", "region", "-o", "json").stdout) == {
+        "key": "region",
+        "value": "us",
+    }
+    assert store.get_variable("region") == "us"
+    assert invoke("variables", "delete", "region").stdout == "Deleted variable region\n"
+    result = invoke("variables", "get", "region")
+    assert (result.exit_code, result.stderr) == (1, "Error: no variable 'region'\n")
+    result = invoke("variables", "delete", "region")
+    assert (result.exit_code, result.stderr) == (1, "Error: no variable 'region'\n")
+    assert invoke("variables", "list").stdout == "No variables.\n"
+
+
+def test_connections_round_trip_without_printing_passwords(store: SqlStore) -> None:
+    result = invoke(
+        "connections", "add", "warehouse",
+        "--uri", "postgresql://etl:s3cret@db.example.com:5432/reports?sslmode=require",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Added connection warehouse (postgresql)\n"
+    result = invoke(
+        "connections", "add", "api", "--type", "http", "--host", "api.example.com",
+        "--password", "hunter2", "--extra", '{"version": 2, "api_token": "abc"}', "-o", "json",
+    )  # fmt: skip
+    assert "hunter2" not in result.stdout and "abc" not in result.stdout
+    stored = store.get_connection("warehouse")
+    assert stored == Connection(
+        "warehouse",
+        "postgresql",
+        host="db.example.com",
+        login="etl",
+        password="s3cret",
+        schema="reports",
+        port=5432,
+        extra={"sslmode": "require"},
+    )
+    assert store.get_connection("api").password == "hunter2"  # type: ignore[union-attr]
+    listed = invoke("connections", "list", "-o", "json").stdout
+    table = invoke("connections", "list").stdout
+    for text in (listed, table):
+        assert "s3cret" not in text and "hunter2" not in text and '"abc"' not in text
+    data = {c["conn_id"]: c for c in json.loads(listed)}
+    assert data["warehouse"] == {
+        "conn_id": "warehouse",
+        "conn_type": "postgresql",
+        "host": "db.example.com",
+        "port": 5432,
+        "schema": "reports",
+        "login": "etl",
+        "has_password": True,
+        "extra": {"sslmode": "require"},
+    }
+    assert data["api"]["extra"] == {"version": 2, "api_token": "***"}
+    assert "warehouse" in table and "db.example.com" in table
+    assert invoke("connections", "delete", "api").stdout == "Deleted connection api\n"
+    assert store.get_connection("api") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["w", "--uri", "postgresql://h", "--host", "x"],
+            2,
+            "--uri cannot be combined with --host",
+        ),
+        (["w", "--host", "x"], 2, "give --uri, or --type with the other fields"),
+        (["w", "--uri", "no-scheme"], 1, "has no type; write it as type://"),
+        (["w", "--uri", "http://h:notaport"], 1, "Error: connection 'w': invalid URI"),
+        (["w", "--type", "http", "--extra", "[1]"], 2, "Invalid value for --extra"),
+        (["w", "--type", "http", "--port", "70000"], 2, "--port"),
+    ],
+)
+def test_connection_errors(store: SqlStore, args: list[str], code: int, message: str) -> None:
+    result = invoke("connections", "add", *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert store.list_connections() == []
+
+
+def test_an_existing_connection_is_not_replaced(store: SqlStore) -> None:
+    invoke("connections", "add", "w", "--uri", "http://one.example.com")
+    result = invoke("connections", "add", "w", "--uri", "http://two.example.com")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: connection 'w' already exists; delete it first to replace it\n"
+    )
+    assert store.get_connection("w").host == "one.example.com"  # type: ignore[union-attr]
+    result = invoke("connections", "delete", "nope")
+    assert (result.exit_code, result.stderr) == (1, "Error: no connection 'nope'\n")

@@ -1,0 +1,71 @@
+"""Pools, variables and connections through the operations (what the REST API will call)."""
+
+from __future__ import annotations
+
+import pytest
+
+from headwater.db.errors import DatabaseError
+from headwater.operations import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    add_connection,
+    connection_from_uri,
+    delete_connection,
+    delete_pool,
+    delete_variable,
+    get_variable,
+    public_connection,
+    set_pool,
+    set_variable,
+)
+from headwater.store.base import Connection
+from headwater.store.sql import SqlStore
+
+
+def test_pools(sql_store: SqlStore) -> None:
+    assert set_pool(sql_store, "db", 2, "the database").description == "the database"
+    pool = set_pool(sql_store, "db", 5)
+    assert (pool.slots, pool.description) == (5, "the database")
+    with pytest.raises(InvalidRequestError, match="pool 'db': slots must be 0 or more, not -2"):
+        set_pool(sql_store, "db", -2)
+    with pytest.raises(InvalidRequestError, match="pool name"):
+        set_pool(sql_store, "x" * 251, 1)
+    delete_pool(sql_store, "db")
+    with pytest.raises(NotFoundError, match="no pool 'db'"):
+        delete_pool(sql_store, "db")
+    with pytest.raises(DatabaseError, match="cannot be deleted"):
+        delete_pool(sql_store, "default_pool")
+
+
+def test_variables(sql_store: SqlStore) -> None:
+    row = set_variable(sql_store, "k", '{"a": 1}', "json text")
+    assert (row.key, row.value, row.description) == ("k", '{"a": 1}', "json text")
+    assert get_variable(sql_store, "k") == '{"a": 1}'
+    assert set_variable(sql_store, "k", "2").description == "json text"
+    delete_variable(sql_store, "k")
+    with pytest.raises(NotFoundError, match="no variable 'k'"):
+        get_variable(sql_store, "k")
+    with pytest.raises(InvalidRequestError, match="variable key ' ' must be"):
+        set_variable(sql_store, " ", "v")
+
+
+def test_connections(sql_store: SqlStore) -> None:
+    conn = connection_from_uri("pg", "postgresql://u:p%40ss@h:5432/db")
+    assert (conn.login, conn.password, conn.port, conn.schema) == ("u", "p@ss", 5432, "db")
+    add_connection(sql_store, conn)
+    assert sql_store.get_connection("pg") == conn
+    with pytest.raises(ConflictError, match="'pg' already exists"):
+        add_connection(sql_store, conn)
+    with pytest.raises(InvalidRequestError, match="conn_type is required"):
+        add_connection(sql_store, Connection("bare"))
+    with pytest.raises(InvalidRequestError, match="port 0 is not 1-65535"):
+        add_connection(sql_store, Connection("p0", "http", port=0))
+    with pytest.raises(InvalidRequestError, match=r"URI '\*\*\*@host' has no type"):
+        connection_from_uri("x", "user:secret@host")
+    shown = public_connection(Connection("c", "http", password="pw", extra={"Secret_Key": "s"}))
+    assert shown["has_password"] is True and shown["extra"] == {"Secret_Key": "***"}
+    assert "pw" not in str(shown)
+    delete_connection(sql_store, "pg")
+    with pytest.raises(NotFoundError, match="no connection 'pg'"):
+        delete_connection(sql_store, "pg")
