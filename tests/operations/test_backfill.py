@@ -184,3 +184,12 @@ def test_max_active_runs_must_be_positive(store: SqlStore) -> None:
     with pytest.raises(InvalidRequestError, match="max_active_runs must be 1 or more, not 0"):
         run_backfill(store, plan, 0, NOW)
     assert store.list_dag_runs("etl") == []
+
+
+def test_a_plan_leaves_out_intervals_before_the_start_date_or_not_over_yet(
+    store: SqlStore,
+) -> None:
+    before = JAN_1 - timedelta(days=3)
+    plan = plan_backfill(store, "etl", before, JAN_5, now=JAN_3 + timedelta(hours=1))
+    # Jan 1 and 2 have ended by Jan 3 01:00; Jan 3 is still running; nothing before Jan 1.
+    assert [i.logical_date for i in plan] == [JAN_1, _day(2)]

@@ -10,10 +10,8 @@ from typing import Any
 
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor
-from headwater.dag_processing.serialized_dag import deserialize_dag
-from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
-from headwater.engine.run_factory import new_dag_run
+from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
 from headwater.scheduler.service import build_scheduler
 from headwater.settings import load_settings
@@ -57,12 +55,7 @@ class Harness:
         return self._scheduler
 
     def trigger(self, dag_id: str, *, conf: dict[str, Any] | None = None) -> DagRun:
-        row = self.store.get_dag(dag_id)
-        assert row is not None and row.serialized is not None
-        dag = deserialize_dag(row.serialized)
-        run = new_dag_run(dag, logical_date=self.clock.now(), conf=conf)
-        DagRunEngine.create(dag, self.store, self.scheduler.xcoms, run)
-        return run
+        return trigger_run(self.store, dag_id, conf=conf, now=self.clock.now())
 
     def step(self, *, tick: bool = True, wait_s: float = 10.0) -> int:
         """One full pass (unless ``tick`` is False), then apply whatever attempts end."""

@@ -294,13 +294,26 @@ def test_a_new_scheduler_puts_back_what_a_stopped_one_left(harness: Harness) -> 
     harness.process()
     run = harness.trigger("resume")
     first = harness.scheduler
-    first.tick()  # "a" is queued; this scheduler "dies" before running it
+    first.tick()  # "a" is queued; this scheduler stops before running it
     assert harness.states("resume", run.run_id)["a"] == "queued"
+    first.stop()
     harness._scheduler = None  # a new scheduler on the same database
     harness.run_until(harness.finished("resume", run.run_id))
     assert harness.states("resume", run.run_id) == {"a": "success", "b": "success"}
     assert [a.try_number for a in harness.attempts("resume", run.run_id, "a")] == [1]
-    first.stop()
+
+
+def test_a_second_scheduler_on_the_same_database_is_refused(harness: Harness) -> None:
+    import pytest
+
+    from headwater.exceptions import HeadwaterError
+    from headwater.scheduler.service import build_scheduler
+    from headwater.settings import load_settings
+
+    assert harness.scheduler.job_id is not None
+    second = build_scheduler(load_settings(), store=harness.store, clock=harness.clock)
+    with pytest.raises(HeadwaterError, match="another scheduler is running"):
+        second.start()
 
 
 def test_a_running_attempt_without_heartbeat_is_failed_and_retried(harness: Harness) -> None:
@@ -353,3 +366,85 @@ def test_dag_callbacks_run_when_a_run_ends(harness: Harness, tmp_path) -> None:
     while not seen.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert seen.read_text() == f"{run.run_id} task failed: boom"
+
+
+def test_unpausing_without_catchup_runs_only_the_latest_missed_interval(harness: Harness) -> None:
+    harness.write_dag(
+        "resumed",
+        """
+        with DAG("resumed", schedule="@daily", start_date=START, catchup=False):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    harness.step()
+    assert [r.logical_date for r in harness.runs("resumed")] == [at(3)]
+    harness.store.set_dag_paused("resumed", True)
+    harness.clock.advance(timedelta(days=4))
+    harness.step()
+    harness.store.set_dag_paused("resumed", False)
+    harness.step()
+    assert [r.logical_date for r in harness.runs("resumed")] == [at(3), at(7)]
+
+
+def test_a_paused_dag_keeps_its_queued_runs_waiting(harness: Harness) -> None:
+    harness.write_dag(
+        "held",
+        """
+        with DAG("held", start_date=START):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    harness.store.set_dag_paused("held", True)
+    run = harness.trigger("held")
+    harness.step()
+    assert harness.run_state("held", run.run_id) == "queued"
+    harness.store.set_dag_paused("held", False)
+    harness.run_until(harness.finished("held", run.run_id))
+    assert harness.run_state("held", run.run_id) == "success"
+
+
+def test_cron_without_catchup_reads_the_schedule_in_the_dag_time_zone(harness: Harness) -> None:
+    harness.write_dag(
+        "berlin",
+        """
+        from zoneinfo import ZoneInfo
+
+        BERLIN = ZoneInfo("Europe/Berlin")
+        with DAG("berlin", schedule="0 6 * * *", catchup=False,
+                 start_date=datetime(2024, 1, 1, tzinfo=BERLIN)):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    harness.step()
+    (run,) = harness.runs("berlin")
+    assert run.data_interval_start == at(2, 5)  # 06:00 in Berlin is 05:00 UTC in winter
+    assert run.data_interval_end == at(3, 5)
+
+
+def test_backfill_runs_execute_within_their_limit_and_are_not_scheduled_twice(
+    harness: Harness,
+) -> None:
+    from headwater.operations import plan_backfill, run_backfill
+
+    harness.write_dag(
+        "bf",
+        """
+        with DAG("bf", schedule="@daily", start_date=START, catchup=True, max_active_runs=1):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    harness.store.set_dag_paused("bf", True)
+    plan = plan_backfill(harness.store, "bf", at(1), at(3), now=harness.clock.now())
+    run_backfill(harness.store, plan, 2, harness.clock.now())
+    harness.store.set_dag_paused("bf", False)
+    harness.scheduler.tick()
+    states = [r.state.value for r in harness.runs("bf")]
+    assert sorted(states) == ["queued", "running", "running"]  # the backfill's limit is 2
+    harness.run_until(lambda: all(r.state.value == "success" for r in harness.runs("bf")))
+    # The scheduler found every interval already run: no scheduled__ duplicates.
+    assert {r.run_type for r in harness.runs("bf")} == {"backfill"}
+    assert len(harness.runs("bf")) == 3

@@ -39,7 +39,7 @@ def show(output: str) -> None:
             rows.append(
                 {
                     "setting": name,
-                    "value": getattr(values, f.name) or str(effective.get(name, "")),
+                    "value": _shown(name, getattr(values, f.name), effective),
                     "source": settings.sources[name],
                 }
             )
@@ -47,3 +47,14 @@ def show(output: str) -> None:
         emit_json(rows)
         return
     console().print(table(None, ["setting", "value", "source"], [list(r.values()) for r in rows]))
+
+
+def _shown(name: str, value: object, effective: dict[str, object]) -> object:
+    """The value to print: the effective one for an empty default, no password in a URL."""
+    if value == "" and name in effective:
+        value = str(effective[name])
+    if name == "database.url" and isinstance(value, str):
+        from sqlalchemy.engine import make_url
+
+        value = make_url(value).render_as_string(hide_password=True)
+    return value

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from headwater.engine.dagrun import DagRunEngine
@@ -108,11 +108,19 @@ class Backfill:
 
 
 def plan_backfill(
-    store: SqlStore, dag_id: str, start: datetime, end: datetime, reprocess: str = "failed"
+    store: SqlStore,
+    dag_id: str,
+    start: datetime,
+    end: datetime,
+    reprocess: str = "failed",
+    *,
+    now: datetime | None = None,
 ) -> BackfillPlan:
     """What a backfill of ``dag_id`` over logical dates ``[start, end]`` would do; changes
-    nothing. Raises for an unknown or deleted DAG, a DAG without a schedule, ``start`` after
-    ``end`` or an unknown ``reprocess``."""
+    nothing. Only intervals within the DAG's ``start_date``/``end_date`` that have ended by
+    ``now`` (default: the system clock) are planned, as the scheduler would have run them.
+    Raises for an unknown or deleted DAG, a DAG without a schedule, ``start`` after ``end``
+    or an unknown ``reprocess``."""
     if reprocess not in REPROCESS:
         raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
     require_aware(start, "start")
@@ -126,7 +134,10 @@ def plan_backfill(
     for run in store.list_dag_runs(dag_id):
         runs.setdefault(run.logical_date, []).append(run)
     items = []
+    now = now or datetime.now(UTC)
     for interval in intervals_between(dag, start, end):
+        if interval.end > now:
+            break  # not over yet: the scheduler runs it when it is
         when = interval.logical_date
         new_id = f"backfill__{when.isoformat()}"
         action, found, reason = _decide(runs.get(when, []), reprocess)

@@ -70,6 +70,7 @@ def latest_complete_interval(
 ) -> DataInterval | None:
     """The last interval that has ended at ``now`` (None before the first one ends)."""
     if isinstance(schedule, CronSchedule):
+        now = now.astimezone(start_date.tzinfo)  # cron fields are read in the DAG's zone
         current = DataInterval(*schedule.interval_for(now))  # contains ``now``: not complete
         interval = DataInterval(*schedule.interval_for(current.start - _TICK))
         return interval if interval.start >= start_date else None
@@ -83,13 +84,16 @@ def latest_complete_interval(
 
 
 def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInterval]:
-    """Every interval whose logical date is in ``[first, last]`` (what a backfill runs)."""
+    """Every interval whose logical date is in ``[first, last]`` and within the DAG's
+    ``start_date`` and ``end_date`` (what a backfill runs)."""
     schedule = dag.schedule
     if isinstance(schedule, NullSchedule | OnceSchedule):
         raise HeadwaterError(
             f"DAG {dag.dag_id!r} has schedule {schedule.description}: it has no intervals to "
             "backfill; trigger runs with `headwater dags trigger` instead"
         )
+    if dag.start_date is not None and first < dag.start_date:
+        first = dag.start_date  # nothing is scheduled before the start date
     found = schedule.next_interval(first)
     out: list[DataInterval] = []
     while found is not None and found[0] <= last:

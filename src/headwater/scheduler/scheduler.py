@@ -68,8 +68,10 @@ class _KnownDag:
     source_hash: str
     fileloc: str
     is_paused: bool
-    next_interval: DataInterval | None = None
-    next_interval_known: bool = False
+    last_interval: DataInterval | None = None
+    """The interval of the latest scheduled run (loaded from the database once)."""
+    last_interval_known: bool = False
+    stored_next: DataInterval | None = None
 
 
 @dataclass
@@ -118,11 +120,25 @@ class Scheduler:
     def start(self) -> None:
         """Register this scheduler, put back what a stopped one left, start the executor."""
         now = self.clock.now()
+        self._refuse_a_second_scheduler(now)
         self.job_id = self.store.start_job("scheduler", self.hostname, os.getpid(), now)
         self.executor.start()
         self._refresh_dags()
         self._load_active_runs(now)
         self._requeue_lost(now)
+
+    def _refuse_a_second_scheduler(self, now: datetime) -> None:
+        """One scheduler per database for now: another one alive would take this one's
+        running attempts for lost ones. A scheduler whose process is gone does not count."""
+        since = now - timedelta(seconds=self.settings.scheduler.task_heartbeat_timeout_s)
+        for job in self.store.list_jobs(kind="scheduler", alive_since=since):
+            if job.hostname == self.hostname and not _process_exists(job.pid):
+                continue
+            raise HeadwaterError(
+                f"another scheduler is running on this database (pid {job.pid} on "
+                f"{job.hostname}, last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S}); "
+                "stop it first: headwater runs one scheduler per database"
+            )
 
     def stop(self) -> None:
         self.executor.stop()
@@ -204,32 +220,35 @@ class Scheduler:
     # -- runs ----------------------------------------------------------------------------------
 
     def _create_scheduled_runs(self, now: datetime) -> None:
+        from headwater.store.backfills import active_backfill_runs
+
+        in_backfills: dict[str, int] = {}
+        for dag_id, _ in active_backfill_runs(self.store):
+            in_backfills[dag_id] = in_backfills.get(dag_id, 0) + 1
         for dag_id, known in self._dags.items():
             if known.is_paused:
                 continue
-            if not known.next_interval_known:
-                known.next_interval = next_scheduled_interval(
-                    known.dag, self._last_scheduled_interval(dag_id), now
-                )
-                known.next_interval_known = True
-            active = self.store.count_active_runs(dag_id)
-            while (
-                known.next_interval is not None
-                and known.next_interval.create_after <= now
-                and active < known.dag.max_active_runs
-            ):
-                interval = known.next_interval
-                self._create_run(known.dag, interval)
+            if not known.last_interval_known:
+                known.last_interval = self._last_scheduled_interval(dag_id)
+                known.last_interval_known = True
+            # Backfill runs have their own limit: they do not hold back scheduled runs.
+            active = self.store.count_active_runs(dag_id) - in_backfills.get(dag_id, 0)
+            while True:
+                nxt = next_scheduled_interval(known.dag, known.last_interval, now)
+                if nxt is None or nxt.create_after > now or active >= known.dag.max_active_runs:
+                    break
+                self._create_run(known.dag, nxt)
+                known.last_interval = nxt
                 active += 1
-                known.next_interval = next_scheduled_interval(known.dag, interval, now)
-            nxt = known.next_interval
-            self.store.set_next_dagrun(
-                dag_id,
-                nxt.logical_date if nxt else None,
-                nxt.start if nxt else None,
-                nxt.end if nxt else None,
-                nxt.create_after if nxt else None,
-            )
+            if nxt != known.stored_next:
+                known.stored_next = nxt
+                self.store.set_next_dagrun(
+                    dag_id,
+                    nxt.logical_date if nxt else None,
+                    nxt.start if nxt else None,
+                    nxt.end if nxt else None,
+                    nxt.create_after if nxt else None,
+                )
 
     def _last_scheduled_interval(self, dag_id: str) -> DataInterval | None:
         scheduled = [r for r in self.store.list_dag_runs(dag_id) if r.run_type == "scheduled"]
@@ -245,8 +264,10 @@ class Scheduler:
             run_type="scheduled",
             data_interval=(interval.start, interval.end),
         )
-        if self.store.get_dag_run(dag.dag_id, run.run_id) is not None:
-            return
+        if self.store.get_dag_run(dag.dag_id, run.run_id) is not None or self.store.find_dag_run(
+            dag.dag_id, interval.logical_date
+        ):
+            return  # that date already has a run (a backfill's, or this one's)
         DagRunEngine.create(dag, self.store, self.xcoms, run)
         log.info("Created run %s of %s", run.run_id, dag.dag_id)
 
@@ -310,8 +331,8 @@ class Scheduler:
                 running[group] = running.get(group, 0) + 1
         for run in sorted(queued, key=lambda r: r.logical_date):
             known = self._dags.get(run.dag_id)
-            if known is None:
-                continue
+            if known is None or known.is_paused:
+                continue  # a paused DAG's queued runs wait
             backfill = backfill_of.get((run.dag_id, run.run_id))
             group = run.dag_id if backfill is None else backfill
             limit = known.dag.max_active_runs if backfill is None else limits.get(backfill, 1)
@@ -534,3 +555,13 @@ class Scheduler:
             )
             self._active.pop(key, None)
             self._dirty.add((key.dag_id, key.run_id))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
