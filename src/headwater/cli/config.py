@@ -26,12 +26,14 @@ def show(output: str) -> None:
     from headwater.settings import SECTIONS, load_settings
 
     settings = load_settings()
-    effective = {
+    effective: dict[str, object] = {
         "core.dags_folder": settings.dags_folder,
         "logging.logs_folder": settings.logs_folder,
         "database.url": settings.database_url,
     }
-    rows = [{"setting": "home", "value": str(settings.home), "source": settings.sources["home"]}]
+    rows: list[dict[str, object]] = [
+        {"setting": "home", "value": str(settings.home), "source": settings.sources["home"]}
+    ]
     for section, cls in SECTIONS.items():
         values = getattr(settings, section)
         for f in dataclasses.fields(cls):
