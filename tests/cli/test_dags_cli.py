@@ -285,3 +285,19 @@ def test_dags_list_without_a_database_is_as_before(tmp_path: Path, headwater_hom
     data = json.loads(invoke("dags", "list", "--folder", str(folder), "-o", "json").stdout)
     assert data["dags"][0]["paused"] is None and data["dags"][0]["next_run"] is None
     assert not (headwater_home / "headwater.db").exists()
+
+
+def test_list_import_errors_shows_what_the_processor_stored(store: SqlStore, folder: Path) -> None:
+    from headwater.dag_processing.processor import DagFolderProcessor
+
+    result = invoke("dags", "list-import-errors")
+    assert result.exit_code == 0, result.output
+    assert "No import errors." in result.output
+    (folder / "broken.py").write_text("# headwater dag\nimport nowhere_to_be_found\n")
+    DagFolderProcessor(store, folder).scan()
+    result = invoke("dags", "list-import-errors", "-o", "json")
+    assert result.exit_code == 0, result.output
+    (error,) = json.loads(result.stdout)
+    assert error["filename"] == str((folder / "broken.py").resolve())
+    assert error["line"] == 2
+    assert "nowhere_to_be_found" in error["message"]

@@ -305,6 +305,46 @@ def list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
     )
 
 
+@dags.command("list-import-errors")
+@output_option
+@handle_errors
+def list_import_errors(output: str) -> None:
+    """List the DAG files the DAG processor could not import, as stored in the metadata
+    database (an exception, a timeout, a crash), with the line and the message.
+
+    \b
+    Example:
+        headwater dags list-import-errors --output json
+    """
+    from headwater.cli._store import open_store, when
+
+    with open_store() as store:
+        errors = store.list_import_errors()
+    if output == "json":
+        emit_json(
+            [
+                {
+                    "filename": e.filename,
+                    "line": e.line,
+                    "message": e.message,
+                    "created_at": e.created_at.isoformat(),
+                }
+                for e in errors
+            ]
+        )
+        return
+    if not errors:
+        console().print("No import errors.")
+        return
+    console().print(
+        table(
+            "Import errors",
+            ["file", "line", "error", "seen"],
+            [[e.filename, e.line, e.message, when(e.created_at)] for e in errors],
+        )
+    )
+
+
 @dags.command("state")
 @click.argument("dag_id")
 @click.argument("run_id")

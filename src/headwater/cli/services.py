@@ -201,7 +201,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
         if report.errors:
             out.print(
                 f"  [red]{len(report.errors)} file(s) failed to import[/red]: "
-                "see `headwater dags list`"
+                "see `headwater dags list-import-errors`"
             )
         watched = {_trigger(store, dag_id).run_id: dag_id for dag_id in trigger_ids}
     finally:

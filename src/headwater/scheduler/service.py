@@ -153,7 +153,9 @@ def run_processor_loop(
             log.exception("Scanning %s failed", processor.folder)
         else:
             for path, count in report.errors.items():
-                log.warning("%s: %d import error(s); see `headwater dags list`", path, count)
+                log.warning(
+                    "%s: %d import error(s); see `headwater dags list-import-errors`", path, count
+                )
         rest = interval_s - (time.monotonic() - began)
         while rest > 0 and not should_stop():
             step = min(rest, 0.2)
