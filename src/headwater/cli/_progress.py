@@ -90,6 +90,12 @@ class RunProgress:
         self.progress.update(self.bar, description=f"running {ti.key.label}")
 
     def task_finished(self, ti: TaskInstance) -> None:
+        if not self.show_logs and ti.state in (S.SUCCESS, S.SKIPPED):
+            # --quiet: the bar shows progress; only problems get a line.
+            self._done += 1
+            self.progress.update(self.bar, completed=self._done)
+            self._started.pop((ti.task_id, ti.map_index), None)
+            return
         began = self._started.pop((ti.task_id, ti.map_index), None)
         took = f" in {format_duration(time.perf_counter() - began)}" if began is not None else ""
         retry = ""
@@ -120,13 +126,27 @@ class RunProgress:
             self.console.print(Text("    │ " + line, style="dim"))
 
 
-def print_summary(console: Console, result: DagRunResult, elapsed: float) -> None:
+SUMMARY_ROWS = 40
+"""Above this many task instances, the summary counts states and lists only the others."""
+
+
+def print_summary(console: Console, result: DagRunResult, started: float) -> None:
+    """The summary table, then the verdict with the time since ``started`` (perf_counter)."""
+    from collections import Counter
+
     from rich.table import Table
 
-    summary = Table(title=f"Run {result.run.run_id}", title_justify="left", header_style="bold")
+    tis = result.task_instances
+    shown = tis
+    title = f"Run {result.run.run_id}"
+    if len(tis) > SUMMARY_ROWS:
+        counts = Counter(ti.state for ti in tis)
+        title += ": " + ", ".join(f"{n} {state.value}" for state, n in counts.most_common())
+        shown = [ti for ti in tis if ti.state is not S.SUCCESS][:SUMMARY_ROWS]
+    summary = Table(title=title, title_justify="left", header_style="bold")
     for column in ("task", "state", "tries", "duration", "error"):
         summary.add_column(column)
-    for ti in result.task_instances:
+    for ti in shown:
         duration = ""
         if ti.start_date and ti.end_date:
             duration = format_duration((ti.end_date - ti.start_date).total_seconds())
@@ -137,6 +157,12 @@ def print_summary(console: Console, result: DagRunResult, elapsed: float) -> Non
             duration,
             (ti.error or "")[:80],
         )
-    console.print(summary)
+    if shown:
+        console.print(summary)
+    else:
+        console.print(f"[bold]{title}[/bold]")
+    if len(shown) < len(tis) and shown:
+        console.print(f"({len(tis) - len(shown)} more task instances not listed)")
     verdict = "[green]succeeded[/green]" if result.succeeded else "[red]failed[/red]"
+    elapsed = time.perf_counter() - started
     console.print(f"DAG [bold]{result.run.dag_id}[/bold] {verdict} in {format_duration(elapsed)}")

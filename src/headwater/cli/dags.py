@@ -97,7 +97,9 @@ def list_dags(folder: Path | None, output: str) -> None:
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now. Sets {{ ds }}.")
 @click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
 @click.option("--run-id", help="Run id; default: manual__<logical date>.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not print each task's log.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print only failed tasks and the summary, no logs."
+)
 @folder_option
 @handle_errors
 def test_dag(
@@ -131,7 +133,7 @@ def test_dag(
             observer=progress,
             on_task_start=progress.task_started,
         )
-    print_summary(out, result, time.perf_counter() - started)
+    print_summary(out, result, started)
     if not result.succeeded:
         raise SystemExit(1)
 

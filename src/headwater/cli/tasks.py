@@ -135,7 +135,7 @@ def test_task(
     for ti in result.task_instances:
         if ti.try_number:
             progress.task_finished(ti)
-    print_summary(out, result, time.perf_counter() - started)
+    print_summary(out, result, started)
     if not result.succeeded:
         raise SystemExit(1)
 
