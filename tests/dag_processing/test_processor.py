@@ -571,4 +571,4 @@ def test_the_processor_loop_logs_a_failed_scan_and_scans_again(
     assert 4.0 < sum(clock.slept) <= 5.0, "the loop did not wait for the interval"
     messages = [r.getMessage() for r in caplog.records]
     assert any("failed" in m and str(processor.folder) in m for m in messages)
-    assert "/x.py: 2 import error(s); see `headwater dags list`" in messages
+    assert "/x.py: 2 import error(s); see `headwater dags list-import-errors`" in messages
