@@ -163,13 +163,16 @@ class DagRunEngine:
             self._dirty_set.add(task_id)
             heapq.heappush(self._dirty, self._order[task_id])
 
-    def _commit(self) -> None:
-        if self._changed or self._deleted:
-            self.store.save_task_instances(
-                list(self._changed.values()), delete=[ti.key for ti in self._deleted]
-            )
-            self._changed.clear()
-            self._deleted.clear()
+    def _commit(self, attempt: TaskAttempt | None = None) -> None:
+        """Store the instances changed since the last commit (and ``attempt``), atomically."""
+        changed = list(self._changed.values())
+        deleted = [ti.key for ti in self._deleted]
+        if attempt is not None:
+            self.store.save_attempt_with_task_instances(attempt, changed, delete=deleted)
+        elif changed or deleted:
+            self.store.save_task_instances(changed, delete=deleted)
+        self._changed.clear()
+        self._deleted.clear()
 
     def start(self, now: datetime) -> None:
         """Mark the run running (once)."""
@@ -302,8 +305,7 @@ class DagRunEngine:
             pid=pid,
             log_path=log_path,
         )
-        self.store.save_attempt(attempt)
-        self._commit()
+        self._commit(attempt)
         self._running[(task_id, map_index)] = attempt
         return attempt
 
@@ -348,8 +350,7 @@ class DagRunEngine:
         attempt.end_date = now
         attempt.error = outcome.error
         attempt.rendered_fields = outcome.rendered_fields
-        self.store.save_attempt(attempt)
-        self._commit()
+        self._commit(attempt)
         return state
 
     def _skip_waiting(self, task_ids: Iterable[str], now: datetime) -> None:

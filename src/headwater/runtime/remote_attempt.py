@@ -42,8 +42,8 @@ def run_payload_on(payload: AttemptPayload, store: SqlStore, xcoms: XComs) -> At
 
     try:
         dag = _load_dag(payload.fileloc, payload.dag_id)
-        run = store.get_dag_run(payload.dag_id, payload.run_id)
-        ti = store.get_task_instance(
+        run = payload.run or store.get_dag_run(payload.dag_id, payload.run_id)
+        ti = payload.ti or store.get_task_instance(
             payload.dag_id, payload.run_id, payload.task_id, payload.map_index
         )
         if run is None or ti is None:

@@ -38,11 +38,16 @@ class Candidate:
     logical_date: datetime
 
 
+def candidate_order(candidate: Candidate) -> tuple[int, datetime]:
+    """Highest ``priority_weight`` first, then the oldest run."""
+    return -candidate.ti.priority_weight, candidate.logical_date
+
+
 def admit(candidates: Iterable[Candidate], capacity: Capacity) -> Admission:
-    """Take candidates in priority order while capacity lasts; updates ``capacity``."""
+    """Take ``candidates`` (already in :func:`candidate_order`) while capacity lasts; stops
+    reading them once every slot is taken. Updates ``capacity``."""
     result = Admission()
-    ordered = sorted(candidates, key=lambda c: (-c.ti.priority_weight, c.logical_date))
-    for candidate in ordered:
+    for candidate in candidates:
         if capacity.slots <= 0:
             break
         ti = candidate.ti

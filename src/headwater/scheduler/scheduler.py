@@ -14,23 +14,25 @@ queued runs, times runs out and checks heartbeats; tests call it directly with a
 
 from __future__ import annotations
 
+import copy
+import heapq
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
 from headwater.engine.dagrun import DagRunEngine
-from headwater.engine.records import AttemptOutcome, DagRun, TaskInstanceKey
+from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance, TaskInstanceKey
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
 from headwater.runtime.logs import attempt_log_path
-from headwater.scheduler.admission import Candidate, Capacity, admit
+from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
 from headwater.serialization import load_serializer
@@ -60,6 +62,10 @@ class AttemptPayload:
     fileloc: str
     log_path: str
     database_url: str
+    run: DagRun | None = None
+    """The run and the instance as the scheduler just committed them: the worker needs not
+    read them back from the database."""
+    ti: TaskInstance | None = None
 
 
 @dataclass
@@ -72,6 +78,12 @@ class _KnownDag:
     """The interval of the latest scheduled run (loaded from the database once)."""
     last_interval_known: bool = False
     stored_next: DataInterval | None = None
+
+    uniform_priority: bool = True
+    """Every task has the same priority weight: ready order is priority order."""
+
+    def __post_init__(self) -> None:
+        self.uniform_priority = len({t.priority_weight for t in self.dag.task_dict.values()}) <= 1
 
 
 @dataclass
@@ -386,17 +398,10 @@ class Scheduler:
             self.on_run_finished(active.engine.run)
 
     def _queue_admitted(self) -> None:
-        candidates = []
-        for active in self._runs.values():
-            known = self._dags.get(active.engine.dag.dag_id)
-            if known is None or known.is_paused:
-                continue
-            for task_id, map_index in active.waiting:
-                ti = active.engine.get_ti(task_id, map_index)
-                candidates.append(Candidate(ti, active.engine.run.logical_date))
-        if not candidates:
+        capacity = self._capacity()
+        if capacity.slots <= 0:
             return
-        result = admit(candidates, self._capacity())
+        result = admit(self._candidates(), capacity)
         for ti in result.unknown_pool:
             if ti.pool not in self._warned_pools:
                 self._warned_pools.add(ti.pool)
@@ -419,6 +424,17 @@ class Scheduler:
                 del active.waiting[(ti.task_id, ti.map_index)]
                 self._active[ti.key] = (ti.pool, ti.pool_slots)
                 self.executor.queue(ti.key)
+
+    def _candidates(self) -> Iterator[Candidate]:
+        """Waiting instances, highest priority then oldest run first, made lazily: admission
+        stops at the first ones that fill the free slots, however many wait."""
+        streams = []
+        for active in self._runs.values():
+            known = self._dags.get(active.engine.dag.dag_id)
+            if known is None or known.is_paused or not active.waiting:
+                continue
+            streams.append(_waiting_candidates(active, sort=not known.uniform_priority))
+        return heapq.merge(*streams, key=candidate_order)
 
     def _capacity(self) -> Capacity:
         pools = dict(self._pools)
@@ -464,6 +480,8 @@ class Scheduler:
             fileloc=known.fileloc,
             log_path=log_path,
             database_url=self.database_url,
+            run=active.engine.run,
+            ti=copy.copy(ti),
         )
 
     def execution_timeout_s(self, key: TaskInstanceKey) -> float | None:
@@ -555,6 +573,15 @@ class Scheduler:
             )
             self._active.pop(key, None)
             self._dirty.add((key.dag_id, key.run_id))
+
+
+def _waiting_candidates(active: _ActiveRun, *, sort: bool) -> Iterator[Candidate]:
+    engine = active.engine
+    tis: Iterable[TaskInstance] = (engine.get_ti(t, m) for t, m in active.waiting)
+    if sort:
+        tis = sorted(tis, key=lambda ti: -ti.priority_weight)
+    date = engine.run.logical_date
+    return (Candidate(ti, date) for ti in tis)
 
 
 def _process_exists(pid: int) -> bool:

@@ -90,6 +90,19 @@ class MetadataStore(ABC):
     def save_attempt(self, attempt: TaskAttempt) -> None:
         """Insert or update the row of one try."""
 
+    def save_attempt_with_task_instances(
+        self,
+        attempt: TaskAttempt,
+        task_instances: Iterable[TaskInstance],
+        *,
+        delete: Iterable[TaskInstanceKey] = (),
+    ) -> None:
+        """:meth:`save_attempt` and :meth:`save_task_instances` as one atomic change (an
+        attempt starting or ending with the state changes it causes). Stores that can do it
+        in one transaction override this."""
+        self.save_attempt(attempt)
+        self.save_task_instances(task_instances, delete=delete)
+
     @abstractmethod
     def get_attempts(
         self, dag_id: str, run_id: str, task_id: str | None = None

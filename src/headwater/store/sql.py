@@ -276,13 +276,30 @@ class SqlStore(MetadataStore):
         keys = list(delete)
         if not tis and not keys:
             return
-        now = self.clock.now()
         with self.engine.begin() as conn:
-            if keys:
-                conn.execute(self._delete_ti, [key_params(key) for key in keys])
-            if tis:
-                conn.execute(self._upsert_ti, [ti_params(ti, now) for ti in tis])
-                conn.execute(self._insert_event, [ti_event(ti, now) for ti in tis])
+            self._write_task_instances(conn, tis, keys)
+
+    def save_attempt_with_task_instances(
+        self,
+        attempt: TaskAttempt,
+        task_instances: Iterable[TaskInstance],
+        *,
+        delete: Iterable[TaskInstanceKey] = (),
+    ) -> None:
+        """The attempt's row and the instances' changes in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(self._upsert_attempt, attempt_params(attempt))
+            self._write_task_instances(conn, list(task_instances), list(delete))
+
+    def _write_task_instances(
+        self, conn: SAConnection, tis: list[TaskInstance], keys: list[TaskInstanceKey]
+    ) -> None:
+        now = self.clock.now()
+        if keys:
+            conn.execute(self._delete_ti, [key_params(key) for key in keys])
+        if tis:
+            conn.execute(self._upsert_ti, [ti_params(ti, now) for ti in tis])
+            conn.execute(self._insert_event, [ti_event(ti, now) for ti in tis])
 
     def get_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
         query = (
