@@ -64,16 +64,21 @@ def load_bag(folder: Path | None) -> DagBag:
     return DagBag(folder if folder is not None else load_settings().dags_folder)
 
 
-def parse_conf(text: str | None) -> dict[str, Any]:
+def parse_json_object(text: str | None, option: str) -> dict[str, Any]:
+    """The JSON object given to ``option`` (empty when not given); else a usage error."""
     if not text:
         return {}
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--conf") from None
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object like '{\"key\": 1}'", param_hint="--conf")
+        raise click.BadParameter("must be a JSON object like '{\"key\": 1}'", param_hint=option)
     return value
+
+
+def parse_conf(text: str | None) -> dict[str, Any]:
+    return parse_json_object(text, "--conf")
 
 
 def parse_date(text: str | None, option: str = "--logical-date") -> datetime | None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from headwater.cli._common import console, emit_json, handle_errors, output_option, table
+from headwater.cli._common import (
+    console,
+    emit_json,
+    handle_errors,
+    output_option,
+    parse_json_object,
+    table,
+)
 
 
 @click.group()
@@ -73,7 +79,7 @@ def add(
             password=password,
             schema=schema,
             port=port,
-            extra=_parse_extra(extra),
+            extra=parse_json_object(extra, "--extra"),
         )
     with open_store() as store:
         add_connection(store, connection)
@@ -81,18 +87,6 @@ def add(
         emit_json(public_connection(connection))
     else:
         console().print(f"Added connection {conn_id} ({connection.conn_type})")
-
-
-def _parse_extra(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--extra") from None
-    if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object", param_hint="--extra")
-    return value
 
 
 @connections.command("list")
