@@ -19,6 +19,7 @@ import heapq
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -136,7 +137,7 @@ class Scheduler:
         self.job_id = self.store.start_job("scheduler", self.hostname, os.getpid(), now)
         self.executor.start()
         self._refresh_dags()
-        self._load_active_runs(now)
+        self._load_active_runs(self._active_runs_in_store())
         self._requeue_lost(now)
 
     def _refuse_a_second_scheduler(self, now: datetime) -> None:
@@ -190,11 +191,15 @@ class Scheduler:
     def tick(self) -> None:
         """Everything the scheduler does, once: DAGs, runs, queueing, timeouts, heartbeats."""
         now = self.clock.now()
+        from headwater.store.backfills import active_backfill_runs
+
         self._refresh_dags()
         self._refresh_pools()
-        self._create_scheduled_runs(now)
-        self._load_active_runs(now)
-        self._start_queued_runs(now)
+        backfill_of = active_backfill_runs(self.store)
+        self._create_scheduled_runs(now, self._active_runs_in_store(), backfill_of)
+        stored = self._active_runs_in_store()  # with the runs just created
+        self._load_active_runs(stored)
+        self._start_queued_runs(now, stored, backfill_of)
         self._time_out_runs(now)
         self.schedule_runs(now, everything=True)
         self._heartbeat(now)
@@ -231,20 +236,21 @@ class Scheduler:
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def _create_scheduled_runs(self, now: datetime) -> None:
-        from headwater.store.backfills import active_backfill_runs
+    def _active_runs_in_store(self) -> list[DagRun]:
+        return self.store.get_dag_runs_by_state(ACTIVE_RUN_STATES)
 
-        in_backfills: dict[str, int] = {}
-        for dag_id, _ in active_backfill_runs(self.store):
-            in_backfills[dag_id] = in_backfills.get(dag_id, 0) + 1
+    def _create_scheduled_runs(
+        self, now: datetime, stored: list[DagRun], backfill_of: Mapping[tuple[str, str], int]
+    ) -> None:
+        # Backfill runs have their own limit: they do not hold back scheduled runs.
+        active_runs = Counter(r.dag_id for r in stored if (r.dag_id, r.run_id) not in backfill_of)
         for dag_id, known in self._dags.items():
             if known.is_paused:
                 continue
             if not known.last_interval_known:
                 known.last_interval = self._last_scheduled_interval(dag_id)
                 known.last_interval_known = True
-            # Backfill runs have their own limit: they do not hold back scheduled runs.
-            active = self.store.count_active_runs(dag_id) - in_backfills.get(dag_id, 0)
+            active = active_runs[dag_id]
             while True:
                 nxt = next_scheduled_interval(known.dag, known.last_interval, now)
                 if nxt is None or nxt.create_after > now or active >= known.dag.max_active_runs:
@@ -283,11 +289,9 @@ class Scheduler:
         DagRunEngine.create(dag, self.store, self.xcoms, run)
         log.info("Created run %s of %s", run.run_id, dag.dag_id)
 
-    def _load_active_runs(self, now: datetime) -> None:
+    def _load_active_runs(self, active_runs: list[DagRun]) -> None:
         """Track every queued or running run in the database; forget runs that left."""
-        stored = {
-            (r.dag_id, r.run_id): r for r in self.store.get_dag_runs_by_state(ACTIVE_RUN_STATES)
-        }
+        stored = {(r.dag_id, r.run_id): r for r in active_runs}
         for key in list(self._runs):
             run = stored.get(key)
             if run is None:  # finished elsewhere, marked or deleted from the CLI
@@ -325,17 +329,18 @@ class Scheduler:
                 self.executor.kill(ti_key)
             self._active.pop(ti_key, None)
 
-    def _start_queued_runs(self, now: datetime) -> None:
+    def _start_queued_runs(
+        self, now: datetime, stored: list[DagRun], backfill_of: Mapping[tuple[str, str], int]
+    ) -> None:
         """QUEUED runs become RUNNING, oldest first, while there is room: a backfill's runs
         within the backfill's ``max_active_runs``, other runs within their DAG's."""
-        from headwater.store.backfills import active_backfill_runs, backfill_limits
+        from headwater.store.backfills import backfill_limits
 
-        backfill_of = active_backfill_runs(self.store)
         limits = backfill_limits(self.store) if backfill_of else {}
         queued: list[DagRun] = []
         running: dict[str | int, int] = {}
         group: str | int
-        for run in self.store.get_dag_runs_by_state(ACTIVE_RUN_STATES):
+        for run in stored:
             group = backfill_of.get((run.dag_id, run.run_id), run.dag_id)
             if run.state is DagRunState.QUEUED:
                 queued.append(run)
@@ -351,10 +356,8 @@ class Scheduler:
             if running.get(group, 0) >= limit:
                 continue
             running[group] = running.get(group, 0) + 1
-            engine = DagRunEngine.load(known.dag, self.store, self.xcoms, run.dag_id, run.run_id)
-            engine.start(now)
-            self._runs[(run.dag_id, run.run_id)] = _ActiveRun(engine)
-            self._dirty.add((run.dag_id, run.run_id))
+            self._reload_run(run, known.dag)
+            self._runs[(run.dag_id, run.run_id)].engine.start(now)
 
     def _time_out_runs(self, now: datetime) -> None:
         for key, active in list(self._runs.items()):
