@@ -56,7 +56,7 @@ def _shown(name: str, value: object, effective: dict[str, object]) -> object:
     if value == "" and name in effective:
         value = str(effective[name])
     if name == "database.url" and isinstance(value, str):
-        from sqlalchemy.engine import make_url
+        from headwater.cli._store import shown_url
 
-        value = make_url(value).render_as_string(hide_password=True)
+        value = shown_url(value)
     return value

@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -78,12 +78,19 @@ def _stop_child(child: subprocess.Popen[bytes] | None) -> None:
         child.wait()
 
 
-def _run_scheduler(settings: Settings, *, with_processor: bool, stop: _StopFlag) -> None:
+def _run_scheduler(
+    settings: Settings,
+    *,
+    with_processor: bool,
+    stop: _StopFlag,
+    on_run_finished: Callable[[DagRun], None] | None = None,
+) -> None:
     from headwater.scheduler.service import build_scheduler, start_processor_process
 
     processor = start_processor_process() if with_processor else None
     try:
         scheduler = build_scheduler(settings)
+        scheduler.on_run_finished = on_run_finished
         scheduler.run(stop)
     finally:
         _stop_child(processor)
@@ -183,6 +190,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
 
     Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
     """
+    from headwater.cli._store import shown_url
     from headwater.scheduler.service import build_processor, open_store
     from headwater.settings import load_settings
 
@@ -195,7 +203,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
         dags = [d for d in store.list_dags() if d.fileloc]
         out.print("[bold]headwater standalone[/bold]  (Ctrl-C stops everything)")
         out.print(f"  home        {settings.home}")
-        out.print(f"  database    {_safe_url(settings.database_url)}")
+        out.print(f"  database    {shown_url(settings.database_url)}")
         out.print(f"  DAG folder  {settings.dags_folder}  ({len(dags)} DAG(s) loaded)")
         out.print(f"  task logs   {settings.logs_folder}")
         if report.errors:
@@ -207,15 +215,12 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
     finally:
         store.close()
     with _stop_on_signals() as stop:
-        from headwater.scheduler.service import build_scheduler, start_processor_process
-
-        processor = start_processor_process()
-        try:
-            sched = build_scheduler(settings)
-            sched.on_run_finished = lambda run: _report_run(run, watched)
-            sched.run(stop)
-        finally:
-            _stop_child(processor)
+        _run_scheduler(
+            settings,
+            with_processor=True,
+            stop=stop,
+            on_run_finished=lambda run: _report_run(run, watched),
+        )
     out.print("Stopped.")
 
 
@@ -245,9 +250,3 @@ def _report_run(run: DagRun, watched: dict[str, str]) -> None:
         f"  headwater tasks logs {run.dag_id} {run.run_id} TASK_ID\n"
         "headwater keeps running; Ctrl-C stops it."
     )
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
