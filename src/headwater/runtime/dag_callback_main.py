@@ -17,17 +17,13 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     from headwater.loading.dagbag import DagBag
     from headwater.runtime.callbacks import run_dag_callbacks
-    from headwater.runtime.logs import safe_id
+    from headwater.runtime.logs import run_log_folder
     from headwater.settings import load_settings
     from headwater.store.sql import SqlStore
 
     fileloc, dag_id, run_id = argv
     settings = load_settings()
-    folder = Path(
-        settings.logs_folder,
-        f"dag_id={safe_id(dag_id, 'dag_id')}",
-        f"run_id={safe_id(run_id, 'run_id')}",
-    )
+    folder = Path(run_log_folder(str(settings.logs_folder), dag_id, run_id))
     os.makedirs(folder, exist_ok=True)
     logging.basicConfig(
         filename=folder / "dag_callbacks.log",

@@ -32,7 +32,7 @@ def attempt_log_path(
     logs_folder: str | os.PathLike[str], key: TaskInstanceKey, try_number: int
 ) -> str:
     folder = os.path.join(
-        _run_folder(os.fspath(logs_folder), key.dag_id, key.run_id),
+        run_log_folder(os.fspath(logs_folder), key.dag_id, key.run_id),
         f"task_id={safe_id(key.task_id, 'task_id')}",
     )
     if key.map_index >= 0:
@@ -41,7 +41,8 @@ def attempt_log_path(
 
 
 @functools.lru_cache(maxsize=64)
-def _run_folder(logs_folder: str, dag_id: str, run_id: str) -> str:
+def run_log_folder(logs_folder: str, dag_id: str, run_id: str) -> str:
+    """``<logs>/dag_id=<id>/run_id=<id>``: the folder of one run's logs (ids validated)."""
     return os.path.join(
         logs_folder, f"dag_id={safe_id(dag_id, 'dag_id')}", f"run_id={safe_id(run_id, 'run_id')}"
     )
