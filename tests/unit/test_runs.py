@@ -355,3 +355,24 @@ def test_print_output_lands_in_the_attempt_log() -> None:
     assert path.endswith(
         "dag_id=printing/run_id=" + result.run.run_id + "/task_id=talk/attempt=1.log"
     )
+
+
+def test_the_return_value_is_logged_unless_turned_off() -> None:
+    with DAG("returning", start_date=START) as dag:
+        PythonOperator(task_id="shown", python_callable=lambda: "x" * 500)
+        PythonOperator(
+            task_id="hidden", python_callable=lambda: "secret", show_return_value_in_logs=False
+        )
+
+        @task
+        def answer() -> dict[str, int]:
+            return {"answer": 42}
+
+        answer()
+    result = run_dag(dag)
+    shown = result.log("shown")
+    line = next(line for line in shown.splitlines() if "Returned value was" in line)
+    assert line.endswith("{INFO} Returned value was: '" + "x" * 199)  # repr cut at 200 chars
+    assert shown.index("Returned value was") < shown.index("Task succeeded")
+    assert "Returned value was" not in result.log("hidden")
+    assert "{INFO} Returned value was: {'answer': 42}" in result.log("answer")

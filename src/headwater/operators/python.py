@@ -94,10 +94,8 @@ class PythonOperator(BaseOperator):
     def execute(self, context: dict[str, Any]) -> Any:
         if self.templates_dict is not None:
             context = {**context, "templates_dict": self.templates_dict}
-        result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
-        if self.show_return_value_in_logs:
-            context["ti"].log.info("Returned value was: %.200r", result)
-        return result
+        # The runtime logs "Returned value was: ..." when show_return_value_in_logs is set.
+        return call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
 
 
 def normalize_branch(result: Any, task_id: str) -> list[str]:

@@ -196,6 +196,8 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
                     else None
                 ):
                     result = concrete.execute(context)
+                if getattr(concrete, "show_return_value_in_logs", False):
+                    attempt_log.line(logging.INFO, f"Returned value was: {repr(result)[:200]}")
             finally:
                 reset_current_context(token)
                 for name in concrete.rendered_after_execute:
@@ -289,12 +291,18 @@ _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 _PYTHON_OP = os.path.join("headwater", "operators", "python.py")
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:
     """Rendered values as JSON-friendly data (``repr`` for anything else)."""
     import json
 
     out: dict[str, Any] = {}
     for name, value in rendered.items():
+        if isinstance(value, _PLAIN) or (isinstance(value, list | dict) and not value):
+            out[name] = value
+            continue
         try:
             json.dumps(value)
             out[name] = value

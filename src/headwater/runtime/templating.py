@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +47,26 @@ def _environment(searchpath: tuple[str, ...]) -> jinja2.Environment:
 
 
 def environment_for(dag: DAG | None) -> jinja2.Environment:
+    """The Jinja2 environment of ``dag``: templates load from its file's folder and its
+    ``template_searchpath``."""
     folders: list[str] = []
     if dag is not None:
+        key = (dag.fileloc, tuple(dag.template_searchpath))
+        cached = _dag_environments.get(dag)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         folders.append(os.path.dirname(os.path.abspath(dag.fileloc)))
         folders.extend(dag.template_searchpath)
-    return _environment(tuple(folders))
+        env = _environment(tuple(folders))
+        _dag_environments[dag] = (key, env)
+        return env
+    return _environment(())
+
+
+# Each DAG's environment, with the (file, search path) it was built for.
+_dag_environments: weakref.WeakKeyDictionary[
+    DAG, tuple[tuple[str, tuple[str, ...]], jinja2.Environment]
+] = weakref.WeakKeyDictionary()
 
 
 def render_string(

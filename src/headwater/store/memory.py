@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.store.base import Connection, MetadataStore
@@ -132,5 +132,14 @@ def _clone(record: _Record) -> _Record:
 def _copy_attempt(attempt: TaskAttempt) -> TaskAttempt:
     copied = _clone(attempt)
     if attempt.rendered_fields:
-        copied.rendered_fields = copy.deepcopy(attempt.rendered_fields)
+        copied.rendered_fields = _copy_json(attempt.rendered_fields)
     return copied
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of JSON-like data (what rendered fields are), faster than ``deepcopy``."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
