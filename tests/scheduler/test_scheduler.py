@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from scheduler_harness import Harness, at
 
 from headwater.engine.states import DagRunState
+from headwater.operations import clear_task_instances
 
 
 def test_cron_catchup_creates_one_run_per_complete_interval(harness: Harness) -> None:
@@ -150,6 +152,53 @@ def test_values_mapping_and_branches_run_through_the_database(harness: Harness) 
     assert states["small"] == "skipped"
     total = harness.tis("flow", run.run_id)["total"]
     assert json.loads(harness.store.get_xcom(total.key, "return_value") or "null") == 14
+
+
+def test_a_cleared_mapped_task_expands_again_without_overwriting_its_attempts(
+    harness: Harness, tmp_path
+) -> None:
+    """Instances go on from their own last try: attempt rows and logs of try 1 are kept."""
+    marker = tmp_path / "items.txt"
+    marker.write_text("1,2,3")
+    harness.write_dag(
+        "remap",
+        f"""
+        with DAG("remap", start_date=START):
+            @task
+            def items():
+                return [int(x) for x in Path({str(marker)!r}).read_text().split(",")]
+
+            @task
+            def show(x):
+                print(f"item {{x}}")
+                return x
+
+            show.expand(x=items())
+        """,
+    )
+    harness.process()
+    run = harness.trigger("remap")
+    harness.run_until(harness.finished("remap", run.run_id))
+    first_logs = {a.map_index: a.log_path for a in harness.attempts("remap", run.run_id, "show")}
+
+    marker.write_text("10,20,30,40")  # the upstream now yields one more item
+    clear_task_instances(harness.store, "remap", run.run_id, ["items"], downstream=True, now=at(2))
+    harness.run_until(harness.finished("remap", run.run_id))
+
+    assert harness.run_state("remap", run.run_id) == "success"
+    tries = [(a.map_index, a.try_number) for a in harness.attempts("remap", run.run_id, "show")]
+    assert sorted(tries) == [(0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2), (3, 1)]
+    for index, path in first_logs.items():  # try 1's logs are still those of the first run
+        assert path is not None and path.endswith("attempt=1.log")
+        assert f"item {index + 1}" in Path(path).read_text()
+    second = {
+        a.map_index: a.log_path
+        for a in harness.attempts("remap", run.run_id, "show")
+        if a.try_number == 2
+    }
+    assert "item 20" in Path(second[1] or "").read_text()
+    ti = harness.tis("remap", run.run_id)["show[0]"]
+    assert (ti.try_number, ti.max_tries) == (2, 2)
 
 
 def test_downstream_tasks_are_queued_as_soon_as_upstream_ends(harness: Harness) -> None:

@@ -254,9 +254,12 @@ class DagRunEngine:
         del self._tis[task.task_id][-1]
         self._changed.pop((task.task_id, -1), None)
         self._deleted.append(placeholder)
+        tries_so_far = self._tries_per_map_index(task.task_id) if placeholder.try_number else {}
         created = []
         for index in range(len(kwargs_list)):
             ti = self._new_ti(task, index)
+            ti.try_number = tries_so_far.get(index, 0)
+            ti.max_tries = ti.try_number + task.retries + 1
             ti.state = S.SCHEDULED
             self._tis[task.task_id][index] = ti
             self._counts[task.task_id][S.SCHEDULED] += 1
@@ -264,6 +267,14 @@ class DagRunEngine:
             self._changed[(task.task_id, index)] = ti
             created.append(ti)
         return created
+
+    def _tries_per_map_index(self, task_id: str) -> dict[int, int]:
+        """The last try number of each map index that has attempts: a cleared mapped task
+        expands again, and its instances go on from there."""
+        tries: dict[int, int] = {}
+        for attempt in self.store.get_attempts(self.dag.dag_id, self.run.run_id, task_id):
+            tries[attempt.map_index] = max(tries.get(attempt.map_index, 0), attempt.try_number)
+        return tries
 
     def _finish(self, ti: TaskInstance, state: TaskInstanceState, now: datetime) -> None:
         ti.end_date = now

@@ -81,8 +81,12 @@ def clear_task_instances(
         task = dag.task_dict[task_id]
         if task.is_mapped and len(tis) == all_by_task[task_id]:
             # Every instance: expand again, from what the upstream tasks produce next time.
+            # The placeholder keeps the most tries any instance had: expanding again, each
+            # instance goes on from its own last try, so no attempt (or its log) is overwritten.
             deleted += [ti.key for ti in tis if ti.map_index >= 0]
-            saved.append(_reset(_placeholder(dag, run_id, task), task))
+            placeholder = _placeholder(dag, run_id, task)
+            placeholder.try_number = max(ti.try_number for ti in tis)
+            saved.append(_reset(placeholder, task))
         else:
             saved += [_reset(ti, task) for ti in tis]
     for ti in selected:
