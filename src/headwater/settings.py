@@ -71,6 +71,11 @@ class SchedulerSettings:
     heartbeat_interval_s: float = _setting(
         5.0, "Seconds between heartbeats of the scheduler and of running attempts."
     )
+    new_run_check_interval_s: float = _setting(
+        0.1,
+        "Seconds between looks, between full passes, for runs newly queued from elsewhere "
+        "(triggers, backfills, cleared tasks); 0: they wait for the next full pass.",
+    )
     task_heartbeat_timeout_s: float = _setting(
         30.0, "An attempt without a heartbeat for this long is lost: retried or failed."
     )

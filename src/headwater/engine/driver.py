@@ -49,7 +49,7 @@ def drive_run(
         if engine.is_finished:
             return engine.finalize(clock.now())
         executor.heartbeat()
-        finished = executor.poll(timeout=1.0)
+        finished = executor.poll(timeout=1.0 if executor.has_work else 0.0)
         for key, outcome in finished:
             engine.finish_attempt(key.task_id, key.map_index, outcome, clock.now())
             if observer is not None:

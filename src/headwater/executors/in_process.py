@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -20,12 +21,15 @@ class InProcessExecutor(Executor):
         self._queue.append(key)
 
     def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
-        """Run the next queued attempt (``run_attempt`` returning None drops it)."""
+        """Run the next queued attempt (``run_attempt`` returning None drops it); with none
+        queued, wait ``timeout`` seconds as other executors wait for their workers."""
         while self._queue:
             key = self._queue.popleft()
             outcome = self._run_attempt(key)
             if outcome is not None:
                 return [(key, outcome)]
+        if timeout > 0:
+            time.sleep(timeout)
         return []
 
     def kill(self, key: TaskInstanceKey) -> None:

@@ -125,6 +125,10 @@ class Scheduler:
         self._warned_pools: set[str] = set()
         self._last_heartbeat: datetime | None = None
         self._callbacks = DagCallbackProcesses()
+        self._queued_runs: set[tuple[str, str]] = set()
+        """Runs left queued by the last pass (paused DAG, max_active_runs reached)."""
+        self._pass_wanted = False
+        """Whether :meth:`run` should start the next full pass now instead of on time."""
         self.on_run_finished: Callable[[DagRun], None] | None = None
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
@@ -162,18 +166,24 @@ class Scheduler:
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Loop until ``should_stop()``: full passes every ``loop_interval_s``, and between
-        them, apply attempts as they end and queue what they made ready at once."""
+        them, apply attempts as they end and queue what they made ready at once. A run queued
+        from elsewhere (a trigger, a backfill, a clear), or one that may start because another
+        ended, brings the next full pass forward."""
         interval = self.settings.scheduler.loop_interval_s
+        check_every = self.settings.scheduler.new_run_check_interval_s
         self.start()
         try:
             while not should_stop():
                 self.tick()
                 deadline = self.clock.now() + timedelta(seconds=interval)
-                while not should_stop():
+                next_check = self.clock.now() + timedelta(seconds=check_every)
+                while not should_stop() and not self._pass_wanted:
                     now = self.clock.now()
                     if now >= deadline:
                         break
                     wait = (deadline - now).total_seconds()
+                    if check_every > 0:
+                        wait = min(wait, max((next_check - now).total_seconds(), 0.0))
                     due = self._next_retry_due()
                     if due is not None:
                         wait = min(wait, max((due - now).total_seconds(), 0.0))
@@ -183,8 +193,15 @@ class Scheduler:
                         self.schedule_runs(self.clock.now())
                     elif due is not None and self.clock.now() >= due:
                         self.schedule_runs(self.clock.now(), everything=True)
+                    if check_every > 0 and self.clock.now() >= next_check:
+                        next_check = self.clock.now() + timedelta(seconds=check_every)
+                        self._pass_wanted = self._new_runs_queued()
         finally:
             self.stop()
+
+    def _new_runs_queued(self) -> bool:
+        """Whether a run was queued since the last pass (by the CLI, the API, a backfill)."""
+        return bool(self.store.run_keys_in_state(DagRunState.QUEUED) - self._queued_runs)
 
     # -- one full pass ---------------------------------------------------------------------------
 
@@ -200,6 +217,7 @@ class Scheduler:
         stored = self._active_runs_in_store()  # with the runs just created
         self._load_active_runs(stored)
         self._start_queued_runs(now, stored, backfill_of)
+        self._pass_wanted = False
         self._time_out_runs(now)
         self.schedule_runs(now, everything=True)
         self._heartbeat(now)
@@ -358,6 +376,7 @@ class Scheduler:
             running[group] = running.get(group, 0) + 1
             self._reload_run(run, known.dag)
             self._runs[(run.dag_id, run.run_id)].engine.start(now)
+        self._queued_runs = {(r.dag_id, r.run_id) for r in queued} - set(self._runs)
 
     def _time_out_runs(self, now: datetime) -> None:
         for key, active in list(self._runs.items()):
@@ -389,6 +408,8 @@ class Scheduler:
 
     def _end_run(self, key: tuple[str, str], state: DagRunState) -> None:
         active = self._runs.pop(key)
+        if self._queued_runs:
+            self._pass_wanted = True  # a queued run may start in the room this one leaves
         log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
         dag = active.engine.dag
         callback = (

@@ -239,6 +239,12 @@ class SqlStore(MetadataStore):
         with self._read() as conn:
             return [to_run(row) for row in conn.execute(query)]
 
+    def run_keys_in_state(self, state: DagRunState | str) -> set[tuple[str, str]]:
+        """``(dag_id, run_id)`` of every run in ``state``: a cheap look for new runs."""
+        query = select(RUNS.c.dag_id, RUNS.c.run_id).where(RUNS.c.state.in_(state_values([state])))
+        with self._read() as conn:
+            return {(dag_id, run_id) for dag_id, run_id in conn.execute(query)}
+
     def find_dag_run(
         self, dag_id: str, logical_date: datetime, run_type: str | None = None
     ) -> list[DagRun]:
