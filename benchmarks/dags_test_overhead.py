@@ -8,7 +8,9 @@ pipe). It reports the wall time of every run (median of ``--repeat``), seconds p
 (total / N) and the marginal cost of one more task, ``(t(N_max) - t(N_min)) / (N_max -
 N_min)``. For reference it also times ``python -c pass``, ``python -c "import headwater"``
 and ``headwater --help``, and, in one process (no interpreter start, no CLI output),
-``headwater.testing.run_dag(dag)`` on the same DAG shapes.
+``headwater.testing.run_dag(dag)`` on the same DAG shapes. The DAG files and the homes are in
+the work folder (``--tmp``; ``~/.cache/headwater-benchmarks`` by default), where it also times
+creating a task log folder + file, at the start and at the end (the file-system probe).
 
 A benchmark, not a test: it checks nothing but that every run succeeded. Stdlib only.
 
@@ -21,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,8 +31,23 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import (
+    DAG_TASKS_CODE,
+    add_shape_and_kind_options,
+    add_work_root_option,
+    clean_env,
+    command_line,
+    dag_file_text,
+    fs_probe_end,
+    fs_probe_line,
+    fs_probe_start,
+    machine_info,
+    parse_list,
+    print_table,
+    work_folder,
+)
+
 SHAPES = ("chain", "fanout")
-KINDS = ("empty", "task")
 MODES = ("quiet", "verbose")
 
 # The issue's targets (seconds), checked in the verdict section.
@@ -40,73 +55,22 @@ TARGET_PER_TASK_S = 0.2e-3
 TARGET_TEN_TASK_PROCESS_S = 1.0
 TARGET_HELP_S = 0.3
 
-DAG_TEMPLATE = '''\
-"""Benchmark DAG for headwater: {n} no-op {kind} tasks as a {shape} (generated)."""
-
-from datetime import UTC, datetime
-
-from headwater import DAG, task
-from headwater.operators import EmptyOperator
-
-N = {n}
-KIND = "{kind}"
-SHAPE = "{shape}"
-
-
-@task
-def noop():
-    return None
-
-
-def make(task_id):
-    if KIND == "empty":
-        return EmptyOperator(task_id=task_id)
-    return noop.override(task_id=task_id)()
-
-
-with DAG("{dag_id}", start_date=datetime(2024, 1, 1, tzinfo=UTC)) as dag:
-    if SHAPE == "chain":
-        previous = make("t0")
-        for i in range(1, N):
-            current = make(f"t{{i}}")
-            previous >> current
-            previous = current
-    else:
-        root = make("root")
-        root >> [make(f"t{{i}}") for i in range(1, N)]
-'''
-
 # Runs in a child interpreter (the one that has headwater): builds the DAGs in memory, times
 # headwater.testing.run_dag on each, prints JSON. argv: sizes (comma list), kinds, shapes, repeat.
-IN_PROCESS_CODE = r"""
+IN_PROCESS_CODE = (
+    DAG_TASKS_CODE
+    + r"""
 import json, statistics, sys, time
-from datetime import UTC, datetime
 
 import headwater
-from headwater import DAG, task
-from headwater.operators import EmptyOperator
 from headwater.testing import run_dag
 
 sizes = [int(s) for s in sys.argv[1].split(",")]
 kinds, shapes, repeat = sys.argv[2].split(","), sys.argv[3].split(","), int(sys.argv[4])
 
-@task
-def noop():
-    return None
-
 def build(n, kind, shape):
-    make = (lambda tid: EmptyOperator(task_id=tid)) if kind == "empty" else (
-        lambda tid: noop.override(task_id=tid)())
     with DAG(f"inproc_{shape}_{kind}_{n}", start_date=datetime(2024, 1, 1, tzinfo=UTC)) as dag:
-        if shape == "chain":
-            prev = make("t0")
-            for i in range(1, n):
-                cur = make(f"t{i}")
-                prev >> cur
-                prev = cur
-        else:
-            root = make("root")
-            root >> [make(f"t{i}") for i in range(1, n)]
+        add_tasks(n, kind, shape)
     return dag
 
 rows = []
@@ -127,15 +91,7 @@ for shape in shapes:
                          "run_s": statistics.median(times[1:]), "runs_s": times[1:]})
 print(json.dumps({"version": headwater.__version__, "rows": rows}))
 """
-
-
-def parse_list(text: str, allowed: tuple[str, ...] | None = None) -> list[str]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if allowed is not None:
-        bad = [item for item in items if item not in allowed]
-        if bad:
-            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {', '.join(allowed)}")
-    return items
+)
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -143,12 +99,6 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes or sizes[0] < 2:
         raise argparse.ArgumentTypeError("sizes must be integers >= 2")
     return sizes
-
-
-def display_path(path: str) -> str:
-    """``path`` relative to the current folder when it lies below it."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
 
 
 def default_headwater() -> str:
@@ -159,13 +109,6 @@ def default_headwater() -> str:
     if found is None:
         sys.exit("no headwater command found; pass --headwater PATH")
     return found
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    """The current environment without HEADWATER_* variables, with HEADWATER_HOME=home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-    env["HEADWATER_HOME"] = str(home)
-    return env
 
 
 def timed(
@@ -191,38 +134,15 @@ def timed(
     return elapsed, proc.stdout or ""
 
 
-def machine_info(python: str) -> dict[str, object]:
-    probe = subprocess.run(
+def python_info(python: str) -> dict[str, str]:
+    """The version and path of ``python``, the interpreter that runs headwater."""
+    version, executable = subprocess.run(
         [python, "-c", "import platform, sys; print(platform.python_version(), sys.executable)"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (0.0, 0.0, 0.0)
-    return {
-        "nproc": usable,
-        "cpu_count": os.cpu_count(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "python": probe[0],
-        "python_executable": probe[1],
-        "loadavg_at_start": [round(x, 2) for x in load],
-    }
+    return {"python": version, "python_executable": executable}
 
 
 def write_dags(folder: Path, sizes: list[int], shapes: list[str], kinds: list[str]) -> dict:
@@ -233,7 +153,7 @@ def write_dags(folder: Path, sizes: list[int], shapes: list[str], kinds: list[st
             for n in sizes:
                 dag_id = f"bench_{shape}_{kind}_{n}"
                 path = folder / f"{dag_id}.py"
-                path.write_text(DAG_TEMPLATE.format(n=n, kind=kind, shape=shape, dag_id=dag_id))
+                path.write_text(dag_file_text(dag_id, n, kind, shape))
                 files[(shape, kind, n)] = (dag_id, path)
     return files
 
@@ -360,20 +280,16 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}" if seconds < 0.01 else f"{seconds * 1000:.1f}"
 
 
-def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
-    """A plain-text table: the first column left-aligned, the others right-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        aligned = [cells[0].ljust(widths[0])]
-        aligned += [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join(aligned).rstrip()
-
-    print(f"\n{title}")
-    print(line(headers))
-    print(line(["-" * w for w in widths]))
-    for row in rows:
-        print(line(row))
+def verdict(target: str, measured_s: float, limit_s: float, detail: str) -> dict:
+    """One target of the issue: the measured figure, and whether (by what ratio) it is met."""
+    return {
+        "target": target,
+        "measured_s": measured_s,
+        "limit_s": limit_s,
+        "detail": detail,
+        "met": measured_s < limit_s,
+        "ratio": measured_s / limit_s,
+    }
 
 
 def verdicts(result: dict) -> list[dict]:
@@ -383,46 +299,43 @@ def verdicts(result: dict) -> list[dict]:
     if inproc:
         worst = max(inproc, key=lambda m: m["per_task_s"])
         out.append(
-            {
-                "target": "engine overhead < 0.2 ms/task (in-process marginal, worst shape/kind)",
-                "measured_s": worst["per_task_s"],
-                "limit_s": TARGET_PER_TASK_S,
-                "detail": f"{worst['shape']}/{worst['kind']}",
-            }
+            verdict(
+                "engine overhead < 0.2 ms/task (in-process marginal, worst shape/kind)",
+                worst["per_task_s"],
+                TARGET_PER_TASK_S,
+                f"{worst['shape']}/{worst['kind']}",
+            )
         )
     quiet = [m for m in result["dags_test_marginal"] if m["mode"] == "quiet"]
     if quiet:
         worst = max(quiet, key=lambda m: m["per_task_s"])
         out.append(
-            {
-                "target": "per-task cost < 0.2 ms/task (whole `dags test --quiet`, marginal)",
-                "measured_s": worst["per_task_s"],
-                "limit_s": TARGET_PER_TASK_S,
-                "detail": f"{worst['shape']}/{worst['kind']}",
-            }
+            verdict(
+                "per-task cost < 0.2 ms/task (whole `dags test --quiet`, marginal)",
+                worst["per_task_s"],
+                TARGET_PER_TASK_S,
+                f"{worst['shape']}/{worst['kind']}",
+            )
         )
     ten = [r for r in result["dags_test"] if r["n"] == 10]
     if ten:
         worst = max(ten, key=lambda r: r["median_s"])
         out.append(
-            {
-                "target": "10-task `dags test`, start to exit < 1 s (slowest shape/kind/mode)",
-                "measured_s": worst["median_s"],
-                "limit_s": TARGET_TEN_TASK_PROCESS_S,
-                "detail": f"{worst['shape']}/{worst['kind']}/{worst['mode']}",
-            }
+            verdict(
+                "10-task `dags test`, start to exit < 1 s (slowest shape/kind/mode)",
+                worst["median_s"],
+                TARGET_TEN_TASK_PROCESS_S,
+                f"{worst['shape']}/{worst['kind']}/{worst['mode']}",
+            )
         )
     out.append(
-        {
-            "target": "`headwater --help` < 0.3 s",
-            "measured_s": result["reference"]["headwater --help"]["median_s"],
-            "limit_s": TARGET_HELP_S,
-            "detail": "",
-        }
+        verdict(
+            "`headwater --help` < 0.3 s",
+            result["reference"]["headwater --help"]["median_s"],
+            TARGET_HELP_S,
+            "",
+        )
     )
-    for v in out:
-        v["met"] = v["measured_s"] < v["limit_s"]
-        v["ratio"] = v["measured_s"] / v["limit_s"]
     return out
 
 
@@ -436,6 +349,7 @@ def report(result: dict) -> None:
         f"medians of {result['repeat']} runs (after one warm-up run); times in ms; "
         f"DAG files and HEADWATER_HOME (task logs) under {result['tmp']}"
     )
+    print(fs_probe_line(result["fs_probe"]))
 
     ref = result["reference"]
     print_table(
@@ -509,15 +423,7 @@ def report(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, default=[10, 100, 1000], help="10,100,1000")
-    parser.add_argument(
-        "--shapes", type=lambda t: parse_list(t, SHAPES), default=list(SHAPES), help="chain,fanout"
-    )
-    parser.add_argument(
-        "--kinds",
-        type=lambda t: parse_list(t, KINDS),
-        default=list(KINDS),
-        help="empty (EmptyOperator), task (@task returning None); default both",
-    )
+    add_shape_and_kind_options(parser, SHAPES)
     parser.add_argument(
         "--modes",
         type=lambda t: parse_list(t, MODES),
@@ -529,11 +435,8 @@ def main() -> None:
     parser.add_argument(
         "--python", default=sys.executable, help="interpreter with headwater (reference runs)"
     )
-    parser.add_argument(
-        "--tmp",
-        default=None,
-        help="folder for the DAG files and the HEADWATER_HOMEs (task logs are written there); "
-        "default: the system temp folder. Try /dev/shm to leave the disk out.",
+    add_work_root_option(
+        parser, "the DAG files and the HEADWATER_HOMEs (task logs are written there)"
     )
     parser.add_argument(
         "--stdout",
@@ -550,17 +453,17 @@ def main() -> None:
     headwater = args.headwater or default_headwater()
     progress = not args.json
 
-    work = Path(tempfile.mkdtemp(prefix="headwater-bench-", dir=args.tmp))
-    try:
+    with work_folder(args.tmp, "headwater-bench-") as work:
         started = time.perf_counter()
         result: dict = {
-            "machine": machine_info(args.python),
-            "command": " ".join([display_path(sys.executable), *sys.argv]),
+            "machine": machine_info(**python_info(args.python)),
+            "command": command_line(),
             "headwater": headwater,
             "repeat": args.repeat,
             "stdout": args.stdout,
             "tmp": str(work.parent),
             "sizes": args.sizes,
+            "fs_probe": fs_probe_start(work),
         }
         if progress:
             print("timing reference commands...", file=sys.stderr)
@@ -582,14 +485,13 @@ def main() -> None:
             result["headwater_version"] = data["version"]
             result["in_process"] = data["rows"]
             result["in_process_marginal"] = marginal(data["rows"], "run_s", ("shape", "kind"))
+        fs_probe_end(result["fs_probe"], work)
         result["verdicts"] = verdicts(result)
         result["benchmark_wall_s"] = time.perf_counter() - started
         if args.keep:
             kept = Path(tempfile.mkdtemp(prefix="headwater-bench-dags-"))
             shutil.copytree(dag_folder, kept, dirs_exist_ok=True)
             result["dag_files"] = str(kept)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
     if args.json:
         print(json.dumps(result, indent=2))

@@ -1,9 +1,10 @@
 """How fast does a run go through ``headwater scheduler``? No-op tasks, end to end, on SQLite.
 
 For each point (a shape, a kind of task, a parallelism) it makes a fresh ``HEADWATER_HOME``
-in a temporary folder with one DAG file, migrates its SQLite database (WAL, every state
-change committed as usual) with ``open_store(settings, migrate=True)``, stores the DAG with
-one ``DagFolderProcessor.scan()``, and starts ``python -m headwater scheduler --quiet`` as a
+in the work folder (``--tmp``; ``~/.cache/headwater-benchmarks`` by default) with one DAG
+file, migrates its SQLite database (WAL, every state change committed as usual) with
+``open_store(settings, migrate=True)``, stores the DAG with one
+``DagFolderProcessor.scan()``, and starts ``python -m headwater scheduler --quiet`` as a
 real process (local executor, ``HEADWATER__SCHEDULER__PARALLELISM`` workers, the default
 loop interval, its DAG processor child unless ``--no-dag-processor``). A second after the
 scheduler's first pass, plus a random part of its loop interval (so that the wait for the
@@ -44,9 +45,10 @@ From the database (``dag_runs``, ``task_instances``, ``task_attempts``) it compu
 
 It repeats every point ``--repeat`` times (3 by default, round-robin over the points, after
 one warm-up run that is thrown away) and reports medians, then a verdict against the issue's
-targets. ``--profile`` instead runs one point in this process under cProfile
-(``build_scheduler`` + ``scheduler.run``, local executor) and prints the top functions by
-cumulative time, per task.
+targets. At the start and at the end it times creating a task log folder + file in the work
+folder (the file-system probe), to show how much of the per-task figures the disk may be.
+``--profile`` instead runs one point in this process under cProfile (``build_scheduler`` +
+``scheduler.run``, local executor) and prints the top functions by cumulative time, per task.
 
 A benchmark, not a test: it checks only that every run succeeded. It needs headwater
 installed in the interpreter that runs it (it uses it to migrate, load and trigger).
@@ -63,9 +65,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -78,13 +78,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from _common import (
+    add_shape_and_kind_options,
+    add_work_root_option,
+    clean_env,
+    command_line,
+    dag_file_text,
+    fs_probe_end,
+    fs_probe_line,
+    fs_probe_start,
+    loadavg,
+    machine_info,
+    parse_list,
+    print_table,
+    usable_cpus,
+    work_folder,
+)
+
 if TYPE_CHECKING:
     from headwater.engine.records import DagRun
     from headwater.settings import Settings
     from headwater.store.sql import SqlStore
 
 SHAPES = ("fanout", "chain")
-KINDS = ("empty", "task")
 DEFAULT_SIZES = {"fanout": 1000, "chain": 200}
 
 # The issue's targets, checked in the verdict section.
@@ -92,58 +108,7 @@ TARGET_MEDIAN_GAP_S = 0.020
 TARGET_P95_GAP_S = 0.100
 TARGET_TASKS_PER_S = 500.0
 
-DAG_TEMPLATE = '''\
-"""Benchmark DAG for headwater: {n} no-op {kind} tasks as a {shape} (generated)."""
-
-from datetime import UTC, datetime
-
-from headwater import DAG, task
-from headwater.operators import EmptyOperator
-
-N = {n}
-KIND = "{kind}"
-SHAPE = "{shape}"
-
-
-@task
-def noop():
-    return None
-
-
-def make(task_id):
-    if KIND == "empty":
-        return EmptyOperator(task_id=task_id)
-    return noop.override(task_id=task_id)()
-
-
-with DAG(
-    "{dag_id}",
-    schedule=None,
-    start_date=datetime(2024, 1, 1, tzinfo=UTC),
-    max_active_tasks={max_active_tasks},
-) as dag:
-    if SHAPE == "chain":
-        previous = make("t0")
-        for i in range(1, N):
-            current = make(f"t{{i}}")
-            previous >> current
-            previous = current
-    else:
-        root = make("root")
-        root >> [make(f"t{{i}}") for i in range(1, N)]
-'''
-
-
 # -- small helpers ---------------------------------------------------------------------------
-
-
-def parse_list(text: str, allowed: tuple[str, ...] | None = None) -> list[str]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if allowed is not None:
-        bad = [item for item in items if item not in allowed]
-        if bad:
-            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {', '.join(allowed)}")
-    return items
 
 
 def parse_ints(text: str) -> list[int]:
@@ -151,20 +116,6 @@ def parse_ints(text: str) -> list[int]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("expected positive integers, comma separated")
     return values
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def loadavg() -> list[float]:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return []
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -182,25 +133,6 @@ def summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {"median": float("nan"), "p95": float("nan"), "max": float("nan")}
     return {"median": statistics.median(values), "p95": quantile(values, 0.95), "max": max(values)}
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": usable_cpus(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "loadavg_at_start": loadavg(),
-    }
 
 
 def _clock_ticks() -> int:
@@ -296,17 +228,16 @@ class Point:
         dags = home / "dags"
         dags.mkdir()
         (dags / f"{self.dag_id}.py").write_text(
-            DAG_TEMPLATE.format(
-                n=self.n,
-                kind=self.kind,
-                shape=self.shape,
-                dag_id=self.dag_id,
+            dag_file_text(
+                self.dag_id,
+                self.n,
+                self.kind,
+                self.shape,
+                schedule=None,
                 max_active_tasks=max(16, self.parallelism),
             )
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-        env |= {
-            "HEADWATER_HOME": str(home),
+        env = clean_env(home) | {
             "HEADWATER_DATABASE_URL": f"sqlite:///{home / 'headwater.db'}",
             "HEADWATER_DAGS_FOLDER": str(dags),
             "HEADWATER__SCHEDULER__PARALLELISM": str(self.parallelism),
@@ -605,24 +536,6 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}" if seconds < 10 else f"{seconds * 1000:.0f}"
 
 
-def print_table(title: str, columns: str, rows: list[list[str]]) -> None:
-    """A plain-text table: the first column left-aligned, the others right-aligned.
-    ``columns`` holds the headers, separated by ``|``."""
-    headers = columns.split("|")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        aligned = [cells[0].ljust(widths[0])]
-        aligned += [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join(aligned).rstrip()
-
-    print(f"\n{title}")
-    print(line(headers))
-    print(line(["-" * w for w in widths]))
-    for row in rows:
-        print(line(row))
-
-
 def report(result: dict[str, Any]) -> None:
     m = result["machine"]
     print(
@@ -634,6 +547,8 @@ def report(result: dict[str, Any]) -> None:
         f"{result['tmp']}; loop interval {result['loop_interval'] or 'default'}; "
         f"DAG processor {'on' if result['dag_processor'] else 'off'}"
     )
+    if "fs_probe" in result:  # not in results saved before the probe was added
+        print(fs_probe_line(result["fs_probe"]))
     rows = result["rows"]
 
     def point(r: dict[str, Any]) -> list[str]:
@@ -773,15 +688,7 @@ def profile_point(point: Point, work: Path, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--shapes", type=lambda t: parse_list(t, SHAPES), default=list(SHAPES), help="fanout,chain"
-    )
-    parser.add_argument(
-        "--kinds",
-        type=lambda t: parse_list(t, KINDS),
-        default=list(KINDS),
-        help="empty (EmptyOperator), task (@task returning None); default both",
-    )
+    add_shape_and_kind_options(parser, SHAPES)
     parser.add_argument("--fanout-size", type=int, default=DEFAULT_SIZES["fanout"], help="1000")
     parser.add_argument("--chain-size", type=int, default=DEFAULT_SIZES["chain"], help="200")
     parser.add_argument(
@@ -827,12 +734,7 @@ def main() -> None:
         help="wait at most this many seconds for that; 0 skips the check; 60",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random trigger phases; 0")
-    parser.add_argument(
-        "--tmp",
-        default=None,
-        help="folder for the homes (database, DAG file, task logs); default: the system temp "
-        "folder. Try /dev/shm to leave the disk out.",
-    )
+    add_work_root_option(parser, "the homes (database, DAG file, task logs)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument(
@@ -875,20 +777,21 @@ def main() -> None:
         for shape in args.shapes
         for kind in args.kinds
     ]
-    work = Path(tempfile.mkdtemp(prefix="headwater-e2e-", dir=args.tmp))
-    try:
+    # The homes are deleted only at the end: deleting trees of log folders slows the runs after.
+    with work_folder(args.tmp, "headwater-e2e-") as work:
         if args.profile:
             profile_point(points[0], work, args)
             return
         started = time.perf_counter()
         result: dict[str, Any] = {
-            "machine": machine_info(),
+            "machine": machine_info(date=datetime.now().astimezone().isoformat(timespec="seconds")),
             "headwater_version": headwater.__version__,
-            "command": " ".join([os.path.relpath(sys.executable), *sys.argv]),
+            "command": command_line(),
             "repeat": args.repeat,
             "tmp": str(work.parent),
             "loop_interval": args.loop_interval,
             "dag_processor": args.dag_processor,
+            "fs_probe": fs_probe_start(work),
         }
         progress = not args.json
         phase = random.Random(args.seed)
@@ -909,13 +812,11 @@ def main() -> None:
                         f"{ms(last['dependency_gap_s']['median'])} ms",
                         file=sys.stderr,
                     )
+        fs_probe_end(result["fs_probe"], work)
         result["rows"] = [aggregate(p, runs[p.label]) for p in points]
         result["verdicts"] = verdicts(result["rows"], result["machine"]["nproc"])
         result["machine"]["loadavg_at_end"] = loadavg()
         result["benchmark_wall_s"] = time.perf_counter() - started
-    finally:
-        # Deleted only at the end: deleting trees of log folders slows the runs after it.
-        shutil.rmtree(work, ignore_errors=True)
 
     if args.json:
         print(json.dumps(result, indent=2))
