@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -246,6 +247,12 @@ def marginal(rows: list[dict], value: str, group: tuple[str, ...]) -> list[dict]
     return out
 
 
+def memory_folder() -> Path | None:
+    """A folder on a memory file system (tmpfs) for task logs, if this machine has one."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def in_process_times(python: str, args: argparse.Namespace, work: Path) -> dict:
     cmd = [
         python,
@@ -295,12 +302,15 @@ def verdict(target: str, measured_s: float, limit_s: float, detail: str) -> dict
 def verdicts(result: dict) -> list[dict]:
     """Each target of the issue, the measured figure, and whether it is met."""
     out = []
-    inproc = result.get("in_process_marginal", [])
+    # The engine's own cost: task logs in memory when possible, so the disk does not count
+    # (the file-system probe shows what a log folder + file costs on the work folder's disk).
+    inproc = result.get("in_process_memory_logs_marginal") or result.get("in_process_marginal")
+    where = "logs on tmpfs" if result.get("in_process_memory_logs_marginal") else "logs on disk"
     if inproc:
         worst = max(inproc, key=lambda m: m["per_task_s"])
         out.append(
             verdict(
-                "engine overhead < 0.2 ms/task (in-process marginal, worst shape/kind)",
+                f"engine overhead < 0.2 ms/task (in-process marginal, {where}, worst shape/kind)",
                 worst["per_task_s"],
                 TARGET_PER_TASK_S,
                 f"{worst['shape']}/{worst['kind']}",
@@ -407,6 +417,18 @@ def report(result: dict) -> None:
                 for r in result["in_process_marginal"]
             ],
         )
+    if "in_process_memory_logs_marginal" in result:
+        print_table(
+            "In-process marginal cost, task logs on tmpfs (the engine without the disk)",
+            ["shape", "kind", "N range", "ms/task", "fixed ms"],
+            [
+                [
+                    *(r["shape"], r["kind"], f"{r['from_n']}-{r['to_n']}"),
+                    *(ms(r["per_task_s"]), ms(r["intercept_s"])),
+                ]
+                for r in result["in_process_memory_logs_marginal"]
+            ],
+        )
     print_table(
         "Targets (from the issue)",
         ["target", "measured ms", "limit ms", "x limit", "met", "where"],
@@ -485,6 +507,16 @@ def main() -> None:
             result["headwater_version"] = data["version"]
             result["in_process"] = data["rows"]
             result["in_process_marginal"] = marginal(data["rows"], "run_s", ("shape", "kind"))
+            memory = memory_folder()
+            if memory is not None and not str(work).startswith(str(memory)):
+                if progress:
+                    print("timing run_dag again, task logs on tmpfs...", file=sys.stderr)
+                with work_folder(str(memory), "headwater-bench-") as in_memory:
+                    rows = in_process_times(args.python, args, in_memory)["rows"]
+                result["in_process_memory_logs"] = rows
+                result["in_process_memory_logs_marginal"] = marginal(
+                    rows, "run_s", ("shape", "kind")
+                )
         fs_probe_end(result["fs_probe"], work)
         result["verdicts"] = verdicts(result)
         result["benchmark_wall_s"] = time.perf_counter() - started
