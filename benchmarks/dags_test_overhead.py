@@ -305,7 +305,8 @@ def verdicts(result: dict) -> list[dict]:
     # The engine's own cost: task logs in memory when possible, so the disk does not count
     # (the file-system probe shows what a log folder + file costs on the work folder's disk).
     inproc = result.get("in_process_memory_logs_marginal") or result.get("in_process_marginal")
-    where = "logs on tmpfs" if result.get("in_process_memory_logs_marginal") else "logs on disk"
+    on_tmpfs = result.get("in_process_memory_logs_marginal") or result["tmp"].startswith("/dev/shm")
+    where = "logs on tmpfs" if on_tmpfs else "logs on disk"
     if inproc:
         worst = max(inproc, key=lambda m: m["per_task_s"])
         out.append(
