@@ -25,6 +25,7 @@ RUN_FIELDS = {
     "start_date",
     "end_date",
     "conf",
+    "backfill_id",
 }
 
 
@@ -47,6 +48,7 @@ def test_trigger_prints_the_run_as_json(store: SqlStore) -> None:
         "start_date": None,
         "end_date": None,
         "conf": {"region": "us"},
+        "backfill_id": None,
     }
     stored = store.get_dag_run("etl", "r1")
     assert stored is not None and stored.state == "queued"
@@ -207,6 +209,8 @@ def test_backfill_creates_runs_once(store: SqlStore) -> None:
     assert [(r.run_type, r.state) for r in runs] == [("backfill", "queued")] * 3
     [row] = backfills.list_backfills(store, "etl")
     assert row.max_active_runs == 3  # the DAG's max_active_runs
+    listed = json.loads(invoke("dags", "list-runs", "etl", "-o", "json").stdout)
+    assert [run["backfill_id"] for run in listed] == [row.id] * 3
     result = invoke(*args, "--max-active-runs", "1", "-o", "json")
     data = json.loads(result.stdout)
     assert data["backfill_id"] is None and data["created"] == [] and len(data["skipped"]) == 3

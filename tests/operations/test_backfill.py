@@ -42,6 +42,24 @@ def _finish(store: SqlStore, run_id: str, state: DagRunState) -> None:
     store.save_dag_run(run)
 
 
+def test_a_backfill_run_is_stored_with_its_backfill_id_from_the_start(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduler reading a new run at any moment sees it under the backfill's limit."""
+    seen: list[int | None] = []
+    create = store.create_dag_run
+
+    def create_and_look(run, task_instances):  # type: ignore[no-untyped-def]
+        create(run, task_instances)  # committed: what any other process can read now
+        stored = store.get_dag_run(run.dag_id, run.run_id)
+        assert stored is not None
+        seen.append(stored.backfill_id)
+
+    monkeypatch.setattr(store, "create_dag_run", create_and_look)
+    result = run_backfill(store, plan_backfill(store, "etl", JAN_1, JAN_3), 1, NOW)
+    assert seen == [result.id] * 3
+
+
 def test_a_plan_on_an_empty_database_creates_every_interval(store: SqlStore) -> None:
     plan = plan_backfill(store, "etl", JAN_1, JAN_5)
     assert [(i.logical_date, i.action, i.run_id) for i in plan] == [

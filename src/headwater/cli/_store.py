@@ -152,6 +152,7 @@ def run_json(run: DagRun) -> dict[str, Any]:
         "start_date": iso(run.start_date),
         "end_date": iso(run.end_date),
         "conf": run.conf,
+        "backfill_id": run.backfill_id,
     }
 
 

@@ -51,6 +51,8 @@ class DagRun:
     start_date: datetime | None = None
     end_date: datetime | None = None
     note: str | None = None
+    backfill_id: int | None = None
+    """The backfill that created or reran this run (its ``max_active_runs`` applies)."""
 
 
 @dataclass

@@ -221,12 +221,14 @@ def run_backfill(
             if store.find_dag_run(dag.dag_id, item.logical_date):
                 result.skipped.append(item.run_id)  # created meanwhile
                 continue
+            # Stored with its backfill id in one transaction: no scheduler ever sees it
+            # outside the backfill's max_active_runs.
+            run.backfill_id = row.id
             try:
                 DagRunEngine.create(dag, store, xcoms, run)
             except ValueError:  # its id was taken meanwhile
                 result.skipped.append(item.run_id)
                 continue
-            backfills.set_runs_backfill(store, dag.dag_id, [run.run_id], row.id)
             result.created.append(run.run_id)
         elif item.action == "rerun":
             current = store.get_dag_run(dag.dag_id, item.run_id)
