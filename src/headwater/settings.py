@@ -85,6 +85,11 @@ class SchedulerSettings:
     dag_dir_list_interval_s: float = _setting(
         5.0, "Seconds between scans of the DAG folder for new, changed and deleted files."
     )
+    min_file_process_interval_s: float = _setting(
+        30.0,
+        "An unchanged DAG file is parsed again once its last parse is this old, so DAGs built "
+        "from helper modules or config files follow their changes (0: only changed files).",
+    )
     file_parse_timeout_s: float = _setting(
         30.0, "A DAG file that takes longer to import is stopped and reported as an error."
     )

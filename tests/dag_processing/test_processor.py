@@ -14,6 +14,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -242,6 +243,45 @@ def test_a_changed_file_is_parsed_again_and_keeps_what_people_set(
 
     assert stored(sql_store, "retired").is_active
     assert stored(sql_store, "etl").is_paused
+
+
+def test_an_unchanged_file_is_parsed_again_once_its_last_parse_is_old_enough(
+    sql_store: SqlStore, folder: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A DAG built from a config file follows the config, as in Airflow
+    (``min_file_process_interval``), though its own file does not change."""
+    config = tmp_path / "tables.json"
+    config.write_text('["orders"]')
+    path = write(
+        folder,
+        "generated.py",
+        f"""\
+        import json
+        from pathlib import Path
+
+        from headwater import DAG
+        from headwater.operators import EmptyOperator
+
+        with DAG("generated"):
+            for table in json.loads(Path({str(config)!r}).read_text()):
+                EmptyOperator(task_id=f"load_{{table}}")
+        """,
+    )
+    processor = DagFolderProcessor(sql_store, folder, reparse_interval_s=30.0, clock=clock)
+    assert processor.scan().parsed == [path]
+    config.write_text('["orders", "customers"]')
+
+    clock.advance(timedelta(seconds=29))
+    assert processor.scan().parsed == []  # not yet due
+    assert task_ids(sql_store, "generated") == {"load_orders"}
+
+    clock.advance(timedelta(seconds=1))
+    assert processor.scan().parsed == [path]
+    assert task_ids(sql_store, "generated") == {"load_orders", "load_customers"}
+    assert sql_store.get_dag_files()[path].last_parsed_at == clock.now()
+
+    clock.advance(timedelta(hours=1))  # 0 turns it off: only changed files are parsed
+    assert DagFolderProcessor(sql_store, folder, clock=clock).scan().parsed == []
 
 
 def test_paused_at_creation_default_and_the_dags_own_choice(

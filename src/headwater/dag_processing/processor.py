@@ -1,6 +1,8 @@
 """The DAG-folder processor: keeps the database's DAGs in step with the files of the folder.
 
-Each scan finds new, changed and deleted DAG files. A changed file is imported in its own
+Each scan finds new, changed and deleted DAG files, and files not parsed for
+``reparse_interval_s`` (a DAG built from a helper module or a config file can change while its
+own file does not). Such a file is imported in its own
 child process (``parse_file``) with a time limit, so a file that hangs, crashes the
 interpreter or takes the memory of the machine is stopped and reported as an import error
 without delaying anything else. Its DAGs are stored serialized; the scheduler works from
@@ -18,11 +20,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.clock import Clock, SystemClock
-from headwater.db.rows import DagRow, ImportErrorRow
+from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
 from headwater.loading.dagbag import iter_dag_files
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ class DagFolderProcessor:
         folder: Path,
         *,
         parse_timeout_s: float = 30.0,
+        reparse_interval_s: float = 0.0,
         paused_at_creation: bool = False,
         clock: Clock | None = None,
         environ: dict[str, str] | None = None,
@@ -66,14 +70,18 @@ class DagFolderProcessor:
         self.store = store
         self.folder = Path(folder)
         self.parse_timeout_s = parse_timeout_s
+        self.reparse_interval_s = reparse_interval_s
+        """Unchanged files are parsed again once their last parse is this old (0: never)."""
         self.paused_at_creation = paused_at_creation
         self.clock = clock or SystemClock()
         self.environ = environ
 
     def scan(self) -> ScanReport:
-        """Parse what changed since the last scan, and forget deleted files."""
+        """Parse what changed since the last scan and what is due again, and forget deleted
+        files."""
         report = ScanReport()
         known = self.store.get_dag_files()
+        due = self._reparse_due(known)
         current: dict[str, tuple[Path, float, str]] = {}
         for path in iter_dag_files(self.folder) if self.folder.exists() else []:
             resolved = str(path.resolve())
@@ -90,7 +98,7 @@ class DagFolderProcessor:
         changed = [
             resolved
             for resolved, (_, _, digest) in current.items()
-            if resolved not in known or known[resolved].source_hash != digest
+            if resolved not in known or known[resolved].source_hash != digest or resolved in due
         ]
         results = self._parse_all(changed)
         # DAGs given up (their file deleted, or gone from their file) are released before any
@@ -113,6 +121,13 @@ class DagFolderProcessor:
             if errors:
                 report.errors[result.path] = errors
         return report
+
+    def _reparse_due(self, known: dict[str, DagFileRow]) -> set[str]:
+        """Files whose last parse is at least ``reparse_interval_s`` old."""
+        if self.reparse_interval_s <= 0:
+            return set()
+        oldest = self.clock.now() - timedelta(seconds=self.reparse_interval_s)
+        return {path for path, row in known.items() if row.last_parsed_at <= oldest}
 
     def _release(self, path: str, dag_ids: list[str]) -> None:
         """Deactivate those of ``dag_ids`` still stored as defined in ``path``."""

@@ -132,6 +132,7 @@ def build_processor(settings: Settings, store: SqlStore) -> DagFolderProcessor:
         store,
         settings.dags_folder,
         parse_timeout_s=settings.scheduler.file_parse_timeout_s,
+        reparse_interval_s=settings.scheduler.min_file_process_interval_s,
         paused_at_creation=settings.scheduler.dags_are_paused_at_creation,
     )
 
