@@ -155,3 +155,28 @@ def test_links_point_to_files_and_headings(doc: str) -> None:
             if anchor not in {_slug(h) for h in headings}:
                 broken.append(target)
     assert not broken, f"{doc} has broken links: {broken}"
+
+
+def test_the_configuration_guide_lists_every_setting_with_its_default() -> None:
+    import dataclasses
+
+    from headwater.settings import Settings
+
+    guide = (REPO / "docs" / "configuration.md").read_text()
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")
+        for line in guide.splitlines()
+        if line.startswith("| `") and "." in line.split("|")[1]
+    }
+    for section in dataclasses.fields(Settings):
+        if not dataclasses.is_dataclass(section.default_factory):  # type: ignore[arg-type]
+            continue
+        for setting in dataclasses.fields(section.default_factory):  # type: ignore[arg-type]
+            name = f"{section.name}.{setting.name}"
+            assert name in rows, f"docs/configuration.md does not list {name}"
+            default = setting.default
+            if default not in ("", None):
+                shown = str(default).lower() if isinstance(default, bool) else str(default)
+                assert f"`{shown}`" in rows[name][3], f"{name}: the guide's default is not {shown}"
+            variable = f"HEADWATER__{section.name.upper()}__{setting.name.upper()}"
+            assert variable in rows[name][4], f"{name}: the guide does not name {variable}"
