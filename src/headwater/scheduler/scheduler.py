@@ -408,8 +408,8 @@ class Scheduler:
 
     def _end_run(self, key: tuple[str, str], state: DagRunState) -> None:
         active = self._runs.pop(key)
-        if self._queued_runs:
-            self._pass_wanted = True  # a queued run may start in the room this one leaves
+        if any(dag_id == key[0] for dag_id, _ in self._queued_runs):
+            self._pass_wanted = True  # a queued run of its DAG may start in the room it leaves
         log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
         dag = active.engine.dag
         callback = (
