@@ -1,4 +1,5 @@
-"""How fast does a run go through ``headwater scheduler``? No-op tasks, end to end, on SQLite.
+"""How fast does a run go through ``headwater scheduler``? No-op tasks, end to end, on SQLite
+(or PostgreSQL with ``--postgres``).
 
 For each point (a shape, a kind of task, a parallelism) it makes a fresh ``HEADWATER_HOME``
 in the work folder (``--tmp``; ``~/.cache/headwater-benchmarks`` by default) with one DAG
@@ -237,8 +238,13 @@ class Point:
                 max_active_tasks=max(16, self.parallelism),
             )
         )
+        database_url = (
+            create_database(args.postgres)
+            if args.postgres
+            else f"sqlite:///{home / 'headwater.db'}"
+        )
         env = clean_env(home) | {
-            "HEADWATER_DATABASE_URL": f"sqlite:///{home / 'headwater.db'}",
+            "HEADWATER_DATABASE_URL": database_url,
             "HEADWATER_DAGS_FOLDER": str(dags),
             "HEADWATER__SCHEDULER__PARALLELISM": str(self.parallelism),
         }
@@ -250,6 +256,37 @@ class Point:
         if report.errors:
             sys.exit(f"{self.dag_id}: import errors: {store.list_import_errors()}")
         return home, env, settings, store
+
+
+def create_database(server_url: str) -> str:
+    """A fresh, empty database on the PostgreSQL server of ``server_url``; returns its URL."""
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"headwater_bench_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, database_url: str) -> None:
+    """Drop the database of ``database_url`` made by :func:`create_database`."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()
 
 
 def trigger(settings: Settings, store: SqlStore, dag_id: str) -> tuple[DagRun, datetime, float]:
@@ -361,6 +398,8 @@ def run_point(
         result = measure(point, store, run.run_id, triggered)
     finally:
         store.close()
+        if args.postgres:
+            drop_database(args.postgres, settings.database_url)
     result["create_run_s"] = create_s
     result["busy_share_before"] = idle_share
     result["loadavg_before"] = load_before
@@ -545,7 +584,8 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"medians of {result['repeat']} runs (after one warm-up run); times in ms; homes under "
         f"{result['tmp']}; loop interval {result['loop_interval'] or 'default'}; "
-        f"DAG processor {'on' if result['dag_processor'] else 'off'}"
+        f"DAG processor {'on' if result['dag_processor'] else 'off'}; "
+        f"database {result.get('database', 'SQLite')}"
     )
     if "fs_probe" in result:  # not in results saved before the probe was added
         print(fs_probe_line(result["fs_probe"]))
@@ -665,6 +705,8 @@ def profile_point(point: Point, work: Path, args: argparse.Namespace) -> None:
         os.environ.update(saved_env)
     figures = measure(point, store, run.run_id, triggered)
     store.close()
+    if args.postgres:
+        drop_database(args.postgres, settings.database_url)
     print(
         f"{point.shape}/{point.kind}, {point.n} tasks, parallelism {point.parallelism}, "
         f"executor {args.profile_executor}: scheduler.run took {wall * 1000:.0f} ms wall, "
@@ -733,6 +775,14 @@ def main() -> None:
         default=60.0,
         help="wait at most this many seconds for that; 0 skips the check; 60",
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=None,
+        help="run on PostgreSQL instead of SQLite: the URL of a database on the server (e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres); each run gets a fresh "
+        "database there, dropped afterwards",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random trigger phases; 0")
     add_work_root_option(parser, "the homes (database, DAG file, task logs)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up run")
@@ -790,6 +840,7 @@ def main() -> None:
             "repeat": args.repeat,
             "tmp": str(work.parent),
             "loop_interval": args.loop_interval,
+            "database": "PostgreSQL" if args.postgres else "SQLite",
             "dag_processor": args.dag_processor,
             "fs_probe": fs_probe_start(work),
         }
