@@ -94,5 +94,9 @@ class TaskFailedNoRetry(TaskControlFlow):
     """Fail the running attempt and do not retry it."""
 
 
-class TaskTimeoutError(TaskControlFlow):
-    """The attempt ran past its execution_timeout."""
+class TaskTimeoutError(BaseException):
+    """The attempt ran past its execution_timeout.
+
+    A ``BaseException``, not a :class:`HeadwaterError` (as Airflow's ``AirflowTaskTimeout``):
+    a task's own ``except Exception`` cannot swallow it and go on running.
+    """

@@ -32,6 +32,45 @@ def _class_path(obj: Any) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def _rebuildable_class_path(obj: Any, fields: tuple[dataclasses.Field[Any], ...] = ()) -> str:
+    """``module:qualname`` of ``obj``'s class, checked now so that the task that produced the
+    value fails, not the one that reads it: the class must be reachable by that name (not
+    defined inside a function) and, for a dataclass, built from its fields."""
+    cls = type(obj)
+    path = _class_path(obj)
+    what = f"{cls.__module__}.{cls.__qualname__}"
+    if "<locals>" in cls.__qualname__:
+        raise XComError(
+            f"cannot pass a {what} between tasks: the class is defined inside a function, so "
+            "the task that reads the value could not import it; define it at module level"
+        )
+    try:
+        found = _import_class(path)
+    except (ImportError, AttributeError) as exc:
+        raise XComError(
+            f"cannot pass a {what} between tasks: its class cannot be imported ({exc})"
+        ) from None
+    if found is not cls:
+        raise XComError(f"cannot pass a {what} between tasks: {path} names another class on import")
+    for field in fields:
+        if not field.init:
+            raise XComError(
+                f"cannot pass a {what} between tasks: its field {field.name!r} has init=False, "
+                "so the value cannot be rebuilt from its fields"
+            )
+    return path
+
+
+def _rebuild(path: str, build: Any) -> Any:
+    """``build(cls)`` for the class at ``path``, with an error that names the class."""
+    try:
+        return build(_import_class(path))
+    except XComError:
+        raise
+    except Exception as exc:
+        raise XComError(f"cannot rebuild a passed value of class {path}: {exc}") from exc
+
+
 def _import_class(path: str) -> Any:
     module_name, _, qualname = path.partition(":")
     target: Any = importlib.import_module(module_name)
@@ -74,12 +113,13 @@ class JsonSerializer:
         if isinstance(value, uuid.UUID):
             return {TAG: "uuid", "v": str(value)}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            fields = {
-                f.name: self._encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-            }
-            return {TAG: "dataclass", "cls": _class_path(value), "v": fields}
+            declared = dataclasses.fields(value)
+            path = _rebuildable_class_path(value, declared)
+            fields = {f.name: self._encode(getattr(value, f.name)) for f in declared}
+            return {TAG: "dataclass", "cls": path, "v": fields}
         if hasattr(value, "model_dump") and hasattr(type(value), "model_validate"):
-            return {TAG: "pydantic", "cls": _class_path(value), "v": value.model_dump(mode="json")}
+            path = _rebuildable_class_path(value)
+            return {TAG: "pydantic", "cls": path, "v": value.model_dump(mode="json")}
         raise XComError(
             f"cannot pass a {type(value).__module__}.{type(value).__qualname__} between tasks: "
             "return JSON types, dates, decimals, UUIDs, dataclasses or pydantic models, "
@@ -112,10 +152,10 @@ class JsonSerializer:
         if tag == "uuid":
             return uuid.UUID(raw)
         if tag == "dataclass":
-            cls = _import_class(value["cls"])
-            return cls(**{k: self._decode(v) for k, v in raw.items()})
+            fields = {k: self._decode(v) for k, v in raw.items()}
+            return _rebuild(value["cls"], lambda cls: cls(**fields))
         if tag == "pydantic":
-            return _import_class(value["cls"]).model_validate(raw)
+            return _rebuild(value["cls"], lambda cls: cls.model_validate(raw))
         raise XComError(f"unknown serialized type tag {tag!r}")
 
     def dumps(self, value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from datetime import datetime, timedelta
@@ -126,8 +127,9 @@ def build_context(
         "ts": ts,
         "ts_nodash": ts_nodash,
         "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
-        "params": run.params,
-        "conf": run.conf,
+        # Each attempt gets its own copy: a task that changes its params changes no other's.
+        "params": copy.deepcopy(run.params) if run.params else {},
+        "conf": copy.deepcopy(run.conf) if run.conf else {},
         "map_index": ti.map_index,
         "try_number": ti.try_number,
         "var": VariableAccessor(store),

@@ -127,6 +127,28 @@ class _AttemptRouter(logging.Handler):
             self.handleError(record)
 
 
+class _RootToAttempt(logging.Handler):
+    """On the root logger while an attempt runs: the records of the task's own loggers
+    (``logging.info(...)``, ``logging.getLogger(__name__)``) go to the attempt's file too, as
+    in Airflow. headwater's internal loggers stay out of task logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(_FORMATTER)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = _current_file.get()
+        if target is None or record.name.startswith("headwater."):
+            return
+        try:
+            target.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+_ROOT_TO_ATTEMPT = _RootToAttempt()
+
+
 def _task_logger() -> logging.Logger:
     logger = logging.getLogger(TASK_LOGGER)
     logger.setLevel(logging.INFO)
@@ -175,7 +197,8 @@ class AttemptLog:
 
 @contextlib.contextmanager
 def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
-    """Send the ``headwater.task`` logger, ``print()`` and stderr of the attempt to ``path``."""
+    """Send the ``headwater.task`` logger, the task's other loggers (INFO and up),
+    ``print()`` and stderr of the attempt to ``path``."""
     _make_folder(os.path.dirname(path))
     file = _AttemptFile(path)
     token = _current_file.set(file)
@@ -183,9 +206,16 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
     out, err = _LogWriter(_TASK_LOG, logging.INFO), _LogWriter(_TASK_LOG, logging.WARNING)
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
+    root = logging.getLogger()
+    root_level = root.level
+    if root_level > logging.INFO:
+        root.setLevel(logging.INFO)
+    root.addHandler(_ROOT_TO_ATTEMPT)
     try:
         yield AttemptLog(_TASK_LOG, file)
     finally:
+        root.removeHandler(_ROOT_TO_ATTEMPT)
+        root.setLevel(root_level)
         out.flush()
         err.flush()
         sys.stdout, sys.stderr = saved

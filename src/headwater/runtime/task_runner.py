@@ -210,7 +210,8 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
                 error=str(exc) or None,
                 rendered_fields=_displayable(rendered),
             )
-        except (Exception, SystemExit) as exc:  # a task's sys.exit() fails the task too
+        # A task's sys.exit() fails the task too; TaskTimeoutError is a BaseException.
+        except (Exception, SystemExit, TaskTimeoutError) as exc:
             return _failed(exc, task, ti, context, attempt_log, rendered)
         attempt_log.line(logging.INFO, "Task succeeded")
         _call_callback("success", task, context, log)

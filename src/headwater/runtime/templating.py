@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.mapping import ResolvedValue
 from headwater.authoring.xcom_arg import XComArg
-from headwater.exceptions import TemplateRenderError
+from headwater.exceptions import HeadwaterError, TemplateRenderError
 
 if TYPE_CHECKING:
     import jinja2
@@ -82,7 +82,12 @@ def render_string(
         template = env.from_string(text)
     else:
         return text
-    return template.render(context)
+    try:
+        return template.render(context)
+    except TemplateRenderError:
+        raise
+    except HeadwaterError as exc:  # a variable or connection the template names is missing
+        raise TemplateRenderError(str(exc)) from None
 
 
 def render_value(
@@ -124,6 +129,10 @@ def render_template_fields(
             continue
         try:
             result = render_value(value, context, env, task.template_ext, resolve)
+        except TemplateRenderError as exc:
+            raise TemplateRenderError(
+                f"task {task.task_id!r}: template field {name!r}: {exc}"
+            ) from None
         except jinja2.UndefinedError as exc:
             raise TemplateRenderError(
                 f"task {task.task_id!r}: template field {name!r}: {exc.message}"
