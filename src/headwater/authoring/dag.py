@@ -10,10 +10,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _context
-from headwater.authoring.operator import validate_task_id
+from headwater.authoring.operator import check_callback, validate_task_id
 from headwater.authoring.params import Param, normalize_params
-from headwater.authoring.schedules import Schedule, parse_schedule
-from headwater.exceptions import CycleError, DagDefinitionError, DuplicateTaskIdError
+from headwater.authoring.schedules import CronSchedule, Schedule, parse_schedule
+from headwater.exceptions import (
+    CycleError,
+    DagDefinitionError,
+    DuplicateTaskIdError,
+    InvalidScheduleError,
+    ParamValidationError,
+)
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator, Callback
@@ -36,6 +42,70 @@ def _check_aware(value: datetime | None, name: str, dag_id: str) -> datetime | N
     return value
 
 
+def _parse_schedule(value: Any, start_date: datetime | None, dag_id: str) -> Schedule:
+    """``parse_schedule(value)``, refusing a cron that never fires; errors name the DAG."""
+    try:
+        schedule = parse_schedule(value)
+        if isinstance(schedule, CronSchedule):
+            schedule.check_fires(start_date)
+    except InvalidScheduleError as exc:
+        raise InvalidScheduleError(f"DAG {dag_id!r}: schedule: {exc}") from None
+    return schedule
+
+
+_INIT_ARGUMENTS: dict[type, frozenset[str] | None] = {}
+
+
+def _init_arguments(cls: type[DAG]) -> frozenset[str] | None:
+    """The names ``cls.__init__`` takes as keywords; None when it takes ``**kwargs``."""
+    if cls not in _INIT_ARGUMENTS:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        names: frozenset[str] | None = None
+        if all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in parameters):
+            skip = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY)
+            names = frozenset(p.name for p in parameters if p.kind not in skip) - {"self"}
+        _INIT_ARGUMENTS[cls] = names
+    return _INIT_ARGUMENTS[cls]
+
+
+def _refuse_unknown(dag_id: object, unknown: list[str], known: frozenset[str]) -> None:
+    import difflib
+
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    raise DagDefinitionError(
+        f"DAG {dag_id!r}: unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(hints)}"
+    )
+
+
+def _check_params(params: Mapping[str, Any] | None, dag_id: str) -> dict[str, Param]:
+    """The params as ``Param`` objects; a default that fails its own schema is an error."""
+    if params is not None and not isinstance(params, Mapping):
+        raise DagDefinitionError(
+            f"DAG {dag_id!r}: params must be a dict of name -> Param or default value, "
+            f"got {params!r:.80}"
+        )
+    try:
+        normalized = normalize_params(params)
+        for name, param in normalized.items():
+            param.check_default(name)
+    except ParamValidationError as exc:
+        raise ParamValidationError(f"DAG {dag_id!r}: {exc}") from None
+    return normalized
+
+
+def _check_tags(tags: Any, dag_id: str) -> list[str]:
+    """``tags`` (a list, tuple or set of strings) sorted and de-duplicated."""
+    if isinstance(tags, list | tuple | set | frozenset) and all(isinstance(t, str) for t in tags):
+        return sorted(set(tags))
+    hint = f" (write tags=[{tags!r}])" if isinstance(tags, str) else ""
+    raise DagDefinitionError(
+        f"DAG {dag_id!r}: tags must be a list of strings, got {tags!r:.80}{hint}"
+    )
+
+
 class DAG:
     """A pipeline: tasks and the dependencies between them.
 
@@ -46,6 +116,14 @@ class DAG:
             report = EmptyOperator(task_id="report")
             extract >> report
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DAG:
+        # Unknown keywords (``schedule_interval=``) are an error naming the DAG, not
+        # Python's TypeError.
+        known = _init_arguments(cls) if kwargs else None
+        if known is not None and (unknown := [k for k in kwargs if k not in known]):
+            _refuse_unknown(args[0] if args else kwargs.get("dag_id"), unknown, known)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -68,18 +146,22 @@ class DAG:
         template_searchpath: str | Iterable[str] | None = None,
         is_paused_upon_creation: bool | None = None,
     ) -> None:
-        validate_task_id(dag_id)
+        validate_task_id(dag_id, "dag_id")
         self.dag_id = dag_id
-        self.schedule = parse_schedule(schedule)
         self.start_date = _check_aware(start_date, "start_date", dag_id)
         self.end_date = _check_aware(end_date, "end_date", dag_id)
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise DagDefinitionError(f"DAG {dag_id!r}: end_date is before start_date")
+        self.schedule = _parse_schedule(schedule, self.start_date, dag_id)
         self.catchup = catchup
+        if default_args is not None and not isinstance(default_args, Mapping):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: default_args must be a dict, got {default_args!r:.80}"
+            )
         self.default_args: dict[str, Any] = dict(default_args or {})
         _check_aware(self.default_args.get("start_date"), "default_args['start_date']", dag_id)
-        self.params: dict[str, Param] = normalize_params(params)
-        self.tags = sorted(set(tags))
+        self.params: dict[str, Param] = _check_params(params, dag_id)
+        self.tags = _check_tags(tags, dag_id)
         self.description = description
         self.doc_md = doc_md
         for name, value in (
@@ -92,9 +174,15 @@ class DAG:
         self.max_active_tasks = max_active_tasks
         if dagrun_timeout is not None and not isinstance(dagrun_timeout, timedelta):
             raise DagDefinitionError(f"DAG {dag_id!r}: dagrun_timeout must be a timedelta")
+        if dagrun_timeout is not None and dagrun_timeout <= timedelta(0):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: dagrun_timeout must be positive, "
+                f"got {dagrun_timeout.total_seconds():g} seconds"
+            )
         self.dagrun_timeout = dagrun_timeout
-        self.on_success_callback = on_success_callback
-        self.on_failure_callback = on_failure_callback
+        owner = f"DAG {dag_id!r}"
+        self.on_success_callback = check_callback(on_success_callback, "on_success_callback", owner)
+        self.on_failure_callback = check_callback(on_failure_callback, "on_failure_callback", owner)
         if isinstance(template_searchpath, str):
             template_searchpath = [template_searchpath]
         self.template_searchpath = list(template_searchpath or [])

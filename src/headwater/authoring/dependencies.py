@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from headwater.exceptions import DagDefinitionError
+
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
 
@@ -57,9 +59,11 @@ def _as_list(value: Any) -> list[DependencyMixin]:
         items = list(value)
         for item in items:
             if not isinstance(item, DependencyMixin):
-                raise TypeError(f"cannot set a dependency on {item!r}: not a task or task group")
+                raise DagDefinitionError(
+                    f"cannot set a dependency on {item!r}: not a task or task group"
+                )
         return items
-    raise TypeError(f"cannot set a dependency on {value!r}: not a task or task group")
+    raise DagDefinitionError(f"cannot set a dependency on {value!r}: not a task or task group")
 
 
 def chain(*elements: Any) -> None:
@@ -73,7 +77,7 @@ def chain(*elements: Any) -> None:
         if left_is_list and right_is_list:
             lefts, rights = _as_list(left), _as_list(right)
             if len(lefts) != len(rights):
-                raise ValueError(
+                raise DagDefinitionError(
                     f"chain() pairs lists element-wise; got lengths {len(lefts)} and {len(rights)}"
                 )
             for a, b in zip(lefts, rights, strict=True):

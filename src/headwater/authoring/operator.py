@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,19 +48,36 @@ BASE_DEFAULTS: dict[str, Any] = {
 }
 
 
-def validate_task_id(task_id: object) -> str:
-    """Return ``task_id`` if it is a usable id, else raise an error saying why."""
+_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+def validate_task_id(task_id: object, what: str = "task_id") -> str:
+    """Return ``task_id`` if it is a usable id, else raise an error saying why.
+
+    ``what`` names the id in the message: ``"task_id"``, ``"dag_id"``, ``"group_id"``.
+    """
     if not isinstance(task_id, str) or not task_id:
-        raise DagDefinitionError(f"task_id must be a non-empty string, got {task_id!r}")
+        raise DagDefinitionError(f"{what} must be a non-empty string, got {task_id!r}")
     if len(task_id) > 250:
-        raise DagDefinitionError(f"task_id {task_id[:40]!r}... is longer than 250 characters")
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-    bad = sorted(set(task_id) - allowed)
+        raise DagDefinitionError(f"{what} {task_id[:40]!r}... is longer than 250 characters")
+    bad = sorted(set(task_id) - _ID_CHARACTERS)
     if bad:
         raise DagDefinitionError(
-            f"task_id {task_id!r} contains {''.join(bad)!r}; use letters, digits, '_', '-', '.'"
+            f"{what} {task_id!r} contains {''.join(bad)!r}; use letters, digits, '_', '-', '.'"
         )
     return task_id
+
+
+def check_callback(value: Any, name: str, owner: str) -> Any:
+    """Return ``value`` if it is None, a callable or a list/tuple of callables, else raise
+    an error naming ``owner`` (``"task 'x'"``, ``"DAG 'x'"``) and the argument ``name``."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, list | tuple) and all(callable(fn) for fn in value):
+        return value
+    raise DagDefinitionError(
+        f"{owner}: {name} must be a function of the context or a list of them, got {value!r:.80}"
+    )
 
 
 class BaseOperator(DependencyMixin):
@@ -104,6 +121,16 @@ class BaseOperator(DependencyMixin):
             self._init_depth = depth + 1
             try:
                 init(self, *args, **kw)
+            except TypeError as exc:
+                if depth == 0 and not _binds(init, self, args, kw):
+                    # Called with wrong arguments (unknown, missing): name the task.
+                    unknown = unknown_arguments(type(self), kw)
+                    raise DagDefinitionError(
+                        f"task {kw.get('task_id')!r} ({type(self).__name__}): "
+                        + (f"{unknown}; " if unknown else "")
+                        + str(exc)
+                    ) from exc
+                raise
             finally:
                 self._init_depth = depth
             if depth == 0:
@@ -132,6 +159,7 @@ class BaseOperator(DependencyMixin):
         on_failure_callback: Callback | None = NOTSET,
         on_retry_callback: Callback | None = NOTSET,
         doc_md: str | None = NOTSET,
+        **unknown: Any,
     ) -> None:
         dag = dag if dag is not None else _context.current_dag()
         group = task_group if task_group is not None else _context.current_group(dag)
@@ -159,28 +187,41 @@ class BaseOperator(DependencyMixin):
 
         validate_task_id(task_id)
         self.task_id: str = group.child_id(task_id) if group is not None else task_id
+        if unknown:
+            _refuse_unknown(type(self), self.task_id, unknown)
         self.dag: DAG | None = None
         self.task_group: TaskGroup | None = group
         self.retries: int = _non_negative_int(args["retries"], "retries", self.task_id)
-        self.retry_delay: timedelta = _as_timedelta(args["retry_delay"], "retry_delay")
+        self.retry_delay: timedelta = _as_timedelta(
+            args["retry_delay"], "retry_delay", self.task_id
+        )
         self.retry_exponential_backoff: bool = bool(args["retry_exponential_backoff"])
         self.max_retry_delay: timedelta | None = _as_timedelta(
-            args["max_retry_delay"], "max_retry_delay", optional=True
+            args["max_retry_delay"], "max_retry_delay", self.task_id, optional=True
         )
         self.execution_timeout: timedelta | None = _as_timedelta(
-            args["execution_timeout"], "execution_timeout", optional=True
+            args["execution_timeout"], "execution_timeout", self.task_id, optional=True, zero=False
         )
         self.trigger_rule: TriggerRule = TriggerRule.parse(
             args["trigger_rule"], task_id=self.task_id
         )
         self.pool: str = args["pool"]
         self.pool_slots: int = _non_negative_int(args["pool_slots"], "pool_slots", self.task_id)
-        self.priority_weight: int = int(args["priority_weight"])
+        self.priority_weight: int = _as_int(
+            args["priority_weight"], "priority_weight", self.task_id
+        )
         self.queue: str = args["queue"]
         self.owner: str = args["owner"]
-        self.on_success_callback: Callback | None = args["on_success_callback"]
-        self.on_failure_callback: Callback | None = args["on_failure_callback"]
-        self.on_retry_callback: Callback | None = args["on_retry_callback"]
+        owner = f"task {self.task_id!r}"
+        self.on_success_callback: Callback | None = check_callback(
+            args["on_success_callback"], "on_success_callback", owner
+        )
+        self.on_failure_callback: Callback | None = check_callback(
+            args["on_failure_callback"], "on_failure_callback", owner
+        )
+        self.on_retry_callback: Callback | None = check_callback(
+            args["on_retry_callback"], "on_retry_callback", owner
+        )
         self.doc_md: str | None = args["doc_md"]
         self.upstream_task_ids: dict[str, None] = {}
         self.downstream_task_ids: dict[str, None] = {}
@@ -288,13 +329,83 @@ def _non_negative_int(value: Any, name: str, task_id: str) -> int:
     return value
 
 
-def _as_timedelta(value: Any, name: str, *, optional: bool = False) -> Any:
-    if value is None:
-        if optional:
-            return None
-        raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got None")
+def _as_int(value: Any, name: str, task_id: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DagDefinitionError(
+            f"task {task_id!r}: {name} must be an int, got {value!r}"
+        ) from None
+
+
+def _as_timedelta(
+    value: Any, name: str, task_id: str, *, optional: bool = False, zero: bool = True
+) -> Any:
+    """``value`` (a timedelta or seconds) as a timedelta >= 0 (> 0 unless ``zero``)."""
+    if value is None and optional:
+        return None
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
+        delta = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            delta = timedelta(seconds=value)
+        except (ValueError, OverflowError):  # NaN, infinite, too large
+            raise DagDefinitionError(
+                f"task {task_id!r}: {name} must be a finite number of seconds, got {value!r}"
+            ) from None
+    else:
+        raise DagDefinitionError(
+            f"task {task_id!r}: {name} must be a timedelta or a number of seconds, got {value!r}"
+        )
+    if delta < timedelta(0) or (not zero and delta == timedelta(0)):
+        raise DagDefinitionError(
+            f"task {task_id!r}: {name} must be {'>= 0' if zero else 'positive'}, "
+            f"got {delta.total_seconds():g} seconds"
+        )
+    return delta
+
+
+def _refuse_unknown(cls: type, task_id: str, unknown: dict[str, Any]) -> None:
+    """Raise an error naming the operator class, the task and the unknown arguments."""
+    message = unknown_arguments(cls, unknown)
+    raise DagDefinitionError(f"task {task_id!r} ({cls.__name__}): {message}")
+
+
+def unknown_arguments(cls: type, given: Iterable[str]) -> str | None:
+    """``"unknown argument 'x' (did you mean 'y'?)"`` for the names in ``given`` that no
+    ``__init__`` of the operator class ``cls`` or its bases takes; None when there are none.
+
+    Only called on the error path (it inspects signatures).
+    """
+    import difflib
+    import inspect
+
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    known = {
+        name
+        for klass in cls.__mro__
+        if "__init__" in vars(klass)
+        for name, parameter in inspect.signature(vars(klass)["__init__"]).parameters.items()
+        if parameter.kind not in variadic and name != "self"
+    }
+    unknown = [name for name in given if name not in known]
+    if not unknown:
+        return None
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return f"unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(hints)}"
+
+
+def _binds(
+    init: Callable[..., Any], self: BaseOperator, args: tuple[Any, ...], kw: dict[str, Any]
+) -> bool:
+    """Whether ``init``'s signature accepts ``(self, *args, **kw)``."""
+    import inspect
+
+    try:
+        inspect.signature(init).bind(self, *args, **kw)
+    except TypeError:
+        return False
+    return True

@@ -10,7 +10,7 @@ last complete interval before ``D`` instead. Pure functions, no I/O.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.exceptions import InvalidScheduleError
@@ -57,8 +57,29 @@ class OnceSchedule(Schedule):
         return after, after
 
 
+CRON_FIELDS: tuple[tuple[str, str], ...] = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("day-of-week", "0-6 or sun-sat"),
+)
+"""The five fields of a cron expression, in order, with the values each takes."""
+
+_FIELDS_HINT = "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *'"
+
+# A cron expression that never fires (Feb 30) is found by looking for its first fire time
+# after this moment, when the DAG has no start date.
+_NEVER_FIRES_PROBE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class CronSchedule(Schedule):
-    """A cron expression (or preset); intervals run from one fire time to the next."""
+    """A cron expression (or preset); intervals run from one fire time to the next.
+
+    Exactly five fields (croniter's optional seconds and year fields are refused). Raises
+    :class:`InvalidScheduleError` saying what is wrong: the number of fields, or the field
+    whose value croniter refuses.
+    """
 
     def __init__(self, expression: str) -> None:
         from croniter import croniter
@@ -68,11 +89,26 @@ class CronSchedule(Schedule):
         if expression.startswith("@") and expression not in PRESETS:
             known = ", ".join([*PRESETS, "@once"])
             raise InvalidScheduleError(f"unknown schedule preset {expression!r}; known: {known}")
-        if not croniter.is_valid(self.expression):
+        fields = self.expression.split()
+        if len(fields) != len(CRON_FIELDS):
             raise InvalidScheduleError(
-                f"invalid cron expression {expression!r}: expected 5 fields "
-                "'minute hour day-of-month month day-of-week', e.g. '0 6 * * *'"
+                f"invalid cron expression {expression!r}: expected 5 fields {_FIELDS_HINT}; "
+                f"got {len(fields)}"
             )
+        if not croniter.is_valid(self.expression):
+            raise InvalidScheduleError(_cron_error(expression, fields))
+
+    def check_fires(self, after: datetime | None) -> None:
+        """Raise :class:`InvalidScheduleError` if the expression has no fire time after
+        ``after`` (a fixed date when None): ``0 0 30 2 *``, Feb 30, never fires."""
+        try:
+            self._next(after if after is not None else _NEVER_FIRES_PROBE)
+        except (ValueError, OverflowError):  # croniter's CroniterBadDateError is a ValueError
+            since = f" after {after.isoformat()}" if after is not None else ""
+            raise InvalidScheduleError(
+                f"cron expression {self.description!r} never fires{since}: no date matches "
+                "its day-of-month, month and day-of-week (e.g. Feb 30)"
+            ) from None
 
     def _next(self, moment: datetime) -> datetime:
         from croniter import croniter
@@ -98,6 +134,26 @@ class CronSchedule(Schedule):
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
         start = after if self._align(after) == after else self._next(after)
         return start, self._next(start)
+
+
+def _cron_error(expression: str, fields: list[str]) -> str:
+    """Why croniter refuses a five-field ``expression``, naming the field at fault."""
+    from croniter import CroniterError, croniter
+
+    try:
+        croniter(" ".join(fields))
+        reason = "croniter refuses it"
+    except (CroniterError, ValueError) as exc:
+        reason = str(exc)
+    for index, (name, values) in enumerate(CRON_FIELDS):
+        alone = ["*"] * len(CRON_FIELDS)
+        alone[index] = fields[index]
+        if not croniter.is_valid(" ".join(alone)):
+            return (
+                f"invalid cron expression {expression!r}: the {name} field {fields[index]!r} is "
+                f"not valid ({name}: {values}): {reason}"
+            )
+    return f"invalid cron expression {expression!r}: {reason}"
 
 
 class DeltaSchedule(Schedule):

@@ -37,7 +37,7 @@ class TaskGroup(DependencyMixin):
         prefix_group_id: bool = True,
         tooltip: str = "",
     ) -> None:
-        validate_task_id(group_id)
+        validate_task_id(group_id, "group_id")
         self.dag = dag if dag is not None else _context.current_dag()
         if self.dag is None:
             raise DagDefinitionError(f"task group {group_id!r} must be created inside a DAG")

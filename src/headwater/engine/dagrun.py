@@ -371,13 +371,23 @@ class DagRunEngine:
                     self._finish(ti, S.SKIPPED, now)
 
     def _skip_unfollowed(self, task: BaseOperator, follow: list[str], now: datetime) -> None:
-        followed: set[str] = set()
+        """Skip the direct downstream tasks of a branch that it did not choose.
+
+        A task group id stands for its root tasks. As in Airflow (``skip_all_except``), a
+        direct downstream task that is also downstream of a chosen task is kept: in
+        ``branch >> [process, join]; process >> join``, choosing ``process`` leaves ``join``
+        to its trigger rule instead of skipping it (the "empty branch" case).
+        """
+        chosen: set[str] = set()
         for task_id in follow:
             group = self.dag.task_groups.get(task_id)
             if group is not None:
-                followed.update(t.task_id for t in group._downstream_endpoints())
-            else:
-                followed.add(task_id)
+                chosen.update(t.task_id for t in group._downstream_endpoints())
+            elif task_id in self.dag.task_dict:
+                chosen.add(task_id)
+        followed = set(chosen)
+        for task_id in chosen:
+            followed.update(t.task_id for t in self.dag.task_dict[task_id].get_flat_relatives())
         self._skip_waiting([d for d in task.downstream_task_ids if d not in followed], now)
 
     def _skip_downstream(self, task: BaseOperator, *, everything: bool, now: datetime) -> None:
@@ -399,6 +409,7 @@ class DagRunEngine:
                 active.append(ti)
             if ti.state is S.RUNNING:
                 self._close_attempt(ti, S.FAILED, now, reason)
+            ti.next_retry_at = None  # a retry that was waiting will not come
             ti.error = reason
             self._finish(ti, S.SKIPPED, now)
         self._commit()
@@ -443,10 +454,19 @@ class DagRunEngine:
             if ti.state in states
         ]
 
-    def timed_out(self, now: datetime) -> bool:
+    def deadline(self) -> datetime | None:
+        """When the run times out (its start + ``dagrun_timeout``), if it has a timeout and
+        has started."""
         timeout = self.dag.dagrun_timeout
         start = self.run.start_date
-        return timeout is not None and start is not None and now - start > timeout
+        if timeout is None or start is None:
+            return None
+        return start + timeout
+
+    def timed_out(self, now: datetime) -> bool:
+        """Whether the run is past its deadline (:meth:`deadline`)."""
+        deadline = self.deadline()
+        return deadline is not None and now > deadline
 
     def finalize(self, now: datetime, *, force_state: DagRunState | None = None) -> DagRunState:
         """Set and store the run's final state: failed if any leaf failed, else success."""

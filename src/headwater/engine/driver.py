@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Protocol
 from headwater.engine.states import DagRunState
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from headwater.clock import Clock
     from headwater.engine.dagrun import DagRunEngine
     from headwater.engine.records import TaskInstance
@@ -29,18 +31,14 @@ def drive_run(
 
     Each turn: end the run if it timed out, schedule what is ready, hand it to the executor,
     apply finished attempts. With nothing running and only retries waiting, sleep on the
-    clock until the next one is due (a fake clock makes that instant).
+    clock until the next one is due (a fake clock makes that instant), or until the run's
+    ``dagrun_timeout`` deadline if that comes first, and then end the run as timed out.
     """
     engine.start(clock.now())
     while True:
         now = clock.now()
         if engine.timed_out(now):
-            timeout = engine.dag.dagrun_timeout
-            for ti in engine.fail_unfinished(
-                now, f"run timed out after {timeout} (dagrun_timeout)"
-            ):
-                executor.kill(ti.key)
-            return engine.run.state
+            return _time_out(engine, executor, now)
         ready = engine.schedule(now)
         if ready:
             engine.mark_queued(ready)
@@ -60,4 +58,19 @@ def drive_run(
                 # Nothing queued, nothing running, no retry pending: whatever is left waits on
                 # something that cannot happen (should not occur; guard against a busy loop).
                 return engine.finalize(clock.now(), force_state=DagRunState.FAILED)
+            deadline = engine.deadline()
+            if deadline is not None and deadline < due:
+                # Nothing can happen before the deadline: wake at it and end the run there,
+                # as between attempts, instead of sleeping through it until the retry.
+                clock.sleep(max((deadline - clock.now()).total_seconds(), 0.0))
+                return _time_out(engine, executor, clock.now())
             clock.sleep(max((due - clock.now()).total_seconds(), 0.0))
+
+
+def _time_out(engine: DagRunEngine, executor: Executor, now: datetime) -> DagRunState:
+    """End the run past its ``dagrun_timeout``: unfinished instances are skipped and the
+    attempts still queued or running are killed."""
+    timeout = engine.dag.dagrun_timeout
+    for ti in engine.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)"):
+        executor.kill(ti.key)
+    return engine.run.state

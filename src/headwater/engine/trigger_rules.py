@@ -1,8 +1,10 @@
 """Deciding, from the states of a task's upstream instances, whether it runs, waits or ends.
 
-Each rule is a small function of :class:`UpstreamCounts`; they follow Airflow's semantics,
-including how skips and failures propagate (``all_success`` after a skip is a skip, after a
-failure is ``upstream_failed``).
+Each rule is a small function of :class:`UpstreamCounts`; they follow Airflow's semantics
+(``TriggerRuleDep`` as the scheduler evaluates it), including how skips and failures propagate
+(``all_success`` after a skip is a skip, after a failure is ``upstream_failed``). Every rule
+counts ``upstream_failed`` as a failure except ``one_done``, which, as in Airflow, needs an
+upstream that really ran and ended ``success`` or ``failed``.
 """
 
 from __future__ import annotations
@@ -28,20 +30,27 @@ class UpstreamCounts:
     success: int
     skipped: int
     failed: int  # failed or upstream_failed
+    upstream_failed: int  # of those, upstream_failed (counted in ``failed`` too)
     done: int  # in a finished state (removed ones are left out of total and done)
 
     @property
     def all_done(self) -> bool:
         return self.done == self.total
 
+    @property
+    def ran_and_failed(self) -> int:
+        """Upstream instances that ended ``failed`` themselves (not ``upstream_failed``)."""
+        return self.failed - self.upstream_failed
+
     @classmethod
     def of(cls, states: Mapping[S, int]) -> UpstreamCounts:
         """Counts from ``{state: number of upstream instances in it}``."""
         success = states.get(S.SUCCESS, 0)
         skipped = states.get(S.SKIPPED, 0)
-        failed = states.get(S.FAILED, 0) + states.get(S.UPSTREAM_FAILED, 0)
+        upstream_failed = states.get(S.UPSTREAM_FAILED, 0)
+        failed = states.get(S.FAILED, 0) + upstream_failed
         total = sum(states.values()) - states.get(S.REMOVED, 0)
-        return cls(total, success, skipped, failed, success + skipped + failed)
+        return cls(total, success, skipped, failed, upstream_failed, success + skipped + failed)
 
 
 def _all_success(c: UpstreamCounts) -> Decision:
@@ -83,7 +92,9 @@ def _one_failed(c: UpstreamCounts) -> Decision:
 
 
 def _one_done(c: UpstreamCounts) -> Decision:
-    if c.success or c.failed:
+    # Airflow's ONE_DONE: an upstream_failed upstream never ran, so it is not "done" here;
+    # when all are done and none succeeded or failed (skipped, upstream_failed), skip.
+    if c.success or c.ran_and_failed:
         return Decision.RUN
     return Decision.SKIP if c.all_done else Decision.WAIT
 

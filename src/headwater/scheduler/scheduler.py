@@ -192,10 +192,12 @@ class Scheduler:
                         self.apply_outcomes(finished)
                         self.schedule_runs(self.clock.now())
                     elif due is not None and self.clock.now() >= due:
+                        # A retry falling due after its run's dagrun_timeout does not start.
+                        self._time_out_runs(self.clock.now())
                         self.schedule_runs(self.clock.now(), everything=True)
                     if check_every > 0 and self.clock.now() >= next_check:
                         next_check = self.clock.now() + timedelta(seconds=check_every)
-                        self._pass_wanted = self._new_runs_queued()
+                        self._pass_wanted = self._pass_wanted or self._new_runs_queued()
         finally:
             self.stop()
 
