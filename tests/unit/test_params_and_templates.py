@@ -188,7 +188,7 @@ def test_references_inside_template_fields_are_resolved_not_rendered() -> None:
             op_kwargs={"value": make(), "day": "{{ ds }}"},
         )
     result = run_dag(dag, logical_date=WHEN)
-    assert dag.get_task("use").upstream_task_ids.keys() == {"make"}
+    assert dag.get_task("use").upstream_task_ids == {"make"}
     assert result.xcom("use") == "{{ not rendered }}|2024-03-05"
 
 

@@ -64,14 +64,28 @@ def current_group(dag: DAG | None) -> TaskGroup | None:
     return None
 
 
+_detached_depth = 0
+
+
 class detached:
-    """Temporarily clear the DAG and group stacks (to build operators outside any DAG)."""
+    """Temporarily clear the DAG and group stacks, and leave references in template fields
+    unwired: to build the instances of a mapped task, outside any DAG (the mapped task has
+    the edges already; wiring them again would add the instance to the upstream's DAG)."""
 
     def __enter__(self) -> None:
+        global _detached_depth
         self._saved = (_dag_stack[:], _group_stack[:])
         _dag_stack.clear()
         _group_stack.clear()
+        _detached_depth += 1
 
     def __exit__(self, *exc: object) -> None:
+        global _detached_depth
+        _detached_depth -= 1
         _dag_stack[:] = self._saved[0]
         _group_stack[:] = self._saved[1]
+
+
+def wiring_references() -> bool:
+    """Whether a new operator makes the tasks its template fields refer to its upstreams."""
+    return _detached_depth == 0

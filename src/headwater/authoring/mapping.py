@@ -215,8 +215,8 @@ class MappedOperator(BaseOperator):
             setattr(operator, name, getattr(self, name))
         operator.dag = self.dag
         operator.task_group = self.task_group
-        operator.upstream_task_ids = self.upstream_task_ids
-        operator.downstream_task_ids = self.downstream_task_ids
+        operator._upstream_ids = self._upstream_ids
+        operator._downstream_ids = self._downstream_ids
         return operator
 
     def execute(self, context: dict[str, Any]) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -223,8 +223,9 @@ class BaseOperator(DependencyMixin):
             args["on_retry_callback"], "on_retry_callback", owner
         )
         self.doc_md: str | None = args["doc_md"]
-        self.upstream_task_ids: dict[str, None] = {}
-        self.downstream_task_ids: dict[str, None] = {}
+        # Ordered (the order edges were set in), exposed as set-like views.
+        self._upstream_ids: dict[str, None] = {}
+        self._downstream_ids: dict[str, None] = {}
         if dag is not None:
             dag.add_task(self)
         if group is not None:
@@ -236,6 +237,8 @@ class BaseOperator(DependencyMixin):
         """Called once the outermost ``__init__`` ends: wire up references in template fields."""
         from headwater.authoring.xcom_arg import iter_xcom_args
 
+        if not _context.wiring_references():
+            return
         for name in self.template_fields:
             for ref in iter_xcom_args(getattr(self, name, None)):
                 ref.operator.set_downstream(self)
@@ -278,8 +281,19 @@ class BaseOperator(DependencyMixin):
             for task in (self, downstream):
                 if task.dag is None:
                     dag.add_task(task)
-        self.downstream_task_ids[downstream.task_id] = None
-        downstream.upstream_task_ids[self.task_id] = None
+        self._downstream_ids[downstream.task_id] = None
+        downstream._upstream_ids[self.task_id] = None
+
+    @property
+    def upstream_task_ids(self) -> KeysView[str]:
+        """Ids of the direct upstream tasks, in the order the edges were set; compares and
+        combines like a set (``t.upstream_task_ids == {"extract"}``)."""
+        return self._upstream_ids.keys()
+
+    @property
+    def downstream_task_ids(self) -> KeysView[str]:
+        """Ids of the direct downstream tasks, in the order the edges were set; set-like."""
+        return self._downstream_ids.keys()
 
     @property
     def upstream_list(self) -> list[BaseOperator]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _context
 from headwater.authoring.mapping import MappedOperator, OperatorPartial
 from headwater.authoring.xcom_arg import XComArg
+from headwater.exceptions import DagDefinitionError
 from headwater.operators.bash import BashOperator
 from headwater.operators.python import (
     BranchPythonOperator,
@@ -25,6 +26,35 @@ from headwater.operators.python import (
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+CONTEXT_KEYS: frozenset[str] = frozenset(
+    {
+        "dag",
+        "task",
+        "ti",
+        "task_instance",
+        "dag_run",
+        "run_id",
+        "logical_date",
+        "data_interval_start",
+        "data_interval_end",
+        "ds",
+        "ds_nodash",
+        "ts",
+        "ts_nodash",
+        "ts_nodash_with_tz",
+        "params",
+        "conf",
+        "map_index",
+        "try_number",
+        "var",
+        "conn",
+        "macros",
+    }
+)
+"""The context keys every attempt passes to a task's function by parameter name (those of
+:func:`headwater.runtime.context.build_context`); ``templates_dict`` is one more when the
+task has a ``templates_dict``. Such parameters may be left out when the task is called."""
 
 
 class _DecoratedPythonOperator(PythonOperator):
@@ -76,6 +106,39 @@ class _DecoratedBashOperator(BashOperator):
             )
         self.bash_command = context["ti"].render_template(command, context)
         return super().execute(context)
+
+
+class _BindArguments:
+    """Stands in for a task's function to check a call: binds the arguments, runs nothing.
+
+    Passed to :func:`call_with_context`, so the check fills parameters named like context
+    keys exactly as an attempt does. Unhashable, so that function never caches it.
+    """
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, signature: inspect.Signature) -> None:
+        self.__signature__ = signature
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.__signature__.bind(*args, **kwargs)
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return None
+
+
+def _describe(fn: Callable[..., Any], signature: inspect.Signature) -> str:
+    """``name(a, b=1, *args, ds)``: the function's parameters, without annotations."""
+    empty = inspect.Parameter.empty
+    plain = signature.replace(
+        parameters=[p.replace(annotation=empty) for p in signature.parameters.values()],
+        return_annotation=inspect.Signature.empty,
+    )
+    return f"{getattr(fn, '__name__', 'function')}{plain}"
 
 
 def _infer_multiple_outputs(fn: Callable[..., Any]) -> bool:
@@ -130,7 +193,33 @@ class TaskDecorator(Generic[P, R]):
         kwargs["multiple_outputs"] = self.multiple_outputs
         return kwargs
 
+    def _check_arguments(
+        self, what: str, args: Sequence[Any], kwargs: dict[str, Any], *, complete: bool = True
+    ) -> None:
+        """Raise DagDefinitionError unless the function accepts ``args`` and ``kwargs``.
+
+        ``complete``: they must be all its arguments, apart from parameters named like
+        context keys, which each attempt fills in. Otherwise only their names are checked
+        (``partial()``).
+        """
+        signature = _signature(self.function)
+        if signature is None:
+            return
+        try:
+            signature.bind_partial(*args, **kwargs)  # names that do not fit, before missing ones
+            if complete:
+                context = dict.fromkeys(CONTEXT_KEYS)
+                if self.operator_kwargs.get("templates_dict") is not None:
+                    context["templates_dict"] = None
+                call_with_context(_BindArguments(signature), args, kwargs, context)
+        except TypeError as exc:
+            raise DagDefinitionError(
+                f"task {self._task_id()!r}: {what} does not fit "
+                f"{_describe(self.function, signature)}: {exc}"
+            ) from None
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> XComArg:
+        self._check_arguments("the call", args, kwargs)
         operator = self.operator_class(op_args=list(args), op_kwargs=kwargs, **self._kwargs())
         return XComArg(operator)
 
@@ -145,6 +234,7 @@ class TaskDecorator(Generic[P, R]):
 
     def partial(self, **kwargs: Any) -> _TaskPartial:
         """Fix some function arguments for every mapped instance."""
+        self._check_arguments("partial()", (), kwargs, complete=False)
         return _TaskPartial(self, kwargs)
 
     def expand(self, **kwargs: Any) -> XComArg:
@@ -166,10 +256,29 @@ class _TaskPartial:
         op_kwargs["op_kwargs"] = dict(self.kwargs)
         return OperatorPartial(self.decorator.operator_class, op_kwargs, mapped_field="op_kwargs")
 
+    def _check_instance(self, what: str, mapped: Mapping[str, Any]) -> None:
+        """The arguments of ``partial()`` and one mapped instance must make a whole call."""
+        both = sorted(set(self.kwargs) & set(mapped))
+        if both:
+            raise DagDefinitionError(
+                f"task {self.decorator._task_id()!r}: {what} maps over "
+                f"{', '.join(map(repr, both))}, already given to partial()"
+            )
+        if self.kwargs:
+            what = f"partial() plus {what}"
+        self.decorator._check_arguments(what, (), {**self.kwargs, **mapped})
+
     def expand(self, **kwargs: Any) -> XComArg:
+        if kwargs:  # else expand() itself says it needs one
+            self._check_instance("expand()", kwargs)
         return XComArg(self._partial().expand(**kwargs))
 
     def expand_kwargs(self, kwargs: Any) -> XComArg:
+        # Literal dicts are checked now; those that come from a task when the instance runs.
+        if isinstance(kwargs, list | tuple):
+            for index, element in enumerate(kwargs):
+                if isinstance(element, Mapping):
+                    self._check_instance(f"expand_kwargs() element {index}", element)
         mapped: MappedOperator = self._partial().expand_kwargs(kwargs)
         return XComArg(mapped)
 

@@ -381,8 +381,8 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
     dag.task_dict = {task_id: built[task_id] for task_id in task_specs}
     for task_id, task_spec in task_specs.items():
         task = built[task_id]
-        task.upstream_task_ids = dict.fromkeys(task_spec["upstream_task_ids"])
-        task.downstream_task_ids = dict.fromkeys(task_spec["downstream_task_ids"])
+        task._upstream_ids = dict.fromkeys(task_spec["upstream_task_ids"])
+        task._downstream_ids = dict.fromkeys(task_spec["downstream_task_ids"])
         if task_spec["task_group"] is not None:
             task.task_group = dag.task_groups[task_spec["task_group"]]
             task.task_group.add(task)

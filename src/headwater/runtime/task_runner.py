@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,11 +68,20 @@ class RuntimeTaskInstance:
 
     def xcom_pull(
         self,
-        task_ids: str | list[str],
+        task_ids: str | Iterable[str] | None = None,
         key: str = RETURN_VALUE,
         map_indexes: int | None = None,
     ) -> Any:
-        """What ``task_ids`` pushed under ``key``; a list for a list of ids or a mapped task."""
+        """What ``task_ids`` pushed under ``key``; a list for a list of ids or a mapped task.
+
+        Without ``task_ids``: the value of ``key`` from the nearest task instance that pushed
+        one, looking at this instance first, then at the tasks upstream of this one,
+        however far, the latest in the DAG's order first (so ``a >> b >> c``: ``c``, then
+        ``b``, then ``a``). ``map_indexes`` applies to those upstream tasks. ``None`` when
+        none of them pushed ``key``.
+        """
+        if task_ids is None:
+            return self._pull_nearest(key, map_indexes)
         dag = self.task.dag
         if isinstance(task_ids, str):
             mapped = dag is not None and dag.get_task(task_ids).is_mapped
@@ -80,6 +89,25 @@ class RuntimeTaskInstance:
                 self.dag_id, self.run_id, task_ids, map_index=map_indexes, name=key, mapped=mapped
             )
         return [self.xcom_pull(t, key, map_indexes) for t in task_ids]
+
+    def _pull_nearest(self, key: str, map_indexes: int | None) -> Any:
+        own = self._xcoms.pull(
+            self.dag_id, self.run_id, self.task_id, map_index=self.map_index, name=key
+        )
+        if own is not None:
+            return own
+        dag = self.task.dag
+        if dag is None or self.task_id not in dag.task_dict:
+            return None
+        upstream = {t.task_id for t in dag.task_dict[self.task_id].get_flat_relatives(True)}
+        for task in reversed(dag.topological_sort()):
+            if task.task_id not in upstream:
+                continue
+            value = self.xcom_pull(task.task_id, key, map_indexes)
+            every_instance = task.is_mapped and map_indexes is None
+            if value is not None and not (every_instance and value == []):
+                return value
+        return None
 
     def follow_branches(self, task_ids: list[str]) -> None:
         """Follow only ``task_ids`` among the direct downstream tasks; skip the others."""
