@@ -345,12 +345,14 @@ def test_unknown_settings_in_the_file_are_errors(
         load_settings()
 
 
-def test_unknown_setting_variables_are_errors(monkeypatch) -> None:
+def test_unknown_setting_variables_are_errors(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("HEADWATER__XCOM__MAX_SIZE", "10")
     code, out = invoke("config", "show")
     assert code == 1
     assert out.startswith("Error: HEADWATER__XCOM__MAX_SIZE: no such setting;")
     assert "HEADWATER__XCOM__MAX_SIZE_BYTES" in out
+    code, out = invoke("dags", "list", "--folder", str(tmp_path))  # --folder checks them too
+    assert code == 1 and out.startswith("Error: HEADWATER__XCOM__MAX_SIZE: no such setting;")
     with pytest.raises(SettingsError, match="HEADWATER__CORE__LOAD_EXAMPLES: no such setting"):
         load_settings({"HEADWATER__CORE__LOAD_EXAMPLES": "true"})
 

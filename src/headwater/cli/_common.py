@@ -61,7 +61,8 @@ def load_bag(folder: Path | None) -> DagBag:
     from headwater.loading.dagbag import DagBag
     from headwater.settings import load_settings
 
-    return DagBag(folder if folder is not None else load_settings().dags_folder)
+    settings = load_settings()  # checked even with --folder: a mistyped variable is an error
+    return DagBag(folder if folder is not None else settings.dags_folder)
 
 
 def parse_json_object(text: str | None, option: str) -> dict[str, Any]:
