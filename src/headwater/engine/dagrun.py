@@ -15,20 +15,25 @@ Task instance transitions::
       └─upstream failed──▶ upstream_failed                 │                      (waits its delay,
                                                            │                       then scheduled)
                                                            └─fails, no tries left──▶ failed
+
+An instance whose task left the DAG while its run was unfinished ends ``removed`` (from any
+state); if the task comes back, the instance goes back to ``none`` (see :meth:`load`).
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from headwater.engine import retries
 from headwater.engine.records import AttemptOutcome, DagRun, TaskAttempt, TaskInstance
 from headwater.engine.states import (
     FAILED_STATES,
+    FINISHED_RUN_STATES,
     FINISHED_STATES,
     DagRunState,
     TaskInstanceState,
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.xcoms import XComs
     from headwater.store.base import MetadataStore
+
+log = logging.getLogger(__name__)
 
 S = TaskInstanceState
 
@@ -66,6 +73,10 @@ class DagRunEngine:
         self._changed: dict[tuple[str, int], TaskInstance] = {}
         self._running: dict[tuple[str, int], TaskAttempt] = {}
         self._deleted: list[TaskInstance] = []
+        self._outside: dict[tuple[str, int], TaskInstance] = {}
+        """Stored instances the engine does not drive: those of tasks no longer in the DAG,
+        and those at a map index the task no longer has (all ``removed`` in an unfinished
+        run)."""
 
     # -- construction --------------------------------------------------------------------------
 
@@ -81,15 +92,84 @@ class DagRunEngine:
 
     @classmethod
     def load(
-        cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str
+        cls,
+        dag: DAG,
+        store: MetadataStore,
+        xcoms: XComs,
+        dag_id: str,
+        run_id: str,
+        *,
+        now: datetime | None = None,
     ) -> DagRunEngine:
-        """The engine of a stored run (to resume it after a restart)."""
+        """The engine of a stored run (to resume it after a restart, or after its DAG changed).
+
+        An unfinished run is first made to match ``dag``, as Airflow's
+        ``DagRun.verify_integrity``, and the changes are stored before this returns: a task
+        with no instance gets one (state ``none``, a mapped task its placeholder), so it runs
+        when its upstream tasks allow; an instance whose task is no longer in the DAG, or is
+        at a map index the task no longer has, becomes ``removed`` (a running attempt of it
+        ends ``removed`` at ``now``, default the current time); a ``removed`` instance whose
+        task is back goes back to ``none``. A finished run is never changed.
+        """
         run = store.get_dag_run(dag_id, run_id)
         if run is None:
             raise HeadwaterError(f"DAG {dag_id!r} has no run {run_id!r}")
         engine = cls(dag, store, xcoms, run)
-        engine._load(store.get_task_instances(dag_id, run_id))
+        tis = store.get_task_instances(dag_id, run_id)
+        if run.state in FINISHED_RUN_STATES:
+            engine._load(tis)
+        else:
+            engine._load(engine._verify_integrity(tis, now or datetime.now(UTC)))
+            engine._commit()
         return engine
+
+    def _verify_integrity(self, tis: list[TaskInstance], now: datetime) -> list[TaskInstance]:
+        """The instances to drive for ``self.dag``: stored ones that still fit it (``removed``
+        ones restored to ``none``) and new ones for tasks that had none. The others become
+        ``removed`` and go to ``_outside``. Every change is left in ``_changed``."""
+        by_task: dict[str, list[TaskInstance]] = {}
+        for ti in tis:
+            by_task.setdefault(ti.task_id, []).append(ti)
+        kept: list[TaskInstance] = []
+        for task_id, task_tis in by_task.items():
+            task = self.dag.task_dict.get(task_id)
+            expanded = any(ti.map_index >= 0 for ti in task_tis)
+            for ti in task_tis:
+                if task is None:
+                    self._remove(ti, now, f"task {task_id!r} is no longer in the DAG")
+                elif not _fits(task, ti.map_index, expanded=expanded):
+                    self._remove(ti, now, f"task {task_id!r} no longer has this map index")
+                else:
+                    if ti.state is S.REMOVED:
+                        log.info("Run %s: task %s is back in the DAG", ti.run_id, ti.key.label)
+                        ti.state = S.NONE
+                        ti.end_date = None
+                        ti.error = None
+                        self._changed[(ti.task_id, ti.map_index)] = ti
+                    kept.append(ti)
+        driven = {ti.task_id for ti in kept}
+        for task in self.dag.task_dict.values():
+            if task.task_id not in driven:
+                ti = self._new_ti(task, -1)
+                log.info("Run %s: task %s was added to the DAG", ti.run_id, ti.key.label)
+                self._changed[(ti.task_id, ti.map_index)] = ti
+                kept.append(ti)
+        return kept
+
+    def _remove(self, ti: TaskInstance, now: datetime, reason: str) -> None:
+        """Set a stored instance that no longer fits the DAG ``removed`` (uncommitted)."""
+        self._outside[(ti.task_id, ti.map_index)] = ti
+        if ti.state is S.REMOVED:
+            return
+        log.info("Run %s: %s is removed: %s", ti.run_id, ti.key.label, reason)
+        if ti.state is S.RUNNING:
+            self._close_attempt(ti, S.REMOVED, now, f"removed: {reason}")
+        if ti.state not in FINISHED_STATES:
+            ti.end_date = now
+        ti.next_retry_at = None
+        ti.error = f"removed: {reason}"  # also the detail of its ti_state event
+        ti.state = S.REMOVED
+        self._changed[(ti.task_id, ti.map_index)] = ti
 
     def _new_ti(self, task: BaseOperator, map_index: int) -> TaskInstance:
         return TaskInstance(
@@ -107,7 +187,8 @@ class DagRunEngine:
     def _load(self, tis: Iterable[TaskInstance]) -> None:
         for ti in tis:
             if ti.task_id not in self._tis:
-                continue  # a task removed from the DAG since the run was created
+                self._outside[(ti.task_id, ti.map_index)] = ti  # a task no longer in the DAG
+                continue
             self._tis[ti.task_id][ti.map_index] = ti
             self._counts[ti.task_id][ti.state] += 1
             if ti.state not in FINISHED_STATES:
@@ -120,10 +201,22 @@ class DagRunEngine:
     # -- queries -------------------------------------------------------------------------------
 
     def task_instances(self) -> list[TaskInstance]:
+        """The instances the engine drives (not the ``removed`` ones of vanished tasks)."""
         return [ti for by_index in self._tis.values() for ti in by_index.values()]
 
     def get_ti(self, task_id: str, map_index: int = -1) -> TaskInstance:
-        return self._tis[task_id][map_index]
+        """One instance of the run, ``removed`` ones included (an executor may still report
+        on an attempt of a task that left the DAG)."""
+        ti = self._tis.get(task_id, {}).get(map_index)
+        if ti is None:
+            ti = self._outside.get((task_id, map_index))
+        if ti is None:
+            raise KeyError((task_id, map_index))
+        return ti
+
+    def removed_instances(self) -> list[TaskInstance]:
+        """Stored instances the engine does not drive: ``removed`` in an unfinished run."""
+        return list(self._outside.values())
 
     @property
     def is_finished(self) -> bool:
@@ -495,3 +588,12 @@ class DagRunEngine:
         self._set_state(ti, S.SCHEDULED)
         self._commit()
         return ti
+
+
+def _fits(task: BaseOperator, map_index: int, *, expanded: bool) -> bool:
+    """Whether an instance at ``map_index`` belongs to ``task`` as the DAG now defines it: an
+    unmapped task has one instance (-1); a mapped one its placeholder (-1) until it expanded,
+    then its map indexes (0..n-1)."""
+    if not task.is_mapped:
+        return map_index == -1
+    return (map_index >= 0) == expanded

@@ -3,7 +3,9 @@
 A task instance starts with no state (``NONE``), is ``SCHEDULED`` when the engine
 decides it may run, ``QUEUED`` once handed to an executor, ``RUNNING`` while an
 attempt executes, and ends in one of ``FINISHED_STATES``. ``UP_FOR_RETRY`` waits
-for its retry delay and then becomes ``SCHEDULED`` again.
+for its retry delay and then becomes ``SCHEDULED`` again. ``REMOVED`` marks an instance
+whose task left the DAG while its run was unfinished: it is finished, trigger rules leave it
+out of their counts, and it does not decide the run's state.
 """
 
 from __future__ import annotations
