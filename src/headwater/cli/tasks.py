@@ -22,6 +22,7 @@ from headwater.cli._common import (
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
+    from headwater.operations.logs import AttemptLog
 
 
 def _operator_name(task: BaseOperator) -> str:
@@ -302,8 +303,9 @@ def logs(
 ) -> None:
     """Print the log of one attempt of a task instance (the latest try by default).
 
-    With --follow, keeps printing lines as they are written until the attempt has ended.
-    A missing log says which tries exist.
+    With --follow, keeps printing lines as they are written until the attempt has ended;
+    on an instance that has not started yet, it waits for its first attempt (or for the
+    instance to end without one). A missing log says which tries exist.
 
     \b
     Example:
@@ -313,21 +315,42 @@ def logs(
     import sys
 
     from headwater.cli._store import open_store
-    from headwater.operations import attempt_ended, find_attempt_log
+    from headwater.operations.logs import (
+        NoAttemptYetError,
+        attempt_ended,
+        attempt_may_start,
+        find_attempt_log,
+    )
     from headwater.settings import load_settings
 
     logs_folder = load_settings().logs_folder
     with open_store() as store:
-        found = find_attempt_log(
-            store,
-            logs_folder,
-            dag_id,
-            run_id,
-            task_id,
-            map_index=map_index,
-            try_number=try_number,
-            must_exist=not follow,
-        )
+
+        def find() -> AttemptLog:
+            return find_attempt_log(
+                store,
+                logs_folder,
+                dag_id,
+                run_id,
+                task_id,
+                map_index=map_index,
+                try_number=try_number,
+                must_exist=not follow,
+            )
+
+        while True:  # on an instance not started yet, --follow waits for its first attempt
+            may_start = (
+                follow
+                and try_number is None
+                and attempt_may_start(store, dag_id, run_id, task_id, map_index)
+            )
+            try:
+                found = find()
+                break
+            except NoAttemptYetError:
+                if not may_start:
+                    raise
+            time.sleep(FOLLOW_POLL_S)
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         position = 0
 

@@ -15,12 +15,19 @@ Signals, and why:
 * **SIGINT** is swallowed: Ctrl-C in a terminal reaches the whole foreground process group,
   and it is the scheduler that decides how to stop (it terminates busy workers). A Python
   handler, not ``SIG_IGN``, so commands that tasks start still get the default.
-* **PR_SET_PDEATHSIG = SIGTERM** (Linux): the worker is terminated when its parent dies.
-  Under the fork server the parent is the server, so the worker first closes its copy of the
-  server's "alive" pipe: the server then exits as soon as the scheduler does, and takes its
-  workers with it. The worker also checks, once the death signal is armed, that the scheduler
-  is still there (it may have died before), and between attempts that its parent did not
-  change.
+* **PR_SET_PDEATHSIG = SIGKILL** (Linux): the kernel kills the worker when its parent dies,
+  whatever its task does with signals (a task that catches ``BaseException`` or ignores
+  SIGTERM survives a SIGTERM, and a new scheduler would run its instance again alongside
+  it). Under the fork server the parent is the server, so the worker first closes its copy
+  of the server's "alive" pipe: the server then exits as soon as the scheduler does, and its
+  workers die with it. The worker also checks, once the death signal is armed, that the
+  scheduler is still there (it may have died before), and between attempts that its parent
+  did not change. A stopping scheduler still stops busy workers with SIGTERM first, so
+  tasks unwind then; commands a task started in a session of their own (``BashOperator``)
+  may outlive a worker killed by the death signal.
+* The worker names itself ``headwater-wrk`` (``PR_SET_NAME``, what ``/proc/<pid>/comm``
+  shows): how a scheduler that starts again recognises a worker an earlier scheduler left
+  running (:func:`is_worker`) and never kills an unrelated process that reused its pid.
 
 Messages on the pipe are pickled (the payload is an arbitrary picklable object): the
 executor sends :class:`Run` or :class:`Stop`, the worker answers each ``Run`` with one
@@ -48,6 +55,10 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+
+PROCESS_NAME = "headwater-wrk"
+"""The name (``/proc/<pid>/comm``, at most 15 bytes) of every worker process."""
 
 
 class WorkerTerminated(BaseException):
@@ -114,6 +125,7 @@ def main(conn: Connection, options: WorkerOptions) -> None:
     if options.fork_server:
         _release_fork_server()
     _die_with_parent()
+    _set_process_name(PROCESS_NAME)
     parent = os.getppid()
     if options.scheduler_pid and not _alive(options.scheduler_pid):
         return  # the scheduler died before the death signal was armed
@@ -244,14 +256,39 @@ def _alive(pid: int) -> bool:
 
 
 def _die_with_parent() -> None:
-    """Have the kernel send SIGTERM to this process when its parent dies (Linux only)."""
+    """Have the kernel SIGKILL this process when its parent dies (Linux only).
+
+    SIGKILL, not SIGTERM: a task can catch or ignore SIGTERM, and a worker that outlived
+    its scheduler would run its task a second time once a new scheduler runs it again.
+    """
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def _set_process_name(name: str) -> None:
+    """Set this process's name as ``ps`` and ``/proc/<pid>/comm`` show it (Linux only)."""
+    _prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
+
+
+def _prctl(option: int, arg: Any) -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        libc.prctl(option, arg, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def is_worker(pid: int) -> bool:
+    """Whether process ``pid`` is alive and is a worker process (by its name, Linux only)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            head, _, rest = stat.read().rpartition(b")")
+    except OSError:
+        return False
+    if rest.split()[:1] in ([b"Z"], [b"X"]):
+        return False  # exited, only not reaped yet
+    return head.partition(b"(")[2] == PROCESS_NAME.encode()
 
 
 def _release_fork_server() -> None:

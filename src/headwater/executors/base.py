@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from datetime import datetime
 
 from headwater.engine.records import AttemptOutcome, TaskInstanceKey
 
@@ -20,8 +21,13 @@ class Executor(ABC):
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare to accept work (start workers...)."""
 
-    def stop(self) -> None:  # noqa: B027 - optional hook
-        """Stop accepting work and release resources."""
+    def stop(self) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+        """Stop accepting work and release resources.
+
+        Returns the attempts that had ended without being reported by :meth:`poll` yet; the
+        attempts it cut short are not reported (their caller puts them back).
+        """
+        return []
 
     @abstractmethod
     def queue(self, key: TaskInstanceKey) -> None:
@@ -37,6 +43,16 @@ class Executor(ABC):
     def running(self) -> Mapping[TaskInstanceKey, object]:
         """The attempts running now, each with what the executor knows of its worker."""
         return {}
+
+    def kill_leftover(self, pid: int, started_at: datetime) -> bool:
+        """Kill what an earlier executor on this machine left running: the worker ``pid``
+        that ran an attempt started at ``started_at`` and outlived its scheduler.
+
+        Only a process this kind of executor recognises as one of its workers, started
+        before ``started_at``, is killed (never one that reused the pid). Returns whether one
+        was killed; it is gone when this returns. The default: nothing to kill.
+        """
+        return False
 
     @abstractmethod
     def kill(self, key: TaskInstanceKey) -> None:

@@ -34,8 +34,11 @@ What is reported, always as one ``(key, AttemptOutcome)`` per attempt handed to 
 
 A worker whose memory (RSS) is above ``max_worker_memory_mb`` after an attempt, or that ran
 ``max_tasks_per_worker`` attempts, exits after reporting and is replaced. Workers die with
-the scheduler (see :mod:`headwater.executors._worker`), so a scheduler killed with
-``kill -9`` leaves no attempt running.
+the scheduler (the kernel SIGKILLs them, see :mod:`headwater.executors._worker`), so a
+scheduler killed with ``kill -9`` leaves no attempt running; and before a new scheduler runs
+a lost attempt again, :meth:`LocalExecutor.kill_leftover` kills its old worker if it is
+still there (a worker is recognised by its process name and start time, so a process that
+reused the pid is left alone).
 
 Deadlines (the hard timeout, the SIGKILL after SIGTERM) follow the injected clock and are
 checked by :meth:`heartbeat` and :meth:`poll`; :meth:`stop` waits in real time.
@@ -56,6 +59,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -75,6 +79,13 @@ START_METHODS = ("forkserver", "spawn")
 
 _PIPE_CLOSED_WAIT_S = 1.0
 """How long a worker whose pipe closed may take to exit before it is terminated."""
+
+_LEFTOVER_EXIT_WAIT_S = 10.0
+"""How long a leftover worker killed with SIGKILL may take to be gone."""
+
+_START_TIME_SLACK_S = 2.0
+"""A process's start time read from /proc is exact to about a second (boot time is stored
+in whole seconds): a leftover worker must have started at most this long after its attempt."""
 
 
 @dataclass(frozen=True)
@@ -239,20 +250,26 @@ class LocalExecutor(Executor):
             self.stop()
             raise
 
-    def stop(self) -> None:
+    def stop(self) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
         """Stop every worker and wait for them; queued keys are dropped. Idempotent.
 
-        Idle workers are asked to exit; busy ones get SIGTERM (their tasks unwind), and
-        SIGKILL if still there after ``kill_grace_s``. Attempts cut short here are not
-        reported: the scheduler finds them lost when it starts again.
+        Results already sent by workers are read first and returned (with anything ``poll``
+        has not returned yet). Idle workers are asked to exit; busy ones get SIGTERM (their
+        tasks unwind), and SIGKILL if still there after ``kill_grace_s``. Attempts cut short
+        here are not reported: the caller records them as stopped.
         """
         if not self._started:
-            return
+            finished, self._finished = self._finished, []
+            return finished
         self._started = False
         if self._at_exit is not None:
             atexit.unregister(self._at_exit)
             self._at_exit = None
         self._queue.clear()
+        try:
+            self._collect(0.0)  # an attempt that just ended is reported, not cut short
+        except Exception:
+            log.exception("Could not read the workers' last results")
         for worker in self._workers:
             if worker.process.exitcode is not None:
                 continue
@@ -276,6 +293,8 @@ class LocalExecutor(Executor):
         for worker in self._workers:
             self._release(worker)
         self._workers.clear()
+        finished, self._finished = self._finished, []
+        return finished
 
     # -- the Executor interface ----------------------------------------------------------------
 
@@ -318,6 +337,40 @@ class LocalExecutor(Executor):
         for worker in self._workers:
             if worker.key == key and worker.ending is None:
                 self._terminate(worker, "killed on request; worker process terminated")
+
+    def kill_leftover(self, pid: int, started_at: datetime) -> bool:
+        """SIGKILL worker ``pid`` left by an earlier scheduler on this machine, with the
+        process groups its task started, and wait until it is gone.
+
+        Only a live process named like a worker (``headwater-wrk``) that started before
+        ``started_at`` (the attempt it ran) and is not one of this executor's is killed.
+        """
+        if pid <= 1 or pid == os.getpid() or any(w.info.pid == pid for w in self._workers):
+            return False
+        if not _worker.is_worker(pid):
+            return False
+        began = _process_start(pid)
+        if began is None or began > started_at.timestamp() + _START_TIME_SLACK_S:
+            return False  # a newer process that reused the pid
+        log.warning(
+            "Killing worker process %d, left running by a scheduler that stopped, before its "
+            "task runs again",
+            pid,
+        )
+        _kill_child_groups(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        deadline = time.monotonic() + _LEFTOVER_EXIT_WAIT_S
+        while _worker.is_worker(pid):
+            if time.monotonic() >= deadline:
+                log.error("Worker process %d is still there after SIGKILL", pid)
+                break
+            time.sleep(0.01)
+        return True
 
     @property
     def has_work(self) -> bool:
@@ -562,6 +615,19 @@ def _exit_text(code: int | None) -> str:
 
 def _death_reason(code: int | None) -> str:
     return f"worker process {_exit_text(code)} while running the task"
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (Linux: /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+        with open("/proc/stat", "rb") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
+        ticks = int(fields[19])  # field 22 of stat: start time in clock ticks since boot
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _kill_child_groups(pid: int) -> None:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from headwater.engine.records import TaskAttempt, TaskInstanceKey
+from headwater.engine.records import TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.states import FINISHED_STATES, TaskInstanceState
+from headwater.operations._stored import dag_row, require_run
 from headwater.operations.errors import InvalidRequestError, NotFoundError
 from headwater.runtime.logs import attempt_log_path, safe_id
 
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
     from headwater.store.sql import SqlStore
 
 _ATTEMPT_FILE = re.compile(r"^attempt=(\d+)\.log$")
+
+
+class NoAttemptYetError(NotFoundError):
+    """The task instance exists but none of its attempts has started yet."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,11 @@ def find_attempt_log(
 ) -> AttemptLog:
     """The log of try ``try_number`` (default: the latest) of one task instance.
 
-    Raises when an id cannot name a log folder, when the instance has no attempt at all,
-    and (with ``must_exist``) when the file is missing: the message lists the tries there are.
+    Raises when an id cannot name a log folder; when the instance has no attempt at all,
+    saying what is missing (the DAG, the run, the task, the map index, or only an attempt:
+    :class:`NoAttemptYetError`); and (with ``must_exist``) when the file is missing: the
+    message lists the tries there are. Logs of runs that are not in the database (``dags
+    test``) are found by their files.
     """
     for value, what in ((dag_id, "dag_id"), (run_id, "run_id"), (task_id, "task_id")):
         safe_id(value, what)
@@ -69,7 +78,10 @@ def find_attempt_log(
                 files[int(found.group(1))] = entry
     tries = tuple(sorted(set(attempts) | set(files)))
     if not tries:
-        raise NotFoundError(f"task instance {key.label!r} of run {run_id!r} has no attempts yet")
+        require_instance(store, dag_id, run_id, task_id, map_index)
+        raise NoAttemptYetError(
+            f"task instance {key.label!r} of run {run_id!r} has no attempts yet"
+        )
     chosen = tries[-1] if try_number is None else try_number
     attempt = attempts.get(chosen)
     if attempt is not None and attempt.log_path:
@@ -85,10 +97,51 @@ def find_attempt_log(
     return AttemptLog(key, chosen, path, attempt, tries)
 
 
+def require_instance(
+    store: SqlStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> TaskInstance:
+    """The stored task instance, or an error saying which of the DAG, the run, the task or
+    the map index does not exist (the wording of ``headwater tasks state``)."""
+    if store.get_dag_run(dag_id, run_id) is None:
+        dag_row(store, dag_id)  # an unknown DAG says so
+        require_run(store, dag_id, run_id)
+    ti = store.get_task_instance(dag_id, run_id, task_id, map_index)
+    if ti is not None:
+        return ti
+    indexes = sorted(
+        t.map_index for t in store.get_task_instances(dag_id, run_id) if t.task_id == task_id
+    )
+    if not indexes:
+        raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
+    raise NotFoundError(
+        f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
+        f"its map indexes: {', '.join(map(str, indexes))} (use --map-index)"
+    )
+
+
+def attempt_may_start(
+    store: SqlStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> bool:
+    """Whether the instance, which has no attempt yet, may still get one: it is stored and
+    not finished (``tasks logs --follow`` waits for its first attempt meanwhile)."""
+    ti = store.get_task_instance(dag_id, run_id, task_id, map_index)
+    return ti is not None and ti.state not in FINISHED_STATES
+
+
 def attempt_ended(store: SqlStore, log: AttemptLog) -> bool:
-    """Whether the attempt of ``log`` has ended (or has no row that could say otherwise)."""
+    """Whether the attempt of ``log`` has ended (or has no row that could say otherwise).
+
+    Ended: its row has an end date, or its instance has moved on (a later try, or no longer
+    running at this try), or is gone.
+    """
     key = log.key
     for attempt in store.get_attempts(key.dag_id, key.run_id, key.task_id):
         if attempt.map_index == key.map_index and attempt.try_number == log.try_number:
-            return attempt.end_date is not None
+            if attempt.end_date is not None:
+                return True
+            ti = store.get_task_instance(key.dag_id, key.run_id, key.task_id, key.map_index)
+            return ti is None or (
+                ti.try_number > log.try_number
+                or (ti.try_number == log.try_number and ti.state is not TaskInstanceState.RUNNING)
+            )
     return True

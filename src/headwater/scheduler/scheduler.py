@@ -22,7 +22,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 S = TaskInstanceState
 ACTIVE_RUN_STATES = (DagRunState.QUEUED, DagRunState.RUNNING)
 LOST_REASON = "lost: the scheduler that ran it stopped; it runs again (not counted as a retry)"
+STOPPED_REASON = (
+    "stopped with the scheduler; it runs again when a scheduler starts (not counted as a retry)"
+)
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,52 @@ class Scheduler:
             )
 
     def stop(self) -> None:
-        self.executor.stop()
-        self._callbacks.stop()
-        if self.job_id is not None:
-            self.store.end_job(self.job_id, self.clock.now())
-            self.job_id = None
+        """Stop the executor and the DAG callbacks, and record what that cut short.
+
+        Attempts that ended before the workers stopped are applied; each attempt the stop
+        cut short ends FAILED with :data:`STOPPED_REASON` (also the last line of its log)
+        and its instance goes back to SCHEDULED with one more try, as a lost one would: the
+        next scheduler runs it again without counting a retry. Committed before returning.
+        """
+        try:
+            finished = self.executor.stop() or []
+            try:
+                self.apply_outcomes(finished)
+                self._put_back_stopped(self.clock.now())
+            except Exception:
+                log.exception(
+                    "Could not record the attempts stopped with the scheduler; the next "
+                    "scheduler finds them lost"
+                )
+        finally:
+            self._callbacks.stop()
+            if self.job_id is not None:
+                self.store.end_job(self.job_id, self.clock.now())
+                self.job_id = None
+
+    def _put_back_stopped(self, now: datetime) -> None:
+        """Instances queued or running through this scheduler, which is stopping, go back
+        to SCHEDULED (their attempt, if one started, ends FAILED: stopped)."""
+        for key in list(self._active):
+            del self._active[key]
+            active = self._runs.get((key.dag_id, key.run_id))
+            if active is None:
+                continue
+            ti = active.engine.get_ti(key.task_id, key.map_index)
+            if ti.state not in (S.QUEUED, S.RUNNING):
+                continue
+            started = ti.state is S.RUNNING
+            active.engine.requeue_lost(key.task_id, key.map_index, now, STOPPED_REASON)
+            active.waiting[(ti.task_id, ti.map_index)] = ti.key
+            if started:
+                path = attempt_log_path(self.settings.logs_folder, key, ti.try_number)
+                _append_log_line(path, "ERROR", f"Attempt {ti.try_number}: {STOPPED_REASON}")
+                log.warning(
+                    "Task %s of run %s was stopped with the scheduler; it runs again when a "
+                    "scheduler starts",
+                    key.label,
+                    key.run_id,
+                )
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Loop until ``should_stop()``: full passes every ``loop_interval_s``, and between
@@ -330,14 +374,21 @@ class Scheduler:
                 self._reload_run(run, known.dag)
 
     def _reload_run(self, run: DagRun, dag: DAG) -> None:
-        engine = DagRunEngine.load(dag, self.store, self.xcoms, run.dag_id, run.run_id)
+        engine = DagRunEngine.load(
+            dag, self.store, self.xcoms, run.dag_id, run.run_id, now=self.clock.now()
+        )
         active = _ActiveRun(engine)
         for ti in engine.instances_in(S.SCHEDULED):
             active.waiting[(ti.task_id, ti.map_index)] = ti.key
+        running = self.executor.running()
         for ti in engine.instances_in(S.QUEUED, S.RUNNING):
-            if ti.key not in self._active and ti.key not in self.executor.running():
+            if ti.key not in self._active and ti.key not in running:
                 continue  # lost; _requeue_lost puts it back
             self._active[ti.key] = (ti.pool, ti.pool_slots)
+        for ti in engine.removed_instances():  # their task left the DAG: stop their attempts
+            if ti.key in self._active or ti.key in running:
+                self.executor.kill(ti.key)
+                self._active.pop(ti.key, None)
         self._runs[(run.dag_id, run.run_id)] = active
         self._dirty.add((run.dag_id, run.run_id))
 
@@ -540,7 +591,8 @@ class Scheduler:
     def _requeue_lost(self, now: datetime) -> None:
         """Instances left QUEUED or RUNNING by a scheduler that stopped run again.
 
-        Its workers died with it (they watch their parent), so nothing runs twice at once.
+        Its workers died with it (the kernel kills them when it dies); should one still be
+        there (on this machine), it is killed first, so nothing runs twice at once.
         """
         running_here = self.executor.running()
         for active in self._runs.values():
@@ -548,9 +600,31 @@ class Scheduler:
             for ti in engine.instances_in(S.QUEUED, S.RUNNING):
                 if ti.key in self._active or ti.key in running_here:
                     continue
+                self._kill_leftover_worker(ti)
                 engine.requeue_lost(ti.task_id, ti.map_index, now, LOST_REASON)
                 active.waiting[(ti.task_id, ti.map_index)] = ti.key
                 log.warning("Task %s of run %s was lost; it runs again", ti.key.label, ti.run_id)
+
+    def _kill_leftover_worker(self, ti: TaskInstance) -> None:
+        """Kill the process of ``ti``'s running attempt if it is a worker still alive on
+        this machine (its scheduler is gone); the executor checks that it is one."""
+        if ti.state is not S.RUNNING:
+            return
+        for attempt in self.store.get_attempts(ti.dag_id, ti.run_id, ti.task_id):
+            if attempt.map_index == ti.map_index and attempt.try_number == ti.try_number:
+                break
+        else:
+            return
+        if attempt.end_date is not None or not attempt.pid or attempt.hostname != self.hostname:
+            return
+        if self.executor.kill_leftover(attempt.pid, attempt.start_date):
+            log.warning(
+                "Task %s of run %s: killed worker process %d, still running it after its "
+                "scheduler stopped",
+                ti.key.label,
+                ti.run_id,
+                attempt.pid,
+            )
 
     def _heartbeat(self, now: datetime) -> None:
         every = timedelta(seconds=self.settings.scheduler.heartbeat_interval_s)
@@ -594,6 +668,7 @@ class Scheduler:
                 "(scheduler.task_heartbeat_timeout_s): the process running it is gone"
             )
             log.warning("Task %s of run %s: %s", key.label, key.run_id, error)
+            self._kill_leftover_worker(ti)
             active.engine.finish_attempt(
                 key.task_id, key.map_index, AttemptOutcome(S.FAILED, error=error), now
             )
@@ -608,6 +683,18 @@ def _waiting_candidates(active: _ActiveRun, *, sort: bool) -> Iterator[Candidate
         tis = sorted(tis, key=lambda ti: -ti.priority_weight)
     date = engine.run.logical_date
     return (Candidate(ti, date) for ti in tis)
+
+
+def _append_log_line(path: str, level: str, message: str) -> None:
+    """Append one of headwater's own lines to an attempt's log (formatted as the runtime's)."""
+    now = datetime.now(UTC)
+    stamp = f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(f"[{stamp}] {{{level}}} {message}\n")
+    except OSError as exc:
+        log.warning("Could not write to the log %s: %s", path, exc)
 
 
 def _process_exists(pid: int) -> bool:
