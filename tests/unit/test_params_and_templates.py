@@ -215,7 +215,9 @@ def test_data_interval_of_unscheduled_and_timedelta_dags() -> None:
                 data_interval_end,
             ],
         )
-    assert run_dag(delta, logical_date=WHEN).xcom("t") == [WHEN, WHEN + timedelta(hours=6)]
+    # The interval of the start_date grid (every 6 h from START) that contains WHEN (06:30).
+    six = datetime(2024, 3, 5, 6, tzinfo=UTC)
+    assert run_dag(delta, logical_date=WHEN).xcom("t") == [six, six + timedelta(hours=6)]
 
 
 def test_a_manual_run_keeps_its_logical_date_inside_the_cron_interval() -> None:

@@ -1,16 +1,20 @@
 """Schedules: when a DAG's runs happen, as data intervals.
 
-A *scheduled* run (the scheduler is still to come) covers the data interval ``[start, end)``,
-fires at ``end`` and has ``start`` as its logical date: Airflow's semantics. A run started
-by hand at a logical date ``D`` (``dags test``, ``dag.test()``, ``run_dag``) keeps ``D`` as
-its logical date, and its data interval is :meth:`Schedule.interval_for` ``(D)``: the
-interval that contains ``D`` (``[D, D]`` without a schedule). Airflow gives manual runs the
-last complete interval before ``D`` instead. Pure functions, no I/O.
+A *scheduled* run covers the data interval ``[start, end)``, is created once ``end`` has
+passed and has ``start`` as its logical date: Airflow's semantics. A run started by hand at a
+logical date ``D`` (``dags trigger``, ``dags test``, ``dag.test()``, ``run_dag``) keeps ``D``
+as its logical date, and its data interval is :meth:`Schedule.interval_for`
+``(D, start_date)``: the schedule's interval that contains ``D`` (``[D, D]`` without a
+schedule). Airflow gives manual runs the last complete interval before ``D`` instead.
+
+The DAG's ``start_date`` sets the schedule's time zone (UTC without one), in which cron fields
+are read, and the grid of a ``timedelta`` schedule's intervals (``start_date + k * delta``).
+Intervals are returned in UTC, as they are stored. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from headwater.exceptions import InvalidScheduleError
@@ -32,8 +36,11 @@ class Schedule:
 
     description = "None"
 
-    def interval_for(self, logical_date: datetime) -> tuple[datetime, datetime]:
-        """The data interval of a run started by hand at ``logical_date``, which it contains.
+    def interval_for(
+        self, logical_date: datetime, start_date: datetime | None = None
+    ) -> tuple[datetime, datetime]:
+        """The data interval of a run started by hand at ``logical_date``: the schedule's
+        interval that contains it. ``start_date`` is the DAG's (see the module's docstring).
 
         ``[logical_date, logical_date]`` here, for runs without a real schedule.
         """
@@ -126,12 +133,16 @@ class CronSchedule(Schedule):
         """``moment`` if it is a fire time, else the fire time just before it."""
         return moment if self._next(self._prev(moment)) == moment else self._prev(moment)
 
-    def interval_for(self, logical_date: datetime) -> tuple[datetime, datetime]:
-        """From the last fire time at or before ``logical_date`` to the next fire time."""
-        start = self._align(logical_date)
-        return start, self._next(start)
+    def interval_for(
+        self, logical_date: datetime, start_date: datetime | None = None
+    ) -> tuple[datetime, datetime]:
+        """From the last fire time at or before ``logical_date`` to the next fire time, read
+        in ``start_date``'s time zone (UTC without one); in UTC."""
+        start = self._align(logical_date.astimezone(schedule_zone(start_date)))
+        return start.astimezone(UTC), self._next(start).astimezone(UTC)
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
+        """In ``after``'s time zone: convert ``after`` to the DAG's zone first."""
         start = after if self._align(after) == after else self._next(after)
         return start, self._next(start)
 
@@ -157,7 +168,10 @@ def _cron_error(expression: str, fields: list[str]) -> str:
 
 
 class DeltaSchedule(Schedule):
-    """Fixed-length intervals; a manual run's interval starts at its logical date."""
+    """Fixed-length intervals counted from the DAG's ``start_date``: ``start_date + k * delta``.
+
+    Lengths are absolute (a day is 24 h, also across a daylight-saving change).
+    """
 
     def __init__(self, delta: timedelta) -> None:
         if delta <= timedelta(0):
@@ -165,12 +179,42 @@ class DeltaSchedule(Schedule):
         self.delta = delta
         self.description = str(delta)
 
-    def interval_for(self, logical_date: datetime) -> tuple[datetime, datetime]:
-        """``[logical_date, logical_date + delta)``."""
-        return logical_date, logical_date + self.delta
+    def interval_for(
+        self, logical_date: datetime, start_date: datetime | None = None
+    ) -> tuple[datetime, datetime]:
+        """The interval ``[start_date + k * delta, start_date + (k + 1) * delta)`` that contains
+        ``logical_date`` (also before ``start_date``); ``[logical_date, logical_date + delta)``
+        without a ``start_date``. In UTC."""
+        moment = logical_date.astimezone(UTC)
+        if start_date is None:
+            return moment, moment + self.delta
+        anchor = start_date.astimezone(UTC)
+        start = anchor + ((moment - anchor) // self.delta) * self.delta
+        return start, start + self.delta
+
+    def first_at_or_after(
+        self, moment: datetime, start_date: datetime | None
+    ) -> tuple[datetime, datetime]:
+        """The first interval of the ``start_date`` grid that starts at or after ``moment``
+        (``[moment, moment + delta)`` without a ``start_date``). In UTC."""
+        start, end = self.interval_for(moment, start_date)
+        if start < moment.astimezone(UTC):
+            start, end = end, end + self.delta
+        return start, end
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
-        return after, after + self.delta
+        """``[after, after + delta)``, in UTC: not aligned to any grid (see
+        :meth:`first_at_or_after`)."""
+        start = after.astimezone(UTC)
+        return start, start + self.delta
+
+
+def schedule_zone(start_date: datetime | None) -> tzinfo:
+    """The time zone a DAG's schedule is read in: its ``start_date``'s, else UTC (Airflow's
+    default ``core.default_timezone``)."""
+    if start_date is None or start_date.tzinfo is None:
+        return UTC
+    return start_date.tzinfo
 
 
 def parse_schedule(value: Any) -> Schedule:

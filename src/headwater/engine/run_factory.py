@@ -24,14 +24,16 @@ def new_dag_run(
 ) -> DagRun:
     """A run record for ``dag`` at ``logical_date``: params validated, data interval set.
 
-    Without ``data_interval`` it is the schedule's interval containing ``logical_date``
-    (``[D, D]`` for an unscheduled DAG); ``{{ ds }}`` is ``logical_date``'s date.
+    Without ``data_interval`` it is the schedule's interval containing ``logical_date``, in
+    UTC: cron read in the DAG's time zone (its ``start_date``'s, else UTC), a ``timedelta``
+    counted from its ``start_date`` (``[D, D + delta)`` without one); ``[D, D]`` for an
+    unscheduled DAG. ``{{ ds }}`` is ``logical_date``'s date.
     The run id defaults to ``<run_type>__<logical date in ISO 8601>``.
     """
     if logical_date.tzinfo is None:
         raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
     params = resolve_params(dag.params, conf)
-    start, end = data_interval or dag.schedule.interval_for(logical_date)
+    start, end = data_interval or dag.schedule.interval_for(logical_date, dag.start_date)
     return DagRun(
         dag_id=dag.dag_id,
         run_id=validate_run_id(run_id or f"{run_type}__{logical_date.isoformat()}"),

@@ -38,6 +38,7 @@ from headwater.scheduler.run_planning import intervals_between
 from headwater.store import backfills
 
 if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
     from headwater.store.sql import SqlStore
 
 REPROCESS = ("failed", "none", "all")
@@ -119,8 +120,11 @@ def plan_backfill(
     """What a backfill of ``dag_id`` over logical dates ``[start, end]`` would do; changes
     nothing. Only intervals within the DAG's ``start_date``/``end_date`` that have ended by
     ``now`` (default: the system clock) are planned, as the scheduler would have run them.
-    Raises for an unknown or deleted DAG, a DAG without a schedule, ``start`` after ``end``
-    or an unknown ``reprocess``."""
+    The intervals are the scheduler's (``run_planning.intervals_between``): cron read in the
+    DAG's time zone, a ``timedelta`` counted from its ``start_date``.
+    Raises for an unknown or deleted DAG, a DAG without a schedule, ``start`` after ``end``,
+    a range with no interval of the schedule between the DAG's ``start_date`` and
+    ``end_date`` (all before the one or after the other, say), or an unknown ``reprocess``."""
     if reprocess not in REPROCESS:
         raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
     require_aware(start, "start")
@@ -133,9 +137,12 @@ def plan_backfill(
     runs: dict[datetime, list[DagRun]] = {}
     for run in store.list_dag_runs(dag_id):
         runs.setdefault(run.logical_date, []).append(run)
+    intervals = intervals_between(dag, start, end)
+    if not intervals:
+        raise InvalidRequestError(_no_interval(dag, start, end))
     items = []
     now = now or datetime.now(UTC)
-    for interval in intervals_between(dag, start, end):
+    for interval in intervals:
         if interval.end > now:
             break  # not over yet: the scheduler runs it when it is
         when = interval.logical_date
@@ -153,6 +160,19 @@ def plan_backfill(
             )
         )
     return BackfillPlan(items, dag_id=dag_id, start=start, end=end, reprocess=reprocess)
+
+
+def _no_interval(dag: DAG, start: datetime, end: datetime) -> str:
+    """Why a backfill over ``[start, end]`` has nothing to plan at all."""
+
+    def text(moment: datetime | None) -> str:
+        return moment.isoformat() if moment is not None else "(none)"
+
+    return (
+        f"nothing to backfill: {start.isoformat()}..{end.isoformat()} has no interval of DAG "
+        f"{dag.dag_id!r}'s schedule {dag.schedule.description} between its start_date "
+        f"{text(dag.start_date)} and end_date {text(dag.end_date)}"
+    )
 
 
 def _decide(existing: list[DagRun], reprocess: str) -> tuple[str, DagRun | None, str]:

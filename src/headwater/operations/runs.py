@@ -31,8 +31,11 @@ def trigger_run(
 
     The DAG must be in the database (its file parsed by the DAG processor) and still defined
     by a file. ``conf`` is validated against the DAG's params first (the error names the
-    param); ``logical_date`` defaults to ``now`` and sets the data interval; ``run_id``
-    defaults to ``manual__<logical date>``. A paused DAG's run waits until it is unpaused.
+    param); ``logical_date`` defaults to ``now`` and stays the run's logical date as given; the
+    data interval is the schedule's interval that contains it, in UTC (cron read in the DAG's
+    time zone, a ``timedelta`` counted from its ``start_date``: see
+    :func:`~headwater.engine.run_factory.new_dag_run`); ``run_id`` defaults to
+    ``manual__<logical date>``. A paused DAG's run waits until it is unpaused.
     Example::
 
         run = trigger_run(store, "etl", conf={"region": "us"}, now=clock.now())

@@ -2,13 +2,16 @@
 
 Airflow's semantics: a run covers ``[start, end)``, its logical date is ``start``, and it is
 created once ``end`` has passed. With ``catchup=False`` the scheduler skips ahead to the most
-recent complete interval instead of running every missed one. Pure functions, no I/O.
+recent complete interval instead of running every missed one. A backfill runs the very
+intervals the scheduler creates (:func:`intervals_between`). Cron fields are read in the DAG's
+time zone (its ``start_date``'s), a ``timedelta`` schedule's intervals are counted from its
+``start_date``, and every interval returned is in UTC, as it is stored. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.authoring.schedules import (
@@ -17,6 +20,7 @@ from headwater.authoring.schedules import (
     NullSchedule,
     OnceSchedule,
     Schedule,
+    schedule_zone,
 )
 from headwater.exceptions import HeadwaterError
 
@@ -51,11 +55,11 @@ def next_scheduled_interval(
     if isinstance(schedule, NullSchedule) or start_date is None:
         return None
     if isinstance(schedule, OnceSchedule):
-        return None if last is not None else DataInterval(start_date, start_date)
-    found = schedule.next_interval(start_date if last is None else last.end)
-    if found is None:
+        once = start_date.astimezone(UTC)
+        return None if last is not None else DataInterval(once, once)
+    candidate = _first_at_or_after(dag, start_date if last is None else last.end)
+    if candidate is None:
         return None
-    candidate = DataInterval(*found)
     if not dag.catchup:
         latest = latest_complete_interval(schedule, start_date, now)
         if latest is not None and latest.start > candidate.start:
@@ -70,22 +74,39 @@ def latest_complete_interval(
 ) -> DataInterval | None:
     """The last interval that has ended at ``now`` (None before the first one ends)."""
     if isinstance(schedule, CronSchedule):
-        now = now.astimezone(start_date.tzinfo)  # cron fields are read in the DAG's zone
-        current = DataInterval(*schedule.interval_for(now))  # contains ``now``: not complete
-        interval = DataInterval(*schedule.interval_for(current.start - _TICK))
+        # Cron fields are read in the DAG's zone; ``current`` contains now: not complete.
+        current = DataInterval(*schedule.interval_for(now, start_date))
+        interval = DataInterval(*schedule.interval_for(current.start - _TICK, start_date))
         return interval if interval.start >= start_date else None
     if isinstance(schedule, DeltaSchedule):
-        ended = (now - start_date) // schedule.delta
+        anchor = start_date.astimezone(UTC)  # absolute lengths, also across a DST change
+        ended = (now - anchor) // schedule.delta
         if ended < 1:
             return None
-        start = start_date + (ended - 1) * schedule.delta
+        start = anchor + (ended - 1) * schedule.delta
         return DataInterval(start, start + schedule.delta)
     return None
 
 
+def _first_at_or_after(dag: DAG, moment: datetime) -> DataInterval | None:
+    """The DAG's first interval whose logical date is at or after ``moment``, in UTC: the next
+    fire time in the DAG's zone (cron), the next point of the ``start_date`` grid
+    (``timedelta``)."""
+    schedule = dag.schedule
+    if isinstance(schedule, DeltaSchedule):
+        return DataInterval(*schedule.first_at_or_after(moment, dag.start_date))
+    if isinstance(schedule, CronSchedule):
+        moment = moment.astimezone(schedule_zone(dag.start_date))
+    found = schedule.next_interval(moment)
+    if found is None:
+        return None
+    return DataInterval(found[0].astimezone(UTC), found[1].astimezone(UTC))
+
+
 def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInterval]:
     """Every interval whose logical date is in ``[first, last]`` and within the DAG's
-    ``start_date`` and ``end_date`` (what a backfill runs)."""
+    ``start_date`` and ``end_date`` (what a backfill runs): exactly the intervals the
+    scheduler creates with ``catchup=True``, in UTC."""
     schedule = dag.schedule
     if isinstance(schedule, NullSchedule | OnceSchedule):
         raise HeadwaterError(
@@ -94,11 +115,11 @@ def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInt
         )
     if dag.start_date is not None and first < dag.start_date:
         first = dag.start_date  # nothing is scheduled before the start date
-    found = schedule.next_interval(first)
+    found = _first_at_or_after(dag, first)
     out: list[DataInterval] = []
-    while found is not None and found[0] <= last:
-        if dag.end_date is not None and found[0] > dag.end_date:
+    while found is not None and found.start <= last:
+        if dag.end_date is not None and found.start > dag.end_date:
             break
-        out.append(DataInterval(*found))
-        found = schedule.next_interval(found[1])
+        out.append(found)
+        found = _first_at_or_after(dag, found.end)
     return out
