@@ -11,12 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from scheduler_harness import HEADER, Harness
+from scheduler_harness import HEADER, Harness, alive, wait_for
 
 from headwater.cli import tasks as tasks_cli
 from headwater.clock import SystemClock
@@ -34,23 +34,6 @@ from stored_dags import invoke, run_now, store_dags
 pytestmark = pytest.mark.slow
 
 LINUX = sys.platform.startswith("linux")
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie, exited but not reaped by its parent, runs nothing)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
-    except OSError:
-        return False
 
 
 class Processes:

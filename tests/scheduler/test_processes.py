@@ -6,12 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from scheduler_harness import HEADER, Harness
+from scheduler_harness import HEADER, Harness, alive, wait_for
 
 from headwater.clock import SystemClock
 
@@ -23,27 +21,6 @@ def local_harness(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "local")
     monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "4")
     return harness
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped by its parent) is not running anything.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def test_tasks_run_in_worker_processes_within_max_active_tasks(

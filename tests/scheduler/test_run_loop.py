@@ -4,12 +4,11 @@ a backfill) start without waiting for the next full pass, which here is an hour 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scheduler_harness import HEADER
+from scheduler_harness import HEADER, wait_for
 
 from headwater.clock import SystemClock
 from headwater.dag_processing.processor import DagFolderProcessor
@@ -23,15 +22,6 @@ DAGS = """
 with DAG("quick", start_date=START, max_active_runs=1):
     EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
 """
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class _Running:
