@@ -560,7 +560,11 @@ def test_dag_processor_once_parses_the_folder_and_prints_a_summary(
 def test_dag_processor_refuses_a_database_that_is_not_migrated(
     tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sqlite3
+
     write(folder, "good.py", dag_source({"never_stored": ["t"]}))
+    (tmp_path / "fresh").mkdir()
+    sqlite3.connect(tmp_path / "fresh" / "hw.db").close()  # a database file, not migrated
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     monkeypatch.setenv("HEADWATER_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh' / 'hw.db'}")
 

@@ -65,6 +65,12 @@ def validate_task_id(task_id: object, what: str = "task_id") -> str:
         raise DagDefinitionError(
             f"{what} {task_id!r} contains {''.join(bad)!r}; use letters, digits, '_', '-', '.'"
         )
+    if not task_id.strip("."):
+        # '.' and '..' cannot name a log folder or file: refused here, at import, rather than
+        # when the scheduler cannot start the task (which would then stay queued).
+        raise DagDefinitionError(
+            f"{what} {task_id!r} is made only of dots; use at least one letter, digit, '_' or '-'"
+        )
     return task_id
 
 

@@ -87,10 +87,12 @@ def _run_scheduler(
 ) -> None:
     from headwater.scheduler.service import build_scheduler, start_processor_process
 
+    # The database is opened (and refused when missing or not migrated) before the DAG
+    # processor starts, so that a refusal is said once, by this process.
+    scheduler = build_scheduler(settings)
+    scheduler.on_run_finished = on_run_finished
     processor = start_processor_process() if with_processor else None
     try:
-        scheduler = build_scheduler(settings)
-        scheduler.on_run_finished = on_run_finished
         scheduler.run(stop)
     finally:
         _stop_child(processor)
@@ -132,8 +134,15 @@ def scheduler(dag_processor: bool, quiet: bool) -> None:
     hidden=True,
     help="Stop when the process that started this one is gone (used by `scheduler`).",
 )
+@click.option(
+    "--parent-pid",
+    type=int,
+    hidden=True,
+    help="With --exit-with-parent: the process to outlive no longer than (default: the parent "
+    "at start).",
+)
 @handle_errors
-def dag_processor(once: bool, quiet: bool, exit_with_parent: bool) -> None:
+def dag_processor(once: bool, quiet: bool, exit_with_parent: bool, parent_pid: int | None) -> None:
     """Keep the database's DAGs in step with the DAG folder until Ctrl-C.
 
     Every scheduler.dag_dir_list_interval_s it imports new and changed files, each in its
@@ -157,7 +166,9 @@ def dag_processor(once: bool, quiet: bool, exit_with_parent: bool) -> None:
                 f"{len(report.deleted)} deleted."
             )
             return
-        parent = os.getppid()
+        # The scheduler says who it is: one killed while this process was starting would
+        # otherwise already be gone, and its successor (init) taken for the parent.
+        parent = parent_pid if parent_pid is not None else os.getppid()
         with _stop_on_signals() as stop:
 
             def should_stop() -> bool:
@@ -206,9 +217,12 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
         out.print(f"  database    {shown_url(settings.database_url)}")
         out.print(f"  DAG folder  {settings.dags_folder}  ({len(dags)} DAG(s) loaded)")
         out.print(f"  task logs   {settings.logs_folder}")
-        if report.errors:
+        # The files that fail now, whether parsed in this scan or unchanged since an earlier
+        # one (their import errors stay stored until the file imports again).
+        failed = {e.filename for e in store.list_import_errors()} | set(report.errors)
+        if failed:
             out.print(
-                f"  [red]{len(report.errors)} file(s) failed to import[/red]: "
+                f"  [red]{len(failed)} file(s) failed to import[/red]: "
                 "see `headwater dags list-import-errors`"
             )
         watched = {_trigger(store, dag_id).run_id: dag_id for dag_id in trigger_ids}

@@ -5,9 +5,11 @@ Each scan finds new, changed and deleted DAG files, and files not parsed for
 own file does not). Such a file is imported in its own
 child process (``parse_file``) with a time limit, so a file that hangs, crashes the
 interpreter or takes the memory of the machine is stopped and reported as an import error
-without delaying anything else. Its DAGs are stored serialized; the scheduler works from
-those. DAGs that disappear from their file (or whose file is deleted) become inactive.
-A file that fails keeps its DAGs' last good version, so their runs go on.
+without delaying anything else. A few children run at once (``max_children``), and each
+file's result is stored as soon as its child ends: a file that hangs delays only itself. Its
+DAGs are stored serialized; the scheduler works from those. DAGs that disappear from their
+file (or whose file is deleted) become inactive. A file that fails keeps its DAGs' last good
+version, so their runs go on.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +40,12 @@ log = logging.getLogger(__name__)
 
 _KILL_GRACE_S = 1.0
 """How long to wait for the pipes of a killed child to close."""
+
+
+def default_max_children() -> int:
+    """How many files are imported at once: the CPUs, between 2 and 4 (at least 2 so that a
+    file that hangs never holds up every other file on a one-CPU machine)."""
+    return max(2, min(os.cpu_count() or 1, 4))
 
 
 @dataclass
@@ -66,6 +77,7 @@ class DagFolderProcessor:
         paused_at_creation: bool = False,
         clock: Clock | None = None,
         environ: dict[str, str] | None = None,
+        max_children: int | None = None,
     ) -> None:
         self.store = store
         self.folder = Path(folder)
@@ -75,6 +87,8 @@ class DagFolderProcessor:
         self.paused_at_creation = paused_at_creation
         self.clock = clock or SystemClock()
         self.environ = environ
+        self.max_children = max(1, max_children or default_max_children())
+        """How many files are imported at once, each in its own child process."""
 
     def scan(self) -> ScanReport:
         """Parse what changed since the last scan and what is due again, and forget deleted
@@ -100,26 +114,24 @@ class DagFolderProcessor:
             for resolved, (_, _, digest) in current.items()
             if resolved not in known or known[resolved].source_hash != digest or resolved in due
         ]
-        results = self._parse_all(changed)
         # DAGs given up (their file deleted, or gone from their file) are released before any
-        # file is stored, so a DAG moved to another file (a renamed file, say) is taken over by
-        # that file in this same scan instead of being refused as a duplicate of its old self.
+        # file that could take them over is stored, so a DAG moved to another file (a renamed
+        # file, say) is taken over by that file in this same scan instead of being refused as
+        # a duplicate of its old self. Deleted files are known now; a changed file's DAGs are
+        # released when its child ends (see _Scan).
         for gone in sorted(set(known) - set(current)):
             self._release(gone, known[gone].dag_ids)
             self.store.clear_import_errors(gone)
             self.store.delete_dag_file(gone)
             report.deleted.append(gone)
-        for result in results:
-            if not result.failed and result.path in known:
-                defined = {data["dag"]["dag_id"] for data in result.dags}
-                dropped = [d for d in known[result.path].dag_ids if d not in defined]
-                self._release(result.path, dropped)
-        for result in results:
-            _, mtime, digest = current[result.path]
-            errors = self._store(result, digest, mtime)
-            report.parsed.append(result.path)
-            if errors:
-                report.errors[result.path] = errors
+        state = _Scan(self, known, current, changed)
+        self._parse_all(changed, state.received)
+        state.finish()
+        for resolved in changed:
+            report.parsed.append(resolved)
+            count = len(state.stored[resolved].errors)
+            if count:
+                report.errors[resolved] = count
         return report
 
     def _reparse_due(self, known: dict[str, DagFileRow]) -> set[str]:
@@ -140,18 +152,46 @@ class DagFolderProcessor:
 
     # -- parsing -------------------------------------------------------------------------------
 
-    def _parse_all(self, paths: list[str]) -> list[ParseResult]:
-        """Parse files in child processes, a few at a time, each within the time limit."""
-        results: list[ParseResult] = []
-        batch = max(os.cpu_count() or 1, 1)
-        for i in range(0, len(paths), batch):
-            children = [
-                (path, self._start_child(path), time.monotonic()) for path in paths[i : i + batch]
-            ]
-            for path, child, started in children:
-                remaining = self.parse_timeout_s - (time.monotonic() - started)
-                results.append(self._finish_child(path, child, remaining))
-        return results
+    def _parse_all(self, paths: list[str], on_result: Callable[[ParseResult], None]) -> None:
+        """Parse files in child processes, ``max_children`` at a time, each within the time
+        limit; ``on_result`` gets each file's result (in this thread) as soon as its child
+        ends, so a file that hangs delays only itself."""
+        if not paths:
+            return
+        live: set[subprocess.Popen[bytes]] = set()
+        lock = threading.Lock()
+        stopping = False
+
+        def parse(path: str) -> ParseResult:
+            child = self._start_child(path)
+            with lock:
+                if stopping:
+                    _signal_group(child)
+                live.add(child)
+            try:
+                return self._finish_child(path, child, self.parse_timeout_s)
+            finally:
+                with lock:
+                    live.discard(child)
+
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.max_children, len(paths)), thread_name_prefix="dag-parse"
+        )
+        try:
+            pending: set[Future[ParseResult]] = {pool.submit(parse, path) for path in paths}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    on_result(future.result())
+        except BaseException:
+            # Ctrl-C, or storing failed: stop the children still importing, do not wait.
+            with lock:
+                stopping = True
+                for child in live:
+                    _signal_group(child)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _start_child(self, path: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -196,17 +236,19 @@ class DagFolderProcessor:
 
     # -- storing -------------------------------------------------------------------------------
 
-    def _store(self, result: ParseResult, digest: str, mtime: float) -> int:
-        """Store the file's DAGs and import errors; returns how many errors were stored."""
+    def _store(self, result: ParseResult, scan: _Scan) -> None:
+        """Store the file's DAGs and import errors, and what was stored in ``scan``."""
         from headwater.dag_processing.serialized_dag import serialized_dag_hash
 
+        _, mtime, digest = scan.current[result.path]
         now = self.clock.now()
-        previous = self.store.get_dag_files().get(result.path)
-        previous_ids = list(previous.dag_ids) if previous else []
+        before = scan.known.get(result.path)
+        previous_ids = list(before.dag_ids) if before else []
         errors = [
             ImportErrorRow(result.path, e["message"], now, line=e.get("line"))
             for e in result.errors
         ]
+        taken: set[str] = set()
         if result.failed:
             dag_ids = previous_ids
         else:
@@ -219,15 +261,9 @@ class DagFolderProcessor:
                     existing is not None
                     and existing.is_active
                     and existing.fileloc not in (None, result.path)
+                    and not scan.take_over(dag_id, existing.fileloc, result.path, now)
                 ):
-                    errors.append(
-                        ImportErrorRow(
-                            result.path,
-                            f"DagDefinitionError: DAG id {dag_id!r} is already defined in "
-                            f"{existing.fileloc}",
-                            now,
-                        )
-                    )
+                    errors.append(_duplicate(result.path, dag_id, existing.fileloc, now))
                     continue
                 paused = spec.get("is_paused_upon_creation")
                 self.store.upsert_dag(
@@ -246,13 +282,117 @@ class DagFolderProcessor:
                     )
                 )
                 dag_ids.append(dag_id)
-        if errors:
-            self.store.set_import_errors(result.path, errors)
+                if dag_id not in previous_ids:
+                    taken.add(dag_id)
+        stored = _Stored(digest, mtime, dag_ids, errors, taken)
+        scan.stored[result.path] = stored
+        self._write_file(result.path, stored, now)
+
+    def _write_file(self, path: str, stored: _Stored, now: datetime) -> None:
+        if stored.errors:
+            self.store.set_import_errors(path, stored.errors)
         else:
-            self.store.clear_import_errors(result.path)
-        self.store.upsert_dag_file(result.path, digest, mtime, dag_ids, now)
-        log.info("Parsed %s: %d DAG(s), %d error(s)", result.path, len(dag_ids), len(errors))
-        return len(errors)
+            self.store.clear_import_errors(path)
+        self.store.upsert_dag_file(path, stored.digest, stored.mtime, stored.dag_ids, now)
+        log.info("Parsed %s: %d DAG(s), %d error(s)", path, len(stored.dag_ids), len(stored.errors))
+
+
+@dataclass
+class _Stored:
+    """What a scan stored for one file."""
+
+    digest: str
+    mtime: float
+    dag_ids: list[str]
+    errors: list[ImportErrorRow]
+    taken: set[str]
+    """The DAG ids the file did not hold before this scan (new ones, or ones another file
+    gave up): a file before it in the folder's order that defines one of them takes it."""
+
+
+class _Scan:
+    """The results of one scan's files, stored as their children end.
+
+    The outcome is the one of releasing what every file gave up, then storing the files in
+    the folder's order (the order before files were parsed side by side):
+
+    * a file is stored once no DAG it defines is still held by a file whose child has not
+      ended yet (that file may be giving it up: a DAG moved from one file to another);
+    * a DAG id defined by two files of the scan and held by neither before goes to the first
+      file in the folder's order, even when the other one was stored first.
+    """
+
+    def __init__(
+        self,
+        processor: DagFolderProcessor,
+        known: dict[str, DagFileRow],
+        current: dict[str, tuple[Path, float, str]],
+        changed: list[str],
+    ) -> None:
+        self.processor = processor
+        self.known = known
+        self.current = current
+        self.order = {path: position for position, path in enumerate(changed)}
+        self.running = set(changed)
+        """Files whose child has not ended yet."""
+        self.waiting: list[ParseResult] = []
+        self.stored: dict[str, _Stored] = {}
+
+    def received(self, result: ParseResult) -> None:
+        """A file's child ended: release the DAGs it gave up, store what can be stored."""
+        self.running.discard(result.path)
+        if not result.failed and result.path in self.known:
+            defined = {data["dag"]["dag_id"] for data in result.dags}
+            dropped = [d for d in self.known[result.path].dag_ids if d not in defined]
+            self.processor._release(result.path, dropped)
+        self.waiting.append(result)
+        self._store_ready()
+
+    def finish(self) -> None:
+        """Every child ended: store the files still waiting."""
+        self.running.clear()
+        self._store_ready()
+
+    def _store_ready(self) -> None:
+        ready = [r for r in self.waiting if not self._blocked(r)]
+        for result in sorted(ready, key=lambda r: self.order[r.path]):
+            self.waiting.remove(result)
+            self.processor._store(result, self)
+
+    def _blocked(self, result: ParseResult) -> bool:
+        """Whether a DAG of ``result`` is held by a file whose child has not ended."""
+        if result.failed:
+            return False
+        for data in result.dags:
+            row = self.processor.store.get_dag(data["dag"]["dag_id"])
+            if (
+                row is not None
+                and row.is_active
+                and row.fileloc != result.path
+                and row.fileloc in self.running
+            ):
+                return True
+        return False
+
+    def take_over(self, dag_id: str, holder: str, taker: str, now: datetime) -> bool:
+        """Whether ``taker`` takes ``dag_id`` from ``holder``, which took it in this scan but
+        comes after ``taker`` in the folder's order; ``holder`` then gets the import error."""
+        stored = self.stored.get(holder)
+        if stored is None or dag_id not in stored.taken:
+            return False
+        if self.order.get(holder, -1) <= self.order[taker]:
+            return False
+        stored.taken.discard(dag_id)
+        stored.dag_ids.remove(dag_id)
+        stored.errors.append(_duplicate(holder, dag_id, taker, now))
+        self.processor._write_file(holder, stored, now)
+        return True
+
+
+def _duplicate(path: str, dag_id: str, where: str, now: datetime) -> ImportErrorRow:
+    return ImportErrorRow(
+        path, f"DagDefinitionError: DAG id {dag_id!r} is already defined in {where}", now
+    )
 
 
 def _schedule_text(spec: Any) -> str | None:
@@ -265,13 +405,16 @@ def _schedule_text(spec: Any) -> str | None:
     return str(spec)
 
 
-def _kill(child: subprocess.Popen[bytes]) -> None:
-    import signal
-
+def _signal_group(child: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child and everything it started in its process group."""
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _kill(child: subprocess.Popen[bytes]) -> None:
+    _signal_group(child)
     try:
         child.communicate(timeout=_KILL_GRACE_S)
     except subprocess.TimeoutExpired:

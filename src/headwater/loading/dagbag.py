@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -58,6 +59,53 @@ def _error_line(exc: BaseException, path: Path) -> int | None:
     return line
 
 
+_HEADWATER_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
+
+
+def _is_users_frame(frame: traceback.FrameSummary) -> bool:
+    """Whether a traceback frame is worth showing the file's author: not headwater's own
+    code (the loader, the authoring classes) nor the import machinery."""
+    name = frame.filename
+    if name.startswith("<frozen importlib"):
+        return False
+    try:
+        resolved = str(Path(name).resolve())
+    except (OSError, ValueError):
+        return True
+    return not resolved.startswith(_HEADWATER_DIR)
+
+
+def _users_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` (and of the exceptions chained to it) without headwater's
+    frames and the import machinery's."""
+    top = traceback.TracebackException.from_exception(exc)
+    seen: set[int] = set()
+    pending = [top]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.stack = traceback.StackSummary.from_list(
+            [frame for frame in current.stack if _is_users_frame(frame)]
+        )
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        pending.extend(getattr(current, "exceptions", None) or [])
+    return "".join(top.format()).rstrip()
+
+
+def _error_message(exc: BaseException) -> str:
+    """An import error's message: one line saying what went wrong, then (for exceptions
+    raised by the file's own code) the traceback of the file's frames."""
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return f"the file called sys.exit({code}) while being imported\n{_users_traceback(exc)}"
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, DagDefinitionError | SyntaxError | ImportError):
+        return message
+    return f"{message}\n{_users_traceback(exc)}"
+
+
 @dataclass
 class DagBag:
     """The DAGs of one folder (or file), with the import errors of the files that failed."""
@@ -89,13 +137,14 @@ class DagBag:
             found = list({id(d): d for d in [*created, *module_dags]}.values())
             for dag in found:
                 dag.validate()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
+            # SystemExit too: a file that calls sys.exit() while imported must not end the
+            # command that imports the folder (``dags list``, a worker). KeyboardInterrupt
+            # (Ctrl-C) goes through. ``os._exit`` cannot be caught at all.
             sys.modules.pop(module_name, None)
-            message = f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, DagDefinitionError | SyntaxError | ImportError):
-                message = "".join(traceback.format_exception(exc)).rstrip()
-                message = f"{type(exc).__name__}: {exc}\n{message}"
-            self.import_errors.append(DagImportError(str(path), _error_line(exc, path), message))
+            self.import_errors.append(
+                DagImportError(str(path), _error_line(exc, path), _error_message(exc))
+            )
             return
         for dag in found:
             if dag.dag_id in self.dags:

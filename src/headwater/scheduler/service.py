@@ -40,10 +40,20 @@ def open_store(
 ) -> SqlStore:
     """The metadata database of ``settings``; migrated first with ``migrate``, else it must be
     up to date (a clear error says to run ``headwater db migrate``)."""
+    from headwater.cli._store import missing_sqlite_file
     from headwater.db.engine import create_db_engine
+    from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date, upgrade
     from headwater.store.sql import SqlStore
 
+    if not migrate:
+        # Connecting would create an empty SQLite file (and its folder), which every command
+        # would then call "not initialised" instead of missing.
+        missing = missing_sqlite_file(settings.database_url)
+        if missing is not None:
+            raise DatabaseError(
+                f"the database {missing} does not exist: run `headwater db migrate` to create it"
+            )
     engine = create_db_engine(settings.database_url)
     try:
         if migrate:
@@ -166,6 +176,7 @@ def run_processor_loop(
 
 def start_processor_process() -> subprocess.Popen[bytes]:
     """``headwater dag-processor`` as a child process (stopped with the parent's Ctrl-C)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "headwater", "dag-processor", "--quiet", "--exit-with-parent"]
-    )
+    import os
+
+    command = ["dag-processor", "--quiet", "--exit-with-parent", f"--parent-pid={os.getpid()}"]
+    return subprocess.Popen([sys.executable, "-m", "headwater", *command])
