@@ -5,19 +5,15 @@ full of headwater's own frames, and ``standalone`` silent about stored import er
 from __future__ import annotations
 
 import json
-import logging
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from service_cli import invoke
 
 from headwater.authoring.operator import validate_task_id
-from headwater.cli import cli
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor, ScanReport
 from headwater.exceptions import DagDefinitionError
@@ -51,23 +47,6 @@ def write(folder: Path, name: str, source: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source))
     return str(path.resolve())
-
-
-@contextmanager
-def root_logging_kept() -> Iterator[None]:
-    """Service commands set up the root logger (replacing pytest's handlers): undo that."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-def invoke(*args: str) -> Result:
-    with root_logging_kept():
-        return CliRunner().invoke(cli, list(args))
 
 
 @pytest.fixture

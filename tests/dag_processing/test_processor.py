@@ -12,15 +12,12 @@ import os
 import signal
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from service_cli import invoke
 
-from headwater.cli import cli
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor, ScanReport
 from headwater.dag_processing.serialized_dag import deserialize_dag
@@ -522,23 +519,6 @@ def test_dags_moved_to_another_file_are_taken_over_in_the_same_scan(
 
 
 # -- the command and the loop -------------------------------------------------------------------
-
-
-@contextmanager
-def root_logging_kept() -> Iterator[None]:
-    """The command sets up the root logger (replacing pytest's handlers): undo that."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-def invoke(*args: str) -> Result:
-    with root_logging_kept():
-        return CliRunner().invoke(cli, list(args))
 
 
 def test_dag_processor_once_parses_the_folder_and_prints_a_summary(
