@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _context
-from headwater.authoring.operator import check_callback, validate_task_id
+from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
 from headwater.authoring.params import Param, normalize_params
 from headwater.authoring.schedules import CronSchedule, Schedule, parse_schedule
 from headwater.exceptions import (
@@ -68,18 +68,6 @@ def _init_arguments(cls: type[DAG]) -> frozenset[str] | None:
     return _INIT_ARGUMENTS[cls]
 
 
-def _refuse_unknown(dag_id: object, unknown: list[str], known: frozenset[str]) -> None:
-    import difflib
-
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-    raise DagDefinitionError(
-        f"DAG {dag_id!r}: unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(hints)}"
-    )
-
-
 def _check_params(params: Mapping[str, Any] | None, dag_id: str) -> dict[str, Param]:
     """The params as ``Param`` objects; a default that fails its own schema is an error."""
     if params is not None and not isinstance(params, Mapping):
@@ -122,7 +110,8 @@ class DAG:
         # Python's TypeError.
         known = _init_arguments(cls) if kwargs else None
         if known is not None and (unknown := [k for k in kwargs if k not in known]):
-            _refuse_unknown(args[0] if args else kwargs.get("dag_id"), unknown, known)
+            dag_id = args[0] if args else kwargs.get("dag_id")
+            raise DagDefinitionError(f"DAG {dag_id!r}: {unknown_arguments(cls, unknown)}")
         return super().__new__(cls)
 
     def __init__(

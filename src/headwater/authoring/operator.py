@@ -393,7 +393,8 @@ def _refuse_unknown(cls: type, task_id: str, unknown: dict[str, Any]) -> None:
 
 def unknown_arguments(cls: type, given: Iterable[str]) -> str | None:
     """``"unknown argument 'x' (did you mean 'y'?)"`` for the names in ``given`` that no
-    ``__init__`` of the operator class ``cls`` or its bases takes; None when there are none.
+    ``__init__`` of ``cls`` (an operator class, or ``DAG``) or its bases takes; None when
+    there are none.
 
     Only called on the error path (it inspects signatures).
     """
@@ -413,7 +414,7 @@ def unknown_arguments(cls: type, given: Iterable[str]) -> str | None:
         return None
     hints = []
     for name in unknown:
-        close = difflib.get_close_matches(name, known, n=1)
+        close = difflib.get_close_matches(name, sorted(known), n=1)
         hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
     return f"unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(hints)}"
 

@@ -78,8 +78,8 @@ class _AttemptFile:
     """The open log file of one attempt. Each line goes straight to the file (no buffer), so
     a reader following the log sees it at once, and a crash loses nothing already written."""
 
-    def __init__(self, path: str) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    def __init__(self, path: str, *, append: bool = False) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
         self._fd = os.open(path, flags, 0o644)
 
     def write(self, text: str) -> None:
@@ -98,6 +98,17 @@ class _AttemptFile:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def append_attempt_line(path: str, level: int, message: str) -> None:
+    """Append one of headwater's own lines to an attempt's log from outside the attempt (the
+    scheduler recording why it stopped it), formatted as the runtime writes them."""
+    _make_folder(os.path.dirname(path))
+    file = _AttemptFile(path, append=True)
+    try:
+        file.write_line(level, message)
+    finally:
+        file.close()
 
 
 # The attempt whose file records go to: set in this context by capture_attempt_log; threads

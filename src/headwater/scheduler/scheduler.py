@@ -22,7 +22,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
@@ -32,7 +32,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
-from headwater.runtime.logs import attempt_log_path
+from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
@@ -200,7 +200,12 @@ class Scheduler:
             active.waiting[(ti.task_id, ti.map_index)] = ti.key
             if started:
                 path = attempt_log_path(self.settings.logs_folder, key, ti.try_number)
-                _append_log_line(path, "ERROR", f"Attempt {ti.try_number}: {STOPPED_REASON}")
+                try:
+                    append_attempt_line(
+                        path, logging.ERROR, f"Attempt {ti.try_number}: {STOPPED_REASON}"
+                    )
+                except OSError as exc:
+                    log.warning("Could not write to the log %s: %s", path, exc)
                 log.warning(
                     "Task %s of run %s was stopped with the scheduler; it runs again when a "
                     "scheduler starts",
@@ -683,18 +688,6 @@ def _waiting_candidates(active: _ActiveRun, *, sort: bool) -> Iterator[Candidate
         tis = sorted(tis, key=lambda ti: -ti.priority_weight)
     date = engine.run.logical_date
     return (Candidate(ti, date) for ti in tis)
-
-
-def _append_log_line(path: str, level: str, message: str) -> None:
-    """Append one of headwater's own lines to an attempt's log (formatted as the runtime's)."""
-    now = datetime.now(UTC)
-    stamp = f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a", encoding="utf-8") as file:
-            file.write(f"[{stamp}] {{{level}}} {message}\n")
-    except OSError as exc:
-        log.warning("Could not write to the log %s: %s", path, exc)
 
 
 def _process_exists(pid: int) -> bool:
