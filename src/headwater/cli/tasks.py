@@ -240,24 +240,12 @@ def ti_state(dag_id: str, run_id: str, task_id: str, map_index: int, output: str
         headwater tasks state etl manual__2024-01-31T00:00:00+00:00 load -o json
     """
     from headwater.cli._store import open_store, ti_json, when
-    from headwater.operations import NotFoundError
     from headwater.operations._stored import require_run
+    from headwater.operations.logs import instance_of_run
 
     with open_store() as store:
         require_run(store, dag_id, run_id)
-        ti = store.get_task_instance(dag_id, run_id, task_id, map_index)
-        if ti is None:
-            indexes = sorted(
-                t.map_index
-                for t in store.get_task_instances(dag_id, run_id)
-                if t.task_id == task_id
-            )
-            if not indexes:
-                raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
-            raise NotFoundError(
-                f"task {task_id!r} of run {run_id!r} has no map index {map_index}; "
-                f"its map indexes: {', '.join(map(str, indexes))} (use --map-index)"
-            )
+        ti = instance_of_run(store, dag_id, run_id, task_id, map_index)
     if output == "json":
         emit_json(ti_json(ti))
         return

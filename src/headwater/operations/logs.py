@@ -105,6 +105,14 @@ def require_instance(
     if store.get_dag_run(dag_id, run_id) is None:
         dag_row(store, dag_id)  # an unknown DAG says so
         require_run(store, dag_id, run_id)
+    return instance_of_run(store, dag_id, run_id, task_id, map_index)
+
+
+def instance_of_run(
+    store: SqlStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> TaskInstance:
+    """The stored task instance of a run known to exist, or an error saying whether the task
+    or only the map index is missing (naming the map indexes there are)."""
     ti = store.get_task_instance(dag_id, run_id, task_id, map_index)
     if ti is not None:
         return ti
