@@ -6,7 +6,11 @@ Every field ``section.key`` is set by the variable ``HEADWATER__SECTION__KEY`` o
 ``HEADWATER_DAGS_FOLDER`` and ``HEADWATER_DATABASE_URL`` are short names for
 ``HEADWATER__CORE__DAGS_FOLDER`` and ``HEADWATER__DATABASE__URL``. An unknown
 section or key, in the file or in a ``HEADWATER__...`` variable, is an error, so a typo is
-never silently ignored. No other module reads settings from the environment.
+never silently ignored. Every field has a type and, for numbers, a range (``_setting``'s
+``minimum``/``maximum``) or, for some strings, a list of choices: a value of the wrong type,
+``nan``, an infinity or a number out of range is refused when the settings load, naming the
+setting, where the value came from and what is allowed (``settings_checks``). No other module
+reads settings from the environment.
 """
 
 from __future__ import annotations
@@ -19,15 +23,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from headwater.exceptions import HeadwaterError
+from headwater.settings_checks import SettingsError, check_value, file_line, parse_variable
+
+__all__ = ["SECTIONS", "SHORT_VARIABLES", "Settings", "SettingsError", "load_settings"]
 
 
-class SettingsError(HeadwaterError):
-    """A setting is unknown or has a value of the wrong type, or the file is unreadable."""
+def _setting(
+    default: Any,
+    description: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """A field with its description and what values it allows (both bounds included)."""
+    metadata = {"description": description, "minimum": minimum, "maximum": maximum}
+    return field(default=default, metadata={**metadata, "choices": choices})
 
 
-def _setting(default: Any, description: str) -> Any:
-    return field(default=default, metadata={"description": description})
+_DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,12 @@ class CoreSettings:
 
 @dataclass(frozen=True)
 class XComSettings:
-    max_size_bytes: int = _setting(1_048_576, "Largest serialized value a task may pass on.")
+    max_size_bytes: int = _setting(
+        1_048_576,
+        "Largest serialized value a task may pass on.",
+        minimum=1,
+        maximum=1 << 30,
+    )
     serializer: str = _setting(
         "", "'module:Class' of the XCom serializer; empty for the JSON default."
     )
@@ -63,45 +82,78 @@ class SchedulerSettings:
         "local",
         "Where attempts run: 'local' (a pool of worker processes) or 'in_process' (one at a "
         "time inside the scheduler, for debugging).",
+        choices=("local", "in_process"),
     )
-    parallelism: int = _setting(16, "Most attempts queued or running at once, over all DAGs.")
+    parallelism: int = _setting(
+        16,
+        "Most attempts queued or running at once, over all DAGs.",
+        minimum=1,
+        maximum=1024,
+    )
     loop_interval_s: float = _setting(
-        1.0, "Seconds between full scheduler passes (ended tasks are handled at once anyway)."
+        1.0,
+        "Seconds between full scheduler passes (ended tasks are handled at once anyway).",
+        minimum=0.01,
+        maximum=3600.0,
     )
     heartbeat_interval_s: float = _setting(
-        5.0, "Seconds between heartbeats of the scheduler and of running attempts."
+        5.0,
+        "Seconds between heartbeats of the scheduler and of running attempts.",
+        minimum=0.1,
+        maximum=3600.0,
     )
     new_run_check_interval_s: float = _setting(
         0.1,
         "Seconds between looks, between full passes, for runs newly queued from elsewhere "
         "(triggers, backfills, cleared tasks); 0: they wait for the next full pass.",
+        minimum=0.0,
+        maximum=3600.0,
     )
     task_heartbeat_timeout_s: float = _setting(
-        30.0, "An attempt without a heartbeat for this long is lost: retried or failed."
+        30.0,
+        "An attempt without a heartbeat for this long is lost: retried or failed.",
+        minimum=1.0,
+        maximum=_DAY_S,
     )
     dags_are_paused_at_creation: bool = _setting(
         False, "Whether a DAG seen for the first time starts paused."
     )
     dag_dir_list_interval_s: float = _setting(
-        5.0, "Seconds between scans of the DAG folder for new, changed and deleted files."
+        5.0,
+        "Seconds between scans of the DAG folder for new, changed and deleted files.",
+        minimum=0.1,
+        maximum=_DAY_S,
     )
     min_file_process_interval_s: float = _setting(
         30.0,
         "An unchanged DAG file is parsed again once its last parse is this old, so DAGs built "
         "from helper modules or config files follow their changes (0: only changed files).",
+        minimum=0.0,
+        maximum=_DAY_S,
     )
     file_parse_timeout_s: float = _setting(
-        30.0, "A DAG file that takes longer to import is stopped and reported as an error."
+        30.0,
+        "A DAG file that takes longer to import is stopped and reported as an error.",
+        minimum=0.1,
+        maximum=3600.0,
     )
     worker_max_tasks: int = _setting(
-        0, "A worker process is replaced after this many attempts (0: never)."
+        0,
+        "A worker process is replaced after this many attempts (0: never).",
+        minimum=0,
+        maximum=1_000_000_000,
     )
     worker_max_memory_mb: int = _setting(
         0,
         "A worker process using more memory than this after an attempt is replaced (0: no limit).",
+        minimum=0,
+        maximum=1 << 24,
     )
     kill_grace_s: float = _setting(
-        5.0, "Seconds between asking a timed-out worker to stop (SIGTERM) and killing it."
+        5.0,
+        "Seconds between asking a timed-out worker to stop (SIGTERM) and killing it.",
+        minimum=0.0,
+        maximum=600.0,
     )
 
 
@@ -148,23 +200,6 @@ def _variable(section: str, key: str) -> str:
     return f"HEADWATER__{section.upper()}__{key.upper()}"
 
 
-def _coerce(raw: Any, kind: Any, where: str) -> Any:
-    kind = {"str": str, "int": int, "bool": bool, "float": float}.get(kind, kind)
-    if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off", ""):
-            return False
-        raise SettingsError(f"{where}: expected true or false, got {raw!r}")
-    try:
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{where}: expected {kind.__name__}, got {raw!r}") from None
-
-
 def _check_variables(env: Mapping[str, str]) -> None:
     """Refuse a ``HEADWATER__...`` variable that names no setting (a typo would be ignored)."""
     known = [
@@ -179,12 +214,19 @@ def _check_variables(env: Mapping[str, str]) -> None:
             )
 
 
-def _read_file(config_file: Path) -> dict[str, Any]:
-    """The tables of ``config_file`` (none when it does not exist), with only known keys."""
+def _read_file(config_file: Path) -> tuple[dict[str, Any], str]:
+    """The tables of ``config_file`` (none when it does not exist), with only known keys,
+    and its text (to name the line of a bad value)."""
     if not config_file.is_file():
-        return {}
+        return {}, ""
     try:
-        values = tomllib.loads(config_file.read_text())
+        text = config_file.read_bytes().decode("utf-8")
+        values = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{config_file}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{config_file}: {exc}") from None
     known = ", ".join(f"[{s}]" for s in SECTIONS)
@@ -205,20 +247,32 @@ def _read_file(config_file: Path) -> dict[str, Any]:
                     f"{config_file} [{section}]: unknown setting {key!r}; "
                     f"the settings of [{section}] are {', '.join(keys)}"
                 )
-    return values
+    return values, text
+
+
+def _check_together(scheduler: SchedulerSettings, sources: Mapping[str, str]) -> None:
+    """Rules between settings: an attempt must be able to heartbeat before it counts as lost."""
+    if scheduler.task_heartbeat_timeout_s <= scheduler.heartbeat_interval_s:
+        raise SettingsError(
+            f"scheduler.task_heartbeat_timeout_s ({scheduler.task_heartbeat_timeout_s}, "
+            f"{sources['scheduler.task_heartbeat_timeout_s']}) must be greater than "
+            f"scheduler.heartbeat_interval_s ({scheduler.heartbeat_interval_s}, "
+            f"{sources['scheduler.heartbeat_interval_s']}), or every attempt would count as lost"
+        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: the process environment) and the file.
 
-    Raises :class:`SettingsError` naming the variable or file for a value of the wrong type
-    and for an unknown section, key or ``HEADWATER__...`` variable.
+    Raises :class:`SettingsError`, naming the setting, the variable or the file and line, and
+    what is allowed, for a value of the wrong type or out of range, and naming the name for an
+    unknown section, key or ``HEADWATER__...`` variable.
     """
     env = dict(os.environ if environ is None else environ)
     home = Path(env.get("HEADWATER_HOME") or Path.home() / ".headwater").expanduser()
     _check_variables(env)
     config_file = home / "headwater.toml"
-    file_values = _read_file(config_file)
+    file_values, file_text = _read_file(config_file)
     sources = {"home": "env HEADWATER_HOME" if env.get("HEADWATER_HOME") else "default"}
     sections: dict[str, Any] = {}
     for section, cls in SECTIONS.items():
@@ -231,14 +285,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if short and variable not in env and env.get(short):
                 variable = short
             if variable in env:
-                values[f.name] = _coerce(env[variable], f.type, variable)
-                sources[name] = f"env {variable}"
+                where = f"env {variable}"
+                value = parse_variable(env[variable], f, name, where)
             elif f.name in from_file:
-                values[f.name] = _coerce(
-                    from_file[f.name], f.type, f"{config_file} [{section}] {f.name}"
-                )
-                sources[name] = str(config_file)
+                line = file_line(file_text, section, f.name)
+                where = f"{config_file}, line {line}" if line else str(config_file)
+                value = from_file[f.name]
             else:
                 sources[name] = "default"
+                continue
+            values[f.name] = check_value(value, f, name, where)
+            sources[name] = where if where.startswith("env ") else str(config_file)
         sections[section] = cls(**values)
+    _check_together(sections["scheduler"], sources)
     return Settings(home=home, sources=sources, **sections)

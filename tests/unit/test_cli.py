@@ -171,7 +171,10 @@ def test_bad_setting_is_one_clear_line(monkeypatch) -> None:
     monkeypatch.setenv("HEADWATER__XCOM__MAX_SIZE_BYTES", "lots")
     code, out = invoke("config", "show")
     assert code == 1
-    assert "HEADWATER__XCOM__MAX_SIZE_BYTES: expected int, got 'lots'" in out
+    assert (
+        "xcom.max_size_bytes (env HEADWATER__XCOM__MAX_SIZE_BYTES): expected an integer "
+        "from 1 to 1_073_741_824, got 'lots'"
+    ) in out
 
 
 @pytest.mark.parametrize(
