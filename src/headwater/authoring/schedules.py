@@ -9,6 +9,9 @@ schedule). Airflow gives manual runs the last complete interval before ``D`` ins
 
 The DAG's ``start_date`` sets the schedule's time zone (UTC without one), in which cron fields
 are read, and the grid of a ``timedelta`` schedule's intervals (``start_date + k * delta``).
+Across daylight-saving changes a cron that names its hours fires once per wall-clock time (the
+first pass through a repeated hour; a time that does not exist fires when the clocks have gone
+forward, as cron does), and a cron whose hour field is ``*`` fires every real hour.
 Intervals are returned in UTC, as they are stored. Pure functions, no I/O.
 """
 
@@ -104,6 +107,10 @@ class CronSchedule(Schedule):
             )
         if not croniter.is_valid(self.expression):
             raise InvalidScheduleError(_cron_error(expression, fields))
+        # croniter normalises an hour field that covers every hour ("*", "0-23", "*/1") to "*".
+        self.every_hour = croniter(self.expression).expanded[1] == ["*"]
+        """Whether the hour field is ``*``: fire times follow absolute time, every real hour
+        (both passes of a repeated hour); otherwise the wall clock, once per local time."""
 
     def check_fires(self, after: datetime | None) -> None:
         """Raise :class:`InvalidScheduleError` if the expression has no fire time after
@@ -118,16 +125,34 @@ class CronSchedule(Schedule):
             ) from None
 
     def _next(self, moment: datetime) -> datetime:
+        """The first fire time after ``moment``, read in ``moment``'s zone."""
         from croniter import croniter
 
-        result: datetime = croniter(self.expression, moment).get_next(datetime)
+        fires = croniter(self.expression, moment)
+        result: datetime = fires.get_next(datetime)
+        while self._runs_once_per_wall_time(result):
+            result = fires.get_next(datetime)
         return result
 
     def _prev(self, moment: datetime) -> datetime:
+        """The last fire time before ``moment``, read in ``moment``'s zone."""
         from croniter import croniter
 
-        result: datetime = croniter(self.expression, moment).get_prev(datetime)
+        fires = croniter(self.expression, moment)
+        result: datetime = fires.get_prev(datetime)
+        while self._runs_once_per_wall_time(result):
+            result = fires.get_prev(datetime)
         return result
+
+    def _runs_once_per_wall_time(self, fire: datetime) -> bool:
+        """Whether croniter's ``fire`` is a second pass through a wall-clock time, to leave
+        out. croniter fires on every real instant a cron matches, so on a fall-back day
+        ``0 2 * * *`` in Berlin fires at 02:00 summer time and again at 02:00 winter time.
+        cron (and Airflow) run such a job once, the first time; only a schedule whose hour
+        field is ``*`` runs in both passes of the repeated hour, so ``@hourly`` runs every
+        real hour. (A time skipped by a spring-forward change needs nothing: croniter fires
+        when the clocks have gone forward, as cron does.)"""
+        return not self.every_hour and _is_second_pass(fire)
 
     def _align(self, moment: datetime) -> datetime:
         """``moment`` if it is a fire time, else the fire time just before it."""
@@ -145,6 +170,15 @@ class CronSchedule(Schedule):
         """In ``after``'s time zone: convert ``after`` to the DAG's zone first."""
         start = after if self._align(after) == after else self._next(after)
         return start, self._next(start)
+
+
+def _is_second_pass(moment: datetime) -> bool:
+    """Whether ``moment``'s wall-clock time already happened earlier, in the hour a
+    fall-back change repeats (the same time with ``fold=0`` is an earlier instant)."""
+    first_pass = moment.replace(fold=0)
+    return first_pass.utcoffset() != moment.utcoffset() and first_pass.astimezone(
+        UTC
+    ) < moment.astimezone(UTC)
 
 
 def _cron_error(expression: str, fields: list[str]) -> str:
