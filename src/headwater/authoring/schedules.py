@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from headwater.authoring.dates import plain_datetime
 from headwater.exceptions import InvalidScheduleError
 
 PRESETS: dict[str, str] = {
@@ -163,7 +164,8 @@ class CronSchedule(Schedule):
     ) -> tuple[datetime, datetime]:
         """From the last fire time at or before ``logical_date`` to the next fire time, read
         in ``start_date``'s time zone (UTC without one); in UTC."""
-        start = self._align(logical_date.astimezone(schedule_zone(start_date)))
+        moment = plain_datetime(logical_date).astimezone(schedule_zone(start_date))
+        start = self._align(moment)
         return start.astimezone(UTC), self._next(start).astimezone(UTC)
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
@@ -219,10 +221,11 @@ class DeltaSchedule(Schedule):
         """The interval ``[start_date + k * delta, start_date + (k + 1) * delta)`` that contains
         ``logical_date`` (also before ``start_date``); ``[logical_date, logical_date + delta)``
         without a ``start_date``. In UTC."""
-        moment = logical_date.astimezone(UTC)
+        # Plain datetimes: pendulum's subtraction gives an Interval, which // delta refuses.
+        moment = plain_datetime(logical_date).astimezone(UTC)
         if start_date is None:
             return moment, moment + self.delta
-        anchor = start_date.astimezone(UTC)
+        anchor = plain_datetime(start_date).astimezone(UTC)
         start = anchor + ((moment - anchor) // self.delta) * self.delta
         return start, start + self.delta
 
@@ -248,7 +251,7 @@ def schedule_zone(start_date: datetime | None) -> tzinfo:
     default ``core.default_timezone``)."""
     if start_date is None or start_date.tzinfo is None:
         return UTC
-    return start_date.tzinfo
+    return plain_datetime(start_date).tzinfo or UTC
 
 
 def parse_schedule(value: Any) -> Schedule:
