@@ -103,6 +103,12 @@ class SchedulerSettings:
     kill_grace_s: float = _setting(
         5.0, "Seconds between asking a timed-out worker to stop (SIGTERM) and killing it."
     )
+    missing_dag_grace_s: float = _setting(
+        300.0,
+        "Seconds a run's DAG may be missing (its file deleted, or no longer defining it) "
+        "before the run fails and its unfinished tasks end removed; a DAG back in time "
+        "carries on.",
+    )
 
 
 @dataclass(frozen=True)
