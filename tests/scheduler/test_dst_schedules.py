@@ -224,3 +224,55 @@ def test_without_catchup_the_latest_interval_on_a_fall_back_day_is_the_whole_day
     # At 01:30 UTC on the 27th (02:30 CET): the 26th's one run is the latest complete one.
     latest = next_scheduled_interval(dag, None, z(10, 27, 1, 30))
     assert latest == DataInterval(z(10, 26, 0), z(10, 27, 1))
+
+
+# -- end to end: the scheduler on a stored DAG, and a backfill of it ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule", "start_day", "expected"),
+    [
+        pytest.param(
+            "0 2 * * *",
+            25,
+            daily(z(10, 25, 0), z(10, 26, 0), z(10, 27, 1), z(10, 28, 1)),
+            id="daily-0200",
+        ),
+        pytest.param(
+            "@hourly",
+            26,  # 2025-10-26 00:00 in Berlin: 2025-10-25 22:00 UTC
+            [
+                (z(10, 25, 22) + timedelta(hours=k), z(10, 25, 22) + timedelta(hours=k + 1))
+                for k in range(25)
+            ],
+            id="hourly",
+        ),
+    ],
+)
+def test_the_scheduler_and_a_backfill_plan_the_same_intervals_on_a_fall_back_day(
+    harness, schedule: str, start_day: int, expected: list
+) -> None:
+    from headwater.operations import plan_backfill
+
+    harness.write_dag(
+        "berlin",
+        f"""
+        from zoneinfo import ZoneInfo
+
+        with DAG("berlin", schedule={schedule!r}, catchup=True, max_active_runs=100,
+                 start_date=datetime(2025, 10, {start_day}, tzinfo=ZoneInfo("Europe/Berlin")),
+                 end_date=datetime.fromisoformat({expected[-1][0].isoformat()!r})):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    harness.clock.advance(z(10, 29, 12) - harness.clock.now())
+    harness.run_until(lambda: len(harness.runs("berlin")) == len(expected))
+    made = sorted((r.data_interval_start, r.data_interval_end) for r in harness.runs("berlin"))
+    assert made == expected
+    assert {r.run_type for r in harness.runs("berlin")} == {"scheduled"}
+    plan = plan_backfill(
+        harness.store, "berlin", expected[0][0], expected[-1][0], now=z(10, 29, 12)
+    )
+    assert [(i.data_interval_start, i.data_interval_end) for i in plan] == expected
+    assert {i.action for i in plan} == {"skip"}
