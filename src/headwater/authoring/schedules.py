@@ -178,9 +178,9 @@ def _is_second_pass(moment: datetime) -> bool:
     """Whether ``moment``'s wall-clock time already happened earlier, in the hour a
     fall-back change repeats (the same time with ``fold=0`` is an earlier instant)."""
     first_pass = moment.replace(fold=0)
-    return first_pass.utcoffset() != moment.utcoffset() and first_pass.astimezone(
-        UTC
-    ) < moment.astimezone(UTC)
+    if first_pass.utcoffset() == moment.utcoffset():
+        return False
+    return first_pass.astimezone(UTC) < moment.astimezone(UTC)
 
 
 def _cron_error(expression: str, fields: list[str]) -> str:

@@ -46,10 +46,25 @@ class MissingDags:
         self.grace_s = grace_s
         self._since: dict[str, datetime] = {}
 
-    def overdue(self, now: datetime, missing: set[str]) -> set[str]:
-        """Of ``missing`` (the DAGs with active runs that no file defines now), those missing
-        for the whole grace; DAGs no longer in ``missing`` (back, or without runs) are
-        forgotten."""
+    def overdue_runs(
+        self, now: datetime, active_runs: list[DagRun], defined: set[str]
+    ) -> list[tuple[DagRun, str]]:
+        """Of ``active_runs`` (queued and running), those whose DAG is not among ``defined``
+        (the DAGs some file defines now) and has been missing for the whole grace, each with
+        the reason it ends."""
+        missing = {run.dag_id for run in active_runs if run.dag_id not in defined}
+        overdue = self._overdue(now, missing)
+        ending = []
+        for run in active_runs:
+            if run.dag_id in overdue:
+                reason = missing_reason(run.dag_id, self.grace_s)
+                log.warning("Run %s of %s fails: %s", run.run_id, run.dag_id, reason)
+                ending.append((run, reason))
+        return ending
+
+    def _overdue(self, now: datetime, missing: set[str]) -> set[str]:
+        """Of ``missing``, the DAGs missing for the whole grace; DAGs no longer missing (back,
+        or without active runs) are forgotten."""
         for dag_id in sorted(set(self._since) - missing):
             del self._since[dag_id]
         for dag_id in sorted(missing - set(self._since)):

@@ -35,7 +35,7 @@ from headwater.exceptions import HeadwaterError
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
-from headwater.scheduler.missing_dags import MissingDags, engine_without_dag_file, missing_reason
+from headwater.scheduler.missing_dags import MissingDags, engine_without_dag_file
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
 from headwater.serialization import load_serializer
 
@@ -445,19 +445,13 @@ class Scheduler:
     def _end_runs_of_missing_dags(self, now: datetime, stored: list[DagRun]) -> None:
         """Queued and running runs whose DAG no file defines any more end ``failed`` once it
         has been missing for ``scheduler.missing_dag_grace_s`` (see ``missing_dags``)."""
-        missing = {run.dag_id for run in stored if run.dag_id not in self._defined_dag_ids}
-        overdue = self._missing_dags.overdue(now, missing)
-        for run in stored:
-            if run.dag_id not in overdue:
-                continue
+        for run, reason in self._missing_dags.overdue_runs(now, stored, self._defined_dag_ids):
             key = (run.dag_id, run.run_id)
-            if key not in self._runs:
+            if key not in self._runs:  # queued, or left running by a scheduler that stopped
                 engine = engine_without_dag_file(self.store, self.xcoms, run, now)
                 if engine is None:
                     continue
                 self._runs[key] = _ActiveRun(engine)
-            reason = missing_reason(run.dag_id, self._missing_dags.grace_s)
-            log.warning("Run %s of %s fails: %s", run.run_id, run.dag_id, reason)
             for ti in self._runs[key].engine.remove_unfinished(now, reason):
                 self.executor.kill(ti.key)
                 self._active.pop(ti.key, None)
@@ -574,7 +568,7 @@ class Scheduler:
         if known is None:
             # Its DAG file is gone, for now (see missing_dags): the instance waits, scheduled,
             # for the DAG to come back or its run to end.
-            active.engine.requeue_lost(key.task_id, key.map_index, self.clock.now(), "")
+            active.engine.requeue_lost(key.task_id, key.map_index, self.clock.now(), "DAG missing")
             active.waiting[(key.task_id, key.map_index)] = key
             self._active.pop(key, None)
             return None
