@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from headwater.authoring.dates import plain_datetime
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -37,7 +39,7 @@ class FakeClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2024, 1, 1, tzinfo=UTC)
+        self._now = plain_datetime(start or datetime(2024, 1, 1, tzinfo=UTC))
         if self._now.tzinfo is None:
             raise ValueError("FakeClock needs a timezone-aware start")
         self.slept: list[float] = []

@@ -155,6 +155,14 @@ class SchedulerSettings:
         minimum=0.0,
         maximum=600.0,
     )
+    missing_dag_grace_s: float = _setting(
+        300.0,
+        "Seconds a run's DAG may be missing (its file deleted, or no longer defining it) "
+        "before the run fails and its unfinished tasks end removed; a DAG back in time "
+        "carries on.",
+        minimum=0.0,
+        maximum=7 * _DAY_S,
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ RUN_FIELDS = {
     "end_date",
     "conf",
     "backfill_id",
+    "note",
 }
 
 
@@ -49,6 +50,7 @@ def test_trigger_prints_the_run_as_json(store: SqlStore) -> None:
         "end_date": None,
         "conf": {"region": "us"},
         "backfill_id": None,
+        "note": None,
     }
     stored = store.get_dag_run("etl", "r1")
     assert stored is not None and stored.state == "queued"

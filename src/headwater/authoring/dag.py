@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _context
+from headwater.authoring.dates import plain_datetime
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
 from headwater.authoring.params import Param, normalize_params
 from headwater.authoring.schedules import CronSchedule, Schedule, parse_schedule
@@ -39,7 +40,7 @@ def _check_aware(value: datetime | None, name: str, dag_id: str) -> datetime | N
             f"DAG {dag_id!r}: {name} {value.isoformat()} has no timezone; "
             f"use e.g. datetime(2024, 1, 1, tzinfo=timezone.utc)"
         )
-    return value
+    return plain_datetime(value)  # pendulum's arithmetic differs: see authoring.dates
 
 
 def _parse_schedule(value: Any, start_date: datetime | None, dag_id: str) -> Schedule:
@@ -148,7 +149,11 @@ class DAG:
                 f"DAG {dag_id!r}: default_args must be a dict, got {default_args!r:.80}"
             )
         self.default_args: dict[str, Any] = dict(default_args or {})
-        _check_aware(self.default_args.get("start_date"), "default_args['start_date']", dag_id)
+        for name in ("start_date", "end_date"):
+            if self.default_args.get(name) is not None:
+                self.default_args[name] = _check_aware(
+                    self.default_args[name], f"default_args[{name!r}]", dag_id
+                )
         self.params: dict[str, Param] = _check_params(params, dag_id)
         self.tags = _check_tags(tags, dag_id)
         self.description = description

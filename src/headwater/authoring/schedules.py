@@ -9,6 +9,9 @@ schedule). Airflow gives manual runs the last complete interval before ``D`` ins
 
 The DAG's ``start_date`` sets the schedule's time zone (UTC without one), in which cron fields
 are read, and the grid of a ``timedelta`` schedule's intervals (``start_date + k * delta``).
+Across daylight-saving changes a cron that names its hours fires once per wall-clock time (the
+first pass through a repeated hour; a time that does not exist fires when the clocks have gone
+forward, as cron does), and a cron whose hour field is ``*`` fires every real hour.
 Intervals are returned in UTC, as they are stored. Pure functions, no I/O.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from headwater.authoring.dates import plain_datetime
 from headwater.exceptions import InvalidScheduleError
 
 PRESETS: dict[str, str] = {
@@ -104,6 +108,10 @@ class CronSchedule(Schedule):
             )
         if not croniter.is_valid(self.expression):
             raise InvalidScheduleError(_cron_error(expression, fields))
+        # croniter normalises an hour field that covers every hour ("*", "0-23", "*/1") to "*".
+        self.every_hour = croniter(self.expression).expanded[1] == ["*"]
+        """Whether the hour field is ``*``: fire times follow absolute time, every real hour
+        (both passes of a repeated hour); otherwise the wall clock, once per local time."""
 
     def check_fires(self, after: datetime | None) -> None:
         """Raise :class:`InvalidScheduleError` if the expression has no fire time after
@@ -118,16 +126,34 @@ class CronSchedule(Schedule):
             ) from None
 
     def _next(self, moment: datetime) -> datetime:
+        """The first fire time after ``moment``, read in ``moment``'s zone."""
         from croniter import croniter
 
-        result: datetime = croniter(self.expression, moment).get_next(datetime)
+        fires = croniter(self.expression, moment)
+        result: datetime = fires.get_next(datetime)
+        while self._runs_once_per_wall_time(result):
+            result = fires.get_next(datetime)
         return result
 
     def _prev(self, moment: datetime) -> datetime:
+        """The last fire time before ``moment``, read in ``moment``'s zone."""
         from croniter import croniter
 
-        result: datetime = croniter(self.expression, moment).get_prev(datetime)
+        fires = croniter(self.expression, moment)
+        result: datetime = fires.get_prev(datetime)
+        while self._runs_once_per_wall_time(result):
+            result = fires.get_prev(datetime)
         return result
+
+    def _runs_once_per_wall_time(self, fire: datetime) -> bool:
+        """Whether croniter's ``fire`` is a second pass through a wall-clock time, to leave
+        out. croniter fires on every real instant a cron matches, so on a fall-back day
+        ``0 2 * * *`` in Berlin fires at 02:00 summer time and again at 02:00 winter time.
+        cron (and Airflow) run such a job once, the first time; only a schedule whose hour
+        field is ``*`` runs in both passes of the repeated hour, so ``@hourly`` runs every
+        real hour. (A time skipped by a spring-forward change needs nothing: croniter fires
+        when the clocks have gone forward, as cron does.)"""
+        return not self.every_hour and _is_second_pass(fire)
 
     def _align(self, moment: datetime) -> datetime:
         """``moment`` if it is a fire time, else the fire time just before it."""
@@ -138,13 +164,23 @@ class CronSchedule(Schedule):
     ) -> tuple[datetime, datetime]:
         """From the last fire time at or before ``logical_date`` to the next fire time, read
         in ``start_date``'s time zone (UTC without one); in UTC."""
-        start = self._align(logical_date.astimezone(schedule_zone(start_date)))
+        moment = plain_datetime(logical_date).astimezone(schedule_zone(start_date))
+        start = self._align(moment)
         return start.astimezone(UTC), self._next(start).astimezone(UTC)
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
         """In ``after``'s time zone: convert ``after`` to the DAG's zone first."""
         start = after if self._align(after) == after else self._next(after)
         return start, self._next(start)
+
+
+def _is_second_pass(moment: datetime) -> bool:
+    """Whether ``moment``'s wall-clock time already happened earlier, in the hour a
+    fall-back change repeats (the same time with ``fold=0`` is an earlier instant)."""
+    first_pass = moment.replace(fold=0)
+    if first_pass.utcoffset() == moment.utcoffset():
+        return False
+    return first_pass.astimezone(UTC) < moment.astimezone(UTC)
 
 
 def _cron_error(expression: str, fields: list[str]) -> str:
@@ -185,10 +221,11 @@ class DeltaSchedule(Schedule):
         """The interval ``[start_date + k * delta, start_date + (k + 1) * delta)`` that contains
         ``logical_date`` (also before ``start_date``); ``[logical_date, logical_date + delta)``
         without a ``start_date``. In UTC."""
-        moment = logical_date.astimezone(UTC)
+        # Plain datetimes: pendulum's subtraction gives an Interval, which // delta refuses.
+        moment = plain_datetime(logical_date).astimezone(UTC)
         if start_date is None:
             return moment, moment + self.delta
-        anchor = start_date.astimezone(UTC)
+        anchor = plain_datetime(start_date).astimezone(UTC)
         start = anchor + ((moment - anchor) // self.delta) * self.delta
         return start, start + self.delta
 
@@ -214,7 +251,7 @@ def schedule_zone(start_date: datetime | None) -> tzinfo:
     default ``core.default_timezone``)."""
     if start_date is None or start_date.tzinfo is None:
         return UTC
-    return start_date.tzinfo
+    return plain_datetime(start_date).tzinfo or UTC
 
 
 def parse_schedule(value: Any) -> Schedule:

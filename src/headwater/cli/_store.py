@@ -153,6 +153,7 @@ def run_json(run: DagRun) -> dict[str, Any]:
         "end_date": iso(run.end_date),
         "conf": run.conf,
         "backfill_id": run.backfill_id,
+        "note": run.note,
     }
 
 

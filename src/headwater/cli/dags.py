@@ -159,6 +159,7 @@ def _print_run(run: Any) -> None:
                 ["start_date", when(run.start_date)],
                 ["end_date", when(run.end_date)],
                 ["conf", json.dumps(run.conf, default=str)],
+                *([["note", run.note]] if run.note else []),
             ],
         )
     )

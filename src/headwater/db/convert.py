@@ -200,4 +200,8 @@ def ti_event(ti: TaskInstance, now: datetime) -> dict[str, Any]:
 
 
 def run_event(run: DagRun, now: datetime) -> dict[str, Any]:
-    return event("run_state", now, dag_id=run.dag_id, run_id=run.run_id, state=run.state.value)
+    """The ``run_state`` event of writing ``run`` (a failed run's note, why, as the detail)."""
+    detail = run.note if run.state.value == "failed" else None
+    return event(
+        "run_state", now, dag_id=run.dag_id, run_id=run.run_id, state=run.state.value, detail=detail
+    )

@@ -510,6 +510,29 @@ class DagRunEngine:
         self.finalize(now, force_state=DagRunState.FAILED)
         return active
 
+    def remove_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
+        """End the run because its DAG is gone: unfinished instances end ``removed`` (a
+        running attempt too), each with ``reason``, and the run ``failed`` with it as its note.
+
+        Returns the instances that were queued or running, for the scheduler to stop.
+        """
+        active = []
+        error = f"removed: {reason}"
+        for ti in self.task_instances():
+            if ti.state in FINISHED_STATES:
+                continue
+            if ti.state in (S.QUEUED, S.RUNNING):
+                active.append(ti)
+            if ti.state is S.RUNNING:
+                self._close_attempt(ti, S.REMOVED, now, error)
+            ti.next_retry_at = None
+            ti.error = error  # also the detail of its ti_state event
+            self._finish(ti, S.REMOVED, now)
+        self._commit()
+        self.run.note = reason
+        self.finalize(now, force_state=DagRunState.FAILED)
+        return active
+
     def requeue_lost(self, task_id: str, map_index: int, now: datetime, reason: str) -> None:
         """Put back an instance whose attempt was lost with the process that ran it (its
         scheduler stopped), without counting the lost attempt against its retries.

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.dates import plain_datetime
 from headwater.authoring.params import resolve_params
 from headwater.engine.records import DagRun, validate_run_id
 
@@ -32,8 +33,11 @@ def new_dag_run(
     """
     if logical_date.tzinfo is None:
         raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
+    # A pendulum datetime, say, becomes a plain one (see headwater.authoring.dates).
+    logical_date = plain_datetime(logical_date)
     params = resolve_params(dag.params, conf)
     start, end = data_interval or dag.schedule.interval_for(logical_date, dag.start_date)
+    start, end = plain_datetime(start), plain_datetime(end)
     return DagRun(
         dag_id=dag.dag_id,
         run_id=validate_run_id(run_id or f"{run_type}__{logical_date.isoformat()}"),

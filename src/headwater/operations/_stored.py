@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from headwater.authoring.dates import plain_datetime
 from headwater.db.models import ID_LENGTH
 from headwater.operations.errors import (
     ConflictError,
@@ -57,7 +58,7 @@ def require_run(store: SqlStore, dag_id: str, run_id: str) -> DagRun:
 def require_aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidRequestError(f"{field} {value.isoformat()} has no time zone")
-    return value
+    return plain_datetime(value)
 
 
 def require_name(value: str, field: str) -> str:

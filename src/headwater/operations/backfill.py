@@ -127,8 +127,8 @@ def plan_backfill(
     ``end_date`` (all before the one or after the other, say), or an unknown ``reprocess``."""
     if reprocess not in REPROCESS:
         raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
-    require_aware(start, "start")
-    require_aware(end, "end")
+    start = require_aware(start, "start")
+    end = require_aware(end, "end")
     if start > end:
         raise InvalidRequestError(
             f"start {start.isoformat()} is after end {end.isoformat()}: nothing to backfill"

@@ -35,6 +35,7 @@ from headwater.exceptions import HeadwaterError
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
+from headwater.scheduler.missing_dags import MissingDags, engine_without_dag_file
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
 from headwater.serialization import load_serializer
 
@@ -120,6 +121,9 @@ class Scheduler:
         self.executor = executor_factory(self)
         self.job_id: int | None = None
         self._dags: dict[str, _KnownDag] = {}
+        self._defined_dag_ids: set[str] = set()
+        """The DAGs some DAG file defines now (the active ones in the database)."""
+        self._missing_dags = MissingDags(settings.scheduler.missing_dag_grace_s)
         self._runs: dict[tuple[str, str], _ActiveRun] = {}
         self._active: dict[TaskInstanceKey, tuple[str, int]] = {}
         """Instances queued or running through this scheduler -> (pool, pool slots)."""
@@ -268,6 +272,7 @@ class Scheduler:
         stored = self._active_runs_in_store()  # with the runs just created
         self._load_active_runs(stored)
         self._start_queued_runs(now, stored, backfill_of)
+        self._end_runs_of_missing_dags(now, stored)
         self._pass_wanted = False
         self._time_out_runs(now)
         self.schedule_runs(now, everything=True)
@@ -299,6 +304,7 @@ class Scheduler:
                 known.is_paused = row.is_paused
         for dag_id in set(self._dags) - seen:
             del self._dags[dag_id]
+        self._defined_dag_ids = seen
 
     def _refresh_pools(self) -> None:
         self._pools = {pool.name: pool.slots for pool in self.store.list_pools()}
@@ -436,6 +442,21 @@ class Scheduler:
             self._runs[(run.dag_id, run.run_id)].engine.start(now)
         self._queued_runs = {(r.dag_id, r.run_id) for r in queued} - set(self._runs)
 
+    def _end_runs_of_missing_dags(self, now: datetime, stored: list[DagRun]) -> None:
+        """Queued and running runs whose DAG no file defines any more end ``failed`` once it
+        has been missing for ``scheduler.missing_dag_grace_s`` (see ``missing_dags``)."""
+        for run, reason in self._missing_dags.overdue_runs(now, stored, self._defined_dag_ids):
+            key = (run.dag_id, run.run_id)
+            if key not in self._runs:  # queued, or left running by a scheduler that stopped
+                engine = engine_without_dag_file(self.store, self.xcoms, run, now)
+                if engine is None:
+                    continue
+                self._runs[key] = _ActiveRun(engine)
+            for ti in self._runs[key].engine.remove_unfinished(now, reason):
+                self.executor.kill(ti.key)
+                self._active.pop(ti.key, None)
+            self._end_run(key, DagRunState.FAILED)
+
     def _time_out_runs(self, now: datetime) -> None:
         for key, active in list(self._runs.items()):
             engine = active.engine
@@ -543,7 +564,14 @@ class Scheduler:
         ti = active.engine.get_ti(key.task_id, key.map_index)
         if ti.state is not S.QUEUED:
             return None
-        known = self._dags[key.dag_id]
+        known = self._dags.get(key.dag_id)
+        if known is None:
+            # Its DAG file is gone, for now (see missing_dags): the instance waits, scheduled,
+            # for the DAG to come back or its run to end.
+            active.engine.requeue_lost(key.task_id, key.map_index, self.clock.now(), "DAG missing")
+            active.waiting[(key.task_id, key.map_index)] = key
+            self._active.pop(key, None)
+            return None
         log_path = attempt_log_path(self.settings.logs_folder, key, ti.try_number + 1)
         active.engine.start_attempt(
             key.task_id,
