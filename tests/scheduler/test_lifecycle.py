@@ -357,13 +357,15 @@ def test_follow_waits_for_the_first_attempt_and_follows_it_to_its_end(
 
     def scheduler_starts_then_ends_the_attempt() -> None:
         time.sleep(0.3)  # --follow waits meanwhile
-        path.parent.mkdir(parents=True)
-        path.write_text("first line\n")
         attempt = TaskAttempt(
             "flaky", "live", "start", -1, 1, TaskInstanceState.RUNNING,
             start_date=datetime(2024, 6, 1, tzinfo=UTC), log_path=str(path),
         )  # fmt: skip
+        # As the scheduler does: the attempt's row is committed before its log is written (a
+        # log file without its row would read as an attempt that has ended).
         store.save_attempt(attempt)
+        path.parent.mkdir(parents=True)
+        path.write_text("first line\n")
         started.set()
         time.sleep(0.3)
         with path.open("a") as file:
