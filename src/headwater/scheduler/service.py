@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
+from headwater.db.errors import DamagedDatabaseError
 from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
@@ -160,6 +161,8 @@ def run_processor_loop(
         began = time.monotonic()
         try:
             report = processor.scan()
+        except DamagedDatabaseError:
+            raise  # no later scan can succeed: end with the error, which says what to do
         except Exception:  # a database hiccup: log it and scan again next time
             log.exception("Scanning %s failed", processor.folder)
         else:

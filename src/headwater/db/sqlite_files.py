@@ -1,0 +1,46 @@
+"""The files of a SQLite metadata database: which file a URL names, and setting a damaged
+one aside so ``headwater db reset`` can start over.
+
+SQLite keeps a database in up to three files: ``headwater.db``, and while in WAL mode
+``headwater.db-wal`` (commits not yet copied into the database) and ``headwater.db-shm`` (an
+index of the WAL, rebuilt from it when missing).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file a ``sqlite:///`` URL names; None for other databases, in-memory
+    ones and ``file:`` URIs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database or ""
+    if not parsed.drivername.startswith("sqlite") or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(database).expanduser()
+
+
+def set_aside(path: Path, now: datetime | None = None) -> Path:
+    """Rename a damaged database (and its WAL) to ``<name>.damaged-<UTC time>``; returns the
+    new path. Nothing is deleted but the WAL index, which SQLite rebuilds: whoever wants to
+    try recovering the old data (``sqlite3 old.db .recover``) still can."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    path.rename(aside)
+    for suffix in ("-wal", "-journal"):
+        companion = Path(f"{path}{suffix}")
+        if companion.exists():
+            # Named after the moved file, SQLite still reads it as that file's WAL/journal.
+            companion.rename(f"{aside}{suffix}")
+    Path(f"{path}-shm").unlink(missing_ok=True)
+    return aside
