@@ -72,6 +72,7 @@ def root_logging_kept(monkeypatch: pytest.MonkeyPatch) -> None:
 def damaged(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = tmp_path / "home" / "headwater.db"
     request.param(path)
+    path.chmod(0o600)  # as headwater makes it: the damage is all there is to say
     monkeypatch.setenv("HEADWATER_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(tmp_path / "dags"))
     (tmp_path / "dags").mkdir()
@@ -106,6 +107,7 @@ def test_db_reset_starts_over_and_keeps_the_damaged_file_aside(damaged: Path) ->
     assert aside[0].read_bytes() == garbage
     assert f"moved the damaged file to {aside[0]}" in result.stdout
     assert "up to date" in result.stdout
+    assert damaged.stat().st_mode & 0o777 == 0o600  # the new database is owner-only too
     result = invoke("variables", "list")
     assert result.exit_code == 0, result.output
 

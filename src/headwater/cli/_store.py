@@ -91,7 +91,9 @@ def connection_errors(url: str) -> Iterator[None]:
 @contextmanager
 def open_engine(url: str) -> Iterator[Engine]:
     from headwater.db.engine import create_db_engine
+    from headwater.db.sqlite_files import warn_if_readable_by_others
 
+    warn_if_readable_by_others(url)
     engine = create_db_engine(url)
     try:
         with connection_errors(url):
@@ -130,6 +132,7 @@ def stored_dags_if_migrated() -> dict[str, DagRow] | None:
     from headwater.db.engine import create_db_engine
     from headwater.db.errors import DamagedDatabaseError
     from headwater.db.migrate import check
+    from headwater.db.sqlite_files import warn_if_readable_by_others
     from headwater.exceptions import HeadwaterError
     from headwater.store.sql import SqlStore
 
@@ -137,6 +140,7 @@ def stored_dags_if_migrated() -> dict[str, DagRow] | None:
         url = database_url()
         if missing_sqlite_file(url) is not None:
             return None
+        warn_if_readable_by_others(url)
         postgres = make_url(url).drivername.startswith("postgres")
         extra = {"connect_args": {"connect_timeout": 3}} if postgres else {}
         engine = create_db_engine(url, **extra)

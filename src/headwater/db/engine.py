@@ -31,6 +31,7 @@ damage (opening it, or a query hours later) with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -41,6 +42,7 @@ from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
 from headwater.db.errors import DamagedDatabaseError, DatabaseError
+from headwater.private_files import create_private_file, make_private_folders
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for another process's write to end before failing."""
@@ -66,7 +68,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
         engine = create_db_engine("sqlite:////home/me/headwater/headwater.db")
 
-    The folder of a SQLite file is created if missing. ``kwargs`` go to
+    The folder of a SQLite file is created if missing, and the file when first connecting,
+    both readable by their owner only (:mod:`headwater.private_files`). ``kwargs`` go to
     :func:`sqlalchemy.create_engine` (``echo=True`` to log SQL). An unsupported scheme
     raises :class:`~headwater.db.DatabaseError` naming it.
     """
@@ -108,9 +111,25 @@ def _parse(url: str) -> URL:
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
-    if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    file = None if in_memory or database.startswith("file:") else Path(database).expanduser()
+    if file is not None:
+        try:
+            make_private_folders(file.parent)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the folder {file.parent} of the database: {exc.strerror}"
+            ) from None
     engine = create_engine(url, **kwargs)
+
+    if file is not None:
+
+        @event.listens_for(engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            # SQLite would create a missing file 0644 (less the umask): any user of the
+            # machine could read every connection and variable. It gives the -wal and -shm
+            # files the database's mode. If this fails, SQLite's own open says why.
+            with contextlib.suppress(OSError):
+                create_private_file(file)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

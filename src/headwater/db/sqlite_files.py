@@ -1,5 +1,5 @@
-"""The files of a SQLite metadata database: which file a URL names, and setting a damaged
-one aside so ``headwater db reset`` can start over.
+"""The files of a SQLite metadata database: which file a URL names, a warning when others
+may read it, and setting a damaged one aside so ``headwater db reset`` can start over.
 
 SQLite keeps a database in up to three files: ``headwater.db``, and while in WAL mode
 ``headwater.db-wal`` (commits not yet copied into the database) and ``headwater.db-shm`` (an
@@ -8,11 +8,19 @@ index of the WAL, rebuilt from it when missing).
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from headwater.private_files import readable_by_others
+
+log = logging.getLogger(__name__)
+
+_warned: set[Path] = set()
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -28,6 +36,24 @@ def sqlite_file(url: str) -> Path | None:
     if database.startswith("file:") or parsed.query.get("mode") == "memory":
         return None
     return Path(database).expanduser()
+
+
+def warn_if_readable_by_others(url: str) -> None:
+    """Log one warning (once per process and file) when the SQLite database of ``url`` may be
+    read by users other than its owner. Called by the commands that open the database, not
+    by every engine: the worker processes would each repeat it."""
+    path = sqlite_file(url)
+    if path is None or path in _warned or not readable_by_others(path):
+        return
+    _warned.add(path)
+    mode = os.stat(path).st_mode & 0o777
+    log.warning(
+        "the database %s can be read by other users of this machine (mode %04o), and it "
+        "holds every connection, variable and XCom: run `chmod 600 %s*`",
+        path,
+        mode,
+        path,
+    )
 
 
 def set_aside(path: Path, now: datetime | None = None) -> Path:

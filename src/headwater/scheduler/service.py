@@ -45,6 +45,7 @@ def open_store(
     from headwater.db.engine import create_db_engine
     from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date, upgrade
+    from headwater.db.sqlite_files import warn_if_readable_by_others
     from headwater.store.sql import SqlStore
 
     if not migrate:
@@ -55,6 +56,7 @@ def open_store(
             raise DatabaseError(
                 f"the database {missing} does not exist: run `headwater db migrate` to create it"
             )
+    warn_if_readable_by_others(settings.database_url)
     engine = create_db_engine(settings.database_url)
     try:
         if migrate:
