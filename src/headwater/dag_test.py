@@ -202,7 +202,11 @@ def run_task_in_process(
     store: MetadataStore | None = None,
     clock: Clock | None = None,
 ) -> DagRunResult:
-    """Run one attempt of one task, ignoring its upstream tasks (``tasks test``)."""
+    """Run one attempt of one task, ignoring its upstream tasks (``tasks test``).
+
+    The attempt is never retried here: a failed one with tries left ends ``up_for_retry``, as
+    its log and its ``on_retry_callback`` say (the engine's rule decided, as in any run).
+    """
     from headwater.settings import load_settings
 
     dag.get_task(task_id)
@@ -213,7 +217,6 @@ def run_task_in_process(
     local.engine.start(clock.now())
     ti = local.engine.force_schedule(task_id, map_index)
     outcome = local.run_attempt(ti.key)
-    outcome.no_retry = True
     final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
     ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
     local.engine.finalize(

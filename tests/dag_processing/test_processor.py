@@ -545,6 +545,7 @@ def test_dag_processor_refuses_a_database_that_is_not_migrated(
     write(folder, "good.py", dag_source({"never_stored": ["t"]}))
     (tmp_path / "fresh").mkdir()
     sqlite3.connect(tmp_path / "fresh" / "hw.db").close()  # a database file, not migrated
+    (tmp_path / "fresh" / "hw.db").chmod(0o600)  # as headwater makes it: no warning
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     monkeypatch.setenv("HEADWATER_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh' / 'hw.db'}")
 

@@ -37,7 +37,8 @@ output_option = click.option(
 
 
 def handle_errors(fn: F) -> F:
-    """Turn headwater's errors into one clear line on stderr and exit code 1."""
+    """Turn headwater's errors, and a database that cannot be reached, into one clear line on
+    stderr and exit code 1."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -47,6 +48,13 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except HeadwaterError as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            from headwater.cli._store import unreachable
+
+            problem = unreachable(exc)
+            if problem is None:
+                raise
+            raise click.ClickException(str(problem)) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -50,7 +50,10 @@ class RunProgress:
         *,
         show_logs: bool = True,
         logs_folder: str | None = None,
+        not_retried: str | None = None,
     ) -> None:
+        """``not_retried``: said of an ``up_for_retry`` instance instead of when it retries,
+        where nothing will retry it (``tasks test``)."""
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -61,6 +64,7 @@ class RunProgress:
 
         self.console = console
         self.show_logs = show_logs
+        self._not_retried = not_retried
         if show_logs and logs_folder is None:
             from headwater.settings import load_settings
 
@@ -99,7 +103,9 @@ class RunProgress:
         began = self._started.pop((ti.task_id, ti.map_index), None)
         took = f" in {format_duration(time.perf_counter() - began)}" if began is not None else ""
         retry = ""
-        if ti.state is S.UP_FOR_RETRY and ti.next_retry_at and ti.end_date:
+        if ti.state is S.UP_FOR_RETRY and self._not_retried:
+            retry = f", {self._not_retried}"
+        elif ti.state is S.UP_FOR_RETRY and ti.next_retry_at and ti.end_date:
             wait = (ti.next_retry_at - ti.end_date).total_seconds()
             retry = f", retrying in {wait:g}s"
         self.console.print(

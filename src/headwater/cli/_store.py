@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from headwater.db.errors import DatabaseError
     from headwater.db.rows import DagRow
     from headwater.engine.records import DagRun, TaskInstance
     from headwater.store.sql import SqlStore
@@ -52,24 +53,47 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if parsed.database.startswith("file:") or path.exists() else path
 
 
+def unreachable(exc: BaseException, url: str | None = None) -> DatabaseError | None:
+    """The one-line :class:`DatabaseError` for an error that says the database cannot be
+    reached or used (refused, timed out, dropped); None for any other error."""
+    import sys
+
+    if "sqlalchemy" not in sys.modules:  # nothing opened a database
+        return None
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from headwater.db.errors import DatabaseError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    reason = (str(exc.orig or exc).strip().splitlines() or ["?"])[0]
+    if url is None:
+        try:
+            url = database_url()
+        except Exception:  # the settings broke after the command started: say less
+            return DatabaseError(f"cannot use the database: {reason}")
+    return DatabaseError(f"cannot use the database {shown_url(url)}: {reason}")
+
+
 @contextmanager
 def connection_errors(url: str) -> Iterator[None]:
     """A database that cannot be reached is a one-line :class:`DatabaseError`."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    from headwater.db.errors import DatabaseError
-
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise DatabaseError(f"cannot use the database {shown_url(url)}: {reason}") from None
+        problem = unreachable(exc, url)
+        assert problem is not None  # both are errors unreachable() explains
+        raise problem from None
 
 
 @contextmanager
 def open_engine(url: str) -> Iterator[Engine]:
     from headwater.db.engine import create_db_engine
+    from headwater.db.sqlite_files import warn_if_readable_by_others
 
+    warn_if_readable_by_others(url)
     engine = create_db_engine(url)
     try:
         with connection_errors(url):
@@ -106,7 +130,9 @@ def stored_dags_if_migrated() -> dict[str, DagRow] | None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from headwater.db.engine import create_db_engine
+    from headwater.db.errors import DamagedDatabaseError
     from headwater.db.migrate import check
+    from headwater.db.sqlite_files import warn_if_readable_by_others
     from headwater.exceptions import HeadwaterError
     from headwater.store.sql import SqlStore
 
@@ -114,6 +140,7 @@ def stored_dags_if_migrated() -> dict[str, DagRow] | None:
         url = database_url()
         if missing_sqlite_file(url) is not None:
             return None
+        warn_if_readable_by_others(url)
         postgres = make_url(url).drivername.startswith("postgres")
         extra = {"connect_args": {"connect_timeout": 3}} if postgres else {}
         engine = create_db_engine(url, **extra)
@@ -123,6 +150,8 @@ def stored_dags_if_migrated() -> dict[str, DagRow] | None:
             return {row.dag_id: row for row in SqlStore(engine).list_dags(include_inactive=True)}
         finally:
             engine.dispose()
+    except DamagedDatabaseError:
+        raise  # not a database to do without: one to restore or reset
     except (HeadwaterError, SQLAlchemyError, OSError):
         return None
 

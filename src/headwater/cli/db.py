@@ -76,7 +76,7 @@ def check_db(output: str) -> None:
     Example:
         headwater db check || headwater db migrate
     """
-    from headwater.db.engine import create_db_engine
+    from headwater.db.engine import create_db_engine, require_intact
     from headwater.db.migrate import check
 
     url = database_url()
@@ -91,6 +91,7 @@ def check_db(output: str) -> None:
         message = f"the database {missing} does not exist: run `headwater db migrate`"
     else:
         with open_engine(url) as engine:
+            require_intact(engine)
             status = check(engine)
         message = status.describe()
     if output == "json":
@@ -110,20 +111,45 @@ def reset_db(yes: bool, output: str) -> None:
 
     All DAGs, runs, task instances, XComs, pools, variables and connections are lost (log
     files are kept). Asks first unless --yes. Tables of other applications in the same
-    database are left alone.
+    database are left alone. A damaged SQLite file is renamed to
+    headwater.db.damaged-<time> (with its WAL), and a new database is created.
 
     \b
     Example:
         headwater db reset --yes
     """
+    from pathlib import Path
+
+    from headwater.db.engine import require_intact
+    from headwater.db.errors import DamagedDatabaseError
     from headwater.db.migrate import check, reset
+    from headwater.db.sqlite_files import set_aside
 
     url = database_url()
     confirm(f"Delete everything in {shown_url(url)} and create it again?", yes)
+    aside = None
     with open_engine(url) as engine:
+        try:
+            require_intact(engine)
+        except DamagedDatabaseError as exc:
+            # Nothing in it can be dropped reliably: start from a new file instead.
+            engine.dispose()
+            aside = set_aside(Path(exc.path))
         applied = reset(engine)
         status = check(engine)
     if output == "json":
-        emit_json({"database": shown_url(url), "applied": applied, **_status_json(status)})
+        emit_json(
+            {
+                "database": shown_url(url),
+                "applied": applied,
+                "damaged_file_moved_to": str(aside) if aside else None,
+                **_status_json(status),
+            }
+        )
         return
+    if aside is not None:
+        console().print(
+            f"The database was damaged: moved the damaged file to {aside} (delete it once "
+            "you no longer need it)"
+        )
     console().print(f"Reset {shown_url(url)}: {status.describe()}")

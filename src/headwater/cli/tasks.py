@@ -114,7 +114,9 @@ def test_task(
 
     Values it would pull from upstream tasks are missing (None), so a task mapped over an
     upstream task's output cannot run alone. Prints the task's log; exits 0 when it
-    succeeded or was skipped, 1 when it failed.
+    succeeded or was skipped, 1 when it failed. It is never retried: a failed attempt with
+    retries left ends up_for_retry (its log says "Marking for retry" and on_retry_callback
+    runs).
     """
     from headwater.cli._progress import RunProgress, print_summary
     from headwater.dag_test import run_task_in_process
@@ -132,7 +134,7 @@ def test_task(
         conf=parse_conf(conf),
     )
     out = console()
-    progress = RunProgress(out, 1)
+    progress = RunProgress(out, 1, not_retried="not retried: `tasks test` runs one attempt")
     for ti in result.task_instances:
         if ti.try_number:
             progress.task_finished(ti)

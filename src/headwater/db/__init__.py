@@ -11,11 +11,13 @@ Modules, each for one thing:
 * :mod:`headwater.db.dialect` -- everything that differs between SQLite and PostgreSQL.
 * :mod:`headwater.db.migrate` -- ``upgrade``, ``check``, ``reset``: the Alembic chain shipped in
   ``headwater/db/migrations``.
+* :mod:`headwater.db.sqlite_files` -- the files of a SQLite database: which file a URL names,
+  setting a damaged one aside.
 
 The store itself is :class:`headwater.store.sql.SqlStore`. Importing this package imports
 nothing heavy; the submodules import SQLAlchemy.
 """
 
-from headwater.db.errors import DatabaseError
+from headwater.db.errors import DamagedDatabaseError, DatabaseError
 
-__all__ = ["DatabaseError"]
+__all__ = ["DamagedDatabaseError", "DatabaseError"]

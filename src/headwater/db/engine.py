@@ -23,19 +23,26 @@ Two databases are supported:
 * **PostgreSQL** (``postgresql+psycopg://user:password@host:5432/db``) through psycopg 3,
   with ``pool_pre_ping`` so that a connection the server dropped is replaced, not used.
   ``postgresql://`` and ``postgres://`` mean the same (psycopg 3 is the driver installed).
+
+A SQLite file that is not a database, or is damaged, fails whatever statement meets the
+damage (opening it, or a query hours later) with
+:class:`~headwater.db.errors.DamagedDatabaseError`, which names the file and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
-from headwater.db.errors import DatabaseError
+from headwater.db.errors import DamagedDatabaseError, DatabaseError
+from headwater.private_files import create_private_file, make_private_folders
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for another process's write to end before failing."""
@@ -46,6 +53,9 @@ READ_ONLY = "headwater_read_only"
 
     with engine.connect().execution_options(**{READ_ONLY: True}) as conn: ...
 """
+
+_DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+"""SQLite's result codes for a file that is damaged or not a database at all."""
 
 _POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg"}
 _SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
@@ -58,7 +68,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
         engine = create_db_engine("sqlite:////home/me/headwater/headwater.db")
 
-    The folder of a SQLite file is created if missing. ``kwargs`` go to
+    The folder of a SQLite file is created if missing, and the file when first connecting,
+    both readable by their owner only (:mod:`headwater.private_files`). ``kwargs`` go to
     :func:`sqlalchemy.create_engine` (``echo=True`` to log SQL). An unsupported scheme
     raises :class:`~headwater.db.DatabaseError` naming it.
     """
@@ -100,9 +111,25 @@ def _parse(url: str) -> URL:
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
-    if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    file = None if in_memory or database.startswith("file:") else Path(database).expanduser()
+    if file is not None:
+        try:
+            make_private_folders(file.parent)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the folder {file.parent} of the database: {exc.strerror}"
+            ) from None
     engine = create_engine(url, **kwargs)
+
+    if file is not None:
+
+        @event.listens_for(engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            # SQLite would create a missing file 0644 (less the umask): any user of the
+            # machine could read every connection and variable. It gives the -wal and -shm
+            # files the database's mode. If this fails, SQLite's own open says why.
+            with contextlib.suppress(OSError):
+                create_private_file(file)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -119,6 +146,10 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         finally:
             cursor.close()
 
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        return damage_of(context.original_exception, database)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(READ_ONLY):
@@ -127,3 +158,29 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def require_intact(engine: Engine) -> None:
+    """Raise :class:`~headwater.db.errors.DamagedDatabaseError` unless SQLite's
+    ``quick_check`` finds the file sound (a no-op on PostgreSQL). Reads every page, so it is
+    for ``db check`` and ``db reset``, not for every command."""
+    if not is_sqlite(engine):
+        return
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+        found = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(1)")]
+    if found != ["ok"]:
+        database = engine.url.database or ""
+        # "*** in database main ***\nPage 34: ...": the page is what says something.
+        reason = (found[0] if found else "?").replace("*** in database main ***", "")
+        raise DamagedDatabaseError(str(Path(database).expanduser()), reason)
+
+
+def damage_of(exc: BaseException, database: str) -> DamagedDatabaseError | None:
+    """The clear error for a SQLite error that means the file is damaged, else None."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    # Extended result codes (SQLITE_CORRUPT_INDEX, ...) keep the primary code in the low byte.
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code not in _DAMAGED_CODES:
+        return None
+    return DamagedDatabaseError(str(Path(database).expanduser()), str(exc))

@@ -433,11 +433,10 @@ class DagRunEngine:
         task = self.dag.task_dict[ti.task_id]
         state = outcome.state
         ti.error = outcome.error
-        if (
-            state is S.FAILED
-            and not outcome.no_retry
-            and retries.may_retry(ti.try_number, ti.max_tries)
-        ):
+        retry = outcome.retry  # the runtime's decision, which its log and callbacks followed
+        if state is S.FAILED and retry is None:  # a lost attempt: no runtime decided
+            retry = retries.retry_failed_attempt(ti.try_number, ti.max_tries)
+        if state is S.FAILED and retry:
             ti.next_retry_at = now + retries.retry_delay(task, ti.try_number)
             ti.end_date = now
             self._set_state(ti, S.UP_FOR_RETRY)

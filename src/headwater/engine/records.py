@@ -110,9 +110,12 @@ class AttemptOutcome:
     """How an attempt ended, as the task runtime (or an executor that lost it) reports it."""
 
     state: TaskInstanceState
-    """SUCCESS, SKIPPED or FAILED; the engine turns FAILED into UP_FOR_RETRY if tries remain."""
+    """SUCCESS, SKIPPED or FAILED; the engine turns FAILED into UP_FOR_RETRY when ``retry``."""
     error: str | None = None
-    no_retry: bool = False
+    retry: bool | None = None
+    """For FAILED: whether the attempt is retried, as the runtime decided with
+    :func:`headwater.engine.retries.retry_failed_attempt` (and told the log and callbacks).
+    None when no runtime decided (the attempt was lost): the engine asks the same rule."""
     follow_branches: list[str] | None = None
     """Set by branch tasks: the downstream task ids to follow; other direct downstreams skip."""
     short_circuit: str | None = None

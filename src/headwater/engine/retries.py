@@ -1,4 +1,11 @@
-"""Retry policy: whether a failed attempt is retried, and how long it waits first."""
+"""Retry policy: whether a failed attempt is retried, and how long it waits first.
+
+:func:`retry_failed_attempt` is the one place that decides. The task runtime asks it when an
+attempt fails (to write "Marking for retry" or "Marking as failed" and call the matching
+task callback) and reports the answer in the :class:`~headwater.engine.records.AttemptOutcome`;
+the engine applies that answer, and asks itself only for an attempt no runtime finished (its
+worker died, its heartbeat stopped).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,10 @@ if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
 
 
-def may_retry(try_number: int, max_tries: int) -> bool:
-    """True while attempts remain: ``max_tries`` is 1 + retries."""
-    return try_number < max_tries
+def retry_failed_attempt(try_number: int, max_tries: int, *, no_retry: bool = False) -> bool:
+    """Whether failed attempt ``try_number`` is retried: while attempts remain (``max_tries``
+    is 1 + retries), unless the task said not to (``TaskFailedNoRetry``)."""
+    return not no_retry and try_number < max_tries
 
 
 def retry_delay(task: BaseOperator, try_number: int) -> timedelta:

@@ -9,13 +9,13 @@ file and call the real callback, away from its own loop. Its log goes to
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
     from headwater.loading.dagbag import DagBag
+    from headwater.private_files import create_private_file, make_private_folders
     from headwater.runtime.callbacks import run_dag_callbacks
     from headwater.runtime.logs import run_log_folder
     from headwater.settings import load_settings
@@ -24,7 +24,8 @@ def main(argv: list[str]) -> int:
     fileloc, dag_id, run_id = argv
     settings = load_settings()
     folder = Path(run_log_folder(str(settings.logs_folder), dag_id, run_id))
-    os.makedirs(folder, exist_ok=True)
+    make_private_folders(folder)
+    create_private_file(folder / "dag_callbacks.log")  # logging appends, keeping the mode
     logging.basicConfig(
         filename=folder / "dag_callbacks.log",
         level=logging.INFO,

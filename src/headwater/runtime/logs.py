@@ -1,6 +1,7 @@
 """Per-attempt log files, and the ids that name them (validated so no id escapes the folder).
 
 Layout: ``<logs>/dag_id=<id>/run_id=<id>/task_id=<id>[/map_index=<i>]/attempt=<n>.log``.
+Folders headwater creates are ``0700`` and files ``0600``: only their owner reads them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 
 from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import HeadwaterError
+from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders
 
 TASK_LOGGER = "headwater.task"
 
@@ -49,12 +51,8 @@ def run_log_folder(logs_folder: str, dag_id: str, run_id: str) -> str:
 
 
 def _make_folder(folder: str) -> None:
-    try:
-        os.mkdir(folder)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
+    # Logs hold whatever tasks print: owner-only, like the database (0700 folders).
+    make_private_folders(folder)
 
 
 class _Formatter(logging.Formatter):
@@ -80,7 +78,8 @@ class _AttemptFile:
 
     def __init__(self, path: str, *, append: bool = False) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
-        self._fd = os.open(path, flags, 0o644)
+        # 0600 whatever the umask (which can only take bits away): owner-only, at no cost.
+        self._fd = os.open(path, flags, PRIVATE_FILE_MODE)
 
     def write(self, text: str) -> None:
         data = text.encode("utf-8", "replace")

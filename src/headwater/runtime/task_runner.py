@@ -276,8 +276,9 @@ def _failed(
     log = attempt_log.logger
     attempt_log.line(logging.ERROR, f"Task failed: {type(exc).__name__}: {exc}")
     attempt_log.line(logging.ERROR, _user_traceback(exc))
-    no_retry = isinstance(exc, TaskFailedNoRetry)
-    will_retry = not no_retry and retries.may_retry(ti.try_number, ti.max_tries)
+    will_retry = retries.retry_failed_attempt(
+        ti.try_number, ti.max_tries, no_retry=isinstance(exc, TaskFailedNoRetry)
+    )
     if context:
         context = {**context, "exception": exc}
     if will_retry:
@@ -293,7 +294,7 @@ def _failed(
     return AttemptOutcome(
         TaskInstanceState.FAILED,
         error=f"{type(exc).__name__}: {exc}",
-        no_retry=no_retry,
+        retry=will_retry,
         rendered_fields=_displayable(rendered),
     )
 

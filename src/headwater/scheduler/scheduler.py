@@ -14,6 +14,7 @@ queued runs, times runs out and checks heartbeats; tests call it directly with a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import heapq
 import logging
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
+from headwater.db.errors import DamagedDatabaseError
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance, TaskInstanceKey
 from headwater.engine.run_factory import new_dag_run
@@ -177,6 +179,8 @@ class Scheduler:
             try:
                 self.apply_outcomes(finished)
                 self._put_back_stopped(self.clock.now())
+            except DamagedDatabaseError as exc:  # said once, by whoever stopped the loop
+                log.error("Could not record the attempts stopped with the scheduler: %s", exc)
             except Exception:
                 log.exception(
                     "Could not record the attempts stopped with the scheduler; the next "
@@ -185,7 +189,8 @@ class Scheduler:
         finally:
             self._callbacks.stop()
             if self.job_id is not None:
-                self.store.end_job(self.job_id, self.clock.now())
+                with contextlib.suppress(DamagedDatabaseError):  # the loop's error says it
+                    self.store.end_job(self.job_id, self.clock.now())
                 self.job_id = None
 
     def _put_back_stopped(self, now: datetime) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
+from headwater.db.errors import DamagedDatabaseError
 from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def open_store(
     from headwater.db.engine import create_db_engine
     from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date, upgrade
+    from headwater.db.sqlite_files import warn_if_readable_by_others
     from headwater.store.sql import SqlStore
 
     if not migrate:
@@ -54,6 +56,7 @@ def open_store(
             raise DatabaseError(
                 f"the database {missing} does not exist: run `headwater db migrate` to create it"
             )
+    warn_if_readable_by_others(settings.database_url)
     engine = create_db_engine(settings.database_url)
     try:
         if migrate:
@@ -160,6 +163,8 @@ def run_processor_loop(
         began = time.monotonic()
         try:
             report = processor.scan()
+        except DamagedDatabaseError:
+            raise  # no later scan can succeed: end with the error, which says what to do
         except Exception:  # a database hiccup: log it and scan again next time
             log.exception("Scanning %s failed", processor.folder)
         else:
