@@ -66,16 +66,18 @@ def load_bag(folder: Path | None) -> DagBag:
 
 
 def parse_json_object(text: str | None, option: str) -> dict[str, Any]:
-    """The JSON object given to ``option`` (empty when not given); else a usage error."""
-    if not text:
+    """The JSON object given to ``option`` (empty when not given); else a usage error
+    (exit code 2). Parsed strictly (:mod:`headwater.strict_json`): no NaN, Infinity or
+    duplicate keys, which the databases would refuse or lose."""
+    from headwater.strict_json import InvalidJsonError, loads_object
+
+    if text is None:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
-    if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object like '{\"key\": 1}'", param_hint=option)
-    return value
+        return loads_object(text, option)
+    except InvalidJsonError as exc:
+        message = str(exc).removeprefix(f"{option}: ")
+        raise click.BadParameter(message, param_hint=option) from None
 
 
 def parse_conf(text: str | None) -> dict[str, Any]:

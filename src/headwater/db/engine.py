@@ -27,7 +27,6 @@ Two databases are supported:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
+from headwater import strict_json
 from headwater.db.errors import DatabaseError
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -64,7 +64,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """
     parsed = _parse(url)
     # Values in JSON columns that JSON cannot hold (a datetime in a run's conf, say) are
-    # stored as their str() rather than failing the write.
+    # stored as their str() rather than failing the write. NaN and infinity are refused on
+    # both databases alike: PostgreSQL rejects them, and SQLite would store text that is
+    # not JSON. Inputs are checked before they get here; this is the last guard.
     kwargs.setdefault("json_serializer", _json_dumps)
     if parsed.drivername in _SQLITE_SCHEMES:
         return _sqlite_engine(parsed, **kwargs)
@@ -78,7 +80,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _json_dumps(value: Any) -> str:
-    return json.dumps(value, default=str)
+    return strict_json.dumps(value, default=str)
 
 
 def is_sqlite(engine: Engine) -> bool:
