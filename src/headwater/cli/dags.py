@@ -39,7 +39,7 @@ def list_dags(folder: Path | None, output: str) -> None:
     A file that fails to import does not hide the others: it is listed with its path,
     line and exception. When the metadata database exists and is migrated, two more
     columns come from it: whether each DAG is paused, and the logical date of its next
-    scheduled run (empty for a DAG the DAG processor has not stored yet).
+    scheduled run, paused or not (empty until the scheduler has seen the DAG).
 
     \b
     Example:
