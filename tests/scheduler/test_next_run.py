@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from scheduler_harness import Harness, at
+
 from stored_dags import invoke
 
 

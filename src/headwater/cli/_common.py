@@ -36,17 +36,34 @@ output_option = click.option(
 )
 
 
+def _refuse_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "must not be empty; leave the option out to get the default run id"
+        )
+    return value
+
+
+run_id_option = click.option(
+    "--run-id",
+    callback=_refuse_empty,
+    help="Run id; default: manual__<logical date>.",
+)
+
+
 def handle_errors(fn: F) -> F:
-    """Turn headwater's errors into one clear line on stderr and exit code 1."""
+    """Turn headwater's errors into one clear line on stderr and exit code 1; a quoted
+    value over 100 characters (a pasted id) is cut, not echoed whole."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from headwater.exceptions import HeadwaterError
+        from headwater.shown_text import cut_long_quoted
 
         try:
             return fn(*args, **kwargs)
         except HeadwaterError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(cut_long_quoted(str(exc))) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -20,6 +20,7 @@ from headwater.cli._common import (
     output_option,
     parse_conf,
     parse_date,
+    run_id_option,
     table,
 )
 
@@ -96,7 +97,7 @@ def list_dags(folder: Path | None, output: str) -> None:
 @click.argument("dag_id")
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now. Sets {{ ds }}.")
 @click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
-@click.option("--run-id", help="Run id; default: manual__<logical date>.")
+@run_id_option
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print only failed tasks and the summary, no logs."
 )
@@ -175,7 +176,7 @@ def _warn_if_paused(store: Any, dag_id: str) -> None:
 @dags.command("trigger")
 @click.argument("dag_id")
 @click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
-@click.option("--run-id", help="Run id; default: manual__<logical date>.")
+@run_id_option
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now.")
 @output_option
 @handle_errors

@@ -21,6 +21,7 @@ from types import ModuleType
 from headwater.authoring import _context
 from headwater.authoring.dag import DAG
 from headwater.exceptions import DagDefinitionError, DagImportError, DagNotFoundError
+from headwater.shown_text import quoted
 
 
 def _is_dag_file(path: Path) -> bool:
@@ -171,7 +172,7 @@ class DagBag:
                 hint = f"; {count} file(s) failed to import (see `headwater dags list`)"
             known = ", ".join(sorted(self.dags)) or "none"
             raise DagNotFoundError(
-                f"no DAG {dag_id!r} in {self.folder} (found: {known}){hint}"
+                f"no DAG {quoted(dag_id)} in {self.folder} (found: {known}){hint}"
             ) from None
 
 
