@@ -163,17 +163,55 @@ class DagBag:
             self.files[dag.dag_id] = path
 
     def get_dag(self, dag_id: str) -> DAG:
+        """The DAG ``dag_id``; else :class:`DagNotFoundError` listing the DAGs found and the
+        import errors that may explain why it is missing (see :meth:`missing_dag_hint`)."""
         try:
             return self.dags[dag_id]
         except KeyError:
-            hint = ""
-            if self.import_errors:
-                count = len(self.import_errors)
-                hint = f"; {count} file(s) failed to import (see `headwater dags list`)"
             known = ", ".join(sorted(self.dags)) or "none"
             raise DagNotFoundError(
-                f"no DAG {quoted(dag_id)} in {self.folder} (found: {known}){hint}"
+                f"no DAG {quoted(dag_id)} in {self.folder} (found: {known})"
+                + self.missing_dag_hint(dag_id)
             ) from None
+
+    def missing_dag_hint(self, dag_id: str) -> str:
+        """The import errors, for a message saying ``dag_id`` was not found: in full (file,
+        line, error and the file's own traceback) for the files that mention ``dag_id``, the
+        likely definers; the others as a count. When no failed file mentions it, each failed
+        file's first line (its DAG id may be built, not written). Empty without errors."""
+        if not self.import_errors:
+            return ""
+        related = [e for e in self.import_errors if _mentions(e.path, dag_id)]
+        if related:
+            lines = [f"{_where(e)}: {e.message}" for e in related]
+            others = len(self.import_errors) - len(related)
+            if others:
+                lines.append(
+                    f"{others} other file(s) failed to import too (see `headwater dags list`)"
+                )
+            return "; it may be in a file that failed to import:\n" + "\n".join(lines)
+        shown = self.import_errors[:_BRIEF_ERRORS]
+        lines = [f"{_where(e)}: {e.message.splitlines()[0]}" for e in shown]
+        if len(self.import_errors) > len(shown):
+            lines.append(
+                f"and {len(self.import_errors) - len(shown)} more (see `headwater dags list`)"
+            )
+        return f"; {len(self.import_errors)} file(s) failed to import:\n" + "\n".join(lines)
+
+
+_BRIEF_ERRORS = 5
+"""At most this many unrelated import errors are listed when a DAG is not found."""
+
+
+def _where(error: DagImportError) -> str:
+    return f"{error.path}:{error.line}" if error.line else error.path
+
+
+def _mentions(path: str, dag_id: str) -> bool:
+    try:
+        return dag_id.encode() in Path(path).read_bytes()
+    except OSError:
+        return False
 
 
 def _import_file(module_name: str, path: Path) -> ModuleType:
