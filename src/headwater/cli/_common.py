@@ -79,7 +79,11 @@ def load_bag(folder: Path | None) -> DagBag:
     from headwater.settings import load_settings
 
     settings = load_settings()  # checked even with --folder: a mistyped variable is an error
-    return DagBag(folder if folder is not None else settings.dags_folder)
+    return DagBag(
+        folder if folder is not None else settings.dags_folder,
+        # Each file within the DAG processor's limit: a file that hangs is an import error.
+        import_timeout_s=settings.scheduler.file_parse_timeout_s,
+    )
 
 
 def parse_json_object(text: str | None, option: str) -> dict[str, Any]:

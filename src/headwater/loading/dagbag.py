@@ -5,15 +5,27 @@ mode does), skipping names that start with ``_`` or ``.``. The folder is put on
 ``sys.path`` so DAG files can import helper modules next to them. A file's DAGs are every
 DAG created while it is imported (in a factory function, by ``@dag``, bound to a name or
 not) and every DAG among its module-level names.
+
+Each file's import may be given a time limit (``import_timeout_s``; the commands pass the
+setting ``scheduler.file_parse_timeout_s``, as the DAG processor uses): a file still importing
+then is stopped and recorded as an import error, and the other files load. The limit is a
+``SIGALRM`` timer, which only the main thread can receive: loading from another thread runs
+without a limit (a warning says so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import logging
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -101,17 +113,67 @@ def _error_message(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         code = "" if exc.code is None else repr(exc.code)
         return f"the file called sys.exit({code}) while being imported\n{_users_traceback(exc)}"
+    if isinstance(exc, _ImportTimedOut):
+        return f"TimeoutError: {exc}"
     message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, DagDefinitionError | SyntaxError | ImportError):
         return message
     return f"{message}\n{_users_traceback(exc)}"
 
 
+log = logging.getLogger(__name__)
+
+
+class _ImportTimedOut(Exception):
+    """Raised into a file's import by the alarm when it runs past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_ImportTimedOut` in the main thread after ``seconds`` (none: no limit).
+
+    A timer already set (a task's ``execution_timeout`` while the task loads a folder) is
+    kept: when it is due first it stays in charge, and otherwise it is set again on the way
+    out for the time it had left.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise _ImportTimedOut(
+            f"importing the file took longer than {seconds:g} s and was stopped "
+            "(setting scheduler.file_parse_timeout_s)"
+        )
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:  # even when the alarm fired just before the line above
+            signal.signal(signal.SIGALRM, previous)
+            if outer_left:
+                left = outer_left - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
 @dataclass
 class DagBag:
-    """The DAGs of one folder (or file), with the import errors of the files that failed."""
+    """The DAGs of one folder (or file), with the import errors of the files that failed.
+
+    ``import_timeout_s``: the longest one file's import may take (``None`` or 0: no limit).
+    """
 
     folder: Path
+    import_timeout_s: float | None = None
     dags: dict[str, DAG] = field(default_factory=dict)
     import_errors: list[DagImportError] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -123,6 +185,13 @@ class DagBag:
                 DagImportError(str(self.folder), None, "no such file or folder")
             )
             return
+        if self.import_timeout_s and threading.current_thread() is not threading.main_thread():
+            log.warning(
+                "loading %s off the main thread: DAG files import without the %g s time "
+                "limit (its SIGALRM timer reaches only the main thread)",
+                self.folder,
+                self.import_timeout_s,
+            )
         root = self.folder if self.folder.is_dir() else self.folder.parent
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
@@ -132,7 +201,7 @@ class DagBag:
     def _load_file(self, path: Path) -> None:
         module_name = "headwater_dag_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
         try:
-            with _context.collecting_dags() as created:
+            with _context.collecting_dags() as created, _time_limit(self.import_timeout_s):
                 module = _import_file(module_name, path)
             module_dags = [v for v in vars(module).values() if isinstance(v, DAG)]
             found = list({id(d): d for d in [*created, *module_dags]}.values())
