@@ -68,10 +68,20 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+UNWRAPPED_WIDTH = 100_000
+"""The width of a console that is not a terminal: wide enough that no line is wrapped and
+no table cell folded or cut (rich tables only take the width their cells need)."""
+
+
 def console(stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr). On a terminal it wraps to the window; written
+    to a file or a pipe it never wraps, so each record stays on one line for grep."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = UNWRAPPED_WIDTH
+    return out
 
 
 def load_bag(folder: Path | None) -> DagBag:
