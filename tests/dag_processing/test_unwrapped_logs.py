@@ -7,9 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from service_cli import invoke
 
 from headwater.store.sql import SqlStore
-from service_cli import invoke
 
 
 def test_service_log_lines_are_plain_and_whole(
