@@ -75,6 +75,19 @@ def non_finite_path(value: Any, path: str = "") -> str | None:
     return None
 
 
+def non_finite_as_text(value: Any) -> Any:
+    """``value`` with each NaN or infinite float (in lists and mappings, walked) replaced by
+    its JSON-ish name, ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``; ``value`` itself when it
+    holds none."""
+    if non_finite_path(value) is None:
+        return value
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {key: non_finite_as_text(item) for key, item in value.items()}
+    return [non_finite_as_text(item) for item in value]
+
+
 def require_finite(value: Any, name: str) -> None:
     """Refuse ``value`` (conf, an extra...) if it holds NaN or infinity, naming where."""
     where = non_finite_path(value, name)

@@ -101,3 +101,15 @@ def test_nan_made_by_tasks_never_reaches_a_json_column(sql_store: SqlStore) -> N
     assert "cannot pass nan between tasks" in (result.ti("returns_nan").error or "")
     assert result.ti("renders_nan").state.value == "success"
     assert result.rendered("renders_nan")["op_kwargs"] == "{'x': nan}"
+
+
+def test_json_output_is_standard_even_for_nan_stored_before(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from headwater.cli._common import emit_json
+
+    emit_json({"conf": {"x": [math.nan, math.inf, -math.inf, 1.5]}, "n": None})
+    assert loads(capsys.readouterr().out, "stdout") == {
+        "conf": {"x": ["NaN", "Infinity", "-Infinity", 1.5]},
+        "n": None,
+    }

@@ -130,7 +130,11 @@ def parse_date(text: str | None, option: str = "--logical-date") -> datetime | N
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    """``data`` as standard JSON on stdout. NaN or infinity (in rows stored on SQLite before
+    inputs were checked) are written as the strings "NaN", "Infinity", "-Infinity"."""
+    from headwater.strict_json import non_finite_as_text
+
+    sys.stdout.write(json.dumps(non_finite_as_text(data), indent=2, default=str) + "\n")
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
