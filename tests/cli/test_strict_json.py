@@ -113,3 +113,12 @@ def test_json_output_is_standard_even_for_nan_stored_before(
         "conf": {"x": ["NaN", "Infinity", "-Infinity", 1.5]},
         "n": None,
     }
+
+
+def test_variables_set_json_checks_the_value(store: SqlStore) -> None:
+    result = invoke("variables", "set", "limits", '{"rows": NaN}', "--json")
+    assert result.exit_code == 2
+    assert "Invalid value for VALUE (--json): NaN is not JSON" in result.stderr
+    assert store.get_variable("limits") is None
+    assert invoke("variables", "set", "limits", '{"rows": 10}', "--json").exit_code == 0
+    assert store.get_variable("limits") == '{"rows": 10}'
