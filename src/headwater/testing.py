@@ -43,16 +43,26 @@ __all__ = [
 ]
 
 
-def load_dags(folder: str | Path) -> DagBag:
-    """Import every DAG file in ``folder``."""
+def load_dags(folder: str | Path, *, import_timeout_s: float | None = None) -> DagBag:
+    """Import every DAG file in ``folder``.
+
+    A file whose import takes longer than ``import_timeout_s`` (default: the setting
+    ``scheduler.file_parse_timeout_s``, as the DAG processor uses) is stopped and recorded
+    as an import error; the limit needs the main thread (see :mod:`headwater.loading.dagbag`).
+    """
     from headwater.loading.dagbag import DagBag
 
-    return DagBag(Path(folder))
+    if import_timeout_s is None:
+        from headwater.settings import load_settings
+
+        import_timeout_s = load_settings().scheduler.file_parse_timeout_s
+    return DagBag(Path(folder), import_timeout_s=import_timeout_s)
 
 
-def assert_dags_load(folder: str | Path) -> DagBag:
-    """Fail with every file, line and error if any DAG file in ``folder`` does not load."""
-    bag = load_dags(folder)
+def assert_dags_load(folder: str | Path, *, import_timeout_s: float | None = None) -> DagBag:
+    """Fail with every file, line and error if any DAG file in ``folder`` does not load
+    (a file that imports for longer than ``import_timeout_s`` does not)."""
+    bag = load_dags(folder, import_timeout_s=import_timeout_s)
     if bag.import_errors:
         lines = [f"{len(bag.import_errors)} DAG file(s) failed to load:"]
         lines += [f"  {error}" for error in bag.import_errors]

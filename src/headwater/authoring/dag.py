@@ -238,11 +238,12 @@ class DAG:
 
     def get_task(self, task_id: str) -> BaseOperator:
         from headwater.exceptions import TaskNotFoundError
+        from headwater.shown_text import quoted
 
         try:
             return self.task_dict[task_id]
         except KeyError:
-            raise TaskNotFoundError(f"DAG {self.dag_id!r} has no task {task_id!r}") from None
+            raise TaskNotFoundError(f"DAG {self.dag_id!r} has no task {quoted(task_id)}") from None
 
     def topological_sort(self) -> list[BaseOperator]:
         """Tasks in an order where every task comes after its upstreams; raises on a cycle."""

@@ -36,33 +36,60 @@ output_option = click.option(
 )
 
 
+def _refuse_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "must not be empty; leave the option out to get the default run id"
+        )
+    return value
+
+
+run_id_option = click.option(
+    "--run-id",
+    callback=_refuse_empty,
+    help="Run id; default: manual__<logical date>.",
+)
+
+
 def handle_errors(fn: F) -> F:
     """Turn headwater's errors, and a database that cannot be reached, into one clear line on
-    stderr and exit code 1."""
+    stderr and exit code 1; a quoted value over 100 characters (a pasted id) is cut, not
+    echoed whole."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from headwater.exceptions import HeadwaterError
+        from headwater.shown_text import cut_long_quoted
 
         try:
             return fn(*args, **kwargs)
         except HeadwaterError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(cut_long_quoted(str(exc))) from None
         except Exception as exc:
             from headwater.cli._store import unreachable
 
             problem = unreachable(exc)
             if problem is None:
                 raise
-            raise click.ClickException(str(problem)) from None
+            raise click.ClickException(cut_long_quoted(str(problem))) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+UNWRAPPED_WIDTH = 100_000
+"""The width of a console that is not a terminal: wide enough that no line is wrapped and
+no table cell folded or cut (rich tables only take the width their cells need)."""
+
+
 def console(stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr). On a terminal it wraps to the window; written
+    to a file or a pipe it never wraps, so each record stays on one line for grep."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = UNWRAPPED_WIDTH
+    return out
 
 
 def load_bag(folder: Path | None) -> DagBag:
@@ -70,20 +97,26 @@ def load_bag(folder: Path | None) -> DagBag:
     from headwater.settings import load_settings
 
     settings = load_settings()  # checked even with --folder: a mistyped variable is an error
-    return DagBag(folder if folder is not None else settings.dags_folder)
+    return DagBag(
+        folder if folder is not None else settings.dags_folder,
+        # Each file within the DAG processor's limit: a file that hangs is an import error.
+        import_timeout_s=settings.scheduler.file_parse_timeout_s,
+    )
 
 
 def parse_json_object(text: str | None, option: str) -> dict[str, Any]:
-    """The JSON object given to ``option`` (empty when not given); else a usage error."""
-    if not text:
+    """The JSON object given to ``option`` (empty when not given); else a usage error
+    (exit code 2). Parsed strictly (:mod:`headwater.strict_json`): no NaN, Infinity or
+    duplicate keys, which the databases would refuse or lose."""
+    from headwater.strict_json import InvalidJsonError, loads_object
+
+    if text is None:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
-    if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object like '{\"key\": 1}'", param_hint=option)
-    return value
+        return loads_object(text, option)
+    except InvalidJsonError as exc:
+        message = str(exc).removeprefix(f"{option}: ")
+        raise click.BadParameter(message, param_hint=option) from None
 
 
 def parse_conf(text: str | None) -> dict[str, Any]:
@@ -105,7 +138,11 @@ def parse_date(text: str | None, option: str = "--logical-date") -> datetime | N
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    """``data`` as standard JSON on stdout. NaN or infinity (in rows stored on SQLite before
+    inputs were checked) are written as the strings "NaN", "Infinity", "-Infinity"."""
+    from headwater.strict_json import non_finite_as_text
+
+    sys.stdout.write(json.dumps(non_finite_as_text(data), indent=2, default=str) + "\n")
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:

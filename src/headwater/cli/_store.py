@@ -210,3 +210,14 @@ def confirm(question: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(question, abort=True, err=True)
+
+
+def warn_if_paused(store: Any, dag_id: str) -> None:
+    """A note on stderr when ``dag_id`` is paused: the runs just queued wait for it."""
+    row = store.get_dag(dag_id)
+    if row is not None and row.is_paused:
+        from headwater.cli._common import console
+
+        console(stderr=True).print(
+            f"Note: DAG {dag_id} is paused; its runs wait until `headwater dags unpause {dag_id}`."
+        )

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,13 +55,21 @@ def _stop_on_signals() -> Iterator[_StopFlag]:
 
 
 def _configure_logging(quiet: bool) -> None:
+    """Log lines on stderr: rich's columns on a terminal; written to a file or a pipe, one
+    plain line per record, never wrapped (rich pads and wraps to the console's width)."""
     from rich.logging import RichHandler
 
+    err = console(stderr=True)
+    handler: logging.Handler
+    if err.is_terminal:
+        handler = RichHandler(console=err, show_path=False)
+        handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] {%(levelname)s} %(message)s"))
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
-        format="%(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(console=console(stderr=True), show_path=False)],
+        handlers=[handler],
         force=True,
     )
     logging.getLogger("headwater.task").propagate = False

@@ -38,17 +38,32 @@ def get(key: str, output: str) -> None:
 @click.argument("key")
 @click.argument("value")
 @click.option("--description", help="What it is for; default: keep the current one.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="VALUE must be standard JSON (for var.json.KEY); it is checked, then kept as written.",
+)
 @output_option
 @handle_errors
-def set_(key: str, value: str, description: str | None, output: str) -> None:
+def set_(key: str, value: str, description: str | None, as_json: bool, output: str) -> None:
     """Set variable KEY to VALUE (text; JSON is kept as written).
 
     \b
     Example:
         headwater variables set region eu --description "where reports are made"
+        headwater variables set limits '{"rows": 10}' --json
     """
     from headwater.cli._store import open_store
     from headwater.operations import set_variable
+    from headwater.strict_json import InvalidJsonError, loads
+
+    if as_json:
+        try:
+            loads(value, "VALUE")
+        except InvalidJsonError as exc:
+            message = str(exc).removeprefix("VALUE: ")
+            raise click.BadParameter(message, param_hint="VALUE (--json)") from None
 
     with open_store() as store:
         row = set_variable(store, key, value, description)

@@ -32,7 +32,6 @@ damage (opening it, or a query hours later) with
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
+from headwater import strict_json
 from headwater.db.errors import DamagedDatabaseError, DatabaseError
 from headwater.private_files import create_private_file, make_private_folders
 
@@ -75,7 +75,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """
     parsed = _parse(url)
     # Values in JSON columns that JSON cannot hold (a datetime in a run's conf, say) are
-    # stored as their str() rather than failing the write.
+    # stored as their str() rather than failing the write. NaN and infinity are refused on
+    # both databases alike: PostgreSQL rejects them, and SQLite would store text that is
+    # not JSON. Inputs are checked before they get here; this is the last guard.
     kwargs.setdefault("json_serializer", _json_dumps)
     if parsed.drivername in _SQLITE_SCHEMES:
         return _sqlite_engine(parsed, **kwargs)
@@ -89,7 +91,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _json_dumps(value: Any) -> str:
-    return json.dumps(value, default=str)
+    return strict_json.dumps(value, default=str)
 
 
 def is_sqlite(engine: Engine) -> bool:

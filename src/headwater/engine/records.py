@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from headwater.engine.states import DagRunState, TaskInstanceState
+from headwater.shown_text import quoted
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+-]{1,250}$")
 
@@ -18,7 +19,7 @@ def validate_run_id(run_id: str) -> str:
 
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or run_id in (".", ".."):
         raise HeadwaterError(
-            f"run_id {run_id!r} is not valid: use 1-250 letters, digits and _ . ~ : + -"
+            f"run_id {quoted(run_id)} is not valid: use 1-250 letters, digits and _ . ~ : + -"
         )
     return run_id
 

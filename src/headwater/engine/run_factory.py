@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.params import resolve_params
 from headwater.engine.records import DagRun, validate_run_id
+from headwater.strict_json import require_finite
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -29,18 +30,24 @@ def new_dag_run(
     UTC: cron read in the DAG's time zone (its ``start_date``'s, else UTC), a ``timedelta``
     counted from its ``start_date`` (``[D, D + delta)`` without one); ``[D, D]`` for an
     unscheduled DAG. ``{{ ds }}`` is ``logical_date``'s date.
-    The run id defaults to ``<run_type>__<logical date in ISO 8601>``.
+    The run id defaults to ``<run_type>__<logical date in ISO 8601>`` when ``run_id`` is
+    ``None``; an empty one is refused like any other invalid id. A ``conf`` holding NaN or
+    infinity is refused (:class:`~headwater.strict_json.InvalidJsonError`): it is stored
+    as JSON, which cannot hold them.
     """
     if logical_date.tzinfo is None:
         raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
     # A pendulum datetime, say, becomes a plain one (see headwater.authoring.dates).
     logical_date = plain_datetime(logical_date)
-    params = resolve_params(dag.params, conf)
+    params = resolve_params(dag.params, conf)  # first: it refuses a conf that is no mapping
+    require_finite(conf, "conf")
     start, end = data_interval or dag.schedule.interval_for(logical_date, dag.start_date)
     start, end = plain_datetime(start), plain_datetime(end)
     return DagRun(
         dag_id=dag.dag_id,
-        run_id=validate_run_id(run_id or f"{run_type}__{logical_date.isoformat()}"),
+        run_id=validate_run_id(
+            run_id if run_id is not None else f"{run_type}__{logical_date.isoformat()}"
+        ),
         logical_date=logical_date,
         data_interval_start=start,
         data_interval_end=end,

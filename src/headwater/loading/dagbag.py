@@ -5,15 +5,27 @@ mode does), skipping names that start with ``_`` or ``.``. The folder is put on
 ``sys.path`` so DAG files can import helper modules next to them. A file's DAGs are every
 DAG created while it is imported (in a factory function, by ``@dag``, bound to a name or
 not) and every DAG among its module-level names.
+
+Each file's import may be given a time limit (``import_timeout_s``; the commands pass the
+setting ``scheduler.file_parse_timeout_s``, as the DAG processor uses): a file still importing
+then is stopped and recorded as an import error, and the other files load. The limit is a
+``SIGALRM`` timer, which only the main thread can receive: loading from another thread runs
+without a limit (a warning says so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import logging
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +33,7 @@ from types import ModuleType
 from headwater.authoring import _context
 from headwater.authoring.dag import DAG
 from headwater.exceptions import DagDefinitionError, DagImportError, DagNotFoundError
+from headwater.shown_text import quoted
 
 
 def _is_dag_file(path: Path) -> bool:
@@ -100,17 +113,67 @@ def _error_message(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         code = "" if exc.code is None else repr(exc.code)
         return f"the file called sys.exit({code}) while being imported\n{_users_traceback(exc)}"
+    if isinstance(exc, _ImportTimedOut):
+        return f"TimeoutError: {exc}"
     message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, DagDefinitionError | SyntaxError | ImportError):
         return message
     return f"{message}\n{_users_traceback(exc)}"
 
 
+log = logging.getLogger(__name__)
+
+
+class _ImportTimedOut(Exception):
+    """Raised into a file's import by the alarm when it runs past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_ImportTimedOut` in the main thread after ``seconds`` (none: no limit).
+
+    A timer already set (a task's ``execution_timeout`` while the task loads a folder) is
+    kept: when it is due first it stays in charge, and otherwise it is set again on the way
+    out for the time it had left.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= seconds:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise _ImportTimedOut(
+            f"importing the file took longer than {seconds:g} s and was stopped "
+            "(setting scheduler.file_parse_timeout_s)"
+        )
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:  # even when the alarm fired just before the line above
+            signal.signal(signal.SIGALRM, previous)
+            if outer_left:
+                left = outer_left - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
 @dataclass
 class DagBag:
-    """The DAGs of one folder (or file), with the import errors of the files that failed."""
+    """The DAGs of one folder (or file), with the import errors of the files that failed.
+
+    ``import_timeout_s``: the longest one file's import may take (``None`` or 0: no limit).
+    """
 
     folder: Path
+    import_timeout_s: float | None = None
     dags: dict[str, DAG] = field(default_factory=dict)
     import_errors: list[DagImportError] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -122,6 +185,13 @@ class DagBag:
                 DagImportError(str(self.folder), None, "no such file or folder")
             )
             return
+        if self.import_timeout_s and threading.current_thread() is not threading.main_thread():
+            log.warning(
+                "loading %s off the main thread: DAG files import without the %g s time "
+                "limit (its SIGALRM timer reaches only the main thread)",
+                self.folder,
+                self.import_timeout_s,
+            )
         root = self.folder if self.folder.is_dir() else self.folder.parent
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
@@ -131,7 +201,7 @@ class DagBag:
     def _load_file(self, path: Path) -> None:
         module_name = "headwater_dag_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
         try:
-            with _context.collecting_dags() as created:
+            with _context.collecting_dags() as created, _time_limit(self.import_timeout_s):
                 module = _import_file(module_name, path)
             module_dags = [v for v in vars(module).values() if isinstance(v, DAG)]
             found = list({id(d): d for d in [*created, *module_dags]}.values())
@@ -162,17 +232,55 @@ class DagBag:
             self.files[dag.dag_id] = path
 
     def get_dag(self, dag_id: str) -> DAG:
+        """The DAG ``dag_id``; else :class:`DagNotFoundError` listing the DAGs found and the
+        import errors that may explain why it is missing (see :meth:`missing_dag_hint`)."""
         try:
             return self.dags[dag_id]
         except KeyError:
-            hint = ""
-            if self.import_errors:
-                count = len(self.import_errors)
-                hint = f"; {count} file(s) failed to import (see `headwater dags list`)"
             known = ", ".join(sorted(self.dags)) or "none"
             raise DagNotFoundError(
-                f"no DAG {dag_id!r} in {self.folder} (found: {known}){hint}"
+                f"no DAG {quoted(dag_id)} in {self.folder} (found: {known})"
+                + self.missing_dag_hint(dag_id)
             ) from None
+
+    def missing_dag_hint(self, dag_id: str) -> str:
+        """The import errors, for a message saying ``dag_id`` was not found: in full (file,
+        line, error and the file's own traceback) for the files that mention ``dag_id``, the
+        likely definers; the others as a count. When no failed file mentions it, each failed
+        file's first line (its DAG id may be built, not written). Empty without errors."""
+        if not self.import_errors:
+            return ""
+        related = [e for e in self.import_errors if _mentions(e.path, dag_id)]
+        if related:
+            lines = [f"{_where(e)}: {e.message}" for e in related]
+            others = len(self.import_errors) - len(related)
+            if others:
+                lines.append(
+                    f"{others} other file(s) failed to import too (see `headwater dags list`)"
+                )
+            return "; it may be in a file that failed to import:\n" + "\n".join(lines)
+        shown = self.import_errors[:_BRIEF_ERRORS]
+        lines = [f"{_where(e)}: {e.message.splitlines()[0]}" for e in shown]
+        if len(self.import_errors) > len(shown):
+            lines.append(
+                f"and {len(self.import_errors) - len(shown)} more (see `headwater dags list`)"
+            )
+        return f"; {len(self.import_errors)} file(s) failed to import:\n" + "\n".join(lines)
+
+
+_BRIEF_ERRORS = 5
+"""At most this many unrelated import errors are listed when a DAG is not found."""
+
+
+def _where(error: DagImportError) -> str:
+    return f"{error.path}:{error.line}" if error.line else error.path
+
+
+def _mentions(path: str, dag_id: str) -> bool:
+    try:
+        return dag_id.encode() in Path(path).read_bytes()
+    except OSError:
+        return False
 
 
 def _import_file(module_name: str, path: Path) -> ModuleType:

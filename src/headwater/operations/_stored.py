@@ -13,6 +13,7 @@ from headwater.operations.errors import (
     InvalidRequestError,
     NotFoundError,
 )
+from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -28,7 +29,7 @@ def dag_row(store: SqlStore, dag_id: str) -> DagRow:
     if row is None:
         known = ", ".join(r.dag_id for r in store.list_dags()) or "none"
         raise DagNotInDatabaseError(
-            f"no DAG {dag_id!r} in the database (active DAGs: {known}); DAGs get there when "
+            f"no DAG {quoted(dag_id)} in the database (active DAGs: {known}); DAGs get there when "
             "the DAG processor parses their file (`headwater dag-processor` or "
             "`headwater scheduler`)"
         )
@@ -43,7 +44,7 @@ def stored_dag(store: SqlStore, dag_id: str, *, action: str) -> tuple[DagRow, DA
     if not row.is_active or row.serialized is None:
         where = f" (it was in {row.fileloc})" if row.fileloc else ""
         raise ConflictError(
-            f"DAG {dag_id!r} is no longer defined by any DAG file{where}: cannot {action} it"
+            f"DAG {quoted(dag_id)} is no longer defined by any DAG file{where}: cannot {action} it"
         )
     return row, deserialize_dag(row.serialized)
 
@@ -51,7 +52,7 @@ def stored_dag(store: SqlStore, dag_id: str, *, action: str) -> tuple[DagRow, DA
 def require_run(store: SqlStore, dag_id: str, run_id: str) -> DagRun:
     run = store.get_dag_run(dag_id, run_id)
     if run is None:
-        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
+        raise NotFoundError(f"DAG {quoted(dag_id)} has no run {quoted(run_id)}")
     return run
 
 
@@ -64,7 +65,7 @@ def require_aware(value: datetime, field: str) -> datetime:
 def require_name(value: str, field: str) -> str:
     """A pool name, variable key or connection id: 1 to 250 characters, not blank."""
     if not isinstance(value, str) or not value.strip() or len(value) > ID_LENGTH:
-        raise InvalidRequestError(f"{field} {value!r} must be 1 to {ID_LENGTH} characters")
+        raise InvalidRequestError(f"{field} {quoted(value)} must be 1 to {ID_LENGTH} characters")
     return value
 
 

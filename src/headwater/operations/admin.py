@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.operations._stored import require_name
 from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.store.base import Connection
+from headwater.strict_json import require_finite
 
 if TYPE_CHECKING:
     from headwater.db.rows import PoolRow, VariableRow
@@ -95,6 +96,7 @@ def add_connection(store: SqlStore, connection: Connection) -> Connection:
         raise InvalidRequestError(
             f"connection {connection.conn_id!r}: port {connection.port} is not 1-65535"
         )
+    require_finite(connection.extra, f"connection {connection.conn_id!r}: extra")
     if store.get_connection(connection.conn_id) is not None:
         raise ConflictError(
             f"connection {connection.conn_id!r} already exists; delete it first to replace it"

@@ -13,6 +13,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, require_run, stored_dag, xcoms_for
 from headwater.operations.errors import ConflictError
+from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
     from headwater.store.sql import SqlStore
@@ -63,7 +64,7 @@ def trigger_run(
 
 def _taken(dag_id: str, run_id: str) -> ConflictError:
     return ConflictError(
-        f"run_id {run_id!r} is taken: DAG {dag_id!r} already has a run with that id; "
+        f"run_id {quoted(run_id)} is taken: DAG {quoted(dag_id)} already has a run with that id; "
         "choose another run id"
     )
 

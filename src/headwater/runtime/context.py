@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from headwater.exceptions import HeadwaterError
+from headwater.strict_json import loads
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -56,13 +57,17 @@ class _VariableValues:
         value = self._store.get_variable(name)
         if value is None:
             return default
-        return json.loads(value) if self._json else value
+        return self._parsed(name, value)
 
     def __getattr__(self, name: str) -> Any:
         value = self._store.get_variable(name)
         if value is None:
             raise HeadwaterError(f"variable {name!r} is not set")
-        return json.loads(value) if self._json else value
+        return self._parsed(name, value)
+
+    def _parsed(self, name: str, value: str) -> Any:
+        # Strict, like every JSON input: NaN, Infinity and duplicate keys are errors.
+        return loads(value, f"variable {name!r}") if self._json else value
 
 
 class VariableAccessor:

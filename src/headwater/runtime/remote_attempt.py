@@ -82,6 +82,7 @@ _loaded: dict[str, tuple[float, dict[str, DAG]]] = {}
 def _load_dag(fileloc: str, dag_id: str) -> DAG:
     """``dag_id`` from ``fileloc``, imported again only when the file changed."""
     from headwater.loading.dagbag import DagBag
+    from headwater.settings import load_settings
 
     try:
         mtime = os.stat(fileloc).st_mtime
@@ -89,7 +90,8 @@ def _load_dag(fileloc: str, dag_id: str) -> DAG:
         raise HeadwaterError(f"DAG file {fileloc} cannot be read: {exc}") from None
     cached = _loaded.get(fileloc)
     if cached is None or cached[0] != mtime:
-        bag = DagBag(Path(fileloc))
+        timeout_s = load_settings().scheduler.file_parse_timeout_s
+        bag = DagBag(Path(fileloc), import_timeout_s=timeout_s)
         if bag.import_errors and not bag.dags:
             raise HeadwaterError(f"DAG file {fileloc} failed to import: {bag.import_errors[0]}")
         cached = (mtime, dict(bag.dags))

@@ -325,16 +325,20 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:
-    """Rendered values as JSON-friendly data (``repr`` for anything else)."""
+    """Rendered values as JSON-friendly data (``repr`` for anything else).
+
+    A value holding NaN or infinity is shown as its ``repr`` too: it is stored in a JSON
+    column, which cannot hold them (PostgreSQL refuses the write).
+    """
     import json
 
     out: dict[str, Any] = {}
     for name, value in rendered.items():
-        if isinstance(value, _PLAIN) or (isinstance(value, list | dict) and not value):
+        if isinstance(value, _PLAIN) and not isinstance(value, float):
             out[name] = value
             continue
         try:
-            json.dumps(value)
+            json.dumps(value, allow_nan=False)
             out[name] = value
         except (TypeError, ValueError):
             out[name] = repr(value)

@@ -325,15 +325,20 @@ class Scheduler:
         # Backfill runs have their own limit: they do not hold back scheduled runs.
         active_runs = Counter(r.dag_id for r in stored if (r.dag_id, r.run_id) not in backfill_of)
         for dag_id, known in self._dags.items():
-            if known.is_paused:
-                continue
             if not known.last_interval_known:
                 known.last_interval = self._last_scheduled_interval(dag_id)
                 known.last_interval_known = True
             active = active_runs[dag_id]
             while True:
                 nxt = next_scheduled_interval(known.dag, known.last_interval, now)
-                if nxt is None or nxt.create_after > now or active >= known.dag.max_active_runs:
+                # A paused DAG gets no runs, but its next run is still stored (Airflow's
+                # next_dagrun): `dags list` shows what it would run once unpaused.
+                if (
+                    nxt is None
+                    or known.is_paused
+                    or nxt.create_after > now
+                    or active >= known.dag.max_active_runs
+                ):
                     break
                 self._create_run(known.dag, nxt)
                 known.last_interval = nxt

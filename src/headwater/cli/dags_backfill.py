@@ -1,0 +1,144 @@
+"""``headwater dags backfill``: run a DAG for every schedule interval in a range of logical
+dates (registered on the ``dags`` group by :mod:`headwater.cli.dags`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from headwater.cli._common import (
+    console,
+    emit_json,
+    handle_errors,
+    output_option,
+    parse_date,
+    table,
+)
+
+
+def _required_date(text: str, option: str) -> datetime:
+    value = parse_date(text, option)
+    if value is None:
+        raise click.BadParameter("give an ISO date like 2024-01-31", param_hint=option)
+    return value
+
+
+def _item_json(item: Any) -> dict[str, Any]:
+    from headwater.cli._store import iso
+
+    return {
+        "logical_date": iso(item.logical_date),
+        "data_interval_start": iso(item.data_interval_start),
+        "data_interval_end": iso(item.data_interval_end),
+        "action": item.action,
+        "run_id": item.run_id,
+        "state": item.state,
+        "reason": item.reason,
+    }
+
+
+@click.command("backfill")
+@click.argument("dag_id")
+@click.option("--start", "start_text", required=True, help="First logical date (ISO), included.")
+@click.option("--end", "end_text", required=True, help="Last logical date (ISO), included.")
+@click.option(
+    "--reprocess",
+    type=click.Choice(["failed", "none", "all"]),
+    default="failed",
+    show_default=True,
+    help="Which existing runs to run again: failed ones, none, or all finished ones.",
+)
+@click.option(
+    "--max-active-runs",
+    type=click.IntRange(min=1),
+    help="Most runs of this backfill running at once; default: the DAG's max_active_runs.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@output_option
+@handle_errors
+def backfill(
+    dag_id: str,
+    start_text: str,
+    end_text: str,
+    reprocess: str,
+    max_active_runs: int | None,
+    dry_run: bool,
+    output: str,
+) -> None:
+    """Run DAG_ID for every schedule interval whose logical date is in [--start, --end].
+
+    A logical date without a run gets a new `backfill__<date>` run; an existing run is
+    run again when --reprocess asks for it (failed: failed runs; all: failed and
+    successful ones; none: never) and skipped otherwise, as is a run queued or running.
+    The scheduler runs them, at most --max-active-runs at once. Running the same backfill
+    again creates nothing new. --dry-run prints each logical date and its action.
+
+    \b
+    Example:
+        headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --dry-run
+        headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --reprocess all
+    """
+    from headwater.cli._store import now, open_store, warn_if_paused, when
+    from headwater.operations import plan_backfill, run_backfill
+    from headwater.operations._stored import stored_dag
+
+    start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
+    with open_store() as store:
+        plan = plan_backfill(store, dag_id, start, end, reprocess)
+        items = [_item_json(item) for item in plan]
+        if dry_run:
+            if output == "json":
+                emit_json(
+                    {
+                        "dag_id": dag_id,
+                        "start": start.isoformat(),
+                        "end": end.isoformat(),
+                        "reprocess": reprocess,
+                        "dry_run": True,
+                        "items": items,
+                    }
+                )
+                return
+            console().print(
+                table(
+                    f"Backfill plan for {dag_id} (dry run: nothing changed)",
+                    ["logical_date", "action", "run_id", "state", "why"],
+                    [
+                        [when(i.logical_date), i.action, i.run_id, i.state or "", i.reason]
+                        for i in plan
+                    ],
+                )
+            )
+            return
+        if max_active_runs is None:
+            max_active_runs = stored_dag(store, dag_id, action="backfill")[1].max_active_runs
+        result = run_backfill(store, plan, max_active_runs, now())
+        if output == "json":
+            emit_json(
+                {
+                    "backfill_id": result.id,
+                    "dag_id": dag_id,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "reprocess": reprocess,
+                    "max_active_runs": max_active_runs,
+                    "dry_run": False,
+                    "items": items,
+                    "created": result.created,
+                    "rerun": result.rerun,
+                    "skipped": result.skipped,
+                }
+            )
+            return
+        out = console()
+        if result.id is None:
+            out.print(f"Nothing to backfill: all {len(plan)} logical date(s) skipped.")
+            return
+        out.print(
+            f"Backfill {result.id} of {dag_id}: {len(result.created)} run(s) created, "
+            f"{len(result.rerun)} rerun, {len(result.skipped)} skipped; at most "
+            f"{max_active_runs} running at once."
+        )
+        warn_if_paused(store, dag_id)
