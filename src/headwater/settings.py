@@ -103,6 +103,16 @@ class SchedulerSettings:
     kill_grace_s: float = _setting(
         5.0, "Seconds between asking a timed-out worker to stop (SIGTERM) and killing it."
     )
+    worker_idle_timeout_s: float = _setting(
+        60.0,
+        "A worker process that ran no attempt for this many seconds exits; workers start "
+        "again when tasks need them.",
+    )
+    worker_start_attempts: int = _setting(
+        5,
+        "Failed starts of worker processes in a row (retried after 0.5 s, 1 s, 2 s, ...) "
+        "after which the scheduler stops with the error.",
+    )
 
 
 @dataclass(frozen=True)

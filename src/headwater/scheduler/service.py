@@ -84,6 +84,8 @@ def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor
             max_tasks_per_worker=config.worker_max_tasks,
             max_worker_memory_mb=config.worker_max_memory_mb,
             kill_grace_s=config.kill_grace_s,
+            idle_timeout_s=config.worker_idle_timeout_s,
+            start_attempts=config.worker_start_attempts,
             clock=scheduler.clock,
             preload=WORKER_PRELOAD,
         )
