@@ -190,8 +190,10 @@ def report(result: dict[str, Any]) -> None:
     width = max(len(p["command"]) for p in result["processes"])
     width = min(width, shutil.get_terminal_size().columns - 30)
     for p in result["processes"]:
-        print(f"  {p['pid']:>7}  {p['pss_mb']:7.1f} MB PSS  {p['rss_mb']:7.1f} MB RSS  "
-              f"{p['command'][:width]}")
+        print(
+            f"  {p['pid']:>7}  {p['pss_mb']:7.1f} MB PSS  {p['rss_mb']:7.1f} MB RSS  "
+            f"{p['command'][:width]}"
+        )
     print(
         f"idle: {result['count']} processes, {result['pss_mb']:.1f} MB PSS in all "
         f"({result['rss_mb']:.1f} MB RSS)"

@@ -424,7 +424,9 @@ def test_workers_start_when_attempts_need_them_up_to_parallelism(
     assert p.executor.worker_pids() == []  # started, idle: no worker process yet
 
     release = str(tmp_path / "release")
-    keys = [p.submit(f"t{i}", "hold", ready=str(tmp_path / f"t{i}"), release=release) for i in range(2)]
+    keys = [
+        p.submit(f"t{i}", "hold", ready=str(tmp_path / f"t{i}"), release=release) for i in range(2)
+    ]
     assert len(p.executor.worker_pids()) == 2  # one per attempt, not parallelism
     for i in range(2):
         p.wait_until((tmp_path / f"t{i}").exists, f"task t{i} to start")

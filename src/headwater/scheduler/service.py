@@ -36,15 +36,24 @@ WORKER_PRELOAD = (
 
 
 def open_store(
-    settings: Settings, *, clock: Clock | None = None, migrate: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = False,
+    checked: bool = False,
 ) -> SqlStore:
     """The metadata database of ``settings``; migrated first with ``migrate``, else it must be
-    up to date (a clear error says to run ``headwater db migrate``)."""
+    up to date (a clear error says to run ``headwater db migrate``), unless the caller
+    ``checked`` that already (the scheduler, for its DAG processor child: Alembic, which the
+    check imports, is 9 MB that process need not hold)."""
+    from headwater.store.sql import SqlStore
+
+    if checked:
+        return SqlStore.from_url(settings.database_url, clock=clock)
     from headwater.cli._store import missing_sqlite_file
     from headwater.db.engine import create_db_engine
     from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date, upgrade
-    from headwater.store.sql import SqlStore
 
     if not migrate:
         # Connecting would create an empty SQLite file (and its folder), which every command
@@ -137,7 +146,10 @@ def build_scheduler(
     )
 
 
-def build_processor(settings: Settings, store: SqlStore) -> DagFolderProcessor:
+def build_processor(
+    settings: Settings, store: SqlStore, *, should_stop: Callable[[], bool] | None = None
+) -> DagFolderProcessor:
+    """The DAG-folder processor of ``settings``; a scan ends early once ``should_stop()``."""
     from headwater.dag_processing.processor import DagFolderProcessor
 
     return DagFolderProcessor(
@@ -146,6 +158,7 @@ def build_processor(settings: Settings, store: SqlStore) -> DagFolderProcessor:
         parse_timeout_s=settings.scheduler.file_parse_timeout_s,
         reparse_interval_s=settings.scheduler.min_file_process_interval_s,
         paused_at_creation=settings.scheduler.dags_are_paused_at_creation,
+        should_stop=should_stop,
     )
 
 
@@ -156,12 +169,17 @@ def run_processor_loop(
     interval_s: float,
     clock: Clock | None = None,
 ) -> None:
-    """Scan the folder every ``interval_s`` until ``should_stop()``."""
+    """Scan the folder every ``interval_s`` until ``should_stop()``, which also ends a scan
+    under way if the processor was built with it."""
+    from headwater.dag_processing.processor import ScanStopped
+
     clock = clock or SystemClock()
     while not should_stop():
         began = time.monotonic()
         try:
             report = processor.scan()
+        except ScanStopped:
+            return
         except Exception:  # a database hiccup: log it and scan again next time
             log.exception("Scanning %s failed", processor.folder)
         else:
@@ -180,5 +198,11 @@ def start_processor_process() -> subprocess.Popen[bytes]:
     """``headwater dag-processor`` as a child process (stopped with the parent's Ctrl-C)."""
     import os
 
-    command = ["dag-processor", "--quiet", "--exit-with-parent", f"--parent-pid={os.getpid()}"]
+    command = [
+        "dag-processor",
+        "--quiet",
+        "--exit-with-parent",
+        f"--parent-pid={os.getpid()}",
+        "--database-checked",
+    ]
     return subprocess.Popen([sys.executable, "-m", "headwater", *command])
