@@ -7,6 +7,14 @@ and sends the returned :class:`Dispatch` payload down that worker's pipe. ``poll
 every worker's result pipe and process sentinel at once (``multiprocessing.connection.wait``:
 event driven, no sleeping loop) and returns the outcomes that are ready.
 
+Workers start **on demand**: a queued key with no idle worker starts one, while fewer than
+``parallelism`` are in the pool, never more than the keys waiting; the key goes to it once
+it says it is ready (its worker function loaded). A worker without an attempt for
+``idle_timeout_s`` exits, and once none is left the fork server stops too, so an idle
+scheduler holds no worker process. A worker that fails to start is started again after a
+growing delay and reported once; ``start_attempts`` failures in a row make ``poll`` and
+``heartbeat`` raise :class:`WorkerStartError` (:mod:`headwater.executors.start_failures`).
+
 Workers are never forks of the scheduler: a fork would inherit its database connections and
 whatever its threads held. They come from multiprocessing's **fork server**, a clean
 interpreter started once (about 0.15 s) with headwater and the worker function's module
@@ -73,8 +81,10 @@ from headwater.executors.local_workers import (
     WorkerInfo,
     kill_leftover,
     start_worker,
+    stop_fork_server,
+    stop_workers,
 )
-from headwater.executors.process_tree import exit_text, kill_child_groups
+from headwater.executors.process_tree import exit_text
 from headwater.executors.start_failures import StartFailures, WorkerStartError
 
 __all__ = ["Dispatch", "LocalExecutor", "WorkerInfo", "WorkerStartError"]
@@ -212,28 +222,7 @@ class LocalExecutor(Executor):
             self._collect(0.0)  # an attempt that just ended is reported, not cut short
         except Exception:
             log.exception("Could not read the workers' last results")
-        for worker in self._workers:
-            if worker.process.exitcode is not None:
-                continue
-            if worker.idle and worker.conn is not None:
-                try:
-                    worker.conn.send_bytes(pickle.dumps(_worker.Stop()))
-                except OSError:
-                    worker.process.terminate()
-            elif not worker.leaving and worker.ending is None:
-                worker.process.terminate()
-        deadline = time.monotonic() + self._kill_grace_s
-        pending: dict[Any, WorkerHandle] = {w.process.sentinel: w for w in self._workers}
-        while pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for sentinel in wait(list(pending), remaining):
-                pending.pop(sentinel)
-        for worker in pending.values():
-            self._sigkill(worker)
-        for worker in self._workers:
-            worker.release()
+        stop_workers(self._workers, self._kill_grace_s)
         self._workers.clear()
         self._stop_fork_server()
         finished, self._finished = self._finished, []
@@ -479,20 +468,8 @@ class LocalExecutor(Executor):
             self._stop_fork_server()
 
     def _stop_fork_server(self) -> None:
-        """Stop the fork server once no worker is left, so that an idle scheduler holds no
-        preloaded interpreter (it starts again, in about 0.15 s, with the next worker)."""
-        if self._start_method != "forkserver" or self._workers:
-            return
-        from multiprocessing import forkserver
-
-        server = getattr(forkserver, "_forkserver", None)
-        stop = getattr(server, "_stop", None)  # CPython's own (its tests use it), 3.8+
-        if stop is None or getattr(server, "_forkserver_pid", None) is None:
-            return
-        try:
-            stop()
-        except OSError as exc:
-            log.warning("Could not stop the fork server: %s", exc)
+        if self._start_method == "forkserver" and not self._workers:
+            stop_fork_server()
 
     def _raise_if_workers_cannot_start(self) -> None:
         error = self._start_failures.error
@@ -515,7 +492,7 @@ class LocalExecutor(Executor):
                     f"timed out after {worker.timeout_s:g} s (execution_timeout); worker killed",
                 )
             elif worker.sigkill_at is not None and now >= worker.sigkill_at:
-                self._sigkill(worker)
+                worker.sigkill()
             elif self._retire_at(worker) <= now:
                 self._retire(worker)
 
@@ -562,12 +539,6 @@ class LocalExecutor(Executor):
         )
         if worker.process.exitcode is None:
             worker.process.terminate()
-
-    def _sigkill(self, worker: WorkerHandle) -> None:
-        worker.sigkill_at = None
-        if worker.process.exitcode is None:
-            kill_child_groups(worker.info.pid)
-            worker.process.kill()
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
