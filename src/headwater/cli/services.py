@@ -53,13 +53,16 @@ def _stop_on_signals() -> Iterator[_StopFlag]:
     """The first SIGINT or SIGTERM asks for a clean stop; a second one forces it: every
     process this one started is killed (SIGKILL) and KeyboardInterrupt unwinds the command.
     Whatever happens, nothing this command started outlives it."""
-    from headwater.executors.process_tree import kill_descendants
+    from headwater.executors.process_tree import descendants, kill_descendants
 
     flag = _StopFlag()
+    # Processes there before the command (when it runs inside another program, as in
+    # tests) are not the command's to kill.
+    before = set(descendants(os.getpid()))
 
     def handler(signum: int, frame: object) -> None:
         if flag.event.is_set():
-            kill_descendants(os.getpid())
+            kill_descendants(os.getpid(), spare=before)
             raise KeyboardInterrupt
         flag.set()
 
@@ -69,7 +72,7 @@ def _stop_on_signals() -> Iterator[_StopFlag]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-        kill_descendants(os.getpid())  # the last line of defence: normally nothing is left
+        kill_descendants(os.getpid(), spare=before)  # the last line of defence: normally none
 
 
 def _terminate(child: subprocess.Popen[bytes]) -> None:

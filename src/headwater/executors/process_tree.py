@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 __all__ = [
@@ -76,8 +76,9 @@ def kill_child_groups(pid: int) -> None:
         _kill(child, group=pgrp == child)
 
 
-def kill_descendants(pid: int) -> int:
+def kill_descendants(pid: int, *, spare: Collection[int] = ()) -> int:
     """SIGKILL every process below ``pid``, and the process groups they lead; how many.
+    The processes in ``spare`` are left alone, and so are the processes below them.
 
     The last line of defence of a command that stops: whatever it started and did not stop
     (a DAG file's import, a worker, a task's command in its own session) ends with it.
@@ -88,8 +89,9 @@ def kill_descendants(pid: int) -> int:
     todo = [pid]
     while todo:
         for child, pgrp in children.get(todo.pop(0), []):
-            victims.append((child, pgrp))
-            todo.append(child)
+            if child not in spare:
+                victims.append((child, pgrp))
+                todo.append(child)
     for child, pgrp in victims:
         _kill(child, group=pgrp == child)
     return len(victims)
