@@ -17,8 +17,9 @@ growing delay and reported once; ``start_attempts`` failures in a row make ``pol
 
 Workers are never forks of the scheduler: a fork would inherit its database connections and
 whatever its threads held. They come from multiprocessing's **fork server**, a clean
-interpreter started once (about 0.15 s) with headwater and the worker function's module
-preloaded, which forks a ready worker: an attempt on a fresh worker took 18-26 ms here,
+interpreter started with the first worker (and again after the pool emptied) with headwater
+and the worker function's module preloaded (0.7-0.9 s with the scheduler's preloads on a
+busy 2-CPU machine), which forks a ready worker: an attempt on a fresh worker took 18-26 ms here,
 against 170-240 ms with the ``spawn`` start method, which starts a new interpreter and
 imports headwater every time (``benchmarks/local_executor_overhead.py``; ``start_method=
 "spawn"`` remains available). Workers (re)start after a crash, a kill, a timeout and every

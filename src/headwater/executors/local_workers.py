@@ -175,7 +175,7 @@ def stop_workers(workers: list[WorkerHandle], kill_grace_s: float) -> None:
 
 def stop_fork_server() -> None:
     """Stop multiprocessing's fork server if it runs (call only once no worker is left), so
-    that an idle scheduler holds no preloaded interpreter; it starts again, in about 0.15 s,
+    that an idle scheduler holds no preloaded interpreter; it starts again (under a second)
     with the next worker."""
     from multiprocessing import forkserver
 
