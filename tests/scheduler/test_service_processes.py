@@ -8,6 +8,7 @@ killed when the test ends (``ProcessTree``); every wait has a deadline.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import textwrap
@@ -314,3 +315,30 @@ def test_workers_that_cannot_start_stop_the_scheduler_with_one_line(
     assert output.count("launcher banner") == 1
     wait_for(lambda: not tree.pids(), f"every process to end: {tree.described()}", 10)
     assert harness.states("simple", run.run_id) == {"one": "scheduled"}  # nothing lost
+
+
+def test_ctrl_c_in_a_terminal_stops_the_scheduler_and_its_processor_cleanly(
+    tmp_path: Path, sqlite_url: str, folder: Path, harness: Harness, trees: list[ProcessTree]
+) -> None:
+    importing = tmp_path / "importing"
+    task_started = tmp_path / "task-started"
+    write_dag(folder, "busy", BUSY_DAG.format(started=task_started))
+    harness.process()
+    harness.trigger("busy")
+    (folder / "hang.py").write_text(HANGING_FILE.format(marker=str(importing)))
+    tree = make_tree(tmp_path, sqlite_url, folder, file_parse_timeout_s="300")
+    trees.append(tree)
+    scheduler = tree.start("scheduler")
+    wait_for(importing.exists, "the hanging DAG file to be imported")
+    wait_for(task_started.exists, "the task to start")
+
+    # A terminal sends Ctrl-C's SIGINT to its whole foreground process group: one stop,
+    # not a clean one for the scheduler and a forced one for its DAG processor.
+    os.killpg(scheduler.pid, signal.SIGINT)
+
+    assert ended_within(scheduler, STOP_BOUND_S), tree.described()
+    wait_for(lambda: not tree.pids(), f"every process to end: {tree.described()}", 10)
+    output = tree.output(scheduler)
+    assert scheduler.returncode == 0, output
+    assert "Aborted!" not in output
+    assert "Traceback" not in output

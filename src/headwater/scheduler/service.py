@@ -195,7 +195,10 @@ def run_processor_loop(
 
 
 def start_processor_process() -> subprocess.Popen[bytes]:
-    """``headwater dag-processor`` as a child process (stopped with the parent's Ctrl-C)."""
+    """``headwater dag-processor`` as a child process, in a process group of its own: the
+    parent stops it (SIGTERM) when it stops, so a Ctrl-C in a terminal, which signals the
+    whole foreground group, must not reach it as well (it would take the parent's SIGTERM
+    for a second, forcing signal). It exits by itself if the parent dies."""
     import os
 
     command = [
@@ -205,4 +208,4 @@ def start_processor_process() -> subprocess.Popen[bytes]:
         f"--parent-pid={os.getpid()}",
         "--database-checked",
     ]
-    return subprocess.Popen([sys.executable, "-m", "headwater", *command])
+    return subprocess.Popen([sys.executable, "-m", "headwater", *command], process_group=0)
