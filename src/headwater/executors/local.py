@@ -257,7 +257,7 @@ class LocalExecutor(Executor):
                     time.sleep(wait_s)  # nothing runs, so nothing can end meanwhile
                 self._check_deadlines()
                 self._dispatch()
-                if self._finished or time.monotonic() >= until:
+                if self._finished or self._start_failures.error or time.monotonic() >= until:
                     break
         self._raise_if_workers_cannot_start()
         finished, self._finished = self._finished, []
@@ -522,7 +522,7 @@ class LocalExecutor(Executor):
         deadlines = [w.deadline for w in self._workers if w.ending is None and w.deadline]
         deadlines += [w.sigkill_at for w in self._workers if w.sigkill_at is not None]
         deadlines += [self._retire_at(w) for w in self._workers]
-        if self._queue and self._start_failures.count:
+        if self._queue and self._start_failures.count and not self._start_failures.error:
             deadlines.append(self._start_failures.next_start_at)
         if not deadlines:
             return float("inf")
