@@ -342,3 +342,24 @@ def test_ctrl_c_in_a_terminal_stops_the_scheduler_and_its_processor_cleanly(
     assert scheduler.returncode == 0, output
     assert "Aborted!" not in output
     assert "Traceback" not in output
+
+
+def test_the_dag_processor_child_is_told_to_stop_once(
+    tmp_path: Path, sqlite_url: str, folder: Path, trees: list[ProcessTree]
+) -> None:
+    importing = tmp_path / "importing"
+    (folder / "hang.py").write_text(HANGING_FILE.format(marker=str(importing)))
+    tree = make_tree(tmp_path, sqlite_url, folder, file_parse_timeout_s="300")
+    trees.append(tree)
+    scheduler = tree.start("scheduler")
+    wait_for(importing.exists, "the hanging DAG file to be imported")
+
+    # The scheduler stops at once (nothing runs) while its DAG processor child is still
+    # stopping its scan: a second SIGTERM would force that stop ("Aborted!", code 1).
+    scheduler.send_signal(signal.SIGTERM)
+
+    assert ended_within(scheduler, STOP_BOUND_S), tree.described()
+    wait_for(lambda: not tree.pids(), f"every process to end: {tree.described()}", 10)
+    output = tree.output(scheduler)
+    assert scheduler.returncode == 0, output
+    assert "Aborted!" not in output, output

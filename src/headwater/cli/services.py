@@ -99,12 +99,15 @@ _CHILD_STOP_WAIT_S = 5.0
 way at once) before it is killed, with the files it is importing."""
 
 
-def _stop_child(child: subprocess.Popen[bytes] | None) -> None:
+def _stop_child(child: subprocess.Popen[bytes] | None, *, told: bool) -> None:
+    """Stop ``child`` and wait for it; ``told``: it got SIGTERM already (once only: a second
+    one would force its stop)."""
     from headwater.executors.process_tree import kill_descendants
 
     if child is None:
         return
-    _terminate(child)
+    if not told:
+        _terminate(child)
     try:
         child.wait(timeout=_CHILD_STOP_WAIT_S)
     except subprocess.TimeoutExpired:
@@ -133,7 +136,7 @@ def _run_scheduler(
     try:
         scheduler.run(stop)
     finally:
-        _stop_child(processor)
+        _stop_child(processor, told=stop())  # a stop signal told it already
 
 
 @click.command("scheduler")
