@@ -163,6 +163,20 @@ class SchedulerSettings:
         minimum=0.0,
         maximum=7 * _DAY_S,
     )
+    worker_idle_timeout_s: float = _setting(
+        60.0,
+        "A worker process that ran no attempt for this many seconds exits; workers start "
+        "again when tasks need them.",
+        minimum=1.0,
+        maximum=_DAY_S,
+    )
+    worker_start_attempts: int = _setting(
+        5,
+        "Failed starts of worker processes in a row (retried after 0.5 s, 1 s, 2 s, ...) "
+        "after which the scheduler stops with the error.",
+        minimum=1,
+        maximum=100,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from headwater.clock import FakeClock
 from headwater.engine.records import AttemptOutcome, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
-from headwater.executors.local import Dispatch, LocalExecutor, WorkerInfo
+from headwater.executors.local import Dispatch, LocalExecutor, WorkerInfo, WorkerStartError
 
 WORKER_FUNCTION = f"{worker_tasks.__name__}:run"
 SUCCESS = TaskInstanceState.SUCCESS
@@ -63,9 +63,8 @@ class Pool:
         self.timeouts: dict[TaskInstanceKey, float] = {}
         self.prepared: list[tuple[TaskInstanceKey, WorkerInfo]] = []
         options.setdefault("parallelism", 2)
-        self.executor = LocalExecutor(
-            worker_function=WORKER_FUNCTION, prepare=self.prepare, **options
-        )
+        options.setdefault("worker_function", WORKER_FUNCTION)
+        self.executor = LocalExecutor(prepare=self.prepare, **options)
 
     def prepare(self, key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch | None:
         self.prepared.append((key, worker))
@@ -102,6 +101,16 @@ class Pool:
         [(reported, outcome)] = self.collect(1)
         assert reported == key
         return outcome
+
+    def wait_until(self, condition: Callable[[], Any], what: str) -> Any:
+        """``wait_until``, keeping the executor going meanwhile: a worker started for a
+        queued key gets it once it says it is ready, which the executor reads when polled."""
+
+        def pumped() -> Any:
+            self.executor.heartbeat()
+            return condition()
+
+        return wait_until(pumped, what)
 
     def pid_of(self, key: TaskInstanceKey) -> int:
         return next(worker.pid for k, worker in self.prepared if k == key)
@@ -152,7 +161,6 @@ def test_attempts_run_in_parallel(pool: Callable[..., Pool]) -> None:
         # Each passes only if the other one reaches the barrier while it waits there.
         a = p.submit("a", "barrier", barrier=barrier)
         b = p.submit("b", "barrier", barrier=barrier)
-        assert set(p.executor.running()) == {a, b}
         got = dict(p.collect(2))
     assert got[a].state is SUCCESS, got[a].error
     assert got[b].state is SUCCESS, got[b].error
@@ -231,7 +239,7 @@ def test_a_worker_killed_with_sigkill_is_reported_and_replaced(
 ) -> None:
     p = pool(parallelism=1)
     victim = p.submit("victim", "wait", ready=str(tmp_path / "ready"))
-    wait_until((tmp_path / "ready").exists, "the task to start")
+    p.wait_until((tmp_path / "ready").exists, "the task to start")
 
     os.kill(p.executor.running()[victim].pid, signal.SIGKILL)
 
@@ -248,7 +256,7 @@ def test_hard_timeout_terminates_then_kills_a_task_that_ignores_sigterm(
     clock = FakeClock()
     p = pool(parallelism=1, kill_grace_s=2.0, clock=clock)
     stuck = p.submit("stuck", "stubborn", timeout_s=30.0, ready=str(tmp_path / "ready"))
-    child = int(wait_until(lambda: _read(tmp_path / "ready"), "the task to start"))
+    child = int(p.wait_until(lambda: _read(tmp_path / "ready"), "the task to start"))
     pid = p.executor.running()[stuck].pid
 
     clock.advance(timedelta(seconds=31))
@@ -276,7 +284,7 @@ def test_sigterm_unwinds_the_task_before_the_worker_ends(
     slow = p.submit(
         "slow", "wait", timeout_s=1.0, ready=str(tmp_path / "ready"), cleanup=str(tmp_path / "c")
     )
-    wait_until((tmp_path / "ready").exists, "the task to start")
+    p.wait_until((tmp_path / "ready").exists, "the task to start")
 
     clock.advance(timedelta(seconds=61))
     outcome = p.outcome(slow)  # poll checks the deadline too
@@ -291,7 +299,7 @@ def test_kill_drops_a_queued_key_and_terminates_a_running_one(
     p = pool(parallelism=1)
     running = p.submit("running", "wait", ready=str(tmp_path / "ready"))
     queued = p.submit("queued", "noop")
-    wait_until((tmp_path / "ready").exists, "the task to start")
+    p.wait_until((tmp_path / "ready").exists, "the task to start")
 
     p.executor.kill(queued)
     p.executor.kill(running)
@@ -335,8 +343,8 @@ def test_stop_leaves_no_worker_processes(pool: Callable[..., Pool], tmp_path: Pa
     p.submit("stuck", "stubborn", ready=str(tmp_path / "stuck"))
     p.submit("queued", "noop")
     p.submit("never", "noop")
-    child = int(wait_until(lambda: _read(tmp_path / "stuck"), "the stubborn task to start"))
-    wait_until((tmp_path / "busy").exists, "the busy task to start")
+    child = int(p.wait_until(lambda: _read(tmp_path / "stuck"), "the stubborn task to start"))
+    p.wait_until((tmp_path / "busy").exists, "the busy task to start")
     pids = p.worker_pids()
     assert len(pids) == 3
 
@@ -360,15 +368,15 @@ import sys
 from headwater.engine.records import TaskInstanceKey
 from headwater.executors.local import Dispatch, LocalExecutor
 
-key = TaskInstanceKey("dag", "run", "long")
 executor = LocalExecutor(
     parallelism=2,
     worker_function={WORKER_FUNCTION!r},
-    prepare=lambda k, w: Dispatch(("wait", {{"ready": {str(ready)!r}}})),
+    prepare=lambda k, w: Dispatch(("wait", {{"ready": {str(ready)!r} + k.task_id}})),
 )
 executor.start()
-executor.queue(key)
-print(" ".join(str(p.pid) for p in __import__("multiprocessing").active_children()), flush=True)
+executor.queue(TaskInstanceKey("dag", "run", "1"))
+executor.queue(TaskInstanceKey("dag", "run", "2"))
+print(" ".join(map(str, executor.worker_pids())), flush=True)
 executor.poll(timeout=120)
 """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(worker_tasks.__file__)])}
@@ -378,7 +386,8 @@ executor.poll(timeout=120)
         assert scheduler.stdout is not None
         workers = [int(pid) for pid in scheduler.stdout.readline().split()]
         assert len(workers) == 2
-        wait_until(ready.exists, "the task to start")
+        for n in "12":
+            wait_until(Path(f"{ready}{n}").exists, "the tasks to start")
 
         scheduler.kill()
         scheduler.wait()
@@ -406,3 +415,77 @@ def _read(path: Path) -> str:
         return path.read_text()
     except FileNotFoundError:
         return ""
+
+
+def test_workers_start_when_attempts_need_them_up_to_parallelism(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=3)
+    assert p.executor.worker_pids() == []  # started, idle: no worker process yet
+
+    release = str(tmp_path / "release")
+    keys = [
+        p.submit(f"t{i}", "hold", ready=str(tmp_path / f"t{i}"), release=release) for i in range(2)
+    ]
+    assert len(p.executor.worker_pids()) == 2  # one per attempt, not parallelism
+    for i in range(2):
+        p.wait_until((tmp_path / f"t{i}").exists, f"task t{i} to start")
+    more = [p.submit(f"u{i}", "noop") for i in range(3)]
+    assert len(p.executor.worker_pids()) == 3  # never more than parallelism
+
+    (tmp_path / "release").write_text("go")
+    got = dict(p.collect(5))
+    assert {got[k].state for k in keys + more} == {SUCCESS}
+    assert len({o.rendered_fields["pid"] for o in got.values()}) <= 3
+
+
+def test_idle_workers_exit_after_the_idle_timeout(pool: Callable[..., Pool]) -> None:
+    clock = FakeClock()
+    p = pool(parallelism=2, idle_timeout_s=30.0, clock=clock)
+    first = p.submit("first", "noop")
+    pid = p.outcome(first).rendered_fields["pid"]
+
+    clock.advance(timedelta(seconds=29))
+    p.executor.heartbeat()
+    assert p.executor.worker_pids() == [pid]  # idle, but not for long enough
+    clock.advance(timedelta(seconds=2))
+    p.wait_until(lambda: not p.executor.worker_pids(), "the idle worker to exit")
+
+    assert gone(pid)
+    after = p.submit("after", "noop")
+    assert p.outcome(after).rendered_fields["pid"] != pid  # a new worker, on demand
+
+
+def test_workers_that_cannot_start_back_off_say_it_once_then_give_up(
+    pool: Callable[..., Pool], caplog: pytest.LogCaptureFixture
+) -> None:
+    import broken_worker
+
+    clock = FakeClock()
+    p = pool(
+        parallelism=4,
+        start_attempts=3,
+        clock=clock,
+        worker_function=f"{broken_worker.__name__}:run",
+    )
+    key = p.submit("doomed", "noop")
+
+    p.wait_until(lambda: not p.executor.worker_pids(), "the first start to fail")
+    p.executor.heartbeat()
+    assert p.executor.worker_pids() == []  # backing off: no start before 0.5 s
+    clock.advance(timedelta(seconds=0.5))
+    p.executor.heartbeat()
+    assert len(p.executor.worker_pids()) == 1  # one attempt waits: one worker, not four
+    p.wait_until(lambda: not p.executor.worker_pids(), "the second start to fail")
+    clock.advance(timedelta(seconds=1))
+
+    with pytest.raises(WorkerStartError) as raised:
+        p.wait_until(lambda: False, "the executor to give up")
+    assert str(raised.value) == (
+        f"worker processes cannot start: cannot load {broken_worker.__name__}:run: "
+        f"RuntimeError: {broken_worker.FAILURE} (3 failed starts in a row, setting "
+        "scheduler.worker_start_attempts)"
+    )
+    said = [r for r in caplog.records if broken_worker.FAILURE in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "ERROR"
+    assert key not in [k for k, _ in p.prepared]  # no attempt was started for it

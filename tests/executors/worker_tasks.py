@@ -69,6 +69,15 @@ def wait(ready: str, cleanup: str | None = None) -> AttemptOutcome:
     return _success()
 
 
+def hold(ready: str, release: str) -> AttemptOutcome:
+    """Writes ``ready``, then waits (a minute at most) until ``release`` exists."""
+    Path(ready).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _success()
+
+
 def stubborn(ready: str) -> AttemptOutcome:
     """Ignores SIGTERM and keeps a command running in its own session (as BashOperator does)."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -99,6 +108,7 @@ ACTIONS = {
         segfault,
         exit_now,
         wait,
+        hold,
         stubborn,
         barrier,
         hog,

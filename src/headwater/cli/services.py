@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -28,23 +28,44 @@ if TYPE_CHECKING:
 
 
 class _StopFlag:
-    """Set by SIGINT/SIGTERM; loops check it between steps."""
+    """Set by the first SIGINT/SIGTERM; loops check it between steps, and the child
+    processes handed to :meth:`adopt` get SIGTERM at once, so that they stop meanwhile."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.children: list[subprocess.Popen[bytes]] = []
 
     def __call__(self) -> bool:
         return self.event.is_set()
 
+    def adopt(self, child: subprocess.Popen[bytes]) -> None:
+        self.children.append(child)
+        if self.event.is_set():
+            _terminate(child)
+
+    def set(self) -> None:
+        self.event.set()
+        for child in self.children:
+            _terminate(child)
+
 
 @contextmanager
 def _stop_on_signals() -> Iterator[_StopFlag]:
+    """The first SIGINT or SIGTERM asks for a clean stop; a second one forces it: every
+    process this one started is killed (SIGKILL) and KeyboardInterrupt unwinds the command.
+    Whatever happens, nothing this command started outlives it."""
+    from headwater.executors.process_tree import descendants, kill_descendants
+
     flag = _StopFlag()
+    # Processes there before the command (when it runs inside another program, as in
+    # tests) are not the command's to kill.
+    before = set(descendants(os.getpid()))
 
     def handler(signum: int, frame: object) -> None:
-        if flag.event.is_set():  # a second Ctrl-C: stop now
+        if flag.event.is_set():
+            kill_descendants(os.getpid(), spare=before)
             raise KeyboardInterrupt
-        flag.event.set()
+        flag.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -52,6 +73,12 @@ def _stop_on_signals() -> Iterator[_StopFlag]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        kill_descendants(os.getpid(), spare=before)  # the last line of defence: normally none
+
+
+def _terminate(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()
 
 
 def _configure_logging(quiet: bool) -> None:
@@ -76,13 +103,24 @@ def _configure_logging(quiet: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _stop_child(child: subprocess.Popen[bytes] | None) -> None:
-    if child is None or child.poll() is not None:
+_CHILD_STOP_WAIT_S = 5.0
+"""How long the DAG processor child may take to stop after SIGTERM (it stops a scan under
+way at once) before it is killed, with the files it is importing."""
+
+
+def _stop_child(child: subprocess.Popen[bytes] | None, *, told: bool) -> None:
+    """Stop ``child`` and wait for it; ``told``: it got SIGTERM already (once only: a second
+    one would force its stop)."""
+    from headwater.executors.process_tree import kill_descendants
+
+    if child is None:
         return
-    child.terminate()
+    if not told:
+        _terminate(child)
     try:
-        child.wait(timeout=10)
+        child.wait(timeout=_CHILD_STOP_WAIT_S)
     except subprocess.TimeoutExpired:
+        kill_descendants(child.pid)
         child.kill()
         child.wait()
 
@@ -100,11 +138,14 @@ def _run_scheduler(
     # processor starts, so that a refusal is said once, by this process.
     scheduler = build_scheduler(settings)
     scheduler.on_run_finished = on_run_finished
-    processor = start_processor_process() if with_processor else None
+    processor = None
+    if with_processor and not stop():
+        processor = start_processor_process()
+        stop.adopt(processor)
     try:
         scheduler.run(stop)
     finally:
-        _stop_child(processor)
+        _stop_child(processor, told=stop())  # a stop signal told it already
 
 
 @click.command("scheduler")
@@ -128,9 +169,9 @@ def scheduler(dag_processor: bool, quiet: bool) -> None:
     """
     from headwater.settings import load_settings
 
-    _configure_logging(quiet)
-    settings = load_settings()
     with _stop_on_signals() as stop:
+        _configure_logging(quiet)
+        settings = load_settings()
         _run_scheduler(settings, with_processor=dag_processor, stop=stop)
 
 
@@ -150,8 +191,16 @@ def scheduler(dag_processor: bool, quiet: bool) -> None:
     help="With --exit-with-parent: the process to outlive no longer than (default: the parent "
     "at start).",
 )
+@click.option(
+    "--database-checked",
+    is_flag=True,
+    hidden=True,
+    help="The database was found up to date by the process starting this one (`scheduler`).",
+)
 @handle_errors
-def dag_processor(once: bool, quiet: bool, exit_with_parent: bool, parent_pid: int | None) -> None:
+def dag_processor(
+    once: bool, quiet: bool, exit_with_parent: bool, parent_pid: int | None, database_checked: bool
+) -> None:
     """Keep the database's DAGs in step with the DAG folder until Ctrl-C.
 
     Every scheduler.dag_dir_list_interval_s it imports new and changed files, each in its
@@ -160,35 +209,39 @@ def dag_processor(once: bool, quiet: bool, exit_with_parent: bool, parent_pid: i
 
     Example: headwater dag-processor --once
     """
+    from headwater.dag_processing.processor import ScanStopped
     from headwater.scheduler.service import build_processor, open_store, run_processor_loop
     from headwater.settings import load_settings
 
-    _configure_logging(quiet)
-    settings = load_settings()
-    store = open_store(settings)
-    try:
-        processor = build_processor(settings, store)
-        if once:
-            report = processor.scan()
-            console().print(
-                f"Parsed {len(report.parsed)} file(s), {len(report.errors)} with import errors; "
-                f"{len(report.deleted)} deleted."
-            )
-            return
-        # The scheduler says who it is: one killed while this process was starting would
-        # otherwise already be gone, and its successor (init) taken for the parent.
-        parent = parent_pid if parent_pid is not None else os.getppid()
-        with _stop_on_signals() as stop:
+    # The scheduler says who it is: one killed while this process was starting would
+    # otherwise already be gone, and its successor (init) taken for the parent.
+    parent = parent_pid if parent_pid is not None else os.getppid()
+    with _stop_on_signals() as stop:
 
-            def should_stop() -> bool:
-                # A scheduler killed with SIGKILL cannot stop its processor: it notices.
-                return stop() or (exit_with_parent and os.getppid() != parent)
+        def should_stop() -> bool:
+            # A scheduler killed with SIGKILL cannot stop its processor: it notices.
+            return stop() or (exit_with_parent and os.getppid() != parent)
 
+        _configure_logging(quiet)
+        settings = load_settings()
+        store = open_store(settings, checked=database_checked)
+        try:
+            processor = build_processor(settings, store, should_stop=should_stop)
+            if once:
+                try:
+                    report = processor.scan()
+                except ScanStopped:
+                    return
+                console().print(
+                    f"Parsed {len(report.parsed)} file(s), {len(report.errors)} with import "
+                    f"errors; {len(report.deleted)} deleted."
+                )
+                return
             run_processor_loop(
                 processor, should_stop, interval_s=settings.scheduler.dag_dir_list_interval_s
             )
-    finally:
-        store.close()
+        finally:
+            store.close()
 
 
 @click.command("standalone")
@@ -210,41 +263,58 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
 
     Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
     """
-    from headwater.cli._store import shown_url
+    from headwater.dag_processing.processor import ScanStopped
     from headwater.scheduler.service import build_processor, open_store
     from headwater.settings import load_settings
 
-    _configure_logging(quiet)
-    settings = load_settings()
     out = console()
-    store = open_store(settings, migrate=True)
-    try:
-        report = build_processor(settings, store).scan()
-        dags = [d for d in store.list_dags() if d.fileloc]
-        out.print("[bold]headwater standalone[/bold]  (Ctrl-C stops everything)")
-        out.print(f"  home        {settings.home}")
-        out.print(f"  database    {shown_url(settings.database_url)}")
-        out.print(f"  DAG folder  {settings.dags_folder}  ({len(dags)} DAG(s) loaded)")
-        out.print(f"  task logs   {settings.logs_folder}")
-        # The files that fail now, whether parsed in this scan or unchanged since an earlier
-        # one (their import errors stay stored until the file imports again).
-        failed = {e.filename for e in store.list_import_errors()} | set(report.errors)
-        if failed:
-            out.print(
-                f"  [red]{len(failed)} file(s) failed to import[/red]: "
-                "see `headwater dags list-import-errors`"
-            )
-        watched = {_trigger(store, dag_id).run_id: dag_id for dag_id in trigger_ids}
-    finally:
-        store.close()
+    watched: dict[str, str] = {}
+    # Signals are caught from the start: a Ctrl-C while the database is migrated lets the
+    # migration finish; one during the first scan stops the files' imports.
     with _stop_on_signals() as stop:
-        _run_scheduler(
-            settings,
-            with_processor=True,
-            stop=stop,
-            on_run_finished=lambda run: _report_run(run, watched),
-        )
+        _configure_logging(quiet)
+        settings = load_settings()
+        store = open_store(settings, migrate=True)
+        try:
+            if not stop():
+                report = build_processor(settings, store, should_stop=stop).scan()
+                watched = _show_start(store, settings, report.errors, trigger_ids)
+        except ScanStopped:
+            pass
+        finally:
+            store.close()
+        if not stop():
+            _run_scheduler(
+                settings,
+                with_processor=True,
+                stop=stop,
+                on_run_finished=lambda run: _report_run(run, watched),
+            )
     out.print("Stopped.")
+
+
+def _show_start(
+    store: SqlStore, settings: Settings, errors: Mapping[str, int], trigger_ids: tuple[str, ...]
+) -> dict[str, str]:
+    """Print what ``standalone`` runs; trigger the DAGs asked for; their runs by run id."""
+    from headwater.cli._store import shown_url
+
+    out = console()
+    dags = [d for d in store.list_dags() if d.fileloc]
+    out.print("[bold]headwater standalone[/bold]  (Ctrl-C stops everything)")
+    out.print(f"  home        {settings.home}")
+    out.print(f"  database    {shown_url(settings.database_url)}")
+    out.print(f"  DAG folder  {settings.dags_folder}  ({len(dags)} DAG(s) loaded)")
+    out.print(f"  task logs   {settings.logs_folder}")
+    # The files that fail now, whether parsed in this scan or unchanged since an earlier
+    # one (their import errors stay stored until the file imports again).
+    failed = {e.filename for e in store.list_import_errors()} | set(errors)
+    if failed:
+        out.print(
+            f"  [red]{len(failed)} file(s) failed to import[/red]: "
+            "see `headwater dags list-import-errors`"
+        )
+    return {_trigger(store, dag_id).run_id: dag_id for dag_id in trigger_ids}
 
 
 def _trigger(store: SqlStore, dag_id: str) -> DagRun:

@@ -41,6 +41,14 @@ log = logging.getLogger(__name__)
 _KILL_GRACE_S = 1.0
 """How long to wait for the pipes of a killed child to close."""
 
+_STOP_CHECK_S = 0.2
+"""How often a scan waiting for its children checks whether it should stop."""
+
+
+class ScanStopped(Exception):
+    """``should_stop()`` said so during a scan: its children were killed, the files not
+    stored yet are parsed again by the next scan."""
+
 
 def default_max_children() -> int:
     """How many files are imported at once: the CPUs, between 2 and 4 (at least 2 so that a
@@ -78,6 +86,7 @@ class DagFolderProcessor:
         clock: Clock | None = None,
         environ: dict[str, str] | None = None,
         max_children: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.folder = Path(folder)
@@ -89,6 +98,10 @@ class DagFolderProcessor:
         self.environ = environ
         self.max_children = max(1, max_children or default_max_children())
         """How many files are imported at once, each in its own child process."""
+        self.should_stop = should_stop or (lambda: False)
+        """Checked while a scan waits for its children: True ends it (:class:`ScanStopped`)
+        within ``_STOP_CHECK_S``, so that a file that takes long to import cannot hold up a
+        Ctrl-C."""
 
     def scan(self) -> ScanReport:
         """Parse what changed since the last scan and what is due again, and forget deleted
@@ -180,11 +193,13 @@ class DagFolderProcessor:
         try:
             pending: set[Future[ParseResult]] = {pool.submit(parse, path) for path in paths}
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, _STOP_CHECK_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     on_result(future.result())
+                if pending and self.should_stop():
+                    raise ScanStopped(f"stopped while importing {len(pending)} file(s)")
         except BaseException:
-            # Ctrl-C, or storing failed: stop the children still importing, do not wait.
+            # Asked to stop, Ctrl-C, or storing failed: stop the children still importing.
             with lock:
                 stopping = True
                 for child in live:

@@ -29,9 +29,16 @@ Signals, and why:
   shows): how a scheduler that starts again recognises a worker an earlier scheduler left
   running (:func:`is_worker`) and never kills an unrelated process that reused its pid.
 
+Start-up: the worker loads the worker function, then says :class:`Ready`; an exception
+before that is sent as :class:`StartFailed` (with its reason, printed nowhere else, so that
+the executor reports it once however often it tries again) and the worker exits with code 1.
+The worker never imports the program's main script again (the executor hides it while it
+starts workers): a launcher script without an ``if __name__ == "__main__":`` guard would
+otherwise run again in every worker.
+
 Messages on the pipe are pickled (the payload is an arbitrary picklable object): the
-executor sends :class:`Run` or :class:`Stop`, the worker answers each ``Run`` with one
-:class:`Result`.
+worker says ``Ready`` (or ``StartFailed``) once, then the executor sends :class:`Run` or
+:class:`Stop`, and the worker answers each ``Run`` with one :class:`Result`.
 """
 
 from __future__ import annotations
@@ -99,6 +106,18 @@ class Stop:
 
 
 @dataclass(frozen=True)
+class Ready:
+    """Worker -> executor: started, the worker function loaded; send attempts."""
+
+
+@dataclass(frozen=True)
+class StartFailed:
+    """Worker -> executor: the worker could not start, and why; it exits next."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Result:
     """Worker -> executor: how the attempt ended."""
 
@@ -132,7 +151,13 @@ def main(conn: Connection, options: WorkerOptions) -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
     signal.signal(signal.SIGINT, _ignore)
     try:
-        _serve(conn, options, parent)
+        try:
+            function = load_function(options.worker_function)
+        except (Exception, SystemExit) as exc:  # a module may call sys.exit() when imported
+            _send(conn, StartFailed(f"cannot load {options.worker_function}: {_text(exc)}"))
+            sys.exit(1)
+        if _send(conn, Ready()):
+            _serve(conn, options, parent, function)
     except WorkerTerminated:
         # Die of the signal itself, so the exit status tells the executor what happened.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -143,8 +168,9 @@ def main(conn: Connection, options: WorkerOptions) -> None:
         conn.close()
 
 
-def _serve(conn: Connection, options: WorkerOptions, parent: int) -> None:
-    function: Callable[[Any], Any] | None = None
+def _serve(
+    conn: Connection, options: WorkerOptions, parent: int, function: Callable[[Any], Any]
+) -> None:
     done = 0
     while True:
         try:
@@ -164,8 +190,6 @@ def _serve(conn: Connection, options: WorkerOptions, parent: int) -> None:
             return
         outcome: AttemptOutcome
         try:
-            if function is None:
-                function = load_function(options.worker_function)
             returned = function(message.payload)
             if isinstance(returned, AttemptOutcome):
                 outcome = returned
@@ -189,14 +213,16 @@ def _serve(conn: Connection, options: WorkerOptions, parent: int) -> None:
             return
 
 
-def _send(conn: Connection, result: Result) -> bool:
-    """Send ``result``; False if the executor is gone (its end of the pipe closed)."""
+def _send(conn: Connection, message: Result | Ready | StartFailed) -> bool:
+    """Send ``message``; False if the executor is gone (its end of the pipe closed)."""
     try:
-        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
+        assert isinstance(message, Result)  # the others hold only strings
         data = pickle.dumps(
             Result(
-                _failed(f"the attempt's outcome cannot be sent back: {_text(exc)}"), result.leaving
+                _failed(f"the attempt's outcome cannot be sent back: {_text(exc)}"),
+                message.leaving,
             )
         )
     try:

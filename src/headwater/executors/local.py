@@ -7,10 +7,19 @@ and sends the returned :class:`Dispatch` payload down that worker's pipe. ``poll
 every worker's result pipe and process sentinel at once (``multiprocessing.connection.wait``:
 event driven, no sleeping loop) and returns the outcomes that are ready.
 
+Workers start **on demand**: a queued key with no idle worker starts one, while fewer than
+``parallelism`` are in the pool, never more than the keys waiting; the key goes to it once
+it says it is ready (its worker function loaded). A worker without an attempt for
+``idle_timeout_s`` exits, and once none is left the fork server stops too, so an idle
+scheduler holds no worker process. A worker that fails to start is started again after a
+growing delay and reported once; ``start_attempts`` failures in a row make ``poll`` and
+``heartbeat`` raise :class:`WorkerStartError` (:mod:`headwater.executors.start_failures`).
+
 Workers are never forks of the scheduler: a fork would inherit its database connections and
 whatever its threads held. They come from multiprocessing's **fork server**, a clean
-interpreter started once (about 0.15 s) with headwater and the worker function's module
-preloaded, which forks a ready worker: an attempt on a fresh worker took 18-26 ms here,
+interpreter started with the first worker (and again after the pool emptied) with headwater
+and the worker function's module preloaded (0.7-0.9 s with the scheduler's preloads on a
+busy 2-CPU machine), which forks a ready worker: an attempt on a fresh worker took 18-26 ms here,
 against 170-240 ms with the ``spawn`` start method, which starts a new interpreter and
 imports headwater every time (``benchmarks/local_executor_overhead.py``; ``start_method=
 "spawn"`` remains available). Workers (re)start after a crash, a kill, a timeout and every
@@ -52,16 +61,13 @@ import logging
 import multiprocessing
 import os
 import pickle
-import signal
 import socket
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
+from multiprocessing.connection import wait
 from typing import Any
 
 from headwater.clock import Clock, SystemClock
@@ -70,8 +76,19 @@ from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.executors import _worker
 from headwater.executors.base import Executor
+from headwater.executors.local_workers import (
+    Dispatch,
+    WorkerHandle,
+    WorkerInfo,
+    kill_leftover,
+    start_worker,
+    stop_fork_server,
+    stop_workers,
+)
+from headwater.executors.process_tree import exit_text
+from headwater.executors.start_failures import StartFailures, WorkerStartError
 
-__all__ = ["Dispatch", "LocalExecutor", "WorkerInfo"]
+__all__ = ["Dispatch", "LocalExecutor", "WorkerInfo", "WorkerStartError"]
 
 log = logging.getLogger(__name__)
 
@@ -80,71 +97,9 @@ START_METHODS = ("forkserver", "spawn")
 _PIPE_CLOSED_WAIT_S = 1.0
 """How long a worker whose pipe closed may take to exit before it is terminated."""
 
-_LEFTOVER_EXIT_WAIT_S = 10.0
-"""How long a leftover worker killed with SIGKILL may take to be gone."""
-
-_START_TIME_SLACK_S = 2.0
-"""A process's start time read from /proc is exact to about a second (boot time is stored
-in whole seconds): a leftover worker must have started at most this long after its attempt."""
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """One worker process, as ``prepare`` and ``running()`` see it."""
-
-    worker_id: str
-    pid: int
-    hostname: str
-    started_at: float
-    """When the worker process started (seconds since the epoch, from the executor's clock)."""
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """What ``prepare`` returns for an attempt that should run.
-
-    Example::
-
-        def prepare(key, worker):
-            store.start_attempt(key, pid=worker.pid, hostname=worker.hostname)
-            return Dispatch(payload=AttemptPayload(...), timeout_s=600.0)
-    """
-
-    payload: Any
-    """Picklable; the worker calls ``worker_function(payload)``."""
-    timeout_s: float | None = None
-    """The task's execution_timeout; the worker is killed ``kill_grace_s`` after it."""
-
-
-@dataclass(eq=False)
-class _Worker:
-    info: WorkerInfo
-    process: BaseProcess
-    conn: Connection | None
-    """The executor's end of the worker's pipe; None once it closed."""
-    key: TaskInstanceKey | None = None
-    """The attempt sent to this worker and not reported yet."""
-    timeout_s: float | None = None
-    deadline: float | None = None
-    """Clock time after which the attempt is killed (timeout_s + kill_grace_s)."""
-    ending: str | None = None
-    """Set once the executor terminates the worker: the error its attempt is reported with."""
-    sigkill_at: float | None = None
-    leaving: bool = False
-    """The worker announced it exits after its last result (recycled)."""
-
-    @property
-    def in_pool(self) -> bool:
-        """Counts towards ``parallelism`` (not on its way out)."""
-        return not self.leaving and self.ending is None
-
-    @property
-    def idle(self) -> bool:
-        return self.in_pool and self.key is None and self.conn is not None
-
 
 class LocalExecutor(Executor):
-    """Runs attempts in ``parallelism`` worker processes; see the module docstring.
+    """Runs attempts in up to ``parallelism`` worker processes; see the module docstring.
 
     ``preload`` names more modules for the fork server to import once, such as what the
     worker function imports lazily (``"headwater.runtime.task_runner"``, the store).
@@ -175,6 +130,8 @@ class LocalExecutor(Executor):
         max_tasks_per_worker: int = 0,
         max_worker_memory_mb: int = 0,
         kill_grace_s: float = 5.0,
+        idle_timeout_s: float = 60.0,
+        start_attempts: int = 5,
         clock: Clock | None = None,
         start_method: str = "forkserver",
         preload: Sequence[str] = (),
@@ -189,6 +146,8 @@ class LocalExecutor(Executor):
             raise HeadwaterError(
                 "max_tasks_per_worker, max_worker_memory_mb and kill_grace_s cannot be negative"
             )
+        if idle_timeout_s < 0:
+            raise HeadwaterError(f"idle_timeout_s cannot be negative, not {idle_timeout_s}")
         if start_method not in START_METHODS:
             raise HeadwaterError(
                 f"start_method must be one of {', '.join(START_METHODS)}, not {start_method!r}"
@@ -199,13 +158,15 @@ class LocalExecutor(Executor):
         self._max_tasks = max_tasks_per_worker
         self._max_memory_mb = max_worker_memory_mb
         self._kill_grace_s = kill_grace_s
+        self._idle_timeout_s = idle_timeout_s
+        self._start_failures = StartFailures(start_attempts)
         self._clock: Clock = clock or SystemClock()
         self._start_method = start_method
         self._preload = list(preload)
         self._context: Any = None
         self._hostname = socket.gethostname()
         self._queue: deque[TaskInstanceKey] = deque()
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerHandle] = []
         self._finished: list[tuple[TaskInstanceKey, AttemptOutcome]] = []
         self._started = False
         self._next_id = 0
@@ -214,7 +175,8 @@ class LocalExecutor(Executor):
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start ``parallelism`` workers. Fails here if the worker function cannot be loaded."""
+        """Get ready to start workers, which start when attempts need them. Fails here if
+        the worker function cannot be loaded."""
         if self._started:
             return
         try:
@@ -227,15 +189,12 @@ class LocalExecutor(Executor):
         context: Any = multiprocessing.get_context(self._start_method)
         if self._start_method == "forkserver":
             # Takes effect when the (process-wide) fork server starts; if it already runs,
-            # workers import these themselves, once each. On Python 3.11 the server ignores
-            # the scheduler's sys.path and never preloads __main__ (CPython gh-117378 and
-            # gh-126631, fixed in later releases): a module found only through sys.path
-            # changes is imported by each worker, and each worker runs the main script's
-            # imports again, as with spawn. Installed modules (headwater's) do preload.
+            # workers import these themselves, once each. Never "__main__": a launcher
+            # script would run again in the server. On Python 3.11 the server ignores the
+            # scheduler's sys.path (CPython gh-117378): a module found only through sys.path
+            # changes is imported by each worker. Installed modules (headwater's) preload.
             module = self.worker_function.partition(":")[0]
-            context.set_forkserver_preload(
-                ["__main__", "headwater.executors.local", module, *self._preload]
-            )
+            context.set_forkserver_preload(["headwater.executors._worker", module, *self._preload])
         self._context = context
         self._started = True
         # Workers are not daemonic (their tasks may start processes of their own), so
@@ -243,20 +202,14 @@ class LocalExecutor(Executor):
         # this before multiprocessing's own exit handler, which was registered earlier.
         self._at_exit = functools.partial(_stop_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
-        try:
-            for _ in range(self.parallelism):
-                self._workers.append(self._start_worker())
-        except BaseException:
-            self.stop()
-            raise
 
     def stop(self) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
         """Stop every worker and wait for them; queued keys are dropped. Idempotent.
 
         Results already sent by workers are read first and returned (with anything ``poll``
-        has not returned yet). Idle workers are asked to exit; busy ones get SIGTERM (their
-        tasks unwind), and SIGKILL if still there after ``kill_grace_s``. Attempts cut short
-        here are not reported: the caller records them as stopped.
+        has not returned yet). Idle workers are asked to exit; busy and starting ones get
+        SIGTERM (their tasks unwind), and SIGKILL if still there after ``kill_grace_s``.
+        Attempts cut short here are not reported: the caller records them as stopped.
         """
         if not self._started:
             finished, self._finished = self._finished, []
@@ -270,64 +223,54 @@ class LocalExecutor(Executor):
             self._collect(0.0)  # an attempt that just ended is reported, not cut short
         except Exception:
             log.exception("Could not read the workers' last results")
-        for worker in self._workers:
-            if worker.process.exitcode is not None:
-                continue
-            if worker.idle and worker.conn is not None:
-                try:
-                    worker.conn.send_bytes(pickle.dumps(_worker.Stop()))
-                except OSError:
-                    worker.process.terminate()
-            elif not worker.leaving and worker.ending is None:
-                worker.process.terminate()
-        deadline = time.monotonic() + self._kill_grace_s
-        pending: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
-        while pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for sentinel in wait(list(pending), remaining):
-                pending.pop(sentinel)
-        for worker in pending.values():
-            self._sigkill(worker)
-        for worker in self._workers:
-            self._release(worker)
+        stop_workers(self._workers, self._kill_grace_s)
         self._workers.clear()
+        self._stop_fork_server()
         finished, self._finished = self._finished, []
         return finished
 
     # -- the Executor interface ----------------------------------------------------------------
 
     def queue(self, key: TaskInstanceKey) -> None:
-        """Run ``key`` on the first idle worker, in FIFO order: now if one is idle."""
+        """Run ``key`` on the first idle worker, in FIFO order: now if one is idle, else on
+        a worker started for it (while fewer than ``parallelism`` run)."""
         if not self._started:
             raise HeadwaterError("LocalExecutor.queue() before start()")
         self._queue.append(key)
         self._dispatch()
 
     def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
-        """Every attempt that ended, waiting up to ``timeout`` seconds for the first one."""
+        """Every attempt that ended, waiting up to ``timeout`` seconds for the first one.
+
+        Raises :class:`WorkerStartError` once workers failed to start
+        ``start_attempts`` times in a row.
+        """
         self._check_deadlines()
+        self._dispatch()
         if not self._finished:
             until = time.monotonic() + max(timeout, 0.0)
-            while self._workers:
-                self._collect(max(min(until - time.monotonic(), self._next_deadline_in()), 0.0))
+            while True:
+                wait_s = max(min(until - time.monotonic(), self._next_deadline_in()), 0.0)
+                if self._workers:
+                    self._collect(wait_s)
+                elif wait_s > 0:
+                    time.sleep(wait_s)  # nothing runs, so nothing can end meanwhile
                 self._check_deadlines()
-                if self._finished or time.monotonic() >= until:
+                self._dispatch()
+                if self._finished or self._start_failures.error or time.monotonic() >= until:
                     break
-        self._fill_pool()
-        self._dispatch()
+        self._raise_if_workers_cannot_start()
         finished, self._finished = self._finished, []
         return finished
 
     def heartbeat(self) -> None:
-        """Enforce timeouts, notice dead workers, keep the pool full, dispatch."""
+        """Enforce timeouts, notice dead workers, retire idle ones, dispatch."""
         if not self._started:
             return
         self._check_deadlines()
         self._collect(0.0)
-        self._fill_pool()
         self._dispatch()
+        self._raise_if_workers_cannot_start()
 
     def kill(self, key: TaskInstanceKey) -> None:
         """Drop ``key`` if queued; terminate its worker if running (reported by ``poll``)."""
@@ -347,30 +290,7 @@ class LocalExecutor(Executor):
         """
         if pid <= 1 or pid == os.getpid() or any(w.info.pid == pid for w in self._workers):
             return False
-        if not _worker.is_worker(pid):
-            return False
-        began = _process_start(pid)
-        if began is None or began > started_at.timestamp() + _START_TIME_SLACK_S:
-            return False  # a newer process that reused the pid
-        log.warning(
-            "Killing worker process %d, left running by a scheduler that stopped, before its "
-            "task runs again",
-            pid,
-        )
-        _kill_child_groups(pid)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        deadline = time.monotonic() + _LEFTOVER_EXIT_WAIT_S
-        while _worker.is_worker(pid):
-            if time.monotonic() >= deadline:
-                log.error("Worker process %d is still there after SIGKILL", pid)
-                break
-            time.sleep(0.01)
-        return True
+        return kill_leftover(pid, started_at)
 
     @property
     def has_work(self) -> bool:
@@ -380,54 +300,51 @@ class LocalExecutor(Executor):
         """Attempts sent to a worker and not reported yet, with their worker."""
         return {w.key: w.info for w in self._workers if w.key is not None}
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes there are now (starting, idle, busy or on their way out)."""
+        return [w.info.pid for w in self._workers]
+
     # -- workers -------------------------------------------------------------------------------
 
-    def _start_worker(self) -> _Worker:
+    def _start_worker(self) -> None:
+        """Start one more worker, unless starts are backing off after failures."""
+        now = self._now()
+        if not self._start_failures.may_start(now):
+            return
         self._next_id += 1
-        worker_id = f"worker-{self._next_id}"
         options = _worker.WorkerOptions(
-            worker_id=worker_id,
+            worker_id=f"worker-{self._next_id}",
             worker_function=self.worker_function,
             max_tasks=self._max_tasks,
             max_memory_mb=self._max_memory_mb,
             scheduler_pid=os.getpid(),
             fork_server=self._start_method == "forkserver",
         )
-        ours, theirs = self._context.Pipe()
-        process: BaseProcess = self._context.Process(
-            target=_worker.main, args=(theirs, options), name=f"headwater-{worker_id}"
-        )
         try:
-            process.start()
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            # Only the worker may hold its end, so that its death reads as EOF here.
-            theirs.close()
-        assert process.pid is not None
-        info = WorkerInfo(worker_id, process.pid, self._hostname, self._now())
-        return _Worker(info, process, ours)
-
-    def _fill_pool(self) -> None:
-        if not self._started:
-            return
-        missing = self.parallelism - sum(1 for w in self._workers if w.in_pool)
-        for _ in range(missing):
-            try:
-                self._workers.append(self._start_worker())
-            except Exception:
-                log.exception("Could not start a worker process; trying again at the next poll")
-                return
+            self._workers.append(start_worker(self._context, options, self._hostname, now))
+        except Exception as exc:
+            self._start_failures.failed(f"starting the process failed: {_text(exc)}", now)
 
     def _dispatch(self) -> None:
-        while self._queue:
+        """Hand queued keys to idle workers; start workers for the keys left over, one per
+        key, while fewer than ``parallelism`` are in the pool."""
+        while self._queue and self._started:
             worker = next((w for w in self._workers if w.idle), None)
             if worker is None:
-                return
+                break
             self._send(worker, self._queue.popleft())
+        if not self._started or not self._queue:
+            return
+        in_pool = [w for w in self._workers if w.in_pool]
+        starting = sum(1 for w in in_pool if not w.ready)
+        wanted = min(len(self._queue) - starting, self.parallelism - len(in_pool))
+        for _ in range(wanted):
+            before = len(self._workers)
+            self._start_worker()
+            if len(self._workers) == before:
+                return  # backing off, or the start failed
 
-    def _send(self, worker: _Worker, key: TaskInstanceKey) -> None:
+    def _send(self, worker: WorkerHandle, key: TaskInstanceKey) -> None:
         try:
             dispatch = self._prepare(key, worker.info)
         except Exception as exc:
@@ -444,6 +361,7 @@ class LocalExecutor(Executor):
             )
             return
         worker.key = key
+        worker.idle_since = None
         worker.timeout_s = dispatch.timeout_s
         if dispatch.timeout_s is not None:
             worker.deadline = self._now() + dispatch.timeout_s + self._kill_grace_s
@@ -455,7 +373,7 @@ class LocalExecutor(Executor):
 
     def _collect(self, timeout: float) -> None:
         """Wait up to ``timeout`` for results and worker deaths, and take them in."""
-        waitables: dict[Any, _Worker] = {}
+        waitables: dict[Any, WorkerHandle] = {}
         for worker in self._workers:
             if worker.conn is not None:
                 waitables[worker.conn] = worker
@@ -473,7 +391,7 @@ class LocalExecutor(Executor):
         for worker in dead:
             self._reap(worker)
 
-    def _read(self, worker: _Worker) -> None:
+    def _read(self, worker: WorkerHandle) -> None:
         conn = worker.conn
         assert conn is not None
         try:
@@ -485,7 +403,7 @@ class LocalExecutor(Executor):
                     message = _worker.Result(
                         _failed(f"the worker's result cannot be read: {_text(exc)}")
                     )
-                self._on_result(worker, message)
+                self._on_message(worker, message)
         except (EOFError, OSError):
             conn.close()
             worker.conn = None
@@ -495,7 +413,17 @@ class LocalExecutor(Executor):
                 if worker.process.exitcode is None:
                     self._terminate(worker, "worker process closed its pipe to the executor")
 
-    def _on_result(self, worker: _Worker, message: Any) -> None:
+    def _on_message(self, worker: WorkerHandle, message: Any) -> None:
+        if isinstance(message, _worker.Ready):
+            worker.ready = True
+            worker.idle_since = self._now()
+            self._start_failures.succeeded()
+            if self._queue and worker.in_pool:
+                self._send(worker, self._queue.popleft())  # the key it was started for
+            return
+        if isinstance(message, _worker.StartFailed):
+            worker.start_failure = message.reason
+            return
         if not isinstance(message, _worker.Result) or worker.key is None:
             log.warning(
                 "Ignoring an unexpected message from %s: %r", worker.info.worker_id, message
@@ -505,6 +433,7 @@ class LocalExecutor(Executor):
             return  # being killed: reported with the reason once the process is gone
         self._finished.append((worker.key, message.outcome))
         worker.key = worker.timeout_s = worker.deadline = None
+        worker.idle_since = self._now()
         if message.leaving is not None:
             worker.leaving = True
             log.info(
@@ -514,7 +443,7 @@ class LocalExecutor(Executor):
                 message.leaving,
             )
 
-    def _reap(self, worker: _Worker) -> None:
+    def _reap(self, worker: WorkerHandle) -> None:
         """The worker process has exited: report its attempt if it had one, forget it."""
         if worker.conn is not None:
             self._read(worker)  # a last result may be waiting in the pipe
@@ -522,24 +451,33 @@ class LocalExecutor(Executor):
         code = worker.process.exitcode
         if worker.key is not None:
             self._finished.append((worker.key, _failed(worker.ending or _death_reason(code))))
+        elif not worker.ready and worker.ending is None and self._started:
+            reason = worker.start_failure or (
+                f"the worker process {exit_text(code)} before it was ready"
+            )
+            self._start_failures.failed(reason, self._now())
         elif worker.in_pool and self._started:
             log.warning(
-                "Worker %s (pid %d) exited while idle (%s); starting another",
+                "Worker %s (pid %d) exited while idle (%s)",
                 worker.info.worker_id,
                 worker.info.pid,
-                _exit_text(code),
+                exit_text(code),
             )
         self._workers.remove(worker)
-        self._release(worker)
+        worker.release()
+        if worker.retired and not self._workers:
+            self._stop_fork_server()
 
-    def _release(self, worker: _Worker) -> None:
-        worker.process.join()
-        if worker.conn is not None:
-            worker.conn.close()
-            worker.conn = None
-        worker.process.close()
+    def _stop_fork_server(self) -> None:
+        if self._start_method == "forkserver" and not self._workers:
+            stop_fork_server()
 
-    # -- timeouts and kills --------------------------------------------------------------------
+    def _raise_if_workers_cannot_start(self) -> None:
+        error = self._start_failures.error
+        if error is not None:
+            raise error
+
+    # -- deadlines: timeouts, kills, idle workers ------------------------------------------------
 
     def _check_deadlines(self) -> None:
         now = self._now()
@@ -555,17 +493,42 @@ class LocalExecutor(Executor):
                     f"timed out after {worker.timeout_s:g} s (execution_timeout); worker killed",
                 )
             elif worker.sigkill_at is not None and now >= worker.sigkill_at:
-                self._sigkill(worker)
+                worker.sigkill()
+            elif self._retire_at(worker) <= now:
+                self._retire(worker)
+
+    def _retire_at(self, worker: WorkerHandle) -> float:
+        """When an idle worker is asked to exit (infinity for a busy one)."""
+        if not worker.idle or worker.idle_since is None:
+            return float("inf")
+        return worker.idle_since + self._idle_timeout_s
+
+    def _retire(self, worker: WorkerHandle) -> None:
+        assert worker.conn is not None
+        worker.leaving = worker.retired = True
+        log.info(
+            "Worker %s (pid %d) idle for %g s (scheduler.worker_idle_timeout_s): it exits",
+            worker.info.worker_id,
+            worker.info.pid,
+            self._idle_timeout_s,
+        )
+        try:
+            worker.conn.send_bytes(pickle.dumps(_worker.Stop()))
+        except OSError:
+            worker.process.terminate()
 
     def _next_deadline_in(self) -> float:
         """Seconds until the next deadline on the clock (infinity if none)."""
         deadlines = [w.deadline for w in self._workers if w.ending is None and w.deadline]
         deadlines += [w.sigkill_at for w in self._workers if w.sigkill_at is not None]
+        deadlines += [self._retire_at(w) for w in self._workers]
+        if self._queue and self._start_failures.count and not self._start_failures.error:
+            deadlines.append(self._start_failures.next_start_at)
         if not deadlines:
             return float("inf")
         return min(deadlines) - self._now()
 
-    def _terminate(self, worker: _Worker, reason: str) -> None:
+    def _terminate(self, worker: WorkerHandle, reason: str) -> None:
         worker.ending = reason
         worker.sigkill_at = self._now() + self._kill_grace_s
         log.warning(
@@ -577,12 +540,6 @@ class LocalExecutor(Executor):
         )
         if worker.process.exitcode is None:
             worker.process.terminate()
-
-    def _sigkill(self, worker: _Worker) -> None:
-        worker.sigkill_at = None
-        if worker.process.exitcode is None:
-            _kill_child_groups(worker.info.pid)
-            worker.process.kill()
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
@@ -602,61 +559,5 @@ def _text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _exit_text(code: int | None) -> str:
-    if code is None:
-        return "vanished"
-    if code < 0:
-        try:
-            return f"died with signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"died with signal {-code}"
-    return f"exited with code {code}"
-
-
 def _death_reason(code: int | None) -> str:
-    return f"worker process {_exit_text(code)} while running the task"
-
-
-def _process_start(pid: int) -> float | None:
-    """When process ``pid`` started, in seconds since the epoch (Linux: /proc), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rpartition(b")")[2].split()
-        with open("/proc/stat", "rb") as system:
-            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
-        ticks = int(fields[19])  # field 22 of stat: start time in clock ticks since boot
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _kill_child_groups(pid: int) -> None:
-    """SIGKILL the direct children of ``pid``, and the process groups those children lead.
-
-    A task's commands (``BashOperator`` starts each in its own session) would outlive a
-    worker killed with SIGKILL. Linux only (reads /proc); elsewhere it does nothing.
-    """
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-                fields = stat.read().rpartition(b")")[2].split()
-            ppid, pgrp = int(fields[1]), int(fields[2])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid != pid:
-            continue
-        child = int(entry)
-        try:
-            if pgrp == child:
-                os.killpg(child, signal.SIGKILL)
-            else:
-                os.kill(child, signal.SIGKILL)
-        except OSError:
-            pass
+    return f"worker process {exit_text(code)} while running the task"

@@ -37,16 +37,25 @@ WORKER_PRELOAD = (
 
 
 def open_store(
-    settings: Settings, *, clock: Clock | None = None, migrate: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = False,
+    checked: bool = False,
 ) -> SqlStore:
     """The metadata database of ``settings``; migrated first with ``migrate``, else it must be
-    up to date (a clear error says to run ``headwater db migrate``)."""
+    up to date (a clear error says to run ``headwater db migrate``), unless the caller
+    ``checked`` that already (the scheduler, for its DAG processor child: Alembic, which the
+    check imports, is 9 MB that process need not hold)."""
+    from headwater.store.sql import SqlStore
+
+    if checked:
+        return SqlStore.from_url(settings.database_url, clock=clock)
     from headwater.cli._store import missing_sqlite_file
     from headwater.db.engine import create_db_engine
     from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date, upgrade
     from headwater.db.sqlite_files import warn_if_readable_by_others
-    from headwater.store.sql import SqlStore
 
     if not migrate:
         # Connecting would create an empty SQLite file (and its folder), which every command
@@ -87,6 +96,8 @@ def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor
             max_tasks_per_worker=config.worker_max_tasks,
             max_worker_memory_mb=config.worker_max_memory_mb,
             kill_grace_s=config.kill_grace_s,
+            idle_timeout_s=config.worker_idle_timeout_s,
+            start_attempts=config.worker_start_attempts,
             clock=scheduler.clock,
             preload=WORKER_PRELOAD,
         )
@@ -138,7 +149,10 @@ def build_scheduler(
     )
 
 
-def build_processor(settings: Settings, store: SqlStore) -> DagFolderProcessor:
+def build_processor(
+    settings: Settings, store: SqlStore, *, should_stop: Callable[[], bool] | None = None
+) -> DagFolderProcessor:
+    """The DAG-folder processor of ``settings``; a scan ends early once ``should_stop()``."""
     from headwater.dag_processing.processor import DagFolderProcessor
 
     return DagFolderProcessor(
@@ -147,6 +161,7 @@ def build_processor(settings: Settings, store: SqlStore) -> DagFolderProcessor:
         parse_timeout_s=settings.scheduler.file_parse_timeout_s,
         reparse_interval_s=settings.scheduler.min_file_process_interval_s,
         paused_at_creation=settings.scheduler.dags_are_paused_at_creation,
+        should_stop=should_stop,
     )
 
 
@@ -157,7 +172,10 @@ def run_processor_loop(
     interval_s: float,
     clock: Clock | None = None,
 ) -> None:
-    """Scan the folder every ``interval_s`` until ``should_stop()``."""
+    """Scan the folder every ``interval_s`` until ``should_stop()``, which also ends a scan
+    under way if the processor was built with it."""
+    from headwater.dag_processing.processor import ScanStopped
+
     clock = clock or SystemClock()
     while not should_stop():
         began = time.monotonic()
@@ -165,6 +183,8 @@ def run_processor_loop(
             report = processor.scan()
         except DamagedDatabaseError:
             raise  # no later scan can succeed: end with the error, which says what to do
+        except ScanStopped:
+            return
         except Exception:  # a database hiccup: log it and scan again next time
             log.exception("Scanning %s failed", processor.folder)
         else:
@@ -180,8 +200,17 @@ def run_processor_loop(
 
 
 def start_processor_process() -> subprocess.Popen[bytes]:
-    """``headwater dag-processor`` as a child process (stopped with the parent's Ctrl-C)."""
+    """``headwater dag-processor`` as a child process, in a process group of its own: the
+    parent stops it (SIGTERM) when it stops, so a Ctrl-C in a terminal, which signals the
+    whole foreground group, must not reach it as well (it would take the parent's SIGTERM
+    for a second, forcing signal). It exits by itself if the parent dies."""
     import os
 
-    command = ["dag-processor", "--quiet", "--exit-with-parent", f"--parent-pid={os.getpid()}"]
-    return subprocess.Popen([sys.executable, "-m", "headwater", *command])
+    command = [
+        "dag-processor",
+        "--quiet",
+        "--exit-with-parent",
+        f"--parent-pid={os.getpid()}",
+        "--database-checked",
+    ]
+    return subprocess.Popen([sys.executable, "-m", "headwater", *command], process_group=0)

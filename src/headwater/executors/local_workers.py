@@ -1,0 +1,222 @@
+"""The local executor's worker processes seen from the executor: what it knows of each one,
+how one is started, and how a worker left by an earlier scheduler is found and killed.
+
+:class:`~headwater.executors.local.LocalExecutor` decides when; this module does the
+process work. What runs inside a worker is :mod:`headwater.executors._worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from headwater.engine.records import TaskInstanceKey
+from headwater.executors import _worker
+from headwater.executors.process_tree import kill_child_groups, main_script_hidden, process_start
+
+__all__ = [
+    "Dispatch",
+    "WorkerHandle",
+    "WorkerInfo",
+    "kill_leftover",
+    "start_worker",
+    "stop_fork_server",
+    "stop_workers",
+]
+
+log = logging.getLogger("headwater.executors.local")
+
+_LEFTOVER_EXIT_WAIT_S = 10.0
+"""How long a leftover worker killed with SIGKILL may take to be gone."""
+
+_START_TIME_SLACK_S = 2.0
+"""A process's start time read from /proc is exact to about a second (boot time is stored
+in whole seconds): a leftover worker must have started at most this long after its attempt."""
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker process, as ``prepare`` and ``running()`` see it."""
+
+    worker_id: str
+    pid: int
+    hostname: str
+    started_at: float
+    """When the worker process started (seconds since the epoch, from the executor's clock)."""
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What ``prepare`` returns for an attempt that should run.
+
+    Example::
+
+        def prepare(key, worker):
+            store.start_attempt(key, pid=worker.pid, hostname=worker.hostname)
+            return Dispatch(payload=AttemptPayload(...), timeout_s=600.0)
+    """
+
+    payload: Any
+    """Picklable; the worker calls ``worker_function(payload)``."""
+    timeout_s: float | None = None
+    """The task's execution_timeout; the worker is killed ``kill_grace_s`` after it."""
+
+
+@dataclass(eq=False)
+class WorkerHandle:
+    """The executor's view of one worker process."""
+
+    info: WorkerInfo
+    process: BaseProcess
+    conn: Connection | None
+    """The executor's end of the worker's pipe; None once it closed."""
+    ready: bool = False
+    """The worker said it started (``_worker.Ready``); until then it gets no attempt."""
+    start_failure: str | None = None
+    """Why the worker could not start, as it said (``_worker.StartFailed``)."""
+    idle_since: float | None = None
+    """Clock time since which the ready worker has had no attempt."""
+    key: TaskInstanceKey | None = None
+    """The attempt sent to this worker and not reported yet."""
+    timeout_s: float | None = None
+    deadline: float | None = None
+    """Clock time after which the attempt is killed (timeout_s + kill_grace_s)."""
+    ending: str | None = None
+    """Set once the executor terminates the worker: the error its attempt is reported with."""
+    sigkill_at: float | None = None
+    leaving: bool = False
+    """The worker exits after its last result (recycled) or was asked to (idle)."""
+    retired: bool = False
+    """Asked to exit after ``idle_timeout_s`` without an attempt."""
+
+    @property
+    def in_pool(self) -> bool:
+        """Counts towards ``parallelism`` (not on its way out)."""
+        return not self.leaving and self.ending is None
+
+    @property
+    def idle(self) -> bool:
+        """Ready for an attempt now."""
+        return self.in_pool and self.ready and self.key is None and self.conn is not None
+
+    def sigkill(self) -> None:
+        """SIGKILL the worker, and first its children's process groups, which it would
+        orphan (a task's commands in sessions of their own)."""
+        self.sigkill_at = None
+        if self.process.exitcode is None:
+            kill_child_groups(self.info.pid)
+            self.process.kill()
+
+    def release(self) -> None:
+        """Wait for the (exited or killed) process and free its pipe and handle."""
+        self.process.join()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self.process.close()
+
+
+def start_worker(
+    context: Any, options: _worker.WorkerOptions, hostname: str, now: float
+) -> WorkerHandle:
+    """Start one worker process (it says ``Ready`` on its pipe once it can take attempts)."""
+    ours, theirs = context.Pipe()
+    process: BaseProcess = context.Process(
+        target=_worker.main, args=(theirs, options), name=f"headwater-{options.worker_id}"
+    )
+    try:
+        with main_script_hidden():
+            process.start()
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        # Only the worker may hold its end, so that its death reads as EOF here.
+        theirs.close()
+    assert process.pid is not None
+    return WorkerHandle(WorkerInfo(options.worker_id, process.pid, hostname, now), process, ours)
+
+
+def stop_workers(workers: list[WorkerHandle], kill_grace_s: float) -> None:
+    """Stop ``workers`` and wait for them: idle ones are asked to exit, busy and starting
+    ones get SIGTERM (their tasks unwind), SIGKILL for those still there after
+    ``kill_grace_s``. Their handles are released."""
+    for worker in workers:
+        if worker.process.exitcode is not None:
+            continue
+        if worker.idle and worker.conn is not None:
+            try:
+                worker.conn.send_bytes(pickle.dumps(_worker.Stop()))
+            except OSError:
+                worker.process.terminate()
+        elif not worker.leaving and worker.ending is None:
+            worker.process.terminate()
+    deadline = time.monotonic() + kill_grace_s
+    pending: dict[Any, WorkerHandle] = {w.process.sentinel: w for w in workers}
+    while pending:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        for sentinel in wait(list(pending), remaining):
+            pending.pop(sentinel)
+    for worker in pending.values():
+        worker.sigkill()
+    for worker in workers:
+        worker.release()
+
+
+def stop_fork_server() -> None:
+    """Stop multiprocessing's fork server if it runs (call only once no worker is left), so
+    that an idle scheduler holds no preloaded interpreter; it starts again (under a second)
+    with the next worker."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)  # CPython's own (its tests use it), 3.8+
+    if stop is None or getattr(server, "_forkserver_pid", None) is None:
+        return
+    try:
+        stop()
+    except OSError as exc:
+        log.warning("Could not stop the fork server: %s", exc)
+
+
+def kill_leftover(pid: int, started_at: datetime) -> bool:
+    """SIGKILL worker ``pid`` left by an earlier scheduler on this machine, with the process
+    groups its task started, and wait until it is gone; whether it was one.
+
+    Only a live process named like a worker (``headwater-wrk``) that started before
+    ``started_at`` (the attempt it ran) is killed: never a process that reused the pid.
+    """
+    if not _worker.is_worker(pid):
+        return False
+    began = process_start(pid)
+    if began is None or began > started_at.timestamp() + _START_TIME_SLACK_S:
+        return False  # a newer process that reused the pid
+    log.warning(
+        "Killing worker process %d, left running by a scheduler that stopped, before its "
+        "task runs again",
+        pid,
+    )
+    kill_child_groups(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    deadline = time.monotonic() + _LEFTOVER_EXIT_WAIT_S
+    while _worker.is_worker(pid):
+        if time.monotonic() >= deadline:
+            log.error("Worker process %d is still there after SIGKILL", pid)
+            break
+        time.sleep(0.01)
+    return True

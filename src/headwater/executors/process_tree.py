@@ -1,0 +1,153 @@
+"""Processes on this machine: who descends from whom, when one started, how one ended, and
+killing a process's whole tree. Linux reads ``/proc``; elsewhere the functions that need it
+find nothing and do nothing.
+
+Used by the local executor (dead and stuck workers, leftovers of an earlier scheduler) and by
+the long-running commands, which make sure that nothing they started outlives them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import types
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+
+__all__ = [
+    "descendants",
+    "exit_text",
+    "kill_child_groups",
+    "kill_descendants",
+    "main_script_hidden",
+    "process_start",
+]
+
+
+def _stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the name (state, ppid, pgrp, ...)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+            return stat.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+
+
+def _children_by_parent() -> dict[int, list[tuple[int, int]]]:
+    """Every process's (pid, process group), by parent pid."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return {}
+    found: dict[int, list[tuple[int, int]]] = {}
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(entry)
+        try:
+            ppid, pgrp = int(fields[1]), int(fields[2])  # type: ignore[index]
+        except (TypeError, ValueError, IndexError):
+            continue
+        found.setdefault(ppid, []).append((int(entry), pgrp))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, their children, ...), parents first."""
+    children = _children_by_parent()
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child, _ in children.get(todo.pop(0), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_child_groups(pid: int) -> None:
+    """SIGKILL the direct children of ``pid``, and the process groups those children lead.
+
+    A task's commands (``BashOperator`` starts each in its own session) would outlive a
+    worker killed with SIGKILL.
+    """
+    for child, pgrp in _children_by_parent().get(pid, []):
+        _kill(child, group=pgrp == child)
+
+
+def kill_descendants(pid: int, *, spare: Collection[int] = ()) -> int:
+    """SIGKILL every process below ``pid``, and the process groups they lead; how many.
+    The processes in ``spare`` are left alone, and so are the processes below them.
+
+    The last line of defence of a command that stops: whatever it started and did not stop
+    (a DAG file's import, a worker, a task's command in its own session) ends with it.
+    Children are found before anything is killed, so orphans do not escape the search.
+    """
+    children = _children_by_parent()
+    victims: list[tuple[int, int]] = []
+    todo = [pid]
+    while todo:
+        for child, pgrp in children.get(todo.pop(0), []):
+            if child not in spare:
+                victims.append((child, pgrp))
+                todo.append(child)
+    for child, pgrp in victims:
+        _kill(child, group=pgrp == child)
+    return len(victims)
+
+
+def _kill(pid: int, *, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch, or None."""
+    fields = _stat_fields(pid)
+    try:
+        with open("/proc/stat", "rb") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
+        ticks = int(fields[19])  # type: ignore[index]  # field 22 of stat: start, in ticks
+    except (OSError, ValueError, IndexError, TypeError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def exit_text(code: int | None) -> str:
+    """How a process ended, from its exit code (negative: the signal that killed it)."""
+    if code is None:
+        return "vanished"
+    if code < 0:
+        try:
+            return f"died with signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"died with signal {-code}"
+    return f"exited with code {code}"
+
+
+@contextmanager
+def main_script_hidden() -> Iterator[None]:
+    """Start ``multiprocessing`` children within this block: they will not import the
+    program's main script again.
+
+    ``multiprocessing`` (spawn and fork server alike) has every child import the parent's
+    ``__main__`` file again, as ``__mp_main__``, so that objects defined there can be
+    unpickled. A launcher script without an ``if __name__ == "__main__":`` guard then runs
+    again in each child: it printed its banner and started a second scheduler from every
+    worker. Workers need nothing from the main script (their function is named
+    ``"module:function"``), so it is replaced by an empty module while they start. Only the
+    thread that starts processes may run here (the executor's one thread).
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
