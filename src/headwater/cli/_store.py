@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,21 +35,6 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url.split("://", 1)[0] + "://..."
-
-
-def missing_sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL when it does not exist (connecting would create it)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database).expanduser()
-    return None if parsed.database.startswith("file:") or path.exists() else path
 
 
 def unreachable(exc: BaseException, url: str | None = None) -> DatabaseError | None:
@@ -105,16 +89,12 @@ def open_engine(url: str) -> Iterator[Engine]:
 @contextmanager
 def open_store() -> Iterator[SqlStore]:
     """The metadata database of the settings, which must exist and be migrated."""
-    from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date
+    from headwater.db.sqlite_files import require_existing_database
     from headwater.store.sql import SqlStore
 
     url = database_url()
-    missing = missing_sqlite_file(url)
-    if missing is not None:
-        raise DatabaseError(
-            f"the database {missing} does not exist: run `headwater db migrate` to create it"
-        )
+    require_existing_database(url)
     with open_engine(url) as engine:
         require_up_to_date(engine)
         yield SqlStore(engine)
@@ -132,7 +112,7 @@ def stored_dags_if_migrated() -> dict[str, DagRow] | None:
     from headwater.db.engine import create_db_engine
     from headwater.db.errors import DamagedDatabaseError
     from headwater.db.migrate import check
-    from headwater.db.sqlite_files import warn_if_readable_by_others
+    from headwater.db.sqlite_files import missing_sqlite_file, warn_if_readable_by_others
     from headwater.exceptions import HeadwaterError
     from headwater.store.sql import SqlStore
 

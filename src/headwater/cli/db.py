@@ -10,7 +10,6 @@ from headwater.cli._common import console, emit_json, handle_errors, output_opti
 from headwater.cli._store import (
     confirm,
     database_url,
-    missing_sqlite_file,
     open_engine,
     shown_url,
 )
@@ -78,6 +77,7 @@ def check_db(output: str) -> None:
     """
     from headwater.db.engine import create_db_engine, require_intact
     from headwater.db.migrate import check
+    from headwater.db.sqlite_files import missing_sqlite_file
 
     url = database_url()
     missing = missing_sqlite_file(url)

@@ -38,6 +38,24 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database).expanduser()
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist (connecting would create it)."""
+    path = sqlite_file(url)
+    return path if path is not None and not path.exists() else None
+
+
+def require_existing_database(url: str) -> None:
+    """Refuse a SQLite database that does not exist, rather than let connecting create an
+    empty file (and its folder) that every command would then call "not initialised"."""
+    from headwater.db.errors import DatabaseError
+
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise DatabaseError(
+            f"the database {missing} does not exist: run `headwater db migrate` to create it"
+        )
+
+
 def warn_if_readable_by_others(url: str) -> None:
     """Log one warning (once per process and file) when the SQLite database of ``url`` may be
     read by users other than its owner. Called by the commands that open the database, not

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
-from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance, TaskInstanceKey
 
 
 class Executor(ABC):
@@ -62,3 +63,22 @@ class Executor(ABC):
     @abstractmethod
     def has_work(self) -> bool:
         """Whether attempts are queued or running."""
+
+
+@dataclass(frozen=True)
+class AttemptPayload:
+    """What a worker needs to run one attempt (picklable; the scheduler makes it,
+    ``runtime.remote_attempt`` runs it)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    fileloc: str
+    log_path: str
+    database_url: str
+    run: DagRun | None = None
+    """The run and the instance as the scheduler just committed them: the worker needs not
+    read them back from the database."""
+    ti: TaskInstance | None = None

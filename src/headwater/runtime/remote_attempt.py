@@ -21,7 +21,7 @@ from headwater.exceptions import HeadwaterError
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.engine.xcoms import XComs
-    from headwater.scheduler.scheduler import AttemptPayload
+    from headwater.executors.base import AttemptPayload
     from headwater.store.sql import SqlStore
 
 

@@ -34,6 +34,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
+from headwater.executors.base import AttemptPayload
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
@@ -55,24 +56,6 @@ LOST_REASON = "lost: the scheduler that ran it stopped; it runs again (not count
 STOPPED_REASON = (
     "stopped with the scheduler; it runs again when a scheduler starts (not counted as a retry)"
 )
-
-
-@dataclass(frozen=True)
-class AttemptPayload:
-    """What a worker needs to run one attempt (picklable; see ``runtime.remote_attempt``)."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    try_number: int
-    fileloc: str
-    log_path: str
-    database_url: str
-    run: DagRun | None = None
-    """The run and the instance as the scheduler just committed them: the worker needs not
-    read them back from the database."""
-    ti: TaskInstance | None = None
 
 
 @dataclass

@@ -51,20 +51,12 @@ def open_store(
 
     if checked:
         return SqlStore.from_url(settings.database_url, clock=clock)
-    from headwater.cli._store import missing_sqlite_file
     from headwater.db.engine import create_db_engine
-    from headwater.db.errors import DatabaseError
     from headwater.db.migrate import require_up_to_date, upgrade
-    from headwater.db.sqlite_files import warn_if_readable_by_others
+    from headwater.db.sqlite_files import require_existing_database, warn_if_readable_by_others
 
     if not migrate:
-        # Connecting would create an empty SQLite file (and its folder), which every command
-        # would then call "not initialised" instead of missing.
-        missing = missing_sqlite_file(settings.database_url)
-        if missing is not None:
-            raise DatabaseError(
-                f"the database {missing} does not exist: run `headwater db migrate` to create it"
-            )
+        require_existing_database(settings.database_url)
     warn_if_readable_by_others(settings.database_url)
     engine = create_db_engine(settings.database_url)
     try:

@@ -1,0 +1,92 @@
+"""Imports run one way: each part of headwater imports only the parts in layers below its own
+(docs/architecture.md draws them). Lazy imports inside functions and imports for type checking
+count too: they are dependencies all the same. The few upward imports there are on purpose
+are listed, each with its reason."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).parents[2] / "src" / "headwater"
+
+LAYERS: list[set[str]] = [
+    {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks"},
+    {"settings", "serialization"},
+    {"authoring", "operators"},
+    {"clock"},
+    {"engine"},
+    {"store", "db"},
+    {"executors", "loading"},
+    {"runtime"},
+    {"dag_test", "dag_processing"},
+    {"scheduler"},
+    {"operations", "testing"},
+    {"cli"},
+    {"__main__"},
+]
+"""From the bottom up. Within one layer, parts may import each other."""
+
+ALLOWED_UPWARD = {
+    ("authoring", "testing"): "DAG.test() runs the DAG in this process (a lazy import)",
+    ("engine", "executors"): "engine/driver.py names the Executor type it drives (typing only)",
+    ("engine", "store"): "the engine works through the MetadataStore port of store/base.py "
+    "(typing only; the port moves below the engine with the foundation work)",
+}
+
+
+def _part(path: Path) -> str:
+    relative = path.relative_to(SRC)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def _imported_parts(path: Path) -> set[str]:
+    parts = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+            if node.module == "headwater":  # from headwater import strict_json, ...
+                names = [f"headwater.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.startswith("headwater."):
+                parts.add(name.split(".")[1])
+    return parts
+
+
+def _layer(part: str) -> int:
+    for number, layer in enumerate(LAYERS):
+        if part in layer:
+            return number
+    raise AssertionError(f"{part!r} is in no layer: add it to LAYERS in {__file__}")
+
+
+def test_every_part_is_in_a_layer() -> None:
+    for path in SRC.rglob("*.py"):
+        if path.name != "__init__.py" or path.parent != SRC:
+            _layer(_part(path))
+
+
+def test_imports_run_one_way() -> None:
+    upward = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.parent == SRC and path.stem == "__init__":
+            continue  # the public API re-exports from every layer
+        part = _part(path)
+        for imported in _imported_parts(path) - {part}:
+            if imported in ("__init__",) or imported not in {p for lay in LAYERS for p in lay}:
+                continue
+            if _layer(imported) > _layer(part) and (part, imported) not in ALLOWED_UPWARD:
+                upward.append(f"{path.relative_to(SRC)} imports headwater.{imported}")
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def test_the_allowed_upward_imports_are_still_needed() -> None:
+    found = set()
+    for path in SRC.rglob("*.py"):
+        part = _part(path)
+        found |= {(part, imported) for imported in _imported_parts(path)}
+    assert set(ALLOWED_UPWARD) <= found, set(ALLOWED_UPWARD) - found
