@@ -489,25 +489,12 @@ class DagRunEngine:
             self._skip_waiting(task.downstream_task_ids, now)
 
     def fail_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
-        """End the run early (dagrun_timeout): unfinished instances are skipped.
+        """End the run early (dagrun_timeout): unfinished instances are skipped, a running
+        attempt fails, each with ``reason``, and the run fails with it as its note.
 
         Returns the instances that were queued or running, for the driver to kill.
         """
-        active = []
-        for ti in self.task_instances():
-            if ti.state in FINISHED_STATES:
-                continue
-            if ti.state in (S.QUEUED, S.RUNNING):
-                active.append(ti)
-            if ti.state is S.RUNNING:
-                self._close_attempt(ti, S.FAILED, now, reason)
-            ti.next_retry_at = None  # a retry that was waiting will not come
-            ti.error = reason
-            self._finish(ti, S.SKIPPED, now)
-        self._commit()
-        self.run.note = reason
-        self.finalize(now, force_state=DagRunState.FAILED)
-        return active
+        return self._end_unfinished(now, reason, S.SKIPPED, S.FAILED, reason)
 
     def remove_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
         """End the run because its DAG is gone: unfinished instances end ``removed`` (a
@@ -515,18 +502,27 @@ class DagRunEngine:
 
         Returns the instances that were queued or running, for the scheduler to stop.
         """
+        return self._end_unfinished(now, reason, S.REMOVED, S.REMOVED, f"removed: {reason}")
+
+    def _end_unfinished(
+        self,
+        now: datetime,
+        reason: str,
+        state: TaskInstanceState,
+        attempt_state: TaskInstanceState,
+        error: str,
+    ) -> list[TaskInstance]:
         active = []
-        error = f"removed: {reason}"
         for ti in self.task_instances():
             if ti.state in FINISHED_STATES:
                 continue
             if ti.state in (S.QUEUED, S.RUNNING):
                 active.append(ti)
             if ti.state is S.RUNNING:
-                self._close_attempt(ti, S.REMOVED, now, error)
-            ti.next_retry_at = None
+                self._close_attempt(ti, attempt_state, now, error)
+            ti.next_retry_at = None  # a retry that was waiting will not come
             ti.error = error  # also the detail of its ti_state event
-            self._finish(ti, S.REMOVED, now)
+            self._finish(ti, state, now)
         self._commit()
         self.run.note = reason
         self.finalize(now, force_state=DagRunState.FAILED)
