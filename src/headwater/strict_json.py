@@ -47,6 +47,8 @@ def loads(text: str, source: str) -> Any:
         raise InvalidJsonError(f"{source}: not valid JSON: {exc}") from None
     except ValueError as exc:  # raised by the two hooks above
         raise InvalidJsonError(f"{source}: {exc}") from None
+    except RecursionError:
+        raise InvalidJsonError(f"{source}: nested too deeply to be read") from None
 
 
 def loads_object(text: str, source: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ NOT_JSON = [
     ('{"x": Infinity}', "Infinity is not JSON"),
     ('{"x": [-Infinity]}', "-Infinity is not JSON"),
     ('{"x": 1, "x": 2}', "key 'x' is given twice"),
+    pytest.param('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply", id="deep"),
 ]
 
 
