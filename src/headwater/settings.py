@@ -239,10 +239,13 @@ def _check_variables(env: Mapping[str, str]) -> None:
 def _read_file(config_file: Path) -> tuple[dict[str, Any], str]:
     """The tables of ``config_file`` (none when it does not exist), with only known keys,
     and its text (to name the line of a bad value)."""
-    if not config_file.is_file():
+    if not config_file.exists():
         return {}, ""
+    if not config_file.is_file():
+        raise SettingsError(f"{config_file}: not a file; the settings file must be a TOML file")
     try:
-        text = config_file.read_bytes().decode("utf-8")
+        # A byte-order mark (some Windows editors write one) is not TOML; it says nothing.
+        text = config_file.read_bytes().decode("utf-8").removeprefix("\ufeff")
         values = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise SettingsError(
@@ -270,6 +273,21 @@ def _read_file(config_file: Path) -> tuple[dict[str, Any], str]:
                     f"the settings of [{section}] are {', '.join(keys)}"
                 )
     return values, text
+
+
+def _check_database_url(url: str, source: str) -> None:
+    """Refuse an in-memory SQLite database: it lives as long as one connection, so every
+    process (and every command) would see a different, empty one."""
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+")[0] != "sqlite":
+        return
+    path, _, query = rest.partition("?")
+    if path in ("", "/", "/:memory:") or "mode=memory" in query:
+        raise SettingsError(
+            f"database.url ({source}): {url!r} is an in-memory SQLite database, which every "
+            "process would see empty; give a file, e.g. sqlite:////srv/headwater/headwater.db, "
+            "or leave the setting empty for <home>/headwater.db"
+        )
 
 
 def _check_together(scheduler: SchedulerSettings, sources: Mapping[str, str]) -> None:
@@ -306,18 +324,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             short = SHORT_VARIABLES.get(name)
             if short and variable not in env and env.get(short):
                 variable = short
+            if f.name in from_file:  # checked even when a variable wins: the file is wrong
+                line = file_line(file_text, section, f.name)
+                where = f"{config_file}, line {line}" if line else str(config_file)
+                values[f.name] = check_value(from_file[f.name], f, name, where)
+                sources[name] = str(config_file)
             if variable in env:
                 where = f"env {variable}"
                 value = parse_variable(env[variable], f, name, where)
-            elif f.name in from_file:
-                line = file_line(file_text, section, f.name)
-                where = f"{config_file}, line {line}" if line else str(config_file)
-                value = from_file[f.name]
-            else:
-                sources[name] = "default"
-                continue
-            values[f.name] = check_value(value, f, name, where)
-            sources[name] = where if where.startswith("env ") else str(config_file)
+                values[f.name] = check_value(value, f, name, where)
+                sources[name] = where
+            sources.setdefault(name, "default")
         sections[section] = cls(**values)
+    _check_database_url(sections["database"].url, sources["database.url"])
     _check_together(sections["scheduler"], sources)
     return Settings(home=home, sources=sources, **sections)

@@ -68,6 +68,8 @@ def parse_variable(raw: str, f: Field[Any], name: str, where: str) -> Any:
     """The value of an environment variable's text ``raw`` in ``f``'s type (not yet range
     checked)."""
     text = raw.strip()
+    if not text.isascii():  # int() and float() also read other scripts' digits, like '٣'
+        raise _refuse(raw, f, name, where)
     try:
         if f.type == "bool":
             if text.lower() in _TRUE:

@@ -236,3 +236,40 @@ def test_config_show_names_the_file_line(headwater_home: Path) -> None:
         f"Error: xcom.max_size_bytes ({headwater_home / 'headwater.toml'}, line 3): expected "
         "an integer from 1 to 1_073_741_824, got -5\n"
     )
+
+
+def test_a_bad_file_value_is_refused_even_when_a_variable_wins(headwater_home: Path) -> None:
+    file = headwater_home / "headwater.toml"
+    with pytest.raises(SettingsError) as raised:
+        headwater_home.mkdir(parents=True)
+        file.write_text("[scheduler]\nparallelism = true\n")
+        load_settings({**os.environ, "HEADWATER__SCHEDULER__PARALLELISM": "4"})
+    assert str(raised.value).startswith(f"scheduler.parallelism ({file}, line 2): expected")
+
+
+def test_a_settings_file_that_is_a_folder_is_refused(headwater_home: Path) -> None:
+    (headwater_home / "headwater.toml").mkdir(parents=True)
+    with pytest.raises(SettingsError, match="headwater.toml: not a file"):
+        load_settings()
+
+
+def test_a_byte_order_mark_is_ignored(headwater_home: Path) -> None:
+    _load_file(headwater_home, "\ufeff[scheduler]\nparallelism = 3\n")
+    assert load_settings().scheduler.parallelism == 3
+
+
+@pytest.mark.parametrize("value", ["\u0663", "\u0661\u0660", "\uff15"])
+def test_digits_of_other_scripts_are_not_numbers(value: str) -> None:
+    with pytest.raises(SettingsError, match="expected an integer from 1 to 1024"):
+        load_settings({**os.environ, "HEADWATER__SCHEDULER__PARALLELISM": value})
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file:x?mode=memory"]
+)
+def test_an_in_memory_sqlite_database_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**os.environ, "HEADWATER_DATABASE_URL": url})
+    assert str(raised.value).startswith(
+        f"database.url (env HEADWATER_DATABASE_URL): {url!r} is an in-memory SQLite database"
+    )
