@@ -249,7 +249,7 @@ def test_a_bad_file_value_is_refused_even_when_a_variable_wins(headwater_home: P
 
 def test_a_settings_file_that_is_a_folder_is_refused(headwater_home: Path) -> None:
     (headwater_home / "headwater.toml").mkdir(parents=True)
-    with pytest.raises(SettingsError, match="headwater.toml: not a file"):
+    with pytest.raises(SettingsError, match=r"headwater\.toml: not a file"):
         load_settings()
 
 
