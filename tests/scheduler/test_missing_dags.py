@@ -7,6 +7,7 @@ on the run, the instances and the attempt. A DAG that comes back within the grac
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from datetime import timedelta
@@ -112,7 +113,9 @@ def test_a_run_whose_dag_file_was_deleted_fails_after_the_grace(
     assert len(harness.runs("vanish")) == 1
 
 
-def test_a_dag_file_back_within_the_grace_lets_the_run_carry_on(harness: Harness) -> None:
+def test_a_dag_file_back_within_the_grace_lets_the_run_carry_on(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     harness.write_dag("vanish", BODY)
     harness.process()
     run = harness.trigger("vanish")
@@ -132,7 +135,9 @@ def test_a_dag_file_back_within_the_grace_lets_the_run_carry_on(harness: Harness
     assert harness.run_state("vanish", run.run_id) == "running"
 
     restore_dag_file(harness, "vanish", BODY)  # an editor's save, a git checkout
-    harness.step(wait_s=0)
+    with caplog.at_level(logging.INFO, logger="headwater.scheduler.missing_dags"):
+        harness.step(wait_s=0)
+    assert "DAG vanish is defined again; its queued and running runs carry on" in caplog.text
     harness.clock.advance(GRACE)  # long after the grace: the DAG is back, nothing ends
     harness.store.set_pool("gate", 1)
     harness.run_until(harness.finished("vanish", run.run_id))

@@ -53,6 +53,8 @@ class MissingDags:
         (the DAGs some file defines now) and has been missing for the whole grace, each with
         the reason it ends."""
         missing = {run.dag_id for run in active_runs if run.dag_id not in defined}
+        for dag_id in sorted(set(self._since) & defined):
+            log.info("DAG %s is defined again; its queued and running runs carry on", dag_id)
         overdue = self._overdue(now, missing)
         ending = []
         for run in active_runs:
