@@ -104,6 +104,15 @@ def load_bag(folder: Path | None) -> DagBag:
     )
 
 
+def require_logs_folder(logs_folder: Path | None = None) -> None:
+    """For the commands that run tasks: the logs folder (the setting unless given) is
+    created owner-only when missing, or refused with one line naming the setting."""
+    from headwater.runtime.logs import require_logs_folder as check
+    from headwater.settings import load_settings
+
+    check(logs_folder if logs_folder is not None else load_settings().logs_folder)
+
+
 def parse_json_object(text: str | None, option: str) -> dict[str, Any]:
     """The JSON object given to ``option`` (empty when not given); else a usage error
     (exit code 2). Parsed strictly (:mod:`headwater.strict_json`): no NaN, Infinity or

@@ -20,6 +20,7 @@ from headwater.cli._common import (
     output_option,
     parse_conf,
     parse_date,
+    require_logs_folder,
     run_id_option,
     table,
 )
@@ -127,6 +128,7 @@ def test_dag(
     started = time.perf_counter()
     parsed_conf = parse_conf(conf)
     when = parse_date(logical_date)
+    require_logs_folder()
     dag = load_bag(folder).get_dag(dag_id)
     out = console()
     with RunProgress(out, len(dag.task_dict), show_logs=not quiet) as progress:

@@ -17,6 +17,7 @@ from headwater.cli._common import (
     output_option,
     parse_conf,
     parse_date,
+    require_logs_folder,
     table,
 )
 
@@ -122,6 +123,7 @@ def test_task(
     from headwater.dag_test import run_task_in_process
 
     started = time.perf_counter()
+    require_logs_folder()
     dag = load_bag(folder).get_dag(dag_id)
     task = dag.get_task(task_id)
     _check_runs_alone(dag_id, task)
