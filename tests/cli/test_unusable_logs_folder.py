@@ -5,14 +5,13 @@ run as root too, who may write anywhere: "cannot write" is a path under a regula
 from __future__ import annotations
 
 import os
-import signal
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from command_processes import clean_env, run_headwater
 
 DAG_FILE = """
 from datetime import UTC, datetime
@@ -49,43 +48,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     (home / "dags").mkdir(parents=True)
     (home / "dags" / "logged.py").write_text(DAG_FILE)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-    return {**clean, "HEADWATER_HOME": str(home)}
-
-
-def headwater(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``headwater ARGS`` as a process of its own session, killed with whatever it started
-    if it is still running after 60 s (a scheduler that did not refuse to start)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "headwater", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        out, err = "", "still running after 60 s"
-    finally:
-        kill_session(process.pid)
-        process.wait()
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
-def kill_session(sid: int) -> None:
-    """SIGKILL every process of session ``sid``: the DAG processor a scheduler starts is in
-    a process group of its own, so killing the command's group would miss it."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getsid(int(entry.name)) == sid:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    return clean_env(home)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -98,7 +61,7 @@ def test_a_logs_folder_that_is_or_is_under_a_file_is_refused_at_start(
     logs = blocker / "logs" if under_a_file else blocker
     env["HEADWATER__LOGGING__LOGS_FOLDER"] = str(logs)
 
-    result = headwater(env, *command)
+    result = run_headwater(env, *command)
 
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -114,7 +77,7 @@ def test_a_missing_logs_folder_is_created_owner_only(env: dict[str, str], tmp_pa
     logs = tmp_path / "new" / "logs"
     env["HEADWATER__LOGGING__LOGS_FOLDER"] = str(logs)
 
-    result = headwater(env, "tasks", "test", "logged", "hello")
+    result = run_headwater(env, "tasks", "test", "logged", "hello")
 
     assert result.returncode == 0, result.stderr
     for folder in (logs.parent, logs):

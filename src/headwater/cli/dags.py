@@ -128,8 +128,8 @@ def test_dag(
     started = time.perf_counter()
     parsed_conf = parse_conf(conf)
     when = parse_date(logical_date)
-    require_logs_folder()
     dag = load_bag(folder).get_dag(dag_id)
+    require_logs_folder()
     out = console()
     with RunProgress(out, len(dag.task_dict), show_logs=not quiet) as progress:
         result = run_dag_in_process(

@@ -123,10 +123,10 @@ def test_task(
     from headwater.dag_test import run_task_in_process
 
     started = time.perf_counter()
-    require_logs_folder()
     dag = load_bag(folder).get_dag(dag_id)
     task = dag.get_task(task_id)
     _check_runs_alone(dag_id, task)
+    require_logs_folder()
     result = run_task_in_process(
         dag,
         task_id,
