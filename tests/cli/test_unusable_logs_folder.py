@@ -82,3 +82,44 @@ def test_a_missing_logs_folder_is_created_owner_only(env: dict[str, str], tmp_pa
     assert result.returncode == 0, result.stderr
     for folder in (logs.parent, logs):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+REMOVER_DAG = """
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from headwater import DAG, task
+
+LOGS = Path({logs!r})
+
+with DAG("remover", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None) as dag:
+    @task
+    def remove_logs() -> None:
+        shutil.rmtree(LOGS)
+        LOGS.write_text("the logs folder is a file now")
+
+    @task
+    def after() -> None:
+        print("never runs")
+
+    remove_logs() >> after()
+"""
+
+
+def test_dags_test_fails_an_attempt_whose_log_cannot_be_written(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The folder was fine at start and became a file during the run: the next attempt fails
+    with one line as its error, and the run ends failed, without a traceback."""
+    logs = tmp_path / "logs"
+    env["HEADWATER__LOGGING__LOGS_FOLDER"] = str(logs)
+    (Path(env["HEADWATER_HOME"]) / "dags" / "remover.py").write_text(
+        REMOVER_DAG.format(logs=str(logs))
+    )
+
+    result = run_headwater({**env, "COLUMNS": "250"}, "dags", "test", "remover")
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "cannot write the attempt's log" in result.stdout
+    assert "never runs" not in result.stdout
