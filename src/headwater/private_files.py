@@ -55,9 +55,48 @@ def create_private_file(path: str | os.PathLike[str]) -> bool:
 
 
 def readable_by_others(path: str | os.PathLike[str]) -> bool:
-    """Whether users other than the owner may read ``path`` (its group or everyone)."""
+    """Whether users other than the owner may read ``path`` (its group or everyone); False
+    when it cannot be read at all (missing, or under a file): whoever opens it says why."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
+    except OSError:
         return False
     return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def file_in_the_way(path: str | os.PathLike[str]) -> str | None:
+    """The closest folder above ``path`` that exists but is a file (``/home/ann/notes.txt``
+    for ``/home/ann/notes.txt/logs``): what makes creating ``path`` fail with "Not a
+    directory". None when the closest existing one is a folder."""
+    current = os.path.abspath(os.fspath(path))
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+        try:
+            mode = os.stat(current).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # missing, or under a file further up: look there
+        except OSError:
+            return None  # cannot look (permissions): whoever creates it says why
+        return None if stat.S_ISDIR(mode) else current
+
+
+def unusable_folder(folder: str | os.PathLike[str]) -> str | None:
+    """Create ``folder`` (owner-only, as :func:`make_private_folders`) when missing; then why
+    files cannot be written in it, in words that follow its path ("is a file, not a
+    folder"), or None when they can. For checking a folder setting once, at start."""
+    path = os.fspath(folder)
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        return f"is under {blocker}, which is a file, not a folder"
+    if os.path.exists(path) and not os.path.isdir(path):
+        return "is a file, not a folder"
+    try:
+        make_private_folders(path)
+    except OSError as exc:
+        return f"cannot be created: {exc.strerror or exc}"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "is a folder this user cannot write to"
+    return None

@@ -64,3 +64,38 @@ def test_a_scheduler_run_writes_owner_only_logs(
     for path in [logs, *logs.rglob("*")]:
         assert mode(path) == (0o700 if path.is_dir() else 0o600), path
     assert mode(headwater_home / "headwater.db") == 0o600
+
+
+def test_an_attempt_whose_log_cannot_be_written_fails_with_one_line(
+    headwater_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The logs folder became unusable after the scheduler started (the commands refuse one
+    that is unusable at start): each attempt fails with the reason as its error, in the
+    worker, instead of the worker raising."""
+    assert invoke("db", "migrate").exit_code == 0
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    blocker = tmp_path / "logsfile"
+    blocker.write_text("")
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
+    monkeypatch.setenv("HEADWATER__LOGGING__LOGS_FOLDER", str(blocker / "logs"))
+    harness = Harness(f"sqlite:///{headwater_home / 'headwater.db'}", folder, FakeClock(at(4)))
+    try:
+        harness.write_dag(
+            "unlogged",
+            """
+            with DAG("unlogged", start_date=START) as dag:
+                BashOperator(task_id="say", bash_command="echo hello")
+            """,
+        )
+        harness.process()
+        run = harness.trigger("unlogged")
+        harness.run_until(harness.finished("unlogged", run.run_id))
+        ti = harness.tis("unlogged", run.run_id)["say"]
+    finally:
+        harness.close()
+    assert ti.state.value == "failed"
+    assert ti.error is not None
+    assert ti.error.startswith(f"cannot write the attempt's log {blocker}/logs/")
+    assert ti.error.endswith(": Not a directory")
+    assert "\n" not in ti.error

@@ -19,11 +19,22 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _existing_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    # A --folder that does not exist is a mistyped option (exit 2), not an import error.
+    if value is not None and not value.exists():
+        raise click.BadParameter(
+            f"{value} does not exist; give a DAG file or a folder of them", param_hint="--folder"
+        )
+    return value
+
+
 folder_option = click.option(
     "--folder",
     "-f",
     type=click.Path(path_type=Path),
     default=None,
+    callback=_existing_folder,
     help="Folder (or file) of DAGs. Default: the dags_folder setting ($HEADWATER_DAGS_FOLDER).",
 )
 output_option = click.option(
@@ -93,15 +104,41 @@ def console(stderr: bool = False) -> Console:
 
 
 def load_bag(folder: Path | None) -> DagBag:
+    from headwater.exceptions import HeadwaterError
     from headwater.loading.dagbag import DagBag
     from headwater.settings import load_settings
 
     settings = load_settings()  # checked even with --folder: a mistyped variable is an error
+    if folder is None and not settings.dags_folder.exists():
+        from headwater.private_files import file_in_the_way
+
+        # Most likely a wrong setting (or a first run): say which, rather than list the
+        # folder as a file that failed to import.
+        blocker = file_in_the_way(settings.dags_folder)
+        problem = (
+            f"is under {blocker}, which is a file, not a folder:"
+            if blocker is not None
+            else f"does not exist: create it (mkdir -p {settings.dags_folder}) and put DAG "
+            "files in it, or"
+        )
+        raise HeadwaterError(
+            f"core.dags_folder {settings.dags_folder} {problem} set HEADWATER_DAGS_FOLDER "
+            "(or --folder) to the folder of your DAG files"
+        )
     return DagBag(
         folder if folder is not None else settings.dags_folder,
         # Each file within the DAG processor's limit: a file that hangs is an import error.
         import_timeout_s=settings.scheduler.file_parse_timeout_s,
     )
+
+
+def require_logs_folder(logs_folder: Path | None = None) -> None:
+    """For the commands that run tasks: the logs folder (the setting unless given) is
+    created owner-only when missing, or refused with one line naming the setting."""
+    from headwater.runtime.logs import require_logs_folder as check
+    from headwater.settings import load_settings
+
+    check(logs_folder if logs_folder is not None else load_settings().logs_folder)
 
 
 def parse_json_object(text: str | None, option: str) -> dict[str, Any]:

@@ -126,7 +126,7 @@ class RunProgress:
         path = attempt_log_path(self._logs_folder, ti.key, ti.try_number)
         try:
             text = Path(path).read_text(errors="replace")
-        except FileNotFoundError:
+        except OSError:  # never written, or its folder removed since: the error says why
             return
         for line in text.splitlines():
             self.console.print(Text("    │ " + line, style="dim"))

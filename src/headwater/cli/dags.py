@@ -20,6 +20,7 @@ from headwater.cli._common import (
     output_option,
     parse_conf,
     parse_date,
+    require_logs_folder,
     run_id_option,
     table,
 )
@@ -128,6 +129,7 @@ def test_dag(
     parsed_conf = parse_conf(conf)
     when = parse_date(logical_date)
     dag = load_bag(folder).get_dag(dag_id)
+    require_logs_folder()
     out = console()
     with RunProgress(out, len(dag.task_dict), show_logs=not quiet) as progress:
         result = run_dag_in_process(

@@ -77,11 +77,12 @@ def check_db(output: str) -> None:
     """
     from headwater.db.engine import create_db_engine, require_intact
     from headwater.db.migrate import check
-    from headwater.db.sqlite_files import missing_sqlite_file
+    from headwater.db.sqlite_files import missing_sqlite_file, require_creatable_path
 
     url = database_url()
     missing = missing_sqlite_file(url)
     if missing is not None:
+        require_creatable_path(missing)  # under a file: `db migrate` would not help either
         # Connecting would create the file: ask an empty in-memory database instead.
         engine = create_db_engine("sqlite://")
         try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from headwater.cli._common import console, handle_errors
+from headwater.cli._common import console, handle_errors, require_logs_folder
 
 if TYPE_CHECKING:
     from headwater.engine.records import DagRun
@@ -172,6 +172,7 @@ def scheduler(dag_processor: bool, quiet: bool) -> None:
     with _stop_on_signals() as stop:
         _configure_logging(quiet)
         settings = load_settings()
+        require_logs_folder(settings.logs_folder)
         _run_scheduler(settings, with_processor=dag_processor, stop=stop)
 
 
@@ -274,6 +275,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
     with _stop_on_signals() as stop:
         _configure_logging(quiet)
         settings = load_settings()
+        require_logs_folder(settings.logs_folder)  # before the database is created or migrated
         store = open_store(settings, migrate=True)
         try:
             if not stop():

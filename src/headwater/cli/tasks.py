@@ -17,6 +17,7 @@ from headwater.cli._common import (
     output_option,
     parse_conf,
     parse_date,
+    require_logs_folder,
     table,
 )
 
@@ -125,6 +126,7 @@ def test_task(
     dag = load_bag(folder).get_dag(dag_id)
     task = dag.get_task(task_id)
     _check_runs_alone(dag_id, task)
+    require_logs_folder()
     result = run_task_in_process(
         dag,
         task_id,

@@ -42,6 +42,7 @@ from sqlalchemy.exc import ArgumentError
 
 from headwater import strict_json
 from headwater.db.errors import DamagedDatabaseError, DatabaseError
+from headwater.db.sqlite_files import require_creatable_path
 from headwater.private_files import create_private_file, make_private_folders
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -115,6 +116,7 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
     file = None if in_memory or database.startswith("file:") else Path(database).expanduser()
     if file is not None:
+        require_creatable_path(file)
         try:
             make_private_folders(file.parent)
         except OSError as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from headwater.private_files import readable_by_others
+from headwater.private_files import file_in_the_way, readable_by_others
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,29 @@ def missing_sqlite_file(url: str) -> Path | None:
     return path if path is not None and not path.exists() else None
 
 
+def require_creatable_path(path: Path) -> None:
+    """Refuse a SQLite file under a regular file (``/home/ann/notes.txt/headwater.db``, or
+    ``HEADWATER_HOME`` set to a file): it can neither exist nor be created, so saying "run
+    `headwater db migrate`" would not help, and os.stat's "Not a directory" says too little."""
+    from headwater.db.errors import DatabaseError
+
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise DatabaseError(
+            f"the database {path} cannot be created or opened: {blocker} is a file, not a "
+            "folder; set database.url (HEADWATER_DATABASE_URL) or HEADWATER_HOME to a path "
+            "in a folder"
+        )
+
+
 def require_existing_database(url: str) -> None:
     """Refuse a SQLite database that does not exist, rather than let connecting create an
     empty file (and its folder) that every command would then call "not initialised"."""
     from headwater.db.errors import DatabaseError
 
+    path = sqlite_file(url)
+    if path is not None:
+        require_creatable_path(path)
     missing = missing_sqlite_file(url)
     if missing is not None:
         raise DatabaseError(

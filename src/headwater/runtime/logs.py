@@ -18,9 +18,27 @@ from collections.abc import Iterator
 
 from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import HeadwaterError
-from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders
+from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders, unusable_folder
 
 TASK_LOGGER = "headwater.task"
+
+
+class AttemptLogError(HeadwaterError):
+    """An attempt's log file cannot be created (its folder was removed, or became a file):
+    the attempt fails with this one line as its error, before any task code runs."""
+
+
+def require_logs_folder(logs_folder: str | os.PathLike[str]) -> None:
+    """Create the logs folder (owner-only) when missing, or refuse it with one line naming
+    the setting: checked when a command starts, so that a folder no log can be written to
+    is said once, not as every attempt failing."""
+    problem = unusable_folder(logs_folder)
+    if problem is not None:
+        raise HeadwaterError(
+            f"logging.logs_folder {os.fspath(logs_folder)} {problem}; set it "
+            "(HEADWATER__LOGGING__LOGS_FOLDER or [logging] logs_folder in headwater.toml) to "
+            "a folder this user can write to"
+        )
 
 
 def safe_id(value: str, what: str) -> str:
@@ -208,9 +226,15 @@ class AttemptLog:
 @contextlib.contextmanager
 def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
     """Send the ``headwater.task`` logger, the task's other loggers (INFO and up),
-    ``print()`` and stderr of the attempt to ``path``."""
-    _make_folder(os.path.dirname(path))
-    file = _AttemptFile(path)
+    ``print()`` and stderr of the attempt to ``path``. Raises :class:`AttemptLogError`
+    when the file cannot be created."""
+    try:
+        _make_folder(os.path.dirname(path))
+        file = _AttemptFile(path)
+    except OSError as exc:
+        raise AttemptLogError(
+            f"cannot write the attempt's log {path}: {exc.strerror or exc}"
+        ) from None
     token = _current_file.set(file)
     _open_files.append(file)
     out, err = _LogWriter(_TASK_LOG, logging.INFO), _LogWriter(_TASK_LOG, logging.WARNING)

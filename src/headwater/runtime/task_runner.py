@@ -190,7 +190,18 @@ def _call_callback(
 
 
 def run_attempt(request: AttemptRequest) -> AttemptOutcome:
-    """Run one attempt and report how it ended. Never raises for a task's own errors."""
+    """Run one attempt and report how it ended. Never raises for a task's own errors, nor
+    for a log file that cannot be created: the attempt fails with that one line as its
+    error (no retry decided here: the engine asks its rule, as for a lost attempt)."""
+    from headwater.runtime.logs import AttemptLogError
+
+    try:
+        return _run_logged(request)
+    except AttemptLogError as exc:
+        return AttemptOutcome(TaskInstanceState.FAILED, error=str(exc))
+
+
+def _run_logged(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import capture_attempt_log
 
     dag, run, ti = request.dag, request.run, request.ti

@@ -147,6 +147,7 @@ def build_processor(
     """The DAG-folder processor of ``settings``; a scan ends early once ``should_stop()``."""
     from headwater.dag_processing.processor import DagFolderProcessor
 
+    _prepare_dags_folder(settings)
     return DagFolderProcessor(
         store,
         settings.dags_folder,
@@ -154,6 +155,29 @@ def build_processor(
         reparse_interval_s=settings.scheduler.min_file_process_interval_s,
         paused_at_creation=settings.scheduler.dags_are_paused_at_creation,
         should_stop=should_stop,
+    )
+
+
+def _prepare_dags_folder(settings: Settings) -> None:
+    """A missing DAG folder: the default one (``<home>/dags``) is created, owner-only as the
+    home, so that a first ``standalone`` has a folder to put DAG files in; a configured one
+    is only pointed out, since it may be mounted or created later (until then it holds no
+    DAGs, and the processor loads it once it appears)."""
+    from headwater.private_files import make_private_folders
+
+    folder = settings.dags_folder
+    if folder.exists():
+        return
+    if not settings.core.dags_folder:
+        try:
+            make_private_folders(folder)
+        except OSError as exc:
+            log.warning("Could not create the DAG folder %s: %s", folder, exc.strerror or exc)
+        else:
+            log.info("Created the DAG folder %s: put DAG files in it", folder)
+            return
+    log.warning(
+        "core.dags_folder %s does not exist: no DAGs are loaded until it is created", folder
     )
 
 

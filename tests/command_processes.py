@@ -1,0 +1,52 @@
+"""``headwater`` commands as real processes, bounded in time, leaving nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_headwater(
+    env: dict[str, str], *args: str, timeout_s: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """``headwater ARGS`` as a process of its own session; killed with whatever it started if
+    still running after ``timeout_s`` (a scheduler that did not refuse to start)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headwater", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        out, err = "", f"still running after {timeout_s} s"
+    finally:
+        kill_session(process.pid)
+        process.wait()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid``: the DAG processor a scheduler starts is in
+    a process group of its own, so killing the command's group would miss it."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == sid:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """This process's environment without headwater's settings, with ``home`` as the home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
+    return {**env, "HEADWATER_HOME": str(home)}
