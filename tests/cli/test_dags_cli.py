@@ -326,3 +326,16 @@ def test_backfill_over_too_wide_a_range_is_one_error_and_stores_nothing(
         "backfill creates at most 100: narrow the range (--start/--end)"
     ]
     assert store.list_dag_runs("etl") == [] and backfills.list_backfills(store) == []
+
+
+def test_trigger_at_a_logical_date_whose_interval_leaves_the_calendar_is_refused(
+    store: SqlStore,
+) -> None:
+    result = invoke("dags", "trigger", "etl", "--logical-date", "9999-12-31T23:00:00+00:00")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: logical date 9999-12-31T23:00:00+00:00 is out of range: it or its data "
+        "interval under DAG 'etl''s schedule @daily falls outside the dates headwater can "
+        "represent (years 1 to 9999, in UTC)"
+    ]
+    assert store.list_dag_runs("etl") == []
