@@ -55,7 +55,7 @@ def test_pools_list_counts_queued_and_running_instances(store: SqlStore) -> None
     [
         (["delete", "default_pool"], 1, "'default_pool' cannot be deleted"),
         (["delete", "nope"], 1, "Error: no pool 'nope'"),
-        (["set", "p", "--", "-1"], 1, "Error: pool 'p': slots must be 0 or more, not -1"),
+        (["set", "p", "--", "-1"], 2, "'SLOTS': -1 is not in the range 0<=x<=1000000"),
         (["set", "p", "many"], 2, "'many' is not a valid integer"),
         (["set", "", "1"], 1, "Error: pool name '' must be 1 to 250 characters"),
     ],
@@ -162,3 +162,13 @@ def test_an_existing_connection_is_not_replaced(store: SqlStore) -> None:
     assert store.get_connection("w").host == "one.example.com"  # type: ignore[union-attr]
     result = invoke("connections", "delete", "nope")
     assert (result.exit_code, result.stderr) == (1, "Error: no connection 'nope'\n")
+
+
+@pytest.mark.parametrize("slots", ["99999999999999999999999999", "1000001", "-1"])
+def test_pool_slots_out_of_range_are_a_usage_error(store: SqlStore, slots: str) -> None:
+    result = invoke("pools", "set", "big", "--", slots)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for 'SLOTS': {slots} is not in the range 0<=x<=1000000."
+    )
+    assert store.get_pool("big") is None

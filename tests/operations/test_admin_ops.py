@@ -27,7 +27,7 @@ def test_pools(sql_store: SqlStore) -> None:
     assert set_pool(sql_store, "db", 2, "the database").description == "the database"
     pool = set_pool(sql_store, "db", 5)
     assert (pool.slots, pool.description) == (5, "the database")
-    with pytest.raises(InvalidRequestError, match="pool 'db': slots must be 0 or more, not -2"):
+    with pytest.raises(InvalidRequestError, match="pool 'db': slots must be a whole number"):
         set_pool(sql_store, "db", -2)
     with pytest.raises(InvalidRequestError, match="pool name"):
         set_pool(sql_store, "x" * 251, 1)
@@ -69,3 +69,16 @@ def test_connections(sql_store: SqlStore) -> None:
     delete_connection(sql_store, "pg")
     with pytest.raises(NotFoundError, match="no connection 'pg'"):
         delete_connection(sql_store, "pg")
+
+
+@pytest.mark.parametrize("slots", [-1, 1_000_001, 10**26, 2**31, True, 2.0])
+def test_pool_slots_outside_0_to_a_million_are_refused_and_nothing_is_stored(
+    sql_store: SqlStore, slots: object
+) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        set_pool(sql_store, "db", slots)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        f"pool 'db': slots must be a whole number from 0 to 1,000,000, not {slots!r}"
+    )
+    assert sql_store.get_pool("db") is None
+    assert set_pool(sql_store, "db", 1_000_000).slots == 1_000_000  # the bound itself is fine
