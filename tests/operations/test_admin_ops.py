@@ -46,7 +46,7 @@ def test_variables(sql_store: SqlStore) -> None:
     delete_variable(sql_store, "k")
     with pytest.raises(NotFoundError, match="no variable 'k'"):
         get_variable(sql_store, "k")
-    with pytest.raises(InvalidRequestError, match="variable key ' ' must be"):
+    with pytest.raises(InvalidRequestError, match="variable key ' ' is not valid"):
         set_variable(sql_store, " ", "v")
 
 
@@ -82,3 +82,48 @@ def test_pool_slots_outside_0_to_a_million_are_refused_and_nothing_is_stored(
     )
     assert sql_store.get_pool("db") is None
     assert set_pool(sql_store, "db", 1_000_000).slots == 1_000_000  # the bound itself is fine
+
+
+NAMES = [
+    "c\x1b[31mred",  # a colour escape sequence
+    "v\x1b[2J",  # clears the screen
+    "bell\x07",
+    "new\nline",
+    "tab\tbed",
+    "two words",
+    "caf\u00e9",
+    "",
+    "x" * 251,
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pool_names_variable_keys_and_conn_ids_are_letters_digits_and_few_signs(
+    sql_store: SqlStore, name: str
+) -> None:
+    """Each is refused before anything is stored, with one message naming the field and
+    what it allows, the name escaped (repr), never raw."""
+    attempts = [
+        ("pool name", lambda: set_pool(sql_store, name, 1)),
+        ("variable key", lambda: set_variable(sql_store, name, "v")),
+        ("conn_id", lambda: connection_from_uri(name, "http://host")),
+        ("conn_id", lambda: add_connection(sql_store, Connection(name, "http"))),
+    ]
+    for field, attempt in attempts:
+        with pytest.raises(InvalidRequestError) as refused:
+            attempt()
+        message = str(refused.value)
+        assert message.startswith(f"{field} '") and message.endswith(
+            "is not valid: use 1 to 250 letters, digits, '_', '-' and '.'"
+        )
+        assert message.isprintable()
+    assert [p.name for p in sql_store.list_pools()] == ["default_pool"]
+    assert sql_store.list_variables() == [] and sql_store.list_connections() == []
+
+
+def test_names_may_use_letters_digits_underscores_dashes_and_dots(sql_store: SqlStore) -> None:
+    name = "Team-1.reports_db"
+    assert set_pool(sql_store, name, 1).name == name
+    assert set_variable(sql_store, name, "v").key == name
+    assert add_connection(sql_store, connection_from_uri(name, "http://h")).conn_id == name
+    assert set_variable(sql_store, "x" * 250, "v").key == "x" * 250
