@@ -4,7 +4,8 @@ Python's :mod:`json` reads and writes ``NaN``, ``Infinity`` and ``-Infinity``, w
 JSON: PostgreSQL refuses them in its JSON columns, other tools refuse the output, and SQLite
 would keep them silently. Every JSON input (``--conf``, ``--extra``, ``var.json``...) is
 read here, so every one refuses them the same way, and duplicate keys too (Python would
-keep the last one without a word). Example::
+keep the last one without a word), numbers so large they read as infinity (``1e999``), and
+integers of more than :data:`MAX_INT_DIGITS` digits. Example::
 
     conf = loads_object(text, "--conf")  # InvalidJsonError: --conf: NaN is not JSON ...
 """
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.exceptions import HeadwaterError
+from headwater.shown_text import quoted
 
 
 class InvalidJsonError(HeadwaterError, ValueError):
@@ -25,6 +27,29 @@ class InvalidJsonError(HeadwaterError, ValueError):
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (standard JSON has no NaN or infinity)")
+
+
+MAX_INT_DIGITS = 4300
+"""Most digits of a JSON integer: Python's own limit for turning text into an int (see
+``sys.set_int_max_str_digits``), said here plainly instead of in its words."""
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise ValueError(f"number too long: {digits} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    # 1e999 is valid JSON text, but Python reads it as infinity, which JSON cannot hold:
+    # refused here, while parsing, like NaN, rather than later as a stored value.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(
+            f"number {quoted(text)} is too large: it would be infinity, which JSON cannot hold"
+        )
+    return value
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -41,11 +66,15 @@ def loads(text: str, source: str) -> Any:
     option, a file, a variable) and the problem, with its line and column when it has one."""
     try:
         return json.loads(
-            text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            object_pairs_hook=_refuse_duplicates,
         )
     except json.JSONDecodeError as exc:
         raise InvalidJsonError(f"{source}: not valid JSON: {exc}") from None
-    except ValueError as exc:  # raised by the two hooks above
+    except ValueError as exc:  # raised by the hooks above
         raise InvalidJsonError(f"{source}: {exc}") from None
     except RecursionError:
         raise InvalidJsonError(f"{source}: nested too deeply to be read") from None

@@ -55,9 +55,9 @@ def test_pools_list_counts_queued_and_running_instances(store: SqlStore) -> None
     [
         (["delete", "default_pool"], 1, "'default_pool' cannot be deleted"),
         (["delete", "nope"], 1, "Error: no pool 'nope'"),
-        (["set", "p", "--", "-1"], 1, "Error: pool 'p': slots must be 0 or more, not -1"),
+        (["set", "p", "--", "-1"], 2, "'SLOTS': -1 is not in the range 0<=x<=1000000"),
         (["set", "p", "many"], 2, "'many' is not a valid integer"),
-        (["set", "", "1"], 1, "Error: pool name '' must be 1 to 250 characters"),
+        (["set", "", "1"], 1, "Error: pool name '' is not valid: use 1 to 250 letters"),
     ],
 )
 def test_pool_errors(store: SqlStore, args: list[str], code: int, message: str) -> None:
@@ -162,3 +162,35 @@ def test_an_existing_connection_is_not_replaced(store: SqlStore) -> None:
     assert store.get_connection("w").host == "one.example.com"  # type: ignore[union-attr]
     result = invoke("connections", "delete", "nope")
     assert (result.exit_code, result.stderr) == (1, "Error: no connection 'nope'\n")
+
+
+@pytest.mark.parametrize("slots", ["99999999999999999999999999", "1000001", "-1"])
+def test_pool_slots_out_of_range_are_a_usage_error(store: SqlStore, slots: str) -> None:
+    result = invoke("pools", "set", "big", "--", slots)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for 'SLOTS': {slots} is not in the range 0<=x<=1000000."
+    )
+    assert store.get_pool("big") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "shown"),
+    [
+        (["connections", "add", "c\x1b[31mred", "--uri", "http://x"], "conn_id", "c\\x1b[31mred"),
+        (["variables", "set", "v\x1b[2J", "x"], "variable key", "v\\x1b[2J"),
+        (["pools", "set", "p\x1b[2J", "1"], "pool name", "p\\x1b[2J"),
+    ],
+)
+def test_an_id_with_a_terminal_escape_sequence_is_refused_and_never_printed_raw(
+    store: SqlStore, args: list[str], field: str, shown: str
+) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: {field} '{shown}' is not valid: use 1 to 250 letters, digits, '_', '-' and '.'"
+    ]
+    assert "\x1b" not in result.output
+    assert store.list_variables() == [] and store.list_connections() == []
+    assert [p.name for p in store.list_pools()] == ["default_pool"]

@@ -307,3 +307,35 @@ def test_list_import_errors_shows_what_the_processor_stored(store: SqlStore, fol
     assert error["filename"] == str((folder / "broken.py").resolve())
     assert error["line"] == 2
     assert "nowhere_to_be_found" in error["message"]
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_backfill_over_too_wide_a_range_is_one_error_and_stores_nothing(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, dry_run: list[str]
+) -> None:
+    from headwater.operations import backfill
+
+    monkeypatch.setattr(backfill, "MAX_BACKFILL_RUNS", 100)  # etl is daily since 2024
+    result = invoke("dags", "backfill", "etl", "--start", "0001-01-01", "--end", "9999-12-31",
+                    *dry_run)  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: backfill of DAG 'etl' from 0001-01-01T00:00:00+00:00 to "
+        "9999-12-31T00:00:00+00:00 would need at least 101 runs (schedule @daily); one "
+        "backfill creates at most 100: narrow the range (--start/--end)"
+    ]
+    assert store.list_dag_runs("etl") == [] and backfills.list_backfills(store) == []
+
+
+def test_trigger_at_a_logical_date_whose_interval_leaves_the_calendar_is_refused(
+    store: SqlStore,
+) -> None:
+    result = invoke("dags", "trigger", "etl", "--logical-date", "9999-12-31T23:00:00+00:00")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: logical date 9999-12-31T23:00:00+00:00 is out of range: it or its data "
+        "interval under DAG 'etl''s schedule @daily falls outside the dates headwater can "
+        "represent (years 1 to 9999, in UTC)"
+    ]
+    assert store.list_dag_runs("etl") == []

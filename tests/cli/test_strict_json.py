@@ -26,6 +26,10 @@ NOT_JSON = [
     ('{"x": [-Infinity]}', "-Infinity is not JSON"),
     ('{"x": 1, "x": 2}', "key 'x' is given twice"),
     pytest.param('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply", id="deep"),
+    ('{"x": 1e999}', "number '1e999' is too large: it would be infinity, which JSON cannot hold"),
+    ('{"x": [-2.5E400]}', "number '-2.5E400' is too large: it would be infinity"),
+    pytest.param('{"x": ' + "9" * 5000 + "}", "number too long: 5000 digits", id="long-int"),
+    pytest.param('{"x": -' + "9" * 4301 + "}", "number too long: 4301 digits", id="long-neg"),
 ]
 
 
@@ -123,3 +127,18 @@ def test_variables_set_json_checks_the_value(store: SqlStore) -> None:
     assert store.get_variable("limits") is None
     assert invoke("variables", "set", "limits", '{"rows": 10}', "--json").exit_code == 0
     assert store.get_variable("limits") == '{"rows": 10}'
+
+
+def test_numbers_json_can_hold_are_read_and_the_limits_are_said_plainly() -> None:
+    assert loads("[1e308, -1e308, 1e-999, " + "9" * 4300 + "]", "x") == [
+        1e308,
+        -1e308,
+        0.0,
+        int("9" * 4300),
+    ]
+    with pytest.raises(InvalidJsonError) as refused:
+        loads("[" + "9" * 4301 + "]", "--conf")
+    assert str(refused.value) == "--conf: number too long: 4301 digits (at most 4300)"
+    huge = "1" * 400 + ".5"  # a float this long is infinity; only its start is shown
+    with pytest.raises(InvalidJsonError, match=r"^--conf: number '1{100}…' \(402 characters\)"):
+        loads(huge, "--conf")

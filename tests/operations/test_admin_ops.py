@@ -27,7 +27,7 @@ def test_pools(sql_store: SqlStore) -> None:
     assert set_pool(sql_store, "db", 2, "the database").description == "the database"
     pool = set_pool(sql_store, "db", 5)
     assert (pool.slots, pool.description) == (5, "the database")
-    with pytest.raises(InvalidRequestError, match="pool 'db': slots must be 0 or more, not -2"):
+    with pytest.raises(InvalidRequestError, match="pool 'db': slots must be a whole number"):
         set_pool(sql_store, "db", -2)
     with pytest.raises(InvalidRequestError, match="pool name"):
         set_pool(sql_store, "x" * 251, 1)
@@ -46,7 +46,7 @@ def test_variables(sql_store: SqlStore) -> None:
     delete_variable(sql_store, "k")
     with pytest.raises(NotFoundError, match="no variable 'k'"):
         get_variable(sql_store, "k")
-    with pytest.raises(InvalidRequestError, match="variable key ' ' must be"):
+    with pytest.raises(InvalidRequestError, match="variable key ' ' is not valid"):
         set_variable(sql_store, " ", "v")
 
 
@@ -69,3 +69,61 @@ def test_connections(sql_store: SqlStore) -> None:
     delete_connection(sql_store, "pg")
     with pytest.raises(NotFoundError, match="no connection 'pg'"):
         delete_connection(sql_store, "pg")
+
+
+@pytest.mark.parametrize("slots", [-1, 1_000_001, 10**26, 2**31, True, 2.0])
+def test_pool_slots_outside_0_to_a_million_are_refused_and_nothing_is_stored(
+    sql_store: SqlStore, slots: object
+) -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        set_pool(sql_store, "db", slots)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        f"pool 'db': slots must be a whole number from 0 to 1,000,000, not {slots!r}"
+    )
+    assert sql_store.get_pool("db") is None
+    assert set_pool(sql_store, "db", 1_000_000).slots == 1_000_000  # the bound itself is fine
+
+
+NAMES = [
+    "c\x1b[31mred",  # a colour escape sequence
+    "v\x1b[2J",  # clears the screen
+    "bell\x07",
+    "new\nline",
+    "tab\tbed",
+    "two words",
+    "caf\u00e9",
+    "",
+    "x" * 251,
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pool_names_variable_keys_and_conn_ids_are_letters_digits_and_few_signs(
+    sql_store: SqlStore, name: str
+) -> None:
+    """Each is refused before anything is stored, with one message naming the field and
+    what it allows, the name escaped (repr), never raw."""
+    attempts = [
+        ("pool name", lambda: set_pool(sql_store, name, 1)),
+        ("variable key", lambda: set_variable(sql_store, name, "v")),
+        ("conn_id", lambda: connection_from_uri(name, "http://host")),
+        ("conn_id", lambda: add_connection(sql_store, Connection(name, "http"))),
+    ]
+    for field, attempt in attempts:
+        with pytest.raises(InvalidRequestError) as refused:
+            attempt()
+        message = str(refused.value)
+        assert message.startswith(f"{field} '") and message.endswith(
+            "is not valid: use 1 to 250 letters, digits, '_', '-' and '.'"
+        )
+        assert message.isprintable()
+    assert [p.name for p in sql_store.list_pools()] == ["default_pool"]
+    assert sql_store.list_variables() == [] and sql_store.list_connections() == []
+
+
+def test_names_may_use_letters_digits_underscores_dashes_and_dots(sql_store: SqlStore) -> None:
+    name = "Team-1.reports_db"
+    assert set_pool(sql_store, name, 1).name == name
+    assert set_variable(sql_store, name, "v").key == name
+    assert add_connection(sql_store, connection_from_uri(name, "http://h")).conn_id == name
+    assert set_variable(sql_store, "x" * 250, "v").key == "x" * 250

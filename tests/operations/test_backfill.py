@@ -211,3 +211,32 @@ def test_a_plan_leaves_out_intervals_before_the_start_date_or_not_over_yet(
     plan = plan_backfill(store, "etl", before, JAN_5, now=JAN_3 + timedelta(hours=1))
     # Jan 1 and 2 have ended by Jan 3 01:00; Jan 3 is still running; nothing before Jan 1.
     assert [i.logical_date for i in plan] == [JAN_1, _day(2)]
+
+
+def test_a_range_reaching_year_9999_plans_only_the_intervals_already_over(
+    store: SqlStore,
+) -> None:
+    """The intervals are walked lazily and the walk stops at ``now``: a typo'd year costs
+    only the intervals already over, not eight thousand years of them."""
+    first, last = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+    plan = plan_backfill(store, "etl", first, last, now=NOW)
+    assert len(plan) == 152  # Jan 1 to May 31, 2024: those over by June 1 noon
+    assert (plan[0].logical_date, plan[-1].logical_date) == (JAN_1, _day(152))
+
+
+def test_a_backfill_over_more_runs_than_the_cap_is_refused_before_anything_is_stored(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.operations import backfill
+
+    assert backfill.MAX_BACKFILL_RUNS == 10_000
+    monkeypatch.setattr(backfill, "MAX_BACKFILL_RUNS", 30)
+    assert len(plan_backfill(store, "etl", JAN_1, _day(30), now=NOW)) == 30  # at the cap: fine
+    with pytest.raises(InvalidRequestError) as refused:
+        plan_backfill(store, "etl", JAN_1, _day(31), now=NOW)
+    assert str(refused.value) == (
+        "backfill of DAG 'etl' from 2024-01-01T00:00:00+00:00 to 2024-01-31T00:00:00+00:00 "
+        "would need at least 31 runs (schedule @daily); one backfill creates at most 30: "
+        "narrow the range (--start/--end)"
+    )
+    assert store.list_dag_runs("etl") == [] and backfills.list_backfills(store) == []

@@ -362,3 +362,24 @@ def test_unknown_setting_variables_are_errors(monkeypatch, tmp_path) -> None:
 
 def test_load_examples_is_not_a_setting() -> None:
     assert "core.load_examples" not in load_settings().sources
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["dags", "test", "pipeline"], ["tasks", "test", "pipeline", "report"]],
+)
+@pytest.mark.parametrize("logical_date", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:30:00+01:00"])
+def test_a_logical_date_whose_interval_leaves_the_calendar_is_one_clear_line(
+    folder: Path, command: list[str], logical_date: str
+) -> None:
+    """Its @daily interval would end in year 10000 (or start before year 1, in UTC)."""
+    result = CliRunner().invoke(
+        cli, [*command, "--folder", str(folder), "--logical-date", logical_date]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-1] == (
+        f"Error: logical date {logical_date} is out of range: it or its data interval under "
+        "DAG 'pipeline''s schedule @daily falls outside the dates headwater can represent "
+        "(years 1 to 9999, in UTC)"
+    )

@@ -376,3 +376,19 @@ def test_the_return_value_is_logged_unless_turned_off() -> None:
     assert shown.index("Returned value was") < shown.index("Task succeeded")
     assert "Returned value was" not in result.log("hidden")
     assert "{INFO} Returned value was: {'answer': 42}" in result.log("answer")
+
+
+def test_a_logical_date_beyond_year_9999_in_utc_is_refused_even_without_a_schedule() -> None:
+    from datetime import timezone
+
+    from headwater.engine.run_factory import new_dag_run
+    from headwater.exceptions import HeadwaterError
+
+    with DAG("unscheduled", schedule=None) as dag:
+        EmptyOperator(task_id="t")
+    late = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-1)))  # 10000 in UTC
+    with pytest.raises(HeadwaterError, match="logical date 9999-12-31T23:00:00-01:00 is out of"):
+        new_dag_run(dag, logical_date=late)
+    assert new_dag_run(dag, logical_date=late.replace(hour=22)).data_interval_end == late.replace(
+        hour=22
+    )

@@ -12,14 +12,23 @@ def pools() -> None:
     """Create, list and delete pools (limits on concurrent task instances)."""
 
 
+def _slots(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """SLOTS within the operation's range: a usage error (exit 2) naming it, not exit 1."""
+    # Imported here, not at the top: the operations package is slow to import, and
+    # `headwater pools --help` should not wait for it.
+    from headwater.operations.admin import MAX_POOL_SLOTS
+
+    return click.IntRange(0, MAX_POOL_SLOTS).convert(value, param, ctx)
+
+
 @pools.command("set")
 @click.argument("name")
-@click.argument("slots", type=int)
+@click.argument("slots", type=int, callback=_slots)
 @click.option("--description", help="What the pool is for; default: keep the current one.")
 @output_option
 @handle_errors
 def set_pool(name: str, slots: int, description: str | None, output: str) -> None:
-    """Create pool NAME with SLOTS slots, or change its slots.
+    """Create pool NAME with SLOTS slots (0 to 1,000,000), or change its slots.
 
     Tasks with pool=NAME hold pool_slots of it while queued or running; the others wait.
 

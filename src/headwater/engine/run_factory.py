@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.params import resolve_params
 from headwater.engine.records import DagRun, validate_run_id
+from headwater.exceptions import HeadwaterError
 from headwater.strict_json import require_finite
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ def new_dag_run(
     The run id defaults to ``<run_type>__<logical date in ISO 8601>`` when ``run_id`` is
     ``None``; an empty one is refused like any other invalid id. A ``conf`` holding NaN or
     infinity is refused (:class:`~headwater.strict_json.InvalidJsonError`): it is stored
-    as JSON, which cannot hold them.
+    as JSON, which cannot hold them. A logical date whose data interval (or UTC time) falls
+    outside years 1 to 9999 is refused with a :class:`~headwater.exceptions.HeadwaterError`.
     """
     if logical_date.tzinfo is None:
         raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
@@ -41,7 +43,7 @@ def new_dag_run(
     logical_date = plain_datetime(logical_date)
     params = resolve_params(dag.params, conf)  # first: it refuses a conf that is no mapping
     require_finite(conf, "conf")
-    start, end = data_interval or dag.schedule.interval_for(logical_date, dag.start_date)
+    start, end = data_interval or _interval_for(dag, logical_date)
     start, end = plain_datetime(start), plain_datetime(end)
     return DagRun(
         dag_id=dag.dag_id,
@@ -55,3 +57,20 @@ def new_dag_run(
         conf=dict(conf or {}),
         params=params,
     )
+
+
+def _interval_for(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]:
+    """The schedule's data interval around ``logical_date``, or a clear error when it (or the
+    date in UTC, as it is stored) would fall outside what ``datetime`` can represent:
+    ``9999-12-31T23:00`` on a six-hour schedule ends in year 10000."""
+    try:
+        start, end = dag.schedule.interval_for(logical_date, dag.start_date)
+        for moment in (logical_date, start, end):
+            moment.astimezone(UTC)
+    except OverflowError:
+        raise HeadwaterError(
+            f"logical date {logical_date.isoformat()} is out of range: it or its data "
+            f"interval under DAG {dag.dag_id!r}'s schedule {dag.schedule.description} falls "
+            "outside the dates headwater can represent (years 1 to 9999, in UTC)"
+        ) from None
+    return start, end

@@ -14,6 +14,7 @@ QUEUED in the database, and the scheduler (re)loads it from there. Example::
 """
 
 from headwater.operations.admin import (
+    MAX_POOL_SLOTS,
     add_connection,
     connection_from_uri,
     delete_connection,
@@ -46,6 +47,7 @@ from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_lo
 from headwater.operations.runs import delete_run, trigger_run
 
 __all__ = [
+    "MAX_POOL_SLOTS",
     "REPROCESS",
     "AttemptLog",
     "Backfill",

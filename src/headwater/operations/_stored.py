@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -62,10 +63,20 @@ def require_aware(value: datetime, field: str) -> datetime:
     return plain_datetime(value)
 
 
+_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{ID_LENGTH}}}")
+
+
 def require_name(value: str, field: str) -> str:
-    """A pool name, variable key or connection id: 1 to 250 characters, not blank."""
-    if not isinstance(value, str) or not value.strip() or len(value) > ID_LENGTH:
-        raise InvalidRequestError(f"{field} {quoted(value)} must be 1 to {ID_LENGTH} characters")
+    """A pool name, variable key or connection id: 1 to 250 ASCII letters, digits, ``_``,
+    ``-`` and ``.``, as DAG ids (Airflow's rule for connection ids). Names are printed
+    by every listing and error, so a control character or terminal escape sequence in one
+    would act on the reader's terminal; spaces and other punctuation would need quoting in
+    templates (``{{ var.value.<key> }}``) and shells."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise InvalidRequestError(
+            f"{field} {quoted(value)} is not valid: use 1 to {ID_LENGTH} letters, digits, "
+            "'_', '-' and '.'"
+        )
     return value
 
 

@@ -19,12 +19,21 @@ SECRET_HINTS = ("password", "passwd", "secret", "token", "key", "credential")
 
 # -- pools -------------------------------------------------------------------------------------
 
+MAX_POOL_SLOTS = 1_000_000
+"""Most slots a pool has. Far more than any worker pool runs at once, and well inside the
+database's integer column (32 bits on PostgreSQL): a pasted or mistyped number is refused
+with a clear error instead of failing in the database driver."""
+
 
 def set_pool(store: SqlStore, name: str, slots: int, description: str | None = None) -> PoolRow:
-    """Create pool ``name`` or change its slots; ``description`` None keeps the stored one."""
+    """Create pool ``name`` or change its slots (0 to :data:`MAX_POOL_SLOTS`);
+    ``description`` None keeps the stored one."""
     require_name(name, "pool name")
-    if not isinstance(slots, int) or isinstance(slots, bool) or slots < 0:
-        raise InvalidRequestError(f"pool {name!r}: slots must be 0 or more, not {slots!r}")
+    if not isinstance(slots, int) or isinstance(slots, bool) or not 0 <= slots <= MAX_POOL_SLOTS:
+        raise InvalidRequestError(
+            f"pool {name!r}: slots must be a whole number from 0 to {MAX_POOL_SLOTS:,}, "
+            f"not {slots!r}"
+        )
     if description is None:
         existing = store.get_pool(name)
         description = existing.description if existing is not None else ""

@@ -34,7 +34,7 @@ from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, stored_dag, xcoms_for
 from headwater.operations.clearing import clear_task_instances
 from headwater.operations.errors import InvalidRequestError
-from headwater.scheduler.run_planning import intervals_between
+from headwater.scheduler.run_planning import iter_intervals_between
 from headwater.store import backfills
 
 if TYPE_CHECKING:
@@ -45,6 +45,10 @@ REPROCESS = ("failed", "none", "all")
 """Which existing runs a backfill runs again: failed ones, none, or all finished ones."""
 
 ACTIVE = (DagRunState.QUEUED, DagRunState.RUNNING)
+
+MAX_BACKFILL_RUNS = 10_000
+"""Most logical dates one backfill covers. A typo in a year (0001, 9999) would otherwise
+plan, and store, millions of runs; a wider range is refused before anything is stored."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,9 @@ def plan_backfill(
     DAG's time zone, a ``timedelta`` counted from its ``start_date``.
     Raises for an unknown or deleted DAG, a DAG without a schedule, ``start`` after ``end``,
     a range with no interval of the schedule between the DAG's ``start_date`` and
-    ``end_date`` (all before the one or after the other, say), or an unknown ``reprocess``."""
+    ``end_date`` (all before the one or after the other, say), a range of more than
+    :data:`MAX_BACKFILL_RUNS` intervals (counted lazily, up to ``now``: a range reaching
+    year 9999 costs only the intervals already over), or an unknown ``reprocess``."""
     if reprocess not in REPROCESS:
         raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
     start = require_aware(start, "start")
@@ -137,14 +143,16 @@ def plan_backfill(
     runs: dict[datetime, list[DagRun]] = {}
     for run in store.list_dag_runs(dag_id):
         runs.setdefault(run.logical_date, []).append(run)
-    intervals = intervals_between(dag, start, end)
-    if not intervals:
-        raise InvalidRequestError(_no_interval(dag, start, end))
-    items = []
+    intervals = iter_intervals_between(dag, start, end)  # lazily: the range may be huge
+    items: list[BackfillItem] = []
     now = now or datetime.now(UTC)
+    planned_any = False
     for interval in intervals:
+        planned_any = True
         if interval.end > now:
             break  # not over yet: the scheduler runs it when it is
+        if len(items) == MAX_BACKFILL_RUNS:
+            raise InvalidRequestError(_too_many(dag, start, end))
         when = interval.logical_date
         new_id = f"backfill__{when.isoformat()}"
         action, found, reason = _decide(runs.get(when, []), reprocess)
@@ -159,7 +167,18 @@ def plan_backfill(
                 reason=reason,
             )
         )
+    if not planned_any:
+        raise InvalidRequestError(_no_interval(dag, start, end))
     return BackfillPlan(items, dag_id=dag_id, start=start, end=end, reprocess=reprocess)
+
+
+def _too_many(dag: DAG, start: datetime, end: datetime) -> str:
+    """Why a backfill over ``[start, end]`` is refused: it needs more than the cap."""
+    return (
+        f"backfill of DAG {dag.dag_id!r} from {start.isoformat()} to {end.isoformat()} would "
+        f"need at least {MAX_BACKFILL_RUNS + 1:,} runs (schedule {dag.schedule.description}); "
+        f"one backfill creates at most {MAX_BACKFILL_RUNS:,}: narrow the range (--start/--end)"
+    )
 
 
 def _no_interval(dag: DAG, start: datetime, end: datetime) -> str:

@@ -10,6 +10,7 @@ time zone (its ``start_date``'s), a ``timedelta`` schedule's intervals are count
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -106,7 +107,16 @@ def _first_at_or_after(dag: DAG, moment: datetime) -> DataInterval | None:
 def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInterval]:
     """Every interval whose logical date is in ``[first, last]`` and within the DAG's
     ``start_date`` and ``end_date`` (what a backfill runs): exactly the intervals the
-    scheduler creates with ``catchup=True``, in UTC."""
+    scheduler creates with ``catchup=True``, in UTC. A wide range holds very many: a
+    backfill walks :func:`iter_intervals_between` instead."""
+    return list(iter_intervals_between(dag, first, last))
+
+
+def iter_intervals_between(dag: DAG, first: datetime, last: datetime) -> Iterator[DataInterval]:
+    """The intervals of :func:`intervals_between`, oldest first, one at a time: a caller may
+    stop early, so a range of thousands of years costs only what it reads. The walk ends
+    at the last interval whose end ``datetime`` can represent (year 9999). Raises at once
+    (not when first read) for a DAG whose schedule has no intervals."""
     schedule = dag.schedule
     if isinstance(schedule, NullSchedule | OnceSchedule):
         raise HeadwaterError(
@@ -115,11 +125,16 @@ def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInt
         )
     if dag.start_date is not None and first < dag.start_date:
         first = dag.start_date  # nothing is scheduled before the start date
-    found = _first_at_or_after(dag, first)
-    out: list[DataInterval] = []
-    while found is not None and found.start <= last:
-        if dag.end_date is not None and found.start > dag.end_date:
-            break
-        out.append(found)
-        found = _first_at_or_after(dag, found.end)
-    return out
+    return _walk_intervals(dag, first, last)
+
+
+def _walk_intervals(dag: DAG, first: datetime, last: datetime) -> Iterator[DataInterval]:
+    try:
+        found = _first_at_or_after(dag, first)
+        while found is not None and found.start <= last:
+            if dag.end_date is not None and found.start > dag.end_date:
+                return
+            yield found
+            found = _first_at_or_after(dag, found.end)
+    except OverflowError:
+        return  # the next interval would end after year 9999: there is none to run
