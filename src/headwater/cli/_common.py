@@ -182,7 +182,25 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(non_finite_as_text(data), indent=2, default=str) + "\n")
 
 
+def shown_plain(value: object) -> str:
+    """``value`` as text safe for a terminal: control characters (a terminal escape sequence
+    in a stored value, say) are shown escaped, like ``\\x1b``, never sent raw."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
+def plain(value: object) -> Any:
+    """``value`` as a rich ``Text``: printed as it is, never read as markup (a value
+    ``[red]x[/red]`` stays that), with control characters escaped (:func:`shown_plain`)."""
+    from rich.text import Text
+
+    return Text(shown_plain(value))
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """A rich table of ``rows``; each cell is shown as plain text (:func:`plain`)."""
     from rich.table import Table
 
     result = Table(title=title, title_justify="left", header_style="bold")
@@ -190,5 +208,5 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
         # The first column names the row: never cut it; long values fold onto more lines.
         result.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:
-        result.add_row(*[("" if v is None else str(v)) for v in row])
+        result.add_row(*[plain("" if v is None else v) for v in row])
     return result

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from headwater.cli._common import plain, shown_plain
 from headwater.engine.states import TaskInstanceState as S
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class RunProgress:
         except OSError:  # never written, or its folder removed since: the error says why
             return
         for line in text.splitlines():
-            self.console.print(Text("    │ " + line, style="dim"))
+            self.console.print(Text("    │ " + shown_plain(line), style="dim"))
 
 
 SUMMARY_ROWS = 40
@@ -161,7 +162,7 @@ def print_summary(console: Console, result: DagRunResult, started: float) -> Non
             styled_state(ti.state),
             str(ti.try_number),
             duration,
-            (ti.error or "")[:80],
+            plain((ti.error or "")[:80]),
         )
     if shown:
         console.print(summary)

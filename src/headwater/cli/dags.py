@@ -20,6 +20,7 @@ from headwater.cli._common import (
     output_option,
     parse_conf,
     parse_date,
+    plain,
     require_logs_folder,
     run_id_option,
     table,
@@ -95,7 +96,7 @@ def list_dags(folder: Path | None, output: str) -> None:
         out.print("No DAGs found.")
     for error in errors:
         where = f"{error['file']}:{error['line']}" if error["line"] else error["file"]
-        out.print(f"[red]Import error[/red] {where}: {error['error']}")
+        out.print("[red]Import error[/red] ", plain(f"{where}: {error['error']}"), sep="")
 
 
 @dags.command("test")
