@@ -35,6 +35,8 @@ def test_a_failed_tasks_error_is_shown_as_it_is(tmp_path: Path) -> None:
 
 
 def test_an_import_error_is_shown_as_it_is(tmp_path: Path) -> None:
-    (tmp_path / "broken.py").write_text("import headwater\nraise ValueError('[/] [red]no[/red]')\n")
+    (tmp_path / "broken.py").write_text(
+        "from headwater import DAG\nraise ValueError('[/] [red]no[/red]')\n"
+    )
     result = invoke("dags", "list", "--folder", str(tmp_path))
-    assert "ValueError: [/] [red]no[/red]" in result.stderr
+    assert "ValueError: [/] [red]no[/red]" in result.stdout
