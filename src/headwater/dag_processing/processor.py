@@ -210,7 +210,7 @@ class DagFolderProcessor:
 
     def _start_child(self, path: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "headwater.dag_processing.parse_file", path],
+            [sys.executable, "-m", "headwater.dag_processing.parse_file", path, str(os.getpid())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
