@@ -584,7 +584,7 @@ def test_the_processor_loop_logs_a_failed_scan_and_scans_again(
         calls.append(len(calls))
         if len(calls) == 1:
             raise ConnectionError("the database went away")
-        return ScanReport(parsed=["/x.py"], errors={"/x.py": 2})
+        return ScanReport(parsed=["/x.py"], errors={"/x.py": 2}, new_errors={"/x.py": 2})
 
     monkeypatch.setattr(processor, "scan", scan)
     clock = FakeClock()
@@ -597,3 +597,31 @@ def test_the_processor_loop_logs_a_failed_scan_and_scans_again(
     messages = [r.getMessage() for r in caplog.records]
     assert any("failed" in m and str(processor.folder) in m for m in messages)
     assert "/x.py: 2 import error(s); see `headwater dags list-import-errors`" in messages
+
+
+def test_a_broken_file_is_reported_once_per_change_of_its_errors(
+    sql_store: SqlStore, folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    processor = DagFolderProcessor(sql_store, folder, reparse_interval_s=1.0, clock=clock)
+    broken = write(folder, "broken.py", "from headwater import DAG\nraise ValueError('first')\n")
+    scans: list[ScanReport] = []
+    real_scan = processor.scan
+
+    def scan() -> ScanReport:
+        if len(scans) == 3:  # the error changes: reported again
+            write(folder, "broken.py", "from headwater import DAG\nraise ValueError('second')\n")
+        if len(scans) == 5:  # fixed, then broken as before: reported again
+            write(folder, "broken.py", dag_source({"fixed": ["t"]}))
+        if len(scans) == 6:
+            write(folder, "broken.py", "from headwater import DAG\nraise ValueError('second')\n")
+        scans.append(real_scan())
+        return scans[-1]
+
+    processor.scan = scan  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="headwater"):
+        run_processor_loop(processor, lambda: len(scans) >= 8, interval_s=2.0, clock=clock)
+
+    assert [report.parsed for report in scans] == [[broken]] * 8  # imported at every scan
+    warned = [r.getMessage() for r in caplog.records if "import error(s)" in r.getMessage()]
+    assert warned == [f"{broken}: 1 import error(s); see `headwater dags list-import-errors`"] * 3

@@ -277,8 +277,9 @@ def test_hard_timeout_terminates_then_kills_a_task_that_ignores_sigterm(
 
 
 def test_sigterm_unwinds_the_task_before_the_worker_ends(
-    pool: Callable[..., Pool], tmp_path: Path
+    pool: Callable[..., Pool], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("WARNING", logger="headwater.executors.local")
     clock = FakeClock()
     p = pool(parallelism=1, kill_grace_s=60.0, clock=clock)
     slow = p.submit(
@@ -291,6 +292,9 @@ def test_sigterm_unwinds_the_task_before_the_worker_ends(
 
     assert outcome.error == "timed out after 1 s (execution_timeout); worker killed"
     assert (tmp_path / "c").read_text() == "unwound"
+    # The log names the task as people read it, not as a Python repr.
+    [line] = [r.getMessage() for r in caplog.records if "Terminating" in r.getMessage()]
+    assert "running task slow of run run of DAG dag: timed out after 1 s" in line, line
 
 
 def test_kill_drops_a_queued_key_and_terminates_a_running_one(

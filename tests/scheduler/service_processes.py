@@ -87,6 +87,11 @@ class ProcessTree:
     def fork_servers(self) -> list[int]:
         return [pid for pid in self.pids() if "multiprocessing.forkserver" in command_line(pid)]
 
+    def resource_trackers(self) -> list[int]:
+        return [
+            pid for pid in self.pids() if "multiprocessing.resource_tracker" in command_line(pid)
+        ]
+
     def kill_all(self) -> None:
         """SIGKILL whatever is left of the tree (the tests' own clean-up)."""
         for process in self.started:

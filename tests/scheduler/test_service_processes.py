@@ -123,6 +123,10 @@ def test_workers_start_when_tasks_need_them_and_retire_when_idle(
     assert harness.run_state("trio", run.run_id) == "success"
 
     wait_for(lambda: not tree.workers() and not tree.fork_servers(), "idle workers to exit")
+    # The resource tracker the fork server started goes with it: the scheduler and its DAG
+    # processor are left, as when no worker had started yet.
+    wait_for(lambda: not tree.resource_trackers(), "the resource tracker to exit", 10)
+    assert len(tree.pids()) == 2, tree.described()
     assert scheduler.poll() is None
     scheduler.send_signal(signal.SIGTERM)
     assert ended_within(scheduler, STOP_BOUND_S)

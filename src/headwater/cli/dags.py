@@ -123,6 +123,7 @@ def test_dag(
     Prints each task as it ends with its log, then a summary table. Exits 0 when the run
     succeeded and 1 when it failed.
     """
+    from headwater.cli._interrupt import stopped_by_signals
     from headwater.cli._progress import RunProgress, print_summary
     from headwater.dag_test import run_dag_in_process
 
@@ -132,7 +133,10 @@ def test_dag(
     dag = load_bag(folder).get_dag(dag_id)
     require_logs_folder()
     out = console()
-    with RunProgress(out, len(dag.task_dict), show_logs=not quiet) as progress:
+    with (
+        stopped_by_signals(),
+        RunProgress(out, len(dag.task_dict), show_logs=not quiet) as progress,
+    ):
         result = run_dag_in_process(
             dag,
             logical_date=when,

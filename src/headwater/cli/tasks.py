@@ -119,6 +119,7 @@ def test_task(
     retries left ends up_for_retry (its log says "Marking for retry" and on_retry_callback
     runs).
     """
+    from headwater.cli._interrupt import stopped_by_signals
     from headwater.cli._progress import RunProgress, print_summary
     from headwater.dag_test import run_task_in_process
 
@@ -127,14 +128,15 @@ def test_task(
     task = dag.get_task(task_id)
     _check_runs_alone(dag_id, task)
     require_logs_folder()
-    result = run_task_in_process(
-        dag,
-        task_id,
-        # -1 picks the first instance of a mapped task.
-        map_index=max(map_index, 0) if task.is_mapped else map_index,
-        logical_date=parse_date(logical_date),
-        conf=parse_conf(conf),
-    )
+    with stopped_by_signals():
+        result = run_task_in_process(
+            dag,
+            task_id,
+            # -1 picks the first instance of a mapped task.
+            map_index=max(map_index, 0) if task.is_mapped else map_index,
+            logical_date=parse_date(logical_date),
+            conf=parse_conf(conf),
+        )
     out = console()
     progress = RunProgress(out, 1, not_retried="not retried: `tasks test` runs one attempt")
     for ti in result.task_instances:

@@ -70,6 +70,10 @@ class ScanReport:
     parsed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    """How many import errors each file parsed in this scan has (files without any left out)."""
+    new_errors: dict[str, int] = field(default_factory=dict)
+    """The files of ``errors`` whose errors appeared or changed in this scan: an unchanged
+    broken file imported again is left out, so that it is reported once, not every scan."""
 
 
 class DagFolderProcessor:
@@ -98,6 +102,8 @@ class DagFolderProcessor:
         self.environ = environ
         self.max_children = max(1, max_children or default_max_children())
         """How many files are imported at once, each in its own child process."""
+        self._errors_seen: dict[str, tuple[tuple[int | None, str], ...]] = {}
+        """Each broken file's import errors (line, message) when last parsed."""
         self.should_stop = should_stop or (lambda: False)
         """Checked while a scan waits for its children: True ends it (:class:`ScanStopped`)
         within ``_STOP_CHECK_S``, so that a file that takes long to import cannot hold up a
@@ -142,9 +148,16 @@ class DagFolderProcessor:
         state.finish()
         for resolved in changed:
             report.parsed.append(resolved)
-            count = len(state.stored[resolved].errors)
-            if count:
-                report.errors[resolved] = count
+            errors = tuple((e.line, e.message) for e in state.stored[resolved].errors)
+            if errors:
+                report.errors[resolved] = len(errors)
+                if errors != self._errors_seen.get(resolved):
+                    report.new_errors[resolved] = len(errors)
+                self._errors_seen[resolved] = errors
+            else:
+                self._errors_seen.pop(resolved, None)
+        for gone in report.deleted:
+            self._errors_seen.pop(gone, None)
         return report
 
     def _reparse_due(self, known: dict[str, DagFileRow]) -> set[str]:
@@ -210,7 +223,7 @@ class DagFolderProcessor:
 
     def _start_child(self, path: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "headwater.dag_processing.parse_file", path],
+            [sys.executable, "-m", "headwater.dag_processing.parse_file", path, str(os.getpid())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

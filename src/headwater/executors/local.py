@@ -348,7 +348,7 @@ class LocalExecutor(Executor):
         try:
             dispatch = self._prepare(key, worker.info)
         except Exception as exc:
-            log.exception("prepare() failed for %s", key)
+            log.exception("prepare() failed for %s", _described(key))
             self._finished.append((key, _failed(f"could not prepare the attempt: {_text(exc)}")))
             return
         if dispatch is None:
@@ -535,7 +535,7 @@ class LocalExecutor(Executor):
             "Terminating worker %s (pid %d) running %s: %s",
             worker.info.worker_id,
             worker.info.pid,
-            worker.key,
+            _described(worker.key),
             reason,
         )
         if worker.process.exitcode is None:
@@ -561,3 +561,10 @@ def _text(exc: BaseException) -> str:
 
 def _death_reason(code: int | None) -> str:
     return f"worker process {exit_text(code)} while running the task"
+
+
+def _described(key: TaskInstanceKey | None) -> str:
+    """A task instance in a log line, as people read it (not the key's repr)."""
+    if key is None:
+        return "no task"
+    return f"task {key.label} of run {key.run_id} of DAG {key.dag_id}"

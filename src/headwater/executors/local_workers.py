@@ -11,6 +11,7 @@ import logging
 import os
 import pickle
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,6 +188,44 @@ def stop_fork_server() -> None:
         stop()
     except OSError as exc:
         log.warning("Could not stop the fork server: %s", exc)
+        return
+    _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """Let multiprocessing's resource tracker process exit with the fork server.
+
+    The fork server starts it (every process the server forks gets its pipe), and nothing
+    stopped it: it stayed next to an idle scheduler for good. Workers use only pipes; the
+    tracker is there for the semaphores or shared memory a task might leave behind, and
+    cleans them up when it exits. It exits once every process holding its pipe (this one,
+    the server, the workers) has closed it: here that is as soon as the last worker has
+    ended. The next worker starts it again, with the fork server.
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    lock = getattr(tracker, "_lock", None)
+    if tracker is None or lock is None:
+        return
+    with lock:
+        fd, pid = getattr(tracker, "_fd", None), getattr(tracker, "_pid", None)
+        if fd is None or pid is None:
+            return
+        # CPython's own ``_stop`` does this, then waits for the tracker without a limit; a
+        # process a task started that kept the pipe would keep that wait (and the
+        # executor's thread) going. Reap it in a thread of its own instead.
+        os.close(fd)
+        tracker._fd = None
+        tracker._pid = None
+    threading.Thread(target=_reap, args=(pid,), name="reap-resource-tracker", daemon=True).start()
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def kill_leftover(pid: int, started_at: datetime) -> bool:

@@ -22,7 +22,10 @@ __all__ = [
     "kill_descendants",
     "main_script_hidden",
     "process_start",
+    "set_parent_death_signal",
 ]
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _stat_fields(pid: int | str) -> list[bytes] | None:
@@ -104,6 +107,19 @@ def _kill(pid: int, *, group: bool) -> None:
         else:
             os.kill(pid, signal.SIGKILL)
     except OSError:
+        pass
+
+
+def set_parent_death_signal(signum: int) -> None:
+    """Have the kernel send ``signum`` to this process when its parent (strictly: the thread
+    of the parent that started it) dies; Linux only, elsewhere nothing happens."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    except (OSError, AttributeError):
         pass
 
 

@@ -204,7 +204,8 @@ def run_processor_loop(
         except Exception:  # a database hiccup: log it and scan again next time
             log.exception("Scanning %s failed", processor.folder)
         else:
-            for path, count in report.errors.items():
+            # Once per change of a file's errors, not at every scan that imports it again.
+            for path, count in report.new_errors.items():
                 log.warning(
                     "%s: %d import error(s); see `headwater dags list-import-errors`", path, count
                 )
