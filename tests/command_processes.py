@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -50,3 +52,21 @@ def clean_env(home: Path) -> dict[str, str]:
     """This process's environment without headwater's settings, with ``home`` as the home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
     return {**env, "HEADWATER_HOME": str(home)}
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 60.0) -> None:
+    """Poll ``condition`` (real processes, real time) until it holds; fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, exited but not reaped by its parent, runs nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
+    except OSError:
+        return False

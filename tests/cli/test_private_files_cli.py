@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from file_modes import mode, umask_022  # noqa: F401 - the fixture
 from headwater.store.sql import SqlStore
 from stored_dags import invoke
 
@@ -35,18 +34,7 @@ with DAG("private", start_date=datetime(2024, 1, 1, tzinfo=UTC)) as dag:
 """
 
 
-@pytest.fixture(autouse=True)
-def umask_022() -> Iterator[None]:
-    """The usual umask, which leaves files 0644 and folders 0755 unless told otherwise."""
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+pytestmark = pytest.mark.usefixtures("umask_022")
 
 
 def assert_owner_only(root: Path) -> int:

@@ -11,12 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from command_processes import alive, wait_for
 from headwater.executors.process_tree import descendants
 
 pytestmark = pytest.mark.slow
@@ -29,23 +28,6 @@ from headwater.operators.bash import BashOperator
 with DAG("sub", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
     BashOperator(task_id="b", bash_command="sleep 301; echo done")
 """
-
-
-def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie runs nothing)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state not in "ZX"
 
 
 def _sleeps_below(pid: int) -> list[int]:
@@ -89,11 +71,11 @@ def test_a_stop_signal_kills_the_running_tasks_command(
     )
     sleeps: list[int] = []
     try:
-        _wait_for(lambda: bool(_sleeps_below(command.pid)), "the task's command to start")
+        wait_for(lambda: bool(_sleeps_below(command.pid)), "the task's command to start")
         sleeps = _sleeps_below(command.pid)
         command.send_signal(sig)
         _, stderr = command.communicate(timeout=30)
-        _wait_for(lambda: not any(_alive(pid) for pid in sleeps), "the task's command to end")
+        wait_for(lambda: not any(alive(pid) for pid in sleeps), "the task's command to end")
     finally:
         for pid in [command.pid, *sleeps]:
             try:

@@ -4,14 +4,13 @@ run as root too, who may write anywhere: "cannot write" is a path under a regula
 
 from __future__ import annotations
 
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from command_processes import clean_env, run_headwater
+from file_modes import umask_022  # noqa: F401 - the fixture
 
 DAG_FILE = """
 from datetime import UTC, datetime
@@ -33,13 +32,7 @@ COMMANDS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def umask_022() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
+pytestmark = pytest.mark.usefixtures("umask_022")
 
 
 @pytest.fixture

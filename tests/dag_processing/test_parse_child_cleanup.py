@@ -12,12 +12,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from command_processes import alive, wait_for
 from headwater.executors.process_tree import descendants
 
 pytestmark = pytest.mark.slow
@@ -29,23 +28,6 @@ subprocess.Popen(["sleep", "307"])
 while True:
     time.sleep(1)
 """
-
-
-def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie runs nothing)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state not in "ZX"
 
 
 def _command(pid: int) -> list[bytes]:
@@ -88,12 +70,12 @@ def test_killing_the_processor_ends_the_import_and_what_the_file_started(
             below[:] = descendants(processor.pid)
             return any(_command(pid)[:2] == [b"sleep", b"307"] for pid in below)
 
-        _wait_for(importing, "the file's import to start its process")
+        wait_for(importing, "the file's import to start its process")
         assert any(b"headwater.dag_processing.parse_file" in _command(pid) for pid in below)
         processor.kill()
         processor.wait(timeout=30)
-        _wait_for(
-            lambda: not any(_alive(pid) for pid in below),
+        wait_for(
+            lambda: not any(alive(pid) for pid in below),
             "the import and the process it started to end",
         )
     finally:

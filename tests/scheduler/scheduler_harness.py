@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from command_processes import alive, wait_for  # noqa: F401 - shared with the tests here
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
@@ -106,21 +106,3 @@ def at(day: int, hour: int = 0, minute: int = 0) -> datetime:
     from datetime import UTC
 
     return datetime(2024, 1, day, hour, minute, tzinfo=UTC)
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 60.0) -> None:
-    """Poll ``condition`` (real processes, real time) until it holds; fail naming ``what``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie, exited but not reaped by its parent, runs nothing)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
-    except OSError:
-        return False

@@ -3,29 +3,16 @@ owner can read: the logs folder and every folder under it 0700, every log file 0
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from scheduler_harness import Harness, at
 
+from file_modes import mode, umask_022  # noqa: F401 - the fixture
 from headwater.clock import FakeClock
 from stored_dags import invoke
 
-
-@pytest.fixture(autouse=True)
-def umask_022() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+pytestmark = pytest.mark.usefixtures("umask_022")
 
 
 def test_a_scheduler_run_writes_owner_only_logs(
