@@ -442,3 +442,18 @@ def _timed(fn: Any) -> float:
 def test_an_invalid_group_id_is_named_as_a_group_id() -> None:
     with DAG("groups"), pytest.raises(DagDefinitionError, match="group_id 'my group'"):
         TaskGroup("my group")
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("pool_slots", 1_000_001, "pool_slots must be from 0 to 1,000,000, got 1,000,001"),
+        ("priority_weight", 2**31, "priority_weight must be from -2,147,483,648 to"),
+        ("priority_weight", -(2**40), "got -1,099,511,627,776"),
+    ],
+)
+def test_pool_slots_and_priority_weight_fit_their_columns(
+    argument: str, value: int, message: str
+) -> None:
+    with pytest.raises(DagDefinitionError, match=re.escape(message)):
+        EmptyOperator(task_id="t", **{argument: value})

@@ -48,6 +48,11 @@ BASE_DEFAULTS: dict[str, Any] = {
 }
 
 
+MAX_POOL_SLOTS = 1_000_000
+"""Most slots a pool has, and a task may take (``pool_slots``): far more than any worker
+pool runs at once, and well inside the database's integer column (32 bits on PostgreSQL), so
+a pasted or mistyped number is refused with a clear error, not by the database driver."""
+
 _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
@@ -212,9 +217,20 @@ class BaseOperator(DependencyMixin):
             args["trigger_rule"], task_id=self.task_id
         )
         self.pool: str = args["pool"]
-        self.pool_slots: int = _non_negative_int(args["pool_slots"], "pool_slots", self.task_id)
-        self.priority_weight: int = _as_int(
-            args["priority_weight"], "priority_weight", self.task_id
+        self.pool_slots: int = _bounded(
+            _non_negative_int(args["pool_slots"], "pool_slots", self.task_id),
+            "pool_slots",
+            self.task_id,
+            0,
+            MAX_POOL_SLOTS,
+        )
+        # Stored in a 32-bit column, as Airflow's; sums of weights are clamped, not these.
+        self.priority_weight: int = _bounded(
+            _as_int(args["priority_weight"], "priority_weight", self.task_id),
+            "priority_weight",
+            self.task_id,
+            -(2**31),
+            2**31 - 1,
         )
         self.queue: str = args["queue"]
         self.owner: str = args["owner"]
@@ -346,6 +362,14 @@ class BaseOperator(DependencyMixin):
 def _non_negative_int(value: Any, name: str, task_id: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DagDefinitionError(f"task {task_id!r}: {name} must be an int >= 0, got {value!r}")
+    return value
+
+
+def _bounded(value: int, name: str, task_id: str, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise DagDefinitionError(
+            f"task {task_id!r}: {name} must be from {low:,} to {high:,}, got {value:,}"
+        )
     return value
 
 

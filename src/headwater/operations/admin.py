@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.operator import MAX_POOL_SLOTS
 from headwater.operations._stored import require_name
 from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.store.base import Connection
@@ -18,11 +19,6 @@ SECRET_HINTS = ("password", "passwd", "secret", "token", "key", "credential")
 
 
 # -- pools -------------------------------------------------------------------------------------
-
-MAX_POOL_SLOTS = 1_000_000
-"""Most slots a pool has. Far more than any worker pool runs at once, and well inside the
-database's integer column (32 bits on PostgreSQL): a pasted or mistyped number is refused
-with a clear error instead of failing in the database driver."""
 
 
 def set_pool(store: SqlStore, name: str, slots: int, description: str | None = None) -> PoolRow:
