@@ -43,7 +43,6 @@ worker says ``Ready`` (or ``StartFailed``) once, then the executor sends :class:
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import os
 import pickle
@@ -57,12 +56,10 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
+from headwater.executors.process_tree import set_parent_death_signal, set_process_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-
-_PR_SET_PDEATHSIG = 1
-_PR_SET_NAME = 15
 
 PROCESS_NAME = "headwater-wrk"
 """The name (``/proc/<pid>/comm``, at most 15 bytes) of every worker process."""
@@ -144,7 +141,7 @@ def main(conn: Connection, options: WorkerOptions) -> None:
     if options.fork_server:
         _release_fork_server()
     _die_with_parent()
-    _set_process_name(PROCESS_NAME)
+    set_process_name(PROCESS_NAME)
     parent = os.getppid()
     if options.scheduler_pid and not _alive(options.scheduler_pid):
         return  # the scheduler died before the death signal was armed
@@ -287,22 +284,7 @@ def _die_with_parent() -> None:
     SIGKILL, not SIGTERM: a task can catch or ignore SIGTERM, and a worker that outlived
     its scheduler would run its task a second time once a new scheduler runs it again.
     """
-    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-
-
-def _set_process_name(name: str) -> None:
-    """Set this process's name as ``ps`` and ``/proc/<pid>/comm`` show it (Linux only)."""
-    _prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
-
-
-def _prctl(option: int, arg: Any) -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(option, arg, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    set_parent_death_signal(int(signal.SIGKILL))
 
 
 def is_worker(pid: int) -> bool:

@@ -23,9 +23,11 @@ __all__ = [
     "main_script_hidden",
     "process_start",
     "set_parent_death_signal",
+    "set_process_name",
 ]
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 def _stat_fields(pid: int | str) -> list[bytes] | None:
@@ -113,12 +115,24 @@ def _kill(pid: int, *, group: bool) -> None:
 def set_parent_death_signal(signum: int) -> None:
     """Have the kernel send ``signum`` to this process when its parent (strictly: the thread
     of the parent that started it) dies; Linux only, elsewhere nothing happens."""
+    _prctl(_PR_SET_PDEATHSIG, signum)
+
+
+def set_process_name(name: str) -> None:
+    """Set this process's name as ``ps`` and ``/proc/<pid>/comm`` show it (at most 15
+    bytes; Linux only)."""
+    import ctypes
+
+    _prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
+
+
+def _prctl(option: int, arg: object) -> None:
     if not sys.platform.startswith("linux"):
         return
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
