@@ -154,6 +154,11 @@ class AttemptOutcome:
     """Set by short-circuit tasks: "direct" or "all" downstream tasks are skipped."""
     rendered_fields: dict[str, Any] = field(default_factory=dict)
     """The attempt's template fields after rendering, kept for display."""
+    lost: bool = False
+    """Set by an executor that saw the process running the attempt disappear without being
+    able to tell whether the attempt even reached it (a worker adopted after a scheduler
+    restart that ended without recording an outcome): the attempt runs again, not counted as
+    a retry, unless an outcome was recorded after all."""
     recorded: bool = False
     """Whether whoever ran the attempt stored this outcome with the attempt (compare-and-set
     on the running attempt row) before reporting it; an outcome an executor made up (a dead
