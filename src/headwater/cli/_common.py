@@ -79,7 +79,7 @@ def handle_errors(fn: F) -> F:
         except HeadwaterError as exc:
             raise click.ClickException(cut_long_quoted(str(exc))) from None
         except Exception as exc:
-            from headwater.services.errors import unreachable_database
+            from headwater.services.database_errors import unreachable_database
 
             problem = unreachable_database(exc)
             if problem is None:

@@ -48,7 +48,7 @@ def open_context(
     which must exist and be migrated (``migrate``: migrated first; ``checked``: the caller
     checked it already); the store is closed when the block ends."""
     from headwater.db.opening import open_store
-    from headwater.services.errors import database_errors
+    from headwater.services.database_errors import database_errors
 
     if settings is None:
         from headwater.settings import load_settings
