@@ -113,7 +113,7 @@ def run_backfill(ctx: ServiceContext, dag_id: str, request: BackfillRequest) -> 
     and clear those to rerun, all queued for the scheduler (errors as
     :func:`plan_backfill`, and invalid for ``max_active_runs`` below 1)."""
     from headwater.operations import run_backfill as run
-    from headwater.operations._stored import stored_dag
+    from headwater.operations import stored_dag
 
     plan = _plan(ctx, dag_id, request)
     max_active_runs = request.max_active_runs

@@ -188,7 +188,7 @@ def set_paused(ctx: ServiceContext, dag_id: str, paused: bool) -> DagPaused:
 def count_runs(ctx: ServiceContext, dag_id: str) -> int:
     """How many runs ``dag_id`` has (what deleting it would delete); not found when the
     database does not hold it."""
-    from headwater.operations._stored import dag_row
+    from headwater.operations import dag_row
 
     dag_row(ctx.store, dag_id)
     return len(ctx.store.list_dag_runs(dag_id))

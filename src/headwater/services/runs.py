@@ -93,7 +93,7 @@ def list_runs(
 ) -> list[DagRunOut]:
     """The newest ``limit`` runs of ``dag_id`` (only those in ``state`` if given), newest
     logical date first. An unknown DAG is not found; a DAG without runs has none."""
-    from headwater.operations._stored import dag_row
+    from headwater.operations import dag_row
     from headwater.operations.errors import InvalidRequestError
 
     if state is not None and state not in RUN_STATES:
@@ -109,7 +109,7 @@ def list_runs(
 
 def get_run(ctx: ServiceContext, dag_id: str, run_id: str) -> DagRunWithInstances:
     """Run ``run_id`` of ``dag_id`` with its task instances; not found when it is not."""
-    from headwater.operations._stored import require_run
+    from headwater.operations import require_run
 
     run = require_run(ctx.store, dag_id, run_id)
     tis = ctx.store.get_task_instances(dag_id, run_id)

@@ -96,7 +96,7 @@ def get_task_instance(
 ) -> TaskInstanceOut:
     """One stored task instance; not found names the run, or the task, or the map indexes
     the task has."""
-    from headwater.operations._stored import require_run
+    from headwater.operations import require_run
     from headwater.operations.logs import instance_of_run
 
     require_run(ctx.store, dag_id, run_id)
