@@ -10,11 +10,21 @@ from pathlib import Path
 import pytest
 
 from headwater.dag_processing.processor import DagFolderProcessor
+from headwater.exceptions import HeadwaterError, ParamValidationError, TaskNotFoundError
 from headwater.services._schema import IsoDatetime, Schema
 from headwater.services.config import list_settings
 from headwater.services.context import ServiceContext, open_context
 from headwater.services.database import check_database, migrate_database, reset_database
-from headwater.services.errors import DatabaseError
+from headwater.services.errors import (
+    ConflictError,
+    DagNotInDatabaseError,
+    DamagedDatabaseError,
+    DatabaseError,
+    InvalidRequestError,
+    NoAttemptYetError,
+    NotFoundError,
+    status_code,
+)
 from headwater.services.import_errors import ImportErrorOut, list_import_errors
 from headwater.services.variables import list_variables, set_variable
 from headwater.settings import Settings, load_settings
@@ -98,3 +108,21 @@ def test_schemas_write_times_as_python_does_and_keep_nan_for_the_json_writer() -
     )
     with pytest.raises(ValueError, match="frozen"):
         sample.at = datetime(2024, 1, 1, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (NotFoundError("no variable 'x'"), 404),
+        (DagNotInDatabaseError("no DAG 'x' in the database"), 404),
+        (NoAttemptYetError("no attempt"), 404),
+        (TaskNotFoundError("DAG 'etl' has no task 'x'"), 404),
+        (ConflictError("run_id 'r' is taken"), 409),
+        (InvalidRequestError("state 'x' is not one of"), 400),
+        (ParamValidationError("param 'region'"), 400),
+        (DatabaseError("cannot use the database"), 503),
+        (DamagedDatabaseError("/tmp/h.db", "malformed"), 503),
+    ],
+)
+def test_each_error_has_its_status_for_the_api(error: HeadwaterError, status: int) -> None:
+    assert status_code(error) == status

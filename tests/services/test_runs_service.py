@@ -10,6 +10,7 @@ import pytest
 from headwater.services.context import ServiceContext
 from headwater.services.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.services.runs import (
+    RUN_STATES,
     DagRunOut,
     DagRunWithInstances,
     TriggerRunRequest,
@@ -103,3 +104,9 @@ def test_delete_run_returns_it_and_forgets_it(ctx: ServiceContext) -> None:
     assert ctx.store.get_dag_run("etl", "r1") is None
     with pytest.raises(NotFoundError, match="DAG 'etl' has no run 'r1'"):
         delete_run(ctx, "etl", "r1")
+
+
+def test_the_cli_offers_the_states_the_service_accepts() -> None:
+    from headwater.cli.dags import RUN_STATES as CLI_RUN_STATES
+
+    assert tuple(CLI_RUN_STATES) == RUN_STATES

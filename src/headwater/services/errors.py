@@ -20,7 +20,7 @@ found), 409 (conflict), 400 (invalid) and 503 (database).
 from __future__ import annotations
 
 from headwater.db.errors import DamagedDatabaseError, DatabaseError
-from headwater.exceptions import HeadwaterError
+from headwater.exceptions import DagNotFoundError, HeadwaterError, TaskNotFoundError
 from headwater.operations.errors import (
     ConflictError,
     DagNotInDatabaseError,
@@ -42,5 +42,19 @@ __all__ = [
     "NotFoundError",
     "OperationError",
     "database_errors",
+    "status_code",
     "unreachable_database",
 ]
+
+
+def status_code(error: HeadwaterError) -> int:
+    """The HTTP status the REST API answers ``error`` with: 404 not found (a DAG, task or
+    anything a service names), 409 conflict, 503 for a database that cannot be used, 400
+    for anything else a request got wrong (invalid input, params the DAG refuses)."""
+    if isinstance(error, NotFoundError | DagNotFoundError | TaskNotFoundError):
+        return 404
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, DatabaseError):
+        return 503
+    return 400  # InvalidRequestError, ParamValidationError: the request's own fault
