@@ -17,11 +17,11 @@ from headwater.clock import Clock, SystemClock
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.driver import RunObserver, drive_run
 from headwater.engine.records import (
+    AttemptKey,
     AttemptOutcome,
     DagRun,
     TaskAttempt,
     TaskInstance,
-    TaskInstanceKey,
 )
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
@@ -146,9 +146,9 @@ class InProcessRun:
         self.on_task_start = on_task_start
         self._hostname = socket.gethostname()
 
-    def run_attempt(self, key: TaskInstanceKey) -> AttemptOutcome:
+    def run_attempt(self, key: AttemptKey) -> AttemptOutcome:
         ti = self.engine.get_ti(key.task_id, key.map_index)
-        log_path = attempt_log_path(self.settings.logs_folder, key, ti.try_number + 1)
+        log_path = attempt_log_path(self.settings.logs_folder, key.ti_key, key.try_number)
         self.engine.start_attempt(
             key.task_id,
             key.map_index,
@@ -160,7 +160,7 @@ class InProcessRun:
         if self.on_task_start is not None:
             self.on_task_start(ti)
         request = AttemptRequest(self.dag, self.engine.run, ti, self.store, self.xcoms, log_path)
-        return run_and_record(request, key.attempt(ti.try_number), self.clock.now)
+        return run_and_record(request, key, self.clock.now)
 
     def result(self) -> DagRunResult:
         return DagRunResult(self.engine.run, self.store, self.xcoms, self.dag)
@@ -217,7 +217,7 @@ def run_task_in_process(
     local = InProcessRun(dag, run, settings=settings, store=store, clock=clock)
     local.engine.start(clock.now())
     ti = local.engine.force_schedule(task_id, map_index)
-    outcome = local.run_attempt(ti.key)
+    outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
     final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
     ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
     local.engine.finalize(

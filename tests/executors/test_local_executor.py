@@ -21,7 +21,7 @@ import pytest
 import worker_tasks
 
 from headwater.clock import FakeClock
-from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.executors.local import Dispatch, LocalExecutor, WorkerInfo, WorkerStartError
@@ -59,14 +59,14 @@ class Pool:
     """A LocalExecutor over ``worker_tasks.run``, recording what prepare() was asked."""
 
     def __init__(self, **options: Any) -> None:
-        self.payloads: dict[TaskInstanceKey, tuple[str, dict[str, Any]] | None] = {}
-        self.timeouts: dict[TaskInstanceKey, float] = {}
-        self.prepared: list[tuple[TaskInstanceKey, WorkerInfo]] = []
+        self.payloads: dict[AttemptKey, tuple[str, dict[str, Any]] | None] = {}
+        self.timeouts: dict[AttemptKey, float] = {}
+        self.prepared: list[tuple[AttemptKey, WorkerInfo]] = []
         options.setdefault("parallelism", 2)
         options.setdefault("worker_function", WORKER_FUNCTION)
         self.executor = LocalExecutor(prepare=self.prepare, **options)
 
-    def prepare(self, key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch | None:
+    def prepare(self, key: AttemptKey, worker: WorkerInfo) -> Dispatch | None:
         self.prepared.append((key, worker))
         payload = self.payloads[key]
         if payload is None:
@@ -79,17 +79,17 @@ class Pool:
 
     def submit(
         self, task_id: str, action: str | None, timeout_s: float | None = None, **kwargs: Any
-    ) -> TaskInstanceKey:
-        key = TaskInstanceKey("dag", "run", task_id)
+    ) -> AttemptKey:
+        key = AttemptKey("dag", "run", task_id, -1, 1)
         self.payloads[key] = None if action is None else (action, kwargs)
         if timeout_s is not None:
             self.timeouts[key] = timeout_s
         self.executor.queue(key)
         return key
 
-    def collect(self, count: int) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+    def collect(self, count: int) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Poll (and heartbeat) until ``count`` outcomes came back."""
-        got: list[tuple[TaskInstanceKey, AttemptOutcome]] = []
+        got: list[tuple[AttemptKey, AttemptOutcome]] = []
         deadline = time.monotonic() + DEADLINE_S
         while len(got) < count:
             assert time.monotonic() < deadline, f"only {len(got)} of {count} outcomes: {got}"
@@ -97,7 +97,7 @@ class Pool:
             got += self.executor.poll(timeout=0.5)
         return got
 
-    def outcome(self, key: TaskInstanceKey) -> AttemptOutcome:
+    def outcome(self, key: AttemptKey) -> AttemptOutcome:
         [(reported, outcome)] = self.collect(1)
         assert reported == key
         return outcome
@@ -112,7 +112,7 @@ class Pool:
 
         return wait_until(pumped, what)
 
-    def pid_of(self, key: TaskInstanceKey) -> int:
+    def pid_of(self, key: AttemptKey) -> int:
         return next(worker.pid for k, worker in self.prepared if k == key)
 
     def worker_pids(self) -> set[int]:
@@ -154,14 +154,12 @@ def test_every_attempt_is_reported_once_in_fifo_dispatch_order(
     assert p.executor.poll(timeout=0) == []
 
 
-def test_attempts_run_in_parallel(pool: Callable[..., Pool]) -> None:
+def test_attempts_run_in_parallel(pool: Callable[..., Pool], tmp_path: Path) -> None:
     p = pool(parallelism=2)
-    with multiprocessing.get_context("forkserver").Manager() as manager:
-        barrier = manager.Barrier(2)
-        # Each passes only if the other one reaches the barrier while it waits there.
-        a = p.submit("a", "barrier", barrier=barrier)
-        b = p.submit("b", "barrier", barrier=barrier)
-        got = dict(p.collect(2))
+    # Each passes only if the other one reaches the barrier while it waits there.
+    a = p.submit("a", "barrier", folder=str(tmp_path), name="a", peer="b")
+    b = p.submit("b", "barrier", folder=str(tmp_path), name="b", peer="a")
+    got = dict(p.collect(2))
     assert got[a].state is SUCCESS, got[a].error
     assert got[b].state is SUCCESS, got[b].error
     assert got[a].rendered_fields["pid"] != got[b].rendered_fields["pid"]
@@ -294,7 +292,7 @@ def test_sigterm_unwinds_the_task_before_the_worker_ends(
     assert (tmp_path / "c").read_text() == "unwound"
     # The log names the task as people read it, not as a Python repr.
     [line] = [r.getMessage() for r in caplog.records if "Terminating" in r.getMessage()]
-    assert "running task slow of run run of DAG dag: timed out after 1 s" in line, line
+    assert "running task slow (try 1) of run run of DAG dag: timed out after 1 s" in line, line
 
 
 def test_kill_drops_a_queued_key_and_terminates_a_running_one(
@@ -362,7 +360,7 @@ def test_stop_leaves_no_worker_processes(pool: Callable[..., Pool], tmp_path: Pa
     wait_until(lambda: gone(child), "the stubborn task's command to be killed", 5)
     assert p.executor.running() == {}
     with pytest.raises(HeadwaterError, match="before start"):
-        p.executor.queue(TaskInstanceKey("dag", "run", "late"))
+        p.executor.queue(AttemptKey("dag", "run", "late", -1, 1))
 
 
 def test_a_busy_worker_outlives_its_scheduler_only_to_finish_its_attempt(
@@ -374,7 +372,7 @@ def test_a_busy_worker_outlives_its_scheduler_only_to_finish_its_attempt(
     ready, release = tmp_path / "ready", tmp_path / "release"
     script = f"""
 import sys
-from headwater.engine.records import TaskInstanceKey
+from headwater.engine.records import AttemptKey
 from headwater.executors.local import Dispatch, LocalExecutor
 
 def prepare(k, w):
@@ -384,8 +382,8 @@ def prepare(k, w):
 
 executor = LocalExecutor(parallelism=2, worker_function={WORKER_FUNCTION!r}, prepare=prepare)
 executor.start()
-executor.queue(TaskInstanceKey("dag", "run", "busy"))
-executor.queue(TaskInstanceKey("dag", "run", "quick"))
+executor.queue(AttemptKey("dag", "run", "busy", -1, 1))
+executor.queue(AttemptKey("dag", "run", "quick", -1, 1))
 while len(executor.poll(timeout=60)) == 0:
     pass
 print(" ".join(map(str, executor.worker_pids())), flush=True)
@@ -412,7 +410,7 @@ executor.poll(timeout=120)
 
 
 def test_bad_arguments_are_refused() -> None:
-    def prepare(key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch:
+    def prepare(key: AttemptKey, worker: WorkerInfo) -> Dispatch:
         return Dispatch(None)
 
     with pytest.raises(HeadwaterError, match="parallelism"):

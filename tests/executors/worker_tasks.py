@@ -87,9 +87,15 @@ def stubborn(ready: str) -> AttemptOutcome:
     return _success()
 
 
-def barrier(barrier: Any) -> AttemptOutcome:
-    """Passes only if another attempt reaches the same barrier at the same time."""
-    barrier.wait(timeout=20)
+def barrier(folder: str, name: str, peer: str) -> AttemptOutcome:
+    """Passes only if attempt ``peer`` reaches the same barrier while this one waits there
+    (20 s at most): each says it arrived with a file in ``folder``."""
+    Path(folder, name).write_text("here")
+    deadline = time.monotonic() + 20
+    while not Path(folder, peer).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{peer} never reached the barrier")
+        time.sleep(0.01)
     return _success()
 
 

@@ -22,7 +22,7 @@ from headwater.cli import tasks as tasks_cli
 from headwater.clock import SystemClock
 from headwater.dag_processing.serialized_dag import deserialize_dag
 from headwater.engine.dagrun import DagRunEngine
-from headwater.engine.records import TaskAttempt, TaskInstanceKey
+from headwater.engine.records import AttemptKey, TaskAttempt, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.operations._stored import xcoms_for
 from headwater.runtime.logs import attempt_log_path
@@ -270,7 +270,7 @@ def test_a_new_scheduler_adopts_only_a_worker_left_running_by_the_last_one(
         started = datetime.now(UTC) + timedelta(seconds=1) - started_ago
         run_id = _leave_running_attempt(harness, "quick", leftover.pid, started)
         scheduler = harness.scheduler  # starting, it finds the attempt left running
-        key = TaskInstanceKey("quick", run_id, "work")
+        key = AttemptKey("quick", run_id, "work", -1, 1)
         assert (key in scheduler.executor.running()) is adopted
         assert leftover.poll() is None  # never killed
         if adopted:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from scheduler_harness import Harness
 
 from headwater.cli import cli
-from headwater.engine.records import TaskInstanceKey
+from headwater.engine.records import AttemptKey
 
 GRACE = timedelta(seconds=300)  # scheduler.missing_dag_grace_s's default
 
@@ -54,10 +54,10 @@ def test_a_run_whose_dag_file_was_deleted_fails_after_the_grace(
     }
     # "second" starts on a worker that is still running it when the DAG disappears.
     scheduler = harness.scheduler
-    key = TaskInstanceKey("vanish", run.run_id, "second")
+    key = AttemptKey("vanish", run.run_id, "second", -1, 1)
     assert scheduler.prepare_attempt(key, 4242, socket.gethostname()) is not None
     scheduler.executor.kill(key)  # the in-process executor's queue: the "worker" has it
-    killed: list[TaskInstanceKey] = []
+    killed: list[AttemptKey] = []
     real_kill = scheduler.executor.kill
     monkeypatch.setattr(scheduler.executor, "running", lambda: {} if killed else {key: 4242})
     monkeypatch.setattr(scheduler.executor, "kill", lambda k: (killed.append(k), real_kill(k)))

@@ -377,7 +377,7 @@ def test_a_running_attempt_without_heartbeat_is_failed_and_retried(harness: Harn
     run = harness.trigger("silent")
     scheduler = harness.scheduler
     scheduler.tick()
-    key = harness.tis("silent", run.run_id)["a"].key
+    key = harness.tis("silent", run.run_id)["a"].key.attempt(1)
     # The attempt starts, then its worker vanishes without a word (the executor lost it).
     assert scheduler.prepare_attempt(key, 99999, "elsewhere") is not None
     scheduler.executor.kill(key)

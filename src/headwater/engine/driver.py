@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from headwater.clock import Clock
     from headwater.engine.dagrun import DagRunEngine
-    from headwater.engine.records import TaskInstance
+    from headwater.engine.records import AttemptKey, TaskInstance, TaskInstanceKey
     from headwater.executors.base import Executor
 
 
@@ -35,20 +35,26 @@ def drive_run(
     ``dagrun_timeout`` deadline if that comes first, and then end the run as timed out.
     """
     engine.start(clock.now())
+    handed: dict[TaskInstanceKey, AttemptKey] = {}
+    """The attempt handed to the executor for each queued or running instance."""
     while True:
         now = clock.now()
         if engine.timed_out(now):
-            return _time_out(engine, executor, now)
+            return _time_out(engine, executor, now, handed)
         ready = engine.schedule(now)
         if ready:
             engine.mark_queued(ready)
             for ti in ready:
-                executor.queue(ti.key)
+                handed[ti.key] = ti.key.attempt(ti.try_number + 1)
+                executor.queue(handed[ti.key])
         if engine.is_finished:
             return engine.finalize(clock.now())
         executor.heartbeat()
         finished = executor.poll(timeout=1.0 if executor.has_work else 0.0)
         for key, outcome in finished:
+            if handed.get(key.ti_key) != key:
+                continue  # not the attempt handed out for it (a stale report)
+            del handed[key.ti_key]
             engine.finish_attempt(key.task_id, key.map_index, outcome, clock.now())
             if observer is not None:
                 observer.task_finished(engine.get_ti(key.task_id, key.map_index))
@@ -63,14 +69,21 @@ def drive_run(
                 # Nothing can happen before the deadline: wake at it and end the run there,
                 # as between attempts, instead of sleeping through it until the retry.
                 clock.sleep(max((deadline - clock.now()).total_seconds(), 0.0))
-                return _time_out(engine, executor, clock.now())
+                return _time_out(engine, executor, clock.now(), handed)
             clock.sleep(max((due - clock.now()).total_seconds(), 0.0))
 
 
-def _time_out(engine: DagRunEngine, executor: Executor, now: datetime) -> DagRunState:
+def _time_out(
+    engine: DagRunEngine,
+    executor: Executor,
+    now: datetime,
+    handed: dict[TaskInstanceKey, AttemptKey],
+) -> DagRunState:
     """End the run past its ``dagrun_timeout``: unfinished instances are skipped and the
     attempts still queued or running are killed."""
     timeout = engine.dag.dagrun_timeout
     for ti in engine.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)"):
-        executor.kill(ti.key)
+        attempt = handed.pop(ti.key, None)
+        if attempt is not None:
+            executor.kill(attempt)
     return engine.run.state

@@ -36,16 +36,19 @@ The worker never imports the program's main script again (the executor hides it 
 starts workers): a launcher script without an ``if __name__ == "__main__":`` guard would
 otherwise run again in every worker.
 
-Messages on the pipe are pickled (the payload is an arbitrary picklable object): the
-worker says ``Ready`` (or ``StartFailed``) once, then the executor sends :class:`Run` or
-:class:`Stop`, and the worker answers each ``Run`` with one :class:`Result`.
+Messages on the pipe are versioned JSON (:func:`encode`, :func:`decode`; never pickle, so
+nothing a worker sends can run code in the scheduler, and the same shapes can cross a broker):
+the worker says ``Ready`` (or ``StartFailed``) once, then the executor sends :class:`Run`
+(its payload a JSON value, for headwater's own worker function an
+:class:`~headwater.executors.messages.AttemptMessage`) or :class:`Stop`, and the worker
+answers each ``Run`` with one :class:`Result`.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
-import pickle
 import signal
 import sys
 import traceback
@@ -56,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
+from headwater.exceptions import HeadwaterError
 from headwater.executors.process_tree import set_process_name
 
 if TYPE_CHECKING:
@@ -123,6 +127,48 @@ class Result:
     """Why the worker exits right after this result (recycled), or None if it stays."""
 
 
+PIPE_VERSION = 1
+Message = Run | Stop | Ready | StartFailed | Result
+
+
+def encode(message: Message) -> bytes:
+    """One pipe message as JSON bytes (``TypeError``/``ValueError`` if it is not JSON)."""
+    data: dict[str, Any]
+    if isinstance(message, Run):
+        data = {"type": "run", "payload": message.payload}
+    elif isinstance(message, Stop):
+        data = {"type": "stop"}
+    elif isinstance(message, Ready):
+        data = {"type": "ready"}
+    elif isinstance(message, StartFailed):
+        data = {"type": "start_failed", "reason": message.reason}
+    else:
+        data = {"type": "result", "outcome": message.outcome.to_json(), "leaving": message.leaving}
+    return json.dumps({"v": PIPE_VERSION, **data}, allow_nan=False).encode()
+
+
+def decode(data: bytes) -> Message:
+    """The message :func:`encode` wrote; ``ValueError`` naming what is wrong otherwise."""
+    try:
+        parsed = json.loads(data)
+        kind = parsed["type"]
+        if parsed.get("v") != PIPE_VERSION:
+            raise ValueError(f"pipe message version {parsed.get('v')!r}, not {PIPE_VERSION}")
+        if kind == "run":
+            return Run(parsed["payload"])
+        if kind == "stop":
+            return Stop()
+        if kind == "ready":
+            return Ready()
+        if kind == "start_failed":
+            return StartFailed(str(parsed["reason"]))
+        if kind == "result":
+            return Result(AttemptOutcome.from_json(parsed["outcome"]), parsed.get("leaving"))
+    except (KeyError, TypeError, ValueError, HeadwaterError) as exc:
+        raise ValueError(f"unreadable pipe message: {exc}") from None
+    raise ValueError(f"unreadable pipe message: unknown type {kind!r}")
+
+
 def load_function(spec: str) -> Callable[[Any], Any]:
     """The callable named by ``"package.module:function"``; a clear error otherwise."""
     module_name, sep, attr = spec.partition(":")
@@ -176,7 +222,7 @@ def _serve(
         if os.getppid() != parent:
             return  # orphaned: the parent died without the death signal reaching us
         try:
-            message = pickle.loads(data)
+            message = decode(data)
         except Exception as exc:
             unreadable = Result(_failed(f"the worker cannot read the payload: {_text(exc)}"))
             if not _send(conn, unreadable):
@@ -184,6 +230,10 @@ def _serve(
             continue
         if isinstance(message, Stop):
             return
+        if not isinstance(message, Run):
+            if not _send(conn, Result(_failed(f"the worker got {message!r}, not an attempt"))):
+                return
+            continue
         outcome: AttemptOutcome
         try:
             returned = function(message.payload)
@@ -212,10 +262,10 @@ def _serve(
 def _send(conn: Connection, message: Result | Ready | StartFailed) -> bool:
     """Send ``message``; False if the executor is gone (its end of the pipe closed)."""
     try:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        data = encode(message)
     except Exception as exc:
         assert isinstance(message, Result)  # the others hold only strings
-        data = pickle.dumps(
+        data = encode(
             Result(
                 _failed(f"the attempt's outcome cannot be sent back: {_text(exc)}"),
                 message.leaving,

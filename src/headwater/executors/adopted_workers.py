@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 from headwater.executors import _worker
 from headwater.executors.local_workers import WorkerInfo
@@ -49,7 +49,7 @@ def is_leftover_worker(pid: int, started_at: datetime) -> bool:
 
 @dataclass(eq=False)
 class _Adopted:
-    key: TaskInstanceKey
+    key: AttemptKey
     info: WorkerInfo
     pidfd: int
     deadline: float | None
@@ -79,7 +79,7 @@ class AdoptedWorkers:
 
     def adopt(
         self,
-        key: TaskInstanceKey,
+        key: AttemptKey,
         pid: int,
         started_at: datetime,
         timeout_s: float | None,
@@ -114,7 +114,7 @@ class AdoptedWorkers:
         """The pidfds to wait on: each becomes readable when its process has exited."""
         return list(self._by_fd)
 
-    def ended(self, pidfd: int) -> tuple[TaskInstanceKey, AttemptOutcome]:
+    def ended(self, pidfd: int) -> tuple[AttemptKey, AttemptOutcome]:
         """The report of the adopted worker whose pidfd became readable (it is forgotten)."""
         adopted = self._by_fd.pop(pidfd)
         os.close(pidfd)
@@ -127,10 +127,10 @@ class AdoptedWorkers:
         )
         return adopted.key, AttemptOutcome(TaskInstanceState.FAILED, error=error, lost=True)
 
-    def running(self) -> dict[TaskInstanceKey, WorkerInfo]:
+    def running(self) -> dict[AttemptKey, WorkerInfo]:
         return {a.key: a.info for a in self._by_fd.values()}
 
-    def kill(self, key: TaskInstanceKey, reason: str, now: float) -> bool:
+    def kill(self, key: AttemptKey, reason: str, now: float) -> bool:
         """SIGTERM the adopted worker running ``key`` (SIGKILL ``kill_grace_s`` later);
         False if none runs it."""
         for adopted in self._by_fd.values():

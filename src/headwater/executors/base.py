@@ -1,19 +1,23 @@
 """The executor interface: how the engine's drivers hand attempts to something that runs them.
 
-An executor is told to ``queue`` an instance, reports finished attempts from ``poll``, can
-``kill`` an attempt, and ``heartbeat`` lets it check on its workers. The in-process
-executor runs attempts one by one in this process; a worker pool and Celery implement the
-same four calls.
+An executor is told to ``queue`` an attempt (an :class:`~headwater.engine.records.AttemptKey`:
+the instance and the try number), reports finished attempts from ``poll`` under the same key,
+can ``kill`` one, ``adopt`` one an earlier scheduler left running, and ``heartbeat`` lets it
+check on its workers. Whoever runs an attempt records its outcome in the database before it
+is reported (:mod:`headwater.runtime.recorded_attempt`); what goes to a worker is a
+versioned JSON message without credentials (:mod:`headwater.executors.messages`). The
+in-process executor runs attempts one by one in this process; the local worker pool (and
+Celery, later) implement the same calls. Which one a scheduler uses is a setting
+(``scheduler.executor``), looked up in :mod:`headwater.scheduler.executor_registry`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
-from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance, TaskInstanceKey
+from headwater.engine.records import AttemptKey, AttemptOutcome
 
 
 class Executor(ABC):
@@ -22,7 +26,7 @@ class Executor(ABC):
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare to accept work (start workers...)."""
 
-    def stop(self) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+    def stop(self) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Stop accepting work and release resources.
 
         Returns the attempts that had ended without being reported by :meth:`poll` yet; the
@@ -31,23 +35,24 @@ class Executor(ABC):
         return []
 
     @abstractmethod
-    def queue(self, key: TaskInstanceKey) -> None:
-        """Run the next attempt of the instance ``key`` when there is room."""
+    def queue(self, key: AttemptKey) -> None:
+        """Run attempt ``key`` (try ``key.try_number`` of its instance) when there is room.
+        Every report about it names the same key: a result is never taken for another try."""
 
     @abstractmethod
-    def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+    def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Attempts that ended since the last poll; waits up to ``timeout`` seconds for one."""
 
     def heartbeat(self) -> None:  # noqa: B027 - optional for executors without workers
         """Check on workers; called by drivers between polls."""
 
-    def running(self) -> Mapping[TaskInstanceKey, object]:
+    def running(self) -> Mapping[AttemptKey, object]:
         """The attempts running now, each with what the executor knows of its worker."""
         return {}
 
     def adopt(
         self,
-        key: TaskInstanceKey,
+        key: AttemptKey,
         pid: int,
         hostname: str,
         started_at: datetime,
@@ -65,29 +70,10 @@ class Executor(ABC):
         return False
 
     @abstractmethod
-    def kill(self, key: TaskInstanceKey) -> None:
+    def kill(self, key: AttemptKey) -> None:
         """Stop the running attempt of ``key`` if there is one."""
 
     @property
     @abstractmethod
     def has_work(self) -> bool:
         """Whether attempts are queued or running."""
-
-
-@dataclass(frozen=True)
-class AttemptPayload:
-    """What a worker needs to run one attempt (picklable; the scheduler makes it,
-    ``runtime.remote_attempt`` runs it)."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    try_number: int
-    fileloc: str
-    log_path: str
-    database_url: str
-    run: DagRun | None = None
-    """The run and the instance as the scheduler just committed them: the worker needs not
-    read them back from the database."""
-    ti: TaskInstance | None = None

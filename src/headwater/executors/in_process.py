@@ -6,21 +6,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.executors.base import Executor
 
 
 class InProcessExecutor(Executor):
     """Runs queued attempts, in order, inside :meth:`poll` by calling ``run_attempt(key)``."""
 
-    def __init__(self, run_attempt: Callable[[TaskInstanceKey], AttemptOutcome | None]) -> None:
+    def __init__(self, run_attempt: Callable[[AttemptKey], AttemptOutcome | None]) -> None:
         self._run_attempt = run_attempt
-        self._queue: deque[TaskInstanceKey] = deque()
+        self._queue: deque[AttemptKey] = deque()
 
-    def queue(self, key: TaskInstanceKey) -> None:
+    def queue(self, key: AttemptKey) -> None:
         self._queue.append(key)
 
-    def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+    def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Run the next queued attempt (``run_attempt`` returning None drops it); with none
         queued, wait ``timeout`` seconds as other executors wait for their workers."""
         while self._queue:
@@ -32,7 +32,7 @@ class InProcessExecutor(Executor):
             time.sleep(timeout)
         return []
 
-    def kill(self, key: TaskInstanceKey) -> None:
+    def kill(self, key: AttemptKey) -> None:
         # Attempts run synchronously inside poll(), so only a queued one can be dropped.
         if key in self._queue:
             self._queue.remove(key)

@@ -61,7 +61,6 @@ import functools
 import logging
 import multiprocessing
 import os
-import pickle
 import socket
 import time
 import weakref
@@ -72,7 +71,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from headwater.clock import Clock, SystemClock
-from headwater.engine.records import AttemptOutcome, TaskInstanceKey
+from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.executors import _worker
@@ -127,7 +126,7 @@ class LocalExecutor(Executor):
         *,
         parallelism: int,
         worker_function: str,
-        prepare: Callable[[TaskInstanceKey, WorkerInfo], Dispatch | None],
+        prepare: Callable[[AttemptKey, WorkerInfo], Dispatch | None],
         max_tasks_per_worker: int = 0,
         max_worker_memory_mb: int = 0,
         kill_grace_s: float = 5.0,
@@ -166,10 +165,10 @@ class LocalExecutor(Executor):
         self._preload = list(preload)
         self._context: Any = None
         self._hostname = socket.gethostname()
-        self._queue: deque[TaskInstanceKey] = deque()
+        self._queue: deque[AttemptKey] = deque()
         self._workers: list[WorkerHandle] = []
         self._adopted = AdoptedWorkers(self._hostname, kill_grace_s)
-        self._finished: list[tuple[TaskInstanceKey, AttemptOutcome]] = []
+        self._finished: list[tuple[AttemptKey, AttemptOutcome]] = []
         self._started = False
         self._next_id = 0
         self._at_exit: Callable[[], None] | None = None
@@ -205,7 +204,7 @@ class LocalExecutor(Executor):
         self._at_exit = functools.partial(_stop_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
 
-    def stop(self) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+    def stop(self) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Stop every worker and wait for them; queued keys are dropped. Idempotent.
 
         Results already sent by workers are read first and returned (with anything ``poll``
@@ -234,7 +233,7 @@ class LocalExecutor(Executor):
 
     # -- the Executor interface ----------------------------------------------------------------
 
-    def queue(self, key: TaskInstanceKey) -> None:
+    def queue(self, key: AttemptKey) -> None:
         """Run ``key`` on the first idle worker, in FIFO order: now if one is idle, else on
         a worker started for it (while fewer than ``parallelism`` run)."""
         if not self._started:
@@ -242,7 +241,7 @@ class LocalExecutor(Executor):
         self._queue.append(key)
         self._dispatch()
 
-    def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+    def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Every attempt that ended, waiting up to ``timeout`` seconds for the first one.
 
         Raises :class:`WorkerStartError` once workers failed to start
@@ -275,7 +274,7 @@ class LocalExecutor(Executor):
         self._dispatch()
         self._raise_if_workers_cannot_start()
 
-    def kill(self, key: TaskInstanceKey) -> None:
+    def kill(self, key: AttemptKey) -> None:
         """Drop ``key`` if queued; terminate its worker if running (reported by ``poll``)."""
         if key in self._queue:
             self._queue.remove(key)
@@ -288,7 +287,7 @@ class LocalExecutor(Executor):
 
     def adopt(
         self,
-        key: TaskInstanceKey,
+        key: AttemptKey,
         pid: int,
         hostname: str,
         started_at: datetime,
@@ -309,7 +308,7 @@ class LocalExecutor(Executor):
             self._queue or self._finished or self._adopted or any(w.key for w in self._workers)
         )
 
-    def running(self) -> dict[TaskInstanceKey, WorkerInfo]:
+    def running(self) -> dict[AttemptKey, WorkerInfo]:
         """Attempts sent to a worker (or adopted) and not reported yet, with their worker."""
         running = {w.key: w.info for w in self._workers if w.key is not None}
         running.update(self._adopted.running())
@@ -359,7 +358,7 @@ class LocalExecutor(Executor):
             if len(self._workers) == before:
                 return  # backing off, or the start failed
 
-    def _send(self, worker: WorkerHandle, key: TaskInstanceKey) -> None:
+    def _send(self, worker: WorkerHandle, key: AttemptKey) -> None:
         try:
             dispatch = self._prepare(key, worker.info)
         except Exception as exc:
@@ -369,7 +368,7 @@ class LocalExecutor(Executor):
         if dispatch is None:
             return
         try:
-            data = pickle.dumps(_worker.Run(dispatch.payload), protocol=pickle.HIGHEST_PROTOCOL)
+            data = _worker.encode(_worker.Run(dispatch.payload))
         except Exception as exc:
             self._finished.append(
                 (key, _failed(f"the attempt's payload cannot be sent to a worker: {_text(exc)}"))
@@ -418,7 +417,7 @@ class LocalExecutor(Executor):
             while conn.poll():
                 data = conn.recv_bytes()
                 try:
-                    message = pickle.loads(data)
+                    message = _worker.decode(data)
                 except Exception as exc:
                     message = _worker.Result(
                         _failed(f"the worker's result cannot be read: {_text(exc)}")
@@ -534,7 +533,7 @@ class LocalExecutor(Executor):
             self._idle_timeout_s,
         )
         try:
-            worker.conn.send_bytes(pickle.dumps(_worker.Stop()))
+            worker.conn.send_bytes(_worker.encode(_worker.Stop()))
         except OSError:
             worker.process.terminate()
 
@@ -585,7 +584,7 @@ def _death_reason(code: int | None) -> str:
     return f"worker process {exit_text(code)} while running the task"
 
 
-def _described(key: TaskInstanceKey | None) -> str:
+def _described(key: AttemptKey | None) -> str:
     """A task instance in a log line, as people read it (not the key's repr)."""
     if key is None:
         return "no task"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import threading
 import time
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from headwater.engine.records import TaskInstanceKey
+from headwater.engine.records import AttemptKey
 from headwater.executors import _worker
 from headwater.executors.process_tree import kill_child_groups, main_script_hidden
 
@@ -52,11 +51,11 @@ class Dispatch:
 
         def prepare(key, worker):
             store.start_attempt(key, pid=worker.pid, hostname=worker.hostname)
-            return Dispatch(payload=AttemptPayload(...), timeout_s=600.0)
+            return Dispatch(payload=AttemptMessage(...).to_json(), timeout_s=600.0)
     """
 
     payload: Any
-    """Picklable; the worker calls ``worker_function(payload)``."""
+    """A JSON value; the worker calls ``worker_function(payload)``."""
     timeout_s: float | None = None
     """The task's execution_timeout; the worker is killed ``kill_grace_s`` after it."""
 
@@ -75,7 +74,7 @@ class WorkerHandle:
     """Why the worker could not start, as it said (``_worker.StartFailed``)."""
     idle_since: float | None = None
     """Clock time since which the ready worker has had no attempt."""
-    key: TaskInstanceKey | None = None
+    key: AttemptKey | None = None
     """The attempt sent to this worker and not reported yet."""
     timeout_s: float | None = None
     deadline: float | None = None
@@ -145,7 +144,7 @@ def stop_workers(workers: list[WorkerHandle], kill_grace_s: float) -> None:
             continue
         if worker.idle and worker.conn is not None:
             try:
-                worker.conn.send_bytes(pickle.dumps(_worker.Stop()))
+                worker.conn.send_bytes(_worker.encode(_worker.Stop()))
             except OSError:
                 worker.process.terminate()
         elif not worker.leaving and worker.ending is None:

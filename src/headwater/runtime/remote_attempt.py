@@ -1,4 +1,4 @@
-"""Running an attempt in a worker process, from what the scheduler sent (an AttemptPayload).
+"""Running an attempt in a worker process, from what the scheduler sent (an AttemptMessage).
 
 The worker imports the DAG file itself (the scheduler only has the DAG's structure), reads
 the run and the task instance from the metadata database, runs the attempt with
@@ -14,71 +14,86 @@ import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from headwater.engine.records import AttemptOutcome
+from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.engine.xcoms import XComs
-    from headwater.executors.base import AttemptPayload
-    from headwater.store.sql import SqlStore
+    from headwater.executors.messages import AttemptMessage
+    from headwater.store.base import MetadataStore
 
 
-def run_payload(payload: AttemptPayload) -> AttemptOutcome:
-    """Run the attempt ``payload`` describes; problems loading it fail the attempt clearly."""
+def run_payload(payload: Any) -> AttemptOutcome:
+    """Run the attempt the JSON ``payload`` (an :class:`AttemptMessage`) describes, on the
+    database of this process's own settings; problems loading it fail the attempt clearly."""
+    from headwater.executors.messages import AttemptMessage
+
     try:
-        store, xcoms = _store(payload.database_url)
+        message = AttemptMessage.from_json(payload)
+    except HeadwaterError as exc:
+        return AttemptOutcome(TaskInstanceState.FAILED, error=str(exc))
+    try:
+        store, xcoms = _store()
     except Exception as exc:
         return AttemptOutcome(
             TaskInstanceState.FAILED, error=f"the worker could not open the database: {exc}"
         )
-    return run_payload_on(payload, store, xcoms)
+    return run_message(message, store, xcoms)
 
 
-def run_payload_on(payload: AttemptPayload, store: SqlStore, xcoms: XComs) -> AttemptOutcome:
+def run_message(message: AttemptMessage, store: MetadataStore, xcoms: XComs) -> AttemptOutcome:
     """:func:`run_payload` with a store this process already has (the in-process executor)."""
     from headwater.runtime.recorded_attempt import run_and_record
     from headwater.runtime.task_runner import AttemptRequest
 
+    key = message.key
     try:
-        dag = _load_dag(payload.fileloc, payload.dag_id)
-        run = payload.run or store.get_dag_run(payload.dag_id, payload.run_id)
-        ti = payload.ti or store.get_task_instance(
-            payload.dag_id, payload.run_id, payload.task_id, payload.map_index
-        )
+        dag = _load_dag(message.fileloc, key.dag_id)
+        run = message.run or store.get_dag_run(key.dag_id, key.run_id)
+        ti = message.ti or _get_ti(store, key)
         if run is None or ti is None:
             raise HeadwaterError(
-                f"run {payload.run_id!r} of DAG {payload.dag_id!r} or its task "
-                f"{payload.task_id!r} is no longer in the database"
+                f"run {key.run_id!r} of DAG {key.dag_id!r} or its task "
+                f"{key.task_id!r} is no longer in the database"
             )
-        if ti.try_number != payload.try_number:
+        if ti.try_number != key.try_number:
             raise HeadwaterError(
-                f"task {payload.task_id!r} is at try {ti.try_number}, not {payload.try_number}"
+                f"task {key.task_id!r} is at try {ti.try_number}, not {key.try_number}"
             )
     except Exception as exc:
         return AttemptOutcome(
             TaskInstanceState.FAILED, error=f"the worker could not start the attempt: {exc}"
         )
-    request = AttemptRequest(dag, run, ti, store, xcoms, payload.log_path)
-    return run_and_record(request, ti.key.attempt(payload.try_number), _utc_now)
+    request = AttemptRequest(dag, run, ti, store, xcoms, message.log_path)
+    return run_and_record(request, key, _utc_now)
+
+
+def _get_ti(store: MetadataStore, key: AttemptKey) -> TaskInstance | None:
+    for ti in store.get_task_instances(key.dag_id, key.run_id):
+        if ti.task_id == key.task_id and ti.map_index == key.map_index:
+            return ti
+    return None
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@lru_cache(maxsize=4)
-def _store(database_url: str) -> tuple[SqlStore, XComs]:
+@lru_cache(maxsize=1)
+def _store() -> tuple[MetadataStore, XComs]:
+    """The database of this process's settings (``HEADWATER_DATABASE_URL``, the settings
+    file): messages carry no credentials."""
     from headwater.engine.xcoms import XComs
     from headwater.serialization import load_serializer
     from headwater.settings import load_settings
     from headwater.store.sql import SqlStore
 
     settings = load_settings()
-    store = SqlStore.from_url(database_url)
+    store = SqlStore.from_url(settings.database_url)
     return store, XComs(
         store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
     )

@@ -15,7 +15,6 @@ queued runs, times runs out and checks heartbeats; tests call it directly with a
 from __future__ import annotations
 
 import contextlib
-import copy
 import heapq
 import logging
 import os
@@ -24,17 +23,23 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
 from headwater.engine.dagrun import DagRunEngine
-from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptKey,
+    AttemptOutcome,
+    DagRun,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
-from headwater.executors.base import AttemptPayload
+from headwater.executors.messages import AttemptMessage
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcome
@@ -77,6 +82,12 @@ class _KnownDag:
         self.uniform_priority = len({t.priority_weight for t in self.dag.task_dict.values()}) <= 1
 
 
+class _Handed(NamedTuple):
+    attempt: AttemptKey
+    pool: str
+    slots: int
+
+
 @dataclass
 class _ActiveRun:
     engine: DagRunEngine
@@ -93,13 +104,11 @@ class Scheduler:
         store: SqlStore,
         executor_factory: Callable[[Scheduler], Executor],
         settings: Settings,
-        database_url: str,
         clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.database_url = database_url
         self.hostname = socket.gethostname()
         self.xcoms = XComs(
             store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
@@ -111,8 +120,9 @@ class Scheduler:
         """The DAGs some DAG file defines now (the active ones in the database)."""
         self._missing_dags = MissingDags(settings.scheduler.missing_dag_grace_s)
         self._runs: dict[tuple[str, str], _ActiveRun] = {}
-        self._active: dict[TaskInstanceKey, tuple[str, int]] = {}
-        """Instances queued or running through this scheduler -> (pool, pool slots)."""
+        self._active: dict[TaskInstanceKey, _Handed] = {}
+        """Instances queued or running through this scheduler: the attempt handed to the
+        executor, and the pool slots it holds."""
         self._dirty: set[tuple[str, str]] = set()
         self._pools: dict[str, int] = {}
         self._warned_pools: set[str] = set()
@@ -386,15 +396,13 @@ class Scheduler:
         active = _ActiveRun(engine)
         for ti in engine.instances_in(S.SCHEDULED):
             active.waiting[(ti.task_id, ti.map_index)] = ti.key
-        running = self.executor.running()
+        running = {key.ti_key: key for key in self.executor.running()}
         for ti in engine.instances_in(S.QUEUED, S.RUNNING):
-            if ti.key not in self._active and ti.key not in running:
-                continue  # lost; _requeue_lost puts it back
-            self._active[ti.key] = (ti.pool, ti.pool_slots)
+            if ti.key in running:
+                self._active[ti.key] = _Handed(running[ti.key], ti.pool, ti.pool_slots)
+            # else: still handed (queued), or lost: _requeue_lost puts it back
         for ti in engine.removed_instances():  # their task left the DAG: stop their attempts
-            if ti.key in self._active or ti.key in running:
-                self.executor.kill(ti.key)
-                self._active.pop(ti.key, None)
+            self._kill(ti.key)
         self._runs[(run.dag_id, run.run_id)] = active
         self._dirty.add((run.dag_id, run.run_id))
 
@@ -403,8 +411,14 @@ class Scheduler:
         self._dirty.discard(key)
         for ti_key in [k for k in self._active if (k.dag_id, k.run_id) == key]:
             if kill:
-                self.executor.kill(ti_key)
+                self._kill(ti_key)
             self._active.pop(ti_key, None)
+
+    def _kill(self, ti_key: TaskInstanceKey) -> None:
+        """Stop the attempt of ``ti_key`` handed to the executor, if there is one."""
+        handed = self._active.pop(ti_key, None)
+        if handed is not None:
+            self.executor.kill(handed.attempt)
 
     def _start_queued_runs(
         self, now: datetime, stored: list[DagRun], backfill_of: Mapping[tuple[str, str], int]
@@ -448,8 +462,7 @@ class Scheduler:
                     continue
                 self._runs[key] = _ActiveRun(engine)
             for ti in self._runs[key].engine.remove_unfinished(now, reason):
-                self.executor.kill(ti.key)
-                self._active.pop(ti.key, None)
+                self._kill(ti.key)
             self._end_run(key, DagRunState.FAILED)
 
     def _time_out_runs(self, now: datetime) -> None:
@@ -460,8 +473,7 @@ class Scheduler:
                 for ti in engine.fail_unfinished(
                     now, f"run timed out after {timeout} (dagrun_timeout)"
                 ):
-                    self.executor.kill(ti.key)
-                    self._active.pop(ti.key, None)
+                    self._kill(ti.key)
                 self._end_run(key, engine.run.state)
 
     # -- task instances ---------------------------------------------------------------------------
@@ -520,8 +532,9 @@ class Scheduler:
             active.engine.mark_queued(tis)  # committed before the executor hears of them
             for ti in tis:
                 del active.waiting[(ti.task_id, ti.map_index)]
-                self._active[ti.key] = (ti.pool, ti.pool_slots)
-                self.executor.queue(ti.key)
+                attempt = ti.key.attempt(ti.try_number + 1)
+                self._active[ti.key] = _Handed(attempt, ti.pool, ti.pool_slots)
+                self.executor.queue(attempt)
 
     def _candidates(self) -> Iterator[Candidate]:
         """Waiting instances, highest priority then oldest run first, made lazily: admission
@@ -537,7 +550,7 @@ class Scheduler:
     def _capacity(self) -> Capacity:
         pools = dict(self._pools)
         per_dag: dict[str, int] = {}
-        for key, (pool, slots) in self._active.items():
+        for key, (_, pool, slots) in self._active.items():
             if pool in pools:
                 pools[pool] -= slots
             per_dag[key.dag_id] = per_dag.get(key.dag_id, 0) + 1
@@ -549,25 +562,27 @@ class Scheduler:
         return Capacity(slots=slots, pools=pools, dag_tasks=dag_tasks)
 
     def prepare_attempt(
-        self, key: TaskInstanceKey, worker_pid: int, worker_host: str
-    ) -> AttemptPayload | None:
+        self, key: AttemptKey, worker_pid: int, worker_host: str
+    ) -> AttemptMessage | None:
         """Called by the executor right before a worker gets ``key``: record the attempt as
-        running (committed), and return what the worker needs. None drops the key."""
+        running (committed), and return the message for the worker. None drops the key (its
+        instance is no longer queued for that try)."""
         active = self._runs.get((key.dag_id, key.run_id))
         if active is None:
             return None
         ti = active.engine.get_ti(key.task_id, key.map_index)
-        if ti.state is not S.QUEUED:
+        if ti.state is not S.QUEUED or ti.try_number + 1 != key.try_number:
             return None
         known = self._dags.get(key.dag_id)
         if known is None:
             # Its DAG file is gone, for now (see missing_dags): the instance waits, scheduled,
             # for the DAG to come back or its run to end.
-            active.engine.requeue_lost(key.task_id, key.map_index, self.clock.now(), "DAG missing")
-            active.waiting[(key.task_id, key.map_index)] = key
-            self._active.pop(key, None)
+            now = self.clock.now()
+            active.engine.requeue_lost(key.task_id, key.map_index, now, "DAG missing")
+            active.waiting[(key.task_id, key.map_index)] = ti.key
+            self._active.pop(ti.key, None)
             return None
-        log_path = attempt_log_path(self.settings.logs_folder, key, ti.try_number + 1)
+        log_path = attempt_log_path(self.settings.logs_folder, ti.key, key.try_number)
         active.engine.start_attempt(
             key.task_id,
             key.map_index,
@@ -576,17 +591,13 @@ class Scheduler:
             pid=worker_pid,
             log_path=log_path,
         )
-        return AttemptPayload(
-            dag_id=key.dag_id,
-            run_id=key.run_id,
-            task_id=key.task_id,
-            map_index=key.map_index,
-            try_number=ti.try_number,
+        return AttemptMessage(
+            key,
             fileloc=known.fileloc,
             log_path=log_path,
-            database_url=self.database_url,
+            timeout_s=self.execution_timeout_s(ti.key),
             run=active.engine.run,
-            ti=copy.copy(ti),
+            ti=ti,
         )
 
     def execution_timeout_s(self, key: TaskInstanceKey) -> float | None:
@@ -596,17 +607,30 @@ class Scheduler:
         timeout = known.dag.task_dict[key.task_id].execution_timeout
         return timeout.total_seconds() if timeout else None
 
-    def apply_outcomes(self, finished: list[tuple[TaskInstanceKey, AttemptOutcome]]) -> None:
-        """Apply how attempts ended (each committed), marking their runs for scheduling."""
+    def apply_outcomes(self, finished: list[tuple[AttemptKey, AttemptOutcome]]) -> None:
+        """Apply how attempts ended (each committed), marking their runs for scheduling. A
+        result for another try than the instance's current one is stale: logged, ignored."""
         now = self.clock.now()
         for key, outcome in finished:
-            self._active.pop(key, None)
+            handed = self._active.get(key.ti_key)
+            if handed is not None and handed.attempt == key:
+                del self._active[key.ti_key]
             active = self._runs.get((key.dag_id, key.run_id))
             if active is None:
                 continue  # the run ended meanwhile (timed out, deleted)
             ti = active.engine.get_ti(key.task_id, key.map_index)
             if ti.state is not S.RUNNING:
                 continue  # killed because the run ended; its state is settled
+            if ti.try_number != key.try_number:
+                log.warning(
+                    "Ignoring the result of task %s of run %s: it reports on try %d, and the "
+                    "instance is at try %d",
+                    ti.key.label,
+                    ti.run_id,
+                    key.try_number,
+                    ti.try_number,
+                )
+                continue
             self._dirty.add((key.dag_id, key.run_id))
             if outcome.lost:
                 reason = outcome.error or LOST_REASON
@@ -630,7 +654,7 @@ class Scheduler:
         One whose attempt recorded an outcome is finished with it, never run again. The
         others run again, without counting a retry.
         """
-        running_here = self.executor.running()
+        running_here = {key.ti_key for key in self.executor.running()}
         for key, active in self._runs.items():
             engine = active.engine
             for ti in engine.instances_in(S.QUEUED, S.RUNNING):
@@ -651,9 +675,9 @@ class Scheduler:
             return False
         timeout_s = self.execution_timeout_s(ti.key)
         host = attempt.hostname or ""
-        if not self.executor.adopt(ti.key, attempt.pid, host, attempt.start_date, timeout_s):
+        if not self.executor.adopt(attempt.key, attempt.pid, host, attempt.start_date, timeout_s):
             return False
-        self._active[ti.key] = (ti.pool, ti.pool_slots)
+        self._active[ti.key] = _Handed(attempt.key, ti.pool, ti.pool_slots)
         return True
 
     def _heartbeat(self, now: datetime) -> None:
@@ -666,27 +690,19 @@ class Scheduler:
         if self.job_id is not None:
             self.store.heartbeat_job(self.job_id, now)
         running = self.executor.running()
-        keys = []
-        for key in running:
-            active = self._runs.get((key.dag_id, key.run_id))
-            if active is not None:
-                ti = active.engine.get_ti(key.task_id, key.map_index)
-                keys.append((*key, ti.try_number))
-        if keys:
-            self.store.heartbeat_attempts(keys, now)
+        if running:
+            self.store.heartbeat_attempts(list(running), now)
         self._fail_silent_attempts(now, running)
 
-    def _fail_silent_attempts(
-        self, now: datetime, running: Mapping[TaskInstanceKey, object]
-    ) -> None:
+    def _fail_silent_attempts(self, now: datetime, running: Mapping[AttemptKey, object]) -> None:
         """A running attempt that no executor of this scheduler runs and whose heartbeat is
         older than ``task_heartbeat_timeout_s`` is lost: it fails (and retries by its
         ``retries``). The safety net behind the executor's own detection of dead workers."""
         timeout = timedelta(seconds=self.settings.scheduler.task_heartbeat_timeout_s)
         for attempt, beat in self.store.attempt_heartbeats().items():
-            key = TaskInstanceKey(*attempt[:4])
+            key = attempt.ti_key
             active = self._runs.get((key.dag_id, key.run_id))
-            if key in running or active is None:
+            if attempt in running or active is None:
                 continue
             ti = active.engine.get_ti(key.task_id, key.map_index)
             if ti.state is not S.RUNNING or ti.try_number != attempt.try_number:

@@ -21,7 +21,7 @@ from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
     from headwater.dag_processing.processor import DagFolderProcessor
-    from headwater.engine.records import TaskInstanceKey
+    from headwater.engine.records import AttemptKey
     from headwater.executors.base import Executor
     from headwater.executors.local import WorkerInfo
     from headwater.scheduler.scheduler import Scheduler
@@ -44,11 +44,11 @@ def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor
     from headwater.executors.local import Dispatch, LocalExecutor
 
     def factory(scheduler: Scheduler) -> Executor:
-        def prepare(key: TaskInstanceKey, worker: WorkerInfo) -> Dispatch | None:
-            payload = scheduler.prepare_attempt(key, worker.pid, worker.hostname)
-            if payload is None:
+        def prepare(key: AttemptKey, worker: WorkerInfo) -> Dispatch | None:
+            message = scheduler.prepare_attempt(key, worker.pid, worker.hostname)
+            if message is None:
                 return None
-            return Dispatch(payload, scheduler.execution_timeout_s(key))
+            return Dispatch(message.to_json(), message.timeout_s)
 
         config = settings.scheduler
         return LocalExecutor(
@@ -74,14 +74,14 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
 
     from headwater.engine.records import AttemptOutcome
     from headwater.executors.in_process import InProcessExecutor
-    from headwater.runtime.remote_attempt import run_payload_on
+    from headwater.runtime.remote_attempt import run_message
 
     def factory(scheduler: Scheduler) -> Executor:
-        def run_attempt(key: TaskInstanceKey) -> AttemptOutcome | None:
-            payload = scheduler.prepare_attempt(key, os.getpid(), scheduler.hostname)
-            if payload is None:
+        def run_attempt(key: AttemptKey) -> AttemptOutcome | None:
+            message = scheduler.prepare_attempt(key, os.getpid(), scheduler.hostname)
+            if message is None:
                 return None
-            return run_payload_on(payload, scheduler.store, scheduler.xcoms)
+            return run_message(message, scheduler.store, scheduler.xcoms)
 
         return InProcessExecutor(run_attempt)
 
@@ -106,7 +106,6 @@ def build_scheduler(
         store=store or open_store(settings, clock=clock),
         executor_factory=factories[kind](settings),
         settings=settings,
-        database_url=settings.database_url,
         clock=clock,
     )
 
