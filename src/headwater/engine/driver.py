@@ -1,4 +1,9 @@
-"""Driving one run with an executor and a clock until it ends (``dags test``, ``dag.test()``)."""
+"""Driving one run with an executor and a clock until it ends (``dags test``, ``tasks test``'s
+run, ``dag.test()``, ``headwater.testing.run_dag``: all through ``headwater.dag_test``).
+
+The engine names only the little it needs of an executor (:class:`AttemptExecutor`), so it
+does not depend on ``headwater.executors``, whose executors all have these calls.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,29 @@ if TYPE_CHECKING:
 
     from headwater.clock import Clock
     from headwater.engine.dagrun import DagRunEngine
-    from headwater.engine.records import TaskInstance
-    from headwater.executors.base import Executor
+    from headwater.engine.records import AttemptOutcome, TaskInstance, TaskInstanceKey
+
+
+class AttemptExecutor(Protocol):
+    """What the driver asks of an executor (``headwater.executors.base.Executor`` has it)."""
+
+    def queue(self, key: TaskInstanceKey) -> None:
+        """Run the next attempt of ``key`` when there is room."""
+
+    def poll(self, timeout: float) -> list[tuple[TaskInstanceKey, AttemptOutcome]]:
+        """Attempts that ended since the last poll, waiting up to ``timeout`` s for one."""
+        ...
+
+    def kill(self, key: TaskInstanceKey) -> None:
+        """Stop the running attempt of ``key``, if any."""
+
+    def heartbeat(self) -> None:
+        """Check on workers."""
+
+    @property
+    def has_work(self) -> bool:
+        """Whether attempts are queued or running."""
+        ...
 
 
 class RunObserver(Protocol):
@@ -23,7 +49,7 @@ class RunObserver(Protocol):
 
 def drive_run(
     engine: DagRunEngine,
-    executor: Executor,
+    executor: AttemptExecutor,
     clock: Clock,
     observer: RunObserver | None = None,
 ) -> DagRunState:
@@ -67,10 +93,9 @@ def drive_run(
             clock.sleep(max((due - clock.now()).total_seconds(), 0.0))
 
 
-def _time_out(engine: DagRunEngine, executor: Executor, now: datetime) -> DagRunState:
-    """End the run past its ``dagrun_timeout``: unfinished instances are skipped and the
-    attempts still queued or running are killed."""
-    timeout = engine.dag.dagrun_timeout
-    for ti in engine.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)"):
+def _time_out(engine: DagRunEngine, executor: AttemptExecutor, now: datetime) -> DagRunState:
+    """End the run past its ``dagrun_timeout`` (:meth:`DagRunEngine.time_out`, as the
+    scheduler does) and kill the attempts still queued or running."""
+    for ti in engine.time_out(now):
         executor.kill(ti.key)
     return engine.run.state
