@@ -271,6 +271,8 @@ class DagRunEngine:
                 self._mark_dirty(down)
         elif was_done and not is_done:
             self._unfinished += 1
+        if state is S.NONE:  # back to waiting (cleared): its trigger rule decides again
+            self._mark_dirty(ti.task_id)
         ti.state = state
         self._changed[(ti.task_id, ti.map_index)] = ti
 
@@ -303,6 +305,8 @@ class DagRunEngine:
         self._counts[ti.task_id][ti.state] += 1
         if ti.state not in FINISHED_STATES:
             self._unfinished += 1
+        if ti.state is S.NONE:
+            self._mark_dirty(ti.task_id)
         self._changed[(ti.task_id, ti.map_index)] = ti
 
     def _drop(self, ti: TaskInstance) -> None:
