@@ -117,7 +117,9 @@ def test_queued_or_running_instances_are_refused(store: SqlStore) -> None:
     assert start is not None
     start.state = S.RUNNING
     store.save_task_instances([start])
-    with pytest.raises(ConflictError, match=r"cannot mark .* queued or running: 'start' \(running\)"):
+    with pytest.raises(
+        ConflictError, match=r"cannot mark .* queued or running: 'start' \(running\)"
+    ):
         mark_task_instances(store, "flaky", "r1", ["start"], "failed", downstream=True, now=NOW)
     assert _states(store, "flaky", "r1") == {"start": "running", "boom": "none", "after": "none"}
     assert store.list_events(dag_id="flaky", kind="mark") == []

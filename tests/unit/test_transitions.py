@@ -5,7 +5,6 @@ path names the rule the table gives it, and that docs/architecture.md shows the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -156,10 +155,9 @@ def test_every_pair_outside_the_table_is_refused_by_every_rule() -> None:
 def test_an_illegal_pair_names_the_instance_both_states_and_the_rule(
     source: S, target: S, rule: transitions.Rule, message: str
 ) -> None:
-    with pytest.raises(IllegalTransitionError, match="^illegal transition of task instance 'x'"):
-        transitions.check("task instance 'x'", source, target, rule)
     with pytest.raises(IllegalTransitionError) as raised:
         transitions.check("task instance 'x'", source, target, rule)
+    assert str(raised.value).startswith("illegal transition of task instance 'x': ")
     assert message in str(raised.value)
 
 
@@ -210,7 +208,7 @@ Seen = list[tuple[str, str, str]]
 
 
 @pytest.fixture
-def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Seen]:
+def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
     """Every transition the engine makes, as (rule, from, to)."""
     made: Seen = []
     check = transitions.check
@@ -221,7 +219,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Seen]:
             made.append((rule.name, source.value, target.value))
 
     monkeypatch.setattr(transitions, "check", recording)
-    yield made
+    return made
 
 
 def _fail() -> None:

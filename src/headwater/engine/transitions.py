@@ -223,7 +223,7 @@ RUN_END_EARLY = _run_rule(
     "end_early",
     [R.QUEUED, R.RUNNING],
     [R.FAILED],
-    "it passed its dagrun_timeout, its DAG went missing, or nothing left can run",
+    "it passed its dagrun_timeout, or its DAG went missing",
 )
 RUN_RECOMPUTE = _run_rule(
     "recompute",
