@@ -184,6 +184,9 @@ class TaskAttemptModel(Base):
     """Last sign of life of the process running it (its start, then each heartbeat)."""
     worker: Mapped[str | None] = mapped_column(Text)
     """Id of the executor or worker running it."""
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """How it ended, recorded by whoever ran it (:meth:`AttemptOutcome.to_json`); null while
+    it runs."""
 
 
 class XComModel(Base):

@@ -1,7 +1,8 @@
 """What people do to the metadata database, as plain functions: trigger, clear, mark,
 pause, delete, backfill; pools, variables and connections.
 
-The command line calls these today and the REST API will tomorrow, so both behave the same.
+:mod:`headwater.services` calls these for the command line today and the REST API tomorrow,
+so both behave the same.
 Each function takes a :class:`~headwater.store.sql.SqlStore` (and ``now`` where it records
 a time), commits each change before it returns, and refuses bad input with an
 :class:`~headwater.operations.errors.OperationError` naming the field or id (see there for
@@ -13,6 +14,7 @@ QUEUED in the database, and the scheduler (re)loads it from there. Example::
         clear_task_instances(store, "etl", run.run_id, ["load"], downstream=True, now=...)
 """
 
+from headwater.operations._stored import dag_row, require_run, stored_dag
 from headwater.operations.admin import (
     MAX_POOL_SLOTS,
     add_connection,
@@ -64,6 +66,7 @@ __all__ = [
     "backfill_limits",
     "clear_task_instances",
     "connection_from_uri",
+    "dag_row",
     "delete_connection",
     "delete_dag",
     "delete_pool",
@@ -74,10 +77,12 @@ __all__ = [
     "mark_task_instances",
     "plan_backfill",
     "public_connection",
+    "require_run",
     "run_backfill",
     "set_paused",
     "set_pool",
     "set_variable",
+    "stored_dag",
     "task_instances_to_clear",
     "trigger_run",
 ]

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptKey,
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
+from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection, MetadataStore
 
 
@@ -66,6 +76,36 @@ class MemoryStore(MetadataStore):
             bucket[(attempt.task_id, attempt.map_index, attempt.try_number)] = _copy_attempt(
                 attempt
             )
+
+    def get_attempt(self, key: AttemptKey) -> TaskAttempt | None:
+        with self._lock:
+            bucket = self._attempts.get((key.dag_id, key.run_id), {})
+            attempt = bucket.get((key.task_id, key.map_index, key.try_number))
+            return None if attempt is None else _copy_attempt(attempt)
+
+    def record_attempt_outcome(
+        self,
+        key: AttemptKey,
+        outcome: AttemptOutcome,
+        end_date: datetime,
+        xcoms: Mapping[str, str] | None = None,
+    ) -> bool:
+        with self._lock:
+            bucket = self._attempts.get((key.dag_id, key.run_id), {})
+            attempt = bucket.get((key.task_id, key.map_index, key.try_number))
+            if attempt is None or attempt.state is not TaskInstanceState.RUNNING:
+                return False
+            ended = _copy_attempt(attempt)
+            ended.state = outcome.state
+            ended.end_date = end_date
+            ended.error = outcome.error
+            ended.rendered_fields = _copy_json(outcome.rendered_fields)
+            ended.outcome = replace(outcome, recorded=True)
+            bucket[(key.task_id, key.map_index, key.try_number)] = ended
+            for name, value in (xcoms or {}).items():
+                values = self._xcoms.setdefault((key.dag_id, key.run_id, key.task_id, name), {})
+                values[key.map_index] = value
+            return True
 
     def get_attempts(
         self, dag_id: str, run_id: str, task_id: str | None = None

@@ -26,7 +26,7 @@ table, no read before a write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -59,6 +59,7 @@ from headwater.db.convert import (
     dag_params,
     event,
     key_params,
+    outcome_json,
     run_event,
     run_key,
     run_params,
@@ -85,7 +86,13 @@ from headwater.db.rows import (
     PoolRow,
     VariableRow,
 )
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.base import Connection, MetadataStore
 
@@ -364,6 +371,46 @@ class SqlStore(MetadataStore):
         )
         with self._read() as conn:
             return [to_attempt(row) for row in conn.execute(query)]
+
+    def get_attempt(self, key: AttemptKey) -> TaskAttempt | None:
+        query = select(ATTEMPTS).where(*attempt_where(AttemptKey(*key)))
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return to_attempt(row) if row is not None else None
+
+    def record_attempt_outcome(
+        self,
+        key: AttemptKey,
+        outcome: AttemptOutcome,
+        end_date: datetime,
+        xcoms: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Compare-and-set on the attempt row (``state = 'running'``), and its XComs, in one
+        transaction: see :meth:`MetadataStore.record_attempt_outcome`."""
+        key = AttemptKey(*key)
+        where = (*attempt_where(key), ATTEMPTS.c.state == RUNNING)
+        with self.engine.begin() as conn:
+            start = conn.execute(
+                select(ATTEMPTS.c.start_date).where(*where).with_for_update()
+            ).scalar_one_or_none()
+            if start is None:
+                return False
+            values = {
+                "state": outcome.state.value,
+                "end_date": end_date,
+                "duration": (end_date - start).total_seconds(),
+                "error": outcome.error,
+                "rendered_fields": outcome.rendered_fields,
+                "outcome": outcome_json(outcome),
+            }
+            if not conn.execute(update(ATTEMPTS).where(*where).values(**values)).rowcount:
+                return False  # ended meanwhile (cannot happen under the row lock; kept safe)
+            if xcoms:
+                ti = key._asdict()
+                del ti["try_number"]
+                rows = [{**ti, "key": name, "value": value} for name, value in xcoms.items()]
+                conn.execute(self._upsert_xcom, rows)
+        return True
 
     def running_attempts(self) -> list[TaskAttempt]:
         """Every attempt still marked running, in all runs (see :meth:`attempt_heartbeats`)."""
