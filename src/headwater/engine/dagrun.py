@@ -11,8 +11,8 @@ Every state change goes through :meth:`DagRunEngine._transition` (a run's throug
 :meth:`DagRunEngine._transition_run`), which names the rule of
 :mod:`headwater.engine.transitions` that makes it and raises
 :class:`~headwater.exceptions.IllegalTransitionError` for a change the rule does not allow.
-What people do to a run (clear, mark success or failed) goes through :meth:`clear` and
-:meth:`mark` too.
+What people do to a run (clear, mark success or failed) goes through them too
+(:mod:`headwater.engine.manual_changes`, on an engine from :meth:`DagRunEngine.load_as_stored`).
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ class DagRunEngine:
         cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str
     ) -> DagRunEngine:
         """The engine of a stored run as it is stored, not matched to ``dag`` (see
-        :meth:`load`): for people's changes (:meth:`clear`, :meth:`mark`), which leave that
-        matching to the scheduler that reloads the run, and change nothing else."""
+        :meth:`load`): for people's changes (:mod:`headwater.engine.manual_changes`), which
+        leave that matching to the scheduler that reloads the run, and change nothing else."""
         run = store.get_dag_run(dag_id, run_id)
         if run is None:
             raise HeadwaterError(f"DAG {dag_id!r} has no run {run_id!r}")
