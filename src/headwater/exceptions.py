@@ -12,6 +12,7 @@
     ├── ParamValidationError        a run's conf does not satisfy the DAG's params
     ├── TemplateRenderError         a template field failed to render (names task, field, name)
     ├── XComError                   a value cannot be serialized, or is too large
+    ├── IllegalTransitionError      a state change no rule of the transition table allows
     └── TaskControlFlow             raised inside a task to steer its outcome
         ├── TaskSkipped             end the attempt as skipped
         ├── TaskFailedNoRetry       fail at once, ignoring remaining retries
@@ -80,6 +81,11 @@ class TemplateRenderError(HeadwaterError):
 
 class XComError(HeadwaterError):
     """A value passed between tasks cannot be stored."""
+
+
+class IllegalTransitionError(HeadwaterError):
+    """A task instance or run was to change state in a way its transition table forbids
+    (``headwater.engine.transitions``): the message names it, both states and the rule."""
 
 
 class TaskControlFlow(HeadwaterError):

@@ -7,17 +7,12 @@ ready instances, hands them to an executor, and reports attempts back through
 :meth:`start_attempt` and :meth:`finish_attempt`. Every change is saved to the store
 before the method returns.
 
-Task instance transitions::
-
-    none ──trigger rule met──▶ scheduled ──▶ queued ──▶ running ──▶ success | skipped
-      │                                                    │
-      ├─rule says skip──▶ skipped                          ├─fails, tries left──▶ up_for_retry
-      └─upstream failed──▶ upstream_failed                 │                      (waits its delay,
-                                                           │                       then scheduled)
-                                                           └─fails, no tries left──▶ failed
-
-An instance whose task left the DAG while its run was unfinished ends ``removed`` (from any
-state); if the task comes back, the instance goes back to ``none`` (see :meth:`load`).
+Every state change goes through :meth:`DagRunEngine._transition` (a run's through
+:meth:`DagRunEngine._transition_run`), which names the rule of
+:mod:`headwater.engine.transitions` that makes it and raises
+:class:`~headwater.exceptions.IllegalTransitionError` for a change the rule does not allow.
+What people do to a run (clear, mark success or failed) goes through them too
+(:mod:`headwater.engine.manual_changes`, on an engine from :meth:`DagRunEngine.load_as_stored`).
 """
 
 from __future__ import annotations
@@ -30,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from headwater.engine import retries
+from headwater.engine import transitions as rules
 from headwater.engine.records import AttemptOutcome, DagRun, TaskAttempt, TaskInstance
 from headwater.engine.states import (
     FAILED_STATES,
@@ -38,6 +34,7 @@ from headwater.engine.states import (
     DagRunState,
     TaskInstanceState,
 )
+from headwater.engine.transitions import Rule
 from headwater.engine.trigger_rules import Decision, UpstreamCounts, decide
 from headwater.exceptions import HeadwaterError, MappingError
 
@@ -77,6 +74,9 @@ class DagRunEngine:
         """Stored instances the engine does not drive: those of tasks no longer in the DAG,
         and those at a map index the task no longer has (all ``removed`` in an unfinished
         run)."""
+        self._expected: dict[tuple[str, int], tuple[TaskInstanceState, int]] = {}
+        """Each stored instance's (state, try number) as last read or written: what a store
+        that compares and sets will be asked to find before it writes a change."""
 
     # -- construction --------------------------------------------------------------------------
 
@@ -123,6 +123,20 @@ class DagRunEngine:
             engine._commit()
         return engine
 
+    @classmethod
+    def load_as_stored(
+        cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str
+    ) -> DagRunEngine:
+        """The engine of a stored run as it is stored, not matched to ``dag`` (see
+        :meth:`load`): for people's changes (:mod:`headwater.engine.manual_changes`), which
+        leave that matching to the scheduler that reloads the run, and change nothing else."""
+        run = store.get_dag_run(dag_id, run_id)
+        if run is None:
+            raise HeadwaterError(f"DAG {dag_id!r} has no run {run_id!r}")
+        engine = cls(dag, store, xcoms, run)
+        engine._load(store.get_task_instances(dag_id, run_id))
+        return engine
+
     def _verify_integrity(self, tis: list[TaskInstance], now: datetime) -> list[TaskInstance]:
         """The instances to drive for ``self.dag``: stored ones that still fit it (``removed``
         ones restored to ``none``) and new ones for tasks that had none. The others become
@@ -142,10 +156,9 @@ class DagRunEngine:
                 else:
                     if ti.state is S.REMOVED:
                         log.info("Run %s: task %s is back in the DAG", ti.run_id, ti.key.label)
-                        ti.state = S.NONE
                         ti.end_date = None
                         ti.error = None
-                        self._changed[(ti.task_id, ti.map_index)] = ti
+                        self._assign(ti, S.NONE, rules.RESTORE)
                     kept.append(ti)
         driven = {ti.task_id for ti in kept}
         for task in self.dag.task_dict.values():
@@ -168,8 +181,7 @@ class DagRunEngine:
             ti.end_date = now
         ti.next_retry_at = None
         ti.error = f"removed: {reason}"  # also the detail of its ti_state event
-        ti.state = S.REMOVED
-        self._changed[(ti.task_id, ti.map_index)] = ti
+        self._assign(ti, S.REMOVED, rules.REMOVE)
 
     def _new_ti(self, task: BaseOperator, map_index: int) -> TaskInstance:
         return TaskInstance(
@@ -186,6 +198,7 @@ class DagRunEngine:
 
     def _load(self, tis: Iterable[TaskInstance]) -> None:
         for ti in tis:
+            self._expected[(ti.task_id, ti.map_index)] = (ti.state, ti.try_number)
             if ti.task_id not in self._tis:
                 self._outside[(ti.task_id, ti.map_index)] = ti  # a task no longer in the DAG
                 continue
@@ -203,6 +216,10 @@ class DagRunEngine:
     def task_instances(self) -> list[TaskInstance]:
         """The instances the engine drives (not the ``removed`` ones of vanished tasks)."""
         return [ti for by_index in self._tis.values() for ti in by_index.values()]
+
+    def instances_of(self, task_id: str) -> dict[int, TaskInstance]:
+        """The driven instances of one task by map index (none for a task not in the DAG)."""
+        return dict(self._tis.get(task_id, {}))
 
     def get_ti(self, task_id: str, map_index: int = -1) -> TaskInstance:
         """One instance of the run, ``removed`` ones included (an executor may still report
@@ -234,8 +251,14 @@ class DagRunEngine:
 
     # -- state changes -------------------------------------------------------------------------
 
-    def _set_state(self, ti: TaskInstance, state: TaskInstanceState) -> None:
+    def _transition(
+        self, ti: TaskInstance, state: TaskInstanceState, rule: Rule[TaskInstanceState]
+    ) -> None:
+        """Move a driven instance to ``state`` by ``rule`` (uncommitted), keeping the counts
+        and waking its downstream tasks when it finishes; raises ``IllegalTransitionError``
+        when ``rule`` does not make that change."""
         old = ti.state
+        rules.check(rules.describe(ti), old, state, rule)
         if old is state:
             return
         counts = self._counts[ti.task_id]
@@ -248,8 +271,53 @@ class DagRunEngine:
                 self._mark_dirty(down)
         elif was_done and not is_done:
             self._unfinished += 1
+        if state is S.NONE:  # back to waiting (cleared): its trigger rule decides again
+            self._mark_dirty(ti.task_id)
         ti.state = state
         self._changed[(ti.task_id, ti.map_index)] = ti
+
+    def _assign(
+        self, ti: TaskInstance, state: TaskInstanceState, rule: Rule[TaskInstanceState]
+    ) -> None:
+        """:meth:`_transition` for an instance the counts do not hold (being loaded, or
+        outside the DAG)."""
+        rules.check(rules.describe(ti), ti.state, state, rule)
+        ti.state = state
+        self._changed[(ti.task_id, ti.map_index)] = ti
+
+    def _transition_run(self, state: DagRunState, rule: Rule[DagRunState], now: datetime) -> None:
+        """Move the run to ``state`` by ``rule`` and store it."""
+        rules.check(
+            f"run {self.run.run_id!r} of DAG {self.dag.dag_id!r}", self.run.state, state, rule
+        )
+        self.run.state = state
+        if state is DagRunState.RUNNING:
+            self.run.start_date = now
+        elif state is DagRunState.QUEUED:
+            self.run.start_date = self.run.end_date = None
+        else:
+            self.run.end_date = now
+        self.store.save_dag_run(self.run)
+
+    def _add(self, ti: TaskInstance) -> None:
+        """Drive a new instance (uncommitted)."""
+        self._tis[ti.task_id][ti.map_index] = ti
+        self._counts[ti.task_id][ti.state] += 1
+        if ti.state not in FINISHED_STATES:
+            self._unfinished += 1
+        if ti.state is S.NONE:
+            self._mark_dirty(ti.task_id)
+        self._changed[(ti.task_id, ti.map_index)] = ti
+
+    def _drop(self, ti: TaskInstance) -> None:
+        """Stop driving an instance and delete it at the next commit (a mapped task's
+        placeholder when it expands, its instances when all are cleared)."""
+        del self._tis[ti.task_id][ti.map_index]
+        self._counts[ti.task_id][ti.state] -= 1
+        if ti.state not in FINISHED_STATES:
+            self._unfinished -= 1
+        self._changed.pop((ti.task_id, ti.map_index), None)
+        self._deleted.append(ti)
 
     def _mark_dirty(self, task_id: str) -> None:
         if task_id not in self._dirty_set:
@@ -264,15 +332,17 @@ class DagRunEngine:
             self.store.save_attempt_with_task_instances(attempt, changed, delete=deleted)
         elif changed or deleted:
             self.store.save_task_instances(changed, delete=deleted)
+        for ti in changed:
+            self._expected[(ti.task_id, ti.map_index)] = (ti.state, ti.try_number)
+        for key in deleted:
+            self._expected.pop((key.task_id, key.map_index), None)
         self._changed.clear()
         self._deleted.clear()
 
     def start(self, now: datetime) -> None:
         """Mark the run running (once)."""
         if self.run.state is DagRunState.QUEUED:
-            self.run.state = DagRunState.RUNNING
-            self.run.start_date = now
-            self.store.save_dag_run(self.run)
+            self._transition_run(DagRunState.RUNNING, rules.RUN_START, now)
 
     def schedule(self, now: datetime) -> list[TaskInstance]:
         """Move what may run now to SCHEDULED and return it, highest priority first.
@@ -287,7 +357,7 @@ class DagRunEngine:
             ti = self._tis[task_id].get(map_index)
             if ti is not None and ti.state is S.UP_FOR_RETRY:
                 ti.next_retry_at = None
-                self._set_state(ti, S.SCHEDULED)
+                self._transition(ti, S.SCHEDULED, rules.RETRY_DUE)
                 ready.append(ti)
         while self._dirty:
             task_id = self._task_ids[heapq.heappop(self._dirty)]
@@ -311,16 +381,16 @@ class DagRunEngine:
         waiting = [ti for ti in self._tis[task.task_id].values() if ti.state is S.NONE]
         if decision is Decision.SKIP:
             for ti in waiting:
-                self._finish(ti, S.SKIPPED, now)
+                self._finish(ti, S.SKIPPED, now, rules.TRIGGER_RULE)
             return []
         if decision is Decision.UPSTREAM_FAILED:
             for ti in waiting:
-                self._finish(ti, S.UPSTREAM_FAILED, now)
+                self._finish(ti, S.UPSTREAM_FAILED, now, rules.TRIGGER_RULE)
             return []
         if task.is_mapped and -1 in self._tis[task.task_id]:
             return self._expand(task, self._tis[task.task_id][-1], now)
         for ti in waiting:
-            self._set_state(ti, S.SCHEDULED)
+            self._transition(ti, S.SCHEDULED, rules.TRIGGER_RULE)
         return waiting
 
     def _expand(
@@ -336,28 +406,21 @@ class DagRunEngine:
             )
         except (MappingError, HeadwaterError) as exc:
             placeholder.error = str(exc)
-            self._finish(placeholder, S.FAILED, now)
+            self._finish(placeholder, S.FAILED, now, rules.EXPAND)
             return []
         if not kwargs_list:
             placeholder.error = "mapped over zero items"
-            self._finish(placeholder, S.SKIPPED, now)
+            self._finish(placeholder, S.SKIPPED, now, rules.EXPAND)
             return []
-        self._counts[task.task_id][placeholder.state] -= 1
-        self._unfinished -= 1
-        del self._tis[task.task_id][-1]
-        self._changed.pop((task.task_id, -1), None)
-        self._deleted.append(placeholder)
+        self._drop(placeholder)
         tries_so_far = self._tries_per_map_index(task.task_id) if placeholder.try_number else {}
         created = []
         for index in range(len(kwargs_list)):
             ti = self._new_ti(task, index)
             ti.try_number = tries_so_far.get(index, 0)
             ti.max_tries = ti.try_number + task.retries + 1
-            ti.state = S.SCHEDULED
-            self._tis[task.task_id][index] = ti
-            self._counts[task.task_id][S.SCHEDULED] += 1
-            self._unfinished += 1
-            self._changed[(task.task_id, index)] = ti
+            self._add(ti)
+            self._transition(ti, S.SCHEDULED, rules.EXPAND)
             created.append(ti)
         return created
 
@@ -369,13 +432,19 @@ class DagRunEngine:
             tries[attempt.map_index] = max(tries.get(attempt.map_index, 0), attempt.try_number)
         return tries
 
-    def _finish(self, ti: TaskInstance, state: TaskInstanceState, now: datetime) -> None:
+    def _finish(
+        self,
+        ti: TaskInstance,
+        state: TaskInstanceState,
+        now: datetime,
+        rule: Rule[TaskInstanceState],
+    ) -> None:
         ti.end_date = now
-        self._set_state(ti, state)
+        self._transition(ti, state, rule)
 
     def mark_queued(self, tis: Iterable[TaskInstance]) -> None:
         for ti in tis:
-            self._set_state(ti, S.QUEUED)
+            self._transition(ti, S.QUEUED, rules.QUEUE)
         self._commit()
 
     def start_attempt(
@@ -396,7 +465,7 @@ class DagRunEngine:
         ti.start_date = now
         ti.end_date = None
         ti.error = None
-        self._set_state(ti, S.RUNNING)
+        self._transition(ti, S.RUNNING, rules.START)
         attempt = TaskAttempt(
             dag_id=ti.dag_id,
             run_id=ti.run_id,
@@ -439,11 +508,11 @@ class DagRunEngine:
         if state is S.FAILED and retry:
             ti.next_retry_at = now + retries.retry_delay(task, ti.try_number)
             ti.end_date = now
-            self._set_state(ti, S.UP_FOR_RETRY)
+            self._transition(ti, S.UP_FOR_RETRY, rules.RETRY)
             heapq.heappush(self._retry_heap, (ti.next_retry_at, ti.task_id, ti.map_index))
             state = S.UP_FOR_RETRY
         else:
-            self._finish(ti, state, now)
+            self._finish(ti, state, now, rules.FINISH)
         if state is S.SUCCESS:
             if outcome.follow_branches is not None:
                 self._skip_unfollowed(task, outcome.follow_branches, now)
@@ -457,11 +526,13 @@ class DagRunEngine:
         self._commit(attempt)
         return state
 
-    def _skip_waiting(self, task_ids: Iterable[str], now: datetime) -> None:
+    def _skip_waiting(
+        self, task_ids: Iterable[str], now: datetime, rule: Rule[TaskInstanceState]
+    ) -> None:
         for task_id in task_ids:
             for ti in list(self._tis[task_id].values()):
                 if ti.state is S.NONE:
-                    self._finish(ti, S.SKIPPED, now)
+                    self._finish(ti, S.SKIPPED, now, rule)
 
     def _skip_unfollowed(self, task: BaseOperator, follow: list[str], now: datetime) -> None:
         """Skip the direct downstream tasks of a branch that it did not choose.
@@ -481,13 +552,15 @@ class DagRunEngine:
         followed = set(chosen)
         for task_id in chosen:
             followed.update(t.task_id for t in self.dag.task_dict[task_id].get_flat_relatives())
-        self._skip_waiting([d for d in task.downstream_task_ids if d not in followed], now)
+        unfollowed = [d for d in task.downstream_task_ids if d not in followed]
+        self._skip_waiting(unfollowed, now, rules.BRANCH)
 
     def _skip_downstream(self, task: BaseOperator, *, everything: bool, now: datetime) -> None:
         if everything:
-            self._skip_waiting([t.task_id for t in task.get_flat_relatives()], now)
+            below = [t.task_id for t in task.get_flat_relatives()]
+            self._skip_waiting(below, now, rules.SHORT_CIRCUIT)
         else:
-            self._skip_waiting(task.downstream_task_ids, now)
+            self._skip_waiting(task.downstream_task_ids, now, rules.SHORT_CIRCUIT)
 
     def fail_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
         """End the run early (dagrun_timeout): unfinished instances are skipped, a running
@@ -495,7 +568,7 @@ class DagRunEngine:
 
         Returns the instances that were queued or running, for the driver to kill.
         """
-        return self._end_unfinished(now, reason, S.SKIPPED, S.FAILED, reason)
+        return self._end_unfinished(now, reason, rules.RUN_TIMEOUT, S.FAILED, reason)
 
     def remove_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
         """End the run because its DAG is gone: unfinished instances end ``removed`` (a
@@ -503,16 +576,24 @@ class DagRunEngine:
 
         Returns the instances that were queued or running, for the scheduler to stop.
         """
-        return self._end_unfinished(now, reason, S.REMOVED, S.REMOVED, f"removed: {reason}")
+        return self._end_unfinished(now, reason, rules.REMOVE, S.REMOVED, f"removed: {reason}")
+
+    def time_out(self, now: datetime) -> list[TaskInstance]:
+        """End the run past its ``dagrun_timeout`` (see :meth:`timed_out`), as every driver
+        does: :meth:`fail_unfinished` with the reason that names the timeout. Returns the
+        instances that were queued or running, for the caller to kill."""
+        timeout = self.dag.dagrun_timeout
+        return self.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)")
 
     def _end_unfinished(
         self,
         now: datetime,
         reason: str,
-        state: TaskInstanceState,
+        rule: Rule[TaskInstanceState],
         attempt_state: TaskInstanceState,
         error: str,
     ) -> list[TaskInstance]:
+        [state] = rule.targets
         active = []
         for ti in self.task_instances():
             if ti.state in FINISHED_STATES:
@@ -523,10 +604,10 @@ class DagRunEngine:
                 self._close_attempt(ti, attempt_state, now, error)
             ti.next_retry_at = None  # a retry that was waiting will not come
             ti.error = error  # also the detail of its ti_state event
-            self._finish(ti, state, now)
+            self._finish(ti, state, now, rule)
         self._commit()
         self.run.note = reason
-        self.finalize(now, force_state=DagRunState.FAILED)
+        self._transition_run(DagRunState.FAILED, rules.RUN_END_EARLY, now)
         return active
 
     def requeue_lost(self, task_id: str, map_index: int, now: datetime, reason: str) -> None:
@@ -542,7 +623,7 @@ class DagRunEngine:
             ti.max_tries += 1
         elif ti.state is not S.QUEUED:
             raise HeadwaterError(f"task instance {ti.key.label!r} is {ti.state}, not lost")
-        self._set_state(ti, S.SCHEDULED)
+        self._transition(ti, S.SCHEDULED, rules.LOST_ATTEMPT)
         self._commit()
 
     def _close_attempt(
@@ -582,16 +663,14 @@ class DagRunEngine:
 
     def finalize(self, now: datetime, *, force_state: DagRunState | None = None) -> DagRunState:
         """Set and store the run's final state: failed if any leaf failed, else success."""
-        if force_state is not None:
-            state = force_state
-        else:
-            leaves = [t.task_id for t in self.dag.leaves]
-            failed = any(self._counts[leaf][s] for leaf in leaves for s in FAILED_STATES)
-            state = DagRunState.FAILED if failed else DagRunState.SUCCESS
-        self.run.state = state
-        self.run.end_date = now
-        self.store.save_dag_run(self.run)
+        state = self._leaves_state() if force_state is None else force_state
+        self._transition_run(state, rules.RUN_FINISH, now)
         return state
+
+    def _leaves_state(self) -> DagRunState:
+        leaves = [t.task_id for t in self.dag.leaves]
+        failed = any(self._counts[leaf][s] for leaf in leaves for s in FAILED_STATES)
+        return DagRunState.FAILED if failed else DagRunState.SUCCESS
 
     def force_schedule(self, task_id: str, map_index: int = -1) -> TaskInstance:
         """Schedule one instance whatever its upstreams (``tasks test``); mapped tasks expand."""
@@ -604,7 +683,7 @@ class DagRunEngine:
         ti = self._tis[task_id].get(map_index)
         if ti is None:
             raise HeadwaterError(f"task {task_id!r} has no map index {map_index}")
-        self._set_state(ti, S.SCHEDULED)
+        self._transition(ti, S.SCHEDULED, rules.FORCE_SCHEDULE)
         self._commit()
         return ti
 

@@ -1,4 +1,9 @@
-"""Driving one run with an executor and a clock until it ends (``dags test``, ``dag.test()``)."""
+"""Driving one run with an executor and a clock until it ends (``dags test``, ``tasks test``'s
+run, ``dag.test()``, ``headwater.testing.run_dag``: all through ``headwater.dag_test``).
+
+The engine names only the little it needs of an executor (:class:`AttemptExecutor`), so it
+does not depend on ``headwater.executors``, whose executors all have these calls.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,34 @@ if TYPE_CHECKING:
 
     from headwater.clock import Clock
     from headwater.engine.dagrun import DagRunEngine
-    from headwater.engine.records import AttemptKey, TaskInstance, TaskInstanceKey
-    from headwater.executors.base import Executor
+    from headwater.engine.records import (
+        AttemptKey,
+        AttemptOutcome,
+        TaskInstance,
+        TaskInstanceKey,
+    )
+
+
+class AttemptExecutor(Protocol):
+    """What the driver asks of an executor (``headwater.executors.base.Executor`` has it)."""
+
+    def queue(self, key: AttemptKey) -> None:
+        """Run attempt ``key`` (an instance's try) when there is room."""
+
+    def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
+        """Attempts that ended since the last poll, waiting up to ``timeout`` s for one."""
+        ...
+
+    def kill(self, key: AttemptKey) -> None:
+        """Stop attempt ``key`` if it is queued or running."""
+
+    def heartbeat(self) -> None:
+        """Check on workers."""
+
+    @property
+    def has_work(self) -> bool:
+        """Whether attempts are queued or running."""
+        ...
 
 
 class RunObserver(Protocol):
@@ -23,7 +54,7 @@ class RunObserver(Protocol):
 
 def drive_run(
     engine: DagRunEngine,
-    executor: Executor,
+    executor: AttemptExecutor,
     clock: Clock,
     observer: RunObserver | None = None,
 ) -> DagRunState:
@@ -75,14 +106,13 @@ def drive_run(
 
 def _time_out(
     engine: DagRunEngine,
-    executor: Executor,
+    executor: AttemptExecutor,
     now: datetime,
     handed: dict[TaskInstanceKey, AttemptKey],
 ) -> DagRunState:
-    """End the run past its ``dagrun_timeout``: unfinished instances are skipped and the
-    attempts still queued or running are killed."""
-    timeout = engine.dag.dagrun_timeout
-    for ti in engine.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)"):
+    """End the run past its ``dagrun_timeout`` (:meth:`DagRunEngine.time_out`, as the
+    scheduler does) and kill the attempts still queued or running."""
+    for ti in engine.time_out(now):
         attempt = handed.pop(ti.key, None)
         if attempt is not None:
             executor.kill(attempt)

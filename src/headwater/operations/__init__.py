@@ -1,5 +1,5 @@
-"""What people do to the metadata database, as plain functions: trigger, clear, pause,
-delete, backfill; pools, variables and connections.
+"""What people do to the metadata database, as plain functions: trigger, clear, mark,
+pause, delete, backfill; pools, variables and connections.
 
 :mod:`headwater.services` calls these for the command line today and the REST API tomorrow,
 so both behave the same.
@@ -46,6 +46,7 @@ from headwater.operations.errors import (
     OperationError,
 )
 from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_log
+from headwater.operations.marking import mark_task_instances
 from headwater.operations.runs import delete_run, trigger_run
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "delete_variable",
     "find_attempt_log",
     "get_variable",
+    "mark_task_instances",
     "plan_backfill",
     "public_connection",
     "require_run",

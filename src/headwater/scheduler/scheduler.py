@@ -469,10 +469,7 @@ class Scheduler:
         for key, active in list(self._runs.items()):
             engine = active.engine
             if engine.timed_out(now):
-                timeout = engine.dag.dagrun_timeout
-                for ti in engine.fail_unfinished(
-                    now, f"run timed out after {timeout} (dagrun_timeout)"
-                ):
+                for ti in engine.time_out(now):
                     self._kill(ti.key)
                 self._end_run(key, engine.run.state)
 
