@@ -48,7 +48,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
         return drive(*args, **kwargs)
 
     def counting_attempt(self: dag_test_module.InProcessRun, key: Any) -> Any:
-        seen.attempts.append(key.label)
+        seen.attempts.append(key.ti_key.label)
         return run_attempt(self, key)
 
     monkeypatch.setattr(dag_test_module, "drive_run", counting_drive)
