@@ -12,6 +12,7 @@
     ├── ParamValidationError        a run's conf does not satisfy the DAG's params
     ├── TemplateRenderError         a template field failed to render (names task, field, name)
     ├── XComError                   a value cannot be serialized, or is too large
+    ├── StaleWriteError             a compare-and-set write found the row changed by another writer
     └── TaskControlFlow             raised inside a task to steer its outcome
         ├── TaskSkipped             end the attempt as skipped
         ├── TaskFailedNoRetry       fail at once, ignoring remaining retries
@@ -80,6 +81,37 @@ class TemplateRenderError(HeadwaterError):
 
 class XComError(HeadwaterError):
     """A value passed between tasks cannot be stored."""
+
+
+class StaleWriteError(HeadwaterError):
+    """A compare-and-set write found its row changed since the writer read it.
+
+    ``instance`` names the task instance (``dag_id/run_id/task_id[map_index]``); ``expected``
+    is what the writer last saw and ``stored`` what the store holds, each a
+    ``(state, try_number)`` pair or None (no such row). The store writes nothing of the
+    refused change (a unit of work rolls back whole).
+    """
+
+    def __init__(
+        self,
+        instance: str,
+        expected: tuple[str, int] | None,
+        stored: tuple[str, int] | None,
+    ) -> None:
+        self.instance = instance
+        self.expected = expected
+        self.stored = stored
+        super().__init__(
+            f"task instance {instance}: expected {_shown_version(expected)}, "
+            f"stored {_shown_version(stored)} (another writer changed it)"
+        )
+
+
+def _shown_version(version: tuple[str, int] | None) -> str:
+    if version is None:
+        return "no row"
+    state, try_number = version
+    return f"state {state!r} at try {try_number}"
 
 
 class TaskControlFlow(HeadwaterError):

@@ -24,6 +24,7 @@ from headwater.operations import (
 from headwater.settings import Settings
 from headwater.store import backfills
 from headwater.store.sql import SqlStore
+from headwater.store.sql.unit_of_work import SqlUnitOfWork
 from stored_dags import JAN_1, run_now
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -159,3 +160,36 @@ def test_delete_run_cascades(store: SqlStore, folder: Path, settings: Settings) 
     assert store.get_mapped_xcoms("etl", "r2", "double", "return_value") == ["2", "4", "6"]
     with pytest.raises(NotFoundError, match="DAG 'etl' has no run 'r1'"):
         delete_run(store, "etl", "r1")
+
+
+@pytest.mark.parametrize(
+    ("action", "changed"),
+    [
+        (
+            lambda store: set_paused(store, "etl", True),
+            lambda store: store.get_dag("etl").is_paused,
+        ),
+        (
+            lambda store: trigger_run(store, "etl", run_id="r9", now=NOW),
+            lambda store: store.list_dag_runs("etl"),
+        ),
+        (lambda store: delete_dag(store, "etl"), lambda store: store.get_dag("etl") is None),
+    ],
+    ids=["pause", "trigger", "delete_dag"],
+)
+def test_an_action_whose_event_cannot_be_written_changes_nothing(
+    store: SqlStore,
+    monkeypatch: pytest.MonkeyPatch,
+    action,
+    changed,  # type: ignore[no-untyped-def]
+) -> None:
+    """The change and its event are one unit of work: without the event, no change."""
+
+    def refuse(*_args: object, **_kwargs: object) -> int:
+        raise HeadwaterError("the event log is full")
+
+    monkeypatch.setattr(SqlUnitOfWork, "record_event", refuse)
+    with pytest.raises(HeadwaterError, match="the event log is full"):
+        action(store)
+    assert not changed(store)
+    assert store.list_events(dag_id="etl", limit=None) == []

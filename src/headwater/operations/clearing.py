@@ -24,14 +24,14 @@ from headwater.operations.errors import ConflictError, InvalidRequestError
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 S = TaskInstanceState
 _BUSY = (S.QUEUED, S.RUNNING)
 
 
 def task_instances_to_clear(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],
@@ -47,7 +47,7 @@ def task_instances_to_clear(
 
 
 def clear_task_instances(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],
@@ -60,8 +60,8 @@ def clear_task_instances(
     only instances that failed or are upstream_failed if ``only_failed``) so they run again.
 
     Returns the keys of the instances cleared, in dependency order (none: nothing changed).
-    Each step is committed: XComs deleted, instances reset, the run queued, a ``clear``
-    event logged. Example::
+    One unit of work: XComs deleted, instances reset, the run queued, a ``clear`` event
+    logged, all or nothing. Example::
 
         clear_task_instances(store, "etl", run_id, ["load"], downstream=True, now=now)
     """
@@ -89,27 +89,28 @@ def clear_task_instances(
             saved.append(_reset(placeholder, task))
         else:
             saved += [_reset(ti, task) for ti in tis]
-    for ti in selected:
-        store.clear_xcoms(ti.key)
-    store.save_task_instances(saved, delete=deleted)
     run.state = DagRunState.QUEUED
     run.start_date = None
     run.end_date = None
-    store.save_dag_run(run)
     keys = [ti.key for ti in selected]
-    store.record_event(
-        "clear",
-        at=now,
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=keys[0].task_id if len(by_task) == 1 else None,
-        detail=_describe(keys, downstream=downstream, only_failed=only_failed),
-    )
+    with store.unit_of_work() as uow:
+        for ti in selected:
+            uow.clear_xcoms(ti.key)
+        uow.save_task_instances(saved, delete=deleted)
+        uow.save_dag_run(run)
+        uow.record_event(
+            "clear",
+            at=now,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=keys[0].task_id if len(by_task) == 1 else None,
+            detail=_describe(keys, downstream=downstream, only_failed=only_failed),
+        )
     return keys
 
 
 def _select(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],

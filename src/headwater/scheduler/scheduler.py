@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.executors.base import Executor
     from headwater.settings import Settings
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class Scheduler:
     def __init__(
         self,
         *,
-        store: SqlStore,
+        store: Store,
         executor_factory: Callable[[Scheduler], Executor],
         settings: Settings,
         database_url: str,

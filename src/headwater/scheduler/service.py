@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from headwater.executors.local import WorkerInfo
     from headwater.scheduler.scheduler import Scheduler
     from headwater.settings import Settings
+    from headwater.store.ports import DagCatalog, Store
     from headwater.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,10 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
             payload = scheduler.prepare_attempt(key, os.getpid(), scheduler.hostname)
             if payload is None:
                 return None
-            return run_payload_on(payload, scheduler.store, scheduler.xcoms)
+            # run_payload_on is still typed on SqlStore; it only reads the run and the
+            # instance, which every Store has.
+            store = cast("SqlStore", scheduler.store)
+            return run_payload_on(payload, store, scheduler.xcoms)
 
         return InProcessExecutor(run_attempt)
 
@@ -119,7 +123,7 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
 
 
 def build_scheduler(
-    settings: Settings, *, store: SqlStore | None = None, clock: Clock | None = None
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> Scheduler:
     from headwater.scheduler.scheduler import Scheduler
 
@@ -142,7 +146,7 @@ def build_scheduler(
 
 
 def build_processor(
-    settings: Settings, store: SqlStore, *, should_stop: Callable[[], bool] | None = None
+    settings: Settings, store: DagCatalog, *, should_stop: Callable[[], bool] | None = None
 ) -> DagFolderProcessor:
     """The DAG-folder processor of ``settings``; a scan ends early once ``should_stop()``."""
     from headwater.dag_processing.processor import DagFolderProcessor

@@ -16,17 +16,18 @@ One module per concern, each a class over :class:`~headwater.store.sql.core.SqlC
 * ``runs``, ``task_instances``, ``attempts``, ``xcoms``: what the engine persists;
 * ``dags`` (DAG files, DAGs, import errors), ``config`` (pools, variables, connections),
   ``events``, ``jobs``: what the scheduler, the DAG processor and the CLI need;
-* ``store``: :class:`SqlStore`, all of them on one engine.
+* ``backfills``, ``claims`` (which scheduler owns which run);
+* ``ports``: all of them as one class; ``store``: :class:`SqlStore`, one transaction per
+  call; ``unit_of_work``: :class:`SqlUnitOfWork`, one transaction for many calls.
 
-The store writes the event log itself: one ``ti_state`` event per task instance written,
-one ``run_state`` event when a run's state changes, one ``pause`` event per pause or
-unpause. Their time, and the ``queued_at`` / ``updated_at`` columns, come from the store's
-clock (pass the scheduler's; the default is the system clock). Every other timestamp is an
-argument.
+The store writes no event itself: the event log holds what people did, written by
+:mod:`headwater.operations` in the same unit of work as the change. The ``queued_at`` /
+``updated_at`` columns come from the store's clock (pass the scheduler's; the default is the
+system clock); every other timestamp is an argument.
 
-The hot methods (``save_task_instances``, ``save_attempt``, ``set_xcom``) are SQLAlchemy
-Core statements built once per dialect: one transaction per call, one ``executemany`` per
-table, no read before a write.
+The hot methods (``save_dag_run``, ``save_task_instances``, ``save_attempt``, ``set_xcom``)
+are SQLAlchemy Core statements built once per dialect: one transaction per call (or one per
+unit of work), one ``executemany`` per table, no read before a write.
 """
 
 from headwater.db.rows import (

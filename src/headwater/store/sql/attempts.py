@@ -22,6 +22,7 @@ from headwater.db.convert import (
     to_attempt,
 )
 from headwater.db.rows import AttemptHeartbeat, AttemptKey
+from headwater.engine.ports import ExpectedStates
 from headwater.engine.records import TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.store.sql.task_instances import SqlTaskInstances
 
@@ -40,11 +41,12 @@ class SqlAttempts(SqlTaskInstances):
         task_instances: Iterable[TaskInstance],
         *,
         delete: Iterable[TaskInstanceKey] = (),
+        expected: ExpectedStates | None = None,
     ) -> None:
         """The attempt's row and the instances' changes in one transaction."""
         with self._write() as conn:
             conn.execute(self._stmts.upsert_attempt, attempt_params(attempt))
-            self._write_task_instances(conn, list(task_instances), list(delete))
+            self._write_task_instances(conn, list(task_instances), list(delete), expected)
 
     def get_attempts(
         self, dag_id: str, run_id: str, task_id: str | None = None

@@ -14,7 +14,7 @@ dialect in :class:`Statements`: SQLAlchemy Core compiles and caches them, one
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 
@@ -31,6 +31,7 @@ from headwater.db.convert import (
     DAGS,
     EVENTS,
     POOLS,
+    RUNS,
     SCHEDULER_OWNED,
     TIS,
     VARIABLES,
@@ -43,6 +44,7 @@ from headwater.db.engine import READ_ONLY
 class Statements:
     """The statements built once per dialect (``executemany`` takes a list of params)."""
 
+    upsert_run: Insert
     upsert_ti: Insert
     insert_ti: Insert
     upsert_attempt: Insert
@@ -61,6 +63,10 @@ class Statements:
 def statements(dialect_name: str) -> Statements:
     """The :class:`Statements` of ``dialect_name`` (``sqlite`` or ``postgresql``)."""
     return Statements(
+        # Columns the record does not carry are the store's: kept on update.
+        upsert_run=dialect.upsert(
+            dialect_name, RUNS, keep=("queued_at", "claimed_by", "claim_expires_at")
+        ),
         upsert_ti=dialect.upsert(
             dialect_name,
             TIS,
@@ -116,6 +122,11 @@ class SqlCore:
     def _write(self) -> AbstractContextManager[SAConnection]:
         """A connection in a write transaction, committed when the block ends."""
         raise NotImplementedError
+
+    def _guarded(self) -> AbstractContextManager[None]:
+        """Around a statement that may be refused and caught: a savepoint inside a unit of
+        work, nothing when the transaction is the method's own."""
+        return nullcontext()
 
 
 @contextmanager

@@ -12,13 +12,11 @@ from headwater.db.convert import (
     ATTEMPTS,
     DAG_FILES,
     DAGS,
-    EVENTS,
     IMPORT_ERRORS,
     RUNS,
     TIS,
     XCOMS,
     dag_params,
-    event,
     to_dag,
 )
 from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
@@ -78,15 +76,10 @@ class SqlDags(SqlCore):
             return [to_dag(row) for row in conn.execute(query)]
 
     def set_dag_paused(self, dag_id: str, paused: bool) -> bool:
-        """Pause or unpause a DAG (and log a ``pause`` event); False if the DAG is unknown."""
-        now = self.clock.now()
+        """Pause or unpause a DAG; False if the DAG is unknown."""
         query = update(DAGS).where(DAGS.c.dag_id == dag_id).values(is_paused=paused)
         with self._write() as conn:
-            if not conn.execute(query).rowcount:
-                return False
-            detail = "paused" if paused else "unpaused"
-            conn.execute(insert(EVENTS), event("pause", now, dag_id=dag_id, detail=detail))
-        return True
+            return bool(conn.execute(query).rowcount)
 
     def deactivate_dags(self, dag_ids: Iterable[str]) -> int:
         """Mark DAGs no file defines any more as inactive; returns how many changed."""

@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from headwater.db.convert import (
     ACTIVE_RUN_STATES,
     RUNS,
-    run_event,
     run_key,
     run_params,
     state_values,
-    ti_event,
     ti_params,
     to_run,
 )
@@ -32,14 +30,12 @@ class SqlRuns(SqlCore):
         tis = list(task_instances)
         with self._write() as conn:
             try:
-                conn.execute(insert(RUNS), {**run_params(run), "queued_at": now})
+                with self._guarded():
+                    conn.execute(insert(RUNS), {**run_params(run), "queued_at": now})
             except IntegrityError:
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}") from None
-            events = [run_event(run, now)]
             if tis:
                 conn.execute(self._stmts.upsert_ti, [ti_params(ti, now) for ti in tis])
-                events += [ti_event(ti, now) for ti in tis]
-            conn.execute(self._stmts.insert_event, events)
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
         with self._read() as conn:
@@ -47,21 +43,10 @@ class SqlRuns(SqlCore):
         return to_run(row) if row is not None else None
 
     def save_dag_run(self, run: DagRun) -> None:
-        """Insert or update ``run``; a ``run_state`` event is written when its state changed."""
-        now = self.clock.now()
-        key = run_key(run.dag_id, run.run_id)
+        """Insert or update ``run`` in one statement (an upsert: a new row's ``queued_at`` is
+        now; an existing row keeps it, and its claim)."""
         with self._write() as conn:
-            old = conn.execute(
-                select(RUNS.c.state).where(*key).with_for_update()
-            ).scalar_one_or_none()
-            params = run_params(run)
-            if old is None:
-                conn.execute(insert(RUNS), {**params, "queued_at": now})
-            else:
-                del params["dag_id"], params["run_id"]
-                conn.execute(update(RUNS).where(*key).values(**params))
-            if old != run.state.value:
-                conn.execute(self._stmts.insert_event, run_event(run, now))
+            conn.execute(self._stmts.upsert_run, {**run_params(run), "queued_at": self.clock.now()})
 
     def list_dag_runs(
         self,

@@ -1,4 +1,5 @@
-""":class:`SqlStore`: every part of the SQL store on one engine, one transaction per call."""
+""":class:`SqlStore`: every part of the SQL store on one engine, one transaction per call
+(or one per :meth:`SqlStore.unit_of_work`)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,14 @@ from sqlalchemy import Engine
 
 from headwater.clock import Clock, SystemClock
 from headwater.db.engine import create_db_engine
-from headwater.store.base import MetadataStore
-from headwater.store.sql.attempts import SqlAttempts
-from headwater.store.sql.config import SqlConfig
+from headwater.store.ports import Store
 from headwater.store.sql.core import read_only, statements
-from headwater.store.sql.dags import SqlDags
-from headwater.store.sql.events import SqlEvents
-from headwater.store.sql.jobs import SqlJobs
-from headwater.store.sql.runs import SqlRuns
-from headwater.store.sql.xcoms import SqlXComs
+from headwater.store.sql.ports import SqlPorts
+from headwater.store.sql.unit_of_work import SqlUnitOfWork
 
 
-class SqlStore(
-    SqlRuns, SqlAttempts, SqlXComs, SqlDags, SqlConfig, SqlEvents, SqlJobs, MetadataStore
-):
-    """A :class:`MetadataStore` on a SQLAlchemy engine (SQLite or PostgreSQL).
+class SqlStore(SqlPorts, Store):
+    """The :class:`~headwater.store.ports.Store` on a SQLAlchemy engine (SQLite or PostgreSQL).
 
     ``engine`` comes from :func:`headwater.db.engine.create_db_engine` (on SQLite, foreign
     keys, and so cascading deletes, depend on its settings) and its database is migrated
@@ -56,6 +50,12 @@ class SqlStore(
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+        """One transaction over every port (see :mod:`headwater.store.sql.unit_of_work`)."""
+        with self.engine.begin() as conn:
+            yield SqlUnitOfWork(conn, self.clock, self._stmts)
 
     @contextmanager
     def _read(self) -> Iterator[SAConnection]:
