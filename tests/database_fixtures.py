@@ -188,3 +188,15 @@ def scratch_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'scratch' / 'headwater.db'}"
     admin_url: str = request.getfixturevalue("postgres_admin_url")
     return _fresh_postgres_database(admin_url, _worker_database("_scratch"))
+
+
+def _revisions() -> list[str]:
+    from headwater.db import migrate
+
+    versions = Path(migrate.MIGRATIONS_DIR) / "versions"
+    return sorted(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+REVISIONS = _revisions()
+"""Every migration's revision id, oldest first (``0001``, ``0002``, ...)."""
+HEAD = REVISIONS[-1]

@@ -29,7 +29,8 @@ from headwater.engine.xcoms import XComs
 from headwater.executors.in_process import InProcessExecutor
 from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.logs import attempt_log_path
-from headwater.runtime.task_runner import AttemptRequest, run_attempt
+from headwater.runtime.recorded_attempt import run_and_record
+from headwater.runtime.task_runner import AttemptRequest
 from headwater.serialization import load_serializer
 from headwater.store.memory import MemoryStore
 
@@ -159,7 +160,7 @@ class InProcessRun:
         if self.on_task_start is not None:
             self.on_task_start(ti)
         request = AttemptRequest(self.dag, self.engine.run, ti, self.store, self.xcoms, log_path)
-        return run_attempt(request)
+        return run_and_record(request, key.attempt(ti.try_number), self.clock.now)
 
     def result(self) -> DagRunResult:
         return DagRunResult(self.engine.run, self.store, self.xcoms, self.dag)

@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
+from database_fixtures import HEAD, REVISIONS
 from headwater.db.engine import create_db_engine
 from headwater.db.migrate import alembic_config
 from headwater.store.sql import SqlStore
@@ -33,8 +34,8 @@ def test_check_then_migrate_then_check(scratch: str) -> None:
     assert "not initialised: run `headwater db migrate`" in result.stdout
     result = invoke("db", "migrate")
     assert result.exit_code == 0, result.output
-    assert "Applied 0001, 0002 to " in result.stdout
-    assert "up to date (revision 0002)" in result.stdout
+    assert f"Applied {', '.join(REVISIONS)} to " in result.stdout
+    assert f"up to date (revision {HEAD})" in result.stdout
     result = invoke("db", "migrate", "-o", "json")
     assert json.loads(result.stdout)["applied"] == []
     result = invoke("db", "check", "--output", "json")
@@ -42,8 +43,8 @@ def test_check_then_migrate_then_check(scratch: str) -> None:
     data = json.loads(result.stdout)
     assert {k: data[k] for k in ("state", "current", "head", "pending")} == {
         "state": "up_to_date",
-        "current": "0002",
-        "head": "0002",
+        "current": HEAD,
+        "head": HEAD,
         "pending": [],
     }
 
@@ -82,9 +83,10 @@ def test_pending_migrations_are_applied_keeping_the_data(scratch: str) -> None:
         engine.dispose()
     result = invoke("db", "check")
     assert result.exit_code == 1
-    assert "1 migration(s) pending (0002): run `headwater db migrate`" in result.stdout
+    pending = ", ".join(REVISIONS[1:])
+    assert f"{len(REVISIONS) - 1} migration(s) pending ({pending}): run" in result.stdout
     result = invoke("variables", "get", "kept")
-    assert result.exit_code == 1 and "pending (0002)" in result.stderr
+    assert result.exit_code == 1 and f"pending ({pending})" in result.stderr
     assert invoke("db", "migrate").exit_code == 0
     assert invoke("variables", "get", "kept").stdout == "yes\n"
     engine = create_db_engine(scratch)
@@ -111,7 +113,7 @@ def test_reset_with_yes_does_not_ask(scratch: str) -> None:
     invoke("variables", "set", "doomed", "1")
     result = invoke("db", "reset", "--yes", "-o", "json")
     assert result.exit_code == 0 and result.stderr == ""
-    assert json.loads(result.stdout)["applied"] == ["0001", "0002"]
+    assert json.loads(result.stdout)["applied"] == REVISIONS
     assert invoke("variables", "list", "-o", "json").stdout == "[]\n"
 
 

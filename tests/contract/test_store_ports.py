@@ -367,3 +367,67 @@ def test_backfills_and_their_runs(any_store: Store) -> None:
     assert any_store.delete_backfills("etl") == 1
     assert any_store.delete_backfills("etl") == 0
     assert any_store.list_backfills() == [second]
+
+
+# -- run claims ----------------------------------------------------------------------------------
+
+LEASE = timedelta(minutes=1)
+
+
+def test_claims_take_active_unclaimed_runs_oldest_first(any_store: Store) -> None:
+    for run_id, day, state in (
+        ("done", 0, DagRunState.SUCCESS),
+        ("r2", 2, DagRunState.QUEUED),
+        ("r1", 1, DagRunState.RUNNING),
+        ("r3", 3, DagRunState.QUEUED),
+    ):
+        any_store.create_dag_run(make_run(run_id=run_id, day=day, state=state), [])
+    assert any_store.get_run_claim("etl", "r1") is None
+    assert any_store.claim_runs("one", T0, LEASE, limit=2) == [("etl", "r1"), ("etl", "r2")]
+    assert any_store.claim_runs("two", T0, LEASE) == [("etl", "r3")]
+    assert any_store.claim_runs("two", T0, LEASE) == []  # all held, the finished one never
+    claim = any_store.get_run_claim("etl", "r2")
+    assert claim is not None and (claim.claimed_by, claim.expires_at) == ("one", T0 + LEASE)
+    assert any_store.get_run_claim("etl", "done") is None
+    assert any_store.get_run_claim("etl", "nope") is None
+
+
+def test_an_expired_claim_is_taken_over_and_its_owner_learns_it(any_store: Store) -> None:
+    any_store.create_dag_run(make_run(run_id="r1"), [])
+    any_store.create_dag_run(make_run(run_id="r2", day=1), [])
+    assert any_store.claim_runs("one", T0, LEASE) == [("etl", "r1"), ("etl", "r2")]
+    later = T0 + timedelta(seconds=30)
+    assert any_store.renew_run_claims("one", later, LEASE) == {("etl", "r1"), ("etl", "r2")}
+    assert any_store.claim_runs("two", T0 + LEASE, LEASE) == []  # renewed: still held
+    expired = later + LEASE
+    assert any_store.claim_runs("two", expired, LEASE, limit=1) == [("etl", "r1")]
+    assert any_store.renew_run_claims("one", expired, LEASE) == {("etl", "r2")}
+    claim = any_store.get_run_claim("etl", "r1")
+    assert claim is not None and (claim.claimed_by, claim.expires_at) == ("two", expired + LEASE)
+
+
+def test_released_runs_are_claimable_again(any_store: Store) -> None:
+    for day in range(3):
+        any_store.create_dag_run(make_run(run_id=f"r{day}", day=day), [])
+    any_store.claim_runs("one", T0, LEASE)
+    assert any_store.release_run_claims("one", [("etl", "r0"), ("etl", "nope")]) == 1
+    assert any_store.release_run_claims("two") == 0  # holds nothing
+    assert any_store.release_run_claims("one", []) == 0
+    assert any_store.get_run_claim("etl", "r0") is None
+    assert any_store.claim_runs("two", T0, LEASE) == [("etl", "r0")]
+    assert any_store.release_run_claims("one") == 2
+    assert any_store.renew_run_claims("one", T0, LEASE) == set()
+    assert any_store.claim_runs("two", T0, LEASE) == [("etl", "r1"), ("etl", "r2")]
+
+
+def test_saving_a_run_keeps_its_claim(any_store: Store) -> None:
+    run = make_run()
+    any_store.create_dag_run(run, [])
+    any_store.claim_runs("one", T0, LEASE)
+    run.state = DagRunState.RUNNING
+    any_store.save_dag_run(run)
+    claim = any_store.get_run_claim("etl", "r1")
+    assert claim is not None and claim.claimed_by == "one"
+    run.state = DagRunState.SUCCESS
+    any_store.save_dag_run(run)
+    assert any_store.renew_run_claims("one", T0, LEASE) == set()  # finished: not held

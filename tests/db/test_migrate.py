@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from db_records import T0
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
+from database_fixtures import HEAD, REVISIONS
+from db_records import T0
 from headwater.db import DatabaseError, migrate
 from headwater.db.engine import create_db_engine
 from headwater.db.migrate import (
@@ -58,19 +59,23 @@ def _differences(engine: Engine, metadata: MetaData) -> list:
         return compare_metadata(context, metadata)
 
 
+NEXT = f"{int(HEAD) + 1:04d}"
+"""The revision a newer headwater would add."""
+
+
 def test_upgrade_creates_every_table_once(engine: Engine) -> None:
     status = check(engine)
     assert status.state is MigrationState.NOT_INITIALISED
-    assert (status.current, status.head, status.pending) == (None, "0002", ("0001", "0002"))
+    assert (status.current, status.head, status.pending) == (None, HEAD, tuple(REVISIONS))
     assert "headwater db migrate" in status.describe()
     assert current_revision(engine) is None
-    assert upgrade(engine) == ["0001", "0002"]
+    assert upgrade(engine) == REVISIONS
     assert upgrade(engine) == []
     assert set(inspect(engine).get_table_names()) == TABLES
     status = check(engine)
-    assert status.up_to_date and status.current == "0002" and status.pending == ()
-    assert status.describe() == "the database is up to date (revision 0002)"
-    assert current_revision(engine) == "0002"
+    assert status.up_to_date and status.current == HEAD and status.pending == ()
+    assert status.describe() == f"the database is up to date (revision {HEAD})"
+    assert current_revision(engine) == HEAD
     require_up_to_date(engine)
     assert SqlStore(engine).list_pools() == [PoolRow("default_pool", 128, "Default pool")]
 
@@ -91,7 +96,7 @@ def test_reset_drops_everything_and_migrates_again(db_url: str) -> None:
         store.set_variable("v", "1")
         store.set_pool("db", 3)
         store.start_job("scheduler", "h", 1, T0)
-        assert reset(store.engine) == ["0001", "0002"]
+        assert reset(store.engine) == REVISIONS
         assert store.get_variable("v") is None
         assert [p.name for p in store.list_pools()] == ["default_pool"]
         assert store.list_jobs() == []
@@ -99,7 +104,7 @@ def test_reset_drops_everything_and_migrates_again(db_url: str) -> None:
 
 
 def test_reset_of_an_empty_database_just_migrates(engine: Engine) -> None:
-    assert reset(engine) == ["0001", "0002"]
+    assert reset(engine) == REVISIONS
     assert check(engine).up_to_date
 
 
@@ -109,9 +114,9 @@ def test_pending_migrations_are_reported_then_applied(
     upgrade(engine)
     newer = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    (newer / "versions" / "0003_notes.py").write_text(
-        'revision = "0003"\n'
-        'down_revision = "0002"\n'
+    (newer / "versions" / f"{NEXT}_notes.py").write_text(
+        f'revision = "{NEXT}"\n'
+        f'down_revision = "{HEAD}"\n'
         "import sqlalchemy as sa\n"
         "from alembic import op\n"
         "def upgrade():\n"
@@ -120,11 +125,11 @@ def test_pending_migrations_are_reported_then_applied(
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", newer)
     status = check(engine)
     assert status.state is MigrationState.PENDING
-    assert (status.current, status.head, status.pending) == ("0002", "0003", ("0003",))
-    assert "1 migration(s) pending (0003)" in status.describe()
+    assert (status.current, status.head, status.pending) == (HEAD, NEXT, (NEXT,))
+    assert f"1 migration(s) pending ({NEXT})" in status.describe()
     with pytest.raises(DatabaseError, match="pending"):
         require_up_to_date(engine)
-    assert upgrade(engine) == ["0003"]
+    assert upgrade(engine) == [NEXT]
     assert check(engine).up_to_date
     assert "notes" in inspect(engine).get_table_names()
 
@@ -149,6 +154,6 @@ def test_the_migrations_ship_inside_the_package(
     monkeypatch.chdir(tmp_path)  # no alembic.ini anywhere near
     engine = create_db_engine(f"sqlite:///{tmp_path / 'headwater.db'}")
     try:
-        assert upgrade(engine) == ["0001", "0002"]
+        assert upgrade(engine) == REVISIONS
     finally:
         engine.dispose()

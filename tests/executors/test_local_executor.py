@@ -365,21 +365,29 @@ def test_stop_leaves_no_worker_processes(pool: Callable[..., Pool], tmp_path: Pa
         p.executor.queue(TaskInstanceKey("dag", "run", "late"))
 
 
-def test_workers_die_with_the_scheduler(tmp_path: Path) -> None:
-    ready = tmp_path / "ready"
+def test_a_busy_worker_outlives_its_scheduler_only_to_finish_its_attempt(
+    tmp_path: Path,
+) -> None:
+    """Killing the worker with its scheduler could lose an attempt whose code had finished
+    (and run it twice): a busy worker finishes its attempt and then exits; an idle one exits
+    at once. Neither takes more work."""
+    ready, release = tmp_path / "ready", tmp_path / "release"
     script = f"""
 import sys
 from headwater.engine.records import TaskInstanceKey
 from headwater.executors.local import Dispatch, LocalExecutor
 
-executor = LocalExecutor(
-    parallelism=2,
-    worker_function={WORKER_FUNCTION!r},
-    prepare=lambda k, w: Dispatch(("wait", {{"ready": {str(ready)!r} + k.task_id}})),
-)
+def prepare(k, w):
+    if k.task_id == "busy":
+        return Dispatch(("hold", {{"ready": {str(ready)!r}, "release": {str(release)!r}}}))
+    return Dispatch(("noop", {{}}))
+
+executor = LocalExecutor(parallelism=2, worker_function={WORKER_FUNCTION!r}, prepare=prepare)
 executor.start()
-executor.queue(TaskInstanceKey("dag", "run", "1"))
-executor.queue(TaskInstanceKey("dag", "run", "2"))
+executor.queue(TaskInstanceKey("dag", "run", "busy"))
+executor.queue(TaskInstanceKey("dag", "run", "quick"))
+while len(executor.poll(timeout=60)) == 0:
+    pass
 print(" ".join(map(str, executor.worker_pids())), flush=True)
 executor.poll(timeout=120)
 """
@@ -390,14 +398,17 @@ executor.poll(timeout=120)
         assert scheduler.stdout is not None
         workers = [int(pid) for pid in scheduler.stdout.readline().split()]
         assert len(workers) == 2
-        for n in "12":
-            wait_until(Path(f"{ready}{n}").exists, "the tasks to start")
+        wait_until(ready.exists, "the busy task to start")
+        busy = int(ready.read_text())
+        (idle,) = set(workers) - {busy}
 
         scheduler.kill()
         scheduler.wait()
 
-        for pid in workers:
-            wait_until(lambda pid=pid: gone(pid), f"worker {pid} to die with the scheduler")
+        wait_until(lambda: gone(idle), "the idle worker to exit with its scheduler")
+        assert not gone(busy)  # still running its attempt
+        release.write_text("go")
+        wait_until(lambda: gone(busy), "the busy worker to exit once its attempt ended")
 
 
 def test_bad_arguments_are_refused() -> None:

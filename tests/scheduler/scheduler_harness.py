@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 from command_processes import alive, wait_for  # noqa: F401 - shared with the tests here
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
 from headwater.scheduler.service import build_scheduler
@@ -92,6 +93,11 @@ class Harness:
 
     def attempts(self, dag_id: str, run_id: str, task_id: str) -> list[TaskAttempt]:
         return self.store.get_attempts(dag_id, run_id, task_id)
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, name: str = "return_value") -> Any:
+        """The value ``task_id`` pushed (deserialized)."""
+        text = self.store.get_xcom(TaskInstanceKey(dag_id, run_id, task_id), name)
+        return None if text is None else json.loads(text)
 
     def runs(self, dag_id: str) -> list[DagRun]:
         return self.store.list_dag_runs(dag_id)

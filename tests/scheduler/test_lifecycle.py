@@ -105,6 +105,24 @@ def processes(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     p.close()
 
 
+HOLD = """
+import os, time
+
+def hold():
+    with open({pids!r}, "a") as f:
+        f.write(f"{{os.getpid()}}\\n")
+    print("holding", flush=True)
+    while not Path({release!r}).exists():
+        time.sleep(0.05)
+    return "released"
+
+with DAG("holding", start_date=START):
+    PythonOperator(task_id="hold", python_callable=hold, retries=0) >> EmptyOperator(
+        task_id="after"
+    )
+"""
+
+
 STUBBORN = """
 import os, time
 
@@ -123,12 +141,47 @@ with DAG("stubborn", start_date=START):
 """
 
 
-@pytest.mark.skipif(not LINUX, reason="the parent-death signal is Linux only")
-def test_a_task_ignoring_sigterm_never_runs_twice_after_the_scheduler_is_killed(
+@pytest.mark.skipif(not LINUX, reason="workers are adopted through pidfds (Linux)")
+def test_a_worker_left_running_by_a_killed_scheduler_is_adopted_and_never_runs_twice(
     processes: Processes,
 ) -> None:
-    # A long execution_timeout: the hard timeout must not end the attempt before the kill.
-    processes.write_dag("stubborn", STUBBORN.format(pids=str(processes.pids), timeout=600))
+    processes.write_dag(
+        "holding", HOLD.format(pids=str(processes.pids), release=str(processes.release))
+    )
+    harness = processes.harness
+    harness.process()
+    run = harness.trigger("holding")
+    first = processes.scheduler()
+    wait_for(processes.read_pids, "the task to start in a worker")
+    wait_for(
+        lambda: harness.states("holding", run.run_id)["hold"] == "running",
+        "the running state to be stored",
+    )
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=60)
+    (worker,) = processes.read_pids()
+
+    second = processes.scheduler()
+    wait_for(
+        lambda: f"Adopted worker process {worker}" in processes.output(second, "err"),
+        "the new scheduler to adopt the worker",
+    )
+    assert alive(worker)  # it goes on with its attempt
+    processes.release.write_text("go")
+    wait_for(harness.finished("holding", run.run_id), "the run to finish")
+    second.send_signal(signal.SIGTERM)
+    processes.stopped(second)
+    assert harness.run_state("holding", run.run_id) == "success"
+    assert processes.read_pids() == [worker]  # ran once
+    (attempt,) = harness.attempts("holding", run.run_id, "hold")
+    assert attempt.state is TaskInstanceState.SUCCESS and attempt.pid == worker
+
+
+@pytest.mark.skipif(not LINUX, reason="workers are adopted through pidfds (Linux)")
+def test_an_adopted_task_that_ignores_signals_is_killed_at_its_execution_timeout(
+    processes: Processes,
+) -> None:
+    processes.write_dag("stubborn", STUBBORN.format(pids=str(processes.pids), timeout=8))
     harness = processes.harness
     harness.process()
     run = harness.trigger("stubborn")
@@ -141,23 +194,16 @@ def test_a_task_ignoring_sigterm_never_runs_twice_after_the_scheduler_is_killed(
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=60)
     (worker,) = processes.read_pids()
-    wait_for(lambda: not alive(worker), "the orphaned worker to die")
 
     second = processes.scheduler()
-
-    def rerun_started() -> bool:
-        assert not alive(worker)  # never two at once
-        return len(processes.read_pids()) == 2
-
-    wait_for(rerun_started, "the task to run again")
-    lost, rerun = harness.attempts("stubborn", run.run_id, "hold")
-    assert lost.state is TaskInstanceState.FAILED and lost.error == LOST_REASON
-    assert rerun.state is TaskInstanceState.RUNNING and rerun.pid != worker
-
-    # Killed again: the new worker dies with its scheduler too.
-    os.kill(second.pid, signal.SIGKILL)
-    second.wait(timeout=60)
-    wait_for(lambda: not alive(processes.read_pids()[1]), "the second worker to die")
+    wait_for(harness.finished("stubborn", run.run_id), "the run to end at the timeout")
+    assert not alive(worker)
+    assert processes.read_pids() == [worker]  # never run again
+    (attempt,) = harness.attempts("stubborn", run.run_id, "hold")
+    assert attempt.state is TaskInstanceState.FAILED
+    assert "timed out after 8 s (execution_timeout)" in (attempt.error or "")
+    second.send_signal(signal.SIGTERM)
+    processes.stopped(second)
 
 
 def _fake_worker(name: str) -> subprocess.Popen[bytes]:
@@ -193,19 +239,19 @@ def _leave_running_attempt(harness: Harness, dag_id: str, pid: int, started: dat
 
 @pytest.mark.skipif(not LINUX, reason="worker processes are recognised through /proc")
 @pytest.mark.parametrize(
-    ("name", "started_ago", "killed"),
+    ("name", "started_ago", "adopted"),
     [
-        ("headwater-wrk", timedelta(0), True),  # a worker left running: killed first
+        ("headwater-wrk", timedelta(0), True),  # a worker left running: adopted
         ("unrelated", timedelta(0), False),  # another program that reused the pid
         ("headwater-wrk", timedelta(minutes=5), False),  # a newer worker that reused the pid
     ],
 )
-def test_a_new_scheduler_kills_a_leftover_worker_before_running_its_task_again(
+def test_a_new_scheduler_adopts_only_a_worker_left_running_by_the_last_one(
     harness: Harness,
     monkeypatch: pytest.MonkeyPatch,
     name: str,
     started_ago: timedelta,
-    killed: bool,
+    adopted: bool,
 ) -> None:
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "local")
     monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "1")
@@ -223,37 +269,30 @@ def test_a_new_scheduler_kills_a_leftover_worker_before_running_its_task_again(
         # pid, long before it).
         started = datetime.now(UTC) + timedelta(seconds=1) - started_ago
         run_id = _leave_running_attempt(harness, "quick", leftover.pid, started)
-        # Starting, the scheduler finds the attempt lost, kills its worker, puts it back.
-        assert harness.scheduler.job_id is not None
-        if killed:
-            assert leftover.wait(timeout=30) == -signal.SIGKILL
+        scheduler = harness.scheduler  # starting, it finds the attempt left running
+        key = TaskInstanceKey("quick", run_id, "work")
+        assert (key in scheduler.executor.running()) is adopted
+        assert leftover.poll() is None  # never killed
+        if adopted:
+            # It ends without recording an outcome: it may never have received the attempt
+            # (its scheduler died sending it), so the attempt is lost and runs again.
+            leftover.kill()
+            harness.run_until(harness.finished("quick", run_id))
+            attempts = harness.attempts("quick", run_id, "work")
+            lost, rerun = sorted(attempts, key=lambda a: a.try_number)
+            assert lost.state is TaskInstanceState.FAILED
+            assert "ended without recording how the attempt ended" in (lost.error or "")
+            assert rerun.state is TaskInstanceState.SUCCESS
+            ti = harness.tis("quick", run_id)["work"]
+            assert (ti.state, ti.try_number, ti.max_tries) == (TaskInstanceState.SUCCESS, 2, 2)
         else:
-            assert leftover.poll() is None
-        lost = harness.attempts("quick", run_id, "work")[0]
-        assert lost.state is TaskInstanceState.FAILED and lost.error == LOST_REASON
-        harness.run_until(harness.finished("quick", run_id))
-        assert harness.states("quick", run_id) == {"work": "success"}
+            lost = harness.attempts("quick", run_id, "work")[0]
+            assert lost.state is TaskInstanceState.FAILED and lost.error == LOST_REASON
+            harness.run_until(harness.finished("quick", run_id))
+            assert harness.states("quick", run_id) == {"work": "success"}
     finally:
         leftover.kill()
         leftover.communicate()
-
-
-HOLD = """
-import os, time
-
-def hold():
-    with open({pids!r}, "a") as f:
-        f.write(f"{{os.getpid()}}\\n")
-    print("holding", flush=True)
-    while not Path({release!r}).exists():
-        time.sleep(0.05)
-    return "released"
-
-with DAG("holding", start_date=START):
-    PythonOperator(task_id="hold", python_callable=hold, retries=0) >> EmptyOperator(
-        task_id="after"
-    )
-"""
 
 
 def test_a_stopped_scheduler_records_the_attempts_it_stopped(processes: Processes) -> None:

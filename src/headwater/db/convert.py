@@ -30,7 +30,13 @@ from headwater.db.models import (
     XComModel,
 )
 from headwater.db.rows import AttemptKey, DagRow
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.base import Connection
 
@@ -149,13 +155,29 @@ def attempt_params(attempt: TaskAttempt) -> dict[str, Any]:
     params["duration"] = attempt.duration
     params["heartbeat_at"] = attempt.start_date
     params["worker"] = None
+    params["outcome"] = outcome_json(attempt.outcome)
     return params
+
+
+def outcome_json(outcome: AttemptOutcome | None) -> dict[str, Any] | None:
+    """What the ``outcome`` column holds: the outcome without what has columns of its own
+    (``error``, ``rendered_fields``)."""
+    if outcome is None:
+        return None
+    data = outcome.to_json()
+    del data["error"], data["rendered_fields"], data["recorded"]
+    return data
 
 
 def to_attempt(row: Row[Any]) -> TaskAttempt:
     values = row._mapping
-    attempt = TaskAttempt(**{name: values[name] for name in ATTEMPT_FIELDS})
+    fields = {name: values[name] for name in ATTEMPT_FIELDS if name != "outcome"}
+    attempt = TaskAttempt(**fields)
     attempt.state = TaskInstanceState(attempt.state)
+    data = values["outcome"]
+    if data is not None:
+        outcome = {**data, "error": attempt.error, "rendered_fields": attempt.rendered_fields}
+        attempt.outcome = AttemptOutcome.from_json({**outcome, "recorded": True})
     return attempt
 
 

@@ -130,6 +130,9 @@ class DagRunModel(Base):
     end_date: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     backfill_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The scheduler that owns the run while ``claim_expires_at`` is ahead (migration 0004)."""
+    claim_expires_at: Mapped[datetime | None]
 
 
 class TaskInstanceModel(Base):
@@ -184,6 +187,9 @@ class TaskAttemptModel(Base):
     """Last sign of life of the process running it (its start, then each heartbeat)."""
     worker: Mapped[str | None] = mapped_column(Text)
     """Id of the executor or worker running it."""
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """How it ended, recorded by whoever ran it (:meth:`AttemptOutcome.to_json`); null while
+    it runs."""
 
 
 class XComModel(Base):

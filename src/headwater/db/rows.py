@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
+
+# The engine's key of one attempt, kept importable from here.
+from headwater.engine.records import AttemptKey as AttemptKey
 
 
 @dataclass
@@ -103,16 +106,6 @@ class JobRow:
     started_at: datetime
     heartbeat_at: datetime
     ended_at: datetime | None = None
-
-
-class AttemptKey(NamedTuple):
-    """Identifies one attempt (one try of one task instance)."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-    try_number: int
 
 
 @dataclass

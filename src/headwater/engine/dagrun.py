@@ -453,6 +453,7 @@ class DagRunEngine:
         attempt.end_date = now
         attempt.error = outcome.error
         attempt.rendered_fields = outcome.rendered_fields
+        attempt.outcome = outcome  # as recorded with the attempt: the upsert keeps it
         self._commit(attempt)
         return state
 

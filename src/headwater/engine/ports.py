@@ -21,8 +21,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptKey,
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.states import DagRunState, TaskInstanceState
 
 ExpectedStates = Mapping[TaskInstanceKey, tuple[TaskInstanceState, int]]
@@ -106,6 +114,28 @@ class AttemptStore(ABC):
         self, dag_id: str, run_id: str, task_id: str | None = None
     ) -> list[TaskAttempt]:
         """Attempts of a run (of ``task_id``), by start date, task, map index, try."""
+
+    @abstractmethod
+    def get_attempt(self, key: AttemptKey) -> TaskAttempt | None:
+        """The row of one try, with its recorded outcome if it has one."""
+
+    @abstractmethod
+    def record_attempt_outcome(
+        self,
+        key: AttemptKey,
+        outcome: AttemptOutcome,
+        end_date: datetime,
+        xcoms: Mapping[str, str] | None = None,
+    ) -> bool:
+        """End the attempt ``key`` with ``outcome`` and store the XComs its instance pushed,
+        in one atomic change, **if the attempt is still running** (compare-and-set).
+
+        Returns False, writing nothing, when it is not: someone else ended it first (a
+        scheduler that took it for lost, a kill) or it never started. The caller's outcome is
+        then stale and must not be applied. The attempt row keeps ``outcome`` (state, error,
+        retry decision, branches, short circuit), what a scheduler that restarts applies
+        instead of running the attempt again.
+        """
 
 
 class XComStore(ABC):

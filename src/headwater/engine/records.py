@@ -37,6 +37,30 @@ class TaskInstanceKey(NamedTuple):
         """``task_id`` or ``task_id[map_index]``: how people see it."""
         return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
+    def attempt(self, try_number: int) -> AttemptKey:
+        """The key of try ``try_number`` of this instance."""
+        return AttemptKey(self.dag_id, self.run_id, self.task_id, self.map_index, try_number)
+
+
+class AttemptKey(NamedTuple):
+    """Identifies one attempt: one try of one task instance. A result that names an older
+    try than the instance is at is stale and never applied."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+    @property
+    def ti_key(self) -> TaskInstanceKey:
+        return TaskInstanceKey(self.dag_id, self.run_id, self.task_id, self.map_index)
+
+    @property
+    def label(self) -> str:
+        """``task_id`` or ``task_id[map_index]``, and the try: how people see it."""
+        return f"{self.ti_key.label} (try {self.try_number})"
+
 
 @dataclass
 class DagRun:
@@ -98,6 +122,13 @@ class TaskAttempt:
     error: str | None = None
     log_path: str | None = None
     rendered_fields: dict[str, Any] = field(default_factory=dict)
+    outcome: AttemptOutcome | None = None
+    """How the attempt ended, as whoever ran it recorded it (durably, before telling anyone):
+    what a scheduler that restarts applies instead of running the attempt again."""
+
+    @property
+    def key(self) -> AttemptKey:
+        return AttemptKey(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
 
     @property
     def duration(self) -> float | None:
@@ -123,3 +154,59 @@ class AttemptOutcome:
     """Set by short-circuit tasks: "direct" or "all" downstream tasks are skipped."""
     rendered_fields: dict[str, Any] = field(default_factory=dict)
     """The attempt's template fields after rendering, kept for display."""
+    lost: bool = False
+    """Set by an executor that saw the process running the attempt disappear without being
+    able to tell whether the attempt even reached it (a worker adopted after a scheduler
+    restart that ended without recording an outcome): the attempt runs again, not counted as
+    a retry, unless an outcome was recorded after all."""
+    recorded: bool = False
+    """Whether whoever ran the attempt stored this outcome with the attempt (compare-and-set
+    on the running attempt row) before reporting it; an outcome an executor made up (a dead
+    or killed worker) is not recorded yet."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome as JSON-compatible values (for messages and the attempt row)."""
+        return {
+            "state": self.state.value,
+            "error": self.error,
+            "retry": self.retry,
+            "follow_branches": self.follow_branches,
+            "short_circuit": self.short_circuit,
+            "rendered_fields": self.rendered_fields,
+            "recorded": self.recorded,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> AttemptOutcome:
+        """The outcome :meth:`to_json` wrote; a clear error for anything else."""
+        from headwater.exceptions import HeadwaterError
+
+        try:
+            state = TaskInstanceState(data["state"])
+            if state not in OUTCOME_STATES:
+                raise ValueError(f"{state.value} is not how an attempt ends")
+            follow = data.get("follow_branches")
+            outcome = cls(
+                state,
+                error=_optional(data.get("error"), str, "error"),
+                retry=_optional(data.get("retry"), bool, "retry"),
+                follow_branches=None if follow is None else [str(t) for t in follow],
+                short_circuit=_optional(data.get("short_circuit"), str, "short_circuit"),
+                rendered_fields=dict(data.get("rendered_fields") or {}),
+                recorded=bool(data.get("recorded", False)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HeadwaterError(f"not an attempt outcome: {exc}") from None
+        return outcome
+
+
+OUTCOME_STATES = frozenset(
+    {TaskInstanceState.SUCCESS, TaskInstanceState.FAILED, TaskInstanceState.SKIPPED}
+)
+"""The states an attempt ends in (the engine turns a retried FAILED into UP_FOR_RETRY)."""
+
+
+def _optional(value: Any, kind: type, name: str) -> Any:
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"{name} must be {kind.__name__}, not {type(value).__name__}")
+    return value

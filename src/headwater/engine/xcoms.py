@@ -30,7 +30,13 @@ class XComs:
                 f"{self.max_bytes} bytes (setting xcom.max_size_bytes); store large data "
                 "elsewhere and pass a reference to it"
             )
+        self._write(key, name, text)
+
+    def _write(self, key: TaskInstanceKey, name: str, text: str) -> None:
         self.store.set_xcom(key, name, text)
+
+    def _read(self, key: TaskInstanceKey, name: str) -> str | None:
+        return self.store.get_xcom(key, name)
 
     def pull(
         self,
@@ -47,7 +53,7 @@ class XComs:
             texts = self.store.get_mapped_xcoms(dag_id, run_id, task_id, name)
             return [self.serializer.loads(t) for t in texts]
         key = TaskInstanceKey(dag_id, run_id, task_id, -1 if map_index is None else map_index)
-        text = self.store.get_xcom(key, name)
+        text = self._read(key, name)
         return None if text is None else self.serializer.loads(text)
 
     def resolve(self, ref: XComArg, dag_id: str, run_id: str) -> Any:

@@ -15,19 +15,19 @@ Signals, and why:
 * **SIGINT** is swallowed: Ctrl-C in a terminal reaches the whole foreground process group,
   and it is the scheduler that decides how to stop (it terminates busy workers). A Python
   handler, not ``SIG_IGN``, so commands that tasks start still get the default.
-* **PR_SET_PDEATHSIG = SIGKILL** (Linux): the kernel kills the worker when its parent dies,
-  whatever its task does with signals (a task that catches ``BaseException`` or ignores
-  SIGTERM survives a SIGTERM, and a new scheduler would run its instance again alongside
-  it). Under the fork server the parent is the server, so the worker first closes its copy
-  of the server's "alive" pipe: the server then exits as soon as the scheduler does, and its
-  workers die with it. The worker also checks, once the death signal is armed, that the
-  scheduler is still there (it may have died before), and between attempts that its parent
-  did not change. A stopping scheduler still stops busy workers with SIGTERM first, so
-  tasks unwind then; commands a task started in a session of their own (``BashOperator``)
-  may outlive a worker killed by the death signal.
+* **No parent-death signal**: a worker whose scheduler dies (``kill -9``, a crash) finishes
+  the attempt it runs, records its outcome in the database (before it reports anything:
+  :mod:`headwater.runtime.recorded_attempt`) and exits, as its pipe is gone; an idle worker
+  exits at once. Killing it instead would lose an attempt whose code may have finished, and
+  run it a second time. A scheduler that starts meanwhile adopts it
+  (:mod:`headwater.executors.adopted_workers`), so the attempt never runs twice at once.
+  Under the fork server the parent is the server, so the worker closes its copy of the
+  server's "alive" pipe: the server then exits as soon as the scheduler does. The worker
+  also checks, when it starts, that the scheduler is still there, and before each attempt
+  that its parent did not change (an orphan takes no work).
 * The worker names itself ``headwater-wrk`` (``PR_SET_NAME``, what ``/proc/<pid>/comm``
   shows): how a scheduler that starts again recognises a worker an earlier scheduler left
-  running (:func:`is_worker`) and never kills an unrelated process that reused its pid.
+  running (:func:`is_worker`) and never adopts an unrelated process that reused its pid.
 
 Start-up: the worker loads the worker function, then says :class:`Ready`; an exception
 before that is sent as :class:`StartFailed` (with its reason, printed nowhere else, so that
@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
-from headwater.executors.process_tree import set_parent_death_signal, set_process_name
+from headwater.executors.process_tree import set_process_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -140,11 +140,10 @@ def main(conn: Connection, options: WorkerOptions) -> None:
     """The worker process's whole life (a ``multiprocessing.Process`` target)."""
     if options.fork_server:
         _release_fork_server()
-    _die_with_parent()
     set_process_name(PROCESS_NAME)
     parent = os.getppid()
     if options.scheduler_pid and not _alive(options.scheduler_pid):
-        return  # the scheduler died before the death signal was armed
+        return  # the scheduler died while this worker started
     signal.signal(signal.SIGTERM, _raise_terminated)
     signal.signal(signal.SIGINT, _ignore)
     try:
@@ -278,15 +277,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:
-    """Have the kernel SIGKILL this process when its parent dies (Linux only).
-
-    SIGKILL, not SIGTERM: a task can catch or ignore SIGTERM, and a worker that outlived
-    its scheduler would run its task a second time once a new scheduler runs it again.
-    """
-    set_parent_death_signal(int(signal.SIGKILL))
-
-
 def is_worker(pid: int) -> bool:
     """Whether process ``pid`` is alive and is a worker process (by its name, Linux only)."""
     try:
@@ -303,8 +293,8 @@ def _release_fork_server() -> None:
     """Close this worker's copy of the fork server's "alive" pipe.
 
     The fork server exits when every holder of that pipe's write end has gone, and every
-    process it forks inherits one. Without this, running workers would keep the server, and
-    so themselves (their death signal follows the server), alive after the scheduler died.
+    process it forks inherits one. Without this, running workers would keep the server
+    alive after the scheduler died.
     """
     from multiprocessing import forkserver
 

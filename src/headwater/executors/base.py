@@ -45,13 +45,22 @@ class Executor(ABC):
         """The attempts running now, each with what the executor knows of its worker."""
         return {}
 
-    def kill_leftover(self, pid: int, started_at: datetime) -> bool:
-        """Kill what an earlier executor on this machine left running: the worker ``pid``
-        that ran an attempt started at ``started_at`` and outlived its scheduler.
+    def adopt(
+        self,
+        key: TaskInstanceKey,
+        pid: int,
+        hostname: str,
+        started_at: datetime,
+        timeout_s: float | None,
+    ) -> bool:
+        """Take over an attempt that an earlier scheduler left running: the process ``pid``
+        on ``hostname`` runs ``key`` since ``started_at``.
 
-        Only a process this kind of executor recognises as one of its workers, started
-        before ``started_at``, is killed (never one that reused the pid). Returns whether one
-        was killed; it is gone when this returns. The default: nothing to kill.
+        True when this executor now watches it: :meth:`poll` reports it when it ends (an
+        outcome the worker recorded is then applied by the scheduler), :meth:`kill` and
+        ``timeout_s`` apply to it as to the attempts it started. False when it cannot (not
+        a worker of this kind of executor, gone, another machine): the caller ends the
+        attempt as lost. The default adopts nothing.
         """
         return False
 

@@ -1,4 +1,4 @@
-"""LocalExecutor: runs attempts in a pool of long-lived worker processes on this machine.
+r"""LocalExecutor: runs attempts in a pool of long-lived worker processes on this machine.
 
 The scheduler (one thread, one process, holding database connections) calls ``queue(key)``;
 when a worker is idle, the executor calls ``prepare(key, worker)`` in the scheduler's
@@ -42,12 +42,13 @@ What is reported, always as one ``(key, AttemptOutcome)`` per attempt handed to 
   the worker's direct children and the process groups they lead, which SIGKILL would orphan.
 
 A worker whose memory (RSS) is above ``max_worker_memory_mb`` after an attempt, or that ran
-``max_tasks_per_worker`` attempts, exits after reporting and is replaced. Workers die with
-the scheduler (the kernel SIGKILLs them, see :mod:`headwater.executors._worker`), so a
-scheduler killed with ``kill -9`` leaves no attempt running; and before a new scheduler runs
-a lost attempt again, :meth:`LocalExecutor.kill_leftover` kills its old worker if it is
-still there (a worker is recognised by its process name and start time, so a process that
-reused the pid is left alone).
+``max_tasks_per_worker`` attempts, exits after reporting and is replaced. A worker outlives a
+scheduler killed with ``kill -9`` only to finish the attempt it runs: it records the outcome
+in the database and exits (idle workers exit at once: their pipe closed). A new scheduler
+on this machine :meth:`LocalExecutor.adopt`\ s it meanwhile (a worker is recognised by its
+process name and start time, so a process that reused the pid is left alone; see
+:mod:`headwater.executors.adopted_workers`), so an attempt never runs twice at once and an
+attempt whose code finished is never run again.
 
 Deadlines (the hard timeout, the SIGKILL after SIGTERM) follow the injected clock and are
 checked by :meth:`heartbeat` and :meth:`poll`; :meth:`stop` waits in real time.
@@ -75,12 +76,12 @@ from headwater.engine.records import AttemptOutcome, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.executors import _worker
+from headwater.executors.adopted_workers import AdoptedWorkers
 from headwater.executors.base import Executor
 from headwater.executors.local_workers import (
     Dispatch,
     WorkerHandle,
     WorkerInfo,
-    kill_leftover,
     start_worker,
     stop_fork_server,
     stop_workers,
@@ -167,6 +168,7 @@ class LocalExecutor(Executor):
         self._hostname = socket.gethostname()
         self._queue: deque[TaskInstanceKey] = deque()
         self._workers: list[WorkerHandle] = []
+        self._adopted = AdoptedWorkers(self._hostname, kill_grace_s)
         self._finished: list[tuple[TaskInstanceKey, AttemptOutcome]] = []
         self._started = False
         self._next_id = 0
@@ -225,6 +227,7 @@ class LocalExecutor(Executor):
             log.exception("Could not read the workers' last results")
         stop_workers(self._workers, self._kill_grace_s)
         self._workers.clear()
+        self._adopted.stop()
         self._stop_fork_server()
         finished, self._finished = self._finished, []
         return finished
@@ -251,7 +254,7 @@ class LocalExecutor(Executor):
             until = time.monotonic() + max(timeout, 0.0)
             while True:
                 wait_s = max(min(until - time.monotonic(), self._next_deadline_in()), 0.0)
-                if self._workers:
+                if self._workers or self._adopted:
                     self._collect(wait_s)
                 elif wait_s > 0:
                     time.sleep(wait_s)  # nothing runs, so nothing can end meanwhile
@@ -277,28 +280,40 @@ class LocalExecutor(Executor):
         if key in self._queue:
             self._queue.remove(key)
             return
+        if self._adopted.kill(key, "killed on request; worker process terminated", self._now()):
+            return
         for worker in self._workers:
             if worker.key == key and worker.ending is None:
                 self._terminate(worker, "killed on request; worker process terminated")
 
-    def kill_leftover(self, pid: int, started_at: datetime) -> bool:
-        """SIGKILL worker ``pid`` left by an earlier scheduler on this machine, with the
-        process groups its task started, and wait until it is gone.
-
-        Only a live process named like a worker (``headwater-wrk``) that started before
-        ``started_at`` (the attempt it ran) and is not one of this executor's is killed.
-        """
-        if pid <= 1 or pid == os.getpid() or any(w.info.pid == pid for w in self._workers):
+    def adopt(
+        self,
+        key: TaskInstanceKey,
+        pid: int,
+        hostname: str,
+        started_at: datetime,
+        timeout_s: float | None,
+    ) -> bool:
+        """Watch the worker ``pid`` an earlier scheduler on this machine left running
+        ``key`` (see :mod:`~headwater.executors.adopted_workers`); ``poll`` reports it when
+        it ends. False if it is not one of headwater's workers still alive here."""
+        if not self._started:
+            raise HeadwaterError("LocalExecutor.adopt() before start()")
+        if hostname != self._hostname or any(w.info.pid == pid for w in self._workers):
             return False
-        return kill_leftover(pid, started_at)
+        return self._adopted.adopt(key, pid, started_at, timeout_s, self._now())
 
     @property
     def has_work(self) -> bool:
-        return bool(self._queue or self._finished or any(w.key for w in self._workers))
+        return bool(
+            self._queue or self._finished or self._adopted or any(w.key for w in self._workers)
+        )
 
     def running(self) -> dict[TaskInstanceKey, WorkerInfo]:
-        """Attempts sent to a worker and not reported yet, with their worker."""
-        return {w.key: w.info for w in self._workers if w.key is not None}
+        """Attempts sent to a worker (or adopted) and not reported yet, with their worker."""
+        running = {w.key: w.info for w in self._workers if w.key is not None}
+        running.update(self._adopted.running())
+        return running
 
     def worker_pids(self) -> list[int]:
         """The worker processes there are now (starting, idle, busy or on their way out)."""
@@ -378,11 +393,16 @@ class LocalExecutor(Executor):
             if worker.conn is not None:
                 waitables[worker.conn] = worker
             waitables[worker.process.sentinel] = worker
-        if not waitables:
+        adopted = self._adopted.waitables()
+        if not waitables and not adopted:
             return
-        ready = wait(list(waitables), timeout)
+        ready = wait([*waitables, *adopted], timeout)
         dead = []
         for obj in ready:
+            if obj not in waitables:
+                assert isinstance(obj, int)  # a pidfd
+                self._finished.append(self._adopted.ended(obj))
+                continue
             worker = waitables[obj]
             if isinstance(obj, int):
                 dead.append(worker)
@@ -481,6 +501,7 @@ class LocalExecutor(Executor):
 
     def _check_deadlines(self) -> None:
         now = self._now()
+        self._adopted.check_deadlines(now)
         for worker in self._workers:
             if (
                 worker.ending is None
@@ -522,6 +543,7 @@ class LocalExecutor(Executor):
         deadlines = [w.deadline for w in self._workers if w.ending is None and w.deadline]
         deadlines += [w.sigkill_at for w in self._workers if w.sigkill_at is not None]
         deadlines += [self._retire_at(w) for w in self._workers]
+        deadlines += self._adopted.deadlines()
         if self._queue and self._start_failures.count and not self._start_failures.error:
             deadlines.append(self._start_failures.next_start_at)
         if not deadlines:

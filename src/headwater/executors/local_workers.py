@@ -1,5 +1,5 @@
 """The local executor's worker processes seen from the executor: what it knows of each one,
-how one is started, and how a worker left by an earlier scheduler is found and killed.
+and how one is started and stopped.
 
 :class:`~headwater.executors.local.LocalExecutor` decides when; this module does the
 process work. What runs inside a worker is :mod:`headwater.executors._worker`.
@@ -10,37 +10,27 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from headwater.engine.records import TaskInstanceKey
 from headwater.executors import _worker
-from headwater.executors.process_tree import kill_child_groups, main_script_hidden, process_start
+from headwater.executors.process_tree import kill_child_groups, main_script_hidden
 
 __all__ = [
     "Dispatch",
     "WorkerHandle",
     "WorkerInfo",
-    "kill_leftover",
     "start_worker",
     "stop_fork_server",
     "stop_workers",
 ]
 
 log = logging.getLogger("headwater.executors.local")
-
-_LEFTOVER_EXIT_WAIT_S = 10.0
-"""How long a leftover worker killed with SIGKILL may take to be gone."""
-
-_START_TIME_SLACK_S = 2.0
-"""A process's start time read from /proc is exact to about a second (boot time is stored
-in whole seconds): a leftover worker must have started at most this long after its attempt."""
 
 
 @dataclass(frozen=True)
@@ -226,36 +216,3 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
-
-
-def kill_leftover(pid: int, started_at: datetime) -> bool:
-    """SIGKILL worker ``pid`` left by an earlier scheduler on this machine, with the process
-    groups its task started, and wait until it is gone; whether it was one.
-
-    Only a live process named like a worker (``headwater-wrk``) that started before
-    ``started_at`` (the attempt it ran) is killed: never a process that reused the pid.
-    """
-    if not _worker.is_worker(pid):
-        return False
-    began = process_start(pid)
-    if began is None or began > started_at.timestamp() + _START_TIME_SLACK_S:
-        return False  # a newer process that reused the pid
-    log.warning(
-        "Killing worker process %d, left running by a scheduler that stopped, before its "
-        "task runs again",
-        pid,
-    )
-    kill_child_groups(pid)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    deadline = time.monotonic() + _LEFTOVER_EXIT_WAIT_S
-    while _worker.is_worker(pid):
-        if time.monotonic() >= deadline:
-            log.error("Worker process %d is still there after SIGKILL", pid)
-            break
-        time.sleep(0.01)
-    return True

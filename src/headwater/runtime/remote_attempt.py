@@ -3,13 +3,15 @@
 The worker imports the DAG file itself (the scheduler only has the DAG's structure), reads
 the run and the task instance from the metadata database, runs the attempt with
 :func:`~headwater.runtime.task_runner.run_attempt` (XComs are written to the database
-there), and returns the outcome for the scheduler to apply. The worker never changes a
-task instance's state.
+there), records the outcome with the attempt's row and its XComs in one compare-and-set
+(:mod:`headwater.runtime.recorded_attempt`), and returns it for the scheduler to apply. The
+worker never changes a task instance's state.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +40,8 @@ def run_payload(payload: AttemptPayload) -> AttemptOutcome:
 
 def run_payload_on(payload: AttemptPayload, store: SqlStore, xcoms: XComs) -> AttemptOutcome:
     """:func:`run_payload` with a store this process already has (the in-process executor)."""
-    from headwater.runtime.task_runner import AttemptRequest, run_attempt
+    from headwater.runtime.recorded_attempt import run_and_record
+    from headwater.runtime.task_runner import AttemptRequest
 
     try:
         dag = _load_dag(payload.fileloc, payload.dag_id)
@@ -59,7 +62,12 @@ def run_payload_on(payload: AttemptPayload, store: SqlStore, xcoms: XComs) -> At
         return AttemptOutcome(
             TaskInstanceState.FAILED, error=f"the worker could not start the attempt: {exc}"
         )
-    return run_attempt(AttemptRequest(dag, run, ti, store, xcoms, payload.log_path))
+    request = AttemptRequest(dag, run, ti, store, xcoms, payload.log_path)
+    return run_and_record(request, ti.key.attempt(payload.try_number), _utc_now)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @lru_cache(maxsize=4)

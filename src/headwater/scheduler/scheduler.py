@@ -37,6 +37,7 @@ from headwater.exceptions import HeadwaterError
 from headwater.executors.base import AttemptPayload
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
+from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcome
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags, engine_without_dag_file
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
@@ -188,7 +189,8 @@ class Scheduler:
             if ti.state not in (S.QUEUED, S.RUNNING):
                 continue
             started = ti.state is S.RUNNING
-            active.engine.requeue_lost(key.task_id, key.map_index, now, STOPPED_REASON)
+            if end_lost_attempt(self.store, active.engine, ti, now, STOPPED_REASON):
+                continue  # it had ended and recorded how: applied, not run again
             active.waiting[(ti.task_id, ti.map_index)] = ti.key
             if started:
                 path = attempt_log_path(self.settings.logs_folder, key, ti.try_number)
@@ -605,8 +607,14 @@ class Scheduler:
             ti = active.engine.get_ti(key.task_id, key.map_index)
             if ti.state is not S.RUNNING:
                 continue  # killed because the run ended; its state is settled
-            active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
             self._dirty.add((key.dag_id, key.run_id))
+            if outcome.lost:
+                reason = outcome.error or LOST_REASON
+                if end_lost_attempt(self.store, active.engine, ti, now, reason) is None:
+                    active.waiting[(ti.task_id, ti.map_index)] = ti.key
+                continue
+            outcome = settle_outcome(self.store, ti, outcome, now)
+            active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
 
     def _next_retry_due(self) -> datetime | None:
         dues = [d for a in self._runs.values() if (d := a.engine.next_retry_at()) is not None]
@@ -615,42 +623,38 @@ class Scheduler:
     # -- recovery and heartbeats -----------------------------------------------------------------
 
     def _requeue_lost(self, now: datetime) -> None:
-        """Instances left QUEUED or RUNNING by a scheduler that stopped run again.
+        """Instances left QUEUED or RUNNING by a scheduler that stopped.
 
-        Its workers died with it (the kernel kills them when it dies); should one still be
-        there (on this machine), it is killed first, so nothing runs twice at once.
+        A running one whose worker is still alive on this machine is adopted by the executor
+        (it goes on; its outcome is applied when it ends), so it never runs twice at once.
+        One whose attempt recorded an outcome is finished with it, never run again. The
+        others run again, without counting a retry.
         """
         running_here = self.executor.running()
-        for active in self._runs.values():
+        for key, active in self._runs.items():
             engine = active.engine
             for ti in engine.instances_in(S.QUEUED, S.RUNNING):
                 if ti.key in self._active or ti.key in running_here:
                     continue
-                self._kill_leftover_worker(ti)
-                engine.requeue_lost(ti.task_id, ti.map_index, now, LOST_REASON)
+                if ti.state is S.RUNNING and self._adopt(ti):
+                    continue
+                if end_lost_attempt(self.store, engine, ti, now, LOST_REASON) is not None:
+                    self._dirty.add(key)
+                    continue
                 active.waiting[(ti.task_id, ti.map_index)] = ti.key
                 log.warning("Task %s of run %s was lost; it runs again", ti.key.label, ti.run_id)
 
-    def _kill_leftover_worker(self, ti: TaskInstance) -> None:
-        """Kill the process of ``ti``'s running attempt if it is a worker still alive on
-        this machine (its scheduler is gone); the executor checks that it is one."""
-        if ti.state is not S.RUNNING:
-            return
-        for attempt in self.store.get_attempts(ti.dag_id, ti.run_id, ti.task_id):
-            if attempt.map_index == ti.map_index and attempt.try_number == ti.try_number:
-                break
-        else:
-            return
-        if attempt.end_date is not None or not attempt.pid or attempt.hostname != self.hostname:
-            return
-        if self.executor.kill_leftover(attempt.pid, attempt.start_date):
-            log.warning(
-                "Task %s of run %s: killed worker process %d, still running it after its "
-                "scheduler stopped",
-                ti.key.label,
-                ti.run_id,
-                attempt.pid,
-            )
+    def _adopt(self, ti: TaskInstance) -> bool:
+        """Hand ``ti``'s running attempt to the executor if its worker is still alive."""
+        attempt = self.store.get_attempt(ti.key.attempt(ti.try_number))
+        if attempt is None or attempt.end_date is not None or not attempt.pid:
+            return False
+        timeout_s = self.execution_timeout_s(ti.key)
+        host = attempt.hostname or ""
+        if not self.executor.adopt(ti.key, attempt.pid, host, attempt.start_date, timeout_s):
+            return False
+        self._active[ti.key] = (ti.pool, ti.pool_slots)
+        return True
 
     def _heartbeat(self, now: datetime) -> None:
         every = timedelta(seconds=self.settings.scheduler.heartbeat_interval_s)
@@ -694,10 +698,8 @@ class Scheduler:
                 "(scheduler.task_heartbeat_timeout_s): the process running it is gone"
             )
             log.warning("Task %s of run %s: %s", key.label, key.run_id, error)
-            self._kill_leftover_worker(ti)
-            active.engine.finish_attempt(
-                key.task_id, key.map_index, AttemptOutcome(S.FAILED, error=error), now
-            )
+            outcome = settle_outcome(self.store, ti, AttemptOutcome(S.FAILED, error=error), now)
+            active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
             self._active.pop(key, None)
             self._dirty.add((key.dag_id, key.run_id))
 

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from headwater.db.convert import RUNNING
-from headwater.db.rows import AttemptHeartbeat, AttemptKey
+from headwater.db.rows import AttemptHeartbeat
 from headwater.engine.ports import ExpectedStates
-from headwater.engine.records import TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptKey,
+    AttemptOutcome,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import StaleWriteError
-from headwater.store.memory.core import AttemptLife, MemoryCore, clone, copy_attempt
+from headwater.store.memory.core import AttemptLife, MemoryCore, clone, copy_attempt, copy_json
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +139,36 @@ class MemoryTaskInstances(MemoryCore):
                 if task_id is None or a.task_id == task_id
             ]
         return sorted(attempts, key=lambda a: (a.start_date, a.task_id, a.map_index, a.try_number))
+
+    def get_attempt(self, key: AttemptKey) -> TaskAttempt | None:
+        with self._lock:
+            attempt = self._attempt(key)
+            return None if attempt is None else copy_attempt(attempt)
+
+    def record_attempt_outcome(
+        self,
+        key: AttemptKey,
+        outcome: AttemptOutcome,
+        end_date: datetime,
+        xcoms: Mapping[str, str] | None = None,
+    ) -> bool:
+        with self._lock:
+            attempt = self._attempt(key)
+            if attempt is None or attempt.state is not TaskInstanceState.RUNNING:
+                return False
+            ended = copy_attempt(attempt)
+            ended.state = outcome.state
+            ended.end_date = end_date
+            ended.error = outcome.error
+            ended.rendered_fields = copy_json(outcome.rendered_fields)
+            ended.outcome = replace(outcome, recorded=True)
+            self._s.attempts[(key.dag_id, key.run_id)][
+                (key.task_id, key.map_index, key.try_number)
+            ] = ended
+            for name, value in (xcoms or {}).items():
+                values = self._s.xcoms.setdefault((key.dag_id, key.run_id, key.task_id, name), {})
+                values[key.map_index] = value
+            return True
 
     def running_attempts(self) -> list[TaskAttempt]:
         with self._lock:

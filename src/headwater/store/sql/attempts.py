@@ -2,12 +2,14 @@
 
 Liveness (``heartbeat_at``, ``worker``) is not part of the engine's ``TaskAttempt`` record:
 :meth:`SqlAttempts.attempt_heartbeats` returns it beside :meth:`SqlAttempts.running_attempts`,
-keyed by :class:`~headwater.db.rows.AttemptKey`.
+keyed by :class:`~headwater.engine.records.AttemptKey`. How an attempt ended is recorded
+with its row, by compare-and-set on it still running (:meth:`SqlAttempts.record_attempt_outcome`,
+exactly-once completion).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -18,12 +20,13 @@ from headwater.db.convert import (
     attempt_key_params,
     attempt_params,
     attempt_where,
+    outcome_json,
     run_key,
     to_attempt,
 )
 from headwater.db.rows import AttemptHeartbeat, AttemptKey
 from headwater.engine.ports import ExpectedStates
-from headwater.engine.records import TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import AttemptOutcome, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.store.sql.task_instances import SqlTaskInstances
 
 
@@ -59,6 +62,46 @@ class SqlAttempts(SqlTaskInstances):
         )
         with self._read() as conn:
             return [to_attempt(row) for row in conn.execute(query)]
+
+    def get_attempt(self, key: AttemptKey) -> TaskAttempt | None:
+        query = select(ATTEMPTS).where(*attempt_where(AttemptKey(*key)))
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return to_attempt(row) if row is not None else None
+
+    def record_attempt_outcome(
+        self,
+        key: AttemptKey,
+        outcome: AttemptOutcome,
+        end_date: datetime,
+        xcoms: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Compare-and-set on the attempt row (``state = 'running'``), and its XComs, in one
+        transaction: see :meth:`~headwater.engine.ports.AttemptStore.record_attempt_outcome`."""
+        key = AttemptKey(*key)
+        where = (*attempt_where(key), ATTEMPTS.c.state == RUNNING)
+        with self._write() as conn:
+            start = conn.execute(
+                select(ATTEMPTS.c.start_date).where(*where).with_for_update()
+            ).scalar_one_or_none()
+            if start is None:
+                return False
+            values = {
+                "state": outcome.state.value,
+                "end_date": end_date,
+                "duration": (end_date - start).total_seconds(),
+                "error": outcome.error,
+                "rendered_fields": outcome.rendered_fields,
+                "outcome": outcome_json(outcome),
+            }
+            if not conn.execute(update(ATTEMPTS).where(*where).values(**values)).rowcount:
+                return False  # ended meanwhile (cannot happen under the row lock; kept safe)
+            if xcoms:
+                ti = key._asdict()
+                del ti["try_number"]
+                rows = [{**ti, "key": name, "value": value} for name, value in xcoms.items()]
+                conn.execute(self._stmts.upsert_xcom, rows)
+        return True
 
     def running_attempts(self) -> list[TaskAttempt]:
         """Every attempt still marked running, in all runs (see :meth:`attempt_heartbeats`)."""

@@ -1,0 +1,75 @@
+"""Running one attempt and recording its outcome before anyone is told: exactly-once completion.
+
+Whoever runs an attempt (a worker process of the local executor, the in-process executor of
+``dags test``) calls :func:`run_and_record`. The attempt's own XCom pushes are held back
+(:class:`PendingXComs`, readable by the attempt itself) and stored **with** its outcome in one
+compare-and-set on the running attempt row (``MetadataStore.record_attempt_outcome``). Only
+then is the outcome returned, to be reported to the scheduler. So:
+
+* a scheduler that dies after the attempt's code finished finds the outcome in the database
+  when it starts again, and applies it instead of running the attempt a second time;
+* a result that comes too late (the scheduler already ended the attempt as lost, timed out
+  or removed) is refused by the compare-and-set, with its XComs, and said in the attempt's
+  log: it never overwrites what the scheduler decided.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from headwater.engine.xcoms import XComs
+from headwater.runtime.logs import append_attempt_line
+from headwater.runtime.task_runner import AttemptRequest, run_attempt
+
+if TYPE_CHECKING:
+    from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstanceKey
+
+log = logging.getLogger(__name__)
+
+
+class PendingXComs(XComs):
+    """The XComs seen by one attempt: what it pushes itself is kept here (and read back from
+    here) until its outcome is recorded with it; every other value comes from the store."""
+
+    def __init__(self, xcoms: XComs, key: TaskInstanceKey) -> None:
+        super().__init__(xcoms.store, xcoms.serializer, xcoms.max_bytes)
+        self.key = key
+        self.pending: dict[str, str] = {}
+
+    def _write(self, key: TaskInstanceKey, name: str, text: str) -> None:
+        if key == self.key:
+            self.pending[name] = text
+        else:
+            super()._write(key, name, text)
+
+    def _read(self, key: TaskInstanceKey, name: str) -> str | None:
+        if key == self.key and name in self.pending:
+            return self.pending[name]
+        return super()._read(key, name)
+
+
+def run_and_record(
+    request: AttemptRequest, key: AttemptKey, now: Callable[[], datetime]
+) -> AttemptOutcome:
+    """Run attempt ``key`` (started: its row is ``running``) and record how it ended with the
+    XComs it pushed, atomically; return the outcome, ``recorded`` saying whether the
+    compare-and-set won (False: the attempt had been ended by someone else; its result is
+    stale and must not be applied)."""
+    xcoms = PendingXComs(request.xcoms, key.ti_key)
+    outcome = run_attempt(replace(request, xcoms=xcoms))
+    recorded = request.store.record_attempt_outcome(key, outcome, now(), xcoms.pending)
+    if not recorded:
+        message = (
+            f"Attempt {key.try_number} ended {outcome.state.value}, but it had already been "
+            "ended elsewhere (taken for lost, timed out or removed): this result is not kept"
+        )
+        log.warning("Task %s of run %s: %s", key.ti_key.label, key.run_id, message)
+        try:
+            append_attempt_line(request.log_path, logging.WARNING, message)
+        except OSError:
+            pass  # the log line is a courtesy; the refusal itself is what matters
+    return replace(outcome, recorded=recorded)
