@@ -191,3 +191,21 @@ def test_units_of_work_one_after_another(any_store: Store) -> None:
             uow.set_variable("n", str(n))
             uow.heartbeat_attempts([], T0 + timedelta(seconds=n))
     assert any_store.get_variable("n") == "2"
+
+
+def test_a_refused_run_creation_can_be_caught_and_the_unit_goes_on(any_store: Store) -> None:
+    any_store.create_dag_run(make_run(), [])
+    with any_store.unit_of_work() as uow:
+        with pytest.raises(ValueError, match="already has a run 'r1'"):
+            uow.create_dag_run(make_run(), [])
+        uow.create_dag_run(make_run(run_id="r2", day=1), [])
+    assert [r.run_id for r in any_store.list_dag_runs("etl")] == ["r1", "r2"]
+
+
+def test_a_unit_of_work_inside_one_joins_it(any_store: Store) -> None:
+    with pytest.raises(RuntimeError, match="outer"), any_store.unit_of_work() as outer:
+        with outer.unit_of_work() as inner:
+            inner.set_variable("inner", "1")
+        assert outer.get_variable("inner") == "1"
+        raise RuntimeError("outer")
+    assert any_store.get_variable("inner") is None
