@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from headwater.clock import Clock, SystemClock
-from headwater.store.memory.backfills import MemoryBackfills, MemoryClaims
+from headwater.store.memory.backfills import MemoryBackfills
+from headwater.store.memory.claims import MemoryClaims
 from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags

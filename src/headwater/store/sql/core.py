@@ -29,7 +29,6 @@ from headwater.db.convert import (
     CONNECTIONS,
     DAG_FILES,
     DAGS,
-    EVENTS,
     POOLS,
     RUNS,
     SCHEDULER_OWNED,
@@ -54,7 +53,6 @@ class Statements:
     upsert_pool: Insert
     upsert_dag_file: Insert
     upsert_dag: Insert
-    insert_event: Insert
     delete_ti: Delete
     heartbeat: Update
 
@@ -86,7 +84,6 @@ def statements(dialect_name: str) -> Statements:
         upsert_pool=dialect.upsert(dialect_name, POOLS),
         upsert_dag_file=dialect.upsert(dialect_name, DAG_FILES),
         upsert_dag=dialect.upsert(dialect_name, DAGS, keep=SCHEDULER_OWNED),
-        insert_event=insert(EVENTS),
         delete_ti=delete(TIS).where(
             TIS.c.dag_id == bindparam("k_dag_id"),
             TIS.c.run_id == bindparam("k_run_id"),
