@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"dag_test", "dag_processing"},
     {"scheduler"},
     {"operations", "testing"},
+    {"services"},
     {"cli"},
     {"__main__"},
 ]
@@ -88,3 +89,54 @@ def test_the_allowed_upward_imports_are_still_needed() -> None:
         part = _part(path)
         found |= {(part, imported) for imported in _imported_parts(path)}
     assert set(ALLOWED_UPWARD) <= found, set(ALLOWED_UPWARD) - found
+
+
+CLI_FORBIDDEN = ("headwater.store", "headwater.db", "headwater.operations", "sqlalchemy", "alembic")
+"""What the CLI must not import: it reads and changes the database through
+``headwater.services`` only, so the REST API, calling the same services, behaves the same."""
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, by its full name (``from headwater import db`` names
+    ``headwater.db``), lazy and typing-only imports included."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+            modules |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return modules
+
+
+def _forbidden(module: str) -> bool:
+    return any(module == name or module.startswith(f"{name}.") for name in CLI_FORBIDDEN)
+
+
+def test_the_cli_reaches_the_database_only_through_the_services() -> None:
+    found = [
+        f"{path.relative_to(SRC)} imports {module}"
+        for path in sorted((SRC / "cli").rglob("*.py"))
+        for module in sorted(_imported_modules(path))
+        if _forbidden(module)
+    ]
+    assert not found, "the CLI must use headwater.services instead:\n" + "\n".join(found)
+
+
+def test_the_cli_check_sees_lazy_and_typing_only_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from headwater.store.sql import SqlStore\n"
+        "def f():\n"
+        "    import sqlalchemy.exc\n"
+        "    from headwater import operations\n"
+        "    from headwater.services.runs import list_runs\n"
+    )
+    assert sorted(m for m in _imported_modules(sample) if _forbidden(m)) == [
+        "headwater.operations",
+        "headwater.store.sql",
+        "headwater.store.sql.SqlStore",
+        "sqlalchemy.exc",
+    ]

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from headwater.loading.dagbag import DagBag
+    from headwater.services._schema import Schema
+    from headwater.services.context import ServiceContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,9 +79,9 @@ def handle_errors(fn: F) -> F:
         except HeadwaterError as exc:
             raise click.ClickException(cut_long_quoted(str(exc))) from None
         except Exception as exc:
-            from headwater.cli._store import unreachable
+            from headwater.services.database_errors import unreachable_database
 
-            problem = unreachable(exc)
+            problem = unreachable_database(exc)
             if problem is None:
                 raise
             raise click.ClickException(cut_long_quoted(str(problem))) from None
@@ -180,6 +182,37 @@ def emit_json(data: Any) -> None:
     from headwater.strict_json import non_finite_as_text
 
     sys.stdout.write(json.dumps(non_finite_as_text(data), indent=2, default=str) + "\n")
+
+
+def emit_schema(data: Schema | Sequence[Schema]) -> None:
+    """A service's answer (one schema object or a list of them) as JSON on stdout: the
+    schema's own JSON (:meth:`~headwater.services._schema.Schema.to_json`), which the REST
+    API answers too."""
+    if isinstance(data, Sequence):
+        emit_json([item.to_json() for item in data])
+    else:
+        emit_json(data.to_json())
+
+
+def when(value: datetime | None) -> str:
+    """A time for people: ISO 8601 to the second, empty when unset."""
+    return value.isoformat(timespec="seconds") if value is not None else ""
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on stderr (stdout stays clean for JSON) unless ``--yes``; no aborts with exit 1."""
+    if not yes:
+        click.confirm(question, abort=True, err=True)
+
+
+def warn_if_paused(ctx: ServiceContext, dag_id: str) -> None:
+    """A note on stderr when ``dag_id`` is paused: the runs just queued wait for it."""
+    from headwater.services.dags import is_paused
+
+    if is_paused(ctx, dag_id):
+        console(stderr=True).print(
+            f"Note: DAG {dag_id} is paused; its runs wait until `headwater dags unpause {dag_id}`."
+        )
 
 
 def shown_plain(value: object) -> str:

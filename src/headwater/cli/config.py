@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
-from headwater.cli._common import console, emit_json, handle_errors, output_option, table
+from headwater.cli._common import console, emit_schema, handle_errors, output_option, table
 
 
 @click.group()
@@ -23,40 +21,13 @@ def show(output: str) -> None:
     Set ``section.key`` with ``[section] key = value`` in $HEADWATER_HOME/headwater.toml or
     with the environment variable HEADWATER__SECTION__KEY (which wins).
     """
-    from headwater.settings import SECTIONS, load_settings
+    from headwater.services.config import list_settings
+    from headwater.settings import load_settings
 
-    settings = load_settings()
-    effective: dict[str, object] = {
-        "core.dags_folder": settings.dags_folder,
-        "logging.logs_folder": settings.logs_folder,
-        "database.url": settings.database_url,
-    }
-    rows: list[dict[str, object]] = [
-        {"setting": "home", "value": str(settings.home), "source": settings.sources["home"]}
-    ]
-    for section, cls in SECTIONS.items():
-        values = getattr(settings, section)
-        for f in dataclasses.fields(cls):
-            name = f"{section}.{f.name}"
-            rows.append(
-                {
-                    "setting": name,
-                    "value": _shown(name, getattr(values, f.name), effective),
-                    "source": settings.sources[name],
-                }
-            )
+    rows = list_settings(load_settings())
     if output == "json":
-        emit_json(rows)
+        emit_schema(rows)
         return
-    console().print(table(None, ["setting", "value", "source"], [list(r.values()) for r in rows]))
-
-
-def _shown(name: str, value: object, effective: dict[str, object]) -> object:
-    """The value to print: the effective one for an empty default, no password in a URL."""
-    if value == "" and name in effective:
-        value = str(effective[name])
-    if name == "database.url" and isinstance(value, str):
-        from headwater.cli._store import shown_url
-
-        value = shown_url(value)
-    return value
+    console().print(
+        table(None, ["setting", "value", "source"], [[r.setting, r.value, r.source] for r in rows])
+    )

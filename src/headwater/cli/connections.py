@@ -8,7 +8,7 @@ import click
 
 from headwater.cli._common import (
     console,
-    emit_json,
+    emit_schema,
     handle_errors,
     output_option,
     parse_json_object,
@@ -54,9 +54,12 @@ def add(
         headwater connections add warehouse --uri 'postgresql://etl:s3cret@db:5432/reports'
         headwater connections add api --type http --host api.example.com --extra '{"v": 2}'
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import add_connection, connection_from_uri, public_connection
-    from headwater.store.base import Connection
+    from headwater.services.connections import (
+        ConnectionIn,
+        add_connection,
+        connection_from_uri,
+    )
+    from headwater.services.context import open_context
 
     fields = {"--host": host, "--login": login, "--password": password, "--schema": schema}
     if uri is not None:
@@ -71,7 +74,7 @@ def add(
     elif conn_type is None:
         raise click.UsageError("give --uri, or --type with the other fields")
     else:
-        connection = Connection(
+        connection = ConnectionIn(
             conn_id=conn_id,
             conn_type=conn_type,
             host=host,
@@ -81,10 +84,10 @@ def add(
             port=port,
             extra=parse_json_object(extra, "--extra"),
         )
-    with open_store() as store:
-        add_connection(store, connection)
+    with open_context() as ctx:
+        added = add_connection(ctx, connection)
     if output == "json":
-        emit_json(public_connection(connection))
+        emit_schema(added)
     else:
         console().print(f"Added connection {conn_id} ({connection.conn_type})")
 
@@ -99,14 +102,15 @@ def list_connections(output: str) -> None:
     Example:
         headwater connections list -o json
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import public_connection
+    from headwater.services.connections import list_connections as list_stored
+    from headwater.services.context import open_context
 
-    with open_store() as store:
-        data = [public_connection(c) for c in store.list_connections()]
+    with open_context() as ctx:
+        connections = list_stored(ctx)
     if output == "json":
-        emit_json(data)
+        emit_schema(connections)
         return
+    data = [c.to_json() for c in connections]
     if not data:
         console().print("No connections.")
         return
@@ -138,12 +142,12 @@ def delete(conn_id: str, output: str) -> None:
     Example:
         headwater connections delete warehouse
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import delete_connection
+    from headwater.services.connections import delete_connection
+    from headwater.services.context import open_context
 
-    with open_store() as store:
-        delete_connection(store, conn_id)
+    with open_context() as ctx:
+        deleted = delete_connection(ctx, conn_id)
     if output == "json":
-        emit_json({"conn_id": conn_id, "deleted": True})
+        emit_schema(deleted)
     else:
         console().print(f"Deleted connection {conn_id}")

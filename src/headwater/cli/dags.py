@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from headwater.cli._common import (
+    confirm,
     console,
-    emit_json,
+    emit_schema,
     folder_option,
     handle_errors,
     load_bag,
@@ -24,8 +25,13 @@ from headwater.cli._common import (
     require_logs_folder,
     run_id_option,
     table,
+    warn_if_paused,
+    when,
 )
 from headwater.cli.dags_backfill import backfill
+
+if TYPE_CHECKING:
+    from headwater.services.runs import DagRunOut
 
 
 @click.group()
@@ -52,51 +58,36 @@ def list_dags(folder: Path | None, output: str) -> None:
     Example:
         headwater dags list --folder dags/ --output json
     """
-    from headwater.cli._store import iso, stored_dags_if_migrated, when
+    from headwater.services.dags import list_folder_dags, stored_dag_states
+    from headwater.settings import load_settings
 
     bag = load_bag(folder)
-    stored = stored_dags_if_migrated()
-    rows: list[dict[str, Any]] = []
-    for dag in sorted(bag.dags.values(), key=lambda d: d.dag_id):
-        row = (stored or {}).get(dag.dag_id)
-        rows.append(
-            {
-                "dag_id": dag.dag_id,
-                "file": str(bag.files[dag.dag_id]),
-                "schedule": dag.schedule.description,
-                "tasks": len(dag.task_dict),
-                "tags": dag.tags,
-                "paused": row.is_paused if row is not None else None,
-                "next_run": iso(row.next_dagrun_logical_date) if row is not None else None,
-            }
-        )
-    errors = [
-        {"file": e.path, "line": e.line, "error": e.message.splitlines()[0], "detail": e.message}
-        for e in bag.import_errors
-    ]
+    stored = stored_dag_states(load_settings())
+    listing = list_folder_dags(bag, stored)
     if output == "json":
-        emit_json({"dags": rows, "import_errors": errors})
+        emit_schema(listing)
         return
     out = console()
-    if rows:
+    if listing.dags:
         columns = ["dag_id", "schedule", "tasks", "tags", "file"]
-        cells = [
-            [r["dag_id"], r["schedule"], r["tasks"], ", ".join(r["tags"]), r["file"]] for r in rows
-        ]
         if stored is not None:
             columns += ["paused", "next run"]
-            for r, line in zip(rows, cells, strict=True):
-                row = stored.get(r["dag_id"])
+        cells = []
+        for d in listing.dags:
+            line: list[object] = [d.dag_id, d.schedule, d.tasks, ", ".join(d.tags), d.file]
+            if stored is not None:
+                known = d.dag_id in stored
                 line += [
-                    ("yes" if r["paused"] else "no") if row is not None else "",
-                    when(row.next_dagrun_logical_date) if row is not None else "",
+                    ("yes" if d.paused else "no") if known else "",
+                    when(d.next_run) if known else "",
                 ]
+            cells.append(line)
         out.print(table(None, columns, cells))
     else:
         out.print("No DAGs found.")
-    for error in errors:
-        where = f"{error['file']}:{error['line']}" if error["line"] else error["file"]
-        out.print("[red]Import error[/red] ", plain(f"{where}: {error['error']}"), sep="")
+    for error in listing.import_errors:
+        where = f"{error.file}:{error.line}" if error.line else error.file
+        out.print("[red]Import error[/red] ", plain(f"{where}: {error.error}"), sep="")
 
 
 @dags.command("test")
@@ -153,15 +144,13 @@ def test_dag(
 # -- the metadata database -----------------------------------------------------------------------
 
 
-def _print_run(run: Any) -> None:
-    from headwater.cli._store import when
-
+def _print_run(run: DagRunOut) -> None:
     console().print(
         table(
             f"Run {run.run_id} of {run.dag_id}",
             ["field", "value"],
             [
-                ["state", run.state.value],
+                ["state", run.state],
                 ["run_type", run.run_type],
                 ["logical_date", when(run.logical_date)],
                 [
@@ -197,32 +186,31 @@ def trigger(
     Example:
         headwater dags trigger etl --conf '{"region": "us"}' --logical-date 2024-01-31
     """
-    from headwater.cli._store import now, open_store, run_json, warn_if_paused
-    from headwater.operations import trigger_run
+    from headwater.services.context import open_context
+    from headwater.services.runs import TriggerRunRequest, trigger_run
 
-    parsed_conf = parse_conf(conf)
-    when = parse_date(logical_date)
-    with open_store() as store:
-        run = trigger_run(
-            store, dag_id, conf=parsed_conf, run_id=run_id, logical_date=when, now=now()
-        )
+    request = TriggerRunRequest(
+        conf=parse_conf(conf), run_id=run_id, logical_date=parse_date(logical_date)
+    )
+    with open_context() as ctx:
+        run = trigger_run(ctx, dag_id, request)
         if output == "json":
-            emit_json(run_json(run))
+            emit_schema(run)
             return
-        console().print(f"Triggered run {run.run_id} of DAG {dag_id}: {run.state.value}")
-        warn_if_paused(store, dag_id)
+        console().print(f"Triggered run {run.run_id} of DAG {dag_id}: {run.state}")
+        warn_if_paused(ctx, dag_id)
 
 
 def _set_paused(dag_id: str, paused: bool, output: str) -> None:
-    from headwater.cli._store import open_store
-    from headwater.operations import set_paused
+    from headwater.services.context import open_context
+    from headwater.services.dags import set_paused
 
-    with open_store() as store:
-        row = set_paused(store, dag_id, paused)
+    with open_context() as ctx:
+        result = set_paused(ctx, dag_id, paused)
     if output == "json":
-        emit_json({"dag_id": row.dag_id, "paused": row.is_paused})
+        emit_schema(result)
     else:
-        console().print(f"DAG {row.dag_id} is {'paused' if row.is_paused else 'unpaused'}")
+        console().print(f"DAG {result.dag_id} is {'paused' if result.paused else 'unpaused'}")
 
 
 @dags.command("pause")
@@ -257,6 +245,8 @@ def unpause(dag_id: str, output: str) -> None:
 
 
 RUN_STATES = ["queued", "running", "success", "failed"]
+"""The same as ``headwater.services.runs.RUN_STATES``, here so that ``--help`` does not import
+the services."""
 
 
 @dags.command("list-runs")
@@ -279,16 +269,13 @@ def list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
     Example:
         headwater dags list-runs etl --state failed --limit 10 --output json
     """
-    from headwater.cli._store import open_store, run_json, when
-    from headwater.operations._stored import dag_row
+    from headwater.services.context import open_context
+    from headwater.services.runs import list_runs as list_stored_runs
 
-    with open_store() as store:
-        runs = store.list_dag_runs(dag_id, states=[state] if state else None, limit=limit)
-        if not runs and not store.list_dag_runs(dag_id, limit=1):
-            dag_row(store, dag_id)  # an unknown DAG is an error, a DAG without runs is not
-    runs.reverse()
+    with open_context() as ctx:
+        runs = list_stored_runs(ctx, dag_id, state=state, limit=limit)
     if output == "json":
-        emit_json([run_json(run) for run in runs])
+        emit_schema(runs)
         return
     if not runs:
         console().print(f"No runs of DAG {dag_id}{f' in state {state}' if state else ''}.")
@@ -300,7 +287,7 @@ def list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
             [
                 [
                     r.run_id,
-                    r.state.value,
+                    r.state,
                     r.run_type,
                     when(r.logical_date),
                     when(r.start_date),
@@ -323,22 +310,13 @@ def list_import_errors(output: str) -> None:
     Example:
         headwater dags list-import-errors --output json
     """
-    from headwater.cli._store import open_store, when
+    from headwater.services.context import open_context
+    from headwater.services.import_errors import list_import_errors as list_stored_errors
 
-    with open_store() as store:
-        errors = store.list_import_errors()
+    with open_context() as ctx:
+        errors = list_stored_errors(ctx)
     if output == "json":
-        emit_json(
-            [
-                {
-                    "filename": e.filename,
-                    "line": e.line,
-                    "message": e.message,
-                    "created_at": e.created_at.isoformat(),
-                }
-                for e in errors
-            ]
-        )
+        emit_schema(errors)
         return
     if not errors:
         console().print("No import errors.")
@@ -364,21 +342,23 @@ def run_state(dag_id: str, run_id: str, output: str) -> None:
     Example:
         headwater dags state etl manual__2024-01-31T00:00:00+00:00 -o json
     """
-    from headwater.cli._store import open_store, run_json, ti_json
-    from headwater.operations._stored import require_run
+    from headwater.services.context import open_context
+    from headwater.services.runs import get_run
 
-    with open_store() as store:
-        run = require_run(store, dag_id, run_id)
-        tis = store.get_task_instances(dag_id, run_id)
+    with open_context() as ctx:
+        run = get_run(ctx, dag_id, run_id)
     if output == "json":
-        emit_json({**run_json(run), "task_instances": [ti_json(ti) for ti in tis]})
+        emit_schema(run)
         return
     _print_run(run)
     console().print(
         table(
             None,
             ["task", "state", "tries", "error"],
-            [[ti.key.label, ti.state.value, ti.try_number, (ti.error or "")[:80]] for ti in tis],
+            [
+                [ti.label, ti.state, ti.try_number, (ti.error or "")[:80]]
+                for ti in run.task_instances
+            ],
         )
     )
 
@@ -399,18 +379,17 @@ def delete(dag_id: str, yes: bool, output: str) -> None:
     Example:
         headwater dags delete old_etl --yes
     """
-    from headwater.cli._store import confirm, open_store
-    from headwater.operations import delete_dag
-    from headwater.operations._stored import dag_row
+    from headwater.services.context import open_context
+    from headwater.services.dags import count_runs, delete_dag
 
-    with open_store() as store:
-        dag_row(store, dag_id)
-        runs = len(store.list_dag_runs(dag_id))
+    with open_context() as ctx:
+        runs = count_runs(ctx, dag_id)
         confirm(f"Delete DAG {dag_id} and its {runs} run(s) from the database?", yes)
-        counts = delete_dag(store, dag_id)
+        result = delete_dag(ctx, dag_id)
     if output == "json":
-        emit_json({"dag_id": dag_id, "deleted": counts})
+        emit_schema(result)
         return
+    counts = result.deleted
     console().print(
         f"Deleted DAG {dag_id}: {counts.get('dag_runs', 0)} run(s), "
         f"{counts.get('task_instances', 0)} task instance(s)"

@@ -4,17 +4,18 @@ dates (registered on the ``dags`` group by :mod:`headwater.cli.dags`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import click
 
 from headwater.cli._common import (
     console,
-    emit_json,
+    emit_schema,
     handle_errors,
     output_option,
     parse_date,
     table,
+    warn_if_paused,
+    when,
 )
 
 
@@ -23,20 +24,6 @@ def _required_date(text: str, option: str) -> datetime:
     if value is None:
         raise click.BadParameter("give an ISO date like 2024-01-31", param_hint=option)
     return value
-
-
-def _item_json(item: Any) -> dict[str, Any]:
-    from headwater.cli._store import iso
-
-    return {
-        "logical_date": iso(item.logical_date),
-        "data_interval_start": iso(item.data_interval_start),
-        "data_interval_end": iso(item.data_interval_end),
-        "action": item.action,
-        "run_id": item.run_id,
-        "state": item.state,
-        "reason": item.reason,
-    }
 
 
 @click.command("backfill")
@@ -80,26 +67,18 @@ def backfill(
         headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --dry-run
         headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --reprocess all
     """
-    from headwater.cli._store import now, open_store, warn_if_paused, when
-    from headwater.operations import plan_backfill, run_backfill
-    from headwater.operations._stored import stored_dag
+    from headwater.services.backfills import BackfillRequest, plan_backfill, run_backfill
+    from headwater.services.context import open_context
 
     start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
-    with open_store() as store:
-        plan = plan_backfill(store, dag_id, start, end, reprocess)
-        items = [_item_json(item) for item in plan]
+    request = BackfillRequest(
+        start=start, end=end, reprocess=reprocess, max_active_runs=max_active_runs
+    )
+    with open_context() as ctx:
         if dry_run:
+            plan = plan_backfill(ctx, dag_id, request)
             if output == "json":
-                emit_json(
-                    {
-                        "dag_id": dag_id,
-                        "start": start.isoformat(),
-                        "end": end.isoformat(),
-                        "reprocess": reprocess,
-                        "dry_run": True,
-                        "items": items,
-                    }
-                )
+                emit_schema(plan)
                 return
             console().print(
                 table(
@@ -107,38 +86,22 @@ def backfill(
                     ["logical_date", "action", "run_id", "state", "why"],
                     [
                         [when(i.logical_date), i.action, i.run_id, i.state or "", i.reason]
-                        for i in plan
+                        for i in plan.items
                     ],
                 )
             )
             return
-        if max_active_runs is None:
-            max_active_runs = stored_dag(store, dag_id, action="backfill")[1].max_active_runs
-        result = run_backfill(store, plan, max_active_runs, now())
+        result = run_backfill(ctx, dag_id, request)
         if output == "json":
-            emit_json(
-                {
-                    "backfill_id": result.id,
-                    "dag_id": dag_id,
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
-                    "reprocess": reprocess,
-                    "max_active_runs": max_active_runs,
-                    "dry_run": False,
-                    "items": items,
-                    "created": result.created,
-                    "rerun": result.rerun,
-                    "skipped": result.skipped,
-                }
-            )
+            emit_schema(result)
             return
         out = console()
-        if result.id is None:
-            out.print(f"Nothing to backfill: all {len(plan)} logical date(s) skipped.")
+        if result.backfill_id is None:
+            out.print(f"Nothing to backfill: all {len(result.items)} logical date(s) skipped.")
             return
         out.print(
-            f"Backfill {result.id} of {dag_id}: {len(result.created)} run(s) created, "
+            f"Backfill {result.backfill_id} of {dag_id}: {len(result.created)} run(s) created, "
             f"{len(result.rerun)} rerun, {len(result.skipped)} skipped; at most "
-            f"{max_active_runs} running at once."
+            f"{result.max_active_runs} running at once."
         )
-        warn_if_paused(store, dag_id)
+        warn_if_paused(ctx, dag_id)

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from headwater.cli._common import console, emit_json, handle_errors, output_option
-from headwater.cli._store import (
-    confirm,
-    database_url,
-    open_engine,
-    shown_url,
-)
+from headwater.cli._common import confirm, console, emit_schema, handle_errors, output_option
 
 
 @click.group()
@@ -22,15 +14,6 @@ def db() -> None:
     The database is the `database.url` setting ($HEADWATER_DATABASE_URL); by default a
     SQLite file, $HEADWATER_HOME/headwater.db.
     """
-
-
-def _status_json(status: Any) -> dict[str, Any]:
-    return {
-        "state": status.state.value,
-        "current": status.current,
-        "head": status.head,
-        "pending": list(status.pending),
-    }
 
 
 @db.command("migrate")
@@ -47,19 +30,19 @@ def migrate_db(output: str) -> None:
         headwater db migrate
         HEADWATER_DATABASE_URL=postgresql+psycopg://hw@db:5432/hw headwater db migrate
     """
-    from headwater.db.migrate import check, upgrade
+    from headwater.services.database import migrate_database
+    from headwater.settings import load_settings
 
-    url = database_url()
-    with open_engine(url) as engine:
-        applied = upgrade(engine)
-        status = check(engine)
+    result = migrate_database(load_settings())
     if output == "json":
-        emit_json({"database": shown_url(url), "applied": applied, **_status_json(status)})
+        emit_schema(result)
         return
-    if applied:
-        console().print(f"Applied {', '.join(applied)} to {shown_url(url)}: {status.describe()}")
+    if result.applied:
+        console().print(
+            f"Applied {', '.join(result.applied)} to {result.database}: {result.description}"
+        )
     else:
-        console().print(f"Nothing to apply to {shown_url(url)}: {status.describe()}")
+        console().print(f"Nothing to apply to {result.database}: {result.description}")
 
 
 @db.command("check")
@@ -75,30 +58,14 @@ def check_db(output: str) -> None:
     Example:
         headwater db check || headwater db migrate
     """
-    from headwater.db.engine import create_db_engine, require_intact
-    from headwater.db.migrate import check
-    from headwater.db.sqlite_files import missing_sqlite_file, require_creatable_path
+    from headwater.services.database import check_database
+    from headwater.settings import load_settings
 
-    url = database_url()
-    missing = missing_sqlite_file(url)
-    if missing is not None:
-        require_creatable_path(missing)  # under a file: `db migrate` would not help either
-        # Connecting would create the file: ask an empty in-memory database instead.
-        engine = create_db_engine("sqlite://")
-        try:
-            status = check(engine)
-        finally:
-            engine.dispose()
-        message = f"the database {missing} does not exist: run `headwater db migrate`"
-    else:
-        with open_engine(url) as engine:
-            require_intact(engine)
-            status = check(engine)
-        message = status.describe()
+    status = check_database(load_settings())
     if output == "json":
-        emit_json({"database": shown_url(url), **_status_json(status)})
+        emit_schema(status)
     else:
-        console().print(f"{shown_url(url)}: {message}")
+        console().print(f"{status.database}: {status.description}")
     if not status.up_to_date:
         raise SystemExit(1)
 
@@ -119,38 +86,18 @@ def reset_db(yes: bool, output: str) -> None:
     Example:
         headwater db reset --yes
     """
-    from pathlib import Path
+    from headwater.services.database import reset_database, shown_url
+    from headwater.settings import load_settings
 
-    from headwater.db.engine import require_intact
-    from headwater.db.errors import DamagedDatabaseError
-    from headwater.db.migrate import check, reset
-    from headwater.db.sqlite_files import set_aside
-
-    url = database_url()
-    confirm(f"Delete everything in {shown_url(url)} and create it again?", yes)
-    aside = None
-    with open_engine(url) as engine:
-        try:
-            require_intact(engine)
-        except DamagedDatabaseError as exc:
-            # Nothing in it can be dropped reliably: start from a new file instead.
-            engine.dispose()
-            aside = set_aside(Path(exc.path))
-        applied = reset(engine)
-        status = check(engine)
+    settings = load_settings()
+    confirm(f"Delete everything in {shown_url(settings.database_url)} and create it again?", yes)
+    result = reset_database(settings)
     if output == "json":
-        emit_json(
-            {
-                "database": shown_url(url),
-                "applied": applied,
-                "damaged_file_moved_to": str(aside) if aside else None,
-                **_status_json(status),
-            }
-        )
+        emit_schema(result)
         return
-    if aside is not None:
+    if result.damaged_file_moved_to is not None:
         console().print(
-            f"The database was damaged: moved the damaged file to {aside} (delete it once "
-            "you no longer need it)"
+            f"The database was damaged: moved the damaged file to {result.damaged_file_moved_to}"
+            " (delete it once you no longer need it)"
         )
-    console().print(f"Reset {shown_url(url)}: {status.describe()}")
+    console().print(f"Reset {result.database}: {result.description}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from headwater.cli._common import console, emit_json, handle_errors, output_option, table
+from headwater.cli._common import console, emit_schema, handle_errors, output_option, table
 
 
 @click.group()
@@ -14,9 +14,9 @@ def pools() -> None:
 
 def _slots(ctx: click.Context, param: click.Parameter, value: int) -> int:
     """SLOTS within the operation's range: a usage error (exit 2) naming it, not exit 1."""
-    # Imported here, not at the top: the operations package is slow to import, and
+    # Imported here, not at the top: the services and operations are slow to import, and
     # `headwater pools --help` should not wait for it.
-    from headwater.operations.admin import MAX_POOL_SLOTS
+    from headwater.services.pools import MAX_POOL_SLOTS
 
     return click.IntRange(0, MAX_POOL_SLOTS).convert(value, param, ctx)
 
@@ -36,13 +36,13 @@ def set_pool(name: str, slots: int, description: str | None, output: str) -> Non
     Example:
         headwater pools set warehouse 4 --description "the reporting database"
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import set_pool as set_pool_op
+    from headwater.services.context import open_context
+    from headwater.services.pools import set_pool as set_stored_pool
 
-    with open_store() as store:
-        pool = set_pool_op(store, name, slots, description)
+    with open_context() as ctx:
+        pool = set_stored_pool(ctx, name, slots, description)
     if output == "json":
-        emit_json({"name": pool.name, "slots": pool.slots, "description": pool.description})
+        emit_schema(pool)
     else:
         console().print(f"Pool {pool.name} has {pool.slots} slot(s)")
 
@@ -57,28 +57,16 @@ def list_pools(output: str) -> None:
     Example:
         headwater pools list -o json
     """
-    from headwater.cli._store import open_store
+    from headwater.services.context import open_context
+    from headwater.services.pools import list_pools as list_stored
 
-    with open_store() as store:
-        rows = store.list_pools()
-        running = store.count_tis_by_pool(["running"])
-        queued = store.count_tis_by_pool(["queued"])
-    data = [
-        {
-            "name": p.name,
-            "slots": p.slots,
-            "running": running.get(p.name, 0),
-            "queued": queued.get(p.name, 0),
-            "open": p.slots - running.get(p.name, 0) - queued.get(p.name, 0),
-            "description": p.description,
-        }
-        for p in rows
-    ]
+    with open_context() as ctx:
+        pools = list_stored(ctx)
     if output == "json":
-        emit_json(data)
+        emit_schema(pools)
         return
     columns = ["name", "slots", "running", "queued", "open", "description"]
-    console().print(table(None, columns, [[d[c] for c in columns] for d in data]))
+    console().print(table(None, columns, [[getattr(p, c) for c in columns] for p in pools]))
 
 
 @pools.command("delete")
@@ -94,12 +82,12 @@ def delete_pool(name: str, output: str) -> None:
     Example:
         headwater pools delete warehouse
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import delete_pool as delete_pool_op
+    from headwater.services.context import open_context
+    from headwater.services.pools import delete_pool as delete_stored
 
-    with open_store() as store:
-        delete_pool_op(store, name)
+    with open_context() as ctx:
+        deleted = delete_stored(ctx, name)
     if output == "json":
-        emit_json({"name": name, "deleted": True})
+        emit_schema(deleted)
     else:
         console().print(f"Deleted pool {name}")

@@ -1,5 +1,10 @@
 """``headwater scheduler``, ``headwater dag-processor`` and ``headwater standalone``.
 
+These commands are wiring, not data access: they hand the store a service context opened
+(:func:`headwater.services.context.open_context`) to the long-running parts that
+:mod:`headwater.scheduler.service` builds; what they read or change themselves (the DAGs
+loaded, import errors, a triggered run) goes through :mod:`headwater.services`.
+
 Each runs until Ctrl-C (or SIGTERM), then stops cleanly: the scheduler stops its workers
 (attempts cut short run again when a scheduler starts next, not counted as retries) and the
 DAG processor child process is stopped.
@@ -23,8 +28,8 @@ from headwater.cli._common import console, handle_errors, require_logs_folder
 
 if TYPE_CHECKING:
     from headwater.engine.records import DagRun
+    from headwater.services.context import ServiceContext
     from headwater.settings import Settings
-    from headwater.store.sql import SqlStore
 
 
 class _StopFlag:
@@ -211,7 +216,8 @@ def dag_processor(
     Example: headwater dag-processor --once
     """
     from headwater.dag_processing.processor import ScanStopped
-    from headwater.scheduler.service import build_processor, open_store, run_processor_loop
+    from headwater.scheduler.service import build_processor, run_processor_loop
+    from headwater.services.context import open_context
     from headwater.settings import load_settings
 
     # The scheduler says who it is: one killed while this process was starting would
@@ -225,9 +231,8 @@ def dag_processor(
 
         _configure_logging(quiet)
         settings = load_settings()
-        store = open_store(settings, checked=database_checked)
-        try:
-            processor = build_processor(settings, store, should_stop=should_stop)
+        with open_context(settings, checked=database_checked) as ctx:
+            processor = build_processor(settings, ctx.store, should_stop=should_stop)
             if once:
                 try:
                     report = processor.scan()
@@ -241,8 +246,6 @@ def dag_processor(
             run_processor_loop(
                 processor, should_stop, interval_s=settings.scheduler.dag_dir_list_interval_s
             )
-        finally:
-            store.close()
 
 
 @click.command("standalone")
@@ -265,7 +268,8 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
     Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
     """
     from headwater.dag_processing.processor import ScanStopped
-    from headwater.scheduler.service import build_processor, open_store
+    from headwater.scheduler.service import build_processor
+    from headwater.services.context import open_context
     from headwater.settings import load_settings
 
     out = console()
@@ -276,15 +280,13 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
         _configure_logging(quiet)
         settings = load_settings()
         require_logs_folder(settings.logs_folder)  # before the database is created or migrated
-        store = open_store(settings, migrate=True)
         try:
-            if not stop():
-                report = build_processor(settings, store, should_stop=stop).scan()
-                watched = _show_start(store, settings, report.errors, trigger_ids)
+            with open_context(settings, migrate=True) as ctx:
+                if not stop():
+                    report = build_processor(settings, ctx.store, should_stop=stop).scan()
+                    watched = _show_start(ctx, report.errors, trigger_ids)
         except ScanStopped:
             pass
-        finally:
-            store.close()
         if not stop():
             _run_scheduler(
                 settings,
@@ -296,13 +298,16 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
 
 
 def _show_start(
-    store: SqlStore, settings: Settings, errors: Mapping[str, int], trigger_ids: tuple[str, ...]
+    ctx: ServiceContext, errors: Mapping[str, int], trigger_ids: tuple[str, ...]
 ) -> dict[str, str]:
     """Print what ``standalone`` runs; trigger the DAGs asked for; their runs by run id."""
-    from headwater.cli._store import shown_url
+    from headwater.services.dags import active_dag_ids
+    from headwater.services.database import shown_url
+    from headwater.services.import_errors import list_import_errors
 
     out = console()
-    dags = [d for d in store.list_dags() if d.fileloc]
+    settings = ctx.settings
+    dags = active_dag_ids(ctx)
     out.print("[bold]headwater standalone[/bold]  (Ctrl-C stops everything)")
     out.print(f"  home        {settings.home}")
     out.print(f"  database    {shown_url(settings.database_url)}")
@@ -310,27 +315,26 @@ def _show_start(
     out.print(f"  task logs   {settings.logs_folder}")
     # The files that fail now, whether parsed in this scan or unchanged since an earlier
     # one (their import errors stay stored until the file imports again).
-    failed = {e.filename for e in store.list_import_errors()} | set(errors)
+    failed = {e.filename for e in list_import_errors(ctx)} | set(errors)
     if failed:
         out.print(
             f"  [red]{len(failed)} file(s) failed to import[/red]: "
             "see `headwater dags list-import-errors`"
         )
-    return {_trigger(store, dag_id).run_id: dag_id for dag_id in trigger_ids}
+    return {_trigger(ctx, dag_id): dag_id for dag_id in trigger_ids}
 
 
-def _trigger(store: SqlStore, dag_id: str) -> DagRun:
-    from datetime import UTC, datetime
+def _trigger(ctx: ServiceContext, dag_id: str) -> str:
+    """Trigger a run of ``dag_id`` now, unpausing it first; its run id."""
+    from headwater.services.dags import is_paused, set_paused
+    from headwater.services.runs import trigger_run
 
-    from headwater.operations.runs import trigger_run
-
-    row = store.get_dag(dag_id)
-    if row is not None and row.is_paused:  # asked to run it now: a paused DAG would wait
-        store.set_dag_paused(dag_id, False)
+    if is_paused(ctx, dag_id):  # asked to run it now: a paused DAG would wait
+        set_paused(ctx, dag_id, False)
         console().print(f"  unpaused    {dag_id}")
-    run = trigger_run(store, dag_id, now=datetime.now(UTC))
+    run = trigger_run(ctx, dag_id)
     console().print(f"  triggered   {dag_id}: run {run.run_id}")
-    return run
+    return run.run_id
 
 
 def _report_run(run: DagRun, watched: dict[str, str]) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from headwater.cli._common import (
+    confirm,
     console,
-    emit_json,
+    emit_schema,
     folder_option,
     handle_errors,
     load_bag,
@@ -19,20 +20,12 @@ from headwater.cli._common import (
     parse_date,
     require_logs_folder,
     table,
+    when,
 )
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
-    from headwater.operations.logs import AttemptLog
-
-
-def _operator_name(task: BaseOperator) -> str:
-    """The name users know a task's operator by: ``@task``, ``BashOperator (mapped)``..."""
-    from headwater.authoring.mapping import MappedOperator
-
-    cls = task.operator_class if isinstance(task, MappedOperator) else type(task)
-    name = cls.custom_operator_name or cls.__name__
-    return f"{name} (mapped)" if task.is_mapped else name
+    from headwater.services.logs import AttemptLogOut
 
 
 def _check_runs_alone(dag_id: str, task: BaseOperator) -> None:
@@ -61,32 +54,18 @@ def tasks() -> None:
 @handle_errors
 def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
     """List the tasks of DAG_ID in dependency order."""
-    dag = load_bag(folder).get_dag(dag_id)
-    rows: list[dict[str, Any]] = [
-        {
-            "task_id": t.task_id,
-            "operator": _operator_name(t),
-            "upstream": list(t.upstream_task_ids),
-            "trigger_rule": t.trigger_rule.value,
-            "retries": t.retries,
-        }
-        for t in dag.topological_sort()
-    ]
+    from headwater.services.dags import list_tasks as task_summaries
+
+    rows = task_summaries(load_bag(folder).get_dag(dag_id))
     if output == "json":
-        emit_json(rows)
+        emit_schema(rows)
         return
     console().print(
         table(
             f"DAG {dag_id}",
             ["task_id", "operator", "upstream", "trigger_rule", "retries"],
             [
-                [
-                    r["task_id"],
-                    r["operator"],
-                    ", ".join(r["upstream"]),
-                    r["trigger_rule"],
-                    r["retries"],
-                ]
+                [r.task_id, r.operator, ", ".join(r.upstream), r.trigger_rule, r.retries]
                 for r in rows
             ],
         )
@@ -180,16 +159,20 @@ def clear(
     Example:
         headwater tasks clear etl scheduled__2024-01-31T00:00:00+00:00 load --downstream
     """
-    from headwater.cli._store import confirm, now, open_store
-    from headwater.operations import clear_task_instances, task_instances_to_clear
+    from headwater.services.context import open_context
+    from headwater.services.task_instances import (
+        ClearRequest,
+        NothingCleared,
+        clear_task_instances,
+        task_instances_to_clear,
+    )
 
-    with open_store() as store:
-        selected = task_instances_to_clear(
-            store, dag_id, run_id, task_ids, downstream=downstream, only_failed=only_failed
-        )
+    request = ClearRequest(task_ids=list(task_ids), downstream=downstream, only_failed=only_failed)
+    with open_context() as ctx:
+        selected = task_instances_to_clear(ctx, dag_id, run_id, request)
         if not selected:
             if output == "json":
-                emit_json({"dag_id": dag_id, "run_id": run_id, "cleared": []})
+                emit_schema(NothingCleared(dag_id=dag_id, run_id=run_id))
             else:
                 console().print("Nothing to clear: no task instance matches.")
             return
@@ -198,34 +181,20 @@ def clear(
                 table(
                     f"Task instances of {run_id} to clear",
                     ["task", "state", "tries"],
-                    [[ti.key.label, ti.state.value, ti.try_number] for ti in selected],
+                    [[ti.label, ti.state, ti.try_number] for ti in selected],
                 )
             )
         confirm(f"Clear these {len(selected)} task instance(s)?", yes)
-        keys = clear_task_instances(
-            store,
-            dag_id,
-            run_id,
-            task_ids,
-            downstream=downstream,
-            only_failed=only_failed,
-            now=now(),
-        )
-        run = store.get_dag_run(dag_id, run_id)
-    state = run.state.value if run is not None else None
+        result = clear_task_instances(ctx, dag_id, run_id, request)
     if output == "json":
-        emit_json(
-            {
-                "dag_id": dag_id,
-                "run_id": run_id,
-                "run_state": state,
-                "cleared": [{"task_id": k.task_id, "map_index": k.map_index} for k in keys],
-            }
-        )
+        emit_schema(result)
         return
+    labels = [
+        k.task_id if k.map_index < 0 else f"{k.task_id}[{k.map_index}]" for k in result.cleared
+    ]
     console().print(
-        f"Cleared {len(keys)} task instance(s) of run {run_id}: "
-        f"{', '.join(k.label for k in keys)}. The run is {state} again."
+        f"Cleared {len(labels)} task instance(s) of run {run_id}: "
+        f"{', '.join(labels)}. The run is {result.run_state} again."
     )
 
 
@@ -245,22 +214,20 @@ def ti_state(dag_id: str, run_id: str, task_id: str, map_index: int, output: str
     Example:
         headwater tasks state etl manual__2024-01-31T00:00:00+00:00 load -o json
     """
-    from headwater.cli._store import open_store, ti_json, when
-    from headwater.operations._stored import require_run
-    from headwater.operations.logs import instance_of_run
+    from headwater.services.context import open_context
+    from headwater.services.task_instances import get_task_instance
 
-    with open_store() as store:
-        require_run(store, dag_id, run_id)
-        ti = instance_of_run(store, dag_id, run_id, task_id, map_index)
+    with open_context() as ctx:
+        ti = get_task_instance(ctx, dag_id, run_id, task_id, map_index)
     if output == "json":
-        emit_json(ti_json(ti))
+        emit_schema(ti)
         return
     console().print(
         table(
-            f"Task instance {ti.key.label} of {run_id}",
+            f"Task instance {ti.label} of {run_id}",
             ["field", "value"],
             [
-                ["state", ti.state.value],
+                ["state", ti.state],
                 ["tries", f"{ti.try_number} of {ti.max_tries}"],
                 ["start_date", when(ti.start_date)],
                 ["end_date", when(ti.end_date)],
@@ -308,22 +275,15 @@ def logs(
     import codecs
     import sys
 
-    from headwater.cli._store import open_store
-    from headwater.operations.logs import (
-        NoAttemptYetError,
-        attempt_ended,
-        attempt_may_start,
-        find_attempt_log,
-    )
-    from headwater.settings import load_settings
+    from headwater.services.context import open_context
+    from headwater.services.errors import NoAttemptYetError
+    from headwater.services.logs import attempt_ended, attempt_may_start, find_attempt_log
 
-    logs_folder = load_settings().logs_folder
-    with open_store() as store:
+    with open_context() as ctx:
 
-        def find() -> AttemptLog:
+        def find() -> AttemptLogOut:
             return find_attempt_log(
-                store,
-                logs_folder,
+                ctx,
                 dag_id,
                 run_id,
                 task_id,
@@ -336,7 +296,7 @@ def logs(
             may_start = (
                 follow
                 and try_number is None
-                and attempt_may_start(store, dag_id, run_id, task_id, map_index)
+                and attempt_may_start(ctx, dag_id, run_id, task_id, map_index)
             )
             try:
                 found = find()
@@ -362,7 +322,7 @@ def logs(
 
         pump()
         if follow:
-            while not attempt_ended(store, found):
+            while not attempt_ended(ctx, found):
                 time.sleep(FOLLOW_POLL_S)
                 pump()
             pump()  # what was written between the last read and the end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from headwater.cli._common import console, emit_json, handle_errors, output_option, table
+from headwater.cli._common import console, emit_schema, handle_errors, output_option, table
 
 
 @click.group()
@@ -23,15 +23,15 @@ def get(key: str, output: str) -> None:
     Example:
         headwater variables get region
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import get_variable
+    from headwater.services.context import open_context
+    from headwater.services.variables import get_variable
 
-    with open_store() as store:
-        value = get_variable(store, key)
+    with open_context() as ctx:
+        variable = get_variable(ctx, key)
     if output == "json":
-        emit_json({"key": key, "value": value})
+        emit_schema(variable)
     else:
-        click.echo(value)
+        click.echo(variable.value)
 
 
 @variables.command("set")
@@ -54,8 +54,8 @@ def set_(key: str, value: str, description: str | None, as_json: bool, output: s
         headwater variables set region eu --description "where reports are made"
         headwater variables set limits '{"rows": 10}' --json
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import set_variable
+    from headwater.services.context import open_context
+    from headwater.services.variables import set_variable
     from headwater.strict_json import InvalidJsonError, loads
 
     if as_json:
@@ -65,10 +65,10 @@ def set_(key: str, value: str, description: str | None, as_json: bool, output: s
             message = str(exc).removeprefix("VALUE: ")
             raise click.BadParameter(message, param_hint="VALUE (--json)") from None
 
-    with open_store() as store:
-        row = set_variable(store, key, value, description)
+    with open_context() as ctx:
+        row = set_variable(ctx, key, value, description)
     if output == "json":
-        emit_json({"key": row.key, "value": row.value, "description": row.description})
+        emit_schema(row)
     else:
         console().print(f"Variable {row.key} set")
 
@@ -83,18 +83,22 @@ def list_variables(output: str) -> None:
     Example:
         headwater variables list -o json
     """
-    from headwater.cli._store import open_store
+    from headwater.services.context import open_context
+    from headwater.services.variables import list_variables as list_stored
 
-    with open_store() as store:
-        rows = store.list_variables()
-    data = [{"key": v.key, "value": v.value, "description": v.description} for v in rows]
+    with open_context() as ctx:
+        rows = list_stored(ctx)
     if output == "json":
-        emit_json(data)
-    elif not data:
+        emit_schema(rows)
+    elif not rows:
         console().print("No variables.")
     else:
         console().print(
-            table(None, ["key", "value", "description"], [list(d.values()) for d in data])
+            table(
+                None,
+                ["key", "value", "description"],
+                [[v.key, v.value, v.description] for v in rows],
+            )
         )
 
 
@@ -109,12 +113,12 @@ def delete(key: str, output: str) -> None:
     Example:
         headwater variables delete region
     """
-    from headwater.cli._store import open_store
-    from headwater.operations import delete_variable
+    from headwater.services.context import open_context
+    from headwater.services.variables import delete_variable
 
-    with open_store() as store:
-        delete_variable(store, key)
+    with open_context() as ctx:
+        deleted = delete_variable(ctx, key)
     if output == "json":
-        emit_json({"key": key, "deleted": True})
+        emit_schema(deleted)
     else:
         console().print(f"Deleted variable {key}")

@@ -1,19 +1,21 @@
 """What people do to the metadata database, as plain functions: trigger, clear, pause,
 delete, backfill; pools, variables and connections.
 
-The command line calls these today and the REST API will tomorrow, so both behave the same.
-Each function takes a :class:`~headwater.store.ports.Store` (``SqlStore`` or
-``MemoryStore``) and ``now`` where it records a time, commits its change before it returns
-(one unit of work: the change and its entry in the event log, or nothing), and refuses bad
-input with an :class:`~headwater.operations.errors.OperationError` naming the field or id
-(see there for the hierarchy). They only write what the scheduler reads: a triggered or
-cleared run is QUEUED in the database, and the scheduler (re)loads it from there. Example::
+:mod:`headwater.services` calls these for the command line today and the REST API tomorrow,
+so both behave the same. Each function takes a :class:`~headwater.store.ports.Store`
+(``SqlStore`` or ``MemoryStore``) and ``now`` where it records a time, commits its change
+before it returns (one unit of work: the change and its entry in the event log, or nothing),
+and refuses bad input with an :class:`~headwater.operations.errors.OperationError` naming the
+field or id (see there for the hierarchy). They only write what the scheduler reads: a
+triggered or cleared run is QUEUED in the database, and the scheduler (re)loads it from
+there. Example::
 
     with SqlStore.from_url(settings.database_url) as store:
         run = trigger_run(store, "etl", conf={"region": "us"}, now=datetime.now(UTC))
         clear_task_instances(store, "etl", run.run_id, ["load"], downstream=True, now=...)
 """
 
+from headwater.operations._stored import dag_row, require_run, stored_dag
 from headwater.operations.admin import (
     MAX_POOL_SLOTS,
     add_connection,
@@ -64,6 +66,7 @@ __all__ = [
     "backfill_limits",
     "clear_task_instances",
     "connection_from_uri",
+    "dag_row",
     "delete_connection",
     "delete_dag",
     "delete_pool",
@@ -73,10 +76,12 @@ __all__ = [
     "get_variable",
     "plan_backfill",
     "public_connection",
+    "require_run",
     "run_backfill",
     "set_paused",
     "set_pool",
     "set_variable",
+    "stored_dag",
     "task_instances_to_clear",
     "trigger_run",
 ]

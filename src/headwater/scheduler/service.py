@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, cast
 
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
+
+# open_store is the one opener of the database; the daemons reach it from here.
+from headwater.db.opening import open_store
 from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
@@ -35,39 +38,6 @@ WORKER_PRELOAD = (
     "headwater.store.sql",
     "headwater.loading.dagbag",
 )
-
-
-def open_store(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    migrate: bool = False,
-    checked: bool = False,
-) -> SqlStore:
-    """The metadata database of ``settings``; migrated first with ``migrate``, else it must be
-    up to date (a clear error says to run ``headwater db migrate``), unless the caller
-    ``checked`` that already (the scheduler, for its DAG processor child: Alembic, which the
-    check imports, is 9 MB that process need not hold)."""
-    from headwater.store.sql import SqlStore
-
-    if checked:
-        return SqlStore.from_url(settings.database_url, clock=clock)
-    from headwater.db.engine import create_db_engine
-    from headwater.db.migrate import require_up_to_date, upgrade
-    from headwater.db.sqlite_files import require_existing_database, warn_if_readable_by_others
-
-    if not migrate:
-        require_existing_database(settings.database_url)
-    warn_if_readable_by_others(settings.database_url)
-    engine = create_db_engine(settings.database_url)
-    try:
-        if migrate:
-            upgrade(engine)
-        else:
-            require_up_to_date(engine)
-    finally:
-        engine.dispose()
-    return SqlStore.from_url(settings.database_url, clock=clock)
 
 
 def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor]:

@@ -1,0 +1,150 @@
+"""Task instances in the database: show one, and clear some so the scheduler runs them
+again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from headwater.services._schema import IsoDatetime, Schema
+
+if TYPE_CHECKING:
+    from headwater.engine.records import TaskInstance, TaskInstanceKey
+    from headwater.services.context import ServiceContext
+
+
+class TaskInstanceOut(Schema):
+    """One task instance (one task of one run at one map index) as stored."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    state: str
+    try_number: int
+    max_tries: int
+    start_date: IsoDatetime | None
+    end_date: IsoDatetime | None
+    error: str | None
+    pool: str
+    queue: str
+    priority_weight: int
+
+    @property
+    def label(self) -> str:
+        """``task_id``, with ``[map_index]`` for an instance of a mapped task."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+
+    @classmethod
+    def of(cls, ti: TaskInstance) -> TaskInstanceOut:
+        return cls(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            state=ti.state.value,
+            try_number=ti.try_number,
+            max_tries=ti.max_tries,
+            start_date=ti.start_date,
+            end_date=ti.end_date,
+            error=ti.error,
+            pool=ti.pool,
+            queue=ti.queue,
+            priority_weight=ti.priority_weight,
+        )
+
+
+class ClearRequest(Schema):
+    """Which task instances of a run to clear."""
+
+    task_ids: list[str]
+    downstream: bool = False
+    """Also every task downstream of them."""
+    only_failed: bool = False
+    """Only instances that failed or are upstream_failed."""
+
+
+class ClearedKey(Schema):
+    task_id: str
+    map_index: int
+
+    @property
+    def label(self) -> str:
+        """``task_id``, with ``[map_index]`` for an instance of a mapped task."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+
+
+class NothingCleared(Schema):
+    """No task instance matched: nothing was changed."""
+
+    dag_id: str
+    run_id: str
+    cleared: list[ClearedKey] = []
+
+
+class ClearResult(Schema):
+    """What was cleared, and the run's state afterwards (queued again)."""
+
+    dag_id: str
+    run_id: str
+    run_state: str | None
+    cleared: list[ClearedKey]
+
+
+def get_task_instance(
+    ctx: ServiceContext, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> TaskInstanceOut:
+    """One stored task instance; not found names the run, or the task, or the map indexes
+    the task has."""
+    from headwater.operations import require_run
+    from headwater.operations.logs import instance_of_run
+
+    require_run(ctx.store, dag_id, run_id)
+    return TaskInstanceOut.of(instance_of_run(ctx.store, dag_id, run_id, task_id, map_index))
+
+
+def task_instances_to_clear(
+    ctx: ServiceContext, dag_id: str, run_id: str, request: ClearRequest
+) -> list[TaskInstanceOut]:
+    """What :func:`clear_task_instances` would clear; changes nothing."""
+    from headwater.operations import task_instances_to_clear as select
+
+    selected = select(
+        ctx.store,
+        dag_id,
+        run_id,
+        request.task_ids,
+        downstream=request.downstream,
+        only_failed=request.only_failed,
+    )
+    return [TaskInstanceOut.of(ti) for ti in selected]
+
+
+def clear_task_instances(
+    ctx: ServiceContext, dag_id: str, run_id: str, request: ClearRequest
+) -> ClearResult:
+    """Put the chosen instances back to state none (retries reset, XComs deleted) and the
+    run back to queued; conflict when one is queued or running (see
+    :func:`headwater.operations.clear_task_instances`)."""
+    from headwater.operations import clear_task_instances as clear
+
+    keys = clear(
+        ctx.store,
+        dag_id,
+        run_id,
+        request.task_ids,
+        downstream=request.downstream,
+        only_failed=request.only_failed,
+        now=ctx.now(),
+    )
+    run = ctx.store.get_dag_run(dag_id, run_id)
+    return ClearResult(
+        dag_id=dag_id,
+        run_id=run_id,
+        run_state=run.state.value if run is not None else None,
+        cleared=_keys(keys),
+    )
+
+
+def _keys(keys: Iterable[TaskInstanceKey]) -> list[ClearedKey]:
+    return [ClearedKey(task_id=k.task_id, map_index=k.map_index) for k in keys]
