@@ -7,7 +7,7 @@
   before each test.
 * ``sql_store``: a :class:`SqlStore` on ``db_url`` whose clock is the test's ``clock``.
 * ``any_store`` (params ``memory``, ``sqlite``, ``postgresql``): for the contract that
-  ``MemoryStore`` and ``SqlStore`` share.
+  ``MemoryStore`` and ``SqlStore`` share (``tests/contract``).
 * ``scratch_db_url`` (params ``sqlite``, ``postgresql``): an empty database with no schema at
   all, for migration tests.
 
@@ -37,8 +37,8 @@ from headwater.db.models import (
     DEFAULT_POOL_SLOTS,
     Base,
 )
-from headwater.store.base import MetadataStore
 from headwater.store.memory import MemoryStore
+from headwater.store.ports import Store
 from headwater.store.sql import SqlStore
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -172,11 +172,10 @@ def sql_store(db_url: str, clock: FakeClock) -> Iterator[SqlStore]:
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def any_store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[MetadataStore]:
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
+    """A store of each kind, empty but for ``default_pool``, on the test's ``clock``."""
     if request.param == "memory":
-        yield MemoryStore()
+        yield MemoryStore(clock=clock)
         return
     with SqlStore.from_url(_prepare(request.param, request, tmp_path), clock=clock) as store:
         yield store

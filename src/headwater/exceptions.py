@@ -13,6 +13,7 @@
     ├── TemplateRenderError         a template field failed to render (names task, field, name)
     ├── XComError                   a value cannot be serialized, or is too large
     ├── IllegalTransitionError      a state change no rule of the transition table allows
+    ├── StaleWriteError             a compare-and-set write found the row changed by another writer
     └── TaskControlFlow             raised inside a task to steer its outcome
         ├── TaskSkipped             end the attempt as skipped
         ├── TaskFailedNoRetry       fail at once, ignoring remaining retries
@@ -86,6 +87,37 @@ class XComError(HeadwaterError):
 class IllegalTransitionError(HeadwaterError):
     """A task instance or run was to change state in a way its transition table forbids
     (``headwater.engine.transitions``): the message names it, both states and the rule."""
+
+
+class StaleWriteError(HeadwaterError):
+    """A compare-and-set write found its row changed since the writer read it.
+
+    ``instance`` names the task instance (``dag_id/run_id/task_id[map_index]``); ``expected``
+    is what the writer last saw and ``stored`` what the store holds, each a
+    ``(state, try_number)`` pair or None (no such row). The store writes nothing of the
+    refused change (a unit of work rolls back whole).
+    """
+
+    def __init__(
+        self,
+        instance: str,
+        expected: tuple[str, int] | None,
+        stored: tuple[str, int] | None,
+    ) -> None:
+        self.instance = instance
+        self.expected = expected
+        self.stored = stored
+        super().__init__(
+            f"task instance {instance}: expected {_shown_version(expected)}, "
+            f"stored {_shown_version(stored)} (another writer changed it)"
+        )
+
+
+def _shown_version(version: tuple[str, int] | None) -> str:
+    if version is None:
+        return "no row"
+    state, try_number = version
+    return f"state {state!r} at try {try_number}"
 
 
 class TaskControlFlow(HeadwaterError):

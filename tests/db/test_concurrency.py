@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_records import T0, make_attempt, make_run, make_ti
 
 from database_fixtures import REVISIONS
+from db_records import T0, make_attempt, make_run, make_ti
 from headwater.db.engine import create_db_engine
 from headwater.db.migrate import check, upgrade
 from headwater.engine.states import DagRunState, TaskInstanceState

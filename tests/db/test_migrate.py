@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from db_records import T0
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
 from database_fixtures import HEAD, REVISIONS
+from db_records import T0
 from headwater.db import DatabaseError, migrate
 from headwater.db.engine import create_db_engine
 from headwater.db.migrate import (

@@ -95,13 +95,6 @@ def test_a_whole_run_on_the_sql_store(db_url: str, settings: Settings) -> None:
         assert retried is not None and (retried.try_number, retried.max_tries) == (2, 3)
         # The mapped task's placeholder is gone; its expansion is stored.
         assert fresh.get_task_instance("pipeline", run.run_id, "square") is None
-        events = fresh.list_events(dag_id="pipeline", run_id=run.run_id, limit=None)
-        assert [e.state for e in events if e.kind == "run_state"] == [
-            "queued",
-            "running",
-            "success",
-        ]
-        square_1 = [e.state for e in events if (e.task_id, e.map_index) == ("square", 1)]
-        first_try = ["scheduled", "queued", "running", "up_for_retry"]
-        assert square_1 == [*first_try, "scheduled", "queued", "running", "success"]
+        # The engine's state changes are in the rows; the event log is for people's actions.
+        assert fresh.list_events(dag_id="pipeline", limit=None) == []
         assert fresh.running_attempts() == []

@@ -19,6 +19,7 @@ from headwater.operations import (
 from headwater.settings import Settings
 from headwater.store import backfills
 from headwater.store.sql import SqlStore
+from headwater.store.sql.unit_of_work import SqlUnitOfWork
 from stored_dags import JAN_1, run_now
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -45,19 +46,21 @@ def _finish(store: SqlStore, run_id: str, state: DagRunState) -> None:
 def test_a_backfill_run_is_stored_with_its_backfill_id_from_the_start(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A scheduler reading a new run at any moment sees it under the backfill's limit."""
-    seen: list[int | None] = []
-    create = store.create_dag_run
+    """A scheduler reading a new run at any moment sees it under the backfill's limit: the
+    runs are committed with their backfill id, all in the backfill's one transaction."""
+    seen: list[tuple[int | None, bool]] = []
+    create = SqlUnitOfWork.create_dag_run
 
-    def create_and_look(run, task_instances):  # type: ignore[no-untyped-def]
-        create(run, task_instances)  # committed: what any other process can read now
-        stored = store.get_dag_run(run.dag_id, run.run_id)
-        assert stored is not None
-        seen.append(stored.backfill_id)
+    def create_and_look(uow, run, task_instances):  # type: ignore[no-untyped-def]
+        create(uow, run, task_instances)
+        inside = uow.get_dag_run(run.dag_id, run.run_id)
+        outside = store.get_dag_run(run.dag_id, run.run_id)  # another connection
+        seen.append((inside.backfill_id, outside is None))
 
-    monkeypatch.setattr(store, "create_dag_run", create_and_look)
+    monkeypatch.setattr(SqlUnitOfWork, "create_dag_run", create_and_look)
     result = run_backfill(store, plan_backfill(store, "etl", JAN_1, JAN_3), 1, NOW)
-    assert seen == [result.id] * 3
+    assert seen == [(result.id, True)] * 3
+    assert {r.backfill_id for r in store.list_dag_runs("etl")} == {result.id}
 
 
 def test_a_plan_on_an_empty_database_creates_every_interval(store: SqlStore) -> None:

@@ -16,6 +16,7 @@ from headwater.operations import (
     DagNotInDatabaseError,
     InvalidRequestError,
     NotFoundError,
+    clear_task_instances,
     delete_dag,
     delete_run,
     set_paused,
@@ -24,6 +25,7 @@ from headwater.operations import (
 from headwater.settings import Settings
 from headwater.store import backfills
 from headwater.store.sql import SqlStore
+from headwater.store.sql.unit_of_work import SqlUnitOfWork
 from stored_dags import JAN_1, run_now
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -159,3 +161,50 @@ def test_delete_run_cascades(store: SqlStore, folder: Path, settings: Settings) 
     assert store.get_mapped_xcoms("etl", "r2", "double", "return_value") == ["2", "4", "6"]
     with pytest.raises(NotFoundError, match="DAG 'etl' has no run 'r1'"):
         delete_run(store, "etl", "r1")
+
+
+def _cleared(store: SqlStore) -> bool:
+    return any(t.state is TaskInstanceState.NONE for t in store.get_task_instances("etl", "r1"))
+
+
+ACTIONS = {
+    "pause": (
+        lambda store: set_paused(store, "etl", True),
+        lambda store: store.get_dag("etl").is_paused,
+    ),
+    "trigger": (
+        lambda store: trigger_run(store, "etl", run_id="r9", now=NOW),
+        lambda store: store.get_dag_run("etl", "r9") is not None,
+    ),
+    "clear": (
+        lambda store: clear_task_instances(store, "etl", "r1", ["extract"], now=NOW),
+        _cleared,
+    ),
+    "delete_run": (
+        lambda store: delete_run(store, "etl", "r1"),
+        lambda store: store.get_dag_run("etl", "r1") is None,
+    ),
+    "delete_dag": (
+        lambda store: delete_dag(store, "etl"),
+        lambda store: store.get_dag("etl") is None,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_an_action_whose_event_cannot_be_written_changes_nothing(
+    store: SqlStore, folder: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The change and its event are one unit of work: without the event, no change."""
+    run_now(store, folder, "etl", "r1", settings)
+    action, changed = ACTIONS[name]
+    before = store.list_events(dag_id="etl", limit=None)
+
+    def refuse(*_args: object, **_kwargs: object) -> int:
+        raise HeadwaterError("the event log is full")
+
+    monkeypatch.setattr(SqlUnitOfWork, "record_event", refuse)
+    with pytest.raises(HeadwaterError, match="the event log is full"):
+        action(store)
+    assert not changed(store)
+    assert store.list_events(dag_id="etl", limit=None) == before

@@ -30,8 +30,6 @@ LAYERS: list[set[str]] = [
 
 ALLOWED_UPWARD = {
     ("authoring", "testing"): "DAG.test() runs the DAG in this process (a lazy import)",
-    ("engine", "store"): "the engine works through the MetadataStore port of store/base.py "
-    "(typing only; the port moves below the engine with the foundation work)",
 }
 
 

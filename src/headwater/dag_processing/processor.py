@@ -34,7 +34,7 @@ from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
 from headwater.loading.dagbag import iter_dag_files
 
 if TYPE_CHECKING:
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import DagCatalog
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class DagFolderProcessor:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: DagCatalog,
         folder: Path,
         *,
         parse_timeout_s: float = 30.0,

@@ -204,26 +204,3 @@ def event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
     )
     params.update(fields, kind=kind, at=at)
     return params
-
-
-def ti_event(ti: TaskInstance, now: datetime) -> dict[str, Any]:
-    """The ``ti_state`` event of writing ``ti`` (its error, if any, as the detail)."""
-    return {
-        "at": now,
-        "kind": "ti_state",
-        "dag_id": ti.dag_id,
-        "run_id": ti.run_id,
-        "task_id": ti.task_id,
-        "map_index": ti.map_index,
-        "try_number": ti.try_number,
-        "state": ti.state.value,
-        "detail": ti.error,
-    }
-
-
-def run_event(run: DagRun, now: datetime) -> dict[str, Any]:
-    """The ``run_state`` event of writing ``run`` (a failed run's note, why, as the detail)."""
-    detail = run.note if run.state.value == "failed" else None
-    return event(
-        "run_state", now, dag_id=run.dag_id, run_id=run.run_id, state=run.state.value, detail=detail
-    )

@@ -130,6 +130,9 @@ class DagRunModel(Base):
     end_date: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     backfill_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The scheduler that owns the run while ``claim_expires_at`` is ahead (migration 0004)."""
+    claim_expires_at: Mapped[datetime | None]
 
 
 class TaskInstanceModel(Base):

@@ -1,9 +1,10 @@
-"""Plain records the SQL store takes and returns besides the engine's (never ORM objects).
+"""Plain records the stores take and return besides the engine's (never ORM objects).
 
 Runs, task instances and attempts are the engine's own records
 (:mod:`headwater.engine.records`); these are for what only the scheduler, the DAG processor
-and the CLI need: DAG files and DAGs, import errors, pools, variables, the event log, jobs,
-and the liveness of running attempts.
+and the CLI need (the ports of :mod:`headwater.store.ports`): DAG files and DAGs, import
+errors, pools, variables, the event log, jobs, backfills, run claims, and the liveness of
+running attempts.
 """
 
 from __future__ import annotations
@@ -113,3 +114,26 @@ class AttemptHeartbeat:
 
     heartbeat_at: datetime | None
     worker: str | None
+
+
+@dataclass(frozen=True)
+class BackfillRow:
+    """One stored backfill: a request to run a DAG over a range of logical dates."""
+
+    id: int
+    dag_id: str
+    start: datetime
+    end: datetime
+    reprocess: str
+    max_active_runs: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    """Which scheduler owns a run, until when (see ``ClaimStore`` in headwater.store.ports)."""
+
+    dag_id: str
+    run_id: str
+    claimed_by: str
+    expires_at: datetime

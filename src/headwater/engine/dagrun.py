@@ -41,8 +41,8 @@ from headwater.exceptions import HeadwaterError, MappingError
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
+    from headwater.engine.ports import EngineStore
     from headwater.engine.xcoms import XComs
-    from headwater.store.base import MetadataStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ S = TaskInstanceState
 class DagRunEngine:
     """Drives one run of one DAG from creation to its final state."""
 
-    def __init__(self, dag: DAG, store: MetadataStore, xcoms: XComs, run: DagRun) -> None:
+    def __init__(self, dag: DAG, store: EngineStore, xcoms: XComs, run: DagRun) -> None:
         self.dag = dag
         self.store = store
         self.xcoms = xcoms
@@ -81,7 +81,7 @@ class DagRunEngine:
     # -- construction --------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, dag: DAG, store: MetadataStore, xcoms: XComs, run: DagRun) -> DagRunEngine:
+    def create(cls, dag: DAG, store: EngineStore, xcoms: XComs, run: DagRun) -> DagRunEngine:
         """Store ``run`` with one fresh task instance per task, and return its engine."""
         dag.validate()
         engine = cls(dag, store, xcoms, run)
@@ -94,7 +94,7 @@ class DagRunEngine:
     def load(
         cls,
         dag: DAG,
-        store: MetadataStore,
+        store: EngineStore,
         xcoms: XComs,
         dag_id: str,
         run_id: str,
@@ -125,7 +125,7 @@ class DagRunEngine:
 
     @classmethod
     def load_as_stored(
-        cls, dag: DAG, store: MetadataStore, xcoms: XComs, dag_id: str, run_id: str
+        cls, dag: DAG, store: EngineStore, xcoms: XComs, dag_id: str, run_id: str
     ) -> DagRunEngine:
         """The engine of a stored run as it is stored, not matched to ``dag`` (see
         :meth:`load`): for people's changes (:mod:`headwater.engine.manual_changes`), which

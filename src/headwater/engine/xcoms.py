@@ -9,14 +9,14 @@ from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import XComError
 
 if TYPE_CHECKING:
+    from headwater.engine.ports import XComStore
     from headwater.serialization import Serializer
-    from headwater.store.base import MetadataStore
 
 
 class XComs:
     """XCom access for one store: serialize on push, deserialize on pull."""
 
-    def __init__(self, store: MetadataStore, serializer: Serializer, max_bytes: int) -> None:
+    def __init__(self, store: XComStore, serializer: Serializer, max_bytes: int) -> None:
         self.store = store
         self.serializer = serializer
         self.max_bytes = max_bytes

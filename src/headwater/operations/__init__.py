@@ -2,12 +2,13 @@
 pause, delete, backfill; pools, variables and connections.
 
 :mod:`headwater.services` calls these for the command line today and the REST API tomorrow,
-so both behave the same.
-Each function takes a :class:`~headwater.store.sql.SqlStore` (and ``now`` where it records
-a time), commits each change before it returns, and refuses bad input with an
-:class:`~headwater.operations.errors.OperationError` naming the field or id (see there for
-the hierarchy). They only write what the scheduler reads: a triggered or cleared run is
-QUEUED in the database, and the scheduler (re)loads it from there. Example::
+so both behave the same. Each function takes a :class:`~headwater.store.ports.Store`
+(``SqlStore`` or ``MemoryStore``) and ``now`` where it records a time, commits its change
+before it returns (one unit of work: the change and its entry in the event log, or nothing),
+and refuses bad input with an :class:`~headwater.operations.errors.OperationError` naming the
+field or id (see there for the hierarchy). They only write what the scheduler reads: a
+triggered or cleared run is QUEUED in the database, and the scheduler (re)loads it from
+there. Example::
 
     with SqlStore.from_url(settings.database_url) as store:
         run = trigger_run(store, "etl", conf={"region": "us"}, now=datetime.now(UTC))

@@ -14,10 +14,10 @@ from headwater.operations.errors import ConflictError, InvalidRequestError
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.engine.records import TaskInstance
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 
-def load_run(store: SqlStore, dag_id: str, run_id: str, *, action: str) -> DagRunEngine:
+def load_run(store: Store, dag_id: str, run_id: str, *, action: str) -> DagRunEngine:
     """The engine of a stored run, as stored (the scheduler matches it to its DAG when it
     reloads it); ``action`` names what was refused if the DAG or run is unknown."""
     _, dag = stored_dag(store, dag_id, action=action)

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from headwater.db.rows import DagRow
     from headwater.engine.records import DagRun
     from headwater.engine.xcoms import XComs
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 
-def dag_row(store: SqlStore, dag_id: str) -> DagRow:
+def dag_row(store: Store, dag_id: str) -> DagRow:
     """The ``dags`` row of ``dag_id``, or an error saying how DAGs get into the database."""
     row = store.get_dag(dag_id)
     if row is None:
@@ -37,7 +37,7 @@ def dag_row(store: SqlStore, dag_id: str) -> DagRow:
     return row
 
 
-def stored_dag(store: SqlStore, dag_id: str, *, action: str) -> tuple[DagRow, DAG]:
+def stored_dag(store: Store, dag_id: str, *, action: str) -> tuple[DagRow, DAG]:
     """The row and rebuilt structure of an active DAG; ``action`` names what was refused."""
     from headwater.dag_processing.serialized_dag import deserialize_dag
 
@@ -50,7 +50,7 @@ def stored_dag(store: SqlStore, dag_id: str, *, action: str) -> tuple[DagRow, DA
     return row, deserialize_dag(row.serialized)
 
 
-def require_run(store: SqlStore, dag_id: str, run_id: str) -> DagRun:
+def require_run(store: Store, dag_id: str, run_id: str) -> DagRun:
     run = store.get_dag_run(dag_id, run_id)
     if run is None:
         raise NotFoundError(f"DAG {quoted(dag_id)} has no run {quoted(run_id)}")
@@ -80,7 +80,7 @@ def require_name(value: str, field: str) -> str:
     return value
 
 
-def xcoms_for(store: SqlStore) -> XComs:
+def xcoms_for(store: Store) -> XComs:
     """An XComs object for creating runs (creation writes no XCom: the defaults do)."""
     from headwater.engine.xcoms import XComs
     from headwater.serialization import load_serializer

@@ -12,7 +12,7 @@ from headwater.strict_json import require_finite
 
 if TYPE_CHECKING:
     from headwater.db.rows import PoolRow, VariableRow
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 SECRET_HINTS = ("password", "passwd", "secret", "token", "key", "credential")
 """Keys of a connection's ``extra`` whose values :func:`public_connection` hides."""
@@ -21,7 +21,7 @@ SECRET_HINTS = ("password", "passwd", "secret", "token", "key", "credential")
 # -- pools -------------------------------------------------------------------------------------
 
 
-def set_pool(store: SqlStore, name: str, slots: int, description: str | None = None) -> PoolRow:
+def set_pool(store: Store, name: str, slots: int, description: str | None = None) -> PoolRow:
     """Create pool ``name`` or change its slots (0 to :data:`MAX_POOL_SLOTS`);
     ``description`` None keeps the stored one."""
     require_name(name, "pool name")
@@ -39,7 +39,7 @@ def set_pool(store: SqlStore, name: str, slots: int, description: str | None = N
     return pool
 
 
-def delete_pool(store: SqlStore, name: str) -> None:
+def delete_pool(store: Store, name: str) -> None:
     """Delete a pool; ``default_pool`` cannot be. Tasks naming a deleted pool wait until it
     exists again."""
     if not store.delete_pool(name):
@@ -49,16 +49,14 @@ def delete_pool(store: SqlStore, name: str) -> None:
 # -- variables ---------------------------------------------------------------------------------
 
 
-def get_variable(store: SqlStore, key: str) -> str:
+def get_variable(store: Store, key: str) -> str:
     value = store.get_variable(key)
     if value is None:
         raise NotFoundError(f"no variable {key!r}")
     return value
 
 
-def set_variable(
-    store: SqlStore, key: str, value: str, description: str | None = None
-) -> VariableRow:
+def set_variable(store: Store, key: str, value: str, description: str | None = None) -> VariableRow:
     """Create or change a variable; ``description`` None keeps the stored one."""
     require_name(key, "variable key")
     if not isinstance(value, str):
@@ -67,7 +65,7 @@ def set_variable(
     return next(v for v in store.list_variables() if v.key == key)
 
 
-def delete_variable(store: SqlStore, key: str) -> None:
+def delete_variable(store: Store, key: str) -> None:
     if not store.delete_variable(key):
         raise NotFoundError(f"no variable {key!r}")
 
@@ -92,7 +90,7 @@ def connection_from_uri(conn_id: str, uri: str) -> Connection:
     return connection
 
 
-def add_connection(store: SqlStore, connection: Connection) -> Connection:
+def add_connection(store: Store, connection: Connection) -> Connection:
     """Store a new connection; an existing ``conn_id`` is refused (delete it first)."""
     require_name(connection.conn_id, "conn_id")
     if not connection.conn_type:
@@ -110,7 +108,7 @@ def add_connection(store: SqlStore, connection: Connection) -> Connection:
     return connection
 
 
-def delete_connection(store: SqlStore, conn_id: str) -> None:
+def delete_connection(store: Store, conn_id: str) -> None:
     if not store.delete_connection(conn_id):
         raise NotFoundError(f"no connection {conn_id!r}")
 

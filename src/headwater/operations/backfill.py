@@ -39,7 +39,7 @@ from headwater.store import backfills
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 REPROCESS = ("failed", "none", "all")
 """Which existing runs a backfill runs again: failed ones, none, or all finished ones."""
@@ -113,7 +113,7 @@ class Backfill:
 
 
 def plan_backfill(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     start: datetime,
     end: datetime,
@@ -212,15 +212,14 @@ def _decide(existing: list[DagRun], reprocess: str) -> tuple[str, DagRun | None,
     return "rerun", run, f"the run {ended} (reprocess {reprocess})"
 
 
-def run_backfill(
-    store: SqlStore, plan: BackfillPlan, max_active_runs: int, now: datetime
-) -> Backfill:
+def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: datetime) -> Backfill:
     """Carry out ``plan`` (from :func:`plan_backfill`) under a new backfill id.
 
     Creates a QUEUED ``backfill`` run (id ``backfill__<logical date>``, the plan's data
     interval, the params' defaults) for each 'create' item, and clears each 'rerun' item's
     whole run. A run found queued or running by now, or created meanwhile, is skipped.
-    Records a ``backfill`` event. Raises for ``max_active_runs`` below 1.
+    Records a ``backfill`` event. All of it is one unit of work. Raises for
+    ``max_active_runs`` below 1.
     """
     if not isinstance(max_active_runs, int) or max_active_runs < 1:
         raise InvalidRequestError(f"max_active_runs must be 1 or more, not {max_active_runs!r}")
@@ -248,50 +247,52 @@ def run_backfill(
         )
         for item in plan.with_action("create")
     }
-    row = backfills.create_backfill(
-        store, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now
-    )
-    result.id = row.id
-    xcoms = xcoms_for(store)
-    all_tasks = list(dag.task_dict)
-    for item in plan:
-        if item.action == "create":
-            run = new_runs[item.run_id]
-            if store.find_dag_run(dag.dag_id, item.logical_date):
-                result.skipped.append(item.run_id)  # created meanwhile
-                continue
-            # Stored with its backfill id in one transaction: no scheduler ever sees it
-            # outside the backfill's max_active_runs.
-            run.backfill_id = row.id
-            try:
-                DagRunEngine.create(dag, store, xcoms, run)
-            except ValueError:  # its id was taken meanwhile
-                result.skipped.append(item.run_id)
-                continue
-            result.created.append(run.run_id)
-        elif item.action == "rerun":
-            current = store.get_dag_run(dag.dag_id, item.run_id)
-            if current is None or current.state in ACTIVE:
-                result.skipped.append(item.run_id)
-                continue
-            # Tagged before it is queued, so the scheduler never sees it outside the limit.
-            backfills.set_runs_backfill(store, dag.dag_id, [item.run_id], row.id)
-            clear_task_instances(store, dag.dag_id, item.run_id, all_tasks, now=now)
-            result.rerun.append(item.run_id)
-    store.record_event(
-        "backfill",
-        at=now,
-        dag_id=dag.dag_id,
-        detail=(
-            f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
-            f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
-            f"{len(result.created)} created, {len(result.rerun)} rerun"
-        ),
-    )
+    # One unit of work: the backfill, its runs and its event, or nothing.
+    with store.unit_of_work() as uow:
+        row = backfills.create_backfill(
+            uow, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now
+        )
+        result.id = row.id
+        xcoms = xcoms_for(uow)
+        all_tasks = list(dag.task_dict)
+        for item in plan:
+            if item.action == "create":
+                run = new_runs[item.run_id]
+                if uow.find_dag_run(dag.dag_id, item.logical_date):
+                    result.skipped.append(item.run_id)  # created meanwhile
+                    continue
+                # Stored with its backfill id in one transaction: no scheduler ever sees it
+                # outside the backfill's max_active_runs.
+                run.backfill_id = row.id
+                try:
+                    DagRunEngine.create(dag, uow, xcoms, run)
+                except ValueError:  # its id was taken meanwhile
+                    result.skipped.append(item.run_id)
+                    continue
+                result.created.append(run.run_id)
+            elif item.action == "rerun":
+                current = uow.get_dag_run(dag.dag_id, item.run_id)
+                if current is None or current.state in ACTIVE:
+                    result.skipped.append(item.run_id)
+                    continue
+                # Tagged before it is queued, so the scheduler never sees it outside the limit.
+                backfills.set_runs_backfill(uow, dag.dag_id, [item.run_id], row.id)
+                clear_task_instances(uow, dag.dag_id, item.run_id, all_tasks, now=now)
+                result.rerun.append(item.run_id)
+        uow.record_event(
+            "backfill",
+            at=now,
+            dag_id=dag.dag_id,
+            detail=(
+                f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
+                f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
+                f"{len(result.created)} created, {len(result.rerun)} rerun"
+            ),
+        )
     return result
 
 
-def backfill_limits(store: SqlStore) -> dict[int, int]:
+def backfill_limits(store: Store) -> dict[int, int]:
     """Backfill id -> ``max_active_runs``, for every backfill with a run queued or running.
 
     For the scheduler: a QUEUED run with ``backfill_id`` ``b`` may start only while fewer

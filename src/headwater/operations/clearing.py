@@ -24,11 +24,11 @@ from headwater.operations._selection import chosen_instances, describe, load_run
 if TYPE_CHECKING:
     from headwater.engine.dagrun import DagRunEngine
     from headwater.engine.records import TaskInstance, TaskInstanceKey
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 
 def task_instances_to_clear(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],
@@ -44,7 +44,7 @@ def task_instances_to_clear(
 
 
 def clear_task_instances(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],
@@ -57,16 +57,32 @@ def clear_task_instances(
     only instances that failed or are upstream_failed if ``only_failed``) so they run again.
 
     Returns the keys of the instances cleared, in dependency order (none: nothing changed).
-    Each step is committed: XComs deleted, instances reset, the run queued, a ``clear``
-    event logged. Example::
+    One unit of work: XComs deleted, instances reset, the run queued, a ``clear`` event
+    logged, all or nothing. Example::
 
         clear_task_instances(store, "etl", run_id, ["load"], downstream=True, now=now)
     """
-    engine, selected = _select(store, dag_id, run_id, task_ids, downstream, only_failed)
-    if not selected:
-        return []
-    manual_changes.clear(engine, [(ti.task_id, ti.map_index) for ti in selected], now)
-    keys = [ti.key for ti in selected]
+    # One unit of work: the engine's changes and the event that says who made them.
+    with store.unit_of_work() as uow:
+        engine, selected = _select(uow, dag_id, run_id, task_ids, downstream, only_failed)
+        if not selected:
+            return []
+        manual_changes.clear(engine, [(ti.task_id, ti.map_index) for ti in selected], now)
+        keys = [ti.key for ti in selected]
+        _record(uow, dag_id, run_id, keys, now, downstream=downstream, only_failed=only_failed)
+    return keys
+
+
+def _record(
+    store: Store,
+    dag_id: str,
+    run_id: str,
+    keys: list[TaskInstanceKey],
+    now: datetime,
+    *,
+    downstream: bool,
+    only_failed: bool,
+) -> None:
     store.record_event(
         "clear",
         at=now,
@@ -79,11 +95,10 @@ def clear_task_instances(
             {"downstream": downstream, "only_failed": only_failed},
         ),
     )
-    return keys
 
 
 def _select(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],

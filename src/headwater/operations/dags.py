@@ -9,22 +9,25 @@ from headwater.store import backfills
 
 if TYPE_CHECKING:
     from headwater.db.rows import DagRow
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 
-def set_paused(store: SqlStore, dag_id: str, paused: bool) -> DagRow:
+def set_paused(store: Store, dag_id: str, paused: bool) -> DagRow:
     """Pause (True) or unpause (False) a DAG and return its row as stored afterwards.
 
     A paused DAG gets no new scheduled runs and none of its task instances are queued; runs
-    already queued or running wait. The store logs a ``pause`` event. Re-parsing the DAG's
-    file never changes it.
+    already queued or running wait. A ``pause`` event (detail ``paused`` or ``unpaused``) is
+    logged with the change. Re-parsing the DAG's file never changes it.
     """
     dag_row(store, dag_id)
-    store.set_dag_paused(dag_id, paused)
+    with store.unit_of_work() as uow:
+        uow.set_dag_paused(dag_id, paused)
+        detail = "paused" if paused else "unpaused"
+        uow.record_event("pause", at=uow.clock.now(), dag_id=dag_id, detail=detail)
     return dag_row(store, dag_id)
 
 
-def delete_dag(store: SqlStore, dag_id: str) -> dict[str, int]:
+def delete_dag(store: Store, dag_id: str) -> dict[str, int]:
     """Delete a DAG from the database with all its runs, task instances, attempts, XComs and
     backfills; returns how many rows went from each table.
 
@@ -35,9 +38,10 @@ def delete_dag(store: SqlStore, dag_id: str) -> dict[str, int]:
     log keeps its entries and records a ``delete_dag`` event.
     """
     row = dag_row(store, dag_id)
-    counts = store.delete_dag(dag_id)
-    counts["backfills"] = backfills.delete_backfills(store, dag_id)
-    if row.fileloc is not None:
-        counts["dag_files"] = int(store.delete_dag_file(row.fileloc))
-    store.record_event("delete_dag", at=store.clock.now(), dag_id=dag_id)
+    with store.unit_of_work() as uow:
+        counts = uow.delete_dag(dag_id)
+        counts["backfills"] = backfills.delete_backfills(uow, dag_id)
+        if row.fileloc is not None:
+            counts["dag_files"] = int(uow.delete_dag_file(row.fileloc))
+        uow.record_event("delete_dag", at=uow.clock.now(), dag_id=dag_id)
     return counts

@@ -20,7 +20,7 @@ from headwater.operations.errors import InvalidRequestError, NotFoundError
 from headwater.runtime.logs import attempt_log_path, safe_id
 
 if TYPE_CHECKING:
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 _ATTEMPT_FILE = re.compile(r"^attempt=(\d+)\.log$")
 
@@ -41,7 +41,7 @@ class AttemptLog:
 
 
 def find_attempt_log(
-    store: SqlStore,
+    store: Store,
     logs_folder: str | os.PathLike[str],
     dag_id: str,
     run_id: str,
@@ -98,7 +98,7 @@ def find_attempt_log(
 
 
 def require_instance(
-    store: SqlStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    store: Store, dag_id: str, run_id: str, task_id: str, map_index: int = -1
 ) -> TaskInstance:
     """The stored task instance, or an error saying which of the DAG, the run, the task or
     the map index does not exist (the wording of ``headwater tasks state``)."""
@@ -109,7 +109,7 @@ def require_instance(
 
 
 def instance_of_run(
-    store: SqlStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    store: Store, dag_id: str, run_id: str, task_id: str, map_index: int = -1
 ) -> TaskInstance:
     """The stored task instance of a run known to exist, or an error saying whether the task
     or only the map index is missing (naming the map indexes there are)."""
@@ -128,7 +128,7 @@ def instance_of_run(
 
 
 def attempt_may_start(
-    store: SqlStore, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    store: Store, dag_id: str, run_id: str, task_id: str, map_index: int = -1
 ) -> bool:
     """Whether the instance, which has no attempt yet, may still get one: it is stored and
     not finished (``tasks logs --follow`` waits for its first attempt meanwhile)."""
@@ -136,7 +136,7 @@ def attempt_may_start(
     return ti is not None and ti.state not in FINISHED_STATES
 
 
-def attempt_ended(store: SqlStore, log: AttemptLog) -> bool:
+def attempt_ended(store: Store, log: AttemptLog) -> bool:
     """Whether the attempt of ``log`` has ended (or has no row that could say otherwise).
 
     Ended: its row has an end date, or its instance has moved on (a later try, or no longer

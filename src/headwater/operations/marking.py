@@ -26,14 +26,14 @@ from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
     from headwater.engine.records import TaskInstanceKey
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 S = TaskInstanceState
 MARKABLE = (S.SUCCESS, S.FAILED)
 
 
 def mark_task_instances(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     run_id: str,
     task_ids: Iterable[str],
@@ -46,30 +46,33 @@ def mark_task_instances(
     if ``downstream``) ``state``: ``"success"`` or ``"failed"``.
 
     Returns the keys of the instances whose state changed, in dependency order (none:
-    nothing changed). Committed: the instances, the run, a ``mark`` event. Example::
+    nothing changed). Committed in one unit of work: the instances, the run, a ``mark``
+    event. Example::
 
         mark_task_instances(store, "etl", run_id, ["load"], "success", now=now)
     """
     target = _markable(state)
-    engine = load_run(store, dag_id, run_id, action="mark tasks of")
-    chosen = chosen_instances(engine, task_ids, downstream=downstream, verb="mark")
-    refuse_busy(chosen, verb="mark")
-    changing = [ti for ti in chosen if ti.state not in (target, S.REMOVED)]
-    if not changing:
-        return []
-    manual_changes.mark(engine, [(ti.task_id, ti.map_index) for ti in changing], target, now)
-    keys = [ti.key for ti in changing]
-    store.record_event(
-        "mark",
-        at=now,
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=keys[0].task_id if len({key.task_id for key in keys}) == 1 else None,
-        state=target.value,
-        detail=describe(
-            f"marked {target.value}", [key.label for key in keys], {"downstream": downstream}
-        ),
-    )
+    # One unit of work: the engine's changes and the event that says who made them.
+    with store.unit_of_work() as uow:
+        engine = load_run(uow, dag_id, run_id, action="mark tasks of")
+        chosen = chosen_instances(engine, task_ids, downstream=downstream, verb="mark")
+        refuse_busy(chosen, verb="mark")
+        changing = [ti for ti in chosen if ti.state not in (target, S.REMOVED)]
+        if not changing:
+            return []
+        manual_changes.mark(engine, [(ti.task_id, ti.map_index) for ti in changing], target, now)
+        keys = [ti.key for ti in changing]
+        uow.record_event(
+            "mark",
+            at=now,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=keys[0].task_id if len({key.task_id for key in keys}) == 1 else None,
+            state=target.value,
+            detail=describe(
+                f"marked {target.value}", [key.label for key in keys], {"downstream": downstream}
+            ),
+        )
     return keys
 
 

@@ -16,11 +16,11 @@ from headwater.operations.errors import ConflictError
 from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 
 def trigger_run(
-    store: SqlStore,
+    store: Store,
     dag_id: str,
     *,
     conf: Mapping[str, Any] | None = None,
@@ -48,17 +48,18 @@ def trigger_run(
     if store.get_dag_run(dag_id, run.run_id) is not None:
         raise _taken(dag_id, run.run_id)
     try:
-        DagRunEngine.create(dag, store, xcoms_for(store), run)
+        with store.unit_of_work() as uow:
+            DagRunEngine.create(dag, uow, xcoms_for(uow), run)
+            uow.record_event(
+                "trigger",
+                at=now,
+                dag_id=dag_id,
+                run_id=run.run_id,
+                state=run.state.value,
+                detail=json.dumps(run.conf, default=str, sort_keys=True),
+            )
     except ValueError:  # created at the same moment by someone else
         raise _taken(dag_id, run.run_id) from None
-    store.record_event(
-        "trigger",
-        at=now,
-        dag_id=dag_id,
-        run_id=run.run_id,
-        state=run.state.value,
-        detail=json.dumps(run.conf, default=str, sort_keys=True),
-    )
     return run
 
 
@@ -69,15 +70,16 @@ def _taken(dag_id: str, run_id: str) -> ConflictError:
     )
 
 
-def delete_run(store: SqlStore, dag_id: str, run_id: str) -> DagRun:
+def delete_run(store: Store, dag_id: str, run_id: str) -> DagRun:
     """Delete one run with its task instances, attempts and XComs; returns what was deleted.
 
     A running run is deleted too: the scheduler notices and stops its attempts. Log files
     stay on disk. The event log keeps its entries and records a ``delete_run`` event.
     """
     run = require_run(store, dag_id, run_id)
-    store.delete_dag_run(dag_id, run_id)
-    store.record_event(
-        "delete_run", at=store.clock.now(), dag_id=dag_id, run_id=run_id, state=run.state.value
-    )
+    with store.unit_of_work() as uow:
+        uow.delete_dag_run(dag_id, run_id)
+        uow.record_event(
+            "delete_run", at=uow.clock.now(), dag_id=dag_id, run_id=run_id, state=run.state.value
+        )
     return run

@@ -26,7 +26,7 @@ from headwater.exceptions import HeadwaterError
 if TYPE_CHECKING:
     from headwater.engine.records import DagRun
     from headwater.engine.xcoms import XComs
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class MissingDags:
 
 
 def engine_without_dag_file(
-    store: SqlStore, xcoms: XComs, run: DagRun, now: datetime
+    store: Store, xcoms: XComs, run: DagRun, now: datetime
 ) -> DagRunEngine | None:
     """The engine of a run this scheduler never loaded (queued, or left running by a
     scheduler that stopped), built from its DAG's last stored version; None when the

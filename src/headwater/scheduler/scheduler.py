@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.executors.base import Executor
     from headwater.settings import Settings
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Scheduler:
     def __init__(
         self,
         *,
-        store: SqlStore,
+        store: Store,
         executor_factory: Callable[[Scheduler], Executor],
         settings: Settings,
         clock: Clock | None = None,

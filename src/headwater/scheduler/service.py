@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from headwater.executors.local import WorkerInfo
     from headwater.scheduler.scheduler import Scheduler
     from headwater.settings import Settings
-    from headwater.store.sql import SqlStore
+    from headwater.store.ports import DagCatalog, Store
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
 
 
 def build_scheduler(
-    settings: Settings, *, store: SqlStore | None = None, clock: Clock | None = None
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> Scheduler:
     from headwater.scheduler.scheduler import Scheduler
 
@@ -111,7 +111,7 @@ def build_scheduler(
 
 
 def build_processor(
-    settings: Settings, store: SqlStore, *, should_stop: Callable[[], bool] | None = None
+    settings: Settings, store: DagCatalog, *, should_stop: Callable[[], bool] | None = None
 ) -> DagFolderProcessor:
     """The DAG-folder processor of ``settings``; a scan ends early once ``should_stop()``."""
     from headwater.dag_processing.processor import DagFolderProcessor

@@ -1,9 +1,10 @@
-"""The ``backfills`` table, beside :class:`~headwater.store.sql.SqlStore` on the same engine.
+"""Backfills as functions over a :class:`~headwater.store.ports.BackfillStore`.
 
 A backfill is one request to run a DAG over a range of logical dates; its runs carry its id
-in ``dag_runs.backfill_id``. The scheduler reads :func:`backfill_limits` and
-:func:`active_backfill_runs` to keep each backfill within its ``max_active_runs``. Each
-function is one transaction. Example::
+(``dag_runs.backfill_id`` on SQL). The scheduler reads :func:`backfill_limits` and
+:func:`active_backfill_runs` to keep each backfill within its ``max_active_runs``. These
+functions are the port's methods under the names the scheduler and the operations have
+always called; each is one transaction. Example::
 
     row = create_backfill(store, "etl", start, end, "failed", 2, now)
     set_runs_backfill(store, "etl", ["backfill__2024-01-01T00:00:00+00:00"], row.id)
@@ -13,41 +14,26 @@ function is one transaction. Example::
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Row, Table, delete, insert, select, update
+from headwater.db.rows import BackfillRow
+from headwater.store.ports import BackfillStore
 
-from headwater.db.backfill_models import BackfillModel
-from headwater.db.convert import ACTIVE_RUN_STATES, RUNS
-from headwater.db.engine import READ_ONLY
-
-if TYPE_CHECKING:
-    from headwater.store.sql import SqlStore
-
-BACKFILLS = cast(Table, BackfillModel.__table__)
-
-
-@dataclass(frozen=True)
-class BackfillRow:
-    """One stored backfill."""
-
-    id: int
-    dag_id: str
-    start: datetime
-    end: datetime
-    reprocess: str
-    max_active_runs: int
-    created_at: datetime
-
-
-def _row(row: Row[Any]) -> BackfillRow:
-    return BackfillRow(**row._mapping)
+__all__ = [
+    "BackfillRow",
+    "active_backfill_runs",
+    "backfill_limits",
+    "create_backfill",
+    "delete_backfills",
+    "get_backfill",
+    "list_backfills",
+    "run_backfill_ids",
+    "set_runs_backfill",
+]
 
 
 def create_backfill(
-    store: SqlStore,
+    store: BackfillStore,
     dag_id: str,
     start: datetime,
     end: datetime,
@@ -56,92 +42,44 @@ def create_backfill(
     created_at: datetime,
 ) -> BackfillRow:
     """Store a new backfill and return it with its id."""
-    params = {
-        "dag_id": dag_id,
-        "start": start,
-        "end": end,
-        "reprocess": reprocess,
-        "max_active_runs": max_active_runs,
-        "created_at": created_at,
-    }
-    with store.engine.begin() as conn:
-        key = conn.execute(insert(BACKFILLS), params).inserted_primary_key
-    assert key is not None
-    return BackfillRow(id=int(key[0]), **params)  # type: ignore[arg-type]
+    return store.create_backfill(dag_id, start, end, reprocess, max_active_runs, created_at)
 
 
-def get_backfill(store: SqlStore, backfill_id: int) -> BackfillRow | None:
-    with store.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        row = conn.execute(select(BACKFILLS).where(BACKFILLS.c.id == backfill_id)).first()
-    return _row(row) if row is not None else None
+def get_backfill(store: BackfillStore, backfill_id: int) -> BackfillRow | None:
+    return store.get_backfill(backfill_id)
 
 
-def list_backfills(store: SqlStore, dag_id: str | None = None) -> list[BackfillRow]:
+def list_backfills(store: BackfillStore, dag_id: str | None = None) -> list[BackfillRow]:
     """Backfills (of ``dag_id``, or all), oldest first."""
-    query = select(BACKFILLS).order_by(BACKFILLS.c.id)
-    if dag_id is not None:
-        query = query.where(BACKFILLS.c.dag_id == dag_id)
-    with store.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        return [_row(row) for row in conn.execute(query)]
+    return store.list_backfills(dag_id)
 
 
 def set_runs_backfill(
-    store: SqlStore, dag_id: str, run_ids: Iterable[str], backfill_id: int | None
+    store: BackfillStore, dag_id: str, run_ids: Iterable[str], backfill_id: int | None
 ) -> int:
     """Mark runs of ``dag_id`` as belonging to backfill ``backfill_id``; returns how many."""
-    ids = list(run_ids)
-    if not ids:
-        return 0
-    query = (
-        update(RUNS)
-        .where(RUNS.c.dag_id == dag_id, RUNS.c.run_id.in_(ids))
-        .values(backfill_id=backfill_id)
-    )
-    with store.engine.begin() as conn:
-        return int(conn.execute(query).rowcount)
+    return store.set_runs_backfill(dag_id, run_ids, backfill_id)
 
 
-def backfill_limits(store: SqlStore) -> dict[int, int]:
+def backfill_limits(store: BackfillStore) -> dict[int, int]:
     """Backfill id -> its ``max_active_runs``, for every backfill with a run queued or running.
 
     The scheduler starts a QUEUED run of backfill ``b`` only while fewer than
     ``backfill_limits(store)[b]`` of b's runs are RUNNING (see :func:`active_backfill_runs`).
     """
-    has_active_run = (
-        select(RUNS.c.backfill_id)
-        .where(RUNS.c.backfill_id.is_not(None), RUNS.c.state.in_(ACTIVE_RUN_STATES))
-        .distinct()
-    )
-    query = select(BACKFILLS.c.id, BACKFILLS.c.max_active_runs).where(
-        BACKFILLS.c.id.in_(has_active_run)
-    )
-    with store.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        return {int(backfill_id): int(limit) for backfill_id, limit in conn.execute(query)}
+    return store.backfill_limits()
 
 
-def active_backfill_runs(store: SqlStore) -> dict[tuple[str, str], int]:
-    """(dag_id, run_id) -> backfill id, for every queued or running run of a backfill.
-
-    The engine's :class:`~headwater.engine.records.DagRun` does not carry ``backfill_id``;
-    this is how the scheduler tells which of its runs belong to which backfill.
-    """
-    query = select(RUNS.c.dag_id, RUNS.c.run_id, RUNS.c.backfill_id).where(
-        RUNS.c.backfill_id.is_not(None), RUNS.c.state.in_(ACTIVE_RUN_STATES)
-    )
-    with store.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        return {(dag_id, run_id): int(b) for dag_id, run_id, b in conn.execute(query)}
+def active_backfill_runs(store: BackfillStore) -> dict[tuple[str, str], int]:
+    """(dag_id, run_id) -> backfill id, for every queued or running run of a backfill."""
+    return store.active_backfill_runs()
 
 
-def run_backfill_ids(store: SqlStore, dag_id: str) -> dict[str, int]:
+def run_backfill_ids(store: BackfillStore, dag_id: str) -> dict[str, int]:
     """run_id -> backfill id, for the runs of ``dag_id`` that belong to a backfill."""
-    query = select(RUNS.c.run_id, RUNS.c.backfill_id).where(
-        RUNS.c.dag_id == dag_id, RUNS.c.backfill_id.is_not(None)
-    )
-    with store.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-        return {run_id: int(b) for run_id, b in conn.execute(query)}
+    return store.run_backfill_ids(dag_id)
 
 
-def delete_backfills(store: SqlStore, dag_id: str) -> int:
+def delete_backfills(store: BackfillStore, dag_id: str) -> int:
     """Delete every backfill of ``dag_id``; returns how many."""
-    with store.engine.begin() as conn:
-        return int(conn.execute(delete(BACKFILLS).where(BACKFILLS.c.dag_id == dag_id)).rowcount)
+    return store.delete_backfills(dag_id)

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from db_records import T0, make_attempt, make_run, make_ti
-
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
-from headwater.store.base import MetadataStore
+from headwater.store.ports import Store
 
 S = TaskInstanceState
 
 
-def _running(store: MetadataStore) -> tuple:
+def _running(store: Store) -> tuple:
     run = make_run()
     ti = make_ti("a", run, state=S.RUNNING, try_number=1)
     store.create_dag_run(run, [ti])
@@ -23,7 +22,7 @@ def _running(store: MetadataStore) -> tuple:
     return ti, attempt
 
 
-def test_an_outcome_is_recorded_once_with_its_xcoms(any_store: MetadataStore) -> None:
+def test_an_outcome_is_recorded_once_with_its_xcoms(any_store: Store) -> None:
     ti, attempt = _running(any_store)
     assert any_store.get_attempt(attempt.key) == attempt
     outcome = AttemptOutcome(
@@ -49,7 +48,7 @@ def test_an_outcome_is_recorded_once_with_its_xcoms(any_store: MetadataStore) ->
     assert any_store.get_xcom(ti.key, "return_value") == "42"
 
 
-def test_a_failed_outcome_keeps_its_retry_decision_and_error(any_store: MetadataStore) -> None:
+def test_a_failed_outcome_keeps_its_retry_decision_and_error(any_store: Store) -> None:
     _, attempt = _running(any_store)
     outcome = AttemptOutcome(S.FAILED, error="ValueError: bad", retry=True)
     assert any_store.record_attempt_outcome(attempt.key, outcome, T0)
@@ -63,7 +62,7 @@ def test_a_failed_outcome_keeps_its_retry_decision_and_error(any_store: Metadata
 
 
 def test_an_attempt_that_never_started_or_another_try_is_not_recorded(
-    any_store: MetadataStore,
+    any_store: Store,
 ) -> None:
     ti, attempt = _running(any_store)
     other_try = ti.key.attempt(2)

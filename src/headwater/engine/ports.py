@@ -1,0 +1,160 @@
+"""The engine's store port: what :class:`~headwater.engine.dagrun.DagRunEngine` and
+:class:`~headwater.engine.xcoms.XComs` persist, defined here so the engine depends on no store.
+
+Four small interfaces, one per record (runs, task instances, attempts, XComs), and
+:class:`EngineStore`, all four together: what the engine works through.
+:class:`~headwater.store.memory.MemoryStore` and :class:`~headwater.store.sql.SqlStore`
+implement it (through :class:`headwater.store.base.MetadataStore`); their one contract suite
+is ``tests/contract/test_store_contract.py``.
+
+Writes are atomic: when a method returns its change is committed (or, inside a store's unit
+of work, part of the unit's one transaction).
+
+Task-instance writes may be compare-and-set: ``expected`` maps each instance the writer
+read to the ``(state, try_number)`` it read it in. A write whose stored row no longer
+matches (another writer changed it), or an insert of an instance that already exists, is
+refused with :class:`~headwater.exceptions.StaleWriteError` and nothing of the call is
+written. Without ``expected`` a write is an upsert.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from headwater.engine.records import (
+    AttemptKey,
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
+from headwater.engine.states import DagRunState, TaskInstanceState
+
+ExpectedStates = Mapping[TaskInstanceKey, tuple[TaskInstanceState, int]]
+"""Instance key -> the (state, try number) the writer last saw it in."""
+
+
+class RunStore(ABC):
+    """DAG runs."""
+
+    @abstractmethod
+    def create_dag_run(self, run: DagRun, task_instances: Iterable[TaskInstance]) -> None:
+        """Store a new run with its initial task instances, atomically.
+
+        A run that exists already is refused with ``ValueError`` naming the DAG and run.
+        """
+
+    @abstractmethod
+    def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
+        """The run, or None if there is none."""
+
+    @abstractmethod
+    def save_dag_run(self, run: DagRun) -> None:
+        """Insert or update ``run`` (every field)."""
+
+    @abstractmethod
+    def list_dag_runs(
+        self,
+        dag_id: str,
+        states: Iterable[DagRunState | str] | None = None,
+        limit: int | None = None,
+    ) -> list[DagRun]:
+        """Runs of ``dag_id`` (in ``states``), oldest logical date first (then run id);
+        ``limit`` keeps the newest ones."""
+
+
+class TaskInstanceStore(ABC):
+    """Task instances."""
+
+    @abstractmethod
+    def save_task_instances(
+        self,
+        task_instances: Iterable[TaskInstance],
+        *,
+        delete: Iterable[TaskInstanceKey] = (),
+        expected: ExpectedStates | None = None,
+    ) -> None:
+        """Write instances (and delete ``delete``) in one atomic change.
+
+        ``expected=None``: every instance is upserted. Otherwise an instance whose key is in
+        ``expected`` is updated only if it is stored in that (state, try number), and one
+        whose key is not is inserted; a mismatch or a duplicate raises
+        :class:`~headwater.exceptions.StaleWriteError` and nothing is written.
+        """
+
+    @abstractmethod
+    def get_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
+        """The instances of a run, by task id then map index (none for an unknown run)."""
+
+
+class AttemptStore(ABC):
+    """One record per try of a task instance."""
+
+    @abstractmethod
+    def save_attempt(self, attempt: TaskAttempt) -> None:
+        """Insert or update the row of one try."""
+
+    @abstractmethod
+    def save_attempt_with_task_instances(
+        self,
+        attempt: TaskAttempt,
+        task_instances: Iterable[TaskInstance],
+        *,
+        delete: Iterable[TaskInstanceKey] = (),
+        expected: ExpectedStates | None = None,
+    ) -> None:
+        """:meth:`save_attempt` and :meth:`TaskInstanceStore.save_task_instances` as one
+        atomic change (an attempt starting or ending with the state changes it causes)."""
+
+    @abstractmethod
+    def get_attempts(
+        self, dag_id: str, run_id: str, task_id: str | None = None
+    ) -> list[TaskAttempt]:
+        """Attempts of a run (of ``task_id``), by start date, task, map index, try."""
+
+    @abstractmethod
+    def get_attempt(self, key: AttemptKey) -> TaskAttempt | None:
+        """The row of one try, with its recorded outcome if it has one."""
+
+    @abstractmethod
+    def record_attempt_outcome(
+        self,
+        key: AttemptKey,
+        outcome: AttemptOutcome,
+        end_date: datetime,
+        xcoms: Mapping[str, str] | None = None,
+    ) -> bool:
+        """End the attempt ``key`` with ``outcome`` and store the XComs its instance pushed,
+        in one atomic change, **if the attempt is still running** (compare-and-set).
+
+        Returns False, writing nothing, when it is not: someone else ended it first (a
+        scheduler that took it for lost, a kill) or it never started. The caller's outcome is
+        then stale and must not be applied. The attempt row keeps ``outcome`` (state, error,
+        retry decision, branches, short circuit), what a scheduler that restarts applies
+        instead of running the attempt again.
+        """
+
+
+class XComStore(ABC):
+    """Values passed between tasks, stored as serialized text."""
+
+    @abstractmethod
+    def set_xcom(self, key: TaskInstanceKey, name: str, value: str) -> None: ...
+
+    @abstractmethod
+    def get_xcom(self, key: TaskInstanceKey, name: str) -> str | None: ...
+
+    @abstractmethod
+    def get_mapped_xcoms(self, dag_id: str, run_id: str, task_id: str, name: str) -> list[str]:
+        """The values of every map index of ``task_id``, in map-index order."""
+
+    @abstractmethod
+    def clear_xcoms(self, key: TaskInstanceKey) -> None:
+        """Delete every XCom of one instance."""
+
+
+class EngineStore(RunStore, TaskInstanceStore, AttemptStore, XComStore):
+    """Everything the engine persists: runs, task instances, attempts, XComs."""

@@ -1,0 +1,32 @@
+""":class:`SqlPorts`: every port's SQL methods in one class, over ``_read`` and ``_write``.
+
+:class:`~headwater.store.sql.store.SqlStore` runs them one transaction per call;
+:class:`~headwater.store.sql.unit_of_work.SqlUnitOfWork` runs them all in one.
+"""
+
+from __future__ import annotations
+
+from headwater.store.sql.attempts import SqlAttempts
+from headwater.store.sql.backfills import SqlBackfills
+from headwater.store.sql.claims import SqlClaims
+from headwater.store.sql.config import SqlConfig
+from headwater.store.sql.dags import SqlDags
+from headwater.store.sql.events import SqlEvents
+from headwater.store.sql.jobs import SqlJobs
+from headwater.store.sql.runs import SqlRuns
+from headwater.store.sql.xcoms import SqlXComs
+
+
+class SqlPorts(
+    SqlRuns,
+    SqlAttempts,
+    SqlXComs,
+    SqlDags,
+    SqlConfig,
+    SqlEvents,
+    SqlJobs,
+    SqlBackfills,
+    SqlClaims,
+):
+    """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
+    jobs, backfills and claims on SQL."""

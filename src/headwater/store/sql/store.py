@@ -1,0 +1,68 @@
+""":class:`SqlStore`: every part of the SQL store on one engine, one transaction per call
+(or one per :meth:`SqlStore.unit_of_work`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection as SAConnection
+from sqlalchemy import Engine
+
+from headwater.clock import Clock, SystemClock
+from headwater.db.engine import create_db_engine
+from headwater.store.ports import Store
+from headwater.store.sql.core import read_only, statements
+from headwater.store.sql.ports import SqlPorts
+from headwater.store.sql.unit_of_work import SqlUnitOfWork
+
+
+class SqlStore(SqlPorts, Store):
+    """The :class:`~headwater.store.ports.Store` on a SQLAlchemy engine (SQLite or PostgreSQL).
+
+    ``engine`` comes from :func:`headwater.db.engine.create_db_engine` (on SQLite, foreign
+    keys, and so cascading deletes, depend on its settings) and its database is migrated
+    (:func:`headwater.db.migrate.upgrade`). Safe to share between threads; each process
+    makes its own (engines do not cross ``fork``). ``clock`` times the events the store
+    logs itself.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self._owns_engine = False
+        self._stmts = statements(engine.dialect.name)
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock | None = None) -> SqlStore:
+        """A store on a new engine for ``url``; :meth:`close` disposes of the engine."""
+        store = cls(create_db_engine(url), clock=clock)
+        store._owns_engine = True
+        return store
+
+    def close(self) -> None:
+        """Close the pooled connections, if this store created its engine."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+        """One transaction over every port (see :mod:`headwater.store.sql.unit_of_work`)."""
+        with self.engine.begin() as conn:
+            yield SqlUnitOfWork(conn, self.clock, self._stmts)
+
+    @contextmanager
+    def _read(self) -> Iterator[SAConnection]:
+        with read_only(self.engine) as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[SAConnection]:
+        with self.engine.begin() as conn:
+            yield conn

@@ -1,0 +1,50 @@
+"""The scheduler on the memory store: every port it uses has a memory implementation, so a
+whole run (DAG processing, trigger, scheduling, attempts, XComs) needs no database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scheduler_harness import Harness, at
+
+from headwater.clock import FakeClock
+from headwater.store.memory import MemoryStore
+
+
+def test_a_run_goes_through_the_scheduler_on_the_memory_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
+    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
+    clock = FakeClock(at(4, 0, 30))
+    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
+    harness.store.close()
+    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    try:
+        harness.write_dag(
+            "flow",
+            """
+            with DAG("flow", start_date=START, schedule=None):
+                @task
+                def produce():
+                    return 21
+
+                @task
+                def double(x):
+                    return x * 2
+
+                double(produce())
+            """,
+        )
+        harness.process()
+        run = harness.trigger("flow")
+        harness.run_until(harness.finished("flow", run.run_id))
+        assert harness.run_state("flow", run.run_id) == "success"
+        assert harness.states("flow", run.run_id) == {"produce": "success", "double": "success"}
+        assert harness.xcom("flow", run.run_id, "double") == 42
+        assert [e.kind for e in harness.store.list_events(dag_id="flow")] == ["trigger"]
+    finally:
+        harness.close()
