@@ -156,11 +156,14 @@ class InProcessRun:
             hostname=self._hostname,
             pid=os.getpid(),
             log_path=log_path,
+            claimed=True,  # by run_and_record, next
         )
         if self.on_task_start is not None:
             self.on_task_start(ti)
         request = AttemptRequest(self.dag, self.engine.run, ti, self.store, self.xcoms, log_path)
-        return run_and_record(request, key, self.clock.now)
+        return run_and_record(
+            request, key, self.clock.now, hostname=self._hostname, pid=os.getpid()
+        )
 
     def result(self) -> DagRunResult:
         return DagRunResult(self.engine.run, self.store, self.xcoms, self.dag)

@@ -70,3 +70,16 @@ def test_an_attempt_that_never_started_or_another_try_is_not_recorded(
     assert any_store.get_attempt(other_try) is None
     stored = any_store.get_attempt(attempt.key)
     assert stored is not None and stored.state is S.RUNNING and stored.outcome is None
+
+
+def test_an_attempt_is_claimed_once(any_store: Store) -> None:
+    run = make_run()
+    ti = make_ti("a", run, state=S.QUEUED)
+    any_store.create_dag_run(run, [ti])
+    first = make_attempt(ti, hostname="host-1", pid=11)
+    assert any_store.claim_attempt(first)
+    # A second start of the same try (a message delivered twice) is refused.
+    assert not any_store.claim_attempt(make_attempt(ti, hostname="host-2", pid=22))
+    stored = any_store.get_attempt(first.key)
+    assert stored is not None and (stored.hostname, stored.pid) == ("host-1", 11)
+    assert any_store.claim_attempt(make_attempt(ti, try_number=2))  # the next try is another

@@ -18,6 +18,7 @@ from scheduler_harness import Harness
 
 from headwater.cli import cli
 from headwater.engine.records import AttemptKey
+from headwater.executors.base import AttemptStarted
 
 GRACE = timedelta(seconds=300)  # scheduler.missing_dag_grace_s's default
 
@@ -56,6 +57,8 @@ def test_a_run_whose_dag_file_was_deleted_fails_after_the_grace(
     scheduler = harness.scheduler
     key = AttemptKey("vanish", run.run_id, "second", -1, 1)
     assert scheduler.prepare_attempt(key, 4242, socket.gethostname()) is not None
+    now = harness.clock.now()
+    scheduler.apply_started([AttemptStarted(key, socket.gethostname(), 4242, now)])
     scheduler.executor.kill(key)  # the in-process executor's queue: the "worker" has it
     killed: list[AttemptKey] = []
     real_kill = scheduler.executor.kill

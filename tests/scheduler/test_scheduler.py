@@ -9,6 +9,7 @@ from pathlib import Path
 from scheduler_harness import Harness, at
 
 from headwater.engine.states import DagRunState
+from headwater.executors.base import AttemptStarted
 from headwater.operations import clear_task_instances
 
 
@@ -380,6 +381,7 @@ def test_a_running_attempt_without_heartbeat_is_failed_and_retried(harness: Harn
     key = harness.tis("silent", run.run_id)["a"].key.attempt(1)
     # The attempt starts, then its worker vanishes without a word (the executor lost it).
     assert scheduler.prepare_attempt(key, 99999, "elsewhere") is not None
+    scheduler.apply_started([AttemptStarted(key, "elsewhere", 99999, harness.clock.now())])
     scheduler.executor.kill(key)
     harness.clock.advance(timedelta(seconds=20))
     scheduler.tick()

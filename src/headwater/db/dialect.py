@@ -1,9 +1,9 @@
 """What differs between SQLite and PostgreSQL, in one place.
 
-Today that is only the upsert (``INSERT ... ON CONFLICT DO UPDATE``): both databases have
-it, but SQLAlchemy builds it from each dialect's own ``insert()``. Everything else the store
-does is portable SQLAlchemy Core; connection set-up differences live in
-:mod:`headwater.db.engine`.
+Today that is the upsert and the insert-if-absent (``INSERT ... ON CONFLICT``): both
+databases have them, but SQLAlchemy builds them from each dialect's own ``insert()``.
+Everything else the store does is portable SQLAlchemy Core; connection set-up differences
+live in :mod:`headwater.db.engine`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ def insert(dialect_name: str, table: Table) -> Insert:
     if dialect_name == "sqlite":
         return sqlite.insert(table)
     raise ValueError(f"no upsert for database dialect {dialect_name!r}")
+
+
+def insert_if_absent(dialect_name: str, table: Table) -> Insert:
+    """Insert a row unless one with its primary key exists (``ON CONFLICT DO NOTHING``); it
+    returns the inserted row's key, or no row (the row count is not reliable here: psycopg
+    reports -1)."""
+    stmt: Any = insert(dialect_name, table)
+    key = list(table.primary_key.columns)
+    return stmt.on_conflict_do_nothing(index_elements=[c.name for c in key]).returning(*key)
 
 
 def upsert(

@@ -456,8 +456,13 @@ class DagRunEngine:
         hostname: str | None = None,
         pid: int | None = None,
         log_path: str | None = None,
+        claimed: bool = False,
     ) -> TaskAttempt:
-        """Record that a new attempt of the instance began; returns its attempt row."""
+        """Record that a new attempt of the instance began; returns its attempt row.
+
+        ``claimed``: the process running the attempt stored its row already (it claims the
+        attempt when it starts it: ``claim_attempt``); only the instance is written here.
+        """
         ti = self._tis[task_id][map_index]
         if ti.state not in (S.SCHEDULED, S.QUEUED):
             raise HeadwaterError(f"task instance {ti.key.label!r} is {ti.state}, not queued")
@@ -478,7 +483,7 @@ class DagRunEngine:
             pid=pid,
             log_path=log_path,
         )
-        self._commit(attempt)
+        self._commit(None if claimed else attempt)
         self._running[(task_id, map_index)] = attempt
         return attempt
 

@@ -120,6 +120,12 @@ class AttemptStore(ABC):
         """The row of one try, with its recorded outcome if it has one."""
 
     @abstractmethod
+    def claim_attempt(self, attempt: TaskAttempt) -> bool:
+        """Store the row of an attempt that starts (``running``), **unless it exists**: the
+        process about to run the attempt claims it. False, writing nothing, when the row
+        exists (someone started this try already): the caller must not run it."""
+
+    @abstractmethod
     def record_attempt_outcome(
         self,
         key: AttemptKey,

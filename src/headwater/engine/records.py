@@ -159,6 +159,10 @@ class AttemptOutcome:
     able to tell whether the attempt even reached it (a worker adopted after a scheduler
     restart that ended without recording an outcome): the attempt runs again, not counted as
     a retry, unless an outcome was recorded after all."""
+    rejected: bool = False
+    """The attempt was not run here: its row had been claimed already (the same try started
+    elsewhere, a message delivered twice). Such a report carries no outcome: the process
+    that claimed the attempt reports it."""
     recorded: bool = False
     """Whether whoever ran the attempt stored this outcome with the attempt (compare-and-set
     on the running attempt row) before reporting it; an outcome an executor made up (a dead

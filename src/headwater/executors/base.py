@@ -15,9 +15,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from headwater.engine.records import AttemptKey, AttemptOutcome
+
+
+@dataclass(frozen=True)
+class AttemptStarted:
+    """An executor's report that attempt ``key`` went to a worker: ``pid`` on ``hostname``,
+    at ``at``. The worker claims the attempt's row itself when it starts it."""
+
+    key: AttemptKey
+    hostname: str
+    pid: int
+    at: datetime
 
 
 class Executor(ABC):
@@ -42,6 +54,12 @@ class Executor(ABC):
     @abstractmethod
     def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
         """Attempts that ended since the last poll; waits up to ``timeout`` seconds for one."""
+
+    def started(self) -> list[AttemptStarted]:
+        """The attempts handed to a worker since the last call (each reported once, before
+        or with its outcome from :meth:`poll`); the scheduler marks their instances running.
+        """
+        return []
 
     def heartbeat(self) -> None:  # noqa: B027 - optional for executors without workers
         """Check on workers; called by drivers between polls."""

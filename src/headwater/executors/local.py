@@ -76,7 +76,7 @@ from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.executors import _worker
 from headwater.executors.adopted_workers import AdoptedWorkers
-from headwater.executors.base import Executor
+from headwater.executors.base import AttemptStarted, Executor
 from headwater.executors.local_workers import (
     Dispatch,
     WorkerHandle,
@@ -169,6 +169,7 @@ class LocalExecutor(Executor):
         self._workers: list[WorkerHandle] = []
         self._adopted = AdoptedWorkers(self._hostname, kill_grace_s)
         self._finished: list[tuple[AttemptKey, AttemptOutcome]] = []
+        self._started_events: list[AttemptStarted] = []
         self._started = False
         self._next_id = 0
         self._at_exit: Callable[[], None] | None = None
@@ -264,6 +265,10 @@ class LocalExecutor(Executor):
         self._raise_if_workers_cannot_start()
         finished, self._finished = self._finished, []
         return finished
+
+    def started(self) -> list[AttemptStarted]:
+        started, self._started_events = self._started_events, []
+        return started
 
     def heartbeat(self) -> None:
         """Enforce timeouts, notice dead workers, retire idle ones, dispatch."""
@@ -380,6 +385,8 @@ class LocalExecutor(Executor):
         if dispatch.timeout_s is not None:
             worker.deadline = self._now() + dispatch.timeout_s + self._kill_grace_s
         assert worker.conn is not None
+        info = worker.info
+        self._started_events.append(AttemptStarted(key, info.hostname, info.pid, self._clock.now()))
         try:
             worker.conn.send_bytes(data)
         except OSError:

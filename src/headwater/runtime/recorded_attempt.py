@@ -1,7 +1,10 @@
 """Running one attempt and recording its outcome before anyone is told: exactly-once completion.
 
 Whoever runs an attempt (a worker process of the local executor, the in-process executor of
-``dags test``) calls :func:`run_and_record`. The attempt's own XCom pushes are held back
+``dags test``) calls :func:`run_and_record`. It first **claims** the attempt: it stores the
+attempt's row (``running``, with its host and pid) unless the row exists, so one try of an
+instance runs in one process only, however often it is sent. The attempt's own XCom pushes
+are held back
 (:class:`PendingXComs`, readable by the attempt itself) and stored **with** its outcome in one
 compare-and-set on the running attempt row (``MetadataStore.record_attempt_outcome``). Only
 then is the outcome returned, to be reported to the scheduler. So:
@@ -21,12 +24,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from headwater.engine.records import AttemptOutcome, TaskAttempt
+from headwater.engine.states import TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.runtime.logs import append_attempt_line
 from headwater.runtime.task_runner import AttemptRequest, run_attempt
 
 if TYPE_CHECKING:
-    from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstanceKey
+    from headwater.engine.records import AttemptKey, TaskInstanceKey
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +58,41 @@ class PendingXComs(XComs):
 
 
 def run_and_record(
-    request: AttemptRequest, key: AttemptKey, now: Callable[[], datetime]
+    request: AttemptRequest,
+    key: AttemptKey,
+    now: Callable[[], datetime],
+    *,
+    hostname: str,
+    pid: int,
 ) -> AttemptOutcome:
-    """Run attempt ``key`` (started: its row is ``running``) and record how it ended with the
-    XComs it pushed, atomically; return the outcome, ``recorded`` saying whether the
-    compare-and-set won (False: the attempt had been ended by someone else; its result is
-    stale and must not be applied)."""
+    """Claim attempt ``key`` (store its row, ``running``, unless it exists), run it, and
+    record how it ended with the XComs it pushed, atomically; return the outcome.
+
+    ``rejected``: the row existed, so this process did not run the attempt (it started
+    elsewhere). ``recorded``: whether the final compare-and-set won (False: the attempt had
+    been ended by someone else meanwhile; its result is stale and must not be applied).
+    """
+    started = TaskAttempt(
+        dag_id=key.dag_id,
+        run_id=key.run_id,
+        task_id=key.task_id,
+        map_index=key.map_index,
+        try_number=key.try_number,
+        state=TaskInstanceState.RUNNING,
+        start_date=now(),
+        hostname=hostname,
+        pid=pid,
+        log_path=request.log_path,
+    )
+    if not request.store.claim_attempt(started):
+        log.warning(
+            "Task %s of run %s: attempt %d was started elsewhere already; not run again here",
+            key.ti_key.label,
+            key.run_id,
+            key.try_number,
+        )
+        error = f"attempt {key.try_number} was started elsewhere already"
+        return AttemptOutcome(TaskInstanceState.FAILED, error=error, rejected=True)
     xcoms = PendingXComs(request.xcoms, key.ti_key)
     outcome = run_attempt(replace(request, xcoms=xcoms))
     recorded = request.store.record_attempt_outcome(key, outcome, now(), xcoms.pending)

@@ -11,6 +11,8 @@ worker never changes a task instance's state.
 from __future__ import annotations
 
 import os
+import socket
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -60,16 +62,18 @@ def run_message(message: AttemptMessage, store: MetadataStore, xcoms: XComs) -> 
                 f"run {key.run_id!r} of DAG {key.dag_id!r} or its task "
                 f"{key.task_id!r} is no longer in the database"
             )
-        if ti.try_number != key.try_number:
+        # Queued for this try (the scheduler may not have heard it started yet), or running it.
+        if ti.try_number not in (key.try_number - 1, key.try_number):
             raise HeadwaterError(
                 f"task {key.task_id!r} is at try {ti.try_number}, not {key.try_number}"
             )
+        ti = replace(ti, try_number=key.try_number, state=TaskInstanceState.RUNNING)
     except Exception as exc:
         return AttemptOutcome(
             TaskInstanceState.FAILED, error=f"the worker could not start the attempt: {exc}"
         )
     request = AttemptRequest(dag, run, ti, store, xcoms, message.log_path)
-    return run_and_record(request, key, _utc_now)
+    return run_and_record(request, key, _utc_now, hostname=_HOSTNAME, pid=os.getpid())
 
 
 def _get_ti(store: MetadataStore, key: AttemptKey) -> TaskInstance | None:
@@ -77,6 +81,9 @@ def _get_ti(store: MetadataStore, key: AttemptKey) -> TaskInstance | None:
         if ti.task_id == key.task_id and ti.map_index == key.map_index:
             return ti
     return None
+
+
+_HOSTNAME = socket.gethostname()
 
 
 def _utc_now() -> datetime:

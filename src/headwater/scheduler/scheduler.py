@@ -39,6 +39,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
+from headwater.executors.base import AttemptStarted
 from headwater.executors.messages import AttemptMessage
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
@@ -241,8 +242,8 @@ class Scheduler:
                     if due is not None:
                         wait = min(wait, max((due - now).total_seconds(), 0.0))
                     finished = self.executor.poll(timeout=wait)
+                    self.apply_outcomes(finished)  # and the attempts started meanwhile
                     if finished:
-                        self.apply_outcomes(finished)
                         self.schedule_runs(self.clock.now())
                     elif due is not None and self.clock.now() >= due:
                         # A retry falling due after its run's dagrun_timeout does not start.
@@ -561,9 +562,10 @@ class Scheduler:
     def prepare_attempt(
         self, key: AttemptKey, worker_pid: int, worker_host: str
     ) -> AttemptMessage | None:
-        """Called by the executor right before a worker gets ``key``: record the attempt as
-        running (committed), and return the message for the worker. None drops the key (its
-        instance is no longer queued for that try)."""
+        """Called by the executor right before a worker gets ``key``: the message for the
+        worker (it claims the attempt itself when it starts it; the executor then reports it
+        started). None drops the key: its instance is no longer queued for that try, or its
+        DAG is missing (it waits, scheduled, for the DAG to come back or its run to end)."""
         active = self._runs.get((key.dag_id, key.run_id))
         if active is None:
             return None
@@ -572,26 +574,15 @@ class Scheduler:
             return None
         known = self._dags.get(key.dag_id)
         if known is None:
-            # Its DAG file is gone, for now (see missing_dags): the instance waits, scheduled,
-            # for the DAG to come back or its run to end.
             now = self.clock.now()
             active.engine.requeue_lost(key.task_id, key.map_index, now, "DAG missing")
             active.waiting[(key.task_id, key.map_index)] = ti.key
             self._active.pop(ti.key, None)
             return None
-        log_path = attempt_log_path(self.settings.logs_folder, ti.key, key.try_number)
-        active.engine.start_attempt(
-            key.task_id,
-            key.map_index,
-            self.clock.now(),
-            hostname=worker_host,
-            pid=worker_pid,
-            log_path=log_path,
-        )
         return AttemptMessage(
             key,
             fileloc=known.fileloc,
-            log_path=log_path,
+            log_path=attempt_log_path(self.settings.logs_folder, ti.key, key.try_number),
             timeout_s=self.execution_timeout_s(ti.key),
             run=active.engine.run,
             ti=ti,
@@ -605,10 +596,14 @@ class Scheduler:
         return timeout.total_seconds() if timeout else None
 
     def apply_outcomes(self, finished: list[tuple[AttemptKey, AttemptOutcome]]) -> None:
-        """Apply how attempts ended (each committed), marking their runs for scheduling. A
-        result for another try than the instance's current one is stale: logged, ignored."""
+        """Apply the attempts the executor started, then how attempts ended (each
+        committed), marking their runs for scheduling. A result for another try than the
+        instance's current one is stale: logged, ignored."""
+        self.apply_started(self.executor.started())
         now = self.clock.now()
         for key, outcome in finished:
+            if outcome.rejected:
+                continue  # not run by the process that says so: the claimer reports it
             handed = self._active.get(key.ti_key)
             if handed is not None and handed.attempt == key:
                 del self._active[key.ti_key]
@@ -637,6 +632,26 @@ class Scheduler:
             outcome = settle_outcome(self.store, ti, outcome, now)
             active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
 
+    def apply_started(self, events: list[AttemptStarted]) -> None:
+        """Instances whose attempt went to a worker become running (committed)."""
+        for event in events:
+            key = event.key
+            active = self._runs.get((key.dag_id, key.run_id))
+            if active is None:
+                continue
+            ti = active.engine.get_ti(key.task_id, key.map_index)
+            if ti.state is not S.QUEUED or ti.try_number + 1 != key.try_number:
+                continue  # killed or ended meanwhile: nothing to start
+            active.engine.start_attempt(
+                key.task_id,
+                key.map_index,
+                event.at,
+                hostname=event.hostname,
+                pid=event.pid,
+                log_path=attempt_log_path(self.settings.logs_folder, ti.key, key.try_number),
+                claimed=True,
+            )
+
     def _next_retry_due(self) -> datetime | None:
         dues = [d for a in self._runs.values() if (d := a.engine.next_retry_at()) is not None]
         return min(dues, default=None)
@@ -646,7 +661,8 @@ class Scheduler:
     def _requeue_lost(self, now: datetime) -> None:
         """Instances left QUEUED or RUNNING by a scheduler that stopped.
 
-        A running one whose worker is still alive on this machine is adopted by the executor
+        A queued one whose attempt a worker claimed is running. A running one whose worker
+        is still alive on this machine is adopted by the executor
         (it goes on; its outcome is applied when it ends), so it never runs twice at once.
         One whose attempt recorded an outcome is finished with it, never run again. The
         others run again, without counting a retry.
@@ -657,6 +673,8 @@ class Scheduler:
             for ti in engine.instances_in(S.QUEUED, S.RUNNING):
                 if ti.key in self._active or ti.key in running_here:
                     continue
+                if ti.state is S.QUEUED:
+                    self._start_if_claimed(engine, ti)
                 if ti.state is S.RUNNING and self._adopt(ti):
                     continue
                 if end_lost_attempt(self.store, engine, ti, now, LOST_REASON) is not None:
@@ -664,6 +682,22 @@ class Scheduler:
                     continue
                 active.waiting[(ti.task_id, ti.map_index)] = ti.key
                 log.warning("Task %s of run %s was lost; it runs again", ti.key.label, ti.run_id)
+
+    def _start_if_claimed(self, engine: DagRunEngine, ti: TaskInstance) -> None:
+        """A queued instance whose next attempt a worker claimed (its scheduler died before
+        it heard) is running: it goes on as any running one (adopted, applied or lost)."""
+        attempt = self.store.get_attempt(ti.key.attempt(ti.try_number + 1))
+        if attempt is None:
+            return
+        engine.start_attempt(
+            ti.task_id,
+            ti.map_index,
+            attempt.start_date,
+            hostname=attempt.hostname,
+            pid=attempt.pid,
+            log_path=attempt.log_path,
+            claimed=True,
+        )
 
     def _adopt(self, ti: TaskInstance) -> bool:
         """Hand ``ti``'s running attempt to the executor if its worker is still alive."""
@@ -692,29 +726,30 @@ class Scheduler:
         self._fail_silent_attempts(now, running)
 
     def _fail_silent_attempts(self, now: datetime, running: Mapping[AttemptKey, object]) -> None:
-        """A running attempt that no executor of this scheduler runs and whose heartbeat is
-        older than ``task_heartbeat_timeout_s`` is lost: it fails (and retries by its
-        ``retries``). The safety net behind the executor's own detection of dead workers."""
+        """A running attempt that no executor of this scheduler runs and whose last sign of
+        life (its heartbeat; its start if its worker never claimed it) is older than
+        ``task_heartbeat_timeout_s`` is lost: it fails (and retries by its ``retries``). The
+        safety net behind the executor's own detection of dead workers."""
         timeout = timedelta(seconds=self.settings.scheduler.task_heartbeat_timeout_s)
-        for attempt, beat in self.store.attempt_heartbeats().items():
-            key = attempt.ti_key
-            active = self._runs.get((key.dag_id, key.run_id))
-            if attempt in running or active is None:
-                continue
-            ti = active.engine.get_ti(key.task_id, key.map_index)
-            if ti.state is not S.RUNNING or ti.try_number != attempt.try_number:
-                continue
-            if beat.heartbeat_at is not None and now - beat.heartbeat_at <= timeout:
-                continue
-            error = (
-                f"no heartbeat for over {timeout.total_seconds():g} s "
-                "(scheduler.task_heartbeat_timeout_s): the process running it is gone"
-            )
-            log.warning("Task %s of run %s: %s", key.label, key.run_id, error)
-            outcome = settle_outcome(self.store, ti, AttemptOutcome(S.FAILED, error=error), now)
-            active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
-            self._active.pop(key, None)
-            self._dirty.add((key.dag_id, key.run_id))
+        beats = self.store.attempt_heartbeats()
+        for active in list(self._runs.values()):
+            for ti in active.engine.instances_in(S.RUNNING):
+                attempt = ti.key.attempt(ti.try_number)
+                if attempt in running:
+                    continue
+                beat = beats.get(attempt)
+                last = beat.heartbeat_at if beat is not None else ti.start_date
+                if last is not None and now - last <= timeout:
+                    continue
+                error = (
+                    f"no heartbeat for over {timeout.total_seconds():g} s "
+                    "(scheduler.task_heartbeat_timeout_s): the process running it is gone"
+                )
+                log.warning("Task %s of run %s: %s", ti.key.label, ti.run_id, error)
+                outcome = settle_outcome(self.store, ti, AttemptOutcome(S.FAILED, error=error), now)
+                active.engine.finish_attempt(ti.task_id, ti.map_index, outcome, now)
+                self._active.pop(ti.key, None)
+                self._dirty.add((ti.dag_id, ti.run_id))
 
 
 def _waiting_candidates(active: _ActiveRun, *, sort: bool) -> Iterator[Candidate]:

@@ -83,7 +83,7 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
                 return None
             return run_message(message, scheduler.store, scheduler.xcoms)
 
-        return InProcessExecutor(run_attempt)
+        return InProcessExecutor(run_attempt, scheduler.clock)
 
     return factory
 

@@ -145,6 +145,13 @@ class MemoryTaskInstances(MemoryCore):
             attempt = self._attempt(key)
             return None if attempt is None else copy_attempt(attempt)
 
+    def claim_attempt(self, attempt: TaskAttempt) -> bool:
+        with self._lock:
+            if self._attempt(attempt.key) is not None:
+                return False
+            self._write_attempt(attempt)
+            return True
+
     def record_attempt_outcome(
         self,
         key: AttemptKey,

@@ -69,6 +69,13 @@ class SqlAttempts(SqlTaskInstances):
             row = conn.execute(query).first()
         return to_attempt(row) if row is not None else None
 
+    def claim_attempt(self, attempt: TaskAttempt) -> bool:
+        """``INSERT ... ON CONFLICT DO NOTHING``: one round trip; see
+        :meth:`~headwater.engine.ports.AttemptStore.claim_attempt`."""
+        with self._write() as conn:
+            inserted = conn.execute(self._stmts.claim_attempt, attempt_params(attempt)).first()
+        return inserted is not None
+
     def record_attempt_outcome(
         self,
         key: AttemptKey,

@@ -47,6 +47,7 @@ class Statements:
     upsert_ti: Insert
     insert_ti: Insert
     upsert_attempt: Insert
+    claim_attempt: Insert
     upsert_xcom: Insert
     upsert_variable: Insert
     upsert_connection: Insert
@@ -72,6 +73,7 @@ def statements(dialect_name: str) -> Statements:
         ),
         insert_ti=insert(TIS),
         upsert_attempt=dialect.upsert(dialect_name, ATTEMPTS, keep=("heartbeat_at", "worker")),
+        claim_attempt=dialect.insert_if_absent(dialect_name, ATTEMPTS),
         upsert_xcom=dialect.upsert(dialect_name, XCOMS),
         upsert_variable=dialect.upsert(
             dialect_name,
