@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks"},
-    {"settings", "serialization"},
+    {"settings", "xcom_serializers"},
     {"authoring", "operators"},
     {"clock"},
     {"engine"},

@@ -46,7 +46,7 @@ from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcom
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags, engine_without_dag_file
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
-from headwater.serialization import load_serializer
+from headwater.xcom_serializers import load_serializer
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
