@@ -222,7 +222,8 @@ class Point:
     ) -> tuple[Path, dict[str, str], Settings, SqlStore]:
         """A fresh home with the DAG file, a migrated database holding the DAG: the home, the
         scheduler's environment, its settings and an open store."""
-        from headwater.scheduler.service import build_processor, open_store
+        from headwater.db.opening import open_store
+        from headwater.scheduler.service import build_processor
         from headwater.settings import load_settings
 
         home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
@@ -297,7 +298,7 @@ def trigger(settings: Settings, store: SqlStore, dag_id: str) -> tuple[DagRun, d
     from headwater.engine.dagrun import DagRunEngine
     from headwater.engine.run_factory import new_dag_run
     from headwater.engine.xcoms import XComs
-    from headwater.serialization import load_serializer
+    from headwater.xcom_serializers import load_serializer
 
     row = store.get_dag(dag_id)
     if row is None or row.serialized is None:

@@ -50,8 +50,9 @@ def count_run(database: str, server_url: str | None, n: int, shape: str, kind: s
     from sqlalchemy import event
 
     from headwater.dag_processing.processor import DagFolderProcessor
+    from headwater.db.opening import open_store
     from headwater.operations import trigger_run
-    from headwater.scheduler.service import build_scheduler, open_store
+    from headwater.scheduler.service import build_scheduler
     from headwater.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix="headwater-statements-") as tmp:

@@ -5,7 +5,7 @@ Describe a pipeline with :class:`DAG` (or ``@dag``) and tasks (operators from
 or ``dag.test()``.
 """
 
-from headwater.authoring.context import get_current_context
+from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
 from headwater.authoring.operator import BaseOperator

@@ -31,8 +31,8 @@ from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.logs import attempt_log_path
 from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
-from headwater.serialization import load_serializer
 from headwater.store.memory import MemoryStore
+from headwater.xcom_serializers import load_serializer
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG

@@ -115,7 +115,7 @@ def test_a_database_others_can_read_is_pointed_out_once_per_command(
 def test_the_scheduler_warns_once_however_often_it_opens_the_database(
     headwater_home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from headwater.scheduler.service import open_store
+    from headwater.db.opening import open_store
     from headwater.settings import load_settings
 
     assert invoke("db", "migrate").exit_code == 0

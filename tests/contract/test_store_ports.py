@@ -15,6 +15,7 @@ from headwater.db.rows import (
     AttemptKey,
     BackfillRow,
     DagRow,
+    DagVersionRow,
     ImportErrorRow,
     PoolRow,
 )
@@ -206,6 +207,29 @@ def test_inactive_dags_are_listed_only_on_request(any_store: Store) -> None:
         ("c", True),
     ]
     assert everything[0].tags == [] and everything[0].serialized is None
+
+
+def test_dag_versions_are_the_active_dags_without_their_structure(any_store: Store) -> None:
+    serialized = {"dag_id": "etl", "tasks": [{"task_id": "a"}], "version": 1}
+    any_store.upsert_dag(
+        DagRow("etl", fileloc="/dags/etl.py", source_hash="h1", serialized=serialized)
+    )
+    any_store.upsert_dag(DagRow("bare"))  # no file parsed it yet: no hash, no file
+    any_store.upsert_dag(DagRow("gone", fileloc="/dags/gone.py", source_hash="h9"))
+    any_store.deactivate_dags(["gone"])
+    assert any_store.set_dag_paused("etl", True) is True
+    assert any_store.list_dag_versions() == [
+        DagVersionRow("bare", source_hash=None, fileloc=None, is_paused=False),
+        DagVersionRow("etl", source_hash="h1", fileloc="/dags/etl.py", is_paused=True),
+    ]
+    any_store.upsert_dag(
+        DagRow("etl", fileloc="/dags/moved.py", source_hash="h2", serialized=serialized)
+    )
+    assert any_store.list_dag_versions()[1] == DagVersionRow("etl", "h2", "/dags/moved.py", True)
+    with any_store.unit_of_work() as uow:
+        assert [v.dag_id for v in uow.list_dag_versions()] == ["bare", "etl"]
+    any_store.delete_dag("etl")
+    assert [v.dag_id for v in any_store.list_dag_versions()] == ["bare"]
 
 
 def test_deleting_a_dag_deletes_everything_of_it_and_counts(any_store: Store) -> None:

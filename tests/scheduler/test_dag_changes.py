@@ -18,8 +18,8 @@ from headwater.engine.states import DagRunState
 from headwater.engine.states import TaskInstanceState as S
 from headwater.engine.xcoms import XComs
 from headwater.operators import EmptyOperator
-from headwater.serialization import load_serializer
 from headwater.store.base import MetadataStore
+from headwater.xcom_serializers import load_serializer
 
 # -- through the scheduler -------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Imports run one way: each part of headwater imports only the parts in layers below its own
 (docs/architecture.md draws them). Lazy imports inside functions and imports for type checking
 count too: they are dependencies all the same. The few upward imports there are on purpose
-are listed, each with its reason."""
+are listed, each with its reason. And no module grows past a hard cap on its length."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks"},
-    {"settings", "serialization"},
+    {"settings", "xcom_serializers"},
     {"authoring", "operators"},
     {"clock"},
     {"engine"},
@@ -88,6 +88,32 @@ def test_the_allowed_upward_imports_are_still_needed() -> None:
         part = _part(path)
         found |= {(part, imported) for imported in _imported_parts(path)}
     assert set(ALLOWED_UPWARD) <= found, set(ALLOWED_UPWARD) - found
+
+
+MAX_MODULE_LINES = 800
+"""A hard cap on a module's length (the style target is about 500): past it, a module does
+more than one job and is split, not grown."""
+
+
+def _modules_over(root: Path, cap: int) -> list[str]:
+    too_long = []
+    for path in sorted(root.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > cap:
+            too_long.append(f"{path.relative_to(root)}: {lines} lines")
+    return too_long
+
+
+def test_no_module_is_over_the_line_cap() -> None:
+    listed = "\n".join(_modules_over(SRC, MAX_MODULE_LINES))
+    assert not listed, f"modules over {MAX_MODULE_LINES} lines, split them:\n{listed}"
+
+
+def test_the_line_cap_lists_each_offender(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "long.py").write_text("x = 1\n" * 4)
+    (tmp_path / "short.py").write_text("x = 1\n" * 3)
+    assert _modules_over(tmp_path, 3) == ["pkg/long.py: 4 lines"]
 
 
 CLI_FORBIDDEN = ("headwater.store", "headwater.db", "headwater.operations", "sqlalchemy", "alembic")

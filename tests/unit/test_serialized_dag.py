@@ -42,9 +42,9 @@ from headwater.operators import (
     PythonOperator,
     ShortCircuitOperator,
 )
-from headwater.serialization import JsonSerializer
 from headwater.store.memory import MemoryStore
 from headwater.testing import load_dags
+from headwater.xcom_serializers import JsonSerializer
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

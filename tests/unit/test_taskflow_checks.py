@@ -385,7 +385,7 @@ def test_calls_that_fit_still_load_and_run() -> None:
 
 
 def test_the_context_keys_are_those_the_runtime_passes() -> None:
-    """CONTEXT_KEYS must follow headwater.runtime.context.build_context."""
+    """CONTEXT_KEYS must follow headwater.runtime.attempt_context.build_context."""
     with DAG("context_keys", start_date=START) as dag:
 
         @task

@@ -13,9 +13,9 @@ import pytest
 
 from headwater import DAG, task
 from headwater.exceptions import XComError
-from headwater.serialization import JsonSerializer, load_serializer
 from headwater.settings import load_settings
 from headwater.testing import run_dag
+from headwater.xcom_serializers import JsonSerializer, load_serializer
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from headwater.authoring import _context
+from headwater.authoring import _definition_stacks
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
 from headwater.authoring.params import Param, normalize_params
@@ -184,16 +184,16 @@ class DAG:
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_groups: dict[str, TaskGroup] = {}
         self.fileloc = _caller_file()
-        _context.dag_created(self)
+        _definition_stacks.dag_created(self)
 
     # -- building ------------------------------------------------------------------------------
 
     def __enter__(self) -> DAG:
-        _context.push_dag(self)
+        _definition_stacks.push_dag(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _context.pop_dag()
+        _definition_stacks.pop_dag()
 
     def add_task(self, task: BaseOperator) -> None:
         if task.dag is self:

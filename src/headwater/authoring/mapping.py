@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from headwater.authoring import _context
+from headwater.authoring import _definition_stacks
 from headwater.authoring.operator import BASE_DEFAULTS, BaseOperator
 from headwater.authoring.xcom_arg import XComArg, iter_xcom_args
 from headwater.exceptions import MappingError
@@ -208,7 +208,7 @@ class MappedOperator(BaseOperator):
             kwargs[self.mapped_field] = merged
         else:
             kwargs.update(mapped_kwargs)
-        with _context.detached():
+        with _definition_stacks.detached():
             operator = self.operator_class(task_id=self.task_id.rsplit(".", 1)[-1], **kwargs)
         operator.task_id = self.task_id
         for name in BASE_DEFAULTS:  # the mapped task's settings (default_args included) win

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from headwater.authoring import _context
+from headwater.authoring import _definition_stacks
 from headwater.authoring.dependencies import DependencyMixin
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
@@ -172,8 +172,8 @@ class BaseOperator(DependencyMixin):
         doc_md: str | None = NOTSET,
         **unknown: Any,
     ) -> None:
-        dag = dag if dag is not None else _context.current_dag()
-        group = task_group if task_group is not None else _context.current_group(dag)
+        dag = dag if dag is not None else _definition_stacks.current_dag()
+        group = task_group if task_group is not None else _definition_stacks.current_group(dag)
         defaults = dict(BASE_DEFAULTS)
         if dag is not None:
             defaults.update({k: v for k, v in dag.default_args.items() if k in BASE_DEFAULTS})
@@ -259,7 +259,7 @@ class BaseOperator(DependencyMixin):
         """Called once the outermost ``__init__`` ends: wire up references in template fields."""
         from headwater.authoring.xcom_arg import iter_xcom_args
 
-        if not _context.wiring_references():
+        if not _definition_stacks.wiring_references():
             return
         for name in self.template_fields:
             for ref in iter_xcom_args(getattr(self, name, None)):

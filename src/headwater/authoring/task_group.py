@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from headwater.authoring import _context
+from headwater.authoring import _definition_stacks
 from headwater.authoring.dependencies import DependencyMixin
 from headwater.authoring.operator import validate_task_id
 from headwater.exceptions import DagDefinitionError
@@ -38,10 +38,12 @@ class TaskGroup(DependencyMixin):
         tooltip: str = "",
     ) -> None:
         validate_task_id(group_id, "group_id")
-        self.dag = dag if dag is not None else _context.current_dag()
+        self.dag = dag if dag is not None else _definition_stacks.current_dag()
         if self.dag is None:
             raise DagDefinitionError(f"task group {group_id!r} must be created inside a DAG")
-        parent = parent_group if parent_group is not None else _context.current_group(self.dag)
+        parent = (
+            parent_group if parent_group is not None else _definition_stacks.current_group(self.dag)
+        )
         self.parent_group = parent
         self.group_id = parent.child_id(group_id) if parent is not None else group_id
         self.prefix_group_id = prefix_group_id
@@ -62,11 +64,11 @@ class TaskGroup(DependencyMixin):
         self.children[task.task_id] = task
 
     def __enter__(self) -> TaskGroup:
-        _context.push_group(self)
+        _definition_stacks.push_group(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _context.pop_group()
+        _definition_stacks.pop_group()
 
     def iter_tasks(self) -> list[BaseOperator]:
         tasks: list[BaseOperator] = []
@@ -94,10 +96,10 @@ class TaskGroup(DependencyMixin):
 
 def _unique_group_id(group_id: str) -> str:
     """``group_id``, or ``group_id__N`` when a ``@task_group`` function is called again."""
-    dag = _context.current_dag()
+    dag = _definition_stacks.current_dag()
     if dag is None:
         return group_id
-    parent = _context.current_group(dag)
+    parent = _definition_stacks.current_group(dag)
     full = parent.child_id(group_id) if parent is not None else group_id
     candidate, n = group_id, 0
     while full in dag.task_groups:

@@ -12,7 +12,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from headwater.authoring import _context
+from headwater.authoring import _definition_stacks
 from headwater.authoring.mapping import MappedOperator, OperatorPartial
 from headwater.authoring.xcom_arg import XComArg
 from headwater.exceptions import DagDefinitionError
@@ -53,7 +53,7 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
     }
 )
 """The context keys every attempt passes to a task's function by parameter name (those of
-:func:`headwater.runtime.context.build_context`); ``templates_dict`` is one more when the
+:func:`headwater.runtime.attempt_context.build_context`); ``templates_dict`` is one more when the
 task has a ``templates_dict``. Such parameters may be left out when the task is called."""
 
 
@@ -178,10 +178,10 @@ class TaskDecorator(Generic[P, R]):
 
     def _task_id(self) -> str:
         base = self.operator_kwargs.get("task_id") or self.function.__name__
-        dag = self.operator_kwargs.get("dag") or _context.current_dag()
+        dag = self.operator_kwargs.get("dag") or _definition_stacks.current_dag()
         if dag is None:
             return str(base)
-        group = self.operator_kwargs.get("task_group") or _context.current_group(dag)
+        group = self.operator_kwargs.get("task_group") or _definition_stacks.current_group(dag)
         full = group.child_id(base) if group is not None else base
         unique = dag.unique_task_id(full)
         return unique[len(full) - len(base) :]  # BaseOperator adds the group prefix back

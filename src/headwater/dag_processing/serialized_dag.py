@@ -30,7 +30,7 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
 * Datetimes are ISO 8601 strings with their offset; a ``zoneinfo`` time zone is kept by name
   as a suffix (``"2024-03-01T00:00:00+01:00[Europe/Paris]"``, RFC 9557) because cron
   schedules follow its daylight-saving changes. Timedeltas are seconds.
-* Param defaults use the XCom JSON encoding (:mod:`headwater.serialization`), so dates and
+* Param defaults use the XCom JSON encoding (:mod:`headwater.xcom_serializers`), so dates and
   tuples come back as they were.
 * ``expand`` is ``{"kind": "dict_of_lists", "arguments": {name: arg}}`` or
   ``{"kind": "list_of_dicts", "value": arg}``; an ``arg`` is ``{"xcom": {"task_id", "key"}}``
@@ -73,7 +73,7 @@ from headwater.authoring.schedules import (
 from headwater.authoring.task_group import TaskGroup
 from headwater.authoring.xcom_arg import XComArg
 from headwater.exceptions import HeadwaterError, XComError
-from headwater.serialization import JsonSerializer
+from headwater.xcom_serializers import JsonSerializer
 
 SERIALIZATION_VERSION = 1
 """The format version stored in every serialized DAG; bump it on any incompatible change."""

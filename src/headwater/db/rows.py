@@ -54,6 +54,18 @@ class DagRow:
     next_dagrun_create_after: datetime | None = None
 
 
+@dataclass(frozen=True)
+class DagVersionRow:
+    """Which version of a DAG is stored (its file's hash and path) and whether it is paused,
+    without the serialized structure: what a scheduler pass compares to the DAGs it holds,
+    to fetch again (``get_dag``) only those whose hash changed."""
+
+    dag_id: str
+    source_hash: str | None
+    fileloc: str | None
+    is_paused: bool
+
+
 @dataclass
 class ImportErrorRow:
     """Why a DAG file failed to load (one file may have several)."""

@@ -10,7 +10,7 @@ from headwater.exceptions import XComError
 
 if TYPE_CHECKING:
     from headwater.engine.ports import XComStore
-    from headwater.serialization import Serializer
+    from headwater.xcom_serializers import Serializer
 
 
 class XComs:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from headwater.authoring import _context
+from headwater.authoring import _definition_stacks
 from headwater.authoring.dag import DAG
 from headwater.exceptions import DagDefinitionError, DagImportError, DagNotFoundError
 from headwater.shown_text import quoted
@@ -201,7 +201,10 @@ class DagBag:
     def _load_file(self, path: Path) -> None:
         module_name = "headwater_dag_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
         try:
-            with _context.collecting_dags() as created, _time_limit(self.import_timeout_s):
+            with (
+                _definition_stacks.collecting_dags() as created,
+                _time_limit(self.import_timeout_s),
+            ):
                 module = _import_file(module_name, path)
             module_dags = [v for v in vars(module).values() if isinstance(v, DAG)]
             found = list({id(d): d for d in [*created, *module_dags]}.values())

@@ -83,7 +83,7 @@ def require_name(value: str, field: str) -> str:
 def xcoms_for(store: Store) -> XComs:
     """An XComs object for creating runs (creation writes no XCom: the defaults do)."""
     from headwater.engine.xcoms import XComs
-    from headwater.serialization import load_serializer
     from headwater.settings import XComSettings
+    from headwater.xcom_serializers import load_serializer
 
     return XComs(store, load_serializer(None), XComSettings().max_size_bytes)

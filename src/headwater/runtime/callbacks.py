@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from headwater.engine.states import DagRunState
-from headwater.runtime.context import ConnectionAccessor, VariableAccessor
+from headwater.runtime.attempt_context import ConnectionAccessor, VariableAccessor
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG

@@ -95,9 +95,9 @@ def _store() -> tuple[MetadataStore, XComs]:
     """The database of this process's settings (``HEADWATER_DATABASE_URL``, the settings
     file): messages carry no credentials."""
     from headwater.engine.xcoms import XComs
-    from headwater.serialization import load_serializer
     from headwater.settings import load_settings
     from headwater.store.sql import SqlStore
+    from headwater.xcom_serializers import load_serializer
 
     settings = load_settings()
     store = SqlStore.from_url(settings.database_url)

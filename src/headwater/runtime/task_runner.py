@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from headwater.authoring.context import reset_current_context, set_current_context
+from headwater.authoring.current_context import reset_current_context, set_current_context
 from headwater.authoring.xcom_arg import RETURN_VALUE, XComArg
 from headwater.engine import retries
 from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance
@@ -28,7 +28,7 @@ from headwater.exceptions import (
     TaskSkipped,
     TaskTimeoutError,
 )
-from headwater.runtime.context import build_context
+from headwater.runtime.attempt_context import build_context
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 
 if TYPE_CHECKING:

@@ -47,7 +47,7 @@ from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcom
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags, engine_without_dag_file
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
-from headwater.serialization import load_serializer
+from headwater.xcom_serializers import load_serializer
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -282,15 +282,24 @@ class Scheduler:
     # -- DAGs ----------------------------------------------------------------------------------
 
     def _refresh_dags(self) -> None:
+        """Follow the stored DAGs: the pass reads each one's version (hash, file, pause flag)
+        and fetches and rebuilds only a DAG that is new or whose hash changed, so an idle
+        pass reads no serialized DAG."""
         from headwater.dag_processing.serialized_dag import deserialize_dag
 
         seen = set()
-        for row in self.store.list_dags():
-            seen.add(row.dag_id)
-            known = self._dags.get(row.dag_id)
-            if row.serialized is None or row.source_hash is None or row.fileloc is None:
+        for version in self.store.list_dag_versions():
+            seen.add(version.dag_id)
+            known = self._dags.get(version.dag_id)
+            if version.source_hash is None or version.fileloc is None:
                 continue
-            if known is None or known.source_hash != row.source_hash:
+            if known is None or known.source_hash != version.source_hash:
+                # The row read now may be newer than the version listed: keep what it says.
+                row = self.store.get_dag(version.dag_id)
+                if row is None or row.serialized is None:
+                    continue
+                if row.source_hash is None or row.fileloc is None:
+                    continue
                 try:
                     dag = deserialize_dag(row.serialized)
                 except HeadwaterError as exc:
@@ -302,7 +311,7 @@ class Scheduler:
                     if key[0] == row.dag_id:
                         self._reload_run(active.engine.run, dag)
             else:
-                known.is_paused = row.is_paused
+                known.is_paused = version.is_paused
         for dag_id in set(self._dags) - seen:
             del self._dags[dag_id]
         self._defined_dag_ids = seen

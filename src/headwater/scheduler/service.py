@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
-
-# open_store is the one opener of the database; the daemons reach it from here.
 from headwater.db.opening import open_store
 from headwater.exceptions import HeadwaterError
 

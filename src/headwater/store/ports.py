@@ -41,6 +41,7 @@ from headwater.db.rows import (
     BackfillRow,
     DagFileRow,
     DagRow,
+    DagVersionRow,
     EventRow,
     ImportErrorRow,
     JobRow,
@@ -148,11 +149,18 @@ class DagCatalog(ABC):
         ``next_dagrun_*`` fields (a re-parse never unpauses a DAG or moves its schedule)."""
 
     @abstractmethod
-    def get_dag(self, dag_id: str) -> DagRow | None: ...
+    def get_dag(self, dag_id: str) -> DagRow | None:
+        """One DAG with its serialized structure; None if the DAG is unknown."""
 
     @abstractmethod
     def list_dags(self, include_inactive: bool = False) -> list[DagRow]:
         """DAGs by id; those no file defines any more only with ``include_inactive``."""
+
+    @abstractmethod
+    def list_dag_versions(self) -> list[DagVersionRow]:
+        """The active DAGs by id, each with its source hash, file and pause flag only: a
+        scheduler pass reads this every ``loop_interval_s``, so it reads no serialized DAG
+        (fetch the one whose hash changed with :meth:`get_dag`)."""
 
     @abstractmethod
     def set_dag_paused(self, dag_id: str, paused: bool) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from headwater.db.convert import SCHEDULER_OWNED
-from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
+from headwater.db.rows import DagFileRow, DagRow, DagVersionRow, ImportErrorRow
 from headwater.store.memory.runs import MemoryRuns
 
 
@@ -47,6 +47,15 @@ class MemoryDags(MemoryRuns):
                 copy.deepcopy(self._s.dags[dag_id])
                 for dag_id in sorted(self._s.dags)
                 if include_inactive or self._s.dags[dag_id].is_active
+            ]
+
+    def list_dag_versions(self) -> list[DagVersionRow]:
+        # No deep copy of the serialized DAGs: the point of asking for versions only.
+        with self._lock:
+            return [
+                DagVersionRow(dag.dag_id, dag.source_hash, dag.fileloc, dag.is_paused)
+                for dag_id, dag in sorted(self._s.dags.items())
+                if dag.is_active
             ]
 
     def set_dag_paused(self, dag_id: str, paused: bool) -> bool:

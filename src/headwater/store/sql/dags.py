@@ -19,7 +19,7 @@ from headwater.db.convert import (
     dag_params,
     to_dag,
 )
-from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
+from headwater.db.rows import DagFileRow, DagRow, DagVersionRow, ImportErrorRow
 from headwater.store.sql.core import SqlCore
 
 
@@ -74,6 +74,20 @@ class SqlDags(SqlCore):
             query = query.where(DAGS.c.is_active.is_(True))
         with self._read() as conn:
             return [to_dag(row) for row in conn.execute(query)]
+
+    def list_dag_versions(self) -> list[DagVersionRow]:
+        """The active DAGs by id, without their serialized structure (not even selected:
+        it is the large column, and a scheduler pass asks every ``loop_interval_s``)."""
+        query = (
+            select(DAGS.c.dag_id, DAGS.c.source_hash, DAGS.c.fileloc, DAGS.c.is_paused)
+            .where(DAGS.c.is_active.is_(True))
+            .order_by(DAGS.c.dag_id)
+        )
+        with self._read() as conn:
+            return [
+                DagVersionRow(row.dag_id, row.source_hash, row.fileloc, bool(row.is_paused))
+                for row in conn.execute(query)
+            ]
 
     def set_dag_paused(self, dag_id: str, paused: bool) -> bool:
         """Pause or unpause a DAG; False if the DAG is unknown."""
