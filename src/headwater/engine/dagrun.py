@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 
 from headwater.engine import retries
 from headwater.engine import transitions as rules
-from headwater.engine.records import AttemptOutcome, DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import (
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.states import (
     FAILED_STATES,
     FINISHED_RUN_STATES,
@@ -74,6 +80,12 @@ class DagRunEngine:
         """Stored instances the engine does not drive: those of tasks no longer in the DAG,
         and those at a map index the task no longer has (all ``removed`` in an unfinished
         run)."""
+        self._deferring = False
+        """Whether writes wait for :meth:`flush` (see :meth:`defer_writes`)."""
+        self._pending_tis: dict[tuple[str, int], TaskInstance] = {}
+        self._pending_deleted: dict[tuple[str, int], TaskInstanceKey] = {}
+        self._pending_attempts: dict[tuple[str, int, int], TaskAttempt] = {}
+        self._pending_run = False
         self._expected: dict[tuple[str, int], tuple[TaskInstanceState, int]] = {}
         """Each stored instance's (state, try number) as last read or written: what a store
         that compares and sets will be asked to find before it writes a change."""
@@ -297,7 +309,10 @@ class DagRunEngine:
             self.run.start_date = self.run.end_date = None
         else:
             self.run.end_date = now
-        self.store.save_dag_run(self.run)
+        if self._deferring:
+            self._pending_run = True
+        else:
+            self.store.save_dag_run(self.run)
 
     def _add(self, ti: TaskInstance) -> None:
         """Drive a new instance (uncommitted)."""
@@ -324,11 +339,43 @@ class DagRunEngine:
             self._dirty_set.add(task_id)
             heapq.heappush(self._dirty, self._order[task_id])
 
+    def defer_writes(self) -> None:
+        """Keep every change in memory until :meth:`flush`: a driver that makes several
+        decisions (attempts that started and ended, what they made ready, what it queued)
+        stores them in one transaction, and acts on them only after it committed."""
+        self._deferring = True
+
+    def flush(self, store: EngineStore) -> None:
+        """Write what changed since :meth:`defer_writes` through ``store`` (a unit of work),
+        each instance, attempt and the run once, as they are now; writes go straight to the
+        store again afterwards."""
+        self._deferring = False
+        for attempt in self._pending_attempts.values():
+            store.save_attempt(attempt)
+        tis, deleted = list(self._pending_tis.values()), list(self._pending_deleted.values())
+        if tis or deleted:
+            store.save_task_instances(tis, delete=deleted)
+        if self._pending_run:
+            store.save_dag_run(self.run)
+        self._pending_tis.clear()
+        self._pending_deleted.clear()
+        self._pending_attempts.clear()
+        self._pending_run = False
+
     def _commit(self, attempt: TaskAttempt | None = None) -> None:
-        """Store the instances changed since the last commit (and ``attempt``), atomically."""
+        """Store the instances changed since the last commit (and ``attempt``), atomically
+        (or keep them for :meth:`flush`)."""
         changed = list(self._changed.values())
         deleted = [ti.key for ti in self._deleted]
-        if attempt is not None:
+        if self._deferring:
+            for key in deleted:
+                self._pending_tis.pop((key.task_id, key.map_index), None)
+                self._pending_deleted[(key.task_id, key.map_index)] = key
+            for ti in changed:
+                self._pending_tis[(ti.task_id, ti.map_index)] = ti
+            if attempt is not None:
+                self._save_attempt(attempt)
+        elif attempt is not None:
             self.store.save_attempt_with_task_instances(attempt, changed, delete=deleted)
         elif changed or deleted:
             self.store.save_task_instances(changed, delete=deleted)
@@ -641,7 +688,14 @@ class DagRunEngine:
         attempt.state = state
         attempt.end_date = now
         attempt.error = reason
-        self.store.save_attempt(attempt)
+        self._save_attempt(attempt)
+
+    def _save_attempt(self, attempt: TaskAttempt) -> None:
+        if self._deferring:
+            key = (attempt.task_id, attempt.map_index, attempt.try_number)
+            self._pending_attempts[key] = attempt
+        else:
+            self.store.save_attempt(attempt)
 
     def instances_in(self, *states: TaskInstanceState) -> list[TaskInstance]:
         return [

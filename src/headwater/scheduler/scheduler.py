@@ -15,6 +15,7 @@ queued runs, times runs out and checks heartbeats; tests call it directly with a
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import logging
 import os
@@ -133,6 +134,8 @@ class Scheduler:
         """Runs left queued by the last pass (paused DAG, max_active_runs reached)."""
         self._pass_wanted = False
         """Whether :meth:`run` should start the next full pass now instead of on time."""
+        self._deferred_actions: list[Callable[[], object]] | None = None
+        """While a :meth:`_one_transaction` block runs: what waits for its commit."""
         self.on_run_finished: Callable[[DagRun], None] | None = None
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
@@ -242,13 +245,14 @@ class Scheduler:
                     if due is not None:
                         wait = min(wait, max((due - now).total_seconds(), 0.0))
                     finished = self.executor.poll(timeout=wait)
-                    self.apply_outcomes(finished)  # and the attempts started meanwhile
-                    if finished:
-                        self.schedule_runs(self.clock.now())
-                    elif due is not None and self.clock.now() >= due:
-                        # A retry falling due after its run's dagrun_timeout does not start.
-                        self._time_out_runs(self.clock.now())
-                        self.schedule_runs(self.clock.now(), everything=True)
+                    with self._one_transaction():
+                        self.apply_outcomes(finished)  # and the attempts started meanwhile
+                        if finished:
+                            self.schedule_runs(self.clock.now())
+                        elif due is not None and self.clock.now() >= due:
+                            # A retry falling due after its run's dagrun_timeout does not start.
+                            self._time_out_runs(self.clock.now())
+                            self.schedule_runs(self.clock.now(), everything=True)
                     if check_every > 0 and self.clock.now() >= next_check:
                         next_check = self.clock.now() + timedelta(seconds=check_every)
                         self._pass_wanted = self._pass_wanted or self._new_runs_queued()
@@ -275,8 +279,9 @@ class Scheduler:
         self._start_queued_runs(now, stored, backfill_of)
         self._end_runs_of_missing_dags(now, stored)
         self._pass_wanted = False
-        self._time_out_runs(now)
-        self.schedule_runs(now, everything=True)
+        with self._one_transaction():
+            self._time_out_runs(now)
+            self.schedule_runs(now, everything=True)
         self._heartbeat(now)
 
     # -- DAGs ----------------------------------------------------------------------------------
@@ -499,6 +504,37 @@ class Scheduler:
                 self._end_run(key, active.engine.finalize(now))
         self._queue_admitted()
 
+    @contextlib.contextmanager
+    def _one_transaction(self) -> Iterator[None]:
+        """Make what the block decides about the active runs one transaction: the engines
+        keep their changes until the block ends, then write them in one unit of work, and
+        only then does anything act on them (attempts go to the executor, DAG callbacks
+        start). Three transactions per task on the critical path: the worker's claim and
+        outcome, and this one (the attempt's start and end, and what that made ready)."""
+        if self._deferred_actions is not None:
+            yield  # already inside one
+            return
+        engines = [active.engine for active in self._runs.values()]
+        for engine in engines:
+            engine.defer_writes()
+        self._deferred_actions = []
+        try:
+            yield
+        finally:
+            actions, self._deferred_actions = self._deferred_actions, None
+            with self.store.unit_of_work() as uow:
+                for engine in engines:
+                    engine.flush(uow)
+        for action in actions:
+            action()
+
+    def _after_commit(self, action: Callable[[], object]) -> None:
+        """Do ``action`` now, or once the current :meth:`_one_transaction` committed."""
+        if self._deferred_actions is None:
+            action()
+        else:
+            self._deferred_actions.append(action)
+
     def _end_run(self, key: tuple[str, str], state: DagRunState) -> None:
         active = self._runs.pop(key)
         if any(dag_id == key[0] for dag_id, _ in self._queued_runs):
@@ -510,9 +546,10 @@ class Scheduler:
         )
         known = self._dags.get(key[0])
         if callback is not None and known is not None:
-            self._callbacks.start(known.fileloc, key[0], key[1])
+            # The callback's process reads the run: only once its end is committed.
+            self._after_commit(functools.partial(self._callbacks.start, known.fileloc, *key))
         if self.on_run_finished is not None:
-            self.on_run_finished(active.engine.run)
+            self._after_commit(functools.partial(self.on_run_finished, active.engine.run))
 
     def _queue_admitted(self) -> None:
         capacity = self._capacity()
@@ -541,7 +578,7 @@ class Scheduler:
                 del active.waiting[(ti.task_id, ti.map_index)]
                 attempt = ti.key.attempt(ti.try_number + 1)
                 self._active[ti.key] = _Handed(attempt, ti.pool, ti.pool_slots)
-                self.executor.queue(attempt)
+                self._after_commit(functools.partial(self.executor.queue, attempt))
 
     def _candidates(self) -> Iterator[Candidate]:
         """Waiting instances, highest priority then oldest run first, made lazily: admission
