@@ -4,6 +4,9 @@ in this process, or one an installed package declares in the entry-point group
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -158,3 +161,26 @@ def test_an_executor_registered_in_this_process(
     finally:
         unregister_executor("embedded")
     assert available_executors() == ["local", "in_process"]
+
+
+@pytest.mark.slow
+def test_an_unknown_name_stops_the_scheduler_command_before_it_opens_the_database(
+    headwater_home: Path,
+) -> None:
+    env = {**os.environ, "HEADWATER__SCHEDULER__EXECUTOR": "kubernetes"}
+    done = subprocess.run(
+        [sys.executable, "-m", "headwater", "scheduler", "--no-dag-processor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "Error: scheduler.executor is 'kubernetes', which is not an executor here; available: "
+        "'local', 'in_process' (an installed package adds one through the entry-point group "
+        "'headwater.executors')"
+    ]
+    assert not list(headwater_home.glob("headwater.db*"))
