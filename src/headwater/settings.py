@@ -78,11 +78,14 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
+    # Not a fixed list of choices: an installed package may add an executor, so the name is
+    # checked when the scheduler is built (headwater.scheduler.executor_registry).
     executor: str = _setting(
         "local",
-        "Where attempts run: 'local' (a pool of worker processes) or 'in_process' (one at a "
-        "time inside the scheduler, for debugging).",
-        choices=("local", "in_process"),
+        "Where attempts run: 'local' (a pool of worker processes), 'in_process' (one at a "
+        "time inside the scheduler, for debugging), or the name of an executor an installed "
+        "package declares in the entry-point group 'headwater.executors'. Checked when the "
+        "scheduler starts.",
     )
     parallelism: int = _setting(
         16,

@@ -65,9 +65,8 @@ def _load_file(home: Path, toml: str | bytes) -> None:
             "got 'yes'",
         ),
         (
-            "[scheduler]\nexecutor = 'celery'\n",
-            "scheduler.executor ({file}, line 2): expected one of 'local', 'in_process', "
-            "got 'celery'",
+            "[scheduler]\nexecutor = 5\n",
+            "scheduler.executor ({file}, line 2): expected a string, got 5",
         ),
         (
             "[xcom]\nmax_size_bytes = 0\n",

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
 from headwater.db.opening import open_store
-from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
     from headwater.dag_processing.processor import DagFolderProcessor
@@ -89,20 +88,17 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
 def build_scheduler(
     settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> Scheduler:
+    """The scheduler of ``settings``, with the executor ``scheduler.executor`` names. The name
+    is looked up in :mod:`~headwater.scheduler.executor_registry` and its factory given the
+    settings before the database is opened, so an unknown name or bad settings of the
+    executor are refused first."""
+    from headwater.scheduler.executor_registry import executor_factory
     from headwater.scheduler.scheduler import Scheduler
 
-    factories = {
-        "local": local_executor_factory,
-        "in_process": lambda _: in_process_executor_factory(),
-    }
-    kind = settings.scheduler.executor
-    if kind not in factories:
-        raise HeadwaterError(
-            f"scheduler.executor {kind!r} is not available; use one of {', '.join(factories)}"
-        )
+    build_executor = executor_factory(settings.scheduler.executor)(settings)
     return Scheduler(
         store=store or open_store(settings, clock=clock),
-        executor_factory=factories[kind](settings),
+        executor_factory=build_executor,
         settings=settings,
         clock=clock,
     )
