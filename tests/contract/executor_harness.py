@@ -39,7 +39,7 @@ import pytest
 
 from headwater.authoring.dag import DAG
 from headwater.clock import FakeClock
-from headwater.engine.records import AttemptKey, AttemptOutcome, DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import AttemptKey, AttemptOutcome, DagRun, TaskInstance
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.executors._worker import is_worker
@@ -50,8 +50,8 @@ from headwater.operators import PythonOperator
 from headwater.runtime.logs import attempt_log_path
 from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
-from headwater.serialization import load_serializer
 from headwater.store.memory import MemoryStore
+from headwater.xcom_serializers import load_serializer
 
 DEADLINE_S = 30.0
 """How long a test waits for something that should happen at once (a safety net, never a
@@ -251,18 +251,11 @@ class InProcessUnderTest(ExecutorUnderTest):
         else:
             self.store.save_task_instances([ti])
         log_path = attempt_log_path(self.folder / "logs", key.ti_key, key.try_number)
-        self.store.save_attempt(
-            TaskAttempt(
-                *key,
-                state=TaskInstanceState.RUNNING,
-                start_date=self.clock.now(),
-                hostname=socket.gethostname(),
-                pid=os.getpid(),
-                log_path=log_path,
-            )
-        )
         request = AttemptRequest(dag, run, ti, self.store, self.xcoms, log_path)
-        return run_and_record(request, key, self.clock.now)
+        # It claims the attempt (its row) before it runs it, as a worker does.
+        return run_and_record(
+            request, key, self.clock.now, hostname=socket.gethostname(), pid=os.getpid()
+        )
 
     def while_running(self, ready: Path, action: Callable[[], None]) -> None:
         # poll() holds this thread while the attempt runs: act from another one.

@@ -20,20 +20,26 @@ import pytest
 from headwater.authoring.dag import DAG
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor
-from headwater.engine.records import AttemptKey, AttemptOutcome, DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import (
+    AttemptKey,
+    AttemptOutcome,
+    DagRun,
+    TaskAttempt,
+    TaskInstance,
+)
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
-from headwater.executors.base import Executor
+from headwater.executors.base import AttemptStarted, Executor
 from headwater.operations import trigger_run
 from headwater.operators import PythonOperator
 from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
 from headwater.scheduler.attempt_recovery import settle_outcome
 from headwater.scheduler.scheduler import Scheduler
-from headwater.serialization import load_serializer
 from headwater.settings import load_settings
 from headwater.store.memory import MemoryStore
 from headwater.store.ports import Store
+from headwater.xcom_serializers import load_serializer
 
 S = TaskInstanceState
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -46,8 +52,9 @@ class ScriptedExecutor(Executor):
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
         self.queued: list[AttemptKey] = []
-        self.started: set[AttemptKey] = set()
+        self.sent: set[AttemptKey] = set()
         self._reports: list[tuple[AttemptKey, AttemptOutcome]] = []
+        self._started_events: list[AttemptStarted] = []
 
     def queue(self, key: AttemptKey) -> None:
         self.queued.append(key)
@@ -55,10 +62,19 @@ class ScriptedExecutor(Executor):
     def start_attempt(self, key: AttemptKey) -> None:
         message = self.scheduler.prepare_attempt(key, os.getpid(), self.scheduler.hostname)
         assert message is not None and message.key == key
-        self.started.add(key)
+        self.sent.add(key)
+        host = self.scheduler.hostname
+        # The worker claims the attempt (its row), and the executor says it started.
+        row = TaskAttempt(*key, state=S.RUNNING, start_date=T0, hostname=host, pid=os.getpid())
+        assert self.scheduler.store.claim_attempt(row)
+        self._started_events.append(AttemptStarted(key, host, os.getpid(), T0))
+
+    def started(self) -> list[AttemptStarted]:
+        events, self._started_events = self._started_events, []
+        return events
 
     def report(self, key: AttemptKey, outcome: AttemptOutcome) -> None:
-        self.started.discard(key)
+        self.sent.discard(key)
         self._reports.append((key, outcome))
 
     def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
@@ -66,14 +82,14 @@ class ScriptedExecutor(Executor):
         return reports
 
     def running(self) -> Mapping[AttemptKey, object]:
-        return dict.fromkeys(self.started, "scripted")
+        return dict.fromkeys(self.sent, "scripted")
 
     def kill(self, key: AttemptKey) -> None:
-        self.started.discard(key)
+        self.sent.discard(key)
 
     @property
     def has_work(self) -> bool:
-        return bool(self.started or self._reports)
+        return bool(self.sent or self._reports)
 
 
 @pytest.fixture
@@ -169,7 +185,6 @@ def test_a_late_result_of_an_attempt_ended_elsewhere_is_refused(
     ti = TaskInstance("late", "r1", "t", state=S.RUNNING, try_number=1, max_tries=1)
     any_store.create_dag_run(run, [ti])
     log_path = str(tmp_path / "attempt-1.log")
-    any_store.save_attempt(TaskAttempt(*key, state=S.RUNNING, start_date=T0, log_path=log_path))
     ended_elsewhere = AttemptOutcome(S.FAILED, error="no heartbeat: the process running it is gone")
 
     def body() -> str:
@@ -182,7 +197,9 @@ def test_a_late_result_of_an_attempt_ended_elsewhere_is_refused(
     xcoms = XComs(any_store, load_serializer(None), 1 << 20)
     request = AttemptRequest(dag, run, ti, any_store, xcoms, log_path)
 
-    outcome = run_and_record(request, key, lambda: T0 + timedelta(minutes=6))
+    outcome = run_and_record(
+        request, key, lambda: T0 + timedelta(minutes=6), hostname="worker-host", pid=4242
+    )
 
     assert outcome.state is S.SUCCESS and not outcome.recorded
     stored = any_store.get_attempt(key)

@@ -1,0 +1,159 @@
+"""What every part of the scheduler shares: its state, and the one-transaction block.
+
+:class:`~headwater.scheduler.scheduler.Scheduler` is assembled from small parts, each a class
+over this state: :mod:`~headwater.scheduler.attempt_flow` (queueing attempts, applying what
+the executor reports), :mod:`~headwater.scheduler.recovery` (what a stopped or killed
+scheduler left, heartbeats), and :mod:`~headwater.scheduler.scheduler` itself (the loop, DAGs
+and runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from headwater.clock import Clock, SystemClock
+from headwater.engine.dagrun import DagRunEngine
+from headwater.engine.records import AttemptKey, DagRun, TaskInstanceKey
+from headwater.engine.states import TaskInstanceState
+from headwater.engine.xcoms import XComs
+from headwater.scheduler.dag_callbacks import DagCallbackProcesses
+from headwater.scheduler.missing_dags import MissingDags
+from headwater.scheduler.run_planning import DataInterval
+from headwater.xcom_serializers import load_serializer
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.executors.base import Executor
+    from headwater.settings import Settings
+    from headwater.store.ports import Store
+
+S = TaskInstanceState
+LOST_REASON = "lost: the scheduler that ran it stopped; it runs again (not counted as a retry)"
+STOPPED_REASON = (
+    "stopped with the scheduler; it runs again when a scheduler starts (not counted as a retry)"
+)
+
+
+@dataclass
+class KnownDag:
+    dag: DAG
+    source_hash: str
+    fileloc: str
+    is_paused: bool
+    last_interval: DataInterval | None = None
+    """The interval of the latest scheduled run (loaded from the database once)."""
+    last_interval_known: bool = False
+    stored_next: DataInterval | None = None
+
+    uniform_priority: bool = True
+    """Every task has the same priority weight: ready order is priority order."""
+
+    def __post_init__(self) -> None:
+        self.uniform_priority = len({t.priority_weight for t in self.dag.task_dict.values()}) <= 1
+
+
+class Handed(NamedTuple):
+    attempt: AttemptKey
+    pool: str
+    slots: int
+
+
+@dataclass
+class ActiveRun:
+    engine: DagRunEngine
+    waiting: dict[tuple[str, int], TaskInstanceKey] = field(default_factory=dict)
+    """Instances that are SCHEDULED but not yet admitted (a pool or a limit is full)."""
+
+
+class SchedulerState:
+    """The state of one scheduler over one database and one executor."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        executor_factory: Callable[[Any], Executor],
+        settings: Settings,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.hostname = socket.gethostname()
+        self.xcoms = XComs(
+            store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
+        )
+        self.executor = executor_factory(self)
+        self.job_id: int | None = None
+        self._dags: dict[str, KnownDag] = {}
+        self._defined_dag_ids: set[str] = set()
+        """The DAGs some DAG file defines now (the active ones in the database)."""
+        self._missing_dags = MissingDags(settings.scheduler.missing_dag_grace_s)
+        self._runs: dict[tuple[str, str], ActiveRun] = {}
+        self._active: dict[TaskInstanceKey, Handed] = {}
+        """Instances queued or running through this scheduler: the attempt handed to the
+        executor, and the pool slots it holds."""
+        self._dirty: set[tuple[str, str]] = set()
+        self._pools: dict[str, int] = {}
+        self._warned_pools: set[str] = set()
+        self._last_heartbeat: datetime | None = None
+        self._callbacks = DagCallbackProcesses()
+        self._queued_runs: set[tuple[str, str]] = set()
+        """Runs left queued by the last pass (paused DAG, max_active_runs reached)."""
+        self._pass_wanted = False
+        """Whether :meth:`run` should start the next full pass now instead of on time."""
+        self._deferred_actions: list[Callable[[], object]] | None = None
+        """While a :meth:`_one_transaction` block runs: what waits for its commit."""
+        self.on_run_finished: Callable[[DagRun], None] | None = None
+        """Told about each run this scheduler ended (the terminal of ``standalone``)."""
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def _kill(self, ti_key: TaskInstanceKey) -> None:
+        """Stop the attempt of ``ti_key`` handed to the executor, if there is one."""
+        handed = self._active.pop(ti_key, None)
+        if handed is not None:
+            self.executor.kill(handed.attempt)
+
+    @contextlib.contextmanager
+    def _one_transaction(self) -> Iterator[None]:
+        """Make what the block decides about the active runs one transaction: the engines
+        keep their changes until the block ends, then write them in one unit of work, and
+        only then does anything act on them (attempts go to the executor, DAG callbacks
+        start). Three transactions per task on the critical path: the worker's claim and
+        outcome, and this one (the attempt's start and end, and what that made ready)."""
+        if self._deferred_actions is not None:
+            yield  # already inside one
+            return
+        engines = [active.engine for active in self._runs.values()]
+        for engine in engines:
+            engine.defer_writes()
+        self._deferred_actions = []
+        try:
+            yield
+        finally:
+            actions, self._deferred_actions = self._deferred_actions, None
+            with self.store.unit_of_work() as uow:
+                for engine in engines:
+                    engine.flush(uow)
+        for action in actions:
+            action()
+
+    def _after_commit(self, action: Callable[[], object]) -> None:
+        """Do ``action`` now, or once the current :meth:`_one_transaction` committed."""
+        if self._deferred_actions is None:
+            action()
+        else:
+            self._deferred_actions.append(action)
+
+    def execution_timeout_s(self, key: TaskInstanceKey) -> float | None:
+        known = self._dags.get(key.dag_id)
+        if known is None or key.task_id not in known.dag.task_dict:
+            return None
+        timeout = known.dag.task_dict[key.task_id].execution_timeout
+        return timeout.total_seconds() if timeout else None
