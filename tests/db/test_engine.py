@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from headwater import HeadwaterError
 from headwater.db import DatabaseError
@@ -58,20 +60,66 @@ def test_sqlite_is_set_up_for_several_writing_processes(tmp_path: Path) -> None:
 def test_sqlite_writes_begin_immediate_and_reads_plainly(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'headwater.db'}")
     statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    # What SQLite itself runs (the write lock is taken on the driver's connection directly).
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(statements.append))
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE t (x INTEGER)"))
         with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             conn.execute(text("SELECT * FROM t")).all()
-        assert statements == [
+        assert [s for s in statements if not s.startswith("PRAGMA")] == [
             "BEGIN IMMEDIATE",
             "CREATE TABLE t (x INTEGER)",
+            "COMMIT",
             "BEGIN",
             "SELECT * FROM t",
+            "ROLLBACK",
         ]
     finally:
         engine.dispose()
+
+
+def test_a_sqlite_writer_waits_for_the_lock_then_takes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that meets another's write lock tries again in short steps until it is free,
+    and fails as SQLite does ("database is locked") once the busy timeout is spent."""
+    import threading
+
+    from headwater.db import engine as db_engine
+
+    path = tmp_path / "headwater.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    holder = sqlite3.connect(path, isolation_level=None)  # another process's writer
+    holder.execute("BEGIN IMMEDIATE")
+    got: list[str] = []
+    try:
+        writer = threading.Thread(
+            target=lambda: got.append(_insert(engine)), name="writer", daemon=True
+        )
+        writer.start()
+        writer.join(0.2)
+        assert got == [] and writer.is_alive()  # waiting for the lock
+        holder.execute("COMMIT")
+        writer.join(30)
+        assert got == ["inserted"]
+
+        holder.execute("BEGIN IMMEDIATE")
+        monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_S", 0.05)
+        with pytest.raises(OperationalError, match="database is locked"):
+            _insert(engine)
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def _insert(engine: Engine) -> str:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    return "inserted"
 
 
 def test_sqlite_transactions_hold_across_statements(tmp_path: Path) -> None:

@@ -132,6 +132,8 @@ class AttemptStore(ABC):
         outcome: AttemptOutcome,
         end_date: datetime,
         xcoms: Mapping[str, str] | None = None,
+        *,
+        start_date: datetime | None = None,
     ) -> bool:
         """End the attempt ``key`` with ``outcome`` and store the XComs its instance pushed,
         in one atomic change, **if the attempt is still running** (compare-and-set).

@@ -95,7 +95,9 @@ def run_and_record(
         return AttemptOutcome(TaskInstanceState.FAILED, error=error, rejected=True)
     xcoms = PendingXComs(request.xcoms, key.ti_key)
     outcome = run_attempt(replace(request, xcoms=xcoms))
-    recorded = request.store.record_attempt_outcome(key, outcome, now(), xcoms.pending)
+    recorded = request.store.record_attempt_outcome(
+        key, outcome, now(), xcoms.pending, start_date=started.start_date
+    )
     if not recorded:
         message = (
             f"Attempt {key.try_number} ended {outcome.state.value}, but it had already been "

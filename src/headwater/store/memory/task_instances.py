@@ -158,6 +158,8 @@ class MemoryTaskInstances(MemoryCore):
         outcome: AttemptOutcome,
         end_date: datetime,
         xcoms: Mapping[str, str] | None = None,
+        *,
+        start_date: datetime | None = None,
     ) -> bool:
         with self._lock:
             attempt = self._attempt(key)

@@ -82,27 +82,33 @@ class SqlAttempts(SqlTaskInstances):
         outcome: AttemptOutcome,
         end_date: datetime,
         xcoms: Mapping[str, str] | None = None,
+        *,
+        start_date: datetime | None = None,
     ) -> bool:
         """Compare-and-set on the attempt row (``state = 'running'``), and its XComs, in one
-        transaction: see :meth:`~headwater.engine.ports.AttemptStore.record_attempt_outcome`."""
+        transaction: see :meth:`~headwater.engine.ports.AttemptStore.record_attempt_outcome`.
+        Given the attempt's ``start_date`` (its worker knows it), it is one ``UPDATE``."""
         key = AttemptKey(*key)
-        where = (*attempt_where(key), ATTEMPTS.c.state == RUNNING)
         with self._write() as conn:
-            start = conn.execute(
-                select(ATTEMPTS.c.start_date).where(*where).with_for_update()
-            ).scalar_one_or_none()
+            start = start_date
+            if start is None:
+                where = (*attempt_where(key), ATTEMPTS.c.state == RUNNING)
+                start = conn.execute(
+                    select(ATTEMPTS.c.start_date).where(*where).with_for_update()
+                ).scalar_one_or_none()
             if start is None:
                 return False
-            values = {
-                "state": outcome.state.value,
-                "end_date": end_date,
-                "duration": (end_date - start).total_seconds(),
-                "error": outcome.error,
-                "rendered_fields": outcome.rendered_fields,
-                "outcome": outcome_json(outcome),
+            params = {
+                **attempt_key_params(key),
+                "v_state": outcome.state.value,
+                "v_end_date": end_date,
+                "v_duration": (end_date - start).total_seconds(),
+                "v_error": outcome.error,
+                "v_rendered_fields": outcome.rendered_fields,
+                "v_outcome": outcome_json(outcome),
             }
-            if not conn.execute(update(ATTEMPTS).where(*where).values(**values)).rowcount:
-                return False  # ended meanwhile (cannot happen under the row lock; kept safe)
+            if not conn.execute(self._stmts.end_attempt, params).rowcount:
+                return False  # not running (ended by someone else, or never claimed)
             if xcoms:
                 ti = key._asdict()
                 del ti["try_number"]

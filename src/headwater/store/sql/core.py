@@ -48,6 +48,7 @@ class Statements:
     insert_ti: Insert
     upsert_attempt: Insert
     claim_attempt: Insert
+    end_attempt: Update
     upsert_xcom: Insert
     upsert_variable: Insert
     upsert_connection: Insert
@@ -74,6 +75,24 @@ def statements(dialect_name: str) -> Statements:
         insert_ti=insert(TIS),
         upsert_attempt=dialect.upsert(dialect_name, ATTEMPTS, keep=("heartbeat_at", "worker")),
         claim_attempt=dialect.insert_if_absent(dialect_name, ATTEMPTS),
+        # Compare-and-set: only a running attempt ends (record_attempt_outcome).
+        end_attempt=update(ATTEMPTS)
+        .where(
+            ATTEMPTS.c.dag_id == bindparam("k_dag_id"),
+            ATTEMPTS.c.run_id == bindparam("k_run_id"),
+            ATTEMPTS.c.task_id == bindparam("k_task_id"),
+            ATTEMPTS.c.map_index == bindparam("k_map_index"),
+            ATTEMPTS.c.try_number == bindparam("k_try_number"),
+            ATTEMPTS.c.state == "running",
+        )
+        .values(
+            state=bindparam("v_state"),
+            end_date=bindparam("v_end_date"),
+            duration=bindparam("v_duration"),
+            error=bindparam("v_error"),
+            rendered_fields=bindparam("v_rendered_fields", type_=ATTEMPTS.c.rendered_fields.type),
+            outcome=bindparam("v_outcome", type_=ATTEMPTS.c.outcome.type),
+        ),
         upsert_xcom=dialect.upsert(dialect_name, XCOMS),
         upsert_variable=dialect.upsert(
             dialect_name,
