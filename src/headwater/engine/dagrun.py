@@ -347,12 +347,16 @@ class DagRunEngine(RunState):
                 self._skip_unfollowed(task, outcome.follow_branches, now)
             if outcome.short_circuit is not None:
                 self._skip_downstream(task, everything=outcome.short_circuit == "all", now=now)
+        # The row as its worker recorded it is the truth; it is written again only to say
+        # what the engine made of it (a retry) or when nobody recorded it.
+        rewrite = not outcome.recorded or state is not outcome.state
+        if rewrite:
+            attempt.end_date = now
         attempt.state = state
-        attempt.end_date = now
         attempt.error = outcome.error
         attempt.rendered_fields = outcome.rendered_fields
-        attempt.outcome = outcome  # as recorded with the attempt: the upsert keeps it
-        self._commit(attempt)
+        attempt.outcome = outcome
+        self._commit(attempt if rewrite else None)
         return state
 
     def _skip_waiting(

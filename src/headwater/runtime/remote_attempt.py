@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -47,8 +48,14 @@ def run_payload(payload: Any) -> AttemptOutcome:
     return run_message(message, store, xcoms)
 
 
-def run_message(message: AttemptMessage, store: MetadataStore, xcoms: XComs) -> AttemptOutcome:
-    """:func:`run_payload` with a store this process already has (the in-process executor)."""
+def run_message(
+    message: AttemptMessage,
+    store: MetadataStore,
+    xcoms: XComs,
+    now: Callable[[], datetime] | None = None,
+) -> AttemptOutcome:
+    """:func:`run_payload` with a store this process already has (the in-process executor),
+    and its clock (``now``; the system clock by default)."""
     from headwater.runtime.recorded_attempt import run_and_record
     from headwater.runtime.task_runner import AttemptRequest
 
@@ -73,7 +80,8 @@ def run_message(message: AttemptMessage, store: MetadataStore, xcoms: XComs) -> 
             TaskInstanceState.FAILED, error=f"the worker could not start the attempt: {exc}"
         )
     request = AttemptRequest(dag, run, ti, store, xcoms, message.log_path)
-    return run_and_record(request, key, _utc_now, hostname=_HOSTNAME, pid=os.getpid())
+    clock = now or _utc_now
+    return run_and_record(request, key, clock, hostname=_HOSTNAME, pid=os.getpid())
 
 
 def _get_ti(store: MetadataStore, key: AttemptKey) -> TaskInstance | None:

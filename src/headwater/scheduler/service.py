@@ -78,7 +78,7 @@ def in_process_executor_factory() -> Callable[[Scheduler], Executor]:
             message = scheduler.prepare_attempt(key, os.getpid(), scheduler.hostname)
             if message is None:
                 return None
-            return run_message(message, scheduler.store, scheduler.xcoms)
+            return run_message(message, scheduler.store, scheduler.xcoms, scheduler.clock.now)
 
         return InProcessExecutor(run_attempt, scheduler.clock)
 
