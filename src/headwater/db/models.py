@@ -266,7 +266,8 @@ class EventModel(Base):
     map_index: Mapped[int | None] = mapped_column(Integer)
     try_number: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(50))
-    """'ti_state', 'run_state', 'trigger', 'pause', 'clear', ..."""
+    """What people did: 'trigger', 'clear', 'mark', 'pause', 'delete_run', 'delete_dag',
+    'backfill'."""
     state: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
 

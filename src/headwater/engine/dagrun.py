@@ -160,7 +160,7 @@ class DagRunEngine(RunState):
         if ti.state not in FINISHED_STATES:
             ti.end_date = now
         ti.next_retry_at = None
-        ti.error = f"removed: {reason}"  # also the detail of its ti_state event
+        ti.error = f"removed: {reason}"  # what people see on the instance
         self._assign(ti, S.REMOVED, rules.REMOVE)
 
     def start(self, now: datetime) -> None:
@@ -436,7 +436,7 @@ class DagRunEngine(RunState):
             if ti.state is S.RUNNING:
                 self._close_attempt(ti, attempt_state, now, error)
             ti.next_retry_at = None  # a retry that was waiting will not come
-            ti.error = error  # also the detail of its ti_state event
+            ti.error = error  # what people see on the instance
             self._finish(ti, state, now, rule)
         self._commit()
         self.run.note = reason

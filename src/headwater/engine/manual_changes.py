@@ -89,7 +89,7 @@ def mark(
     chosen = [ti for ti in _instances_for(engine, keys, state, rule) if ti.state is not state]
     for ti in chosen:
         ti.next_retry_at = None
-        ti.error = None if state is S.SUCCESS else "marked failed"  # its ti_state event's detail
+        ti.error = None if state is S.SUCCESS else "marked failed"
         engine._finish(ti, state, now, rule)
     engine._commit()
     if not chosen:
