@@ -262,3 +262,35 @@ def print_table(title: str, headers: str | Sequence[str], rows: list[list[str]])
     print(line(["-" * w for w in widths]))
     for row in rows:
         print(line(row))
+
+
+def create_database(server_url: str, prefix: str) -> str:
+    """A fresh, empty database named ``prefix_<random>`` on the PostgreSQL server of
+    ``server_url``; returns its URL."""
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, database_url: str) -> None:
+    """Drop the database of ``database_url`` made by :func:`create_database`."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()

@@ -84,7 +84,9 @@ from _common import (
     add_work_root_option,
     clean_env,
     command_line,
+    create_database,
     dag_file_text,
+    drop_database,
     fs_probe_end,
     fs_probe_line,
     fs_probe_start,
@@ -240,7 +242,7 @@ class Point:
             )
         )
         database_url = (
-            create_database(args.postgres)
+            create_database(args.postgres, "headwater_bench")
             if args.postgres
             else f"sqlite:///{home / 'headwater.db'}"
         )
@@ -257,37 +259,6 @@ class Point:
         if report.errors:
             sys.exit(f"{self.dag_id}: import errors: {store.list_import_errors()}")
         return home, env, settings, store
-
-
-def create_database(server_url: str) -> str:
-    """A fresh, empty database on the PostgreSQL server of ``server_url``; returns its URL."""
-    import uuid
-
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = f"headwater_bench_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        engine.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, database_url: str) -> None:
-    """Drop the database of ``database_url`` made by :func:`create_database`."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = make_url(database_url).database
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        engine.dispose()
 
 
 def trigger(settings: Settings, store: SqlStore, dag_id: str) -> tuple[DagRun, datetime, float]:

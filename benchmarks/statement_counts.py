@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import dag_file_text, parse_list, print_table
+from _common import create_database, dag_file_text, drop_database, parse_list, print_table
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -75,7 +75,7 @@ def count_run(database: str, server_url: str | None, n: int, shape: str, kind: s
         database_url = None
         if database == "postgresql":
             assert server_url is not None
-            database_url = create_database(server_url)
+            database_url = create_database(server_url, "headwater_statements")
             os.environ["HEADWATER_DATABASE_URL"] = database_url
         try:
             settings = load_settings()
@@ -110,36 +110,6 @@ def count_run(database: str, server_url: str | None, n: int, shape: str, kind: s
             if database_url is not None and server_url is not None:
                 drop_database(server_url, database_url)
     return counts
-
-
-def create_database(server_url: str) -> str:
-    """A fresh database on the PostgreSQL server of ``server_url``; returns its URL."""
-    import uuid
-
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = f"headwater_statements_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        engine.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, database_url: str) -> None:
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = make_url(database_url).database
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        engine.dispose()
 
 
 def postgres_reachable(server_url: str) -> bool:

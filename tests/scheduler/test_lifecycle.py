@@ -22,7 +22,7 @@ from headwater.cli import tasks as tasks_cli
 from headwater.clock import SystemClock
 from headwater.dag_processing.serialized_dag import deserialize_dag
 from headwater.engine.dagrun import DagRunEngine
-from headwater.engine.records import AttemptKey, TaskAttempt, TaskInstanceKey
+from headwater.engine.records import AttemptKey, DagRun, TaskAttempt, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.operations._stored import xcoms_for
 from headwater.runtime.logs import attempt_log_path
@@ -141,25 +141,32 @@ with DAG("stubborn", start_date=START):
 """
 
 
-@pytest.mark.skipif(not LINUX, reason="workers are adopted through pidfds (Linux)")
-def test_a_worker_left_running_by_a_killed_scheduler_is_adopted_and_never_runs_twice(
-    processes: Processes,
-) -> None:
-    processes.write_dag(
-        "holding", HOLD.format(pids=str(processes.pids), release=str(processes.release))
-    )
+def _killed_mid_attempt(processes: Processes, dag_id: str, body: str) -> tuple[DagRun, int]:
+    """Run ``dag_id`` (its task ``hold`` writes its pid) under a scheduler, and kill that
+    scheduler with SIGKILL once the task runs; returns the run and the task's worker pid."""
+    processes.write_dag(dag_id, body)
     harness = processes.harness
     harness.process()
-    run = harness.trigger("holding")
+    run = harness.trigger(dag_id)
     first = processes.scheduler()
     wait_for(processes.read_pids, "the task to start in a worker")
     wait_for(
-        lambda: harness.states("holding", run.run_id)["hold"] == "running",
+        lambda: harness.states(dag_id, run.run_id)["hold"] == "running",
         "the running state to be stored",
     )
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=60)
     (worker,) = processes.read_pids()
+    return run, worker
+
+
+@pytest.mark.skipif(not LINUX, reason="workers are adopted through pidfds (Linux)")
+def test_a_worker_left_running_by_a_killed_scheduler_is_adopted_and_never_runs_twice(
+    processes: Processes,
+) -> None:
+    holding = HOLD.format(pids=str(processes.pids), release=str(processes.release))
+    run, worker = _killed_mid_attempt(processes, "holding", holding)
+    harness = processes.harness
 
     second = processes.scheduler()
     wait_for(
@@ -181,19 +188,9 @@ def test_a_worker_left_running_by_a_killed_scheduler_is_adopted_and_never_runs_t
 def test_an_adopted_task_that_ignores_signals_is_killed_at_its_execution_timeout(
     processes: Processes,
 ) -> None:
-    processes.write_dag("stubborn", STUBBORN.format(pids=str(processes.pids), timeout=8))
+    stubborn = STUBBORN.format(pids=str(processes.pids), timeout=8)
+    run, worker = _killed_mid_attempt(processes, "stubborn", stubborn)
     harness = processes.harness
-    harness.process()
-    run = harness.trigger("stubborn")
-    first = processes.scheduler()
-    wait_for(processes.read_pids, "the task to start in a worker")
-    wait_for(
-        lambda: harness.states("stubborn", run.run_id)["hold"] == "running",
-        "the running state to be stored",
-    )
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=60)
-    (worker,) = processes.read_pids()
 
     second = processes.scheduler()
     wait_for(harness.finished("stubborn", run.run_id), "the run to end at the timeout")
