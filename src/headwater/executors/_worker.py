@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
-from headwater.executors.process_tree import set_process_name
+from headwater.executors.process_tree import process_exists, set_process_name
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -188,7 +188,7 @@ def main(conn: Connection, options: WorkerOptions) -> None:
         _release_fork_server()
     set_process_name(PROCESS_NAME)
     parent = os.getppid()
-    if options.scheduler_pid and not _alive(options.scheduler_pid):
+    if options.scheduler_pid and not process_exists(options.scheduler_pid):
         return  # the scheduler died while this worker started
     signal.signal(signal.SIGTERM, _raise_terminated)
     signal.signal(signal.SIGINT, _ignore)
@@ -315,16 +315,6 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
     pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def is_worker(pid: int) -> bool:

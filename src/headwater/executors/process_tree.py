@@ -21,6 +21,7 @@ __all__ = [
     "kill_child_groups",
     "kill_descendants",
     "main_script_hidden",
+    "process_exists",
     "process_start",
     "set_parent_death_signal",
     "set_process_name",
@@ -57,6 +58,17 @@ def _children_by_parent() -> dict[int, list[tuple[int, int]]]:
             continue
         found.setdefault(ppid, []).append((int(entry), pgrp))
     return found
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (perhaps another user's, or a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def descendants(pid: int) -> list[int]:

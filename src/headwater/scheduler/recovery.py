@@ -11,13 +11,13 @@ fails those nobody has heard of for ``task_heartbeat_timeout_s``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance
 from headwater.exceptions import HeadwaterError
+from headwater.executors.process_tree import process_exists
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcome
 from headwater.scheduler.scheduler_state import (
@@ -39,7 +39,7 @@ class Recovery(SchedulerState):
         running attempts for lost ones. A scheduler whose process is gone does not count."""
         since = now - timedelta(seconds=self.settings.scheduler.task_heartbeat_timeout_s)
         for job in self.store.list_jobs(kind="scheduler", alive_since=since):
-            if job.hostname == self.hostname and not _process_exists(job.pid):
+            if job.hostname == self.hostname and not process_exists(job.pid):
                 continue
             raise HeadwaterError(
                 f"another scheduler is running on this database (pid {job.pid} on "
@@ -169,13 +169,3 @@ class Recovery(SchedulerState):
                 active.engine.finish_attempt(ti.task_id, ti.map_index, outcome, now)
                 self._active.pop(ti.key, None)
                 self._dirty.add((ti.dag_id, ti.run_id))
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
