@@ -164,12 +164,15 @@ def test_an_executor_registered_in_this_process(
 
 
 @pytest.mark.slow
-def test_an_unknown_name_stops_the_scheduler_command_before_it_opens_the_database(
-    headwater_home: Path,
+@pytest.mark.parametrize(
+    "command", [["scheduler", "--no-dag-processor"], ["standalone"]], ids=lambda c: c[0]
+)
+def test_an_unknown_name_stops_the_command_before_it_opens_the_database(
+    headwater_home: Path, command: list[str]
 ) -> None:
     env = {**os.environ, "HEADWATER__SCHEDULER__EXECUTOR": "kubernetes"}
     done = subprocess.run(
-        [sys.executable, "-m", "headwater", "scheduler", "--no-dag-processor"],
+        [sys.executable, "-m", "headwater", *command],
         env=env,
         capture_output=True,
         text=True,

@@ -268,6 +268,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
     Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
     """
     from headwater.dag_processing.processor import ScanStopped
+    from headwater.scheduler.executor_registry import executor_factory
     from headwater.scheduler.service import build_processor
     from headwater.services.context import open_context
     from headwater.settings import load_settings
@@ -280,6 +281,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
         _configure_logging(quiet)
         settings = load_settings()
         require_logs_folder(settings.logs_folder)  # before the database is created or migrated
+        executor_factory(settings.scheduler.executor)  # an unknown executor: before it too
         try:
             with open_context(settings, migrate=True) as ctx:
                 if not stop():
