@@ -67,6 +67,7 @@ class DagRunEngine(RunState):
         engine = cls(dag, store, xcoms, run)
         tis = [engine._new_ti(task, -1) for task in dag.task_dict.values()]
         store.create_dag_run(run, tis)
+        engine._remember_stored(tis)
         engine._load(tis)
         return engine
 
@@ -96,6 +97,7 @@ class DagRunEngine(RunState):
             raise HeadwaterError(f"DAG {dag_id!r} has no run {run_id!r}")
         engine = cls(dag, store, xcoms, run)
         tis = store.get_task_instances(dag_id, run_id)
+        engine._remember_stored(tis)  # before matching the DAG changes any of them
         if run.state in FINISHED_RUN_STATES:
             engine._load(tis)
         else:
@@ -114,7 +116,9 @@ class DagRunEngine(RunState):
         if run is None:
             raise HeadwaterError(f"DAG {dag_id!r} has no run {run_id!r}")
         engine = cls(dag, store, xcoms, run)
-        engine._load(store.get_task_instances(dag_id, run_id))
+        tis = store.get_task_instances(dag_id, run_id)
+        engine._remember_stored(tis)
+        engine._load(tis)
         return engine
 
     def _verify_integrity(self, tis: list[TaskInstance], now: datetime) -> list[TaskInstance]:

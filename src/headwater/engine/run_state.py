@@ -71,6 +71,8 @@ class RunState:
         self._pending_deleted: dict[tuple[str, int], TaskInstanceKey] = {}
         self._pending_attempts: dict[tuple[str, int, int], TaskAttempt] = {}
         self._pending_run = False
+        self._pending_expected: dict[tuple[str, int], tuple[TaskInstanceState, int] | None] = {}
+        """For each instance changed since :meth:`defer_writes`: what the store held before."""
         self._expected: dict[tuple[str, int], tuple[TaskInstanceState, int]] = {}
         """Each stored instance's (state, try number) as last read or written: what a store
         that compares and sets will be asked to find before it writes a change."""
@@ -88,9 +90,15 @@ class RunState:
             queue=task.queue,
         )
 
-    def _load(self, tis: Iterable[TaskInstance]) -> None:
+    def _remember_stored(self, tis: Iterable[TaskInstance]) -> None:
+        """Note the (state, try number) each instance has in the store, as read, before
+        anything changes it: what each later write expects to find there."""
         for ti in tis:
-            self._expected[(ti.task_id, ti.map_index)] = (ti.state, ti.try_number)
+            self._expected.setdefault((ti.task_id, ti.map_index), (ti.state, ti.try_number))
+
+    def _load(self, tis: Iterable[TaskInstance]) -> None:
+        """Drive ``tis`` (the stored ones were remembered first: :meth:`_remember_stored`)."""
+        for ti in tis:
             if ti.task_id not in self._tis:
                 self._outside[(ti.task_id, ti.map_index)] = ti  # a task no longer in the DAG
                 continue
@@ -234,7 +242,14 @@ class RunState:
             store.save_attempt(attempt)
         tis, deleted = list(self._pending_tis.values()), list(self._pending_deleted.values())
         if tis or deleted:
-            store.save_task_instances(tis, delete=deleted)
+            expected = {
+                ti.key: seen
+                for key, ti in self._pending_tis.items()
+                if key not in self._pending_deleted
+                and (seen := self._pending_expected.get(key)) is not None
+            }
+            store.save_task_instances(tis, delete=deleted, expected=expected)
+        self._pending_expected.clear()
         if self._pending_run:
             store.save_dag_run(self.run)
         self._pending_tis.clear()
@@ -251,14 +266,32 @@ class RunState:
             for key in deleted:
                 self._pending_tis.pop((key.task_id, key.map_index), None)
                 self._pending_deleted[(key.task_id, key.map_index)] = key
+                self._pending_expected.setdefault(
+                    (key.task_id, key.map_index), self._expected.get((key.task_id, key.map_index))
+                )
             for ti in changed:
                 self._pending_tis[(ti.task_id, ti.map_index)] = ti
+                self._pending_expected.setdefault(
+                    (ti.task_id, ti.map_index), self._expected.get((ti.task_id, ti.map_index))
+                )
             if attempt is not None:
                 self._save_attempt(attempt)
-        elif attempt is not None:
-            self.store.save_attempt_with_task_instances(attempt, changed, delete=deleted)
-        elif changed or deleted:
-            self.store.save_task_instances(changed, delete=deleted)
+        else:
+            # Compare-and-set: each instance the store holds is written only if it still has
+            # the (state, try number) this engine last read or wrote; a new one is inserted.
+            deleted_set = {(key.task_id, key.map_index) for key in deleted}
+            expected = {
+                ti.key: self._expected[(ti.task_id, ti.map_index)]
+                for ti in changed
+                if (ti.task_id, ti.map_index) in self._expected
+                and (ti.task_id, ti.map_index) not in deleted_set
+            }
+            if attempt is not None:
+                self.store.save_attempt_with_task_instances(
+                    attempt, changed, delete=deleted, expected=expected
+                )
+            elif changed or deleted:
+                self.store.save_task_instances(changed, delete=deleted, expected=expected)
         for ti in changed:
             self._expected[(ti.task_id, ti.map_index)] = (ti.state, ti.try_number)
         for key in deleted:

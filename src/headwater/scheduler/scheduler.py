@@ -30,7 +30,7 @@ from headwater.engine.records import (
 )
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
-from headwater.exceptions import HeadwaterError
+from headwater.exceptions import HeadwaterError, StaleWriteError
 from headwater.scheduler.attempt_flow import AttemptFlow
 from headwater.scheduler.missing_dags import engine_without_dag_file
 from headwater.scheduler.recovery import Recovery
@@ -142,6 +142,20 @@ class Scheduler(Recovery, AttemptFlow):
     def tick(self) -> None:
         """Everything the scheduler does, once: DAGs, runs, queueing, timeouts, heartbeats."""
         now = self.clock.now()
+        try:
+            self._runs_pass(now)
+        except StaleWriteError as exc:  # a direct write met another writer's change
+            self._reload_after_stale(exc)
+            return
+        self._pass_wanted = False
+        with self._one_transaction():
+            self._time_out_runs(now)
+            self.schedule_runs(now, everything=True)
+        self._heartbeat(now)
+
+    def _runs_pass(self, now: datetime) -> None:
+        """DAGs, pools, runs due, runs loaded and started, runs of missing DAGs; after a
+        stale write, what the reloaded runs left behind is put back."""
         from headwater.store.backfills import active_backfill_runs
 
         self._refresh_dags()
@@ -151,12 +165,10 @@ class Scheduler(Recovery, AttemptFlow):
         stored = self._active_runs_in_store()  # with the runs just created
         self._load_active_runs(stored)
         self._start_queued_runs(now, stored, backfill_of)
+        if self._recover_after_stale:
+            self._recover_after_stale = False
+            self._requeue_lost(now)
         self._end_runs_of_missing_dags(now, stored)
-        self._pass_wanted = False
-        with self._one_transaction():
-            self._time_out_runs(now)
-            self.schedule_runs(now, everything=True)
-        self._heartbeat(now)
 
     # -- DAGs ----------------------------------------------------------------------------------
 
@@ -294,14 +306,6 @@ class Scheduler(Recovery, AttemptFlow):
             self._kill(ti.key)
         self._runs[(run.dag_id, run.run_id)] = active
         self._dirty.add((run.dag_id, run.run_id))
-
-    def _drop_run(self, key: tuple[str, str], *, kill: bool) -> None:
-        self._runs.pop(key, None)
-        self._dirty.discard(key)
-        for ti_key in [k for k in self._active if (k.dag_id, k.run_id) == key]:
-            if kill:
-                self._kill(ti_key)
-            self._active.pop(ti_key, None)
 
     def _start_queued_runs(
         self, now: datetime, stored: list[DagRun], backfill_of: Mapping[tuple[str, str], int]

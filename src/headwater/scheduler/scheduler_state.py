@@ -10,6 +10,7 @@ and runs).
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptKey, DagRun, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.engine.xcoms import XComs
+from headwater.exceptions import StaleWriteError
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags
 from headwater.scheduler.run_planning import DataInterval
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from headwater.executors.base import Executor
     from headwater.settings import Settings
     from headwater.store.ports import Store
+
+log = logging.getLogger("headwater.scheduler.scheduler")
 
 S = TaskInstanceState
 LOST_REASON = "lost: the scheduler that ran it stopped; it runs again (not counted as a retry)"
@@ -108,6 +112,8 @@ class SchedulerState:
         self._pass_wanted = False
         """Whether :meth:`run` should start the next full pass now instead of on time."""
         self._deferred_actions: list[Callable[[], object]] | None = None
+        self._recover_after_stale = False
+        """A write was refused as stale: the next pass puts back what its runs left."""
         """While a :meth:`_one_transaction` block runs: what waits for its commit."""
         self.on_run_finished: Callable[[DagRun], None] | None = None
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
@@ -136,13 +142,42 @@ class SchedulerState:
         self._deferred_actions = []
         try:
             yield
-        finally:
-            actions, self._deferred_actions = self._deferred_actions, None
-            with self.store.unit_of_work() as uow:
-                for engine in engines:
-                    engine.flush(uow)
+        except BaseException:
+            self._deferred_actions = None
+            self._flush(engines)  # what was decided before the error stays decided
+            raise
+        actions, self._deferred_actions = self._deferred_actions, None
+        try:
+            self._flush(engines)
+        except StaleWriteError as exc:
+            self._reload_after_stale(exc)  # nothing acts on what was not committed
+            return
         for action in actions:
             action()
+
+    def _flush(self, engines: list[DagRunEngine]) -> None:
+        with self.store.unit_of_work() as uow:
+            for engine in engines:
+                engine.flush(uow)
+
+    def _reload_after_stale(self, exc: StaleWriteError) -> None:
+        """Someone else changed a task instance this scheduler holds (a person marking it,
+        another writer): what it decided is rolled back, so it forgets its runs and the next
+        pass loads them again from the database, then puts back what that left behind (an
+        attempt that ended meanwhile is applied from its recorded outcome)."""
+        log.warning("%s: the runs are loaded again from the database", exc)
+        for key in list(self._runs):
+            self._drop_run(key, kill=False)
+        self._recover_after_stale = True
+        self._pass_wanted = True
+
+    def _drop_run(self, key: tuple[str, str], *, kill: bool) -> None:
+        self._runs.pop(key, None)
+        self._dirty.discard(key)
+        for ti_key in [k for k in self._active if (k.dag_id, k.run_id) == key]:
+            if kill:
+                self._kill(ti_key)
+            self._active.pop(ti_key, None)
 
     def _after_commit(self, action: Callable[[], object]) -> None:
         """Do ``action`` now, or once the current :meth:`_one_transaction` committed."""
