@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.connection import wait
 
 from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
@@ -158,18 +159,22 @@ class AdoptedWorkers:
         return found + [a.sigkill_at for a in self._by_fd.values() if a.sigkill_at is not None]
 
     def stop(self) -> None:
-        """Terminate every adopted worker and wait for them (SIGKILL after the grace); they
-        are not reported: the scheduler records them as stopped, as its own workers."""
+        """Terminate every adopted worker and wait for them (SIGKILL after the grace), on
+        their pidfds as ``stop_workers`` waits on its workers' sentinels; they are not
+        reported: the scheduler records them as stopped, as its own workers."""
         for adopted in self._by_fd.values():
             adopted.signal(signal.SIGTERM)
+        pending = dict(self._by_fd)
         deadline = time.monotonic() + self._kill_grace_s
-        for adopted in list(self._by_fd.values()):
-            while _worker.is_worker(adopted.info.pid) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            if _worker.is_worker(adopted.info.pid):
-                kill_child_groups(adopted.info.pid)
-                adopted.signal(signal.SIGKILL)
-            os.close(adopted.pidfd)
+        while pending and (remaining := deadline - time.monotonic()) > 0:
+            for pidfd in wait(list(pending), remaining):
+                assert isinstance(pidfd, int)
+                pending.pop(pidfd)
+        for adopted in pending.values():
+            kill_child_groups(adopted.info.pid)
+            adopted.signal(signal.SIGKILL)
+        for pidfd in self._by_fd:
+            os.close(pidfd)
         self._by_fd.clear()
 
     def _terminate(self, adopted: _Adopted, reason: str, now: float) -> None:
