@@ -5,6 +5,10 @@ Describe a pipeline with :class:`DAG` (or ``@dag``) and tasks (operators from
 or ``dag.test()``.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from headwater.authoring import in_process_runs as _in_process_runs
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
@@ -22,6 +26,21 @@ from headwater.exceptions import (
 )
 
 __version__ = "0.1.0"
+
+
+if _TYPE_CHECKING:
+    from headwater.testing import DagRunResult
+
+
+def _run_dag_in_process(pipeline: DAG, **kwargs: _Any) -> "DagRunResult":
+    """``DAG.test()``: the in-process runner, imported when a DAG is first tested (the
+    package root wires the layers; authoring itself imports none above it)."""
+    from headwater.testing import run_dag
+
+    return run_dag(pipeline, **kwargs)
+
+
+_in_process_runs.set_runner(_run_dag_in_process)
 
 __all__ = [
     "DAG",

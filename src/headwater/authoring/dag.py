@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.dates import plain_datetime
+from headwater.authoring.in_process_runs import RunResult, run_in_process
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
 from headwater.authoring.params import Param, normalize_params
 from headwater.authoring.schedules import CronSchedule, Schedule, parse_schedule
@@ -25,7 +26,6 @@ from headwater.exceptions import (
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator, Callback
     from headwater.authoring.task_group import TaskGroup
-    from headwater.testing import DagRunResult
 
 P = ParamSpec("P")
 
@@ -302,14 +302,13 @@ class DAG:
         *,
         conf: Mapping[str, Any] | None = None,
         **kwargs: Any,
-    ) -> DagRunResult:
-        """Run the whole DAG in this process, now, and return its states and values.
+    ) -> RunResult:
+        """Run the whole DAG in this process, now, and return its states and values (a
+        :class:`headwater.testing.DagRunResult`).
 
         Example: ``result = dag.test(conf={"region": "us"}); assert result.succeeded``.
         """
-        from headwater.testing import run_dag
-
-        return run_dag(self, logical_date=logical_date, conf=conf, **kwargs)
+        return run_in_process(self, logical_date=logical_date, conf=conf, **kwargs)
 
     def __repr__(self) -> str:
         return f"<DAG {self.dag_id}>"
