@@ -70,3 +70,17 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
     except OSError:
         return False
+
+
+def kill_workers(pids: list[int]) -> None:
+    """SIGKILL the worker processes among ``pids`` still alive: a worker outlives a scheduler
+    killed with SIGKILL until its attempt ends, so a test that failed midway must not leave
+    one behind (only a process named like a worker is killed, never one that reused a pid)."""
+    from headwater.executors._worker import is_worker
+
+    for pid in pids:
+        if is_worker(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from scheduler_harness import HEADER, Harness, alive, wait_for
 
+from command_processes import kill_workers
 from headwater.cli import tasks as tasks_cli
 from headwater.clock import SystemClock
 from headwater.dag_processing.serialized_dag import deserialize_dag
@@ -95,6 +96,7 @@ class Processes:
             if child.poll() is None:
                 child.kill()
             child.wait(timeout=60)
+        kill_workers(self.read_pids())  # left by a scheduler killed midway (tasks hold)
         self.harness.close()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from scheduler_harness import HEADER, Harness, alive, wait_for
 
+from command_processes import kill_workers
 from headwater.clock import SystemClock
 
 pytestmark = pytest.mark.slow
@@ -191,4 +192,5 @@ with DAG("resumable", start_date=START):
         if first.poll() is None:
             first.kill()
             first.wait()
+        kill_workers(read_pids())  # one left by the killed scheduler, if the test failed
         harness.close()
