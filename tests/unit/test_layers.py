@@ -13,7 +13,8 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks"},
     {"settings", "xcom_serializers"},
-    {"authoring", "operators"},
+    {"masking", "secrets"},
+    {"authoring", "operators", "hooks"},
     {"clock"},
     {"engine"},
     {"store", "db"},

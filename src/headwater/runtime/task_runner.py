@@ -30,6 +30,7 @@ from headwater.exceptions import (
 )
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
+from headwater.secrets import use_metastore
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -196,7 +197,8 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import AttemptLogError
 
     try:
-        return _run_logged(request)
+        with use_metastore(request.store):
+            return _run_logged(request)
     except AttemptLogError as exc:
         return AttemptOutcome(TaskInstanceState.FAILED, error=str(exc))
 
