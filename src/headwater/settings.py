@@ -60,6 +60,32 @@ class XComSettings:
     serializer: str = _setting(
         "", "'module:Class' of the XCom serializer; empty for the JSON default."
     )
+    # -- object-store XCom backend (issue 11, object-store part) --
+
+
+@dataclass(frozen=True)
+class SecretsSettings:
+    fernet_key: str = _setting(
+        "",
+        "Fernet key that encrypts passwords, connection extras and variables in the metadata "
+        "database; empty: stored in clear (said once, loudly). Several keys, comma-separated: "
+        "the first encrypts, all decrypt (key rotation).",
+    )
+    backends: str = _setting(
+        "",
+        "Secrets backends looked up before the metadata database, in order, comma-separated: "
+        "env, file, vault or 'module:Class'.",
+    )
+    # -- backend options (issue 11, secrets-backends part) --
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    smtp_conn_id: str = _setting(
+        "smtp_default", "Connection used to send email (alerts and EmailOperator)."
+    )
+    from_email: str = _setting("", "Sender address; default: the SMTP connection's login.")
+    # -- email options (issue 11, email part) --
 
 
 @dataclass(frozen=True)
@@ -190,6 +216,8 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    secrets: SecretsSettings = field(default_factory=SecretsSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where ``home`` and each ``section.key`` came from: "default", the file, or "env VAR"."""
 
@@ -212,6 +240,8 @@ SECTIONS = {
     "logging": LoggingSettings,
     "database": DatabaseSettings,
     "scheduler": SchedulerSettings,
+    "secrets": SecretsSettings,
+    "email": EmailSettings,
 }
 
 SHORT_VARIABLES = {
