@@ -32,6 +32,9 @@ class SqlStore(SqlPorts, Store):
         self.clock = clock or SystemClock()
         self._owns_engine = False
         self._stmts = statements(engine.dialect.name)
+        # SQLite: a statement outside BEGIN IMMEDIATE would wait for the write lock in the
+        # busy handler's long sleeps (see headwater.db.engine); PostgreSQL needs no BEGIN.
+        self._autocommit_one = engine.dialect.name == "postgresql"
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None) -> SqlStore:
@@ -65,4 +68,13 @@ class SqlStore(SqlPorts, Store):
     @contextmanager
     def _write(self) -> Iterator[SAConnection]:
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _write_one(self) -> Iterator[SAConnection]:
+        if not self._autocommit_one:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
