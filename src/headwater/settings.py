@@ -87,9 +87,7 @@ class SecretsSettings:
         "The 'file' backend's variables: a .yaml, .yml, .json or .env file mapping each key "
         "to its value; empty: none.",
     )
-    vault_url: str = _setting(
-        "", "The 'vault' backend's server, e.g. https://vault.internal:8200."
-    )
+    vault_url: str = _setting("", "The 'vault' backend's server, e.g. https://vault.internal:8200.")
     vault_token: str = _setting(
         "",
         "The 'vault' backend's token; better set in the environment "
