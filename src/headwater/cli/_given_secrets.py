@@ -45,10 +45,11 @@ def parse_pairs(values: tuple[str, ...], option: str, example: str) -> dict[str,
         name = name.strip()
         if not equals or not name:
             raise click.BadParameter(
-                f"value number {number} is not NAME=VALUE (e.g. {example})", param_hint=option
+                f"value number {number} is not NAME=VALUE (e.g. {example})",
+                param_hint=f"'{option}'",
             )
         if name in pairs:
-            raise click.BadParameter(f"{name!r} is given twice", param_hint=option)
+            raise click.BadParameter(f"{name!r} is given twice", param_hint=f"'{option}'")
         pairs[name] = value
     return pairs
 
