@@ -187,11 +187,15 @@ class SettingsDatabaseBackend(SecretsBackend):
 
     def __init__(self, settings: Settings) -> None:
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
         self._url = settings.database_url
-        self._shown = make_url(self._url).render_as_string(hide_password=True)
         self._store: SqlStore | None = None
         self._skipped: str | None = None
+        try:
+            self._shown = make_url(self._url).render_as_string(hide_password=True)
+        except ArgumentError:
+            self._shown, self._skipped = "database.url", "not a database URL"
 
     def _open(self) -> SqlStore | None:
         if self._store is not None or self._skipped is not None:

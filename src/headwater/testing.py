@@ -55,7 +55,7 @@ GIVEN = "run_dag/run_task arguments connections= and variables="
 
 
 def _given(
-    connections: Mapping[str, Connection | str] | None, variables: Mapping[str, str] | None
+    connections: Mapping[str, Connection | str] | None, variables: Mapping[str, Any] | None
 ) -> list[SecretsBackend]:
     if not connections and not variables:
         return []
@@ -99,7 +99,7 @@ def run_dag(
     store: MetadataStore | None = None,
     settings: Settings | None = None,
     connections: Mapping[str, Connection | str] | None = None,
-    variables: Mapping[str, str] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> DagRunResult:
     """Run the whole DAG in this process and return its states and values.
 
@@ -131,7 +131,7 @@ def run_task(
     store: MetadataStore | None = None,
     settings: Settings | None = None,
     connections: Mapping[str, Connection | str] | None = None,
-    variables: Mapping[str, str] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> DagRunResult:
     """Run one attempt of one task, ignoring its upstream tasks.
 

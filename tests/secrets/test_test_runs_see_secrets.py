@@ -5,6 +5,8 @@ settings name (read-only; never created). Tasks and hooks find them at run time.
 
 from __future__ import annotations
 
+import socket
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from headwater import DAG, task
 from headwater.hooks import BaseHook
+from headwater.operators import BashOperator
 from headwater.secrets import Connection
 from headwater.settings import Settings
 from headwater.store.memory import MemoryStore
@@ -24,6 +27,7 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 DAG_FILE = """\
 from headwater import DAG, task
 from headwater.hooks import BaseHook
+from headwater.operators import BashOperator
 from headwater.secrets import get_variable
 
 with DAG("reads_secrets"):
@@ -113,6 +117,41 @@ def test_a_missing_settings_database_is_named_and_not_created(settings: Settings
         in error
     )
     assert not database_file.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_an_unusable_settings_database_is_skipped_with_its_reason(
+    scratch_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Empty (not migrated), unreachable, or not a URL: the run goes on, and the error of a
+    lookup that found nothing says which database was skipped and why."""
+    if scratch_db_url.startswith("sqlite:///"):
+        path = Path(scratch_db_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(path).close()  # an empty database
+    cases = {
+        scratch_db_url: "skipped: not migrated",
+        f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/x": "skipped: not reachable",
+        "no database here": "(database.url, skipped: not a database URL)",
+    }
+    for url, reason in cases.items():
+        monkeypatch.setenv("HEADWATER_DATABASE_URL", url)
+        result = run_dag(_reader_dag())
+        assert result.state_of("describe") == "failed", url
+        assert reason in (result.ti("describe").error or ""), url
+
+
+def test_given_variables_that_are_not_text_are_json() -> None:
+    with DAG("json_vars", start_date=START) as dag:
+        BashOperator(task_id="show", bash_command="echo {{ var.json.limits.rows }}")
+    result = run_dag(dag, variables={"limits": {"rows": 10}})
+    assert result.xcom("show") == "10"
 
 
 def test_dags_test_conn_and_var_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

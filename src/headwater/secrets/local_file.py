@@ -24,10 +24,10 @@ value itself, which may be a password.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
@@ -39,6 +39,8 @@ from headwater.strict_json import InvalidJsonError, dumps, loads
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "env"}
 """File extension -> format."""
+
+T = TypeVar("T")
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """A larger file is refused: a secrets file that big is a wrong path, not secrets."""
@@ -74,35 +76,35 @@ class LocalFileBackend(SecretsBackend):
     def __init__(
         self, connections_file: str | Path | None = None, variables_file: str | Path | None = None
     ) -> None:
-        self._connections = _CachedFile(connections_file, "connections file")
-        self._variables = _CachedFile(variables_file, "variables file")
+        self._connections = _CachedFile(connections_file, "connections file", _parse_connections)
+        self._variables = _CachedFile(variables_file, "variables file", _parse_variables)
 
     def get_connection(self, conn_id: str) -> Connection | None:
-        entries = self._connections.entries(_parse_connections)
-        found = entries.get(conn_id)
-        return found if isinstance(found, Connection) else None
+        return self._connections.entries().get(conn_id)
 
     def get_variable(self, key: str) -> str | None:
-        found = self._variables.entries(_parse_variables).get(key)
-        return found if isinstance(found, str) else None
+        return self._variables.entries().get(key)
 
     def __repr__(self) -> str:
         files = [str(f.path) for f in (self._connections, self._variables) if f.path]
         return f"files ({', '.join(files) or 'none set'})"
 
 
-class _CachedFile:
+class _CachedFile(Generic[T]):
     """A file parsed once per change of its size or modification time."""
 
-    def __init__(self, path: str | Path | None, role: str) -> None:
+    def __init__(
+        self, path: str | Path | None, role: str, parse: Callable[[list[Entry]], dict[str, T]]
+    ) -> None:
         self.path = Path(path).expanduser() if path else None
         self.role = role
+        self._parse = parse
         if self.path is not None:
             file_format(self.path, role)  # refuse a bad extension now, not at first lookup
         self._stamp: tuple[int, int] | None = None
-        self._parsed: dict[str, Any] = {}
+        self._parsed: dict[str, T] = {}
 
-    def entries(self, parse: Any) -> dict[str, Any]:
+    def entries(self) -> dict[str, T]:
         if self.path is None:
             return {}
         try:
@@ -111,7 +113,7 @@ class _CachedFile:
             raise SecretsContentError(f"{self.role} {self.path}: no such file") from None
         stamp = (info.st_mtime_ns, info.st_size)
         if stamp != self._stamp:
-            self._parsed = parse(read_entries(self.path, self.role))
+            self._parsed = self._parse(read_entries(self.path, self.role))
             self._stamp = stamp
         return self._parsed
 

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from headwater.secrets.backend import SecretsBackend
 from headwater.secrets.connection import Connection
 from headwater.secrets.connection_values import connection_from_value
+from headwater.strict_json import dumps
 
 
 class MappingBackend(SecretsBackend):
     """Connections (``Connection`` objects, URIs or JSON objects in text) and variables from
-    dicts; every value is checked when the backend is built.
+    dicts; every value is checked when the backend is built. A variable that is not text is
+    kept as its JSON text (``{"rows": 10}`` reads back with ``var.json``).
 
     Example: ``MappingBackend({"db": "sqlite:////tmp/x.db"}, {"region": "eu"}, name="--conn")``.
     """
@@ -20,7 +23,7 @@ class MappingBackend(SecretsBackend):
     def __init__(
         self,
         connections: Mapping[str, Connection | str] | None = None,
-        variables: Mapping[str, str] | None = None,
+        variables: Mapping[str, Any] | None = None,
         *,
         name: str = "given connections and variables",
     ) -> None:
@@ -32,7 +35,10 @@ class MappingBackend(SecretsBackend):
             else:
                 where = f"{name}, connection {conn_id!r}"
                 self._connections[conn_id] = connection_from_value(conn_id, value, where)
-        self._variables = {key: str(value) for key, value in (variables or {}).items()}
+        self._variables = {
+            key: value if isinstance(value, str) else dumps(value)
+            for key, value in (variables or {}).items()
+        }
 
     def get_connection(self, conn_id: str) -> Connection | None:
         return self._connections.get(conn_id)
