@@ -215,7 +215,11 @@ class SettingsDatabaseBackend(SecretsBackend):
             return None
         postgres = make_url(self._url).drivername.startswith("postgres")
         extra = {"connect_args": {"connect_timeout": 3}} if postgres else {}
-        engine = create_db_engine(self._url, **extra)
+        try:
+            engine = create_db_engine(self._url, **extra)
+        except (HeadwaterError, SQLAlchemyError) as exc:
+            self._skipped = f"cannot be opened: {exc}"
+            return None
         try:
             up_to_date = check(engine).up_to_date
         except DamagedDatabaseError:

@@ -129,8 +129,9 @@ def _free_port() -> int:
 def test_an_unusable_settings_database_is_skipped_with_its_reason(
     scratch_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Empty (not migrated), unreachable, or not a URL: the run goes on, and the error of a
-    lookup that found nothing says which database was skipped and why."""
+    """Empty (not migrated), unreachable, not a URL, or of a kind headwater does not use:
+    the run goes on, and the error of a lookup that found nothing says which database was
+    skipped and why (its password hidden)."""
     if scratch_db_url.startswith("sqlite:///"):
         path = Path(scratch_db_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,7 @@ def test_an_unusable_settings_database_is_skipped_with_its_reason(
         scratch_db_url: "skipped: not migrated",
         f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/x": "skipped: not reachable",
         "no database here": "(database.url, skipped: not a database URL)",
+        "mysql://ann:pw-7@db/x": "(mysql://ann:***@db/x, skipped: cannot be opened: unsupported",
     }
     for url, reason in cases.items():
         monkeypatch.setenv("HEADWATER_DATABASE_URL", url)
