@@ -68,7 +68,9 @@ class PostgresHook(DbApiHook):
 
         kwargs = self.connect_kwargs()
         query = {
-            k: v for k, v in kwargs.items() if k not in {"host", "port", "user", "password", "dbname"}
+            k: v
+            for k, v in kwargs.items()
+            if k not in {"host", "port", "user", "password", "dbname"}
         }
         return URL.create(
             "postgresql+psycopg",
@@ -114,4 +116,6 @@ def _copy_direction(sql: str) -> str:
         return "from"
     if "STDOUT" in words:
         return "to"
-    raise SqlHookError(f"copy_expert needs a COPY ... FROM STDIN or TO STDOUT statement, got {sql!r:.100}")
+    raise SqlHookError(
+        f"copy_expert needs a COPY ... FROM STDIN or TO STDOUT statement, got {sql!r:.100}"
+    )

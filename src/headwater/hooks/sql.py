@@ -117,7 +117,9 @@ class DbApiHook(BaseHook):
             raise TypeError(f"{name}() got the connection id twice: {args[0]!r} and {named!r}")
         conn_id = args[0] if args else named if named is not None else self.default_conn_name
         if not isinstance(conn_id, str) or not conn_id:
-            raise SqlHookError(f"{name}: the connection id must be a non-empty string, got {conn_id!r}")
+            raise SqlHookError(
+                f"{name}: the connection id must be a non-empty string, got {conn_id!r}"
+            )
         self.conn_id = conn_id
         setattr(self, self.conn_name_attr, conn_id)
         self.schema = schema
@@ -148,7 +150,9 @@ class DbApiHook(BaseHook):
         """The connection as a SQLAlchemy URL (with its password)."""
         return self.connection.get_uri()
 
-    def get_sqlalchemy_engine(self, engine_kwargs: Mapping[str, Any] | None = None) -> sqlalchemy.Engine:
+    def get_sqlalchemy_engine(
+        self, engine_kwargs: Mapping[str, Any] | None = None
+    ) -> sqlalchemy.Engine:
         """A SQLAlchemy engine on :meth:`get_uri`; dispose of it when done."""
         from sqlalchemy import create_engine
 
@@ -221,7 +225,9 @@ class DbApiHook(BaseHook):
             statements = (
                 split_statements(sql, backslash_escapes=self.backslash_escapes)
                 if split
-                else [sql] if sql.strip() else []
+                else [sql]
+                if sql.strip()
+                else []
             )
         elif isinstance(sql, Sequence) and all(isinstance(s, str) for s in sql):
             statements = [s for s in sql if s.strip()]
@@ -251,7 +257,9 @@ class DbApiHook(BaseHook):
 
     def get_first(self, sql: str, parameters: Parameters = None) -> tuple[Any, ...] | None:
         """The first row ``sql`` returns, or None when it returns none."""
-        row: tuple[Any, ...] | None = self.run(sql, parameters=parameters, handler=fetch_one_handler)
+        row: tuple[Any, ...] | None = self.run(
+            sql, parameters=parameters, handler=fetch_one_handler
+        )
         return row
 
     def get_df(self, sql: str, parameters: Parameters = None) -> pandas.DataFrame:
@@ -315,7 +323,11 @@ class DbApiHook(BaseHook):
                         conn.commit()
                 except Exception as exc:
                     _rollback_quietly(conn)
-                    kept = f"the {written:,} rows before were committed" if commit_every else "none was committed"
+                    kept = (
+                        f"the {written:,} rows before were committed"
+                        if commit_every
+                        else "none was committed"
+                    )
                     raise SqlHookError(
                         f"insert into {table!r} failed in rows {written + 1:,} to "
                         f"{written + len(batch):,} ({kept}): {exc}"
@@ -411,13 +423,19 @@ def _check_rows(
     for offset, row in enumerate(batch):
         number = before + offset + 1
         if isinstance(row, str | bytes) or not isinstance(row, Sequence):
-            raise SqlHookError(f"row {number:,} must be a tuple or list of values, got {row!r:.100}")
+            raise SqlHookError(
+                f"row {number:,} must be a tuple or list of values, got {row!r:.100}"
+            )
         if width is None:
             width = len(row)
             if width == 0:
                 raise SqlHookError(f"row {number:,} has no values")
         elif len(row) != width:
-            expected = f"{width} target field(s) {list(target_fields)!r}" if target_fields else f"{width} like row 1"
+            expected = (
+                f"{width} target field(s) {list(target_fields)!r}"
+                if target_fields
+                else f"{width} like row 1"
+            )
             raise SqlHookError(f"row {number:,} has {len(row)} value(s), expected {expected}")
     assert width is not None
     return width

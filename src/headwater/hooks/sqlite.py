@@ -41,12 +41,15 @@ class SqliteHook(DbApiHook):
             folder = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(folder):
                 raise SqlHookError(
-                    f"connection {self.conn_id!r}: the folder of SQLite file {path!r} does not exist"
+                    f"connection {self.conn_id!r}: the folder of SQLite file {path!r} "
+                    "does not exist"
                 )
         try:
             return sqlite3.connect(path)
         except sqlite3.Error as exc:
-            raise SqlHookError(f"cannot open SQLite file {path!r} ({self.conn_id!r}): {exc}") from exc
+            raise SqlHookError(
+                f"cannot open SQLite file {path!r} ({self.conn_id!r}): {exc}"
+            ) from exc
 
     def set_autocommit(self, conn: Any, autocommit: bool) -> None:
         # sqlite3 opens a transaction before a write unless isolation_level is None.
