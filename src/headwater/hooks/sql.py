@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     import pandas
     import sqlalchemy
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("headwater.task.sql")
+"""A child of the task logger: what a hook runs belongs in the attempt's log (headwater's own
+loggers stay out of task logs)."""
 
 Parameters = Sequence[Any] | Mapping[str, Any] | None
 Handler = Callable[[Any], Any]
