@@ -43,6 +43,8 @@ def format_value(value: Any) -> str:
         return "NULL"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return format(value.normalize(), "f")  # 30.00 -> 30, 12.50 -> 12.5
     if is_number(value):
         return str(value)
     return repr(value)
