@@ -13,15 +13,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pymysql
 import pytest
+from sql_databases import SqlDb
 from sqlalchemy.engine import make_url
 
-from headwater.hooks.sql import DbApiHook, get_db_hook
 from headwater.secrets import Connection, use_metastore
 from headwater.store.memory import MemoryStore
 
@@ -40,28 +39,6 @@ def unreachable(reason: str) -> None:
 
 def unique_name() -> str:
     return f"hw_sql_{uuid.uuid4().hex[:12]}"
-
-
-@dataclass
-class SqlDb:
-    """One test database: its kind, its connection (``conn_id``) in ``store``, and how to
-    name a table in it."""
-
-    kind: str
-    connection: Connection
-    store: MemoryStore
-    namespace: str | None = None
-    """The PostgreSQL schema the test's tables go in."""
-
-    @property
-    def conn_id(self) -> str:
-        return self.connection.conn_id
-
-    def table(self, name: str) -> str:
-        return f"{self.namespace}.{name}" if self.namespace else name
-
-    def hook(self) -> DbApiHook:
-        return get_db_hook(self.conn_id)
 
 
 def postgres_connection(admin_url: str, conn_id: str = "test_pg") -> Connection:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import SqlDb
+from sql_databases import SqlDb
 
 from headwater import DAG
 from headwater.exceptions import DagDefinitionError
@@ -85,11 +85,23 @@ def test_check_fails_when_the_query_returns_no_rows(db: SqlDb, orders: str) -> N
 
 
 def test_value_check_compares_every_value(db: SqlDb, orders: str) -> None:
-    passing = _run(db, SQLValueCheckOperator, sql=f"SELECT SUM(amount), 2 * SUM(amount) / 2 FROM {orders}", pass_value="55", tolerance=0.01)
+    passing = _run(
+        db,
+        SQLValueCheckOperator,
+        sql=f"SELECT SUM(amount), 2 * SUM(amount) / 2 FROM {orders}",
+        pass_value="55",
+        tolerance=0.01,
+    )
     assert passing.succeeded, passing.attempts("check")[-1].error
 
     error = _failure(
-        _run(db, SQLValueCheckOperator, sql=f"SELECT COUNT(*), SUM(amount) FROM {orders}", pass_value=50, tolerance=0.05)
+        _run(
+            db,
+            SQLValueCheckOperator,
+            sql=f"SELECT COUNT(*), SUM(amount) FROM {orders}",
+            pass_value=50,
+            tolerance=0.05,
+        )
     )
     assert "2 of 2 value(s) do not match" in error
     assert "column 1 ('" in error and "is 4, expected equal to 50 ± 5% (47.5 to 52.5)" in error
@@ -104,7 +116,10 @@ def test_value_check_compares_text_as_text(db: SqlDb, orders: str) -> None:
 
 
 def test_value_check_refuses_a_negative_tolerance() -> None:
-    with DAG("bad", start_date=DAY, schedule=None), pytest.raises(DagDefinitionError, match="tolerance must be a number >= 0, got -1"):
+    with (
+        DAG("bad", start_date=DAY, schedule=None),
+        pytest.raises(DagDefinitionError, match="tolerance must be a number >= 0, got -1"),
+    ):
         SQLValueCheckOperator(task_id="c", conn_id="x", sql="SELECT 1", pass_value=1, tolerance=-1)
 
 
@@ -131,14 +146,30 @@ def test_threshold_check_passes_between_numbers_and_queries(db: SqlDb, orders: s
 def test_threshold_check_fails_outside_naming_both_bounds(db: SqlDb, orders: str) -> None:
     sql = f"SELECT COUNT(*) FROM {orders}"
     error = _failure(
-        _run(db, SQLThresholdCheckOperator, sql=sql, min_threshold=10, max_threshold=f"SELECT MAX(amount) FROM {orders}")
+        _run(
+            db,
+            SQLThresholdCheckOperator,
+            sql=sql,
+            min_threshold=10,
+            max_threshold=f"SELECT MAX(amount) FROM {orders}",
+        )
     )
-    assert f"the value is 4, expected >= 10 and <= 30 (from SELECT MAX(amount) FROM {orders})" in error
+    assert (
+        f"the value is 4, expected >= 10 and <= 30 (from SELECT MAX(amount) FROM {orders})" in error
+    )
 
 
-def test_threshold_check_fails_when_a_threshold_query_is_not_a_number(db: SqlDb, orders: str) -> None:
+def test_threshold_check_fails_when_a_threshold_query_is_not_a_number(
+    db: SqlDb, orders: str
+) -> None:
     error = _failure(
-        _run(db, SQLThresholdCheckOperator, sql="SELECT 1", min_threshold=f"SELECT MAX(customer) FROM {orders}", max_threshold=2)
+        _run(
+            db,
+            SQLThresholdCheckOperator,
+            sql="SELECT 1",
+            min_threshold=f"SELECT MAX(customer) FROM {orders}",
+            max_threshold=2,
+        )
     )
     assert "the min_threshold query returned 'bob', not a number" in error
 
@@ -147,7 +178,11 @@ def test_threshold_check_fails_when_a_threshold_query_is_not_a_number(db: SqlDb,
 
 
 GOOD_COLUMNS = {
-    "id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}, "distinct_check": {"equal_to": 4}},
+    "id": {
+        "null_check": {"equal_to": 0},
+        "unique_check": {"equal_to": 0},
+        "distinct_check": {"equal_to": 4},
+    },
     "amount": {"min": {"geq_to": -5}, "max": {"less_than": 31}},
     "customer": {"distinct_check": {"geq_to": 2, "leq_to": 2}},
 }
@@ -189,12 +224,28 @@ def test_column_checks_fail_listing_every_failed_check(db: SqlDb, orders: str) -
 def test_column_checks_follow_the_partition_clauses(db: SqlDb, orders: str) -> None:
     mapping = {
         "amount": {"min": {"geq_to": 0}},  # true in the eu partition
-        "customer": {"null_check": {"equal_to": 0, "partition_clause": "id < 4"}},  # (eu and id < 4)
+        "customer": {
+            "null_check": {"equal_to": 0, "partition_clause": "id < 4"}
+        },  # (eu and id < 4)
         "id": {"distinct_check": {"equal_to": 2}},
     }
-    assert _run(db, SQLColumnCheckOperator, table=orders, column_mapping=mapping, partition_clause="region = 'eu'").succeeded
+    assert _run(
+        db,
+        SQLColumnCheckOperator,
+        table=orders,
+        column_mapping=mapping,
+        partition_clause="region = 'eu'",
+    ).succeeded
 
-    error = _failure(_run(db, SQLColumnCheckOperator, table=orders, column_mapping=mapping, partition_clause="region = 'us'"))
+    error = _failure(
+        _run(
+            db,
+            SQLColumnCheckOperator,
+            table=orders,
+            column_mapping=mapping,
+            partition_clause="region = 'us'",
+        )
+    )
     assert f"on table {orders!r} (where region = 'us'): 2 of 3 failed" in error
     assert "column 'amount' min: got -5, expected >= 0" in error
     assert "column 'customer' null_check where id < 4: got 1, expected equal to 0" in error
@@ -202,16 +253,34 @@ def test_column_checks_follow_the_partition_clauses(db: SqlDb, orders: str) -> N
 
 def test_column_checks_on_no_rows_see_null_unless_accept_none(db: SqlDb, orders: str) -> None:
     mapping = {"amount": {"min": {"geq_to": 0}}}
-    error = _failure(_run(db, SQLColumnCheckOperator, table=orders, column_mapping=mapping, partition_clause="id > 100"))
+    error = _failure(
+        _run(
+            db,
+            SQLColumnCheckOperator,
+            table=orders,
+            column_mapping=mapping,
+            partition_clause="id > 100",
+        )
+    )
     assert "column 'amount' min: got NULL, expected >= 0" in error
-    assert _run(db, SQLColumnCheckOperator, table=orders, column_mapping=mapping, partition_clause="id > 100", accept_none=True).succeeded
+    assert _run(
+        db,
+        SQLColumnCheckOperator,
+        table=orders,
+        column_mapping=mapping,
+        partition_clause="id > 100",
+        accept_none=True,
+    ).succeeded
 
 
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
         ({}, "column_mapping must be a non-empty dict"),
-        ({"a": {"nul_check": {"equal_to": 0}}}, "column 'a': unknown check 'nul_check'; use null_check"),
+        (
+            {"a": {"nul_check": {"equal_to": 0}}},
+            "column 'a': unknown check 'nul_check'; use null_check",
+        ),
         ({"a": {"min": {"geq": 0}}}, "column 'a' min: unknown key(s) 'geq'"),
         ({"a": {"min": {"tolerance": 0.1}}}, "column 'a' min: give one of equal_to"),
         ({"a": {"min": {"equal_to": 1, "less_than": 3}}}, "equal_to cannot be combined"),
@@ -220,7 +289,9 @@ def test_column_checks_on_no_rows_see_null_unless_accept_none(db: SqlDb, orders:
         ({"a": []}, "column 'a': give a dict of checks"),
     ],
 )
-def test_column_mappings_are_checked_when_the_dag_is_defined(mapping: dict[str, Any], message: str) -> None:
+def test_column_mappings_are_checked_when_the_dag_is_defined(
+    mapping: dict[str, Any], message: str
+) -> None:
     with DAG("bad", start_date=DAY, schedule=None), pytest.raises(DagDefinitionError) as info:
         SQLColumnCheckOperator(task_id="c", conn_id="x", table="t", column_mapping=mapping)
     assert message in str(info.value)
@@ -287,13 +358,24 @@ def test_table_checks_are_templated(db: SqlDb, orders: str) -> None:
     ("checks", "message"),
     [
         ({}, "checks must be a non-empty dict"),
-        ({"x": {"equal_to": 1}}, "table check 'x': give a check_statement (boolean SQL) or an expression"),
-        ({"x": {"check_statement": "1 = 1", "equal_to": 1}}, "check_statement cannot be combined with equal_to"),
-        ({"row_count_check": {"more_than": 1}}, "table check 'row_count_check': unknown key(s) 'more_than'"),
+        (
+            {"x": {"equal_to": 1}},
+            "table check 'x': give a check_statement (boolean SQL) or an expression",
+        ),
+        (
+            {"x": {"check_statement": "1 = 1", "equal_to": 1}},
+            "check_statement cannot be combined with equal_to",
+        ),
+        (
+            {"row_count_check": {"more_than": 1}},
+            "table check 'row_count_check': unknown key(s) 'more_than'",
+        ),
         ({"x": "COUNT(*) > 0"}, "table check 'x': expected a dict"),
     ],
 )
-def test_table_checks_are_checked_when_the_dag_is_defined(checks: dict[str, Any], message: str) -> None:
+def test_table_checks_are_checked_when_the_dag_is_defined(
+    checks: dict[str, Any], message: str
+) -> None:
     with DAG("bad", start_date=DAY, schedule=None), pytest.raises(DagDefinitionError) as info:
         SQLTableCheckOperator(task_id="c", conn_id="x", table="t", checks=checks)
     assert message in str(info.value)

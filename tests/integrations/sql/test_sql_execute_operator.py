@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SqlDb
+from sql_databases import SqlDb
 
 from headwater import DAG
 from headwater.exceptions import DagDefinitionError
@@ -123,7 +123,9 @@ def test_a_result_over_max_rows_fails_the_task(lite: SqlDb) -> None:
 
 def test_a_failing_statement_fails_the_task_with_the_database_error(db: SqlDb) -> None:
     with _dag() as dag:
-        SQLExecuteQueryOperator(task_id="bad", conn_id=db.conn_id, sql="SELECT * FROM no_such_table")
+        SQLExecuteQueryOperator(
+            task_id="bad", conn_id=db.conn_id, sql="SELECT * FROM no_such_table"
+        )
 
     result = run_dag(dag, logical_date=DAY, store=db.store)
 
@@ -168,9 +170,13 @@ def test_values_become_json() -> None:
     assert to_json_value(Decimal("12.00")) == 12
     assert to_json_value(Decimal("12.25")) == 12.25
     assert to_json_value(Decimal("0.1")) == 0.1
-    assert to_json_value(Decimal("12345678901234567890.123456789")) == "12345678901234567890.123456789"
+    assert (
+        to_json_value(Decimal("12345678901234567890.123456789")) == "12345678901234567890.123456789"
+    )
     assert to_json_value(Decimal("NaN")) == "NaN"
-    assert to_json_value(dt.datetime(2024, 1, 31, 8, 0, tzinfo=dt.UTC)) == "2024-01-31T08:00:00+00:00"
+    assert (
+        to_json_value(dt.datetime(2024, 1, 31, 8, 0, tzinfo=dt.UTC)) == "2024-01-31T08:00:00+00:00"
+    )
     assert to_json_value(dt.date(2024, 1, 31)) == "2024-01-31"
     assert to_json_value(dt.time(8, 30)) == "08:30:00"
     assert to_json_value(dt.timedelta(minutes=2)) == 120.0

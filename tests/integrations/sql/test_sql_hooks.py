@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import SqlDb
+from sql_databases import SqlDb
 
 from headwater.hooks.mysql import MySqlHook
 from headwater.hooks.postgres import PostgresHook
@@ -64,7 +64,13 @@ def test_a_missing_connection_is_named() -> None:
 def test_a_connection_without_a_sql_hook_is_refused() -> None:
     store = MemoryStore()
     store.set_connection(Connection("api", "generic", host="example.com"))
-    with use_metastore(store), pytest.raises(SqlHookError, match="'api' is of type 'generic', served by BaseHook, which is not a SQL hook"):
+    with (
+        use_metastore(store),
+        pytest.raises(
+            SqlHookError,
+            match="'api' is of type 'generic', served by BaseHook, which is not a SQL hook",
+        ),
+    ):
         get_db_hook("api")
 
 
@@ -123,7 +129,9 @@ def test_parameters_go_to_the_driver(db: SqlDb) -> None:
     table = _people(db)
     hook = db.hook()
     p = hook.placeholder
-    hook.run(f"INSERT INTO {table} (id, name, age) VALUES ({p}, {p}, {p})", parameters=(7, "o'hara", 30))
+    hook.run(
+        f"INSERT INTO {table} (id, name, age) VALUES ({p}, {p}, {p})", parameters=(7, "o'hara", 30)
+    )
     assert hook.get_first(f"SELECT name, age FROM {table} WHERE id = {p}", [7]) == ("o'hara", 30)
     assert hook.get_first(f"SELECT name FROM {table} WHERE id = {p}", [8]) is None
     assert hook.get_records(f"SELECT name FROM {table} WHERE id > {p}", [100]) == []
@@ -146,7 +154,11 @@ def test_insert_rows_writes_every_batch(db: SqlDb) -> None:
     written = db.hook().insert_rows(table, rows, ["id", "name", "age"], commit_every=1000)
 
     assert written == 2_500
-    assert db.hook().get_first(f"SELECT COUNT(*), MIN(id), MAX(id) FROM {table}") == (2_500, 1, 2_500)
+    assert db.hook().get_first(f"SELECT COUNT(*), MIN(id), MAX(id) FROM {table}") == (
+        2_500,
+        1,
+        2_500,
+    )
     assert _rows(db, table)[41] == (42, "person 42", 42)
 
 
@@ -178,7 +190,11 @@ def test_an_upsert_of_key_columns_only_keeps_the_rows(db: SqlDb) -> None:
     db.hook().run(f"CREATE TABLE {table} (tag VARCHAR(20) PRIMARY KEY)")
     db.hook().insert_rows(table, [("a",), ("b",)], ["tag"])
     db.hook().insert_rows(table, [("b",), ("c",)], ["tag"], replace=True, replace_index=["tag"])
-    assert db.hook().get_records(f"SELECT tag FROM {table} ORDER BY tag") == [("a",), ("b",), ("c",)]
+    assert db.hook().get_records(f"SELECT tag FROM {table} ORDER BY tag") == [
+        ("a",),
+        ("b",),
+        ("c",),
+    ]
 
 
 def test_a_failing_batch_is_rolled_back_and_named(db: SqlDb) -> None:
@@ -189,7 +205,9 @@ def test_a_failing_batch_is_rolled_back_and_named(db: SqlDb) -> None:
         db.hook().insert_rows(table, rows, ["id", "name", "age"], commit_every=3)
 
     message = str(info.value)
-    assert f"insert into {table!r} failed in rows 4 to 6 (the 3 rows before were committed)" in message
+    assert (
+        f"insert into {table!r} failed in rows 4 to 6 (the 3 rows before were committed)" in message
+    )
     assert [r[0] for r in _rows(db, table)] == [1, 2, 3]
 
 
@@ -227,7 +245,9 @@ def test_replace_needs_its_key_where_the_database_does(db: SqlDb) -> None:
     with pytest.raises(SqlHookError, match="replace=True needs target_fields"):
         hook.insert_rows(table, [(1, "a", 1)], replace=True, replace_index="id")
     with pytest.raises(SqlHookError, match="replace_index 'code' is not among target_fields"):
-        hook.insert_rows(table, [(1, "a", 1)], ["id", "name", "age"], replace=True, replace_index="code")
+        hook.insert_rows(
+            table, [(1, "a", 1)], ["id", "name", "age"], replace=True, replace_index="code"
+        )
     with pytest.raises(SqlHookError, match="replace_index is only used with replace=True"):
         hook.insert_rows(table, [(1, "a", 1)], ["id", "name", "age"], replace_index="id")
     if db.kind == "mysql":  # ON DUPLICATE KEY UPDATE finds the key itself
@@ -242,7 +262,11 @@ def test_replace_needs_its_key_where_the_database_does(db: SqlDb) -> None:
 @pytest.mark.parametrize(
     ("table", "fields", "message"),
     [
-        ("people; DROP TABLE people", ["id"], "table name 'people; DROP TABLE people' is not a plain SQL identifier"),
+        (
+            "people; DROP TABLE people",
+            ["id"],
+            "table name 'people; DROP TABLE people' is not a plain SQL identifier",
+        ),
         ('people" (id) VALUES (1); --', ["id"], "is not a plain SQL identifier"),
         ("people", ["id) VALUES (1); DROP TABLE people; --"], "column name 'id) VALUES"),
         ("a.b.c.d", ["id"], "has 4 parts; at most 3"),
@@ -263,7 +287,9 @@ def test_a_hostile_name_is_an_error_not_an_injection(
 def test_names_are_quoted_so_reserved_words_work(db: SqlDb) -> None:
     table = db.table("orders")
     quote = db.hook().quote_char
-    db.hook().run(f"CREATE TABLE {table} ({quote}order{quote} INTEGER, {quote}user{quote} VARCHAR(9))")
+    db.hook().run(
+        f"CREATE TABLE {table} ({quote}order{quote} INTEGER, {quote}user{quote} VARCHAR(9))"
+    )
     db.hook().insert_rows(table, [(1, "me")], ["order", "user"])
     assert db.hook().get_records(f"SELECT * FROM {table}") == [(1, "me")]
 
@@ -332,25 +358,33 @@ def test_postgres_passes_libpq_parameters_from_extra(pg: SqlDb) -> None:
 def test_postgres_refuses_an_extra_libpq_does_not_know(pg: SqlDb) -> None:
     pg.connection.extra = {"sslmood": "require"}
     pg.store.set_connection(pg.connection)
-    with pytest.raises(SqlHookError, match="extra field 'sslmood' is not a libpq connection parameter"):
+    with pytest.raises(
+        SqlHookError, match="extra field 'sslmood' is not a libpq connection parameter"
+    ):
         PostgresHook(pg.conn_id).get_first("SELECT 1")
 
 
-def test_postgres_copy_expert_reads_and_writes_files(pg: SqlDb, tmp_path: pytest.TempPathFactory) -> None:
+def test_postgres_copy_expert_reads_and_writes_files(
+    pg: SqlDb, tmp_path: pytest.TempPathFactory
+) -> None:
     table = _people(pg)
     source = tmp_path / "in.csv"  # type: ignore[operator]
     source.write_text("1,ada,36\n2,alan,\n")
     hook = PostgresHook(pg.conn_id)
 
-    copied_in = hook.copy_expert(f"COPY {table} (id, name, age) FROM STDIN WITH (FORMAT csv)", str(source))
+    copied_in = hook.copy_expert(
+        f"COPY {table} (id, name, age) FROM STDIN WITH (FORMAT csv)", str(source)
+    )
     target = tmp_path / "out.csv"  # type: ignore[operator]
-    copied_out = hook.copy_expert(f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT WITH (FORMAT csv)", str(target))
+    copied_out = hook.copy_expert(
+        f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT WITH (FORMAT csv)", str(target)
+    )
 
     assert copied_in == len(source.read_bytes())
     assert _rows(pg, table) == [(1, "ada", 36), (2, "alan", None)]
     assert target.read_text() == "1,ada,36\n2,alan,\n"
     assert copied_out == len(target.read_bytes())
-    with pytest.raises(SqlHookError, match="needs a COPY ... FROM STDIN or TO STDOUT"):
+    with pytest.raises(SqlHookError, match=r"needs a COPY \.\.\. FROM STDIN or TO STDOUT"):
         hook.copy_expert(f"SELECT * FROM {table}", str(target))
 
 
@@ -364,7 +398,10 @@ def test_postgres_insert_rows_copies_values_of_every_type(pg: SqlDb) -> None:
         f"CREATE TABLE {table} (id INT, amount NUMERIC(10,2), at TIMESTAMPTZ, note TEXT, ok BOOLEAN)"
     )
     at = dt.datetime(2024, 1, 31, 12, 30, tzinfo=dt.UTC)
-    rows = [(1, Decimal("12.50"), at, "tab\there, newline\nthere, \\ and 'quotes'", True), (2, None, None, None, None)]
+    rows = [
+        (1, Decimal("12.50"), at, "tab\there, newline\nthere, \\ and 'quotes'", True),
+        (2, None, None, None, None),
+    ]
 
     hook.insert_rows(table, rows, ["id", "amount", "at", "note", "ok"])
 
