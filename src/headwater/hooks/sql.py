@@ -66,12 +66,15 @@ def column_names(cursor: Any) -> list[str]:
 @dataclass(frozen=True)
 class InsertPlan:
     """One ``insert_rows`` call, worked out once: the quoted table and columns, the
-    statement for ``executemany`` and, for an upsert, the key columns."""
+    statement for ``executemany`` and, for an upsert, the quoted key columns and the clause
+    that updates an existing row."""
 
     table: str
     columns: tuple[str, ...] | None
     statement: str
     replace: bool
+    keys: tuple[str, ...] = ()
+    upsert: str = ""
 
 
 class DbApiHook(BaseHook):
@@ -365,6 +368,7 @@ class DbApiHook(BaseHook):
             columns = tuple(self.quote_identifier(f) for f in fields)
         keys = [replace_index] if isinstance(replace_index, str) else list(replace_index or [])
         upsert = ""
+        quoted_keys: list[str] = []
         if replace:
             if target_fields is None:
                 raise SqlHookError("replace=True needs target_fields: the columns to write")
@@ -381,14 +385,16 @@ class DbApiHook(BaseHook):
                 )
             quoted_keys = [self.quote_identifier(k) for k in keys]
             others = [c for c in columns or () if c not in quoted_keys]
-            upsert = " " + self.upsert_clause(quoted_keys, others)
+            upsert = self.upsert_clause(quoted_keys, others)
         elif replace_index is not None:
             raise SqlHookError("replace_index is only used with replace=True")
         column_list = f" ({', '.join(columns)})" if columns is not None else ""
         width = len(columns) if columns is not None else 0
         values = ", ".join([self.placeholder] * width) if width else "{values}"
-        statement = f"INSERT INTO {quoted_table}{column_list} VALUES ({values}){upsert}"
-        return InsertPlan(quoted_table, columns, statement, replace)
+        statement = f"INSERT INTO {quoted_table}{column_list} VALUES ({values})"
+        if upsert:
+            statement += f" {upsert}"
+        return InsertPlan(quoted_table, columns, statement, replace, tuple(quoted_keys), upsert)
 
     def upsert_clause(self, keys: list[str], others: list[str]) -> str:
         """What follows ``INSERT ... VALUES (...)`` to update a row whose ``keys`` (quoted
@@ -421,7 +427,12 @@ def _check_rows(
     batch: list[Sequence[Any]], before: int, width: int | None, target_fields: Sequence[str] | None
 ) -> int:
     """The width every row must have; an error naming the first row that is not a sequence
-    of that many values."""
+    of that many values. Checked a batch at a time (types, then lengths) before the row by
+    row search for the culprit: row by row costs as much as the COPY itself."""
+    if set(map(type, batch)) <= {tuple, list}:
+        widths = set(map(len, batch))
+        if len(widths) == 1 and (width is None or width in widths) and 0 not in widths:
+            return widths.pop()
     for offset, row in enumerate(batch):
         number = before + offset + 1
         if isinstance(row, str | bytes) or not isinstance(row, Sequence):

@@ -419,3 +419,21 @@ class _NoConnHook(DbApiHook):
 def test_a_subclass_without_get_conn_says_so(lite: SqlDb) -> None:
     with pytest.raises(NotImplementedError, match="_NoConnHook must implement get_conn"):
         _NoConnHook(lite.conn_id).run("SELECT 1")
+
+
+def test_an_upsert_batch_with_a_key_twice_keeps_its_last_row(db: SqlDb) -> None:
+    table = _people(db)
+    db.hook().insert_rows(table, [(1, "ada", 36)], ["id", "name", "age"])
+    rows = [(1, "first", 1), (2, "two", 2), (1, "last", 3), (3, "three", 3), (2, "two again", 4)]
+
+    for commit_every in (2, 0):  # duplicates within one batch and across batches
+        written = db.hook().insert_rows(
+            table,
+            rows,
+            ["id", "name", "age"],
+            commit_every=commit_every,
+            replace=True,
+            replace_index="id",
+        )
+        assert written == 5
+        assert _rows(db, table) == [(1, "last", 3), (2, "two again", 4), (3, "three", 3)]
