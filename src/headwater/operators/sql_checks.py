@@ -259,7 +259,10 @@ class _TableChecks(BaseSQLOperator):
         return values
 
     def _where_text(self) -> str:
-        return f" (where {self.partition_clause})" if self.partition_clause else ""
+        if not self.partition_clause:
+            return ""
+        given = f", parameters {self.parameters!r}" if self.parameters else ""
+        return f" (where {self.partition_clause}{given})"
 
 
 class SQLColumnCheckOperator(_TableChecks):
