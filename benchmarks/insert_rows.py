@@ -6,8 +6,9 @@ in). A benchmark, not a test: it checks only that every method wrote every row.
     .venv/bin/python benchmarks/insert_rows.py --rows 20000 --repeat 5 --json
 
 Each method writes the same rows (an integer key, text, a numeric amount, a timestamp) into
-an empty table (so the upserts insert every row: the merge is what they add) in a schema of its own (dropped at the end), ``--repeat`` times; the table
-shows the median and the best. The target (issue 11): insert_rows within 1.5x of COPY.
+an empty table (so the upserts insert every row: the merge is what they add) in a schema of
+its own (dropped at the end), ``--repeat`` times; the table shows the median and the best.
+The target (issue 11): insert_rows within 1.5x of COPY.
 """
 
 from __future__ import annotations
