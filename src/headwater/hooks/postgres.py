@@ -7,8 +7,8 @@ libpq does not know is refused by name, before connecting.
 
 ``insert_rows`` sends each batch with ``COPY ... FROM STDIN``, the fastest way into
 PostgreSQL: straight into the table, or, for an upsert (``replace=True``), into a temporary
-table that one ``INSERT ... SELECT ... ON CONFLICT`` then merges, 4 to 5 times faster than
-``executemany`` (benchmarks/README.md has the figures).
+table that one ``INSERT ... SELECT ... ON CONFLICT`` then merges, about twice as fast as
+``executemany`` of ``INSERT ... ON CONFLICT`` (benchmarks/README.md has the figures).
 """
 
 from __future__ import annotations

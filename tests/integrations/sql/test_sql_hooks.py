@@ -74,7 +74,7 @@ def test_a_connection_without_a_sql_hook_is_refused() -> None:
         get_db_hook("api")
 
 
-def test_an_unreachable_database_fails_the_test_with_where(db: SqlDb) -> None:
+def test_an_unreachable_database_is_named_with_where_it_was_looked_for(db: SqlDb) -> None:
     if db.kind == "sqlite":
         db.store.set_connection(Connection("bad", "sqlite", host="/no/such/folder/x.db"))
         expected = "folder of SQLite file '/no/such/folder/x.db' does not exist"
