@@ -36,6 +36,8 @@ log = logging.getLogger("headwater.task.sql")
 loggers stay out of task logs)."""
 
 Parameters = Sequence[Any] | Mapping[str, Any] | None
+PROGRESS_EVERY = 10
+"""insert_rows logs its progress every this many committed batches (and once at the end)."""
 Handler = Callable[[Any], Any]
 
 
@@ -316,7 +318,7 @@ class DbApiHook(BaseHook):
         if isinstance(commit_every, bool) or not isinstance(commit_every, int) or commit_every < 0:
             raise SqlHookError(f"commit_every must be an int >= 0, got {commit_every!r}")
         width = len(plan.columns) if plan.columns is not None else None
-        written = 0
+        written = batches = 0
         with closing(self.get_conn()) as conn:
             self.set_autocommit(conn, False)
             for batch in _batches(rows, commit_every):
@@ -338,7 +340,8 @@ class DbApiHook(BaseHook):
                         f"{written + len(batch):,} ({kept}): {exc}"
                     ) from exc
                 written += len(batch)
-                if commit_every:
+                batches += 1
+                if commit_every and batches % PROGRESS_EVERY == 0:
                     log.info("Inserted %d row(s) into %s so far", written, table)
             if not commit_every:
                 conn.commit()
