@@ -437,3 +437,31 @@ def test_an_upsert_batch_with_a_key_twice_keeps_its_last_row(db: SqlDb) -> None:
         )
         assert written == 5
         assert _rows(db, table) == [(1, "last", 3), (2, "two again", 4), (3, "three", 3)]
+
+
+def test_a_task_using_a_hook_logs_its_statements_and_progress(lite: SqlDb) -> None:
+    from datetime import UTC, datetime
+
+    from headwater import DAG, task
+    from headwater.testing import run_dag
+
+    table = _people(lite)
+
+    with DAG("hook_in_a_task", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None) as dag:
+
+        @task
+        def load() -> int:
+            rows = [(i, f"p{i}", i) for i in range(1, 26)]
+            return SqliteHook(lite.conn_id).insert_rows(
+                table, rows, ["id", "name", "age"], commit_every=2
+            )
+
+        load()
+
+    result = run_dag(dag, store=lite.store)
+
+    assert result.xcom("load") == 25
+    log = result.log("load")
+    assert "Inserted 20 row(s) into people so far" in log  # every 10 batches of 2
+    assert "so far" not in log.replace("Inserted 20 row(s) into people so far", "")
+    assert "Inserted 25 row(s) into people\n" in log
