@@ -3,7 +3,9 @@ inserting in batches, upserts, DataFrames, SQLAlchemy engines, and names that ar
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Iterator
 
 import pytest
 from sql_databases import SqlDb
@@ -465,3 +467,48 @@ def test_a_task_using_a_hook_logs_its_statements_and_progress(lite: SqlDb) -> No
     assert "Inserted 20 row(s) into people so far" in log  # every 10 batches of 2
     assert "so far" not in log.replace("Inserted 20 row(s) into people so far", "")
     assert "Inserted 25 row(s) into people\n" in log
+
+
+# -- MySQL only -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def maria(mysql_database: Connection) -> Iterator[Connection]:
+    store = MemoryStore()
+    store.set_connection(mysql_database)
+    with use_metastore(store):
+        yield mysql_database
+
+
+def _with_extra(connection: Connection, extra: dict[str, object]) -> MySqlHook:
+    return MySqlHook(connection.conn_id, connection=dataclasses.replace(connection, extra=extra))
+
+
+def test_mysql_passes_its_options_from_extra(maria: Connection) -> None:
+    hook = _with_extra(
+        maria, {"charset": "utf8mb4", "connect_timeout": "5", "init_command": "SET @hw = 42"}
+    )
+    assert hook.get_first("SELECT @hw, @@character_set_client") == (42, "utf8mb4")
+    assert hook.connect_kwargs()["connect_timeout"] == 5
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"sslmood": "on"}, "extra field 'sslmood' is not a MySQL option; known: charset"),
+        (
+            {"connect_timeout": "soon"},
+            "extra field 'connect_timeout' must be a number of seconds, got 'soon'",
+        ),
+        (
+            {"local_infile": "maybe"},
+            "extra field 'local_infile' must be true or false, got 'maybe'",
+        ),
+    ],
+)
+def test_mysql_refuses_an_extra_it_cannot_use(
+    maria: Connection, extra: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SqlHookError) as info:
+        _with_extra(maria, extra).get_first("SELECT 1")
+    assert message in str(info.value)
