@@ -22,6 +22,16 @@ DEFAULT_MAX_ROWS = 10_000
 so a larger result belongs in a table or a file (or raise ``max_rows``)."""
 
 
+class _Rows:
+    def __repr__(self) -> str:
+        return "ROWS"
+
+
+ROWS: Any = _Rows()
+"""``handler``'s default: every row, as lists of JSON values (at most ``max_rows``).
+``handler=None`` keeps nothing: the task pushes None."""
+
+
 class BaseSQLOperator(BaseOperator):
     """What SQL operators share: the connection (``conn_id``, templated) and its hook."""
 
@@ -72,7 +82,7 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
         sql: str | Sequence[str],
         conn_id: str,
         parameters: Sequence[Any] | Mapping[str, Any] | None = None,
-        handler: Callable[[Any], Any] | None = None,
+        handler: Callable[[Any], Any] | None = ROWS,
         split_statements: bool = False,
         autocommit: bool = False,
         return_last: bool = True,
@@ -96,7 +106,7 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
         self.sql = sql
         self.parameters = parameters
         self.max_rows = max_rows
-        self.handler = handler if handler is not None else self._fetch_rows
+        self.handler = self._fetch_rows if handler is ROWS else handler
         self.split_statements = split_statements
         self.autocommit = autocommit
         self.return_last = return_last

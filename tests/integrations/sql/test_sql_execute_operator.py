@@ -185,3 +185,22 @@ def test_values_become_json() -> None:
     assert to_json_value(b"\xff\x00") == "ff00"
     assert to_json_value(memoryview(b"ab")) == "ab"
     assert to_json_value([Decimal("1"), {"k": dt.date(2024, 1, 1)}]) == [1, {"k": "2024-01-01"}]
+
+
+def test_a_handler_of_ones_own_or_none(lite: SqlDb) -> None:
+    with _dag() as dag:
+        SQLExecuteQueryOperator(
+            task_id="columns",
+            conn_id=lite.conn_id,
+            sql="SELECT 1 AS a, 2 AS b",
+            handler=lambda cursor: [column[0] for column in cursor.description],
+        )
+        SQLExecuteQueryOperator(
+            task_id="nothing", conn_id=lite.conn_id, sql="SELECT 1", handler=None
+        )
+
+    result = run_dag(dag, logical_date=DAY, store=lite.store)
+
+    assert result.xcom("columns") == ["a", "b"]
+    assert result.state_of("nothing") == "success"
+    assert result.xcom("nothing") is None
