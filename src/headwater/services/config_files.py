@@ -21,6 +21,8 @@ EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """Largest file an import reads (a file of connections or variables is far smaller)."""
 PRIVATE_FILE_MODE = 0o600
+SHOWN_PROBLEMS = 20
+"""At most this many bad entries are listed one by one; the rest are counted."""
 
 
 def file_format(path: Path, given: str | None) -> str:
@@ -78,6 +80,15 @@ def write_private(path: Path, data: dict[str, Any], fmt: str | None) -> str:
     except OSError as exc:
         raise InvalidRequestError(f"{path}: cannot be written: {exc}") from None
     return kind
+
+
+def bad_entries(path: Path, what: str, problems: list[str]) -> str:
+    """The message refusing a file with bad entries: one line each, the first
+    :data:`SHOWN_PROBLEMS` of them."""
+    lines = [f"\n  - {problem}" for problem in problems[:SHOWN_PROBLEMS]]
+    if len(problems) > SHOWN_PROBLEMS:
+        lines.append(f"\n  - and {len(problems) - SHOWN_PROBLEMS} more")
+    return f"{path}: {len(problems)} bad {what}(s), none imported:" + "".join(lines)
 
 
 def _parse_json(path: Path, text: str) -> Any:

@@ -216,7 +216,7 @@ def import_connections(
     with its id and field; existing ids are a conflict unless ``overwrite``. Then all are
     stored in one transaction, or none."""
     from headwater.operations import ConflictError, InvalidRequestError
-    from headwater.services.config_files import read_object
+    from headwater.services.config_files import bad_entries, read_object
 
     entries = read_object(path, fmt)
     connections: list[Connection] = []
@@ -227,9 +227,7 @@ def import_connections(
         except InvalidRequestError as exc:
             problems.append(str(exc))
     if problems:
-        raise InvalidRequestError(
-            f"{path}: {len(problems)} bad connection(s), none imported: " + "; ".join(problems)
-        )
+        raise InvalidRequestError(bad_entries(path, "connection", problems))
     existing = {c.conn_id for c in ctx.store.list_connections()}
     clashes = sorted(c.conn_id for c in connections if c.conn_id in existing)
     if clashes and not overwrite:
@@ -265,11 +263,12 @@ def _checked(connection: Connection) -> Connection:
     from headwater.hooks.registry import check_conn_type
     from headwater.operations import InvalidRequestError
     from headwater.operations._stored import require_name
+    from headwater.secrets.connection import normalise_conn_type
     from headwater.strict_json import require_finite
 
     require_name(connection.conn_id, "conn_id")
     try:
-        conn_type = check_conn_type(connection.conn_type)
+        conn_type = check_conn_type(normalise_conn_type(connection.conn_type))
     except HeadwaterError as exc:
         raise InvalidRequestError(f"connection {connection.conn_id!r}: {exc}") from None
     if connection.port is not None and not 0 < connection.port < 65536:
@@ -290,9 +289,10 @@ def _testing_hook(conn_type: str) -> type[BaseHook]:
     from headwater.hooks.base import BaseHook
     from headwater.hooks.registry import check_conn_type, hook_class, known_conn_types
     from headwater.operations import InvalidRequestError
+    from headwater.secrets.connection import normalise_conn_type
 
     try:
-        normalised = check_conn_type(conn_type)
+        normalised = check_conn_type(normalise_conn_type(conn_type))
     except HeadwaterError as exc:
         raise InvalidRequestError(str(exc)) from None
     module = known_conn_types()[normalised].partition(":")[0]

@@ -100,7 +100,7 @@ def import_variables(
     are set in one transaction, or none."""
     from headwater.operations import ConflictError, InvalidRequestError
     from headwater.operations._stored import require_name
-    from headwater.services.config_files import read_object
+    from headwater.services.config_files import bad_entries, read_object
 
     entries = read_object(path, fmt)
     values: dict[str, str] = {}
@@ -111,9 +111,7 @@ def import_variables(
         except InvalidRequestError as exc:
             problems.append(str(exc))
     if problems:
-        raise InvalidRequestError(
-            f"{path}: {len(problems)} bad variable(s), none imported: " + "; ".join(problems)
-        )
+        raise InvalidRequestError(bad_entries(path, "variable", problems))
     existing = {v.key for v in ctx.store.list_variables()}
     clashes = sorted(key for key in values if key in existing)
     if clashes and not overwrite:
