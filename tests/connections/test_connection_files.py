@@ -142,6 +142,12 @@ def test_every_bad_entry_is_named_and_nothing_is_imported(store: SqlStore, tmp_p
         ("c.json", "[1, 2]", [], "must hold one object of id: entry, not list"),
         ("c.json", '{"a": {"conn_type": "http", "extra": {"x": NaN}}}', [], "NaN is not JSON"),
         ("c.txt", "{}", [], "cannot tell the format from the extension '.txt'"),
+        (
+            "c.yaml",
+            "a:\n  conn_type: http\n  extra: {since: 2024-01-31}\n",
+            [],
+            "connection 'a': extra is not JSON: Object of type date is not JSON serializable",
+        ),
         ("c.txt", "a:\n  conn_type: http\n", ["--format", "json"], "c.txt"),
     ],
 )

@@ -264,7 +264,7 @@ def _checked(connection: Connection) -> Connection:
     from headwater.operations import InvalidRequestError
     from headwater.operations._stored import require_name
     from headwater.secrets.connection import normalise_conn_type
-    from headwater.strict_json import require_finite
+    from headwater.strict_json import dumps, require_finite
 
     require_name(connection.conn_id, "conn_id")
     try:
@@ -277,8 +277,13 @@ def _checked(connection: Connection) -> Connection:
         )
     try:
         require_finite(connection.extra, f"connection {connection.conn_id!r}: extra")
+        dumps(connection.extra)
     except HeadwaterError as exc:
         raise InvalidRequestError(str(exc)) from None
+    except (TypeError, ValueError) as exc:  # a YAML date, say: JSON has none
+        raise InvalidRequestError(
+            f"connection {connection.conn_id!r}: extra is not JSON: {exc}"
+        ) from None
     return dataclasses.replace(connection, conn_type=conn_type)
 
 
