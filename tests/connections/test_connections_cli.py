@@ -215,10 +215,9 @@ def test_a_hook_whose_client_is_not_installed_names_it(store: SqlStore, probe_ty
 
 def test_testing_an_unknown_connection_names_where_it_looked(store: SqlStore) -> None:
     result = invoke("connections", "test", "nope")
-    assert (result.exit_code, result.stderr) == (
-        1,
-        "Error: connection 'nope' is not defined (looked in: metadata database)\n",
-    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: connection 'nope' is not defined (looked in: ")
+    assert result.stderr.endswith("metadata database)\n")
 
 
 def test_an_unknown_type_lists_the_known_ones(store: SqlStore) -> None:
