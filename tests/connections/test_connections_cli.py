@@ -225,3 +225,15 @@ def test_an_unknown_type_lists_the_known_ones(store: SqlStore) -> None:
     known = result.stderr.rstrip("\n").partition("known types: ")[2].split(", ")
     assert {"postgres", "http", "sqlite", "generic"} <= set(known)
     assert known == sorted(known)
+
+
+def test_a_connection_from_a_secrets_backend_is_tested_too(
+    store: SqlStore, probe_types: None, listening_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEADWATER_CONN_FROM_ENV", f"tcp-probe://127.0.0.1:{listening_port}")
+    result = invoke("connections", "test", "from_env")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"Connection from_env (tcp_probe) works: reached 127.0.0.1:{listening_port}\n",
+    )
+    assert store.list_connections() == []
