@@ -91,7 +91,7 @@ def test_connections_round_trip_without_printing_passwords(store: SqlStore) -> N
         "--uri", "postgresql://etl:s3cret@db.example.com:5432/reports?sslmode=require",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Added connection warehouse (postgresql)\n"
+    assert result.stdout == "Added connection warehouse (postgres)\n"
     result = invoke(
         "connections", "add", "api", "--type", "http", "--host", "api.example.com",
         "--password", "hunter2", "--extra", '{"version": 2, "api_token": "abc"}', "-o", "json",
@@ -100,7 +100,7 @@ def test_connections_round_trip_without_printing_passwords(store: SqlStore) -> N
     stored = store.get_connection("warehouse")
     assert stored == Connection(
         "warehouse",
-        "postgresql",
+        "postgres",
         host="db.example.com",
         login="etl",
         password="s3cret",
@@ -116,7 +116,8 @@ def test_connections_round_trip_without_printing_passwords(store: SqlStore) -> N
     data = {c["conn_id"]: c for c in json.loads(listed)}
     assert data["warehouse"] == {
         "conn_id": "warehouse",
-        "conn_type": "postgresql",
+        "conn_type": "postgres",
+        "description": None,
         "host": "db.example.com",
         "port": 5432,
         "schema": "reports",
@@ -136,12 +137,12 @@ def test_connections_round_trip_without_printing_passwords(store: SqlStore) -> N
         (
             ["w", "--uri", "postgresql://h", "--host", "x"],
             2,
-            "--uri cannot be combined with --host",
+            "--conn-uri cannot be combined with --conn-host",
         ),
-        (["w", "--host", "x"], 2, "give --uri, or --type with the other fields"),
-        (["w", "--uri", "no-scheme"], 1, "has no type; write it as type://"),
+        (["w", "--host", "x"], 2, "give --conn-uri, or --conn-type with the other fields"),
+        (["w", "--uri", "no-scheme"], 1, "has no type before ://; write it as type://"),
         (["w", "--uri", "http://h:notaport"], 1, "Error: connection 'w': invalid URI"),
-        (["w", "--type", "http", "--extra", "[1]"], 2, "Invalid value for --extra"),
+        (["w", "--type", "http", "--extra", "[1]"], 2, "Invalid value for --conn-extra"),
         (["w", "--type", "http", "--port", "70000"], 2, "--port"),
     ],
 )

@@ -69,7 +69,10 @@ def test_dags_test_refuses_nan_in_conf(tmp_path: Path) -> None:
 def test_connection_extra_is_parsed_strictly(store: SqlStore) -> None:
     result = invoke("connections", "add", "api", "--type", "http", "--extra", '{"v": Infinity}')
     assert result.exit_code == 2
-    assert "Invalid value for --extra" in result.stderr and "Infinity is not JSON" in result.stderr
+    assert (
+        "Invalid value for --conn-extra" in result.stderr
+        and "Infinity is not JSON" in result.stderr
+    )
     assert store.get_connection("api") is None
 
 

@@ -15,7 +15,7 @@ def test_a_uri_in_the_environment_is_a_connection() -> None:
     )
     assert backend.get_connection("warehouse") == Connection(
         conn_id="warehouse",
-        conn_type="postgresql",
+        conn_type="postgres",  # the scheme postgresql is the type postgres
         host="db.local",
         login="ann",
         password="p@ss",

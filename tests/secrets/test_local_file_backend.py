@@ -28,7 +28,7 @@ def test_yaml_connections_as_uri_or_fields(tmp_path: Path) -> None:
     warehouse = backend.get_connection("warehouse")
     assert warehouse is not None
     assert (warehouse.conn_type, warehouse.host, warehouse.password) == (
-        "postgresql",
+        "postgres",  # the scheme postgresql is the type postgres
         "db.local",
         "pw",
     )

@@ -31,7 +31,7 @@ def test_a_connection_from_conn_uri_or_fields(vault: VaultKvServer) -> None:
     backend = _backend(vault)
     warehouse = backend.get_connection("warehouse")
     assert warehouse is not None
-    assert (warehouse.conn_type, warehouse.login, warehouse.password) == ("postgresql", "ann", "pw")
+    assert (warehouse.conn_type, warehouse.login, warehouse.password) == ("postgres", "ann", "pw")
     assert backend.get_connection("api") == Connection(
         conn_id="api", conn_type="http", host="api.example.com", password="tok-9", port=443
     )

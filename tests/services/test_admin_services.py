@@ -75,7 +75,8 @@ def test_connections_never_show_a_password(ctx: ServiceContext) -> None:
     assert isinstance(added, ConnectionOut)
     assert added.to_json() == {
         "conn_id": "warehouse",
-        "conn_type": "postgresql",
+        "conn_type": "postgres",
+        "description": None,
         "host": "db",
         "port": 5432,
         "schema": "reports",
@@ -99,7 +100,7 @@ def test_connection_refusals_name_the_connection(ctx: ServiceContext) -> None:
         add_connection(ctx, ConnectionIn(conn_id="c", conn_type="http"))
     with pytest.raises(NotFoundError, match="no connection 'gone'"):
         delete_connection(ctx, "gone")
-    with pytest.raises(InvalidRequestError, match="connection 'u': URI 'nohost' has no type"):
+    with pytest.raises(InvalidRequestError, match="connection 'u': the URI has no type"):
         connection_from_uri("u", "nohost")
     with pytest.raises(InvalidRequestError, match="connection 'p': port 70000 is not 1-65535"):
         add_connection(ctx, ConnectionIn(conn_id="p", conn_type="http", port=70000))

@@ -19,6 +19,16 @@ _GROUPS = {
         "connections",
         "Where and how tasks reach other systems.",
     ),
+    "generate-fernet-key": (
+        "headwater.cli.fernet_keys",
+        "generate_fernet_key",
+        "Print a new key for secrets.fernet_key.",
+    ),
+    "rotate-fernet-key": (
+        "headwater.cli.fernet_keys",
+        "rotate_fernet_key",
+        "Re-encrypt stored secrets with the first key of secrets.fernet_key.",
+    ),
     "scheduler": (
         "headwater.cli.services",
         "scheduler",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from headwater.cli._common import console, emit_schema, handle_errors, output_option, table
@@ -9,7 +11,8 @@ from headwater.cli._common import console, emit_schema, handle_errors, output_op
 
 @click.group()
 def variables() -> None:
-    """Get, set, list and delete variables."""
+    """Get, set, list, delete, export and import variables (values are stored encrypted
+    when secrets.fernet_key is set)."""
 
 
 @variables.command("get")
@@ -77,7 +80,8 @@ def set_(key: str, value: str, description: str | None, as_json: bool, output: s
 @output_option
 @handle_errors
 def list_variables(output: str) -> None:
-    """List every variable with its value and description.
+    """List every variable with its value and description (the value of a key that looks
+    secret, like api_token, shows as ***; `variables get` prints it).
 
     \b
     Example:
@@ -122,3 +126,71 @@ def delete(key: str, output: str) -> None:
         emit_schema(deleted)
     else:
         console().print(f"Deleted variable {key}")
+
+
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default=None,
+    help="File format; default: by the extension (.json, .yaml, .yml).",
+)
+
+
+@variables.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_format_option
+@output_option
+@handle_errors
+def export(file: Path, fmt: str | None, output: str) -> None:
+    """Write every variable to FILE as {key: value}.
+
+    Values are in clear in FILE, so it is written with mode 0600 (only its owner can read
+    it); an existing FILE is replaced. `variables import` reads it back.
+
+    \b
+    Example:
+        headwater variables export variables.json
+    """
+    from headwater.services.context import open_context
+    from headwater.services.variables import export_variables
+
+    with open_context() as ctx:
+        exported = export_variables(ctx, file, fmt)
+    if output == "json":
+        emit_schema(exported)
+    else:
+        console().print(
+            f"Exported {exported.count} variable(s) to {file} ({exported.format}, mode 0600)"
+        )
+
+
+@variables.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_format_option
+@click.option("--overwrite", is_flag=True, help="Replace variables that exist already.")
+@output_option
+@handle_errors
+def import_(file: Path, fmt: str | None, overwrite: bool, output: str) -> None:
+    """Set the variables in FILE (JSON or YAML: {key: value}; a value that is not text is
+    stored as its JSON text, for var.json).
+
+    Every entry is checked first; a bad one is named, and then nothing is imported.
+    Existing keys are refused unless --overwrite.
+
+    \b
+    Example:
+        headwater variables import variables.json --overwrite
+    """
+    from headwater.services.context import open_context
+    from headwater.services.variables import import_variables
+
+    with open_context() as ctx:
+        imported = import_variables(ctx, file, fmt, overwrite=overwrite)
+    if output == "json":
+        emit_schema(imported)
+    else:
+        console().print(
+            f"Imported {len(imported.added) + len(imported.replaced)} variable(s) from {file}"
+            f" ({len(imported.added)} added, {len(imported.replaced)} replaced)"
+        )

@@ -217,26 +217,34 @@ class PoolModel(Base):
 
 
 class VariableModel(Base):
+    """A variable; ``value`` is Fernet-encrypted when ``is_encrypted`` (docs/connections.md)."""
+
     __tablename__ = "variables"
 
     key: Mapped[str] = mapped_column(_id(), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    is_encrypted: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class ConnectionModel(Base):
-    """A :class:`headwater.store.base.Connection`."""
+    """A :class:`headwater.store.base.Connection`. ``extra`` is its JSON object as text;
+    ``password`` and ``extra`` are Fernet-encrypted when ``is_encrypted`` and
+    ``is_extra_encrypted`` say so (rows written without a key stay readable after one is set)."""
 
     __tablename__ = "connections"
 
     conn_id: Mapped[str] = mapped_column(_id(), primary_key=True)
     conn_type: Mapped[str] = mapped_column(_id())
+    description: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(Text)
     login: Mapped[str | None] = mapped_column(Text)
     password: Mapped[str | None] = mapped_column(Text)
     schema: Mapped[str | None] = mapped_column(Text)
     port: Mapped[int | None] = mapped_column(Integer)
-    extra: Mapped[dict[str, Any]]
+    extra: Mapped[str] = mapped_column(Text)
+    is_encrypted: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    is_extra_encrypted: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class ImportErrorModel(Base):

@@ -1,5 +1,6 @@
 """The memory store's pools, variables and connections (a new store has ``default_pool``,
-as a migrated database does)."""
+as a migrated database does). Nothing leaves the process, so nothing is encrypted; every
+other behaviour is the SQL store's (``tests/contract``)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ class MemoryConfig(MemoryCore):
     def set_connection(self, connection: Connection) -> None:
         with self._lock:
             self._s.connections[connection.conn_id] = copy.deepcopy(connection)
+
+    def set_connections(self, connections: list[Connection]) -> None:
+        """Store several connections at once (all of them, as the SQL store's transaction)."""
+        copies = {c.conn_id: copy.deepcopy(c) for c in connections}
+        with self._lock:
+            self._s.connections.update(copies)
 
     def list_connections(self) -> list[Connection]:
         with self._lock:
