@@ -2,15 +2,30 @@
 variables named like secrets, what a task registers) become ``***`` wherever headwater
 shows or stores text: task logs, tracebacks, rendered templates, XCom views, CLI output.
 
-The registry is per process; a worker registers the secrets its attempt reads.
+The registry is per process: a worker registers the secrets its attempt reads, and masks
+them in what that attempt writes. Another process (the CLI, the scheduler) does not know
+them; it can still hide values by the *name* they are stored under
+(:func:`is_sensitive_name`), which :func:`redact` does.
+
+Besides the value itself, a few forms a secret commonly takes in text are hidden too
+(:func:`_forms`): URL-quoted (``p%40ss`` in a connection URI), escaped as Python's ``repr``
+or JSON write it (``a\\nb`` in a logged dict), and each line of a multi-line secret (a
+private key logged line by line). Base64 and other encodings are not: their text depends on
+what surrounds the secret, so no fixed string could match them.
+
+:func:`redact_text` runs on every line a task logs, so it is one regular expression built
+as a trie of every registered form (a shared prefix is tested once, however many secrets
+start with it), compiled when first needed after a change, and read without a lock.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 
@@ -31,9 +46,22 @@ SENSITIVE_WORDS = (
 _MIN_LENGTH = 3
 """Shorter values are not masked: hiding every ``a`` or ``1`` would hide the log itself."""
 
+MAX_SECRETS = 10_000
+"""At most this many registered secrets are kept; past it the oldest are forgotten first
+(a long-lived in-process scheduler registers the secrets of attempts long finished)."""
+
+_MAX_DEPTH = 32
+"""How deep :func:`redact` follows nested containers; deeper values are shown as their
+``repr``, redacted as text (a cycle or a pathological nesting ends here)."""
+
+_PAIR_NAMES = ("key", "name", "setting", "variable")
+"""A dict ``{"key": "db_password", "value": "..."}`` (a variable, a setting, an
+environment entry) holds a secret under ``value``: :func:`redact` hides it."""
+
 _lock = threading.Lock()
-_secrets: set[str] = set()
+_secrets: dict[str, None] = {}  # an ordered set: the oldest first
 _pattern: re.Pattern[str] | None = None
+_stale = False  # the registry changed since _pattern was built
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -43,59 +71,177 @@ def is_sensitive_name(name: str) -> bool:
 
 
 def mask_secret(value: Any, name: str | None = None) -> None:
-    """Hide ``value`` from now on (a string, or every string in a dict or list). With
-    ``name``, a dict's values are hidden only under sensitive keys."""
-    global _pattern
+    """Hide ``value`` from now on (a string, or every string in a dict or list) in what
+    this process logs and shows. With ``name``, a dict's values are hidden only under
+    sensitive keys. Strings shorter than three characters are ignored.
+
+    Example, in a task::
+
+        token = fetch_token()
+        headwater.mask_secret(token)
+        print(f"using {token}")  # the log says: using ***
+    """
+    global _stale
     found: list[str] = []
-    _collect(value, name, found)
-    if not found:
+    _collect(value, name, found, 0)
+    forms = [form for secret in found for form in _forms(secret)]
+    if not forms:
         return
     with _lock:
-        before = len(_secrets)
-        _secrets.update(found)
-        if len(_secrets) != before:
-            ordered = sorted(_secrets, key=len, reverse=True)
-            _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        added = False
+        for form in forms:
+            if form not in _secrets:
+                _secrets[form] = None
+                added = True
+        while len(_secrets) > MAX_SECRETS:
+            del _secrets[next(iter(_secrets))]
+        if added:
+            _stale = True
 
 
-def _collect(value: Any, name: str | None, found: list[str]) -> None:
+def _collect(value: Any, name: str | None, found: list[str], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        return
     if isinstance(value, str):
-        if len(value) >= _MIN_LENGTH and (name is None or is_sensitive_name(name)):
+        if len(value.strip()) >= _MIN_LENGTH and (name is None or is_sensitive_name(name)):
             found.append(value)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if name is None or is_sensitive_name(str(key)):
-                _collect(item, None, found)
+                _collect(item, None, found, depth + 1)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            _collect(item, name, found)
+            _collect(item, name, found, depth + 1)
+
+
+def _forms(secret: str) -> list[str]:
+    """The secret and the forms it commonly takes in text, each long enough to hide; for
+    a multi-line secret, each of its lines and their forms too."""
+    forms = []
+    for text in [secret, *(secret.splitlines() if "\n" in secret else [])]:
+        forms += [
+            text,
+            quote(text, safe=""),
+            quote_plus(text, safe=""),
+            repr(text)[1:-1],
+            json.dumps(text)[1:-1],
+            json.dumps(text, ensure_ascii=False)[1:-1],
+        ]
+    return [form for form in dict.fromkeys(forms) if len(form.strip()) >= _MIN_LENGTH]
 
 
 def redact(value: Any, name: str | None = None) -> Any:
     """``value`` with every registered secret replaced by ``***``; a value under a sensitive
-    ``name`` (or dict key) is replaced whole. Dicts, lists and tuples are copied."""
-    if name is not None and is_sensitive_name(name) and value not in (None, ""):
+    ``name`` (or dict key) is replaced whole, and so is the ``value`` of a dict whose
+    ``key``/``name``/``setting`` is sensitive. Dicts, lists and tuples are copied; booleans
+    and None are never secrets.
+
+    Example::
+
+        redact({"user": "etl", "password": "s3cret", "dsn": "db://etl:s3cret@db"})
+        # {"user": "etl", "password": "***", "dsn": "db://etl:***@db"} (s3cret registered)
+    """
+    return _redact(value, name, 0)
+
+
+def _redact(value: Any, name: str | None, depth: int) -> Any:
+    if name is not None and is_sensitive_name(name) and _may_hold_secret(value):
         return MASK
     if isinstance(value, str):
         return redact_text(value)
+    if depth >= _MAX_DEPTH and isinstance(value, Mapping | list | tuple):
+        return redact_text(repr(value))
     if isinstance(value, Mapping):
-        return {key: redact(item, str(key)) for key, item in value.items()}
+        paired = _names_a_secret(value)
+        return {
+            key: MASK
+            if paired and key == "value" and _may_hold_secret(item)
+            else _redact(item, str(key), depth + 1)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
-        return type(value)(redact(item) for item in value)
+        return type(value)(_redact(item, None, depth + 1) for item in value)
     return value
 
 
+def _may_hold_secret(value: Any) -> bool:
+    return value is not None and value != "" and not isinstance(value, bool)
+
+
+def _names_a_secret(record: Mapping[Any, Any]) -> bool:
+    if "value" not in record:
+        return False
+    return any(
+        isinstance(record.get(field), str) and is_sensitive_name(record[field])
+        for field in _PAIR_NAMES
+    )
+
+
 def redact_text(text: str) -> str:
-    """``text`` with every registered secret replaced by ``***``."""
-    pattern = _pattern
-    if pattern is None or not text:
+    """``text`` with every registered secret (and its common forms) replaced by ``***``."""
+    if not text:
+        return text
+    pattern = _pattern if not _stale else _rebuild()
+    if pattern is None:
         return text
     return pattern.sub(MASK, text)
 
 
+def _rebuild() -> re.Pattern[str] | None:
+    """Compile the registry into one pattern (once per change, whoever needs it first)."""
+    global _pattern, _stale
+    with _lock:
+        if _stale:
+            _pattern = _trie_pattern(list(_secrets)) if _secrets else None
+            _stale = False
+        return _pattern
+
+
+def _trie_pattern(words: list[str]) -> re.Pattern[str]:
+    """One regular expression matching any of ``words``, the longest where several start at
+    the same place (``secret`` and ``secret2``: all of ``secret2`` is hidden)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # the end of a word
+    return re.compile(_trie_regex(trie))
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    # Iterative, so a 10,000-character secret does not hit the recursion limit.
+    stack: list[tuple[dict[str, Any], list[str], list[str]]] = []
+    result = ""
+    stack.append((node, sorted(k for k in node if k), [""]))
+    while stack:
+        current, pending, parts = stack[-1]
+        if pending:
+            char = pending.pop(0)
+            stack.append((current[char], sorted(k for k in current[char] if k), [re.escape(char)]))
+            continue
+        stack.pop()
+        prefix, branches = parts[0], parts[1:]
+        ends_here = "" in current
+        if not branches:
+            body = ""
+        elif len(branches) == 1 and not ends_here:
+            body = branches[0]
+        else:
+            body = "(?:" + "|".join(branches) + ")"
+            if ends_here:
+                body += "?"  # greedy: the longer word is tried first
+        if not stack:
+            result = body
+        else:
+            stack[-1][2].append(prefix + body)
+    return result
+
+
 def forget_secrets() -> None:
     """Forget every registered secret (tests; a worker between unrelated attempts)."""
-    global _pattern
+    global _pattern, _stale
     with _lock:
         _secrets.clear()
         _pattern = None
+        _stale = False
