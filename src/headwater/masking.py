@@ -34,6 +34,7 @@ SENSITIVE_WORDS = (
     "api_key",
     "apikey",
     "authorization",
+    "fernet_key",
     "passphrase",
     "passwd",
     "password",
@@ -54,9 +55,10 @@ _MAX_DEPTH = 32
 """How deep :func:`redact` follows nested containers; deeper values are shown as their
 ``repr``, redacted as text (a cycle or a pathological nesting ends here)."""
 
-_PAIR_NAMES = ("key", "name", "setting", "variable")
+_PAIR_NAMES = ("key", "name", "setting", "variable", "field")
 """A dict ``{"key": "db_password", "value": "..."}`` (a variable, a setting, an
-environment entry) holds a secret under ``value``: :func:`redact` hides it."""
+environment entry, a row of a field/value table) holds a secret under ``value``:
+:func:`redact` hides it."""
 
 _lock = threading.Lock()
 _secrets: dict[str, None] = {}  # an ordered set: the oldest first
@@ -171,10 +173,14 @@ def _may_hold_secret(value: Any) -> bool:
 def _names_a_secret(record: Mapping[Any, Any]) -> bool:
     if "value" not in record:
         return False
-    return any(
-        isinstance(record.get(field), str) and is_sensitive_name(record[field])
-        for field in _PAIR_NAMES
-    )
+    for field in _PAIR_NAMES:
+        name = record.get(field)
+        if isinstance(name, str):
+            if field == "setting":  # section.key: the section ("secrets") says nothing
+                name = name.rsplit(".", 1)[-1]
+            if is_sensitive_name(name):
+                return True
+    return False
 
 
 def redact_text(text: str) -> str:
