@@ -186,6 +186,31 @@ class _RootToAttempt(logging.Handler):
 _ROOT_TO_ATTEMPT = _RootToAttempt()
 
 
+class _RedactRecord(logging.Filter):
+    """On every handler of the root logger while an attempt runs: the records of the
+    task's own loggers are masked in place before any handler writes them, so the
+    process's console (a worker's stderr, ``dags test`` output) shows ``***`` too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "headwater_redacted", False):
+            return True
+        message = record.getMessage()
+        shown = redact_text(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        record.headwater_redacted = True
+        return True
+
+
+_REDACT_RECORD = _RedactRecord()
+
+
 def _task_logger() -> logging.Logger:
     logger = logging.getLogger(TASK_LOGGER)
     logger.setLevel(logging.INFO)
@@ -274,10 +299,15 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
     if root_level > logging.INFO:
         root.setLevel(logging.INFO)
     root.addHandler(_ROOT_TO_ATTEMPT)
+    filtered = [h for h in root.handlers if _REDACT_RECORD not in h.filters]
+    for handler in filtered:
+        handler.addFilter(_REDACT_RECORD)
     try:
         yield AttemptLog(_TASK_LOG, file)
     finally:
         root.removeHandler(_ROOT_TO_ATTEMPT)
+        for handler in filtered:
+            handler.removeFilter(_REDACT_RECORD)
         root.setLevel(root_level)
         out.finish()
         err.finish()
