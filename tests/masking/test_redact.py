@@ -22,8 +22,20 @@ def test_the_package_root_exports_mask_secret() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["password", "db_password", "API_KEY", "apikey", "access_token", "Authorization",
-     "client_secret", "ssh_private_key", "passphrase", "passwd", "fernet_key", "x-auth-token"],
+    [
+        "password",
+        "db_password",
+        "API_KEY",
+        "apikey",
+        "access_token",
+        "Authorization",
+        "client_secret",
+        "ssh_private_key",
+        "passphrase",
+        "passwd",
+        "fernet_key",
+        "x-auth-token",
+    ],
 )
 def test_sensitive_names(name: str) -> None:
     assert is_sensitive_name(name)
