@@ -12,8 +12,9 @@ import pytest
 
 from headwater.cli._common import redacted_row
 from headwater.masking import mask_secret
+from headwater.settings import Settings
 from headwater.store.sql import SqlStore
-from stored_dags import invoke, store_dags
+from stored_dags import invoke, run_now, store_dags
 
 VALUE = "hunter2-is-secret"
 
@@ -88,3 +89,25 @@ def test_a_secret_registered_in_the_cli_process_is_hidden_in_any_cell() -> None:
     assert redacted_row(["field", "value"], ["password", "x"]) == ["password", "***"]
     assert redacted_row(["field", "value"], ["state", "failed"]) == ["state", "failed"]
     assert redacted_row(["password"], ["x", "extra cell"]) == ["***", "extra cell"]
+
+
+def test_xcom_and_rendered_views_say_what_is_missing(
+    store: SqlStore, tmp_path: Path, settings: Settings
+) -> None:
+    run_now(store, tmp_path / "dags", "etl", "r1", settings)
+    shown = invoke("tasks", "xcom", "etl", "r1", "extract", "-o", "json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["value"] == [1, 2, 3]
+
+    missing = invoke("tasks", "xcom", "etl", "r1", "extract", "--key", "nope")
+    assert missing.exit_code == 1
+    assert "task instance extract of run 'r1' has no XCom 'nope'" in missing.stderr
+    no_task = invoke("tasks", "xcom", "etl", "r1", "ghost")
+    assert no_task.exit_code == 1 and "has no task 'ghost'" in no_task.stderr
+
+    rendered = invoke("tasks", "rendered", "etl", "r1", "report", "-o", "json")
+    assert rendered.exit_code == 0, rendered.output
+    assert json.loads(rendered.stdout)["try_number"] == 1
+    no_try = invoke("tasks", "rendered", "etl", "r1", "report", "--try", "9")
+    assert no_try.exit_code == 1
+    assert "has no try 9; its tries: 1" in no_try.stderr
