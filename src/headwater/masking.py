@@ -19,7 +19,8 @@ with it), compiled when first needed after a change, and read without a lock. Co
 costs about 60 µs per secret, so a secret registered after the others goes into a second,
 small pattern of the recent ones (:data:`_RECENT_LIMIT`), applied first; both are compiled
 into one again only when that fills up, or when a new secret is part of an older one (so
-the longest match still wins). A task that registers secrets one by one between log lines stays cheap.
+the longest match still wins). A task that registers secrets one by one between log lines
+stays cheap.
 """
 
 from __future__ import annotations
