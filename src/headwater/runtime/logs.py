@@ -308,7 +308,8 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
         root.removeHandler(_ROOT_TO_ATTEMPT)
         for handler in filtered:
             handler.removeFilter(_REDACT_RECORD)
-        root.setLevel(root_level)
+        if root.level != root_level:  # setLevel empties every logger's cache: not for nothing
+            root.setLevel(root_level)
         out.finish()
         err.finish()
         sys.stdout, sys.stderr = saved
