@@ -39,7 +39,7 @@ import logging
 
 from headwater import DAG, mask_secret, task
 from headwater.hooks.base import BaseHook
-from headwater.operators import PythonOperator
+from headwater.operators import BashOperator, PythonOperator
 
 with DAG("leaks", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
 
@@ -67,6 +67,9 @@ with DAG("leaks", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
         python_callable=use,
         op_kwargs={"dsn": "postgresql://etl:{{ conn.warehouse.password }}@db/x"},
     )
+
+    # The template accessor registers the password as it renders it.
+    BashOperator(task_id="echo", bash_command="echo 'pw={{ conn.warehouse.password }}'")
 
     leak()
     push()
@@ -132,7 +135,7 @@ def test_secrets_a_worker_registered_never_reach_logs_errors_or_the_cli(run: Run
     run.to_the_end()
     run_id = run.run.run_id
     states = {ti.task_id: ti.state.value for ti in run.store.get_task_instances("leaks", run_id)}
-    assert states == {"leak": "failed", "push": "success", "render": "success"}
+    assert states == {"leak": "failed", "push": "success", "render": "success", "echo": "success"}
 
     # The attempt log, written by the worker.
     leak = run.attempt("leak")
@@ -154,6 +157,10 @@ def test_secrets_a_worker_registered_never_reach_logs_errors_or_the_cli(run: Run
         "op_args": [],
         "op_kwargs": {"dsn": "postgresql://etl:***@db/x"},
     }
+
+    echo = run.attempt("echo")
+    assert echo.rendered_fields["bash_command"] == "echo 'pw=***'"
+    assert echo.log_path is not None and "pw=***" in Path(echo.log_path).read_text()
 
     # The XCom is stored whole: a downstream task gets the real value.
     stored = run.store.get_xcom(TaskInstanceKey("leaks", run_id, "push"), "return_value")
