@@ -25,6 +25,7 @@ stays cheap.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -81,6 +82,12 @@ _patterns: _Patterns | None = (None, None)  # (main, recent); None: to be compil
 
 def is_sensitive_name(name: str) -> bool:
     """Whether a field or key of this name holds a secret (``db_password``, ``API_KEY``)."""
+    return _sensitive(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sensitive(name: str) -> bool:
+    # Cached: redacting a CLI answer asks again for the same few keys in every record.
     lowered = name.lower()
     return any(word in lowered for word in SENSITIVE_WORDS)
 
