@@ -24,6 +24,7 @@ from headwater.exceptions import (
     TaskFailedNoRetry,
     TaskSkipped,
 )
+from headwater.masking import mask_secret
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
     "cross_downstream",
     "dag",
     "get_current_context",
+    "mask_secret",
     "task",
     "task_group",
 ]

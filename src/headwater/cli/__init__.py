@@ -9,7 +9,11 @@ import click
 
 _GROUPS = {
     "dags": ("headwater.cli.dags", "dags", "List, test, trigger, pause and backfill DAGs."),
-    "tasks": ("headwater.cli.tasks", "tasks", "List, test and clear tasks; read their logs."),
+    "tasks": (
+        "headwater.cli.tasks",
+        "tasks",
+        "List, test and clear tasks; read their logs, XComs and rendered fields.",
+    ),
     "config": ("headwater.cli.config", "config", "Show the effective settings."),
     "db": ("headwater.cli.db", "db", "Create, check and reset the metadata database."),
     "pools": ("headwater.cli.pools", "pools", "Limits on concurrent task instances."),

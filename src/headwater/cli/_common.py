@@ -1,4 +1,12 @@
-"""What every CLI module shares: options, errors as one line, tables or JSON output."""
+"""What every CLI module shares: options, errors as one line, tables or JSON output.
+
+Every table (:func:`table`) and every ``-o json`` answer (:func:`emit_json`) goes through
+:func:`headwater.masking.redact` here, once for all commands: a value under a sensitive key
+(``password``, ``extra.api_key``, a conf's ``token``), the value of a row or record named like a
+secret (variable ``db_password``, setting ``secrets.fernet_key``) and any secret this process
+registered (a task run by ``dags test``) show as ``***``. The CLI does not know the secrets a
+worker registered in its own process; those were masked before they were stored.
+"""
 
 from __future__ import annotations
 
@@ -177,11 +185,14 @@ def parse_date(text: str | None, option: str = "--logical-date") -> datetime | N
 
 
 def emit_json(data: Any) -> None:
-    """``data`` as standard JSON on stdout. NaN or infinity (in rows stored on SQLite before
-    inputs were checked) are written as the strings "NaN", "Infinity", "-Infinity"."""
+    """``data`` as standard JSON on stdout, redacted (see the module's docstring). NaN or
+    infinity (in rows stored on SQLite before inputs were checked) are written as the
+    strings "NaN", "Infinity", "-Infinity"."""
+    from headwater.masking import redact
     from headwater.strict_json import non_finite_as_text
 
-    sys.stdout.write(json.dumps(non_finite_as_text(data), indent=2, default=str) + "\n")
+    shown = redact(non_finite_as_text(data))
+    sys.stdout.write(json.dumps(shown, indent=2, default=str) + "\n")
 
 
 def emit_schema(data: Schema | Sequence[Schema]) -> None:
@@ -233,7 +244,8 @@ def plain(value: object) -> Any:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    """A rich table of ``rows``; each cell is shown as plain text (:func:`plain`)."""
+    """A rich table of ``rows``, redacted (:func:`redacted_row`); each cell is shown as
+    plain text (:func:`plain`)."""
     from rich.table import Table
 
     result = Table(title=title, title_justify="left", header_style="bold")
@@ -241,5 +253,19 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
         # The first column names the row: never cut it; long values fold onto more lines.
         result.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:
-        result.add_row(*[plain("" if v is None else v) for v in row])
+        result.add_row(*[plain("" if v is None else v) for v in redacted_row(columns, row)])
     return result
+
+
+def redacted_row(columns: Sequence[str], row: Sequence[Any]) -> list[Any]:
+    """One table row as :func:`headwater.masking.redact` shows the record it is: a cell
+    under a sensitive column, the ``value`` of a row whose ``key``/``setting``/``name`` is
+    sensitive, and registered secrets in any cell become ``***``."""
+    from headwater.masking import redact
+
+    cells = list(row)
+    if len(set(columns)) != len(columns) or len(cells) != len(columns):
+        names = [*columns, *[None] * len(cells)]
+        return [redact(cell, name) for name, cell in zip(names, cells, strict=False)]
+    shown = redact(dict(zip(columns, cells, strict=True)))
+    return [shown[column] for column in columns]

@@ -23,6 +23,7 @@ from headwater.cli._common import (
     when,
 )
 from headwater.cli._given_secrets import given_backends, given_secrets_options
+from headwater.cli.tasks_values import rendered, xcom
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
@@ -45,7 +46,11 @@ def _check_runs_alone(dag_id: str, task: BaseOperator) -> None:
 
 @click.group()
 def tasks() -> None:
-    """List, test and clear tasks; read their logs."""
+    """List, test and clear tasks; read their logs, XComs and rendered fields."""
+
+
+tasks.add_command(xcom)
+tasks.add_command(rendered)
 
 
 @tasks.command("list")

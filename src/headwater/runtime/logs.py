@@ -2,6 +2,12 @@
 
 Layout: ``<logs>/dag_id=<id>/run_id=<id>/task_id=<id>[/map_index=<i>]/attempt=<n>.log``.
 Folders headwater creates are ``0700`` and files ``0600``: only their owner reads them.
+
+Every line is written through :func:`headwater.masking.redact_text`: a secret the attempt has
+registered (``mask_secret``, a hook's connection, a variable named like a secret) never
+reaches the file, from the moment it is registered. ``print()`` output is masked per
+complete line (:class:`_LogWriter` holds a partial line until its newline comes), so a
+secret printed in two pieces is still hidden.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import io
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
 from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import HeadwaterError
+from headwater.masking import redact_text
 from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders, unusable_folder
 
 TASK_LOGGER = "headwater.task"
@@ -92,7 +100,8 @@ def _second_stamp(second: int) -> str:
 
 class _AttemptFile:
     """The open log file of one attempt. Each line goes straight to the file (no buffer), so
-    a reader following the log sees it at once, and a crash loses nothing already written."""
+    a reader following the log sees it at once, and a crash loses nothing already written.
+    Everything written here has the registered secrets masked first: the one way in."""
 
     def __init__(self, path: str, *, append: bool = False) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
@@ -100,7 +109,7 @@ class _AttemptFile:
         self._fd = os.open(path, flags, PRIVATE_FILE_MODE)
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8", "replace")
+        data = redact_text(text).encode("utf-8", "replace")
         while data:
             written = os.write(self._fd, data)
             data = data[written:]
@@ -177,6 +186,31 @@ class _RootToAttempt(logging.Handler):
 _ROOT_TO_ATTEMPT = _RootToAttempt()
 
 
+class _RedactRecord(logging.Filter):
+    """On every handler of the root logger while an attempt runs: the records of the
+    task's own loggers are masked in place before any handler writes them, so the
+    process's console (a worker's stderr, ``dags test`` output) shows ``***`` too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "headwater_redacted", False):
+            return True
+        message = record.getMessage()
+        shown = redact_text(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        record.headwater_redacted = True
+        return True
+
+
+_REDACT_RECORD = _RedactRecord()
+
+
 def _task_logger() -> logging.Logger:
     logger = logging.getLogger(TASK_LOGGER)
     logger.setLevel(logging.INFO)
@@ -188,28 +222,48 @@ def _task_logger() -> logging.Logger:
 _TASK_LOG = _task_logger()
 
 
+MAX_PARTIAL_LINE = 64 * 1024
+"""A ``print()`` without a newline is held until its line ends, up to this many characters;
+a longer partial line is written as it is (memory stays bounded; a secret cut at that
+point may show)."""
+
+
 class _LogWriter(io.TextIOBase):
-    """A stream that turns ``print()`` output into log records."""
+    """A stream that turns ``print()`` output into log records, one per complete line, so
+    that masking sees whole lines (``print(a, end=""); print(b)`` is one line ``ab``).
+    Threads of the task may print at once: the partial line is guarded by a lock."""
 
     def __init__(self, logger: logging.Logger, level: int) -> None:
         self._logger = logger
         self._level = level
         self._buffer = ""
+        self._lock = threading.Lock()
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self._buffer += text
-        while "\n" in self._buffer:
-            line, self._buffer = self._buffer.split("\n", 1)
+        with self._lock:
+            self._buffer += text
+            lines = self._buffer.split("\n")
+            self._buffer = lines.pop()
+            if len(self._buffer) > MAX_PARTIAL_LINE:
+                lines.append(self._buffer)
+                self._buffer = ""
+        for line in lines:
             self._logger.log(self._level, "%s", line)
         return len(text)
 
     def flush(self) -> None:
-        if self._buffer:
-            self._logger.log(self._level, "%s", self._buffer)
-            self._buffer = ""
+        """Nothing: a partial line waits for its end even after ``print(..., flush=True)``,
+        else a secret printed in two flushed pieces would be masked in neither."""
+
+    def finish(self) -> None:
+        """Write the partial line left when the attempt ends."""
+        with self._lock:
+            line, self._buffer = self._buffer, ""
+        if line:
+            self._logger.log(self._level, "%s", line)
 
 
 class AttemptLog:
@@ -245,14 +299,19 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
     if root_level > logging.INFO:
         root.setLevel(logging.INFO)
     root.addHandler(_ROOT_TO_ATTEMPT)
+    filtered = [h for h in root.handlers if _REDACT_RECORD not in h.filters]
+    for handler in filtered:
+        handler.addFilter(_REDACT_RECORD)
     try:
         yield AttemptLog(_TASK_LOG, file)
     finally:
         root.removeHandler(_ROOT_TO_ATTEMPT)
+        for handler in filtered:
+            handler.removeFilter(_REDACT_RECORD)
         if root.level != root_level:  # setLevel empties every logger's cache: not for nothing
             root.setLevel(root_level)
-        out.flush()
-        err.flush()
+        out.finish()
+        err.finish()
         sys.stdout, sys.stderr = saved
         _open_files.remove(file)
         _current_file.reset(token)

@@ -28,6 +28,7 @@ from headwater.exceptions import (
     TaskSkipped,
     TaskTimeoutError,
 )
+from headwater.masking import redact, redact_text
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
@@ -238,7 +239,9 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
                 ):
                     result = concrete.execute(context)
                 if getattr(concrete, "show_return_value_in_logs", False):
-                    attempt_log.line(logging.INFO, f"Returned value was: {repr(result)[:200]}")
+                    # Masked before it is cut: a cut could leave part of a secret.
+                    shown = redact_text(repr(result))[:200]
+                    attempt_log.line(logging.INFO, f"Returned value was: {shown}")
             finally:
                 reset_current_context(token)
                 for name in concrete.rendered_after_execute:
@@ -248,7 +251,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
             attempt_log.line(logging.INFO, f"Task skipped: {exc}")
             return AttemptOutcome(
                 TaskInstanceState.SKIPPED,
-                error=str(exc) or None,
+                error=redact_text(str(exc)) or None,
                 rendered_fields=_displayable(rendered),
             )
         # A task's sys.exit() fails the task too; TaskTimeoutError is a BaseException.
@@ -287,7 +290,10 @@ def _failed(
     rendered: dict[str, Any],
 ) -> AttemptOutcome:
     log = attempt_log.logger
-    attempt_log.line(logging.ERROR, f"Task failed: {type(exc).__name__}: {exc}")
+    # The log file masks what it is given; the error is stored and shown too, so it is
+    # masked here (a secret in the exception's message).
+    error = redact_text(f"{type(exc).__name__}: {exc}")
+    attempt_log.line(logging.ERROR, f"Task failed: {error}")
     attempt_log.line(logging.ERROR, _user_traceback(exc))
     will_retry = retries.retry_failed_attempt(
         ti.try_number, ti.max_tries, no_retry=isinstance(exc, TaskFailedNoRetry)
@@ -306,14 +312,15 @@ def _failed(
         _call_callback("failure", task, context, log)
     return AttemptOutcome(
         TaskInstanceState.FAILED,
-        error=f"{type(exc).__name__}: {exc}",
+        error=error,
         retry=will_retry,
         rendered_fields=_displayable(rendered),
     )
 
 
 def _user_traceback(exc: BaseException) -> str:
-    """The traceback without headwater's own call machinery (runtime and callable wrappers)."""
+    """The traceback without headwater's own call machinery (runtime and callable wrappers),
+    with registered secrets masked (in messages and in the source lines shown)."""
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
@@ -327,7 +334,7 @@ def _user_traceback(exc: BaseException) -> str:
     ]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     lines += traceback.format_exception_only(exc)
-    return "".join(lines).rstrip()
+    return redact_text("".join(lines).rstrip())
 
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -338,7 +345,10 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:
-    """Rendered values as JSON-friendly data (``repr`` for anything else).
+    """Rendered values as JSON-friendly data (``repr`` for anything else), redacted: a
+    field whose name is sensitive shows ``***``, and registered secrets are masked inside
+    every value (a bash command rendering ``{{ conn.db.password }}``). Built when the
+    attempt ends, so a secret the task registered while it ran is masked too.
 
     A value holding NaN or infinity is shown as its ``repr`` too: it is stored in a JSON
     column, which cannot hold them (PostgreSQL refuses the write).
@@ -348,11 +358,12 @@ def _displayable(rendered: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in rendered.items():
         if isinstance(value, _PLAIN) and not isinstance(value, float):
-            out[name] = value
-            continue
-        try:
-            json.dumps(value, allow_nan=False)
-            out[name] = value
-        except (TypeError, ValueError):
-            out[name] = repr(value)
+            shown = value
+        else:
+            try:
+                json.dumps(value, allow_nan=False)
+                shown = value
+            except (TypeError, ValueError):
+                shown = repr(value)
+        out[name] = redact(shown, name)
     return out
