@@ -1,0 +1,21 @@
+"""The object-store XCom backend switched on for each test, its files under the test's home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def objects_root(headwater_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``[xcom] backend = "object_store"`` with a small threshold; the store's default
+    folder (``<home>/xcom_objects``), which the test may look into."""
+    monkeypatch.setenv("HEADWATER__XCOM__BACKEND", "object_store")
+    monkeypatch.setenv("HEADWATER__XCOM__OBJECT_STORE_THRESHOLD_BYTES", "1000")
+    return headwater_home / "xcom_objects"
+
+
+def files_under(root: Path) -> list[str]:
+    """The files under ``root``, as paths relative to it, sorted."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
