@@ -17,10 +17,5 @@ def objects_root(headwater_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return headwater_home / "xcom_objects"
 
 
-def files_under(root: Path) -> list[str]:
-    """The files under ``root``, as paths relative to it, sorted."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-
 # The scheduler harness of tests/scheduler, shared rather than copied.
 sys.path.insert(0, str(Path(__file__).parents[2] / "scheduler"))

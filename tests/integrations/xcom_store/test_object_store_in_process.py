@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import files_under
+from xcom_store_files import files_under
 
 from headwater import DAG, task
 from headwater.engine.records import TaskInstanceKey

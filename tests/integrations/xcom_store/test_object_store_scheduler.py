@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import files_under
 from scheduler_harness import Harness, at
 from sqlalchemy import create_engine, text
+from xcom_store_files import files_under
 
 from headwater.clock import FakeClock
 from headwater.services import dags as dag_services
@@ -111,9 +111,7 @@ def test_a_dataframe_goes_through_the_scheduler_as_a_file(
     assert len(files_under(objects_root)) == 2
     with open_context(load_settings()) as ctx:
         run_services.delete_run(ctx, "frames", first.run_id)
-    assert files_under(objects_root) == [
-        f"frames/{second.run_id}/produce/return_value.parquet"
-    ]
+    assert files_under(objects_root) == [f"frames/{second.run_id}/produce/return_value.parquet"]
     with open_context(load_settings()) as ctx:
         dag_services.delete_dag(ctx, "frames")
     assert files_under(objects_root) == []
