@@ -279,6 +279,7 @@ def test_a_python_version_without_interpreter_is_a_clear_error(headwater_home: P
     assert result.xcom("same")["sum"] == 3
 
 
+@pytest.mark.slow
 def test_a_failed_pip_install_is_an_error_with_pips_output_and_leaves_no_cache(
     headwater_home: Path,
 ) -> None:
@@ -299,6 +300,7 @@ def test_a_failed_pip_install_is_an_error_with_pips_output_and_leaves_no_cache(
     assert _environments(headwater_home) == []
 
 
+@pytest.mark.slow
 def test_a_real_requirement_is_installed_once(headwater_home: Path, package_index: str) -> None:
     def six_version() -> str:
         import six
