@@ -33,3 +33,7 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return SMALL_REQUIREMENT
+
+
+# The scheduler harness of tests/scheduler, shared rather than copied.
+sys.path.insert(0, str(Path(__file__).parents[2] / "scheduler"))
