@@ -89,8 +89,15 @@ def function_source(fn: Callable[..., Any], task_id: str) -> tuple[str, str, int
             "functions run in another Python environment must be defined in a file"
         ) from None
     text = textwrap.dedent("".join(lines))
-    node = ast.parse(text).body[0]
-    assert isinstance(node, ast.FunctionDef)  # getsourcelines of a def: the def itself
+    try:
+        node = ast.parse(text).body[0]
+    except (SyntaxError, IndexError):
+        node = None
+    if not isinstance(node, ast.FunctionDef):  # e.g. a def on one line with other code
+        raise DagDefinitionError(
+            f"task {task_id!r}: the source of {fn.__name__} cannot be taken on its own; "
+            "define it with def, starting on its own line"
+        )
     source = "".join(text.splitlines(keepends=True)[node.lineno - 1 :])  # without decorators
     return source, inspect.getfile(fn), start + node.lineno - 1, node.name
 

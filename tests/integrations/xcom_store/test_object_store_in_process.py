@@ -4,6 +4,7 @@ the database, and what a reader gets back, including when the file is not there.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -279,7 +280,7 @@ def test_a_url_store_without_fsspec_is_a_clear_error(
     objects_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HEADWATER__XCOM__OBJECT_STORE_PATH", "s3://bucket/xcom")
-    monkeypatch.setitem(__import__("sys").modules, "fsspec", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # as if not installed
 
     @task
     def produce() -> int:
@@ -314,3 +315,22 @@ def test_an_fsspec_url_holds_the_files(objects_root: Path, monkeypatch: pytest.M
     assert fs.exists(uri)
     assert not objects_root.exists()
     fs.rm(root, recursive=True)
+
+
+def test_a_relative_path_is_read_from_home(
+    objects_root: Path, headwater_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEADWATER__XCOM__OBJECT_STORE_PATH", "shared/xcom")
+
+    @task
+    def produce() -> bytes:
+        return b"here"
+
+    with DAG("objects", start_date=START, schedule=None) as dag:
+        produce()
+    run_dag(dag, logical_date=START)
+
+    assert files_under(headwater_home / "shared" / "xcom") == [
+        f"objects/{RUN}/produce/return_value.bin"
+    ]
+    assert not objects_root.exists()
