@@ -10,6 +10,7 @@ the engine, whose ``XComs`` calls it on every push and pull.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,9 @@ __all__ = [
     "XComLocation",
     "XComObjectStore",
     "delete_dag_objects",
+    "delete_files",
     "delete_run_objects",
+    "files_of_instances",
     "is_reference",
     "load_value",
     "object_store_for",
@@ -76,6 +79,38 @@ def _stores_to_clean(settings: Settings) -> XComObjectStore | None:
     if settings.xcom.backend != "object_store" and (is_url(root) or not Path(root).is_dir()):
         return None
     return XComObjectStore(root, threshold_bytes=0, serializer=JsonSerializer())
+
+
+def files_of_instances(
+    settings: Settings, dag_id: str, run_id: str, instances: Iterable[tuple[str, int]]
+) -> list[str]:
+    """The XCom files of the task instances ``(task_id, map_index)`` of one run, listed
+    before they are cleared: deleting exactly these afterwards never touches a file that a
+    new attempt, started as soon as the clear is committed, writes meanwhile."""
+    try:
+        objects = _stores_to_clean(settings)
+        if objects is None:
+            return []
+        return [
+            path
+            for task_id, map_index in instances
+            for path in objects.instance_files(dag_id, run_id, task_id, map_index)
+        ]
+    except Exception as exc:  # a storage outage must not stop the clear itself
+        log.warning("Could not list the XCom files of run %s of DAG %s: %s", run_id, dag_id, exc)
+        return []
+
+
+def delete_files(settings: Settings, paths: list[str]) -> None:
+    """Delete XCom files listed by :func:`files_of_instances` (failures logged)."""
+    if not paths:
+        return
+    try:
+        objects = _stores_to_clean(settings)
+        if objects is not None:
+            objects.remove_files(paths)
+    except Exception as exc:  # their references are gone: at worst, unreachable garbage
+        log.warning("Could not delete %d XCom files: %s", len(paths), exc)
 
 
 def delete_run_objects(settings: Settings, dag_id: str, run_id: str) -> None:

@@ -32,6 +32,8 @@ class ObjectFiles(Protocol):
 
     def remove_tree(self, path: str) -> None: ...
 
+    def list_files(self, folder: str) -> list[str]: ...
+
 
 def path_part(name: str) -> str:
     """``name`` as one path part: percent-quoted, so a ``/`` or ``..`` in an XCom key (which
@@ -84,6 +86,14 @@ class LocalFiles:
         if os.path.isdir(path):
             shutil.rmtree(path)
 
+    def list_files(self, folder: str) -> list[str]:
+        """The files directly in ``folder`` (none when it does not exist)."""
+        try:
+            with os.scandir(folder) as entries:
+                return sorted(e.path for e in entries if e.is_file(follow_symlinks=False))
+        except FileNotFoundError:
+            return []
+
 
 class FsspecFiles:
     """Files behind an fsspec URL; the protocol's own file system does the work."""
@@ -128,6 +138,13 @@ class FsspecFiles:
     def remove_tree(self, path: str) -> None:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
+
+    def list_files(self, folder: str) -> list[str]:
+        if not self.fs.isdir(folder):
+            return []
+        entries = self.fs.ls(folder, detail=True)
+        # Paths as this file system names them (without the protocol): what remove() takes.
+        return sorted(e["name"] for e in entries if e.get("type") == "file")
 
 
 def files_for(location: str) -> ObjectFiles:

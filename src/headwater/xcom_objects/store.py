@@ -1,23 +1,26 @@
 """The object-store XCom backend: large or non-JSON values as files, references in the database.
 
-What goes to a file (each under ``<root>/<dag>/<run>/<task>[/<map index>]/<key>.<ext>``):
+What goes to a file, each a new one
+(``<root>/<dag>/<run>/<task>[/<map index>]/<key>.<token>.<ext>``):
 
 * ``bytes`` (and ``bytearray``, ``memoryview``): the raw bytes (``.bin``), read back as bytes;
 * a pandas ``DataFrame``: Parquet (``.parquet``, needs pyarrow), read back as a DataFrame;
 * any other value whose serialized text is over the threshold: that text (``.json``).
 
 Smaller values stay in the database as before. A file is complete (temporary name, then
-renamed) before its reference is returned, and so before anyone can record it. One XCom has
-one path: a cleared task that runs again replaces its file when it pushes the key again (a
-value of another format removes the old file); files of a run go when the run (or its DAG)
-is deleted (:func:`delete_run_objects`). Reading a reference needs no settings: it names its
-file, so values stay readable after the setting changes.
+renamed) before its reference is returned, and so before anyone can record it. Files are
+never overwritten: each write gets a new name, so a reference always reads the bytes it was
+recorded with, even while an attempt taken for lost still writes. Files go when their task
+instance is cleared, and when their run (or DAG) is deleted (see the package's
+``delete_*_objects``). Reading a reference needs no settings: it names its file, so values
+stay readable after the setting changes.
 """
 
 from __future__ import annotations
 
 import io
 import sys
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from headwater.exceptions import XComError
@@ -71,13 +74,22 @@ class XComObjectStore:
         self.serializer = serializer
         self.files: ObjectFiles = files_for(root)
 
-    def path_of(self, location: XComLocation, file_format: str) -> str:
-        parts = [path_part(location.dag_id), path_part(location.run_id)]
-        parts.append(path_part(location.task_id))
-        if location.map_index >= 0:
-            parts.append(str(location.map_index))
-        parts.append(f"{path_part(location.key)}.{FORMATS[file_format]}")
+    def instance_folder(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+        """``<root>/<dag>/<run>/<task>``, plus ``/<map index>`` for a mapped instance."""
+        parts = [path_part(dag_id), path_part(run_id), path_part(task_id)]
+        if map_index >= 0:
+            parts.append(str(map_index))
         return self.files.join(self.root, *parts)
+
+    def path_of(self, location: XComLocation, file_format: str) -> str:
+        """A new file name for one value of ``location``: unique, so that a write never
+        replaces a file some recorded reference names (an attempt taken for lost may still
+        be writing while its successor runs)."""
+        folder = self.instance_folder(
+            location.dag_id, location.run_id, location.task_id, location.map_index
+        )
+        name = f"{path_part(location.key)}.{uuid.uuid4().hex[:12]}.{FORMATS[file_format]}"
+        return self.files.join(folder, name)
 
     def encode(self, location: XComLocation, value: Any) -> str:
         """The text to store for ``value``: itself serialized, or a reference to its file."""
@@ -95,12 +107,18 @@ class XComObjectStore:
         path = self.path_of(location, file_format)
         try:
             self.files.write(path, data)
-            for other in FORMATS:  # one XCom, one file: a value of another format replaces it
-                if other != file_format:
-                    self.files.remove(self.path_of(location, other))
         except OSError as exc:
             raise XComError(f"{location.label}: cannot write its value to {path}: {exc}") from exc
         return Reference(location, path, file_format, len(data)).dumps()
+
+    def instance_files(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[str]:
+        """The files one task instance's XComs were written to (its current values and those
+        its earlier tries left)."""
+        return self.files.list_files(self.instance_folder(dag_id, run_id, task_id, map_index))
+
+    def remove_files(self, paths: list[str]) -> None:
+        for path in paths:
+            self.files.remove(path)
 
     def delete_run(self, dag_id: str, run_id: str) -> None:
         """Delete the files of every XCom of one run."""

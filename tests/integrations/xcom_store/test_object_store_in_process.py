@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from xcom_store_files import files_under
+from xcom_store_files import files_under, the_file
 
 from headwater import DAG, task
 from headwater.engine.records import TaskInstanceKey
@@ -56,8 +56,8 @@ def test_a_dataframe_passes_between_tasks_as_a_parquet_file(objects_root: Path) 
     assert result.state_of("consume") == "success"
     assert result.xcom("consume") == 27.75
     pd.testing.assert_frame_equal(result.xcom("produce"), _frame())
-    path = objects_root / "objects" / RUN / "produce" / "return_value.parquet"
-    assert files_under(objects_root) == [str(path.relative_to(objects_root))]
+    path = the_file(objects_root / "objects" / RUN / "produce")
+    assert files_under(objects_root) == [f"objects/{RUN}/produce/return_value.<token>.parquet"]
     reference = json.loads(_stored_text(store, "produce"))
     assert reference == {
         "__headwater__": "xcom_object",
@@ -89,7 +89,8 @@ def test_bytes_are_a_raw_file_and_come_back_as_bytes(objects_root: Path) -> None
     result = run_dag(_two_step_dag(produce, consume), store=store, logical_date=START)
 
     assert result.xcom("consume") == ["bytes", 768, "00010203"]
-    path = objects_root / "objects" / RUN / "produce" / "return_value.bin"
+    path = the_file(objects_root / "objects" / RUN / "produce")
+    assert path.name.endswith(".bin")
     assert path.read_bytes() == payload
     assert json.loads(_stored_text(store, "produce"))["format"] == "bytes"
 
@@ -113,11 +114,11 @@ def test_a_json_value_over_the_threshold_goes_to_a_file_and_a_small_one_does_not
 
     assert result.xcom("consume") == 200
     assert result.xcom("produce") == big
-    path = objects_root / "objects" / RUN / "produce" / "return_value.json"
+    path = the_file(objects_root / "objects" / RUN / "produce")
     assert json.loads(path.read_text()) == big
     assert json.loads(_stored_text(store, "produce"))["size"] > 1000
     assert _stored_text(store, "produce", "small") == "[1,2,3]"
-    assert files_under(objects_root) == [str(path.relative_to(objects_root))]
+    assert files_under(objects_root) == [f"objects/{RUN}/produce/return_value.<token>.json"]
 
 
 def test_mapped_instances_each_get_their_own_file(objects_root: Path) -> None:
@@ -136,7 +137,7 @@ def test_mapped_instances_each_get_their_own_file(objects_root: Path) -> None:
     assert result.xcom("total") == 60
     assert result.xcom("produce") == [b"1" * 10, b"22" * 10, b"333" * 10]
     assert files_under(objects_root) == [
-        f"objects/{RUN}/produce/{i}/return_value.bin" for i in range(3)
+        f"objects/{RUN}/produce/{i}/return_value.<token>.bin" for i in range(3)
     ]
 
 
@@ -150,7 +151,7 @@ def test_an_xcom_key_cannot_lead_out_of_its_folder(objects_root: Path) -> None:
     result = run_dag(dag, logical_date=START)
 
     assert result.xcom("produce", key="../../escape") == b"data"
-    assert files_under(objects_root) == [f"objects/{RUN}/produce/..%2F..%2Fescape.bin"]
+    assert files_under(objects_root) == [f"objects/{RUN}/produce/..%2F..%2Fescape.<token>.bin"]
 
 
 def test_a_missing_file_names_the_xcom_and_the_path(objects_root: Path) -> None:
@@ -161,7 +162,7 @@ def test_a_missing_file_names_the_xcom_and_the_path(objects_root: Path) -> None:
     with DAG("objects", start_date=START, schedule=None) as dag:
         produce()
     result = run_dag(dag, logical_date=START)
-    path = objects_root / "objects" / RUN / "produce" / "return_value.bin"
+    path = the_file(objects_root / "objects" / RUN / "produce")
     path.unlink()
 
     expected = (
@@ -179,7 +180,7 @@ def test_a_task_reading_a_missing_file_fails_with_that_error(objects_root: Path)
 
     @task
     def remove_it() -> None:
-        (objects_root / "objects" / RUN / "produce" / "return_value.bin").unlink()
+        the_file(objects_root / "objects" / RUN / "produce").unlink()
 
     @task
     def consume(data: bytes) -> int:
@@ -192,7 +193,7 @@ def test_a_task_reading_a_missing_file_fails_with_that_error(objects_root: Path)
 
     assert result.state_of("consume") == "failed"
     assert "its value file" in (result.ti("consume").error or "")
-    assert "return_value.bin is missing" in (result.ti("consume").error or "")
+    assert ".bin is missing" in (result.ti("consume").error or "")
 
 
 def test_a_file_cut_short_is_an_error_not_a_wrong_value(objects_root: Path) -> None:
@@ -203,7 +204,7 @@ def test_a_file_cut_short_is_an_error_not_a_wrong_value(objects_root: Path) -> N
     with DAG("objects", start_date=START, schedule=None) as dag:
         produce()
     result = run_dag(dag, logical_date=START)
-    (objects_root / "objects" / RUN / "produce" / "return_value.bin").write_bytes(b"01234")
+    the_file(objects_root / "objects" / RUN / "produce").write_bytes(b"01234")
 
     with pytest.raises(XComError, match="holds 5 bytes, not the 10 recorded"):
         result.xcom("produce")
@@ -310,7 +311,8 @@ def test_an_fsspec_url_holds_the_files(objects_root: Path, monkeypatch: pytest.M
 
     assert result.xcom("consume") == 3
     uri = json.loads(_stored_text(store, "produce"))["uri"]
-    assert uri == f"{root}/objects/{RUN}/produce/return_value.parquet"
+    assert uri.startswith(f"{root}/objects/{RUN}/produce/return_value.")
+    assert uri.endswith(".parquet")
     fs = fsspec.filesystem("memory")
     assert fs.exists(uri)
     assert not objects_root.exists()
@@ -331,6 +333,6 @@ def test_a_relative_path_is_read_from_home(
     run_dag(dag, logical_date=START)
 
     assert files_under(headwater_home / "shared" / "xcom") == [
-        f"objects/{RUN}/produce/return_value.bin"
+        f"objects/{RUN}/produce/return_value.<token>.bin"
     ]
     assert not objects_root.exists()

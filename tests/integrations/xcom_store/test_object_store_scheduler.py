@@ -1,7 +1,8 @@
 """The object-store XCom backend under the real scheduler with the local executor (worker
 processes, which read the settings themselves), on SQLite and PostgreSQL: a DataFrame passes
-between tasks, the database holds only the reference (read with plain SQL), a cleared task
-that runs again replaces its file, and deleting a run or its DAG deletes the files."""
+between tasks, the database holds only the reference (read with plain SQL), clearing a task
+deletes its files (its new run writes a new one), and deleting a run or its DAG deletes
+the files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 from scheduler_harness import Harness, at
 from sqlalchemy import create_engine, text
-from xcom_store_files import files_under
+from xcom_store_files import files_under, the_file
 
 from headwater.clock import FakeClock
 from headwater.services import dags as dag_services
@@ -88,21 +89,25 @@ def test_a_dataframe_goes_through_the_scheduler_as_a_file(
         "try": 1,
     }
     reference = json.loads(_stored(db_url, first.run_id, "produce"))
-    path = objects_root / "frames" / first.run_id / "produce" / "return_value.parquet"
+    folder = objects_root / "frames" / first.run_id / "produce"
+    path = the_file(folder)
     assert reference["uri"] == str(path)
     assert (reference["format"], reference["size"]) == ("parquet", path.stat().st_size)
     frame = pd.read_parquet(path)
     assert list(frame.columns) == ["n", "try"]
     assert frame["n"].tolist() == list(range(1000))
 
-    # Cleared and run again: the same path, now holding the second try's frame.
+    # Cleared and run again: the old file goes with the cleared reference; the new value
+    # is a new file.
     with open_context(load_settings()) as ctx:
         request = ti_services.ClearRequest(task_ids=["produce"], downstream=True)
         ti_services.clear_task_instances(ctx, "frames", first.run_id, request)
+    assert not path.exists()
     _finish(harness, first.run_id)
     assert harness.xcom("frames", first.run_id, "consume")["try"] == 2
-    assert pd.read_parquet(path)["try"].tolist() == [2] * 1000
-    assert files_under(objects_root) == [str(path.relative_to(objects_root))]
+    new_path = the_file(folder)
+    assert json.loads(_stored(db_url, first.run_id, "produce"))["uri"] == str(new_path) != str(path)
+    assert pd.read_parquet(new_path)["try"].tolist() == [2] * 1000
 
     # Deleting a run deletes its files only; deleting the DAG deletes the rest.
     harness.clock.advance(timedelta(minutes=1))
@@ -111,7 +116,9 @@ def test_a_dataframe_goes_through_the_scheduler_as_a_file(
     assert len(files_under(objects_root)) == 2
     with open_context(load_settings()) as ctx:
         run_services.delete_run(ctx, "frames", first.run_id)
-    assert files_under(objects_root) == [f"frames/{second.run_id}/produce/return_value.parquet"]
+    assert files_under(objects_root) == [
+        f"frames/{second.run_id}/produce/return_value.<token>.parquet"
+    ]
     with open_context(load_settings()) as ctx:
         dag_services.delete_dag(ctx, "frames")
     assert files_under(objects_root) == []
