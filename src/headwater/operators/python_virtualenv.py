@@ -10,7 +10,7 @@ the argument, or says the result, that is not JSON); what it prints goes to the 
 an exception it raises fails the task, its traceback in the log. Context values that are
 JSON (``ds``, ``ts``, ``run_id``, ``params``...) fill parameters named after them, as for
 ``@task``; the others (``ti``, ``dag_run``...) cannot cross: a parameter named after one
-must be given or have a default, or the task fails naming it.
+must be given or have a default, or the task is refused when defined, naming it.
 """
 
 from __future__ import annotations
@@ -120,6 +120,9 @@ class _PythonEnvOperator(PythonOperator):
         self.source, self.source_file, self.first_line, self.function_name = function_source(
             python_callable, self.task_id
         )
+        live = self._unfilled(OTHER_CONTEXT_KEYS, self._given_kwargs())
+        if live:
+            raise DagDefinitionError(self._live_context_message(live[0]))
 
     def _interpreter(self, context: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -127,10 +130,35 @@ class _PythonEnvOperator(PythonOperator):
     def _environment(self) -> dict[str, str]:
         return dict(os.environ)
 
-    def _job(self, context: dict[str, Any]) -> dict[str, Any]:
+    def _given_kwargs(self) -> dict[str, Any]:
         kwargs = dict(self.op_kwargs)
         if self.templates_dict is not None:
             kwargs.setdefault("templates_dict", self.templates_dict)
+        return kwargs
+
+    def _unfilled(self, names: Any, kwargs: Mapping[str, Any]) -> list[str]:
+        """The function's parameters among ``names`` that no argument fills and that have
+        no default: the context would have to fill them."""
+        params = list(inspect.signature(self.python_callable).parameters.values())
+        given = {p.name for p in params[: len(self.op_args)]} | set(kwargs)
+        return [
+            p.name
+            for p in params
+            if p.name in names
+            and p.name not in given
+            and p.default is p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+
+    def _live_context_message(self, name: str) -> str:
+        return (
+            f"task {self.task_id!r}: parameter {name!r} would get the context's {name!r}, "
+            "which cannot be passed to another Python environment (not JSON); give it a "
+            f"value or a default; the context keys that can: {', '.join(JSON_CONTEXT_KEYS)}"
+        )
+
+    def _job(self, context: dict[str, Any]) -> dict[str, Any]:
+        kwargs = self._given_kwargs()
         for index, value in enumerate(self.op_args):
             _check_json(value, f"op_args[{index}]", self.task_id)
         for name, value in kwargs.items():
@@ -143,7 +171,10 @@ class _PythonEnvOperator(PythonOperator):
                 except (TypeError, ValueError):
                     continue  # e.g. params holding a date: refused below if asked for
                 passed[key] = context[key]
-        self._refuse_live_context(kwargs, passed)
+        missing = self._unfilled(OTHER_CONTEXT_KEYS | set(JSON_CONTEXT_KEYS), kwargs)
+        for name in missing:
+            if name not in passed:
+                raise PythonEnvError(self._live_context_message(name))
         return {
             "source": self.source,
             "filename": self.source_file,
@@ -153,23 +184,6 @@ class _PythonEnvOperator(PythonOperator):
             "kwargs": kwargs,
             "context": passed,
         }
-
-    def _refuse_live_context(self, kwargs: Mapping[str, Any], passed: Mapping[str, Any]) -> None:
-        params = list(inspect.signature(self.python_callable).parameters.values())
-        given = {p.name for p in params[: len(self.op_args)]} | set(kwargs)
-        for param in params:
-            if param.name in given or param.default is not param.empty:
-                continue
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                continue
-            if param.name in OTHER_CONTEXT_KEYS or param.name in JSON_CONTEXT_KEYS:
-                if param.name in passed:
-                    continue
-                raise PythonEnvError(
-                    f"task {self.task_id!r}: parameter {param.name!r} would get the context's "
-                    f"{param.name!r}, which cannot be passed to another Python environment "
-                    f"(not JSON); the context keys that can: {', '.join(JSON_CONTEXT_KEYS)}"
-                )
 
     def execute(self, context: dict[str, Any]) -> Any:
         job = self._job(context)  # arguments checked before any environment is made

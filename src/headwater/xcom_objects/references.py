@@ -7,8 +7,8 @@ error about a mapped task's value names the instance even when the reader asked 
 them. Example of what ``xcom`` holds::
 
     {"__headwater__":"xcom_object","format":"parquet","size":2514,
-     "uri":"/home/ann/.headwater/xcom_objects/etl/manual__.../extract/return_value.parquet",
-     "dag_id":"etl","run_id":"manual__...","task_id":"extract","map_index":-1,
+     "uri":"/srv/xcom/etl/manual__1/extract/return_value.3f9c0a1b2d4e.parquet",
+     "dag_id":"etl","run_id":"manual__1","task_id":"extract","map_index":-1,
      "key":"return_value"}
 """
 

@@ -162,17 +162,34 @@ def test_templated_arguments_and_json_context_values_arrive(headwater_home: Path
     assert result.xcom("describe") == "20240101|sales_eu|2024-01-01|r1|eu"
 
 
-def test_a_live_context_object_is_refused_by_name(headwater_home: Path) -> None:
+def test_a_live_context_object_is_refused_by_name_when_defined() -> None:
     def wants_ti(ti: Any) -> None:
         return None
 
-    with DAG("venv", start_date=START, schedule=None) as dag:
-        PythonVirtualenvOperator(task_id="live", python_callable=wants_ti)
+    def ti_with_default(ti: Any = None) -> bool:
+        return ti is None
+
+    match = "parameter 'ti' would get the context's 'ti', which cannot be passed"
+    with DAG("venv", start_date=START, schedule=None):
+        with pytest.raises(DagDefinitionError, match=match):
+            PythonVirtualenvOperator(task_id="live", python_callable=wants_ti)
+        PythonVirtualenvOperator(task_id="given", python_callable=wants_ti, op_args=[1])
+        PythonVirtualenvOperator(task_id="default", python_callable=ti_with_default)
+
+
+def test_a_context_value_that_is_not_json_is_refused_when_the_task_runs(
+    headwater_home: Path,
+) -> None:
+    def wants_params(params: Any) -> Any:
+        return params
+
+    with DAG("venv", start_date=START, schedule=None, params={"since": START}) as dag:
+        PythonVirtualenvOperator(task_id="params", python_callable=wants_params)
     result = run_dag(dag, logical_date=START)
 
-    assert result.state_of("live") == "failed"
-    assert "parameter 'ti' would get the context's 'ti', which cannot be passed" in (
-        result.ti("live").error or ""
+    assert result.state_of("params") == "failed"
+    assert "parameter 'params' would get the context's 'params', which cannot be passed" in (
+        result.ti("params").error or ""
     )
     assert _environments(headwater_home) == []  # refused before any environment is made
 
