@@ -23,7 +23,7 @@ import signal
 import subprocess
 import tempfile
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ class _PythonEnvOperator(PythonOperator):
         self.source, self.source_file, self.first_line, self.function_name = function_source(
             python_callable, self.task_id
         )
-        live = self._unfilled(OTHER_CONTEXT_KEYS, self._given_kwargs())
+        live = self._unfilled(OTHER_CONTEXT_KEYS)
         if live:
             raise DagDefinitionError(self._live_context_message(live[0]))
 
@@ -130,17 +130,11 @@ class _PythonEnvOperator(PythonOperator):
     def _environment(self) -> dict[str, str]:
         return dict(os.environ)
 
-    def _given_kwargs(self) -> dict[str, Any]:
-        kwargs = dict(self.op_kwargs)
-        if self.templates_dict is not None:
-            kwargs.setdefault("templates_dict", self.templates_dict)
-        return kwargs
-
-    def _unfilled(self, names: Any, kwargs: Mapping[str, Any]) -> list[str]:
+    def _unfilled(self, names: Container[str]) -> list[str]:
         """The function's parameters among ``names`` that no argument fills and that have
         no default: the context would have to fill them."""
         params = list(inspect.signature(self.python_callable).parameters.values())
-        given = {p.name for p in params[: len(self.op_args)]} | set(kwargs)
+        given = {p.name for p in params[: len(self.op_args)]} | set(self.op_kwargs)
         return [
             p.name
             for p in params
@@ -158,12 +152,14 @@ class _PythonEnvOperator(PythonOperator):
         )
 
     def _job(self, context: dict[str, Any]) -> dict[str, Any]:
-        kwargs = self._given_kwargs()
         for index, value in enumerate(self.op_args):
             _check_json(value, f"op_args[{index}]", self.task_id)
-        for name, value in kwargs.items():
+        for name, value in self.op_kwargs.items():
             _check_json(value, f"argument {name!r}", self.task_id)
         passed: dict[str, Any] = {}
+        if self.templates_dict is not None:  # a context key, as for PythonOperator
+            _check_json(self.templates_dict, "templates_dict", self.task_id)
+            passed["templates_dict"] = self.templates_dict
         for key in JSON_CONTEXT_KEYS:
             if key in context:
                 try:
@@ -171,7 +167,7 @@ class _PythonEnvOperator(PythonOperator):
                 except (TypeError, ValueError):
                     continue  # e.g. params holding a date: refused below if asked for
                 passed[key] = context[key]
-        missing = self._unfilled(OTHER_CONTEXT_KEYS | set(JSON_CONTEXT_KEYS), kwargs)
+        missing = self._unfilled(OTHER_CONTEXT_KEYS | set(JSON_CONTEXT_KEYS))
         for name in missing:
             if name not in passed:
                 raise PythonEnvError(self._live_context_message(name))
@@ -181,7 +177,7 @@ class _PythonEnvOperator(PythonOperator):
             "first_line": self.first_line,
             "name": self.function_name,
             "args": self.op_args,
-            "kwargs": kwargs,
+            "kwargs": self.op_kwargs,
             "context": passed,
         }
 

@@ -162,6 +162,19 @@ def test_templated_arguments_and_json_context_values_arrive(headwater_home: Path
     assert result.xcom("describe") == "20240101|sales_eu|2024-01-01|r1|eu"
 
 
+def test_templates_dict_reaches_only_a_function_that_asks_for_it(headwater_home: Path) -> None:
+    def ignores_it() -> str:
+        return "fine"
+
+    with DAG("venv", start_date=START, schedule=None) as dag:
+        PythonVirtualenvOperator(
+            task_id="ignores", python_callable=ignores_it, templates_dict={"a": "{{ ds }}"}
+        )
+    result = run_dag(dag, logical_date=START)
+
+    assert result.xcom("ignores") == "fine"
+
+
 def test_a_live_context_object_is_refused_by_name_when_defined() -> None:
     def wants_ti(ti: Any) -> None:
         return None
