@@ -38,7 +38,6 @@ from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
 from headwater.secrets import Connection, SecretsBackend, use_backends
 from headwater.store.memory import MemoryStore
-from headwater.xcom_serializers import load_serializer
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -146,9 +145,7 @@ class InProcessRun:
         self.settings = settings
         self.store = store or MemoryStore()
         self.clock = clock or SystemClock()
-        self.xcoms = XComs(
-            self.store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
-        )
+        self.xcoms = XComs.from_settings(self.store, settings)
         self.engine = DagRunEngine.create(dag, self.store, self.xcoms, run)
         self.on_task_start = on_task_start
         self._hostname = socket.gethostname()

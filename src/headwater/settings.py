@@ -61,6 +61,26 @@ class XComSettings:
         "", "'module:Class' of the XCom serializer; empty for the JSON default."
     )
     # -- object-store XCom backend (issue 11, object-store part) --
+    backend: str = _setting(
+        "database",
+        "Where values passed between tasks are kept: 'database' (in the metadata database), "
+        "or 'object_store' (values over object_store_threshold_bytes, DataFrames and bytes go "
+        "to files under object_store_path; the database keeps a reference to each).",
+        choices=("database", "object_store"),
+    )
+    object_store_path: str = _setting(
+        "",
+        "Folder or fsspec URL (s3://bucket/prefix, needs fsspec and its driver) of the XCom "
+        "object store; default: <home>/xcom_objects. A relative folder is read from <home>.",
+    )
+    object_store_threshold_bytes: int = _setting(
+        65_536,
+        "With the object store, a JSON value whose serialized text is larger than this goes "
+        "to a file (0: every value does); DataFrames and bytes always do. At most "
+        "max_size_bytes.",
+        minimum=0,
+        maximum=1 << 30,
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks"},
-    {"settings", "xcom_serializers"},
+    {"settings", "xcom_serializers", "xcom_objects"},
     {"masking", "secrets"},
     {"authoring", "operators", "hooks"},
     {"clock"},

@@ -1,7 +1,8 @@
 """TaskFlow: ``@task`` turns a function into a task; calling it inside a DAG returns a reference.
 
 Passing a reference to another task creates the dependency, and the value travels between
-them at run time. ``@task.bash``, ``@task.branch`` and ``@task.short_circuit`` are variants.
+them at run time. ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
+``@task.virtualenv`` and ``@task.external_python`` are variants.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from headwater.operators.python import (
     PythonOperator,
     ShortCircuitOperator,
     call_with_context,
+)
+from headwater.operators.python_virtualenv import (
+    ExternalPythonOperator,
+    PythonVirtualenvOperator,
 )
 
 P = ParamSpec("P")
@@ -73,6 +78,26 @@ class _DecoratedBranchOperator(_DecoratedPythonOperator, BranchPythonOperator):
 
 class _DecoratedShortCircuitOperator(_DecoratedPythonOperator, ShortCircuitOperator):
     custom_operator_name = "@task.short_circuit"
+
+
+class _DecoratedVirtualenvOperator(PythonVirtualenvOperator):
+    """``@task.virtualenv``: the function runs in a cached virtualenv with its requirements."""
+
+    custom_operator_name = "@task.virtualenv"
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = multiple_outputs
+
+
+class _DecoratedExternalPythonOperator(ExternalPythonOperator):
+    """``@task.external_python(python=...)``: the function runs with that interpreter."""
+
+    custom_operator_name = "@task.external_python"
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = multiple_outputs
 
 
 class _DecoratedBashOperator(BashOperator):
@@ -310,12 +335,15 @@ def _make_decorator(operator_class: type[Any]) -> Any:
 
 
 class _TaskFactory:
-    """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``."""
+    """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
+    ``@task.virtualenv``, ``@task.external_python``."""
 
     python = staticmethod(_make_decorator(_DecoratedPythonOperator))
     bash = staticmethod(_make_decorator(_DecoratedBashOperator))
     branch = staticmethod(_make_decorator(_DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(_DecoratedShortCircuitOperator))
+    virtualenv = staticmethod(_make_decorator(_DecoratedVirtualenvOperator))
+    external_python = staticmethod(_make_decorator(_DecoratedExternalPythonOperator))
 
     @overload
     def __call__(self, python_callable: Callable[P, R]) -> TaskDecorator[P, R]: ...

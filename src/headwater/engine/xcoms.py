@@ -1,4 +1,9 @@
-"""Reading and writing values passed between tasks, with serialization and a size limit."""
+"""Reading and writing values passed between tasks, with serialization and a size limit.
+
+With the object-store backend (``xcom.backend = "object_store"``), a push may write the value
+to a file first (:mod:`headwater.xcom_objects`) and store a reference; a pull of a reference
+reads the file back, whichever backend is set now.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,46 @@ from typing import TYPE_CHECKING, Any
 from headwater.authoring.xcom_arg import RETURN_VALUE, XComArg
 from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import XComError
+from headwater.xcom_objects import XComLocation, load_value, object_store_for
 
 if TYPE_CHECKING:
     from headwater.engine.ports import XComStore
+    from headwater.settings import Settings
+    from headwater.xcom_objects import XComObjectStore
     from headwater.xcom_serializers import Serializer
 
 
 class XComs:
     """XCom access for one store: serialize on push, deserialize on pull."""
 
-    def __init__(self, store: XComStore, serializer: Serializer, max_bytes: int) -> None:
+    def __init__(
+        self,
+        store: XComStore,
+        serializer: Serializer,
+        max_bytes: int,
+        objects: XComObjectStore | None = None,
+    ) -> None:
         self.store = store
         self.serializer = serializer
         self.max_bytes = max_bytes
+        self.objects = objects
+
+    @classmethod
+    def from_settings(cls, store: XComStore, settings: Settings) -> XComs:
+        """XComs as ``settings`` say: their serializer, size limit and backend."""
+        from headwater.xcom_serializers import load_serializer
+
+        serializer = load_serializer(settings.xcom.serializer)
+        objects = object_store_for(settings, serializer)
+        return cls(store, serializer, settings.xcom.max_size_bytes, objects)
 
     def push(self, key: TaskInstanceKey, name: str, value: Any) -> None:
-        text = self.serializer.dumps(value)
-        size = len(text.encode())
+        if self.objects is not None:
+            location = XComLocation(key.dag_id, key.run_id, key.task_id, key.map_index, name)
+            text = self.objects.encode(location, value)
+        else:
+            text = self.serializer.dumps(value)
+        size = len(text.encode())  # what the database would hold
         if size > self.max_bytes:
             raise XComError(
                 f"task {key.label!r}: XCom {name!r} is {size} bytes, over the limit of "
@@ -51,10 +79,10 @@ class XComs:
         """One value, or, for a mapped task with no ``map_index``, the list of all of them."""
         if mapped and map_index is None:
             texts = self.store.get_mapped_xcoms(dag_id, run_id, task_id, name)
-            return [self.serializer.loads(t) for t in texts]
+            return [load_value(t, self.serializer) for t in texts]
         key = TaskInstanceKey(dag_id, run_id, task_id, -1 if map_index is None else map_index)
         text = self._read(key, name)
-        return None if text is None else self.serializer.loads(text)
+        return None if text is None else load_value(text, self.serializer)
 
     def resolve(self, ref: XComArg, dag_id: str, run_id: str) -> Any:
         """The value a reference stands for in a run (a list for a mapped task)."""

@@ -41,7 +41,7 @@ class PendingXComs(XComs):
     here) until its outcome is recorded with it; every other value comes from the store."""
 
     def __init__(self, xcoms: XComs, key: TaskInstanceKey) -> None:
-        super().__init__(xcoms.store, xcoms.serializer, xcoms.max_bytes)
+        super().__init__(xcoms.store, xcoms.serializer, xcoms.max_bytes, xcoms.objects)
         self.key = key
         self.pending: dict[str, str] = {}
 

@@ -106,7 +106,6 @@ def _store() -> tuple[MetadataStore, XComs]:
     from headwater.engine.xcoms import XComs
     from headwater.settings import load_settings
     from headwater.store.sql import SqlStore
-    from headwater.xcom_serializers import load_serializer
 
     settings = load_settings()
     # Tasks' own loggers log INFO to their attempt's log (runtime.logs), which needs the root
@@ -116,9 +115,7 @@ def _store() -> tuple[MetadataStore, XComs]:
     if root.level > logging.INFO:
         root.setLevel(logging.INFO)
     store = SqlStore.from_url(settings.database_url)
-    return store, XComs(
-        store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
-    )
+    return store, XComs.from_settings(store, settings)
 
 
 _loaded: dict[str, tuple[float, dict[str, DAG]]] = {}

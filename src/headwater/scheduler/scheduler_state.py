@@ -26,7 +26,6 @@ from headwater.exceptions import StaleWriteError
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags
 from headwater.scheduler.run_planning import DataInterval
-from headwater.xcom_serializers import load_serializer
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -89,9 +88,7 @@ class SchedulerState:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.hostname = socket.gethostname()
-        self.xcoms = XComs(
-            store, load_serializer(settings.xcom.serializer), settings.xcom.max_size_bytes
-        )
+        self.xcoms = XComs.from_settings(store, settings)
         self.executor = executor_factory(self)
         self.job_id: int | None = None
         self._dags: dict[str, KnownDag] = {}

@@ -195,8 +195,11 @@ def count_runs(ctx: ServiceContext, dag_id: str) -> int:
 
 
 def delete_dag(ctx: ServiceContext, dag_id: str) -> DagDeleted:
-    """Delete ``dag_id`` with its runs, task instances, attempts, XComs and backfills (see
-    :func:`headwater.operations.delete_dag`)."""
+    """Delete ``dag_id`` with its runs, task instances, attempts, XComs (and the files of
+    the XCom object store) and backfills (see :func:`headwater.operations.delete_dag`)."""
     from headwater.operations import delete_dag as delete_dag_op
+    from headwater.xcom_objects import delete_dag_objects
 
-    return DagDeleted(dag_id=dag_id, deleted=delete_dag_op(ctx.store, dag_id))
+    deleted = delete_dag_op(ctx.store, dag_id)
+    delete_dag_objects(ctx.settings, dag_id)
+    return DagDeleted(dag_id=dag_id, deleted=deleted)

@@ -120,7 +120,11 @@ def get_run(ctx: ServiceContext, dag_id: str, run_id: str) -> DagRunWithInstance
 
 
 def delete_run(ctx: ServiceContext, dag_id: str, run_id: str) -> DagRunOut:
-    """Delete one run with its task instances, attempts and XComs; returns it as it was."""
+    """Delete one run with its task instances, attempts and XComs (with the files of the XCom
+    object store, once the rows are gone); returns it as it was."""
     from headwater.operations import delete_run as delete_run_op
+    from headwater.xcom_objects import delete_run_objects
 
-    return DagRunOut.of(delete_run_op(ctx.store, dag_id, run_id))
+    run = delete_run_op(ctx.store, dag_id, run_id)
+    delete_run_objects(ctx.settings, dag_id, run_id)
+    return DagRunOut.of(run)

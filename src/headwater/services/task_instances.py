@@ -123,20 +123,30 @@ def task_instances_to_clear(
 def clear_task_instances(
     ctx: ServiceContext, dag_id: str, run_id: str, request: ClearRequest
 ) -> ClearResult:
-    """Put the chosen instances back to state none (retries reset, XComs deleted) and the
-    run back to queued; conflict when one is queued or running (see
-    :func:`headwater.operations.clear_task_instances`)."""
+    """Put the chosen instances back to state none (retries reset, XComs deleted, with the
+    files of the XCom object store) and the run back to queued; conflict when one is queued
+    or running (see :func:`headwater.operations.clear_task_instances`)."""
     from headwater.operations import clear_task_instances as clear
+    from headwater.operations import task_instances_to_clear as chosen
+    from headwater.xcom_objects import delete_files, files_of_instances
 
+    downstream, only_failed = request.downstream, request.only_failed
+    selected = chosen(
+        ctx.store, dag_id, run_id, request.task_ids, downstream=downstream, only_failed=only_failed
+    )
+    files = files_of_instances(
+        ctx.settings, dag_id, run_id, [(ti.task_id, ti.map_index) for ti in selected]
+    )
     keys = clear(
         ctx.store,
         dag_id,
         run_id,
         request.task_ids,
-        downstream=request.downstream,
-        only_failed=request.only_failed,
+        downstream=downstream,
+        only_failed=only_failed,
         now=ctx.now(),
     )
+    delete_files(ctx.settings, files)
     run = ctx.store.get_dag_run(dag_id, run_id)
     return ClearResult(
         dag_id=dag_id,
