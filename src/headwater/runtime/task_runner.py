@@ -29,6 +29,7 @@ from headwater.exceptions import (
     TaskTimeoutError,
 )
 from headwater.runtime.attempt_context import build_context
+from headwater.runtime.email_alerts import send_attempt_alert
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
 
@@ -304,6 +305,7 @@ def _failed(
             logging.INFO, f"Marking as failed (attempt {ti.try_number} of {ti.max_tries})"
         )
         _call_callback("failure", task, context, log)
+    send_attempt_alert(task, ti, context, exc, will_retry=will_retry, attempt_log=attempt_log)
     return AttemptOutcome(
         TaskInstanceState.FAILED,
         error=f"{type(exc).__name__}: {exc}",
