@@ -230,7 +230,8 @@ def raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     request = response.request
-    body = response.text
+    # Masked before it is cut, so a cut cannot leave half a secret showing.
+    body = redact_text(response.text)
     if len(body) > BODY_IN_ERRORS:
         body = body[:BODY_IN_ERRORS] + f"... ({len(body) - BODY_IN_ERRORS} more characters)"
     message = (
