@@ -26,7 +26,9 @@ from headwater.hooks.base import BaseHook
 from headwater.masking import mask_secret, redact_text
 from headwater.secrets import Connection
 
-log = logging.getLogger(__name__)
+# Under the task logger: a retry is worth a line in the attempt's log (headwater's internal
+# loggers stay out of task logs); outside an attempt it reaches stderr as a warning.
+log = logging.getLogger("headwater.task.http")
 
 DEFAULT_RETRY_ON_STATUS = (429, 500, 502, 503, 504)
 """Answers worth asking again: rate limiting and the server's passing troubles."""

@@ -15,6 +15,7 @@ import httpx
 from headwater.authoring.operator import BaseOperator
 from headwater.exceptions import DagDefinitionError, HeadwaterError
 from headwater.hooks.http import DEFAULT_RETRY_ON_STATUS, HttpHook
+from headwater.masking import redact_text
 
 MAX_PAGES = 1000
 """Most pages ``max_pages`` may allow: a pagination function that never returns None must
@@ -141,11 +142,12 @@ class HttpOperator(BaseOperator):
         }
         responses: list[httpx.Response] = []
         while True:
-            log.info("%s %s", hook.method, hook.url_for(request["endpoint"]))
+            log.info("%s %s", hook.method, redact_text(hook.url_for(request["endpoint"])))
             response = hook.run(**request)
             responses.append(response)
             if self.log_response:
-                log.info("Answer %d: %s", response.status_code, response.text[:LOGGED_BODY])
+                shown = redact_text(response.text)[:LOGGED_BODY]
+                log.info("Answer %d: %s", response.status_code, shown)
             self._check(response)
             if self.pagination_function is None:
                 break
