@@ -143,7 +143,7 @@ class Received:
         part = self.message.get_body(preferencelist=("html",))
         assert part is not None, self.message.as_string()[:500]
         text: str = part.get_content()
-        return text
+        return text.replace("\r\n", "\n")
 
 
 @dataclass
@@ -188,7 +188,8 @@ def smtp_server() -> Iterator[SmtpServer]:
         )
         if ok:
             logins.append(data.login.decode())
-        return AuthResult(success=ok)
+        # Not handled: aiosmtpd answers a failure with 535 itself.
+        return AuthResult(success=ok, handled=False)
 
     controller = Controller(
         _Handler(received),
