@@ -92,7 +92,10 @@ def test_the_sender_falls_back_to_the_setting_then_the_login(
 
 def test_no_sender_address_is_a_clear_error(smtp_server: SmtpServer, store: MemoryStore) -> None:
     store.set_connection(_smtp(smtp_server, extra={}, login="robot"))
-    with pytest.raises(SmtpHookError, match=r"no sender address: set from_email, .* \(its login 'robot' is not an address\)$"):
+    with pytest.raises(
+        SmtpHookError,
+        match=r"no sender address: set from_email, .* \(its login 'robot' is not an address\)$",
+    ):
         SmtpHook().send_email("a@example.com", "s", "<p></p>")
     assert smtp_server.received == []
 
@@ -104,7 +107,9 @@ def test_a_wrong_password_fails_with_the_password_masked(
     with pytest.raises(SmtpHookError) as raised:
         SmtpHook().send_email("a@example.com", "s", "<p></p>")
     message = str(raised.value)
-    assert message.startswith("connection 'smtp_default': SMTP setup failed: SMTPAuthenticationError")
+    assert message.startswith(
+        "connection 'smtp_default': SMTP setup failed: SMTPAuthenticationError"
+    )
     assert "wrong-password" not in message
     assert smtp_server.received == []
 
@@ -112,8 +117,13 @@ def test_a_wrong_password_fails_with_the_password_masked(
 def test_starttls_required_but_not_offered_fails_clearly(
     smtp_server: SmtpServer, store: MemoryStore
 ) -> None:
-    store.set_connection(_smtp(smtp_server, extra={"starttls": "true", "from_email": "h@example.com"}))
-    with pytest.raises(SmtpHookError, match="SMTP setup failed: SMTPNotSupportedError: STARTTLS extension not supported by server"):
+    store.set_connection(
+        _smtp(smtp_server, extra={"starttls": "true", "from_email": "h@example.com"})
+    )
+    with pytest.raises(
+        SmtpHookError,
+        match="SMTP setup failed: SMTPNotSupportedError: STARTTLS extension not supported by server",
+    ):
         SmtpHook().send_email("a@example.com", "s", "<p></p>")
 
 
@@ -124,7 +134,10 @@ def test_an_unreachable_server_is_named(store: MemoryStore) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     store.set_connection(Connection("smtp_default", "smtp", host="127.0.0.1", port=port))
-    with pytest.raises(SmtpHookError, match=rf"cannot reach the SMTP server 127\.0\.0\.1:{port}: ConnectionRefusedError"):
+    with pytest.raises(
+        SmtpHookError,
+        match=rf"cannot reach the SMTP server 127\.0\.0\.1:{port}: ConnectionRefusedError",
+    ):
         SmtpHook().send_email("a@example.com", "s", "<p></p>", from_email="h@example.com")
 
 
@@ -133,10 +146,16 @@ def test_an_unreachable_server_is_named(store: MemoryStore) -> None:
     [
         ({"to": ""}, "to is empty: give at least one address"),
         ({"to": "ops"}, "to: 'ops' is not an email address"),
-        ({"cc": ["ok@example.com", "not an address"]}, "cc: 'not an address' is not an email address"),
+        (
+            {"cc": ["ok@example.com", "not an address"]},
+            "cc: 'not an address' is not an email address",
+        ),
         ({"bcc": [3]}, "bcc: addresses must be strings, got 3"),
         ({"files": ["/no/such/file.csv"]}, "files: attachment '/no/such/file.csv' is not a file"),
-        ({"mime_subtype": "plain"}, "mime_subtype 'plain' is not one of mixed, related, alternative"),
+        (
+            {"mime_subtype": "plain"},
+            "mime_subtype 'plain' is not one of mixed, related, alternative",
+        ),
     ],
 )
 def test_bad_email_arguments_are_named(
@@ -153,7 +172,10 @@ def test_bad_email_arguments_are_named(
 
 def test_unknown_extra_fields_are_named(smtp_server: SmtpServer, store: MemoryStore) -> None:
     store.set_connection(_smtp(smtp_server, extra={"tls": "yes"}))
-    with pytest.raises(SmtpHookError, match=r"connection 'smtp_default': unknown extra field\(s\) 'tls'; an SMTP connection's extra takes ssl, starttls, timeout, from_email"):
+    with pytest.raises(
+        SmtpHookError,
+        match=r"connection 'smtp_default': unknown extra field\(s\) 'tls'; an SMTP connection's extra takes ssl, starttls, timeout, from_email",
+    ):
         SmtpHook().send_email("a@example.com", "s", "<p></p>")
 
 
@@ -194,7 +216,9 @@ def test_email_operator_renders_a_template_file_and_sends_it(
     assert mail.message["To"] == "data@example.com, boss@example.com"
     assert mail.html() == "<h1>Report of 2024-01-31</h1><p>data</p>\n"
     assert [a.get_filename() for a in mail.message.iter_attachments()] == ["2024-01-31.csv"]
-    assert "Sent 'Report 2024-01-31' to data@example.com, boss@example.com and 1 bcc" in result.log("send")
+    assert "Sent 'Report 2024-01-31' to data@example.com, boss@example.com and 1 bcc" in result.log(
+        "send"
+    )
     assert result.rendered("send")["subject"] == "Report 2024-01-31"
 
 
@@ -228,7 +252,9 @@ def test_email_operator_with_a_bad_rendered_address_fails_the_task(smtp_server: 
         ({"mime_subtype": "plain"}, "task 'x': mime_subtype 'plain' is not one of"),
     ],
 )
-def test_bad_operator_arguments_fail_when_the_dag_is_built(kwargs: dict[str, Any], message: str) -> None:
+def test_bad_operator_arguments_fail_when_the_dag_is_built(
+    kwargs: dict[str, Any], message: str
+) -> None:
     arguments: dict[str, Any] = {"to": "a@example.com", "subject": "s", "html_content": "<p></p>"}
     arguments.update(kwargs)
     with pytest.raises(DagDefinitionError, match=message):

@@ -37,7 +37,9 @@ def test_get_sends_data_as_the_query_and_the_connection_headers(
     http_api: HttpApi, store: MemoryStore
 ) -> None:
     store.set_connection(_api_connection(http_api, extra={"headers": {"X-Team": "data"}}))
-    response = HttpHook("GET", "api").run("/echo", data={"day": "2024-01-31"}, headers={"X-Run": "7"})
+    response = HttpHook("GET", "api").run(
+        "/echo", data={"day": "2024-01-31"}, headers={"X-Run": "7"}
+    )
     seen = response.json()
     assert (seen["method"], seen["path"], seen["query"]) == ("GET", "/echo", {"day": "2024-01-31"})
     assert seen["headers"]["x-team"] == "data"
@@ -74,7 +76,9 @@ def test_bearer_token_from_extra(http_api: HttpApi, store: MemoryStore) -> None:
 
 
 def test_token_under_a_header_of_its_own(http_api: HttpApi, store: MemoryStore) -> None:
-    store.set_connection(_api_connection(http_api, extra={"token": TOKEN, "token_header": "X-Api-Key"}))
+    store.set_connection(
+        _api_connection(http_api, extra={"token": TOKEN, "token_header": "X-Api-Key"})
+    )
     assert HttpHook("GET", "api").run("private").json() == {"authorized": True}
 
 
@@ -82,7 +86,10 @@ def test_without_credentials_a_401_raises_with_status_and_body(
     http_api: HttpApi, store: MemoryStore
 ) -> None:
     store.set_connection(_api_connection(http_api))
-    with pytest.raises(HttpResponseError, match=r"GET http://127\.0\.0\.1:\d+/private answered 401 Unauthorized: \{\"authorized\": false\}") as raised:
+    with pytest.raises(
+        HttpResponseError,
+        match=r"GET http://127\.0\.0\.1:\d+/private answered 401 Unauthorized: \{\"authorized\": false\}",
+    ) as raised:
         HttpHook("GET", "api").run("private")
     assert raised.value.status_code == 401
 
@@ -153,7 +160,9 @@ def test_connection_errors_are_retried_then_named(store: MemoryStore) -> None:
     # Nothing listens on the port any more.
     store.set_connection(Connection("down", "http", host="127.0.0.1", port=port))
     hook = HttpHook("GET", "down", retry_limit=1, retry_delay=0)
-    with pytest.raises(HttpHookError, match=rf"GET http://127\.0\.0\.1:{port}/x failed after 2 tries: ConnectError"):
+    with pytest.raises(
+        HttpHookError, match=rf"GET http://127\.0\.0\.1:{port}/x failed after 2 tries: ConnectError"
+    ):
         hook.run("x")
 
 
@@ -177,12 +186,21 @@ def test_test_connection_says_whether_the_service_answers(
     [
         ({"host": ""}, "connection 'bad': host is empty"),
         ({"schema": "ftp"}, "connection 'bad': schema 'ftp' must be 'http' or 'https'"),
-        ({"host": "ftp://x"}, "connection 'bad': host 'ftp://x' must start with http:// or https://"),
+        (
+            {"host": "ftp://x"},
+            "connection 'bad': host 'ftp://x' must start with http:// or https://",
+        ),
         ({"extra": {"header": "x"}}, "connection 'bad': unknown extra field(s) 'header'"),
         ({"extra": {"headers": "{no"}}, "connection 'bad': extra headers is not valid JSON"),
         ({"extra": {"headers": "[1]"}}, "connection 'bad': extra headers must be an object"),
-        ({"extra": {"verify": "maybe"}}, "connection 'bad': extra verify must be true or false, got 'maybe'"),
-        ({"extra": {"timeout": "0"}}, "connection 'bad': extra timeout must be a number of seconds"),
+        (
+            {"extra": {"verify": "maybe"}},
+            "connection 'bad': extra verify must be true or false, got 'maybe'",
+        ),
+        (
+            {"extra": {"timeout": "0"}},
+            "connection 'bad': extra timeout must be a number of seconds",
+        ),
     ],
 )
 def test_a_bad_connection_is_named_with_its_field(
@@ -215,8 +233,13 @@ def test_unknown_request_options_and_a_body_on_get_are_refused(
     http_api: HttpApi, store: MemoryStore
 ) -> None:
     store.set_connection(_api_connection(http_api))
-    with pytest.raises(HttpHookError, match=r"unknown extra_options 'verify'; they may set timeout"):
+    with pytest.raises(
+        HttpHookError, match=r"unknown extra_options 'verify'; they may set timeout"
+    ):
         HttpHook("GET", "api").run("echo", extra_options={"verify": False})
-    with pytest.raises(HttpHookError, match="data of a GET request goes into the query string, so it must be a dict, got str"):
+    with pytest.raises(
+        HttpHookError,
+        match="data of a GET request goes into the query string, so it must be a dict, got str",
+    ):
         HttpHook("GET", "api").run("echo", data="text")
     assert http_api.state.requests == []

@@ -37,7 +37,11 @@ def test_templated_request_and_the_text_as_xcom_by_default(http_api: HttpApi) ->
     result = run_dag(dag, logical_date=DAY, store=_store(http_api))
     assert result.succeeded
     [seen] = http_api.state.requests
-    assert (seen["method"], seen["path"], seen["body"]) == ("POST", "/echo/20240131", '{"day": "2024-01-31"}')
+    assert (seen["method"], seen["path"], seen["body"]) == (
+        "POST",
+        "/echo/20240131",
+        '{"day": "2024-01-31"}',
+    )
     assert seen["headers"]["x-day"] == "2024-01-31"
     assert '"path": "/echo/20240131"' in result.xcom("post")
     assert result.rendered("post")["endpoint"] == "echo/20240131"
@@ -70,7 +74,9 @@ def test_response_check_false_fails_the_task_with_a_clear_message(http_api: Http
     assert result.state_of("get") == "failed"
     [attempt] = result.attempts("get")
     assert attempt.error is not None
-    assert attempt.error.startswith("HttpOperatorError: response_check returned False for the answer of GET http://127.0.0.1:")
+    assert attempt.error.startswith(
+        "HttpOperatorError: response_check returned False for the answer of GET http://127.0.0.1:"
+    )
     assert attempt.error.endswith("/echo (status 200)")
 
 
@@ -79,7 +85,9 @@ def test_an_error_status_fails_the_task_naming_status_and_body(http_api: HttpApi
         HttpOperator(task_id="get", http_conn_id="api", endpoint="private", method="GET")
     result = run_dag(dag, logical_date=DAY, store=_store(http_api))
     assert result.state_of("get") == "failed"
-    assert "answered 401 Unauthorized: {\"authorized\": false}" in (result.attempts("get")[0].error or "")
+    assert 'answered 401 Unauthorized: {"authorized": false}' in (
+        result.attempts("get")[0].error or ""
+    )
 
 
 def test_a_token_from_the_connection_never_shows_in_the_log(http_api: HttpApi) -> None:
@@ -144,7 +152,14 @@ def test_pagination_follows_pages_and_filters_them_all(http_api: HttpApi) -> Non
     assert result.xcom("items") == [f"item-{p}-{n}" for p in (1, 2, 3) for n in (0, 1)]
     texts = result.xcom("texts")
     assert [t.count("item-") for t in texts] == [2, 2, 2]
-    assert [r["query"].get("page") for r in http_api.state.requests] == ["1", "2", "3", None, "2", "3"]
+    assert [r["query"].get("page") for r in http_api.state.requests] == [
+        "1",
+        "2",
+        "3",
+        None,
+        "2",
+        "3",
+    ]
 
 
 def test_pagination_is_bounded_by_max_pages(http_api: HttpApi) -> None:
