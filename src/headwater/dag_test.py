@@ -1,13 +1,18 @@
 """Running a DAG (or one task) in this process on a memory store: ``dags test`` and ``dag.test()``.
 
-The same engine as the scheduler, with an in-memory store and the in-process executor.
+The same engine as the scheduler, with an in-memory store and the in-process executor. Tasks
+look connections and variables up in the usual chain (:mod:`headwater.secrets.lookup`), with
+two additions for a test run: what the run is given (``--conn``/``--var``,
+``run_dag(connections=..., variables=...)``) comes first, and the metadata database the
+settings name comes last, read-only and only if it already exists.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +36,7 @@ from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.logs import attempt_log_path
 from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
+from headwater.secrets import Connection, SecretsBackend, use_backends
 from headwater.store.memory import MemoryStore
 from headwater.xcom_serializers import load_serializer
 
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.settings import Settings
     from headwater.store.base import MetadataStore
+    from headwater.store.sql import SqlStore
 
 
 @dataclass
@@ -169,6 +176,97 @@ class InProcessRun:
         return DagRunResult(self.engine.run, self.store, self.xcoms, self.dag)
 
 
+class SettingsDatabaseBackend(SecretsBackend):
+    """The metadata database the settings name, read-only, for a test run's lookups.
+
+    Opened at the first lookup, so a run that looks nothing up never touches it; never
+    created: a SQLite file that does not exist, a server that does not answer within 3
+    seconds, or a database not migrated is skipped, and the reason is part of this backend's
+    name in a "not defined (looked in: ...)" error.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        self._url = settings.database_url
+        self._store: SqlStore | None = None
+        self._skipped: str | None = None
+        try:
+            self._shown = make_url(self._url).render_as_string(hide_password=True)
+        except ArgumentError:
+            self._shown, self._skipped = "database.url", "not a database URL"
+
+    def _open(self) -> SqlStore | None:
+        if self._store is not None or self._skipped is not None:
+            return self._store
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from headwater.db.engine import create_db_engine
+        from headwater.db.errors import DamagedDatabaseError
+        from headwater.db.migrate import check
+        from headwater.db.sqlite_files import missing_sqlite_file
+        from headwater.exceptions import HeadwaterError
+        from headwater.store.sql import SqlStore
+
+        if missing_sqlite_file(self._url) is not None:
+            self._skipped = "no such file"
+            return None
+        postgres = make_url(self._url).drivername.startswith("postgres")
+        extra = {"connect_args": {"connect_timeout": 3}} if postgres else {}
+        try:
+            engine = create_db_engine(self._url, **extra)
+        except (HeadwaterError, SQLAlchemyError) as exc:
+            self._skipped = f"cannot be opened: {exc}"
+            return None
+        try:
+            up_to_date = check(engine).up_to_date
+        except DamagedDatabaseError:
+            engine.dispose()
+            raise
+        except (HeadwaterError, SQLAlchemyError, OSError) as exc:
+            up_to_date = False
+            self._skipped = f"not reachable: {type(exc).__name__}"
+        if not up_to_date:
+            engine.dispose()
+            self._skipped = self._skipped or "not migrated"
+            return None
+        self._store = SqlStore(engine)
+        return self._store
+
+    def get_connection(self, conn_id: str) -> Connection | None:
+        store = self._open()
+        return store.get_connection(conn_id) if store is not None else None
+
+    def get_variable(self, key: str) -> str | None:
+        store = self._open()
+        return store.get_variable(key) if store is not None else None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.engine.dispose()
+            self._store = None
+
+    def __repr__(self) -> str:
+        skipped = f", skipped: {self._skipped}" if self._skipped else ""
+        return f"the settings' metadata database ({self._shown}{skipped})"
+
+
+@contextmanager
+def lookups_for_test_run(
+    settings: Settings, first: Sequence[SecretsBackend] = ()
+) -> Iterator[None]:
+    """Within the block, lookups ask ``first`` before anything else and, after the run's own
+    store, the settings' metadata database (closed when the block ends)."""
+    database = SettingsDatabaseBackend(settings)
+    try:
+        with use_backends(first=first, last=[database]):
+            yield
+    finally:
+        database.close()
+
+
 def run_dag_in_process(
     dag: DAG,
     *,
@@ -180,8 +278,12 @@ def run_dag_in_process(
     clock: Clock | None = None,
     observer: RunObserver | None = None,
     on_task_start: Callable[[TaskInstance], None] | None = None,
+    lookup_first: Sequence[SecretsBackend] = (),
 ) -> DagRunResult:
-    """Run every task of ``dag`` once, in dependency order, and return the result."""
+    """Run every task of ``dag`` once, in dependency order, and return the result.
+
+    Tasks find connections and variables in ``lookup_first`` before anywhere else
+    (:func:`lookups_for_test_run`)."""
     from headwater.settings import load_settings
 
     settings = settings or load_settings()
@@ -190,8 +292,9 @@ def run_dag_in_process(
     local = InProcessRun(
         dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start
     )
-    drive_run(local.engine, InProcessExecutor(local.run_attempt), clock, observer)
-    run_dag_callbacks(dag, local.engine.run, local.store)
+    with lookups_for_test_run(settings, lookup_first):
+        drive_run(local.engine, InProcessExecutor(local.run_attempt), clock, observer)
+        run_dag_callbacks(dag, local.engine.run, local.store)
     return local.result()
 
 
@@ -205,11 +308,13 @@ def run_task_in_process(
     settings: Settings | None = None,
     store: MetadataStore | None = None,
     clock: Clock | None = None,
+    lookup_first: Sequence[SecretsBackend] = (),
 ) -> DagRunResult:
     """Run one attempt of one task, ignoring its upstream tasks (``tasks test``).
 
     The attempt is never retried here: a failed one with tries left ends ``up_for_retry``, as
     its log and its ``on_retry_callback`` say (the engine's rule decided, as in any run).
+    Lookups go first to ``lookup_first``, as in :func:`run_dag_in_process`.
     """
     from headwater.settings import load_settings
 
@@ -220,7 +325,8 @@ def run_task_in_process(
     local = InProcessRun(dag, run, settings=settings, store=store, clock=clock)
     local.engine.start(clock.now())
     ti = local.engine.force_schedule(task_id, map_index)
-    outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
+    with lookups_for_test_run(settings, lookup_first):
+        outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
     final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
     ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
     local.engine.finalize(

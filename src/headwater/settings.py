@@ -77,6 +77,47 @@ class SecretsSettings:
         "env, file, vault or 'module:Class'.",
     )
     # -- backend options (issue 11, secrets-backends part) --
+    connections_file: str = _setting(
+        "",
+        "The 'file' backend's connections: a .yaml, .yml, .json or .env file mapping each "
+        "conn_id to a URI or an object of the connection's fields; empty: none.",
+    )
+    variables_file: str = _setting(
+        "",
+        "The 'file' backend's variables: a .yaml, .yml, .json or .env file mapping each key "
+        "to its value; empty: none.",
+    )
+    vault_url: str = _setting("", "The 'vault' backend's server, e.g. https://vault.internal:8200.")
+    vault_token: str = _setting(
+        "",
+        "The 'vault' backend's token; better set in the environment "
+        "(HEADWATER__SECRETS__VAULT_TOKEN) than in the file.",
+    )
+    vault_mount_point: str = _setting(
+        "secret", "Where the KV version 2 secrets engine the 'vault' backend reads is mounted."
+    )
+    vault_connections_path: str = _setting(
+        "connections",
+        "Path under the mount of the 'vault' backend's connections: the secret "
+        "<path>/<conn_id> holds conn_uri or the connection's fields.",
+    )
+    vault_variables_path: str = _setting(
+        "variables",
+        "Path under the mount of the 'vault' backend's variables: the secret <path>/<key> "
+        "holds the variable under 'value'.",
+    )
+    vault_timeout_s: float = _setting(
+        10.0,
+        "Seconds the 'vault' backend waits for Vault to answer a lookup.",
+        minimum=0.1,
+        maximum=300.0,
+    )
+    backend_kwargs: str = _setting(
+        "",
+        "Keyword arguments of the 'module:Class' backends: a JSON object from each name as "
+        'written in secrets.backends to an object, e.g. {"pkg.secrets:AwsBackend": '
+        '{"region": "eu-west-1"}}.',
+    )
 
 
 @dataclass(frozen=True)

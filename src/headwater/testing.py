@@ -11,6 +11,13 @@ Example::
         result = run_dag(etl_dag, conf={"region": "us"})
         assert result.succeeded
         assert result.xcom("transform") == [1, 2, 3]
+
+    def test_load_with_a_scratch_database(tmp_path):
+        result = run_dag(
+            etl_dag,
+            connections={"warehouse": f"sqlite:///{tmp_path / 'w.db'}"},
+            variables={"region": "eu"},
+        )
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.clock import FakeClock
 from headwater.dag_test import DagRunResult, run_dag_in_process, run_task_in_process
 from headwater.exceptions import HeadwaterError
+from headwater.secrets import Connection, MappingBackend, SecretsBackend
 from headwater.store.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -41,6 +49,17 @@ __all__ = [
     "run_dag",
     "run_task",
 ]
+
+GIVEN = "run_dag/run_task arguments connections= and variables="
+"""How the lookups name what a test gives (in "not defined (looked in: ...)" and errors)."""
+
+
+def _given(
+    connections: Mapping[str, Connection | str] | None, variables: Mapping[str, Any] | None
+) -> list[SecretsBackend]:
+    if not connections and not variables:
+        return []
+    return [MappingBackend(connections, variables, name=GIVEN)]
 
 
 def load_dags(folder: str | Path, *, import_timeout_s: float | None = None) -> DagBag:
@@ -79,11 +98,15 @@ def run_dag(
     clock: Clock | None = None,
     store: MetadataStore | None = None,
     settings: Settings | None = None,
+    connections: Mapping[str, Connection | str] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> DagRunResult:
     """Run the whole DAG in this process and return its states and values.
 
     Pass a :class:`FakeClock` to make retry delays pass at once (and assert on
-    ``clock.slept``).
+    ``clock.slept``). ``connections`` (each a :class:`~headwater.secrets.Connection`, a URI
+    or a JSON object in text) and ``variables`` win over every secrets backend and database:
+    tasks, templates and hooks find them through :func:`headwater.secrets.get_connection`.
     """
     return run_dag_in_process(
         dag,
@@ -93,6 +116,7 @@ def run_dag(
         clock=clock,
         store=store,
         settings=settings,
+        lookup_first=_given(connections, variables),
     )
 
 
@@ -106,11 +130,14 @@ def run_task(
     clock: Clock | None = None,
     store: MetadataStore | None = None,
     settings: Settings | None = None,
+    connections: Mapping[str, Connection | str] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> DagRunResult:
     """Run one attempt of one task, ignoring its upstream tasks.
 
     ``map_index=-1`` picks the first instance of a mapped task. A task mapped over an
     upstream task's output has no instances without it: that raises ``HeadwaterError``.
+    ``connections`` and ``variables`` win over every other source, as for :func:`run_dag`.
     """
     from headwater.authoring.mapping import MappedOperator
 
@@ -132,4 +159,5 @@ def run_task(
         clock=clock,
         store=store,
         settings=settings,
+        lookup_first=_given(connections, variables),
     )

@@ -34,7 +34,9 @@ def fail(message: str) -> None:
 
 
 def hold(ready: str, release: str) -> str:
-    Path(ready).write_text(str(os.getpid()))
+    # Written whole, then renamed: whoever sees the file sees the pid in it.
+    Path(ready + ".tmp").write_text(str(os.getpid()))
+    os.replace(ready + ".tmp", ready)
     deadline = time.monotonic() + HOLD_LIMIT_S
     while not Path(release).exists() and time.monotonic() < deadline:
         time.sleep(0.01)

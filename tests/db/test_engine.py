@@ -147,13 +147,35 @@ def test_in_memory_sqlite_works(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
-def test_postgresql_uses_psycopg_3_with_pre_ping(scheme: str) -> None:
+def test_postgresql_uses_psycopg_3(scheme: str) -> None:
     engine = create_db_engine(f"{scheme}://user@localhost:5432/headwater")
     try:
         assert engine.dialect.driver == "psycopg"
-        assert engine.pool._pre_ping is True  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+def test_postgresql_replaces_a_connection_the_server_dropped_while_idle(
+    postgres_admin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection idle for PING_AFTER_IDLE_S is pinged when taken: one the server
+    closed meanwhile is replaced, and the caller never sees the error."""
+    import headwater.db.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+    engine = create_db_engine(postgres_admin_url)
+    admin = create_db_engine(postgres_admin_url)
+    try:
+        with engine.connect() as conn:
+            first_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
+        with engine.connect() as conn:
+            second_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert second_pid != first_pid
+    finally:
+        engine.dispose()
+        admin.dispose()
 
 
 def test_postgresql_connects(postgres_admin_url: str) -> None:

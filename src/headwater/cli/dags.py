@@ -28,6 +28,7 @@ from headwater.cli._common import (
     warn_if_paused,
     when,
 )
+from headwater.cli._given_secrets import given_backends, given_secrets_options
 from headwater.cli.dags_backfill import backfill
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def list_dags(folder: Path | None, output: str) -> None:
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print only failed tasks and the summary, no logs."
 )
+@given_secrets_options
 @folder_option
 @handle_errors
 def test_dag(
@@ -106,6 +108,8 @@ def test_dag(
     conf: str | None,
     run_id: str | None,
     quiet: bool,
+    connections: tuple[str, ...],
+    variables: tuple[str, ...],
     folder: Path | None,
 ) -> None:
     """Run DAG_ID once, now, in this process, and report every task.
@@ -113,6 +117,13 @@ def test_dag(
     Honours dependencies, trigger rules, retries (with their delays), timeouts and params.
     Prints each task as it ends with its log, then a summary table. Exits 0 when the run
     succeeded and 1 when it failed.
+
+    Tasks find connections and variables given by --conn/--var first, then in the secrets
+    backends, then in the metadata database if it exists (read, never created).
+
+    \b
+    Example:
+        headwater dags test etl --conn warehouse=sqlite:////tmp/w.db --var region=eu
     """
     from headwater.cli._interrupt import stopped_by_signals
     from headwater.cli._progress import RunProgress, print_summary
@@ -121,6 +132,7 @@ def test_dag(
     started = time.perf_counter()
     parsed_conf = parse_conf(conf)
     when = parse_date(logical_date)
+    given = given_backends(connections, variables)
     dag = load_bag(folder).get_dag(dag_id)
     require_logs_folder()
     out = console()
@@ -135,6 +147,7 @@ def test_dag(
             run_id=run_id,
             observer=progress,
             on_task_start=progress.task_started,
+            lookup_first=given,
         )
     print_summary(out, result, started)
     if not result.succeeded:

@@ -22,6 +22,7 @@ from headwater.cli._common import (
     table,
     when,
 )
+from headwater.cli._given_secrets import given_backends, given_secrets_options
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator
@@ -80,6 +81,7 @@ def list_tasks(dag_id: str, folder: Path | None, output: str) -> None:
 )
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now.")
 @click.option("--conf", "-c", help="JSON object of params for the run.")
+@given_secrets_options
 @folder_option
 @handle_errors
 def test_task(
@@ -88,6 +90,8 @@ def test_task(
     map_index: int,
     logical_date: str | None,
     conf: str | None,
+    connections: tuple[str, ...],
+    variables: tuple[str, ...],
     folder: Path | None,
 ) -> None:
     """Run one attempt of TASK_ID of DAG_ID now, ignoring its upstream tasks.
@@ -96,13 +100,14 @@ def test_task(
     upstream task's output cannot run alone. Prints the task's log; exits 0 when it
     succeeded or was skipped, 1 when it failed. It is never retried: a failed attempt with
     retries left ends up_for_retry (its log says "Marking for retry" and on_retry_callback
-    runs).
+    runs). Connections and variables given by --conn/--var come before every other source.
     """
     from headwater.cli._interrupt import stopped_by_signals
     from headwater.cli._progress import RunProgress, print_summary
     from headwater.dag_test import run_task_in_process
 
     started = time.perf_counter()
+    given = given_backends(connections, variables)
     dag = load_bag(folder).get_dag(dag_id)
     task = dag.get_task(task_id)
     _check_runs_alone(dag_id, task)
@@ -115,6 +120,7 @@ def test_task(
             map_index=max(map_index, 0) if task.is_mapped else map_index,
             logical_date=parse_date(logical_date),
             conf=parse_conf(conf),
+            lookup_first=given,
         )
     out = console()
     progress = RunProgress(out, 1, not_retried="not retried: `tasks test` runs one attempt")

@@ -20,8 +20,13 @@ Two databases are supported:
     emits the ``BEGIN``, the recipe of SQLAlchemy's SQLite documentation. Connections
     marked with :data:`READ_ONLY` begin with a plain ``BEGIN`` so that reads never wait.
 
-* **PostgreSQL** (``postgresql+psycopg://user:password@host:5432/db``) through psycopg 3,
-  with ``pool_pre_ping`` so that a connection the server dropped is replaced, not used.
+* **PostgreSQL** (``postgresql+psycopg://user:password@host:5432/db``) through psycopg 3.
+  A pooled connection that sat idle for :data:`PING_AFTER_IDLE_S` or more is pinged when
+  taken from the pool, so that one the server dropped meanwhile is replaced, not used.
+  One used a moment ago is not pinged: the scheduler and the workers take a connection for
+  every short transaction, and a ping on each (SQLAlchemy's ``pool_pre_ping``) was a
+  quarter of their round trips. A server that goes away within that moment fails the next
+  statement instead, as it could just after any ping; the pool then drops its connections.
   ``postgresql://`` and ``postgres://`` mean the same (psycopg 3 is the driver installed).
 
 A SQLite file that is not a database, or is damaged, fails whatever statement meets the
@@ -37,14 +42,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from headwater import strict_json
 from headwater.db.errors import DamagedDatabaseError, DatabaseError
 from headwater.db.sqlite_files import require_creatable_path
 from headwater.private_files import create_private_file, make_private_folders
+
+PING_AFTER_IDLE_S = 1.0
+"""A PostgreSQL connection idle in the pool for this long is pinged before it is used."""
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for another process's write to end before failing."""
@@ -84,12 +93,32 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.drivername in _SQLITE_SCHEMES:
         return _sqlite_engine(parsed, **kwargs)
     if parsed.drivername in _POSTGRES_SCHEMES:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        return _postgres_engine(parsed.set(drivername="postgresql+psycopg"), **kwargs)
     raise DatabaseError(
         f"unsupported database URL scheme {parsed.drivername!r}: use "
         "'sqlite:///path/to/headwater.db' or 'postgresql+psycopg://user@host:5432/dbname'"
     )
+
+
+def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except psycopg.Error as exc:
+            # The pool drops this connection and takes another (or opens a new one).
+            raise DisconnectionError(f"the connection failed while it was idle: {exc}") from exc
+
+    return engine
 
 
 def _json_dumps(value: Any) -> str:

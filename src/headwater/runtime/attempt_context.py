@@ -8,14 +8,20 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from headwater.exceptions import HeadwaterError
+from headwater.secrets import (
+    Connection,
+    VariableNotFoundError,
+    get_connection,
+    get_variable,
+    use_metastore,
+)
 from headwater.strict_json import loads
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.records import DagRun
-    from headwater.store.base import Connection, MetadataStore
+    from headwater.store.base import MetadataStore
 
 
 def ds_add(ds: str, days: int) -> str:
@@ -49,21 +55,28 @@ MACROS = _Macros()
 
 
 class _VariableValues:
+    """``var.value`` or ``var.json``: each read goes through the lookup chain (secrets
+    backends, then ``store``), so a template sees what a hook or ``get_variable`` would."""
+
     def __init__(self, store: MetadataStore, as_json: bool) -> None:
         self._store = store
         self._json = as_json
 
     def get(self, name: str, default: Any = None) -> Any:
-        value = self._store.get_variable(name)
-        if value is None:
+        try:
+            value = self._lookup(name)
+        except VariableNotFoundError:
             return default
         return self._parsed(name, value)
 
     def __getattr__(self, name: str) -> Any:
-        value = self._store.get_variable(name)
-        if value is None:
-            raise HeadwaterError(f"variable {name!r} is not set")
-        return self._parsed(name, value)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._parsed(name, self._lookup(name))
+
+    def _lookup(self, name: str) -> str:
+        with use_metastore(self._store):
+            return get_variable(name)
 
     def _parsed(self, name: str, value: str) -> Any:
         # Strict, like every JSON input: NaN, Infinity and duplicate keys are errors.
@@ -71,7 +84,8 @@ class _VariableValues:
 
 
 class VariableAccessor:
-    """``var.value.name`` (text) and ``var.json.name`` (parsed JSON) in templates."""
+    """``var.value.name`` (text) and ``var.json.name`` (parsed JSON) in templates, looked up
+    through the secrets backends then the metadata store; a secret-named one is masked."""
 
     def __init__(self, store: MetadataStore) -> None:
         self.value = _VariableValues(store, as_json=False)
@@ -79,16 +93,15 @@ class VariableAccessor:
 
 
 class ConnectionAccessor:
-    """``conn.my_db.host`` in templates."""
+    """``conn.my_db.host`` in templates, looked up through the secrets backends then the
+    metadata store; the connection's password is masked from then on, as for a hook."""
 
     def __init__(self, store: MetadataStore) -> None:
         self._store = store
 
     def get(self, conn_id: str) -> Connection:
-        conn = self._store.get_connection(conn_id)
-        if conn is None:
-            raise HeadwaterError(f"connection {conn_id!r} is not defined")
-        return conn
+        with use_metastore(self._store):
+            return get_connection(conn_id)
 
     def __getattr__(self, conn_id: str) -> Connection:
         if conn_id.startswith("_"):

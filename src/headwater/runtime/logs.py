@@ -249,7 +249,8 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
         yield AttemptLog(_TASK_LOG, file)
     finally:
         root.removeHandler(_ROOT_TO_ATTEMPT)
-        root.setLevel(root_level)
+        if root.level != root_level:  # setLevel empties every logger's cache: not for nothing
+            root.setLevel(root_level)
         out.flush()
         err.flush()
         sys.stdout, sys.stderr = saved

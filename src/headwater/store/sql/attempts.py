@@ -72,7 +72,7 @@ class SqlAttempts(SqlTaskInstances):
     def claim_attempt(self, attempt: TaskAttempt) -> bool:
         """``INSERT ... ON CONFLICT DO NOTHING``: one round trip; see
         :meth:`~headwater.engine.ports.AttemptStore.claim_attempt`."""
-        with self._write() as conn:
+        with self._write_one() as conn:
             inserted = conn.execute(self._stmts.claim_attempt, attempt_params(attempt)).first()
         return inserted is not None
 
@@ -89,7 +89,9 @@ class SqlAttempts(SqlTaskInstances):
         transaction: see :meth:`~headwater.engine.ports.AttemptStore.record_attempt_outcome`.
         Given the attempt's ``start_date`` (its worker knows it), it is one ``UPDATE``."""
         key = AttemptKey(*key)
-        with self._write() as conn:
+        # Given the start and no XComs, the whole record is one UPDATE: atomic on its own.
+        one_statement = start_date is not None and not xcoms
+        with self._write_one() if one_statement else self._write() as conn:
             start = start_date
             if start is None:
                 where = (*attempt_where(key), ATTEMPTS.c.state == RUNNING)

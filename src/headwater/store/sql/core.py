@@ -141,6 +141,12 @@ class SqlCore:
         """A connection in a write transaction, committed when the block ends."""
         raise NotImplementedError
 
+    def _write_one(self) -> AbstractContextManager[SAConnection]:
+        """A connection for one statement that is atomic on its own: :meth:`_write` here;
+        :class:`~headwater.store.sql.SqlStore` runs it in autocommit on PostgreSQL, which
+        spares the ``BEGIN`` and ``COMMIT`` round trips (a worker's claim and outcome)."""
+        return self._write()
+
     def _guarded(self) -> AbstractContextManager[None]:
         """Around a statement that may be refused and caught: a savepoint inside a unit of
         work, nothing when the transaction is the method's own."""
