@@ -17,8 +17,7 @@ It shows:
 Try it against a local debugging SMTP server that prints what it receives::
 
     .venv/bin/python -m aiosmtpd -n -l 127.0.0.1:8025 &
-    headwater connections add smtp_default --type smtp --host 127.0.0.1 --port 8025 \\
-        --extra '{"from_email": "headwater@example.com"}'
+    export HEADWATER_CONN_SMTP_DEFAULT='smtp://127.0.0.1:8025?from_email=headwater%40example.com'
     headwater dags test daily_report_email --folder examples --logical-date 2024-01-30
     headwater dags test daily_report_email --folder examples --logical-date 2024-01-30 \\
         --conf '{"fail": true}'    # the alert email instead of the report

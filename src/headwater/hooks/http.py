@@ -122,7 +122,6 @@ class HttpHook(BaseHook):
             auth=settings.auth,
             timeout=settings.timeout,
             verify=settings.verify,
-            trust_env=False,
         )
 
     def url_for(self, endpoint: str) -> str:

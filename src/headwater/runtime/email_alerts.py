@@ -66,7 +66,7 @@ def send_attempt_alert(
     """Mail the task's ``email`` addresses about this failed attempt, if the task asks for
     it; the outcome of the attempt stays what it was whatever happens here."""
     addresses = getattr(task, "email", None)
-    wanted = task.email_on_retry if will_retry else task.email_on_failure
+    wanted = getattr(task, "email_on_retry" if will_retry else "email_on_failure", True)
     if not addresses or not wanted:
         return
     kind = "retry" if will_retry else "failure"
