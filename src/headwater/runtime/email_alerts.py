@@ -11,16 +11,17 @@ attempt log and never changes how the attempt ended.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 from headwater.masking import redact_text
 
 if TYPE_CHECKING:
+    import jinja2
+
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.records import TaskInstance
     from headwater.runtime.logs import AttemptLog
@@ -123,8 +124,8 @@ def render_alert(
     email = settings.email
     subject_source = _template_text(email.subject_template, "subject_template", DEFAULT_SUBJECT)
     html_source = _template_text(email.html_content_template, "html_content_template", DEFAULT_HTML)
-    subject = _TEXT.from_string(subject_source).render(values)
-    html = _HTML.from_string(html_source).render(values)
+    subject = _environment(html=False).from_string(subject_source).render(values)
+    html = _environment(html=True).from_string(html_source).render(values)
     # A header is one line; a template's stray newline must not start a second one.
     subject = " ".join(subject.split())
     return redact_text(subject), redact_text(html)
@@ -139,5 +140,9 @@ def _template_text(path: str, setting: str, default: str) -> str:
         raise OSError(f"email.{setting} {path}: cannot read the template: {exc}") from None
 
 
-_TEXT = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
-_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+@functools.cache
+def _environment(*, html: bool) -> jinja2.Environment:
+    """Jinja for alerts (imported only when one is sent): the HTML body is escaped."""
+    import jinja2
+
+    return jinja2.Environment(autoescape=html, undefined=jinja2.StrictUndefined)
