@@ -147,6 +147,24 @@ class EmailSettings:
     )
     from_email: str = _setting("", "Sender address; default: the SMTP connection's login.")
     # -- email options (issue 11, email part) --
+    subject_template: str = _setting(
+        "",
+        "Jinja template file for the subject of failure and retry alert emails; empty: the "
+        "built-in one. It sees the task's context plus dag_id, task_label, try_number, "
+        "max_tries, will_retry, exception, log_path and hostname.",
+    )
+    html_content_template: str = _setting(
+        "",
+        "Jinja template file for the HTML body of failure and retry alert emails; empty: the "
+        "built-in one. Same variables as subject_template.",
+    )
+    timeout_s: float = _setting(
+        30.0,
+        "Seconds to wait for the SMTP server (to connect, and for each command) when the "
+        "connection's extra sets no timeout.",
+        minimum=0.1,
+        maximum=600.0,
+    )
 
 
 @dataclass(frozen=True)

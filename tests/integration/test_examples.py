@@ -35,7 +35,13 @@ EXAMPLES = REPO / "examples"
 INCOMING = EXAMPLES / "data" / "incoming"
 DAY = datetime(2024, 1, 31, tzinfo=UTC)
 NEXT_DAY = datetime(2024, 2, 1, tzinfo=UTC)
-EXPECTED_DAGS = {"user_activity_report", "news_digest", "multi_file_load", "incremental_load"}
+EXPECTED_DAGS = {
+    "user_activity_report",
+    "news_digest",
+    "multi_file_load",
+    "incremental_load",
+    "daily_report_email",
+}
 ORDER_ROWS = {"berlin": 5, "lyon": 4, "porto": 6}  # rows of the shipped CSV files
 
 

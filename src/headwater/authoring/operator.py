@@ -45,6 +45,9 @@ BASE_DEFAULTS: dict[str, Any] = {
     "on_failure_callback": None,
     "on_retry_callback": None,
     "doc_md": None,
+    "email": None,
+    "email_on_failure": True,
+    "email_on_retry": True,
 }
 
 
@@ -170,6 +173,9 @@ class BaseOperator(DependencyMixin):
         on_failure_callback: Callback | None = NOTSET,
         on_retry_callback: Callback | None = NOTSET,
         doc_md: str | None = NOTSET,
+        email: str | Iterable[str] | None = NOTSET,
+        email_on_failure: bool = NOTSET,
+        email_on_retry: bool = NOTSET,
         **unknown: Any,
     ) -> None:
         dag = dag if dag is not None else _definition_stacks.current_dag()
@@ -193,6 +199,9 @@ class BaseOperator(DependencyMixin):
             "on_failure_callback": on_failure_callback,
             "on_retry_callback": on_retry_callback,
             "doc_md": doc_md,
+            "email": email,
+            "email_on_failure": email_on_failure,
+            "email_on_retry": email_on_retry,
         }
         args: dict[str, Any] = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
 
@@ -245,6 +254,10 @@ class BaseOperator(DependencyMixin):
             args["on_retry_callback"], "on_retry_callback", owner
         )
         self.doc_md: str | None = args["doc_md"]
+        # Who gets an alert email when an attempt fails (runtime/email_alerts.py).
+        self.email: list[str] | None = _email_addresses(args["email"], self.task_id)
+        self.email_on_failure: bool = _flag(args, "email_on_failure", self.task_id)
+        self.email_on_retry: bool = _flag(args, "email_on_retry", self.task_id)
         # Ordered (the order edges were set in), exposed as set-like views.
         self._upstream_ids: dict[str, None] = {}
         self._downstream_ids: dict[str, None] = {}
@@ -363,6 +376,31 @@ def _non_negative_int(value: Any, name: str, task_id: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DagDefinitionError(f"task {task_id!r}: {name} must be an int >= 0, got {value!r}")
     return value
+
+
+def _flag(args: dict[str, Any], name: str, task_id: str) -> bool:
+    value = args[name]
+    if not isinstance(value, bool):
+        raise DagDefinitionError(f"task {task_id!r}: {name} must be True or False, got {value!r}")
+    return value
+
+
+def _email_addresses(value: Any, task_id: str) -> list[str] | None:
+    """``email`` as a list of addresses: a list, or one string separated by commas or
+    semicolons (Airflow takes both); None or empty: no alert emails."""
+    if value is None:
+        return None
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(isinstance(e, str) for e in entries):
+        raise DagDefinitionError(
+            f"task {task_id!r}: email must be an address, a comma-separated string of them or "
+            f"a list of them, got {value!r:.80}"
+        )
+    addresses = [a.strip() for e in entries for a in e.replace(";", ",").split(",") if a.strip()]
+    for address in addresses:
+        if "@" not in address or any(c.isspace() for c in address.strip("<>")):
+            raise DagDefinitionError(f"task {task_id!r}: email {address!r} is not an address")
+    return addresses or None
 
 
 def _bounded(value: int, name: str, task_id: str, low: int, high: int) -> int:

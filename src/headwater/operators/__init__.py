@@ -1,16 +1,38 @@
 """The operators that ship with headwater."""
 
+from typing import TYPE_CHECKING, Any
+
 from headwater.operators.bash import BashOperator
 from headwater.operators.empty import EmptyOperator
 from headwater.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
 from headwater.operators.python_virtualenv import ExternalPythonOperator, PythonVirtualenvOperator
 
+if TYPE_CHECKING:
+    from headwater.operators.email import EmailOperator
+    from headwater.operators.http import HttpOperator
+
 __all__ = [
     "BashOperator",
     "BranchPythonOperator",
+    "EmailOperator",
     "EmptyOperator",
     "ExternalPythonOperator",
+    "HttpOperator",
     "PythonOperator",
     "PythonVirtualenvOperator",
     "ShortCircuitOperator",
 ]
+
+_LAZY = {
+    "EmailOperator": "headwater.operators.email",
+    "HttpOperator": "headwater.operators.http",
+}
+"""Imported on first use: their clients (httpx, smtplib) cost DAG files that never use them."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'headwater.operators' has no attribute {name!r}")

@@ -30,6 +30,7 @@ from headwater.exceptions import (
 )
 from headwater.masking import redact, redact_text
 from headwater.runtime.attempt_context import build_context
+from headwater.runtime.email_alerts import send_attempt_alert
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
 
@@ -310,6 +311,7 @@ def _failed(
             logging.INFO, f"Marking as failed (attempt {ti.try_number} of {ti.max_tries})"
         )
         _call_callback("failure", task, context, log)
+    send_attempt_alert(task, ti, context, exc, will_retry=will_retry, attempt_log=attempt_log)
     return AttemptOutcome(
         TaskInstanceState.FAILED,
         error=error,
