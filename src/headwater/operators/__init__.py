@@ -10,6 +10,14 @@ from headwater.operators.python_virtualenv import ExternalPythonOperator, Python
 if TYPE_CHECKING:
     from headwater.operators.email import EmailOperator
     from headwater.operators.http import HttpOperator
+    from headwater.operators.sql import SQLExecuteQueryOperator
+    from headwater.operators.sql_checks import (
+        SQLCheckOperator,
+        SQLColumnCheckOperator,
+        SQLTableCheckOperator,
+        SQLThresholdCheckOperator,
+        SQLValueCheckOperator,
+    )
 
 __all__ = [
     "BashOperator",
@@ -20,14 +28,27 @@ __all__ = [
     "HttpOperator",
     "PythonOperator",
     "PythonVirtualenvOperator",
+    "SQLCheckOperator",
+    "SQLColumnCheckOperator",
+    "SQLExecuteQueryOperator",
+    "SQLTableCheckOperator",
+    "SQLThresholdCheckOperator",
+    "SQLValueCheckOperator",
     "ShortCircuitOperator",
 ]
 
 _LAZY = {
     "EmailOperator": "headwater.operators.email",
     "HttpOperator": "headwater.operators.http",
+    "SQLExecuteQueryOperator": "headwater.operators.sql",
+    "SQLCheckOperator": "headwater.operators.sql_checks",
+    "SQLColumnCheckOperator": "headwater.operators.sql_checks",
+    "SQLTableCheckOperator": "headwater.operators.sql_checks",
+    "SQLThresholdCheckOperator": "headwater.operators.sql_checks",
+    "SQLValueCheckOperator": "headwater.operators.sql_checks",
 }
-"""Imported on first use: their clients (httpx, smtplib) cost DAG files that never use them."""
+"""Imported on first use: their clients (httpx, smtplib, the SQL hooks) cost DAG files that
+never use them."""
 
 
 def __getattr__(name: str) -> Any:
