@@ -47,6 +47,15 @@ folder_option = click.option(
     callback=_existing_folder,
     help="Folder (or file) of DAGs. Default: the dags_folder setting ($HEADWATER_DAGS_FOLDER).",
 )
+file_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default=None,
+    help="File format; default: by the extension (.json, .yaml, .yml).",
+)
+"""``--format`` of the commands that export to or import from a file."""
+
 output_option = click.option(
     "--output",
     "-o",

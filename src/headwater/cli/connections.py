@@ -10,6 +10,7 @@ import click
 from headwater.cli._common import (
     console,
     emit_schema,
+    file_format_option,
     handle_errors,
     output_option,
     parse_json_object,
@@ -233,18 +234,9 @@ def test(conn_id: str, output: str) -> None:
         raise SystemExit(1)
 
 
-_format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "yaml"]),
-    default=None,
-    help="File format; default: by the extension (.json, .yaml, .yml).",
-)
-
-
 @connections.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_format_option
+@file_format_option
 @output_option
 @handle_errors
 def export(file: Path, fmt: str | None, output: str) -> None:
@@ -273,7 +265,7 @@ def export(file: Path, fmt: str | None, output: str) -> None:
 
 @connections.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_format_option
+@file_format_option
 @click.option("--overwrite", is_flag=True, help="Replace connections that exist already.")
 @output_option
 @handle_errors

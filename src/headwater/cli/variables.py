@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from headwater.cli._common import console, emit_schema, handle_errors, output_option, table
+from headwater.cli._common import (
+    console,
+    emit_schema,
+    file_format_option,
+    handle_errors,
+    output_option,
+    table,
+)
 
 
 @click.group()
@@ -128,18 +135,9 @@ def delete(key: str, output: str) -> None:
         console().print(f"Deleted variable {key}")
 
 
-_format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "yaml"]),
-    default=None,
-    help="File format; default: by the extension (.json, .yaml, .yml).",
-)
-
-
 @variables.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_format_option
+@file_format_option
 @output_option
 @handle_errors
 def export(file: Path, fmt: str | None, output: str) -> None:
@@ -167,7 +165,7 @@ def export(file: Path, fmt: str | None, output: str) -> None:
 
 @variables.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_format_option
+@file_format_option
 @click.option("--overwrite", is_flag=True, help="Replace variables that exist already.")
 @output_option
 @handle_errors
