@@ -315,6 +315,19 @@ def test_list_and_delete_connections(any_store: Store) -> None:
     assert any_store.get_connection("a") is None
 
 
+def test_set_connections_stores_them_all_and_rotation_without_a_key_rewrites_nothing(
+    any_store: Store,
+) -> None:
+    any_store.set_connections(
+        [Connection("a", "postgres", password="pw-a"), Connection("b", "http", password="pw-b")]
+    )
+    stored = {c.conn_id: c.password for c in any_store.list_connections()}
+    assert stored == {"a": "pw-a", "b": "pw-b"}
+    rotated = any_store.rotate_fernet_key()  # no key set: nothing is encrypted
+    assert (rotated.connections, rotated.variables, rotated.rows) == (0, 0, 0)
+    assert any_store.get_connection("a") == Connection("a", "postgres", password="pw-a")
+
+
 # -- the event log, jobs -----------------------------------------------------------------------
 
 

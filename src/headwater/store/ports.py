@@ -32,6 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from headwater.clock import Clock
@@ -219,6 +220,18 @@ class PoolStore(ABC):
         (:class:`~headwater.db.errors.DatabaseError`)."""
 
 
+@dataclass(frozen=True)
+class Rotated:
+    """What :meth:`VariableStore.rotate_fernet_key` rewrote."""
+
+    connections: int
+    variables: int
+
+    @property
+    def rows(self) -> int:
+        return self.connections + self.variables
+
+
 class VariableStore(ABC):
     """Variables and connections, as people manage them."""
 
@@ -241,6 +254,15 @@ class VariableStore(ABC):
 
     @abstractmethod
     def set_connection(self, connection: Connection) -> None: ...
+
+    @abstractmethod
+    def set_connections(self, connections: list[Connection]) -> None:
+        """Store several connections at once: all of them or, on an error, none."""
+
+    @abstractmethod
+    def rotate_fernet_key(self) -> Rotated:
+        """Re-encrypt every encrypted secret with the first configured key, all or nothing
+        (a store that encrypts nothing rewrites nothing)."""
 
     @abstractmethod
     def list_connections(self) -> list[Connection]:

@@ -12,6 +12,7 @@ from headwater.db.models import DEFAULT_POOL
 from headwater.db.rows import PoolRow, VariableRow
 from headwater.store.base import Connection
 from headwater.store.memory.core import MemoryCore
+from headwater.store.ports import Rotated
 
 
 class MemoryConfig(MemoryCore):
@@ -50,6 +51,10 @@ class MemoryConfig(MemoryCore):
         copies = {c.conn_id: copy.deepcopy(c) for c in connections}
         with self._lock:
             self._s.connections.update(copies)
+
+    def rotate_fernet_key(self) -> Rotated:
+        """Nothing to rewrite: the memory store keeps no secret encrypted."""
+        return Rotated(connections=0, variables=0)
 
     def list_connections(self) -> list[Connection]:
         with self._lock:

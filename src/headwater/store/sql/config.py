@@ -8,7 +8,6 @@ callers only ever see clear values. :meth:`SqlConfig.rotate_fernet_key` re-encry
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -19,19 +18,8 @@ from headwater.db.models import DEFAULT_POOL
 from headwater.db.rows import PoolRow, VariableRow
 from headwater.secrets.fernet import SecretCipher, current_cipher
 from headwater.store.base import Connection
+from headwater.store.ports import Rotated
 from headwater.store.sql.core import SqlCore
-
-
-@dataclass(frozen=True)
-class Rotated:
-    """What :meth:`SqlConfig.rotate_fernet_key` rewrote."""
-
-    connections: int
-    variables: int
-
-    @property
-    def rows(self) -> int:
-        return self.connections + self.variables
 
 
 class SqlConfig(SqlCore):
