@@ -89,7 +89,7 @@ def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
         (
             "c.yaml",
             "a: sqlite:///x\nb:\n  conn_type: http\n  prot: 1\n",
-            "key 'b' (line 2): unknown",
+            "key 'b' (line 2): connection 'b': unknown",
         ),
         ("c.yaml", "a: 5\n", "key 'a' (line 1): a connection is a URI string or an object"),
         (

@@ -20,14 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from headwater.secrets.connection import Connection
+from headwater.secrets.connection import JSON_FIELDS, Connection, InvalidConnectionError
 from headwater.secrets.errors import SecretsContentError
 from headwater.strict_json import InvalidJsonError, loads_object
-
-FIELDS = ("conn_type", "host", "port", "login", "password", "schema", "extra", "description")
-"""The fields of a connection object; ``description`` is accepted and not kept."""
-
-_TEXT_FIELDS = ("host", "login", "password", "schema")
 
 
 def connection_from_value(conn_id: str, value: Any, source: str) -> Connection:
@@ -49,7 +44,7 @@ def connection_from_value(conn_id: str, value: Any, source: str) -> Connection:
     if not isinstance(value, Mapping):
         raise SecretsContentError(
             f"{source}: a connection is a URI string or an object of fields "
-            f"({', '.join(FIELDS)}), not {type(value).__name__}"
+            f"({', '.join(JSON_FIELDS)}), not {type(value).__name__}"
         )
     return connection_from_fields(conn_id, value, source)
 
@@ -71,58 +66,9 @@ def connection_from_uri(conn_id: str, uri: str, source: str) -> Connection:
 
 
 def connection_from_fields(conn_id: str, fields: Mapping[Any, Any], source: str) -> Connection:
-    """The connection ``conn_id`` from an object of its fields (see the module docstring)."""
-    unknown = sorted(str(key) for key in fields if key not in FIELDS)
-    if unknown:
-        raise SecretsContentError(
-            f"{source}: unknown connection field(s) {', '.join(map(repr, unknown))}; "
-            f"the fields are {', '.join(FIELDS)}"
-        )
-    conn_type = fields.get("conn_type")
-    if not isinstance(conn_type, str) or not conn_type.strip():
-        raise SecretsContentError(f"{source}: field 'conn_type' is required (e.g. 'postgres')")
-    text: dict[str, str | None] = {}
-    for name in _TEXT_FIELDS:
-        item = fields.get(name)
-        if item is not None and not isinstance(item, str):
-            raise SecretsContentError(
-                f"{source}: field {name!r} must be text, not {type(item).__name__}"
-            )
-        text[name] = item or None
-    return Connection(
-        conn_id=conn_id,
-        conn_type=conn_type.strip().replace("-", "_"),
-        host=text["host"],
-        login=text["login"],
-        password=text["password"],
-        schema=text["schema"],
-        port=_port(fields.get("port"), source),
-        extra=_extra(fields.get("extra"), source),
-    )
-
-
-def _port(value: Any, source: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
-        raise SecretsContentError(
-            f"{source}: field 'port' must be a whole number from 1 to 65535, got {value!r}"
-        )
-    return value
-
-
-def _extra(value: Any, source: str) -> dict[str, Any]:
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            return loads_object(value, f"{source}: field 'extra'")
-        except InvalidJsonError as exc:
-            raise SecretsContentError(str(exc)) from None
-    if not isinstance(value, Mapping):
-        raise SecretsContentError(
-            f"{source}: field 'extra' must be an object, not {type(value).__name__}"
-        )
-    return {str(key): item for key, item in value.items()}
+    """The connection ``conn_id`` from an object of its fields (see the module docstring):
+    :meth:`Connection.from_json`, its error prefixed with where the object came from."""
+    try:
+        return Connection.from_json(conn_id, fields)
+    except InvalidConnectionError as exc:
+        raise SecretsContentError(f"{source}: {exc}") from None
