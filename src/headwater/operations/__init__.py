@@ -19,6 +19,7 @@ from headwater.operations._stored import dag_row, require_run, stored_dag
 from headwater.operations.admin import (
     MAX_POOL_SLOTS,
     add_connection,
+    connection_from_uri,
     delete_connection,
     delete_pool,
     delete_variable,
@@ -65,6 +66,7 @@ __all__ = [
     "attempt_ended",
     "backfill_limits",
     "clear_task_instances",
+    "connection_from_uri",
     "dag_row",
     "delete_connection",
     "delete_dag",

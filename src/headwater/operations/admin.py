@@ -73,6 +73,23 @@ def delete_variable(store: Store, key: str) -> None:
 # -- connections -------------------------------------------------------------------------------
 
 
+def connection_from_uri(conn_id: str, uri: str) -> Connection:
+    """A connection from a URI such as ``postgresql://user:pw@host:5432/db?sslmode=require``."""
+    require_name(conn_id, "conn_id")
+    if "://" not in uri:
+        raise InvalidRequestError(
+            f"connection {conn_id!r}: URI {_hide_password(uri)!r} has no type; "
+            "write it as type://login:password@host:port/schema"
+        )
+    try:
+        connection = Connection.from_uri(conn_id, uri)
+    except ValueError as exc:  # a port that is not a number
+        raise InvalidRequestError(f"connection {conn_id!r}: invalid URI: {exc}") from None
+    if not connection.conn_type:
+        raise InvalidRequestError(f"connection {conn_id!r}: the URI has no type before ://")
+    return connection
+
+
 def add_connection(store: Store, connection: Connection) -> Connection:
     """Store a new connection; an existing ``conn_id`` is refused (delete it first)."""
     require_name(connection.conn_id, "conn_id")
@@ -111,3 +128,8 @@ def public_connection(connection: Connection) -> dict[str, Any]:
             for key, value in connection.extra.items()
         },
     }
+
+
+def _hide_password(uri: str) -> str:
+    _, sep, tail = uri.rpartition("@")
+    return f"***{sep}{tail}" if sep else uri
