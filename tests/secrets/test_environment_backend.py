@@ -70,7 +70,10 @@ def test_the_process_environment_is_read_at_each_lookup(monkeypatch: pytest.Monk
         ('{"host": "db", "password": "s3cr3t"}', "conn_type is required"),
         ('{"conn_type": "http", "pasword": "s3cr3t"}', "unknown field(s) pasword"),
         ('{"conn_type": "http", "port": 70000, "password": "s3cr3t"}', "from 1 to 65535"),
-        ('{"conn_type": "http", "extra": [1], "password": "s3cr3t"}', "extra must be a JSON object"),
+        (
+            '{"conn_type": "http", "extra": [1], "password": "s3cr3t"}',
+            "extra must be a JSON object",
+        ),
         ('{"conn_type": "http", "host": 5, "password": "s3cr3t"}', "host must be text"),
         ('["s3cr3t"]', "nor a JSON object"),
     ],
