@@ -40,6 +40,7 @@ SENSITIVE_WORDS = (
     "api_key",
     "apikey",
     "authorization",
+    "credential",
     "fernet_key",
     "passphrase",
     "passwd",
@@ -48,7 +49,8 @@ SENSITIVE_WORDS = (
     "secret",
     "token",
 )
-"""A field, variable or ``extra`` key whose name contains one of these is a secret."""
+"""A field, variable or ``extra`` key whose name contains one of these is a secret; ``-``
+and spaces count as ``_`` (the header ``X-Api-Key`` is ``x_api_key``)."""
 
 _MIN_LENGTH = 3
 """Shorter values are not masked: hiding every ``a`` or ``1`` would hide the log itself."""
@@ -88,7 +90,7 @@ def is_sensitive_name(name: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _sensitive(name: str) -> bool:
     # Cached: redacting a CLI answer asks again for the same few keys in every record.
-    lowered = name.lower()
+    lowered = name.lower().replace("-", "_").replace(" ", "_")
     return any(word in lowered for word in SENSITIVE_WORDS)
 
 

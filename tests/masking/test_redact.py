@@ -251,3 +251,13 @@ def test_secrets_registered_one_by_one_between_lines_are_all_hidden() -> None:
         mask_secret(secret)
         assert redact_text(f"[{secret}]") == "[***]"
     assert redact_text(" ".join(secrets)) == " ".join([MASK] * 300)
+
+
+def test_header_style_names_count_as_secret_names() -> None:
+    """``X-Api-Key`` is ``x_api_key``: a header holding a key is hidden like a field."""
+    assert is_sensitive_name("X-Api-Key") and is_sensitive_name("x-auth-token")
+    assert is_sensitive_name("client credentials")
+    assert not is_sensitive_name("Accept") and not is_sensitive_name("monkey")
+    assert redact({"headers": {"X-Api-Key": "k-123", "Accept": "json"}}) == {
+        "headers": {"X-Api-Key": "***", "Accept": "json"}
+    }

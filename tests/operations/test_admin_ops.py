@@ -127,3 +127,12 @@ def test_names_may_use_letters_digits_underscores_dashes_and_dots(sql_store: Sql
     assert set_variable(sql_store, name, "v").key == name
     assert add_connection(sql_store, connection_from_uri(name, "http://h")).conn_id == name
     assert set_variable(sql_store, "x" * 250, "v").key == "x" * 250
+
+
+def test_a_shown_connection_hides_secret_keys_at_any_depth() -> None:
+    extra = {"headers": {"X-Api-Key": "k1", "Accept": "json"}, "opts": [{"credential": "c"}]}
+    shown = public_connection(Connection("h", "http", extra=extra))
+    assert shown["extra"] == {
+        "headers": {"X-Api-Key": "***", "Accept": "json"},
+        "opts": [{"credential": "***"}],
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.operator import MAX_POOL_SLOTS
+from headwater.masking import is_sensitive_name
 from headwater.operations._stored import require_name
 from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.store.base import Connection
@@ -123,11 +124,24 @@ def public_connection(connection: Connection) -> dict[str, Any]:
         "schema": connection.schema,
         "login": connection.login,
         "has_password": bool(connection.password),
-        "extra": {
-            key: "***" if any(hint in key.lower() for hint in SECRET_HINTS) else value
-            for key, value in connection.extra.items()
-        },
+        "extra": _hidden(connection.extra),
     }
+
+
+def _hidden(value: Any, depth: int = 0) -> Any:
+    """``value`` with what sits under a secret-looking key hidden, nested objects included."""
+    if isinstance(value, dict) and depth < 32:
+        return {
+            key: "***" if _secret_key(str(key)) else _hidden(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list) and depth < 32:
+        return [_hidden(item, depth + 1) for item in value]
+    return value
+
+
+def _secret_key(key: str) -> bool:
+    return is_sensitive_name(key) or any(hint in key.lower() for hint in SECRET_HINTS)
 
 
 def _hide_password(uri: str) -> str:
