@@ -123,6 +123,7 @@ def test_parts_that_are_absent_are_none() -> None:
     ipv6 = Connection.from_uri("c", "postgres://[::1]:5432/db")
     assert (ipv6.host, ipv6.port, ipv6.schema) == ("::1", 5432, "db")
     assert Connection.from_uri("c", ipv6.get_uri()) == ipv6
+    assert ipv6.get_uri() == "postgres://[::1]:5432/db"  # in brackets, as other tools read it
 
 
 @pytest.mark.parametrize(

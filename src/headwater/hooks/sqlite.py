@@ -51,6 +51,14 @@ class SqliteHook(DbApiHook):
                 f"cannot open SQLite file {path!r} ({self.conn_id!r}): {exc}"
             ) from exc
 
+    def test_connection(self) -> tuple[bool, str]:
+        """Like every SQL hook's, but a file that does not exist fails the test: opening it
+        would create an empty database, and a mistyped path would look like a working one."""
+        path = self.path
+        if path != ":memory:" and not os.path.isfile(path):
+            return False, f"SQLite file {path!r} does not exist"
+        return super().test_connection()
+
     def set_autocommit(self, conn: Any, autocommit: bool) -> None:
         # sqlite3 opens a transaction before a write unless isolation_level is None.
         conn.isolation_level = None if autocommit else ""

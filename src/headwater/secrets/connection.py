@@ -125,6 +125,8 @@ class Connection:
                 auth += ":" + _quote(self.password)
             auth += "@"
         host = _quote(self.host or "")
+        if self.host and ":" in self.host:  # IPv6: [::1], as URIs write it
+            host = f"[{quote(self.host, safe=':')}]"
         port = f":{self.port}" if self.port is not None else ""
         path = f"/{_quote(self.schema)}" if self.schema else ""
         query = ""

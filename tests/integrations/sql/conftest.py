@@ -11,6 +11,7 @@ tests/database_fixtures.py).
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +120,13 @@ def sqlite_connection(path: Path) -> Connection:
     return Connection(conn_id="test_sqlite", conn_type="sqlite", host=str(path))
 
 
+def _new_sqlite_file(folder: Path) -> Path:
+    """An empty SQLite database file, there like the other kinds' fresh databases."""
+    path = folder / "test.db"
+    sqlite3.connect(path).close()
+    return path
+
+
 def _sql_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> SqlDb:
     if kind == "postgres":
         connection, schema = request.getfixturevalue("pg_schema")
@@ -126,7 +134,7 @@ def _sql_db(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> SqlDb:
     elif kind == "mysql":
         db = SqlDb(kind, request.getfixturevalue("mysql_database"), MemoryStore())
     else:
-        db = SqlDb(kind, sqlite_connection(tmp_path / "test.db"), MemoryStore())
+        db = SqlDb(kind, sqlite_connection(_new_sqlite_file(tmp_path)), MemoryStore())
     db.store.set_connection(db.connection)
     return db
 
@@ -150,7 +158,7 @@ def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDb]:
 @pytest.fixture
 def lite(tmp_path: Path) -> Iterator[SqlDb]:
     """A fresh SQLite file."""
-    sql_db = SqlDb("sqlite", sqlite_connection(tmp_path / "test.db"), MemoryStore())
+    sql_db = SqlDb("sqlite", sqlite_connection(_new_sqlite_file(tmp_path)), MemoryStore())
     sql_db.store.set_connection(sql_db.connection)
     with use_metastore(sql_db.store):
         yield sql_db

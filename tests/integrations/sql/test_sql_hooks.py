@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sql_databases import SqlDb
@@ -79,7 +80,7 @@ def test_a_connection_without_a_sql_hook_is_refused() -> None:
 def test_an_unreachable_database_is_named_with_where_it_was_looked_for(db: SqlDb) -> None:
     if db.kind == "sqlite":
         db.store.set_connection(Connection("bad", "sqlite", host="/no/such/folder/x.db"))
-        expected = "folder of SQLite file '/no/such/folder/x.db' does not exist"
+        expected = "SQLite file '/no/such/folder/x.db' does not exist"
     else:
         db.store.set_connection(
             Connection("bad", db.connection.conn_type, host="127.0.0.1", port=1, login="u")
@@ -88,6 +89,19 @@ def test_an_unreachable_database_is_named_with_where_it_was_looked_for(db: SqlDb
     ok, message = get_db_hook("bad").test_connection()
     assert not ok
     assert expected in message
+
+
+def test_testing_a_sqlite_connection_to_a_missing_file_fails_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    """Opening it would create an empty database: a mistyped path would look like it works."""
+    store = MemoryStore()
+    missing = tmp_path / "typo.db"
+    store.set_connection(Connection("typo", "sqlite", host=str(missing)))
+    with use_metastore(store):
+        ok, message = get_db_hook("typo").test_connection()
+    assert (ok, message) == (False, f"SQLite file {str(missing)!r} does not exist")
+    assert not missing.exists()
 
 
 def test_the_password_is_masked_once_the_hook_reads_the_connection() -> None:
