@@ -157,3 +157,14 @@ def test_the_migrations_ship_inside_the_package(
         assert upgrade(engine) == REVISIONS
     finally:
         engine.dispose()
+
+
+def test_checking_and_migrating_log_nothing_of_alembic_at_info(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """headwater reports migrations itself; Alembic's set-up lines would otherwise land in a
+    task's log when a lookup opens the database during `dags test`."""
+    caplog.set_level("INFO")
+    upgrade(engine)
+    assert check(engine).up_to_date
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []

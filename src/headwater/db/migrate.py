@@ -14,6 +14,7 @@ the second one finds the schema up to date and does nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +35,14 @@ from headwater.db.models import Base
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 _PG_LOCK_KEY = 0x68_65_61_64_77_61  # "headwa": one advisory lock for headwater's migrations
+
+
+# Alembic says at INFO what it sets up and runs ("Context impl SQLiteImpl.", plugins,
+# "Running upgrade"): headwater reports migrations itself, and those lines would land in a
+# task's log when a lookup opens the database during `dags test`. Kept at WARNING unless
+# someone configured the logger.
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class MigrationState(StrEnum):
