@@ -252,7 +252,8 @@ class DbApiHook(BaseHook):
             cursor.execute(statement)
         else:
             cursor.execute(statement, parameters)
-        if self.log_sql and getattr(cursor, "rowcount", -1) >= 0:
+        # A query's rowcount is the rows it returned, which are no "rows affected".
+        if self.log_sql and cursor.description is None and getattr(cursor, "rowcount", -1) >= 0:
             log.info("Rows affected: %d", cursor.rowcount)
 
     def get_records(self, sql: str, parameters: Parameters = None) -> list[tuple[Any, ...]]:
