@@ -137,6 +137,14 @@ SUMMARY_ROWS = 40
 """Above this many task instances, the summary counts states and lists only the others."""
 
 
+ERROR_WIDTH = 80
+"""Characters of an error shown in the summary table; a longer one follows it in full."""
+
+
+def _cut(error: str) -> str:
+    return error[: ERROR_WIDTH - 1] + "…" if len(error) > ERROR_WIDTH else error
+
+
 def print_summary(console: Console, result: DagRunResult, started: float) -> None:
     """The summary table, then the verdict with the time since ``started`` (perf_counter)."""
     from collections import Counter
@@ -162,10 +170,13 @@ def print_summary(console: Console, result: DagRunResult, started: float) -> Non
             styled_state(ti.state),
             str(ti.try_number),
             duration,
-            plain((ti.error or "")[:80]),
+            plain(_cut(ti.error or "")),
         )
     if shown:
         console.print(summary)
+    for ti in shown:  # what the table cut, whole: a check's message names every failure
+        if ti.error and _cut(ti.error) != ti.error:
+            console.print(f"[bold]{plain(ti.key.label)}[/bold]: {plain(ti.error)}", soft_wrap=True)
     else:
         console.print(f"[bold]{title}[/bold]")
     if len(shown) < len(tis) and shown:
