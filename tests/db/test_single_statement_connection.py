@@ -4,7 +4,9 @@ never sees the error (as the pool does for its own connections)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -65,3 +67,30 @@ def test_claim_and_outcome_share_one_kept_connection_and_survive_its_loss(
     assert backend not in _backend_pids(db_url)
     pg_store.close()
     assert pg_store._autocommit_all == set()
+
+
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(
+    pg_store: SqlStore, tmp_path: Path
+) -> None:
+    """A store used on both sides of a fork: the child never writes on the parent's socket
+    (which would mix both conversations); each side goes on with its own connection."""
+    run = make_run()
+    tis = [make_ti(name, run, state=S.QUEUED) for name in ("a", "b", "c")]
+    pg_store.create_dag_run(run, tis)
+    assert pg_store.claim_attempt(make_attempt(tis[0]))  # the parent keeps a connection
+    parent_backend = pg_store._autocommit.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    seen = tmp_path / "child_backend"
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            ok = pg_store.claim_attempt(make_attempt(tis[1]))
+            kept = pg_store._autocommit.conn
+            seen.write_text(str(kept.exec_driver_sql("SELECT pg_backend_pid()").scalar()))
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert int(seen.read_text()) != parent_backend
+    assert pg_store.claim_attempt(make_attempt(tis[2]))  # the parent's connection still works
+    assert all(pg_store.get_attempt(ti.key.attempt(1)) is not None for ti in tis)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -106,6 +107,11 @@ class SqlStore(SqlPorts, Store):
         and replaced when the server dropped it."""
         local = self._autocommit
         conn: SAConnection | None = getattr(local, "conn", None)
+        if conn is not None and local.pid != os.getpid():
+            # Inherited through fork: the socket is the parent's; leave it to the parent.
+            del local.conn
+            self._autocommit_all = set()
+            conn = None
         if conn is not None and (conn.closed or conn.invalidated):
             self._drop_autocommit_connection()
             conn = None
@@ -117,7 +123,7 @@ class SqlStore(SqlPorts, Store):
                 conn = None
         if conn is None:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            local.conn = conn
+            local.conn, local.pid = conn, os.getpid()
             with self._autocommit_lock:
                 self._autocommit_all.add(conn)
         return conn
