@@ -92,30 +92,35 @@ class IllegalTransitionError(HeadwaterError):
 class StaleWriteError(HeadwaterError):
     """A compare-and-set write found its row changed since the writer read it.
 
-    ``instance`` names the task instance (``dag_id/run_id/task_id[map_index]``); ``expected``
-    is what the writer last saw and ``stored`` what the store holds, each a
-    ``(state, try_number)`` pair or None (no such row). The store writes nothing of the
+    ``instance`` names the task instance (``dag_id/run_id/task_id[map_index]``) or the run
+    (``dag_id/run_id``, ``what="run"``); ``expected`` is what the writer last saw and
+    ``stored`` what the store holds, each a ``(state, try_number)`` pair (a run: its state)
+    or None (no such row). The store writes nothing of the
     refused change (a unit of work rolls back whole).
     """
 
     def __init__(
         self,
         instance: str,
-        expected: tuple[str, int] | None,
-        stored: tuple[str, int] | None,
+        expected: tuple[str, int] | str | None,
+        stored: tuple[str, int] | str | None,
+        *,
+        what: str = "task instance",
     ) -> None:
         self.instance = instance
         self.expected = expected
         self.stored = stored
         super().__init__(
-            f"task instance {instance}: expected {_shown_version(expected)}, "
+            f"{what} {instance}: expected {_shown_version(expected)}, "
             f"stored {_shown_version(stored)} (another writer changed it)"
         )
 
 
-def _shown_version(version: tuple[str, int] | None) -> str:
+def _shown_version(version: tuple[str, int] | str | None) -> str:
     if version is None:
         return "no row"
+    if isinstance(version, str):  # a run's state
+        return f"state {version!r}"
     state, try_number = version
     return f"state {state!r} at try {try_number}"
 

@@ -85,6 +85,27 @@ def test_deleting_a_run_deletes_its_instances_attempts_and_xcoms(any_store: Stor
     assert len(any_store.attempt_heartbeats()) == 1
 
 
+def test_a_run_is_written_by_compare_and_set_on_its_state(any_store: Store) -> None:
+    """``save_dag_run(run, expected_state=...)`` writes only if the stored run is still in that
+    state; else StaleWriteError names the run and both states, and nothing is written."""
+    from headwater.exceptions import StaleWriteError
+
+    run = make_run(state=DagRunState.RUNNING)
+    any_store.create_dag_run(run, [])
+    run.state, run.end_date = DagRunState.SUCCESS, T0
+    any_store.save_dag_run(run, expected_state=DagRunState.RUNNING)
+    assert any_store.get_dag_run("etl", "r1") == run
+
+    late = make_run(state=DagRunState.FAILED)
+    with pytest.raises(StaleWriteError, match="expected state 'running', stored state 'success'"):
+        any_store.save_dag_run(late, expected_state=DagRunState.RUNNING)
+    assert any_store.get_dag_run("etl", "r1") == run  # unchanged
+    missing = make_run(run_id="nowhere")
+    with pytest.raises(StaleWriteError, match="run etl/nowhere: expected .*, stored no row"):
+        any_store.save_dag_run(missing, expected_state=DagRunState.QUEUED)
+    assert any_store.get_dag_run("etl", "nowhere") is None
+
+
 def test_task_instance_queries(any_store: Store) -> None:
     run = make_run()
     tis = [

@@ -52,8 +52,11 @@ class RunStore(ABC):
         """The run, or None if there is none."""
 
     @abstractmethod
-    def save_dag_run(self, run: DagRun) -> None:
-        """Insert or update ``run`` (every field)."""
+    def save_dag_run(self, run: DagRun, *, expected_state: DagRunState | None = None) -> None:
+        """Insert or update ``run`` (every field). With ``expected_state``, a compare-and-set
+        on the stored run: it is updated only if its state is still that one, else
+        :class:`~headwater.exceptions.StaleWriteError` (a person cleared or marked it
+        meanwhile) and nothing is written."""
 
     @abstractmethod
     def list_dag_runs(

@@ -76,6 +76,9 @@ class RunState:
         self._expected: dict[tuple[str, int], tuple[TaskInstanceState, int]] = {}
         """Each stored instance's (state, try number) as last read or written: what a store
         that compares and sets will be asked to find before it writes a change."""
+        self._run_stored = run.state
+        """The run's state as last read or written: what the store must still hold when the
+        engine writes the run (a person's clear or mark meanwhile makes the write stale)."""
 
     def _new_ti(self, task: BaseOperator, map_index: int) -> TaskInstance:
         return TaskInstance(
@@ -200,7 +203,12 @@ class RunState:
         if self._deferring:
             self._pending_run = True
         else:
-            self.store.save_dag_run(self.run)
+            self._save_run(self.store)
+
+    def _save_run(self, store: EngineStore) -> None:
+        """Write the run by compare-and-set on the state it had when last read or written."""
+        store.save_dag_run(self.run, expected_state=self._run_stored)
+        self._run_stored = self.run.state
 
     def _add(self, ti: TaskInstance) -> None:
         """Drive a new instance (uncommitted)."""
@@ -251,7 +259,7 @@ class RunState:
             store.save_task_instances(tis, delete=deleted, expected=expected)
         self._pending_expected.clear()
         if self._pending_run:
-            store.save_dag_run(self.run)
+            self._save_run(store)
         self._pending_tis.clear()
         self._pending_deleted.clear()
         self._pending_attempts.clear()

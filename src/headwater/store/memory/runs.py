@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from headwater.db.convert import ACTIVE_RUN_STATES
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState
+from headwater.exceptions import StaleWriteError
 from headwater.store.memory.core import MemoryCore, RunKey, clone
+
+log = logging.getLogger(__name__)
 
 
 def _by_date(run: DagRun) -> tuple[datetime, str, str]:
@@ -33,9 +37,20 @@ class MemoryRuns(MemoryCore):
             run = self._s.runs.get((dag_id, run_id))
             return copy.deepcopy(run) if run is not None else None
 
-    def save_dag_run(self, run: DagRun) -> None:
+    def save_dag_run(self, run: DagRun, *, expected_state: DagRunState | None = None) -> None:
         with self._lock:
             key = (run.dag_id, run.run_id)
+            if expected_state is not None:
+                stored = self._s.runs.get(key)
+                if stored is None or stored.state is not expected_state:
+                    error = StaleWriteError(
+                        f"{run.dag_id}/{run.run_id}",
+                        expected_state.value,
+                        stored.state.value if stored is not None else None,
+                        what="run",
+                    )
+                    log.warning("refused a stale write: %s", error)
+                    raise error
             self._s.runs[key] = copy.deepcopy(run)
             self._s.tis.setdefault(key, {})
             self._s.attempts.setdefault(key, {})

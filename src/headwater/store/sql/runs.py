@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headwater.db.convert import (
     ACTIVE_RUN_STATES,
+    RUN_FIELDS,
     RUNS,
     run_key,
     run_params,
@@ -19,7 +21,24 @@ from headwater.db.convert import (
 )
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState
+from headwater.exceptions import StaleWriteError
 from headwater.store.sql.core import SqlCore
+
+log = logging.getLogger(__name__)
+
+_RUN_KEY = ("dag_id", "run_id")
+
+
+_RUN_COMPARE_AND_SET = (
+    update(RUNS)
+    .where(
+        RUNS.c.dag_id == bindparam("k_dag_id"),
+        RUNS.c.run_id == bindparam("k_run_id"),
+        RUNS.c.state == bindparam("seen_state"),
+    )
+    .values({name: bindparam(f"v_{name}") for name in RUN_FIELDS if name not in _RUN_KEY})
+)
+"""Every field of a run but its key, if its state is still the one its writer saw."""
 
 
 class SqlRuns(SqlCore):
@@ -42,11 +61,27 @@ class SqlRuns(SqlCore):
             row = conn.execute(select(RUNS).where(*run_key(dag_id, run_id))).first()
         return to_run(row) if row is not None else None
 
-    def save_dag_run(self, run: DagRun) -> None:
+    def save_dag_run(self, run: DagRun, *, expected_state: DagRunState | None = None) -> None:
         """Insert or update ``run`` in one statement (an upsert: a new row's ``queued_at`` is
-        now; an existing row keeps it, and its claim)."""
+        now; an existing row keeps it, and its claim). With ``expected_state``, an ``UPDATE``
+        that also requires the stored state to be that one (compare-and-set)."""
+        params = run_params(run)
         with self._write() as conn:
-            conn.execute(self._stmts.upsert_run, {**run_params(run), "queued_at": self.clock.now()})
+            if expected_state is None:
+                conn.execute(self._stmts.upsert_run, {**params, "queued_at": self.clock.now()})
+                return
+            bound = {f"v_{name}": value for name, value in params.items()}
+            bound.update(k_dag_id=run.dag_id, k_run_id=run.run_id, seen_state=expected_state.value)
+            if conn.execute(_RUN_COMPARE_AND_SET, bound).rowcount == 1:
+                return
+            stored = conn.execute(
+                select(RUNS.c.state).where(*run_key(run.dag_id, run.run_id))
+            ).scalar_one_or_none()
+        error = StaleWriteError(
+            f"{run.dag_id}/{run.run_id}", expected_state.value, stored, what="run"
+        )
+        log.warning("refused a stale write: %s", error)
+        raise error
 
     def list_dag_runs(
         self,
