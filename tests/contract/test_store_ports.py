@@ -101,7 +101,7 @@ def test_a_run_is_written_by_compare_and_set_on_its_state(any_store: Store) -> N
         any_store.save_dag_run(late, expected_state=DagRunState.RUNNING)
     assert any_store.get_dag_run("etl", "r1") == run  # unchanged
     missing = make_run(run_id="nowhere")
-    with pytest.raises(StaleWriteError, match="run etl/nowhere: expected .*, stored no row"):
+    with pytest.raises(StaleWriteError, match=r"run etl/nowhere: expected .*, stored no row"):
         any_store.save_dag_run(missing, expected_state=DagRunState.QUEUED)
     assert any_store.get_dag_run("etl", "nowhere") is None
 
