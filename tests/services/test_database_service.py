@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from headwater.dag_processing.processor import DagFolderProcessor
-from headwater.exceptions import HeadwaterError, ParamValidationError, TaskNotFoundError
+from headwater.exceptions import (
+    HeadwaterError,
+    ParamValidationError,
+    StaleWriteError,
+    TaskNotFoundError,
+)
 from headwater.services._schema import IsoDatetime, Schema
 from headwater.services.config import list_settings
 from headwater.services.context import ServiceContext, open_context
@@ -118,6 +123,7 @@ def test_schemas_write_times_as_python_does_and_keep_nan_for_the_json_writer() -
         (NoAttemptYetError("no attempt"), 404),
         (TaskNotFoundError("DAG 'etl' has no task 'x'"), 404),
         (ConflictError("run_id 'r' is taken"), 409),
+        (StaleWriteError("etl/r1", "running", "queued", what="run"), 409),
         (InvalidRequestError("state 'x' is not one of"), 400),
         (ParamValidationError("param 'region'"), 400),
         (DatabaseError("cannot use the database"), 503),

@@ -20,7 +20,12 @@ found), 409 (conflict), 400 (invalid) and 503 (database).
 from __future__ import annotations
 
 from headwater.db.errors import DamagedDatabaseError, DatabaseError
-from headwater.exceptions import DagNotFoundError, HeadwaterError, TaskNotFoundError
+from headwater.exceptions import (
+    DagNotFoundError,
+    HeadwaterError,
+    StaleWriteError,
+    TaskNotFoundError,
+)
 from headwater.operations.errors import (
     ConflictError,
     DagNotInDatabaseError,
@@ -50,10 +55,13 @@ __all__ = [
 def status_code(error: HeadwaterError) -> int:
     """The HTTP status the REST API answers ``error`` with: 404 not found (a DAG, task or
     anything a service names), 409 conflict, 503 for a database that cannot be used, 400
-    for anything else a request got wrong (invalid input, params the DAG refuses)."""
+    for anything else a request got wrong (invalid input, params the DAG refuses). A
+    :class:`~headwater.exceptions.StaleWriteError` (the scheduler changed what the request
+    read, while it ran) is a conflict too: nothing was written, and the request may be
+    sent again."""
     if isinstance(error, NotFoundError | DagNotFoundError | TaskNotFoundError):
         return 404
-    if isinstance(error, ConflictError):
+    if isinstance(error, ConflictError | StaleWriteError):  # StaleWriteError: changed meanwhile
         return 409
     if isinstance(error, DatabaseError):
         return 503
