@@ -40,3 +40,16 @@ class BaseHook:
     def test_connection(self) -> tuple[bool, str]:
         """Try to reach the system: (whether it worked, a message saying what happened)."""
         return False, f"{type(self).__name__} cannot test its connection"
+
+
+def yes_or_no(value: Any) -> bool | None:
+    """A yes/no field of a connection's ``extra``: a bool, or its text as a URI's query
+    string gives it (``true``, ``0``, ``yes``, ``off``...); None when it is neither."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    return None

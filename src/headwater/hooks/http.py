@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import httpx
 
 from headwater.exceptions import HeadwaterError
-from headwater.hooks.base import BaseHook
+from headwater.hooks.base import BaseHook, yes_or_no
 from headwater.masking import mask_secret, redact_text
 from headwater.secrets import Connection
 
@@ -321,15 +321,10 @@ def _extra_headers(value: Any, where: str) -> dict[str, str]:
 
 
 def _flag(value: Any, what: str) -> bool:
-    """A yes/no value: a bool, or its text from a connection URI (``true``, ``0``...)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise HttpHookError(f"{what} must be true or false, got {value!r}")
+    flag = yes_or_no(value)
+    if flag is None:
+        raise HttpHookError(f"{what} must be true or false, got {value!r}")
+    return flag
 
 
 def _check_method(method: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from headwater.exceptions import HeadwaterError
-from headwater.hooks.base import BaseHook
+from headwater.hooks.base import BaseHook, yes_or_no
 from headwater.masking import redact_text
 from headwater.secrets import Connection
 
@@ -269,18 +269,14 @@ def _check_extra(conn: Connection) -> None:
 
 
 def _flag(extra: dict[str, Any], key: str, where: str, *, default: bool | None) -> bool | None:
-    """A yes/no ``extra`` field: a bool, or its text from a connection URI (``true``, ``0``)."""
+    """A yes/no ``extra`` field (:func:`~headwater.hooks.base.yes_or_no`), or ``default``."""
     value = extra.get(key)
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise SmtpHookError(f"{where}: extra {key} must be true or false, got {value!r}")
+    flag = yes_or_no(value)
+    if flag is None:
+        raise SmtpHookError(f"{where}: extra {key} must be true or false, got {value!r}")
+    return flag
 
 
 def _timeout(conn: Connection, where: str) -> float:
