@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table
+from sqlalchemy import Row, Table, bindparam
 
 from headwater.db.models import (
     ConnectionModel,
@@ -100,6 +100,12 @@ def ti_where(key: TaskInstanceKey, table: Table) -> tuple[Any, ...]:
 def attempt_where(key: AttemptKey) -> tuple[Any, ...]:
     ti_key = TaskInstanceKey(key.dag_id, key.run_id, key.task_id, key.map_index)
     return (*ti_where(ti_key, ATTEMPTS), ATTEMPTS.c.try_number == key.try_number)
+
+
+def bound_key(table: Table, names: Iterable[str]) -> tuple[Any, ...]:
+    """``table.<name> = :k_<name>`` for each name: the WHERE of a statement built once and
+    bound by :func:`key_params` / :func:`attempt_key_params` (or ``k_``-prefixed values)."""
+    return tuple(table.c[name] == bindparam(f"k_{name}") for name in names)
 
 
 def key_params(key: TaskInstanceKey) -> dict[str, Any]:

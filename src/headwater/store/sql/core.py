@@ -35,6 +35,7 @@ from headwater.db.convert import (
     TIS,
     VARIABLES,
     XCOMS,
+    bound_key,
 )
 from headwater.db.engine import READ_ONLY
 
@@ -59,6 +60,10 @@ class Statements:
     heartbeat: Update
 
 
+_TI_KEY = ("dag_id", "run_id", "task_id", "map_index")
+_ATTEMPT_KEY = (*_TI_KEY, "try_number")
+
+
 @cache
 def statements(dialect_name: str) -> Statements:
     """The :class:`Statements` of ``dialect_name`` (``sqlite`` or ``postgresql``)."""
@@ -78,11 +83,7 @@ def statements(dialect_name: str) -> Statements:
         # Compare-and-set: only a running attempt ends (record_attempt_outcome).
         end_attempt=update(ATTEMPTS)
         .where(
-            ATTEMPTS.c.dag_id == bindparam("k_dag_id"),
-            ATTEMPTS.c.run_id == bindparam("k_run_id"),
-            ATTEMPTS.c.task_id == bindparam("k_task_id"),
-            ATTEMPTS.c.map_index == bindparam("k_map_index"),
-            ATTEMPTS.c.try_number == bindparam("k_try_number"),
+            *bound_key(ATTEMPTS, _ATTEMPT_KEY),
             ATTEMPTS.c.state == "running",
         )
         .values(
@@ -105,19 +106,10 @@ def statements(dialect_name: str) -> Statements:
         upsert_pool=dialect.upsert(dialect_name, POOLS),
         upsert_dag_file=dialect.upsert(dialect_name, DAG_FILES),
         upsert_dag=dialect.upsert(dialect_name, DAGS, keep=SCHEDULER_OWNED),
-        delete_ti=delete(TIS).where(
-            TIS.c.dag_id == bindparam("k_dag_id"),
-            TIS.c.run_id == bindparam("k_run_id"),
-            TIS.c.task_id == bindparam("k_task_id"),
-            TIS.c.map_index == bindparam("k_map_index"),
-        ),
+        delete_ti=delete(TIS).where(*bound_key(TIS, _TI_KEY)),
         heartbeat=update(ATTEMPTS)
         .where(
-            ATTEMPTS.c.dag_id == bindparam("k_dag_id"),
-            ATTEMPTS.c.run_id == bindparam("k_run_id"),
-            ATTEMPTS.c.task_id == bindparam("k_task_id"),
-            ATTEMPTS.c.map_index == bindparam("k_map_index"),
-            ATTEMPTS.c.try_number == bindparam("k_try_number"),
+            *bound_key(ATTEMPTS, _ATTEMPT_KEY),
         )
         .values(heartbeat_at=bindparam("k_now")),
     )

@@ -13,6 +13,7 @@ from headwater.db.convert import (
     ACTIVE_RUN_STATES,
     RUN_FIELDS,
     RUNS,
+    bound_key,
     run_key,
     run_params,
     state_values,
@@ -32,8 +33,7 @@ _RUN_KEY = ("dag_id", "run_id")
 _RUN_COMPARE_AND_SET = (
     update(RUNS)
     .where(
-        RUNS.c.dag_id == bindparam("k_dag_id"),
-        RUNS.c.run_id == bindparam("k_run_id"),
+        *bound_key(RUNS, _RUN_KEY),
         RUNS.c.state == bindparam("seen_state"),
     )
     .values({name: bindparam(f"v_{name}") for name in RUN_FIELDS if name not in _RUN_KEY})

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headwater.db.convert import (
     TIS,
+    bound_key,
     key_params,
     run_key,
     state_values,
@@ -42,7 +43,7 @@ _VALUES = tuple(c.name for c in TIS.c if c.name not in _KEY)
 _COMPARE_AND_SET = (
     update(TIS)
     .where(
-        *(TIS.c[name] == bindparam(f"k_{name}") for name in _KEY),
+        *bound_key(TIS, _KEY),
         TIS.c.state == bindparam("seen_state"),
         TIS.c.try_number == bindparam("seen_try_number"),
     )
