@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from headwater.db.rows import PoolRow, VariableRow
     from headwater.store.ports import Store
 
-SECRET_HINTS = ("password", "passwd", "secret", "token", "key", "credential")
-"""Keys of a connection's ``extra`` whose values :func:`public_connection` hides."""
 
 
 # -- pools -------------------------------------------------------------------------------------
@@ -141,7 +139,8 @@ def _hidden(value: Any, depth: int = 0) -> Any:
 
 
 def _secret_key(key: str) -> bool:
-    return is_sensitive_name(key) or any(hint in key.lower() for hint in SECRET_HINTS)
+    # The masker's names, and, shown to people, any ``...key...`` too (``ssl_key``, ``keyfile``).
+    return is_sensitive_name(key) or "key" in key.lower()
 
 
 def _hide_password(uri: str) -> str:
