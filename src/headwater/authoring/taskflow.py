@@ -24,10 +24,6 @@ from headwater.operators.python import (
     ShortCircuitOperator,
     call_with_context,
 )
-from headwater.operators.python_virtualenv import (
-    ExternalPythonOperator,
-    PythonVirtualenvOperator,
-)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,26 +74,6 @@ class _DecoratedBranchOperator(_DecoratedPythonOperator, BranchPythonOperator):
 
 class _DecoratedShortCircuitOperator(_DecoratedPythonOperator, ShortCircuitOperator):
     custom_operator_name = "@task.short_circuit"
-
-
-class _DecoratedVirtualenvOperator(PythonVirtualenvOperator):
-    """``@task.virtualenv``: the function runs in a cached virtualenv with its requirements."""
-
-    custom_operator_name = "@task.virtualenv"
-
-    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.multiple_outputs = multiple_outputs
-
-
-class _DecoratedExternalPythonOperator(ExternalPythonOperator):
-    """``@task.external_python(python=...)``: the function runs with that interpreter."""
-
-    custom_operator_name = "@task.external_python"
-
-    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.multiple_outputs = multiple_outputs
 
 
 class _DecoratedBashOperator(BashOperator):
@@ -334,6 +310,20 @@ def _make_decorator(operator_class: type[Any]) -> Any:
     return decorator
 
 
+def _on_first_use(class_name: str) -> Any:
+    """The decorator of an operator class of :mod:`headwater.operators.python_virtualenv`,
+    imported when the decorator is first used: importing it (venv cache, hashing, temporary
+    files) would add a third to every ``import headwater``, in every DAG file's process."""
+
+    def decorator(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        from headwater.operators import python_virtualenv
+
+        operator_class = getattr(python_virtualenv, class_name)
+        return _make_decorator(operator_class)(python_callable, **kwargs)
+
+    return decorator
+
+
 class _TaskFactory:
     """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
     ``@task.virtualenv``, ``@task.external_python``."""
@@ -342,8 +332,8 @@ class _TaskFactory:
     bash = staticmethod(_make_decorator(_DecoratedBashOperator))
     branch = staticmethod(_make_decorator(_DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(_DecoratedShortCircuitOperator))
-    virtualenv = staticmethod(_make_decorator(_DecoratedVirtualenvOperator))
-    external_python = staticmethod(_make_decorator(_DecoratedExternalPythonOperator))
+    virtualenv = staticmethod(_on_first_use("DecoratedVirtualenvOperator"))
+    external_python = staticmethod(_on_first_use("DecoratedExternalPythonOperator"))
 
     @overload
     def __call__(self, python_callable: Callable[P, R]) -> TaskDecorator[P, R]: ...

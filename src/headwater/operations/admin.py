@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from headwater.store.ports import Store
 
 
-
 # -- pools -------------------------------------------------------------------------------------
 
 

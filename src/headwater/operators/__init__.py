@@ -5,11 +5,14 @@ from typing import TYPE_CHECKING, Any
 from headwater.operators.bash import BashOperator
 from headwater.operators.empty import EmptyOperator
 from headwater.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
-from headwater.operators.python_virtualenv import ExternalPythonOperator, PythonVirtualenvOperator
 
 if TYPE_CHECKING:
     from headwater.operators.email import EmailOperator
     from headwater.operators.http import HttpOperator
+    from headwater.operators.python_virtualenv import (
+        ExternalPythonOperator,
+        PythonVirtualenvOperator,
+    )
     from headwater.operators.sql import SQLExecuteQueryOperator
     from headwater.operators.sql_checks import (
         SQLCheckOperator,
@@ -40,6 +43,8 @@ __all__ = [
 _LAZY = {
     "EmailOperator": "headwater.operators.email",
     "HttpOperator": "headwater.operators.http",
+    "ExternalPythonOperator": "headwater.operators.python_virtualenv",
+    "PythonVirtualenvOperator": "headwater.operators.python_virtualenv",
     "SQLExecuteQueryOperator": "headwater.operators.sql",
     "SQLCheckOperator": "headwater.operators.sql_checks",
     "SQLColumnCheckOperator": "headwater.operators.sql_checks",
@@ -47,8 +52,8 @@ _LAZY = {
     "SQLThresholdCheckOperator": "headwater.operators.sql_checks",
     "SQLValueCheckOperator": "headwater.operators.sql_checks",
 }
-"""Imported on first use: their clients (httpx, smtplib, the SQL hooks) cost DAG files that
-never use them."""
+"""Imported on first use: their clients (httpx, smtplib, the SQL hooks, the virtualenv cache)
+cost DAG files that never use them."""
 
 
 def __getattr__(name: str) -> Any:

@@ -352,3 +352,23 @@ class ExternalPythonOperator(_PythonEnvOperator):
                 "executable file"
             )
         return self.python
+
+
+class DecoratedVirtualenvOperator(PythonVirtualenvOperator):
+    """``@task.virtualenv``: the function runs in a cached virtualenv with its requirements."""
+
+    custom_operator_name = "@task.virtualenv"
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = multiple_outputs
+
+
+class DecoratedExternalPythonOperator(ExternalPythonOperator):
+    """``@task.external_python(python=...)``: the function runs with that interpreter."""
+
+    custom_operator_name = "@task.external_python"
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiple_outputs = multiple_outputs
