@@ -288,6 +288,30 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    host: str = _setting("127.0.0.1", "Address `headwater api-server` listens on.")
+    port: int = _setting(8080, "Port of the REST API and web UI.", minimum=1, maximum=65535)
+    workers: int = _setting(1, "Server processes of `headwater api-server`.", minimum=1, maximum=64)
+    base_url: str = _setting(
+        "", "URL users reach the UI at (printed, used in links); default: http://<host>:<port>."
+    )
+    session_lifetime_s: float = _setting(
+        43_200.0, "Seconds a UI login lasts without use.", minimum=60.0, maximum=30 * _DAY_S
+    )
+    secure_cookies: str = _setting(
+        "auto",
+        "Mark the session cookie Secure: always, never, or auto (when the request came by HTTPS).",
+        choices=("auto", "always", "never"),
+    )
+    login_max_failures: int = _setting(
+        5, "Failed logins of one user or address before they wait.", minimum=1, maximum=1000
+    )
+    login_lockout_s: float = _setting(
+        300.0, "Seconds logins stay refused after too many failures.", minimum=1.0, maximum=_DAY_S
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     core: CoreSettings = field(default_factory=CoreSettings)
@@ -297,6 +321,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where ``home`` and each ``section.key`` came from: "default", the file, or "env VAR"."""
 
@@ -321,6 +346,7 @@ SECTIONS = {
     "scheduler": SchedulerSettings,
     "secrets": SecretsSettings,
     "email": EmailSettings,
+    "api": ApiSettings,
 }
 
 SHORT_VARIABLES = {

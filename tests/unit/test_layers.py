@@ -22,8 +22,9 @@ LAYERS: list[set[str]] = [
     {"runtime"},
     {"dag_test", "dag_processing"},
     {"scheduler"},
-    {"operations", "testing"},
+    {"operations", "testing", "auth"},
     {"services"},
+    {"web"},
     {"cli"},
     {"__main__"},
 ]

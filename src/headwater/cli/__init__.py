@@ -43,6 +43,14 @@ _GROUPS = {
         "dag_processor",
         "Keep the database's DAGs in step with the DAG folder.",
     ),
+    "api-server": (
+        "headwater.cli.api_server",
+        "api_server",
+        "Serve the REST API and the web UI.",
+    ),
+    "users": ("headwater.cli.users", "users", "Users of the web UI and REST API."),
+    "roles": ("headwater.cli.users", "roles", "Roles: levels, and limits to DAG tags."),
+    "tokens": ("headwater.cli.tokens", "tokens", "Bearer tokens for the REST API."),
     "standalone": (
         "headwater.cli.services",
         "standalone",

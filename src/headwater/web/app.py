@@ -1,0 +1,82 @@
+"""The web application: the REST API under ``/api/v1`` and the UI's pages, in one process.
+
+``create_app(settings)`` builds it; the store is opened when the server starts (one
+:class:`~headwater.services.context.ServiceContext` for all requests) and closed when it
+stops. ``headwater api-server`` serves it with uvicorn; tests use it with FastAPI's
+``TestClient`` (``with TestClient(create_app(settings)) as client: ...``, so the store
+opens) or a real uvicorn server on 127.0.0.1.
+
+Every answer carries a Content-Security-Policy that allows only the app's own scripts and
+styles (no inline script runs, whatever a stored value holds), and headers that keep
+browsers from guessing content types or framing the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+
+from headwater.web.errors import install_error_handlers
+
+if TYPE_CHECKING:
+    from headwater.clock import Clock
+    from headwater.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+"""Only the app's own files: an inline ``<script>`` or ``onclick=`` never runs."""
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The API and UI on the database of ``settings`` (default: loaded at startup), which
+    must exist and be migrated; ``clock`` is the store's clock (a fake one in tests)."""
+    from headwater import __version__
+    from headwater.web.api import api_router
+    from headwater.web.ui import mount_ui
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from headwater.services.context import open_context
+
+        with open_context(settings, clock=clock) as ctx:
+            app.state.ctx = ctx
+            yield
+
+    app = FastAPI(
+        title="headwater",
+        version=__version__,
+        description="The REST API of headwater: DAGs, runs, task instances, logs and more.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    app.include_router(api_router, prefix=API_PREFIX)
+    mount_ui(app)
+    return app

@@ -1,0 +1,83 @@
+"""Errors of the REST API and web UI as JSON: ``{"detail": message, "errors": [...]}``.
+
+Every error answer has ``detail``, one line a person can read that names what was wrong,
+and ``errors``, one ``{"field", "message"}`` per field at fault (empty when no field is).
+A service error answers with :func:`headwater.services.errors.status_code`; a request that
+does not fit its schema is a 422 naming each field (``body.conf.region``, ``query.limit``);
+nothing a client sends is a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from headwater.exceptions import HeadwaterError
+
+logger = logging.getLogger(__name__)
+
+
+class UnauthenticatedError(HeadwaterError):
+    """No valid session or token came with the request (401)."""
+
+
+class ForbiddenError(HeadwaterError):
+    """The user is known but their role does not allow this (403)."""
+
+
+class CsrfError(ForbiddenError):
+    """A write authenticated by a session cookie came without its CSRF token (403)."""
+
+
+def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or []}
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _headwater_error(request: Request, exc: Exception) -> JSONResponse:
+    from headwater.services.errors import status_code
+
+    assert isinstance(exc, HeadwaterError)
+    if isinstance(exc, UnauthenticatedError):
+        return JSONResponse(
+            error_body(str(exc)), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    if isinstance(exc, ForbiddenError):
+        return JSONResponse(error_body(str(exc)), status_code=403)
+    return JSONResponse(error_body(str(exc)), status_code=status_code(exc))
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return JSONResponse(error_body(detail, errors), status_code=422)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("%s %s failed", request.method, request.url.path)
+    return JSONResponse(error_body("internal error: see the server's log"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HeadwaterError, _headwater_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

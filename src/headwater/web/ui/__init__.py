@@ -1,0 +1,28 @@
+"""The web UI: pages rendered on the server from Jinja2 templates, with the app's own small
+scripts and stylesheet (``static/``); no Node.js, no build step, no third-party code.
+
+Pages read through :mod:`headwater.services`, like the API, and change things by calling the
+API from their scripts (with the session's CSRF token). A page that needs live updates asks
+for a fragment of itself again (``?fragment=...``) every few seconds and swaps it in; the
+fragment is rendered, and escaped, by the same templates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount_ui(app: FastAPI) -> None:
+    """Add the UI's pages and static files to ``app``."""
+    from headwater.web.ui import admin, dag_pages, home, login, task_pages
+    from headwater.web.ui.templating import install_login_redirect
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (login, home, dag_pages, task_pages, admin):
+        app.include_router(module.router)
+    install_login_redirect(app)

@@ -1,0 +1,7 @@
+"""Admin pages: variables, connections, pools, users and tokens, the event log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

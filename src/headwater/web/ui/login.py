@@ -1,0 +1,7 @@
+"""The login and logout pages (H4)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,1 @@
+// The app's shared script: CSRF-aware fetch, live fragments, confirmations.
