@@ -11,7 +11,7 @@ before inputs were checked stay floats (the JSON writers turn them into ``"NaN"`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
@@ -32,3 +32,17 @@ def _iso(value: datetime) -> str:
 
 IsoDatetime = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
 """A timezone-aware time, written in JSON as ``datetime.isoformat()`` writes it."""
+
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(Schema, Generic[ItemT]):
+    """One page of a longer list: ``items`` from ``offset`` on, at most ``limit`` of them,
+    out of ``total`` matching (``Page[DagRunOut]``). The next page starts at
+    ``offset + len(items)`` while that is below ``total``."""
+
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int

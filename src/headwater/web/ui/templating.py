@@ -54,9 +54,12 @@ def render(
     *,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """``template`` rendered with ``context``, ``request`` and ``principal`` (None on the
-    login page)."""
-    values = {"principal": principal, **(context or {})}
+    """``template`` rendered with ``context``, ``request``, ``principal`` (None on the login
+    page) and ``csrf_token`` (the session's, which authentication puts in
+    ``request.state.csrf_token``; ``base.html`` writes it in ``<meta name="csrf-token">``
+    for the scripts)."""
+    csrf_token = getattr(request.state, "csrf_token", "")
+    values = {"principal": principal, "csrf_token": csrf_token, **(context or {})}
     return TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
 
 
