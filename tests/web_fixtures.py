@@ -6,7 +6,7 @@ the real engine where a test asks for ``history``.
 * ``history``: runs ``etl`` (succeeds), ``flaky`` (fails) and ``partly`` (fails) once each.
 * ``app`` / ``client``: the app and a ``TestClient`` on it (the store is open).
 * ``act_as(level, tags=None, username=...)``: makes every request of ``client`` come from
-  that principal, skipping authentication: for tests of what a route does for a role, not
+  that principal, skipping authentication (it overrides ``web.security.authenticate``): for tests of what a route does for a role, not
   of how a user logs in (the authentication tests log in for real).
 """
 
@@ -23,7 +23,7 @@ from headwater.auth.principals import Level, Principal
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from headwater.web.app import create_app
-from headwater.web.security import current_principal
+from headwater.web.security import authenticate
 from stored_dags import run_now, store_dags
 
 
@@ -72,7 +72,7 @@ def act_as(app: FastAPI) -> ActAs:
             dag_tags=frozenset(tags) if tags is not None else None,
             via="token",
         )
-        app.dependency_overrides[current_principal] = lambda: principal
+        app.dependency_overrides[authenticate] = lambda: principal
         return principal
 
     return act

@@ -3,8 +3,8 @@ Playwright through ``executable_path`` against the app served by a real uvicorn 
 127.0.0.1. Without Chromium they are skipped, or fail when ``CI`` is set (``.ci/run``
 installs it).
 
-* ``live_app``: the app (on ``web_settings`` of ``tests/web/conftest.py``).
-* ``live_url``: where it is served, e.g. ``http://127.0.0.1:43125``.
+* ``live_url``: where ``app`` (of ``tests/web_fixtures.py``) is served, e.g.
+  ``http://127.0.0.1:43125``; ``act_as(level)`` logs every request in as that principal.
 * ``page``: a fresh page (1280x800) of a fresh browser context.
 * ``screenshot(page, name)``: saves ``test-output/screenshots/<name>.png`` at the
   repository root, for docs/ui.md and for people to look at.
@@ -21,9 +21,6 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
-
-from headwater.settings import Settings
-from headwater.web.app import create_app
 
 SCREENSHOTS = Path(__file__).parents[2] / "test-output" / "screenshots"
 
@@ -61,13 +58,8 @@ def browser(chromium_path: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def live_app(web_settings: Settings) -> FastAPI:
-    return create_app(web_settings)
-
-
-@pytest.fixture
-def live_url(live_app: FastAPI) -> Iterator[str]:
-    config = uvicorn.Config(live_app, host="127.0.0.1", port=0, log_level="warning")
+def live_url(app: FastAPI) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -34,11 +34,21 @@ SESSION_COOKIE = "headwater_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def current_principal(request: Request, ctx: Ctx) -> Principal:
-    """The user of this request, from its bearer token or session cookie (checking the CSRF
-    token of a cookie-authenticated write); :class:`UnauthenticatedError` (401) without
-    valid credentials."""
-    raise UnauthenticatedError("log in, or send an API token: Authorization: Bearer <token>")
+def authenticate(request: Request, ctx: Ctx) -> Principal | None:
+    """The user of this request, from its bearer token or session cookie, or None without
+    valid credentials. A write authenticated by the cookie without the session's CSRF token
+    raises :class:`~headwater.web.errors.CsrfError` (403). A session's CSRF token is put in
+    ``request.state.csrf_token`` for the page being rendered."""
+    return None
+
+
+def current_principal(
+    request: Request, principal: Annotated[Principal | None, Depends(authenticate)]
+) -> Principal:
+    """The authenticated user; :class:`UnauthenticatedError` (401) without one."""
+    if principal is None:
+        raise UnauthenticatedError("log in, or send an API token: Authorization: Bearer <token>")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

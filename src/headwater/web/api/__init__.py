@@ -14,6 +14,7 @@ from headwater.web.api import (
     auth,
     backfills,
     connections,
+    dag_views,
     dags,
     events,
     import_errors,
@@ -34,6 +35,7 @@ api_router.include_router(users.router)
 api_router.include_router(roles.router)
 api_router.include_router(tokens.router)
 api_router.include_router(dags.router)
+api_router.include_router(dag_views.router)
 api_router.include_router(runs.router)
 api_router.include_router(task_instances.router)
 api_router.include_router(logs.router)

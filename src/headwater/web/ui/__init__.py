@@ -19,10 +19,29 @@ STATIC = Path(__file__).parent / "static"
 
 def mount_ui(app: FastAPI) -> None:
     """Add the UI's pages and static files to ``app``."""
-    from headwater.web.ui import admin, dag_pages, home, login, task_pages
+    from headwater.web.ui import (
+        admin,
+        admin_accounts,
+        backfill_pages,
+        dag_pages,
+        home,
+        login,
+        task_pages,
+        trigger_pages,
+    )
     from headwater.web.ui.templating import install_login_redirect
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (login, home, dag_pages, task_pages, admin):
+    pages = (
+        login,
+        home,
+        dag_pages,
+        trigger_pages,
+        backfill_pages,
+        task_pages,
+        admin,
+        admin_accounts,
+    )
+    for module in pages:
         app.include_router(module.router)
     install_login_redirect(app)

@@ -20,8 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from headwater.auth.principals import Principal
 from headwater.exceptions import HeadwaterError
-from headwater.web.context import Ctx
-from headwater.web.errors import UnauthenticatedError
+from headwater.web.security import authenticate
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 """Autoescaped (``.html``): a value shown in a page is text, whatever it holds."""
@@ -35,15 +34,14 @@ class LoginRequired(HeadwaterError):
         self.next_url = next_url
 
 
-def page_principal(request: Request, ctx: Ctx) -> Principal:
+def page_principal(
+    request: Request, principal: Annotated[Principal | None, Depends(authenticate)]
+) -> Principal:
     """The logged-in user of a page request; otherwise a redirect to the login page."""
-    from headwater.web.security import current_principal
-
-    try:
-        return current_principal(request, ctx)
-    except UnauthenticatedError:
+    if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(target) from None
+        raise LoginRequired(target)
+    return principal
 
 
 def render(
