@@ -1,4 +1,5 @@
-"""The ``backfills`` table: one row per ``headwater dags backfill`` (migration 0002).
+"""The ``backfills`` table: one row per backfill (migration 0002; ``created_by`` and
+``completed_at`` from 0007).
 
 It lives beside :mod:`headwater.db.models` on the same declarative ``Base``, so the
 migrations test, ``reset`` and Alembic see it like every other table; importing
@@ -34,3 +35,7 @@ class BackfillModel(Base):
     max_active_runs: Mapped[int] = mapped_column(Integer)
     """Most of its runs queued or running at once (the scheduler honours it)."""
     created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The user who asked for it (migration 0007); None from the CLI."""
+    completed_at: Mapped[datetime | None]
+    """When it was cancelled (migration 0007); None while it may still start runs."""

@@ -139,6 +139,10 @@ class BackfillRow:
     reprocess: str
     max_active_runs: int
     created_at: datetime
+    created_by: str | None = None
+    """Who asked for it (a user's name); None when unknown (the CLI, or before migration 0007)."""
+    completed_at: datetime | None = None
+    """When it was cancelled: from then on none of its queued runs starts; None until then."""
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ except reruns that ``reprocess`` asks for. Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import DagRun
@@ -33,7 +33,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, stored_dag, xcoms_for
 from headwater.operations.clearing import clear_task_instances
-from headwater.operations.errors import InvalidRequestError
+from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.scheduler.run_planning import iter_intervals_between
 from headwater.store import backfills
 
@@ -212,14 +212,23 @@ def _decide(existing: list[DagRun], reprocess: str) -> tuple[str, DagRun | None,
     return "rerun", run, f"the run {ended} (reprocess {reprocess})"
 
 
-def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: datetime) -> Backfill:
+def run_backfill(
+    store: Store,
+    plan: BackfillPlan,
+    max_active_runs: int,
+    now: datetime,
+    *,
+    conf: Mapping[str, Any] | None = None,
+    created_by: str | None = None,
+) -> Backfill:
     """Carry out ``plan`` (from :func:`plan_backfill`) under a new backfill id.
 
     Creates a QUEUED ``backfill`` run (id ``backfill__<logical date>``, the plan's data
     interval, the params' defaults) for each 'create' item, and clears each 'rerun' item's
     whole run. A run found queued or running by now, or created meanwhile, is skipped.
     Records a ``backfill`` event. All of it is one unit of work. Raises for
-    ``max_active_runs`` below 1.
+    ``max_active_runs`` below 1, and for a ``conf`` the DAG's params refuse (it is the conf
+    of every run created; reruns keep theirs). ``created_by`` names the user who asked.
     """
     if not isinstance(max_active_runs, int) or max_active_runs < 1:
         raise InvalidRequestError(f"max_active_runs must be 1 or more, not {max_active_runs!r}")
@@ -243,6 +252,7 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
             logical_date=item.logical_date,
             run_id=item.run_id,
             run_type="backfill",
+            conf=conf,
             data_interval=(item.data_interval_start, item.data_interval_end),
         )
         for item in plan.with_action("create")
@@ -250,7 +260,7 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
     # One unit of work: the backfill, its runs and its event, or nothing.
     with store.unit_of_work() as uow:
         row = backfills.create_backfill(
-            uow, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now
+            uow, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now, created_by
         )
         result.id = row.id
         xcoms = xcoms_for(uow)
@@ -284,9 +294,79 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
             at=now,
             dag_id=dag.dag_id,
             detail=(
-                f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
+                _by(created_by)
+                + f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
                 f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
                 f"{len(result.created)} created, {len(result.rerun)} rerun"
+            ),
+        )
+    return result
+
+
+def _by(user: str | None) -> str:
+    """The event detail's prefix naming who acted (the event log has no actor column)."""
+    return f"by {user}: " if user else ""
+
+
+@dataclass
+class CancelledBackfill:
+    """What cancelling a backfill did."""
+
+    backfill_id: int
+    dag_id: str
+    completed_at: datetime
+    not_started: list[str] = field(default_factory=list)
+    """Its queued runs, now failed without starting."""
+    still_running: list[str] = field(default_factory=list)
+    """Its running runs, left to finish."""
+
+
+def cancel_backfill(
+    store: Store, backfill_id: int, now: datetime, *, cancelled_by: str | None = None
+) -> CancelledBackfill:
+    """Cancel a backfill, as Airflow 3 does: it is completed at ``now``, each of its runs
+    still queued ends ``failed`` without starting (its unfinished instances ``skipped``, the
+    run's note says the backfill was cancelled), and its running runs finish as they would.
+
+    Raises not found for an unknown backfill and conflict for one cancelled already. One
+    unit of work with a ``backfill_cancel`` event; if the scheduler starts one of the runs
+    meanwhile, its compare-and-set refuses this write (a conflict: nothing changed, send
+    it again). Example::
+
+        cancel_backfill(store, 3, clock.now())   # CancelledBackfill(not_started=[...], ...)
+    """
+    row = store.get_backfill(backfill_id)
+    if row is None:
+        raise NotFoundError(f"no backfill {backfill_id}")
+    if row.completed_at is not None:
+        raise ConflictError(
+            f"backfill {backfill_id} is already completed (at {row.completed_at.isoformat()})"
+        )
+    _, dag = stored_dag(store, row.dag_id, action="cancel a backfill of")
+    result = CancelledBackfill(backfill_id, row.dag_id, now)
+    reason = f"backfill {backfill_id} was cancelled"
+    with store.unit_of_work() as uow:
+        if not backfills.complete_backfill(uow, backfill_id, now):
+            raise ConflictError(f"backfill {backfill_id} is already completed")
+        xcoms = xcoms_for(uow)
+        members = backfills.run_backfill_ids(uow, row.dag_id)
+        for run_id in sorted(r for r, b in members.items() if b == backfill_id):
+            run = uow.get_dag_run(row.dag_id, run_id)
+            if run is None:
+                continue
+            if run.state is DagRunState.QUEUED:
+                engine = DagRunEngine.load_as_stored(dag, uow, xcoms, row.dag_id, run_id)
+                engine.fail_unfinished(now, reason)
+                result.not_started.append(run_id)
+            elif run.state is DagRunState.RUNNING:
+                result.still_running.append(run_id)
+        uow.record_event(
+            "backfill_cancel",
+            at=now,
+            dag_id=row.dag_id,
+            detail=(
+                _by(cancelled_by) + f"{reason}: {len(result.not_started)} queued run(s) will "
+                f"not start, {len(result.still_running)} running run(s) finish"
             ),
         )
     return result
