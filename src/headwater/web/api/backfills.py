@@ -32,7 +32,7 @@ from headwater.web.security import CurrentPrincipal, require_dag_operate, requir
 router = APIRouter(tags=["backfills"])
 
 
-@router.get("/backfills")
+@router.get("/backfills", summary="List backfills")
 def list_all(
     ctx: Ctx,
     principal: CurrentPrincipal,
@@ -48,7 +48,7 @@ def list_all(
     )
 
 
-@router.post("/backfills", status_code=201)
+@router.post("/backfills", status_code=201, summary="Create a backfill, or plan one")
 def create(
     body: BackfillCreate, ctx: Ctx, principal: CurrentPrincipal, response: Response
 ) -> BackfillResult | BackfillPlanOut:
@@ -61,13 +61,13 @@ def create(
     return run_backfill(ctx, body.dag_id, body, created_by=principal.username)
 
 
-@router.get("/backfills/{backfill_id}")
+@router.get("/backfills/{backfill_id}", summary="Show a backfill")
 def detail(backfill_id: int, ctx: Ctx, principal: CurrentPrincipal) -> BackfillDetailOut:
     """One backfill with each of its runs and their states."""
     return get_backfill(ctx, backfill_id, can_read=principal.can_read_dag)
 
 
-@router.post("/backfills/{backfill_id}/cancel")
+@router.post("/backfills/{backfill_id}/cancel", summary="Cancel a backfill")
 def cancel(backfill_id: int, ctx: Ctx, principal: CurrentPrincipal) -> BackfillCancelled:
     """Cancel a backfill: its queued runs end failed without starting, its running runs
     finish; 409 if it was cancelled already."""

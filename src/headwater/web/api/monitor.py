@@ -15,7 +15,11 @@ from headwater.web.context import Ctx
 router = APIRouter(tags=["monitor"])
 
 
-@router.get("/health", responses={503: {"model": Health, "description": "database unusable"}})
+@router.get(
+    "/health",
+    summary="Health of the database, scheduler and DAG processor",
+    responses={503: {"model": Health, "description": "database unusable"}},
+)
 def health(ctx: Ctx, response: Response) -> Health:
     """The database (reachable or not), and the scheduler's and DAG processor's latest
     heartbeats, their ages and whether they are within ``task_heartbeat_timeout_s``."""
@@ -25,7 +29,7 @@ def health(ctx: Ctx, response: Response) -> Health:
     return answer
 
 
-@router.get("/version")
+@router.get("/version", summary="Version")
 def version() -> Version:
     """The headwater version, and the git commit of a source checkout."""
     return get_version()
