@@ -31,7 +31,9 @@ def test_the_docs_page_lists_the_operations(
     page.locator(".opblock").first.wait_for(timeout=15_000)
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     methods = page.locator(".opblock-summary-method").all_inner_texts()
-    operations = {(m.strip(), p.replace("\u200b", "").strip()) for m, p in zip(methods, paths)}
+    operations = {
+        (m.strip(), p.replace("\u200b", "").strip()) for m, p in zip(methods, paths, strict=True)
+    }
     assert {
         ("GET", "/api/v1/backfills"),
         ("POST", "/api/v1/backfills"),
