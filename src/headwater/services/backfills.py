@@ -354,3 +354,54 @@ def cancel_backfill(
     return BackfillCancelled(
         **detail.model_dump(), not_started=result.not_started, still_running=result.still_running
     )
+
+
+# -- the backfill form -----------------------------------------------------------------------
+
+
+class BackfillParam(Schema):
+    """One param of the DAG, as the form describes it (its default passed through the
+    secrets masker)."""
+
+    name: str
+    default: Any
+    description: str | None
+
+
+class BackfillForm(Schema):
+    """What the backfill page shows before anything is planned: the DAG's header values,
+    its ``max_active_runs`` (the default limit) and its params, whose defaults are the
+    conf of a backfill's runs unless the form's conf sets them (the form starts with an
+    empty conf, so a masked default is never sent back as ``***``)."""
+
+    dag_id: str
+    description: str | None
+    tags: list[str]
+    is_paused: bool
+    max_active_runs: int
+    params: list[BackfillParam]
+
+
+def backfill_form(ctx: ServiceContext, dag_id: str) -> BackfillForm:
+    """The form's values for ``dag_id``; not found for a DAG the database lacks, conflict
+    for one no file defines (it cannot be backfilled)."""
+    from headwater.masking import redact
+    from headwater.operations import stored_dag
+
+    row, dag = stored_dag(ctx.store, dag_id, action="backfill")
+    params = [
+        BackfillParam(
+            name=name,
+            default=redact(param.default if param.has_default else None, name),
+            description=param.description,
+        )
+        for name, param in dag.params.items()
+    ]
+    return BackfillForm(
+        dag_id=dag_id,
+        description=row.description,
+        tags=list(row.tags or ()),
+        is_paused=row.is_paused,
+        max_active_runs=dag.max_active_runs,
+        params=params,
+    )

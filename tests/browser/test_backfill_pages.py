@@ -1,0 +1,76 @@
+"""The backfill pages in real Chromium: the form's dry-run preview, the real submit, and
+the list of backfills with its progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from web_fixtures import ActAs
+
+pytestmark = pytest.mark.slow
+
+
+def test_preview_then_start_a_backfill_and_see_it_listed(
+    page: Any, live_url: str, act_as: ActAs, screenshot: Callable[[object, str], Path]
+) -> None:
+    act_as("op", username="ann")
+    page.goto(f"{live_url}/dags/etl/backfill")
+    page.get_by_label("Start (logical date, UTC)").fill("2024-01-01")
+    page.get_by_label("End (logical date, UTC)").fill("2024-01-03")
+    page.get_by_label("Max active runs").fill("2")
+    start = page.get_by_role("button", name="Start backfill")
+    assert start.is_disabled()  # not before a preview
+
+    page.get_by_role("button", name="Preview (dry run)").click()
+    rows = page.locator("[data-backfill-plan] tr")
+    rows.nth(2).wait_for()
+    assert rows.count() == 3
+    assert page.locator("[data-backfill-plan] tr td:first-child").all_inner_texts() == [
+        "2024-01-01T00:00:00+00:00",
+        "2024-01-02T00:00:00+00:00",
+        "2024-01-03T00:00:00+00:00",
+    ]
+    assert page.locator("[data-backfill-plan] tr[data-action=create]").count() == 3
+    assert "3 to create" in page.locator("[data-backfill-summary]").inner_text()
+    screenshot(page, "backfill_form")
+    page.goto(f"{live_url}/backfills")
+    assert "No backfills yet" in page.locator("main").inner_text()  # the preview stored none
+
+    page.goto(f"{live_url}/dags/etl/backfill")
+    page.get_by_label("Start (logical date, UTC)").fill("2024-01-01")
+    page.get_by_label("End (logical date, UTC)").fill("2024-01-03")
+    page.get_by_role("button", name="Preview (dry run)").click()
+    page.locator("[data-backfill-plan] tr").nth(2).wait_for()
+    page.get_by_role("button", name="Start backfill").click()
+    page.wait_for_url(f"{live_url}/backfills?dag_id=etl")
+    row = page.locator("tr[data-backfill-id]")
+    assert row.count() == 1
+    assert row.locator("[data-progress]").inner_text() == "0/3 finished"
+    assert row.locator("[data-state]").inner_text() == "running"
+    bar = row.get_by_role("img")
+    assert bar.get_attribute("aria-label") == "0 of 3 runs finished (queued 3)"
+    assert "by ann" in row.inner_text()
+    assert row.get_by_role("button", name="Cancel").is_visible()
+    screenshot(page, "backfills")
+
+
+def test_bad_input_is_shown_under_its_field(page: Any, live_url: str, act_as: ActAs) -> None:
+    act_as("op")
+    page.goto(f"{live_url}/dags/etl/backfill")
+    page.get_by_label("Start (logical date, UTC)").fill("2024-01-01")
+    page.get_by_label("End (logical date, UTC)").fill("2024-01-02")
+    page.get_by_label("Conf (JSON)").fill('{"region": ')
+    page.get_by_role("button", name="Preview (dry run)").click()
+    conf_error = page.locator('[data-field-error="conf"]')
+    assert conf_error.inner_text().startswith("Not valid JSON")
+
+    page.get_by_label("Conf (JSON)").fill('{"region": "mars"}')  # the server refuses it
+    page.get_by_role("button", name="Preview (dry run)").click()
+    banner = page.locator("[data-backfill-error]")
+    banner.wait_for()
+    assert "region" in banner.inner_text()
+    assert page.locator("[data-backfill-preview-area]").is_hidden()
