@@ -188,3 +188,19 @@ def test_an_unknown_backfill_is_not_found(client: TestClient, act_as: ActAs) -> 
     assert client.get("/api/v1/backfills/4242").json()["detail"] == "no backfill 4242"
     assert client.post("/api/v1/backfills/4242/cancel").status_code == 404
     assert client.get("/api/v1/backfills/x").status_code == 422
+    for too_big in ("2147483648", "99999999999999999999"):
+        assert client.get(f"/api/v1/backfills/{too_big}").status_code == 422
+        assert client.post(f"/api/v1/backfills/{too_big}/cancel").status_code == 422
+
+
+def test_a_date_with_no_utc_time_is_refused(client: TestClient, act_as: ActAs) -> None:
+    act_as("op")
+    for changes, field in (
+        ({"start": "0001-01-01T00:00:00+05:00"}, "start"),
+        ({"end": "9999-12-31T23:59:59-05:00"}, "end"),
+    ):
+        for dry_run in (True, False):
+            response = client.post("/api/v1/backfills", json=_body(dry_run=dry_run, **changes))
+            assert response.status_code == 400
+            assert response.json()["detail"].startswith(f"{field} ")
+            assert "outside years 1 to 9999 in UTC" in response.json()["detail"]

@@ -133,8 +133,8 @@ def plan_backfill(
     year 9999 costs only the intervals already over), or an unknown ``reprocess``."""
     if reprocess not in REPROCESS:
         raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
-    start = require_aware(start, "start")
-    end = require_aware(end, "end")
+    start = _in_utc_range(require_aware(start, "start"), "start")
+    end = _in_utc_range(require_aware(end, "end"), "end")
     if start > end:
         raise InvalidRequestError(
             f"start {start.isoformat()} is after end {end.isoformat()}: nothing to backfill"
@@ -170,6 +170,18 @@ def plan_backfill(
     if not planned_any:
         raise InvalidRequestError(_no_interval(dag, start, end))
     return BackfillPlan(items, dag_id=dag_id, start=start, end=end, reprocess=reprocess)
+
+
+def _in_utc_range(value: datetime, field: str) -> datetime:
+    """``value``, refused when it has no UTC time (``0001-01-01T00:00+05:00`` is in year 0):
+    it is stored, and compared, in UTC."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequestError(
+            f"{field} {value.isoformat()} is outside years 1 to 9999 in UTC"
+        ) from None
+    return value
 
 
 def _too_many(dag: DAG, start: datetime, end: datetime) -> str:

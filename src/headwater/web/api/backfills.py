@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from headwater.services._schema import Page
 from headwater.services.backfills import (
@@ -30,6 +30,9 @@ from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_operate, require_dag_read
 
 router = APIRouter(tags=["backfills"])
+
+BackfillId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The backfill's id.")]
+"""Ids are 32-bit integers on every database: a larger one is a 422, not a driver error."""
 
 
 @router.get("/backfills", summary="List backfills")
@@ -62,13 +65,13 @@ def create(
 
 
 @router.get("/backfills/{backfill_id}", summary="Show a backfill")
-def detail(backfill_id: int, ctx: Ctx, principal: CurrentPrincipal) -> BackfillDetailOut:
+def detail(backfill_id: BackfillId, ctx: Ctx, principal: CurrentPrincipal) -> BackfillDetailOut:
     """One backfill with each of its runs and their states."""
     return get_backfill(ctx, backfill_id, can_read=principal.can_read_dag)
 
 
 @router.post("/backfills/{backfill_id}/cancel", summary="Cancel a backfill")
-def cancel(backfill_id: int, ctx: Ctx, principal: CurrentPrincipal) -> BackfillCancelled:
+def cancel(backfill_id: BackfillId, ctx: Ctx, principal: CurrentPrincipal) -> BackfillCancelled:
     """Cancel a backfill: its queued runs end failed without starting, its running runs
     finish; 409 if it was cancelled already."""
     dag_id = backfill_dag_id(ctx, backfill_id, can_read=principal.can_read_dag)
