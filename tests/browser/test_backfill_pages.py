@@ -43,6 +43,7 @@ def test_preview_then_start_a_backfill_and_see_it_listed(
     page.goto(f"{live_url}/dags/etl/backfill")
     page.get_by_label("Start (logical date, UTC)").fill("2024-01-01")
     page.get_by_label("End (logical date, UTC)").fill("2024-01-03")
+    page.get_by_label("Run backwards").check()
     page.get_by_role("button", name="Preview (dry run)").click()
     page.locator("[data-backfill-plan] tr").nth(2).wait_for()
     page.get_by_role("button", name="Start backfill").click()
@@ -54,6 +55,7 @@ def test_preview_then_start_a_backfill_and_see_it_listed(
     bar = row.get_by_role("img")
     assert bar.get_attribute("aria-label") == "0 of 3 runs finished (queued 3)"
     assert "by ann" in row.inner_text()
+    assert "newest first" in row.inner_text()
     assert row.get_by_role("button", name="Cancel").is_visible()
     screenshot(page, "backfills")
 

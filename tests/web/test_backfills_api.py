@@ -44,13 +44,13 @@ def test_a_backfill_is_created_listed_and_shown_with_its_runs(
     client: TestClient, act_as: ActAs, web_settings: Settings
 ) -> None:
     act_as("op", username="ann")
-    body = _body(max_active_runs=2, conf={"region": "us"})
+    body = _body(max_active_runs=2, conf={"region": "us"}, run_backwards=True)
     response = client.post("/api/v1/backfills", json=body)
     assert response.status_code == 201, response.text
     created = response.json()
     backfill_id = created["backfill_id"]
     assert created["created"] == [f"backfill__{day}" for day in DAYS]
-    assert created["max_active_runs"] == 2
+    assert (created["max_active_runs"], created["run_backwards"]) == (2, True)
     with open_context(web_settings) as ctx:
         assert {r.conf["region"] for r in ctx.store.list_dag_runs("etl")} == {"us"}
 
@@ -60,7 +60,7 @@ def test_a_backfill_is_created_listed_and_shown_with_its_runs(
     assert item["id"] == backfill_id
     assert (item["state"], item["total_runs"], item["finished_runs"]) == ("running", 3, 0)
     assert item["run_states"] == {"queued": 3}
-    assert item["created_by"] == "ann"
+    assert (item["created_by"], item["run_backwards"]) == ("ann", True)
 
     shown = client.get(f"/api/v1/backfills/{backfill_id}").json()
     assert [(r["logical_date"], r["state"]) for r in shown["runs"]] == [

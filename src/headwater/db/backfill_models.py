@@ -1,5 +1,5 @@
-"""The ``backfills`` table: one row per backfill (migration 0002; ``created_by`` and
-``completed_at`` from 0007).
+"""The ``backfills`` table: one row per backfill (migration 0002; ``created_by``,
+``completed_at`` and ``run_backwards`` from 0007).
 
 It lives beside :mod:`headwater.db.models` on the same declarative ``Base``, so the
 migrations test, ``reset`` and Alembic see it like every other table; importing
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from headwater.db.models import ID_LENGTH, Base
@@ -39,3 +39,5 @@ class BackfillModel(Base):
     """The user who asked for it (migration 0007); None from the CLI."""
     completed_at: Mapped[datetime | None]
     """When it was cancelled (migration 0007); None while it may still start runs."""
+    run_backwards: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """Its newest logical dates start first (migration 0007)."""

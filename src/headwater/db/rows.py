@@ -143,6 +143,8 @@ class BackfillRow:
     """Who asked for it (a user's name); None when unknown (the CLI, or before migration 0007)."""
     completed_at: datetime | None = None
     """When it was cancelled: from then on none of its queued runs starts; None until then."""
+    run_backwards: bool = False
+    """The scheduler starts its newest logical dates first."""
 
 
 @dataclass(frozen=True)

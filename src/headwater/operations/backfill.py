@@ -104,6 +104,7 @@ class Backfill:
     reprocess: str
     max_active_runs: int
     created_at: datetime
+    run_backwards: bool = False
     created: list[str] = field(default_factory=list)
     """Run ids created."""
     rerun: list[str] = field(default_factory=list)
@@ -232,6 +233,7 @@ def run_backfill(
     *,
     conf: Mapping[str, Any] | None = None,
     created_by: str | None = None,
+    run_backwards: bool = False,
 ) -> Backfill:
     """Carry out ``plan`` (from :func:`plan_backfill`) under a new backfill id.
 
@@ -240,7 +242,8 @@ def run_backfill(
     whole run. A run found queued or running by now, or created meanwhile, is skipped.
     Records a ``backfill`` event. All of it is one unit of work. Raises for
     ``max_active_runs`` below 1, and for a ``conf`` the DAG's params refuse (it is the conf
-    of every run created; reruns keep theirs). ``created_by`` names the user who asked.
+    of every run created; reruns keep theirs). ``created_by`` names the user who asked;
+    ``run_backwards`` has the scheduler start the newest logical dates first.
     """
     if not isinstance(max_active_runs, int) or max_active_runs < 1:
         raise InvalidRequestError(f"max_active_runs must be 1 or more, not {max_active_runs!r}")
@@ -253,6 +256,7 @@ def run_backfill(
         reprocess=plan.reprocess,
         max_active_runs=max_active_runs,
         created_at=now,
+        run_backwards=run_backwards,
         skipped=[item.run_id for item in plan.with_action("skip")],
     )
     if not plan.with_action("create") and not plan.with_action("rerun"):
@@ -272,7 +276,15 @@ def run_backfill(
     # One unit of work: the backfill, its runs and its event, or nothing.
     with store.unit_of_work() as uow:
         row = backfills.create_backfill(
-            uow, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now, created_by
+            uow,
+            plan.dag_id,
+            plan.start,
+            plan.end,
+            plan.reprocess,
+            max_active_runs,
+            now,
+            created_by,
+            run_backwards,
         )
         result.id = row.id
         xcoms = xcoms_for(uow)
@@ -308,7 +320,9 @@ def run_backfill(
             detail=(
                 _by(created_by)
                 + f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
-                f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
+                f"reprocess={plan.reprocess} max_active_runs={max_active_runs}"
+                + (" run_backwards" if run_backwards else "")
+                + ": "
                 f"{len(result.created)} created, {len(result.rerun)} rerun"
             ),
         )

@@ -38,6 +38,8 @@ class BackfillRequest(Schema):
     conf: dict[str, Any] | None = None
     """The conf of each run the backfill creates, checked against the DAG's params (runs
     it reruns keep their own)."""
+    run_backwards: bool = False
+    """Start the newest logical dates first (the scheduler's order within the backfill)."""
 
 
 class BackfillCreate(BackfillRequest):
@@ -91,6 +93,7 @@ class BackfillResult(Schema):
     end: IsoDatetime
     reprocess: str
     max_active_runs: int
+    run_backwards: bool = False
     dry_run: bool = False
     items: list[BackfillItemOut]
     created: list[str]
@@ -156,7 +159,13 @@ def run_backfill(
     if max_active_runs is None:
         max_active_runs = stored_dag(ctx.store, dag_id, action="backfill")[1].max_active_runs
     result = run(
-        ctx.store, plan, max_active_runs, ctx.now(), conf=request.conf, created_by=created_by
+        ctx.store,
+        plan,
+        max_active_runs,
+        ctx.now(),
+        conf=request.conf,
+        created_by=created_by,
+        run_backwards=request.run_backwards,
     )
     return BackfillResult(
         backfill_id=result.id,
@@ -165,6 +174,7 @@ def run_backfill(
         end=request.end,
         reprocess=request.reprocess,
         max_active_runs=max_active_runs,
+        run_backwards=request.run_backwards,
         items=_items(plan),
         created=result.created,
         rerun=result.rerun,
@@ -196,6 +206,7 @@ class BackfillOut(Schema):
     end: IsoDatetime
     reprocess: str
     max_active_runs: int
+    run_backwards: bool
     created_at: IsoDatetime
     created_by: str | None
     """The user who asked for it; None from the CLI."""
@@ -252,6 +263,7 @@ def _out(row: BackfillRow, runs: list[DagRun]) -> dict[str, Any]:
         "end": row.end,
         "reprocess": row.reprocess,
         "max_active_runs": row.max_active_runs,
+        "run_backwards": row.run_backwards,
         "created_at": row.created_at,
         "created_by": row.created_by,
         "completed_at": row.completed_at,

@@ -42,10 +42,11 @@ def create_backfill(
     max_active_runs: int,
     created_at: datetime,
     created_by: str | None = None,
+    run_backwards: bool = False,
 ) -> BackfillRow:
     """Store a new backfill and return it with its id."""
     return store.create_backfill(
-        dag_id, start, end, reprocess, max_active_runs, created_at, created_by
+        dag_id, start, end, reprocess, max_active_runs, created_at, created_by, run_backwards
     )
 
 

@@ -335,6 +335,7 @@ class BackfillStore(ABC):
         max_active_runs: int,
         created_at: datetime,
         created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         """Store a new backfill and return it with its id."""
 

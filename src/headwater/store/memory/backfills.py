@@ -23,6 +23,7 @@ class MemoryBackfills(MemoryCore):
         max_active_runs: int,
         created_at: datetime,
         created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         with self._lock:
             backfill_id = self._s.next_id("backfills")
@@ -35,6 +36,7 @@ class MemoryBackfills(MemoryCore):
                 max_active_runs,
                 created_at,
                 created_by=created_by,
+                run_backwards=run_backwards,
             )
             self._s.backfills[backfill_id] = row
             return row

@@ -34,6 +34,7 @@ class SqlBackfills(SqlCore):
         max_active_runs: int,
         created_at: datetime,
         created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         """Store a new backfill and return it with its id."""
         params = {
@@ -44,6 +45,7 @@ class SqlBackfills(SqlCore):
             "max_active_runs": max_active_runs,
             "created_at": created_at,
             "created_by": created_by,
+            "run_backwards": run_backwards,
         }
         with self._write() as conn:
             key = conn.execute(insert(BACKFILLS), params).inserted_primary_key

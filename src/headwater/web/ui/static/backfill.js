@@ -105,6 +105,7 @@
       end: end + "T00:00:00+00:00",
       reprocess: form.elements.namedItem("reprocess").value,
       conf: conf,
+      run_backwards: form.elements.namedItem("run_backwards").checked,
       dry_run: dryRun,
     };
     var max = form.elements.namedItem("max_active_runs").value;
