@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from web_fixtures import ActAs
@@ -56,7 +57,7 @@ def test_preview_then_start_a_backfill_and_see_it_listed(
     assert bar.get_attribute("aria-label") == "0 of 3 runs finished (queued 3)"
     assert "by ann" in row.inner_text()
     assert "newest first" in row.inner_text()
-    assert row.get_by_role("button", name="Cancel").is_visible()
+    assert row.get_by_role("button", name="Cancel backfill").is_visible()
     screenshot(page, "backfills")
 
 
@@ -69,10 +70,35 @@ def test_bad_input_is_shown_under_its_field(page: Any, live_url: str, act_as: Ac
     page.get_by_role("button", name="Preview (dry run)").click()
     conf_error = page.locator('[data-field-error="conf"]')
     assert conf_error.inner_text().startswith("Not valid JSON")
+    assert page.locator('[data-field-error="start"]').is_hidden()
+    assert page.locator("[data-backfill-error]").is_hidden()
 
     page.get_by_label("Conf (JSON)").fill('{"region": "mars"}')  # the server refuses it
     page.get_by_role("button", name="Preview (dry run)").click()
-    banner = page.locator("[data-backfill-error]")
+    banner = page.locator("[data-backfill-error]", has_text="region")
     banner.wait_for()
-    assert "region" in banner.inner_text()
+    assert "'mars' is not one of ['eu', 'us']" in banner.inner_text()
     assert page.locator("[data-backfill-preview-area]").is_hidden()
+
+
+def test_cancel_asks_first_then_stops_the_backfill(page: Any, live_url: str, act_as: ActAs) -> None:
+    act_as("op")
+    body = {
+        "dag_id": "etl",
+        "start": "2024-01-01T00:00:00+00:00",
+        "end": "2024-01-02T00:00:00+00:00",
+    }
+    assert httpx.post(f"{live_url}/api/v1/backfills", json=body).status_code == 201
+    page.goto(f"{live_url}/backfills")
+    row = page.locator("tr[data-backfill-id]")
+    row.get_by_role("button", name="Cancel backfill").click()
+    dialog = page.get_by_role("dialog")
+    assert "2 queued run(s) will not start" in dialog.inner_text()
+    dialog.get_by_role("button", name="Cancel").click()  # changed their mind
+    assert row.locator("[data-state]").inner_text() == "running"
+
+    row.get_by_role("button", name="Cancel backfill").click()
+    page.get_by_role("dialog").get_by_role("button", name="Confirm").click()
+    page.locator("tr[data-backfill-id] [data-state=cancelled]").wait_for()
+    assert row.locator("[data-progress]").inner_text() == "2/2 finished"
+    assert row.get_by_role("button", name="Cancel backfill").count() == 0

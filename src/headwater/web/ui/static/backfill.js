@@ -129,7 +129,7 @@
       row.setAttribute("data-action", item.action);
       cell(row, item.logical_date, "mono");
       cell(row, item.action, "backfill-action-" + item.action);
-      cell(row, item.run_id, "mono truncate");
+      cell(row, item.run_id, "mono");
       cell(row, item.state || "", "");
       cell(row, item.reason, "");
       planBody.appendChild(row);
