@@ -102,3 +102,19 @@ def test_cancel_asks_first_then_stops_the_backfill(page: Any, live_url: str, act
     page.locator("tr[data-backfill-id] [data-state=cancelled]").wait_for()
     assert row.locator("[data-progress]").inner_text() == "2/2 finished"
     assert row.get_by_role("button", name="Cancel backfill").count() == 0
+
+
+def test_the_list_follows_a_running_backfill_live(page: Any, live_url: str, act_as: ActAs) -> None:
+    act_as("op")
+    body = {
+        "dag_id": "etl",
+        "start": "2024-01-01T00:00:00+00:00",
+        "end": "2024-01-01T00:00:00+00:00",
+    }
+    backfill_id = httpx.post(f"{live_url}/api/v1/backfills", json=body).json()["backfill_id"]
+    page.goto(f"{live_url}/backfills")
+    assert page.locator("[data-state]").inner_text() == "running"
+    # Changed elsewhere (another user, the CLI): the page shows it without a reload.
+    httpx.post(f"{live_url}/api/v1/backfills/{backfill_id}/cancel").raise_for_status()
+    page.locator("[data-state=cancelled]").wait_for(timeout=15_000)
+    assert page.locator("[data-progress]").inner_text() == "1/1 finished"
