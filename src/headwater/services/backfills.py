@@ -241,10 +241,16 @@ ReadableTags = Callable[[list[str]], bool]
 _FINISHED = ("success", "failed")
 
 
-def _runs_of(ctx: ServiceContext, row: BackfillRow, members: dict[str, int]) -> list[DagRun]:
-    ids = {run_id for run_id, backfill_id in members.items() if backfill_id == row.id}
-    runs = [run for run in ctx.store.list_dag_runs(row.dag_id) if run.run_id in ids]
-    return sorted(runs, key=lambda run: run.logical_date)
+def _backfill_runs(ctx: ServiceContext, dag_id: str) -> dict[int, list[DagRun]]:
+    """Backfill id -> its runs (of ``dag_id``), oldest logical date first: one read of the
+    DAG's runs for every backfill of it on a page."""
+    members = ctx.store.run_backfill_ids(dag_id)
+    grouped: dict[int, list[DagRun]] = {}
+    for run in sorted(ctx.store.list_dag_runs(dag_id), key=lambda run: run.logical_date):
+        backfill_id = members.get(run.run_id)
+        if backfill_id is not None:
+            grouped.setdefault(backfill_id, []).append(run)
+    return grouped
 
 
 def _out(row: BackfillRow, runs: list[DagRun]) -> dict[str, Any]:
@@ -328,12 +334,12 @@ def list_backfills(
         if _readable(ctx, row.dag_id, can_read, seen)
     ]
     chosen = rows[offset : offset + limit]
-    members: dict[str, dict[str, int]] = {}
+    runs: dict[str, dict[int, list[DagRun]]] = {}
     items = []
     for row in chosen:
-        if row.dag_id not in members:
-            members[row.dag_id] = ctx.store.run_backfill_ids(row.dag_id)
-        items.append(BackfillOut(**_out(row, _runs_of(ctx, row, members[row.dag_id]))))
+        if row.dag_id not in runs:
+            runs[row.dag_id] = _backfill_runs(ctx, row.dag_id)
+        items.append(BackfillOut(**_out(row, runs[row.dag_id].get(row.id, []))))
     return Page[BackfillOut](items=items, total=len(rows), limit=limit, offset=offset)
 
 
@@ -342,7 +348,7 @@ def get_backfill(
 ) -> BackfillDetailOut:
     """One backfill with its runs; not found if unknown or its DAG is not ``can_read``."""
     row = _require(ctx, backfill_id, can_read)
-    runs = _runs_of(ctx, row, ctx.store.run_backfill_ids(row.dag_id))
+    runs = _backfill_runs(ctx, row.dag_id).get(row.id, [])
     return BackfillDetailOut(**_out(row, runs), runs=[_run_out(run) for run in runs])
 
 
