@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from headwater.services import users as service
 from headwater.services._schema import Page, Schema
@@ -23,8 +23,18 @@ class RoleIn(Schema):
     dag_tags: list[str] = Field(
         default_factory=list,
         max_length=100,
-        description="The role sees only DAGs carrying one of these tags; empty: every DAG.",
+        description=(
+            "The role sees only DAGs carrying one of these tags; empty: every DAG. One "
+            "comma-separated string is taken too (what the UI's form sends)."
+        ),
     )
+
+    @field_validator("dag_tags", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [tag.strip() for tag in value.split(",") if tag.strip()]
+        return value
 
 
 @router.get("/roles", response_model=Page[RoleOut])
