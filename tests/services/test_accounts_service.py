@@ -151,3 +151,27 @@ def test_changes_are_logged_with_their_actor_and_no_secret(ctx: ServiceContext) 
         PASSWORD not in (e.detail or "") and created.token not in (e.detail or "") for e in events
     )
     assert principal_of(ctx.store, "nobody", via="session") is None
+
+
+def test_names_no_database_can_hold_answer_not_found_or_invalid(ctx: ServiceContext) -> None:
+    # NUL (PostgreSQL refuses it in text) and lone surrogates (no UTF-8 form) never reach
+    # the database: a lookup is not found, a login fails, a new value is refused.
+    create_user(ctx, "ann", PASSWORD, "viewer")
+    for strange in ("a\x00b", "\ud800"):
+        with pytest.raises(NotFoundError):
+            update_user(ctx, strange, role="op")
+        with pytest.raises(NotFoundError):
+            delete_role(ctx, strange)
+        with pytest.raises(NotFoundError):
+            revoke_token(ctx, strange)
+        with pytest.raises(NotFoundError):
+            create_token(ctx, strange, "ci")
+        with pytest.raises(LoginFailedError):
+            login(ctx, strange, PASSWORD, address=strange)
+        with pytest.raises(LoginFailedError):
+            login(ctx, "ann", f"{PASSWORD}{strange}")
+        with pytest.raises(InvalidRequestError, match="password must not hold NUL"):
+            create_user(ctx, "bob", f"{PASSWORD}{strange}", "viewer")
+        with pytest.raises(InvalidRequestError, match="dag_tags"):
+            create_role(ctx, "team", "op", [strange])
+        assert principal_of(ctx.store, strange, via="token") is None

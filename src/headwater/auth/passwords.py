@@ -37,7 +37,22 @@ def password_problem(password: str) -> str | None:
         return f"must be at most {MAX_PASSWORD_LENGTH} characters long"
     if not password.strip():
         return "must not be only spaces"
+    if not storable(password):
+        return "must not hold NUL characters or invalid Unicode (lone surrogates)"
     return None
+
+
+def storable(text: str) -> bool:
+    """Whether ``text`` can be hashed or stored: no NUL (PostgreSQL refuses it in text) and
+    no lone surrogate (it has no UTF-8 form). Anything else is looked up or refused first,
+    so a strange name never reaches the database and answers not found instead of 500."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def hash_password(password: str) -> str:
@@ -55,6 +70,8 @@ class Verified:
 def verify_password(stored_hash: str, password: str) -> Verified:
     """Whether ``password`` matches ``stored_hash``; a damaged hash never matches."""
     hasher = _hasher()
+    if not storable(password):
+        password = password.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     try:
         hasher.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -23,6 +23,7 @@ from headwater.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     burn_verify_time,
     hash_password,
+    storable,
     verify_password,
 )
 from headwater.auth.principals import Principal
@@ -70,9 +71,10 @@ class SessionStarted:
 
 
 def _keys(username: str, address: str | None) -> list[str]:
-    keys = [f"user:{username[:250]}"]
+    """The failure counters a login counts against; ``ascii()`` keeps any name storable."""
+    keys = [f"user:{ascii(username)[1:-1][:250]}"]
     if address:
-        keys.append(f"address:{address[:250]}")
+        keys.append(f"address:{ascii(address)[1:-1][:250]}")
     return keys
 
 
@@ -116,7 +118,8 @@ def login(
     if wait:
         raise TooManyLoginsError(wait)
     store = ctx.store
-    user = store.get_user(username) if len(password) <= MAX_PASSWORD_LENGTH else None
+    known = len(password) <= MAX_PASSWORD_LENGTH and storable(username)
+    user = store.get_user(username) if known else None
     if user is None:
         burn_verify_time(password[:MAX_PASSWORD_LENGTH])
         verified = False

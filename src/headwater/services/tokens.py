@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from headwater.auth.passwords import storable
 from headwater.auth.principals import Principal
 from headwater.auth.secrets import TOKEN_PREFIX, hash_secret, new_token, new_token_id
 from headwater.db.rows import TokenRow
@@ -98,7 +99,7 @@ def create_token(
             f"expires_in_days must be 1 to {MAX_EXPIRY_DAYS}, not {expires_in_days!r}"
         )
     store = ctx.store
-    if store.get_user(username) is None:
+    if not storable(username) or store.get_user(username) is None:
         raise NotFoundError(f"no user {quoted(username)}")
     now = ctx.now()
     secret = new_token()
@@ -119,6 +120,8 @@ def create_token(
 
 def list_tokens(ctx: ServiceContext, username: str | None = None) -> list[TokenOut]:
     """Tokens of ``username`` (everyone's with None), oldest first."""
+    if username is not None and not storable(username):
+        return []
     return [_out(row, ctx) for row in ctx.store.list_tokens(username)]
 
 
@@ -126,7 +129,7 @@ def revoke_token(ctx: ServiceContext, token_id: str, *, owner: str | None = None
     """Revoke token ``token_id`` at once. With ``owner``, only a token of that user (another
     user's answers not found, as a token that does not exist)."""
     store = ctx.store
-    row = store.get_token(token_id)
+    row = store.get_token(token_id) if storable(token_id) else None
     if row is None or (owner is not None and row.username != owner):
         raise NotFoundError(f"no token {quoted(token_id)}")
     if row.revoked_at is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from headwater.auth.passwords import hash_password, password_problem
+from headwater.auth.passwords import hash_password, password_problem, storable
 from headwater.auth.principals import BUILT_IN_ROLES, Level, Principal
 from headwater.db.rows import RoleRow, UserRow
 from headwater.operations._stored import require_name
@@ -97,7 +97,7 @@ def _role_access(store: Store, role: str) -> tuple[Level, frozenset[str] | None]
     """The level and tag limit of ``role``; None for a role that does not exist."""
     if role in BUILT_IN_ROLES:
         return BUILT_IN_ROLES[role], None
-    row = store.get_role(role)
+    row = store.get_role(role) if storable(role) else None
     if row is None or row.level not in ("viewer", "op"):
         return None
     level: Level = "op" if row.level == "op" else "viewer"
@@ -127,6 +127,10 @@ def create_role(
     given = list(dag_tags or ())
     if any(not isinstance(tag, str) or not tag.strip() for tag in given):
         raise InvalidRequestError("dag_tags: a tag must not be empty")
+    if any(not tag.isprintable() or len(tag) > 250 for tag in given):
+        raise InvalidRequestError(
+            "dag_tags: a tag must be at most 250 characters, none of them control characters"
+        )
     tags = sorted({tag.strip() for tag in given})
     if name in BUILT_IN_ROLES:
         raise ConflictError(f"role {quoted(name)} is built in; choose another name")
@@ -167,6 +171,8 @@ def delete_role(ctx: ServiceContext, name: str) -> RoleDeleted:
     if name in BUILT_IN_ROLES:
         raise ConflictError(f"role {quoted(name)} is built in and cannot be deleted")
     store = ctx.store
+    if not storable(name):
+        raise NotFoundError(f"no role {quoted(name)}")
     with store.unit_of_work() as uow:
         holders = [user.username for user in uow.list_users() if user.role == name]
         if holders:
@@ -204,7 +210,7 @@ def _require_password(password: str) -> str:
 
 
 def _require_user(store: Store, username: str) -> UserRow:
-    row = store.get_user(username)
+    row = store.get_user(username) if storable(username) else None
     if row is None:
         raise NotFoundError(f"no user {quoted(username)}")
     return row
@@ -314,7 +320,7 @@ def ensure_admin(ctx: ServiceContext) -> str | None:
 def principal_of(store: Store, username: str, via: Literal["session", "token"]) -> Principal | None:
     """What user ``username`` may do now, or None for a user who is gone, disabled or whose
     role is gone: read at each request, so a new role or a disabled account counts at once."""
-    user = store.get_user(username)
+    user = store.get_user(username) if storable(username) else None
     if user is None or user.disabled:
         return None
     access = _role_access(store, user.role)
