@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from account_fixtures import PASSWORD, log_in
 from headwater.services.context import open_context
 from headwater.settings import Settings
+from web_fixtures import ActAs
 
 
 def _admin(client: TestClient) -> dict[str, str]:
@@ -152,3 +153,16 @@ def test_lists_are_pages(clocked_client: TestClient) -> None:
     assert [u["username"] for u in page["items"]] == ["root", "tess"]
     bad = clocked_client.get("/api/v1/users?limit=0")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.limit"
+
+
+def test_the_actor_of_a_request_is_its_user_whoever_authenticated_it(
+    client: TestClient, act_as: ActAs, web_settings: Settings
+) -> None:
+    act_as("admin", username="boss")
+    made = client.post("/api/v1/roles", json={"name": "team-c", "level": "viewer"})
+    assert made.status_code == 201
+    act_as("admin", username="other")
+    assert client.delete("/api/v1/roles/team-c").status_code == 200
+    with open_context(web_settings) as ctx:
+        events = [(e.kind, e.actor) for e in ctx.store.list_events()]
+    assert events == [("create_role", "boss"), ("delete_role", "other")]

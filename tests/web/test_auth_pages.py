@@ -84,6 +84,9 @@ def test_logout_needs_the_form_token_and_ends_the_session(clocked_client: TestCl
     assert clocked_client.get("/api/v1/auth/me").status_code == 401
     page = clocked_client.get("/admin/tokens", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/admin/tokens"
+    # Logging out again (another tab) just lands on the login page.
+    again = clocked_client.post("/logout", data={"csrf_token": csrf_token}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/login"
 
 
 def test_the_users_page_is_for_admins(clocked_client: TestClient) -> None:

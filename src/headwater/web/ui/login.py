@@ -20,7 +20,7 @@ from headwater.auth.principals import Principal
 from headwater.web.api.auth import client_address, set_session_cookie
 from headwater.web.context import Ctx
 from headwater.web.security import SESSION_COOKIE, authenticate
-from headwater.web.ui.templating import PagePrincipal, render
+from headwater.web.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,13 +85,17 @@ async def log_in(
 
 
 @router.post("/logout")
-def log_out(request: Request, ctx: Ctx, principal: PagePrincipal) -> Response:
+def log_out(
+    request: Request,
+    ctx: Ctx,
+    principal: Annotated[Principal | None, Depends(authenticate)],
+) -> Response:
     """End this session (the CSRF form field is checked by authentication) and go to the
-    login page."""
+    login page; a session that ended already just goes there."""
     from headwater.services.sessions import logout
 
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and principal.via == "session":
+    if cookie and principal is not None and principal.via == "session":
         logout(ctx, cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
