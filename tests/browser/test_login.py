@@ -48,3 +48,20 @@ def test_a_wrong_password_shows_the_error(
     assert page.get_by_label("Username").input_value() == "vera"
     screenshot(page, "login-failed")
     assert not [c for c in page.context.cookies() if c["name"] == "headwater_session"]
+
+
+def test_an_admin_sees_the_users_and_tokens_pages(
+    page: Any, live_url: str, accounts: dict[str, str], screenshot: Callable[[Any, str], Path]
+) -> None:
+    page.goto(f"{live_url}/login?next=/admin/users")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_url}/admin/users")
+    users = page.locator("#users-table tbody tr")
+    assert users.count() == len(accounts)
+    assert page.get_by_label("Role of tess").input_value() == "team-a"
+    screenshot(page, "admin-users")
+    page.goto(f"{live_url}/admin/tokens")
+    assert page.get_by_role("heading", name="All tokens").is_visible()
+    screenshot(page, "admin-tokens")
