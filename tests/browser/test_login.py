@@ -61,7 +61,26 @@ def test_an_admin_sees_the_users_and_tokens_pages(
     users = page.locator("#users-table tbody tr")
     assert users.count() == len(accounts)
     assert page.get_by_label("Role of tess").input_value() == "team-a"
+    # The add-user form goes through the API (app.js sends it as JSON with the CSRF token).
+    page.locator("#new-username").fill("nina")
+    page.locator("#new-password").fill("a long secret")
+    page.locator("#new-role").select_option("op")
+    page.get_by_role("button", name="Add user").click()
+    page.locator('tr[data-username="nina"]').wait_for()
+    assert page.get_by_label("Role of nina").input_value() == "op"
     screenshot(page, "admin-users")
     page.goto(f"{live_url}/admin/tokens")
     assert page.get_by_role("heading", name="All tokens").is_visible()
+    assert not page.locator("#new-token-error").is_visible()
+    # A new token is shown once, as text, in the page; the list shows its first characters.
+    page.get_by_label("Name").fill("nightly report")
+    page.get_by_role("button", name="Make token").click()
+    shown = page.locator("#new-token-value")
+    shown.wait_for()
+    token = shown.inner_text()
+    assert token.startswith("hw_") and len(token) > 40
     screenshot(page, "admin-tokens")
+    page.reload()
+    assert token not in page.content()
+    assert page.locator("#tokens-table").get_by_text("nightly report").is_visible()
+    assert page.locator("#tokens-table").get_by_text(f"{token[:8]}…").is_visible()
