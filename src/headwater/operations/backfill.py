@@ -32,6 +32,7 @@ from headwater.engine.records import DagRun
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, stored_dag, xcoms_for
+from headwater.operations.actors import current_actor
 from headwater.operations.clearing import clear_task_instances
 from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.scheduler.run_planning import iter_intervals_between
@@ -242,11 +243,14 @@ def run_backfill(
     whole run. A run found queued or running by now, or created meanwhile, is skipped.
     Records a ``backfill`` event. All of it is one unit of work. Raises for
     ``max_active_runs`` below 1, and for a ``conf`` the DAG's params refuse (it is the conf
-    of every run created; reruns keep theirs). ``created_by`` names the user who asked;
+    of every run created; reruns keep theirs). ``created_by`` names the user who asked
+    (default: the current actor, ``cli:<OS user>`` from the CLI);
     ``run_backwards`` has the scheduler start the newest logical dates first.
     """
     if not isinstance(max_active_runs, int) or max_active_runs < 1:
         raise InvalidRequestError(f"max_active_runs must be 1 or more, not {max_active_runs!r}")
+    if created_by is None:
+        created_by = current_actor()
     _, dag = stored_dag(store, plan.dag_id, action="backfill")
     result = Backfill(
         id=None,
@@ -318,20 +322,15 @@ def run_backfill(
             at=now,
             dag_id=dag.dag_id,
             detail=(
-                _by(created_by)
-                + f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
+                f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
                 f"reprocess={plan.reprocess} max_active_runs={max_active_runs}"
                 + (" run_backwards" if run_backwards else "")
                 + ": "
                 f"{len(result.created)} created, {len(result.rerun)} rerun"
             ),
+            actor=created_by,
         )
     return result
-
-
-def _by(user: str | None) -> str:
-    """The event detail's prefix naming who acted (the event log has no actor column)."""
-    return f"by {user}: " if user else ""
 
 
 @dataclass
@@ -391,9 +390,10 @@ def cancel_backfill(
             at=now,
             dag_id=row.dag_id,
             detail=(
-                _by(cancelled_by) + f"{reason}: {len(result.not_started)} queued run(s) will "
+                f"{reason}: {len(result.not_started)} queued run(s) will "
                 f"not start, {len(result.still_running)} running run(s) finish"
             ),
+            actor=cancelled_by if cancelled_by is not None else current_actor(),
         )
     return result
 

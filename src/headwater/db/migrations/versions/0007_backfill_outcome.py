@@ -7,7 +7,7 @@ CLI); ``backfills.run_backwards`` makes the scheduler start its newest logical d
 after that (see :func:`headwater.operations.backfill.cancel_backfill`).
 
 Revision ID: 0007
-Revises: 0005 (0006 once the users migration is merged before it)
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
