@@ -14,6 +14,7 @@ from headwater.operations import (
     plan_backfill,
     run_backfill,
 )
+from headwater.operations.actors import acting_as
 from headwater.store.sql import SqlStore
 from stored_dags import JAN_1
 
@@ -71,3 +72,15 @@ def test_a_backfill_is_cancelled_once(store: SqlStore) -> None:
 def test_cancelling_an_unknown_backfill_is_not_found(store: SqlStore) -> None:
     with pytest.raises(NotFoundError, match="no backfill 4242"):
         cancel_backfill(store, 4242, LATER)
+
+
+def test_who_starts_or_cancels_is_the_current_actor_unless_named(store: SqlStore) -> None:
+    plan = plan_backfill(store, "etl", JAN_1, JAN_1, now=NOW)
+    with acting_as("cli:me"):
+        backfill = run_backfill(store, plan, 1, NOW)
+        assert backfill.id is not None
+        cancel_backfill(store, backfill.id, LATER)
+    row = store.get_backfill(backfill.id)
+    assert row is not None and row.created_by == "cli:me"
+    assert [e.actor for e in store.list_events(kind="backfill")] == ["cli:me"]
+    assert [e.actor for e in store.list_events(kind="backfill_cancel")] == ["cli:me"]

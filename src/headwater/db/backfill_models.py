@@ -36,7 +36,7 @@ class BackfillModel(Base):
     """Most of its runs queued or running at once (the scheduler honours it)."""
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    """The user who asked for it (migration 0007); None from the CLI."""
+    """Who asked for it (migration 0007): a user, or ``cli:<OS user>``; None if not known."""
     completed_at: Mapped[datetime | None]
     """When it was cancelled (migration 0007); None while it may still start runs."""
     run_backwards: Mapped[bool] = mapped_column(Boolean, server_default=false())

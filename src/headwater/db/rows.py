@@ -144,7 +144,7 @@ class BackfillRow:
     max_active_runs: int
     created_at: datetime
     created_by: str | None = None
-    """Who asked for it (a user's name); None when unknown (the CLI, or before migration 0007)."""
+    """Who asked for it (a user, or ``cli:<OS user>``); None if unknown (before migration 0007)."""
     completed_at: datetime | None = None
     """When it was cancelled: from then on none of its queued runs starts; None until then."""
     run_backwards: bool = False

@@ -209,7 +209,7 @@ class BackfillOut(Schema):
     run_backwards: bool
     created_at: IsoDatetime
     created_by: str | None
-    """The user who asked for it; None from the CLI."""
+    """Who asked for it: a user (API, UI) or ``cli:<OS user>``; None if not known."""
     completed_at: IsoDatetime | None
     """When it was cancelled; None otherwise."""
     state: BackfillState
