@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from headwater.clock import Clock, SystemClock
 from headwater.store.memory.backfills import MemoryBackfills
+from headwater.store.memory.browse import MemoryBrowse
 from headwater.store.memory.claims import MemoryClaims
 from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
@@ -27,6 +28,7 @@ class MemoryStore(
     MemoryEvents,
     MemoryBackfills,
     MemoryClaims,
+    MemoryBrowse,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

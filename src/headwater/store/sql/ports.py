@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from headwater.store.sql.attempts import SqlAttempts
 from headwater.store.sql.backfills import SqlBackfills
+from headwater.store.sql.browse import SqlBrowse
 from headwater.store.sql.claims import SqlClaims
 from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
@@ -27,6 +28,7 @@ class SqlPorts(
     SqlJobs,
     SqlBackfills,
     SqlClaims,
+    SqlBrowse,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills and claims on SQL."""
+    jobs, backfills, claims and browsing reads on SQL."""
