@@ -7,7 +7,10 @@ the task-level rules of :mod:`~headwater.operations.clearing` and
 * Marking a run ``success`` marks each of its instances that did not succeed (skipped and
   removed ones are left as they are) success; marking it ``failed`` marks its unfinished
   instances failed (Airflow's "Mark run failed"), so the run ends failed. The run's state
-  follows from its instances, through the engine, as for marked tasks.
+  follows from its instances, through the engine, as for marked tasks: a finished run
+  takes its new state at once; a run that had not finished goes back to ``queued`` and the
+  scheduler ends it on its next pass (the engine's rules let only the scheduler end a run
+  that was not running to its end).
 
 Queued and running instances are refused (a ``ConflictError`` naming them), as the task
 actions refuse them. Each has a ``*_preview`` twin that answers what would change and

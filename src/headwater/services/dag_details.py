@@ -122,7 +122,7 @@ def params_schema(params: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required = []
     for name, param in params.items():
-        prop = dict(redact(param.get("schema") or {}, name))
+        prop = dict(redact(param.get("schema") or {}))
         if param.get("description"):
             prop["description"] = redact_text(param["description"])
         if "default" in param:

@@ -8,6 +8,7 @@ from headwater.masking import redact_text
 from headwater.services._schema import IsoDatetime, Page, Schema
 
 if TYPE_CHECKING:
+    from headwater.db.rows import ImportErrorRow
     from headwater.services.context import ServiceContext
 
 
@@ -47,20 +48,25 @@ def page_import_errors(
 
     check_page(limit, offset)
     errors = ctx.store.list_import_errors()
-    items = [
-        ImportErrorDetail(
-            filename=e.filename,
-            line=e.line,
-            message=redact_text(e.message),
-            created_at=e.created_at,
-            traceback=redact_text(e.stacktrace) if e.stacktrace else None,
-        )
-        for e in errors[offset : offset + limit]
-    ]
+    items = [_detail(e) for e in errors[offset : offset + limit]]
     return ImportErrorPage(
         items=items,
         total=len(errors),
         limit=limit,
         offset=offset,
         files=len({e.filename for e in errors}),
+    )
+
+
+def _detail(error: ImportErrorRow) -> ImportErrorDetail:
+    """The DAG processor stores an import error's message as one line saying what went
+    wrong, then the traceback of the file's own frames: they are shown apart."""
+    first, _, rest = error.message.partition("\n")
+    traceback = error.stacktrace or rest.strip("\n") or None
+    return ImportErrorDetail(
+        filename=error.filename,
+        line=error.line,
+        message=redact_text(first),
+        created_at=error.created_at,
+        traceback=redact_text(traceback) if traceback else None,
     )

@@ -53,8 +53,10 @@ def _every_interval(total_seconds: int) -> str:
 
 
 def _cron_in_words(expression: str, zone: str) -> str | None:
+    from croniter import croniter
+
     fields = expression.split()
-    if len(fields) != 5:
+    if len(fields) != 5 or not croniter.is_valid(expression):
         return None
     minute, hour, day, month, weekday = fields
     if (day, month, weekday) == ("*", "*", "*"):
