@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from db_records import T0, make_run
-from headwater.db.rows import DagRow
+from headwater.db.rows import DagRow, RunSummaryRow
 from headwater.engine.states import DagRunState
 from headwater.store.ports import Store
 
@@ -93,6 +93,10 @@ def test_latest_runs_of_many_dags_at_once(any_store: Store) -> None:
     _runs(any_store)
     latest = any_store.latest_dag_runs(["etl", "other", "none"], 3)
     assert [r.run_id for r in latest["etl"]] == ["d4", "d5", "d5b"]
+    assert latest["etl"][2] == RunSummaryRow(
+        "etl", "d5b", "queued", "scheduled", T0 + timedelta(days=5)
+    )
+    assert [r.state for r in latest["etl"]] == ["success", "failed", "queued"]
     assert [r.run_id for r in latest["other"]] == ["o1"]
     assert latest["none"] == []
     assert any_store.latest_dag_runs(["etl"], 0) == {"etl": []}

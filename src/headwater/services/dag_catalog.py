@@ -22,8 +22,7 @@ from headwater.services._schema import IsoDatetime, Page, Schema
 from headwater.services.schedule_words import schedule_in_words
 
 if TYPE_CHECKING:
-    from headwater.db.rows import DagRow
-    from headwater.engine.records import DagRun
+    from headwater.db.rows import DagRow, RunSummaryRow
     from headwater.services.context import ServiceContext
 
 RECENT_RUNS = 5
@@ -131,7 +130,7 @@ def _passes(row: DagRow, filters: DagFilters, failing: set[str]) -> bool:
     return True
 
 
-def list_item(row: DagRow, runs: list[DagRun], failing: set[str]) -> DagListItem:
+def list_item(row: DagRow, runs: list[RunSummaryRow], failing: set[str]) -> DagListItem:
     """The list's view of ``row`` with its latest ``runs``; ``failing``: files that failed
     to import."""
     return DagListItem(
@@ -148,7 +147,7 @@ def list_item(row: DagRow, runs: list[DagRun], failing: set[str]) -> DagListItem
         recent_runs=[
             RecentRun(
                 run_id=run.run_id,
-                state=run.state.value,
+                state=run.state,
                 run_type=run.run_type,
                 logical_date=run.logical_date,
             )

@@ -50,6 +50,7 @@ from headwater.db.rows import (
     JobRow,
     PoolRow,
     RunClaim,
+    RunSummaryRow,
     VariableRow,
 )
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
@@ -427,9 +428,11 @@ class BrowseQueries(ABC):
         from ``offset`` on, at most ``limit``, and how many match in all."""
 
     @abstractmethod
-    def latest_dag_runs(self, dag_ids: Iterable[str], per_dag: int) -> dict[str, list[DagRun]]:
+    def latest_dag_runs(
+        self, dag_ids: Iterable[str], per_dag: int
+    ) -> dict[str, list[RunSummaryRow]]:
         """The newest ``per_dag`` runs of each of ``dag_ids`` (by logical date, then run
-        id), oldest first; a DAG without runs maps to an empty list."""
+        id), oldest first, as summaries; a DAG without runs maps to an empty list."""
 
 
 class Store(

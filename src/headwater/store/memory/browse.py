@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 
-from headwater.db.rows import DagRow
+from headwater.db.rows import DagRow, RunSummaryRow
 from headwater.engine.records import DagRun
 from headwater.engine.states import DagRunState
 from headwater.store.memory.core import MemoryCore
@@ -56,13 +56,20 @@ class MemoryBrowse(MemoryCore):
             runs.sort(key=_newest_first, reverse=True)
             return [copy.deepcopy(r) for r in runs[offset : offset + limit]], len(runs)
 
-    def latest_dag_runs(self, dag_ids: Iterable[str], per_dag: int) -> dict[str, list[DagRun]]:
-        latest: dict[str, list[DagRun]] = {dag_id: [] for dag_id in dag_ids}
+    def latest_dag_runs(
+        self, dag_ids: Iterable[str], per_dag: int
+    ) -> dict[str, list[RunSummaryRow]]:
+        runs: dict[str, list[DagRun]] = {dag_id: [] for dag_id in dag_ids}
         with self._lock:
             for (dag_id, _), run in self._s.runs.items():
-                if dag_id in latest:
-                    latest[dag_id].append(run)
-            for dag_id, runs in latest.items():
-                runs.sort(key=_newest_first)
-                latest[dag_id] = [copy.deepcopy(r) for r in runs[max(len(runs) - per_dag, 0) :]]
+                if dag_id in runs:
+                    runs[dag_id].append(run)
+            latest = {}
+            for dag_id, of_dag in runs.items():
+                of_dag.sort(key=_newest_first)
+                latest[dag_id] = [_summary(r) for r in of_dag[max(len(of_dag) - per_dag, 0) :]]
         return latest
+
+
+def _summary(run: DagRun) -> RunSummaryRow:
+    return RunSummaryRow(run.dag_id, run.run_id, run.state.value, run.run_type, run.logical_date)

@@ -8,19 +8,28 @@ their history holds a thousand runs or a million task instances.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import TextualSelect, func, select, text
 
 from headwater.db.convert import DAG_FIELDS, DAGS, RUNS, state_values, to_run
-from headwater.db.rows import DagRow
+from headwater.db.rows import DagRow, RunSummaryRow
 from headwater.engine.records import DagRun
 from headwater.engine.states import DagRunState
 from headwater.store.sql.core import SqlCore
 
 _HEADER_COLUMNS = [DAGS.c[name] for name in DAG_FIELDS if name != "serialized"]
+
+_SUMMARY_COLUMNS = (
+    RUNS.c.dag_id,
+    RUNS.c.run_id,
+    RUNS.c.state,
+    RUNS.c.run_type,
+    RUNS.c.logical_date,
+)
 
 _UNION_CHUNK = 200
 """DAGs per ``UNION ALL`` statement: SQLite allows 500 terms in a compound select."""
@@ -75,32 +84,39 @@ class SqlBrowse(SqlCore):
             total = int(conn.execute(count).scalar_one())
         return runs, total
 
-    def latest_dag_runs(self, dag_ids: Iterable[str], per_dag: int) -> dict[str, list[DagRun]]:
+    def latest_dag_runs(
+        self, dag_ids: Iterable[str], per_dag: int
+    ) -> dict[str, list[RunSummaryRow]]:
         ids = list(dict.fromkeys(dag_ids))
-        latest: dict[str, list[DagRun]] = {dag_id: [] for dag_id in ids}
+        latest: dict[str, list[RunSummaryRow]] = {dag_id: [] for dag_id in ids}
         if per_dag < 1 or not ids:
             return latest
         with self._read() as conn:
             for first in range(0, len(ids), _UNION_CHUNK):
                 chunk = ids[first : first + _UNION_CHUNK]
-                for row in conn.execute(_latest_runs(chunk, per_dag)):
-                    latest[row.dag_id].append(to_run(row))
+                params: dict[str, Any] = {f"d{i}": dag_id for i, dag_id in enumerate(chunk)}
+                params["per_dag"] = per_dag
+                for row in conn.execute(_latest_runs(len(chunk)), params):
+                    latest[row.dag_id].append(
+                        RunSummaryRow(
+                            row.dag_id, row.run_id, row.state, row.run_type, row.logical_date
+                        )
+                    )
         for runs in latest.values():
             runs.sort(key=lambda run: (run.logical_date, run.run_id))
         return latest
 
 
-def _latest_runs(dag_ids: list[str], per_dag: int) -> Select[Any]:
-    """One statement: each DAG's newest ``per_dag`` runs, each part an index read."""
+@functools.cache
+def _latest_runs(count: int) -> TextualSelect:
+    """One statement for ``count`` DAGs (bound as ``d0``, ``d1``...): each DAG's newest
+    ``per_dag`` runs, each part an index read. Written as text, once per count: building and
+    compiling a ``UNION ALL`` of a hundred SQLAlchemy selects took 20 times longer than
+    running it (the list's latency target is 100 ms)."""
+    columns = ", ".join(column.name for column in _SUMMARY_COLUMNS)
     parts = [
-        select(RUNS)
-        .where(RUNS.c.dag_id == dag_id)
-        .order_by(RUNS.c.logical_date.desc(), RUNS.c.run_id.desc())
-        .limit(per_dag)
-        .subquery()
-        for dag_id in dag_ids
+        f"SELECT * FROM (SELECT {columns} FROM {RUNS.name} WHERE dag_id = :d{i} "
+        f"ORDER BY logical_date DESC, run_id DESC LIMIT :per_dag) AS part{i}"
+        for i in range(count)
     ]
-    if len(parts) == 1:
-        return select(parts[0])
-    union = union_all(*(select(part) for part in parts)).subquery()
-    return select(union)
+    return text(" UNION ALL ".join(parts)).columns(*_SUMMARY_COLUMNS)

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from headwater.services.dag_catalog import DagFilters, dag_tags, list_dags
+from headwater.services.dag_catalog import DagFilters, list_dags
 from headwater.services.import_errors import page_import_errors
+from headwater.web.api.dags import visible_to
 from headwater.web.context import Ctx
-from headwater.web.security import visible_dag_ids
 from headwater.web.ui.templating import PagePrincipal, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +43,7 @@ def dag_list_page(
         paused={"true": True, "false": False}.get(paused),
         search=search.strip() or None,
     )
-    visible = visible_dag_ids(principal, dag_tags(ctx))
+    visible = visible_to(ctx, principal)
     page = list_dags(ctx, filters, visible=visible, limit=PAGE_SIZE, offset=offset)
     query = {"tags": chosen_tags, "paused": paused, "search": search}
 
