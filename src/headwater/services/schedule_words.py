@@ -12,6 +12,7 @@ stored it (``dags.schedule``: a cron expression, a preset, ``@once``, a ``timede
 
 from __future__ import annotations
 
+import functools
 import re
 
 from headwater.authoring.schedules import PRESETS
@@ -25,8 +26,11 @@ _CLOCK_TIME = re.compile(r"\b(\d\d:\d\d)\b")
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
+@functools.lru_cache(maxsize=1024)
 def schedule_in_words(schedule: str | None, zone: str = "UTC") -> str:
-    """``schedule`` (as stored) in words; cron times are read in ``zone``."""
+    """``schedule`` (as stored) in words; cron times are read in ``zone``. Remembered: a
+    list of 100 DAGs asks for a few distinct schedules, and checking a cron expression
+    costs more than the rest of a DAG's row."""
     if schedule is None or not schedule.strip():
         return NEVER
     text = schedule.strip()
