@@ -4,29 +4,9 @@
 (function () {
   "use strict";
 
-  // hw.api when the shared script has it; otherwise the same call with the CSRF header.
+  // The shared script's call (app.js): JSON, the CSRF token, errors with their fields.
   function api(method, path, body) {
-    if (window.hw && typeof window.hw.api === "function") {
-      return window.hw.api(method, path, body);
-    }
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return fetch(path, {
-      method: method,
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRF-Token": meta ? meta.content : "",
-      },
-      body: JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().then(function (data) {
-        if (response.ok) return data;
-        var error = new Error(data.detail || response.statusText);
-        error.errors = data.errors || [];
-        throw error;
-      });
-    });
+    return window.hw.api(method, path, body);
   }
 
   function fieldBox(form, field) {
@@ -54,9 +34,7 @@
     form.querySelectorAll("[aria-invalid]").forEach(function (input) {
       input.removeAttribute("aria-invalid");
     });
-    var banner = form.querySelector("#trigger-error");
-    banner.textContent = "";
-    banner.hidden = true;
+    form.querySelector("#trigger-error").textContent = "";
   }
 
   // A JSON field must hold JSON: the browser refuses to submit until it does.
@@ -117,9 +95,7 @@
       });
     }
     if (!shown) {
-      var banner = form.querySelector("#trigger-error");
-      banner.textContent = error.message;
-      banner.hidden = false;
+      form.querySelector("#trigger-error").textContent = error.message;
     }
   }
 
