@@ -75,6 +75,11 @@ def test_lists_runs_newest_first_with_filters_and_pages(
             "is before start",
         ),
         ({"limit": 0}, 422, "query.limit"),
+        (
+            {"start": "0001-01-01T00:00:00+14:00"},
+            400,
+            "start 0001-01-01T00:00:00+14:00 is out of range",
+        ),
     ],
 )
 def test_bad_run_queries_are_refused_naming_the_field(

@@ -7,7 +7,7 @@ through the secrets masker. Example::
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from headwater.masking import redact
@@ -53,8 +53,7 @@ def page_runs(
     """Runs of ``dag_id`` newest logical date first; invalid for an unknown state or run
     type, a date without a time zone, or a range that ends before it starts."""
     check_page(limit, offset)
-    filters = filters or RunFilters()
-    _check(filters)
+    filters = _checked(filters or RunFilters())
     runs, total = ctx.store.page_dag_runs(
         dag_id,
         states=[filters.state] if filters.state else None,
@@ -80,7 +79,8 @@ def get_run_detail(ctx: ServiceContext, dag_id: str, run_id: str) -> DagRunWithI
     )
 
 
-def _check(filters: RunFilters) -> None:
+def _checked(filters: RunFilters) -> RunFilters:
+    """``filters`` checked, with its dates in UTC."""
     if filters.state is not None and filters.state not in RUN_STATES:
         raise InvalidRequestError(
             f"state {quoted(filters.state)} is not one of {', '.join(RUN_STATES)}"
@@ -89,11 +89,18 @@ def _check(filters: RunFilters) -> None:
         raise InvalidRequestError(
             f"run_type {quoted(filters.run_type)} is not one of {', '.join(RUN_TYPES)}"
         )
+    dates = {}
     for field in ("start", "end"):
         value = getattr(filters, field)
-        if value is not None and value.utcoffset() is None:
+        if value is None:
+            continue
+        if value.utcoffset() is None:
             raise InvalidRequestError(f"{field} {value.isoformat()} has no time zone")
-    if filters.start and filters.end and filters.start > filters.end:
-        raise InvalidRequestError(
-            f"end {filters.end.isoformat()} is before start {filters.start.isoformat()}"
-        )
+        try:
+            dates[field] = value.astimezone(UTC)
+        except OverflowError:
+            raise InvalidRequestError(f"{field} {value.isoformat()} is out of range") from None
+    start, end = dates.get("start"), dates.get("end")
+    if start is not None and end is not None and start > end:
+        raise InvalidRequestError(f"end {end.isoformat()} is before start {start.isoformat()}")
+    return filters.model_copy(update=dates)
