@@ -251,3 +251,15 @@ def test_conf_is_sent_as_json_types(page: Any, live_url: str, act_as: ActAs) -> 
     page.wait_for_url("**/dags/etl?run_id=*")
     [run] = _runs(live_url, page, "etl")
     assert json.dumps(run["conf"]) == '{"region": "eu"}'
+
+
+def test_the_dots_follow_new_runs_live(page: Any, live_url: str, act_as: ActAs) -> None:
+    act_as("op")
+    page.goto(f"{live_url}/")
+    partly = page.locator('tr[data-dag-id="partly"]')
+    assert "no runs yet" in partly.inner_text()
+    made = page.request.post(f"{live_url}/api/v1/dags/partly/runs", data={"run_id": "live1"})
+    assert made.status == 201
+    # no reload: the list's fragment is fetched again every few seconds
+    partly.locator(".run-dot .dot.state-queued").wait_for(timeout=20_000)
+    assert partly.locator(".run-dot").get_attribute("href") == "/dags/partly?run_id=live1"
