@@ -225,3 +225,25 @@ def test_a_viewer_may_not_change_runs(
 def test_runs_need_credentials(client: TestClient) -> None:
     assert client.get("/api/v1/dags/etl/runs").status_code == 401
     assert client.post("/api/v1/dags/etl/runs", json={}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/dags/etl/runs", None),
+        ("GET", "/api/v1/dags/etl/runs/r1", None),
+        ("POST", "/api/v1/dags/etl/runs", {}),
+        ("DELETE", "/api/v1/dags/etl/runs/r1", None),
+        ("POST", "/api/v1/dags/etl/runs/r1/clear", {"dry_run": True}),
+        ("POST", "/api/v1/dags/etl/runs/r1/mark", {"state": "failed", "dry_run": True}),
+    ],
+)
+def test_a_role_limited_to_other_tags_finds_no_runs(
+    client: TestClient, act_as: ActAs, history: None, method: str, path: str, body: dict | None
+) -> None:
+    act_as("op", tags={"team-a"})
+    response = client.request(method, path, json=body)
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no DAG 'etl'"
+    act_as("viewer")
+    assert client.get("/api/v1/dags/etl/runs/r1").json()["state"] == "success"
