@@ -231,3 +231,48 @@ def test_import_errors_list_file_line_message_and_traceback(
     fine = client.get("/api/v1/dags", params={"has_import_error": "false"}).json()
     assert _ids(fine) == ["team_a_load", "team_b_report"]
     assert client.get("/api/v1/dags/etl").json()["has_import_error"] is True
+
+
+GROUPED = """
+from datetime import UTC, datetime
+from headwater import DAG, TaskGroup
+from headwater.operators import BashOperator
+
+with DAG("grouped", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None,
+         doc_md="# Grouped\\nLoads in **two** steps."):
+    start = BashOperator(task_id="start", bash_command="true")
+    with TaskGroup("load", tooltip="Loading") as load:
+        raw = BashOperator(task_id="raw", bash_command="true")
+        with TaskGroup("clean") as clean:
+            dedupe = BashOperator(task_id="dedupe", bash_command="true", owner="ana")
+        raw >> clean
+    start >> load
+"""
+
+
+def test_detail_has_task_groups_as_a_tree(
+    client: TestClient, act_as: ActAs, web_settings: Settings, dags_folder: Path
+) -> None:
+    write_dags(dags_folder, GROUPED, name="grouped.py")
+    with open_context(web_settings) as ctx:
+        assert not DagFolderProcessor(ctx.store, dags_folder).scan().errors
+    act_as("viewer")
+    body = client.get("/api/v1/dags/grouped").json()
+    [load] = body["task_groups"]
+    assert (load["group_id"], load["label"], load["tooltip"]) == ("load", "load", "Loading")
+    assert load["task_ids"] == ["load.raw"]
+    [clean] = load["children"]
+    assert (clean["group_id"], clean["label"], clean["task_ids"]) == (
+        "load.clean",
+        "clean",
+        ["load.clean.dedupe"],
+    )
+    tasks = {t["task_id"]: t for t in body["tasks"]}
+    assert tasks["load.clean.dedupe"]["label"] == "dedupe"
+    assert tasks["load.clean.dedupe"]["group_id"] == "load.clean"
+    assert {(e["source"], e["target"]) for e in body["edges"]} == {
+        ("start", "load.raw"),
+        ("load.raw", "load.clean.dedupe"),
+    }
+    assert "ana" in body["owners"]
+    assert body["doc_md"] == "# Grouped\nLoads in **two** steps."
