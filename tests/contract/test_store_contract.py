@@ -140,6 +140,8 @@ def test_xcoms_by_key_name_and_map_index(any_store: Store) -> None:
     any_store.set_xcom(key, "other", '"x"')
     assert any_store.get_xcom(key, "return_value") == "2"
     assert any_store.get_xcom(key, "other") == '"x"'
+    assert any_store.get_xcoms(key) == {"other": '"x"', "return_value": "2"}
+    assert any_store.get_xcoms(TaskInstanceKey("etl", "r1", "t", 0)) == {}
     for index in (2, 0, 1):
         any_store.set_xcom(TaskInstanceKey("etl", "r1", "m", index), "return_value", str(index))
     assert any_store.get_mapped_xcoms("etl", "r1", "m", "return_value") == ["0", "1", "2"]
@@ -148,6 +150,8 @@ def test_xcoms_by_key_name_and_map_index(any_store: Store) -> None:
     any_store.clear_xcoms(TaskInstanceKey("etl", "r1", "m", 1))
     assert any_store.get_xcom(key, "return_value") is None
     assert any_store.get_xcom(key, "other") is None
+    assert any_store.get_xcoms(key) == {}
+    assert any_store.get_xcoms(TaskInstanceKey("etl", "r1", "m", 2)) == {"return_value": "2"}
     assert any_store.get_mapped_xcoms("etl", "r1", "m", "return_value") == ["0", "2"]
 
 
