@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from headwater.clock import FakeClock
 from headwater.engine.records import TaskAttempt, TaskInstance
 from headwater.engine.states import TaskInstanceState
 from headwater.operations import trigger_run
@@ -19,6 +20,7 @@ from headwater.runtime.logs import attempt_log_path
 from headwater.services.context import open_context
 from headwater.settings import Settings
 
+QUEUED_AT = datetime(2024, 6, 1, 11, 59, 58, tzinfo=UTC)
 STARTED_AT = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -47,12 +49,14 @@ class RunningAttempt:
 
 
 def start_attempt(settings: Settings, dag_id: str, run_id: str, task_id: str) -> RunningAttempt:
-    """Trigger run ``run_id`` of ``dag_id`` and start the first try of ``task_id`` in it,
-    with an empty log file."""
-    with open_context(settings) as ctx:
-        trigger_run(ctx.store, dag_id, run_id=run_id, now=STARTED_AT)
+    """Trigger run ``run_id`` of ``dag_id``, queue ``task_id`` at ``QUEUED_AT`` and start
+    its first try at ``STARTED_AT``, with an empty log file."""
+    with open_context(settings, clock=FakeClock(QUEUED_AT)) as ctx:
+        trigger_run(ctx.store, dag_id, run_id=run_id, now=QUEUED_AT)
         ti = ctx.store.get_task_instance(dag_id, run_id, task_id)
         assert ti is not None
+        ti.state = TaskInstanceState.QUEUED
+        ctx.store.save_task_instances([ti])
         ti.state = TaskInstanceState.RUNNING
         ti.try_number = 1
         ti.start_date = STARTED_AT

@@ -82,6 +82,7 @@ def test_a_running_attempt_keeps_its_metadata_live(
     )
     assert 'data-log-complete="false"' in html
     assert 'data-log-offset="6"' in html
+    assert '<dt>Queued</dt><dd><time datetime="2024-06-01T11:59:58+00:00">' in html
     assert "data-live-done" not in client.get(url, params={"fragment": "meta"}).text
     live.end()
     assert "data-live-done" in client.get(url, params={"fragment": "meta"}).text

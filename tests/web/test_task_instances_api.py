@@ -107,6 +107,8 @@ def test_a_running_try_shows_its_host_and_no_end(
     assert start["state"] == "running"
     [attempt] = start["tries"]
     assert (attempt["hostname"], attempt["pid"], attempt["end_date"]) == ("worker-1", 4242, None)
+    assert attempt["queued_at"] == start["queued_at"] == "2024-06-01T11:59:58+00:00"
+    assert attempt["start_date"] == "2024-06-01T12:00:00+00:00"
     assert attempt["log_available"] is True
 
 

@@ -9,6 +9,7 @@ pass through the secrets masker: an exception's text may quote a secret.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,8 @@ class AttemptOut(Schema):
     pid: int | None
     worker: str | None
     """Which executor or worker runs it (known while it runs)."""
+    queued_at: IsoDatetime | None
+    """When it was queued: known for the latest try only (None for earlier ones)."""
     start_date: IsoDatetime
     end_date: IsoDatetime | None
     duration: float | None
@@ -60,6 +63,8 @@ class TaskInstanceDetailOut(RunTaskInstanceOut):
     """One task instance with its tries (oldest first) and, for a mapped task, the map
     indexes of its instances."""
 
+    queued_at: IsoDatetime | None
+    """When the instance was last queued (before its latest try, or for the next one)."""
     tries: list[AttemptOut]
     map_indexes: list[MapIndexOut]
     """Every instance of the task in the run (one, index -1, for a task not mapped)."""
@@ -115,9 +120,19 @@ def get_task_instance_detail(
     }
     task = dag.task_dict.get(task_id) if dag else None
     row = _row(ti, dag)
+    queued_at = ctx.store.task_instance_queued_at(ti.key)
     return TaskInstanceDetailOut(
         **row.model_dump(),
-        tries=[_attempt(ctx, a, workers.get(a.try_number)) for a in attempts],
+        queued_at=queued_at,
+        tries=[
+            _attempt(
+                ctx,
+                a,
+                workers.get(a.try_number),
+                queued_at if _queued_for(a, ti, queued_at) else None,
+            )
+            for a in attempts
+        ],
         map_indexes=[
             MapIndexOut(map_index=t.map_index, state=t.state.value, try_number=t.try_number)
             for t in siblings
@@ -154,7 +169,19 @@ def _row(ti: TaskInstance, dag: DAG | None) -> RunTaskInstanceOut:
     )
 
 
-def _attempt(ctx: ServiceContext, attempt: TaskAttempt, worker: str | None) -> AttemptOut:
+def _queued_for(attempt: TaskAttempt, ti: TaskInstance, queued_at: datetime | None) -> bool:
+    """Whether the instance's last queued time is this try's: the store keeps one time per
+    instance, the latest, and it is this try's when the try is the latest and started after."""
+    return (
+        queued_at is not None
+        and attempt.try_number == ti.try_number
+        and queued_at <= attempt.start_date
+    )
+
+
+def _attempt(
+    ctx: ServiceContext, attempt: TaskAttempt, worker: str | None, queued_at: datetime | None
+) -> AttemptOut:
     from headwater.masking import redact_text
     from headwater.runtime.logs import attempt_log_path
 
@@ -170,6 +197,7 @@ def _attempt(ctx: ServiceContext, attempt: TaskAttempt, worker: str | None) -> A
         hostname=attempt.hostname,
         pid=attempt.pid,
         worker=worker,
+        queued_at=queued_at,
         start_date=attempt.start_date,
         end_date=attempt.end_date,
         duration=attempt.duration,
