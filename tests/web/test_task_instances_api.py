@@ -4,19 +4,25 @@ rendered fields and XComs (masked), and clear or mark with a dry run, for each r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import TaskInstanceKey
 from headwater.masking import forget_secrets
+from headwater.operations import trigger_run
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from running_attempts import start_attempt
+from stored_dags import write_dags
 from web_fixtures import ActAs
 
 TASKS = "/api/v1/dags/{dag}/runs/{run}/tasks"
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -375,3 +381,56 @@ def test_an_op_may_use_every_route(
     act_as("op")
     response = client.request(method, tasks_url(rest=rest), json=body)
     assert response.status_code == 200, response.text
+
+
+TEAM_DAG = """
+from datetime import UTC, datetime
+from headwater import DAG
+from headwater.operators import BashOperator
+
+with DAG("team_dag", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None,
+         tags=["team-a"]):
+    BashOperator(task_id="hello", bash_command="echo hello")
+"""
+
+
+def test_a_role_limited_to_a_tag_the_dag_carries_works_by_its_level(
+    client: TestClient, act_as: ActAs, web_settings: Settings, dags_folder: Path
+) -> None:
+    with open_context(web_settings) as ctx:
+        write_dags(dags_folder, TEAM_DAG, name="team.py")
+        assert not DagFolderProcessor(ctx.store, dags_folder).scan().errors
+        trigger_run(ctx.store, "team_dag", run_id="t1", now=NOW)
+    url = tasks_url("team_dag", "t1")
+    act_as("viewer", tags={"team-a"})
+    assert [i["task_id"] for i in client.get(url).json()["items"]] == ["hello"]
+    body = {"task_ids": ["hello"], "state": "success", "dry_run": True}
+    assert client.post(url + "/mark", json=body).status_code == 403
+    act_as("op", tags={"team-a"})
+    answer = client.post(url + "/mark", json=body)
+    assert answer.status_code == 200
+    assert changed(answer.json()) == [("hello", -1, "none", "success")]
+    act_as("op", tags={"team-b"})
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("rest", "field"),
+    [
+        ("/boom?map_index=2147483648", "query.map_index"),
+        ("/boom/logs/2147483648", "path.try_number"),
+    ],
+)
+def test_numbers_past_the_database_integer_are_422(
+    client: TestClient, act_as: ActAs, history: None, rest: str, field: str
+) -> None:
+    act_as("viewer")
+    response = client.get(tasks_url(rest=rest))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    act_as("op")
+    response = client.post(
+        tasks_url(rest="/clear"), json={"task_ids": ["boom"], "map_index": 2**40}
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["body.map_index"]

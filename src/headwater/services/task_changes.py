@@ -19,10 +19,14 @@ if TYPE_CHECKING:
     from headwater.services.context import ServiceContext
 
 
+MAX_MAP_INDEX = 2**31 - 1
+"""The largest map index a request may name (the database's integer)."""
+
+
 class _Selection(Schema):
     task_ids: list[str] = Field(min_length=1)
     """The tasks named; at least one."""
-    map_index: int | None = None
+    map_index: int | None = Field(default=None, ge=-1, le=MAX_MAP_INDEX)
     """Only this map index of the named tasks (their relatives keep all theirs)."""
     downstream: bool = False
     """Also every task downstream of them."""

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from headwater.services.logs import MAX_LOG_CHUNK, MIN_LOG_CHUNK, LogChunkOut, read_log
+from headwater.services.task_changes import MAX_MAP_INDEX
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_read
 
@@ -27,10 +28,14 @@ def task_log(
     dag_id: str,
     run_id: str,
     task_id: str,
-    try_number: Annotated[int, Path(ge=1, description="Which try (1 is the first).")],
+    try_number: Annotated[
+        int, Path(ge=1, le=MAX_MAP_INDEX, description="Which try (1 is the first).")
+    ],
     ctx: Ctx,
     principal: CurrentPrincipal,
-    map_index: Annotated[int, Query(ge=-1, description="Map index; -1: not mapped.")] = -1,
+    map_index: Annotated[
+        int, Query(ge=-1, le=MAX_MAP_INDEX, description="Map index; -1: not mapped.")
+    ] = -1,
     offset: Annotated[int, Query(ge=0, description="Byte offset to read from.")] = 0,
     max_bytes: Annotated[
         int,

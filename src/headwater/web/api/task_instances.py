@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 
 from headwater.services._schema import Page
 from headwater.services.task_changes import (
+    MAX_MAP_INDEX,
     ClearTasksRequest,
     MarkTasksRequest,
     TaskInstancesChangeOut,
@@ -37,10 +38,16 @@ RUN = "/dags/{dag_id}/runs/{run_id}/tasks"
 Limit = Annotated[int, Query(ge=1, le=1000, description="How many items, at most.")]
 Offset = Annotated[int, Query(ge=0, description="How many matching items to skip.")]
 MapIndex = Annotated[
-    int, Query(ge=-1, description="The map index of a mapped task's instance; -1: not mapped.")
+    int,
+    Query(
+        ge=-1,
+        le=MAX_MAP_INDEX,
+        description="The map index of a mapped task's instance; -1: not mapped.",
+    ),
 ]
 TryNumber = Annotated[
-    int | None, Query(ge=1, description="Which try (1 is the first); default: the latest.")
+    int | None,
+    Query(ge=1, le=MAX_MAP_INDEX, description="Which try (1 is the first); default: the latest."),
 ]
 
 

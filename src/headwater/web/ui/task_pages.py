@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from headwater.services.attempt_page import attempt_page
+from headwater.services.task_changes import MAX_MAP_INDEX
 from headwater.web.context import Ctx
 from headwater.web.security import require_dag_read
 from headwater.web.ui.templating import PagePrincipal, render
@@ -36,8 +37,8 @@ def attempt(
     task_id: str,
     ctx: Ctx,
     principal: PagePrincipal,
-    map_index: Annotated[int, Query(ge=-1)] = -1,
-    try_number: Annotated[int | None, Query(ge=1)] = None,
+    map_index: Annotated[int, Query(ge=-1, le=MAX_MAP_INDEX)] = -1,
+    try_number: Annotated[int | None, Query(ge=1, le=MAX_MAP_INDEX)] = None,
     fragment: Annotated[str | None, Query(pattern="^meta$")] = None,
 ) -> HTMLResponse:
     require_dag_read(ctx, principal, dag_id)
