@@ -8,36 +8,10 @@
 
   var POLL_MS = 1500;
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") || "" : "";
-  }
-
-  // hw.api of the shell's app.js when it is there; the same contract otherwise: JSON in
-  // and out, the CSRF header, an Error with the answer's detail and field errors.
+  // The shell's hw.api (app.js, loaded in <head>): JSON with the CSRF header; rejects with
+  // an Error holding the answer's detail.
   function api(method, path, body) {
-    if (window.hw && typeof window.hw.api === "function") {
-      return window.hw.api(method, path, body);
-    }
-    var init = {
-      method: method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() },
-    };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (response) {
-      return response.json().then(function (data) {
-        if (!response.ok) {
-          var error = new Error((data && data.detail) || response.statusText);
-          error.errors = (data && data.errors) || [];
-          throw error;
-        }
-        return data;
-      });
-    });
+    return window.hw.api(method, path, body);
   }
 
   // -- the log: follow a running attempt from next_offset until it is complete ----------
@@ -211,14 +185,9 @@
       var confirmButton = form.querySelector("[data-tasks-confirm]");
       confirmButton.disabled = true;
       api("POST", target.url + "/" + target.kind, requestBody(form, false)).then(
-        function (answer) {
+        function () {
           dialog.close();
-          var count = answer.task_instances.length;
-          var verb = target.kind === "clear" ? "Cleared" : "Marked " + target.state;
-          if (window.hw && typeof window.hw.toast === "function") {
-            window.hw.toast(verb + ": " + count + " task instance(s)", "success");
-          }
-          window.location.reload();
+          window.location.reload(); // the page shows the new states
         },
         function (error) {
           confirmButton.disabled = false;
