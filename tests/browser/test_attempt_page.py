@@ -156,6 +156,10 @@ def test_the_live_tail_shows_lines_as_a_running_attempt_writes_them(
     live.end()
     expect(status).to_have_text("The attempt has ended: this is its whole log.")
     expect(log).to_contain_text("line 59\nlast words\n")
+    # the metadata refreshes itself (every 3 s) until the try has ended
+    meta = page.locator("#attempt-meta")
+    expect(meta.locator(".tasks-section-title")).to_contain_text("success", timeout=15_000)
+    expect(meta).to_contain_text("2024-06-01 12:00:03 UTC")
     assert log.text_content().count("second line") == 1
 
 
