@@ -49,24 +49,25 @@ class RunningAttempt:
 
 
 def start_attempt(settings: Settings, dag_id: str, run_id: str, task_id: str) -> RunningAttempt:
-    """Trigger run ``run_id`` of ``dag_id``, queue ``task_id`` at ``QUEUED_AT`` and start
-    its first try at ``STARTED_AT``, with an empty log file."""
+    """Trigger run ``run_id`` of ``dag_id`` (unless it exists), queue ``task_id`` at
+    ``QUEUED_AT`` and start its next try at ``STARTED_AT``, with an empty log file."""
     with open_context(settings, clock=FakeClock(QUEUED_AT)) as ctx:
-        trigger_run(ctx.store, dag_id, run_id=run_id, now=QUEUED_AT)
+        if ctx.store.get_dag_run(dag_id, run_id) is None:
+            trigger_run(ctx.store, dag_id, run_id=run_id, now=QUEUED_AT)
         ti = ctx.store.get_task_instance(dag_id, run_id, task_id)
         assert ti is not None
         ti.state = TaskInstanceState.QUEUED
         ctx.store.save_task_instances([ti])
         ti.state = TaskInstanceState.RUNNING
-        ti.try_number = 1
+        ti.try_number += 1
         ti.start_date = STARTED_AT
-        log = Path(attempt_log_path(settings.logs_folder, ti.key, 1))
+        log = Path(attempt_log_path(settings.logs_folder, ti.key, ti.try_number))
         attempt = TaskAttempt(
             dag_id,
             run_id,
             task_id,
             ti.map_index,
-            1,
+            ti.try_number,
             TaskInstanceState.RUNNING,
             STARTED_AT,
             hostname="worker-1",

@@ -93,6 +93,15 @@ def test_the_clear_dialog_previews_then_clears_boom_and_after(
         run = ctx.store.get_dag_run("flaky", "r1")
     assert states == {"start": "success", "boom": "none", "after": "none"}
     assert run is not None and run.state.value == "queued"
+    # the cleared instance runs again: the page goes to its new try and follows its log
+    retry = start_attempt(web_settings, "flaky", "r1", "boom")
+    retry.write("third time lucky\n")
+    expect(page.locator("#log-title")).to_have_text("Log of try 3", timeout=15_000)
+    expect(page.locator("pre.tasks-log")).to_have_text("third time lucky\n")
+    retry.write("done\n")
+    expect(page.locator("pre.tasks-log")).to_have_text("third time lucky\ndone\n")
+    retry.end()
+    expect(page.locator("[data-log-status]")).to_contain_text("The attempt has ended")
 
 
 def test_the_mark_dialog_marks_success_with_downstream(

@@ -150,3 +150,18 @@ def test_a_bad_query_value_is_422_naming_the_field(
     response = client.get(BOOM, params={"try_number": 0})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["query.try_number"]
+
+
+def test_a_cleared_instance_keeps_the_page_of_its_latest_try_live(
+    client: TestClient, act_as: ActAs, history: None
+) -> None:
+    act_as("op")
+    client.post("/api/v1/dags/flaky/runs/r1/tasks/clear", json={"task_ids": ["boom"]})
+    latest = client.get(BOOM).text
+    assert 'data-live-url="/dags/flaky/runs/r1/tasks/boom?map_index=-1&amp;try_number=2' in latest
+    assert 'data-tasks-shown-try="2"' in latest
+    assert 'data-tasks-latest-url="/dags/flaky/runs/r1/tasks/boom?map_index=-1"' in latest
+    # an earlier try that ended does not change: no live updates, no following
+    earlier = client.get(BOOM, params={"try_number": 1}).text
+    assert "data-live-url" not in earlier
+    assert "data-tasks-shown-try" not in earlier

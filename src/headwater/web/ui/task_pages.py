@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from headwater.services.attempt_page import attempt_page
+from headwater.services.attempt_page import AttemptPageOut, attempt_page
 from headwater.services.task_changes import MAX_MAP_INDEX
 from headwater.web.context import Ctx
 from headwater.web.security import require_dag_read
@@ -26,7 +26,7 @@ from headwater.web.ui.templating import PagePrincipal, render
 router = APIRouter(include_in_schema=False)
 
 FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
-"""An instance without a try in one of these states will not start one by itself."""
+"""An instance in one of these states starts no new try by itself."""
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", response_class=HTMLResponse)
@@ -66,9 +66,9 @@ def attempt(
         "description": data.dag.description,
         "active_tab": "grid",
         "can_operate": principal.at_least("op"),
-        "ended": data.instance.state in FINISHED
-        if data.attempt is None
-        else data.attempt.end_date is not None,
+        "ended": not _may_change(data),
+        "latest_try": _latest_try(data),
+        "shows_latest": data.attempt is None or data.attempt.try_number == _latest_try(data),
         "meta_url": page_of(chosen) + "&fragment=meta",
         "page_of": page_of,
         "log_url": (
@@ -80,6 +80,20 @@ def attempt(
     }
     template = "tasks_attempt_meta.html" if fragment == "meta" else "tasks_attempt.html"
     return render(request, template, principal, context)
+
+
+def _latest_try(data: AttemptPageOut) -> int:
+    """The instance's latest try (0 before its first)."""
+    return max((t.try_number for t in data.instance.tries), default=0)
+
+
+def _may_change(data: AttemptPageOut) -> bool:
+    """Whether what the page shows may still change: the try shown has not ended, or it is
+    the latest and the instance is not finished (a retry or a clear runs a new try)."""
+    if data.attempt is not None and data.attempt.end_date is None:
+        return True
+    shows_latest = data.attempt is None or data.attempt.try_number == _latest_try(data)
+    return shows_latest and data.instance.state not in FINISHED
 
 
 def _shown(value: object) -> str:

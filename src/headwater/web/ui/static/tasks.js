@@ -61,6 +61,20 @@
     }
   }
 
+  // -- a new try: when the page shows the latest try and the live metadata says a newer
+  // one started (a retry, or a run after a clear), show that one -------------------------
+
+  function followNewTries(section) {
+    var shown = Number(section.getAttribute("data-tasks-shown-try"));
+    section.addEventListener("hw:live-updated", function () {
+      var marker = section.querySelector("[data-tasks-latest-try]");
+      var latest = marker ? Number(marker.getAttribute("data-tasks-latest-try")) : 0;
+      if (latest > shown) {
+        window.location.assign(section.getAttribute("data-tasks-latest-url"));
+      }
+    });
+  }
+
   // -- the try selector: choosing a try shows its page -----------------------------------
 
   function bindTrySelector(form) {
@@ -207,6 +221,7 @@
   function start() {
     document.querySelectorAll("pre[data-log-url]").forEach(followLog);
     document.querySelectorAll("[data-tasks-try-form]").forEach(bindTrySelector);
+    document.querySelectorAll("[data-tasks-shown-try]").forEach(followNewTries);
     document.querySelectorAll("form[data-tasks-dialog]").forEach(bindDialog);
   }
   if (document.readyState === "loading") {
