@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from headwater.engine import manual_changes
 from headwater.engine.states import FAILED_STATES
 from headwater.operations._selection import chosen_instances, describe, load_run, refuse_busy
+from headwater.operations.actors import current_actor
 
 if TYPE_CHECKING:
     from headwater.engine.dagrun import DagRunEngine
@@ -118,6 +119,7 @@ def _record(
                 "only_failed": chosen.only_failed,
             },
         ),
+        actor=current_actor(),
     )
 
 
