@@ -182,9 +182,9 @@ def test_clear_all_resets_every_instance(client: TestClient, act_as: ActAs, hist
 
 
 def test_mark_a_failed_run_success_and_a_queued_run_failed(
-    client: TestClient, act_as: ActAs, history: None
+    client: TestClient, act_as: ActAs, history: None, web_settings: Settings
 ) -> None:
-    act_as("op")
+    act_as("op", username="ana")
     preview = client.post(
         "/api/v1/dags/flaky/runs/r1/mark", json={"state": "success", "dry_run": True}
     ).json()
@@ -193,6 +193,10 @@ def test_mark_a_failed_run_success_and_a_queued_run_failed(
     marked = client.post("/api/v1/dags/flaky/runs/r1/mark", json={"state": "success"}).json()
     assert marked["run"]["state"] == "success"
     assert {ti["state"] for ti in marked["task_instances"]} == {"success"}
+    with open_context(web_settings) as ctx:
+        [event] = ctx.store.list_events(dag_id="flaky", kind="mark")
+    assert (event.actor, event.state) == ("ana", "success")
+    assert event.detail == "marked run success: boom, after"
     queued = client.post("/api/v1/dags/flaky/runs", json={"run_id": "fresh"}).json()
     assert queued["state"] == "queued"
     failed = client.post("/api/v1/dags/flaky/runs/fresh/mark", json={"state": "failed"}).json()

@@ -26,6 +26,7 @@ from headwater.engine import manual_changes
 from headwater.engine.states import UNFINISHED_STATES, TaskInstanceState
 from headwater.operations._selection import chosen_instances, describe, load_run, refuse_busy
 from headwater.operations._stored import stored_dag
+from headwater.operations.actors import current_actor
 from headwater.operations.clearing import clear_task_instances, task_instances_to_clear
 from headwater.operations.errors import InvalidRequestError
 from headwater.shown_text import quoted
@@ -91,6 +92,7 @@ def mark_run(
             run_id=run_id,
             state=target.value,
             detail=describe(f"marked run {target.value}:", [key.label for key in keys], {}),
+            actor=current_actor(),
         )
     return keys
 

@@ -16,6 +16,7 @@ from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.task_instances import MemoryTaskInstances
+from headwater.store.memory.users import MemoryUsers
 from headwater.store.memory.xcoms import MemoryXComs
 from headwater.store.ports import Store
 
@@ -29,6 +30,7 @@ class MemoryStore(
     MemoryBackfills,
     MemoryClaims,
     MemoryBrowse,
+    MemoryUsers,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -15,6 +15,7 @@ from headwater.store.sql.dags import SqlDags
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.runs import SqlRuns
+from headwater.store.sql.users import SqlUsers
 from headwater.store.sql.xcoms import SqlXComs
 
 
@@ -29,6 +30,8 @@ class SqlPorts(
     SqlBackfills,
     SqlClaims,
     SqlBrowse,
+    SqlUsers,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills, claims and browsing reads on SQL."""
+    jobs, backfills, claims, browsing reads and accounts (users, roles, tokens, sessions)
+    on SQL."""
