@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Part of the cache folder's name: change it when what is generated changes."""
 
 DEFAULT_CACHE = Path.home() / ".cache" / "headwater-benchmarks" / "history"
@@ -323,9 +323,19 @@ class Rows:
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
+MANUAL_CONF = json.dumps({"full_refresh": True})
+MANUAL_PARAMS = json.dumps({"full_refresh": True, "region": "eu", "limit": 1000})
+SCHEDULED_PARAMS = json.dumps({"full_refresh": False, "region": "eu", "limit": 1000})
+
+
 class RowMaker:
     """Turns run plans into the rows of ``dag_runs``, ``task_instances`` and
-    ``task_attempts``, with the columns the SQL store writes (``headwater.db.convert``)."""
+    ``task_attempts``, with the columns the SQL store writes (``headwater.db.convert``).
+
+    The values are given as SQLite keeps them (datetimes as text by :func:`_ts`, JSON as
+    text) and written through untyped tables (:func:`plain_table`): SQLAlchemy's per-value
+    type processing would take longer than everything else together. The test of this
+    module reads the rows back through the store."""
 
     def __init__(self, now: datetime, logs_folder: Path, rng: random.Random) -> None:
         self.now = now
@@ -360,16 +370,16 @@ class RowMaker:
             {
                 "dag_id": dag_id,
                 "run_id": run_id,
-                "logical_date": logical_date,
-                "data_interval_start": logical_date,
-                "data_interval_end": interval_end,
+                "logical_date": _ts(logical_date),
+                "data_interval_start": _ts(logical_date),
+                "data_interval_end": _ts(interval_end),
                 "run_type": run_type,
                 "state": RUN_STATES[plan.kind],
-                "conf": {"full_refresh": True} if run_type == "manual" else {},
-                "params": {"full_refresh": run_type == "manual", "region": "eu", "limit": 1000},
-                "queued_at": interval_end,
-                "start_date": None if plan.kind == "queued" else started,
-                "end_date": clock if ended else None,
+                "conf": MANUAL_CONF if run_type == "manual" else "{}",
+                "params": MANUAL_PARAMS if run_type == "manual" else SCHEDULED_PARAMS,
+                "queued_at": _ts(interval_end),
+                "start_date": None if plan.kind == "queued" else _ts(started),
+                "end_date": _ts(clock) if ended else None,
                 "note": None,
                 "backfill_id": None,
                 "claimed_by": None,
@@ -467,16 +477,16 @@ class RowMaker:
                 "state": state,
                 "try_number": tries,
                 "max_tries": 2,  # retries=1
-                "start_date": start,
-                "end_date": end,
+                "start_date": _ts(start),
+                "end_date": _ts(end),
                 "next_retry_at": None,
                 "error": error,
                 "priority_weight": 1,
                 "pool": "default_pool",
                 "pool_slots": 1,
                 "queue": "default",
-                "queued_at": queued_at,
-                "updated_at": end or start or clock,
+                "queued_at": _ts(queued_at),
+                "updated_at": _ts(end or start or clock),
             }
         )
         return end or clock
@@ -507,7 +517,7 @@ class RowMaker:
         elif task_id in TASKFLOW_TASKS:
             kwargs = {"partition": map_index} if map_index >= 0 else {}
             rendered = {"op_args": [], "op_kwargs": kwargs}
-        log_path = self.logs_folder / f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}"
+        log_path = f"{self.logs_folder}/dag_id={dag_id}/run_id={run_id}/task_id={task_id}"
         suffix = f"map_index={map_index}/" if map_index >= 0 else ""
         return {
             "dag_id": dag_id,
@@ -516,18 +526,26 @@ class RowMaker:
             "map_index": map_index,
             "try_number": try_number,
             "state": state,
-            "start_date": start,
-            "end_date": end,
+            "start_date": _ts(start),
+            "end_date": _ts(end),
             "duration": None if end is None else (end - start).total_seconds(),
             "hostname": "worker-1",
             "pid": self.rng.randrange(10_000, 60_000),
             "error": error,
             "log_path": f"{log_path}/{suffix}attempt={try_number}.log",
-            "rendered_fields": rendered,
-            "heartbeat_at": end or start,
+            "rendered_fields": json.dumps(rendered),
+            "heartbeat_at": _ts(end or start),
             "worker": None,
-            "outcome": outcome,
+            "outcome": None if outcome is None else json.dumps(outcome),
         }
+
+
+def _ts(moment: datetime | None) -> str | None:
+    """A UTC datetime as the store's ``UTCDateTime`` keeps it in SQLite: no offset, always
+    with microseconds (``2024-01-01 12:00:00.000000``)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _floor(moment: datetime, interval: timedelta) -> datetime:
@@ -605,15 +623,15 @@ def generate(
     now: datetime | None = None,
 ) -> History:
     """Make the DAG folder and the database in ``folder`` (emptied first)."""
-    from sqlalchemy import create_engine, event, text
+    from sqlalchemy import create_engine, event
 
     from headwater.dag_processing.processor import DagFolderProcessor
     from headwater.db.migrate import upgrade
     from headwater.db.models import DagModel, DagRunModel, TaskAttemptModel, TaskInstanceModel
     from headwater.store.sql import SqlStore
 
-    runs_table, tis_table = DagRunModel.__table__, TaskInstanceModel.__table__
-    attempts_table, dags_table = TaskAttemptModel.__table__, DagModel.__table__
+    runs_table, tis_table = plain_table(DagRunModel), plain_table(TaskInstanceModel)
+    attempts_table, dags_table = plain_table(TaskAttemptModel), DagModel.__table__
 
     if dags < 1 or rows < len(TASK_IDS):
         raise ValueError(f"need at least 1 DAG and {len(TASK_IDS)} rows")
@@ -668,7 +686,6 @@ def generate(
             counts["attempts"] += len(batch.attempts)
         with engine.begin() as conn:
             _set_next_runs(conn, dags_table, plans, now)
-            conn.execute(text("ANALYZE"))
     finally:
         engine.dispose()
     finished = time.perf_counter()
@@ -696,6 +713,13 @@ def generate(
     )
     (folder / DONE_FILE).write_text(json.dumps(asdict(history), indent=2) + "\n")
     return history
+
+
+def plain_table(model: Any) -> Any:
+    """The model's table without column types, so values are written as given."""
+    from sqlalchemy import column, table
+
+    return table(model.__tablename__, *(column(c.name) for c in model.__table__.columns))
 
 
 def _batches(plans: list[list[RunPlan]], maker: RowMaker) -> Iterator[Rows]:
