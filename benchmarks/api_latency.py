@@ -22,8 +22,9 @@ endpoint. An endpoint that does not exist (404 or 405 at the first request) is r
 The server's memory is its resident set (``VmRSS`` of ``/proc/<pid>/status``) once it has
 started, after the warm-up, and after all timed requests.
 
-Authentication: a user and a bearer token are made with ``headwater.services.users`` in the
-database before the server starts, and every request sends ``Authorization: Bearer``. On a
+Before the server starts, the database is migrated to this commit's schema, and an admin user
+and an API token are made in it (``headwater.services.users`` and ``tokens``); every request
+sends ``Authorization: Bearer <token>``. On a
 commit without that module the server is started with its one ``authenticate`` dependency
 overridden by an admin principal (the report says so).
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -181,14 +183,23 @@ def server_env(history: History) -> dict[str, str]:
     return env
 
 
-def bearer_token(env: dict[str, str]) -> str | None:
-    """A new admin user's API token, made through ``headwater.services.users`` in the database
-    of ``env``; None where that module does not exist yet."""
-    try:
-        from headwater.services import users  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return str(users.bench_token(env))  # pragma: no cover - replaced once users lands
+def prepare_database(env: dict[str, str]) -> str | None:
+    """Migrate the history's database to this commit's schema (a cached history may be older)
+    and, where ``headwater.services.users`` exists, make an admin user and an API token for
+    it there; returns the token, or None on a commit without users (the server then runs with
+    ``authenticate`` overridden)."""
+    from headwater.services.context import open_context
+    from headwater.settings import load_settings
+
+    settings = load_settings(env)
+    with open_context(settings, migrate=True) as ctx:
+        try:
+            from headwater.services import tokens, users
+        except ImportError:
+            return None
+        if not any(user.username == BENCH_USER for user in users.list_users(ctx)):
+            users.create_user(ctx, BENCH_USER, secrets.token_urlsafe(16), "admin")
+        return str(tokens.create_token(ctx, BENCH_USER, f"bench-{int(time.time())}").token)
 
 
 def free_port() -> int:
@@ -271,7 +282,7 @@ def measure(history: History, reused: bool, *, requests: int, warmup: int, ui: b
     import httpx
 
     env = server_env(history)
-    token = bearer_token(env)
+    token = prepare_database(env)
     auth = "bearer token" if token else "authenticate() overridden (no users service yet)"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     result = SizeResult(history.task_instances, asdict(history), reused, auth)
