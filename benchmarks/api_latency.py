@@ -16,17 +16,20 @@ and then, for each endpoint, sends ``--requests`` requests one after the other w
 The time of a request is measured by the client, from sending it to having read the whole
 answer, on 127.0.0.1 over a kept-alive connection: it includes the HTTP parsing on both
 sides (a few hundred microseconds) besides the server's work. It reports p50, p95 and max per
-endpoint. An endpoint that does not exist (404 or 405 at the first request) is reported as
-"missing"; any other answer but 200 as its status.
+endpoint, and the server's CPU time per request (p50, p95: its threads' run time from
+``/proc/<pid>/task/*/schedstat`` before and after each request), which, unlike the client's
+times, hardly grows when other work competes for the CPUs. An endpoint that does not exist
+(404 or 405 at the first request) is reported as "missing"; any other answer but 200 as its
+status.
 
 The server's memory is its resident set (``VmRSS`` of ``/proc/<pid>/status``) once it has
 started, after the warm-up, and after all timed requests.
 
 Before the server starts, the database is migrated to this commit's schema, and an admin user
 and an API token are made in it (``headwater.services.users`` and ``tokens``); every request
-sends ``Authorization: Bearer <token>``. On a
-commit without that module the server is started with its one ``authenticate`` dependency
-overridden by an admin principal (the report says so).
+sends ``Authorization: Bearer <token>``. On a commit without those modules the server is
+started with its one ``authenticate`` dependency overridden by an admin principal (the
+report says so).
 
 Linux only (``/proc``). A benchmark, not a test: it checks only that the answers are 200.
 
