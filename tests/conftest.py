@@ -19,6 +19,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 def headwater_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "headwater-home"
     monkeypatch.setenv("HEADWATER_HOME", str(home))
+    # `standalone` serves the UI: on a free port, so tests running at once never clash.
+    monkeypatch.setenv("HEADWATER__API__PORT", "0")
     for name in ("HEADWATER_DAGS_FOLDER", "HEADWATER__CORE__DAGS_FOLDER"):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -54,6 +54,17 @@ def create_private_file(path: str | os.PathLike[str]) -> bool:
     return True
 
 
+def write_private_file(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path``, mode ``0600`` (made so if it existed with another mode),
+    for a secret no one else on the machine may read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
 def readable_by_others(path: str | os.PathLike[str]) -> bool:
     """Whether users other than the owner may read ``path`` (its group or everyone); False
     when it cannot be read at all (missing, or under a file): whoever opens it says why."""

@@ -290,7 +290,9 @@ class SchedulerSettings:
 @dataclass(frozen=True)
 class ApiSettings:
     host: str = _setting("127.0.0.1", "Address `headwater api-server` listens on.")
-    port: int = _setting(8080, "Port of the REST API and web UI.", minimum=1, maximum=65535)
+    port: int = _setting(
+        8080, "Port of the REST API and web UI; 0 picks a free one.", minimum=0, maximum=65535
+    )
     workers: int = _setting(1, "Server processes of `headwater api-server`.", minimum=1, maximum=64)
     base_url: str = _setting(
         "", "URL users reach the UI at (printed, used in links); default: http://<host>:<port>."

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from headwater.engine.records import DagRun
     from headwater.services.context import ServiceContext
     from headwater.settings import Settings
+    from headwater.web.server import ServerHandle
 
 
 class _StopFlag:
@@ -274,13 +275,17 @@ def dag_processor(
     help="Trigger a run of this DAG once it is loaded, unpausing it (repeatable).",
 )
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.option("--no-ui", is_flag=True, help="Do not serve the web UI and REST API.")
 @handle_errors
-def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
+def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool) -> None:
     """Run everything in one command until Ctrl-C: migrate the database, load the DAG
-    folder, run the DAG processor, the scheduler and its local workers.
+    folder, run the DAG processor, the scheduler and its local workers, and serve the web
+    UI and REST API (at api.host:api.port, default http://127.0.0.1:8080).
 
     SQLite at $HEADWATER_HOME/headwater.db unless HEADWATER_DATABASE_URL says otherwise.
-    New DAGs start unpaused unless scheduler.dags_are_paused_at_creation is set.
+    New DAGs start unpaused unless scheduler.dags_are_paused_at_creation is set. When the
+    database has no user yet, an `admin` user is created with a random password, printed
+    once and kept in $HEADWATER_HOME/standalone_admin_password.txt (mode 0600).
 
     Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
     """
@@ -299,21 +304,56 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool) -> None:
         settings = load_settings()
         require_logs_folder(settings.logs_folder)  # before the database is created or migrated
         executor_factory(settings.scheduler.executor)  # an unknown executor: before it too
+        server = None
         try:
             with open_context(settings, migrate=True) as ctx:
                 if not stop():
                     report = build_processor(settings, ctx.store, should_stop=stop).scan()
                     watched = _show_start(ctx, report.errors, trigger_ids)
+                if not stop() and not no_ui:
+                    server = _serve_ui(ctx)
         except ScanStopped:
             pass
-        if not stop():
-            _run_scheduler(
-                settings,
-                with_processor=True,
-                stop=stop,
-                on_run_finished=lambda run: _report_run(run, watched),
-            )
+        try:
+            if not stop():
+                _run_scheduler(
+                    settings,
+                    with_processor=True,
+                    stop=stop,
+                    on_run_finished=lambda run: _report_run(run, watched),
+                )
+        finally:
+            if server is not None:
+                server.stop()
     out.print("Stopped.")
+
+
+ADMIN_PASSWORD_FILE = "standalone_admin_password.txt"
+
+
+def _serve_ui(ctx: ServiceContext) -> ServerHandle:
+    """Start the web UI and API in a thread of this process and print where and how to log
+    in: on a database without users, as a new ``admin`` whose password is printed once and
+    kept in ``$HEADWATER_HOME/standalone_admin_password.txt`` (as Airflow's standalone does)."""
+    from headwater.private_files import write_private_file
+    from headwater.services.users import ensure_admin
+    from headwater.web.server import serve_in_thread
+
+    settings = ctx.settings
+    password_file = settings.home / ADMIN_PASSWORD_FILE
+    password = ensure_admin(ctx)
+    if password is not None:
+        write_private_file(password_file, password + "\n")
+    server = serve_in_thread(settings)
+    out = console()
+    out.print(f"  web UI      {server.url}")
+    if password is not None:
+        out.print(f"  log in as   admin / {password}  (kept in {password_file})")
+    elif password_file.exists():
+        out.print(f"  log in as   admin (password in {password_file})")
+    else:
+        out.print("  log in      with your user (`headwater users create` adds one)")
+    return server
 
 
 def _show_start(
