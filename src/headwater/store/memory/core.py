@@ -8,7 +8,9 @@ threads wait), and the methods it calls take it again.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from headwater.clock import Clock
@@ -25,6 +27,7 @@ from headwater.db.rows import (
     VariableRow,
 )
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
+from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection
 
 RunKey = tuple[str, str]
@@ -63,6 +66,8 @@ class MemoryState:
     jobs: dict[int, JobRow] = field(default_factory=dict)
     backfills: dict[int, BackfillRow] = field(default_factory=dict)
     last_id: dict[str, int] = field(default_factory=dict)
+    queued_at: dict[tuple[str, str, str, int], datetime] = field(default_factory=dict)
+    """When each task instance last became queued (as the SQL column ``queued_at``)."""
 
     def next_id(self, table: str) -> int:
         """The next id of ``table`` (ids only grow, as the SQL sequences)."""
@@ -76,6 +81,14 @@ class MemoryCore:
     clock: Clock
     _lock: threading.RLock
     _s: MemoryState
+
+    def stamp_queued(self, tis: Iterable[TaskInstance]) -> None:
+        """Note now as the time each queued one of ``tis`` became queued (lock held)."""
+        now = None
+        for ti in tis:
+            if ti.state is TaskInstanceState.QUEUED:
+                now = now or self.clock.now()
+                self._s.queued_at[tuple(ti.key)] = now  # type: ignore[index]
 
 
 _Record = TypeVar("_Record", TaskInstance, TaskAttempt)

@@ -29,7 +29,9 @@ class MemoryRuns(MemoryCore):
             if key in self._s.runs:
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
             self._s.runs[key] = copy.deepcopy(run)
-            self._s.tis[key] = {(t.task_id, t.map_index): clone(t) for t in task_instances}
+            tis = list(task_instances)
+            self._s.tis[key] = {(t.task_id, t.map_index): clone(t) for t in tis}
+            self.stamp_queued(tis)
             self._s.attempts[key] = {}
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
@@ -100,6 +102,18 @@ class MemoryRuns(MemoryCore):
         with self._lock:
             return self._delete_runs(lambda key: key == (dag_id, run_id)) > 0
 
+    def list_dag_runs_before(
+        self, dag_id: str, before: datetime | None, limit: int
+    ) -> list[DagRun]:
+        with self._lock:
+            runs = [
+                copy.deepcopy(r)
+                for (d, _), r in self._s.runs.items()
+                if d == dag_id and (before is None or r.logical_date < before)
+            ]
+        runs.sort(key=_by_date)
+        return runs[max(len(runs) - limit, 0) :]
+
     def count_active_runs(self, dag_id: str) -> int:
         with self._lock:
             return sum(
@@ -117,6 +131,8 @@ class MemoryRuns(MemoryCore):
             self._s.tis.pop(key, None)
             self._s.attempts.pop(key, None)
             self._s.claims.pop(key, None)
+            for queued_key in [k for k in self._s.queued_at if k[:2] == key]:
+                del self._s.queued_at[queued_key]
             for life_key in [k for k in self._s.attempt_life if k[:2] == key]:
                 del self._s.attempt_life[life_key]
             for xcom_key in [k for k in self._s.xcoms if k[:2] == key]:

@@ -52,8 +52,20 @@ class MemoryTaskInstances(MemoryCore):
             self._check_expected(tis, expected)
         for key in keys:
             self._s.tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
+            self._s.queued_at.pop(tuple(key), None)  # type: ignore[arg-type]
+        self.stamp_queued(tis)
         for ti in tis:
             self._s.tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = clone(ti)
+
+    def get_task_instance_queued_at(
+        self, dag_id: str, run_id: str
+    ) -> dict[tuple[str, int], datetime]:
+        with self._lock:
+            return {
+                (task_id, map_index): at
+                for (d, r, task_id, map_index), at in self._s.queued_at.items()
+                if (d, r) == (dag_id, run_id)
+            }
 
     def _check_expected(self, tis: list[TaskInstance], expected: ExpectedStates) -> None:
         for ti in tis:
@@ -71,6 +83,15 @@ class MemoryTaskInstances(MemoryCore):
         with self._lock:
             tis = self._s.tis.get((dag_id, run_id), {})
             return [clone(tis[index]) for index in sorted(tis)]
+
+    def get_task_instances_of_runs(self, dag_id: str, run_ids: Iterable[str]) -> list[TaskInstance]:
+        with self._lock:
+            return [
+                clone(tis[index])
+                for run_id in sorted(set(run_ids))
+                for tis in [self._s.tis.get((dag_id, run_id), {})]
+                for index in sorted(tis)
+            ]
 
     def get_task_instance(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1

@@ -1,0 +1,383 @@
+"""A DAG's views as data: the grid (runs x tasks), run durations, a run's Gantt, the DAG
+file's source and its docs. The graph is in :mod:`headwater.services.dag_graph`.
+
+The grid reads a page of runs by the index on ``(dag_id, logical_date)`` and all their task
+instances in one query by the primary key's prefix, so it costs the same with ten thousand
+or a million task instances in the database. Example::
+
+    grid = dag_grid(ctx, "etl", runs=25)
+    grid.rows[0].cells[-1].state   # the first task's state in the newest run
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from headwater.masking import redact_text
+from headwater.services._schema import IsoDatetime, Schema
+from headwater.services.dag_structure import (
+    aggregate_state,
+    group_chain,
+    groups_of,
+    load_structure,
+    task_label,
+)
+from headwater.shown_text import quoted
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.engine.records import DagRun, TaskInstance
+    from headwater.services.context import ServiceContext
+
+MAX_GRID_RUNS = 100
+"""The most runs one grid page shows (``runs`` is 1 to this)."""
+
+MAX_SOURCE_BYTES = 1_000_000
+"""The most of a DAG file the code view reads; a longer file is cut there."""
+
+UNFINISHED_RUN_STATES = ("queued", "running")
+
+
+class RunSummary(Schema):
+    """A run as a column of the grid or a bar of the durations chart."""
+
+    run_id: str
+    logical_date: IsoDatetime
+    state: str
+    run_type: str
+    start_date: IsoDatetime | None
+    end_date: IsoDatetime | None
+    duration: float | None
+    """Seconds from start to end; None until the run ended."""
+
+    @classmethod
+    def of(cls, run: DagRun) -> RunSummary:
+        duration = None
+        if run.start_date is not None and run.end_date is not None:
+            duration = (run.end_date - run.start_date).total_seconds()
+        return cls(
+            run_id=run.run_id,
+            logical_date=run.logical_date,
+            state=run.state.value,
+            run_type=run.run_type,
+            start_date=run.start_date,
+            end_date=run.end_date,
+            duration=duration,
+        )
+
+
+class GridCell(Schema):
+    """One task (or group) in one run. A mapped task's instances fold into one cell:
+    ``map_count`` of them, ``state_counts`` per state, ``state`` the one standing for all,
+    and ``map_index`` the instance to open (the first that failed, else the first)."""
+
+    state: str | None
+    """None: the run has no instance of this task (added after the run was made)."""
+    try_number: int | None = None
+    map_count: int | None = None
+    state_counts: dict[str, int] = {}
+    map_index: int = -1
+
+
+class GridRow(Schema):
+    """A task, or a task group with its rows as ``children``; ``cells`` line up with the
+    grid's ``runs``."""
+
+    id: str
+    label: str
+    kind: Literal["task", "group"]
+    mapped: bool = False
+    depth: int
+    cells: list[GridCell]
+    children: list[GridRow] = []
+    tooltip: str = ""
+
+
+class DagGrid(Schema):
+    """Runs (oldest first: the newest is the right-most column) and task rows in the DAG's
+    order, grouped by task group. ``older`` is the ``before`` cursor of the page of older
+    runs (None when there are none); ``unfinished`` says whether a run shown may change."""
+
+    dag_id: str
+    runs: list[RunSummary]
+    rows: list[GridRow]
+    before: IsoDatetime | None
+    older: IsoDatetime | None
+    unfinished: bool
+
+
+def _require_runs(runs: int, field: str = "runs") -> int:
+    from headwater.operations.errors import InvalidRequestError
+
+    if not 1 <= runs <= MAX_GRID_RUNS:
+        raise InvalidRequestError(f"{field} must be from 1 to {MAX_GRID_RUNS}, not {runs}")
+    return runs
+
+
+def dag_grid(
+    ctx: ServiceContext, dag_id: str, *, runs: int = 25, before: datetime | None = None
+) -> DagGrid:
+    """The last ``runs`` runs (1 to 100) of ``dag_id`` with a logical date before ``before``
+    (timezone-aware; None: the newest), with every task's state in each."""
+    from headwater.operations import require_aware
+
+    _require_runs(runs)
+    if before is not None:
+        before = require_aware(before, "before")
+    _, dag = load_structure(ctx, dag_id)
+    page = ctx.store.list_dag_runs_before(dag_id, before, runs + 1)
+    older = None
+    if len(page) > runs:
+        page = page[1:]
+        older = page[0].logical_date
+    tis = ctx.store.get_task_instances_of_runs(dag_id, [r.run_id for r in page])
+    by_run: dict[str, dict[str, list[TaskInstance]]] = defaultdict(lambda: defaultdict(list))
+    for ti in tis:
+        by_run[ti.run_id][ti.task_id].append(ti)
+    columns = [by_run.get(run.run_id, {}) for run in page]
+    return DagGrid(
+        dag_id=dag_id,
+        runs=[RunSummary.of(run) for run in page],
+        rows=_rows(dag, columns),
+        before=before,
+        older=older,
+        unfinished=any(run.state.value in UNFINISHED_RUN_STATES for run in page),
+    )
+
+
+def _task_cell(instances: list[TaskInstance], mapped: bool) -> GridCell:
+    if not instances:
+        return GridCell(state=None)
+    if not mapped:
+        ti = instances[0]
+        return GridCell(state=ti.state.value, try_number=ti.try_number, map_index=ti.map_index)
+    counts = Counter(ti.state.value for ti in instances)
+    failed = [ti for ti in instances if ti.state.value == "failed"]
+    shown = failed[0] if failed else instances[0]
+    real = [ti for ti in instances if ti.map_index >= 0]
+    return GridCell(
+        state=aggregate_state(counts),
+        try_number=max(ti.try_number for ti in instances),
+        map_count=len(real),
+        state_counts=dict(sorted(counts.items())),
+        map_index=shown.map_index,
+    )
+
+
+def _rows(dag: DAG, columns: list[dict[str, list[TaskInstance]]]) -> list[GridRow]:
+    """Task rows in topological order, each group placed where its first task comes."""
+    groups = groups_of(dag)
+    top: list[str] = []  # ids of the top level's tasks and groups, in order
+    members: dict[str, list[str]] = defaultdict(list)
+    placed: set[str] = set()
+    tasks = {t.task_id: t for t in dag.topological_sort()}
+    for task in tasks.values():
+        chain = group_chain(task)
+        parents = [None, *chain]
+        for parent, child in zip(parents, [*chain, task.task_id], strict=True):
+            if child in placed:
+                continue
+            placed.add(child)
+            (top if parent is None else members[parent]).append(child)
+
+    def build(node_id: str, depth: int) -> GridRow:
+        if node_id in tasks:
+            task = tasks[node_id]
+            cells = [_task_cell(column.get(node_id, []), task.is_mapped) for column in columns]
+            return GridRow(
+                id=node_id,
+                label=task_label(task),
+                kind="task",
+                mapped=task.is_mapped,
+                depth=depth,
+                cells=cells,
+            )
+        children = [build(child, depth + 1) for child in members[node_id]]
+        descendants = _task_ids(children)
+        cells = []
+        for column in columns:
+            states = [ti.state.value for tid in descendants for ti in column.get(tid, [])]
+            cells.append(GridCell(state=aggregate_state(states)))
+        group = groups[node_id]
+        return GridRow(
+            id=node_id,
+            label=group.label,
+            kind="group",
+            depth=depth,
+            cells=cells,
+            children=children,
+            tooltip=group.tooltip,
+        )
+
+    return [build(node_id, 0) for node_id in top]
+
+
+def _task_ids(rows: list[GridRow]) -> list[str]:
+    found = []
+    for row in rows:
+        found.extend(_task_ids(row.children) if row.kind == "group" else [row.id])
+    return found
+
+
+class DagDurations(Schema):
+    """The last runs of a DAG, oldest first, with how long each took."""
+
+    dag_id: str
+    runs: list[RunSummary]
+
+
+def run_durations(ctx: ServiceContext, dag_id: str, *, runs: int = 50) -> DagDurations:
+    """The last ``runs`` runs (1 to 100) of ``dag_id`` for the durations chart."""
+    from headwater.operations import dag_row
+
+    _require_runs(runs)
+    dag_row(ctx.store, dag_id)
+    page = ctx.store.list_dag_runs_before(dag_id, None, runs)
+    return DagDurations(dag_id=dag_id, runs=[RunSummary.of(run) for run in page])
+
+
+class GanttAttempt(Schema):
+    try_number: int
+    state: str
+    start_date: IsoDatetime
+    end_date: IsoDatetime | None
+    """None while it runs."""
+    queued_at: IsoDatetime | None
+    """When the instance was queued for this try, where known: for the last try, from the
+    instance; for an earlier one, unknown (None)."""
+
+
+class GanttRow(Schema):
+    """One task instance with its attempts."""
+
+    task_id: str
+    map_index: int
+    label: str
+    state: str
+    attempts: list[GanttAttempt]
+
+
+class RunGantt(Schema):
+    """A run's task instances in the DAG's order, each with its attempts' times; ``start``
+    and ``end`` bound them all (``end`` is now while something runs)."""
+
+    dag_id: str
+    run_id: str
+    state: str
+    start: IsoDatetime | None
+    end: IsoDatetime | None
+    rows: list[GanttRow]
+
+
+def run_gantt(ctx: ServiceContext, dag_id: str, run_id: str) -> RunGantt:
+    """The Gantt chart's data of run ``run_id`` of ``dag_id`` (not found for either)."""
+    from headwater.operations import require_run
+
+    _, dag = load_structure(ctx, dag_id)
+    run = require_run(ctx.store, dag_id, run_id)
+    order = {task.task_id: i for i, task in enumerate(dag.topological_sort())}
+    attempts: dict[tuple[str, int], list[GanttAttempt]] = defaultdict(list)
+    for attempt in ctx.store.get_attempts(dag_id, run_id):
+        attempts[(attempt.task_id, attempt.map_index)].append(
+            GanttAttempt(
+                try_number=attempt.try_number,
+                state=attempt.state.value,
+                start_date=attempt.start_date,
+                end_date=attempt.end_date,
+                queued_at=None,
+            )
+        )
+    queued = ctx.store.get_task_instance_queued_at(dag_id, run_id)
+    rows = []
+    for ti in sorted(
+        ctx.store.get_task_instances(dag_id, run_id),
+        key=lambda ti: (order.get(ti.task_id, len(order)), ti.task_id, ti.map_index),
+    ):
+        tries = sorted(attempts.get((ti.task_id, ti.map_index), []), key=lambda a: a.try_number)
+        at = queued.get((ti.task_id, ti.map_index))
+        if tries and at is not None and at <= tries[-1].start_date:
+            tries[-1] = tries[-1].model_copy(update={"queued_at": at})
+        label = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        rows.append(
+            GanttRow(
+                task_id=ti.task_id,
+                map_index=ti.map_index,
+                label=label,
+                state=ti.state.value,
+                attempts=tries,
+            )
+        )
+    times = [t for row in rows for a in row.attempts for t in (a.queued_at, a.start_date) if t]
+    ends = [a.end_date or ctx.now() for row in rows for a in row.attempts]
+    return RunGantt(
+        dag_id=dag_id,
+        run_id=run_id,
+        state=run.state.value,
+        start=min(times, default=None),
+        end=max(ends, default=None),
+        rows=rows,
+    )
+
+
+class DagSource(Schema):
+    """The DAG file's text (secrets registered with the masker shown as ``***``)."""
+
+    dag_id: str
+    file: str
+    source: str
+    truncated: bool
+    """True when the file is longer than the code view reads (:data:`MAX_SOURCE_BYTES`)."""
+
+
+def dag_source(ctx: ServiceContext, dag_id: str, *, max_bytes: int = MAX_SOURCE_BYTES) -> DagSource:
+    """The source of the file that defines ``dag_id``; not found when the database does not
+    know the file or the file is gone."""
+    from headwater.operations import dag_row
+    from headwater.operations.errors import NotFoundError
+
+    row = dag_row(ctx.store, dag_id)
+    if not row.fileloc:
+        raise NotFoundError(f"DAG {quoted(dag_id)} has no known file")
+    path = Path(row.fileloc)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise NotFoundError(
+            f"cannot read the file of DAG {quoted(dag_id)} ({row.fileloc}): {exc.strerror}"
+        ) from None
+    truncated = len(data) > max_bytes
+    text = data[:max_bytes].decode("utf-8", errors="replace")
+    return DagSource(dag_id=dag_id, file=row.fileloc, source=redact_text(text), truncated=truncated)
+
+
+class TaskDoc(Schema):
+    task_id: str
+    doc_md: str
+
+
+class DagDocs(Schema):
+    """The DAG's ``doc_md`` and each task's that has one, as Markdown text (unrendered)."""
+
+    dag_id: str
+    description: str | None
+    doc_md: str | None
+    tasks: list[TaskDoc]
+
+
+def dag_docs(ctx: ServiceContext, dag_id: str) -> DagDocs:
+    """The docs of ``dag_id`` from its stored structure, tasks in the DAG's order."""
+    _, dag = load_structure(ctx, dag_id)
+    return DagDocs(
+        dag_id=dag_id,
+        description=redact_text(dag.description) if dag.description else None,
+        doc_md=redact_text(dag.doc_md) if dag.doc_md else None,
+        tasks=[
+            TaskDoc(task_id=task.task_id, doc_md=redact_text(task.doc_md))
+            for task in dag.topological_sort()
+            if task.doc_md
+        ],
+    )
