@@ -122,7 +122,7 @@ def dag_grid(
 ) -> DagGrid:
     """The last ``runs`` runs (1 to 100) of ``dag_id`` with a logical date before ``before``
     (timezone-aware; None: the newest), with every task's state in each."""
-    from headwater.operations import require_aware
+    from headwater.operations._stored import require_aware
 
     _require_runs(runs)
     if before is not None:
