@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.engine.records import DagRun, TaskInstance
     from headwater.services.context import ServiceContext
+    from headwater.services.runs import DagRunOut
 
 MAX_GRID_RUNS = 100
 """The most runs one grid page shows (``runs`` is 1 to this)."""
@@ -381,3 +382,35 @@ def dag_docs(ctx: ServiceContext, dag_id: str) -> DagDocs:
             if task.doc_md
         ],
     )
+
+
+class DagHeader(Schema):
+    """What the top of every page of a DAG shows."""
+
+    dag_id: str
+    paused: bool
+    tags: list[str]
+    description: str | None
+
+
+def dag_header(ctx: ServiceContext, dag_id: str) -> DagHeader:
+    """The header of ``dag_id``'s pages; not found for a DAG the database lacks."""
+    from headwater.operations import dag_row
+
+    row = dag_row(ctx.store, dag_id)
+    return DagHeader(
+        dag_id=dag_id,
+        paused=row.is_paused,
+        tags=list(row.tags or ()),
+        description=redact_text(row.description) if row.description else None,
+    )
+
+
+def run_detail(ctx: ServiceContext, dag_id: str, run_id: str) -> DagRunOut:
+    """Run ``run_id`` of ``dag_id`` (its conf masked by the secrets masker); not found."""
+    from headwater.masking import redact
+    from headwater.operations import require_run
+    from headwater.services.runs import DagRunOut
+
+    run = DagRunOut.of(require_run(ctx.store, dag_id, run_id))
+    return run.model_copy(update={"conf": redact(run.conf)})
