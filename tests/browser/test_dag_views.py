@@ -147,11 +147,12 @@ def test_the_graph_draws_a_node_for_every_task(
 
 @pytest.mark.usefixtures("extra_dags")
 def test_a_group_of_the_graph_collapses_into_one_node(
-    page: Any, live_url: str, act_as: ActAs
+    page: Any, live_url: str, act_as: ActAs, screenshot: Screenshot
 ) -> None:
     act_as("viewer")
     page.goto(f"{live_url}/dags/grouped/graph")
     assert page.locator("g[data-views-group='extract']").count() == 1
+    screenshot(page, "graph-groups")
     page.get_by_role("link", name="Collapse group extract").click()
     page.wait_for_url("**/dags/grouped/graph?collapsed=extract")
     node = page.locator("g[data-views-node='extract']")
