@@ -118,6 +118,7 @@ def test_every_level_reads_the_views(client: TestClient, act_as: ActAs, level: A
         ("/dags/etl/grid", {"runs": "many"}, 422, "query.runs"),
         ("/dags/etl/grid", {"before": "yesterday"}, 422, "query.before"),
         ("/dags/etl/grid", {"before": "2024-01-01T00:00:00"}, 400, None),
+        ("/dags/etl/grid", {"before": "0001-01-01T00:00:00+05:00"}, 400, None),
         ("/dags/etl/graph", {"collapsed": "nope"}, 400, None),
         ("/dags/etl/graph", {"run_id": "nope"}, 404, None),
         ("/dags/nope/grid", {}, 404, None),

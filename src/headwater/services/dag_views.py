@@ -12,7 +12,7 @@ or a million task instances in the database. Example::
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -123,11 +123,9 @@ def dag_grid(
 ) -> DagGrid:
     """The last ``runs`` runs (1 to 100) of ``dag_id`` with a logical date before ``before``
     (timezone-aware; None: the newest), with every task's state in each."""
-    from headwater.operations._stored import require_aware
-
     _require_runs(runs)
     if before is not None:
-        before = require_aware(before, "before")
+        before = _cursor(before)
     _, dag = load_structure(ctx, dag_id)
     page = ctx.store.list_dag_runs_before(dag_id, before, runs + 1)
     older = None
@@ -147,6 +145,18 @@ def dag_grid(
         older=older,
         unfinished=any(run.state.value in UNFINISHED_RUN_STATES for run in page),
     )
+
+
+def _cursor(before: datetime) -> datetime:
+    """``before`` in UTC; invalid without a time zone or beyond the dates UTC can hold."""
+    from headwater.operations._stored import require_aware
+    from headwater.operations.errors import InvalidRequestError
+
+    aware = require_aware(before, "before")
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequestError(f"before {before.isoformat()} is out of range") from None
 
 
 def _task_cell(instances: list[TaskInstance], mapped: bool) -> GridCell:
