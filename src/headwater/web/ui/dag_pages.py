@@ -68,7 +68,6 @@ def _page(
         "description": header.description,
         "active_tab": tab,
         "can_operate": principal.at_least("op"),
-        "q": _q,
         **context,
     }
     return render(request, template, principal, values)
