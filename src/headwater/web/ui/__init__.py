@@ -29,6 +29,7 @@ def mount_ui(app: FastAPI) -> None:
         task_pages,
         trigger_pages,
     )
+    from headwater.web.ui.shell_errors import install_html_errors
     from headwater.web.ui.templating import install_login_redirect
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -44,4 +45,5 @@ def mount_ui(app: FastAPI) -> None:
     )
     for module in pages:
         app.include_router(module.router)
+    install_html_errors(app)
     install_login_redirect(app)

@@ -41,6 +41,7 @@ def page_principal(
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
+    request.state.principal = principal  # for an error page rendered later in the request
     return principal
 
 
