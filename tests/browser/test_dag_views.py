@@ -89,7 +89,6 @@ def test_the_grid_colours_cells_by_state_and_opens_the_attempt(
     boom = page.locator("a.views-cell.state-failed")
     assert boom.get_attribute("title") == "boom · failed · try 2"
     assert page.locator(".views-run-panel").inner_text().count("failed") >= 1
-    screenshot(page, "grid")
     boom.click()
     page.wait_for_url("**/dags/flaky/runs/r1/tasks/boom?map_index=-1")
 
@@ -109,10 +108,11 @@ def test_a_mapped_cell_shows_its_count_and_opens_the_failed_instance(
 
 @pytest.mark.usefixtures("extra_dags")
 def test_collapsing_a_group_hides_its_rows_and_is_remembered(
-    page: Any, live_url: str, act_as: ActAs
+    page: Any, live_url: str, act_as: ActAs, screenshot: Screenshot
 ) -> None:
     act_as("viewer")
     page.goto(f"{live_url}/dags/grouped")
+    screenshot(page, "grid")
     users = page.locator("tr[data-views-row='extract.users']")
     toggle = page.get_by_role("button", name="extract")
     assert toggle.get_attribute("aria-expanded") == "true" and users.is_visible()
