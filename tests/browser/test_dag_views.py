@@ -202,3 +202,34 @@ def test_stored_scripts_in_docs_are_shown_as_text(
     page.goto(f"{live_url}/dags/shady/code")
     assert page.locator("td.views-line", has_text="<script>window.__xss=1</script>").count() == 1
     assert page.evaluate("() => window.__xss") is None
+
+
+@pytest.mark.usefixtures("history")
+def test_the_grid_follows_a_running_run_until_it_ends(
+    page: Any, live_url: str, act_as: ActAs, web_settings: Settings
+) -> None:
+    act_as("viewer")
+    date = datetime(2024, 1, 5, tzinfo=UTC)
+    run = DagRun("flaky", "live", date, date, date, state=DagRunState.RUNNING)
+    tis = [
+        TaskInstance("flaky", "live", "start", -1, TaskInstanceState.RUNNING, try_number=1),
+        TaskInstance("flaky", "live", "boom", -1, TaskInstanceState.NONE),
+        TaskInstance("flaky", "live", "after", -1, TaskInstanceState.NONE),
+    ]
+    with open_context(web_settings) as ctx:
+        ctx.store.create_dag_run(run, tis)
+    page.goto(f"{live_url}/dags/flaky")
+    newest_start = page.locator("tr[data-views-row='start'] .views-cell").last
+    assert "state-running" in newest_start.get_attribute("class")
+    assert page.locator("#views-grid [data-live-done]").count() == 0
+    with open_context(web_settings) as ctx:
+        for ti in tis:
+            ti.state = TaskInstanceState.SUCCESS
+        ctx.store.save_task_instances(tis)
+        run.state = DagRunState.SUCCESS
+        ctx.store.save_dag_run(run)
+    # The shell asks for the grid fragment again every 3 s: wait (bounded) for the change.
+    page.locator("#views-grid [data-live-done]").wait_for(state="attached", timeout=15_000)
+    newest_start = page.locator("tr[data-views-row='start'] .views-cell").last
+    assert "state-success" in newest_start.get_attribute("class")
+    assert page.locator(".views-run-panel .state-label").inner_text() == "success"
