@@ -125,3 +125,14 @@ def test_the_code_page_numbers_each_line(client: TestClient, act_as: ActAs) -> N
     html = client.get("/dags/etl/code").text
     assert '<tr id="L6"><td class="views-line-number"><a href="#L6"' in html
     assert "START = datetime(2024, 1, 1, tzinfo=UTC)</td>" in html
+
+
+def test_the_graph_fragment_is_the_svg_alone_and_done_for_an_ended_run(
+    client: TestClient, act_as: ActAs
+) -> None:
+    act_as("viewer")
+    page = client.get("/dags/etl/graph?run_id=r1").text
+    assert 'data-live-url="/dags/etl/graph?run_id=r1&amp;fragment=graph"' in page
+    fragment = client.get("/dags/etl/graph?run_id=r1&fragment=graph").text
+    assert fragment.lstrip().startswith("<span hidden data-live-done></span>")
+    assert "<html" not in fragment and fragment.count('class="views-node views-node-task"') == 4
