@@ -12,8 +12,9 @@ import pytest
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.services.context import ServiceContext
+from headwater.services.dag_documents import dag_docs, dag_source
 from headwater.services.dag_graph import dag_graph
-from headwater.services.dag_views import GridRow, dag_docs, dag_grid, dag_source, run_durations
+from headwater.services.dag_views import GridRow, dag_grid, run_durations
 from headwater.services.errors import InvalidRequestError, NotFoundError
 from stored_dags import store_dags
 

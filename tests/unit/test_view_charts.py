@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from headwater.services.dag_views import GanttAttempt, GanttRow, RunGantt, RunSummary
+from headwater.services.dag_views import RunSummary
+from headwater.services.run_gantt import GanttAttempt, GanttRow, RunGantt
 from headwater.web.ui.charts import (
     durations_chart,
     format_seconds,

@@ -1,5 +1,7 @@
-"""A DAG's views as data: the grid (runs x tasks), run durations, a run's Gantt, the DAG
-file's source and its docs. The graph is in :mod:`headwater.services.dag_graph`.
+"""A DAG's views as data: the grid (runs x tasks), run durations, and what the top of its
+pages shows. The graph is in :mod:`headwater.services.dag_graph`, a run's Gantt chart in
+:mod:`headwater.services.run_gantt`, the DAG file's source and docs in
+:mod:`headwater.services.dag_documents`.
 
 The grid reads a page of runs by the index on ``(dag_id, logical_date)`` and all their task
 instances in one query by the primary key's prefix, so it costs the same with ten thousand
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from headwater.masking import redact_text
@@ -25,7 +26,6 @@ from headwater.services.dag_structure import (
     load_structure,
     task_label,
 )
-from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 
 MAX_GRID_RUNS = 100
 """The most runs one grid page shows (``runs`` is 1 to this)."""
-
-MAX_SOURCE_BYTES = 1_000_000
-"""The most of a DAG file the code view reads; a longer file is cut there."""
 
 UNFINISHED_RUN_STATES = ("queued", "running")
 
@@ -248,150 +245,6 @@ def run_durations(ctx: ServiceContext, dag_id: str, *, runs: int = 50) -> DagDur
     dag_row(ctx.store, dag_id)
     page = ctx.store.list_dag_runs_before(dag_id, None, runs)
     return DagDurations(dag_id=dag_id, runs=[RunSummary.of(run) for run in page])
-
-
-class GanttAttempt(Schema):
-    try_number: int
-    state: str
-    start_date: IsoDatetime
-    end_date: IsoDatetime | None
-    """None while it runs."""
-    queued_at: IsoDatetime | None
-    """When the instance was queued for this try, where known: for the last try, from the
-    instance; for an earlier one, unknown (None)."""
-
-
-class GanttRow(Schema):
-    """One task instance with its attempts."""
-
-    task_id: str
-    map_index: int
-    label: str
-    state: str
-    attempts: list[GanttAttempt]
-
-
-class RunGantt(Schema):
-    """A run's task instances in the DAG's order, each with its attempts' times; ``start``
-    and ``end`` bound them all (``end`` is now while something runs)."""
-
-    dag_id: str
-    run_id: str
-    state: str
-    start: IsoDatetime | None
-    end: IsoDatetime | None
-    rows: list[GanttRow]
-
-
-def run_gantt(ctx: ServiceContext, dag_id: str, run_id: str) -> RunGantt:
-    """The Gantt chart's data of run ``run_id`` of ``dag_id`` (not found for either)."""
-    from headwater.operations import require_run
-
-    _, dag = load_structure(ctx, dag_id)
-    run = require_run(ctx.store, dag_id, run_id)
-    order = {task.task_id: i for i, task in enumerate(dag.topological_sort())}
-    attempts: dict[tuple[str, int], list[GanttAttempt]] = defaultdict(list)
-    for attempt in ctx.store.get_attempts(dag_id, run_id):
-        attempts[(attempt.task_id, attempt.map_index)].append(
-            GanttAttempt(
-                try_number=attempt.try_number,
-                state=attempt.state.value,
-                start_date=attempt.start_date,
-                end_date=attempt.end_date,
-                queued_at=None,
-            )
-        )
-    queued = ctx.store.get_task_instance_queued_at(dag_id, run_id)
-    rows = []
-    for ti in sorted(
-        ctx.store.get_task_instances(dag_id, run_id),
-        key=lambda ti: (order.get(ti.task_id, len(order)), ti.task_id, ti.map_index),
-    ):
-        tries = sorted(attempts.get((ti.task_id, ti.map_index), []), key=lambda a: a.try_number)
-        at = queued.get((ti.task_id, ti.map_index))
-        if tries and at is not None and at <= tries[-1].start_date:
-            tries[-1] = tries[-1].model_copy(update={"queued_at": at})
-        label = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        rows.append(
-            GanttRow(
-                task_id=ti.task_id,
-                map_index=ti.map_index,
-                label=label,
-                state=ti.state.value,
-                attempts=tries,
-            )
-        )
-    times = [t for row in rows for a in row.attempts for t in (a.queued_at, a.start_date) if t]
-    ends = [a.end_date or ctx.now() for row in rows for a in row.attempts]
-    return RunGantt(
-        dag_id=dag_id,
-        run_id=run_id,
-        state=run.state.value,
-        start=min(times, default=None),
-        end=max(ends, default=None),
-        rows=rows,
-    )
-
-
-class DagSource(Schema):
-    """The DAG file's text (secrets registered with the masker shown as ``***``)."""
-
-    dag_id: str
-    file: str
-    source: str
-    truncated: bool
-    """True when the file is longer than the code view reads (:data:`MAX_SOURCE_BYTES`)."""
-
-
-def dag_source(ctx: ServiceContext, dag_id: str, *, max_bytes: int = MAX_SOURCE_BYTES) -> DagSource:
-    """The source of the file that defines ``dag_id``; not found when the database does not
-    know the file or the file is gone."""
-    from headwater.operations import dag_row
-    from headwater.operations.errors import NotFoundError
-
-    row = dag_row(ctx.store, dag_id)
-    if not row.fileloc:
-        raise NotFoundError(f"DAG {quoted(dag_id)} has no known file")
-    path = Path(row.fileloc)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise NotFoundError(
-            f"cannot read the file of DAG {quoted(dag_id)} ({row.fileloc}): {exc.strerror}"
-        ) from None
-    truncated = len(data) > max_bytes
-    text = data[:max_bytes].decode("utf-8", errors="replace")
-    return DagSource(dag_id=dag_id, file=row.fileloc, source=redact_text(text), truncated=truncated)
-
-
-class TaskDoc(Schema):
-    task_id: str
-    doc_md: str
-
-
-class DagDocs(Schema):
-    """The DAG's ``doc_md`` and each task's that has one, as Markdown text (unrendered)."""
-
-    dag_id: str
-    description: str | None
-    doc_md: str | None
-    tasks: list[TaskDoc]
-
-
-def dag_docs(ctx: ServiceContext, dag_id: str) -> DagDocs:
-    """The docs of ``dag_id`` from its stored structure, tasks in the DAG's order."""
-    _, dag = load_structure(ctx, dag_id)
-    return DagDocs(
-        dag_id=dag_id,
-        description=redact_text(dag.description) if dag.description else None,
-        doc_md=redact_text(dag.doc_md) if dag.doc_md else None,
-        tasks=[
-            TaskDoc(task_id=task.task_id, doc_md=redact_text(task.doc_md))
-            for task in dag.topological_sort()
-            if task.doc_md
-        ],
-    )
 
 
 class DagHeader(Schema):

@@ -2,7 +2,8 @@
 
 Each route checks that the principal may read the DAG (a DAG outside a tag-limited role's
 tags is not found, as one that does not exist) and answers a schema of
-:mod:`headwater.services.dag_views` or :mod:`headwater.services.dag_graph`.
+:mod:`headwater.services.dag_views`, :mod:`headwater.services.dag_graph` or
+:mod:`headwater.services.run_gantt`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from headwater.services.dag_graph import DagGraph, dag_graph
-from headwater.services.dag_views import (
-    MAX_GRID_RUNS,
-    DagGrid,
-    RunGantt,
-    dag_grid,
-    run_gantt,
-)
+from headwater.services.dag_views import MAX_GRID_RUNS, DagGrid, dag_grid
+from headwater.services.run_gantt import RunGantt, run_gantt
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_read
 

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from headwater.services.dag_views import RunGantt, RunSummary
+from headwater.services.dag_views import RunSummary
+from headwater.services.run_gantt import RunGantt
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,16 @@ from markdown_it import MarkdownIt
 
 from headwater.auth.principals import Principal
 from headwater.services.context import ServiceContext
+from headwater.services.dag_documents import dag_docs, dag_source
 from headwater.services.dag_graph import dag_graph
 from headwater.services.dag_views import (
     MAX_GRID_RUNS,
-    dag_docs,
     dag_grid,
     dag_header,
-    dag_source,
     run_detail,
     run_durations,
-    run_gantt,
 )
+from headwater.services.run_gantt import run_gantt
 from headwater.web.context import Ctx
 from headwater.web.security import require_dag_read
 from headwater.web.ui.charts import durations_chart, format_seconds, gantt_chart, svg_path
