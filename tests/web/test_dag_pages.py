@@ -57,6 +57,8 @@ def test_the_gantt_tab_opens_the_newest_run(client: TestClient, act_as: ActAs) -
     act_as("viewer")
     response = client.get("/dags/etl/gantt", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/dags/etl/runs/r1/gantt")
+    chosen = client.get("/dags/etl/gantt?run_id=a b", follow_redirects=False)
+    assert chosen.headers["location"] == "/dags/etl/runs/a%20b/gantt"
 
 
 def test_the_grid_fragment_is_done_when_every_run_ended(client: TestClient, act_as: ActAs) -> None:

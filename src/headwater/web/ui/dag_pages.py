@@ -167,9 +167,14 @@ def graph_page(
 
 
 @router.get("/dags/{dag_id}/gantt")
-def newest_gantt(dag_id: str, ctx: Ctx, principal: PagePrincipal, request: Request) -> Response:
-    """The Gantt tab: the newest run's chart, or a page saying there is no run yet."""
+def newest_gantt(
+    dag_id: str, ctx: Ctx, principal: PagePrincipal, request: Request, run_id: str | None = None
+) -> Response:
+    """The Gantt tab: the chart of run ``run_id`` (the run selector's choice), else of the
+    newest run, else a page saying there is no run yet."""
     require_dag_read(ctx, principal, dag_id)
+    if run_id:
+        return RedirectResponse(f"/dags/{_q(dag_id)}/runs/{_q(run_id)}/gantt", 303)
     newest = run_durations(ctx, dag_id, runs=1).runs
     if newest:
         return RedirectResponse(f"/dags/{_q(dag_id)}/runs/{_q(newest[0].run_id)}/gantt", 303)

@@ -1,6 +1,6 @@
 // The DAG views' own behaviour: collapsible group rows of the grid (state remembered per
 // DAG in localStorage, and kept when the live grid is swapped in again), and run selectors
-// that open their choice at once. Everything else is the shell's (app.js).
+// that show their choice at once (their forms also have a Show button). Everything else is the shell's (app.js).
 (function () {
   "use strict";
 
@@ -70,13 +70,6 @@
   function setUpSelectors() {
     document.querySelectorAll("select[data-views-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
-    });
-    document.querySelectorAll("select[data-views-goto]").forEach(function (select) {
-      select.addEventListener("change", function () {
-        if (select.value.charAt(0) === "/") {
-          window.location.assign(select.value);
-        }
-      });
     });
   }
 
