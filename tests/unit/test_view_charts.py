@@ -79,7 +79,7 @@ def test_gantt_bars_share_one_time_axis() -> None:
     chart = gantt_chart(
         gantt,
         T0 + timedelta(seconds=100),
-        "/t/{task_id}?map_index={map_index}&try={try_number}",
+        lambda row, attempt: f"/t/{row.task_id}?map_index={row.map_index}&try={attempt.try_number}",
         width=1000,
         label_width=200,
     )
@@ -109,7 +109,7 @@ def _run(run_id: str, day: int, duration: float | None, state: str = "success") 
 
 def test_durations_bars_grow_with_the_duration_and_skip_unfinished_runs() -> None:
     runs = [_run("a", 0, 30), _run("b", 1, 60, "failed"), _run("c", 2, None, "running")]
-    chart = durations_chart(runs, "/d?run_id={run_id}", width=600, height=300)
+    chart = durations_chart(runs, lambda run: f"/d?run_id={run.run_id}", width=600, height=300)
     assert [b.state for b in chart.bars] == ["success", "failed"]
     short, long = chart.bars
     assert long.height == pytest.approx(2 * short.height)

@@ -138,3 +138,20 @@ def test_the_graph_fragment_is_the_svg_alone_and_done_for_an_ended_run(
     fragment = client.get("/dags/etl/graph?run_id=r1&fragment=graph").text
     assert fragment.lstrip().startswith("<span hidden data-live-done></span>")
     assert "<html" not in fragment and fragment.count('class="views-node views-node-task"') == 4
+
+
+def test_run_ids_with_plus_signs_survive_the_links(client: TestClient, act_as: ActAs) -> None:
+    from headwater.services.runs import TriggerRunRequest, trigger_run
+
+    act_as("viewer")
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    run_id = "manual__2024-03-01T00:00:00+00:00"
+    trigger_run(ctx, "etl", TriggerRunRequest(run_id=run_id))
+    encoded = "manual__2024-03-01T00%3A00%3A00%2B00%3A00"
+    grid = client.get("/dags/etl").text
+    assert f'href="/dags/etl?run_id={encoded}&amp;runs=25"' in grid
+    assert f'href="/dags/etl/runs/{encoded}/tasks/load?map_index=-1"' in grid
+    durations = client.get("/dags/etl/durations").text
+    assert f'href="/dags/etl?run_id={encoded}"' in durations
+    panel = client.get(f"/dags/etl?run_id={encoded}").text
+    assert f'title="{run_id}">{run_id}</h2>' in panel

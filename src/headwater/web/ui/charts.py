@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from headwater.services.dag_views import RunSummary
-from headwater.services.run_gantt import RunGantt
+from headwater.services.run_gantt import GanttAttempt, GanttRow, RunGantt
 
 
 @dataclass(frozen=True)
@@ -97,15 +98,15 @@ def svg_path(points: list[tuple[float, float]]) -> str:
 def gantt_chart(
     gantt: RunGantt,
     now: datetime,
-    attempt_url: str,
+    attempt_href: Callable[[GanttRow, GanttAttempt], str],
     *,
     width: float = 1160.0,
     label_width: float = 220.0,
     row_height: float = 24.0,
 ) -> GanttChart:
     """Bars of each attempt of ``gantt`` on one time axis: the queued part, then the
-    running part up to its end (``now`` while it runs). ``attempt_url`` is a format string
-    with ``{task_id}``, ``{map_index}`` and ``{try_number}``."""
+    running part up to its end (``now`` while it runs); ``attempt_href`` gives each bar's
+    link."""
     top = 8.0
     plot = width - label_width - 16.0
     start = gantt.start or now
@@ -120,9 +121,7 @@ def gantt_chart(
         y = top + i * row_height
         rows.append((y + row_height / 2, row.label, f"{row.label} · {row.state}"))
         for attempt in row.attempts:
-            url = attempt_url.format(
-                task_id=row.task_id, map_index=row.map_index, try_number=attempt.try_number
-            )
+            url = attempt_href(row, attempt)
             began, ended = attempt.start_date, attempt.end_date or now
             if attempt.queued_at is not None and attempt.queued_at < began:
                 bars.append(
@@ -161,7 +160,7 @@ def gantt_chart(
 
 def durations_chart(
     runs: list[RunSummary],
-    run_url: str,
+    run_href: Callable[[RunSummary], str],
     *,
     width: float = 1160.0,
     height: float = 320.0,
@@ -169,7 +168,7 @@ def durations_chart(
     bottom: float = 40.0,
 ) -> DurationsChart:
     """A bar per run (oldest left) as tall as its duration; a run not ended has none.
-    ``run_url`` is a format string with ``{run_id}``."""
+    ``run_href`` gives each bar's link."""
     top, right = 12.0, 12.0
     plot_w, plot_h = width - left - right, height - top - bottom
     longest = max((r.duration or 0.0 for r in runs), default=0.0)
@@ -189,7 +188,7 @@ def durations_chart(
                 h,
                 run.state,
                 f"{run.run_id} · {run.state} · {format_seconds(run.duration)}",
-                run_url.format(run_id=run.run_id),
+                run_href(run),
             )
         )
     y_ticks = [

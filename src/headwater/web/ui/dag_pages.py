@@ -28,7 +28,7 @@ from headwater.services.dag_views import (
     run_detail,
     run_durations,
 )
-from headwater.services.run_gantt import run_gantt
+from headwater.services.run_gantt import GanttAttempt, GanttRow, run_gantt
 from headwater.web.context import Ctx
 from headwater.web.security import require_dag_read
 from headwater.web.ui.charts import durations_chart, format_seconds, gantt_chart, svg_path
@@ -188,11 +188,12 @@ def gantt_page(
     """A run's task instances on a time axis: queued (lighter), then running."""
     require_dag_read(ctx, principal, dag_id)
     gantt = run_gantt(ctx, dag_id, run_id)
-    attempt_url = (
-        f"/dags/{_q(dag_id)}/runs/{_q(run_id)}/tasks/{{task_id}}"
-        "?map_index={map_index}&try_number={try_number}"
-    )
-    chart = gantt_chart(gantt, ctx.now(), attempt_url)
+
+    def attempt_href(row: GanttRow, attempt: GanttAttempt) -> str:
+        query = urlencode({"map_index": row.map_index, "try_number": attempt.try_number})
+        return f"/dags/{_q(dag_id)}/runs/{_q(run_id)}/tasks/{_q(row.task_id)}?{query}"
+
+    chart = gantt_chart(gantt, ctx.now(), attempt_href)
     recent = run_durations(ctx, dag_id, runs=MAX_GRID_RUNS).runs[::-1]
     context = {"gantt": gantt, "chart": chart, "recent_runs": recent}
     return _page(request, ctx, principal, dag_id, "gantt", "views_gantt.html", context)
@@ -218,7 +219,9 @@ def durations_page(
     """Run durations over time as a bar chart coloured by run state."""
     require_dag_read(ctx, principal, dag_id)
     durations = run_durations(ctx, dag_id, runs=runs)
-    chart = durations_chart(durations.runs, f"/dags/{_q(dag_id)}?run_id={{run_id}}")
+    chart = durations_chart(
+        durations.runs, lambda run: f"/dags/{_q(dag_id)}?{urlencode({'run_id': run.run_id})}"
+    )
     context = {"durations": durations, "chart": chart, "format_seconds": format_seconds}
     return _page(request, ctx, principal, dag_id, "durations", "views_durations.html", context)
 
