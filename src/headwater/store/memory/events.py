@@ -24,11 +24,12 @@ class MemoryEvents(MemoryCore):
         try_number: int | None = None,
         state: str | None = None,
         detail: str | None = None,
+        actor: str | None = None,
     ) -> int:
         with self._lock:
             event_id = self._s.next_id("events")
             row = EventRow(event_id, at, kind, dag_id, run_id, task_id, map_index, try_number)
-            row.state, row.detail = state, detail
+            row.state, row.detail, row.actor = state, detail, actor
             self._s.events.append(row)
             return event_id
 

@@ -26,6 +26,7 @@ class SqlEvents(SqlCore):
         try_number: int | None = None,
         state: str | None = None,
         detail: str | None = None,
+        actor: str | None = None,
     ) -> int:
         """Append an entry to the event log ('trigger', 'clear', ...); returns its id."""
         params = event(
@@ -38,6 +39,7 @@ class SqlEvents(SqlCore):
             try_number=try_number,
             state=state,
             detail=detail,
+            actor=actor,
         )
         with self._write() as conn:
             key = conn.execute(insert(EVENTS), params).inserted_primary_key
