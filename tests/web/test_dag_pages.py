@@ -43,6 +43,8 @@ def test_every_page_shows_the_dag_header_with_its_tab(
     client: TestClient, act_as: ActAs, path: str
 ) -> None:
     act_as("viewer")
+    assert "data-api-action" not in client.get(path).text  # a viewer gets no actions
+    act_as("op")
     html = client.get(path).text
     assert 'data-api-action="PATCH /api/v1/dags/etl"' in html
     assert '<a class="btn btn-primary" href="/dags/etl/trigger">Trigger</a>' in html
