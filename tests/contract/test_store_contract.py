@@ -141,6 +141,8 @@ def test_xcoms_by_key_name_and_map_index(any_store: Store) -> None:
     any_store.set_xcom(key, "other", '"x"')
     assert any_store.get_xcom(key, "return_value") == "2"
     assert any_store.get_xcom(key, "other") == '"x"'
+    assert any_store.get_xcoms(key) == {"other": '"x"', "return_value": "2"}
+    assert any_store.get_xcoms(TaskInstanceKey("etl", "r1", "t", 0)) == {}
     for index in (2, 0, 1):
         any_store.set_xcom(TaskInstanceKey("etl", "r1", "m", index), "return_value", str(index))
     assert any_store.get_mapped_xcoms("etl", "r1", "m", "return_value") == ["0", "1", "2"]
@@ -149,6 +151,8 @@ def test_xcoms_by_key_name_and_map_index(any_store: Store) -> None:
     any_store.clear_xcoms(TaskInstanceKey("etl", "r1", "m", 1))
     assert any_store.get_xcom(key, "return_value") is None
     assert any_store.get_xcom(key, "other") is None
+    assert any_store.get_xcoms(key) == {}
+    assert any_store.get_xcoms(TaskInstanceKey("etl", "r1", "m", 2)) == {"return_value": "2"}
     assert any_store.get_mapped_xcoms("etl", "r1", "m", "return_value") == ["0", "2"]
 
 
@@ -252,3 +256,23 @@ def test_when_an_instance_last_became_queued_is_kept(any_store: Store, clock: Fa
     assert any_store.get_task_instance_queued_at("etl", "r1") == {("q", -1): first}
     any_store.delete_dag_run("etl", "r1")
     assert any_store.get_task_instance_queued_at("etl", "r1") == {}
+
+
+def test_an_instance_remembers_when_it_was_last_queued(any_store: Store, clock: FakeClock) -> None:
+    run = make_run()
+    queued = make_ti("q", run, state=TaskInstanceState.QUEUED)
+    waiting = make_ti("w", run)
+    any_store.create_dag_run(run, [queued, waiting])
+    first = clock.now()
+    assert any_store.task_instance_queued_at(queued.key) == first
+    assert any_store.task_instance_queued_at(waiting.key) is None
+    clock.advance(timedelta(seconds=5))
+    queued.state = TaskInstanceState.RUNNING
+    waiting.state = TaskInstanceState.QUEUED
+    any_store.save_task_instances([queued, waiting])
+    # kept after it moves on; a newly queued one gets the time it was written
+    assert any_store.task_instance_queued_at(queued.key) == first
+    assert any_store.task_instance_queued_at(waiting.key) == first + timedelta(seconds=5)
+    assert any_store.task_instance_queued_at(TaskInstanceKey("etl", "r1", "nope")) is None
+    any_store.delete_dag_run("etl", "r1")
+    assert any_store.task_instance_queued_at(queued.key) is None

@@ -47,7 +47,7 @@ from headwater.operations.errors import (
     OperationError,
 )
 from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_log
-from headwater.operations.marking import mark_task_instances
+from headwater.operations.marking import mark_task_instances, task_instances_to_mark
 from headwater.operations.runs import delete_run, trigger_run
 
 __all__ = [
@@ -85,5 +85,6 @@ __all__ = [
     "set_variable",
     "stored_dag",
     "task_instances_to_clear",
+    "task_instances_to_mark",
     "trigger_run",
 ]

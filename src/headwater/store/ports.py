@@ -56,7 +56,7 @@ from headwater.db.rows import (
     UserRow,
     VariableRow,
 )
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.base import Connection, MetadataStore
 
@@ -124,6 +124,11 @@ class RunQueries(ABC):
     def get_task_instance(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
     ) -> TaskInstance | None: ...
+
+    @abstractmethod
+    def task_instance_queued_at(self, key: TaskInstanceKey) -> datetime | None:
+        """When the instance was last written queued (by the store's clock), kept after it
+        moves on; None when it never was or does not exist. The attempt page's "queued"."""
 
     @abstractmethod
     def count_tis_by_pool(self, states: Iterable[TaskInstanceState | str]) -> dict[str, int]:

@@ -31,7 +31,7 @@ from headwater.db.rows import (
     UserRow,
     VariableRow,
 )
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection
 
@@ -52,6 +52,8 @@ class MemoryState:
 
     runs: dict[RunKey, DagRun] = field(default_factory=dict)
     tis: dict[RunKey, dict[tuple[str, int], TaskInstance]] = field(default_factory=dict)
+    queued_at: dict[TaskInstanceKey, datetime] = field(default_factory=dict)
+    """When each instance was last written queued (the SQL store's ``queued_at``)."""
     attempts: dict[RunKey, dict[tuple[str, int, int], TaskAttempt]] = field(default_factory=dict)
     attempt_life: dict[tuple[str, str, str, int, int], AttemptLife] = field(default_factory=dict)
     # (dag_id, run_id, task_id, name) -> {map_index: value}
@@ -76,8 +78,6 @@ class MemoryState:
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     login_failures: dict[str, LoginFailureRow] = field(default_factory=dict)
     last_id: dict[str, int] = field(default_factory=dict)
-    queued_at: dict[tuple[str, str, str, int], datetime] = field(default_factory=dict)
-    """When each task instance last became queued (as the SQL column ``queued_at``)."""
 
     def next_id(self, table: str) -> int:
         """The next id of ``table`` (ids only grow, as the SQL sequences)."""
@@ -92,13 +92,14 @@ class MemoryCore:
     _lock: threading.RLock
     _s: MemoryState
 
-    def stamp_queued(self, tis: Iterable[TaskInstance]) -> None:
-        """Note now as the time each queued one of ``tis`` became queued (lock held)."""
+    def _note_queued(self, tis: Iterable[TaskInstance]) -> None:
+        """Remember when instances were written queued (the SQL store's ``queued_at``).
+        Call with the lock held."""
         now = None
         for ti in tis:
             if ti.state is TaskInstanceState.QUEUED:
                 now = now or self.clock.now()
-                self._s.queued_at[tuple(ti.key)] = now  # type: ignore[index]
+                self._s.queued_at[ti.key] = now
 
 
 _Record = TypeVar("_Record", TaskInstance, TaskAttempt)

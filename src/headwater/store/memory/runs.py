@@ -31,7 +31,7 @@ class MemoryRuns(MemoryCore):
             self._s.runs[key] = copy.deepcopy(run)
             tis = list(task_instances)
             self._s.tis[key] = {(t.task_id, t.map_index): clone(t) for t in tis}
-            self.stamp_queued(tis)
+            self._note_queued(tis)
             self._s.attempts[key] = {}
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
@@ -131,10 +131,10 @@ class MemoryRuns(MemoryCore):
             self._s.tis.pop(key, None)
             self._s.attempts.pop(key, None)
             self._s.claims.pop(key, None)
-            for queued_key in [k for k in self._s.queued_at if k[:2] == key]:
-                del self._s.queued_at[queued_key]
             for life_key in [k for k in self._s.attempt_life if k[:2] == key]:
                 del self._s.attempt_life[life_key]
             for xcom_key in [k for k in self._s.xcoms if k[:2] == key]:
                 del self._s.xcoms[xcom_key]
+            for ti_key in [k for k in self._s.queued_at if k[:2] == key]:
+                del self._s.queued_at[ti_key]
         return len(keys)

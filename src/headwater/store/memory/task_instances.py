@@ -52,10 +52,15 @@ class MemoryTaskInstances(MemoryCore):
             self._check_expected(tis, expected)
         for key in keys:
             self._s.tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
-            self._s.queued_at.pop(tuple(key), None)  # type: ignore[arg-type]
-        self.stamp_queued(tis)
+            self._s.queued_at.pop(key, None)
         for ti in tis:
             self._s.tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = clone(ti)
+        self._note_queued(tis)
+
+    def task_instance_queued_at(self, key: TaskInstanceKey) -> datetime | None:
+        with self._lock:
+            ti = self._s.tis.get((key.dag_id, key.run_id), {}).get((key.task_id, key.map_index))
+            return self._s.queued_at.get(key) if ti is not None else None
 
     def get_task_instance_queued_at(
         self, dag_id: str, run_id: str
