@@ -48,6 +48,7 @@ def test_every_page_shows_the_dag_header_with_its_tab(
     html = client.get(path).text
     assert 'data-api-action="PATCH /api/v1/dags/etl"' in html
     assert '<a class="btn btn-primary" href="/dags/etl/trigger">Trigger</a>' in html
+    assert html.count("<h1") == 1 and '<h1 class="dag-title">' in html
     tabs = html[html.index('<nav class="tabs"') :]
     tabs = tabs[: tabs.index("</nav>")]
     current = re.findall(r'<a href="([^"]+)" aria-current="page">', tabs)

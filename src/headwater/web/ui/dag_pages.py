@@ -66,6 +66,7 @@ def _page(
         "tags": header.tags,
         "description": header.description,
         "active_tab": tab,
+        "dag_header_title": True,
         "can_operate": principal.at_least("op"),
         **context,
     }
