@@ -155,6 +155,17 @@ class RunClaim:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class RunSummaryRow:
+    """A run as lists show it (the DAG list's dots): who, which, how it went, for when."""
+
+    dag_id: str
+    run_id: str
+    state: str
+    run_type: str
+    logical_date: datetime
+
+
 # -- accounts: users, roles, API tokens, sessions, failed logins -------------------------------
 
 

@@ -13,6 +13,8 @@ port                what
 ``JobStore``        schedulers, DAG processors and workers, with their heartbeats
 ``BackfillStore``   backfills and which runs belong to them
 ``ClaimStore``      which scheduler owns which run (a lease), for several schedulers
+``BrowseQueries``   what the REST API and web UI list: DAGs without their structure, a page of
+                    runs with filters, the latest runs of many DAGs in one statement
 ``UserStore``       users, roles, API tokens, sessions and failed logins (REST API and UI)
 =================== ==========================================================================
 
@@ -51,6 +53,7 @@ from headwater.db.rows import (
     PoolRow,
     RoleRow,
     RunClaim,
+    RunSummaryRow,
     SessionRow,
     TokenRow,
     UserRow,
@@ -63,6 +66,7 @@ from headwater.store.base import Connection, MetadataStore
 __all__ = [
     "AttemptLiveness",
     "BackfillStore",
+    "BrowseQueries",
     "ClaimStore",
     "DagCatalog",
     "EventLog",
@@ -432,6 +436,39 @@ class ClaimStore(ABC):
         released (an expired claim is returned: its ``expires_at`` says so)."""
 
 
+class BrowseQueries(ABC):
+    """What people browse (the REST API, the web UI): reads shaped so a page of a long
+    history costs a few indexed statements, whatever the history's size."""
+
+    @abstractmethod
+    def list_dag_headers(self, include_inactive: bool = False) -> list[DagRow]:
+        """DAGs by id, as :meth:`DagCatalog.list_dags` gives them but with ``serialized``
+        None (not even read: it is the large column, and a list shows none of it)."""
+
+    @abstractmethod
+    def page_dag_runs(
+        self,
+        dag_id: str,
+        *,
+        states: Iterable[DagRunState | str] | None = None,
+        run_types: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[DagRun], int]:
+        """Runs of ``dag_id`` newest logical date first (then run id, last first), in
+        ``states`` and ``run_types`` if given, with ``start <= logical_date <= end``: those
+        from ``offset`` on, at most ``limit``, and how many match in all."""
+
+    @abstractmethod
+    def latest_dag_runs(
+        self, dag_ids: Iterable[str], per_dag: int
+    ) -> dict[str, list[RunSummaryRow]]:
+        """The newest ``per_dag`` runs of each of ``dag_ids`` (by logical date, then run
+        id), oldest first, as summaries; a DAG without runs maps to an empty list."""
+
+
 class UserStore(ABC):
     """Users, roles, API tokens, sessions and failed logins: who may use the REST API and UI.
 
@@ -544,6 +581,7 @@ class Store(
     JobStore,
     BackfillStore,
     ClaimStore,
+    BrowseQueries,
     UserStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
