@@ -233,3 +233,25 @@ def test_the_grid_follows_a_running_run_until_it_ends(
     newest_start = page.locator("tr[data-views-row='start'] .views-cell").last
     assert "state-success" in newest_start.get_attribute("class")
     assert page.locator(".views-run-panel .state-label").inner_text() == "success"
+
+
+@pytest.mark.usefixtures("history")
+def test_an_operator_clears_the_failed_instances_from_the_run_panel(
+    page: Any, live_url: str, act_as: ActAs
+) -> None:
+    act_as("op")
+    page.goto(f"{live_url}/dags/flaky")
+    boom = page.locator("tr[data-views-row='boom'] .views-cell")
+    assert "state-failed" in boom.get_attribute("class")
+    page.get_by_role("button", name="Clear failed").click()
+    dialog = page.get_by_role("dialog")
+    assert "Clear the failed task instances of run r1?" in dialog.inner_text()
+    dialog.get_by_role("button", name="Confirm").click()
+    # The page reloads with the run queued again and boom waiting to run.
+    page.locator(".views-run-panel .state-label", has_text="queued").wait_for(timeout=10_000)
+    assert "state-none" in page.locator("tr[data-views-row='boom'] .views-cell").get_attribute(
+        "class"
+    )
+    assert "state-success" in page.locator("tr[data-views-row='start'] .views-cell").get_attribute(
+        "class"
+    )
