@@ -143,6 +143,12 @@ class BackfillRow:
     reprocess: str
     max_active_runs: int
     created_at: datetime
+    created_by: str | None = None
+    """Who asked for it (a user, or ``cli:<OS user>``); None if unknown (before migration 0007)."""
+    completed_at: datetime | None = None
+    """When it was cancelled: from then on none of its queued runs starts; None until then."""
+    run_backwards: bool = False
+    """The scheduler starts its newest logical dates first."""
 
 
 @dataclass(frozen=True)

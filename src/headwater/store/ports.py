@@ -372,11 +372,18 @@ class BackfillStore(ABC):
         reprocess: str,
         max_active_runs: int,
         created_at: datetime,
+        created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         """Store a new backfill and return it with its id."""
 
     @abstractmethod
     def get_backfill(self, backfill_id: int) -> BackfillRow | None: ...
+
+    @abstractmethod
+    def complete_backfill(self, backfill_id: int, completed_at: datetime) -> bool:
+        """Set the backfill's ``completed_at`` if it has none; False if it had one already
+        or there is no such backfill (compare-and-set: of two cancels, one wins)."""
 
     @abstractmethod
     def list_backfills(self, dag_id: str | None = None) -> list[BackfillRow]:
