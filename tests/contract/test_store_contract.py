@@ -210,6 +210,54 @@ def test_an_attempt_is_saved_with_the_instances_it_changes(any_store: Store) -> 
     assert any_store.get_attempts("etl", "r1") == [make_attempt(a)]
 
 
+def test_list_dag_runs_before_pages_back_by_logical_date(any_store: Store) -> None:
+    for run_id, day in (("d0", 0), ("d1", 1), ("d2b", 2), ("d2a", 2), ("d3", 3)):
+        any_store.create_dag_run(make_run(run_id=run_id, day=day), [])
+    any_store.create_dag_run(make_run(dag_id="other", run_id="x", day=1), [])
+    newest = any_store.list_dag_runs_before("etl", None, 3)
+    assert [r.run_id for r in newest] == ["d2a", "d2b", "d3"]
+    older = any_store.list_dag_runs_before("etl", newest[0].logical_date, 3)
+    assert [r.run_id for r in older] == ["d0", "d1"]
+    assert any_store.list_dag_runs_before("etl", older[0].logical_date, 3) == []
+    assert any_store.list_dag_runs_before("missing", None, 3) == []
+
+
+def test_task_instances_of_several_runs_come_in_one_list(any_store: Store) -> None:
+    first, second, other = make_run(run_id="a"), make_run(run_id="b", day=1), make_run(run_id="c")
+    any_store.create_dag_run(second, [make_ti("t", second), make_ti("m", second, 1)])
+    any_store.create_dag_run(first, [make_ti("t", first), make_ti("m", first, 0)])
+    any_store.create_dag_run(other, [make_ti("t", other)])
+    any_store.create_dag_run(make_run(dag_id="x", run_id="a"), [make_ti("t", make_run("x", "a"))])
+    got = any_store.get_task_instances_of_runs("etl", ["b", "a", "missing"])
+    assert [(t.run_id, t.task_id, t.map_index) for t in got] == [
+        ("a", "m", 0),
+        ("a", "t", -1),
+        ("b", "m", 1),
+        ("b", "t", -1),
+    ]
+    assert all(t.dag_id == "etl" for t in got)
+    assert any_store.get_task_instances_of_runs("etl", []) == []
+
+
+def test_when_an_instance_last_became_queued_is_kept(any_store: Store, clock: FakeClock) -> None:
+    run = make_run()
+    queued, waiting = make_ti("q", run, state=S.QUEUED), make_ti("w", run)
+    any_store.create_dag_run(run, [queued, waiting])
+    first = clock.now()
+    assert any_store.get_task_instance_queued_at("etl", "r1") == {("q", -1): first}
+    clock.advance(timedelta(minutes=5))
+    queued.state, waiting.state = S.RUNNING, S.QUEUED
+    any_store.save_task_instances([queued, waiting])
+    assert any_store.get_task_instance_queued_at("etl", "r1") == {
+        ("q", -1): first,  # running now: when it was queued stays
+        ("w", -1): clock.now(),
+    }
+    any_store.save_task_instances([], delete=[waiting.key])
+    assert any_store.get_task_instance_queued_at("etl", "r1") == {("q", -1): first}
+    any_store.delete_dag_run("etl", "r1")
+    assert any_store.get_task_instance_queued_at("etl", "r1") == {}
+
+
 def test_an_instance_remembers_when_it_was_last_queued(any_store: Store, clock: FakeClock) -> None:
     run = make_run()
     queued = make_ti("q", run, state=TaskInstanceState.QUEUED)

@@ -105,6 +105,26 @@ class RunQueries(ABC):
         """How many runs of ``dag_id`` are queued or running."""
 
     @abstractmethod
+    def list_dag_runs_before(
+        self, dag_id: str, before: datetime | None, limit: int
+    ) -> list[DagRun]:
+        """The newest ``limit`` runs of ``dag_id`` with a logical date before ``before`` (all
+        when None), oldest first (then by run id): a page of the grid, read by the index on
+        ``(dag_id, logical_date)`` however long the history."""
+
+    @abstractmethod
+    def get_task_instances_of_runs(self, dag_id: str, run_ids: Iterable[str]) -> list[TaskInstance]:
+        """The task instances of the runs ``run_ids`` of ``dag_id`` in one query (by the
+        primary key's prefix), by run id, task id and map index."""
+
+    @abstractmethod
+    def get_task_instance_queued_at(
+        self, dag_id: str, run_id: str
+    ) -> dict[tuple[str, int], datetime]:
+        """``(task_id, map_index)`` -> when that instance of the run last became queued,
+        for those that ever were (the Gantt chart's lighter part of a bar)."""
+
+    @abstractmethod
     def get_task_instance(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
     ) -> TaskInstance | None: ...

@@ -102,6 +102,18 @@ class MemoryRuns(MemoryCore):
         with self._lock:
             return self._delete_runs(lambda key: key == (dag_id, run_id)) > 0
 
+    def list_dag_runs_before(
+        self, dag_id: str, before: datetime | None, limit: int
+    ) -> list[DagRun]:
+        with self._lock:
+            runs = [
+                copy.deepcopy(r)
+                for (d, _), r in self._s.runs.items()
+                if d == dag_id and (before is None or r.logical_date < before)
+            ]
+        runs.sort(key=_by_date)
+        return runs[max(len(runs) - limit, 0) :]
+
     def count_active_runs(self, dag_id: str) -> int:
         with self._lock:
             return sum(

@@ -52,6 +52,7 @@ class MemoryTaskInstances(MemoryCore):
             self._check_expected(tis, expected)
         for key in keys:
             self._s.tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
+            self._s.queued_at.pop(key, None)
         for ti in tis:
             self._s.tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = clone(ti)
         self._note_queued(tis)
@@ -60,6 +61,16 @@ class MemoryTaskInstances(MemoryCore):
         with self._lock:
             ti = self._s.tis.get((key.dag_id, key.run_id), {}).get((key.task_id, key.map_index))
             return self._s.queued_at.get(key) if ti is not None else None
+
+    def get_task_instance_queued_at(
+        self, dag_id: str, run_id: str
+    ) -> dict[tuple[str, int], datetime]:
+        with self._lock:
+            return {
+                (task_id, map_index): at
+                for (d, r, task_id, map_index), at in self._s.queued_at.items()
+                if (d, r) == (dag_id, run_id)
+            }
 
     def _check_expected(self, tis: list[TaskInstance], expected: ExpectedStates) -> None:
         for ti in tis:
@@ -77,6 +88,15 @@ class MemoryTaskInstances(MemoryCore):
         with self._lock:
             tis = self._s.tis.get((dag_id, run_id), {})
             return [clone(tis[index]) for index in sorted(tis)]
+
+    def get_task_instances_of_runs(self, dag_id: str, run_ids: Iterable[str]) -> list[TaskInstance]:
+        with self._lock:
+            return [
+                clone(tis[index])
+                for run_id in sorted(set(run_ids))
+                for tis in [self._s.tis.get((dag_id, run_id), {})]
+                for index in sorted(tis)
+            ]
 
     def get_task_instance(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1

@@ -130,6 +130,17 @@ class SqlRuns(SqlCore):
             deleted = conn.execute(delete(RUNS).where(*run_key(dag_id, run_id))).rowcount
         return bool(deleted)
 
+    def list_dag_runs_before(
+        self, dag_id: str, before: datetime | None, limit: int
+    ) -> list[DagRun]:
+        query = select(RUNS).where(RUNS.c.dag_id == dag_id)
+        if before is not None:
+            query = query.where(RUNS.c.logical_date < before)
+        query = query.order_by(RUNS.c.logical_date.desc(), RUNS.c.run_id.desc()).limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [to_run(row) for row in reversed(rows)]
+
     def count_active_runs(self, dag_id: str) -> int:
         """How many runs of ``dag_id`` are queued or running."""
         query = select(func.count()).where(

@@ -165,6 +165,27 @@ class SqlTaskInstances(SqlCore):
         with self._read() as conn:
             return [to_ti(row) for row in conn.execute(query)]
 
+    def get_task_instances_of_runs(self, dag_id: str, run_ids: Iterable[str]) -> list[TaskInstance]:
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return []
+        query = (
+            select(TIS)
+            .where(TIS.c.dag_id == dag_id, TIS.c.run_id.in_(wanted))
+            .order_by(TIS.c.run_id, TIS.c.task_id, TIS.c.map_index)
+        )
+        with self._read() as conn:
+            return [to_ti(row) for row in conn.execute(query)]
+
+    def get_task_instance_queued_at(
+        self, dag_id: str, run_id: str
+    ) -> dict[tuple[str, int], datetime]:
+        query = select(TIS.c.task_id, TIS.c.map_index, TIS.c.queued_at).where(
+            *run_key(dag_id, run_id, TIS), TIS.c.queued_at.is_not(None)
+        )
+        with self._read() as conn:
+            return {(t, int(m)): at for t, m, at in conn.execute(query)}
+
     def get_task_instance(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
     ) -> TaskInstance | None:
