@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
 
-from headwater.web.errors import install_error_handlers
+from headwater.web.errors import ERROR_RESPONSES, install_error_handlers
 
 if TYPE_CHECKING:
     from headwater.clock import Clock
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             response.headers.setdefault(name, value)
         return response
 
-    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     mount_api_docs(app)
     mount_ui(app)
     return app

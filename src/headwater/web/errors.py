@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater.exceptions import HeadwaterError
@@ -32,6 +33,37 @@ class ForbiddenError(HeadwaterError):
 
 class CsrfError(ForbiddenError):
     """A write authenticated by a session cookie came without its CSRF token (403)."""
+
+
+class FieldError(BaseModel):
+    field: str
+    """Where in the request: ``body.conf.region``, ``query.limit``, ``path.dag_id``."""
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """What every error answer holds (4xx and 5xx alike)."""
+
+    detail: str
+    """One line a person can read, naming what was wrong."""
+    errors: list[FieldError] = []
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "The request is invalid (a value the service refuses)",
+        401: "No valid session or token",
+        403: "The role may not do this",
+        404: "No such resource, or one the role cannot see",
+        409: "Clashes with what is stored",
+        422: "The request does not fit its schema",
+        429: "Too many failed logins: wait (Retry-After)",
+        503: "The database cannot be used",
+    }.items()
+}
+"""The error answers every route may give, in the OpenAPI spec, so clients (and the
+schema checks of the test suite) know them."""
 
 
 def error_body(detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
