@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from headwater.db.models import ID_LENGTH
 from headwater.operations._stored import NAME_PATTERN
@@ -86,6 +86,17 @@ class ConnectionCreate(ConnectionIn):
     password: str | None = Field(default=None, max_length=_TEXT, repr=False)
     schema_: str | None = Field(default=None, alias="schema", max_length=_TEXT)
     port: int | None = Field(default=None, ge=1, le=65535)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _no_extra(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("description", "host", "login", "password", "schema_", mode="after")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None  # a form's empty field: the part is not set
 
 
 class ConnectionChange(Schema):
@@ -221,8 +232,10 @@ def update_connection(ctx: ServiceContext, conn_id: str, change: ConnectionChang
             fields[field] = _kept_secrets(value or {}, stored.extra)
         elif field == "conn_type" and value is None:
             continue  # a connection always has a type
-        else:
+        elif field == "port":
             fields[field] = value
+        else:
+            fields[field] = value or None  # a form's empty field: the part is not set
     changed = _checked(dataclasses.replace(stored, **fields))
     return ConnectionOut.of(replace_connection_op(ctx.store, changed))
 
