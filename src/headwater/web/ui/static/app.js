@@ -104,7 +104,8 @@
       });
       document.body.append(dialog);
       dialog.showModal();
-      ok.focus();
+      // A destructive action is not one Enter away: the focus starts on Cancel.
+      (opts.danger ? cancel : ok).focus();
     });
   }
 
