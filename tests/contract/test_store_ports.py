@@ -372,7 +372,10 @@ def test_record_event_and_filters(any_store: Store) -> None:
 
 
 def test_page_events_pages_newest_first_with_the_total(any_store: Store) -> None:
-    ids = [any_store.record_event("trigger", at=T0, dag_id=f"d{i % 3}") for i in range(7)]
+    ids = [
+        any_store.record_event("trigger", at=T0, dag_id=f"d{i % 3}", actor=f"u{i % 2}")
+        for i in range(7)
+    ]
     any_store.record_event("pause", at=T0, dag_id="d0")
     any_store.record_event("delete_dag", at=T0)
     events, total = any_store.page_events(limit=3, offset=0)
@@ -385,8 +388,10 @@ def test_page_events_pages_newest_first_with_the_total(any_store: Store) -> None
     assert total == 4 and {e.dag_id for e in events} == {"d1", "d2"}
     assert any_store.page_events(dag_ids=[], limit=100) == ([], 0)
     assert any_store.page_events(offset=50) == ([], 9)
-    # No event of this log names who did it, so none matches a user.
-    assert any_store.page_events(actor="alice") == ([], 0)
+    events, total = any_store.page_events(actor="u1", limit=100)
+    assert total == 3 and [e.id for e in events] == [ids[5], ids[3], ids[1]]
+    assert {e.actor for e in events} == {"u1"}
+    assert any_store.page_events(actor="nobody") == ([], 0)
 
 
 def test_jobs_tell_a_live_scheduler_from_a_dead_one(any_store: Store) -> None:

@@ -30,6 +30,7 @@ from headwater.store.sql import SqlStore
 
 TABLES = {
     "alembic_version",
+    "api_tokens",
     "backfills",
     "connections",
     "dag_files",
@@ -38,9 +39,13 @@ TABLES = {
     "events",
     "import_errors",
     "jobs",
+    "login_failures",
     "pools",
+    "roles",
+    "sessions",
     "task_attempts",
     "task_instances",
+    "users",
     "variables",
     "xcoms",
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
-    {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks"},
+    {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks", "actors"},
     {"settings", "xcom_serializers", "xcom_objects"},
     {"masking", "secrets"},
     {"authoring", "operators", "hooks"},

@@ -80,7 +80,8 @@ class _LazyGroup(click.Group):
 
 @click.group("headwater", cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="headwater", prog_name="headwater")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """headwater: workflow orchestration as Python code.
 
     Write pipelines as DAGs of tasks in Python files, then list them with
@@ -88,6 +89,11 @@ def cli() -> None:
     Settings come from $HEADWATER_HOME/headwater.toml and HEADWATER__SECTION__KEY
     environment variables.
     """
+    from headwater.actors import acting_as
+    from headwater.cli._common import cli_actor
+
+    # What a command changes is logged in the event log as done by cli:<OS user>.
+    ctx.with_resource(acting_as(cli_actor()))
 
 
 def main(argv: list[str] | None = None) -> Any:

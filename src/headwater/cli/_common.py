@@ -81,6 +81,19 @@ run_id_option = click.option(
 )
 
 
+def cli_actor() -> str:
+    """Who the event log says made a change from the CLI: ``cli:<OS user>``."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's user, say)
+        import os
+
+        user = str(os.getuid())
+    return f"cli:{user}"
+
+
 def handle_errors(fn: F) -> F:
     """Turn headwater's errors, and a database that cannot be reached, into one clear line on
     stderr and exit code 1; a quoted value over 100 characters (a pasted id) is cut, not

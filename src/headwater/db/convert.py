@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam
 
 from headwater.db.models import (
+    ApiTokenModel,
     ConnectionModel,
     DagFileModel,
     DagModel,
@@ -23,9 +24,13 @@ from headwater.db.models import (
     EventModel,
     ImportErrorModel,
     JobModel,
+    LoginFailureModel,
     PoolModel,
+    RoleModel,
+    SessionModel,
     TaskAttemptModel,
     TaskInstanceModel,
+    UserModel,
     VariableModel,
     XComModel,
 )
@@ -57,6 +62,11 @@ VARIABLES = _table(VariableModel)
 CONNECTIONS = _table(ConnectionModel)
 EVENTS = _table(EventModel)
 JOBS = _table(JobModel)
+USERS = _table(UserModel)
+ROLES = _table(RoleModel)
+API_TOKENS = _table(ApiTokenModel)
+SESSIONS = _table(SessionModel)
+LOGIN_FAILURES = _table(LoginFailureModel)
 
 TI_FIELDS = tuple(f.name for f in dataclasses.fields(TaskInstance))
 ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(TaskAttempt))
@@ -206,7 +216,7 @@ def to_dag(row: Row[Any]) -> DagRow:
 def event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
     """An ``events`` row; every column is given (executemany needs the same keys in each)."""
     params = dict.fromkeys(
-        ("dag_id", "run_id", "task_id", "map_index", "try_number", "state", "detail")
+        ("dag_id", "run_id", "task_id", "map_index", "try_number", "state", "detail", "actor")
     )
     params.update(fields, kind=kind, at=at)
     return params

@@ -14,6 +14,9 @@ Keys and relations::
                                 ├─ task_attempts  (…, task_id, map_index, try_number)
                                 └─ xcoms          (…, task_id, map_index, key)
     pools (name)   variables (key)   connections (conn_id)   events (id)   jobs (id)
+    users (username) ◀─┬─ api_tokens (id)       ON DELETE CASCADE
+                       └─ sessions (id_hash)
+    roles (name)   login_failures (key)
 
 Runs are not tied to ``dags`` by a foreign key: ``dags test`` runs a DAG that no DAG
 processor has recorded.
@@ -278,6 +281,8 @@ class EventModel(Base):
     'backfill'."""
     state: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(_id())
+    """Who did it: a username, ``cli:<OS user>``, or null (migration 0006)."""
 
 
 class JobModel(Base):
@@ -293,6 +298,79 @@ class JobModel(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class UserModel(Base):
+    """A user of the REST API and web UI (migration 0006); ``role`` names a built-in role
+    (admin, op, viewer) or a row of ``roles``."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(_id(), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    """Argon2id, as :mod:`headwater.auth.passwords` writes it."""
+    role: Mapped[str] = mapped_column(_id())
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class RoleModel(Base):
+    """A role made by an admin: a level (viewer or op) and the DAG tags it is limited to."""
+
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(_id(), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    dag_tags: Mapped[list[str]]
+
+
+def _user_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["username"], ["users.username"], ondelete="CASCADE")
+
+
+class ApiTokenModel(Base):
+    """A bearer token of the REST API: its SHA-256 hash, never the token."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (_user_fk(), Index("ix_api_tokens_username", "username"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(_id())
+    username: Mapped[str] = mapped_column(_id())
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The token's first characters, for people to tell tokens apart."""
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class SessionModel(Base):
+    """A logged-in browser: the SHA-256 hash of its cookie's secret and its CSRF token."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (_user_fk(), Index("ix_sessions_username", "username"))
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(_id())
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LoginFailureModel(Base):
+    """Failed logins per user name or client address, for the login rate limit."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    """``user:<name>`` or ``address:<ip>``."""
+    count: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
 
 
 DEFAULT_POOL = "default_pool"

@@ -3,8 +3,9 @@
 Runs, task instances and attempts are the engine's own records
 (:mod:`headwater.engine.records`); these are for what only the scheduler, the DAG processor
 and the CLI need (the ports of :mod:`headwater.store.ports`): DAG files and DAGs, import
-errors, pools, variables, the event log, jobs, backfills, run claims, and the liveness of
-running attempts.
+errors, pools, variables, the event log, jobs, backfills, run claims, the liveness of
+running attempts, and the accounts of the REST API and UI (users, roles, API tokens, sessions,
+failed logins).
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class EventRow:
     try_number: int | None = None
     state: str | None = None
     detail: str | None = None
+    actor: str | None = None
+    """Who did it: a user's name (the REST API and UI), ``cli:<OS user>`` (the CLI), or
+    None (the scheduler, or code that set no actor)."""
 
 
 @dataclass
@@ -149,3 +153,69 @@ class RunClaim:
     run_id: str
     claimed_by: str
     expires_at: datetime
+
+
+# -- accounts: users, roles, API tokens, sessions, failed logins -------------------------------
+
+
+@dataclass
+class UserRow:
+    """A user of the REST API and web UI; ``password_hash`` is an Argon2id hash (never the
+    password, and never shown)."""
+
+    username: str
+    password_hash: str
+    role: str
+    created_at: datetime
+    last_login_at: datetime | None = None
+    disabled: bool = False
+
+
+@dataclass
+class RoleRow:
+    """A role made by an admin: a level (``viewer`` or ``op``) and the DAG tags it is limited
+    to (empty: every DAG). The built-in ``admin``, ``op`` and ``viewer`` have no row."""
+
+    name: str
+    level: str
+    dag_tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TokenRow:
+    """An API token of one user: only its SHA-256 hash is stored, and its first characters
+    (``prefix``) so people can tell their tokens apart."""
+
+    id: str
+    name: str
+    username: str
+    token_hash: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class SessionRow:
+    """A logged-in browser: the SHA-256 hash of its cookie's secret, its CSRF token, and when
+    it ends unless used again (each use moves ``expires_at`` on)."""
+
+    id_hash: str
+    username: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+@dataclass
+class LoginFailureRow:
+    """Failed logins of one key (``user:<name>`` or ``address:<ip>``) since ``first_at``;
+    ``locked_until`` is set once there were too many."""
+
+    key: str
+    count: int
+    first_at: datetime
+    locked_until: datetime | None = None

@@ -1,4 +1,8 @@
-"""Pools, variables and connections: the shared settings tasks read from the database."""
+"""Pools, variables and connections: the shared settings tasks read from the database.
+
+Each change is logged in the event log with who made it (:func:`record_change`), in the same
+transaction; a variable's value or a connection's secrets never go into the log.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from headwater.authoring.operator import MAX_POOL_SLOTS
 from headwater.db.models import DEFAULT_POOL
 from headwater.masking import is_sensitive_name
 from headwater.operations._stored import require_name
+from headwater.operations.actors import current_actor
 from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.store.base import Connection
 from headwater.strict_json import require_finite
@@ -15,6 +20,12 @@ from headwater.strict_json import require_finite
 if TYPE_CHECKING:
     from headwater.db.rows import PoolRow, VariableRow
     from headwater.store.ports import Store
+
+
+def record_change(store: Store, kind: str, detail: str) -> None:
+    """Log a change of something global (a pool, variable, connection, user, role or
+    token) as ``kind`` by the current actor; ``detail`` names what changed."""
+    store.record_event(kind, at=store.clock.now(), detail=detail, actor=current_actor())
 
 
 # -- pools -------------------------------------------------------------------------------------
@@ -32,7 +43,9 @@ def set_pool(store: Store, name: str, slots: int, description: str | None = None
     if description is None:
         existing = store.get_pool(name)
         description = existing.description if existing is not None else ""
-    store.set_pool(name, slots, description)
+    with store.unit_of_work() as uow:
+        uow.set_pool(name, slots, description)
+        record_change(uow, "set_pool", f"pool {name} slots={slots}")
     pool = store.get_pool(name)
     assert pool is not None
     return pool
@@ -46,8 +59,10 @@ def delete_pool(store: Store, name: str) -> None:
             f"{DEFAULT_POOL!r} cannot be deleted (tasks without a pool use it); "
             "change its slots instead"
         )
-    if not store.delete_pool(name):
-        raise NotFoundError(f"no pool {name!r}")
+    with store.unit_of_work() as uow:
+        if not uow.delete_pool(name):
+            raise NotFoundError(f"no pool {name!r}")
+        record_change(uow, "delete_pool", f"pool {name}")
 
 
 # -- variables ---------------------------------------------------------------------------------
@@ -65,13 +80,17 @@ def set_variable(store: Store, key: str, value: str, description: str | None = N
     require_name(key, "variable key")
     if not isinstance(value, str):
         raise InvalidRequestError(f"variable {key!r}: the value must be text")
-    store.set_variable(key, value, description)
+    with store.unit_of_work() as uow:
+        uow.set_variable(key, value, description)
+        record_change(uow, "set_variable", f"variable {key}")
     return next(v for v in store.list_variables() if v.key == key)
 
 
 def delete_variable(store: Store, key: str) -> None:
-    if not store.delete_variable(key):
-        raise NotFoundError(f"no variable {key!r}")
+    with store.unit_of_work() as uow:
+        if not uow.delete_variable(key):
+            raise NotFoundError(f"no variable {key!r}")
+        record_change(uow, "delete_variable", f"variable {key}")
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -108,7 +127,9 @@ def add_connection(store: Store, connection: Connection) -> Connection:
         raise ConflictError(
             f"connection {connection.conn_id!r} already exists; delete it first to replace it"
         )
-    store.set_connection(connection)
+    with store.unit_of_work() as uow:
+        uow.set_connection(connection)
+        record_change(uow, "add_connection", f"connection {connection.conn_id}")
     return connection
 
 
@@ -121,13 +142,17 @@ def replace_connection(store: Store, connection: Connection) -> Connection:
             f"connection {connection.conn_id!r}: port {connection.port} is not 1-65535"
         )
     require_finite(connection.extra, f"connection {connection.conn_id!r}: extra")
-    store.set_connection(connection)
+    with store.unit_of_work() as uow:
+        uow.set_connection(connection)
+        record_change(uow, "update_connection", f"connection {connection.conn_id}")
     return connection
 
 
 def delete_connection(store: Store, conn_id: str) -> None:
-    if not store.delete_connection(conn_id):
-        raise NotFoundError(f"no connection {conn_id!r}")
+    with store.unit_of_work() as uow:
+        if not uow.delete_connection(conn_id):
+            raise NotFoundError(f"no connection {conn_id!r}")
+        record_change(uow, "delete_connection", f"connection {conn_id}")
 
 
 def public_connection(connection: Connection) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from headwater.engine.records import DagRun
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, stored_dag, xcoms_for
+from headwater.operations.actors import current_actor
 from headwater.operations.clearing import clear_task_instances
 from headwater.operations.errors import InvalidRequestError
 from headwater.scheduler.run_planning import iter_intervals_between
@@ -288,6 +289,7 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
                 f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
                 f"{len(result.created)} created, {len(result.rerun)} rerun"
             ),
+            actor=current_actor(),
         )
     return result
 

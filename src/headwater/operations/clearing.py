@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from headwater.engine import manual_changes
 from headwater.engine.states import FAILED_STATES
 from headwater.operations._selection import chosen_instances, describe, load_run, refuse_busy
+from headwater.operations.actors import current_actor
 
 if TYPE_CHECKING:
     from headwater.engine.dagrun import DagRunEngine
@@ -94,6 +95,7 @@ def _record(
             [key.label for key in keys],
             {"downstream": downstream, "only_failed": only_failed},
         ),
+        actor=current_actor(),
     )
 
 

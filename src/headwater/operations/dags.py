@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from headwater.operations._stored import dag_row
+from headwater.operations.actors import current_actor
 from headwater.store import backfills
 
 if TYPE_CHECKING:
@@ -23,7 +24,9 @@ def set_paused(store: Store, dag_id: str, paused: bool) -> DagRow:
     with store.unit_of_work() as uow:
         uow.set_dag_paused(dag_id, paused)
         detail = "paused" if paused else "unpaused"
-        uow.record_event("pause", at=uow.clock.now(), dag_id=dag_id, detail=detail)
+        uow.record_event(
+            "pause", at=uow.clock.now(), dag_id=dag_id, detail=detail, actor=current_actor()
+        )
     return dag_row(store, dag_id)
 
 
@@ -43,5 +46,5 @@ def delete_dag(store: Store, dag_id: str) -> dict[str, int]:
         counts["backfills"] = backfills.delete_backfills(uow, dag_id)
         if row.fileloc is not None:
             counts["dag_files"] = int(uow.delete_dag_file(row.fileloc))
-        uow.record_event("delete_dag", at=uow.clock.now(), dag_id=dag_id)
+        uow.record_event("delete_dag", at=uow.clock.now(), dag_id=dag_id, actor=current_actor())
     return counts

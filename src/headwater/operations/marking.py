@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from headwater.engine import manual_changes
 from headwater.engine.states import TaskInstanceState
 from headwater.operations._selection import chosen_instances, describe, load_run, refuse_busy
+from headwater.operations.actors import current_actor
 from headwater.operations.errors import InvalidRequestError
 from headwater.shown_text import quoted
 
@@ -72,6 +73,7 @@ def mark_task_instances(
             detail=describe(
                 f"marked {target.value}", [key.label for key in keys], {"downstream": downstream}
             ),
+            actor=current_actor(),
         )
     return keys
 

@@ -12,6 +12,7 @@ from headwater.engine.records import DagRun
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, require_run, stored_dag, xcoms_for
+from headwater.operations.actors import current_actor
 from headwater.operations.errors import ConflictError
 from headwater.shown_text import quoted
 
@@ -57,6 +58,7 @@ def trigger_run(
                 run_id=run.run_id,
                 state=run.state.value,
                 detail=json.dumps(run.conf, default=str, sort_keys=True),
+                actor=current_actor(),
             )
     except ValueError:  # created at the same moment by someone else
         raise _taken(dag_id, run.run_id) from None
@@ -80,6 +82,11 @@ def delete_run(store: Store, dag_id: str, run_id: str) -> DagRun:
     with store.unit_of_work() as uow:
         uow.delete_dag_run(dag_id, run_id)
         uow.record_event(
-            "delete_run", at=uow.clock.now(), dag_id=dag_id, run_id=run_id, state=run.state.value
+            "delete_run",
+            at=uow.clock.now(),
+            dag_id=dag_id,
+            run_id=run_id,
+            state=run.state.value,
+            actor=current_actor(),
         )
     return run

@@ -3,7 +3,8 @@ first, for the API's ``/events`` and the UI's event-log page.
 
 A role limited to DAG tags sees only the events of the DAGs it sees (and none that belong
 to no DAG). Each event's ``detail`` passes through the secrets masker before it is shown.
-Who did it (``actor``) is shown and filtered on where the log records it.
+Who did it (``actor``: a user's name, ``cli:<OS user>`` for the CLI, None for the scheduler)
+is shown and filtered on.
 
 Example::
 
@@ -38,7 +39,7 @@ class EventOut(Schema):
     state: str | None
     detail: str | None
     actor: str | None
-    """Who did it (a user name), where the log records it."""
+    """Who did it: a user's name, ``cli:<OS user>``, or None (the scheduler)."""
 
     @classmethod
     def of(cls, row: EventRow) -> EventOut:
@@ -55,7 +56,7 @@ class EventOut(Schema):
             try_number=row.try_number,
             state=row.state,
             detail=None if row.detail is None else redact_text(row.detail),
-            actor=getattr(row, "actor", None),
+            actor=row.actor,
         )
 
 
@@ -88,6 +89,28 @@ def list_events(
     )
 
 
-EVENT_KINDS = ("trigger", "clear", "mark", "pause", "delete_run", "delete_dag", "backfill")
+EVENT_KINDS = (
+    "trigger",
+    "clear",
+    "mark",
+    "pause",
+    "delete_run",
+    "delete_dag",
+    "backfill",
+    "set_pool",
+    "delete_pool",
+    "set_variable",
+    "delete_variable",
+    "add_connection",
+    "update_connection",
+    "delete_connection",
+    "create_user",
+    "update_user",
+    "reset_password",
+    "delete_user",
+    "create_role",
+    "delete_role",
+    "create_token",
+)
 """The kinds of event the operations record, for a filter's suggestions (the filter takes
 any kind: other parts of headwater may record more)."""

@@ -13,6 +13,7 @@ port                what
 ``JobStore``        schedulers, DAG processors and workers, with their heartbeats
 ``BackfillStore``   backfills and which runs belong to them
 ``ClaimStore``      which scheduler owns which run (a lease), for several schedulers
+``UserStore``       users, roles, API tokens, sessions and failed logins (REST API and UI)
 =================== ==========================================================================
 
 :class:`Store` is every port together with the engine's
@@ -46,8 +47,13 @@ from headwater.db.rows import (
     EventRow,
     ImportErrorRow,
     JobRow,
+    LoginFailureRow,
     PoolRow,
+    RoleRow,
     RunClaim,
+    SessionRow,
+    TokenRow,
+    UserRow,
     VariableRow,
 )
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
@@ -64,6 +70,7 @@ __all__ = [
     "PoolStore",
     "RunQueries",
     "Store",
+    "UserStore",
     "VariableStore",
 ]
 
@@ -288,8 +295,10 @@ class EventLog(ABC):
         try_number: int | None = None,
         state: str | None = None,
         detail: str | None = None,
+        actor: str | None = None,
     ) -> int:
-        """Append an entry ('trigger', 'clear', ...); returns its id (ids only grow)."""
+        """Append an entry ('trigger', 'clear', ...) done by ``actor`` (a username,
+        ``cli:<OS user>``, None for the scheduler); returns its id (ids only grow)."""
 
     @abstractmethod
     def list_events(
@@ -314,8 +323,8 @@ class EventLog(ABC):
         """One page of the events matching the filters, newest first (from ``offset``, at
         most ``limit``), and how many match in all: for people browsing the log.
         ``dag_ids`` None: any DAG or none; a collection: only events of those DAGs (an empty
-        one matches nothing). ``actor``: only what that user did; an event log without
-        actors (before they were recorded) matches no actor."""
+        one matches nothing). ``actor``: only what that user did (events recorded without
+        one, before actors were recorded or by the scheduler, match no actor)."""
 
 
 class JobStore(ABC):
@@ -414,6 +423,107 @@ class ClaimStore(ABC):
         released (an expired claim is returned: its ``expires_at`` says so)."""
 
 
+class UserStore(ABC):
+    """Users, roles, API tokens, sessions and failed logins: who may use the REST API and UI.
+
+    Secrets are never stored: a password as its Argon2id hash, a token or session id as its
+    SHA-256 hash (:mod:`headwater.auth`). Deleting a user deletes their tokens and sessions.
+    """
+
+    @abstractmethod
+    def add_user(self, user: UserRow) -> bool:
+        """Store a new user; False (and nothing written) if the username is taken."""
+
+    @abstractmethod
+    def get_user(self, username: str) -> UserRow | None: ...
+
+    @abstractmethod
+    def list_users(self) -> list[UserRow]:
+        """Users by name."""
+
+    @abstractmethod
+    def update_user(
+        self,
+        username: str,
+        *,
+        role: str | None = None,
+        password_hash: str | None = None,
+        last_login_at: datetime | None = None,
+        disabled: bool | None = None,
+    ) -> bool:
+        """Change the given fields (None keeps one); False if there is no such user."""
+
+    @abstractmethod
+    def delete_user(self, username: str) -> bool:
+        """Delete a user with their tokens and sessions; False if there was none."""
+
+    @abstractmethod
+    def add_role(self, role: RoleRow) -> bool:
+        """Store a new role; False (and nothing written) if the name is taken."""
+
+    @abstractmethod
+    def get_role(self, name: str) -> RoleRow | None: ...
+
+    @abstractmethod
+    def list_roles(self) -> list[RoleRow]:
+        """Stored roles by name (the built-in ones have no row)."""
+
+    @abstractmethod
+    def delete_role(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def add_token(self, token: TokenRow) -> None:
+        """Store a new token (its id and hash are fresh random values)."""
+
+    @abstractmethod
+    def get_token(self, token_id: str) -> TokenRow | None: ...
+
+    @abstractmethod
+    def find_token(self, token_hash: str) -> TokenRow | None:
+        """The token whose hash is ``token_hash`` (revoked or expired ones included)."""
+
+    @abstractmethod
+    def list_tokens(self, username: str | None = None) -> list[TokenRow]:
+        """Tokens (of ``username``, or everyone's), oldest first (then by id)."""
+
+    @abstractmethod
+    def update_token(
+        self,
+        token_id: str,
+        *,
+        last_used_at: datetime | None = None,
+        revoked_at: datetime | None = None,
+    ) -> bool:
+        """Record a token's use or revocation (None keeps a field); False if there is none."""
+
+    @abstractmethod
+    def add_session(self, session: SessionRow) -> None: ...
+
+    @abstractmethod
+    def get_session(self, id_hash: str) -> SessionRow | None: ...
+
+    @abstractmethod
+    def touch_session(self, id_hash: str, last_seen_at: datetime, expires_at: datetime) -> bool:
+        """Record a session's use and move its end; False if there is none."""
+
+    @abstractmethod
+    def delete_session(self, id_hash: str) -> bool: ...
+
+    @abstractmethod
+    def delete_sessions(self, username: str) -> int:
+        """End every session of ``username`` (a new password, say); how many."""
+
+    @abstractmethod
+    def get_login_failure(self, key: str) -> LoginFailureRow | None: ...
+
+    @abstractmethod
+    def set_login_failure(self, row: LoginFailureRow) -> None:
+        """Create or replace the failures of ``row.key``."""
+
+    @abstractmethod
+    def clear_login_failure(self, key: str) -> bool: ...
+
+
 class Store(
     MetadataStore,
     RunQueries,
@@ -425,6 +535,7 @@ class Store(
     JobStore,
     BackfillStore,
     ClaimStore,
+    UserStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
 

@@ -22,32 +22,85 @@ from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from headwater.auth.principals import Level, Principal
+from headwater.auth.secrets import same_secret
+from headwater.operations.actors import act_as_for_this_context
 from headwater.operations.errors import NotFoundError
 from headwater.services.context import ServiceContext
 from headwater.shown_text import quoted
 from headwater.web.context import Ctx
-from headwater.web.errors import ForbiddenError, UnauthenticatedError
+from headwater.web.errors import CsrfError, ForbiddenError, UnauthenticatedError
 
 SESSION_COOKIE = "headwater_session"
 CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+"""The form field of the CSRF token, for the UI's plain HTML forms (logout)."""
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def authenticate(request: Request, ctx: Ctx) -> Principal | None:
-    """The user of this request, from its bearer token or session cookie, or None without
-    valid credentials. A write authenticated by the cookie without the session's CSRF token
-    raises :class:`~headwater.web.errors.CsrfError` (403). A session's CSRF token is put in
-    ``request.state.csrf_token`` for the page being rendered."""
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header ("" for another scheme)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _sent_csrf_token(request: Request) -> str | None:
+    given = request.headers.get(CSRF_HEADER)
+    if given is not None:
+        return given
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
     return None
 
 
-def current_principal(
+async def authenticate(request: Request, ctx: Ctx) -> Principal | None:
+    """The user of this request, from its bearer token or session cookie, or None without
+    valid credentials. A write authenticated by the cookie without the session's CSRF token
+    raises :class:`~headwater.web.errors.CsrfError` (403). A session's CSRF token is put in
+    ``request.state.csrf_token`` for the page being rendered.
+
+    A request with an ``Authorization`` header is judged by it alone (a bad token is not
+    saved by a cookie), and needs no CSRF token: a browser never adds the header by itself.
+    """
+    from headwater.services.sessions import principal_of_session
+    from headwater.services.tokens import principal_of_token
+
+    token = _bearer(request)
+    if token is not None:
+        return await run_in_threadpool(principal_of_token, ctx, token) if token else None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    found = await run_in_threadpool(principal_of_session, ctx, cookie)
+    if found is None:
+        return None
+    principal, csrf_token = found
+    request.state.csrf_token = csrf_token
+    if request.method in WRITE_METHODS:
+        sent = await _sent_csrf_token(request)
+        if sent is None or not same_secret(sent, csrf_token):
+            raise CsrfError(
+                f"this change needs the session's CSRF token in the {CSRF_HEADER} header "
+                f"(or a {CSRF_FIELD} form field); reload the page and try again"
+            )
+    return principal
+
+
+async def current_principal(
     request: Request, principal: Annotated[Principal | None, Depends(authenticate)]
 ) -> Principal:
-    """The authenticated user; :class:`UnauthenticatedError` (401) without one."""
+    """The authenticated user; :class:`UnauthenticatedError` (401) without one. What the
+    request changes is logged in the event log as done by this user."""
     if principal is None:
         raise UnauthenticatedError("log in, or send an API token: Authorization: Bearer <token>")
+    act_as_for_this_context(principal.username)
     return principal
 
 

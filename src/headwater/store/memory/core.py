@@ -20,8 +20,13 @@ from headwater.db.rows import (
     EventRow,
     ImportErrorRow,
     JobRow,
+    LoginFailureRow,
     PoolRow,
+    RoleRow,
     RunClaim,
+    SessionRow,
+    TokenRow,
+    UserRow,
     VariableRow,
 )
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
@@ -62,6 +67,11 @@ class MemoryState:
     events: list[EventRow] = field(default_factory=list)
     jobs: dict[int, JobRow] = field(default_factory=dict)
     backfills: dict[int, BackfillRow] = field(default_factory=dict)
+    users: dict[str, UserRow] = field(default_factory=dict)
+    roles: dict[str, RoleRow] = field(default_factory=dict)
+    tokens: dict[str, TokenRow] = field(default_factory=dict)
+    sessions: dict[str, SessionRow] = field(default_factory=dict)
+    login_failures: dict[str, LoginFailureRow] = field(default_factory=dict)
     last_id: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

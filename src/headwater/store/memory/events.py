@@ -25,11 +25,12 @@ class MemoryEvents(MemoryCore):
         try_number: int | None = None,
         state: str | None = None,
         detail: str | None = None,
+        actor: str | None = None,
     ) -> int:
         with self._lock:
             event_id = self._s.next_id("events")
             row = EventRow(event_id, at, kind, dag_id, run_id, task_id, map_index, try_number)
-            row.state, row.detail = state, detail
+            row.state, row.detail, row.actor = state, detail, actor
             self._s.events.append(row)
             return event_id
 
@@ -68,7 +69,7 @@ class MemoryEvents(MemoryCore):
                 for e in reversed(self._s.events)
                 if (wanted is None or e.dag_id in wanted)
                 and (kind is None or e.kind == kind)
-                and (actor is None or getattr(e, "actor", None) == actor)
+                and (actor is None or e.actor == actor)
             ]
         return found[offset : offset + limit], len(found)
 

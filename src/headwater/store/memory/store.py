@@ -15,6 +15,7 @@ from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.task_instances import MemoryTaskInstances
+from headwater.store.memory.users import MemoryUsers
 from headwater.store.memory.xcoms import MemoryXComs
 from headwater.store.ports import Store
 
@@ -27,6 +28,7 @@ class MemoryStore(
     MemoryEvents,
     MemoryBackfills,
     MemoryClaims,
+    MemoryUsers,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -17,6 +17,7 @@ One module per concern, each a class over :class:`~headwater.store.sql.core.SqlC
 * ``dags`` (DAG files, DAGs, import errors), ``config`` (pools, variables, connections),
   ``events``, ``jobs``: what the scheduler, the DAG processor and the CLI need;
 * ``backfills``, ``claims`` (which scheduler owns which run);
+* ``users``: users, roles, API tokens, sessions and failed logins;
 * ``ports``: all of them as one class; ``store``: :class:`SqlStore`, one transaction per
   call; ``unit_of_work``: :class:`SqlUnitOfWork`, one transaction for many calls.
 

@@ -27,6 +27,7 @@ class SqlEvents(SqlCore):
         try_number: int | None = None,
         state: str | None = None,
         detail: str | None = None,
+        actor: str | None = None,
     ) -> int:
         """Append an entry to the event log ('trigger', 'clear', ...); returns its id."""
         params = event(
@@ -39,6 +40,7 @@ class SqlEvents(SqlCore):
             try_number=try_number,
             state=state,
             detail=detail,
+            actor=actor,
         )
         with self._write() as conn:
             key = conn.execute(insert(EVENTS), params).inserted_primary_key
@@ -78,8 +80,6 @@ class SqlEvents(SqlCore):
         if kind is not None:
             conditions.append(EVENTS.c.kind == kind)
         if actor is not None:
-            if "actor" not in EVENTS.c:  # a log from before actors were recorded
-                return [], 0
             conditions.append(EVENTS.c.actor == actor)
         query = select(EVENTS).where(*conditions).order_by(EVENTS.c.id.desc())
         counted = select(func.count()).select_from(EVENTS).where(*conditions)

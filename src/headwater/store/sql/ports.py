@@ -14,6 +14,7 @@ from headwater.store.sql.dags import SqlDags
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.runs import SqlRuns
+from headwater.store.sql.users import SqlUsers
 from headwater.store.sql.xcoms import SqlXComs
 
 
@@ -27,6 +28,7 @@ class SqlPorts(
     SqlJobs,
     SqlBackfills,
     SqlClaims,
+    SqlUsers,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills and claims on SQL."""
+    jobs, backfills, claims and accounts (users, roles, tokens, sessions) on SQL."""

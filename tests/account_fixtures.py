@@ -1,0 +1,50 @@
+"""Accounts for the authentication tests: real users with real passwords in the app's
+database, and an app whose clock is the test's fake clock (session ends and lockouts).
+
+* ``accounts``: users ``root`` (admin), ``olga`` (op), ``vera`` (viewer) and ``tess`` (role
+  ``team-a``: op on DAGs tagged ``team-a``), each with password :data:`PASSWORD`.
+* ``clocked_client``: a ``TestClient`` on the app with the fake clock.
+* ``log_in(client, username)``: logs in through ``POST /api/v1/auth/login``; returns the
+  answer's JSON (with the CSRF token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from headwater.clock import FakeClock
+from headwater.services.context import open_context
+from headwater.services.users import create_role, create_user
+from headwater.settings import Settings
+from headwater.web.app import create_app
+
+PASSWORD = "correct horse battery"
+USERS = {"root": "admin", "olga": "op", "vera": "viewer", "tess": "team-a"}
+
+
+@pytest.fixture
+def accounts(web_settings: Settings, clock: FakeClock) -> dict[str, str]:
+    with open_context(web_settings, clock=clock) as ctx:
+        create_role(ctx, "team-a", "op", ["team-a"])
+        for username, role in USERS.items():
+            create_user(ctx, username, PASSWORD, role)
+    return USERS
+
+
+@pytest.fixture
+def clocked_client(
+    web_settings: Settings, clock: FakeClock, accounts: dict[str, str]
+) -> Iterator[TestClient]:
+    with TestClient(create_app(web_settings, clock=clock)) as test_client:
+        yield test_client
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
