@@ -415,7 +415,7 @@ def events(client: TestClient, web_settings: Settings, dags_folder: Path) -> Tes
         now = ctx.now()
         ctx.store.record_event("trigger", at=now, dag_id="etl", run_id="r1")
         ctx.store.record_event("clear", at=now, dag_id="flaky", run_id="r1", detail="by hand")
-        ctx.store.record_event("pause", at=now, dag_id="team_dag", state="paused")
+        ctx.store.record_event("pause", at=now, dag_id="team_dag", state="paused", actor="ada")
     return client
 
 
@@ -433,6 +433,8 @@ def test_events_newest_first_with_filters(events: TestClient, act_as: ActAs) -> 
     )
     assert events.get("/api/v1/events", params={"dag_id": "etl"}).json()["total"] == 1
     assert events.get("/api/v1/events", params={"kind": "clear"}).json()["total"] == 1
+    by_ada = events.get("/api/v1/events", params={"actor": "ada"}).json()
+    assert [(e["kind"], e["actor"]) for e in by_ada["items"]] == [("pause", "ada")]
     paged = events.get("/api/v1/events", params={"limit": 1, "offset": 2}).json()
     assert [e["kind"] for e in paged["items"]] == ["trigger"]
 
