@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from db_records import T0, make_attempt, make_run, make_ti
+from headwater.clock import FakeClock
 from headwater.engine.records import TaskInstanceKey
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.base import Connection
@@ -140,6 +141,8 @@ def test_xcoms_by_key_name_and_map_index(any_store: Store) -> None:
     any_store.set_xcom(key, "other", '"x"')
     assert any_store.get_xcom(key, "return_value") == "2"
     assert any_store.get_xcom(key, "other") == '"x"'
+    assert any_store.get_xcoms(key) == {"other": '"x"', "return_value": "2"}
+    assert any_store.get_xcoms(TaskInstanceKey("etl", "r1", "t", 0)) == {}
     for index in (2, 0, 1):
         any_store.set_xcom(TaskInstanceKey("etl", "r1", "m", index), "return_value", str(index))
     assert any_store.get_mapped_xcoms("etl", "r1", "m", "return_value") == ["0", "1", "2"]
@@ -148,6 +151,8 @@ def test_xcoms_by_key_name_and_map_index(any_store: Store) -> None:
     any_store.clear_xcoms(TaskInstanceKey("etl", "r1", "m", 1))
     assert any_store.get_xcom(key, "return_value") is None
     assert any_store.get_xcom(key, "other") is None
+    assert any_store.get_xcoms(key) == {}
+    assert any_store.get_xcoms(TaskInstanceKey("etl", "r1", "m", 2)) == {"return_value": "2"}
     assert any_store.get_mapped_xcoms("etl", "r1", "m", "return_value") == ["0", "2"]
 
 
@@ -203,3 +208,23 @@ def test_an_attempt_is_saved_with_the_instances_it_changes(any_store: Store) -> 
     any_store.save_attempt_with_task_instances(make_attempt(a), [a])
     assert any_store.get_task_instances("etl", "r1") == [a]
     assert any_store.get_attempts("etl", "r1") == [make_attempt(a)]
+
+
+def test_an_instance_remembers_when_it_was_last_queued(any_store: Store, clock: FakeClock) -> None:
+    run = make_run()
+    queued = make_ti("q", run, state=TaskInstanceState.QUEUED)
+    waiting = make_ti("w", run)
+    any_store.create_dag_run(run, [queued, waiting])
+    first = clock.now()
+    assert any_store.task_instance_queued_at(queued.key) == first
+    assert any_store.task_instance_queued_at(waiting.key) is None
+    clock.advance(timedelta(seconds=5))
+    queued.state = TaskInstanceState.RUNNING
+    waiting.state = TaskInstanceState.QUEUED
+    any_store.save_task_instances([queued, waiting])
+    # kept after it moves on; a newly queued one gets the time it was written
+    assert any_store.task_instance_queued_at(queued.key) == first
+    assert any_store.task_instance_queued_at(waiting.key) == first + timedelta(seconds=5)
+    assert any_store.task_instance_queued_at(TaskInstanceKey("etl", "r1", "nope")) is None
+    any_store.delete_dag_run("etl", "r1")
+    assert any_store.task_instance_queued_at(queued.key) is None

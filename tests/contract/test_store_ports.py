@@ -450,6 +450,23 @@ def test_backfills_and_their_runs(any_store: Store) -> None:
     assert any_store.list_backfills() == [second]
 
 
+def test_a_backfill_remembers_who_asked_and_is_completed_once(any_store: Store) -> None:
+    end = T0 + timedelta(days=3)
+    row = any_store.create_backfill("etl", T0, end, "all", 1, T0, created_by="ann")
+    assert (row.created_by, row.completed_at, row.run_backwards) == ("ann", None, False)
+    backwards = any_store.create_backfill("etl", T0, end, "all", 1, T0, run_backwards=True)
+    assert any_store.get_backfill(backwards.id) == backwards
+    assert backwards.run_backwards is True
+    assert any_store.get_backfill(row.id) == row
+    later = T0 + timedelta(hours=1)
+    assert any_store.complete_backfill(row.id, later) is True
+    assert any_store.complete_backfill(row.id, later + timedelta(hours=1)) is False
+    assert any_store.complete_backfill(9999, later) is False
+    stored = any_store.get_backfill(row.id)
+    assert stored is not None and stored.completed_at == later
+    assert any_store.list_backfills("etl") == [stored, backwards]
+
+
 # -- run claims ----------------------------------------------------------------------------------
 
 LEASE = timedelta(minutes=1)

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from scheduler_harness import Harness, at
 
 from headwater.engine.states import DagRunState
@@ -499,3 +500,28 @@ def test_backfill_runs_execute_within_their_limit_and_are_not_scheduled_twice(
     # The scheduler found every interval already run: no scheduled__ duplicates.
     assert {r.run_type for r in harness.runs("bf")} == {"backfill"}
     assert len(harness.runs("bf")) == 3
+
+
+@pytest.mark.parametrize(("run_backwards", "first"), [(True, 3), (False, 1)])
+def test_a_backfill_starts_its_oldest_date_first_or_newest_when_run_backwards(
+    harness: Harness, run_backwards: bool, first: int
+) -> None:
+    from headwater.operations import plan_backfill, run_backfill
+
+    harness.write_dag(
+        "bw",
+        """
+        with DAG("bw", schedule="@daily", start_date=START, catchup=True):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    harness.store.set_dag_paused("bw", True)
+    plan = plan_backfill(harness.store, "bw", at(1), at(3), now=harness.clock.now())
+    run_backfill(harness.store, plan, 1, harness.clock.now(), run_backwards=run_backwards)
+    harness.store.set_dag_paused("bw", False)
+    harness.scheduler.tick()
+    backfill_runs = [r for r in harness.runs("bw") if r.run_type == "backfill"]
+    assert len(backfill_runs) == 3
+    started = [r.logical_date for r in backfill_runs if r.state.value != "queued"]
+    assert started == [at(first)]  # alone: the backfill's max_active_runs is 1

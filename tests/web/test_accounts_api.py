@@ -166,3 +166,31 @@ def test_the_actor_of_a_request_is_its_user_whoever_authenticated_it(
     with open_context(web_settings) as ctx:
         events = [(e.kind, e.actor) for e in ctx.store.list_events()]
     assert events == [("create_role", "boss"), ("delete_role", "other")]
+
+
+ADMIN_ROUTES = [
+    ("GET", "/api/v1/users", None),
+    ("POST", "/api/v1/users", {"username": "x1", "password": "long enough", "role": "viewer"}),
+    ("GET", "/api/v1/users/root", None),
+    ("PATCH", "/api/v1/users/root", {"role": "viewer"}),
+    ("DELETE", "/api/v1/users/root", None),
+    ("POST", "/api/v1/users/root/password", {"password": "long enough"}),
+    ("GET", "/api/v1/roles", None),
+    ("POST", "/api/v1/roles", {"name": "r", "level": "viewer"}),
+    ("DELETE", "/api/v1/roles/team-a", None),
+    ("GET", "/api/v1/tokens?username=root", None),
+    ("POST", "/api/v1/tokens", {"name": "t", "username": "root"}),
+]
+
+
+def test_every_admin_route_is_forbidden_to_every_other_role(
+    client: TestClient, act_as: ActAs, accounts: dict[str, str], web_settings: Settings
+) -> None:
+    for level, tags in (("viewer", None), ("op", None), ("op", {"team-a"}), ("viewer", {"a"})):
+        act_as(level, tags)
+        for method, path, body in ADMIN_ROUTES:
+            answer = client.request(method, path, json=body)
+            assert answer.status_code == 403, (level, tags, method, path, answer.text)
+    with open_context(web_settings) as ctx:
+        assert ctx.store.get_user("root") is not None and ctx.store.get_user("x1") is None
+        assert ctx.store.list_events(kind="update_user") == []

@@ -1,11 +1,44 @@
-"""``headwater api-server``: the REST API and the web UI."""
+"""``headwater api-server``: the REST API and the web UI, served by uvicorn."""
 
 from __future__ import annotations
 
+import sys
+
 import click
+
+from headwater.cli._common import console, handle_errors
 
 
 @click.command("api-server")
-def api_server() -> None:
-    """Serve the REST API and the web UI (not built yet)."""
-    raise click.ClickException("not built yet")
+@click.option(
+    "--host", help="Address to listen on; default: api.host (127.0.0.1: this machine only)."
+)
+@click.option("--port", type=click.IntRange(1, 65535), help="Port; default: api.port (8080).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Server processes; default: api.workers (1).",
+)
+@handle_errors
+def api_server(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the REST API (/api/v1, docs at /api/v1/docs) and the web UI until Ctrl-C or
+    SIGTERM, which stop it cleanly (exit 0).
+
+    The database must exist and be migrated (`headwater db migrate`); the scheduler runs
+    separately (`headwater scheduler`), or use `headwater standalone` for everything.
+
+    Example: headwater api-server --port 8080
+    """
+    from headwater.services.context import open_context
+    from headwater.settings import load_settings
+    from headwater.web.server import serve, server_url
+
+    settings = load_settings()
+    host = settings.api.host if host is None else host
+    port = settings.api.port if port is None else port
+    workers = settings.api.workers if workers is None else workers
+    with open_context(settings):
+        pass  # refused now, in one line, when the database is missing or not migrated
+    console().print(f"headwater UI: {server_url(settings, host, port)}", soft_wrap=True)
+    sys.stdout.flush()  # seen at once, also through a pipe (a supervisor's log)
+    serve(settings, host=host, port=port, workers=workers)

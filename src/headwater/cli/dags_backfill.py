@@ -42,6 +42,11 @@ def _required_date(text: str, option: str) -> datetime:
     type=click.IntRange(min=1),
     help="Most runs of this backfill running at once; default: the DAG's max_active_runs.",
 )
+@click.option(
+    "--run-backwards",
+    is_flag=True,
+    help="Start the newest logical dates first (the scheduler's order within the backfill).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @output_option
 @handle_errors
@@ -51,6 +56,7 @@ def backfill(
     end_text: str,
     reprocess: str,
     max_active_runs: int | None,
+    run_backwards: bool,
     dry_run: bool,
     output: str,
 ) -> None:
@@ -59,7 +65,8 @@ def backfill(
     A logical date without a run gets a new `backfill__<date>` run; an existing run is
     run again when --reprocess asks for it (failed: failed runs; all: failed and
     successful ones; none: never) and skipped otherwise, as is a run queued or running.
-    The scheduler runs them, at most --max-active-runs at once. Running the same backfill
+    The scheduler runs them, at most --max-active-runs at once, oldest first (newest first
+    with --run-backwards). Running the same backfill
     again creates nothing new. --dry-run prints each logical date and its action.
 
     \b
@@ -72,7 +79,11 @@ def backfill(
 
     start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
     request = BackfillRequest(
-        start=start, end=end, reprocess=reprocess, max_active_runs=max_active_runs
+        start=start,
+        end=end,
+        reprocess=reprocess,
+        max_active_runs=max_active_runs,
+        run_backwards=run_backwards,
     )
     with open_context() as ctx:
         if dry_run:
@@ -102,6 +113,7 @@ def backfill(
         out.print(
             f"Backfill {result.backfill_id} of {dag_id}: {len(result.created)} run(s) created, "
             f"{len(result.rerun)} rerun, {len(result.skipped)} skipped; at most "
-            f"{result.max_active_runs} running at once."
+            f"{result.max_active_runs} running at once"
+            + (", newest first." if result.run_backwards else ".")
         )
         warn_if_paused(ctx, dag_id)

@@ -216,6 +216,7 @@ def dag_processor(
     Example: headwater dag-processor --once
     """
     from headwater.dag_processing.processor import ScanStopped
+    from headwater.scheduler.job_heartbeat import JobHeartbeat
     from headwater.scheduler.service import build_processor, run_processor_loop
     from headwater.services.context import open_context
     from headwater.settings import load_settings
@@ -232,8 +233,8 @@ def dag_processor(
         _configure_logging(quiet)
         settings = load_settings()
         with open_context(settings, checked=database_checked) as ctx:
-            processor = build_processor(settings, ctx.store, should_stop=should_stop)
             if once:
+                processor = build_processor(settings, ctx.store, should_stop=should_stop)
                 try:
                     report = processor.scan()
                 except ScanStopped:
@@ -243,9 +244,25 @@ def dag_processor(
                     f"errors; {len(report.deleted)} deleted."
                 )
                 return
-            run_processor_loop(
-                processor, should_stop, interval_s=settings.scheduler.dag_dir_list_interval_s
+            # Its jobs row tells /api/v1/health it is alive: should_stop() is asked all
+            # along, during scans as between them, so it beats while the process works.
+            job = JobHeartbeat(
+                ctx.store, "dag_processor", interval_s=settings.scheduler.heartbeat_interval_s
             )
+
+            def beat_and_should_stop() -> bool:
+                job.beat()
+                return should_stop()
+
+            processor = build_processor(settings, ctx.store, should_stop=beat_and_should_stop)
+            try:
+                run_processor_loop(
+                    processor,
+                    beat_and_should_stop,
+                    interval_s=settings.scheduler.dag_dir_list_interval_s,
+                )
+            finally:
+                job.end()
 
 
 @click.command("standalone")

@@ -1,4 +1,5 @@
-"""The ``backfills`` table: one row per ``headwater dags backfill`` (migration 0002).
+"""The ``backfills`` table: one row per backfill (migration 0002; ``created_by``,
+``completed_at`` and ``run_backwards`` from 0007).
 
 It lives beside :mod:`headwater.db.models` on the same declarative ``Base``, so the
 migrations test, ``reset`` and Alembic see it like every other table; importing
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from headwater.db.models import ID_LENGTH, Base
@@ -34,3 +35,9 @@ class BackfillModel(Base):
     max_active_runs: Mapped[int] = mapped_column(Integer)
     """Most of its runs queued or running at once (the scheduler honours it)."""
     created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """Who asked for it (migration 0007): a user, or ``cli:<OS user>``; None if not known."""
+    completed_at: Mapped[datetime | None]
+    """When it was cancelled (migration 0007); None while it may still start runs."""
+    run_backwards: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """Its newest logical dates start first (migration 0007)."""

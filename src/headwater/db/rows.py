@@ -143,6 +143,12 @@ class BackfillRow:
     reprocess: str
     max_active_runs: int
     created_at: datetime
+    created_by: str | None = None
+    """Who asked for it (a user, or ``cli:<OS user>``); None if unknown (before migration 0007)."""
+    completed_at: datetime | None = None
+    """When it was cancelled: from then on none of its queued runs starts; None until then."""
+    run_backwards: bool = False
+    """The scheduler starts its newest logical dates first."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,17 @@ class RunClaim:
     run_id: str
     claimed_by: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RunSummaryRow:
+    """A run as lists show it (the DAG list's dots): who, which, how it went, for when."""
+
+    dag_id: str
+    run_id: str
+    state: str
+    run_type: str
+    logical_date: datetime
 
 
 # -- accounts: users, roles, API tokens, sessions, failed logins -------------------------------

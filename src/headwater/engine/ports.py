@@ -159,6 +159,10 @@ class XComStore(ABC):
     def get_xcom(self, key: TaskInstanceKey, name: str) -> str | None: ...
 
     @abstractmethod
+    def get_xcoms(self, key: TaskInstanceKey) -> dict[str, str]:
+        """Every XCom of one instance, name -> value, by name (what a person looks at)."""
+
+    @abstractmethod
     def get_mapped_xcoms(self, dag_id: str, run_id: str, task_id: str, name: str) -> list[str]:
         """The values of every map index of ``task_id``, in map-index order."""
 

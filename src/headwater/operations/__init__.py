@@ -34,7 +34,9 @@ from headwater.operations.backfill import (
     Backfill,
     BackfillItem,
     BackfillPlan,
+    CancelledBackfill,
     backfill_limits,
+    cancel_backfill,
     plan_backfill,
     run_backfill,
 )
@@ -48,7 +50,7 @@ from headwater.operations.errors import (
     OperationError,
 )
 from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_log
-from headwater.operations.marking import mark_task_instances
+from headwater.operations.marking import mark_task_instances, task_instances_to_mark
 from headwater.operations.runs import delete_run, trigger_run
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "Backfill",
     "BackfillItem",
     "BackfillPlan",
+    "CancelledBackfill",
     "ConflictError",
     "DagNotInDatabaseError",
     "InvalidRequestError",
@@ -66,6 +69,7 @@ __all__ = [
     "add_connection",
     "attempt_ended",
     "backfill_limits",
+    "cancel_backfill",
     "clear_task_instances",
     "connection_from_uri",
     "dag_row",
@@ -87,5 +91,6 @@ __all__ = [
     "set_variable",
     "stored_dag",
     "task_instances_to_clear",
+    "task_instances_to_mark",
     "trigger_run",
 ]

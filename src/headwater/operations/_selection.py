@@ -26,24 +26,47 @@ def load_run(store: Store, dag_id: str, run_id: str, *, action: str) -> DagRunEn
 
 
 def chosen_instances(
-    engine: DagRunEngine, task_ids: Iterable[str], *, downstream: bool, verb: str
+    engine: DagRunEngine,
+    task_ids: Iterable[str],
+    *,
+    downstream: bool,
+    verb: str,
+    upstream: bool = False,
+    map_index: int | None = None,
 ) -> list[TaskInstance]:
-    """The instances of ``task_ids`` (and of every task below them if ``downstream``), in
-    dependency order; raises for an empty list or an unknown task id (naming it)."""
+    """The instances of ``task_ids`` (and of every task below them if ``downstream``, above
+    them if ``upstream``), in dependency order; raises for an empty list or an unknown task
+    id (naming it). ``map_index`` narrows the named tasks to that one instance (a task
+    without it is refused, naming the indexes it has); their relatives keep all of theirs."""
     dag = engine.dag
     wanted = list(dict.fromkeys(task_ids))
     if not wanted:
         raise InvalidRequestError(f"task_ids: name at least one task to {verb}")
     chosen = {dag.get_task(task_id).task_id for task_id in wanted}  # unknown ids raise
-    if downstream:
-        for task_id in wanted:
+    for task_id in wanted:
+        if downstream:
             chosen.update(t.task_id for t in dag.task_dict[task_id].get_flat_relatives())
+        if upstream:
+            chosen.update(t.task_id for t in dag.task_dict[task_id].get_flat_relatives(True))
+    if map_index is not None:
+        for task_id in wanted:
+            _require_map_index(engine, task_id, map_index)
     return [
         ti
         for task_id in _topological(dag)
         if task_id in chosen
-        for _, ti in sorted(engine.instances_of(task_id).items())
+        for index, ti in sorted(engine.instances_of(task_id).items())
+        if map_index is None or task_id not in wanted or index == map_index
     ]
+
+
+def _require_map_index(engine: DagRunEngine, task_id: str, map_index: int) -> None:
+    indexes = sorted(engine.instances_of(task_id))
+    if map_index not in indexes:
+        raise InvalidRequestError(
+            f"map_index: task {task_id!r} has no map index {map_index}; "
+            f"its map indexes: {', '.join(map(str, indexes)) or 'none'}"
+        )
 
 
 def refuse_busy(tis: Iterable[TaskInstance], *, verb: str) -> None:

@@ -22,10 +22,10 @@ except reruns that ``reprocess`` asks for. Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import DagRun
@@ -34,7 +34,7 @@ from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, stored_dag, xcoms_for
 from headwater.operations.actors import current_actor
 from headwater.operations.clearing import clear_task_instances
-from headwater.operations.errors import InvalidRequestError
+from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
 from headwater.scheduler.run_planning import iter_intervals_between
 from headwater.store import backfills
 
@@ -105,6 +105,7 @@ class Backfill:
     reprocess: str
     max_active_runs: int
     created_at: datetime
+    run_backwards: bool = False
     created: list[str] = field(default_factory=list)
     """Run ids created."""
     rerun: list[str] = field(default_factory=list)
@@ -134,8 +135,8 @@ def plan_backfill(
     year 9999 costs only the intervals already over), or an unknown ``reprocess``."""
     if reprocess not in REPROCESS:
         raise InvalidRequestError(f"reprocess {reprocess!r} is not one of {', '.join(REPROCESS)}")
-    start = require_aware(start, "start")
-    end = require_aware(end, "end")
+    start = _in_utc_range(require_aware(start, "start"), "start")
+    end = _in_utc_range(require_aware(end, "end"), "end")
     if start > end:
         raise InvalidRequestError(
             f"start {start.isoformat()} is after end {end.isoformat()}: nothing to backfill"
@@ -171,6 +172,18 @@ def plan_backfill(
     if not planned_any:
         raise InvalidRequestError(_no_interval(dag, start, end))
     return BackfillPlan(items, dag_id=dag_id, start=start, end=end, reprocess=reprocess)
+
+
+def _in_utc_range(value: datetime, field: str) -> datetime:
+    """``value``, refused when it has no UTC time (``0001-01-01T00:00+05:00`` is in year 0):
+    it is stored, and compared, in UTC."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequestError(
+            f"{field} {value.isoformat()} is outside years 1 to 9999 in UTC"
+        ) from None
+    return value
 
 
 def _too_many(dag: DAG, start: datetime, end: datetime) -> str:
@@ -213,17 +226,31 @@ def _decide(existing: list[DagRun], reprocess: str) -> tuple[str, DagRun | None,
     return "rerun", run, f"the run {ended} (reprocess {reprocess})"
 
 
-def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: datetime) -> Backfill:
+def run_backfill(
+    store: Store,
+    plan: BackfillPlan,
+    max_active_runs: int,
+    now: datetime,
+    *,
+    conf: Mapping[str, Any] | None = None,
+    created_by: str | None = None,
+    run_backwards: bool = False,
+) -> Backfill:
     """Carry out ``plan`` (from :func:`plan_backfill`) under a new backfill id.
 
     Creates a QUEUED ``backfill`` run (id ``backfill__<logical date>``, the plan's data
     interval, the params' defaults) for each 'create' item, and clears each 'rerun' item's
     whole run. A run found queued or running by now, or created meanwhile, is skipped.
     Records a ``backfill`` event. All of it is one unit of work. Raises for
-    ``max_active_runs`` below 1.
+    ``max_active_runs`` below 1, and for a ``conf`` the DAG's params refuse (it is the conf
+    of every run created; reruns keep theirs). ``created_by`` names the user who asked
+    (default: the current actor, ``cli:<OS user>`` from the CLI);
+    ``run_backwards`` has the scheduler start the newest logical dates first.
     """
     if not isinstance(max_active_runs, int) or max_active_runs < 1:
         raise InvalidRequestError(f"max_active_runs must be 1 or more, not {max_active_runs!r}")
+    if created_by is None:
+        created_by = current_actor()
     _, dag = stored_dag(store, plan.dag_id, action="backfill")
     result = Backfill(
         id=None,
@@ -233,6 +260,7 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
         reprocess=plan.reprocess,
         max_active_runs=max_active_runs,
         created_at=now,
+        run_backwards=run_backwards,
         skipped=[item.run_id for item in plan.with_action("skip")],
     )
     if not plan.with_action("create") and not plan.with_action("rerun"):
@@ -244,6 +272,7 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
             logical_date=item.logical_date,
             run_id=item.run_id,
             run_type="backfill",
+            conf=conf,
             data_interval=(item.data_interval_start, item.data_interval_end),
         )
         for item in plan.with_action("create")
@@ -251,7 +280,15 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
     # One unit of work: the backfill, its runs and its event, or nothing.
     with store.unit_of_work() as uow:
         row = backfills.create_backfill(
-            uow, plan.dag_id, plan.start, plan.end, plan.reprocess, max_active_runs, now
+            uow,
+            plan.dag_id,
+            plan.start,
+            plan.end,
+            plan.reprocess,
+            max_active_runs,
+            now,
+            created_by,
+            run_backwards,
         )
         result.id = row.id
         xcoms = xcoms_for(uow)
@@ -286,10 +323,77 @@ def run_backfill(store: Store, plan: BackfillPlan, max_active_runs: int, now: da
             dag_id=dag.dag_id,
             detail=(
                 f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
-                f"reprocess={plan.reprocess} max_active_runs={max_active_runs}: "
+                f"reprocess={plan.reprocess} max_active_runs={max_active_runs}"
+                + (" run_backwards" if run_backwards else "")
+                + ": "
                 f"{len(result.created)} created, {len(result.rerun)} rerun"
             ),
-            actor=current_actor(),
+            actor=created_by,
+        )
+    return result
+
+
+@dataclass
+class CancelledBackfill:
+    """What cancelling a backfill did."""
+
+    backfill_id: int
+    dag_id: str
+    completed_at: datetime
+    not_started: list[str] = field(default_factory=list)
+    """Its queued runs, now failed without starting."""
+    still_running: list[str] = field(default_factory=list)
+    """Its running runs, left to finish."""
+
+
+def cancel_backfill(
+    store: Store, backfill_id: int, now: datetime, *, cancelled_by: str | None = None
+) -> CancelledBackfill:
+    """Cancel a backfill, as Airflow 3 does: it is completed at ``now``, each of its runs
+    still queued ends ``failed`` without starting (its unfinished instances ``skipped``, the
+    run's note says the backfill was cancelled), and its running runs finish as they would.
+
+    Raises not found for an unknown backfill and conflict for one cancelled already. One
+    unit of work with a ``backfill_cancel`` event; if the scheduler starts one of the runs
+    meanwhile, its compare-and-set refuses this write (a conflict: nothing changed, send
+    it again). Example::
+
+        cancel_backfill(store, 3, clock.now())   # CancelledBackfill(not_started=[...], ...)
+    """
+    row = store.get_backfill(backfill_id)
+    if row is None:
+        raise NotFoundError(f"no backfill {backfill_id}")
+    if row.completed_at is not None:
+        raise ConflictError(
+            f"backfill {backfill_id} is already completed (at {row.completed_at.isoformat()})"
+        )
+    _, dag = stored_dag(store, row.dag_id, action="cancel a backfill of")
+    result = CancelledBackfill(backfill_id, row.dag_id, now)
+    reason = f"backfill {backfill_id} was cancelled"
+    with store.unit_of_work() as uow:
+        if not backfills.complete_backfill(uow, backfill_id, now):
+            raise ConflictError(f"backfill {backfill_id} is already completed")
+        xcoms = xcoms_for(uow)
+        members = backfills.run_backfill_ids(uow, row.dag_id)
+        for run_id in sorted(r for r, b in members.items() if b == backfill_id):
+            run = uow.get_dag_run(row.dag_id, run_id)
+            if run is None:
+                continue
+            if run.state is DagRunState.QUEUED:
+                engine = DagRunEngine.load_as_stored(dag, uow, xcoms, row.dag_id, run_id)
+                engine.fail_unfinished(now, reason)
+                result.not_started.append(run_id)
+            elif run.state is DagRunState.RUNNING:
+                result.still_running.append(run_id)
+        uow.record_event(
+            "backfill_cancel",
+            at=now,
+            dag_id=row.dag_id,
+            detail=(
+                f"{reason}: {len(result.not_started)} queued run(s) will "
+                f"not start, {len(result.still_running)} running run(s) finish"
+            ),
+            actor=cancelled_by if cancelled_by is not None else current_actor(),
         )
     return result
 

@@ -14,6 +14,7 @@ The changes are the engine's (:func:`headwater.engine.manual_changes.clear`, rul
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -36,12 +37,17 @@ def task_instances_to_clear(
     *,
     downstream: bool = False,
     only_failed: bool = False,
+    upstream: bool = False,
+    map_index: int | None = None,
 ) -> list[TaskInstance]:
-    """The instances :func:`clear_task_instances` would clear, in dependency order.
+    """The instances :func:`clear_task_instances` would clear, in dependency order (its
+    dry run: nothing changes).
 
-    Raises for an unknown DAG, run or task id, and when one of them is queued or running.
+    Raises for an unknown DAG, run, task id or map index, and when one of them is queued or
+    running.
     """
-    return _select(store, dag_id, run_id, task_ids, downstream, only_failed)[1]
+    chosen = _Choice(task_ids, downstream, upstream, only_failed, map_index)
+    return _select(store, dag_id, run_id, chosen)[1]
 
 
 def clear_task_instances(
@@ -52,10 +58,14 @@ def clear_task_instances(
     *,
     downstream: bool = False,
     only_failed: bool = False,
+    upstream: bool = False,
+    map_index: int | None = None,
     now: datetime,
 ) -> list[TaskInstanceKey]:
-    """Clear ``task_ids`` of one run (with every task downstream of them if ``downstream``;
-    only instances that failed or are upstream_failed if ``only_failed``) so they run again.
+    """Clear ``task_ids`` of one run (with every task downstream of them if ``downstream``,
+    upstream if ``upstream``; only instances that failed or are upstream_failed if
+    ``only_failed``; only map index ``map_index`` of the named tasks if given) so they run
+    again.
 
     Returns the keys of the instances cleared, in dependency order (none: nothing changed).
     One unit of work: XComs deleted, instances reset, the run queued, a ``clear`` event
@@ -64,14 +74,26 @@ def clear_task_instances(
         clear_task_instances(store, "etl", run_id, ["load"], downstream=True, now=now)
     """
     # One unit of work: the engine's changes and the event that says who made them.
+    chosen = _Choice(task_ids, downstream, upstream, only_failed, map_index)
     with store.unit_of_work() as uow:
-        engine, selected = _select(uow, dag_id, run_id, task_ids, downstream, only_failed)
+        engine, selected = _select(uow, dag_id, run_id, chosen)
         if not selected:
             return []
         manual_changes.clear(engine, [(ti.task_id, ti.map_index) for ti in selected], now)
         keys = [ti.key for ti in selected]
-        _record(uow, dag_id, run_id, keys, now, downstream=downstream, only_failed=only_failed)
+        _record(uow, dag_id, run_id, keys, now, chosen)
     return keys
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """Which instances a clear names: tasks, their relatives, a filter."""
+
+    task_ids: Iterable[str]
+    downstream: bool
+    upstream: bool
+    only_failed: bool
+    map_index: int | None
 
 
 def _record(
@@ -80,9 +102,7 @@ def _record(
     run_id: str,
     keys: list[TaskInstanceKey],
     now: datetime,
-    *,
-    downstream: bool,
-    only_failed: bool,
+    chosen: _Choice,
 ) -> None:
     store.record_event(
         "clear",
@@ -93,25 +113,28 @@ def _record(
         detail=describe(
             "cleared",
             [key.label for key in keys],
-            {"downstream": downstream, "only_failed": only_failed},
+            {
+                "downstream": chosen.downstream,
+                "upstream": chosen.upstream,
+                "only_failed": chosen.only_failed,
+            },
         ),
         actor=current_actor(),
     )
 
 
 def _select(
-    store: Store,
-    dag_id: str,
-    run_id: str,
-    task_ids: Iterable[str],
-    downstream: bool,
-    only_failed: bool,
+    store: Store, dag_id: str, run_id: str, chosen: _Choice
 ) -> tuple[DagRunEngine, list[TaskInstance]]:
     engine = load_run(store, dag_id, run_id, action="clear tasks of")
-    selected = [
-        ti
-        for ti in chosen_instances(engine, task_ids, downstream=downstream, verb="clear")
-        if not only_failed or ti.state in FAILED_STATES
-    ]
+    named = chosen_instances(
+        engine,
+        chosen.task_ids,
+        downstream=chosen.downstream,
+        upstream=chosen.upstream,
+        map_index=chosen.map_index,
+        verb="clear",
+    )
+    selected = [ti for ti in named if not chosen.only_failed or ti.state in FAILED_STATES]
     refuse_busy(selected, verb="clear")
     return engine, selected

@@ -26,11 +26,30 @@ from headwater.operations.errors import InvalidRequestError
 from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
-    from headwater.engine.records import TaskInstanceKey
+    from headwater.engine.dagrun import DagRunEngine
+    from headwater.engine.records import TaskInstance, TaskInstanceKey
     from headwater.store.ports import Store
 
 S = TaskInstanceState
 MARKABLE = (S.SUCCESS, S.FAILED)
+
+
+def task_instances_to_mark(
+    store: Store,
+    dag_id: str,
+    run_id: str,
+    task_ids: Iterable[str],
+    state: TaskInstanceState | str,
+    *,
+    downstream: bool = False,
+    upstream: bool = False,
+    map_index: int | None = None,
+) -> list[TaskInstance]:
+    """The instances :func:`mark_task_instances` would change, in dependency order (its dry
+    run: nothing changes). Raises as it does."""
+    target = _markable(state)
+    engine = load_run(store, dag_id, run_id, action="mark tasks of")
+    return _changing(engine, task_ids, target, downstream, upstream, map_index)
 
 
 def mark_task_instances(
@@ -41,10 +60,13 @@ def mark_task_instances(
     state: TaskInstanceState | str,
     *,
     downstream: bool = False,
+    upstream: bool = False,
+    map_index: int | None = None,
     now: datetime,
 ) -> list[TaskInstanceKey]:
     """Mark every instance of ``task_ids`` in one run (and of every task downstream of them
-    if ``downstream``) ``state``: ``"success"`` or ``"failed"``.
+    if ``downstream``, upstream if ``upstream``; only map index ``map_index`` of the named
+    tasks if given) ``state``: ``"success"`` or ``"failed"``.
 
     Returns the keys of the instances whose state changed, in dependency order (none:
     nothing changed). Committed in one unit of work: the instances, the run, a ``mark``
@@ -56,9 +78,7 @@ def mark_task_instances(
     # One unit of work: the engine's changes and the event that says who made them.
     with store.unit_of_work() as uow:
         engine = load_run(uow, dag_id, run_id, action="mark tasks of")
-        chosen = chosen_instances(engine, task_ids, downstream=downstream, verb="mark")
-        refuse_busy(chosen, verb="mark")
-        changing = [ti for ti in chosen if ti.state not in (target, S.REMOVED)]
+        changing = _changing(engine, task_ids, target, downstream, upstream, map_index)
         if not changing:
             return []
         manual_changes.mark(engine, [(ti.task_id, ti.map_index) for ti in changing], target, now)
@@ -71,11 +91,35 @@ def mark_task_instances(
             task_id=keys[0].task_id if len({key.task_id for key in keys}) == 1 else None,
             state=target.value,
             detail=describe(
-                f"marked {target.value}", [key.label for key in keys], {"downstream": downstream}
+                f"marked {target.value}",
+                [key.label for key in keys],
+                {"downstream": downstream, "upstream": upstream},
             ),
             actor=current_actor(),
         )
     return keys
+
+
+def _changing(
+    engine: DagRunEngine,
+    task_ids: Iterable[str],
+    target: TaskInstanceState,
+    downstream: bool,
+    upstream: bool,
+    map_index: int | None,
+) -> list[TaskInstance]:
+    """The chosen instances a mark changes: busy ones refused, those already in the state
+    and removed ones left alone."""
+    chosen = chosen_instances(
+        engine,
+        task_ids,
+        downstream=downstream,
+        upstream=upstream,
+        map_index=map_index,
+        verb="mark",
+    )
+    refuse_busy(chosen, verb="mark")
+    return [ti for ti in chosen if ti.state not in (target, S.REMOVED)]
 
 
 def _markable(state: TaskInstanceState | str) -> TaskInstanceState:

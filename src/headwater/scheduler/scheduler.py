@@ -311,10 +311,16 @@ class Scheduler(Recovery, AttemptFlow):
         self, now: datetime, stored: list[DagRun], backfill_of: Mapping[tuple[str, str], int]
     ) -> None:
         """QUEUED runs become RUNNING, oldest first, while there is room: a backfill's runs
-        within the backfill's ``max_active_runs``, other runs within their DAG's."""
-        from headwater.store.backfills import backfill_limits
+        within the backfill's ``max_active_runs`` (newest first for a backfill that runs
+        backwards), other runs within their DAG's."""
+        from headwater.store.backfills import backfill_limits, get_backfill
 
         limits = backfill_limits(self.store) if backfill_of else {}
+        backwards = set()
+        for backfill_id in limits:  # the backfills with an active run: a handful at most
+            row = get_backfill(self.store, backfill_id)
+            if row is not None and row.run_backwards:
+                backwards.add(backfill_id)
         queued: list[DagRun] = []
         running: dict[str | int, int] = {}
         group: str | int
@@ -324,7 +330,12 @@ class Scheduler(Recovery, AttemptFlow):
                 queued.append(run)
             else:
                 running[group] = running.get(group, 0) + 1
-        for run in sorted(queued, key=lambda r: r.logical_date):
+
+        def order(run: DagRun) -> float:
+            moment = run.logical_date.timestamp()
+            return -moment if backfill_of.get((run.dag_id, run.run_id)) in backwards else moment
+
+        for run in sorted(queued, key=order):
             known = self._dags.get(run.dag_id)
             if known is None or known.is_paused:
                 continue  # a paused DAG's queued runs wait

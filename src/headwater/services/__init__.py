@@ -2,8 +2,9 @@
 
 One module per resource (:mod:`~.dags`, :mod:`~.runs`, :mod:`~.task_instances`,
 :mod:`~.pools`, :mod:`~.variables`, :mod:`~.connections`, :mod:`~.import_errors`,
-:mod:`~.backfills`, :mod:`~.logs`, :mod:`~.database`, :mod:`~.config`, and the accounts:
-:mod:`~.users` (users, roles), :mod:`~.tokens`, :mod:`~.sessions` (login)). Each holds its
+:mod:`~.backfills`, :mod:`~.logs`, :mod:`~.database`, :mod:`~.config`, :mod:`~.monitor`,
+and the accounts: :mod:`~.users` (users, roles), :mod:`~.tokens`, :mod:`~.sessions`
+(login)). Each holds its
 request and response schemas (pydantic models, :mod:`~._schema`) and plain functions that
 take a :class:`~.context.ServiceContext` (the settings and an opened store, from
 :func:`~.context.open_context`) and return schema objects, never store records. The writes

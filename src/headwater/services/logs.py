@@ -86,3 +86,127 @@ def attempt_ended(ctx: ServiceContext, log: AttemptLogOut) -> bool:
 
     key = TaskInstanceKey(log.dag_id, log.run_id, log.task_id, log.map_index)
     return ended(ctx.store, AttemptLog(key, log.try_number, log.path, None, tuple(log.tries)))
+
+
+MAX_LOG_CHUNK = 1 << 20
+"""The most bytes one :func:`read_log` answers (a client asks again from ``next_offset``)."""
+MIN_LOG_CHUNK = 4
+"""The fewest bytes a read may ask for: one UTF-8 character always fits."""
+
+
+class LogChunkOut(Schema):
+    """Part of an attempt's log, from byte ``offset`` to ``next_offset``, masked.
+
+    A client follows a running attempt by asking again from ``next_offset`` until
+    ``complete``: the attempt has ended and everything it wrote was read."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    tries: list[int]
+    content: str
+    offset: int
+    next_offset: int
+    complete: bool
+
+
+def read_log(
+    ctx: ServiceContext,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = -1,
+    try_number: int | None = None,
+    offset: int = 0,
+    max_bytes: int = 256 * 1024,
+) -> LogChunkOut:
+    """At most ``max_bytes`` of the log of try ``try_number`` (default: the latest) from
+    byte ``offset`` on, with every secret shown as ``***``.
+
+    The chunk ends after a whole line whenever it can (a secret is never split between two
+    chunks, where the masker could not see it), and never inside a UTF-8 character; a line
+    still being written, without its newline, waits for the next read unless the attempt
+    has ended. ``complete`` is only true once the attempt has ended (checked before the
+    file is read, so nothing written before the end is missed) and the chunk reaches the
+    end of the file. Not found names what is missing (:class:`NoAttemptYetError` when the
+    instance has not started); a negative or too large offset is invalid, naming the field.
+    """
+    from headwater.masking import redact_text
+    from headwater.services.errors import InvalidRequestError
+    from headwater.services.xcoms import mask_stored_secrets
+
+    if offset < 0:
+        raise InvalidRequestError(f"offset: must be 0 or more, not {offset}")
+    if not MIN_LOG_CHUNK <= max_bytes <= MAX_LOG_CHUNK:
+        raise InvalidRequestError(
+            f"max_bytes: must be from {MIN_LOG_CHUNK} to {MAX_LOG_CHUNK}, not {max_bytes}"
+        )
+    found = find_attempt_log(
+        ctx,
+        dag_id,
+        run_id,
+        task_id,
+        map_index=map_index,
+        try_number=try_number,
+        must_exist=False,
+    )
+    ended = attempt_ended(ctx, found)  # before reading: what it wrote before ending is there
+    data, size = _read(found.path, offset, max_bytes)
+    if offset > size:
+        raise InvalidRequestError(
+            f"offset: {offset} is past the end of the log of try {found.try_number} ({size} bytes)"
+        )
+    if not (ended and offset + len(data) == size):
+        data = data[: _chunk_end(data, whole_lines=len(data) < max_bytes)]
+    next_offset = offset + len(data)
+    mask_stored_secrets(ctx)
+    return LogChunkOut(
+        dag_id=found.dag_id,
+        run_id=found.run_id,
+        task_id=found.task_id,
+        map_index=found.map_index,
+        try_number=found.try_number,
+        tries=found.tries,
+        content=redact_text(data.decode("utf-8", errors="replace")),
+        offset=offset,
+        next_offset=next_offset,
+        complete=ended and next_offset == size,
+    )
+
+
+def _read(path: Path, offset: int, max_bytes: int) -> tuple[bytes, int]:
+    """Up to ``max_bytes`` of ``path`` from ``offset``, and the file's size (0 and nothing
+    for a file not written yet)."""
+    try:
+        with path.open("rb") as file:
+            size = file.seek(0, 2)
+            if offset >= size:
+                return b"", size
+            file.seek(offset)
+            return file.read(max_bytes), size
+    except FileNotFoundError:
+        return b"", 0
+
+
+def _chunk_end(data: bytes, *, whole_lines: bool) -> int:
+    """Where a chunk of ``data`` that more bytes follow should end: after its last newline;
+    without one, nothing (``whole_lines``: the line is still being written) or the last
+    whole UTF-8 character (a line longer than a chunk)."""
+    newline = data.rfind(b"\n")
+    if newline >= 0:
+        return newline + 1
+    if whole_lines:
+        return 0
+    return _whole_characters(data)
+
+
+def _whole_characters(data: bytes) -> int:
+    """The length of ``data`` without a UTF-8 character cut at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # a lead byte (or ASCII): how long is its character?
+            length = 1 if byte < 0x80 else 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(data) if back >= length else len(data) - back
+    return len(data)

@@ -4,7 +4,7 @@ again."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from headwater.services._schema import IsoDatetime, Schema
 
@@ -62,6 +62,10 @@ class ClearRequest(Schema):
     """Also every task downstream of them."""
     only_failed: bool = False
     """Only instances that failed or are upstream_failed."""
+    upstream: bool = False
+    """Also every task upstream of them."""
+    map_index: int | None = None
+    """Only this map index of the named tasks (their relatives keep all theirs)."""
 
 
 class ClearedKey(Schema):
@@ -109,14 +113,7 @@ def task_instances_to_clear(
     """What :func:`clear_task_instances` would clear; changes nothing."""
     from headwater.operations import task_instances_to_clear as select
 
-    selected = select(
-        ctx.store,
-        dag_id,
-        run_id,
-        request.task_ids,
-        downstream=request.downstream,
-        only_failed=request.only_failed,
-    )
+    selected = select(ctx.store, dag_id, run_id, request.task_ids, **_options(request))
     return [TaskInstanceOut.of(ti) for ti in selected]
 
 
@@ -130,22 +127,11 @@ def clear_task_instances(
     from headwater.operations import task_instances_to_clear as chosen
     from headwater.xcom_objects import delete_files, files_of_instances
 
-    downstream, only_failed = request.downstream, request.only_failed
-    selected = chosen(
-        ctx.store, dag_id, run_id, request.task_ids, downstream=downstream, only_failed=only_failed
-    )
+    selected = chosen(ctx.store, dag_id, run_id, request.task_ids, **_options(request))
     files = files_of_instances(
         ctx.settings, dag_id, run_id, [(ti.task_id, ti.map_index) for ti in selected]
     )
-    keys = clear(
-        ctx.store,
-        dag_id,
-        run_id,
-        request.task_ids,
-        downstream=downstream,
-        only_failed=only_failed,
-        now=ctx.now(),
-    )
+    keys = clear(ctx.store, dag_id, run_id, request.task_ids, **_options(request), now=ctx.now())
     delete_files(ctx.settings, files)
     run = ctx.store.get_dag_run(dag_id, run_id)
     return ClearResult(
@@ -154,6 +140,15 @@ def clear_task_instances(
         run_state=run.state.value if run is not None else None,
         cleared=_keys(keys),
     )
+
+
+def _options(request: ClearRequest) -> dict[str, Any]:
+    return {
+        "downstream": request.downstream,
+        "upstream": request.upstream,
+        "only_failed": request.only_failed,
+        "map_index": request.map_index,
+    }
 
 
 def _keys(keys: Iterable[TaskInstanceKey]) -> list[ClearedKey]:

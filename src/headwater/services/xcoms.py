@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headwater.services._schema import Schema
+from headwater.services._schema import Page, Schema
 
 if TYPE_CHECKING:
     from headwater.services.context import ServiceContext
@@ -139,4 +139,46 @@ def get_rendered_fields(
         map_index=map_index,
         try_number=chosen.try_number,
         rendered_fields=redact(dict(chosen.rendered_fields)),
+    )
+
+
+def list_xcoms(
+    ctx: ServiceContext,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    *,
+    map_index: int = -1,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page[XComOut]:
+    """Every XCom of one task instance, by key, redacted; not found names the run, the
+    task or the map indexes it has."""
+    from headwater.engine.records import TaskInstanceKey
+    from headwater.masking import redact
+    from headwater.operations import require_run
+    from headwater.operations.logs import instance_of_run
+    from headwater.xcom_serializers import load_serializer
+
+    require_run(ctx.store, dag_id, run_id)
+    instance_of_run(ctx.store, dag_id, run_id, task_id, map_index)
+    stored = ctx.store.get_xcoms(TaskInstanceKey(dag_id, run_id, task_id, map_index))
+    serializer = load_serializer(ctx.settings.xcom.serializer)
+    mask_stored_secrets(ctx)
+    keys = list(stored)
+    return Page[XComOut](
+        items=[
+            XComOut(
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id=task_id,
+                map_index=map_index,
+                key=key,
+                value=redact(serializer.loads(stored[key]), key),
+            )
+            for key in keys[offset : offset + limit]
+        ],
+        total=len(keys),
+        limit=limit,
+        offset=offset,
     )

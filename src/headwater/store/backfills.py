@@ -23,6 +23,7 @@ __all__ = [
     "BackfillRow",
     "active_backfill_runs",
     "backfill_limits",
+    "complete_backfill",
     "create_backfill",
     "delete_backfills",
     "get_backfill",
@@ -40,13 +41,22 @@ def create_backfill(
     reprocess: str,
     max_active_runs: int,
     created_at: datetime,
+    created_by: str | None = None,
+    run_backwards: bool = False,
 ) -> BackfillRow:
     """Store a new backfill and return it with its id."""
-    return store.create_backfill(dag_id, start, end, reprocess, max_active_runs, created_at)
+    return store.create_backfill(
+        dag_id, start, end, reprocess, max_active_runs, created_at, created_by, run_backwards
+    )
 
 
 def get_backfill(store: BackfillStore, backfill_id: int) -> BackfillRow | None:
     return store.get_backfill(backfill_id)
+
+
+def complete_backfill(store: BackfillStore, backfill_id: int, completed_at: datetime) -> bool:
+    """Mark the backfill completed (cancelled) at ``completed_at``; False if it already was."""
+    return store.complete_backfill(backfill_id, completed_at)
 
 
 def list_backfills(store: BackfillStore, dag_id: str | None = None) -> list[BackfillRow]:

@@ -13,6 +13,8 @@ port                what
 ``JobStore``        schedulers, DAG processors and workers, with their heartbeats
 ``BackfillStore``   backfills and which runs belong to them
 ``ClaimStore``      which scheduler owns which run (a lease), for several schedulers
+``BrowseQueries``   what the REST API and web UI list: DAGs without their structure, a page of
+                    runs with filters, the latest runs of many DAGs in one statement
 ``UserStore``       users, roles, API tokens, sessions and failed logins (REST API and UI)
 =================== ==========================================================================
 
@@ -51,18 +53,20 @@ from headwater.db.rows import (
     PoolRow,
     RoleRow,
     RunClaim,
+    RunSummaryRow,
     SessionRow,
     TokenRow,
     UserRow,
     VariableRow,
 )
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.base import Connection, MetadataStore
 
 __all__ = [
     "AttemptLiveness",
     "BackfillStore",
+    "BrowseQueries",
     "ClaimStore",
     "DagCatalog",
     "EventLog",
@@ -104,6 +108,11 @@ class RunQueries(ABC):
     def get_task_instance(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
     ) -> TaskInstance | None: ...
+
+    @abstractmethod
+    def task_instance_queued_at(self, key: TaskInstanceKey) -> datetime | None:
+        """When the instance was last written queued (by the store's clock), kept after it
+        moves on; None when it never was or does not exist. The attempt page's "queued"."""
 
     @abstractmethod
     def count_tis_by_pool(self, states: Iterable[TaskInstanceState | str]) -> dict[str, int]:
@@ -359,11 +368,18 @@ class BackfillStore(ABC):
         reprocess: str,
         max_active_runs: int,
         created_at: datetime,
+        created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         """Store a new backfill and return it with its id."""
 
     @abstractmethod
     def get_backfill(self, backfill_id: int) -> BackfillRow | None: ...
+
+    @abstractmethod
+    def complete_backfill(self, backfill_id: int, completed_at: datetime) -> bool:
+        """Set the backfill's ``completed_at`` if it has none; False if it had one already
+        or there is no such backfill (compare-and-set: of two cancels, one wins)."""
 
     @abstractmethod
     def list_backfills(self, dag_id: str | None = None) -> list[BackfillRow]:
@@ -421,6 +437,39 @@ class ClaimStore(ABC):
     def get_run_claim(self, dag_id: str, run_id: str) -> RunClaim | None:
         """Who holds the run and until when; None if nobody ever claimed it or it was
         released (an expired claim is returned: its ``expires_at`` says so)."""
+
+
+class BrowseQueries(ABC):
+    """What people browse (the REST API, the web UI): reads shaped so a page of a long
+    history costs a few indexed statements, whatever the history's size."""
+
+    @abstractmethod
+    def list_dag_headers(self, include_inactive: bool = False) -> list[DagRow]:
+        """DAGs by id, as :meth:`DagCatalog.list_dags` gives them but with ``serialized``
+        None (not even read: it is the large column, and a list shows none of it)."""
+
+    @abstractmethod
+    def page_dag_runs(
+        self,
+        dag_id: str,
+        *,
+        states: Iterable[DagRunState | str] | None = None,
+        run_types: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[DagRun], int]:
+        """Runs of ``dag_id`` newest logical date first (then run id, last first), in
+        ``states`` and ``run_types`` if given, with ``start <= logical_date <= end``: those
+        from ``offset`` on, at most ``limit``, and how many match in all."""
+
+    @abstractmethod
+    def latest_dag_runs(
+        self, dag_ids: Iterable[str], per_dag: int
+    ) -> dict[str, list[RunSummaryRow]]:
+        """The newest ``per_dag`` runs of each of ``dag_ids`` (by logical date, then run
+        id), oldest first, as summaries; a DAG without runs maps to an empty list."""
 
 
 class UserStore(ABC):
@@ -535,6 +584,7 @@ class Store(
     JobStore,
     BackfillStore,
     ClaimStore,
+    BrowseQueries,
     UserStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.

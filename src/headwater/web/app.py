@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     must exist and be migrated; ``clock`` is the store's clock (a fake one in tests)."""
     from headwater import __version__
     from headwater.web.api import api_router
+    from headwater.web.api_docs import mount_api_docs
     from headwater.web.ui import mount_ui
 
     @asynccontextmanager
@@ -78,5 +79,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return response
 
     app.include_router(api_router, prefix=API_PREFIX)
+    mount_api_docs(app)
     mount_ui(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from headwater.db.convert import ACTIVE_RUN_STATES
@@ -21,11 +22,21 @@ class MemoryBackfills(MemoryCore):
         reprocess: str,
         max_active_runs: int,
         created_at: datetime,
+        created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         with self._lock:
             backfill_id = self._s.next_id("backfills")
             row = BackfillRow(
-                backfill_id, dag_id, start, end, reprocess, max_active_runs, created_at
+                backfill_id,
+                dag_id,
+                start,
+                end,
+                reprocess,
+                max_active_runs,
+                created_at,
+                created_by=created_by,
+                run_backwards=run_backwards,
             )
             self._s.backfills[backfill_id] = row
             return row
@@ -33,6 +44,14 @@ class MemoryBackfills(MemoryCore):
     def get_backfill(self, backfill_id: int) -> BackfillRow | None:
         with self._lock:
             return self._s.backfills.get(backfill_id)  # frozen: no copy needed
+
+    def complete_backfill(self, backfill_id: int, completed_at: datetime) -> bool:
+        with self._lock:
+            row = self._s.backfills.get(backfill_id)
+            if row is None or row.completed_at is not None:
+                return False
+            self._s.backfills[backfill_id] = replace(row, completed_at=completed_at)
+            return True
 
     def list_backfills(self, dag_id: str | None = None) -> list[BackfillRow]:
         with self._lock:

@@ -8,7 +8,9 @@ threads wait), and the methods it calls take it again.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from headwater.clock import Clock
@@ -29,7 +31,8 @@ from headwater.db.rows import (
     UserRow,
     VariableRow,
 )
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance
+from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection
 
 RunKey = tuple[str, str]
@@ -49,6 +52,8 @@ class MemoryState:
 
     runs: dict[RunKey, DagRun] = field(default_factory=dict)
     tis: dict[RunKey, dict[tuple[str, int], TaskInstance]] = field(default_factory=dict)
+    queued_at: dict[TaskInstanceKey, datetime] = field(default_factory=dict)
+    """When each instance was last written queued (the SQL store's ``queued_at``)."""
     attempts: dict[RunKey, dict[tuple[str, int, int], TaskAttempt]] = field(default_factory=dict)
     attempt_life: dict[tuple[str, str, str, int, int], AttemptLife] = field(default_factory=dict)
     # (dag_id, run_id, task_id, name) -> {map_index: value}
@@ -86,6 +91,15 @@ class MemoryCore:
     clock: Clock
     _lock: threading.RLock
     _s: MemoryState
+
+    def _note_queued(self, tis: Iterable[TaskInstance]) -> None:
+        """Remember when instances were written queued (the SQL store's ``queued_at``).
+        Call with the lock held."""
+        now = None
+        for ti in tis:
+            if ti.state is TaskInstanceState.QUEUED:
+                now = now or self.clock.now()
+                self._s.queued_at[ti.key] = now
 
 
 _Record = TypeVar("_Record", TaskInstance, TaskAttempt)

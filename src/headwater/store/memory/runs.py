@@ -29,7 +29,9 @@ class MemoryRuns(MemoryCore):
             if key in self._s.runs:
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
             self._s.runs[key] = copy.deepcopy(run)
-            self._s.tis[key] = {(t.task_id, t.map_index): clone(t) for t in task_instances}
+            tis = list(task_instances)
+            self._s.tis[key] = {(t.task_id, t.map_index): clone(t) for t in tis}
+            self._note_queued(tis)
             self._s.attempts[key] = {}
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
@@ -121,4 +123,6 @@ class MemoryRuns(MemoryCore):
                 del self._s.attempt_life[life_key]
             for xcom_key in [k for k in self._s.xcoms if k[:2] == key]:
                 del self._s.xcoms[xcom_key]
+            for ti_key in [k for k in self._s.queued_at if k[:2] == key]:
+                del self._s.queued_at[ti_key]
         return len(keys)

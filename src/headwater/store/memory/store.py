@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from headwater.clock import Clock, SystemClock
 from headwater.store.memory.backfills import MemoryBackfills
+from headwater.store.memory.browse import MemoryBrowse
 from headwater.store.memory.claims import MemoryClaims
 from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
@@ -28,6 +29,7 @@ class MemoryStore(
     MemoryEvents,
     MemoryBackfills,
     MemoryClaims,
+    MemoryBrowse,
     MemoryUsers,
     Store,
 ):

@@ -54,6 +54,12 @@ class MemoryTaskInstances(MemoryCore):
             self._s.tis[(key.dag_id, key.run_id)].pop((key.task_id, key.map_index), None)
         for ti in tis:
             self._s.tis[(ti.dag_id, ti.run_id)][(ti.task_id, ti.map_index)] = clone(ti)
+        self._note_queued(tis)
+
+    def task_instance_queued_at(self, key: TaskInstanceKey) -> datetime | None:
+        with self._lock:
+            ti = self._s.tis.get((key.dag_id, key.run_id), {}).get((key.task_id, key.map_index))
+            return self._s.queued_at.get(key) if ti is not None else None
 
     def _check_expected(self, tis: list[TaskInstance], expected: ExpectedStates) -> None:
         for ti in tis:

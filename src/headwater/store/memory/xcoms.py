@@ -21,6 +21,15 @@ class MemoryXComs(MemoryCore):
                 key.map_index
             )
 
+    def get_xcoms(self, key: TaskInstanceKey) -> dict[str, str]:
+        with self._lock:
+            found = {
+                name: values[key.map_index]
+                for (dag_id, run_id, task_id, name), values in self._s.xcoms.items()
+                if (dag_id, run_id, task_id) == key[:3] and key.map_index in values
+            }
+        return dict(sorted(found.items()))
+
     def get_mapped_xcoms(self, dag_id: str, run_id: str, task_id: str, name: str) -> list[str]:
         with self._lock:
             values = self._s.xcoms.get((dag_id, run_id, task_id, name), {})

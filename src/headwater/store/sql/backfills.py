@@ -33,6 +33,8 @@ class SqlBackfills(SqlCore):
         reprocess: str,
         max_active_runs: int,
         created_at: datetime,
+        created_by: str | None = None,
+        run_backwards: bool = False,
     ) -> BackfillRow:
         """Store a new backfill and return it with its id."""
         params = {
@@ -42,6 +44,8 @@ class SqlBackfills(SqlCore):
             "reprocess": reprocess,
             "max_active_runs": max_active_runs,
             "created_at": created_at,
+            "created_by": created_by,
+            "run_backwards": run_backwards,
         }
         with self._write() as conn:
             key = conn.execute(insert(BACKFILLS), params).inserted_primary_key
@@ -52,6 +56,16 @@ class SqlBackfills(SqlCore):
         with self._read() as conn:
             row = conn.execute(select(BACKFILLS).where(BACKFILLS.c.id == backfill_id)).first()
         return BackfillRow(**row._mapping) if row is not None else None
+
+    def complete_backfill(self, backfill_id: int, completed_at: datetime) -> bool:
+        """Set ``completed_at`` where it is still NULL: of two concurrent cancels, one wins."""
+        query = (
+            update(BACKFILLS)
+            .where(BACKFILLS.c.id == backfill_id, BACKFILLS.c.completed_at.is_(None))
+            .values(completed_at=completed_at)
+        )
+        with self._write() as conn:
+            return int(conn.execute(query).rowcount) == 1
 
     def list_backfills(self, dag_id: str | None = None) -> list[BackfillRow]:
         """Backfills (of ``dag_id``, or all), oldest first."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from headwater.store.sql.attempts import SqlAttempts
 from headwater.store.sql.backfills import SqlBackfills
+from headwater.store.sql.browse import SqlBrowse
 from headwater.store.sql.claims import SqlClaims
 from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
@@ -28,7 +29,9 @@ class SqlPorts(
     SqlJobs,
     SqlBackfills,
     SqlClaims,
+    SqlBrowse,
     SqlUsers,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills, claims and accounts (users, roles, tokens, sessions) on SQL."""
+    jobs, backfills, claims, browsing reads and accounts (users, roles, tokens, sessions)
+    on SQL."""

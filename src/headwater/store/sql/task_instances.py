@@ -25,6 +25,7 @@ from headwater.db.convert import (
     run_key,
     state_values,
     ti_params,
+    ti_where,
     to_ti,
 )
 from headwater.engine.ports import ExpectedStates
@@ -173,6 +174,11 @@ class SqlTaskInstances(SqlCore):
         with self._read() as conn:
             row = conn.execute(query).first()
         return to_ti(row) if row is not None else None
+
+    def task_instance_queued_at(self, key: TaskInstanceKey) -> datetime | None:
+        query = select(TIS.c.queued_at).where(*ti_where(key, TIS))
+        with self._read() as conn:
+            return conn.execute(query).scalar_one_or_none()
 
     def count_tis_by_pool(self, states: Iterable[TaskInstanceState | str]) -> dict[str, int]:
         """Pool name -> slots held by instances in ``states`` (the sum of their pool_slots)."""

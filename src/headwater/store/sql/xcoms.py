@@ -21,6 +21,13 @@ class SqlXComs(SqlCore):
         with self._read() as conn:
             return conn.execute(query).scalar_one_or_none()
 
+    def get_xcoms(self, key: TaskInstanceKey) -> dict[str, str]:
+        query = (
+            select(XCOMS.c.key, XCOMS.c.value).where(*ti_where(key, XCOMS)).order_by(XCOMS.c.key)
+        )
+        with self._read() as conn:
+            return {row.key: row.value for row in conn.execute(query)}
+
     def get_mapped_xcoms(self, dag_id: str, run_id: str, task_id: str, name: str) -> list[str]:
         query = (
             select(XCOMS.c.value)
