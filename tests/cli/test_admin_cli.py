@@ -22,6 +22,7 @@ def test_pools_round_trip(store: SqlStore) -> None:
         {
             "name": "default_pool",
             "slots": 128,
+            "used": 0,
             "running": 0,
             "queued": 0,
             "open": 128,
@@ -30,6 +31,7 @@ def test_pools_round_trip(store: SqlStore) -> None:
         {
             "name": "warehouse",
             "slots": 6,
+            "used": 0,
             "running": 0,
             "queued": 0,
             "open": 6,
@@ -123,6 +125,7 @@ def test_connections_round_trip_without_printing_passwords(store: SqlStore) -> N
         "schema": "reports",
         "login": "etl",
         "has_password": True,
+        "password": "***",
         "extra": {"sslmode": "require"},
     }
     assert data["api"]["extra"] == {"version": 2, "api_token": "***"}

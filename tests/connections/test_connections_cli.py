@@ -46,6 +46,7 @@ def test_add_from_a_uri_then_get_list_and_delete(store: SqlStore) -> None:
         "schema": "reports",
         "login": "etl",
         "has_password": True,
+        "password": "***",
         "extra": {"sslmode": "require"},
     }
     for output in (shown.stdout, invoke("connections", "list").stdout):

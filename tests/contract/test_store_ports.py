@@ -371,6 +371,29 @@ def test_record_event_and_filters(any_store: Store) -> None:
     assert any_store.list_events(dag_id="nope") == []
 
 
+def test_page_events_pages_newest_first_with_the_total(any_store: Store) -> None:
+    ids = [
+        any_store.record_event("trigger", at=T0, dag_id=f"d{i % 3}", actor=f"u{i % 2}")
+        for i in range(7)
+    ]
+    any_store.record_event("pause", at=T0, dag_id="d0")
+    any_store.record_event("delete_dag", at=T0)
+    events, total = any_store.page_events(limit=3, offset=0)
+    assert total == 9
+    assert [e.kind for e in events] == ["delete_dag", "pause", "trigger"]
+    events, total = any_store.page_events(kind="trigger", limit=3, offset=3)
+    assert total == 7
+    assert [e.id for e in events] == [ids[3], ids[2], ids[1]]
+    events, total = any_store.page_events(dag_ids=["d1", "d2"], limit=100)
+    assert total == 4 and {e.dag_id for e in events} == {"d1", "d2"}
+    assert any_store.page_events(dag_ids=[], limit=100) == ([], 0)
+    assert any_store.page_events(offset=50) == ([], 9)
+    events, total = any_store.page_events(actor="u1", limit=100)
+    assert total == 3 and [e.id for e in events] == [ids[5], ids[3], ids[1]]
+    assert {e.actor for e in events} == {"u1"}
+    assert any_store.page_events(actor="nobody") == ([], 0)
+
+
 def test_jobs_tell_a_live_scheduler_from_a_dead_one(any_store: Store) -> None:
     dead = any_store.start_job("scheduler", "host-a", 100, T0)
     alive = any_store.start_job("scheduler", "host-b", 200, T0)

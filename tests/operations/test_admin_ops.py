@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.db.errors import DatabaseError
 from headwater.operations import (
     ConflictError,
     InvalidRequestError,
@@ -34,7 +33,7 @@ def test_pools(sql_store: SqlStore) -> None:
     delete_pool(sql_store, "db")
     with pytest.raises(NotFoundError, match="no pool 'db'"):
         delete_pool(sql_store, "db")
-    with pytest.raises(DatabaseError, match="cannot be deleted"):
+    with pytest.raises(ConflictError, match="cannot be deleted"):
         delete_pool(sql_store, "default_pool")
 
 

@@ -82,6 +82,7 @@ def test_connections_never_show_a_password(ctx: ServiceContext) -> None:
         "schema": "reports",
         "login": "etl",
         "has_password": True,
+        "password": "***",
         "extra": {},
     }
     assert "s3cret" not in repr(request)

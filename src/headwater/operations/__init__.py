@@ -25,6 +25,7 @@ from headwater.operations.admin import (
     delete_variable,
     get_variable,
     public_connection,
+    replace_connection,
     set_pool,
     set_variable,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "mark_task_instances",
     "plan_backfill",
     "public_connection",
+    "replace_connection",
     "require_run",
     "run_backfill",
     "set_paused",

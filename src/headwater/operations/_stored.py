@@ -65,6 +65,10 @@ def require_aware(value: datetime, field: str) -> datetime:
 
 _NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{ID_LENGTH}}}")
 
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+"""What :func:`require_name` accepts (with 1 to ``ID_LENGTH`` characters), for request
+schemas that name the field at fault before the operation runs."""
+
 
 def require_name(value: str, field: str) -> str:
     """A pool name, variable key or connection id: 1 to 250 ASCII letters, digits, ``_``,

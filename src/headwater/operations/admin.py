@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.operator import MAX_POOL_SLOTS
+from headwater.db.models import DEFAULT_POOL
 from headwater.masking import is_sensitive_name
 from headwater.operations._stored import require_name
 from headwater.operations.actors import current_actor
@@ -53,6 +54,11 @@ def set_pool(store: Store, name: str, slots: int, description: str | None = None
 def delete_pool(store: Store, name: str) -> None:
     """Delete a pool; ``default_pool`` cannot be. Tasks naming a deleted pool wait until it
     exists again."""
+    if name == DEFAULT_POOL:
+        raise ConflictError(
+            f"{DEFAULT_POOL!r} cannot be deleted (tasks without a pool use it); "
+            "change its slots instead"
+        )
     with store.unit_of_work() as uow:
         if not uow.delete_pool(name):
             raise NotFoundError(f"no pool {name!r}")
@@ -124,6 +130,21 @@ def add_connection(store: Store, connection: Connection) -> Connection:
     with store.unit_of_work() as uow:
         uow.set_connection(connection)
         record_change(uow, "add_connection", f"connection {connection.conn_id}")
+    return connection
+
+
+def replace_connection(store: Store, connection: Connection) -> Connection:
+    """Store ``connection`` in place of the stored one of its id, which must exist."""
+    if store.get_connection(connection.conn_id) is None:
+        raise NotFoundError(f"no connection {connection.conn_id!r}")
+    if connection.port is not None and not 0 < connection.port < 65536:
+        raise InvalidRequestError(
+            f"connection {connection.conn_id!r}: port {connection.port} is not 1-65535"
+        )
+    require_finite(connection.extra, f"connection {connection.conn_id!r}: extra")
+    with store.unit_of_work() as uow:
+        uow.set_connection(connection)
+        record_change(uow, "update_connection", f"connection {connection.conn_id}")
     return connection
 
 

@@ -1,8 +1,10 @@
 """Connections: where and how tasks reach other systems (``conn.<id>`` in templates).
 
 A password goes in (:class:`ConnectionIn`) but never comes out: :class:`ConnectionOut` says
-whether there is one, and hides the values of extras whose key looks secret
-(:func:`headwater.masking.is_sensitive_name`). The one way out in clear is
+whether there is one (its ``password`` is ``***`` when set), and hides the values of extras
+whose key looks secret (:func:`headwater.masking.is_sensitive_name`). An edit
+(:func:`update_connection`) that sends such a ``***`` back keeps the stored secret, so a
+form that shows the masked connection can be saved unchanged. The one way out in clear is
 :func:`export_connections`, which writes a file only its owner can read, for moving
 connections between databases (:func:`import_connections` reads it back).
 """
@@ -12,9 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
+from headwater.db.models import ID_LENGTH
+from headwater.operations._stored import NAME_PATTERN
 from headwater.services._schema import Schema
+
+_TEXT = 10_000
+"""The longest host, login, schema, description or password the API accepts."""
 
 if TYPE_CHECKING:
     from headwater.hooks.base import BaseHook
@@ -68,8 +75,49 @@ class ConnectionIn(Schema):
         )
 
 
+class ConnectionCreate(ConnectionIn):
+    """A connection to add through the API: each field checked, so an error names it."""
+
+    conn_id: str = Field(min_length=1, max_length=ID_LENGTH, pattern=NAME_PATTERN)
+    conn_type: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=_TEXT)
+    host: str | None = Field(default=None, max_length=_TEXT)
+    login: str | None = Field(default=None, max_length=_TEXT)
+    password: str | None = Field(default=None, max_length=_TEXT, repr=False)
+    schema_: str | None = Field(default=None, alias="schema", max_length=_TEXT)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _no_extra(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("description", "host", "login", "password", "schema_", mode="after")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None  # a form's empty field: the part is not set
+
+
+class ConnectionChange(Schema):
+    """What to change in a connection: the fields sent replace the stored ones (null
+    empties a field); those left out are kept. A ``password`` of ``***`` keeps the stored
+    one, and so does ``***`` as the value of an ``extra`` key that holds a secret."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    conn_type: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=_TEXT)
+    host: str | None = Field(default=None, max_length=_TEXT)
+    login: str | None = Field(default=None, max_length=_TEXT)
+    password: str | None = Field(default=None, max_length=_TEXT, repr=False)
+    schema_: str | None = Field(default=None, alias="schema", max_length=_TEXT)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    extra: dict[str, Any] | None = None
+
+
 class ConnectionOut(Schema):
-    """A connection as it may be shown: no password."""
+    """A connection as it may be shown: the password, when there is one, is ``***``."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -81,12 +129,14 @@ class ConnectionOut(Schema):
     schema_: str | None = Field(alias="schema")
     login: str | None
     has_password: bool
+    password: str | None = None
+    """``***`` when the connection has a password, else None: never the password."""
     extra: dict[str, Any]
     """Values of keys that look secret (password, token, key...) are ``***``."""
 
     @classmethod
     def of(cls, connection: Connection) -> ConnectionOut:
-        from headwater.masking import redact
+        from headwater.masking import MASK, redact
         from headwater.operations import public_connection
 
         shown = public_connection(connection)
@@ -94,6 +144,7 @@ class ConnectionOut(Schema):
         # ({"auth": {"password": ...}}) and any value registered as a secret.
         shown["extra"] = redact(shown["extra"])
         shown["description"] = connection.description
+        shown["password"] = MASK if connection.password else None
         return cls.model_validate(shown)
 
 
@@ -157,6 +208,58 @@ def get_connection(ctx: ServiceContext, conn_id: str) -> ConnectionOut:
 
 def list_connections(ctx: ServiceContext) -> list[ConnectionOut]:
     return [ConnectionOut.of(c) for c in ctx.store.list_connections()]
+
+
+def update_connection(ctx: ServiceContext, conn_id: str, change: ConnectionChange) -> ConnectionOut:
+    """Change the fields of ``conn_id`` that ``change`` sets (see :class:`ConnectionChange`);
+    not found when there is no such connection, invalid as :func:`add_connection`."""
+    import dataclasses
+
+    from headwater.masking import MASK
+    from headwater.operations import NotFoundError
+    from headwater.operations import replace_connection as replace_connection_op
+
+    stored = ctx.store.get_connection(conn_id)
+    if stored is None:
+        raise NotFoundError(f"no connection {conn_id!r}")
+    sent = change.model_dump(include=change.model_fields_set)
+    fields: dict[str, Any] = {}
+    for name, value in sent.items():
+        field = "schema" if name == "schema_" else name
+        if field == "password":
+            fields[field] = stored.password if value == MASK else (value or None)
+        elif field == "extra":
+            fields[field] = _kept_secrets(value or {}, stored.extra)
+        elif field == "conn_type" and value is None:
+            continue  # a connection always has a type
+        elif field == "port":
+            fields[field] = value
+        else:
+            fields[field] = value or None  # a form's empty field: the part is not set
+    changed = _checked(dataclasses.replace(stored, **fields))
+    return ConnectionOut.of(replace_connection_op(ctx.store, changed))
+
+
+def _kept_secrets(sent: Any, stored: Any, depth: int = 0) -> Any:
+    """``sent`` with each ``***`` that stands where ``stored`` has a value replaced by it
+    (the mask a shown connection carried, sent back unchanged)."""
+    from headwater.masking import MASK
+
+    if not isinstance(sent, dict) or not isinstance(stored, dict) or depth > 32:
+        return sent
+    return {
+        key: stored[key]
+        if value == MASK and key in stored
+        else _kept_secrets(value, stored.get(key), depth + 1)
+        for key, value in sent.items()
+    }
+
+
+def connection_types() -> list[str]:
+    """The connection types a hook serves, sorted: what a connection's type may be."""
+    from headwater.hooks.registry import known_conn_types
+
+    return sorted(known_conn_types())
 
 
 def delete_connection(ctx: ServiceContext, conn_id: str) -> ConnectionDeleted:

@@ -339,6 +339,22 @@ class EventLog(ABC):
     ) -> list[EventRow]:
         """The newest ``limit`` events (all with None) matching the filters, oldest first."""
 
+    @abstractmethod
+    def page_events(
+        self,
+        *,
+        dag_ids: Iterable[str] | None = None,
+        kind: str | None = None,
+        actor: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[EventRow], int]:
+        """One page of the events matching the filters, newest first (from ``offset``, at
+        most ``limit``), and how many match in all: for people browsing the log.
+        ``dag_ids`` None: any DAG or none; a collection: only events of those DAGs (an empty
+        one matches nothing). ``actor``: only what that user did (events recorded without
+        one, before actors were recorded or by the scheduler, match no actor)."""
+
 
 class JobStore(ABC):
     """Running schedulers, DAG processors and workers."""

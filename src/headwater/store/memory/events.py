@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
 
 from headwater.db.rows import EventRow, JobRow
@@ -51,6 +52,26 @@ class MemoryEvents(MemoryCore):
         if limit is not None:
             found = found[max(len(found) - limit, 0) :]
         return found
+
+    def page_events(
+        self,
+        *,
+        dag_ids: Iterable[str] | None = None,
+        kind: str | None = None,
+        actor: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[EventRow], int]:
+        wanted = None if dag_ids is None else set(dag_ids)
+        with self._lock:
+            found = [
+                dataclasses.replace(e)
+                for e in reversed(self._s.events)
+                if (wanted is None or e.dag_id in wanted)
+                and (kind is None or e.kind == kind)
+                and (actor is None or e.actor == actor)
+            ]
+        return found[offset : offset + limit], len(found)
 
     def start_job(self, kind: str, hostname: str, pid: int, now: datetime) -> int:
         with self._lock:

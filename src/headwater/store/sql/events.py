@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, func, insert, select, true
 
 from headwater.db.convert import EVENTS, event
 from headwater.db.rows import EventRow
@@ -62,3 +63,27 @@ class SqlEvents(SqlCore):
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [EventRow(**row._mapping) for row in reversed(rows)]
+
+    def page_events(
+        self,
+        *,
+        dag_ids: Iterable[str] | None = None,
+        kind: str | None = None,
+        actor: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[EventRow], int]:
+        """One page of the matching events, newest first, and how many match in all."""
+        conditions: list[ColumnElement[bool]] = [true()]
+        if dag_ids is not None:
+            conditions.append(EVENTS.c.dag_id.in_(sorted(set(dag_ids))))
+        if kind is not None:
+            conditions.append(EVENTS.c.kind == kind)
+        if actor is not None:
+            conditions.append(EVENTS.c.actor == actor)
+        query = select(EVENTS).where(*conditions).order_by(EVENTS.c.id.desc())
+        counted = select(func.count()).select_from(EVENTS).where(*conditions)
+        with self._read() as conn:
+            total = int(conn.execute(counted).scalar_one())
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [EventRow(**row._mapping) for row in rows], total

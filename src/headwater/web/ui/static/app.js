@@ -11,7 +11,8 @@
 //   checkboxes are booleans, number inputs numbers, empty data-optional inputs left out);
 //   field errors of the answer are shown under their inputs.
 // * <element data-live-url="/page?fragment=x" data-live-interval="3000">: reloads its
-//   content from that URL while the tab is visible, until it holds [data-live-done].
+//   content from that URL while the tab is visible, until it holds [data-live-done]
+//   (hw.live(element) starts one added after the page loaded).
 // * <button data-open-dialog="id" data-fill='{"name": "value"}'> opens <dialog id>, filling
 //   the inputs of its form by name; [data-close-dialog] closes the dialog it is in.
 // * The header's theme toggle (light/dark, remembered; the default follows the system).
@@ -103,7 +104,8 @@
       });
       document.body.append(dialog);
       dialog.showModal();
-      ok.focus();
+      // A destructive action is not one Enter away: the focus starts on Cancel.
+      (opts.danger ? cancel : ok).focus();
     });
   }
 
@@ -409,5 +411,6 @@
     toast: toast,
     ApiError: ApiError,
     theme: currentTheme,
+    live: startLive,
   };
 })();
