@@ -13,6 +13,7 @@ browsers from guessing content types or framing the pages.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
         with open_context(settings, clock=clock) as ctx:
             app.state.ctx = ctx
+            # What was loaded at start (modules, the store) lives as long as the server:
+            # moved out of the collector's sight, so a full collection no longer walks half a
+            # million objects, which made about one request in twelve ~100 ms slower.
+            gc.freeze()
             yield
 
     app = FastAPI(
