@@ -12,7 +12,8 @@ import pytest
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.services.context import ServiceContext
-from headwater.services.dag_documents import dag_docs, dag_source
+from headwater.services.dag_details import get_dag_source
+from headwater.services.dag_documents import dag_docs
 from headwater.services.dag_graph import dag_graph
 from headwater.services.dag_views import GridRow, dag_grid, run_durations
 from headwater.services.errors import InvalidRequestError, NotFoundError
@@ -249,11 +250,11 @@ def test_docs_come_from_the_stored_structure(grouped: ServiceContext) -> None:
 
 
 def test_the_source_is_read_with_a_size_cap(grouped: ServiceContext, tmp_path: Path) -> None:
-    source = dag_source(grouped, "grouped")
+    source = get_dag_source(grouped, "grouped")
     assert source.file == str(tmp_path / "grouped" / "dags.py")
     assert 'TaskGroup("extract"' in source.source and not source.truncated
-    cut = dag_source(grouped, "grouped", max_bytes=10)
+    cut = get_dag_source(grouped, "grouped", max_bytes=10)
     assert cut.truncated and cut.source == source.source[:10]
     Path(source.file).unlink()
-    with pytest.raises(NotFoundError, match="cannot read the file of DAG 'grouped'"):
-        dag_source(grouped, "grouped")
+    with pytest.raises(NotFoundError, match="the file of DAG 'grouped' cannot be read"):
+        get_dag_source(grouped, "grouped")

@@ -133,9 +133,12 @@ def params_schema(params: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
-def get_dag_source(ctx: ServiceContext, dag_id: str) -> DagSource:
+def get_dag_source(
+    ctx: ServiceContext, dag_id: str, *, max_bytes: int = MAX_SOURCE_BYTES
+) -> DagSource:
     """The text of the file that defines ``dag_id`` (registered secrets masked; the first
-    1 MiB of a longer file); not found when the DAG, or its file, is not there."""
+    ``max_bytes``, 1 MiB, of a longer file); not found when the DAG, or its file, is not
+    there. The API's ``/source`` and the UI's code page both show it."""
     from headwater.operations import dag_row
 
     row = dag_row(ctx.store, dag_id)
@@ -144,13 +147,13 @@ def get_dag_source(ctx: ServiceContext, dag_id: str) -> DagSource:
     path = Path(row.fileloc)
     try:
         with path.open("rb") as file:
-            data = file.read(MAX_SOURCE_BYTES + 1)
+            data = file.read(max_bytes + 1)
     except OSError as exc:
         raise NotFoundError(
             f"the file of DAG {quoted(dag_id)} cannot be read: {row.fileloc} ({exc.strerror})"
         ) from None
-    truncated = len(data) > MAX_SOURCE_BYTES
-    text = data[:MAX_SOURCE_BYTES].decode("utf-8", errors="replace")
+    truncated = len(data) > max_bytes
+    text = data[:max_bytes].decode("utf-8", errors="replace")
     return DagSource(dag_id=dag_id, file=row.fileloc, source=redact_text(text), truncated=truncated)
 
 

@@ -19,7 +19,8 @@ from markdown_it import MarkdownIt
 
 from headwater.auth.principals import Principal
 from headwater.services.context import ServiceContext
-from headwater.services.dag_documents import dag_docs, dag_source
+from headwater.services.dag_details import get_dag_source
+from headwater.services.dag_documents import dag_docs
 from headwater.services.dag_graph import dag_graph
 from headwater.services.dag_views import (
     MAX_GRID_RUNS,
@@ -204,7 +205,7 @@ def gantt_page(
 def code_page(request: Request, dag_id: str, ctx: Ctx, principal: PagePrincipal) -> Response:
     """The DAG file's source with line numbers."""
     require_dag_read(ctx, principal, dag_id)
-    source = dag_source(ctx, dag_id)
+    source = get_dag_source(ctx, dag_id)
     context = {"source": source, "lines": source.source.splitlines()}
     return _page(request, ctx, principal, dag_id, "code", "views_code.html", context)
 
