@@ -48,7 +48,8 @@ class Standalone:
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -82,8 +83,9 @@ def standalone(tmp_path: Path, headwater_home: Path) -> Iterator[Standalone]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    standalone = Standalone(process)
     try:
-        yield Standalone(process)
+        yield standalone
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -91,6 +93,9 @@ def standalone(tmp_path: Path, headwater_home: Path) -> Iterator[Standalone]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        standalone.reader.join(timeout=10)  # it reads to the end of the output, then stops
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def test_a_new_user_logs_in_triggers_watches_and_fixes_a_run(
