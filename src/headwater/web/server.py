@@ -15,7 +15,9 @@ as the parent read them). :func:`serve_in_thread` runs one worker in a thread. E
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,6 +99,15 @@ def _run_quietly(server: uvicorn.Server) -> None:
         pass
 
 
+def _taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (in use, not allowed), or None if it can."""
+    try:
+        with socket.create_server((host, port)):
+            return None
+    except OSError as exc:
+        return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 @dataclass
 class ServerHandle:
     """A server running in a background thread; :meth:`stop` ends it."""
@@ -159,6 +170,12 @@ def serve_in_thread(
     if not server.started:
         server.should_exit = True
         thread.join(timeout=_STOP_WAIT_S)
+        taken = _taken(host, port)
+        if taken:
+            raise HeadwaterError(
+                f"the web UI and API cannot listen on {host}:{port}: {taken}; choose another "
+                "port with api.port (HEADWATER__API__PORT), or stop what uses it"
+            )
         raise HeadwaterError(f"the API server did not start on {host}:{port}: see the log")
     bound = server.servers[0].sockets[0].getsockname()[1]
     return ServerHandle(
