@@ -75,9 +75,9 @@ def test_bad_input_is_shown_under_its_field(page: Any, live_url: str, act_as: Ac
 
     page.get_by_label("Conf (JSON)").fill('{"region": "mars"}')  # the server refuses it
     page.get_by_role("button", name="Preview (dry run)").click()
-    banner = page.locator("[data-backfill-error]", has_text="region")
-    banner.wait_for()
-    assert "'mars' is not one of ['eu', 'us']" in banner.inner_text()
+    refused = page.locator('[data-field-error="conf"]', has_text="region")  # the API names it
+    refused.wait_for()
+    assert "'mars' is not one of ['eu', 'us']" in refused.inner_text()
     assert page.locator("[data-backfill-preview-area]").is_hidden()
 
 

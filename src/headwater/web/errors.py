@@ -10,6 +10,7 @@ nothing a client sends is a 500.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,7 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from headwater.exceptions import HeadwaterError
+from headwater.exceptions import HeadwaterError, ParamValidationError
+from headwater.masking import is_sensitive_name, redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +76,29 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+_PARAM_NAME = re.compile(r"param '([^']+)'")
+_SHOWN_VALUE = re.compile(r" \(value: .*\)$", re.DOTALL)
+
+
+def _param_error(exc: ParamValidationError) -> JSONResponse:
+    """A 400 naming the param (``body.conf.region``), whatever route checked the conf (a
+    trigger, a backfill); the refused value is left out of the message when the param's
+    name is a secret's."""
+    message = redact_text(str(exc))
+    found = _PARAM_NAME.search(message)
+    name = found.group(1) if found else None
+    if name is not None and is_sensitive_name(name):
+        message = _SHOWN_VALUE.sub("", message)
+    field = f"body.conf.{name}" if name is not None else "body.conf"
+    return JSONResponse(error_body(message, [{"field": field, "message": message}]), 400)
+
+
 def _headwater_error(request: Request, exc: Exception) -> JSONResponse:
     from headwater.services.errors import status_code
 
     assert isinstance(exc, HeadwaterError)
+    if isinstance(exc, ParamValidationError):
+        return _param_error(exc)
     if isinstance(exc, UnauthenticatedError):
         return JSONResponse(
             error_body(str(exc)), status_code=401, headers={"WWW-Authenticate": "Bearer"}

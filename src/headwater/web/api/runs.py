@@ -7,15 +7,12 @@ params refuse answers 400 with the field (``conf.<param>``) in ``errors``.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
-from headwater.exceptions import ParamValidationError
-from headwater.masking import is_sensitive_name, redact, redact_text
+from headwater.masking import redact
 from headwater.services._schema import Page
 from headwater.services.run_actions import (
     RunChangeOut,
@@ -34,13 +31,9 @@ from headwater.services.runs import (
 )
 from headwater.web.api.dags import Limit, Offset
 from headwater.web.context import Ctx
-from headwater.web.errors import error_body
 from headwater.web.security import CurrentPrincipal, require_dag_operate, require_dag_read
 
 router = APIRouter(tags=["runs"])
-
-_PARAM_NAME = re.compile(r"param '([^']+)'")
-_SHOWN_VALUE = re.compile(r" \(value: .*\)$", re.DOTALL)
 
 
 @router.get("/dags/{dag_id}/runs", response_model=Page[DagRunOut])
@@ -69,13 +62,10 @@ def get_runs(
 )
 def post_run(
     dag_id: str, request: TriggerRunRequest, ctx: Ctx, principal: CurrentPrincipal
-) -> DagRunOut | JSONResponse:
+) -> DagRunOut:
     """Trigger a run (queued for the scheduler); its conf is checked against the params."""
     require_dag_operate(ctx, principal, dag_id, "trigger DAG runs")
-    try:
-        run = trigger_run(ctx, dag_id, request)
-    except ParamValidationError as exc:
-        return _param_error(exc)
+    run = trigger_run(ctx, dag_id, request)  # a conf the params refuse: web.errors names it
     return run.model_copy(update={"conf": shown_run_conf(run)})
 
 
@@ -118,15 +108,3 @@ def shown_run_conf(run: DagRunOut) -> dict[str, object]:
     """The run's conf through the secrets masker."""
     conf: dict[str, object] = redact(run.conf)
     return conf
-
-
-def _param_error(exc: ParamValidationError) -> JSONResponse:
-    """A 400 naming the param (``conf.region``); the refused value is left out of the
-    message when the param's name is a secret's."""
-    message = redact_text(str(exc))
-    found = _PARAM_NAME.search(message)
-    name = found.group(1) if found else None
-    if name is not None and is_sensitive_name(name):
-        message = _SHOWN_VALUE.sub("", message)
-    field = f"body.conf.{name}" if name is not None else "body.conf"
-    return JSONResponse(error_body(message, [{"field": field, "message": message}]), 400)
