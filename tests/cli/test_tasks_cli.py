@@ -75,6 +75,35 @@ def test_clear_only_failed_of_a_mapped_task(
     assert result.stdout == "Nothing to clear: no task instance matches.\n"
 
 
+def test_clear_upstream_and_one_map_index(
+    store: SqlStore, folder: Path, settings: Settings
+) -> None:
+    run_now(store, folder, "partly", "r1", settings)
+    result = invoke(
+        "tasks",
+        "clear",
+        "partly",
+        "r1",
+        "half",
+        "--map-index",
+        "1",
+        "--upstream",
+        "-y",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cleared"] == [
+        {"task_id": "numbers", "map_index": -1},
+        {"task_id": "half", "map_index": 1},
+    ]
+    states = {
+        (ti.task_id, ti.map_index): ti.state for ti in store.get_task_instances("partly", "r1")
+    }
+    assert states[("half", 0)] == states[("half", 2)] == "success"
+    assert states[("total", -1)] == "upstream_failed"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -145,6 +145,13 @@ def test_task(
 @click.argument("run_id")
 @click.argument("task_ids", metavar="TASK_ID...", nargs=-1, required=True)
 @click.option("--downstream", "-d", is_flag=True, help="Also clear every task downstream.")
+@click.option("--upstream", "-u", is_flag=True, help="Also clear every task upstream.")
+@click.option(
+    "--map-index",
+    type=int,
+    default=None,
+    help="Only this map index of the named (mapped) tasks; their relatives keep all theirs.",
+)
 @click.option(
     "--only-failed", "-f", is_flag=True, help="Only instances that failed or are upstream_failed."
 )
@@ -156,6 +163,8 @@ def clear(
     run_id: str,
     task_ids: tuple[str, ...],
     downstream: bool,
+    upstream: bool,
+    map_index: int | None,
     only_failed: bool,
     yes: bool,
     output: str,
@@ -178,7 +187,13 @@ def clear(
         task_instances_to_clear,
     )
 
-    request = ClearRequest(task_ids=list(task_ids), downstream=downstream, only_failed=only_failed)
+    request = ClearRequest(
+        task_ids=list(task_ids),
+        downstream=downstream,
+        upstream=upstream,
+        only_failed=only_failed,
+        map_index=map_index,
+    )
     with open_context() as ctx:
         selected = task_instances_to_clear(ctx, dag_id, run_id, request)
         if not selected:
