@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 
 from headwater.services._schema import Page
 from headwater.services.backfills import (
@@ -26,6 +26,7 @@ from headwater.services.backfills import (
     plan_backfill,
     run_backfill,
 )
+from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_operate, require_dag_read
 
@@ -40,8 +41,8 @@ def list_all(
     ctx: Ctx,
     principal: CurrentPrincipal,
     dag_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[BackfillOut]:
     """Backfills, newest first, with their progress; only those of DAGs the role sees."""
     if dag_id is not None:

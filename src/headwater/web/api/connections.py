@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from headwater.services import connections
 from headwater.services._schema import Page
-from headwater.web.api.paging import Limit, Offset
+from headwater.web.api.paging import Limit, Offset, page_of
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_globals_write
 
@@ -21,9 +21,7 @@ def list_connections(
 ) -> Page[connections.ConnectionOut]:
     """Connections by id, secrets masked."""
     found = connections.list_connections(ctx)
-    return Page[connections.ConnectionOut](
-        items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset
-    )
+    return page_of(found, limit, offset)
 
 
 @router.post("/connections", status_code=201)

@@ -15,7 +15,6 @@ from headwater.auth.principals import Principal
 from headwater.services._schema import Page, Schema
 from headwater.services.context import ServiceContext
 from headwater.services.dag_catalog import (
-    MAX_LIMIT,
     DagFilters,
     DagListItem,
     dag_tags,
@@ -23,6 +22,7 @@ from headwater.services.dag_catalog import (
 )
 from headwater.services.dag_details import DagDetail, DagSource, get_dag_detail, get_dag_source
 from headwater.services.dags import DagPaused, set_paused
+from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import (
     CurrentPrincipal,
@@ -32,9 +32,6 @@ from headwater.web.security import (
 )
 
 router = APIRouter(tags=["dags"])
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000.")]
-Offset = Annotated[int, Query(ge=0, description="How many items to skip.")]
 
 
 class DagPatch(Schema):

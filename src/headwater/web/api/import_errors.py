@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from headwater.services.import_errors import ImportErrorPage, page_import_errors
-from headwater.web.api.dags import Limit, Offset
+from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from headwater.services import pools
 from headwater.services._schema import Page
-from headwater.web.api.paging import Limit, Offset
+from headwater.web.api.paging import Limit, Offset, page_of
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_globals_write
 
@@ -21,9 +21,7 @@ def list_pools(
 ) -> Page[pools.PoolUsage]:
     """Every pool by name, with its used (running + queued), running and queued slots."""
     found = pools.list_pools(ctx)
-    return Page[pools.PoolUsage](
-        items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset
-    )
+    return page_of(found, limit, offset)
 
 
 @router.post("/pools", status_code=201)

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from headwater.services import users as service
 from headwater.services._schema import Page, Schema
 from headwater.services.users import RoleDeleted, RoleOut
-from headwater.web.api.accounts_common import Limit, Offset, page_of
+from headwater.web.api.paging import Limit, Offset, page_of
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_admin
 

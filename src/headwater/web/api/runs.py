@@ -29,7 +29,7 @@ from headwater.services.runs import (
     delete_run,
     trigger_run,
 )
-from headwater.web.api.dags import Limit, Offset
+from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_operate, require_dag_read
 

@@ -28,6 +28,7 @@ from headwater.services.task_instance_views import (
     list_task_instances,
 )
 from headwater.services.xcoms import RenderedFieldsOut, XComOut, get_rendered_fields, list_xcoms
+from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_operate, require_dag_read
 
@@ -35,8 +36,6 @@ router = APIRouter(tags=["task instances"])
 
 RUN = "/dags/{dag_id}/runs/{run_id}/tasks"
 
-Limit = Annotated[int, Query(ge=1, le=1000, description="How many items, at most.")]
-Offset = Annotated[int, Query(ge=0, description="How many matching items to skip.")]
 MapIndex = Annotated[
     int,
     Query(

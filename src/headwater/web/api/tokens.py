@@ -8,7 +8,7 @@ from pydantic import Field
 from headwater.services import tokens as service
 from headwater.services._schema import Page, Schema
 from headwater.services.tokens import MAX_EXPIRY_DAYS, TokenCreated, TokenOut, TokenRevoked
-from headwater.web.api.accounts_common import Limit, Offset, page_of
+from headwater.web.api.paging import Limit, Offset, page_of
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_admin
 
