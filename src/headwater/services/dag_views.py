@@ -271,9 +271,7 @@ def dag_header(ctx: ServiceContext, dag_id: str) -> DagHeader:
 
 def run_detail(ctx: ServiceContext, dag_id: str, run_id: str) -> DagRunOut:
     """Run ``run_id`` of ``dag_id`` (its conf masked by the secrets masker); not found."""
-    from headwater.masking import redact
     from headwater.operations import require_run
-    from headwater.services.runs import DagRunOut
+    from headwater.services.run_history import shown_run
 
-    run = DagRunOut.of(require_run(ctx.store, dag_id, run_id))
-    return run.model_copy(update={"conf": redact(run.conf)})
+    return shown_run(require_run(ctx.store, dag_id, run_id))

@@ -38,8 +38,12 @@ class RunFilters(Schema):
 
 def shown_run(run: DagRun) -> DagRunOut:
     """``run`` as answered: its conf masked."""
-    out = DagRunOut.of(run)
-    return out.model_copy(update={"conf": redact(out.conf)})
+    return masked_run(DagRunOut.of(run))
+
+
+def masked_run(run: DagRunOut) -> DagRunOut:
+    """``run`` with its conf through the secrets masker, as every answer shows it."""
+    return run.model_copy(update={"conf": redact(run.conf)})
 
 
 def page_runs(

@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from headwater.masking import redact
 from headwater.services._schema import Page
 from headwater.services.run_actions import (
     RunChangeOut,
@@ -21,7 +20,7 @@ from headwater.services.run_actions import (
     clear_run,
     mark_run,
 )
-from headwater.services.run_history import RunFilters, get_run_detail, page_runs
+from headwater.services.run_history import RunFilters, get_run_detail, masked_run, page_runs
 from headwater.services.runs import (
     DagRunOut,
     DagRunWithInstances,
@@ -66,7 +65,7 @@ def post_run(
     """Trigger a run (queued for the scheduler); its conf is checked against the params."""
     require_dag_operate(ctx, principal, dag_id, "trigger DAG runs")
     run = trigger_run(ctx, dag_id, request)  # a conf the params refuse: web.errors names it
-    return run.model_copy(update={"conf": shown_run_conf(run)})
+    return masked_run(run)
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", response_model=DagRunWithInstances)
@@ -81,7 +80,7 @@ def remove_run(dag_id: str, run_id: str, ctx: Ctx, principal: CurrentPrincipal) 
     """Delete a run with its task instances, attempts and XComs; answers it as it was."""
     require_dag_operate(ctx, principal, dag_id, "delete DAG runs")
     deleted = delete_run(ctx, dag_id, run_id)
-    return deleted.model_copy(update={"conf": shown_run_conf(deleted)})
+    return masked_run(deleted)
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/clear", response_model=RunChangeOut)
@@ -102,9 +101,3 @@ def post_mark(
     instances); ``dry_run`` answers what would be marked."""
     require_dag_operate(ctx, principal, dag_id, "mark DAG runs")
     return mark_run(ctx, dag_id, run_id, request)
-
-
-def shown_run_conf(run: DagRunOut) -> dict[str, object]:
-    """The run's conf through the secrets masker."""
-    conf: dict[str, object] = redact(run.conf)
-    return conf
