@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from command_processes import kill_session
+
 DAG_FILE = """
 from datetime import UTC, datetime
 
@@ -82,6 +84,7 @@ def standalone(tmp_path: Path, headwater_home: Path) -> Iterator[Standalone]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     standalone = Standalone(process)
     try:
@@ -90,8 +93,8 @@ def standalone(tmp_path: Path, headwater_home: Path) -> Iterator[Standalone]:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        finally:
+            kill_session(process.pid)  # its workers and DAG processor too, whatever happened
             process.wait()
         standalone.reader.join(timeout=10)  # it reads to the end of the output, then stops
         assert process.stdout is not None
