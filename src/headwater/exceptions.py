@@ -14,15 +14,25 @@
     ├── XComError                   a value cannot be serialized, or is too large
     ├── IllegalTransitionError      a state change no rule of the transition table allows
     ├── StaleWriteError             a compare-and-set write found the row changed by another writer
+    ├── TaskDeferralTimeout         a deferred task's trigger did not fire in time
+    ├── TaskDeferralError           a deferred task's trigger failed
     └── TaskControlFlow             raised inside a task to steer its outcome
         ├── TaskSkipped             end the attempt as skipped
-        ├── TaskFailedNoRetry       fail at once, ignoring remaining retries
-        └── TaskTimeoutError        the attempt ran past its execution_timeout
+        ├── TaskRescheduled         a sensor in reschedule mode pokes again later
+        └── TaskFailedNoRetry       fail at once, ignoring remaining retries
+            └── SensorTimeout       a sensor waited past its timeout
+
+    BaseException (a task's ``except Exception`` cannot swallow them)
+    ├── TaskDeferred                ``self.defer(...)``: wait on a trigger, slot freed
+    └── TaskTimeoutError            the attempt ran past its execution_timeout
 
 Users catch ``headwater.HeadwaterError``.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
 
 
 class HeadwaterError(Exception):
@@ -135,6 +145,52 @@ class TaskSkipped(TaskControlFlow):
 
 class TaskFailedNoRetry(TaskControlFlow):
     """Fail the running attempt and do not retry it."""
+
+
+class TaskRescheduled(TaskControlFlow):
+    """End the running attempt ``up_for_reschedule``: a sensor in reschedule mode pokes
+    again at ``reschedule_at`` (in a new try, its worker slot free meanwhile)."""
+
+    def __init__(self, reschedule_at: datetime) -> None:
+        self.reschedule_at = reschedule_at
+        super().__init__(f"rescheduled to {reschedule_at.isoformat()}")
+
+
+class SensorTimeout(TaskFailedNoRetry):
+    """A sensor waited longer than its ``timeout``: it fails without retrying (or is
+    skipped with ``soft_fail=True``)."""
+
+
+class TaskDeferralTimeout(HeadwaterError):
+    """A deferred task's trigger did not fire within the deferral's ``timeout``."""
+
+
+class TaskDeferralError(HeadwaterError):
+    """A deferred task's trigger failed (it raised, or could not be built)."""
+
+
+class TaskDeferred(BaseException):
+    """Raised by :meth:`BaseOperator.defer`: end the attempt ``deferred`` on ``trigger``.
+
+    The worker slot is freed; the triggerer runs the trigger, and when it fires the task
+    resumes in a new try by calling ``method_name(context, event=payload, **kwargs)``.
+    A ``BaseException`` (as Airflow's), so that a task's ``except Exception`` cannot
+    swallow it.
+    """
+
+    def __init__(
+        self,
+        *,
+        trigger: Any,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | None = None,
+    ) -> None:
+        self.trigger = trigger
+        self.method_name = method_name
+        self.kwargs = dict(kwargs or {})
+        self.timeout = timeout
+        super().__init__(f"deferred to {type(trigger).__name__}, resuming in {method_name}")
 
 
 class TaskTimeoutError(BaseException):

@@ -46,6 +46,11 @@ LEGAL_TASK_INSTANCE_PAIRS = {
     (S.RUNNING, S.SKIPPED),
     (S.RUNNING, S.FAILED),
     (S.RUNNING, S.UP_FOR_RETRY),
+    # sensors in reschedule mode and deferral free the worker slot while they wait
+    (S.RUNNING, S.UP_FOR_RESCHEDULE),
+    (S.UP_FOR_RESCHEDULE, S.SCHEDULED),
+    (S.RUNNING, S.DEFERRED),
+    (S.DEFERRED, S.SCHEDULED),
     # a lost attempt runs again
     (S.QUEUED, S.SCHEDULED),
     (S.RUNNING, S.SCHEDULED),
@@ -54,12 +59,16 @@ LEGAL_TASK_INSTANCE_PAIRS = {
     (S.QUEUED, S.SKIPPED),
     (S.RUNNING, S.SKIPPED),
     (S.UP_FOR_RETRY, S.SKIPPED),
+    (S.UP_FOR_RESCHEDULE, S.SKIPPED),
+    (S.DEFERRED, S.SKIPPED),
     # its task left the DAG, or came back
     *{(state, S.REMOVED) for state in S if state is not S.REMOVED},
     (S.REMOVED, S.NONE),
     # people clear
     (S.SCHEDULED, S.NONE),
     (S.UP_FOR_RETRY, S.NONE),
+    (S.UP_FOR_RESCHEDULE, S.NONE),
+    (S.DEFERRED, S.NONE),
     (S.SUCCESS, S.NONE),
     (S.FAILED, S.NONE),
     (S.SKIPPED, S.NONE),
@@ -67,7 +76,14 @@ LEGAL_TASK_INSTANCE_PAIRS = {
     # people mark success or failed
     *{
         (state, target)
-        for state in (S.NONE, S.SCHEDULED, S.UP_FOR_RETRY, *FINISHED_STATES - {S.REMOVED})
+        for state in (
+            S.NONE,
+            S.SCHEDULED,
+            S.UP_FOR_RETRY,
+            S.UP_FOR_RESCHEDULE,
+            S.DEFERRED,
+            *FINISHED_STATES - {S.REMOVED},
+        )
         for target in (S.SUCCESS, S.FAILED)
         if state is not target
     },

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.dependencies import DependencyMixin
@@ -176,6 +176,8 @@ class BaseOperator(DependencyMixin):
         email: str | Iterable[str] | None = NOTSET,
         email_on_failure: bool = NOTSET,
         email_on_retry: bool = NOTSET,
+        outlets: Iterable[Any] | None = None,
+        inlets: Iterable[Any] | None = None,
         **unknown: Any,
     ) -> None:
         dag = dag if dag is not None else _definition_stacks.current_dag()
@@ -258,6 +260,9 @@ class BaseOperator(DependencyMixin):
         self.email: list[str] | None = _email_addresses(args["email"], self.task_id)
         self.email_on_failure: bool = _flag(args, "email_on_failure", self.task_id)
         self.email_on_retry: bool = _flag(args, "email_on_retry", self.task_id)
+        # The assets the task updates (an event for each when an attempt succeeds) and reads.
+        self.outlets: list[Any] = list(outlets or [])
+        self.inlets: list[Any] = list(inlets or [])
         # Ordered (the order edges were set in), exposed as set-like views.
         self._upstream_ids: dict[str, None] = {}
         self._downstream_ids: dict[str, None] = {}
@@ -281,6 +286,27 @@ class BaseOperator(DependencyMixin):
     def execute(self, context: dict[str, Any]) -> Any:
         """Do the task's work. The return value is pushed as its ``return_value`` XCom."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    def defer(
+        self,
+        *,
+        trigger: Any,
+        method_name: str = "execute_complete",
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> NoReturn:
+        """End this attempt ``deferred``: wait on ``trigger`` (a
+        :class:`headwater.triggers.BaseTrigger`) without holding a worker slot.
+
+        When the trigger fires, the task resumes in a new try (not counted as a retry) by
+        calling ``method_name(context, event=<the event's payload>, **kwargs)``. After
+        ``timeout`` without an event, that try fails with
+        :class:`~headwater.exceptions.TaskDeferralTimeout`. ``kwargs`` must be JSON values.
+        """
+        from headwater.exceptions import TaskDeferred
+
+        limit = _as_timedelta(timeout, "timeout", self.task_id, optional=True, zero=False)
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=limit)
 
     # -- mapping -----------------------------------------------------------------------------
 

@@ -27,7 +27,10 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
 
-from headwater.db import backfill_models  # noqa: F401  (registers `backfills` on Base)
+from headwater.db import (
+    backfill_models,  # noqa: F401  (registers `backfills` on Base)
+    data_aware_models,  # noqa: F401  (registers triggers, assets on Base)
+)
 from headwater.db.engine import READ_ONLY
 from headwater.db.errors import DatabaseError
 from headwater.db.models import Base

@@ -133,6 +133,8 @@ class DagRunModel(Base):
     end_date: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     backfill_id: Mapped[int | None] = mapped_column(Integer)
+    partition_key: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    """The partition the run works on (migration 0008)."""
     claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     """The scheduler that owns the run while ``claim_expires_at`` is ahead (migration 0004)."""
     claim_expires_at: Mapped[datetime | None]
@@ -163,6 +165,10 @@ class TaskInstanceModel(Base):
     """When it last became queued."""
     updated_at: Mapped[datetime | None]
     """When it was last written."""
+    next_method: Mapped[str | None] = mapped_column(_id())
+    """Deferral (migration 0008): the method its next try calls instead of ``execute``."""
+    next_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    trigger_timeout: Mapped[datetime | None]
 
 
 class TaskAttemptModel(Base):

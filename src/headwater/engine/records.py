@@ -78,6 +78,8 @@ class DagRun:
     note: str | None = None
     backfill_id: int | None = None
     """The backfill that created or reran this run (its ``max_active_runs`` applies)."""
+    partition_key: str | None = None
+    """The partition this run works on (``2024-01-31``, ``eu``), for partitioned DAGs."""
 
 
 @dataclass
@@ -94,11 +96,21 @@ class TaskInstance:
     start_date: datetime | None = None
     end_date: datetime | None = None
     next_retry_at: datetime | None = None
+    """When an ``up_for_retry`` instance retries, or an ``up_for_reschedule`` one pokes again."""
     error: str | None = None
     priority_weight: int = 1
     pool: str = "default_pool"
     pool_slots: int = 1
     queue: str = "default"
+    next_method: str | None = None
+    """Set when a deferred instance resumes: the method of the task its next try calls
+    instead of ``execute`` (``execute_complete``), or ``__timeout__`` when its trigger timed
+    out (the try fails with a deferral timeout)."""
+    next_kwargs: dict[str, Any] | None = None
+    """The keyword arguments of ``next_method``: those the task deferred with, plus ``event``
+    (the payload of the trigger event) once the trigger fired."""
+    trigger_timeout: datetime | None = None
+    """While deferred: when the deferral times out if its trigger has not fired."""
 
     @property
     def key(self) -> TaskInstanceKey:
@@ -137,12 +149,84 @@ class TaskAttempt:
         return (self.end_date - self.start_date).total_seconds()
 
 
+@dataclass(frozen=True)
+class Deferral:
+    """What an attempt that deferred itself waits for: a trigger, and how to resume.
+
+    ``trigger_classpath`` and ``trigger_kwargs`` are the trigger's ``serialize()`` (JSON
+    values only): the triggerer builds the trigger again from them, in another process,
+    after any restart.
+    """
+
+    trigger_classpath: str
+    trigger_kwargs: dict[str, Any]
+    method_name: str = "execute_complete"
+    method_kwargs: dict[str, Any] = field(default_factory=dict)
+    timeout_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trigger_classpath": self.trigger_classpath,
+            "trigger_kwargs": self.trigger_kwargs,
+            "method_name": self.method_name,
+            "method_kwargs": self.method_kwargs,
+            "timeout_at": None if self.timeout_at is None else self.timeout_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Deferral:
+        timeout = data.get("timeout_at")
+        return cls(
+            trigger_classpath=str(data["trigger_classpath"]),
+            trigger_kwargs=dict(data.get("trigger_kwargs") or {}),
+            method_name=str(data.get("method_name") or "execute_complete"),
+            method_kwargs=dict(data.get("method_kwargs") or {}),
+            timeout_at=None if timeout is None else datetime.fromisoformat(timeout),
+        )
+
+
+@dataclass(frozen=True)
+class OutletEvent:
+    """One asset event a successful attempt emits (recorded with its outcome, exactly once).
+
+    ``uri`` names the asset; ``alias`` the asset alias it was added through, if any;
+    ``extra`` is the JSON metadata the task attached; ``partition_key`` the partition it
+    updated, for partitioned assets.
+    """
+
+    uri: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    alias: str | None = None
+    partition_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "extra": self.extra,
+            "alias": self.alias,
+            "partition_key": self.partition_key,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> OutletEvent:
+        return cls(
+            uri=str(data["uri"]),
+            extra=dict(data.get("extra") or {}),
+            alias=None if data.get("alias") is None else str(data["alias"]),
+            partition_key=(
+                None if data.get("partition_key") is None else str(data["partition_key"])
+            ),
+        )
+
+
 @dataclass
 class AttemptOutcome:
     """How an attempt ended, as the task runtime (or an executor that lost it) reports it."""
 
     state: TaskInstanceState
-    """SUCCESS, SKIPPED or FAILED; the engine turns FAILED into UP_FOR_RETRY when ``retry``."""
+    """SUCCESS, SKIPPED or FAILED; the engine turns FAILED into UP_FOR_RETRY when ``retry``.
+    DEFERRED (with ``deferral``) or UP_FOR_RESCHEDULE (with ``reschedule_at``) when the
+    attempt handed its wait to a trigger or a sensor will poke again later."""
     error: str | None = None
     retry: bool | None = None
     """For FAILED: whether the attempt is retried, as the runtime decided with
@@ -167,10 +251,24 @@ class AttemptOutcome:
     """Whether whoever ran the attempt stored this outcome with the attempt (compare-and-set
     on the running attempt row) before reporting it; an outcome an executor made up (a dead
     or killed worker) is not recorded yet."""
+    deferral: Deferral | None = None
+    """For DEFERRED: the trigger the instance waits on. The store creates the trigger's row
+    when it records this outcome, in the same transaction."""
+    reschedule_at: datetime | None = None
+    """For UP_FOR_RESCHEDULE: when the sensor pokes again."""
+    outlet_events: list[OutletEvent] = field(default_factory=list)
+    """For SUCCESS: the asset events the attempt emits. The store records them (and queues
+    the DAGs scheduled on their assets) when it records this outcome, in the same
+    transaction."""
 
     def to_json(self) -> dict[str, Any]:
         """The outcome as JSON-compatible values (for messages and the attempt row)."""
         return {
+            "deferral": None if self.deferral is None else self.deferral.to_json(),
+            "reschedule_at": (
+                None if self.reschedule_at is None else self.reschedule_at.isoformat()
+            ),
+            "outlet_events": [event.to_json() for event in self.outlet_events],
             "state": self.state.value,
             "error": self.error,
             "retry": self.retry,
@@ -190,6 +288,8 @@ class AttemptOutcome:
             if state not in OUTCOME_STATES:
                 raise ValueError(f"{state.value} is not how an attempt ends")
             follow = data.get("follow_branches")
+            deferral = data.get("deferral")
+            reschedule_at = data.get("reschedule_at")
             outcome = cls(
                 state,
                 error=_optional(data.get("error"), str, "error"),
@@ -198,14 +298,29 @@ class AttemptOutcome:
                 short_circuit=_optional(data.get("short_circuit"), str, "short_circuit"),
                 rendered_fields=dict(data.get("rendered_fields") or {}),
                 recorded=bool(data.get("recorded", False)),
+                deferral=None if deferral is None else Deferral.from_json(deferral),
+                reschedule_at=(
+                    None if reschedule_at is None else datetime.fromisoformat(reschedule_at)
+                ),
+                outlet_events=[OutletEvent.from_json(e) for e in data.get("outlet_events") or []],
             )
-        except (KeyError, TypeError, ValueError) as exc:
+            if (state is TaskInstanceState.DEFERRED) != (outcome.deferral is not None):
+                raise ValueError("a deferred outcome, and only one, has a deferral")
+            if (state is TaskInstanceState.UP_FOR_RESCHEDULE) != (reschedule_at is not None):
+                raise ValueError("a rescheduled outcome, and only one, has reschedule_at")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise HeadwaterError(f"not an attempt outcome: {exc}") from None
         return outcome
 
 
 OUTCOME_STATES = frozenset(
-    {TaskInstanceState.SUCCESS, TaskInstanceState.FAILED, TaskInstanceState.SKIPPED}
+    {
+        TaskInstanceState.SUCCESS,
+        TaskInstanceState.FAILED,
+        TaskInstanceState.SKIPPED,
+        TaskInstanceState.DEFERRED,
+        TaskInstanceState.UP_FOR_RESCHEDULE,
+    }
 )
 """The states an attempt ends in (the engine turns a retried FAILED into UP_FOR_RETRY)."""
 

@@ -10,10 +10,11 @@ engine makes every change through one call that names its rule
 
 The finished (terminal) states are declared here once, with the state groups the rules are
 built from; ``headwater.engine.states`` re-exports them. A new state is a new enum member,
-its place in the groups below, and the rules that enter and leave it: deferrable sensors'
-``deferred`` would be a ``defer`` rule (running to deferred) and a ``resume`` rule (deferred
-to scheduled), plus deferred in :data:`BUSY_STATES` so that clearing and marking refuse it;
-the run timeout and removal rules take it from :data:`UNFINISHED_STATES` without an edit.
+its place in the groups below, and the rules that enter and leave it: ``deferred`` is entered
+by ``defer`` (running to deferred) and left by ``resume`` (deferred to scheduled);
+``up_for_reschedule`` by ``reschedule`` and ``reschedule_due``. Neither is busy (no executor
+holds the instance), so people may clear or mark them; the run timeout and removal rules take
+them from :data:`UNFINISHED_STATES` without an edit.
 
 ``docs/architecture.md`` shows :func:`markdown_table`; a test checks that they agree.
 """
@@ -43,6 +44,8 @@ class TaskInstanceState(StrEnum):
     SKIPPED = "skipped"
     UPSTREAM_FAILED = "upstream_failed"
     UP_FOR_RETRY = "up_for_retry"
+    UP_FOR_RESCHEDULE = "up_for_reschedule"
+    DEFERRED = "deferred"
     REMOVED = "removed"
 
 
@@ -145,6 +148,32 @@ FINISH = _task_rule(
     "the attempt ended: succeeded, skipped, or failed with no tries left",
 )
 RETRY = _task_rule("retry", [S.RUNNING], [S.UP_FOR_RETRY], "the attempt failed and tries remain")
+RESCHEDULE = _task_rule(
+    "reschedule",
+    [S.RUNNING],
+    [S.UP_FOR_RESCHEDULE],
+    "a sensor in reschedule mode found its condition unmet: its worker slot is free until "
+    "its next poke",
+)
+RESCHEDULE_DUE = _task_rule(
+    "reschedule_due",
+    [S.UP_FOR_RESCHEDULE],
+    [S.SCHEDULED],
+    "its next poke is due (a new try, not counted against its retries)",
+)
+DEFER = _task_rule(
+    "defer",
+    [S.RUNNING],
+    [S.DEFERRED],
+    "the attempt deferred itself to a trigger: its worker slot is free while the triggerer waits",
+)
+RESUME = _task_rule(
+    "resume",
+    [S.DEFERRED],
+    [S.SCHEDULED],
+    "its trigger fired or timed out: it runs again in a worker, from the method it named "
+    "(a new try, not counted against its retries)",
+)
 BRANCH = _task_rule("branch", [S.NONE], [S.SKIPPED], "an upstream branch task did not choose it")
 SHORT_CIRCUIT = _task_rule(
     "short_circuit", [S.NONE], [S.SKIPPED], "an upstream short-circuit task stopped the flow"
@@ -197,6 +226,10 @@ TASK_INSTANCE_POLICY: tuple[Rule[TaskInstanceState], ...] = (
     START,
     FINISH,
     RETRY,
+    RESCHEDULE,
+    RESCHEDULE_DUE,
+    DEFER,
+    RESUME,
     BRANCH,
     SHORT_CIRCUIT,
     LOST_ATTEMPT,

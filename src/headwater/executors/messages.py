@@ -121,7 +121,7 @@ def _field(data: dict[str, Any], name: str, kind: type) -> Any:
 
 
 _RUN_DATES = ("logical_date", "data_interval_start", "data_interval_end", "start_date", "end_date")
-_TI_DATES = ("start_date", "end_date", "next_retry_at")
+_TI_DATES = ("start_date", "end_date", "next_retry_at", "trigger_timeout")
 
 
 def _run_json(run: DagRun) -> dict[str, Any]:

@@ -16,6 +16,8 @@ port                what
 ``BrowseQueries``   what the REST API and web UI list: DAGs without their structure, a page of
                     runs with filters, the latest runs of many DAGs in one statement
 ``UserStore``       users, roles, API tokens, sessions and failed logins (REST API and UI)
+``TriggerStore``    triggers of deferred attempts (:mod:`headwater.store.triggers`)
+``AssetStore``      assets, their events, and the DAGs they trigger (:mod:`headwater.store.assets`)
 =================== ==========================================================================
 
 :class:`Store` is every port together with the engine's
@@ -61,7 +63,9 @@ from headwater.db.rows import (
 )
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.engine.states import DagRunState, TaskInstanceState
+from headwater.store.assets import AssetStore
 from headwater.store.base import Connection, MetadataStore
+from headwater.store.triggers import TriggerStore
 
 __all__ = [
     "AttemptLiveness",
@@ -606,6 +610,8 @@ class Store(
     ClaimStore,
     BrowseQueries,
     UserStore,
+    TriggerStore,
+    AssetStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
 

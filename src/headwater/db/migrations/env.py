@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from headwater.db import backfill_models  # noqa: F401  (registers `backfills` on Base)
+from headwater.db import (
+    backfill_models,  # noqa: F401  (registers `backfills` on Base)
+    data_aware_models,  # noqa: F401  (registers triggers, assets on Base)
+)
 from headwater.db.errors import DatabaseError
 from headwater.db.models import Base
 

@@ -31,9 +31,18 @@ from headwater.db.rows import (
     UserRow,
     VariableRow,
 )
-from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.engine.records import (
+    AttemptKey,
+    DagRun,
+    Deferral,
+    OutletEvent,
+    TaskAttempt,
+    TaskInstance,
+    TaskInstanceKey,
+)
 from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection
+from headwater.store.triggers import TriggerRow
 
 RunKey = tuple[str, str]
 
@@ -77,6 +86,7 @@ class MemoryState:
     tokens: dict[str, TokenRow] = field(default_factory=dict)
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     login_failures: dict[str, LoginFailureRow] = field(default_factory=dict)
+    triggers: dict[int, TriggerRow] = field(default_factory=dict)
     last_id: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -91,6 +101,16 @@ class MemoryCore:
     clock: Clock
     _lock: threading.RLock
     _s: MemoryState
+
+    def _insert_trigger(self, key: AttemptKey, deferral: Deferral, now: datetime) -> None:
+        """Store the trigger of a deferred attempt (:class:`MemoryTriggers`)."""
+        raise NotImplementedError
+
+    def _record_outlet_events(
+        self, key: AttemptKey, events: list[OutletEvent], now: datetime
+    ) -> None:
+        """Record a successful attempt's asset events (:class:`MemoryAssets`)."""
+        raise NotImplementedError
 
     def _note_queued(self, tis: Iterable[TaskInstance]) -> None:
         """Remember when instances were written queued (the SQL store's ``queued_at``).

@@ -137,4 +137,6 @@ class MemoryRuns(MemoryCore):
                 del self._s.xcoms[xcom_key]
             for ti_key in [k for k in self._s.queued_at if k[:2] == key]:
                 del self._s.queued_at[ti_key]
+            for trigger in [t for t in self._s.triggers.values() if t.key[:2] == key]:
+                del self._s.triggers[trigger.id]
         return len(keys)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from headwater.clock import Clock, SystemClock
+from headwater.store.memory.assets import MemoryAssets
 from headwater.store.memory.backfills import MemoryBackfills
 from headwater.store.memory.browse import MemoryBrowse
 from headwater.store.memory.claims import MemoryClaims
@@ -16,6 +17,7 @@ from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.task_instances import MemoryTaskInstances
+from headwater.store.memory.triggers import MemoryTriggers
 from headwater.store.memory.users import MemoryUsers
 from headwater.store.memory.xcoms import MemoryXComs
 from headwater.store.ports import Store
@@ -31,6 +33,8 @@ class MemoryStore(
     MemoryClaims,
     MemoryBrowse,
     MemoryUsers,
+    MemoryTriggers,
+    MemoryAssets,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

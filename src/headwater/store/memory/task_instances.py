@@ -203,6 +203,10 @@ class MemoryTaskInstances(MemoryCore):
             for name, value in (xcoms or {}).items():
                 values = self._s.xcoms.setdefault((key.dag_id, key.run_id, key.task_id, name), {})
                 values[key.map_index] = value
+            if outcome.deferral is not None:
+                self._insert_trigger(key, outcome.deferral, end_date)
+            if outcome.outlet_events:
+                self._record_outlet_events(key, outcome.outlet_events, end_date)
             return True
 
     def running_attempts(self) -> list[TaskAttempt]:

@@ -27,7 +27,9 @@ from headwater.db.convert import (
 from headwater.db.rows import AttemptHeartbeat, AttemptKey
 from headwater.engine.ports import ExpectedStates
 from headwater.engine.records import AttemptOutcome, TaskAttempt, TaskInstance, TaskInstanceKey
+from headwater.store.sql.assets import record_outlet_events
 from headwater.store.sql.task_instances import SqlTaskInstances
+from headwater.store.sql.triggers import insert_trigger
 
 
 class SqlAttempts(SqlTaskInstances):
@@ -90,7 +92,12 @@ class SqlAttempts(SqlTaskInstances):
         Given the attempt's ``start_date`` (its worker knows it), it is one ``UPDATE``."""
         key = AttemptKey(*key)
         # Given the start and no XComs, the whole record is one UPDATE: atomic on its own.
-        one_statement = start_date is not None and not xcoms
+        one_statement = (
+            start_date is not None
+            and not xcoms
+            and outcome.deferral is None
+            and not outcome.outlet_events
+        )
         with self._write_one() if one_statement else self._write() as conn:
             start = start_date
             if start is None:
@@ -116,6 +123,10 @@ class SqlAttempts(SqlTaskInstances):
                 del ti["try_number"]
                 rows = [{**ti, "key": name, "value": value} for name, value in xcoms.items()]
                 conn.execute(self._stmts.upsert_xcom, rows)
+            if outcome.deferral is not None:
+                insert_trigger(conn, key, outcome.deferral, end_date)
+            if outcome.outlet_events:
+                record_outlet_events(conn, key, outcome.outlet_events, end_date)
         return True
 
     def running_attempts(self) -> list[TaskAttempt]:

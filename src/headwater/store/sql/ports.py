@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from headwater.store.sql.assets import SqlAssets
 from headwater.store.sql.attempts import SqlAttempts
 from headwater.store.sql.backfills import SqlBackfills
 from headwater.store.sql.browse import SqlBrowse
@@ -15,6 +16,7 @@ from headwater.store.sql.dags import SqlDags
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.runs import SqlRuns
+from headwater.store.sql.triggers import SqlTriggers
 from headwater.store.sql.users import SqlUsers
 from headwater.store.sql.xcoms import SqlXComs
 
@@ -31,7 +33,9 @@ class SqlPorts(
     SqlClaims,
     SqlBrowse,
     SqlUsers,
+    SqlTriggers,
+    SqlAssets,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills, claims, browsing reads and accounts (users, roles, tokens, sessions)
-    on SQL."""
+    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions) and
+    triggers on SQL."""

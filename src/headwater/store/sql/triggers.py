@@ -1,0 +1,168 @@
+"""The trigger port on SQL: the ``triggers`` table (migration 0008).
+
+Claims work as run claims do (:mod:`headwater.store.sql.claims`): on PostgreSQL the select
+locks with ``FOR UPDATE SKIP LOCKED``, on SQLite ``BEGIN IMMEDIATE`` serializes writers.
+Firing and failing are one conditional ``UPDATE`` each (``state = 'waiting'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Connection as SAConnection
+
+from headwater.db.convert import TIS
+from headwater.db.data_aware_models import TriggerModel
+from headwater.engine.records import AttemptKey, Deferral
+from headwater.engine.states import TaskInstanceState
+from headwater.store.sql.core import SqlCore
+from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
+
+TRIGGERS = cast(Table, TriggerModel.__table__)
+_CURRENT_STATES = (TaskInstanceState.RUNNING.value, TaskInstanceState.DEFERRED.value)
+
+
+def _of_current_try() -> Any:
+    """The trigger's attempt is its instance's current try, running or deferred."""
+    t = TRIGGERS.c
+    return exists().where(
+        TIS.c.dag_id == t.dag_id,
+        TIS.c.run_id == t.run_id,
+        TIS.c.task_id == t.task_id,
+        TIS.c.map_index == t.map_index,
+        TIS.c.try_number == t.try_number,
+        TIS.c.state.in_(_CURRENT_STATES),
+    )
+
+
+def to_trigger(row: Row[Any]) -> TriggerRow:
+    v = row._mapping
+    event = v["event"]
+    return TriggerRow(
+        id=v["id"],
+        classpath=v["classpath"],
+        kwargs=dict(v["kwargs"]),
+        key=AttemptKey(v["dag_id"], v["run_id"], v["task_id"], v["map_index"], v["try_number"]),
+        created_at=v["created_at"],
+        timeout_at=v["timeout_at"],
+        state=v["state"],
+        triggerer_id=v["triggerer_id"],
+        claim_expires_at=v["claim_expires_at"],
+        fired_at=v["fired_at"],
+        payload=None if event is None else event.get("payload"),
+        error=v["error"],
+    )
+
+
+def insert_trigger(conn: SAConnection, key: AttemptKey, deferral: Deferral, now: datetime) -> None:
+    """Store the trigger of attempt ``key``, which deferred (inside the transaction that
+    records its outcome)."""
+    conn.execute(
+        insert(TRIGGERS).values(
+            classpath=deferral.trigger_classpath,
+            kwargs=deferral.trigger_kwargs,
+            **key._asdict(),
+            created_at=now,
+            timeout_at=deferral.timeout_at,
+            state=WAITING,
+        )
+    )
+
+
+class SqlTriggers(SqlCore):
+    """Triggers on SQL."""
+
+    def claim_triggers(
+        self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
+    ) -> list[TriggerRow]:
+        t = TRIGGERS.c
+        free = or_(
+            t.triggerer_id.is_(None), t.claim_expires_at <= now, t.triggerer_id == triggerer_id
+        )
+        query = (
+            select(t.id)
+            .where(t.state == WAITING, free, _of_current_try())
+            .order_by(t.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._write() as conn:
+            ids = [row.id for row in conn.execute(query)]
+            if ids:
+                conn.execute(
+                    update(TRIGGERS)
+                    .where(t.id.in_(ids))
+                    .values(triggerer_id=triggerer_id, claim_expires_at=now + lease)
+                )
+            held = select(TRIGGERS).where(t.state == WAITING, t.triggerer_id == triggerer_id)
+            return [to_trigger(row) for row in conn.execute(held.order_by(t.id))]
+
+    def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:
+        t = TRIGGERS.c
+        held = and_(t.state == WAITING, t.triggerer_id == triggerer_id)
+        with self._write() as conn:
+            conn.execute(update(TRIGGERS).where(held).values(claim_expires_at=now + lease))
+            return {row.id for row in conn.execute(select(t.id).where(held))}
+
+    def release_trigger_claims(self, triggerer_id: str) -> int:
+        t = TRIGGERS.c
+        query = (
+            update(TRIGGERS)
+            .where(t.state == WAITING, t.triggerer_id == triggerer_id)
+            .values(triggerer_id=None, claim_expires_at=None)
+        )
+        with self._write() as conn:
+            return int(conn.execute(query).rowcount)
+
+    def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
+        return self._end_trigger(trigger_id, state=FIRED, fired_at=now, event={"payload": payload})
+
+    def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
+        return self._end_trigger(trigger_id, state=FAILED, fired_at=now, error=error)
+
+    def _end_trigger(self, trigger_id: int, **values: Any) -> bool:
+        t = TRIGGERS.c
+        query = update(TRIGGERS).where(t.id == trigger_id, t.state == WAITING).values(**values)
+        with self._write_one() as conn:
+            return bool(conn.execute(query).rowcount)
+
+    def get_trigger(self, trigger_id: int) -> TriggerRow | None:
+        with self._read() as conn:
+            row = conn.execute(select(TRIGGERS).where(TRIGGERS.c.id == trigger_id)).first()
+        return None if row is None else to_trigger(row)
+
+    def get_trigger_of(self, key: AttemptKey) -> TriggerRow | None:
+        t = TRIGGERS.c
+        query = select(TRIGGERS).where(
+            t.dag_id == key.dag_id,
+            t.run_id == key.run_id,
+            t.task_id == key.task_id,
+            t.map_index == key.map_index,
+            t.try_number == key.try_number,
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else to_trigger(row)
+
+    def list_triggers(self, states: Iterable[str] | None = None) -> list[TriggerRow]:
+        query = select(TRIGGERS).order_by(TRIGGERS.c.id)
+        if states is not None:
+            query = query.where(TRIGGERS.c.state.in_(list(states)))
+        with self._read() as conn:
+            return [to_trigger(row) for row in conn.execute(query)]
+
+    def count_waiting_triggers(self) -> int:
+        query = select(func.count()).select_from(TRIGGERS).where(TRIGGERS.c.state == WAITING)
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def delete_trigger(self, trigger_id: int) -> bool:
+        with self._write_one() as conn:
+            return bool(conn.execute(delete(TRIGGERS).where(TRIGGERS.c.id == trigger_id)).rowcount)
+
+    def delete_orphan_triggers(self) -> int:
+        with self._write() as conn:
+            return int(conn.execute(delete(TRIGGERS).where(~_of_current_try())).rowcount)

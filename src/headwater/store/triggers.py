@@ -1,0 +1,108 @@
+"""The trigger port: what deferred attempts wait on, from their deferral to their resumption.
+
+A trigger's life, each step one committed compare-and-set:
+
+1. **created** ``waiting`` by the worker whose attempt deferred, in the transaction that
+   records the attempt's outcome (``record_attempt_outcome`` with ``outcome.deferral``): a
+   deferral without its trigger, or a trigger without its deferral, never exists;
+2. **claimed** by one triggerer (:meth:`TriggerStore.claim_triggers`: a lease, renewed by its
+   heartbeat; another triggerer takes over the triggers of one whose lease ran out);
+3. **fired** once (:meth:`TriggerStore.fire_trigger`, ``waiting`` → ``fired`` with the
+   event's payload) or **failed** (``waiting`` → ``failed`` with an error: the trigger raised
+   or could not be built);
+4. **resumed** by the scheduler: it moves the deferred instance to ``scheduled`` through the
+   engine's ``resume`` rule and deletes the trigger, in one unit of work.
+
+A trigger belongs to one try of one instance (:attr:`TriggerRow.key`); one whose instance
+has moved on (cleared, marked, timed out, a later try) is an orphan and is deleted
+(:meth:`TriggerStore.delete_orphan_triggers`), never fired into another try.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from headwater.engine.records import AttemptKey
+
+WAITING = "waiting"
+FIRED = "fired"
+FAILED = "failed"
+TRIGGER_STATES = (WAITING, FIRED, FAILED)
+
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """One stored trigger."""
+
+    id: int
+    classpath: str
+    kwargs: dict[str, Any]
+    key: AttemptKey
+    """The attempt that deferred (its instance resumes in the next try)."""
+    created_at: datetime
+    timeout_at: datetime | None
+    state: str
+    triggerer_id: str | None = None
+    claim_expires_at: datetime | None = None
+    fired_at: datetime | None = None
+    payload: Any = None
+    """The payload of the event that fired it (JSON values)."""
+    error: str | None = None
+
+
+class TriggerStore(ABC):
+    """Triggers of deferred attempts (the store creates them with the deferred outcome)."""
+
+    @abstractmethod
+    def claim_triggers(
+        self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
+    ) -> list[TriggerRow]:
+        """Claim ``waiting`` triggers nobody holds (never claimed, or a lease that ran out)
+        for ``triggerer_id`` until ``now + lease``, oldest first, at most ``limit``; returns
+        **every** waiting trigger ``triggerer_id`` now holds (those it held already too).
+        Only triggers whose attempt is its instance's current try (running or deferred) are
+        claimed."""
+
+    @abstractmethod
+    def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:
+        """Extend the leases ``triggerer_id`` holds on waiting triggers; their ids."""
+
+    @abstractmethod
+    def release_trigger_claims(self, triggerer_id: str) -> int:
+        """Give up every waiting trigger ``triggerer_id`` holds (it stops); how many."""
+
+    @abstractmethod
+    def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
+        """``waiting`` → ``fired`` with ``payload`` (JSON values); False, writing nothing,
+        when it is not waiting (fired already, failed, deleted): it fires once."""
+
+    @abstractmethod
+    def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
+        """``waiting`` → ``failed`` with ``error``; False, writing nothing, when not waiting."""
+
+    @abstractmethod
+    def get_trigger(self, trigger_id: int) -> TriggerRow | None: ...
+
+    @abstractmethod
+    def get_trigger_of(self, key: AttemptKey) -> TriggerRow | None:
+        """The trigger the attempt ``key`` deferred to, if it is stored."""
+
+    @abstractmethod
+    def list_triggers(self, states: Iterable[str] | None = None) -> list[TriggerRow]:
+        """Triggers (in those states), oldest first."""
+
+    @abstractmethod
+    def count_waiting_triggers(self) -> int: ...
+
+    @abstractmethod
+    def delete_trigger(self, trigger_id: int) -> bool: ...
+
+    @abstractmethod
+    def delete_orphan_triggers(self) -> int:
+        """Delete the triggers whose attempt is no longer its instance's current try, or
+        whose instance is neither running nor deferred (cleared, marked, ended with its
+        run); how many."""

@@ -1,0 +1,1 @@
+"""The triggerer: the asyncio daemon that runs the triggers of deferred tasks."""
