@@ -63,6 +63,12 @@ from headwater.authoring.mapping import (
 )
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import NO_DEFAULT, Param
+from headwater.dag_processing.serialized_assets import (
+    dump_dag_assets,
+    dump_task_assets,
+    load_dag_assets,
+    load_task_assets,
+)
 from headwater.authoring.schedules import (
     CronSchedule,
     DeltaSchedule,
@@ -117,6 +123,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             "params": {name: _dump_param(dag.dag_id, name, p) for name, p in dag.params.items()},
             "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
             "tasks": [_dump_task(t) for t in dag.task_dict.values()],
+            **dump_dag_assets(dag),
         },
     }
     try:
@@ -277,6 +284,7 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "multiple_outputs": bool(_multiple_outputs(task)),
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
         "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
+        **dump_task_assets(task),
     }
 
 
@@ -357,6 +365,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
         params={name: _load_param(p) for name, p in spec["params"].items()},
     )
     dag.fileloc = spec["fileloc"]
+    load_dag_assets(dag, spec)
     for name in spec["callbacks"]:
         setattr(dag, name, _unavailable_callback)
     for group_spec in spec["task_groups"]:
@@ -452,6 +461,7 @@ def _load_task(
         partial = OperatorPartial(cls, kwargs, mapped_field=mapped["mapped_field"])
         task = _load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
+    load_task_assets(task, spec)
     return task
 
 

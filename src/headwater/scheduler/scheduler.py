@@ -31,6 +31,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
+from headwater.scheduler.asset_runs import create_asset_triggered_runs
 from headwater.scheduler.attempt_flow import AttemptFlow
 from headwater.scheduler.missing_dags import engine_without_dag_file
 from headwater.scheduler.recovery import Recovery
@@ -162,6 +163,7 @@ class Scheduler(Recovery, AttemptFlow):
         self._refresh_pools()
         backfill_of = active_backfill_runs(self.store)
         self._create_scheduled_runs(now, self._active_runs_in_store(), backfill_of)
+        create_asset_triggered_runs(self.store, self.xcoms, self._dags, now)
         stored = self._active_runs_in_store()  # with the runs just created
         self._load_active_runs(stored)
         self._start_queued_runs(now, stored, backfill_of)
