@@ -15,8 +15,10 @@ SALES = "s3://bucket/sales.parquet"
 def _refer(store: SqlStore) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
     store.set_dag_asset_references(
-        "etl", [AssetSpec(SALES, name="sales", group="finance")],
-        [AssetReference("etl", SALES, OUTLET, "load")], now,
+        "etl",
+        [AssetSpec(SALES, name="sales", group="finance")],
+        [AssetReference("etl", SALES, OUTLET, "load")],
+        now,
     )
     store.set_dag_asset_references("flaky", [], [AssetReference("flaky", SALES, SCHEDULE)], now)
 
@@ -35,7 +37,11 @@ def test_create_an_event_then_list_it_and_its_asset(store: SqlStore) -> None:
     assert event["created_by"].startswith("cli:")
     assets = json.loads(invoke("assets", "list", "-o", "json").stdout)
     (asset,) = assets["items"]
-    assert (asset["name"], asset["group"], asset["consuming_dags"]) == ("sales", "finance", ["flaky"])
+    assert (asset["name"], asset["group"], asset["consuming_dags"]) == (
+        "sales",
+        "finance",
+        ["flaky"],
+    )
     assert asset["producing_tasks"] == [{"dag_id": "etl", "task_id": "load"}]
     assert asset["last_event"]["id"] == event["id"]
     table = invoke("assets", "list").stdout

@@ -81,11 +81,11 @@ def test_dags_scheduled_on_assets_have_a_condition_and_no_time_schedule() -> Non
     )
     assert both.asset_condition == AssetAll(SALES)
     assert both.schedule.description == "@daily"
-    with pytest.raises(InvalidScheduleError, match="DAG 'empty': schedule: .*at least one"):
+    with pytest.raises(InvalidScheduleError, match=r"DAG 'empty': schedule: .*at least one"):
         DAG("empty", schedule=[])
-    with pytest.raises(InvalidScheduleError, match="DAG 'mixed': schedule: .*got '@daily'"):
+    with pytest.raises(InvalidScheduleError, match=r"DAG 'mixed': schedule: .*got '@daily'"):
         DAG("mixed", schedule=[SALES, "@daily"])
-    with pytest.raises(InvalidScheduleError, match="alias .* is not supported yet"):
+    with pytest.raises(InvalidScheduleError, match=r"alias .* is not supported yet"):
         DAG("alias", schedule=[AssetAlias("files")])
 
 
@@ -203,3 +203,11 @@ def test_inlet_events_list_an_inlets_events_newest_last() -> None:
     result = run_dag(dag, logical_date=START, store=store)
     assert result.xcom("read") == [1, 2, {}]
     assert store.count_asset_events(AssetEventFilter(uri=SALES.uri)) == 2
+
+
+def test_an_asset_scheduled_dag_runs_by_hand_like_a_manual_run() -> None:
+    with DAG("consume", schedule=SALES | STOCK) as dag:
+        EmptyOperator(task_id="noop")
+    result = run_dag(dag, logical_date=START)
+    assert result.succeeded
+    assert (result.run.data_interval_start, result.run.data_interval_end) == (START, START)

@@ -45,9 +45,7 @@ def test_an_op_creates_an_event_and_everyone_reads_it(
     assert client.get(f"/api/v1/assets/{asset['id']}").json()["uri"] == SALES
     events = client.get("/api/v1/assets/events", params={"uri": SALES}).json()
     assert [e["id"] for e in events["items"]] == [event["id"]]
-    assert client.get("/api/v1/assets/events", params={"source_dag_id": "etl"}).json()[
-        "total"
-    ] == 0
+    assert client.get("/api/v1/assets/events", params={"source_dag_id": "etl"}).json()["total"] == 0
 
 
 def test_errors_and_roles(client: TestClient, act_as: ActAs, web_settings: Settings) -> None:

@@ -190,7 +190,7 @@ class _Group(AssetCondition):
         self.objects = [_check_condition(o, type(self).__name__) for o in objects]
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.objects == self.objects  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.objects == self.objects
 
     def __hash__(self) -> int:
         return hash((self.kind, tuple(self.objects)))
@@ -240,7 +240,9 @@ def condition_from_json(data: Any) -> AssetCondition:
         raise ValueError(f"not an asset condition: {data!r:.80}")
     ((kind, value),) = data.items()
     if kind == "asset":
-        return Asset(value["uri"], value.get("name"), value.get("group", "asset"), value.get("extra"))
+        return Asset(
+            value["uri"], value.get("name"), value.get("group", "asset"), value.get("extra")
+        )
     if kind == "alias":
         return AssetAlias(value["name"])
     if kind == "any":
@@ -321,8 +323,7 @@ def check_asset_references(values: Iterable[Any] | None, field: str, task_id: st
     for item in items:
         if not isinstance(item, Asset | AssetAlias):
             raise DagDefinitionError(
-                f"task {task_id!r}: {field} takes Asset or AssetAlias objects, "
-                f"got {item!r:.80}"
+                f"task {task_id!r}: {field} takes Asset or AssetAlias objects, got {item!r:.80}"
             )
     return items
 
@@ -368,9 +369,7 @@ def asset(
         asset_name = name or function.__name__
         made = _AssetWithDag(uri or asset_name, name=asset_name, group=group, extra=extra)
         with DAG(function.__name__, schedule=schedule, **dag_kwargs) as dag:
-            PythonOperator(
-                task_id=function.__name__, python_callable=function, outlets=[made]
-            )
+            PythonOperator(task_id=function.__name__, python_callable=function, outlets=[made])
         code = getattr(function, "__code__", None)
         if code is not None:  # the DAG is defined where the function is, not here
             dag.fileloc = code.co_filename

@@ -17,7 +17,10 @@ from headwater.cli._common import (
 )
 
 _LIMIT = click.option(
-    "--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
     help="At most this many rows.",
 )
 _OFFSET = click.option(

@@ -63,12 +63,6 @@ from headwater.authoring.mapping import (
 )
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import NO_DEFAULT, Param
-from headwater.dag_processing.serialized_assets import (
-    dump_dag_assets,
-    dump_task_assets,
-    load_dag_assets,
-    load_task_assets,
-)
 from headwater.authoring.schedules import (
     CronSchedule,
     DeltaSchedule,
@@ -78,6 +72,12 @@ from headwater.authoring.schedules import (
 )
 from headwater.authoring.task_group import TaskGroup
 from headwater.authoring.xcom_arg import XComArg
+from headwater.dag_processing.serialized_assets import (
+    dump_dag_assets,
+    dump_task_assets,
+    load_dag_assets,
+    load_task_assets,
+)
 from headwater.exceptions import HeadwaterError, XComError
 from headwater.xcom_serializers import JsonSerializer
 

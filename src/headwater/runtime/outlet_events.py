@@ -174,7 +174,9 @@ def outlet_events_of(
             else OutletEventAccessor(outlet)
         )
         if isinstance(outlet, Asset):
-            events.append(OutletEvent(outlet.uri, _json(accessor.extra, outlet, task), None, partition))
+            events.append(
+                OutletEvent(outlet.uri, _json(accessor.extra, outlet, task), None, partition)
+            )
             continue
         for asset, extra in accessor.asset_alias_events:
             events.append(OutletEvent(asset.uri, _json(extra, asset, task), outlet.name, partition))

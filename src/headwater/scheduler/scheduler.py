@@ -128,6 +128,8 @@ class Scheduler(Recovery, AttemptFlow):
                             # A retry falling due after its run's dagrun_timeout does not start.
                             self._time_out_runs(self.clock.now())
                             self.schedule_runs(self.clock.now(), everything=True)
+                    if any(outcome.outlet_events for _, outcome in finished):
+                        self._pass_wanted = True  # asset events: their DAGs may run now
                     if check_every > 0 and self.clock.now() >= next_check:
                         next_check = self.clock.now() + timedelta(seconds=check_every)
                         self._pass_wanted = self._pass_wanted or self._new_runs_queued()

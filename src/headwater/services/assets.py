@@ -102,10 +102,10 @@ class AssetEventIn(Schema):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
-def _asset_out(
-    ctx: ServiceContext, row: AssetRow, refs: list[AssetReference]
-) -> AssetOut:
-    last = ctx.store.list_asset_events(AssetEventFilter(asset_id=row.id), newest_first=True, limit=1)
+def _asset_out(ctx: ServiceContext, row: AssetRow, refs: list[AssetReference]) -> AssetOut:
+    last = ctx.store.list_asset_events(
+        AssetEventFilter(asset_id=row.id), newest_first=True, limit=1
+    )
     return AssetOut(
         id=row.id,
         uri=row.uri,
@@ -187,7 +187,5 @@ def create_asset_event(
             body.uri, timestamp=ctx.now(), extra=body.extra, created_by=created_by, create=create
         )
     except UnknownAssetError:
-        raise NotFoundError(
-            f"no asset with URI {body.uri!r}: no DAG names it"
-        ) from None
+        raise NotFoundError(f"no asset with URI {body.uri!r}: no DAG names it") from None
     return AssetEventOut.of(row)

@@ -128,7 +128,10 @@ class AssetStore(ABC):
 
     @abstractmethod
     def set_dag_asset_references(
-        self, dag_id: str, assets: Sequence[AssetSpec], references: Iterable[AssetReference],
+        self,
+        dag_id: str,
+        assets: Sequence[AssetSpec],
+        references: Iterable[AssetReference],
         now: datetime,
     ) -> None:
         """Replace how DAG ``dag_id`` uses assets (``references``, all of them ``dag_id``'s),
@@ -191,7 +194,9 @@ class AssetStore(ABC):
         event id."""
 
     @abstractmethod
-    def consume_queued_asset_events(self, dag_id: str, run_id: str, event_ids: Iterable[int]) -> int:
+    def consume_queued_asset_events(
+        self, dag_id: str, run_id: str, event_ids: Iterable[int]
+    ) -> int:
         """Take events ``event_ids`` off ``dag_id``'s queue and record them as the events
         that triggered run ``run_id`` (which must exist: call it in the unit of work that
         creates the run). Returns how many were queued; an event no longer queued (consumed

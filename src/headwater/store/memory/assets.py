@@ -56,15 +56,23 @@ class MemoryAssets(MemoryCore):
             asset_id = self._s.next_id("assets")
             self._a.ids_by_uri[spec.uri] = asset_id
             self._a.assets[asset_id] = AssetRow(
-                asset_id, spec.uri, spec.name or spec.uri, spec.group, copy_json(spec.extra),
-                now, now,
+                asset_id,
+                spec.uri,
+                spec.name or spec.uri,
+                spec.group,
+                copy_json(spec.extra),
+                now,
+                now,
             )
         elif update:
             row = self._a.assets[asset_id]
             changed = (spec.name or spec.uri, spec.group, spec.extra)
             if (row.name, row.group, row.extra) != changed:
                 self._a.assets[asset_id] = dataclasses.replace(
-                    row, name=changed[0], group=spec.group, extra=copy_json(spec.extra),
+                    row,
+                    name=changed[0],
+                    group=spec.group,
+                    extra=copy_json(spec.extra),
                     updated_at=now,
                 )
         return asset_id
@@ -75,7 +83,10 @@ class MemoryAssets(MemoryCore):
                 self._register(spec, now, update=True)
 
     def set_dag_asset_references(
-        self, dag_id: str, assets: Sequence[AssetSpec], references: Iterable[AssetReference],
+        self,
+        dag_id: str,
+        assets: Sequence[AssetSpec],
+        references: Iterable[AssetReference],
         now: datetime,
     ) -> None:
         with self._lock:
@@ -130,9 +141,7 @@ class MemoryAssets(MemoryCore):
         """Store one event and queue it for the DAGs scheduled on its asset (lock held)."""
         asset_id = self._register(spec, now, update=False)
         event_id = self._s.next_id("asset_events")
-        event = AssetEventRow(
-            id=event_id, asset_id=asset_id, uri=spec.uri, timestamp=now, **values
-        )
+        event = AssetEventRow(id=event_id, asset_id=asset_id, uri=spec.uri, timestamp=now, **values)
         self._a.events[event_id] = event
         for dag_id, refs in self._a.references.items():
             if any(r.uri == spec.uri and r.kind == SCHEDULE for r in refs):
@@ -145,7 +154,8 @@ class MemoryAssets(MemoryCore):
         """Record a successful attempt's events (with its outcome; call with the lock held)."""
         for outlet in events:
             event = self._add_event(
-                AssetSpec(outlet.uri), now,
+                AssetSpec(outlet.uri),
+                now,
                 extra=copy_json(outlet.extra),
                 partition_key=outlet.partition_key,
                 source_dag_id=key.dag_id,
@@ -171,7 +181,10 @@ class MemoryAssets(MemoryCore):
             if uri not in self._a.ids_by_uri and not create:
                 raise UnknownAssetError(uri)
             return self._add_event(
-                AssetSpec(uri), timestamp, extra=copy_json(extra or {}), created_by=created_by,
+                AssetSpec(uri),
+                timestamp,
+                extra=copy_json(extra or {}),
+                created_by=created_by,
                 partition_key=partition_key,
             )
 
@@ -203,7 +216,11 @@ class MemoryAssets(MemoryCore):
                 event = self._a.events[event_id]
                 found.append(
                     QueuedAssetEvent(
-                        queued_dag, event_id, event.asset_id, event.uri, event.timestamp,
+                        queued_dag,
+                        event_id,
+                        event.asset_id,
+                        event.uri,
+                        event.timestamp,
                         event.source_alias,
                     )
                 )

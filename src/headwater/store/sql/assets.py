@@ -94,21 +94,21 @@ def _asset_ids(
                     update(ASSETS)
                     .where(a.id == row.id)
                     .values(
-                        name=spec.name or uri, group_name=spec.group, extra=spec.extra,
+                        name=spec.name or uri,
+                        group_name=spec.group,
+                        extra=spec.extra,
                         updated_at=now,
                     )
                 )
     return {uri: row.id for uri, row in found.items()}
 
 
-def _add_event(
-    conn: SAConnection, asset_id: int, now: datetime, values: dict[str, Any]
-) -> int:
+def _add_event(conn: SAConnection, asset_id: int, now: datetime, values: dict[str, Any]) -> int:
     """Insert one event and queue it for the DAGs scheduled on its asset."""
-    result = conn.execute(
-        insert(ASSET_EVENTS).values(asset_id=asset_id, timestamp=now, **values)
-    )
-    event_id = int(result.inserted_primary_key[0])
+    result = conn.execute(insert(ASSET_EVENTS).values(asset_id=asset_id, timestamp=now, **values))
+    inserted = result.inserted_primary_key
+    assert inserted is not None  # an INSERT of one row has its key
+    event_id = int(inserted[0])
     r = REFERENCES.c
     scheduled = select(
         r.dag_id,
@@ -165,8 +165,13 @@ def record_outlet_events(
 def _to_asset(row: Row[Any]) -> AssetRow:
     v = row._mapping
     return AssetRow(
-        v["id"], v["uri"], v["name"], v["group_name"], dict(v["extra"] or {}),
-        v["created_at"], v["updated_at"],
+        v["id"],
+        v["uri"],
+        v["name"],
+        v["group_name"],
+        dict(v["extra"] or {}),
+        v["created_at"],
+        v["updated_at"],
     )
 
 
@@ -225,7 +230,10 @@ class SqlAssets(SqlCore):
             _asset_ids(conn, assets, now, update_existing=True)
 
     def set_dag_asset_references(
-        self, dag_id: str, assets: Sequence[AssetSpec], references: Iterable[AssetReference],
+        self,
+        dag_id: str,
+        assets: Sequence[AssetSpec],
+        references: Iterable[AssetReference],
         now: datetime,
     ) -> None:
         refs = set(references)
@@ -246,7 +254,9 @@ class SqlAssets(SqlCore):
             for asset_id, kind, task_id in stored - wanted:
                 conn.execute(
                     delete(REFERENCES).where(
-                        r.dag_id == dag_id, r.asset_id == asset_id, r.kind == kind,
+                        r.dag_id == dag_id,
+                        r.asset_id == asset_id,
+                        r.kind == kind,
                         r.task_id == task_id,
                     )
                 )
@@ -315,9 +325,7 @@ class SqlAssets(SqlCore):
             if asset_id is None:
                 if not create:
                     raise UnknownAssetError(uri)
-                asset_id = _asset_ids(conn, [AssetSpec(uri)], timestamp, update_existing=False)[
-                    uri
-                ]
+                asset_id = _asset_ids(conn, [AssetSpec(uri)], timestamp, update_existing=False)[uri]
             values = {
                 "extra": extra or {},
                 "created_by": created_by,
@@ -372,9 +380,7 @@ class SqlAssets(SqlCore):
         q = QUEUE.c
         mine = and_(q.dag_id == dag_id, q.event_id.in_(wanted))
         with self._write() as conn:
-            taken = list(
-                conn.execute(select(q.event_id).where(mine).with_for_update()).scalars()
-            )
+            taken = list(conn.execute(select(q.event_id).where(mine).with_for_update()).scalars())
             if taken:
                 conn.execute(delete(QUEUE).where(q.dag_id == dag_id, q.event_id.in_(taken)))
                 conn.execute(

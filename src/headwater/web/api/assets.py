@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from headwater.services import assets
 from headwater.services._schema import Page
@@ -18,6 +18,7 @@ from headwater.web.security import CurrentPrincipal, require_globals_write
 router = APIRouter(tags=["assets"])
 
 Filter = Annotated[str | None, Query(max_length=1500)]
+AssetId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The asset's id.")]
 
 
 @router.get("/assets")
@@ -66,5 +67,5 @@ def create_asset_event(
 
 
 @router.get("/assets/{asset_id}")
-def get_asset(ctx: Ctx, principal: CurrentPrincipal, asset_id: int) -> assets.AssetOut:
+def get_asset(ctx: Ctx, principal: CurrentPrincipal, asset_id: AssetId) -> assets.AssetOut:
     return assets.get_asset(ctx, asset_id)
