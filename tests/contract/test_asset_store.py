@@ -185,3 +185,13 @@ def test_assets_and_events_list_with_filters_and_pages(any_store: Store) -> None
     late = AssetEventFilter(after=T0 + timedelta(hours=1), before=T0 + timedelta(hours=3))
     assert any_store.count_asset_events(late) == 2
     assert any_store.list_asset_events(AssetEventFilter(source_dag_id="etl")) == []
+
+
+def test_a_dag_no_longer_scheduled_on_an_asset_drops_its_queued_events(any_store: Store) -> None:
+    _schedule(any_store, "report", SALES, STOCK)
+    any_store.create_asset_event(SALES, timestamp=T0)
+    stock = any_store.create_asset_event(STOCK, timestamp=T0)
+    _schedule(any_store, "report", STOCK)
+    assert [q.event_id for q in any_store.queued_asset_events("report")] == [stock.id]
+    _schedule(any_store, "report")
+    assert any_store.queued_asset_events("report") == []

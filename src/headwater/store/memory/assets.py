@@ -101,6 +101,11 @@ class MemoryAssets(MemoryCore):
                 self._a.references[dag_id] = refs
             else:
                 self._a.references.pop(dag_id, None)
+            # Events of assets the DAG is no longer scheduled on leave its queue.
+            scheduled = {r.uri for r in refs if r.kind == SCHEDULE}
+            for queued_dag, event_id in list(self._a.queue):
+                if queued_dag == dag_id and self._a.events[event_id].uri not in scheduled:
+                    del self._a.queue[(queued_dag, event_id)]
 
     def get_asset(self, asset_id: int) -> AssetRow | None:
         with self._lock:

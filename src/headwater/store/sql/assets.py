@@ -268,6 +268,14 @@ class SqlAssets(SqlCore):
                         for a, k, t in sorted(wanted - stored)
                     ],
                 )
+            # Events of assets the DAG is no longer scheduled on leave its queue.
+            scheduled = [a for a, k, _ in wanted if k == SCHEDULE]
+            if any(k == SCHEDULE for _, k, _ in stored - wanted):
+                conn.execute(
+                    delete(QUEUE).where(
+                        QUEUE.c.dag_id == dag_id, QUEUE.c.asset_id.not_in(scheduled)
+                    )
+                )
 
     def get_asset(self, asset_id: int) -> AssetRow | None:
         with self._read() as conn:
