@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from headwater.authoring.operator import BaseOperator
+from headwater.sensors import BaseSensorOperator, PokeReturnValue
 from headwater.triggers import BaseTrigger, TriggerEvent
 
 
@@ -101,3 +102,17 @@ class DeferTo(BaseOperator):
 
     def resume_here(self, context: dict[str, Any], event: Any) -> Any:
         return {"event": event}
+
+
+class CountingSensor(BaseSensorOperator):
+    """Done at its ``done_at``-th poke of a wait (``PokeReturnValue`` with the count)."""
+
+    def __init__(self, *, done_at: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.done_at = done_at
+
+    def poke(self, context: dict[str, Any]) -> bool | PokeReturnValue:
+        ti = context["ti"]
+        pokes = ti.previous_pokes + 1
+        ti.log.info("poke %d (wait started at %s)", pokes, ti.wait_started_at)
+        return PokeReturnValue(pokes >= self.done_at, xcom_value={"pokes": pokes})

@@ -9,29 +9,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from deferral_triggers import BrokenTrigger, DeferTo, NeverTrigger, NowTrigger, WaitForFile
+from deferral_triggers import (
+    BrokenTrigger,
+    CountingSensor,
+    DeferTo,
+    NeverTrigger,
+    NowTrigger,
+    WaitForFile,
+)
 from headwater import DAG
 from headwater.clock import FakeClock
-from headwater.sensors import BaseSensorOperator, PokeReturnValue
 from headwater.settings import Settings
 from headwater.store.memory import MemoryStore
 from headwater.testing import run_dag
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-class CountingSensor(BaseSensorOperator):
-    """Done at its ``done_at``-th poke (with ``PokeReturnValue`` carrying the poke count)."""
-
-    def __init__(self, *, done_at: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.done_at = done_at
-
-    def poke(self, context: dict[str, Any]) -> bool | PokeReturnValue:
-        ti = context["ti"]
-        pokes = ti.previous_pokes + 1
-        ti.log.info("poke %d (wait started at %s)", pokes, ti.wait_started_at)
-        return PokeReturnValue(pokes >= self.done_at, xcom_value={"pokes": pokes})
 
 
 def test_a_deferred_task_resumes_in_its_method_with_the_event(

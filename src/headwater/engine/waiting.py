@@ -149,6 +149,10 @@ class WaitingStates(RunState):
             heapq.heappop(self._retry_heap)
         return None
 
+    def has_deferred(self) -> bool:
+        """Whether any instance waits on a trigger (cheap: the counts per state)."""
+        return any(counts[S.DEFERRED] for counts in self._counts.values())
+
     def deferred_instances(self) -> list[TaskInstance]:
         """The instances waiting on a trigger."""
         return self.instances_in(S.DEFERRED)
