@@ -195,3 +195,15 @@ def test_a_dag_no_longer_scheduled_on_an_asset_drops_its_queued_events(any_store
     assert [q.event_id for q in any_store.queued_asset_events("report")] == [stock.id]
     _schedule(any_store, "report")
     assert any_store.queued_asset_events("report") == []
+
+
+def test_deleting_a_run_forgets_which_events_triggered_it(any_store: Store) -> None:
+    _schedule(any_store, "report", SALES)
+    event = any_store.create_asset_event(SALES, timestamp=T0)
+    run = make_run(dag_id="report", run_id="asset_triggered__1")
+    with any_store.unit_of_work() as uow:
+        uow.create_dag_run(run, [])
+        uow.consume_queued_asset_events("report", run.run_id, [event.id])
+    assert any_store.delete_dag_run("report", run.run_id)
+    assert any_store.triggering_asset_events("report", run.run_id) == []
+    assert [e.id for e in any_store.list_asset_events()] == [event.id]  # the event stays
