@@ -85,6 +85,8 @@ def _settle(h: Harness) -> None:
 def test_conditions_decide_which_dags_run_once_each(mem: Harness) -> None:
     mem.write_dag("assets_flow", ASSETS + PRODUCER + CONSUMERS)
     mem.process()
+    both_row = mem.store.get_dag("both")
+    assert both_row is not None and both_row.schedule == "assets"  # what `dags list` shows
     produced = mem.trigger("producer")
     _settle(mem)
     assert mem.run_state("producer", produced.run_id) == "success"
@@ -181,6 +183,8 @@ with DAG("timed", start_date=START, schedule=AssetOrTimeSchedule(timetable="@dai
 """,
     )
     mem.process()
+    row = mem.store.get_dag("timed")
+    assert row is not None and row.schedule == "@daily or assets"
     mem.step()
     _settle(mem)
     assert [r.run_type for r in mem.runs("timed")] == ["scheduled"]

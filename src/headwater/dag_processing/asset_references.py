@@ -52,3 +52,11 @@ def store_asset_references(
         return
     assets, refs = asset_references(dag_id, spec)
     store.set_dag_asset_references(dag_id, assets, refs, now)
+
+
+def schedule_text(time_schedule: str | None, spec: Mapping[str, Any]) -> str | None:
+    """What ``dags list`` shows as the schedule of DAG document ``spec``: its time schedule,
+    ``assets`` for a DAG scheduled on assets only, ``<time schedule> or assets`` for both."""
+    if spec.get("asset_condition") is None:
+        return time_schedule
+    return "assets" if time_schedule is None else f"{time_schedule} or assets"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.clock import Clock, SystemClock
-from headwater.dag_processing.asset_references import store_asset_references
+from headwater.dag_processing.asset_references import schedule_text, store_asset_references
 from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
 from headwater.loading.dagbag import iter_dag_files
 
@@ -306,7 +306,7 @@ class DagFolderProcessor:
                         is_active=True,
                         last_parsed_at=now,
                         description=spec.get("description"),
-                        schedule=_schedule_text(spec.get("schedule")),
+                        schedule=schedule_text(_schedule_text(spec.get("schedule")), spec),
                         tags=list(spec.get("tags") or []),
                     )
                 )
