@@ -46,13 +46,17 @@ def test_create_an_event_then_list_it_and_its_asset(store: SqlStore) -> None:
     assert asset["last_event"]["id"] == event["id"]
     table = invoke("assets", "list").stdout
     assert "s3://bucket/sales.parquet" in table and "etl.load" in table and "flaky" in table
-    assert "cli:" in invoke("assets", "events").stdout
+    events_table = invoke("assets", "events").stdout
+    assert "cli:" in events_table and '{"rows": 12}' in events_table
 
 
 def test_create_event_errors_name_what_is_wrong(store: SqlStore) -> None:
     unknown = invoke("assets", "create-event", "s3://nowhere")
     assert unknown.exit_code == 1
-    assert "no asset with URI 's3://nowhere': no DAG names it" in unknown.stderr
+    assert (
+        "no asset with URI 's3://nowhere': no DAG names it (--create registers it)"
+        in unknown.stderr
+    )
     created = invoke("assets", "create-event", "s3://nowhere", "--create", "-o", "json")
     assert json.loads(created.stdout)["uri"] == "s3://nowhere"
     bad_extra = invoke("assets", "create-event", "s3://nowhere", "--extra", "[1]")

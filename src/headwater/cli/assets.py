@@ -3,6 +3,8 @@ created by hand (which trigger the DAGs scheduled on the asset, as a task's even
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from headwater.cli._common import (
@@ -104,7 +106,7 @@ def list_events(
             e.uri,
             ".".join(p for p in (e.source_dag_id, e.source_run_id, e.source_task_id) if p)
             or (e.created_by or ""),
-            e.extra or "",
+            json.dumps(e.extra) if e.extra else "",
         ]
         for e in page.items
     ]
@@ -130,10 +132,14 @@ def create_event(uri: str, extra: str | None, create: bool, output: str) -> None
     """
     from headwater.services.assets import AssetEventIn, create_asset_event
     from headwater.services.context import open_context
+    from headwater.services.errors import NotFoundError
 
     body = AssetEventIn(uri=uri, extra=parse_json_object(extra, "--extra"))
     with open_context() as ctx:
-        event = create_asset_event(ctx, body, created_by=cli_actor(), create=create)
+        try:
+            event = create_asset_event(ctx, body, created_by=cli_actor(), create=create)
+        except NotFoundError as exc:
+            raise NotFoundError(f"{exc} (--create registers it)") from None
     if output == "json":
         emit_schema(event)
     else:
