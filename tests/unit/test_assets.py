@@ -211,3 +211,15 @@ def test_an_asset_scheduled_dag_runs_by_hand_like_a_manual_run() -> None:
     result = run_dag(dag, logical_date=START)
     assert result.succeeded
     assert (result.run.data_interval_start, result.run.data_interval_end) == (START, START)
+
+
+def test_an_asset_function_gets_its_asset_as_self_and_records_an_event() -> None:
+    @asset(uri="s3://bucket/prices.parquet")
+    def prices(self: Asset, outlet_events: Any) -> str:
+        outlet_events[self].extra["rows"] = 5
+        return self.uri
+
+    store = MemoryStore()
+    result = run_dag(prices.dag, logical_date=START, store=store)  # type: ignore[attr-defined]
+    assert result.xcom("prices") == "s3://bucket/prices.parquet"
+    assert _events(store) == [("s3://bucket/prices.parquet", {"rows": 5}, None)]

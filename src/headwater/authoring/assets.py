@@ -16,6 +16,7 @@ Pure description, no I/O: the store records events, the scheduler evaluates cond
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -358,7 +359,8 @@ def asset(
         def prices(context): ...
 
     The DAG and its task are named after the function; the task's outlet is the asset (URI
-    ``uri``, or the function's name). Returns the :class:`Asset`, so other DAGs can be
+    ``uri``, or the function's name). The function takes context keys by name, and ``self``
+    (the asset: ``self.uri``; ``outlet_events[self].extra[...]`` attaches metadata). Returns the :class:`Asset`, so other DAGs can be
     scheduled on it; the DAG is ``<asset>.dag``. Other keywords go to :class:`DAG`.
     """
 
@@ -368,8 +370,15 @@ def asset(
 
         asset_name = name or function.__name__
         made = _AssetWithDag(uri or asset_name, name=asset_name, group=group, extra=extra)
+        # As Airflow's: a parameter named ``self`` is the asset itself.
+        wants_self = "self" in inspect.signature(function).parameters
         with DAG(function.__name__, schedule=schedule, **dag_kwargs) as dag:
-            PythonOperator(task_id=function.__name__, python_callable=function, outlets=[made])
+            PythonOperator(
+                task_id=function.__name__,
+                python_callable=function,
+                outlets=[made],
+                op_kwargs={"self": made} if wants_self else None,
+            )
         code = getattr(function, "__code__", None)
         if code is not None:  # the DAG is defined where the function is, not here
             dag.fileloc = code.co_filename
