@@ -360,8 +360,9 @@ def asset(
 
     The DAG and its task are named after the function; the task's outlet is the asset (URI
     ``uri``, or the function's name). The function takes context keys by name, and ``self``
-    (the asset: ``self.uri``; ``outlet_events[self].extra[...]`` attaches metadata). Returns the :class:`Asset`, so other DAGs can be
-    scheduled on it; the DAG is ``<asset>.dag``. Other keywords go to :class:`DAG`.
+    (the asset: ``self.uri``; ``outlet_events[self].extra[...]`` attaches metadata).
+    Returns the :class:`Asset`, so other DAGs can be scheduled on it; the DAG is
+    ``<asset>.dag``. Other keywords go to :class:`DAG`.
     """
 
     def wrap(function: Callable[..., Any]) -> Asset:
