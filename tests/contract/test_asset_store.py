@@ -15,6 +15,7 @@ from headwater.store.assets import (
     INLET,
     OUTLET,
     SCHEDULE,
+    SCHEDULE_ALIAS,
     AssetEventFilter,
     AssetReference,
     AssetSpec,
@@ -207,3 +208,49 @@ def test_deleting_a_run_forgets_which_events_triggered_it(any_store: Store) -> N
     assert any_store.delete_dag_run("report", run.run_id)
     assert any_store.triggering_asset_events("report", run.run_id) == []
     assert [e.id for e in any_store.list_asset_events()] == [event.id]  # the event stays
+
+
+def test_events_through_an_alias_are_queued_for_the_dags_scheduled_on_it(
+    any_store: Store,
+) -> None:
+    any_store.set_dag_asset_references(
+        "files", [], [AssetReference("files", "daily-files", SCHEDULE_ALIAS)], T0
+    )
+    _schedule(any_store, "both", SALES)
+    any_store.set_dag_asset_references(
+        "both",
+        [],
+        [
+            AssetReference("both", SALES, SCHEDULE),
+            AssetReference("both", "daily-files", SCHEDULE_ALIAS),
+        ],
+        T0,
+    )
+    # An alias's name is not an asset.
+    assert any_store.get_asset_by_uri("daily-files") is None
+    assert AssetReference("files", "daily-files", SCHEDULE_ALIAS) in (
+        any_store.list_dag_asset_references(dag_id="files")
+    )
+    ti = _running(any_store)
+    assert _succeed(
+        any_store,
+        ti,
+        OutletEvent(SALES, alias="daily-files"),
+        OutletEvent(STOCK, alias="daily-files"),
+        OutletEvent(STOCK),
+    )
+    queued = [(q.dag_id, q.uri, q.alias) for q in any_store.queued_asset_events()]
+    assert queued == [
+        ("both", SALES, "daily-files"),  # once, though both its asset and alias match
+        ("both", STOCK, "daily-files"),
+        ("files", SALES, "daily-files"),
+        ("files", STOCK, "daily-files"),
+    ]
+    # No longer scheduled on the alias: only the events of its assets stay queued.
+    _schedule(any_store, "both", SALES)
+    assert [(q.uri, q.alias) for q in any_store.queued_asset_events("both")] == [
+        (SALES, "daily-files")
+    ]
+    assert any_store.list_dag_asset_references(dag_id="both") == [
+        AssetReference("both", SALES, SCHEDULE)
+    ]

@@ -195,7 +195,7 @@ with DAG("timed", start_date=START, schedule=AssetOrTimeSchedule(timetable="@dai
     assert sorted(r.run_type for r in mem.runs("timed")) == ["asset_triggered", "scheduled"]
 
 
-def test_alias_outlets_trigger_the_dags_of_the_assets_added(mem: Harness) -> None:
+def test_alias_outlets_trigger_the_dags_of_the_assets_added_and_of_the_alias(mem: Harness) -> None:
     mem.write_dag(
         "alias_flow",
         ASSETS
@@ -205,6 +205,8 @@ with DAG("producer", start_date=START, schedule=None):
         outlet_events[AssetAlias("files")].add(STOCK, extra={"file": "a.csv"})
     PythonOperator(task_id="write", python_callable=write, outlets=[AssetAlias("files")])
 with DAG("either", start_date=START, schedule=STOCK):
+    EmptyOperator(task_id="noop")
+with DAG("both", start_date=START, schedule=AssetAlias("files")):
     EmptyOperator(task_id="noop")
 """,
     )
@@ -221,6 +223,16 @@ with DAG("either", start_date=START, schedule=STOCK):
         {"file": "a.csv"},
         "files",
     )
+    # The DAG scheduled on the alias ran on the same event.
+    (on_alias,) = _asset_runs(mem, "both")
+    assert mem.store.triggering_asset_events("both", on_alias.run_id) == [event]
+    # An event of the asset that did not come through the alias does not trigger it.
+    mem.store.create_asset_event("s3://bucket/stock.parquet", timestamp=mem.clock.now())
+    mem.clock.advance(timedelta(seconds=1))
+    mem.step()
+    _settle(mem)
+    assert len(_asset_runs(mem, "both")) == 1
+    assert len(_asset_runs(mem, "either")) == 2
 
 
 def test_an_event_recorded_while_no_scheduler_runs_triggers_its_dag_once(

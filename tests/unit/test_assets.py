@@ -25,7 +25,14 @@ from headwater.dag_processing.asset_references import asset_references
 from headwater.dag_processing.serialized_dag import deserialize_dag, serialize_dag
 from headwater.exceptions import DagDefinitionError, InvalidScheduleError
 from headwater.operators import EmptyOperator, PythonOperator
-from headwater.store.assets import INLET, OUTLET, SCHEDULE, AssetEventFilter, AssetReference
+from headwater.store.assets import (
+    INLET,
+    OUTLET,
+    SCHEDULE,
+    SCHEDULE_ALIAS,
+    AssetEventFilter,
+    AssetReference,
+)
 from headwater.store.memory import MemoryStore
 from headwater.testing import run_dag
 
@@ -85,8 +92,9 @@ def test_dags_scheduled_on_assets_have_a_condition_and_no_time_schedule() -> Non
         DAG("empty", schedule=[])
     with pytest.raises(InvalidScheduleError, match=r"DAG 'mixed': schedule: .*got '@daily'"):
         DAG("mixed", schedule=[SALES, "@daily"])
-    with pytest.raises(InvalidScheduleError, match=r"alias .* is not supported yet"):
-        DAG("alias", schedule=[AssetAlias("files")])
+    on_alias = DAG("alias", schedule=AssetAlias("files") | SALES)
+    assert on_alias.asset_condition == AssetAny(AssetAlias("files"), SALES)
+    assert on_alias.asset_condition.evaluate({"files"})
 
 
 def test_outlets_and_inlets_take_assets_and_aliases_only() -> None:
@@ -114,7 +122,7 @@ def test_the_asset_decorator_makes_a_one_task_dag_producing_it() -> None:
 
 
 def test_the_serialized_dag_keeps_assets_and_names_its_references() -> None:
-    with DAG("flow", schedule=SALES & (STOCK | PRICES)) as dag:
+    with DAG("flow", schedule=SALES & (STOCK | PRICES | AssetAlias("daily"))) as dag:
         EmptyOperator(task_id="load", outlets=[PRICES, AssetAlias("files")], inlets=[SALES])
     data = serialize_dag(dag)
     again = deserialize_dag(data)
@@ -127,6 +135,7 @@ def test_the_serialized_dag_keeps_assets_and_names_its_references() -> None:
         AssetReference("flow", SALES.uri, SCHEDULE),
         AssetReference("flow", STOCK.uri, SCHEDULE),
         AssetReference("flow", PRICES.uri, SCHEDULE),
+        AssetReference("flow", "daily", SCHEDULE_ALIAS),
         AssetReference("flow", PRICES.uri, OUTLET, "load"),
         AssetReference("flow", SALES.uri, INLET, "load"),
     }

@@ -272,16 +272,6 @@ class AssetOrTimeSchedule:
 
 
 def _as_condition(value: Any) -> AssetCondition:
-    condition = _as_any_condition(value)
-    for alias in condition.iter_aliases():
-        raise InvalidScheduleError(
-            f"scheduling on an asset alias ({alias!r}) is not supported yet; "
-            "schedule on the assets themselves"
-        )
-    return condition
-
-
-def _as_any_condition(value: Any) -> AssetCondition:
     if isinstance(value, AssetCondition):
         return value
     if isinstance(value, list | tuple):

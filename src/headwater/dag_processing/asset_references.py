@@ -12,6 +12,7 @@ from headwater.store.assets import (
     INLET,
     OUTLET,
     SCHEDULE,
+    SCHEDULE_ALIAS,
     AssetReference,
     AssetSpec,
     AssetStore,
@@ -30,9 +31,12 @@ def asset_references(
     refs: list[AssetReference] = []
     condition = spec.get("asset_condition")
     if condition is not None:
-        for asset in condition_from_json(condition).iter_assets():
+        parsed = condition_from_json(condition)
+        for asset in parsed.iter_assets():
             assets.setdefault(asset.uri, _spec(asset))
             refs.append(AssetReference(dag_id, asset.uri, SCHEDULE))
+        for alias in parsed.iter_aliases():
+            refs.append(AssetReference(dag_id, alias.name, SCHEDULE_ALIAS))
     for task in spec.get("tasks") or []:
         for kind, key in ((OUTLET, "outlets"), (INLET, "inlets")):
             for item in task.get(key) or []:

@@ -63,7 +63,9 @@ def create_asset_triggered_runs(
         if known is None or known.is_paused:
             continue
         condition = getattr(known.dag, "asset_condition", None)
-        if condition is not None and condition.evaluate({e.uri for e in events}):
+        # An event counts for its asset, and for the alias it came through.
+        updated = {e.uri for e in events} | {e.alias for e in events if e.alias is not None}
+        if condition is not None and condition.evaluate(updated):
             ready.append((known.dag, events))
     if not ready:
         return []

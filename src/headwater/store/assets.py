@@ -6,7 +6,8 @@ An event's life, each step one committed transaction:
 1. **recorded**: by a successful attempt, with its outcome (``record_attempt_outcome`` with
    ``outcome.outlet_events``: a stale outcome records none), or from outside
    (:meth:`AssetStore.create_asset_event`, with ``created_by``). Either way it is **queued**
-   for every DAG scheduled on its asset (``asset_dag_run_queue``) in the same transaction;
+   for every DAG scheduled on its asset, or on the alias it came through
+   (``asset_dag_run_queue``), in the same transaction;
 2. **consumed** by the scheduler when a DAG's condition is met: the queue rows go, and the
    run it creates remembers them (``dag_run_asset_events``), in the unit of work that creates
    the run (:meth:`AssetStore.consume_queued_asset_events`). So an event triggers a DAG once,
@@ -25,9 +26,10 @@ from datetime import datetime
 from typing import Any
 
 SCHEDULE = "schedule"
+SCHEDULE_ALIAS = "schedule_alias"
 OUTLET = "outlet"
 INLET = "inlet"
-REFERENCE_KINDS = (SCHEDULE, OUTLET, INLET)
+REFERENCE_KINDS = (SCHEDULE, SCHEDULE_ALIAS, OUTLET, INLET)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class AssetSpec:
 @dataclass(frozen=True)
 class AssetReference:
     """How DAG ``dag_id`` uses asset ``uri``: ``schedule``, ``outlet`` or ``inlet`` (of task
-    ``task_id``; ``""`` for schedule)."""
+    ``task_id``; ``""`` for schedule); or ``schedule_alias``: the DAG is scheduled on the
+    asset alias named ``uri`` (the events recorded through it are queued for the DAG)."""
 
     dag_id: str
     uri: str

@@ -10,6 +10,7 @@ from typing import Any
 from headwater.engine.records import AttemptKey, OutletEvent
 from headwater.store.assets import (
     SCHEDULE,
+    SCHEDULE_ALIAS,
     AssetEventFilter,
     AssetEventRow,
     AssetReference,
@@ -96,15 +97,20 @@ class MemoryAssets(MemoryCore):
             for ref in refs:
                 if ref.dag_id != dag_id:
                     raise ValueError(f"a reference of DAG {ref.dag_id!r} given for {dag_id!r}")
-                self._register(AssetSpec(ref.uri), now, update=False)
+                if ref.kind != SCHEDULE_ALIAS:  # an alias's name is no asset
+                    self._register(AssetSpec(ref.uri), now, update=False)
             if refs:
                 self._a.references[dag_id] = refs
             else:
                 self._a.references.pop(dag_id, None)
             # Events of assets the DAG is no longer scheduled on leave its queue.
             scheduled = {r.uri for r in refs if r.kind == SCHEDULE}
+            aliases = {r.uri for r in refs if r.kind == SCHEDULE_ALIAS}
             for queued_dag, event_id in list(self._a.queue):
-                if queued_dag == dag_id and self._a.events[event_id].uri not in scheduled:
+                event = self._a.events[event_id]
+                if queued_dag == dag_id and not (
+                    event.uri in scheduled or event.source_alias in aliases
+                ):
                     del self._a.queue[(queued_dag, event_id)]
 
     def get_asset(self, asset_id: int) -> AssetRow | None:
@@ -148,8 +154,13 @@ class MemoryAssets(MemoryCore):
         event_id = self._s.next_id("asset_events")
         event = AssetEventRow(id=event_id, asset_id=asset_id, uri=spec.uri, timestamp=now, **values)
         self._a.events[event_id] = event
+        alias = values.get("source_alias")
         for dag_id, refs in self._a.references.items():
-            if any(r.uri == spec.uri and r.kind == SCHEDULE for r in refs):
+            if any(
+                (r.uri == spec.uri and r.kind == SCHEDULE)
+                or (alias is not None and r.uri == alias and r.kind == SCHEDULE_ALIAS)
+                for r in refs
+            ):
                 self._a.queue[(dag_id, event_id)] = None
         return event
 

@@ -13,7 +13,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, and_, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection as SAConnection
 
 from headwater.db import dialect
@@ -23,12 +35,14 @@ from headwater.db.data_aware_models import (
     AssetDagRunQueueModel,
     AssetEventModel,
     AssetModel,
+    DagAliasReferenceModel,
     DagAssetReferenceModel,
     DagRunAssetEventModel,
 )
 from headwater.engine.records import AttemptKey, OutletEvent
 from headwater.store.assets import (
     SCHEDULE,
+    SCHEDULE_ALIAS,
     AssetEventFilter,
     AssetEventRow,
     AssetReference,
@@ -44,6 +58,7 @@ ALIASES = cast(Table, AssetAliasModel.__table__)
 ALIAS_ASSETS = cast(Table, AssetAliasAssetModel.__table__)
 ASSET_EVENTS = cast(Table, AssetEventModel.__table__)
 REFERENCES = cast(Table, DagAssetReferenceModel.__table__)
+ALIAS_REFERENCES = cast(Table, DagAliasReferenceModel.__table__)
 QUEUE = cast(Table, AssetDagRunQueueModel.__table__)
 RUN_EVENTS = cast(Table, DagRunAssetEventModel.__table__)
 
@@ -117,18 +132,38 @@ def _add_event(conn: SAConnection, asset_id: int, now: datetime, values: dict[st
         literal(values.get("partition_key")),
         literal(now, ASSET_EVENTS.c.timestamp.type),
     ).where(r.asset_id == asset_id, r.kind == SCHEDULE)
-    conn.execute(
-        insert(QUEUE).from_select(
-            ["dag_id", "event_id", "asset_id", "partition_key", "created_at"], scheduled
+    columns = ["dag_id", "event_id", "asset_id", "partition_key", "created_at"]
+    conn.execute(insert(QUEUE).from_select(columns, scheduled))
+    alias = values.get("source_alias")
+    if alias is not None:  # and the DAGs scheduled on the alias it came through
+        ar, q = ALIAS_REFERENCES.c, QUEUE.c
+        on_alias = (
+            select(
+                ar.dag_id,
+                literal(event_id),
+                literal(asset_id),
+                literal(values.get("partition_key")),
+                literal(now, ASSET_EVENTS.c.timestamp.type),
+            )
+            .join(ALIASES, ALIASES.c.id == ar.alias_id)
+            .where(
+                ALIASES.c.name == alias,
+                ~exists().where(q.dag_id == ar.dag_id, q.event_id == event_id),
+            )
         )
-    )
+        conn.execute(insert(QUEUE).from_select(columns, on_alias))
     return event_id
 
 
-def _link_alias(conn: SAConnection, alias: str, asset_id: int) -> None:
+def _alias_id(conn: SAConnection, alias: str) -> int:
+    """The id of the alias named ``alias``, stored if new."""
     stmt: Any = dialect.insert(conn.dialect.name, ALIASES)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]).values(name=alias))
-    alias_id = conn.execute(select(ALIASES.c.id).where(ALIASES.c.name == alias)).scalar_one()
+    return int(conn.execute(select(ALIASES.c.id).where(ALIASES.c.name == alias)).scalar_one())
+
+
+def _link_alias(conn: SAConnection, alias: str, asset_id: int) -> None:
+    alias_id = _alias_id(conn, alias)
     conn.execute(
         dialect.insert_if_absent(conn.dialect.name, ALIAS_ASSETS).values(
             alias_id=alias_id, asset_id=asset_id
@@ -160,6 +195,47 @@ def record_outlet_events(
         )
         if event.alias is not None:
             _link_alias(conn, event.alias, asset_id)
+
+
+def _set_alias_references(conn: SAConnection, dag_id: str, aliases: set[str]) -> bool:
+    """Make ``aliases`` the aliases DAG ``dag_id`` is scheduled on; whether that changed."""
+    ar = ALIAS_REFERENCES.c
+    stored = {
+        row.name: row.alias_id
+        for row in conn.execute(
+            select(ar.alias_id, ALIASES.c.name)
+            .join(ALIASES, ALIASES.c.id == ar.alias_id)
+            .where(ar.dag_id == dag_id)
+        )
+    }
+    gone = [stored[name] for name in stored.keys() - aliases]
+    if gone:
+        conn.execute(delete(ALIAS_REFERENCES).where(ar.dag_id == dag_id, ar.alias_id.in_(gone)))
+    new = sorted(aliases - stored.keys())
+    if new:
+        conn.execute(
+            insert(ALIAS_REFERENCES),
+            [{"dag_id": dag_id, "alias_id": _alias_id(conn, name)} for name in new],
+        )
+    return bool(gone or new)
+
+
+def _drop_unscheduled(conn: SAConnection, dag_id: str, assets: set[int], aliases: set[str]) -> None:
+    """Take off ``dag_id``'s queue the events of assets it is no longer scheduled on (and
+    that came through no alias it is scheduled on)."""
+    q, e = QUEUE.c, ASSET_EVENTS.c
+    rows = conn.execute(
+        select(q.event_id, q.asset_id, e.source_alias)
+        .join(ASSET_EVENTS, e.id == q.event_id)
+        .where(q.dag_id == dag_id)
+    ).all()
+    dropped = [
+        row.event_id
+        for row in rows
+        if row.asset_id not in assets and row.source_alias not in aliases
+    ]
+    if dropped:
+        conn.execute(delete(QUEUE).where(q.dag_id == dag_id, q.event_id.in_(dropped)))
 
 
 def _to_asset(row: Row[Any]) -> AssetRow:
@@ -240,7 +316,10 @@ class SqlAssets(SqlCore):
         for ref in refs:
             if ref.dag_id != dag_id:
                 raise ValueError(f"a reference of DAG {ref.dag_id!r} given for {dag_id!r}")
+        aliases = {r.uri for r in refs if r.kind == SCHEDULE_ALIAS}
+        refs = {r for r in refs if r.kind != SCHEDULE_ALIAS}
         with self._write() as conn:
+            aliases_changed = _set_alias_references(conn, dag_id, aliases)
             _asset_ids(conn, assets, now, update_existing=True)
             ids = _asset_ids(conn, (AssetSpec(r.uri) for r in refs), now, update_existing=False)
             r = REFERENCES.c
@@ -269,13 +348,9 @@ class SqlAssets(SqlCore):
                     ],
                 )
             # Events of assets the DAG is no longer scheduled on leave its queue.
-            scheduled = [a for a, k, _ in wanted if k == SCHEDULE]
-            if any(k == SCHEDULE for _, k, _ in stored - wanted):
-                conn.execute(
-                    delete(QUEUE).where(
-                        QUEUE.c.dag_id == dag_id, QUEUE.c.asset_id.not_in(scheduled)
-                    )
-                )
+            if aliases_changed or any(k == SCHEDULE for _, k, _ in stored - wanted):
+                scheduled = {a for a, k, _ in wanted if k == SCHEDULE}
+                _drop_unscheduled(conn, dag_id, scheduled, aliases)
 
     def get_asset(self, asset_id: int) -> AssetRow | None:
         with self._read() as conn:
@@ -314,9 +389,19 @@ class SqlAssets(SqlCore):
             stmt = stmt.where(r.dag_id == dag_id)
         if uri is not None:
             stmt = stmt.where(ASSETS.c.uri == uri)
-        stmt = stmt.order_by(r.dag_id, ASSETS.c.uri, r.kind, r.task_id)
+        ar = ALIAS_REFERENCES.c
+        on_aliases = select(ar.dag_id, ALIASES.c.name).join(ALIASES, ALIASES.c.id == ar.alias_id)
+        if dag_id is not None:
+            on_aliases = on_aliases.where(ar.dag_id == dag_id)
+        if uri is not None:
+            on_aliases = on_aliases.where(ALIASES.c.name == uri)
         with self._read() as conn:
-            return [AssetReference(*row) for row in conn.execute(stmt)]
+            found = [AssetReference(*row) for row in conn.execute(stmt)]
+            found += [
+                AssetReference(row.dag_id, row.name, SCHEDULE_ALIAS)
+                for row in conn.execute(on_aliases)
+            ]
+        return sorted(found, key=lambda r: (r.dag_id, r.uri, r.kind, r.task_id))
 
     def create_asset_event(
         self,
