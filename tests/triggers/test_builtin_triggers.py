@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from waiting_services import ScriptedApi, WaitDb
 
 from headwater.exceptions import HeadwaterError
 from headwater.secrets import use_metastore
@@ -26,6 +25,7 @@ from headwater.triggers import (
     TimeDeltaTrigger,
     build_trigger,
 )
+from waiting_services import ScriptedApi, WaitDb
 
 MOMENT = datetime(2030, 5, 1, 6, 30, tzinfo=UTC)
 
