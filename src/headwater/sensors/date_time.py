@@ -24,6 +24,14 @@ def parse_target_time(value: str, task_id: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def attempt_now(context: dict[str, Any]) -> datetime:
+    """The time on the attempt's clock (``ti.now``: a test's fake clock under ``run_dag``),
+    else the system's."""
+    clock = getattr(context.get("ti"), "now", None)
+    now = clock() if callable(clock) else None
+    return now if isinstance(now, datetime) else datetime.now(UTC)
+
+
 class DateTimeSensor(BaseSensorOperator):
     """Succeeds once the time is past ``target_time`` (a datetime, or ISO 8601 text, which
     may be a template: ``"{{ data_interval_end }}"``; a moment without a time zone is UTC).
@@ -66,7 +74,7 @@ class DateTimeSensor(BaseSensorOperator):
         log = getattr(context.get("ti"), "log", None)
         if log is not None:
             log.info("Checking whether the time (%s) has come", moment.isoformat())
-        return datetime.now(UTC) > moment
+        return attempt_now(context) > moment
 
     def execute(self, context: dict[str, Any]) -> Any:
         if not self.deferrable:

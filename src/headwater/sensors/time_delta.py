@@ -3,11 +3,12 @@ interval ends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from headwater.exceptions import DagDefinitionError, HeadwaterError
 from headwater.sensors.base import BaseSensorOperator
+from headwater.sensors.date_time import attempt_now
 from headwater.sensors.deferring import defer_sensor
 from headwater.triggers.temporal import DateTimeTrigger
 
@@ -44,7 +45,7 @@ class TimeDeltaSensor(BaseSensorOperator):
         log = getattr(context.get("ti"), "log", None)
         if log is not None:
             log.info("Checking whether %s has passed (delta %s)", target.isoformat(), self.delta)
-        return datetime.now(UTC) > target
+        return attempt_now(context) > target
 
     def execute(self, context: dict[str, Any]) -> Any:
         if not self.deferrable:
