@@ -10,6 +10,7 @@ import httpx
 
 from headwater.exceptions import DagDefinitionError, HeadwaterError
 from headwater.hooks.http import HttpHook
+from headwater.masking import redact_text
 from headwater.sensors.base import BaseSensorOperator
 from headwater.sensors.deferring import defer_sensor, event_error
 from headwater.triggers.http import (
@@ -95,7 +96,7 @@ class HttpSensor(BaseSensorOperator):
         hook = HttpHook(self.method, self.http_conn_id, check_response=False)
         log = getattr(context.get("ti"), "log", None)
         if log is not None:
-            log.info("Poking: %s %s", self.method, hook.url_for(self.endpoint))
+            log.info("Poking: %s %s", self.method, redact_text(hook.url_for(self.endpoint)))
         response = hook.run(
             self.endpoint,
             data=self.request_params,
