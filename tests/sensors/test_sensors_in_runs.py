@@ -156,7 +156,7 @@ def test_deferrable_file_sensor_whose_file_is_there_finishes_without_deferring(
     result = run_dag(dag, logical_date=DAY)
     assert result.state_of("wait") == "success"
     assert result.xcom("wait") == str(tmp_path / "ready.flag")
-    assert "deferring" not in result.log("wait")
+    assert "Deferring" not in result.log("wait")
 
 
 # -- DateTimeSensor and TimeDeltaSensor ------------------------------------------------------

@@ -80,7 +80,7 @@ class DateTimeSensor(BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         if not self.poke(context):
-            defer_sensor(self, DateTimeTrigger(self.moment()), context)
+            defer_sensor(self, DateTimeTrigger(self.moment()))
         return None
 
     def execute_complete(self, context: dict[str, Any], event: Any = None) -> None:

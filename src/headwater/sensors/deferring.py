@@ -13,16 +13,11 @@ RESUME_METHOD = "execute_complete"
 """The method a deferred built-in sensor resumes in (Airflow's name)."""
 
 
-def defer_sensor(
-    sensor: BaseSensorOperator, trigger: BaseTrigger, context: dict[str, Any]
-) -> NoReturn:
+def defer_sensor(sensor: BaseSensorOperator, trigger: BaseTrigger) -> NoReturn:
     """End the attempt deferred on ``trigger`` for at most the sensor's ``timeout`` (a
     sensor whose timeout is zero times out at once instead: it has no time left to wait)."""
     if sensor.timeout <= timedelta(0):
         sensor.time_out(timedelta(0))
-    log = getattr(context.get("ti"), "log", None)
-    if log is not None:
-        log.info("Condition not met; deferring to %s", type(trigger).__name__)
     sensor.defer(trigger=trigger, method_name=RESUME_METHOD, timeout=sensor.timeout)
 
 

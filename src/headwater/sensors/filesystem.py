@@ -77,7 +77,7 @@ class FileSensor(BaseSensorOperator):
         trigger = FileTrigger(
             self.full_path(), self.recursive, self.poke_interval.total_seconds() or 1.0
         )
-        defer_sensor(self, trigger, context)
+        defer_sensor(self, trigger)
 
     def execute_complete(self, context: dict[str, Any], event: Any = None) -> Any:
         """Resumed by the trigger, whose event is the path of the file it found."""

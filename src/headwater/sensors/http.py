@@ -135,7 +135,7 @@ class HttpSensor(BaseSensorOperator):
             )
         except HttpConditionError as exc:
             raise HeadwaterError(f"task {self.task_id!r}: {exc}") from None
-        defer_sensor(self, trigger, context)
+        defer_sensor(self, trigger)
 
     def execute_complete(self, context: dict[str, Any], event: Any = None) -> None:
         """Resumed by the trigger: done, or the error its event reports."""

@@ -107,7 +107,7 @@ class SqlSensor(BaseSensorOperator):
             poke_interval=self.poke_interval.total_seconds() or 1.0,
             hook_params=self.hook_params,
         )
-        defer_sensor(self, trigger, context)
+        defer_sensor(self, trigger)
 
     def execute_complete(self, context: dict[str, Any], event: Any = None) -> None:
         """Resumed by the trigger: done, or the failure its event reports."""

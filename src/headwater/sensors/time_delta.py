@@ -51,7 +51,7 @@ class TimeDeltaSensor(BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         if not self.poke(context):
-            defer_sensor(self, DateTimeTrigger(self.target(context)), context)
+            defer_sensor(self, DateTimeTrigger(self.target(context)))
         return None
 
     def execute_complete(self, context: dict[str, Any], event: Any = None) -> None:
