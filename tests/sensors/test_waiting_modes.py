@@ -101,6 +101,7 @@ def test_deferrable_http_sensor_resumes_when_its_trigger_sees_the_condition(
             response_check=ResponseCondition(json_path="state", equals="ready"),
             deferrable=True,
             poke_interval=0.01,
+            timeout=30,  # a bug fails the test instead of hanging it
         )
     result = run_dag(
         dag,
@@ -119,28 +120,39 @@ def test_deferrable_file_sensor_resumes_with_the_file_found(
     settings: Settings, tmp_path: Path
 ) -> None:
     target = tmp_path / "in" / "orders.csv"
-    with DAG("defer_file", start_date=DAY, schedule=None) as dag:
-        FileSensor(
-            task_id="wait",
-            fs_conn_id="landing",
-            filepath="in/*.csv",
-            deferrable=True,
-            poke_interval=0.01,
-        )
+    timers: list[threading.Timer] = []
 
     def drop() -> None:
         target.parent.mkdir()
         target.write_text("id\n")
 
-    timer = threading.Timer(0.1, drop)
-    timer.start()
+    class DropAfterFirstCheck(FileSensor):
+        """Drops the file just after its first check (in the worker), so that the trigger
+        is the one that finds it."""
+
+        def poke(self, context: dict[str, Any]) -> Any:
+            found = super().poke(context)
+            if not timers:
+                timers.append(threading.Timer(0.05, drop))
+                timers[0].start()
+            return found
+
+    with DAG("defer_file", start_date=DAY, schedule=None) as dag:
+        DropAfterFirstCheck(
+            task_id="wait",
+            fs_conn_id="landing",
+            filepath="in/*.csv",
+            deferrable=True,
+            poke_interval=0.01,
+            timeout=30,  # a bug fails the test instead of hanging it
+        )
     result = run_dag(
         dag,
         logical_date=DAY,
         settings=settings,
         connections={"landing": Connection("landing", "fs", extra={"path": str(tmp_path)})},
     )
-    timer.join()
+    timers[0].join()
     assert states(result, "wait") == ["deferred", "success"]
     assert result.xcom("wait") == str(target)
 
@@ -151,9 +163,25 @@ def test_deferrable_sql_sensor_succeeds_or_fails_with_its_trigger(
     table = wait_db.table("loads")
     wait_db.run(f"CREATE TABLE {table} (name VARCHAR(10), state VARCHAR(20))")
     wait_db.run(f"INSERT INTO {table} VALUES ('a', 'running'), ('b', 'running')")
+    checks: list[str] = []
+
+    class ChangeAfterFirstChecks(SqlSensor):
+        """Once both sensors made their first check (in the worker) and found 'running',
+        the loads end: the triggers are the ones that see it."""
+
+        def poke(self, context: dict[str, Any]) -> bool:
+            met = super().poke(context)
+            checks.append(self.task_id)
+            if len(checks) == 2:
+                wait_db.run(
+                    f"UPDATE {table} SET state = 'done' WHERE name = 'a';"
+                    f"UPDATE {table} SET state = 'failed' WHERE name = 'b'"
+                )
+            return met
+
     with DAG("defer_sql", start_date=DAY, schedule=None) as dag:
         for name in ("a", "b"):
-            SqlSensor(
+            ChangeAfterFirstChecks(
                 task_id=name,
                 conn_id="db",
                 sql=f"SELECT state FROM {table} WHERE name = '{name}'",
@@ -161,30 +189,26 @@ def test_deferrable_sql_sensor_succeeds_or_fails_with_its_trigger(
                 failure=("==", "failed"),
                 deferrable=True,
                 poke_interval=0.01,
+                timeout=30,  # a bug fails the test instead of hanging it
             )
-    timer = threading.Timer(
-        0.1,
-        wait_db.run,
-        args=(
-            f"UPDATE {table} SET state = 'done' WHERE name = 'a';"
-            f"UPDATE {table} SET state = 'failed' WHERE name = 'b'",
-        ),
-    )
-    timer.start()
     result = run_dag(dag, logical_date=DAY, settings=settings, store=wait_db.store)
-    timer.join()
     assert result.task_states == {"a": "success", "b": "failed"}
     assert states(result, "a") == ["deferred", "success"]
+    assert states(result, "b") == ["deferred", "failed"]
     assert (result.attempts("b")[-1].error or "") == (
         "SqlConditionError: task 'b': SQL condition on 'db': SqlConditionError: failure "
         "criterion met: first cell == 'failed' (cell 'failed')"
     )
 
 
-def test_date_time_sensor_async_defers_until_its_moment(settings: Settings) -> None:
+def test_date_time_sensor_async_defers_until_its_moment(
+    settings: Settings, clock: FakeClock
+) -> None:
+    # The worker checks on the run's clock (a fake one, months before the moment), so it
+    # defers; the trigger waits for the moment in real time.
     moment = datetime.now(UTC) + timedelta(milliseconds=100)
     with DAG("defer_time", start_date=DAY, schedule=None) as dag:
-        DateTimeSensorAsync(task_id="wait", target_time=moment)
-    result = run_dag(dag, logical_date=DAY, settings=settings)
+        DateTimeSensorAsync(task_id="wait", target_time=moment, timeout=30)
+    result = run_dag(dag, logical_date=DAY, settings=settings, clock=clock)
     assert states(result, "wait") == ["deferred", "success"]
     assert datetime.now(UTC) >= moment
