@@ -182,6 +182,13 @@ def test_http_sensor_checks_its_arguments_when_the_dag_is_defined() -> None:
     with DAG("bad_http", start_date=DAY, schedule=None):
         with pytest.raises(DagDefinitionError, match="task 'd': deferrable=True needs a "):
             HttpSensor(task_id="d", endpoint="x", response_check=lambda r: True, deferrable=True)
+        with pytest.raises(DagDefinitionError, match=r"task 'o': unknown extra_options \['check_"):
+            HttpSensor(
+                task_id="o",
+                endpoint="x",
+                extra_options={"check_response": False},
+                deferrable=True,
+            )
         with pytest.raises(DagDefinitionError, match="task 'm': method 'FETCH' is not one of"):
             HttpSensor(task_id="m", endpoint="x", method="FETCH")
         with pytest.raises(DagDefinitionError, match="task 'c': response_check must be"):

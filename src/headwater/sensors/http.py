@@ -19,6 +19,7 @@ from headwater.triggers.http import (
     HttpTrigger,
     ResponseCondition,
     allowlist_codes,
+    request_arguments,
     response_met,
 )
 
@@ -76,6 +77,8 @@ class HttpSensor(BaseSensorOperator):
         try:
             self.method = HttpHook(method, http_conn_id).method
             self.response_error_codes_allowlist = allowlist_codes(response_error_codes_allowlist)
+            if self.deferrable:  # the trigger's requests take fewer options than the hook's
+                request_arguments(self.method, None, self.extra_options)
         except HeadwaterError as exc:
             raise DagDefinitionError(f"task {self.task_id!r}: {exc}") from None
         if response_check is not None and not isinstance(response_check, ResponseCondition):
