@@ -44,7 +44,9 @@ def walk(
     restriction = TimeRestriction(earliest, latest, catchup, now=now)
     out: list[DagRunInfo] = []
     while len(out) < 50:
-        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction
+        )
         if info is None or info.run_after > now:
             break
         out.append(info)
@@ -169,7 +171,9 @@ def test_several_crons_run_once_per_moment_in_order() -> None:
 
 
 def test_a_delta_timetable_counts_its_grid_from_the_dag_start_date() -> None:
-    given = DAG("given", schedule=DeltaDataIntervalTimetable(timedelta(hours=6)), start_date=at(1, 1))
+    given = DAG(
+        "given", schedule=DeltaDataIntervalTimetable(timedelta(hours=6)), start_date=at(1, 1)
+    )
     plain = DAG("plain", schedule=timedelta(hours=6), start_date=at(1, 1))
     for dag in (given, plain):
         assert isinstance(dag.timetable, DeltaDataIntervalTimetable)
@@ -204,9 +208,12 @@ def test_a_manual_run_of_an_events_timetable() -> None:
 
 
 def test_no_schedule_and_once() -> None:
-    assert NullTimetable().next_dagrun_info(
-        last_automated_data_interval=None, restriction=TimeRestriction(at(1), None, True)
-    ) is None
+    assert (
+        NullTimetable().next_dagrun_info(
+            last_automated_data_interval=None, restriction=TimeRestriction(at(1), None, True)
+        )
+        is None
+    )
     assert not NullTimetable().can_be_scheduled
     once = OnceTimetable()
     assert walk(once, earliest=at(1, 8), now=at(9)) == [DagRunInfo.exact(at(1, 8))]

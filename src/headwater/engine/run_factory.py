@@ -31,7 +31,8 @@ def new_dag_run(
     ``logical_date`` (``infer_manual_data_interval``): for a cron or ``timedelta`` schedule
     the interval containing ``logical_date``, in UTC: cron read in the DAG's time zone (its
     ``start_date``'s, else UTC), a ``timedelta`` counted from its ``start_date``
-    (``[D, D + delta)`` without one); ``[D, D]`` for an unscheduled DAG. ``{{ ds }}`` is ``logical_date``'s date.
+    (``[D, D + delta)`` without one); ``[D, D]`` for an unscheduled DAG.
+    ``{{ ds }}`` is ``logical_date``'s date.
     The run id defaults to ``<run_type>__<logical date in ISO 8601>`` when ``run_id`` is
     ``None``; an empty one is refused like any other invalid id. A ``conf`` holding NaN or
     infinity is refused (:class:`~headwater.strict_json.InvalidJsonError`): it is stored

@@ -74,7 +74,9 @@ def _planned(info: DagRunInfo | None) -> DataInterval | None:
     return DataInterval(start.astimezone(UTC), end.astimezone(UTC), info.run_after.astimezone(UTC))
 
 
-def planned_runs(dag: DAG, last: DataInterval | None, now: datetime, count: int) -> list[DataInterval]:
+def planned_runs(
+    dag: DAG, last: DataInterval | None, now: datetime, count: int
+) -> list[DataInterval]:
     """The next ``count`` runs the scheduler would plan after ``last`` (fewer when the
     timetable has no more), each after the one before: ``dags next-execution``."""
     out: list[DataInterval] = []
@@ -121,7 +123,11 @@ def _walk_intervals(dag: DAG, first: datetime, last: datetime) -> Iterator[DataI
                 last_automated_data_interval=_asked(found), restriction=restriction
             )
             nxt = _planned(info)
-            if nxt is None or nxt.start > latest or (found is not None and nxt.start <= found.start):
+            if (
+                nxt is None
+                or nxt.start > latest
+                or (found is not None and nxt.start <= found.start)
+            ):
                 return
             yield nxt
             found = nxt

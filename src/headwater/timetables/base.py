@@ -136,6 +136,7 @@ class Timetable(ABC):
     def validate(self) -> None:
         """Raise :class:`~headwater.exceptions.InvalidScheduleError` if the timetable cannot
         work; called when a DAG takes it. Nothing to check by default."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.summary}>"

@@ -23,7 +23,7 @@ class EventsTimetable(Timetable):
 
     Example::
 
-        EventsTimetable([datetime(2025, 6, 14, 19, tzinfo=UTC), datetime(2025, 6, 21, 19, tzinfo=UTC)])
+        EventsTimetable([datetime(2025, 6, 14, 19, tzinfo=UTC), datetime(2025, 6, 21, tzinfo=UTC)])
     """
 
     def __init__(

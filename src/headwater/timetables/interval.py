@@ -68,7 +68,9 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
 
     def __init__(self, cron: str, timezone: str | tzinfo) -> None:
         if not isinstance(cron, str):
-            raise InvalidScheduleError(f"CronDataIntervalTimetable: cron must be a str, got {cron!r}")
+            raise InvalidScheduleError(
+                f"CronDataIntervalTimetable: cron must be a str, got {cron!r}"
+            )
         self._cron = CronSchedule(cron.strip())
         self.timezone = parse_zone(timezone, "CronDataIntervalTimetable")
 
