@@ -13,17 +13,20 @@ and every interval returned is in UTC, as it is stored. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from headwater.exceptions import HeadwaterError
-from headwater.timetables.base import DagRunInfo, TimeRestriction
+from headwater.timetables.base import DagRunInfo, TimeRestriction, Timetable
 from headwater.timetables.base import DataInterval as TimetableInterval
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,29 @@ def next_scheduled_interval(
     timetable = dag.timetable
     if not timetable.can_be_scheduled:
         return None
-    info = timetable.next_dagrun_info(
-        last_automated_data_interval=_asked(last),
-        restriction=TimeRestriction(dag.start_date, dag.end_date, dag.catchup, now=now),
-    )
+    restriction = TimeRestriction(dag.start_date, dag.end_date, dag.catchup, now=now)
+    try:
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=_asked(last), restriction=restriction
+        )
+    except Exception as exc:
+        if _built_in(timetable):
+            raise
+        # A custom timetable's bug must not stop the scheduler for every other DAG.
+        log.error("DAG %s gets no scheduled run: %s", dag.dag_id, _failure(dag, exc))
+        return None
     return _planned(info)
+
+
+def _built_in(timetable: Timetable) -> bool:
+    return type(timetable).__module__.startswith("headwater.")
+
+
+def _failure(dag: DAG, exc: Exception) -> str:
+    return (
+        f"its timetable {type(dag.timetable).__name__} ({dag.timetable.summary}) failed to plan "
+        f"the next run: {type(exc).__name__}: {exc}"
+    )
 
 
 def _asked(last: DataInterval | None) -> TimetableInterval | None:
@@ -133,3 +154,7 @@ def _walk_intervals(dag: DAG, first: datetime, last: datetime) -> Iterator[DataI
             found = nxt
     except OverflowError:
         return  # the next interval would end after year 9999: there is none to run
+    except Exception as exc:
+        if _built_in(dag.timetable):
+            raise
+        raise HeadwaterError(f"DAG {dag.dag_id!r}: {_failure(dag, exc)}") from exc

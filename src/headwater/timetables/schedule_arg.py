@@ -27,6 +27,7 @@ from headwater.authoring.schedules import (
     parse_schedule,
     schedule_zone,
 )
+from headwater.exceptions import InvalidScheduleError
 from headwater.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
 from headwater.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 from headwater.timetables.simple import NullTimetable, OnceTimetable
@@ -102,8 +103,16 @@ def schedule_and_timetable(
         timetable = value
         if isinstance(timetable, DeltaDataIntervalTimetable):
             timetable = timetable.anchored(start_date)
-        timetable.validate()
-        return TimetableSchedule(timetable), timetable
+        try:
+            timetable.validate()
+            schedule = TimetableSchedule(timetable)
+        except InvalidScheduleError:
+            raise
+        except Exception as exc:  # a custom timetable's own code: name it, whatever it raised
+            raise InvalidScheduleError(
+                f"timetable {type(timetable).__name__} refused itself: {type(exc).__name__}: {exc}"
+            ) from exc
+        return schedule, timetable
     schedule = parse_schedule(value)
     if isinstance(schedule, CronSchedule):
         schedule.check_fires(start_date)
