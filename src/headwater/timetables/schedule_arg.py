@@ -105,14 +105,14 @@ def schedule_and_timetable(
             timetable = timetable.anchored(start_date)
         try:
             timetable.validate()
-            schedule = TimetableSchedule(timetable)
+            adapter = TimetableSchedule(timetable)
         except InvalidScheduleError:
             raise
         except Exception as exc:  # a custom timetable's own code: name it, whatever it raised
             raise InvalidScheduleError(
                 f"timetable {type(timetable).__name__} refused itself: {type(exc).__name__}: {exc}"
             ) from exc
-        return schedule, timetable
+        return adapter, timetable
     schedule = parse_schedule(value)
     if isinstance(schedule, CronSchedule):
         schedule.check_fires(start_date)
