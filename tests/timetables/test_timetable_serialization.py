@@ -104,6 +104,16 @@ class _NotJson(NullTimetable):
         return {"when": START}
 
 
+class _Forgetful(NullTimetable):
+    def __init__(self, region: str) -> None:
+        self.region = region  # not serialized: deserialize() calls cls() without it
+
+
+def test_a_timetable_that_cannot_be_rebuilt_is_refused_when_stored() -> None:
+    with pytest.raises(Exception, match=r"_Forgetful .*deserialize\(\) cannot rebuild it"):
+        timetable_to_json(_Forgetful("eu"), "/dags/x.py")
+
+
 # -- classes from the DAG folder ---------------------------------------------------------------
 
 TIMETABLE_MODULE = """

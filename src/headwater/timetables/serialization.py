@@ -56,6 +56,13 @@ def timetable_to_json(timetable: Timetable, dag_file: str) -> dict[str, Any]:
         raise InvalidScheduleError(
             f"{where}: serialize() must return JSON-compatible values: {exc}"
         ) from None
+    try:
+        cls.deserialize(data)  # refused now, naming the file, rather than in the scheduler
+    except Exception as exc:
+        raise InvalidScheduleError(
+            f"{where}: deserialize() cannot rebuild it from what serialize() returned, "
+            f"{data!r}: {type(exc).__name__}: {exc}"
+        ) from None
     return {
         "classpath": classpath,
         "data": data,
