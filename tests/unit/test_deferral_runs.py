@@ -19,6 +19,7 @@ from deferral_triggers import (
 )
 from headwater import DAG
 from headwater.clock import FakeClock
+from headwater.sensors import PokeReturnValue
 from headwater.settings import Settings
 from headwater.store.memory import MemoryStore
 from headwater.testing import run_dag
@@ -199,3 +200,64 @@ def test_defer_refuses_what_is_not_a_trigger(settings: Settings, clock: FakeCloc
     assert "task 'bad' deferred to 'a file', which is not a BaseTrigger" in (
         result.ti("bad").error or ""
     )
+
+
+def test_task_sensor_pokes_the_function_until_it_says_done(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from headwater import task
+
+    seen: list[int] = []
+
+    with DAG("taskflow", start_date=START) as dag:
+
+        @task.sensor(poke_interval=30, mode="reschedule")
+        def table_ready(table: str, ti: Any = None) -> PokeReturnValue:
+            seen.append(ti.try_number)
+            return PokeReturnValue(len(seen) >= 2, xcom_value=f"{table}: ready")
+
+        @task
+        def load(status: str) -> str:
+            return status.upper()
+
+        load(table_ready("sales"))
+
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"table_ready": "success", "load": "success"}
+    assert seen == [1, 2]
+    assert result.xcom("load") == "SALES: READY"
+    assert clock.slept == [30.0]
+
+
+def test_task_sensor_returning_false_past_its_timeout_fails(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from headwater import task
+
+    with DAG("taskflow", start_date=START) as dag:
+
+        @task.sensor(poke_interval=30, timeout=45, mode="reschedule")
+        def never() -> bool:
+            return False
+
+        never()
+
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"never": "failed"}
+    assert "SensorTimeout" in (result.ti("never").error or "")
+
+
+def test_a_dag_with_sensors_and_deferring_tasks_serializes(tmp_path: Path) -> None:
+    from headwater import task
+    from headwater.dag_processing.serialized_dag import deserialize_dag, serialize_dag
+
+    with DAG("mixed", start_date=START) as dag:
+
+        @task.sensor(poke_interval=30, mode="reschedule")
+        def ready() -> bool:
+            return True
+
+        ready() >> WaitForFile(task_id="wait", path=str(tmp_path / "x"))
+
+    rebuilt = deserialize_dag(serialize_dag(dag))
+    assert sorted(rebuilt.task_dict) == ["ready", "wait"]

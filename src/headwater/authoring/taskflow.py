@@ -24,6 +24,7 @@ from headwater.operators.python import (
     ShortCircuitOperator,
     call_with_context,
 )
+from headwater.sensors.base import BaseSensorOperator, PokeReturnValue
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -107,6 +108,36 @@ class _DecoratedBashOperator(BashOperator):
             )
         self.bash_command = context["ti"].render_template(command, context)
         return super().execute(context)
+
+
+class _DecoratedSensorOperator(BaseSensorOperator):
+    """A sensor made by ``@task.sensor``: the function is its ``poke``, called with its
+    arguments (and context keys by name) at each poke; it returns a bool or a
+    :class:`~headwater.sensors.PokeReturnValue` (whose ``xcom_value`` becomes the XCom)."""
+
+    custom_operator_name = "@task.sensor"
+    template_fields: Sequence[str] = ("op_args", "op_kwargs")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Sequence[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        multiple_outputs: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.multiple_outputs = multiple_outputs
+
+    def poke(self, context: dict[str, Any]) -> bool | PokeReturnValue:
+        result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if isinstance(result, PokeReturnValue):
+            return result
+        return bool(result)
 
 
 class _BindArguments:
@@ -326,12 +357,15 @@ def _on_first_use(class_name: str) -> Any:
 
 class _TaskFactory:
     """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
-    ``@task.virtualenv``, ``@task.external_python``."""
+    ``@task.sensor``, ``@task.virtualenv``, ``@task.external_python``."""
 
     python = staticmethod(_make_decorator(_DecoratedPythonOperator))
     bash = staticmethod(_make_decorator(_DecoratedBashOperator))
     branch = staticmethod(_make_decorator(_DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(_DecoratedShortCircuitOperator))
+    sensor = staticmethod(_make_decorator(_DecoratedSensorOperator))
+    """``@task.sensor(poke_interval=..., timeout=..., mode="reschedule")``: the function is
+    the sensor's poke (see :class:`~headwater.sensors.BaseSensorOperator`)."""
     virtualenv = staticmethod(_on_first_use("DecoratedVirtualenvOperator"))
     external_python = staticmethod(_on_first_use("DecoratedExternalPythonOperator"))
 
