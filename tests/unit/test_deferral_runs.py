@@ -261,3 +261,20 @@ def test_a_dag_with_sensors_and_deferring_tasks_serializes(tmp_path: Path) -> No
 
     rebuilt = deserialize_dag(serialize_dag(dag))
     assert sorted(rebuilt.task_dict) == ["ready", "wait"]
+
+
+def test_tasks_test_follows_a_deferral_and_reschedules_to_the_end(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from headwater.testing import run_task
+
+    with DAG("one", start_date=START) as dag:
+        wait = DeferTo(task_id="wait", trigger=NowTrigger("go"))
+        sense = CountingSensor(task_id="sense", done_at=2, mode="reschedule", poke_interval=5)
+        wait >> sense
+    waited = run_task(dag, "wait", clock=clock, settings=settings)
+    assert waited.task_states == {"wait": "success", "sense": "none"}
+    assert waited.xcom("wait") == {"event": "go"}
+    sensed = run_task(dag, "sense", clock=clock, settings=settings)
+    assert sensed.state_of("sense") == "success"
+    assert [a.state.value for a in sensed.attempts("sense")] == ["up_for_reschedule", "success"]

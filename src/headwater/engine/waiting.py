@@ -138,6 +138,13 @@ class WaitingStates(RunState):
             ready.append(ti)
         return ready
 
+    def schedule_due(self, now: datetime) -> list[TaskInstance]:
+        """Only the waits that are over at ``now`` (see :meth:`_pop_due`), committed: for a
+        driver of one task (``tasks test``) that evaluates no other."""
+        ready = self._pop_due(now)
+        self._commit()
+        return ready
+
     def next_retry_at(self) -> datetime | None:
         """When the earliest wait ends, if any: a retry or a poke due, or a deferral timing
         out (the driver and the scheduler sleep no longer than that)."""
