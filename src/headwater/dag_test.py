@@ -321,6 +321,8 @@ def run_dag_in_process(
             observer,
             triggers=local.inline_triggers(),
         )
+        if isinstance(local.store, TriggerStore):
+            local.store.delete_orphan_triggers()  # of deferrals that timed out
         run_dag_callbacks(dag, local.engine.run, local.store)
     return local.result()
 

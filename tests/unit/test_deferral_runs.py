@@ -68,6 +68,8 @@ def test_a_deferral_that_times_out_fails_and_is_retried(
     assert states == ["deferred", "up_for_retry", "deferred", "failed"]
     assert "TaskDeferralTimeout" in (result.ti("wait").error or "")
     assert "its trigger did not fire before the deferral timed out" in result.log("wait")
+    assert isinstance(result.store, MemoryStore)
+    assert result.store.list_triggers() == []
 
 
 def test_a_failed_trigger_fails_the_task_with_its_error(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from headwater.engine import transitions as rules
 from headwater.engine.records import (
+    AttemptKey,
     DagRun,
     TaskAttempt,
     TaskInstance,
@@ -70,6 +71,9 @@ class RunState:
         """(when, task id, map index) of each waiting instance: a retry or a poke due, a
         deferral's timeout (:func:`due_at`); entries that no longer match are dropped."""
         self._resumed: list[TaskInstance] = []
+        self._timed_out: list[AttemptKey] = []
+        """The attempts whose deferral timed out since :meth:`take_timed_out` last ran: their
+        triggers are orphans, for a driver that holds the triggers to delete at once."""
         """Deferred instances resumed since :meth:`schedule` last ran (it returns them)."""
         self._changed: dict[tuple[str, int], TaskInstance] = {}
         self._running: dict[tuple[str, int], TaskAttempt] = {}

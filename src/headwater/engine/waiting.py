@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from headwater.engine import transitions as rules
-from headwater.engine.records import AttemptOutcome, TaskInstance
+from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance
 from headwater.engine.run_state import RunState, due_at
 from headwater.engine.states import TaskInstanceState
 
@@ -104,6 +104,7 @@ class WaitingStates(RunState):
         if timed_out:
             log.info("Run %s: the deferral of %s timed out", ti.run_id, ti.key.label)
             ti.next_method, kwargs = TIMEOUT_METHOD, {}
+            self._timed_out.append(ti.key.attempt(ti.try_number))
         elif error is not None:
             log.info("Run %s: the trigger of %s failed: %s", ti.run_id, ti.key.label, error)
             ti.next_method, kwargs = FAIL_METHOD, {"error": error}
@@ -155,6 +156,12 @@ class WaitingStates(RunState):
                 return at
             heapq.heappop(self._retry_heap)
         return None
+
+    def take_timed_out(self) -> list[AttemptKey]:
+        """The attempts whose deferral timed out since the last call (their triggers are
+        orphans now)."""
+        keys, self._timed_out = self._timed_out, []
+        return keys
 
     def has_deferred(self) -> bool:
         """Whether any instance waits on a trigger (cheap: the counts per state)."""

@@ -64,6 +64,7 @@ class Deferrals(SchedulerState):
         """Resume the instances whose trigger fired or failed (inside a
         ``_one_transaction`` block: the trigger is deleted in its unit of work); whether any
         resumed. Cheap when nothing is deferred: no query."""
+        self._drop_timed_out_triggers()
         woken = self._woken().is_set()
         self._woken().clear()
         if not woken and not self._any_deferred():
@@ -88,6 +89,18 @@ class Deferrals(SchedulerState):
                 resumed = True
             self._write_with_transaction(functools.partial(_delete_trigger, trigger_id=row.id))
         return resumed
+
+    def _drop_timed_out_triggers(self) -> None:
+        """Delete the triggers of deferrals that timed out (with this transaction), so the
+        triggerer stops running them at once."""
+        for active in self._runs.values():
+            for key in active.engine.take_timed_out():
+                row = self.store.get_trigger_of(key)
+                if row is not None:
+                    trigger_id = row.id
+                    self._write_with_transaction(
+                        functools.partial(_delete_trigger, trigger_id=trigger_id)
+                    )
 
     def _delete_orphan_triggers(self) -> None:
         deleted = self.store.delete_orphan_triggers()
