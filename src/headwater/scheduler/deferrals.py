@@ -8,7 +8,7 @@ deferred, and on every full pass: each one's instance resumes through the engine
 resumes its instance once, across crashes (a rolled-back resume leaves the trigger to be seen
 again). While anything is deferred the loop's wait on the executor is cut to
 :data:`DEFERRED_POLL_S`, so a fired trigger is noticed within that time without a busy loop;
-:meth:`Deferrals.wake` (a triggerer in the same process) cuts the current wait short.
+:meth:`Deferrals.wake` (a triggerer in the same process) makes the next turn look too.
 Deferral timeouts need nothing here: the engine's retry heap schedules them (``resume`` with
 ``__timeout__``) and the loop wakes for them as for retries.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from datetime import datetime
 
 from headwater.runtime.inline_triggers import resume_from_trigger
@@ -38,17 +37,12 @@ to task start under 50 ms at the median)."""
 class Deferrals(SchedulerState):
     """Resuming deferred instances; orphan triggers."""
 
-    _wake_event: threading.Event | None = None
-
     def wake(self) -> None:
-        """Look for ended triggers now (a triggerer in this process fired one): the loop's
-        current wait ends within :data:`DEFERRED_POLL_S`. Safe from any thread."""
-        self._woken().set()
-
-    def _woken(self) -> threading.Event:
-        if self._wake_event is None:
-            self._wake_event = threading.Event()
-        return self._wake_event
+        """Make the loop's next turn look for ended triggers (a triggerer in this process
+        fired one). Safe from any thread. While an instance this scheduler drives is
+        deferred, a turn comes at least every :data:`DEFERRED_POLL_S` anyway; ``wake`` also
+        covers a run it does not hold in memory yet."""
+        self._triggers_ended.set()
 
     def _any_deferred(self) -> bool:
         return any(active.engine.has_deferred() for active in self._runs.values())
@@ -56,7 +50,7 @@ class Deferrals(SchedulerState):
     def _deferral_wait(self, wait: float) -> float:
         """``wait``, cut to :data:`DEFERRED_POLL_S` while anything is deferred or a wake
         came."""
-        if self._woken().is_set() or self._any_deferred():
+        if self._triggers_ended.is_set() or self._any_deferred():
             return min(wait, DEFERRED_POLL_S)
         return wait
 
@@ -65,8 +59,8 @@ class Deferrals(SchedulerState):
         ``_one_transaction`` block: the trigger is deleted in its unit of work); whether any
         resumed. Cheap when nothing is deferred: no query."""
         self._drop_timed_out_triggers()
-        woken = self._woken().is_set()
-        self._woken().clear()
+        woken = self._triggers_ended.is_set()
+        self._triggers_ended.clear()
         if not woken and not self._any_deferred():
             return False
         resumed = False
