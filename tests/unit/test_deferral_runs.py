@@ -280,3 +280,16 @@ def test_tasks_test_follows_a_deferral_and_reschedules_to_the_end(
     sensed = run_task(dag, "sense", clock=clock, settings=settings)
     assert sensed.state_of("sense") == "success"
     assert [a.state.value for a in sensed.attempts("sense")] == ["up_for_reschedule", "success"]
+
+
+def test_execution_timeout_bounds_a_deferral_without_its_own_timeout(
+    settings: Settings, clock: FakeClock
+) -> None:
+    with DAG("bounded", start_date=START) as dag:
+        DeferTo(task_id="wait", trigger=NeverTrigger(), execution_timeout=timedelta(seconds=0.05))
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"wait": "failed"}
+    first = result.attempts("wait")[0]
+    assert first.outcome is not None and first.outcome.deferral is not None
+    assert first.outcome.deferral.timeout_at == first.start_date + timedelta(seconds=0.05)
+    assert "TaskDeferralTimeout" in (result.ti("wait").error or "")
