@@ -293,3 +293,33 @@ def test_execution_timeout_bounds_a_deferral_without_its_own_timeout(
     assert first.outcome is not None and first.outcome.deferral is not None
     assert first.outcome.deferral.timeout_at == first.start_date + timedelta(seconds=0.05)
     assert "TaskDeferralTimeout" in (result.ti("wait").error or "")
+
+
+def test_an_error_in_a_poke_is_retried_and_the_retry_starts_a_new_wait(
+    settings: Settings, clock: FakeClock
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    class FlakySensor(CountingSensor):
+        def poke(self, context: dict[str, Any]) -> bool | PokeReturnValue:
+            ti = context["ti"]
+            seen.append((ti.try_number, ti.previous_pokes))
+            if ti.try_number == 2:
+                raise ConnectionError("the source hung up")
+            return super().poke(context)
+
+    with DAG("flaky", start_date=START) as dag:
+        FlakySensor(
+            task_id="sense",
+            done_at=2,
+            mode="reschedule",
+            poke_interval=10,
+            retries=1,
+            retry_delay=timedelta(seconds=30),
+        )
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"sense": "success"}
+    states = [a.state.value for a in result.attempts("sense")]
+    assert states == ["up_for_reschedule", "up_for_retry", "up_for_reschedule", "success"]
+    assert seen == [(1, 0), (2, 1), (3, 0), (4, 1)]
+    assert clock.slept == [10.0, 30.0, 10.0]
