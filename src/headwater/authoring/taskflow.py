@@ -8,6 +8,7 @@ them at run time. ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,6 @@ from headwater.operators.python import (
     ShortCircuitOperator,
     call_with_context,
 )
-from headwater.sensors.base import BaseSensorOperator, PokeReturnValue
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,36 +108,6 @@ class _DecoratedBashOperator(BashOperator):
             )
         self.bash_command = context["ti"].render_template(command, context)
         return super().execute(context)
-
-
-class _DecoratedSensorOperator(BaseSensorOperator):
-    """A sensor made by ``@task.sensor``: the function is its ``poke``, called with its
-    arguments (and context keys by name) at each poke; it returns a bool or a
-    :class:`~headwater.sensors.PokeReturnValue` (whose ``xcom_value`` becomes the XCom)."""
-
-    custom_operator_name = "@task.sensor"
-    template_fields: Sequence[str] = ("op_args", "op_kwargs")
-
-    def __init__(
-        self,
-        *,
-        python_callable: Callable[..., Any],
-        op_args: Sequence[Any] | None = None,
-        op_kwargs: Mapping[str, Any] | None = None,
-        multiple_outputs: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.python_callable = python_callable
-        self.op_args = list(op_args or [])
-        self.op_kwargs = dict(op_kwargs or {})
-        self.multiple_outputs = multiple_outputs
-
-    def poke(self, context: dict[str, Any]) -> bool | PokeReturnValue:
-        result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
-        if isinstance(result, PokeReturnValue):
-            return result
-        return bool(result)
 
 
 class _BindArguments:
@@ -341,15 +311,17 @@ def _make_decorator(operator_class: type[Any]) -> Any:
     return decorator
 
 
-def _on_first_use(class_name: str) -> Any:
-    """The decorator of an operator class of :mod:`headwater.operators.python_virtualenv`,
-    imported when the decorator is first used: importing it (venv cache, hashing, temporary
-    files) would add a third to every ``import headwater``, in every DAG file's process."""
+def _on_first_use(
+    class_name: str, module_name: str = "headwater.operators.python_virtualenv"
+) -> Any:
+    """The decorator of an operator class of ``module_name``, imported when the decorator is
+    first used: importing :mod:`headwater.operators.python_virtualenv` (venv cache, hashing,
+    temporary files) would add a third to every ``import headwater``, in every DAG file's
+    process, and the sensors stay out of it as well."""
 
     def decorator(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-        from headwater.operators import python_virtualenv
-
-        operator_class = getattr(python_virtualenv, class_name)
+        module = importlib.import_module(module_name)
+        operator_class = getattr(module, class_name)
         return _make_decorator(operator_class)(python_callable, **kwargs)
 
     return decorator
@@ -363,7 +335,7 @@ class _TaskFactory:
     bash = staticmethod(_make_decorator(_DecoratedBashOperator))
     branch = staticmethod(_make_decorator(_DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(_DecoratedShortCircuitOperator))
-    sensor = staticmethod(_make_decorator(_DecoratedSensorOperator))
+    sensor = staticmethod(_on_first_use("DecoratedSensorOperator", "headwater.sensors.decorated"))
     """``@task.sensor(poke_interval=..., timeout=..., mode="reschedule")``: the function is
     the sensor's poke (see :class:`~headwater.sensors.BaseSensorOperator`)."""
     virtualenv = staticmethod(_on_first_use("DecoratedVirtualenvOperator"))

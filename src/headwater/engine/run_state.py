@@ -65,6 +65,8 @@ class RunState:
             tid: Counter() for tid in dag.task_dict
         }
         self._unfinished = 0
+        self._deferred_count = 0
+        """How many driven instances are ``deferred`` (the scheduler asks on every turn)."""
         self._dirty: list[int] = []  # heap of topological indexes of tasks to evaluate
         self._dirty_set: set[str] = set()
         self._retry_heap: list[tuple[datetime, str, int]] = []
@@ -124,6 +126,7 @@ class RunState:
                 continue
             self._tis[ti.task_id][ti.map_index] = ti
             self._counts[ti.task_id][ti.state] += 1
+            self._deferred_count += ti.state is S.DEFERRED
             if ti.state not in FINISHED_STATES:
                 self._unfinished += 1
             if (at := due_at(ti)) is not None:
@@ -174,6 +177,7 @@ class RunState:
         counts = self._counts[ti.task_id]
         counts[old] -= 1
         counts[state] += 1
+        self._deferred_count += (state is S.DEFERRED) - (old is S.DEFERRED)
         was_done, is_done = old in FINISHED_STATES, state in FINISHED_STATES
         if is_done and not was_done:
             self._unfinished -= 1
@@ -221,6 +225,7 @@ class RunState:
         """Drive a new instance (uncommitted)."""
         self._tis[ti.task_id][ti.map_index] = ti
         self._counts[ti.task_id][ti.state] += 1
+        self._deferred_count += ti.state is S.DEFERRED
         if ti.state not in FINISHED_STATES:
             self._unfinished += 1
         if ti.state is S.NONE:
@@ -232,6 +237,7 @@ class RunState:
         placeholder when it expands, its instances when all are cleared)."""
         del self._tis[ti.task_id][ti.map_index]
         self._counts[ti.task_id][ti.state] -= 1
+        self._deferred_count -= ti.state is S.DEFERRED
         if ti.state not in FINISHED_STATES:
             self._unfinished -= 1
         self._changed.pop((ti.task_id, ti.map_index), None)

@@ -164,8 +164,8 @@ class WaitingStates(RunState):
         return keys
 
     def has_deferred(self) -> bool:
-        """Whether any instance waits on a trigger (cheap: the counts per state)."""
-        return any(counts[S.DEFERRED] for counts in self._counts.values())
+        """Whether any instance waits on a trigger (cheap: a count kept with each change)."""
+        return self._deferred_count > 0
 
     def deferred_instances(self) -> list[TaskInstance]:
         """The instances waiting on a trigger."""
