@@ -323,3 +323,24 @@ def test_an_error_in_a_poke_is_retried_and_the_retry_starts_a_new_wait(
     assert states == ["up_for_reschedule", "up_for_retry", "up_for_reschedule", "success"]
     assert seen == [(1, 0), (2, 1), (3, 0), (4, 1)]
     assert clock.slept == [10.0, 30.0, 10.0]
+
+
+def test_a_resumed_task_may_defer_again(settings: Settings, clock: FakeClock) -> None:
+    class TwoSteps(DeferTo):
+        def execute(self, context: dict[str, Any]) -> Any:
+            self.defer(trigger=NowTrigger("one"), method_name="step_two")
+
+        def step_two(self, context: dict[str, Any], event: Any) -> Any:
+            self.defer(trigger=NowTrigger("two"), method_name="done", kwargs={"first": event})
+
+        def done(self, context: dict[str, Any], event: Any, first: str) -> Any:
+            return [first, event]
+
+    with DAG("steps", start_date=START) as dag:
+        TwoSteps(task_id="steps", trigger=NowTrigger())
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.xcom("steps") == ["one", "two"]
+    states = [a.state.value for a in result.attempts("steps")]
+    assert states == ["deferred", "deferred", "success"]
+    ti = result.ti("steps")
+    assert (ti.try_number, ti.max_tries) == (3, 3)
