@@ -13,7 +13,8 @@ Deferral timeouts need nothing here: the engine's retry heap schedules them (``r
 ``__timeout__``) and the loop wakes for them as for retries.
 
 A trigger whose instance moved on (cleared, marked, its run ended or timed out) is an orphan:
-deleted when met, and by :meth:`Deferrals._delete_orphan_triggers` on each full pass.
+deleted when met, and by :meth:`Deferrals._delete_orphan_triggers` every
+:data:`ORPHAN_CHECK_S` on a full pass.
 """
 
 from __future__ import annotations
@@ -34,8 +35,16 @@ what a fired trigger may wait before the scheduler sees it (the issue's target i
 to task start under 50 ms at the median)."""
 
 
+ORPHAN_CHECK_S = 30.0
+"""How often a full pass deletes orphan triggers (a write transaction: not every pass).
+Those the scheduler meets, and those of timed-out deferrals, cleared or marked instances,
+are deleted at once anyway."""
+
+
 class Deferrals(SchedulerState):
     """Resuming deferred instances; orphan triggers."""
+
+    _orphans_deleted_at: datetime | None = None
 
     def wake(self) -> None:
         """Make the loop's next turn look for ended triggers (a triggerer in this process
@@ -96,7 +105,11 @@ class Deferrals(SchedulerState):
                         functools.partial(_delete_trigger, trigger_id=trigger_id)
                     )
 
-    def _delete_orphan_triggers(self) -> None:
+    def _delete_orphan_triggers(self, now: datetime) -> None:
+        last = self._orphans_deleted_at
+        if last is not None and (now - last).total_seconds() < ORPHAN_CHECK_S:
+            return
+        self._orphans_deleted_at = now
         deleted = self.store.delete_orphan_triggers()
         if deleted:
             log.info("Deleted %d trigger(s) whose task instance moved on", deleted)
