@@ -246,6 +246,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import capture_attempt_log
 
     dag, run, ti = request.dag, request.run, request.ti
+    started = request.now()
     with capture_attempt_log(request.log_path) as attempt_log:
         attempt_log.line(
             logging.INFO,
@@ -291,7 +292,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
         except TaskDeferred as exc:
             try:
                 return deferral.deferred_outcome(
-                    exc, concrete, request.now(), attempt_log, _displayable(rendered)
+                    exc, concrete, started, request.now(), attempt_log, _displayable(rendered)
                 )
             except HeadwaterError as bad:
                 return _failed(bad, task, ti, context, attempt_log, rendered)

@@ -158,7 +158,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             self.wake()  # a full pass looks for ended triggers whatever it holds
             self._resume_triggered(now)
             self.schedule_runs(now, everything=True)
-        self._delete_orphan_triggers()
+        self._delete_orphan_triggers(now)
         self._heartbeat(now)
 
     def _runs_pass(self, now: datetime) -> None:
