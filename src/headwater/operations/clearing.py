@@ -22,6 +22,7 @@ from headwater.engine import manual_changes
 from headwater.engine.states import FAILED_STATES
 from headwater.operations._selection import chosen_instances, describe, load_run, refuse_busy
 from headwater.operations.actors import current_actor
+from headwater.operations.dependent_dags import RunToClear, with_dependents
 
 if TYPE_CHECKING:
     from headwater.engine.dagrun import DagRunEngine
@@ -39,15 +40,21 @@ def task_instances_to_clear(
     only_failed: bool = False,
     upstream: bool = False,
     map_index: int | None = None,
+    include_dependent_dags: bool = False,
 ) -> list[TaskInstance]:
     """The instances :func:`clear_task_instances` would clear, in dependency order (its
-    dry run: nothing changes).
+    dry run: nothing changes); with ``include_dependent_dags``, those of the other runs
+    after them, run by run.
 
     Raises for an unknown DAG, run, task id or map index, and when one of them is queued or
     running.
     """
     chosen = _Choice(task_ids, downstream, upstream, only_failed, map_index)
-    return _select(store, dag_id, run_id, chosen)[1]
+    engine, selected = _select(store, dag_id, run_id, chosen)
+    if not include_dependent_dags or not selected:
+        return selected
+    runs = with_dependents(store, engine, selected, only_failed=only_failed)
+    return [ti for run in runs for ti in run.instances]
 
 
 def clear_task_instances(
@@ -60,6 +67,7 @@ def clear_task_instances(
     only_failed: bool = False,
     upstream: bool = False,
     map_index: int | None = None,
+    include_dependent_dags: bool = False,
     now: datetime,
 ) -> list[TaskInstanceKey]:
     """Clear ``task_ids`` of one run (with every task downstream of them if ``downstream``,
@@ -79,9 +87,16 @@ def clear_task_instances(
         engine, selected = _select(uow, dag_id, run_id, chosen)
         if not selected:
             return []
-        manual_changes.clear(engine, [(ti.task_id, ti.map_index) for ti in selected], now)
-        keys = [ti.key for ti in selected]
-        _record(uow, dag_id, run_id, keys, now, chosen)
+        runs = [RunToClear(engine, selected)]
+        if include_dependent_dags:
+            runs = with_dependents(uow, engine, selected, only_failed=only_failed)
+        keys: list[TaskInstanceKey] = []
+        for run in runs:
+            tis = run.instances
+            manual_changes.clear(run.engine, [(ti.task_id, ti.map_index) for ti in tis], now)
+            run_keys = [ti.key for ti in tis]
+            _record(uow, run.engine.run.dag_id, run.engine.run.run_id, run_keys, now, chosen)
+            keys.extend(run_keys)
     return keys
 
 

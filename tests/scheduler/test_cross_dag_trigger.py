@@ -1,0 +1,170 @@
+"""TriggerDagRunOperator under the scheduler: one DAG's task starts a run of another DAG,
+through the same operation as ``headwater dags trigger``, and may wait for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from scheduler_harness import Harness, at
+
+from headwater.clock import FakeClock
+from headwater.store.memory import MemoryStore
+
+CHILD = """
+from headwater import Param
+
+with DAG("child", start_date=START, schedule=None,
+         params={"size": Param(1, type="integer"), "day": Param("", type="string")}):
+    @task
+    def read(**context):
+        return [context["params"]["size"], context["params"]["day"], context["dag_run"].run_type]
+
+    read()
+"""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def cross(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    """A scheduler in process (in-process executor, fake clock) on a memory store or a
+    SQLite database."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
+    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
+    clock = FakeClock(at(4, 0, 30))
+    if request.param == "memory":
+        harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
+        harness.store.close()
+        harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    else:
+        url: str = request.getfixturevalue("db_url")
+        monkeypatch.setenv("HEADWATER_DATABASE_URL", url)
+        harness = Harness(url, folder, clock)
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite only here (PostgreSQL runs the same store code in the contract tests)."""
+    from database_fixtures import _prepare
+
+    return _prepare("sqlite", request, tmp_path)
+
+
+def _parent(harness: Harness, operator_args: str) -> None:
+    harness.write_dag("child", CHILD)
+    harness.write_dag(
+        "parent",
+        f"""
+        from headwater.operators import TriggerDagRunOperator
+
+        with DAG("parent", start_date=START, schedule=None):
+            TriggerDagRunOperator(task_id="kick", trigger_dag_id="child", {operator_args})
+        """,
+    )
+    harness.process()
+
+
+def _run_parent(harness: Harness) -> str:
+    run = harness.trigger("parent")
+    harness.run_until(harness.finished("parent", run.run_id))
+    return run.run_id
+
+
+def test_a_task_triggers_another_dag_with_conf_and_the_scheduler_runs_it(
+    cross: Harness,
+) -> None:
+    _parent(cross, 'conf={"size": 3, "day": "{{ ds }}"}, trigger_run_id="from_parent_{{ ds_nodash }}"')
+    parent_run = _run_parent(cross)
+    assert cross.states("parent", parent_run) == {"kick": "success"}
+
+    (child,) = cross.runs("child")
+    assert child.run_id == "from_parent_20240104"
+    assert child.state.value == "queued"
+    assert child.run_type == "manual"
+    assert child.conf == {"size": 3, "day": "2024-01-04"}
+    assert cross.xcom("parent", parent_run, "kick", "trigger_run_id") == child.run_id
+    assert cross.xcom("parent", parent_run, "kick", "trigger_dag_id") == "child"
+    assert [e.kind for e in cross.store.list_events(dag_id="child")] == ["trigger"]
+
+    cross.run_until(cross.finished("child", child.run_id))
+    assert cross.xcom("child", child.run_id, "read") == [3, "2024-01-04", "manual"]
+
+
+def test_the_triggered_run_is_at_the_logical_date_given_or_now(cross: Harness) -> None:
+    _parent(cross, 'logical_date="{{ data_interval_start }}"')
+    _run_parent(cross)
+    (child,) = cross.runs("child")
+    assert child.logical_date == at(4, 0, 30)
+    assert child.run_id == "manual__2024-01-04T00:30:00+00:00"
+
+
+def test_a_conf_the_params_refuse_fails_the_task_naming_the_param(cross: Harness) -> None:
+    _parent(cross, 'conf={"size": "big"}')
+    parent_run = _run_parent(cross)
+    assert cross.states("parent", parent_run) == {"kick": "failed"}
+    (attempt,) = cross.attempts("parent", parent_run, "kick")
+    assert "size" in (attempt.error or "")
+    assert cross.runs("child") == []
+
+
+def test_an_unknown_dag_fails_the_task_naming_it(cross: Harness) -> None:
+    cross.write_dag(
+        "parent",
+        """
+        from headwater.operators import TriggerDagRunOperator
+
+        with DAG("parent", start_date=START, schedule=None):
+            TriggerDagRunOperator(task_id="kick", trigger_dag_id="nowhere")
+        """,
+    )
+    cross.process()
+    parent_run = _run_parent(cross)
+    (attempt,) = cross.attempts("parent", parent_run, "kick")
+    assert "no DAG 'nowhere' in the database" in (attempt.error or "")
+
+
+def test_a_taken_run_id_fails_or_skips_or_resets(cross: Harness) -> None:
+    _parent(
+        cross,
+        'trigger_run_id="fixed", conf={"size": 1}, '
+        "skip_when_already_exists=\"{{ dag_run.conf.get('skip', False) }}\", "
+        "reset_dag_run=False",
+    )
+    first = _run_parent(cross)
+    assert cross.states("parent", first) == {"kick": "success"}
+    cross.run_until(cross.finished("child", "fixed"))
+
+    cross.clock.advance(timedelta(minutes=1))
+    failing = _run_parent(cross)
+    (attempt,) = cross.attempts("parent", failing, "kick")
+    assert cross.states("parent", failing) == {"kick": "failed"}
+    assert "DAG 'child' already has a run 'fixed'" in (attempt.error or "")
+
+    cross.clock.advance(timedelta(minutes=1))
+    skipping = cross.trigger("parent", conf={"skip": True})
+    cross.run_until(cross.finished("parent", skipping.run_id))
+    assert cross.states("parent", skipping.run_id) == {"kick": "skipped"}
+    assert [r.run_id for r in cross.runs("child")] == ["fixed"]
+
+
+def test_reset_dag_run_clears_the_existing_run_so_it_runs_again(cross: Harness) -> None:
+    _parent(cross, 'trigger_run_id="fixed", reset_dag_run=True')
+    _run_parent(cross)
+    cross.run_until(cross.finished("child", "fixed"))
+    assert len(cross.attempts("child", "fixed", "read")) == 1
+
+    cross.clock.advance(timedelta(minutes=1))
+    second = _run_parent(cross)
+    assert cross.states("parent", second) == {"kick": "success"}
+    assert cross.run_state("child", "fixed") == "queued"
+    assert cross.xcom("parent", second, "kick", "trigger_run_id") == "fixed"
+    cross.run_until(cross.finished("child", "fixed"))
+    assert [a.try_number for a in cross.attempts("child", "fixed", "read")] == [1, 2]
+    assert [r.run_id for r in cross.runs("child")] == ["fixed"]
