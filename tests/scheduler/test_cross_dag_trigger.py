@@ -3,15 +3,10 @@ through the same operation as ``headwater dags trigger``, and may wait for it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
+from cross_dag_harness import cross, db_url  # noqa: F401 - fixtures
 from scheduler_harness import Harness, at
-
-from headwater.clock import FakeClock
-from headwater.store.memory import MemoryStore
 
 CHILD = """
 from headwater import Param
@@ -24,37 +19,6 @@ with DAG("child", start_date=START, schedule=None,
 
     read()
 """
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def cross(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Harness]:
-    """A scheduler in process (in-process executor, fake clock) on a memory store or a
-    SQLite database."""
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
-    clock = FakeClock(at(4, 0, 30))
-    if request.param == "memory":
-        harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-        harness.store.close()
-        harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
-    else:
-        url: str = request.getfixturevalue("db_url")
-        monkeypatch.setenv("HEADWATER_DATABASE_URL", url)
-        harness = Harness(url, folder, clock)
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """SQLite only here (PostgreSQL runs the same store code in the contract tests)."""
-    from database_fixtures import _prepare
-
-    return _prepare("sqlite", request, tmp_path)
 
 
 def _parent(harness: Harness, operator_args: str) -> None:
