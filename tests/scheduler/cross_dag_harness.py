@@ -12,32 +12,26 @@ from headwater.clock import FakeClock
 from headwater.store.memory import MemoryStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def cross(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def cross_harness(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Harness]:
-    """A scheduler in process (in-process executor, fake clock) on a memory store or a
-    SQLite database."""
+    """A scheduler in process (in-process executor, fake clock) on a memory store
+    (``kind="memory"``) or a SQLite database (``"sqlite"``: PostgreSQL runs the same store
+    code in the contract tests). Each test module makes it its ``cross`` fixture."""
+    from database_fixtures import _prepare
+
     folder = tmp_path / "dags"
     folder.mkdir()
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     clock = FakeClock(at(4, 0, 30))
-    if request.param == "memory":
+    if kind == "memory":
         harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
         harness.store.close()
         harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
     else:
-        url: str = request.getfixturevalue("db_url")
+        url = _prepare("sqlite", request, tmp_path)
         monkeypatch.setenv("HEADWATER_DATABASE_URL", url)
         harness = Harness(url, folder, clock)
     yield harness
     harness.close()
-
-
-@pytest.fixture
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """SQLite only here (PostgreSQL runs the same store code in the contract tests)."""
-    from database_fixtures import _prepare
-
-    return _prepare("sqlite", request, tmp_path)

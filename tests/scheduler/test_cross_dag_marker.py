@@ -4,11 +4,13 @@ in the other DAG, with that task's downstream tasks, and the scheduler runs them
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cross_dag_harness import cross, db_url  # noqa: F401 - fixtures
+from cross_dag_harness import cross_harness
 from scheduler_harness import Harness
 
 from headwater.cli import cli
@@ -19,6 +21,14 @@ from headwater.operations import (
     trigger_run,
 )
 from headwater.operations import task_instances_to_clear as to_clear
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def cross(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    yield from cross_harness(request.param, request, tmp_path, monkeypatch)
+
 
 DAY = datetime(2024, 1, 3, tzinfo=UTC)
 _numbers = itertools.count()

@@ -4,10 +4,12 @@ the whole run) of another DAG at the same logical date, or at a date shifted fro
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from cross_dag_harness import cross, db_url  # noqa: F401 - fixtures
+from cross_dag_harness import cross_harness
 from scheduler_harness import Harness
 
 from headwater.exceptions import DagDefinitionError
@@ -17,8 +19,17 @@ from headwater.sensors import ExternalTaskSensor
 DAY = datetime(2024, 1, 3, tzinfo=UTC)
 _numbers = itertools.count()
 
+
+@pytest.fixture(params=["memory", "sqlite"])
+def cross(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    yield from cross_harness(request.param, request, tmp_path, monkeypatch)
+
+
 UPSTREAM = """
 from headwater import TaskGroup
+
 
 with DAG("upstream", start_date=START, schedule=None, params={"fail": False}):
     @task

@@ -3,13 +3,25 @@ through the same operation as ``headwater dags trigger``, and may wait for it.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
-from cross_dag_harness import cross, db_url  # noqa: F401 - fixtures
+import pytest
+from cross_dag_harness import cross_harness
 from scheduler_harness import Harness, at
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def cross(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    yield from cross_harness(request.param, request, tmp_path, monkeypatch)
+
 
 CHILD = """
 from headwater import Param
+
 
 with DAG("child", start_date=START, schedule=None,
          params={"size": Param(1, type="integer"), "day": Param("", type="string")}):
@@ -44,7 +56,9 @@ def _run_parent(harness: Harness) -> str:
 def test_a_task_triggers_another_dag_with_conf_and_the_scheduler_runs_it(
     cross: Harness,
 ) -> None:
-    _parent(cross, 'conf={"size": 3, "day": "{{ ds }}"}, trigger_run_id="from_parent_{{ ds_nodash }}"')
+    _parent(
+        cross, 'conf={"size": 3, "day": "{{ ds }}"}, trigger_run_id="from_parent_{{ ds_nodash }}"'
+    )
     parent_run = _run_parent(cross)
     assert cross.states("parent", parent_run) == {"kick": "success"}
 

@@ -173,8 +173,9 @@ def clear(
 
     Each cleared instance goes back to state none with its retries reset and its XComs
     deleted; a mapped task expands again. The run goes back to queued. Instances queued
-    or running are refused. An ExternalTaskMarker cleared clears the task it names in the
-    other DAG too, with that task's downstream tasks (their runs are queued again). Lists what it will clear and asks first unless --yes.
+    or running are refused. Clearing an ExternalTaskMarker clears the task it names in
+    the other DAG too, with its downstream tasks (their runs are queued again). Lists
+    what it will clear and asks first unless --yes.
 
     \b
     Example:
@@ -210,8 +211,11 @@ def clear(
                     f"Task instances of {run_id} to clear",
                     ["task", "state", "tries"],
                     [
-                        [_elsewhere(ti.dag_id, ti.run_id, dag_id, run_id) + ti.label]
-                        + [ti.state, ti.try_number]
+                        [
+                            _elsewhere(ti.dag_id, ti.run_id, dag_id, run_id) + ti.label,
+                            ti.state,
+                            ti.try_number,
+                        ]
                         for ti in selected
                     ],
                 )

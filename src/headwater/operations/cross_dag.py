@@ -17,13 +17,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from headwater.authoring.dates import plain_datetime
 from headwater.authoring.dag_runs_access import (
     DagRunAlreadyExists,
     DagRunInfo,
     DagShape,
     TaskInstanceInfo,
 )
+from headwater.authoring.dates import plain_datetime
 from headwater.operations._stored import stored_dag
 from headwater.operations.errors import ConflictError
 from headwater.shown_text import quoted

@@ -72,7 +72,9 @@ def with_dependents(
             for run in store.find_dag_run(dag_id, when):
                 target = runs.get((dag_id, run.run_id))
                 if target is None:
-                    target = RunToClear(load_run(store, dag_id, run.run_id, action="clear tasks of"))
+                    target = RunToClear(
+                        load_run(store, dag_id, run.run_id, action="clear tasks of")
+                    )
                     runs[(dag_id, run.run_id)] = target
                 if task_id not in target.engine.dag.task_dict:
                     raise ConflictError(
@@ -83,8 +85,7 @@ def with_dependents(
                 new = [
                     other
                     for other in chosen
-                    if other.key not in seen
-                    and (not only_failed or other.state in FAILED_STATES)
+                    if other.key not in seen and (not only_failed or other.state in FAILED_STATES)
                 ]
                 if not new:
                     continue

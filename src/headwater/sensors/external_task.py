@@ -98,8 +98,7 @@ class ExternalTaskSensor(BaseSensorOperator):
             ids = [external_task_id]
         if external_task_group_id is not None and ids is not None:
             raise DagDefinitionError(
-                f"task {self.task_id!r}: give external_task_group_id or external task ids, "
-                "not both"
+                f"task {self.task_id!r}: give external_task_group_id or external task ids, not both"
             )
         if ids is not None and len(set(ids)) != len(ids):
             raise DagDefinitionError(

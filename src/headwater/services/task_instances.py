@@ -163,9 +163,7 @@ def _options(request: ClearRequest) -> dict[str, Any]:
     }
 
 
-def _keys(
-    keys: Iterable[TaskInstanceKey], run: tuple[str, str] | None = None
-) -> list[ClearedKey]:
+def _keys(keys: Iterable[TaskInstanceKey], run: tuple[str, str] | None = None) -> list[ClearedKey]:
     return [
         ClearedKey(task_id=k.task_id, map_index=k.map_index)
         if run is None or (k.dag_id, k.run_id) == run

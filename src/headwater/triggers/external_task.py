@@ -198,7 +198,9 @@ class DagStateTrigger(BaseTrigger):
         while True:
             states = await asyncio.to_thread(self.poll)
             if states is not None:
-                yield TriggerEvent({"dag_id": self.dag_id, "run_ids": self.run_ids, "states": states})
+                yield TriggerEvent(
+                    {"dag_id": self.dag_id, "run_ids": self.run_ids, "states": states}
+                )
                 return
             await asyncio.sleep(self.poll_interval)
 
