@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -160,3 +160,56 @@ def test_headwater_tasks_clear_follows_markers(
     assert result.exit_code == 0, result.output
     assert f"mark, child/{child}:wait, child/{child}:train" in " ".join(result.output.split())
     assert cross.states("child", child)["train"] == "none"
+
+
+def test_a_marker_that_never_ran_is_rendered_from_the_stored_dag(cross: Harness) -> None:
+    """Its upstream failed, so no attempt rendered it: its stored template is rendered now."""
+    cross.write_dag(
+        "parent",
+        """
+        from headwater.sensors import ExternalTaskMarker
+
+        def boom():
+            raise ValueError("no data")
+
+        with DAG("parent", start_date=START, schedule=None):
+            PythonOperator(task_id="load", python_callable=boom) >> ExternalTaskMarker(
+                task_id="mark", external_dag_id="child", external_task_id="wait",
+                logical_date="{{ (logical_date - macros.timedelta(days=1)).isoformat() }}")
+        """,
+    )
+    cross.write_dag(
+        "child",
+        """
+        with DAG("child", start_date=START, schedule=None):
+            EmptyOperator(task_id="wait") >> EmptyOperator(task_id="train")
+        """,
+    )
+    cross.process()
+    parent = _run(cross, "parent")
+    assert cross.states("parent", parent) == {"load": "failed", "mark": "upstream_failed"}
+    child_run = trigger_run(
+        cross.store,
+        "child",
+        logical_date=DAY - timedelta(days=1),
+        run_id="child_day_before",
+        now=cross.clock.now(),
+    )
+    cross.run_until(cross.finished("child", child_run.run_id))
+    _run(cross, "child")  # at DAY: not the marker's date, left alone
+
+    keys = clear_task_instances(
+        cross.store,
+        "parent",
+        parent,
+        ["load"],
+        downstream=True,
+        include_dependent_dags=True,
+        now=cross.clock.now(),
+    )
+    assert [(k.run_id, k.task_id) for k in keys] == [
+        (parent, "load"),
+        (parent, "mark"),
+        ("child_day_before", "wait"),
+        ("child_day_before", "train"),
+    ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from headwater.authoring.dag_runs_access import (
@@ -120,7 +119,9 @@ def _info(run: DagRun) -> DagRunInfo:
 def access_for(store: object | None) -> StoreDagRunsAccess:
     """The access over ``store`` (the attempt's), or over the settings' database for None."""
     if store is None:
-        return StoreDagRunsAccess(_settings_store())
+        from headwater.settings import load_settings
+
+        return StoreDagRunsAccess(_settings_store(load_settings().database_url))
     if not hasattr(store, "find_dag_run"):
         from headwater.exceptions import HeadwaterError
 
@@ -130,9 +131,20 @@ def access_for(store: object | None) -> StoreDagRunsAccess:
     return StoreDagRunsAccess(cast("Store", store))
 
 
-@lru_cache(maxsize=1)
-def _settings_store() -> Store:
-    from headwater.settings import load_settings
+_settings_stores: dict[str, Store] = {}
+
+
+def _settings_store(url: str) -> Store:
+    """The database at ``url``, opened once per process (a triggerer polls it often)."""
     from headwater.store.sql import SqlStore
 
-    return SqlStore.from_url(load_settings().database_url)
+    store = _settings_stores.get(url)
+    if store is None:
+        store = _settings_stores[url] = SqlStore.from_url(url)
+    return store
+
+
+def close_settings_stores() -> None:
+    """Close the databases :func:`access_for` opened for triggers (a process that stops)."""
+    while _settings_stores:
+        _settings_stores.popitem()[1].close()
