@@ -146,3 +146,49 @@ def test_reset_dag_run_clears_the_existing_run_so_it_runs_again(cross: Harness) 
     cross.run_until(cross.finished("child", "fixed"))
     assert [a.try_number for a in cross.attempts("child", "fixed", "read")] == [1, 2]
     assert [r.run_id for r in cross.runs("child")] == ["fixed"]
+
+
+@pytest.mark.slow
+def test_wait_for_completion_fails_when_the_triggered_run_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Real worker processes: the waiting task polls in one while the child runs in another."""
+    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "local")
+    monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "2")
+    harness = next(_local := cross_harness("sqlite", request, tmp_path, monkeypatch))
+    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "local")  # the helper sets in_process
+    try:
+        harness.write_dag(
+            "child",
+            """
+            with DAG("child", start_date=START, schedule=None):
+                BashOperator(task_id="boom", bash_command="exit 3")
+            """,
+        )
+        harness.write_dag(
+            "parent",
+            """
+            from headwater.operators import TriggerDagRunOperator
+
+            with DAG("parent", start_date=START, schedule=None):
+                TriggerDagRunOperator(task_id="kick", trigger_dag_id="child",
+                                      trigger_run_id="waited", wait_for_completion=True,
+                                      poke_interval=0.05)
+            """,
+        )
+        harness.process()
+        parent = harness.trigger("parent").run_id
+        done = harness.finished("parent", parent)
+        for _ in range(2000):  # short waits: the child's run is found by the next pass
+            if done():
+                break
+            harness.step(wait_s=0.02)
+        assert harness.run_state("child", "waited") == "failed"
+        assert harness.states("parent", parent) == {"kick": "failed"}
+        (attempt,) = harness.attempts("parent", parent, "kick")
+        assert (
+            "TriggeredRunFailed: run 'waited' of DAG 'child' ended failed (failed_states: failed)"
+            == attempt.error
+        )
+    finally:
+        next(_local, None)
