@@ -187,8 +187,8 @@ def test_wait_for_completion_fails_when_the_triggered_run_fails(
         assert harness.states("parent", parent) == {"kick": "failed"}
         (attempt,) = harness.attempts("parent", parent, "kick")
         assert (
-            "TriggeredRunFailed: run 'waited' of DAG 'child' ended failed (failed_states: failed)"
-            == attempt.error
+            attempt.error
+            == "TriggeredRunFailed: run 'waited' of DAG 'child' ended failed (failed_states: failed)"
         )
     finally:
         next(_local, None)
