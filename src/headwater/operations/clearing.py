@@ -73,7 +73,9 @@ def clear_task_instances(
     """Clear ``task_ids`` of one run (with every task downstream of them if ``downstream``,
     upstream if ``upstream``; only instances that failed or are upstream_failed if
     ``only_failed``; only map index ``map_index`` of the named tasks if given) so they run
-    again.
+    again. With ``include_dependent_dags``, the tasks of other DAGs that the markers
+    (``ExternalTaskMarker``) among them name are cleared too, with their downstream
+    tasks, and their runs queued (:mod:`~headwater.operations.dependent_dags`).
 
     Returns the keys of the instances cleared, in dependency order (none: nothing changed).
     One unit of work: XComs deleted, instances reset, the run queued, a ``clear`` event
@@ -97,6 +99,7 @@ def clear_task_instances(
             run_keys = [ti.key for ti in tis]
             _record(uow, run.engine.run.dag_id, run.engine.run.run_id, run_keys, now, chosen)
             keys.extend(run_keys)
+        uow.delete_orphan_triggers()  # a cleared deferred instance's trigger never fires
     return keys
 
 

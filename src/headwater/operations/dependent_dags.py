@@ -1,5 +1,5 @@
-"""Following ``ExternalTaskMarker``\\ s when clearing: the task instances of other DAGs that
-depend on what is cleared (Airflow's ``dag.clear(include_dependent_dags=True)``).
+"""Following markers (``ExternalTaskMarker``) when clearing: the task instances of other
+DAGs that depend on what is cleared (Airflow's ``dag.clear(include_dependent_dags=True)``).
 
 For each marker among the instances being cleared, the marker's target is found: its
 ``external_dag_id``, ``external_task_id`` and ``logical_date`` as its last attempt rendered
