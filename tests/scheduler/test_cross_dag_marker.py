@@ -60,7 +60,7 @@ def _dags(harness: Harness, depth: int = 10, grandchild: bool = False) -> None:
         with DAG("child", start_date=START, schedule=None):
             EmptyOperator(task_id="unrelated")
             wait = ExternalTaskSensor(task_id="wait", external_dag_id="parent",
-                                      external_task_id="mark", timeout=0)
+                                      external_task_id="mark", mode="reschedule")
             wait >> EmptyOperator(task_id="train")
             {marker}
         """,
@@ -116,7 +116,7 @@ def test_clearing_a_marker_clears_the_waiting_task_and_its_downstream_in_the_oth
     events = [(e.kind, e.dag_id, e.detail) for e in cross.store.list_events() if e.kind == "clear"]
     assert ("clear", "child", "cleared wait, train (downstream)") in events
 
-    # The child's sensor (which does not wait: timeout=0) runs once the parent is done again.
+    # The child's sensor runs once the parent is done again (it succeeds at its first poke).
     set_paused(cross.store, "child", True)
     cross.run_until(cross.finished("parent", parent))
     set_paused(cross.store, "child", False)

@@ -47,6 +47,8 @@ with DAG("upstream", start_date=START, schedule=None, params={"fail": False}):
 
 
 def _downstream(harness: Harness, sensor_args: str) -> None:
+    if "timeout=" not in sensor_args:
+        sensor_args += ", timeout=120"
     harness.write_dag("upstream", UPSTREAM)
     harness.write_dag(
         "downstream",
@@ -54,8 +56,8 @@ def _downstream(harness: Harness, sensor_args: str) -> None:
         from headwater.sensors import ExternalTaskSensor
 
         with DAG("downstream", start_date=START, schedule=None):
-            ExternalTaskSensor(task_id="wait", external_dag_id="upstream", poke_interval=0,
-                               {sensor_args})
+            ExternalTaskSensor(task_id="wait", external_dag_id="upstream", mode="reschedule",
+                               poke_interval=60, {sensor_args})
         """,
     )
     harness.process()
@@ -74,24 +76,66 @@ def _run(harness: Harness, dag_id: str, when: datetime, **conf: object) -> str:
     return run.run_id
 
 
-def _sensor(harness: Harness, when: datetime = DAY) -> tuple[str, str]:
-    run_id = _run(harness, "downstream", when)
-    (attempt, *_) = harness.attempts("downstream", run_id, "wait")
+def _start(harness: Harness, when: datetime = DAY) -> str:
+    """A run of ``downstream``, up to its sensor's first poke."""
+    run = trigger_run(
+        harness.store,
+        "downstream",
+        logical_date=when,
+        run_id=f"downstream_{next(_numbers)}",
+        now=harness.clock.now(),
+    )
+    harness.run_until(lambda: bool(harness.attempts("downstream", run.run_id, "wait")))
+    return run.run_id
+
+
+def _poke_until_done(harness: Harness, run_id: str) -> tuple[str, str]:
+    """Let the sensor poke (every 60 s of the fake clock) until it ends: its state and the
+    last attempt's error."""
+    for _ in range(100):
+        state = harness.states("downstream", run_id)["wait"]
+        if state in ("success", "failed", "skipped"):
+            break
+        if state == "up_for_reschedule":
+            harness.clock.advance(timedelta(seconds=60))
+        harness.step()
+    *_, attempt = harness.attempts("downstream", run_id, "wait")
     return harness.states("downstream", run_id)["wait"], attempt.error or ""
 
 
-def test_the_sensor_succeeds_once_the_other_dags_task_succeeded_at_its_logical_date(
-    cross: Harness,
-) -> None:
-    _downstream(cross, 'external_task_id="publish", timeout=0')
+def _sensor(harness: Harness, when: datetime = DAY) -> tuple[str, str]:
+    return _poke_until_done(harness, _start(harness, when))
+
+
+def test_the_sensor_waits_for_the_other_dags_task_at_its_logical_date(cross: Harness) -> None:
+    _downstream(cross, 'external_task_id="publish", timeout=3600')
     _run(cross, "upstream", DAY - timedelta(days=1))  # another date: not this one
-    assert _sensor(cross)[0] == "failed"  # times out: nothing at its logical date
+    run_id = _start(cross)
+    assert cross.states("downstream", run_id)["wait"] == "up_for_reschedule"
+    cross.clock.advance(timedelta(seconds=60))
+    cross.step()
+    assert len(cross.attempts("downstream", run_id, "wait")) == 2  # poked again: still waits
+    assert cross.states("downstream", run_id)["wait"] == "up_for_reschedule"
+
     _run(cross, "upstream", DAY)
-    assert _sensor(cross) == ("success", "")
+    assert _poke_until_done(cross, run_id) == ("success", "")
+    assert [a.state.value for a in cross.attempts("downstream", run_id, "wait")] == [
+        "up_for_reschedule",
+        "up_for_reschedule",
+        "success",
+    ]
+
+
+def test_the_sensor_times_out_when_nothing_comes(cross: Harness) -> None:
+    _downstream(cross, 'external_task_id="publish"')
+    _run(cross, "upstream", DAY - timedelta(days=1))
+    state, error = _sensor(cross)
+    assert state == "failed"
+    assert "SensorTimeout: sensor 'wait' timed out" in error
 
 
 def test_execution_delta_looks_at_an_earlier_run(cross: Harness) -> None:
-    _downstream(cross, 'external_task_id="publish", execution_delta=timedelta(hours=6), timeout=0')
+    _downstream(cross, 'external_task_id="publish", execution_delta=timedelta(hours=6)')
     _run(cross, "upstream", DAY - timedelta(hours=6))
     assert _sensor(cross) == ("success", "")
 
@@ -99,7 +143,7 @@ def test_execution_delta_looks_at_an_earlier_run(cross: Harness) -> None:
 def test_execution_date_fn_gives_the_dates_and_every_one_must_be_allowed(cross: Harness) -> None:
     _downstream(
         cross,
-        'external_task_id="publish", timeout=0, '
+        'external_task_id="publish", '
         "execution_date_fn=lambda when, ds: [when - timedelta(days=1), when]",
     )
     _run(cross, "upstream", DAY)
@@ -123,7 +167,7 @@ def test_failed_states_fail_the_sensor_at_once_and_soft_fail_skips_it(cross: Har
         with DAG("downstream", start_date=START, schedule=None):
             ExternalTaskSensor(task_id="wait", external_dag_id="upstream",
                                external_task_id="publish", failed_states=["failed"],
-                               soft_fail=True)
+                               soft_fail=True, mode="reschedule")
         """,
     )
     cross.process()
@@ -133,7 +177,7 @@ def test_failed_states_fail_the_sensor_at_once_and_soft_fail_skips_it(cross: Har
 def test_by_default_a_failed_external_task_is_waited_on_until_the_timeout(
     cross: Harness,
 ) -> None:
-    _downstream(cross, 'external_task_id="publish", timeout=0')
+    _downstream(cross, 'external_task_id="publish"')
     _run(cross, "upstream", DAY, fail=True)
     state, error = _sensor(cross)
     assert state == "failed"
@@ -141,7 +185,7 @@ def test_by_default_a_failed_external_task_is_waited_on_until_the_timeout(
 
 
 def test_the_whole_dag_run_and_a_task_group(cross: Harness) -> None:
-    _downstream(cross, "timeout=0")  # no task: the run itself
+    _downstream(cross, "check_existence=False")  # no task: the run itself
     _run(cross, "upstream", DAY)
     assert _sensor(cross)[0] == "success"
 
@@ -152,7 +196,7 @@ def test_the_whole_dag_run_and_a_task_group(cross: Harness) -> None:
 
         with DAG("downstream", start_date=START, schedule=None):
             ExternalTaskSensor(task_id="wait", external_dag_id="upstream",
-                               external_task_group_id="checks", timeout=0)
+                               external_task_group_id="checks", mode="reschedule")
         """,
     )
     cross.process()
@@ -160,7 +204,7 @@ def test_the_whole_dag_run_and_a_task_group(cross: Harness) -> None:
 
 
 def test_check_existence_fails_at_once_for_an_unknown_task(cross: Harness) -> None:
-    _downstream(cross, 'external_task_id="pubish", check_existence=True, timeout=3600')
+    _downstream(cross, 'external_task_id="pubish", check_existence=True')
     state, error = _sensor(cross)
     assert state == "failed"
     assert "the external task 'pubish' of DAG 'upstream' does not exist" in error
