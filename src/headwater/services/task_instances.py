@@ -100,6 +100,14 @@ class ClearResult(Schema):
     run_state: str | None
     cleared: list[ClearedKey]
 
+    def to_json(self) -> dict[str, object]:
+        """As JSON: a key of this run names no DAG and run (as before markers were followed)."""
+        data = super().to_json()
+        for key in data["cleared"]:  # type: ignore[attr-defined]
+            if key["dag_id"] is None:
+                del key["dag_id"], key["run_id"]
+        return data
+
 
 def get_task_instance(
     ctx: ServiceContext, dag_id: str, run_id: str, task_id: str, map_index: int = -1
