@@ -116,8 +116,8 @@ def test_a_deferrable_sensor_waits_in_a_trigger_and_resumes_when_the_task_succee
 
 def test_a_deferrable_sensor_fails_on_failed_states(cross: Harness) -> None:
     _sensor_dag(cross, 'failed_states=["failed"]')
-    _run(cross, "upstream", fail=True)
     failing = _run(cross, "downstream", until="deferred")
+    _run(cross, "upstream", fail=True)
     _fire_triggers(cross)
     cross.run_until(cross.finished("downstream", failing))
     *_, attempt = cross.attempts("downstream", failing, "wait")
@@ -129,8 +129,8 @@ def test_a_deferrable_sensor_fails_on_failed_states(cross: Harness) -> None:
 
 def test_a_deferrable_soft_fail_sensor_is_skipped(cross: Harness) -> None:
     _sensor_dag(cross, 'failed_states=["failed"], soft_fail=True')
-    _run(cross, "upstream", fail=True)
     run_id = _run(cross, "downstream", until="deferred")
+    _run(cross, "upstream", fail=True)
     _fire_triggers(cross)
     cross.run_until(cross.finished("downstream", run_id))
     assert cross.states("downstream", run_id) == {"wait": "skipped"}
@@ -174,3 +174,12 @@ def test_trigger_dag_run_waits_for_the_run_deferred(cross: Harness, child_fails:
     else:
         assert cross.states("parent", parent) == {"kick": "success"}
     assert len(cross.runs("child")) == 1  # resuming did not trigger again
+
+
+def test_a_deferrable_sensor_whose_task_is_done_already_does_not_defer(cross: Harness) -> None:
+    _sensor_dag(cross, "timeout=3600")
+    _run(cross, "upstream")
+    run_id = _run(cross, "downstream")
+    assert cross.states("downstream", run_id) == {"wait": "success"}
+    assert [a.state.value for a in cross.attempts("downstream", run_id, "wait")] == ["success"]
+    assert cross.store.list_triggers() == []

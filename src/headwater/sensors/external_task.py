@@ -59,8 +59,8 @@ class ExternalTaskSensor(BaseSensorOperator):
     * ``execution_date_fn(logical_date, **context)``: a date or a list of dates to look at
       (every one must be allowed); it takes the context's values it names;
     * ``check_existence``: fail at the first poke when the DAG, task or group is unknown;
-    * ``deferrable``: wait in the triggerer (polling every ``poll_interval`` seconds), with
-      no worker slot held.
+    * ``deferrable``: after one poke in the worker, wait in the triggerer (polling every
+      ``poll_interval`` seconds, for at most ``timeout``), with no worker slot held.
     """
 
     template_fields: Sequence[str] = (
@@ -135,8 +135,8 @@ class ExternalTaskSensor(BaseSensorOperator):
     def execute(self, context: dict[str, Any]) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        if self.check_existence:
-            self._check_existence(dag_runs_access())
+        if self.poke(context):  # done already: no need to wait in the triggerer
+            return None
         self.defer(
             trigger=self._trigger(context),
             method_name="execute_complete",
