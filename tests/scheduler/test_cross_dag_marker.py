@@ -213,3 +213,44 @@ def test_a_marker_that_never_ran_is_rendered_from_the_stored_dag(cross: Harness)
         ("child_day_before", "wait"),
         ("child_day_before", "train"),
     ]
+
+
+def test_markers_that_form_a_cycle_clear_each_instance_once(cross: Harness) -> None:
+    cross.write_dag(
+        "ping",
+        """
+        from headwater.sensors import ExternalTaskMarker
+
+        with DAG("ping", start_date=START, schedule=None):
+            EmptyOperator(task_id="load") >> ExternalTaskMarker(
+                task_id="mark", external_dag_id="pong", external_task_id="start")
+        """,
+    )
+    cross.write_dag(
+        "pong",
+        """
+        from headwater.sensors import ExternalTaskMarker
+
+        with DAG("pong", start_date=START, schedule=None):
+            EmptyOperator(task_id="start") >> ExternalTaskMarker(
+                task_id="mark", external_dag_id="ping", external_task_id="load")
+        """,
+    )
+    cross.process()
+    ping, pong = _run(cross, "ping"), _run(cross, "pong")
+    keys = clear_task_instances(
+        cross.store,
+        "ping",
+        ping,
+        ["load"],
+        downstream=True,
+        include_dependent_dags=True,
+        now=cross.clock.now(),
+    )
+    assert [(k.dag_id, k.task_id) for k in keys] == [
+        ("ping", "load"),
+        ("ping", "mark"),
+        ("pong", "start"),
+        ("pong", "mark"),
+    ]
+    assert cross.run_state("ping", ping) == cross.run_state("pong", pong) == "queued"

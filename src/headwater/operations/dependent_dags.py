@@ -48,55 +48,74 @@ def with_dependents(
     """``selected`` (instances of ``engine``'s run, first in the answer) and the instances
     of other runs that depend on them through markers, run by run, each in dependency
     order; raises when one of those is queued or running, or past the recursion depth."""
-    runs: dict[tuple[str, str], RunToClear] = {
-        (engine.run.dag_id, engine.run.run_id): RunToClear(engine, list(selected))
-    }
-    seen = {ti.key for ti in selected}
-    max_depth: int | None = None
+    walk = _Walk(store, engine, selected, only_failed)
     pending: list[tuple[DagRunEngine, list[TaskInstance], int]] = [(engine, selected, 0)]
     while pending:
         current, instances, depth = pending.pop(0)
         for ti in instances:
             task = current.dag.task_dict.get(ti.task_id)
-            if task is None or not is_marker(task):
-                continue
-            if max_depth is None:
-                max_depth = int(task.recursion_depth)  # type: ignore[attr-defined]
-            if depth + 1 > max_depth:
-                raise InvalidRequestError(
-                    f"maximum recursion depth {max_depth} reached at ExternalTaskMarker "
-                    f"{quoted(ti.task_id)} of DAG {quoted(ti.dag_id)}: too many DAGs depend on "
-                    "each other, or the markers form a cycle; nothing was cleared"
-                )
-            dag_id, task_id, when = _target(store, current, task, ti)
-            for run in store.find_dag_run(dag_id, when):
-                target = runs.get((dag_id, run.run_id))
-                if target is None:
-                    target = RunToClear(
-                        load_run(store, dag_id, run.run_id, action="clear tasks of")
-                    )
-                    runs[(dag_id, run.run_id)] = target
-                if task_id not in target.engine.dag.task_dict:
-                    raise ConflictError(
-                        f"ExternalTaskMarker {quoted(ti.task_id)} of DAG {quoted(ti.dag_id)} "
-                        f"names task {quoted(task_id)}, which DAG {quoted(dag_id)} does not have"
-                    )
-                chosen = chosen_instances(target.engine, [task_id], downstream=True, verb="clear")
-                new = [
-                    other
-                    for other in chosen
-                    if other.key not in seen and (not only_failed or other.state in FAILED_STATES)
-                ]
-                if not new:
-                    continue
-                refuse_busy(new, verb="clear")
-                seen.update(other.key for other in new)
-                target.instances.extend(new)
-                pending.append((target.engine, new, depth + 1))
-    for item in runs.values():
+            if task is not None and is_marker(task):
+                pending.extend(walk.follow(current, task, ti, depth))
+    for item in walk.runs.values():
         order = {t.task_id: i for i, t in enumerate(item.engine.dag.topological_sort())}
         item.instances.sort(key=lambda ti: (order.get(ti.task_id, 0), ti.map_index))
-    return list(runs.values())
+    return list(walk.runs.values())
+
+
+class _Walk:
+    """What a clear through markers has found so far: the runs, and the instances seen."""
+
+    def __init__(
+        self, store: Store, engine: DagRunEngine, selected: list[TaskInstance], only_failed: bool
+    ) -> None:
+        self.store = store
+        self.only_failed = only_failed
+        self.runs = {(engine.run.dag_id, engine.run.run_id): RunToClear(engine, list(selected))}
+        self.seen = {ti.key for ti in selected}
+        self.max_depth: int | None = None
+
+    def follow(
+        self, current: DagRunEngine, marker: BaseOperator, ti: TaskInstance, depth: int
+    ) -> list[tuple[DagRunEngine, list[TaskInstance], int]]:
+        """The instances newly found behind ``marker`` (instance ``ti``, ``depth`` DAGs below
+        the first), run by run, each with its depth."""
+        if self.max_depth is None:
+            self.max_depth = int(marker.recursion_depth)  # type: ignore[attr-defined]
+        if depth + 1 > self.max_depth:
+            raise InvalidRequestError(
+                f"maximum recursion depth {self.max_depth} reached at ExternalTaskMarker "
+                f"{quoted(ti.task_id)} of DAG {quoted(ti.dag_id)}: too many DAGs depend on "
+                "each other, or the markers form a cycle; nothing was cleared"
+            )
+        dag_id, task_id, when = _target(self.store, current, marker, ti)
+        found = []
+        for run in self.store.find_dag_run(dag_id, when):
+            target = self._run(dag_id, run.run_id)
+            if task_id not in target.engine.dag.task_dict:
+                raise ConflictError(
+                    f"ExternalTaskMarker {quoted(ti.task_id)} of DAG {quoted(ti.dag_id)} "
+                    f"names task {quoted(task_id)}, which DAG {quoted(dag_id)} does not have"
+                )
+            chosen = chosen_instances(target.engine, [task_id], downstream=True, verb="clear")
+            new = [
+                other
+                for other in chosen
+                if other.key not in self.seen
+                and (not self.only_failed or other.state in FAILED_STATES)
+            ]
+            if new:
+                refuse_busy(new, verb="clear")
+                self.seen.update(other.key for other in new)
+                target.instances.extend(new)
+                found.append((target.engine, new, depth + 1))
+        return found
+
+    def _run(self, dag_id: str, run_id: str) -> RunToClear:
+        run = self.runs.get((dag_id, run_id))
+        if run is None:
+            engine = load_run(self.store, dag_id, run_id, action="clear tasks of")
+            run = self.runs[(dag_id, run_id)] = RunToClear(engine)
+        return run
 
 
 def is_marker(task: BaseOperator) -> bool:
