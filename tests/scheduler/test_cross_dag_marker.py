@@ -254,3 +254,35 @@ def test_markers_that_form_a_cycle_clear_each_instance_once(cross: Harness) -> N
         ("pong", "mark"),
     ]
     assert cross.run_state("ping", ping) == cross.run_state("pong", pong) == "queued"
+
+
+def test_a_marker_whose_date_cannot_be_rendered_refuses_the_clear_naming_it(
+    cross: Harness,
+) -> None:
+    cross.write_dag(
+        "parent",
+        """
+        from headwater.sensors import ExternalTaskMarker
+
+        def boom():
+            raise ValueError("no data")
+
+        with DAG("parent", start_date=START, schedule=None):
+            PythonOperator(task_id="load", python_callable=boom) >> ExternalTaskMarker(
+                task_id="mark", external_dag_id="child", external_task_id="wait",
+                logical_date="{{ ds }}")
+        """,
+    )
+    cross.process()
+    parent = _run(cross, "parent")
+    with pytest.raises(InvalidRequestError, match="ExternalTaskMarker 'mark' of DAG 'parent'"):
+        clear_task_instances(
+            cross.store,
+            "parent",
+            parent,
+            ["load"],
+            downstream=True,
+            include_dependent_dags=True,
+            now=cross.clock.now(),
+        )
+    assert cross.states("parent", parent) == {"load": "failed", "mark": "upstream_failed"}

@@ -167,4 +167,10 @@ def _render(
     if not isinstance(value, str):
         return str(value)
     context = build_context(dag=engine.dag, task=task, run=engine.run, ti=ti, store=store)
-    return render_string(value, context, environment_for(engine.dag))
+    try:
+        return render_string(value, context, environment_for(engine.dag))
+    except Exception as exc:  # a template error: name the marker rather than fail obscurely
+        raise InvalidRequestError(
+            f"ExternalTaskMarker {quoted(ti.task_id)} of DAG {quoted(ti.dag_id)}: its {name} "
+            f"{quoted(value)} cannot be rendered: {type(exc).__name__}: {exc}"
+        ) from None
