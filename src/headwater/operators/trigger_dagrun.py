@@ -171,7 +171,11 @@ class TriggerDagRunOperator(BaseOperator):
                     f"DAG {self.trigger_dag_id!r} already has run {exc.run.run_id!r} "
                     "(skip_when_already_exists)"
                 ) from None
-            raise
+            raise DagRunAlreadyExists(
+                f"{exc}: task {self.task_id!r} does not trigger it again (reset_dag_run=True "
+                "would clear it to run again, skip_when_already_exists=True would skip)",
+                exc.run,
+            ) from None
         log.info("Triggered run %s of DAG %s", run.run_id, self.trigger_dag_id)
         return run
 
