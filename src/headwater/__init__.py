@@ -10,6 +10,16 @@ from typing import Any as _Any
 
 from headwater.authoring import dag_runs_access as _dag_runs_access
 from headwater.authoring import in_process_runs as _in_process_runs
+from headwater.authoring.assets import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    AssetOrTimeSchedule,
+    Dataset,
+    Metadata,
+    asset,
+)
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
@@ -57,9 +67,16 @@ _dag_runs_access.set_access_factory(_dag_runs_access_for)
 
 __all__ = [
     "DAG",
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetOrTimeSchedule",
     "BaseOperator",
     "DagRunState",
+    "Dataset",
     "HeadwaterError",
+    "Metadata",
     "Param",
     "TaskFailedNoRetry",
     "TaskGroup",
@@ -68,6 +85,7 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "__version__",
+    "asset",
     "chain",
     "cross_downstream",
     "dag",

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
+from headwater.authoring.assets import AssetCondition, split_schedule
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.in_process_runs import RunResult, run_in_process
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
@@ -121,7 +122,7 @@ class DAG:
         self,
         dag_id: str,
         *,
-        schedule: ScheduleArg = None,
+        schedule: ScheduleArg | AssetCondition | Any = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         catchup: bool = False,
@@ -144,6 +145,8 @@ class DAG:
         self.end_date = _check_aware(end_date, "end_date", dag_id)
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise DagDefinitionError(f"DAG {dag_id!r}: end_date is before start_date")
+        # Assets in the schedule: runs on asset events (issue 13); the rest is a time schedule.
+        schedule, self.asset_condition = split_schedule(schedule, dag_id)
         self.schedule, self.timetable = _parse_schedule(schedule, self.start_date, dag_id)
         self.catchup = catchup
         if default_args is not None and not isinstance(default_args, Mapping):

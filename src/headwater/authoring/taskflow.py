@@ -51,6 +51,9 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
         "var",
         "conn",
         "macros",
+        "outlet_events",
+        "inlet_events",
+        "triggering_asset_events",
     }
 )
 """The context keys every attempt passes to a task's function by parameter name (those of

@@ -74,6 +74,12 @@ from headwater.authoring.schedules import (
 )
 from headwater.authoring.task_group import TaskGroup
 from headwater.authoring.xcom_arg import XComArg
+from headwater.dag_processing.serialized_assets import (
+    dump_dag_assets,
+    dump_task_assets,
+    load_dag_assets,
+    load_task_assets,
+)
 from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
 from headwater.timetables.schedule_arg import TimetableSchedule
 from headwater.timetables.serialization import timetable_from_json, timetable_to_json
@@ -121,6 +127,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             "params": {name: _dump_param(dag.dag_id, name, p) for name, p in dag.params.items()},
             "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
             "tasks": [_dump_task(t) for t in dag.task_dict.values()],
+            **dump_dag_assets(dag),
         },
     }
     try:
@@ -286,6 +293,7 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "multiple_outputs": bool(_multiple_outputs(task)),
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
         "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
+        **dump_task_assets(task),
         **_dump_fields(task),
     }
 
@@ -386,6 +394,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
         params={name: _load_param(p) for name, p in spec["params"].items()},
     )
     dag.fileloc = spec["fileloc"]
+    load_dag_assets(dag, spec)
     for name in spec["callbacks"]:
         setattr(dag, name, _unavailable_callback)
     for group_spec in spec["task_groups"]:
@@ -481,6 +490,7 @@ def _load_task(
         partial = OperatorPartial(cls, kwargs, mapped_field=mapped["mapped_field"])
         task = _load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
+    load_task_assets(task, spec)
     for name, value in spec.get("fields", {}).items():
         setattr(task, name, value)
     return task

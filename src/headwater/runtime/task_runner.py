@@ -36,6 +36,7 @@ from headwater.masking import redact, redact_text
 from headwater.runtime import deferral
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.email_alerts import send_attempt_alert
+from headwater.runtime.outlet_events import outlet_events_of, take_metadata
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
 
@@ -286,7 +287,8 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
                 reset_current_context(token)
                 for name in concrete.rendered_after_execute:
                     rendered[name] = getattr(concrete, name, None)
-            _push_result(concrete, runtime_ti, result)
+            _push_result(concrete, runtime_ti, take_metadata(result, context))
+            outlet_events = outlet_events_of(concrete, context, run)
         except TaskDeferred as exc:
             try:
                 return deferral.deferred_outcome(
@@ -313,6 +315,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
             follow_branches=runtime_ti.follow,
             short_circuit=runtime_ti.short_circuit_scope,
             rendered_fields=_displayable(rendered),
+            outlet_events=outlet_events,
         )
 
 
