@@ -58,6 +58,25 @@ def test_folder_dags_with_their_database_state(ctx: ServiceContext, folder: Path
     assert list_folder_dags(DagBag(folder), None).dags[0].paused is None
 
 
+def test_a_dag_scheduled_on_assets_lists_its_schedule_as_assets(tmp_path: Path) -> None:
+    (tmp_path / "on_assets.py").write_text(
+        "from datetime import UTC, datetime\n"
+        "from headwater import DAG, Asset, AssetOrTimeSchedule\n"
+        "from headwater.operators import EmptyOperator\n"
+        "a = Asset('s3://bucket/a')\n"
+        "for dag_id, schedule in [('only', [a]), ('both', AssetOrTimeSchedule("
+        "timetable='@daily', assets=a)), ('timed', '@hourly')]:\n"
+        "    with DAG(dag_id, schedule=schedule, start_date=datetime(2024, 1, 1, tzinfo=UTC)):\n"
+        "        EmptyOperator(task_id='t')\n"
+    )
+    listing = list_folder_dags(DagBag(tmp_path), None)
+    assert {d.dag_id: d.schedule for d in listing.dags} == {
+        "both": "@daily or assets",  # as the dags row says it (dag_processing)
+        "only": "assets",
+        "timed": "@hourly",
+    }
+
+
 def test_stored_dag_states_without_a_database_is_none(settings: Settings) -> None:
     assert stored_dag_states(settings) is None
     assert not settings.database_url.endswith(":memory:")

@@ -117,6 +117,17 @@ def stored_dag_states(settings: Settings) -> dict[str, StoredDagState] | None:
     }
 
 
+def shown_schedule(dag: DAG) -> str:
+    """The schedule ``dags list`` shows: the time schedule, ``assets`` for a DAG scheduled on
+    assets only, ``<time schedule> or assets`` for both (as the ``dags`` row keeps it)."""
+    from headwater.authoring.schedules import NullSchedule
+
+    text = dag.schedule.description
+    if dag.asset_condition is None:
+        return text
+    return "assets" if isinstance(dag.schedule, NullSchedule) else f"{text} or assets"
+
+
 def list_folder_dags(bag: DagBag, stored: dict[str, StoredDagState] | None) -> FolderDags:
     """The DAGs of ``bag`` by id, with what ``stored`` says of each, and its import errors."""
     dags = []
@@ -126,7 +137,7 @@ def list_folder_dags(bag: DagBag, stored: dict[str, StoredDagState] | None) -> F
             FolderDag(
                 dag_id=dag.dag_id,
                 file=str(bag.files[dag.dag_id]),
-                schedule=dag.schedule.description,
+                schedule=shown_schedule(dag),
                 tasks=len(dag.task_dict),
                 tags=list(dag.tags),
                 paused=state.paused if state is not None else None,
