@@ -61,7 +61,9 @@ with DAG(
 
     @task(inlets=[FEATURES])
     def train(
-        triggering_asset_events: Any = None, inlet_events: Any = None, ts_nodash: str = ""
+        triggering_asset_events: Any = None,
+        inlet_events: Any = None,
+        logical_date: datetime | None = None,
     ) -> dict[str, Any]:
         """Fit sales against temperature over the features the run was triggered by."""
         events = list(triggering_asset_events.get(FEATURES.uri, []))
@@ -89,7 +91,8 @@ with DAG(
             "event_ids": [event.id for event in events],
         }
         MODELS.mkdir(parents=True, exist_ok=True)
-        path = MODELS / f"model_{ts_nodash}.json"
+        # One file per run: its logical date (the moment it was triggered) to the microsecond.
+        path = MODELS / f"model_{logical_date:%Y%m%dT%H%M%S%f}.json"
         path.write_text(json.dumps(model, indent=2) + "\n")
         (MODELS / "latest.json").write_text(json.dumps({**model, "path": str(path)}, indent=2))
         print(f"Trained on {model['rows']} rows of {model['days']}: {model} -> {path}")

@@ -41,6 +41,8 @@ EXPECTED_DAGS = {
     "multi_file_load",
     "incremental_load",
     "daily_report_email",
+    "ml_features",  # the worked example of docs/data-aware.md: tests/integration/test_ml_example.py
+    "ml_training",
 }
 ORDER_ROWS = {"berlin": 5, "lyon": 4, "porto": 6}  # rows of the shipped CSV files
 
