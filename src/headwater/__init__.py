@@ -12,8 +12,10 @@ from headwater.authoring import in_process_runs as _in_process_runs
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
+from headwater.authoring.edges import Label
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import Param
+from headwater.authoring.setup_teardown_decorators import setup, teardown
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
 from headwater.authoring.trigger_rule import TriggerRule
@@ -48,6 +50,7 @@ __all__ = [
     "BaseOperator",
     "DagRunState",
     "HeadwaterError",
+    "Label",
     "Param",
     "TaskFailedNoRetry",
     "TaskGroup",
@@ -61,6 +64,8 @@ __all__ = [
     "dag",
     "get_current_context",
     "mask_secret",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]

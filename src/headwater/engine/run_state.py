@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from headwater.authoring.setup_teardown import indirect_setups
 from headwater.engine import transitions as rules
 from headwater.engine.records import (
     DagRun,
@@ -58,6 +59,8 @@ class RunState:
         self._dirty: list[int] = []  # heap of topological indexes of tasks to evaluate
         self._dirty_set: set[str] = set()
         self._retry_heap: list[tuple[datetime, str, int]] = []
+        self._indirect_setups = indirect_setups(dag)
+        """Setups each task waits for beyond its direct upstream tasks (their scope)."""
         self._changed: dict[tuple[str, int], TaskInstance] = {}
         self._running: dict[tuple[str, int], TaskAttempt] = {}
         self._deleted: list[TaskInstance] = []
