@@ -115,6 +115,19 @@ def relevant_setups_and_teardowns(task: BaseOperator) -> list[BaseOperator]:
     return list(found.values())
 
 
+def setups_and_teardowns_to_clear(dag: DAG, task_ids: Iterable[str]) -> set[str]:
+    """What clearing ``task_ids`` clears with them, as Airflow: for each work task, the
+    setups of its scope and their teardowns; for each setup, its teardowns."""
+    found: set[str] = set()
+    for task_id in task_ids:
+        task = dag.task_dict[task_id]
+        if task.is_setup:
+            found.update(t.task_id for t in teardowns_of(task))
+        elif not task.is_teardown:
+            found.update(t.task_id for t in relevant_setups_and_teardowns(task))
+    return found
+
+
 def indirect_setups(dag: DAG) -> dict[str, tuple[str, ...]]:
     """For each task that is not a teardown, the relevant setups (see
     :func:`relevant_setups_and_teardowns`) that are not its direct upstream tasks; only tasks

@@ -23,7 +23,12 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
                         "retry_exponential_backoff", "max_retry_delay", "execution_timeout",
                         "pool", "pool_slots", "priority_weight", "queue", "owner", "doc_md",
                         "template_fields", "multiple_outputs", "callbacks",
-                        "mapped": null or {"mapped_field", "expand"}}]}}
+                        "mapped": null or {"mapped_field", "expand"},
+                        "is_setup"?, "is_teardown"?, "on_failure_fail_dagrun"?}],
+             "edge_info"?: {upstream_id: {downstream_id: {"label": text}}}}}
+
+  The keys marked ``?`` are left out when they hold nothing (not a setup, no labels), so
+  DAGs stored before they existed hash and load the same (``serialized_flow.py``).
 
 * ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression), or
   ``{"seconds": n}`` for a timedelta.
@@ -72,6 +77,12 @@ from headwater.authoring.schedules import (
 )
 from headwater.authoring.task_group import TaskGroup
 from headwater.authoring.xcom_arg import XComArg
+from headwater.dag_processing.serialized_flow import (
+    dump_edge_info,
+    dump_setup_teardown,
+    load_edge_info,
+    load_setup_teardown,
+)
 from headwater.exceptions import HeadwaterError, XComError
 from headwater.xcom_serializers import JsonSerializer
 
@@ -117,6 +128,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             "params": {name: _dump_param(dag.dag_id, name, p) for name, p in dag.params.items()},
             "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
             "tasks": [_dump_task(t) for t in dag.task_dict.values()],
+            **dump_edge_info(dag),
         },
     }
     try:
@@ -277,6 +289,7 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "multiple_outputs": bool(_multiple_outputs(task)),
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
         "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
+        **dump_setup_teardown(task),
     }
 
 
@@ -392,6 +405,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
                 raise SerializedDagError(
                     f"edge {task.task_id!r} -> {down!r} is stored on one side only"
                 )
+    load_edge_info(dag, spec)
     dag.validate()
     return dag
 
@@ -452,6 +466,7 @@ def _load_task(
         partial = OperatorPartial(cls, kwargs, mapped_field=mapped["mapped_field"])
         task = _load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
+    load_setup_teardown(task, spec)
     return task
 
 

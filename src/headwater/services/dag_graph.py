@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
+from headwater.authoring.edges import edge_label
 from headwater.services._schema import Schema
 from headwater.services.dag_structure import (
     GroupInfo,
@@ -28,6 +29,7 @@ from headwater.services.graph_layout import LayoutEdge, LayoutNode, layered_layo
 from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.records import DagRun
     from headwater.services.context import ServiceContext
@@ -153,12 +155,7 @@ def dag_graph(
         found = member_states.get(node_id) if node.kind == "group" else states.get(node_id)
         nodes[node_id] = node.model_copy(update={"state": aggregate_state(found or [])})
 
-    edges = []
-    for task in tasks:
-        for down in sorted(task.downstream_task_ids):
-            source, target = shown_as[task.task_id], shown_as[down]
-            if source != target:
-                edges.append(LayoutEdge(source, target))
+    edges = _edges(dag, tasks, shown_as)
     nesting = max((len(group_chain(t)) for t in tasks), default=0)
     layout = layered_layout(
         [LayoutNode(n.id, n.width, n.height) for n in nodes.values()],
@@ -186,6 +183,19 @@ def dag_graph(
             for e in layout.edges
         ],
     )
+
+
+def _edges(dag: DAG, tasks: list[BaseOperator], shown_as: dict[str, str]) -> list[LayoutEdge]:
+    """The arrows between the nodes, each with the label of its edge (``Label``); an arrow
+    that stands for several edges (into or out of a collapsed group) takes the first label
+    among them."""
+    labels: dict[tuple[str, str], str | None] = {}
+    for task in tasks:
+        for down in sorted(task.downstream_task_ids):
+            key = (shown_as[task.task_id], shown_as[down])
+            if key[0] != key[1] and labels.get(key) is None:
+                labels[key] = edge_label(dag.get_edge_info(task.task_id, down))
+    return [LayoutEdge(source, target, label) for (source, target), label in labels.items()]
 
 
 def _shown_as(task: BaseOperator, folded: set[str]) -> str:
