@@ -46,9 +46,7 @@ def upstream_counts(counts: Mapping[str, Counter[S]], task: BaseOperator) -> Ups
     )
 
 
-def setup_constraint(
-    counts: Mapping[str, Counter[S]], setup_ids: Iterable[str]
-) -> Decision | None:
+def setup_constraint(counts: Mapping[str, Counter[S]], setup_ids: Iterable[str]) -> Decision | None:
     """What the indirect setups ``setup_ids`` of a task impose: UPSTREAM_FAILED if one
     failed, SKIP if one was skipped, WAIT until all succeeded; None once they all did."""
     states = Counter[S]()
