@@ -38,7 +38,11 @@ def _ok() -> str:
 
 
 def pipeline(
-    *, setup_fn: object = _ok, work_fn: object = _ok, teardown_fn: object = _ok, fail_run: bool = False
+    *,
+    setup_fn: object = _ok,
+    work_fn: object = _ok,
+    teardown_fn: object = _ok,
+    fail_run: bool = False,
 ) -> DAG:
     """create (setup) >> work >> delete (teardown of create)."""
     with DAG("st", start_date=START) as dag:
@@ -104,7 +108,9 @@ def test_one_successful_setup_of_two_is_enough_for_the_teardown() -> None:
 
 
 def test_the_teardown_rule_as_a_table() -> None:
-    def counts(success: int, skipped: int, failed: int, setups: tuple[int, int, int]) -> UpstreamCounts:
+    def counts(
+        success: int, skipped: int, failed: int, setups: tuple[int, int, int]
+    ) -> UpstreamCounts:
         n = success + skipped + failed
         return UpstreamCounts(n, success, skipped, failed, 0, n, *setups)
 
@@ -234,12 +240,15 @@ def test_teardown_decorator_options_and_bad_uses() -> None:
         assert ref.operator.is_teardown and ref.operator.on_failure_fail_dagrun
         plain = EmptyOperator(task_id="plain")
         with pytest.raises(DagDefinitionError, match="only a setup or teardown task opens"):
-            with plain:
-                pass
-        with pytest.raises(DagDefinitionError, match="is a teardown task; it cannot also be a setup"):
+            plain.__enter__()
+        with pytest.raises(
+            DagDefinitionError, match="is a teardown task; it cannot also be a setup"
+        ):
             ref.operator.as_setup()
         made = EmptyOperator(task_id="made").as_setup()
-        with pytest.raises(DagDefinitionError, match="is a setup task; it cannot also be a teardown"):
+        with pytest.raises(
+            DagDefinitionError, match="is a setup task; it cannot also be a teardown"
+        ):
             made.as_teardown()
 
 
