@@ -42,7 +42,7 @@ def flow_run(web_settings: Settings, dags_folder: Path) -> None:
     with open_context(web_settings) as ctx:
         report = DagFolderProcessor(ctx.store, dags_folder).scan()
         assert not report.errors, report
-        assert run_now(ctx.store, dags_folder, "flow", "r1", web_settings).state == "failed"
+        assert run_now(ctx.store, dags_folder, "flow", "r1", web_settings).state == "success"
 
 
 @pytest.mark.usefixtures("flow_run")
@@ -52,11 +52,15 @@ def test_the_graph_draws_edge_labels(
     act_as("viewer")
     page.goto(f"{live_url}/dags/flow/graph")
     labels = page.locator("g[data-views-edge] text.views-edge-label")
-    assert sorted(labels.all_inner_texts()) == ["cluster up", "on failure"]
+    assert sorted(labels.all_text_contents()) == ["cluster up", "on failure"]
     edge = page.locator("g[data-views-edge='create_cluster>train']")
     assert edge.locator("title").text_content() == "create_cluster → train: cluster up"
     assert edge.locator("text").is_visible()
     teardown = page.locator("g[data-views-node='delete_cluster']")
     assert teardown.get_attribute("data-state") == "success"  # ran although train failed
     assert page.locator("g[data-views-node='train']").get_attribute("data-state") == "failed"
+    assert teardown.locator(".views-node-sub").text_content() == "success · teardown"
+    assert "views-node-setup" in (
+        page.locator("g[data-views-node='create_cluster']").get_attribute("class") or ""
+    )
     screenshot(page, "graph-labels")

@@ -15,9 +15,9 @@ from headwater import DAG, Label, TaskGroup
 from headwater.operators import EmptyOperator
 
 with DAG("labelled", start_date=datetime(2024, 1, 1, tzinfo=UTC)):
-    check = EmptyOperator(task_id="check")
+    check = EmptyOperator(task_id="check").as_setup()
     load = EmptyOperator(task_id="load")
-    alert = EmptyOperator(task_id="alert")
+    alert = EmptyOperator(task_id="alert").as_teardown(setups=check)
     with TaskGroup("publish") as publish:
         EmptyOperator(task_id="site")
     check >> Label("valid") >> load >> Label("tables ready") >> publish
@@ -33,6 +33,8 @@ def test_the_graph_carries_each_edges_label(ctx: ServiceContext, tmp_path: Path)
         ("check", "alert"): "invalid",
         ("load", "publish.site"): "tables ready",
     }
+    roles = {n.id: n.role for n in graph.nodes}
+    assert roles == {"check": "setup", "load": None, "alert": "teardown", "publish.site": None}
     folded = dag_graph(ctx, "labelled", collapsed=["publish"])
     assert {(e.source, e.target): e.label for e in folded.edges}[("load", "publish")] == (
         "tables ready"

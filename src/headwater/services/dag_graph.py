@@ -52,6 +52,8 @@ class GraphNode(Schema):
     None without a run, or when the run has no instance of it."""
     group: str | None
     """The innermost expanded group it is drawn in."""
+    role: Literal["setup", "teardown"] | None = None
+    """A setup or teardown task (see ``authoring/setup_teardown.py``); None otherwise."""
     x: float
     y: float
     width: float
@@ -147,7 +149,8 @@ def dag_graph(
         if shown == task.task_id:
             label = task_label(task)
             inner = chain[-1] if chain else None
-            nodes[shown] = _node(shown, label, "task", operator_name(task), task.is_mapped, inner)
+            node = _node(shown, label, "task", operator_name(task), task.is_mapped, inner)
+            nodes[shown] = node.model_copy(update={"role": _role(task)})
         else:
             group = groups[shown]
             nodes[shown] = _node(shown, group.label, "group", None, False, group.parent)
@@ -160,6 +163,7 @@ def dag_graph(
     layout = layered_layout(
         [LayoutNode(n.id, n.width, n.height) for n in nodes.values()],
         edges,
+        layer_gap=layer_gap(edges),
         node_gap=48.0,
         margin=16.0 + nesting * (GROUP_PADDING + GROUP_HEADER),
     )
@@ -185,6 +189,13 @@ def dag_graph(
     )
 
 
+def layer_gap(edges: list[LayoutEdge]) -> float:
+    """Room between layers: 64 px, or enough for the longest edge label (up to 220 px),
+    which is drawn in that gap."""
+    longest = max((len(e.label) for e in edges if e.label), default=0)
+    return float(min(220, max(64, 7 * longest + 24)))
+
+
 def _edges(dag: DAG, tasks: list[BaseOperator], shown_as: dict[str, str]) -> list[LayoutEdge]:
     """The arrows between the nodes, each with the label of its edge (``Label``); an arrow
     that stands for several edges (into or out of a collapsed group) takes the first label
@@ -201,6 +212,10 @@ def _edges(dag: DAG, tasks: list[BaseOperator], shown_as: dict[str, str]) -> lis
 def _shown_as(task: BaseOperator, folded: set[str]) -> str:
     """The node ``task`` is drawn as: its outermost collapsed group, else itself."""
     return next((g for g in group_chain(task) if g in folded), task.task_id)
+
+
+def _role(task: BaseOperator) -> Literal["setup", "teardown"] | None:
+    return "setup" if task.is_setup else "teardown" if task.is_teardown else None
 
 
 def _node(
