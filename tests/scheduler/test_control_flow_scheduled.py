@@ -48,8 +48,10 @@ def test_latest_only_and_a_teardown_in_scheduled_runs(
         )
         harness.process()
         harness.run_until(
-            lambda: len(harness.runs("flow")) == 3
-            and all(harness.finished("flow", r.run_id)() for r in harness.runs("flow"))
+            lambda: (
+                len(harness.runs("flow")) == 3
+                and all(harness.finished("flow", r.run_id)() for r in harness.runs("flow"))
+            )
         )
         runs = sorted(harness.runs("flow"), key=lambda r: r.logical_date)
         assert [r.run_type for r in runs] == ["scheduled"] * 3
