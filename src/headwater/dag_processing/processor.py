@@ -424,8 +424,12 @@ def _duplicate(path: str, dag_id: str, where: str, now: datetime) -> ImportError
 
 
 def _schedule_text(spec: Any) -> str | None:
+    """The schedule as the ``dags`` row keeps it: as written, a timedelta as ``str()``
+    writes it, a timetable's summary."""
     if spec is None:
         return None
+    if isinstance(spec, dict) and "timetable" in spec:
+        return str(spec["timetable"]["summary"])
     if isinstance(spec, dict) and "seconds" in spec:
         from datetime import timedelta
 

@@ -30,8 +30,10 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
   The keys marked ``?`` are left out when they hold nothing (not a setup, no labels), so
   DAGs stored before they existed hash and load the same (``serialized_flow.py``).
 
-* ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression), or
-  ``{"seconds": n}`` for a timedelta.
+* ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression),
+  ``{"seconds": n}`` for a timedelta, or ``{"timetable": {"classpath", "data", "summary",
+  "description"}}`` for a :class:`~headwater.timetables.Timetable`
+  (:mod:`headwater.timetables.serialization`: rebuilt from its class, imported by name).
 * Datetimes are ISO 8601 strings with their offset; a ``zoneinfo`` time zone is kept by name
   as a suffix (``"2024-03-01T00:00:00+01:00[Europe/Paris]"``, RFC 9557) because cron
   schedules follow its daylight-saving changes. Timedeltas are seconds.
@@ -83,7 +85,9 @@ from headwater.dag_processing.serialized_flow import (
     load_edge_info,
     load_setup_teardown,
 )
-from headwater.exceptions import HeadwaterError, XComError
+from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
+from headwater.timetables.schedule_arg import TimetableSchedule
+from headwater.timetables.serialization import timetable_from_json, timetable_to_json
 from headwater.xcom_serializers import JsonSerializer
 
 SERIALIZATION_VERSION = 1
@@ -222,8 +226,13 @@ def _dump_timedelta(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
 
 
-def _dump_schedule(dag: DAG) -> str | dict[str, float] | None:
+def _dump_schedule(dag: DAG) -> str | dict[str, Any] | None:
     schedule = dag.schedule
+    if isinstance(schedule, TimetableSchedule):
+        try:
+            return {"timetable": timetable_to_json(schedule.timetable, dag.fileloc)}
+        except InvalidScheduleError as exc:
+            raise SerializedDagError(f"DAG {dag.dag_id!r}: schedule: {exc}") from None
     if type(schedule) not in (Schedule, NullSchedule, OnceSchedule, CronSchedule, DeltaSchedule):
         raise SerializedDagError(
             f"DAG {dag.dag_id!r}: cannot serialize a schedule of type "
@@ -348,15 +357,26 @@ def _load_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _load_schedule(spec: Mapping[str, Any]) -> Any:
+    schedule = spec["schedule"]
+    if isinstance(schedule, dict) and "timetable" in schedule:
+        try:
+            return timetable_from_json(schedule["timetable"], spec["fileloc"])
+        except InvalidScheduleError as exc:
+            raise SerializedDagError(
+                f"DAG {spec['dag_id']!r} (file {spec['fileloc']}): {exc}"
+            ) from None
+    return timedelta(seconds=schedule["seconds"]) if isinstance(schedule, dict) else schedule
+
+
 def _load_timedelta(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(seconds=value)
 
 
 def _load_dag(spec: Mapping[str, Any]) -> DAG:
-    schedule = spec["schedule"]
     dag = DAG(
         spec["dag_id"],
-        schedule=timedelta(seconds=schedule["seconds"]) if isinstance(schedule, dict) else schedule,
+        schedule=_load_schedule(spec),
         start_date=_load_datetime(spec["start_date"]),
         end_date=_load_datetime(spec["end_date"]),
         catchup=spec["catchup"],
