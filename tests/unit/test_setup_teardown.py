@@ -264,3 +264,31 @@ def test_setup_and_teardown_survive_serialization() -> None:
     assert back.task_dict["delete"].is_teardown and back.task_dict["delete"].on_failure_fail_dagrun
     assert back.task_dict["delete"].trigger_rule is TriggerRule.ALL_DONE_SETUP_SUCCESS
     assert not back.task_dict["work"].is_setup
+
+
+def test_a_scoped_task_whose_upstreams_end_first_still_waits_for_its_setup() -> None:
+    # skip_first is skipped by the short circuit while create still runs; work (all_done)
+    # may not run before create ends, and runs once it succeeded.
+    with DAG("late", start_date=START) as dag:
+        create = EmptyOperator(task_id="create", priority_weight=1).as_setup()
+        gate = ShortCircuitOperator(
+            task_id="gate",
+            python_callable=lambda: False,
+            ignore_downstream_trigger_rules=False,
+            priority_weight=10,
+        )
+        first = EmptyOperator(task_id="first")
+        work = EmptyOperator(task_id="work", trigger_rule="all_done")
+        delete = EmptyOperator(task_id="delete").as_teardown(setups=create)
+        create >> first >> work >> delete
+        gate >> first
+    result = run_dag(dag)
+    order = [ti.task_id for ti in result.task_instances if ti.start_date is not None]
+    assert order.index("create") < order.index("work")
+    assert result.task_states == {
+        "create": "success",
+        "gate": "success",
+        "first": "skipped",
+        "work": "success",
+        "delete": "success",
+    }
