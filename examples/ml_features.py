@@ -43,8 +43,8 @@ HERE = Path(__file__).resolve().parent  # the DAGs folder, wherever the command 
 DATA = HERE / "output" / "ml"  # incoming/ (input files), features/, models/
 POKE_INTERVAL_S = 30  # how often the sensor looks for the file
 
-# The asset: a URI names the data (headwater does not open it), and the training DAG is
-# scheduled on the same URI. This one says where the files are, relative to examples/.
+# The asset. Its URI names the data (headwater never opens it): the training DAG is
+# scheduled on the same URI.
 FEATURES = Asset("file://examples/output/ml/features", name="ml_features", group="ml")
 
 COLUMNS = ["hour", "temperature_c", "visitors", "ice_creams_sold"]

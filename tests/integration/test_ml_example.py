@@ -9,7 +9,9 @@ features update (an event of the asset) starts exactly one training run.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -30,6 +32,19 @@ EXAMPLES = REPO / "examples"
 READINGS = EXAMPLES / "data" / "ml" / "kiosk_readings.csv"
 FEATURES_URI = "file://examples/output/ml/features"
 MANUAL_DAY = "2024-06-01"
+DOCS = REPO / "docs" / "data-aware.md"
+
+
+def worked_example() -> str:
+    text = DOCS.read_text()
+    return text[text.index("## Worked example") :]
+
+
+def docs_readings() -> str:
+    """The readings file the worked example tells the reader to write (a heredoc)."""
+    match = re.search(r"kiosk_2026-12-04\.csv <<'CSV'\n(.*?)CSV\n", worked_example(), re.S)
+    assert match, "the worked example no longer writes a readings file with a heredoc"
+    return match.group(1)
 
 
 def copy_example(dags: Path, *, poke_interval_s: float) -> None:
@@ -71,6 +86,23 @@ def expected_fit(scale: float) -> tuple[float, float]:
     return round(fit.slope, 4), round(fit.intercept, 4)
 
 
+# -- the docs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ml_features", "ml_training"])
+def test_the_worked_example_prints_the_example_files_as_they_are(name: str) -> None:
+    source = (EXAMPLES / f"{name}.py").read_text()
+    docstring = ast.parse(source).body[0]
+    code = "\n".join(source.splitlines()[docstring.end_lineno :]).strip("\n")
+    assert f"`{name}.py`:\n\n```python\n{code}\n```\n" in worked_example()
+
+
+def test_the_docs_readings_are_the_open_hours_of_the_sample_file() -> None:
+    header, *rows = READINGS.read_text().splitlines()
+    open_hours = [row for row in rows if row.split(",")[2] != "0"]
+    assert docs_readings().splitlines() == [header, *open_hours]
+
+
 # -- in one process ----------------------------------------------------------------------------
 
 
@@ -79,7 +111,9 @@ def test_features_then_training_in_one_process(tmp_path: Path) -> None:
     copy_example(dags, poke_interval_s=30)
     bag = assert_dags_load(dags)
     assert set(bag.dags) == {"ml_features", "ml_training"}
-    drop_readings(dags, MANUAL_DAY)
+    incoming = dags / "output" / "ml" / "incoming"
+    incoming.mkdir(parents=True)
+    (incoming / f"kiosk_{MANUAL_DAY}.csv").write_text(docs_readings())  # as the docs do
     store = MemoryStore()
     clock = FakeClock(datetime.fromisoformat("2024-06-02T06:00:00+00:00"))
 
