@@ -5,7 +5,8 @@ It makes a fresh ``HEADWATER_HOME`` in the work folder (``--tmp``; see README) w
 DAGs, migrates its SQLite database (or a fresh PostgreSQL database with ``--postgres URL``),
 stores them with one DAG-folder scan, and starts ``python -m headwater scheduler
 --no-dag-processor`` as a real process (local executor, every setting at its default:
-``loop_interval_s`` 1 s, ``new_run_check_interval_s`` 0.1 s):
+``loop_interval_s`` 1 s, ``new_run_check_interval_s`` 0.1 s; ``--check-interval`` sets the
+latter, which bounds how long an event from outside waits to be noticed):
 
 * ``asset_consumer``, scheduled on ``bench://asset_latency``: one task whose first act is to
   append ``time.time()`` to a results file;
@@ -27,8 +28,8 @@ asset, from one of two ``--source`` s (both by default):
   the benchmark triggers), in the transaction that records the attempt's outcome.
 
 It waits for the consumer's run to end before the next event, so each event triggers one
-run of its own. From the event's ``timestamp`` (the clock of the process that recorded it)
-it reports p50 / p95 / max of:
+run of its own; the first event of each source is a warm-up, not measured. From the event's
+``timestamp`` (the clock of the process that recorded it) it reports p50 / p95 / max of:
 
 * **to run created**: the asset-triggered run's logical date (the moment the scheduler
   created it, consuming the event);
@@ -170,6 +171,8 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         )
     )
     env = clean_env(home) | {"HEADWATER_DAGS_FOLDER": str(dags)}
+    if args.check_interval is not None:
+        env["HEADWATER__SCHEDULER__NEW_RUN_CHECK_INTERVAL_S"] = str(args.check_interval)
     if database_url:
         env["HEADWATER_DATABASE_URL"] = database_url
     settings = load_settings(env)
@@ -202,7 +205,7 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         samples: dict[str, dict[str, list[float]]] = {}
         for source in args.sources:
             rows = samples.setdefault(source, {"run": [], "attempt": [], "code": []})
-            for number in range(args.events):
+            for number in range(-1, args.events):  # -1: a warm-up, not measured
                 time.sleep(random.uniform(0.0, settings.scheduler.loop_interval_s))
                 known = {r.run_id for r in store.list_dag_runs(CONSUMER)}
                 lines_before = len(results.read_text().splitlines())
@@ -225,6 +228,8 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
                     sys.exit(f"run {new_run.run_id} consumed event {event.id}, not {event_id}")
                 [attempt] = store.get_attempts(CONSUMER, new_run.run_id, "started")
                 [code_at] = results.read_text().splitlines()[lines_before:]
+                if number < 0:
+                    continue
                 at = event.timestamp.timestamp()
                 rows["run"].append(new_run.logical_date.timestamp() - at)
                 rows["attempt"].append(attempt.start_date.timestamp() - at)
@@ -253,6 +258,7 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         "events_recorded": events,
         "database": "postgresql" if database_url else "sqlite",
         "loop_interval_s": settings.scheduler.loop_interval_s,
+        "new_run_check_interval_s": settings.scheduler.new_run_check_interval_s,
         "by_source": {
             source: {
                 "events": len(rows["code"]),
@@ -275,6 +281,12 @@ def main() -> None:
         help="api, outlet or both (api,outlet: the default)",
     )
     parser.add_argument("--waiting", type=int, default=1000, help="tasks deferred meanwhile")
+    parser.add_argument(
+        "--check-interval",
+        type=float,
+        default=None,
+        help="scheduler.new_run_check_interval_s (default: the setting's default, 0.1)",
+    )
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server to use")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_work_root_option(parser, "the HEADWATER_HOME, the DAGs and task logs")
@@ -296,7 +308,8 @@ def main() -> None:
         return
     print(command_line())
     print(
-        f"{result['database']}; {result['waiting']} tasks deferred meanwhile "
+        f"{result['database']}; new_run_check_interval_s {result['new_run_check_interval_s']}; "
+        f"{result['waiting']} tasks deferred meanwhile "
         f"({result['triggers_claimed_by_a_triggerer']} triggers held by a triggerer; all "
         f"deferred {result['seconds_until_all_deferred']} s after their run was triggered)"
     )

@@ -31,6 +31,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
+from headwater.scheduler.asset_event_watch import AssetEventWatch
 from headwater.scheduler.asset_runs import create_asset_triggered_runs
 from headwater.scheduler.attempt_flow import AttemptFlow
 from headwater.scheduler.deferrals import Deferrals
@@ -139,14 +140,22 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             self.stop()
 
     def _new_runs_queued(self) -> bool:
-        """Whether a run was queued since the last pass (by the CLI, the API, a backfill)."""
-        return bool(self.store.run_keys_in_state(DagRunState.QUEUED) - self._queued_runs)
+        """Whether a run was queued since the last pass (by the CLI, the API, a backfill),
+        or an asset event recorded from outside (which may start a run)."""
+        if self.store.run_keys_in_state(DagRunState.QUEUED) - self._queued_runs:
+            return True
+        return self._asset_event_watch.new_since_mark()
+
+    @functools.cached_property
+    def _asset_event_watch(self) -> AssetEventWatch:
+        return AssetEventWatch(self.store)
 
     # -- one full pass ---------------------------------------------------------------------------
 
     def tick(self) -> None:
         """Everything the scheduler does, once: DAGs, runs, queueing, timeouts, heartbeats."""
         now = self.clock.now()
+        self._asset_event_watch.mark()  # before the pass reads the queued events
         try:
             self._runs_pass(now)
         except StaleWriteError as exc:  # a direct write met another writer's change
