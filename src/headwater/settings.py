@@ -213,7 +213,8 @@ class SchedulerSettings:
     new_run_check_interval_s: float = _setting(
         0.1,
         "Seconds between looks, between full passes, for runs newly queued from elsewhere "
-        "(triggers, backfills, cleared tasks); 0: they wait for the next full pass.",
+        "(triggers, backfills, cleared tasks) and asset events recorded from elsewhere (CLI, "
+        "API); 0: they wait for the next full pass.",
         minimum=0.0,
         maximum=3600.0,
     )
