@@ -344,3 +344,21 @@ def test_a_resumed_task_may_defer_again(settings: Settings, clock: FakeClock) ->
     assert states == ["deferred", "deferred", "success"]
     ti = result.ti("steps")
     assert (ti.try_number, ti.max_tries) == (3, 3)
+
+
+def test_a_deferral_resumes_when_the_caller_already_runs_an_event_loop(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """``dag.test()`` from a notebook (or any code under a running event loop): the inline
+    triggers run in a loop of their own instead of failing on ``asyncio.run``."""
+    import asyncio
+
+    with DAG("notebook", start_date=START) as dag:
+        DeferTo(task_id="wait", trigger=NowTrigger())
+
+    async def in_a_notebook() -> Any:
+        return run_dag(dag, clock=clock, settings=settings)
+
+    result = asyncio.run(in_a_notebook())
+    assert result.task_states == {"wait": "success"}
+    assert [a.state.value for a in result.attempts("wait")] == ["deferred", "success"]
