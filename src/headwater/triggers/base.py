@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Coroutine
@@ -78,7 +79,9 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         return asyncio.run(coroutine)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="headwater-async") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        # The caller's context variables (the attempt's metadata store, which connections are
+        # looked up in) go with it.
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coroutine).result()
 
 
 def trigger_classpath(trigger: BaseTrigger) -> str:
