@@ -21,7 +21,7 @@ has moved on (cleared, marked, timed out, a later try) is an orphan and is delet
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +79,13 @@ class TriggerStore(ABC):
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
         """``waiting`` → ``fired`` with ``payload`` (JSON values); False, writing nothing,
         when it is not waiting (fired already, failed, deleted): it fires once."""
+
+    @abstractmethod
+    def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
+        """:meth:`fire_trigger` for many triggers, in one transaction (a triggerer writes the
+        events that came at once together): each trigger of ``payloads`` still ``waiting``
+        fires with its payload; the ids fired (the others, not waiting, are left as they
+        are)."""
 
     @abstractmethod
     def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,6 +88,15 @@ class MemoryTriggers(MemoryCore):
 
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FIRED, fired_at=now, payload=copy_json(payload))
+
+    def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
+        copies = {trigger_id: copy_json(payload) for trigger_id, payload in payloads.items()}
+        with self._lock:  # all at once, as one transaction
+            return {
+                trigger_id
+                for trigger_id, payload in copies.items()
+                if self._end_trigger(trigger_id, state=FIRED, fired_at=now, payload=payload)
+            }
 
     def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FAILED, fired_at=now, error=error)

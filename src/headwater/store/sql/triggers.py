@@ -7,11 +7,23 @@ Firing and failing are one conditional ``UPDATE`` each (``state = 'waiting'``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection as SAConnection
 
 from headwater.db.convert import TIS
@@ -119,6 +131,30 @@ class SqlTriggers(SqlCore):
 
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FIRED, fired_at=now, event={"payload": payload})
+
+    def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
+        if not payloads:
+            return set()
+        t = TRIGGERS.c
+        # The waiting ones are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the
+        # whole database), so the UPDATE below changes exactly those: one executemany.
+        waiting = select(t.id).where(t.id.in_(list(payloads)), t.state == WAITING).with_for_update()
+        query = (
+            update(TRIGGERS)
+            .where(t.id == bindparam("trigger_id"), t.state == WAITING)
+            .values(state=FIRED, fired_at=now, event=bindparam("fired_event"))
+        )
+        with self._write() as conn:
+            fired = {row.id for row in conn.execute(waiting)}
+            if fired:
+                conn.execute(
+                    query,
+                    [
+                        {"trigger_id": i, "fired_event": {"payload": payloads[i]}}
+                        for i in sorted(fired)
+                    ],
+                )
+        return fired
 
     def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FAILED, fired_at=now, error=error)

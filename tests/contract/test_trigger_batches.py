@@ -1,0 +1,74 @@
+"""The trigger port's batch method, ``fire_triggers``: what a triggerer writes when many
+events came at once. Each waiting trigger fires once with its own payload, in one
+transaction; a trigger that is not waiting (fired, failed, deleted) is left as it is and is
+not in the answer. MemoryStore and SqlStore (SQLite, PostgreSQL) alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from test_trigger_store import _defer
+
+from db_records import T0
+from headwater.store.ports import Store
+from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
+
+LATER = T0 + timedelta(seconds=5)
+
+
+def _trigger(store: Store, task_id: str) -> TriggerRow:
+    ti = _defer(store, task_id)
+    trigger = store.get_trigger_of(ti.key.attempt(1))
+    assert trigger is not None
+    return trigger
+
+
+def test_many_triggers_fire_at_once_each_with_its_payload(any_store: Store) -> None:
+    a, b, c = (_trigger(any_store, name) for name in ("a", "b", "c"))
+    fired = any_store.fire_triggers({a.id: {"n": 1}, b.id: [1, "two"], c.id: None}, LATER)
+    assert fired == {a.id, b.id, c.id}
+    stored = {t.id: t for t in any_store.list_triggers()}
+    assert [(stored[i].state, stored[i].payload) for i in (a.id, b.id, c.id)] == [
+        (FIRED, {"n": 1}),
+        (FIRED, [1, "two"]),
+        (FIRED, None),
+    ]
+    assert {stored[i].fired_at for i in fired} == {LATER}
+    assert any_store.count_waiting_triggers() == 0
+
+
+def test_a_batch_fires_only_the_triggers_still_waiting(any_store: Store) -> None:
+    fired_before, failed, deleted, waiting = (
+        _trigger(any_store, name) for name in ("fired", "failed", "deleted", "waiting")
+    )
+    assert any_store.fire_trigger(fired_before.id, "first", T0)
+    assert any_store.fail_trigger(failed.id, "ValueError: no", T0)
+    assert any_store.delete_trigger(deleted.id)
+    batch = dict.fromkeys((fired_before.id, failed.id, deleted.id, waiting.id), "second")
+    assert any_store.fire_triggers(batch, LATER) == {waiting.id}
+    stored = {t.id: t for t in any_store.list_triggers()}
+    assert (stored[fired_before.id].payload, stored[fired_before.id].fired_at) == ("first", T0)
+    assert (stored[failed.id].state, stored[failed.id].error) == (FAILED, "ValueError: no")
+    assert deleted.id not in stored
+    assert (stored[waiting.id].state, stored[waiting.id].payload) == (FIRED, "second")
+    # Fired once: a second batch with the same trigger changes nothing.
+    assert any_store.fire_triggers({waiting.id: "third"}, LATER) == set()
+    assert any_store.get_trigger(waiting.id) == stored[waiting.id]
+
+
+def test_an_empty_batch_writes_nothing(any_store: Store) -> None:
+    trigger = _trigger(any_store, "a")
+    assert any_store.fire_triggers({}, LATER) == set()
+    assert any_store.get_trigger(trigger.id) == trigger
+    assert trigger.state == WAITING
+
+
+def test_a_batch_joins_a_unit_of_work(any_store: Store) -> None:
+    a, b = _trigger(any_store, "a"), _trigger(any_store, "b")
+    try:
+        with any_store.unit_of_work() as uow:
+            assert uow.fire_triggers({a.id: 1, b.id: 2}, LATER) == {a.id, b.id}
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert {t.state for t in any_store.list_triggers()} == {WAITING}
