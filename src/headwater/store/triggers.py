@@ -62,10 +62,11 @@ class TriggerStore(ABC):
         self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
     ) -> list[TriggerRow]:
         """Claim ``waiting`` triggers nobody holds (never claimed, or a lease that ran out)
-        for ``triggerer_id`` until ``now + lease``, oldest first, at most ``limit``; returns
-        **every** waiting trigger ``triggerer_id`` now holds (those it held already too).
-        Only triggers whose attempt is its instance's current try (running or deferred) are
-        claimed."""
+        for ``triggerer_id`` until ``now + lease``, oldest first, at most ``limit`` new ones;
+        returns **every** waiting trigger ``triggerer_id`` now holds (those it held already
+        too, their leases unchanged). Only triggers whose attempt is its instance's current
+        try (running or deferred) are claimed or returned: the trigger of an instance that
+        moved on (an orphan) is left out, so its triggerer stops running it."""
 
     @abstractmethod
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:

@@ -45,7 +45,7 @@ class MemoryTriggers(MemoryCore):
                 for row in sorted(self._s.triggers.values(), key=lambda r: r.id)
                 if row.state == WAITING
                 and (
-                    row.triggerer_id in (None, triggerer_id)
+                    row.triggerer_id is None
                     or (row.claim_expires_at is not None and row.claim_expires_at <= now)
                 )
                 and self._of_current_try(row)
@@ -57,7 +57,9 @@ class MemoryTriggers(MemoryCore):
             return [
                 row
                 for row in sorted(self._s.triggers.values(), key=lambda r: r.id)
-                if row.state == WAITING and row.triggerer_id == triggerer_id
+                if row.state == WAITING
+                and row.triggerer_id == triggerer_id
+                and self._of_current_try(row)
             ]
 
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:

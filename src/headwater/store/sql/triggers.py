@@ -91,9 +91,8 @@ class SqlTriggers(SqlCore):
         self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
     ) -> list[TriggerRow]:
         t = TRIGGERS.c
-        free = or_(
-            t.triggerer_id.is_(None), t.claim_expires_at <= now, t.triggerer_id == triggerer_id
-        )
+        # Nobody's (its own are not claimed again: ``limit`` counts new claims only).
+        free = or_(t.triggerer_id.is_(None), t.claim_expires_at <= now)
         query = (
             select(t.id)
             .where(t.state == WAITING, free, _of_current_try())
@@ -109,7 +108,9 @@ class SqlTriggers(SqlCore):
                     .where(t.id.in_(ids))
                     .values(triggerer_id=triggerer_id, claim_expires_at=now + lease)
                 )
-            held = select(TRIGGERS).where(t.state == WAITING, t.triggerer_id == triggerer_id)
+            held = select(TRIGGERS).where(
+                t.state == WAITING, t.triggerer_id == triggerer_id, _of_current_try()
+            )
             return [to_trigger(row) for row in conn.execute(held.order_by(t.id))]
 
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:

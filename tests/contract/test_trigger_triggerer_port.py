@@ -1,7 +1,8 @@
-"""The trigger port's batch method, ``fire_triggers``: what a triggerer writes when many
-events came at once. Each waiting trigger fires once with its own payload, in one
-transaction; a trigger that is not waiting (fired, failed, deleted) is left as it is and is
-not in the answer. MemoryStore and SqlStore (SQLite, PostgreSQL) alike."""
+"""What the triggerer needs of the trigger port, beyond ``test_trigger_store``: claims
+whose ``limit`` counts new triggers only, held triggers without orphans, and the batch
+method ``fire_triggers`` (many events that came at once: each waiting trigger fires once
+with its own payload, in one transaction; one that is not waiting is left as it is and is
+not in the answer). MemoryStore and SqlStore (SQLite, PostgreSQL) alike."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import timedelta
 from test_trigger_store import _defer
 
 from db_records import T0
+from headwater.engine.states import TaskInstanceState
 from headwater.store.ports import Store
 from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
 
 LATER = T0 + timedelta(seconds=5)
+LEASE = timedelta(seconds=60)
 
 
 def _trigger(store: Store, task_id: str) -> TriggerRow:
@@ -72,3 +75,27 @@ def test_a_batch_joins_a_unit_of_work(any_store: Store) -> None:
     except RuntimeError:
         pass
     assert {t.state for t in any_store.list_triggers()} == {WAITING}
+
+
+def test_a_claim_limit_counts_new_triggers_only(any_store: Store) -> None:
+    a, b, c = (_trigger(any_store, name) for name in ("a", "b", "c"))
+    assert [t.id for t in any_store.claim_triggers("t1", T0, LEASE, limit=1)] == [a.id]
+    # t1 holds "a" already: a limit of one more claims "b", and the answer holds both.
+    held = any_store.claim_triggers("t1", LATER, LEASE, limit=1)
+    assert [t.id for t in held] == [a.id, b.id]
+    # Held triggers keep their lease (renewals extend it); new ones get now + lease.
+    assert [t.claim_expires_at for t in held] == [T0 + LEASE, LATER + LEASE]
+    assert [t.id for t in any_store.claim_triggers("t1", LATER, LEASE, limit=0)] == [a.id, b.id]
+    assert [t.id for t in any_store.claim_triggers("t2", LATER, LEASE)] == [c.id]
+
+
+def test_held_triggers_leave_out_orphans(any_store: Store) -> None:
+    kept = _trigger(any_store, "kept")
+    _trigger(any_store, "cleared")
+    assert len(any_store.claim_triggers("t1", T0, LEASE)) == 2
+    ti = any_store.get_task_instance("etl", "r1", "cleared")
+    assert ti is not None
+    ti.state = TaskInstanceState.NONE
+    any_store.save_task_instances([ti])
+    # Still claimed by t1 until the scheduler deletes it, but no longer t1's to run.
+    assert [t.id for t in any_store.claim_triggers("t1", LATER, LEASE)] == [kept.id]
