@@ -5,12 +5,21 @@ file into its DAG folder, which the triggerer puts on ``sys.path``)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from headwater.triggers.base import BaseTrigger, TriggerEvent
+
+
+def raise_flag(path: str | Path, text: str = "up") -> None:
+    """Create the flag file ``path`` with ``text`` at once (renamed into place: a trigger
+    never reads it half written)."""
+    draft = Path(f"{path}.draft")
+    draft.write_text(text)
+    os.replace(draft, path)
 
 
 class FlagTrigger(BaseTrigger):

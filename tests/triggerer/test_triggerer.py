@@ -18,6 +18,7 @@ from flag_triggers import (
     ObjectPayloadTrigger,
     RaisingTrigger,
     SilentTrigger,
+    raise_flag,
 )
 
 from headwater.clock import FakeClock
@@ -79,7 +80,7 @@ def test_a_trigger_fires_once_its_condition_holds(
     assert stored(store, trigger).triggerer_id == "t1"
     assert not triggerer.wait_for_results(0.05)  # no flag yet: nothing happens
     assert stored(store, trigger).state == WAITING
-    flag.write_text("ready")
+    raise_flag(flag, "ready")
     wait_until_written(triggerer, lambda: stored(store, trigger).state == FIRED)
     fired = stored(store, trigger)
     assert fired.payload == {"path": str(flag), "text": "ready"}
@@ -140,7 +141,7 @@ def test_capacity_bounds_the_triggers_run_at_once(
     assert set(second.running) == {triggers[2].id}  # the one t1 had no room for
     first.tick()
     assert len(first.running) == 2  # still full: claims nothing more
-    (tmp_path / "flag0").write_text("")
+    raise_flag(tmp_path / "flag0")
     wait_until_written(first, lambda: stored(store, triggers[0]).state == FIRED)
     assert set(first.running) == {triggers[1].id}
 
@@ -180,7 +181,7 @@ def test_a_triggerer_that_lost_its_lease_stops_and_the_trigger_fires_once(
     assert stored(store, trigger).triggerer_id == "taker"
     # Both run it now; the flag fires both; the trigger fires once, with one payload.
     caplog.set_level(logging.INFO, logger="headwater.triggerer")
-    flag.write_text("once")
+    raise_flag(flag, "once")
     wait_until_written(stalled, lambda: not stalled.running)
     wait_until_written(taker, lambda: not taker.running)
     fired = stored(store, trigger)

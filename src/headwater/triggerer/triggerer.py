@@ -159,6 +159,10 @@ class Triggerer:
         """Write results, renew leases and beat when due, claim, start and cancel."""
         now = now or self.clock.now()
         self.write_results(now)
+        if self._job is not None:
+            self._job.beat()
+        if not self.running and not self.store.count_waiting_triggers():
+            return  # idle: one read, no write (claims take the write lock on SQLite)
         if self._next_renewal is None or now >= self._next_renewal:
             held_ids = self.store.renew_trigger_claims(self.id, now, self.lease)
             self._next_renewal = now + self.renew_every
@@ -169,8 +173,6 @@ class Triggerer:
         for row in held:
             if row.id not in self.running and len(self.running) < self.settings.capacity:
                 self._start(row, now)
-        if self._job is not None:
-            self._job.beat()
 
     def _start(self, row: TriggerRow, now: datetime) -> None:
         name = trigger_name(row)
