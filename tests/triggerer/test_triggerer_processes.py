@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from command_processes import clean_env, kill_session, wait_for
 from deferred_tasks import defer
 from flag_triggers import FlagTrigger, raise_flag
 
+from command_processes import clean_env, kill_session, wait_for
 from headwater.store.sql import SqlStore
 from headwater.store.triggers import FIRED, WAITING, TriggerRow
 
