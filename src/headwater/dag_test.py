@@ -33,11 +33,13 @@ from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.executors.in_process import InProcessExecutor
 from headwater.runtime.callbacks import run_dag_callbacks
+from headwater.runtime.inline_triggers import InlineTriggers
 from headwater.runtime.logs import attempt_log_path
 from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
 from headwater.secrets import Connection, SecretsBackend, use_backends
 from headwater.store.memory import MemoryStore
+from headwater.store.triggers import TriggerStore
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -169,6 +171,13 @@ class InProcessRun:
             request, key, self.clock.now, hostname=self._hostname, pid=os.getpid()
         )
 
+    def inline_triggers(self) -> InlineTriggers | None:
+        """What runs deferred instances' triggers in this process (stores without triggers:
+        none, and deferred instances never resume)."""
+        if isinstance(self.store, TriggerStore):
+            return InlineTriggers(self.store, self.clock)
+        return None
+
     def result(self) -> DagRunResult:
         return DagRunResult(self.engine.run, self.store, self.xcoms, self.dag)
 
@@ -290,7 +299,13 @@ def run_dag_in_process(
         dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start
     )
     with lookups_for_test_run(settings, lookup_first):
-        drive_run(local.engine, InProcessExecutor(local.run_attempt), clock, observer)
+        drive_run(
+            local.engine,
+            InProcessExecutor(local.run_attempt),
+            clock,
+            observer,
+            triggers=local.inline_triggers(),
+        )
         run_dag_callbacks(dag, local.engine.run, local.store)
     return local.result()
 

@@ -32,7 +32,6 @@ from headwater.engine.records import (
     TaskAttempt,
     TaskInstance,
 )
-from headwater.engine.run_state import RunState
 from headwater.engine.states import (
     FAILED_STATES,
     FINISHED_RUN_STATES,
@@ -42,6 +41,7 @@ from headwater.engine.states import (
 )
 from headwater.engine.transitions import Rule
 from headwater.engine.trigger_rules import Decision, UpstreamCounts, decide
+from headwater.engine.waiting import WaitingStates
 from headwater.exceptions import HeadwaterError, MappingError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 S = TaskInstanceState
 
 
-class DagRunEngine(RunState):
+class DagRunEngine(WaitingStates):
     """Drives one run of one DAG from creation to its final state."""
 
     # -- construction --------------------------------------------------------------------------
@@ -175,18 +175,13 @@ class DagRunEngine(RunState):
     def schedule(self, now: datetime) -> list[TaskInstance]:
         """Move what may run now to SCHEDULED and return it, highest priority first.
 
-        Instances whose trigger rule can no longer be met become SKIPPED or UPSTREAM_FAILED,
+        Instances whose retry or next poke is due, and deferred ones that resumed or timed
+        out, are scheduled again first (:mod:`headwater.engine.waiting`). Instances whose
+        trigger rule can no longer be met become SKIPPED or UPSTREAM_FAILED,
         which may settle their downstream tasks in turn (tasks are evaluated in topological
         order). Mapped tasks whose upstreams are done are expanded here.
         """
-        ready: list[TaskInstance] = []
-        while self._retry_heap and self._retry_heap[0][0] <= now:
-            _, task_id, map_index = heapq.heappop(self._retry_heap)
-            ti = self._tis[task_id].get(map_index)
-            if ti is not None and ti.state is S.UP_FOR_RETRY:
-                ti.next_retry_at = None
-                self._transition(ti, S.SCHEDULED, rules.RETRY_DUE)
-                ready.append(ti)
+        ready = self._pop_due(now)  # retries and pokes due, deferrals resumed or timed out
         while self._dirty:
             task_id = self._task_ids[heapq.heappop(self._dirty)]
             self._dirty_set.discard(task_id)
@@ -335,10 +330,14 @@ class DagRunEngine(RunState):
         task = self.dag.task_dict[ti.task_id]
         state = outcome.state
         ti.error = outcome.error
+        # The try used how it was to resume, if it was (a deferral sets it again).
+        ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
         retry = outcome.retry  # the runtime's decision, which its log and callbacks followed
         if state is S.FAILED and retry is None:  # a lost attempt: no runtime decided
             retry = retries.retry_failed_attempt(ti.try_number, ti.max_tries)
-        if state is S.FAILED and retry:
+        if state in (S.DEFERRED, S.UP_FOR_RESCHEDULE):
+            state = self._wait(ti, outcome, now)  # no worker while it waits
+        elif state is S.FAILED and retry:
             ti.next_retry_at = now + retries.retry_delay(task, ti.try_number)
             ti.end_date = now
             self._transition(ti, S.UP_FOR_RETRY, rules.RETRY)

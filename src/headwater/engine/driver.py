@@ -46,6 +46,16 @@ class AttemptExecutor(Protocol):
         ...
 
 
+class TriggerWaiter(Protocol):
+    """Runs the triggers of deferred instances when no triggerer does (in-process runs:
+    ``headwater.runtime.inline_triggers.InlineTriggers``)."""
+
+    def wait(self, engine: DagRunEngine, until: datetime | None) -> bool:
+        """Wait on the run's deferred instances' triggers until one ends or ``until``;
+        resume those that ended; whether any resumed."""
+        ...
+
+
 class RunObserver(Protocol):
     """Told about a run as it moves (terminal progress, tests)."""
 
@@ -57,6 +67,7 @@ def drive_run(
     executor: AttemptExecutor,
     clock: Clock,
     observer: RunObserver | None = None,
+    triggers: TriggerWaiter | None = None,
 ) -> DagRunState:
     """Run ``engine``'s run to its final state and return it.
 
@@ -64,6 +75,8 @@ def drive_run(
     apply finished attempts. With nothing running and only retries waiting, sleep on the
     clock until the next one is due (a fake clock makes that instant), or until the run's
     ``dagrun_timeout`` deadline if that comes first, and then end the run as timed out.
+    Deferred instances wait on ``triggers`` meanwhile (until that time); reschedule-mode
+    sensors wait for their next poke as retries do.
     """
     engine.start(clock.now())
     handed: dict[TaskInstanceKey, AttemptKey] = {}
@@ -91,6 +104,11 @@ def drive_run(
                 observer.task_finished(engine.get_ti(key.task_id, key.map_index))
         if not finished and not executor.has_work:
             due = engine.next_retry_at()
+            if triggers is not None and engine.deferred_instances():
+                until = min((d for d in (due, engine.deadline()) if d is not None), default=None)
+                if triggers.wait(engine, until):
+                    continue  # resumed: schedule it
+                due = engine.next_retry_at()
             if due is None:
                 # Nothing queued, nothing running, no retry pending: whatever is left waits on
                 # something that cannot happen (should not occur; guard against a busy loop).

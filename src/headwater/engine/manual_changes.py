@@ -89,6 +89,7 @@ def mark(
     chosen = [ti for ti in _instances_for(engine, keys, state, rule) if ti.state is not state]
     for ti in chosen:
         ti.next_retry_at = None
+        _forget_deferral(ti)
         ti.error = None if state is S.SUCCESS else "marked failed"
         engine._finish(ti, state, now, rule)
     engine._commit()
@@ -127,6 +128,7 @@ def _reset(engine: DagRunEngine, ti: TaskInstance, task: BaseOperator) -> None:
     (uncommitted)."""
     ti.max_tries = ti.try_number + task.retries + 1
     ti.start_date = ti.end_date = ti.next_retry_at = None
+    _forget_deferral(ti)
     ti.error = None
     ti.priority_weight = task.priority_weight
     ti.pool = task.pool
@@ -134,6 +136,12 @@ def _reset(engine: DagRunEngine, ti: TaskInstance, task: BaseOperator) -> None:
     ti.queue = task.queue
     engine._transition(ti, S.NONE, rules.CLEAR)
     engine._changed[(ti.task_id, ti.map_index)] = ti  # saved even if it was already none
+
+
+def _forget_deferral(ti: TaskInstance) -> None:
+    """Drop how a deferred instance was to resume: its trigger is an orphan from now on
+    (the scheduler deletes it; the triggerer never fires it into another try)."""
+    ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
 
 
 def _replace_with_placeholder(

@@ -40,6 +40,15 @@ log = logging.getLogger(__name__)
 S = TaskInstanceState
 
 
+def due_at(ti: TaskInstance) -> datetime | None:
+    """When a waiting instance is due: its retry or next poke, or its deferral's timeout."""
+    if ti.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE):
+        return ti.next_retry_at
+    if ti.state is S.DEFERRED:
+        return ti.trigger_timeout
+    return None
+
+
 class RunState:
     """The state of one run's engine, its primitives of change, and its writes."""
 
@@ -58,6 +67,10 @@ class RunState:
         self._dirty: list[int] = []  # heap of topological indexes of tasks to evaluate
         self._dirty_set: set[str] = set()
         self._retry_heap: list[tuple[datetime, str, int]] = []
+        """(when, task id, map index) of each waiting instance: a retry or a poke due, a
+        deferral's timeout (:func:`due_at`); entries that no longer match are dropped."""
+        self._resumed: list[TaskInstance] = []
+        """Deferred instances resumed since :meth:`schedule` last ran (it returns them)."""
         self._changed: dict[tuple[str, int], TaskInstance] = {}
         self._running: dict[tuple[str, int], TaskAttempt] = {}
         self._deleted: list[TaskInstance] = []
@@ -109,8 +122,8 @@ class RunState:
             self._counts[ti.task_id][ti.state] += 1
             if ti.state not in FINISHED_STATES:
                 self._unfinished += 1
-            if ti.state is S.UP_FOR_RETRY and ti.next_retry_at is not None:
-                heapq.heappush(self._retry_heap, (ti.next_retry_at, ti.task_id, ti.map_index))
+            if (at := due_at(ti)) is not None:
+                heapq.heappush(self._retry_heap, (at, ti.task_id, ti.map_index))
         for task_id in self._tis:
             self._mark_dirty(task_id)
 
@@ -141,16 +154,6 @@ class RunState:
     @property
     def is_finished(self) -> bool:
         return self._unfinished == 0
-
-    def next_retry_at(self) -> datetime | None:
-        """When the earliest waiting retry becomes due, if any."""
-        while self._retry_heap:
-            at, task_id, map_index = self._retry_heap[0]
-            ti = self._tis[task_id].get(map_index)
-            if ti is not None and ti.state is S.UP_FOR_RETRY:
-                return at
-            heapq.heappop(self._retry_heap)
-        return None
 
     # -- state changes -------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ def clear_task_instances(
         if not selected:
             return []
         manual_changes.clear(engine, [(ti.task_id, ti.map_index) for ti in selected], now)
+        uow.delete_orphan_triggers()  # a cleared deferred instance's trigger never fires
         keys = [ti.key for ti in selected]
         _record(uow, dag_id, run_id, keys, now, chosen)
     return keys

@@ -82,6 +82,7 @@ def mark_task_instances(
         if not changing:
             return []
         manual_changes.mark(engine, [(ti.task_id, ti.map_index) for ti in changing], target, now)
+        uow.delete_orphan_triggers()  # a marked deferred instance's trigger never fires
         keys = [ti.key for ti in changing]
         uow.record_event(
             "mark",

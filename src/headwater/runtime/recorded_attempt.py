@@ -94,7 +94,7 @@ def run_and_record(
         error = f"attempt {key.try_number} was started elsewhere already"
         return AttemptOutcome(TaskInstanceState.FAILED, error=error, rejected=True)
     xcoms = PendingXComs(request.xcoms, key.ti_key)
-    outcome = run_attempt(replace(request, xcoms=xcoms))
+    outcome = run_attempt(replace(request, xcoms=xcoms, now=now))
     recorded = request.store.record_attempt_outcome(
         key, outcome, now(), xcoms.pending, start_date=started.start_date
     )

@@ -13,8 +13,9 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.current_context import reset_current_context, set_current_context
@@ -24,11 +25,14 @@ from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import (
     HeadwaterError,
+    TaskDeferred,
     TaskFailedNoRetry,
+    TaskRescheduled,
     TaskSkipped,
     TaskTimeoutError,
 )
 from headwater.masking import redact, redact_text
+from headwater.runtime import deferral
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.email_alerts import send_attempt_alert
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
@@ -51,6 +55,8 @@ class RuntimeTaskInstance:
         task: BaseOperator,
         xcoms: XComs,
         log: logging.Logger,
+        store: MetadataStore | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.dag_id = ti.dag_id
         self.run_id = ti.run_id
@@ -64,6 +70,30 @@ class RuntimeTaskInstance:
         self._xcoms = xcoms
         self.follow: list[str] | None = None
         self.short_circuit_scope: str | None = None
+        self.now: Callable[[], datetime] = now or _utc_now
+        """The attempt's clock (a driver's fake clock in tests): what sensors time on."""
+        self._ti = ti
+        self._store = store
+        self._series: tuple[datetime | None, int] | None = None
+
+    @property
+    def wait_started_at(self) -> datetime | None:
+        """For a sensor in reschedule mode: when the first poke of its current wait began
+        (None on a first poke)."""
+        return self._reschedule_series()[0]
+
+    @property
+    def previous_pokes(self) -> int:
+        """For a sensor in reschedule mode: how many pokes its current wait made before."""
+        return self._reschedule_series()[1]
+
+    def _reschedule_series(self) -> tuple[datetime | None, int]:
+        if self._series is None:  # read once, and only by the tasks that ask (sensors)
+            store = self._store
+            self._series = (
+                (None, 0) if store is None else deferral.reschedule_series(store, self._ti)
+            )
+        return self._series
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` for downstream tasks."""
@@ -163,6 +193,12 @@ class AttemptRequest:
     store: MetadataStore
     xcoms: XComs
     log_path: str
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The clock of whoever runs the attempt: deferral timeouts and sensors use it."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _concrete_task(task: BaseOperator, ti: TaskInstance, xcoms: XComs, run: DagRun) -> BaseOperator:
@@ -217,7 +253,9 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
         )
         log = attempt_log.logger
         task = dag.task_dict[ti.task_id]
-        runtime_ti = RuntimeTaskInstance(ti, task, request.xcoms, log)
+        runtime_ti = RuntimeTaskInstance(
+            ti, task, request.xcoms, log, store=request.store, now=request.now
+        )
         context: dict[str, Any] = {}
         rendered: dict[str, Any] = {}
         try:
@@ -238,7 +276,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
                     if concrete.execution_timeout
                     else None
                 ):
-                    result = concrete.execute(context)
+                    result = deferral.call_task(concrete, ti, context)
                 if getattr(concrete, "show_return_value_in_logs", False):
                     # Masked before it is cut: a cut could leave part of a secret.
                     shown = redact_text(repr(result))[:200]
@@ -248,6 +286,15 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
                 for name in concrete.rendered_after_execute:
                     rendered[name] = getattr(concrete, name, None)
             _push_result(concrete, runtime_ti, result)
+        except TaskDeferred as exc:
+            try:
+                return deferral.deferred_outcome(
+                    exc, concrete, request.now(), attempt_log, _displayable(rendered)
+                )
+            except HeadwaterError as bad:
+                return _failed(bad, task, ti, context, attempt_log, rendered)
+        except TaskRescheduled as exc:
+            return deferral.rescheduled_outcome(exc, attempt_log, _displayable(rendered))
         except TaskSkipped as exc:
             attempt_log.line(logging.INFO, f"Task skipped: {exc}")
             return AttemptOutcome(

@@ -32,6 +32,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
 from headwater.scheduler.attempt_flow import AttemptFlow
+from headwater.scheduler.deferrals import Deferrals
 from headwater.scheduler.missing_dags import engine_without_dag_file
 from headwater.scheduler.recovery import Recovery
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 ACTIVE_RUN_STATES = (DagRunState.QUEUED, DagRunState.RUNNING)
 
 
-class Scheduler(Recovery, AttemptFlow):
+class Scheduler(Recovery, AttemptFlow, Deferrals):
     """One scheduler over one database and one executor."""
 
     def start(self) -> None:
@@ -118,10 +119,11 @@ class Scheduler(Recovery, AttemptFlow):
                     due = self._next_retry_due()
                     if due is not None:
                         wait = min(wait, max((due - now).total_seconds(), 0.0))
-                    finished = self.executor.poll(timeout=wait)
+                    finished = self.executor.poll(timeout=self._deferral_wait(wait))
                     with self._one_transaction():
                         self.apply_outcomes(finished)  # and the attempts started meanwhile
-                        if finished:
+                        resumed = self._resume_triggered(self.clock.now())
+                        if finished or resumed:
                             self.schedule_runs(self.clock.now())
                         elif due is not None and self.clock.now() >= due:
                             # A retry falling due after its run's dagrun_timeout does not start.
@@ -150,7 +152,10 @@ class Scheduler(Recovery, AttemptFlow):
         self._pass_wanted = False
         with self._one_transaction():
             self._time_out_runs(now)
+            self.wake()  # a full pass looks for ended triggers whatever it holds
+            self._resume_triggered(now)
             self.schedule_runs(now, everything=True)
+        self._delete_orphan_triggers()
         self._heartbeat(now)
 
     def _runs_pass(self, now: datetime) -> None:

@@ -109,6 +109,9 @@ class SchedulerState:
         self._pass_wanted = False
         """Whether :meth:`run` should start the next full pass now instead of on time."""
         self._deferred_actions: list[Callable[[], object]] | None = None
+        self._store_writes: list[Callable[[Store], object]] = []
+        """Writes to make in the unit of work of the current :meth:`_one_transaction`
+        (deleting the trigger of a resumed instance, with the instance's write)."""
         self._recover_after_stale = False
         """A write was refused as stale: the next pass puts back what its runs left."""
         """While a :meth:`_one_transaction` block runs: what waits for its commit."""
@@ -153,9 +156,20 @@ class SchedulerState:
             action()
 
     def _flush(self, engines: list[DagRunEngine]) -> None:
+        writes, self._store_writes = self._store_writes, []
         with self.store.unit_of_work() as uow:
             for engine in engines:
                 engine.flush(uow)
+            for write in writes:
+                write(uow)
+
+    def _write_with_transaction(self, write: Callable[[Store], object]) -> None:
+        """Make ``write`` in the unit of work of the current :meth:`_one_transaction` (with
+        the engines' writes: both or neither), or now outside one."""
+        if self._deferred_actions is None:
+            write(self.store)
+        else:
+            self._store_writes.append(write)
 
     def _reload_after_stale(self, exc: StaleWriteError) -> None:
         """Someone else changed a task instance this scheduler holds (a person marking it,

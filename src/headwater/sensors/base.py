@@ -95,7 +95,7 @@ class BaseSensorOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         ti = context["ti"]
-        started = getattr(ti, "wait_started_at", None) or _now()
+        started = getattr(ti, "wait_started_at", None) or _now(ti)
         pokes = int(getattr(ti, "previous_pokes", 0) or 0)
         while True:
             result = self.poke(context)
@@ -105,7 +105,7 @@ class BaseSensorOperator(BaseOperator):
             elif result:
                 return None
             pokes += 1
-            now = _now()
+            now = _now(ti)
             if now - started > self.timeout:
                 self.time_out(now - started)
             interval = self.next_poke_interval(pokes)
@@ -143,8 +143,10 @@ class BaseSensorOperator(BaseOperator):
             log.info("Condition not met; poking again in %g s", interval.total_seconds())
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(ti: Any) -> datetime:
+    """The attempt's clock (``ti.now``: a driver's fake clock in tests), else the system's."""
+    clock = getattr(ti, "now", None)
+    return clock() if callable(clock) else datetime.now(UTC)
 
 
 def _seconds(value: timedelta | float, name: str, task_id: str) -> timedelta:
