@@ -99,3 +99,28 @@ def test_held_triggers_leave_out_orphans(any_store: Store) -> None:
     any_store.save_task_instances([ti])
     # Still claimed by t1 until the scheduler deletes it, but no longer t1's to run.
     assert [t.id for t in any_store.claim_triggers("t1", LATER, LEASE)] == [kept.id]
+
+
+def test_a_deferral_recorded_before_its_instance_is_running_is_no_orphan(
+    any_store: Store,
+) -> None:
+    """The worker claims the attempt and records its deferral before the scheduler records
+    the instance as started: the instance is still queued, in the try before. Its trigger
+    is claimed and kept; once the instance is cleared, it is an orphan."""
+    from db_records import make_attempt, make_run, make_ti
+    from headwater.engine.records import AttemptOutcome, Deferral
+
+    run = make_run()
+    ti = make_ti("wait", run, state=TaskInstanceState.QUEUED, try_number=0, max_tries=1)
+    any_store.create_dag_run(run, [ti])
+    assert any_store.claim_attempt(make_attempt(ti))
+    deferral = Deferral("flag_triggers.FlagTrigger", {"path": "/x"})
+    outcome = AttemptOutcome(TaskInstanceState.DEFERRED, deferral=deferral)
+    assert any_store.record_attempt_outcome(ti.key.attempt(1), outcome, T0, start_date=T0)
+    assert any_store.delete_orphan_triggers() == 0
+    [trigger] = any_store.claim_triggers("t1", T0, LEASE)
+    assert trigger.key == ti.key.attempt(1)
+    ti.try_number = 1  # cleared after try 1: queued again, for try 2
+    any_store.save_task_instances([ti])
+    assert any_store.claim_triggers("t1", T0, LEASE) == []
+    assert any_store.delete_orphan_triggers() == 1

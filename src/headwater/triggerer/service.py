@@ -92,6 +92,5 @@ def start_beside(
     scheduler: Scheduler, settings: Settings, should_stop: Callable[[], bool]
 ) -> TriggererThread:
     """A triggerer in a thread beside ``scheduler``, waking it when a trigger fires so that
-    the task resumes at once (its ``wake()``, when it has one; else its next pass finds it)."""
-    wake: Callable[[], None] | None = getattr(scheduler, "wake", None)
-    return TriggererThread(settings, should_stop, on_fired=wake).start()
+    the task resumes at once."""
+    return TriggererThread(settings, should_stop, on_fired=scheduler.wake).start()

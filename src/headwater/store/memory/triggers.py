@@ -34,7 +34,11 @@ class MemoryTriggers(MemoryCore):
     def _of_current_try(self, row: TriggerRow) -> bool:
         key = row.key
         ti = self._s.tis.get((key.dag_id, key.run_id), {}).get((key.task_id, key.map_index))
-        return ti is not None and ti.try_number == key.try_number and ti.state in _CURRENT_STATES
+        if ti is None:
+            return False
+        if ti.state is TaskInstanceState.QUEUED:  # its worker recorded the deferral first
+            return ti.try_number == key.try_number - 1
+        return ti.try_number == key.try_number and ti.state in _CURRENT_STATES
 
     def claim_triggers(
         self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None

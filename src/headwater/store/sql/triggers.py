@@ -35,18 +35,23 @@ from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
 
 TRIGGERS = cast(Table, TriggerModel.__table__)
 _CURRENT_STATES = (TaskInstanceState.RUNNING.value, TaskInstanceState.DEFERRED.value)
+_QUEUED = TaskInstanceState.QUEUED.value
 
 
 def _of_current_try() -> Any:
-    """The trigger's attempt is its instance's current try, running or deferred."""
+    """The trigger's attempt is its instance's current try, running or deferred; or the
+    try about to start of a queued instance (its worker claimed the attempt and recorded
+    the deferral before the scheduler recorded the instance as running)."""
     t = TRIGGERS.c
     return exists().where(
         TIS.c.dag_id == t.dag_id,
         TIS.c.run_id == t.run_id,
         TIS.c.task_id == t.task_id,
         TIS.c.map_index == t.map_index,
-        TIS.c.try_number == t.try_number,
-        TIS.c.state.in_(_CURRENT_STATES),
+        or_(
+            and_(TIS.c.try_number == t.try_number, TIS.c.state.in_(_CURRENT_STATES)),
+            and_(TIS.c.try_number == t.try_number - 1, TIS.c.state == _QUEUED),
+        ),
     )
 
 
