@@ -86,7 +86,7 @@ class GoThenMomentTrigger(BaseTrigger):
         yield TriggerEvent({"moment": moment})
 '''
 
-DAG_FILE = '''
+DAG_FILE = """
 import time
 from datetime import UTC, datetime
 
@@ -116,7 +116,7 @@ with DAG({dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1, tzinfo=UTC),
          max_active_tasks={waiting}):
     for i in range({waiting}):
         Waits(task_id=f"t{{i}}", offset_s=i * {spacing} if i < {measured} else 3600.0)
-'''
+"""
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -201,13 +201,20 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         def all_resumed() -> bool:
             return results.exists() and len(results.read_text().splitlines()) >= args.measured
 
-        wait_for("the measured tasks to resume", all_resumed, 60 + args.measured * args.spacing, processes)
+        wait_for(
+            "the measured tasks to resume",
+            all_resumed,
+            60 + args.measured * args.spacing,
+            processes,
+        )
         waiting_now = store.count_waiting_triggers()
         to_code, to_attempt = [], []
         for line in results.read_text().splitlines():
             task_id, moment, started = line.split()
             to_code.append(float(started) - float(moment))
-            [attempt] = [a for a in store.get_attempts(DAG_ID, run.run_id, task_id) if a.try_number == 2]
+            [attempt] = [
+                a for a in store.get_attempts(DAG_ID, run.run_id, task_id) if a.try_number == 2
+            ]
             to_attempt.append(attempt.start_date.timestamp() - float(moment))
     finally:
         for process in processes:
@@ -261,7 +268,10 @@ def main() -> None:
         f"{result['measured']} fired one by one"
     )
     rows = [
-        [name.replace("_", " "), *(f"{result[name][k]:.1f}" for k in ("p50_ms", "p95_ms", "max_ms"))]
+        [
+            name.replace("_", " "),
+            *(f"{result[name][k]:.1f}" for k in ("p50_ms", "p95_ms", "max_ms")),
+        ]
         for name in ("to_task_code", "to_attempt_start")
     ]
     print_table("latency from the trigger's moment", "to|p50 ms|p95 ms|max ms", rows)

@@ -6,6 +6,8 @@ them has a deadline."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from flag_triggers import (
     raise_flag,
 )
 
-from headwater.clock import FakeClock
+from headwater.clock import FakeClock, SystemClock
 from headwater.settings import TriggererSettings
 from headwater.store.memory import MemoryStore
 from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
@@ -156,11 +158,11 @@ def test_a_trigger_whose_task_moved_on_is_stopped(
     triggerer.tick()
     assert set(triggerer.running) == {kept.id, cleared.id}
     clear(store, cleared)  # cleared by a person: its trigger is an orphan
+    assert store.delete_orphan_triggers() == 1  # as the scheduler's next pass does
     triggerer.tick()
     assert set(triggerer.running) == {kept.id}
     wait_until_written(triggerer, (tmp_path / "b.cleanup").exists)  # cleaned up when cancelled
     assert not (tmp_path / "a.cleanup").exists()
-    assert stored(store, cleared).state == WAITING  # the scheduler deletes orphans
 
 
 def test_a_triggerer_that_lost_its_lease_stops_and_the_trigger_fires_once(
@@ -249,3 +251,38 @@ def test_stopping_releases_the_claims_and_ends_the_job(
     assert job.ended_at is not None
     # Another triggerer takes them at once, without waiting for a lease to run out.
     assert len(store.claim_triggers("t2", job.ended_at, timedelta(seconds=1))) == 2
+
+
+def test_the_daemon_loop_keeps_its_leases_between_looks_for_triggers(tmp_path: Path) -> None:
+    """Real time: a look for new triggers every minute, a lease of 1.5 s; the leases are
+    renewed all the same, the flag's event is written at once, and a stop releases them."""
+    store = MemoryStore(clock=SystemClock())
+    flag = tmp_path / "flag"
+    kept, fired = defer(store, [FlagTrigger(str(tmp_path / "never")), FlagTrigger(str(flag))])
+    config = TriggererSettings(poll_interval_s=60.0, lease_s=1.5, heartbeat_interval_s=0.1)
+    woken = threading.Event()
+    triggerer = Triggerer(store, config, name="daemon", on_fired=woken.set)
+    stop = threading.Event()
+    thread = threading.Thread(target=triggerer.run, args=(stop.is_set,))
+    thread.start()
+    try:
+
+        def expiry() -> object:
+            return stored(store, kept).claim_expires_at
+
+        deadline = time.monotonic() + 10
+        while expiry() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first = expiry()
+        assert first is not None
+        while expiry() == first and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert expiry() != first  # renewed, though the next look is a minute away
+        raise_flag(flag, "now")
+        assert woken.wait(10)  # written without waiting for the next look
+        assert stored(store, fired).state == FIRED
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert stored(store, kept).triggerer_id is None  # released

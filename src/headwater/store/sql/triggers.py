@@ -105,17 +105,21 @@ class SqlTriggers(SqlCore):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        with self._write() as conn:
-            ids = [row.id for row in conn.execute(query)]
-            if ids:
-                conn.execute(
-                    update(TRIGGERS)
-                    .where(t.id.in_(ids))
-                    .values(triggerer_id=triggerer_id, claim_expires_at=now + lease)
-                )
-            held = select(TRIGGERS).where(
-                t.state == WAITING, t.triggerer_id == triggerer_id, _of_current_try()
-            )
+        if limit is None or limit > 0:
+            with self._write() as conn:
+                ids = [row.id for row in conn.execute(query)]
+                if ids:
+                    conn.execute(
+                        update(TRIGGERS)
+                        .where(t.id.in_(ids))
+                        .values(triggerer_id=triggerer_id, claim_expires_at=now + lease)
+                    )
+        # Read after the claim's commit, not under its write lock (SQLite's is the whole
+        # database's): a triggerer holding 1,000 triggers reads them all.
+        held = select(TRIGGERS).where(
+            t.state == WAITING, t.triggerer_id == triggerer_id, _of_current_try()
+        )
+        with self._read() as conn:
             return [to_trigger(row) for row in conn.execute(held.order_by(t.id))]
 
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:
