@@ -286,3 +286,24 @@ def test_the_daemon_loop_keeps_its_leases_between_looks_for_triggers(tmp_path: P
         thread.join(10)
     assert not thread.is_alive()
     assert stored(store, kept).triggerer_id is None  # released
+
+
+def test_a_trigger_cancelled_then_run_again_runs_once_its_cleanup_ended(tmp_path: Path) -> None:
+    """The runner alone: a trigger cancelled and handed again at once (a lease lost, then
+    claimed again) runs again after its clean-up, and fires."""
+    from headwater.triggerer.runner import TriggerRunner
+
+    flag = tmp_path / "flag"
+    ready = threading.Event()
+    runner = TriggerRunner(on_result=ready.set)
+    runner.start()
+    try:
+        runner.run(7, FlagTrigger(str(flag)), "seven")
+        runner.cancel({7})
+        runner.run(7, FlagTrigger(str(flag)), "seven")
+        raise_flag(flag, "again")
+        assert ready.wait(10)
+        [result] = runner.results()
+        assert (result.trigger_id, result.payload) == (7, {"path": str(flag), "text": "again"})
+    finally:
+        runner.stop()

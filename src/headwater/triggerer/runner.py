@@ -149,7 +149,9 @@ class TriggerRunner:
     # -- on the loop's thread ------------------------------------------------------------------
 
     def _start(self, trigger_id: int, trigger: BaseTrigger, name: str) -> None:
-        if trigger_id in self._tasks:
+        running = self._tasks.get(trigger_id)
+        if running is not None:  # cancelled, still cleaning up: start again once it ended
+            running.add_done_callback(lambda _: self._start(trigger_id, trigger, name))
             return
         task = self._loop.create_task(self._run_one(trigger_id, trigger, name), name=name)
         self._tasks[trigger_id] = task
