@@ -307,3 +307,31 @@ def test_a_trigger_cancelled_then_run_again_runs_once_its_cleanup_ended(tmp_path
         assert (result.trigger_id, result.payload) == (7, {"path": str(flag), "text": "again"})
     finally:
         runner.stop()
+
+
+def test_a_trigger_blocking_the_loop_now_is_named_while_it_blocks(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One that never awaits again would never end its step: the daemon's thread names it."""
+    from headwater.triggerer import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "STILL_BLOCKED_S", 0.05)
+    ready = threading.Event()
+    runner = runner_module.TriggerRunner(on_result=ready.set)
+    runner.start()
+    try:
+        runner.run(3, BlockingTrigger(0.3), "three (flag_triggers.BlockingTrigger)")
+        deadline = time.monotonic() + 10
+        while "still does" not in caplog.text and time.monotonic() < deadline:
+            runner.check_blocked()
+            time.sleep(0.01)
+        lines = [r.getMessage() for r in caplog.records if "still does" in r.getMessage()]
+        assert len(lines) == 1
+        assert lines[0].startswith(
+            "Trigger three (flag_triggers.BlockingTrigger) has blocked the event loop for"
+        )
+        assert ready.wait(10)  # it ends in the end, and fires
+        runner.check_blocked()  # the same step is not logged twice
+        assert len([r for r in caplog.records if "still does" in r.getMessage()]) == 1
+    finally:
+        runner.stop()

@@ -38,6 +38,10 @@ BLOCKED_LOOP_S = 0.2
 """A trigger step (the code between two ``await`` s) that runs longer holds up the loop: it
 is logged."""
 
+STILL_BLOCKED_S = 5.0
+"""A step still running after this long is logged while it runs (see
+:meth:`TriggerRunner.check_blocked`)."""
+
 CLEANUP_TIMEOUT_S = 5.0
 """How long a trigger's ``cleanup()`` may take before it is abandoned (logged)."""
 
@@ -60,14 +64,20 @@ def last_line(exc: BaseException) -> str:
 
 
 @types.coroutine
-def _timed(awaitable: Awaitable[T], on_step: Callable[[float], None]) -> Generator[Any, Any, T]:
-    """Await ``awaitable`` step by step, as ``await`` would, telling ``on_step`` how long each
-    step ran: the time a trigger held the loop before it awaited something."""
+def _timed(
+    awaitable: Awaitable[T],
+    on_step: Callable[[float], None],
+    on_begin: Callable[[float], None] = lambda began: None,
+) -> Generator[Any, Any, T]:
+    """Await ``awaitable`` step by step, as ``await`` would, telling ``on_begin`` when each
+    step begins and ``on_step`` how long it ran: the time a trigger held the loop before it
+    awaited something."""
     steps = awaitable.__await__()
     sent: Any = None
     thrown: BaseException | None = None
     while True:
         began = time.monotonic()
+        on_begin(began)
         try:
             yielded = steps.send(sent) if thrown is None else steps.throw(thrown)
         except StopIteration as stop:
@@ -101,6 +111,10 @@ class TriggerRunner:
         self._not_begun: set[int] = set()
         self._cleanups: set[asyncio.Task[None]] = set()
         self._results: collections.deque[TriggerResult] = collections.deque()
+        self.stepping: tuple[str, float] | None = None
+        """The trigger running a step now, and when (``time.monotonic()``) it began: read
+        from the daemon's thread to name a trigger that blocks the loop while it does."""
+        self._reported_block: tuple[str, float] | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -127,6 +141,24 @@ class TriggerRunner:
         while self._results:
             taken.append(self._results.popleft())
         return taken
+
+    def check_blocked(self) -> None:
+        """From the daemon's thread: log the trigger that has held the loop for more than
+        :data:`STILL_BLOCKED_S` in the step it runs now (once per step), since one that
+        never awaits again is never logged when its step ends."""
+        stepping = self.stepping
+        if stepping is None or stepping == self._reported_block:
+            return
+        name, began = stepping
+        seconds = time.monotonic() - began
+        if seconds > STILL_BLOCKED_S:
+            self._reported_block = stepping
+            log.warning(
+                "Trigger %s has blocked the event loop for %.1f s and still does: no other "
+                "trigger runs meanwhile",
+                name,
+                seconds,
+            )
 
     def has_results(self) -> bool:
         return bool(self._results)
@@ -189,7 +221,11 @@ class TriggerRunner:
             self._on_result()
 
     async def _run_one(self, trigger_id: int, trigger: BaseTrigger, name: str) -> None:
+        def on_begin(began: float) -> None:
+            self.stepping = (name, began)
+
         def on_step(seconds: float) -> None:
+            self.stepping = None
             if seconds > BLOCKED_LOOP_S:
                 log.warning(
                     "Trigger %s blocked the event loop for %.2f s: a trigger must await, "
@@ -203,10 +239,10 @@ class TriggerRunner:
             try:
                 events = trigger.run()
                 try:
-                    event = await _timed(anext(events), on_step)
+                    event = await _timed(anext(events), on_step, on_begin)
                 finally:
                     if isinstance(events, AsyncGenerator):  # its finally blocks run now
-                        await _timed(events.aclose(), on_step)
+                        await _timed(events.aclose(), on_step, on_begin)
             except StopAsyncIteration:
                 self._give(TriggerResult(trigger_id, error="ended without an event"))
                 log.error("Trigger %s ended without an event", name)

@@ -182,6 +182,7 @@ class Triggerer:
         lease_s / 3)``); stop the triggers whose lease was taken over meanwhile."""
         if self._job is not None:
             self._job.beat()
+        self.runner.check_blocked()
         if not self.running:
             return
         if self._next_renewal is None or now >= self._next_renewal:
