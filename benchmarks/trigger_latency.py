@@ -4,7 +4,7 @@ triggers waiting, through ``headwater scheduler`` (and its triggerer), end to en
 It makes a fresh ``HEADWATER_HOME`` in the work folder (``--tmp``; see README) with one DAG
 of ``--waiting`` tasks (1,000 by default) and migrates its SQLite database (or a fresh
 PostgreSQL database with ``--postgres URL``), stores the DAG with one DAG-folder scan, and
-starts ``python -m headwater scheduler --quiet --no-dag-processor`` as a real process
+starts ``python -m headwater scheduler --no-dag-processor`` as a real process
 (local executor, its triggerer in a thread, every setting at its default). With
 ``--separate-triggerer`` the scheduler runs ``--no-triggerer`` and ``headwater triggerer``
 runs as a process of its own (then nothing wakes the scheduler: it finds fired triggers by
@@ -21,7 +21,10 @@ for the measured tasks, p50 / p95 / max of:
 * **to task code**: moment -> ``execute_complete`` starts in a worker (the issue's
   "latency from a fired trigger to the start of the task it unblocks");
 * **to attempt start**: moment -> the resumed attempt's ``start_date`` (the scheduler's
-  clock when it hands the attempt to a worker).
+  clock when it hands the attempt to a worker);
+* **to fired**: moment -> the triggerer has committed the event (``fire_triggers``): the
+  time of its log line ``Trigger N ... fired`` (millisecond resolution), written once the
+  transaction committed: the triggerer's part of the latency.
 
 The moments are spread (``--spacing``, 0.25 s) so that each measures one event alone. A
 benchmark, not a test: it checks only that each measured task resumed. Needs headwater
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import statistics
 import subprocess
@@ -132,6 +136,23 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+FIRED_LINE = re.compile(
+    r"^\[(?P<at>[^\]]+)\] \{INFO\} Trigger \d+ \(bench_triggers\.GoThenMomentTrigger\) "
+    rf"of {DAG_ID}/(?P<task>t\d+) in \S+ fired$"
+)
+
+
+def fired_times(log: str) -> dict[str, float]:
+    """When the triggerer logged each task's trigger fired (local time, as logged)."""
+    times = {}
+    for line in log.splitlines():
+        match = FIRED_LINE.match(line)
+        if match:
+            at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S,%f")
+            times[match["task"]] = at.timestamp()
+    return times
+
+
 def wait_for(what: str, condition: Any, timeout_s: float, processes: list[Any]) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -175,10 +196,10 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         sys.exit(f"import errors: {store.list_import_errors()}")
     log = open(work / "processes.log", "wb")  # noqa: SIM115 - open for the processes' lives
     command = [sys.executable, "-m", "headwater"]
-    scheduler = [*command, "scheduler", "--quiet", "--no-dag-processor"]
+    scheduler = [*command, "scheduler", "--no-dag-processor"]
     processes = []
     if args.separate_triggerer:
-        processes.append(subprocess.Popen([*command, "triggerer", "--quiet"], env=env, stderr=log))
+        processes.append(subprocess.Popen([*command, "triggerer"], env=env, stderr=log))
         scheduler.append("--no-triggerer")
     processes.append(subprocess.Popen(scheduler, env=env, stderr=log))
     try:
@@ -209,8 +230,10 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         )
         waiting_now = store.count_waiting_triggers()
         to_code, to_attempt = [], []
+        moments: dict[str, float] = {}
         for line in results.read_text().splitlines():
             task_id, moment, started = line.split()
+            moments[task_id] = float(moment)
             to_code.append(float(started) - float(moment))
             [attempt] = [
                 a for a in store.get_attempts(DAG_ID, run.run_id, task_id) if a.try_number == 2
@@ -226,6 +249,8 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
                 process.kill()
         log.close()
         store.close()
+    fired_at = fired_times((work / "processes.log").read_text(errors="replace"))
+    to_fired = [fired_at[task] - moments[task] for task in moments if task in fired_at]
     return {
         "waiting": args.waiting,
         "measured": len(to_code),
@@ -235,6 +260,7 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         "database": "postgresql" if database_url else "sqlite",
         "to_task_code": summary(to_code),
         "to_attempt_start": summary(to_attempt),
+        "to_fired": summary(to_fired),
     }
 
 
@@ -272,7 +298,7 @@ def main() -> None:
             name.replace("_", " "),
             *(f"{result[name][k]:.1f}" for k in ("p50_ms", "p95_ms", "max_ms")),
         ]
-        for name in ("to_task_code", "to_attempt_start")
+        for name in ("to_fired", "to_attempt_start", "to_task_code")
     ]
     print_table("latency from the trigger's moment", "to|p50 ms|p95 ms|max ms", rows)
 
