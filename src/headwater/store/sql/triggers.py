@@ -145,6 +145,9 @@ class SqlTriggers(SqlCore):
     def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
         if not payloads:
             return set()
+        if len(payloads) == 1:  # the usual case: one statement (autocommit on PostgreSQL)
+            [(trigger_id, payload)] = payloads.items()
+            return {trigger_id} if self.fire_trigger(trigger_id, payload, now) else set()
         t = TRIGGERS.c
         # The waiting ones are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the
         # whole database), so the UPDATE below changes exactly those: one executemany.
