@@ -20,7 +20,7 @@ import re
 import shutil
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import pytest
 from scheduler_harness import HEADER
 from service_processes import ProcessTree
 
-from command_processes import wait_for
+from command_processes import wait_for as wait_for_condition
 from headwater.operations import trigger_run
 from headwater.store.sql import SqlStore
 from headwater.store.triggers import WAITING
@@ -79,6 +79,16 @@ def trees() -> Iterator[list[ProcessTree]]:
         tree.kill_all()
 
 
+def wait_for(tree: ProcessTree, condition: Callable[[], object], what: str) -> None:
+    """Wait (120 s at most: the machine may be busy); on failure, say what each process of
+    ``tree`` logged."""
+    try:
+        wait_for_condition(condition, what, timeout_s=120)
+    except AssertionError as exc:
+        logs = "\n".join(tree.output(process)[-3000:] for process in tree.started)
+        raise AssertionError(f"{exc}; the processes logged:\n{logs}") from None
+
+
 def setup_dag(tmp_path: Path, count: int) -> tuple[Path, Path]:
     """The DAG folder (the DAG ``waits`` of ``count`` deferring tasks) and the flags folder."""
     folder, flags = tmp_path / "dags", tmp_path / "flags"
@@ -89,8 +99,8 @@ def setup_dag(tmp_path: Path, count: int) -> tuple[Path, Path]:
     return folder, flags
 
 
-def start_run(store: SqlStore) -> str:
-    wait_for(lambda: store.get_dag("waits") is not None, "the DAG processor to store the DAG")
+def start_run(tree: ProcessTree, store: SqlStore) -> str:
+    wait_for(tree, lambda: store.get_dag("waits") is not None, "the DAG processor to store the DAG")
     return trigger_run(store, "waits", now=datetime.now(UTC)).run_id
 
 
@@ -119,14 +129,16 @@ def test_a_deferred_task_resumes_when_the_scheduler_s_triggerer_fires(
     trees.append(tree)
     store = SqlStore.from_url(sqlite_url)
     scheduler = tree.start("scheduler")
-    run_id = start_run(store)
-    wait_for(lambda: states(store, run_id) == {"deferred": 3}, "the three tasks to defer")
+    run_id = start_run(tree, store)
+    wait_for(tree, lambda: states(store, run_id) == {"deferred": 3}, "the three tasks to defer")
     wait_for(
-        lambda: {t.triggerer_id is not None for t in store.list_triggers()} == {True}, "claims"
+        tree,
+        lambda: {t.triggerer_id is not None for t in store.list_triggers()} == {True},
+        "claims",
     )
     assert [j.ended_at for j in store.list_jobs(kind="triggerer")] == [None]
     raise_flags(flags, range(3))
-    wait_for(lambda: store.get_dag_run("waits", run_id).state.value == "success", "the run")  # type: ignore[union-attr]
+    wait_for(tree, lambda: store.get_dag_run("waits", run_id).state.value == "success", "the run")  # type: ignore[union-attr]
     # Each resumed once, in try 2 (the deferral's try was 1; not counted as a retry).
     assert resumed(flags) == Counter({f"wait_{i} try 2": 1 for i in range(3)})
     assert store.list_triggers() == []  # the scheduler deleted them as it resumed the tasks
@@ -148,14 +160,15 @@ def test_killing_the_scheduler_and_the_triggerer_loses_no_trigger_and_fires_none
     trees.append(tree)
     store = SqlStore.from_url(sqlite_url)
     first = [tree.start("scheduler", "--no-triggerer"), tree.start("triggerer")]
-    run_id = start_run(store)
-    wait_for(lambda: states(store, run_id) == {"deferred": count}, "every task to defer")
+    run_id = start_run(tree, store)
+    wait_for(tree, lambda: states(store, run_id) == {"deferred": count}, "every task to defer")
     wait_for(
+        tree,
         lambda: {t.triggerer_id is not None for t in store.list_triggers([WAITING])} == {True},
         "the triggerer to claim every trigger",
     )
     raise_flags(flags, range(5))
-    wait_for(lambda: store.count_waiting_triggers() < count, "a first trigger to fire")
+    wait_for(tree, lambda: store.count_waiting_triggers() < count, "a first trigger to fire")
     for process in first:  # while triggers wait, some fired, some tasks resuming
         process.kill()
         process.wait()
@@ -164,9 +177,9 @@ def test_killing_the_scheduler_and_the_triggerer_loses_no_trigger_and_fires_none
     tree.start("triggerer")
     raise_flags(flags, range(10, count))
     wait_for(
+        tree,
         lambda: store.get_dag_run("waits", run_id).state.value == "success",  # type: ignore[union-attr]
         "the run to succeed",
-        timeout_s=120,
     )
     # None lost, none twice: each task resumed once, each trigger fired once.
     assert states(store, run_id) == {"success": count}

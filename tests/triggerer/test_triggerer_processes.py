@@ -18,14 +18,15 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from deferred_tasks import defer
 from flag_triggers import FlagTrigger, raise_flag
 
-from command_processes import clean_env, kill_session, wait_for
+from command_processes import clean_env, kill_session
+from command_processes import wait_for as wait_for_condition
 from headwater.store.sql import SqlStore
 from headwater.store.triggers import FIRED, WAITING, TriggerRow
 
@@ -79,6 +80,15 @@ class Triggerers:
             for line in self.output(index).splitlines()
             if (match := FIRED_LINE.search(line))
         )
+
+    def wait_for(self, condition: Callable[[], object], what: str) -> None:
+        """Wait (120 s at most: the machine may be busy); on failure, say what each
+        triggerer logged."""
+        try:
+            wait_for_condition(condition, what, timeout_s=120)
+        except AssertionError as exc:
+            logs = "\n".join(self.output(i)[-3000:] for i in range(len(self.started)))
+            raise AssertionError(f"{exc}; the triggerers logged:\n{logs}") from None
 
     def kill_all(self) -> None:
         for process in self.started:
@@ -134,13 +144,13 @@ def test_a_thousand_waiting_triggers_cost_the_triggerer_under_100_mb(
     tree = Triggerers(tmp_path, sqlite_url)
     made.append(tree)
     process = tree.start()
-    wait_for(lambda: store.list_jobs(kind="triggerer"), "the triggerer to start")
+    tree.wait_for(lambda: store.list_jobs(kind="triggerer"), "the triggerer to start")
     idle = memory_kb(process.pid)
     triggers = defer(store, flags(tmp_path, 1000, poll_s=2.0))
-    wait_for(lambda: held_by(store)[None] == 0, "the triggerer to claim all 1000")
+    tree.wait_for(lambda: held_by(store)[None] == 0, "the triggerer to claim all 1000")
     # The last one claimed fires: every trigger before it runs on the loop too.
     raise_flags(triggers[-1:])
-    wait_for(lambda: store.get_trigger(triggers[-1].id).state == FIRED, "the last to fire")  # type: ignore[union-attr]
+    tree.wait_for(lambda: store.get_trigger(triggers[-1].id).state == FIRED, "the last to fire")  # type: ignore[union-attr]
     memory = memory_kb(process.pid)
     print(f"triggerer memory (kB): idle {idle}, with 1000 triggers {memory}")
     assert memory["Rss"] < 100 * 1024, memory
@@ -162,17 +172,17 @@ def test_a_killed_triggerers_triggers_are_taken_over_none_lost_none_fired_twice(
     tree = Triggerers(tmp_path, sqlite_url, lease_s="2")
     made.append(tree)
     first = tree.start()
-    wait_for(lambda: held_by(store)[None] == 0, "the first triggerer to claim them all")
+    tree.wait_for(lambda: held_by(store)[None] == 0, "the first triggerer to claim them all")
     raise_flags(triggers[:20])
-    wait_for(lambda: store.count_waiting_triggers() == 40, "the first twenty to fire")
+    tree.wait_for(lambda: store.count_waiting_triggers() == 40, "the first twenty to fire")
     first.kill()  # SIGKILL: its claims stay until their leases run out
     first.wait()
     assert sum(held_by(store).values()) == 40 and held_by(store)[None] == 0
     raise_flags(triggers[20:40])  # while no triggerer runs them
     tree.start()
-    wait_for(lambda: store.count_waiting_triggers() == 20, "the second triggerer to fire 20")
+    tree.wait_for(lambda: store.count_waiting_triggers() == 20, "the second triggerer to fire 20")
     raise_flags(triggers[40:])
-    wait_for(lambda: store.count_waiting_triggers() == 0, "the last twenty to fire")
+    tree.wait_for(lambda: store.count_waiting_triggers() == 0, "the last twenty to fire")
     fired = {t.id: t for t in store.list_triggers()}
     assert {fired[t.id].state for t in triggers} == {FIRED}
     assert all(fired[t.id].payload == {"path": t.kwargs["path"], "text": "up"} for t in triggers)
@@ -193,10 +203,10 @@ def test_two_triggerers_at_once_never_fire_one_trigger_twice(
     made.append(tree)
     tree.start()
     tree.start()
-    wait_for(lambda: held_by(store)[None] == 0, "the two triggerers to claim all 200")
+    tree.wait_for(lambda: held_by(store)[None] == 0, "the two triggerers to claim all 200")
     assert len(held_by(store)) == 2  # both hold some
     raise_flags(triggers)
-    wait_for(lambda: store.count_waiting_triggers() == 0, "all 200 to fire")
+    tree.wait_for(lambda: store.count_waiting_triggers() == 0, "all 200 to fire")
     assert {t.state for t in store.list_triggers()} == {FIRED}
     assert tree.fired_ids() == Counter({t.id: 1 for t in triggers})
     store.close()
