@@ -9,6 +9,16 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from headwater.authoring import in_process_runs as _in_process_runs
+from headwater.authoring.assets import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    AssetOrTimeSchedule,
+    Dataset,
+    Metadata,
+    asset,
+)
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
@@ -45,9 +55,16 @@ _in_process_runs.set_runner(_run_dag_in_process)
 
 __all__ = [
     "DAG",
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetOrTimeSchedule",
     "BaseOperator",
     "DagRunState",
+    "Dataset",
     "HeadwaterError",
+    "Metadata",
     "Param",
     "TaskFailedNoRetry",
     "TaskGroup",
@@ -56,6 +73,7 @@ __all__ = [
     "TriggerRule",
     "XComArg",
     "__version__",
+    "asset",
     "chain",
     "cross_downstream",
     "dag",

@@ -31,6 +31,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
+from headwater.exceptions import HeadwaterError
 from headwater.executors.in_process import InProcessExecutor
 from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.inline_triggers import InlineTriggers
@@ -171,6 +172,20 @@ class InProcessRun:
             request, key, self.clock.now, hostname=self._hostname, pid=os.getpid()
         )
 
+    def wait_for_due(self) -> None:
+        """Wait until the one waiting instance of a ``tasks test`` may run again: its trigger
+        fired or failed (run here), or its deferral timed out, or its next poke is due."""
+        engine = self.engine
+        triggers = self.inline_triggers()
+        due = engine.next_retry_at()
+        if triggers is not None and engine.has_deferred() and triggers.wait(engine, due):
+            engine.schedule_due(self.clock.now())
+            return
+        if due is None:
+            raise HeadwaterError("the task waits on a trigger this run cannot run")
+        self.clock.sleep(max((due - self.clock.now()).total_seconds(), 0.0))
+        engine.schedule_due(self.clock.now())
+
     def inline_triggers(self) -> InlineTriggers | None:
         """What runs deferred instances' triggers in this process (stores without triggers:
         none, and deferred instances never resume)."""
@@ -306,6 +321,8 @@ def run_dag_in_process(
             observer,
             triggers=local.inline_triggers(),
         )
+        if isinstance(local.store, TriggerStore):
+            local.store.delete_orphan_triggers()  # of deferrals that timed out
         run_dag_callbacks(dag, local.engine.run, local.store)
     return local.result()
 
@@ -339,7 +356,12 @@ def run_task_in_process(
     ti = local.engine.force_schedule(task_id, map_index)
     with lookups_for_test_run(settings, lookup_first):
         outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
-    final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
+        final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
+        while final in (TaskInstanceState.DEFERRED, TaskInstanceState.UP_FOR_RESCHEDULE):
+            # Its trigger fires (run here), or its next poke comes: the task goes on.
+            local.wait_for_due()
+            outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
+            final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
     ok = final in (TaskInstanceState.SUCCESS, TaskInstanceState.SKIPPED)
     local.engine.finalize(
         clock.now(), force_state=DagRunState.SUCCESS if ok else DagRunState.FAILED

@@ -46,6 +46,7 @@ TABLES = {
     "asset_alias_assets",
     "asset_events",
     "dag_asset_references",
+    "dag_alias_references",
     "asset_dag_run_queue",
     "dag_run_asset_events",
     "pools",

@@ -168,3 +168,19 @@ def test_a_reschedule_mode_sensor_frees_its_pool_slot_between_pokes(harness: Har
     assert harness.xcom("sensing", run_id, "sense") == {"pokes": 2}
     ti = harness.tis("sensing", run_id)["sense"]
     assert (ti.try_number, ti.max_tries) == (2, 2)
+
+
+def test_marking_a_deferred_task_success_deletes_its_trigger_and_the_run_goes_on(
+    harness: Harness,
+) -> None:
+    from headwater.operations.marking import mark_task_instances
+
+    run_id = _deferring_dag(harness)
+    harness.run_until(lambda: _deferred(harness, run_id))
+    mark_task_instances(
+        harness.store, "waits", run_id, ["wait"], "success", now=harness.clock.now()
+    )
+    assert harness.store.list_triggers() == []
+    harness.run_until(harness.finished("waits", run_id))
+    assert harness.states("waits", run_id) == {"wait": "success", "after": "success"}
+    assert len(harness.attempts("waits", run_id, "wait")) == 1  # never resumed

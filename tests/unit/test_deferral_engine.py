@@ -193,3 +193,12 @@ def test_defer_is_only_from_running(settings: Settings) -> None:
     engine = _engine(settings)
     with pytest.raises(IllegalTransitionError, match="defer"):
         engine._transition(engine.get_ti("wait"), S.DEFERRED, rules.DEFER)
+
+
+def test_a_run_whose_dag_is_gone_removes_waiting_instances(settings: Settings) -> None:
+    engine = _engine(settings)
+    _deferred(engine)
+    engine.remove_unfinished(NOW, "its DAG file is gone")
+    ti = engine.get_ti("wait")
+    assert ti.state is S.REMOVED
+    assert engine.next_retry_at() is None

@@ -19,6 +19,7 @@ from deferral_triggers import (
 )
 from headwater import DAG
 from headwater.clock import FakeClock
+from headwater.sensors import PokeReturnValue
 from headwater.settings import Settings
 from headwater.store.memory import MemoryStore
 from headwater.testing import run_dag
@@ -67,6 +68,8 @@ def test_a_deferral_that_times_out_fails_and_is_retried(
     assert states == ["deferred", "up_for_retry", "deferred", "failed"]
     assert "TaskDeferralTimeout" in (result.ti("wait").error or "")
     assert "its trigger did not fire before the deferral timed out" in result.log("wait")
+    assert isinstance(result.store, MemoryStore)
+    assert result.store.list_triggers() == []
 
 
 def test_a_failed_trigger_fails_the_task_with_its_error(
@@ -199,3 +202,145 @@ def test_defer_refuses_what_is_not_a_trigger(settings: Settings, clock: FakeCloc
     assert "task 'bad' deferred to 'a file', which is not a BaseTrigger" in (
         result.ti("bad").error or ""
     )
+
+
+def test_task_sensor_pokes_the_function_until_it_says_done(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from headwater import task
+
+    seen: list[int] = []
+
+    with DAG("taskflow", start_date=START) as dag:
+
+        @task.sensor(poke_interval=30, mode="reschedule")
+        def table_ready(table: str, ti: Any = None) -> PokeReturnValue:
+            seen.append(ti.try_number)
+            return PokeReturnValue(len(seen) >= 2, xcom_value=f"{table}: ready")
+
+        @task
+        def load(status: str) -> str:
+            return status.upper()
+
+        load(table_ready("sales"))
+
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"table_ready": "success", "load": "success"}
+    assert seen == [1, 2]
+    assert result.xcom("load") == "SALES: READY"
+    assert clock.slept == [30.0]
+
+
+def test_task_sensor_returning_false_past_its_timeout_fails(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from headwater import task
+
+    with DAG("taskflow", start_date=START) as dag:
+
+        @task.sensor(poke_interval=30, timeout=45, mode="reschedule")
+        def never() -> bool:
+            return False
+
+        never()
+
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"never": "failed"}
+    assert "SensorTimeout" in (result.ti("never").error or "")
+
+
+def test_a_dag_with_sensors_and_deferring_tasks_serializes(tmp_path: Path) -> None:
+    from headwater import task
+    from headwater.dag_processing.serialized_dag import deserialize_dag, serialize_dag
+
+    with DAG("mixed", start_date=START) as dag:
+
+        @task.sensor(poke_interval=30, mode="reschedule")
+        def ready() -> bool:
+            return True
+
+        ready() >> WaitForFile(task_id="wait", path=str(tmp_path / "x"))
+
+    rebuilt = deserialize_dag(serialize_dag(dag))
+    assert sorted(rebuilt.task_dict) == ["ready", "wait"]
+
+
+def test_tasks_test_follows_a_deferral_and_reschedules_to_the_end(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from headwater.testing import run_task
+
+    with DAG("one", start_date=START) as dag:
+        wait = DeferTo(task_id="wait", trigger=NowTrigger("go"))
+        sense = CountingSensor(task_id="sense", done_at=2, mode="reschedule", poke_interval=5)
+        wait >> sense
+    waited = run_task(dag, "wait", clock=clock, settings=settings)
+    assert waited.task_states == {"wait": "success", "sense": "none"}
+    assert waited.xcom("wait") == {"event": "go"}
+    sensed = run_task(dag, "sense", clock=clock, settings=settings)
+    assert sensed.state_of("sense") == "success"
+    assert [a.state.value for a in sensed.attempts("sense")] == ["up_for_reschedule", "success"]
+
+
+def test_execution_timeout_bounds_a_deferral_without_its_own_timeout(
+    settings: Settings, clock: FakeClock
+) -> None:
+    with DAG("bounded", start_date=START) as dag:
+        DeferTo(task_id="wait", trigger=NeverTrigger(), execution_timeout=timedelta(seconds=0.05))
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"wait": "failed"}
+    first = result.attempts("wait")[0]
+    assert first.outcome is not None and first.outcome.deferral is not None
+    assert first.outcome.deferral.timeout_at == first.start_date + timedelta(seconds=0.05)
+    assert "TaskDeferralTimeout" in (result.ti("wait").error or "")
+
+
+def test_an_error_in_a_poke_is_retried_and_the_retry_starts_a_new_wait(
+    settings: Settings, clock: FakeClock
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    class FlakySensor(CountingSensor):
+        def poke(self, context: dict[str, Any]) -> bool | PokeReturnValue:
+            ti = context["ti"]
+            seen.append((ti.try_number, ti.previous_pokes))
+            if ti.try_number == 2:
+                raise ConnectionError("the source hung up")
+            return super().poke(context)
+
+    with DAG("flaky", start_date=START) as dag:
+        FlakySensor(
+            task_id="sense",
+            done_at=2,
+            mode="reschedule",
+            poke_interval=10,
+            retries=1,
+            retry_delay=timedelta(seconds=30),
+        )
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.task_states == {"sense": "success"}
+    states = [a.state.value for a in result.attempts("sense")]
+    assert states == ["up_for_reschedule", "up_for_retry", "up_for_reschedule", "success"]
+    assert seen == [(1, 0), (2, 1), (3, 0), (4, 1)]
+    assert clock.slept == [10.0, 30.0, 10.0]
+
+
+def test_a_resumed_task_may_defer_again(settings: Settings, clock: FakeClock) -> None:
+    class TwoSteps(DeferTo):
+        def execute(self, context: dict[str, Any]) -> Any:
+            self.defer(trigger=NowTrigger("one"), method_name="step_two")
+
+        def step_two(self, context: dict[str, Any], event: Any) -> Any:
+            self.defer(trigger=NowTrigger("two"), method_name="done", kwargs={"first": event})
+
+        def done(self, context: dict[str, Any], event: Any, first: str) -> Any:
+            return [first, event]
+
+    with DAG("steps", start_date=START) as dag:
+        TwoSteps(task_id="steps", trigger=NowTrigger())
+    result = run_dag(dag, clock=clock, settings=settings)
+    assert result.xcom("steps") == ["one", "two"]
+    states = [a.state.value for a in result.attempts("steps")]
+    assert states == ["deferred", "deferred", "success"]
+    ti = result.ti("steps")
+    assert (ti.try_number, ti.max_tries) == (3, 3)

@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks", "actors"},
     {"settings", "xcom_serializers", "xcom_objects"},
     {"masking", "secrets"},
-    {"authoring", "operators", "hooks", "sensors", "triggers"},
+    {"authoring", "operators", "hooks", "sensors", "triggers", "timetables"},
     {"clock"},
     {"engine"},
     {"store", "db"},

@@ -14,7 +14,7 @@ def test_all_lists_exactly_the_public_names() -> None:
     # In a fresh interpreter: other tests import submodules into the package namespace.
     code = "import headwater; print(' '.join(n for n in vars(headwater) if not n.startswith('_')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    subpackages = {"authoring", "engine", "exceptions", "masking", "operators"}
+    subpackages = {"authoring", "engine", "exceptions", "masking", "operators", "timetables"}
     assert set(done.stdout.split()) - subpackages == set(headwater.__all__) - {"__version__"}
     assert len(headwater.__all__) == len(set(headwater.__all__))
 

@@ -82,6 +82,10 @@ RULES: dict[tuple[str, str], str] = {
     ("PATCH", "/connections/{conn_id}"): GLOBAL_WRITE,
     ("DELETE", "/connections/{conn_id}"): GLOBAL_WRITE,
     ("POST", "/connections/{conn_id}/test"): GLOBAL_WRITE,
+    ("GET", "/assets"): READ,
+    ("GET", "/assets/{asset_id}"): READ,
+    ("GET", "/assets/events"): READ,
+    ("POST", "/assets/events"): GLOBAL_WRITE,
 }
 """Routes not under /dags/{dag_id}, by method and path below /api/v1; those under it are
 :data:`DAG` routes."""
@@ -97,6 +101,7 @@ PATH_VALUES = {
     "backfill_id": "1",
     "key": "walk_var",
     "conn_id": "walk_conn",
+    "asset_id": "1",
 }
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -120,6 +125,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/connections"): {"conn_id": "walk_conn2", "conn_type": "http", "host": "127.0.0.1"},
     ("PATCH", "/connections/{conn_id}"): {"host": "127.0.0.2"},
     ("POST", "/connections/{conn_id}/test"): {},
+    ("POST", "/assets/events"): {"uri": "s3://walk/asset", "extra": {"by": "walk"}},
     ("PATCH", "/dags/{dag_id}"): {"is_paused": True},
     ("POST", "/dags/{dag_id}/runs"): {"conf": {}},
     ("POST", "/dags/{dag_id}/runs/{run_id}/clear"): {"only_failed": True, "dry_run": True},

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
+from headwater.authoring.assets import AssetCondition, split_schedule
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.in_process_runs import RunResult, run_in_process
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
 from headwater.authoring.params import Param, normalize_params
-from headwater.authoring.schedules import CronSchedule, Schedule, parse_schedule
+from headwater.authoring.schedules import Schedule
 from headwater.exceptions import (
     CycleError,
     DagDefinitionError,
@@ -22,6 +23,8 @@ from headwater.exceptions import (
     InvalidScheduleError,
     ParamValidationError,
 )
+from headwater.timetables.base import Timetable
+from headwater.timetables.schedule_arg import ScheduleArg, schedule_and_timetable
 
 if TYPE_CHECKING:
     from headwater.authoring.operator import BaseOperator, Callback
@@ -43,15 +46,15 @@ def _check_aware(value: datetime | None, name: str, dag_id: str) -> datetime | N
     return plain_datetime(value)  # pendulum's arithmetic differs: see authoring.dates
 
 
-def _parse_schedule(value: Any, start_date: datetime | None, dag_id: str) -> Schedule:
-    """``parse_schedule(value)``, refusing a cron that never fires; errors name the DAG."""
+def _parse_schedule(
+    value: Any, start_date: datetime | None, dag_id: str
+) -> tuple[Schedule, Timetable]:
+    """The DAG's schedule as written and its timetable (``schedule_and_timetable``), refusing
+    a cron that never fires; errors name the DAG."""
     try:
-        schedule = parse_schedule(value)
-        if isinstance(schedule, CronSchedule):
-            schedule.check_fires(start_date)
+        return schedule_and_timetable(value, start_date)
     except InvalidScheduleError as exc:
         raise InvalidScheduleError(f"DAG {dag_id!r}: schedule: {exc}") from None
-    return schedule
 
 
 _INIT_ARGUMENTS: dict[type, frozenset[str] | None] = {}
@@ -119,7 +122,7 @@ class DAG:
         self,
         dag_id: str,
         *,
-        schedule: str | timedelta | Schedule | None = None,
+        schedule: ScheduleArg | AssetCondition | Any = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         catchup: bool = False,
@@ -142,7 +145,9 @@ class DAG:
         self.end_date = _check_aware(end_date, "end_date", dag_id)
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise DagDefinitionError(f"DAG {dag_id!r}: end_date is before start_date")
-        self.schedule = _parse_schedule(schedule, self.start_date, dag_id)
+        # Assets in the schedule: runs on asset events (issue 13); the rest is a time schedule.
+        schedule, self.asset_condition = split_schedule(schedule, dag_id)
+        self.schedule, self.timetable = _parse_schedule(schedule, self.start_date, dag_id)
         self.catchup = catchup
         if default_args is not None and not isinstance(default_args, Mapping):
             raise DagDefinitionError(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from headwater.authoring import _definition_stacks
+from headwater.authoring.assets import check_asset_references
 from headwater.authoring.dependencies import DependencyMixin
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
@@ -261,8 +262,8 @@ class BaseOperator(DependencyMixin):
         self.email_on_failure: bool = _flag(args, "email_on_failure", self.task_id)
         self.email_on_retry: bool = _flag(args, "email_on_retry", self.task_id)
         # The assets the task updates (an event for each when an attempt succeeds) and reads.
-        self.outlets: list[Any] = list(outlets or [])
-        self.inlets: list[Any] = list(inlets or [])
+        self.outlets: list[Any] = check_asset_references(outlets, "outlets", self.task_id)
+        self.inlets: list[Any] = check_asset_references(inlets, "inlets", self.task_id)
         # Ordered (the order edges were set in), exposed as set-like views.
         self._upstream_ids: dict[str, None] = {}
         self._downstream_ids: dict[str, None] = {}

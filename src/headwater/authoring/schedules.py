@@ -155,6 +155,14 @@ class CronSchedule(Schedule):
         when the clocks have gone forward, as cron does.)"""
         return not self.every_hour and _is_second_pass(fire)
 
+    def fire_after(self, moment: datetime) -> datetime:
+        """The first fire time after ``moment``, read in ``moment``'s zone."""
+        return self._next(moment)
+
+    def fire_at_or_before(self, moment: datetime) -> datetime:
+        """``moment`` if it is a fire time, else the last one before it (``moment``'s zone)."""
+        return self._align(moment)
+
     def _align(self, moment: datetime) -> datetime:
         """``moment`` if it is a fire time, else the fire time just before it."""
         return moment if self._next(self._prev(moment)) == moment else self._prev(moment)
@@ -164,8 +172,13 @@ class CronSchedule(Schedule):
     ) -> tuple[datetime, datetime]:
         """From the last fire time at or before ``logical_date`` to the next fire time, read
         in ``start_date``'s time zone (UTC without one); in UTC."""
-        moment = plain_datetime(logical_date).astimezone(schedule_zone(start_date))
-        start = self._align(moment)
+        return self.interval_in(logical_date, schedule_zone(start_date))
+
+    def interval_in(self, moment: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+        """From the last fire time at or before ``moment`` to the next fire time, read in
+        ``zone``; in UTC."""
+        local = plain_datetime(moment).astimezone(zone)
+        start = self._align(local)
         return start.astimezone(UTC), self._next(start).astimezone(UTC)
 
     def next_interval(self, after: datetime) -> tuple[datetime, datetime] | None:
@@ -267,6 +280,6 @@ def parse_schedule(value: Any) -> Schedule:
             return OnceSchedule()
         return CronSchedule(value.strip())
     raise InvalidScheduleError(
-        f"schedule must be None, a cron string, a preset like '@daily' or a timedelta; "
-        f"got {value!r}"
+        f"schedule must be None, a cron string, a preset like '@daily', a timedelta or a "
+        f"Timetable (from headwater.timetables); got {value!r}"
     )

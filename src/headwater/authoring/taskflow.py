@@ -8,6 +8,7 @@ them at run time. ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +52,9 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
         "var",
         "conn",
         "macros",
+        "outlet_events",
+        "inlet_events",
+        "triggering_asset_events",
     }
 )
 """The context keys every attempt passes to a task's function by parameter name (those of
@@ -310,15 +314,17 @@ def _make_decorator(operator_class: type[Any]) -> Any:
     return decorator
 
 
-def _on_first_use(class_name: str) -> Any:
-    """The decorator of an operator class of :mod:`headwater.operators.python_virtualenv`,
-    imported when the decorator is first used: importing it (venv cache, hashing, temporary
-    files) would add a third to every ``import headwater``, in every DAG file's process."""
+def _on_first_use(
+    class_name: str, module_name: str = "headwater.operators.python_virtualenv"
+) -> Any:
+    """The decorator of an operator class of ``module_name``, imported when the decorator is
+    first used: importing :mod:`headwater.operators.python_virtualenv` (venv cache, hashing,
+    temporary files) would add a third to every ``import headwater``, in every DAG file's
+    process, and the sensors stay out of it as well."""
 
     def decorator(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-        from headwater.operators import python_virtualenv
-
-        operator_class = getattr(python_virtualenv, class_name)
+        module = importlib.import_module(module_name)
+        operator_class = getattr(module, class_name)
         return _make_decorator(operator_class)(python_callable, **kwargs)
 
     return decorator
@@ -326,12 +332,15 @@ def _on_first_use(class_name: str) -> Any:
 
 class _TaskFactory:
     """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
-    ``@task.virtualenv``, ``@task.external_python``."""
+    ``@task.sensor``, ``@task.virtualenv``, ``@task.external_python``."""
 
     python = staticmethod(_make_decorator(_DecoratedPythonOperator))
     bash = staticmethod(_make_decorator(_DecoratedBashOperator))
     branch = staticmethod(_make_decorator(_DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(_DecoratedShortCircuitOperator))
+    sensor = staticmethod(_on_first_use("DecoratedSensorOperator", "headwater.sensors.decorated"))
+    """``@task.sensor(poke_interval=..., timeout=..., mode="reschedule")``: the function is
+    the sensor's poke (see :class:`~headwater.sensors.BaseSensorOperator`)."""
     virtualenv = staticmethod(_on_first_use("DecoratedVirtualenvOperator"))
     external_python = staticmethod(_on_first_use("DecoratedExternalPythonOperator"))
 

@@ -8,6 +8,11 @@ from typing import Any
 import click
 
 _GROUPS = {
+    "assets": (
+        "headwater.cli.assets",
+        "assets",
+        "Assets, their events, and events created by hand.",
+    ),
     "dags": ("headwater.cli.dags", "dags", "List, test, trigger, pause and backfill DAGs."),
     "tasks": (
         "headwater.cli.tasks",

@@ -22,8 +22,13 @@ STYLES = {
     S.UPSTREAM_FAILED: ("✘", "dark_orange"),
     S.SKIPPED: ("↷", "magenta"),
     S.UP_FOR_RETRY: ("↻", "yellow"),
+    S.UP_FOR_RESCHEDULE: ("↺", "turquoise2"),
+    S.DEFERRED: ("⏸", "medium_purple"),
     S.RUNNING: ("▶", "cyan"),
 }
+
+WAITING = (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE, S.DEFERRED)
+"""States an attempt ends in without finishing its instance: it runs again."""
 
 
 def format_duration(seconds: float) -> str:
@@ -109,13 +114,18 @@ class RunProgress:
         elif ti.state is S.UP_FOR_RETRY and ti.next_retry_at and ti.end_date:
             wait = (ti.next_retry_at - ti.end_date).total_seconds()
             retry = f", retrying in {wait:g}s"
+        elif ti.state is S.UP_FOR_RESCHEDULE and ti.next_retry_at and ti.end_date:
+            wait = (ti.next_retry_at - ti.end_date).total_seconds()
+            retry = f", poking again in {wait:.3g}s"
+        elif ti.state is S.DEFERRED:
+            retry = f", waiting for its trigger to resume in {ti.next_method}"
         self.console.print(
             f"{styled_state(ti.state)} [bold]{ti.key.label}[/bold] "
             f"(try {ti.try_number}/{ti.max_tries}){took}{retry}"
         )
         if self.show_logs:
             self._print_log(ti)
-        if ti.state is not S.UP_FOR_RETRY:
+        if ti.state not in WAITING:
             self._done += 1
             self.progress.update(self.bar, completed=self._done)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.clock import Clock, SystemClock
+from headwater.dag_processing.asset_references import schedule_text, store_asset_references
 from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
 from headwater.loading.dagbag import iter_dag_files
 
@@ -305,10 +306,11 @@ class DagFolderProcessor:
                         is_active=True,
                         last_parsed_at=now,
                         description=spec.get("description"),
-                        schedule=_schedule_text(spec.get("schedule")),
+                        schedule=schedule_text(_schedule_text(spec.get("schedule")), spec),
                         tags=list(spec.get("tags") or []),
                     )
                 )
+                store_asset_references(self.store, dag_id, spec, now)
                 dag_ids.append(dag_id)
                 if dag_id not in previous_ids:
                     taken.add(dag_id)
@@ -424,8 +426,12 @@ def _duplicate(path: str, dag_id: str, where: str, now: datetime) -> ImportError
 
 
 def _schedule_text(spec: Any) -> str | None:
+    """The schedule as the ``dags`` row keeps it: as written, a timedelta as ``str()``
+    writes it, a timetable's summary."""
     if spec is None:
         return None
+    if isinstance(spec, dict) and "timetable" in spec:
+        return str(spec["timetable"]["summary"])
     if isinstance(spec, dict) and "seconds" in spec:
         from datetime import timedelta
 

@@ -25,8 +25,10 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
                         "template_fields", "multiple_outputs", "callbacks",
                         "mapped": null or {"mapped_field", "expand"}}]}}
 
-* ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression), or
-  ``{"seconds": n}`` for a timedelta.
+* ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression),
+  ``{"seconds": n}`` for a timedelta, or ``{"timetable": {"classpath", "data", "summary",
+  "description"}}`` for a :class:`~headwater.timetables.Timetable`
+  (:mod:`headwater.timetables.serialization`: rebuilt from its class, imported by name).
 * Datetimes are ISO 8601 strings with their offset; a ``zoneinfo`` time zone is kept by name
   as a suffix (``"2024-03-01T00:00:00+01:00[Europe/Paris]"``, RFC 9557) because cron
   schedules follow its daylight-saving changes. Timedeltas are seconds.
@@ -72,7 +74,15 @@ from headwater.authoring.schedules import (
 )
 from headwater.authoring.task_group import TaskGroup
 from headwater.authoring.xcom_arg import XComArg
-from headwater.exceptions import HeadwaterError, XComError
+from headwater.dag_processing.serialized_assets import (
+    dump_dag_assets,
+    dump_task_assets,
+    load_dag_assets,
+    load_task_assets,
+)
+from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
+from headwater.timetables.schedule_arg import TimetableSchedule
+from headwater.timetables.serialization import timetable_from_json, timetable_to_json
 from headwater.xcom_serializers import JsonSerializer
 
 SERIALIZATION_VERSION = 1
@@ -117,6 +127,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             "params": {name: _dump_param(dag.dag_id, name, p) for name, p in dag.params.items()},
             "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
             "tasks": [_dump_task(t) for t in dag.task_dict.values()],
+            **dump_dag_assets(dag),
         },
     }
     try:
@@ -210,8 +221,13 @@ def _dump_timedelta(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
 
 
-def _dump_schedule(dag: DAG) -> str | dict[str, float] | None:
+def _dump_schedule(dag: DAG) -> str | dict[str, Any] | None:
     schedule = dag.schedule
+    if isinstance(schedule, TimetableSchedule):
+        try:
+            return {"timetable": timetable_to_json(schedule.timetable, dag.fileloc)}
+        except InvalidScheduleError as exc:
+            raise SerializedDagError(f"DAG {dag.dag_id!r}: schedule: {exc}") from None
     if type(schedule) not in (Schedule, NullSchedule, OnceSchedule, CronSchedule, DeltaSchedule):
         raise SerializedDagError(
             f"DAG {dag.dag_id!r}: cannot serialize a schedule of type "
@@ -277,6 +293,7 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "multiple_outputs": bool(_multiple_outputs(task)),
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
         "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
+        **dump_task_assets(task),
     }
 
 
@@ -335,15 +352,26 @@ def _load_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _load_schedule(spec: Mapping[str, Any]) -> Any:
+    schedule = spec["schedule"]
+    if isinstance(schedule, dict) and "timetable" in schedule:
+        try:
+            return timetable_from_json(schedule["timetable"], spec["fileloc"])
+        except InvalidScheduleError as exc:
+            raise SerializedDagError(
+                f"DAG {spec['dag_id']!r} (file {spec['fileloc']}): {exc}"
+            ) from None
+    return timedelta(seconds=schedule["seconds"]) if isinstance(schedule, dict) else schedule
+
+
 def _load_timedelta(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(seconds=value)
 
 
 def _load_dag(spec: Mapping[str, Any]) -> DAG:
-    schedule = spec["schedule"]
     dag = DAG(
         spec["dag_id"],
-        schedule=timedelta(seconds=schedule["seconds"]) if isinstance(schedule, dict) else schedule,
+        schedule=_load_schedule(spec),
         start_date=_load_datetime(spec["start_date"]),
         end_date=_load_datetime(spec["end_date"]),
         catchup=spec["catchup"],
@@ -357,6 +385,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
         params={name: _load_param(p) for name, p in spec["params"].items()},
     )
     dag.fileloc = spec["fileloc"]
+    load_dag_assets(dag, spec)
     for name in spec["callbacks"]:
         setattr(dag, name, _unavailable_callback)
     for group_spec in spec["task_groups"]:
@@ -452,6 +481,7 @@ def _load_task(
         partial = OperatorPartial(cls, kwargs, mapped_field=mapped["mapped_field"])
         task = _load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
+    load_task_assets(task, spec)
     return task
 
 

@@ -8,7 +8,7 @@ Relations::
     dag_runs (dag_id, run_id) ◀─┬─ triggers (id; the deferred attempt's key)   ON DELETE CASCADE
                                 └─ dag_run_asset_events (…, event_id)     the events a run consumed
     assets (id, uri) ◀─┬─ asset_events (id)            the global order of events is their id
-                       ├─ asset_alias_assets ─▶ asset_aliases (id, name)
+                       ├─ asset_alias_assets ─▶ asset_aliases (id, name) ◀─ dag_alias_references
                        ├─ dag_asset_references (dag_id, asset_id, kind, task_id)
                        └─ asset_dag_run_queue (dag_id, event_id)  events not yet consumed by a DAG
 """
@@ -143,6 +143,17 @@ class DagAssetReferenceModel(Base):
     asset_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     task_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+
+
+class DagAliasReferenceModel(Base):
+    """A DAG scheduled on an asset alias: the events recorded through the alias are queued
+    for it (``schedule=AssetAlias(...)``)."""
+
+    __tablename__ = "dag_alias_references"
+    __table_args__ = (ForeignKeyConstraint(["alias_id"], ["asset_aliases.id"], ondelete="CASCADE"),)
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    alias_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class AssetDagRunQueueModel(Base):

@@ -27,10 +27,12 @@ def new_dag_run(
 ) -> DagRun:
     """A run record for ``dag`` at ``logical_date``: params validated, data interval set.
 
-    Without ``data_interval`` it is the schedule's interval containing ``logical_date``, in
-    UTC: cron read in the DAG's time zone (its ``start_date``'s, else UTC), a ``timedelta``
-    counted from its ``start_date`` (``[D, D + delta)`` without one); ``[D, D]`` for an
-    unscheduled DAG. ``{{ ds }}`` is ``logical_date``'s date.
+    Without ``data_interval`` it is the one the DAG's timetable gives a manual run at
+    ``logical_date`` (``infer_manual_data_interval``): for a cron or ``timedelta`` schedule
+    the interval containing ``logical_date``, in UTC: cron read in the DAG's time zone (its
+    ``start_date``'s, else UTC), a ``timedelta`` counted from its ``start_date``
+    (``[D, D + delta)`` without one); ``[D, D]`` for an unscheduled DAG.
+    ``{{ ds }}`` is ``logical_date``'s date.
     The run id defaults to ``<run_type>__<logical date in ISO 8601>`` when ``run_id`` is
     ``None``; an empty one is refused like any other invalid id. A ``conf`` holding NaN or
     infinity is refused (:class:`~headwater.strict_json.InvalidJsonError`): it is stored
@@ -64,7 +66,7 @@ def _interval_for(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]
     date in UTC, as it is stored) would fall outside what ``datetime`` can represent:
     ``9999-12-31T23:00`` on a six-hour schedule ends in year 10000."""
     try:
-        start, end = dag.schedule.interval_for(logical_date, dag.start_date)
+        start, end = dag.timetable.infer_manual_data_interval(run_after=logical_date)
         for moment in (logical_date, start, end):
             moment.astimezone(UTC)
     except OverflowError:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from headwater.engine import transitions as rules
 from headwater.engine.records import (
+    AttemptKey,
     DagRun,
     TaskAttempt,
     TaskInstance,
@@ -64,12 +65,17 @@ class RunState:
             tid: Counter() for tid in dag.task_dict
         }
         self._unfinished = 0
+        self._deferred_count = 0
+        """How many driven instances are ``deferred`` (the scheduler asks on every turn)."""
         self._dirty: list[int] = []  # heap of topological indexes of tasks to evaluate
         self._dirty_set: set[str] = set()
         self._retry_heap: list[tuple[datetime, str, int]] = []
         """(when, task id, map index) of each waiting instance: a retry or a poke due, a
         deferral's timeout (:func:`due_at`); entries that no longer match are dropped."""
         self._resumed: list[TaskInstance] = []
+        self._timed_out: list[AttemptKey] = []
+        """The attempts whose deferral timed out since :meth:`take_timed_out` last ran: their
+        triggers are orphans, for a driver that holds the triggers to delete at once."""
         """Deferred instances resumed since :meth:`schedule` last ran (it returns them)."""
         self._changed: dict[tuple[str, int], TaskInstance] = {}
         self._running: dict[tuple[str, int], TaskAttempt] = {}
@@ -120,6 +126,7 @@ class RunState:
                 continue
             self._tis[ti.task_id][ti.map_index] = ti
             self._counts[ti.task_id][ti.state] += 1
+            self._deferred_count += ti.state is S.DEFERRED
             if ti.state not in FINISHED_STATES:
                 self._unfinished += 1
             if (at := due_at(ti)) is not None:
@@ -170,6 +177,7 @@ class RunState:
         counts = self._counts[ti.task_id]
         counts[old] -= 1
         counts[state] += 1
+        self._deferred_count += (state is S.DEFERRED) - (old is S.DEFERRED)
         was_done, is_done = old in FINISHED_STATES, state in FINISHED_STATES
         if is_done and not was_done:
             self._unfinished -= 1
@@ -217,6 +225,7 @@ class RunState:
         """Drive a new instance (uncommitted)."""
         self._tis[ti.task_id][ti.map_index] = ti
         self._counts[ti.task_id][ti.state] += 1
+        self._deferred_count += ti.state is S.DEFERRED
         if ti.state not in FINISHED_STATES:
             self._unfinished += 1
         if ti.state is S.NONE:
@@ -228,6 +237,7 @@ class RunState:
         placeholder when it expands, its instances when all are cleared)."""
         del self._tis[ti.task_id][ti.map_index]
         self._counts[ti.task_id][ti.state] -= 1
+        self._deferred_count -= ti.state is S.DEFERRED
         if ti.state not in FINISHED_STATES:
             self._unfinished -= 1
         self._changed.pop((ti.task_id, ti.map_index), None)

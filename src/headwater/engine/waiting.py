@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from headwater.engine import transitions as rules
-from headwater.engine.records import AttemptOutcome, TaskInstance
+from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance
 from headwater.engine.run_state import RunState, due_at
 from headwater.engine.states import TaskInstanceState
 
@@ -104,6 +104,7 @@ class WaitingStates(RunState):
         if timed_out:
             log.info("Run %s: the deferral of %s timed out", ti.run_id, ti.key.label)
             ti.next_method, kwargs = TIMEOUT_METHOD, {}
+            self._timed_out.append(ti.key.attempt(ti.try_number))
         elif error is not None:
             log.info("Run %s: the trigger of %s failed: %s", ti.run_id, ti.key.label, error)
             ti.next_method, kwargs = FAIL_METHOD, {"error": error}
@@ -138,6 +139,13 @@ class WaitingStates(RunState):
             ready.append(ti)
         return ready
 
+    def schedule_due(self, now: datetime) -> list[TaskInstance]:
+        """Only the waits that are over at ``now`` (see :meth:`_pop_due`), committed: for a
+        driver of one task (``tasks test``) that evaluates no other."""
+        ready = self._pop_due(now)
+        self._commit()
+        return ready
+
     def next_retry_at(self) -> datetime | None:
         """When the earliest wait ends, if any: a retry or a poke due, or a deferral timing
         out (the driver and the scheduler sleep no longer than that)."""
@@ -149,9 +157,15 @@ class WaitingStates(RunState):
             heapq.heappop(self._retry_heap)
         return None
 
+    def take_timed_out(self) -> list[AttemptKey]:
+        """The attempts whose deferral timed out since the last call (their triggers are
+        orphans now)."""
+        keys, self._timed_out = self._timed_out, []
+        return keys
+
     def has_deferred(self) -> bool:
-        """Whether any instance waits on a trigger (cheap: the counts per state)."""
-        return any(counts[S.DEFERRED] for counts in self._counts.values())
+        """Whether any instance waits on a trigger (cheap: a count kept with each change)."""
+        return self._deferred_count > 0
 
     def deferred_instances(self) -> list[TaskInstance]:
         """The instances waiting on a trigger."""

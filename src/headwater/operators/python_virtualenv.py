@@ -48,6 +48,7 @@ JSON_CONTEXT_KEYS = (
 OTHER_CONTEXT_KEYS = frozenset(
     {"dag", "task", "ti", "task_instance", "dag_run", "logical_date", "data_interval_start"}
     | {"data_interval_end", "var", "conn", "macros"}
+    | {"outlet_events", "inlet_events", "triggering_asset_events"}
 )
 """Context keys whose values are live objects: a parameter named after one is refused."""
 

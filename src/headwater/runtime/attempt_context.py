@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from headwater.runtime.outlet_events import asset_context
 from headwater.secrets import (
     Connection,
     VariableNotFoundError,
@@ -153,4 +154,5 @@ def build_context(
         "var": VariableAccessor(store),
         "conn": ConnectionAccessor(store),
         "macros": MACROS,
+        **asset_context(task, run, store),  # outlet_events, inlet_events, ...
     }

@@ -72,11 +72,16 @@ def call_task(task: BaseOperator, ti: TaskInstance, context: dict[str, Any]) -> 
 def deferred_outcome(
     exc: TaskDeferred,
     task: BaseOperator,
+    started: datetime,
     now: datetime,
     attempt_log: AttemptLog,
     rendered: dict[str, Any],
 ) -> AttemptOutcome:
-    """The outcome of an attempt that deferred itself: DEFERRED with its deferral. A trigger
+    """The outcome of an attempt that deferred itself: DEFERRED with its deferral.
+
+    The deferral times out ``exc.timeout`` after ``now``, and no later than the task's
+    ``execution_timeout`` after the attempt ``started`` (as in Airflow: the timeout bounds
+    the try, its wait included). A trigger
     that is not a :class:`BaseTrigger`, or arguments that are not JSON values, raise a
     :class:`HeadwaterError` naming the task (the attempt fails with it)."""
     trigger = exc.trigger
@@ -92,7 +97,10 @@ def deferred_outcome(
             f"task {task.task_id!r} defers to resume in {exc.method_name!r}, which "
             f"{type(task).__name__} does not have"
         )
-    timeout_at = None if exc.timeout is None else now + exc.timeout
+    limits = [now + exc.timeout] if exc.timeout is not None else []
+    if task.execution_timeout is not None:
+        limits.append(started + task.execution_timeout)
+    timeout_at = min(limits, default=None)
     deferral = Deferral(
         trigger_classpath=classpath,
         trigger_kwargs=dict(trigger_kwargs),

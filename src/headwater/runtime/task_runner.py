@@ -35,6 +35,7 @@ from headwater.masking import redact, redact_text
 from headwater.runtime import deferral
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.email_alerts import send_attempt_alert
+from headwater.runtime.outlet_events import outlet_events_of, take_metadata
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
 
@@ -245,6 +246,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import capture_attempt_log
 
     dag, run, ti = request.dag, request.run, request.ti
+    started = request.now()
     with capture_attempt_log(request.log_path) as attempt_log:
         attempt_log.line(
             logging.INFO,
@@ -285,11 +287,12 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
                 reset_current_context(token)
                 for name in concrete.rendered_after_execute:
                     rendered[name] = getattr(concrete, name, None)
-            _push_result(concrete, runtime_ti, result)
+            _push_result(concrete, runtime_ti, take_metadata(result, context))
+            outlet_events = outlet_events_of(concrete, context, run)
         except TaskDeferred as exc:
             try:
                 return deferral.deferred_outcome(
-                    exc, concrete, request.now(), attempt_log, _displayable(rendered)
+                    exc, concrete, started, request.now(), attempt_log, _displayable(rendered)
                 )
             except HeadwaterError as bad:
                 return _failed(bad, task, ti, context, attempt_log, rendered)
@@ -312,6 +315,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
             follow_branches=runtime_ti.follow,
             short_circuit=runtime_ti.short_circuit_scope,
             rendered_fields=_displayable(rendered),
+            outlet_events=outlet_events,
         )
 
 

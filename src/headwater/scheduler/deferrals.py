@@ -8,19 +8,19 @@ deferred, and on every full pass: each one's instance resumes through the engine
 resumes its instance once, across crashes (a rolled-back resume leaves the trigger to be seen
 again). While anything is deferred the loop's wait on the executor is cut to
 :data:`DEFERRED_POLL_S`, so a fired trigger is noticed within that time without a busy loop;
-:meth:`Deferrals.wake` (a triggerer in the same process) cuts the current wait short.
+:meth:`Deferrals.wake` (a triggerer in the same process) makes the next turn look too.
 Deferral timeouts need nothing here: the engine's retry heap schedules them (``resume`` with
 ``__timeout__``) and the loop wakes for them as for retries.
 
 A trigger whose instance moved on (cleared, marked, its run ended or timed out) is an orphan:
-deleted when met, and by :meth:`Deferrals._delete_orphan_triggers` on each full pass.
+deleted when met, and by :meth:`Deferrals._delete_orphan_triggers` every
+:data:`ORPHAN_CHECK_S` on a full pass.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
 from datetime import datetime
 
 from headwater.runtime.inline_triggers import resume_from_trigger
@@ -35,20 +35,23 @@ what a fired trigger may wait before the scheduler sees it (the issue's target i
 to task start under 50 ms at the median)."""
 
 
+ORPHAN_CHECK_S = 30.0
+"""How often a full pass deletes orphan triggers (a write transaction: not every pass).
+Those the scheduler meets, and those of timed-out deferrals, cleared or marked instances,
+are deleted at once anyway."""
+
+
 class Deferrals(SchedulerState):
     """Resuming deferred instances; orphan triggers."""
 
-    _wake_event: threading.Event | None = None
+    _orphans_deleted_at: datetime | None = None
 
     def wake(self) -> None:
-        """Look for ended triggers now (a triggerer in this process fired one): the loop's
-        current wait ends within :data:`DEFERRED_POLL_S`. Safe from any thread."""
-        self._woken().set()
-
-    def _woken(self) -> threading.Event:
-        if self._wake_event is None:
-            self._wake_event = threading.Event()
-        return self._wake_event
+        """Make the loop's next turn look for ended triggers (a triggerer in this process
+        fired one). Safe from any thread. While an instance this scheduler drives is
+        deferred, a turn comes at least every :data:`DEFERRED_POLL_S` anyway; ``wake`` also
+        covers a run it does not hold in memory yet."""
+        self._triggers_ended.set()
 
     def _any_deferred(self) -> bool:
         return any(active.engine.has_deferred() for active in self._runs.values())
@@ -56,7 +59,7 @@ class Deferrals(SchedulerState):
     def _deferral_wait(self, wait: float) -> float:
         """``wait``, cut to :data:`DEFERRED_POLL_S` while anything is deferred or a wake
         came."""
-        if self._woken().is_set() or self._any_deferred():
+        if self._triggers_ended.is_set() or self._any_deferred():
             return min(wait, DEFERRED_POLL_S)
         return wait
 
@@ -64,8 +67,9 @@ class Deferrals(SchedulerState):
         """Resume the instances whose trigger fired or failed (inside a
         ``_one_transaction`` block: the trigger is deleted in its unit of work); whether any
         resumed. Cheap when nothing is deferred: no query."""
-        woken = self._woken().is_set()
-        self._woken().clear()
+        self._drop_timed_out_triggers()
+        woken = self._triggers_ended.is_set()
+        self._triggers_ended.clear()
         if not woken and not self._any_deferred():
             return False
         resumed = False
@@ -89,7 +93,23 @@ class Deferrals(SchedulerState):
             self._write_with_transaction(functools.partial(_delete_trigger, trigger_id=row.id))
         return resumed
 
-    def _delete_orphan_triggers(self) -> None:
+    def _drop_timed_out_triggers(self) -> None:
+        """Delete the triggers of deferrals that timed out (with this transaction), so the
+        triggerer stops running them at once."""
+        for active in self._runs.values():
+            for key in active.engine.take_timed_out():
+                row = self.store.get_trigger_of(key)
+                if row is not None:
+                    trigger_id = row.id
+                    self._write_with_transaction(
+                        functools.partial(_delete_trigger, trigger_id=trigger_id)
+                    )
+
+    def _delete_orphan_triggers(self, now: datetime) -> None:
+        last = self._orphans_deleted_at
+        if last is not None and (now - last).total_seconds() < ORPHAN_CHECK_S:
+            return
+        self._orphans_deleted_at = now
         deleted = self.store.delete_orphan_triggers()
         if deleted:
             log.info("Deleted %d trigger(s) whose task instance moved on", deleted)

@@ -1,40 +1,43 @@
-"""Which data interval a DAG's next scheduled run covers, and when it may be created.
+"""Which data interval a DAG's next scheduled run covers, and when it may be created: the
+DAG's timetable (``dag.timetable``, :mod:`headwater.timetables`) decides, and this module
+asks it as the scheduler and backfills need.
 
-Airflow's semantics: a run covers ``[start, end)``, its logical date is ``start``, and it is
-created once ``end`` has passed. With ``catchup=False`` the scheduler skips ahead to the most
-recent complete interval instead of running every missed one. A backfill runs the very
-intervals the scheduler creates (:func:`intervals_between`). Cron fields are read in the DAG's
-time zone (its ``start_date``'s), a ``timedelta`` schedule's intervals are counted from its
-``start_date``, and every interval returned is in UTC, as it is stored. Pure functions, no I/O.
+For a cron or ``timedelta`` schedule, Airflow's semantics: a run covers ``[start, end)``,
+its logical date is ``start``, and it is created once ``end`` has passed. With
+``catchup=False`` the scheduler skips ahead to the most recent complete interval instead of
+running every missed one. A backfill runs the very intervals the scheduler creates
+(:func:`intervals_between`). Cron fields are read in the DAG's time zone (its
+``start_date``'s), a ``timedelta`` schedule's intervals are counted from its ``start_date``,
+and every interval returned is in UTC, as it is stored. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from headwater.authoring.schedules import (
-    CronSchedule,
-    DeltaSchedule,
-    NullSchedule,
-    OnceSchedule,
-    Schedule,
-    schedule_zone,
-)
 from headwater.exceptions import HeadwaterError
+from headwater.timetables.base import DagRunInfo, TimeRestriction, Timetable
+from headwater.timetables.base import DataInterval as TimetableInterval
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
 
-_TICK = timedelta(microseconds=1)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DataInterval:
+    """A run the scheduler plans: its data interval ``[start, end)``, its logical date
+    (``start``) and when it may be created (``run_after``: the interval's end unless the
+    timetable says otherwise). Equal when the intervals are."""
+
     start: datetime
     end: datetime
+    run_after: datetime | None = field(default=None, compare=False)
 
     @property
     def logical_date(self) -> datetime:
@@ -42,8 +45,9 @@ class DataInterval:
 
     @property
     def create_after(self) -> datetime:
-        """When the run of this interval is due: once its interval has ended."""
-        return self.end
+        """When the run of this interval is due: ``run_after``, or once the interval has
+        ended."""
+        return self.run_after if self.run_after is not None else self.end
 
 
 def next_scheduled_interval(
@@ -51,57 +55,59 @@ def next_scheduled_interval(
 ) -> DataInterval | None:
     """The interval of the next scheduled run after ``last`` (the latest scheduled run's
     interval, None if there is none yet); None when the DAG has no more scheduled runs."""
-    schedule = dag.schedule
-    start_date = dag.start_date
-    if isinstance(schedule, NullSchedule) or start_date is None:
+    timetable = dag.timetable
+    if not timetable.can_be_scheduled:
         return None
-    if isinstance(schedule, OnceSchedule):
-        once = start_date.astimezone(UTC)
-        return None if last is not None else DataInterval(once, once)
-    candidate = _first_at_or_after(dag, start_date if last is None else last.end)
-    if candidate is None:
+    restriction = TimeRestriction(dag.start_date, dag.end_date, dag.catchup, now=now)
+    try:
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=_asked(last), restriction=restriction
+        )
+    except Exception as exc:
+        if _built_in(timetable):
+            raise
+        # A custom timetable's bug must not stop the scheduler for every other DAG.
+        log.error("DAG %s gets no scheduled run: %s", dag.dag_id, _failure(dag, exc))
         return None
-    if not dag.catchup:
-        latest = latest_complete_interval(schedule, start_date, now)
-        if latest is not None and latest.start > candidate.start:
-            candidate = latest
-    if dag.end_date is not None and candidate.start > dag.end_date:
-        return None
-    return candidate
+    return _planned(info)
 
 
-def latest_complete_interval(
-    schedule: Schedule, start_date: datetime, now: datetime
-) -> DataInterval | None:
-    """The last interval that has ended at ``now`` (None before the first one ends)."""
-    if isinstance(schedule, CronSchedule):
-        # Cron fields are read in the DAG's zone; ``current`` contains now: not complete.
-        current = DataInterval(*schedule.interval_for(now, start_date))
-        interval = DataInterval(*schedule.interval_for(current.start - _TICK, start_date))
-        return interval if interval.start >= start_date else None
-    if isinstance(schedule, DeltaSchedule):
-        anchor = start_date.astimezone(UTC)  # absolute lengths, also across a DST change
-        ended = (now - anchor) // schedule.delta
-        if ended < 1:
-            return None
-        start = anchor + (ended - 1) * schedule.delta
-        return DataInterval(start, start + schedule.delta)
-    return None
+def _built_in(timetable: Timetable) -> bool:
+    return type(timetable).__module__.startswith("headwater.")
 
 
-def _first_at_or_after(dag: DAG, moment: datetime) -> DataInterval | None:
-    """The DAG's first interval whose logical date is at or after ``moment``, in UTC: the next
-    fire time in the DAG's zone (cron), the next point of the ``start_date`` grid
-    (``timedelta``)."""
-    schedule = dag.schedule
-    if isinstance(schedule, DeltaSchedule):
-        return DataInterval(*schedule.first_at_or_after(moment, dag.start_date))
-    if isinstance(schedule, CronSchedule):
-        moment = moment.astimezone(schedule_zone(dag.start_date))
-    found = schedule.next_interval(moment)
-    if found is None:
+def _failure(dag: DAG, exc: Exception) -> str:
+    return (
+        f"its timetable {type(dag.timetable).__name__} ({dag.timetable.summary}) failed to plan "
+        f"the next run: {type(exc).__name__}: {exc}"
+    )
+
+
+def _asked(last: DataInterval | None) -> TimetableInterval | None:
+    return None if last is None else TimetableInterval(last.start, last.end)
+
+
+def _planned(info: DagRunInfo | None) -> DataInterval | None:
+    """The timetable's answer in UTC, as runs are stored."""
+    if info is None:
         return None
-    return DataInterval(found[0].astimezone(UTC), found[1].astimezone(UTC))
+    start, end = info.data_interval
+    return DataInterval(start.astimezone(UTC), end.astimezone(UTC), info.run_after.astimezone(UTC))
+
+
+def planned_runs(
+    dag: DAG, last: DataInterval | None, now: datetime, count: int
+) -> list[DataInterval]:
+    """The next ``count`` runs the scheduler would plan after ``last`` (fewer when the
+    timetable has no more), each after the one before: ``dags next-execution``."""
+    out: list[DataInterval] = []
+    while len(out) < count:
+        nxt = next_scheduled_interval(dag, last, now)
+        if nxt is None or (last is not None and nxt.start <= last.start):
+            break  # no more, or a timetable that does not move on
+        out.append(nxt)
+        last = nxt
+    return out
 
 
 def intervals_between(dag: DAG, first: datetime, last: datetime) -> list[DataInterval]:
@@ -116,11 +122,11 @@ def iter_intervals_between(dag: DAG, first: datetime, last: datetime) -> Iterato
     """The intervals of :func:`intervals_between`, oldest first, one at a time: a caller may
     stop early, so a range of thousands of years costs only what it reads. The walk ends
     at the last interval whose end ``datetime`` can represent (year 9999). Raises at once
-    (not when first read) for a DAG whose schedule has no intervals."""
-    schedule = dag.schedule
-    if isinstance(schedule, NullSchedule | OnceSchedule):
+    (not when first read) for a DAG whose timetable has no intervals (``None``,
+    ``"@once"``)."""
+    if not dag.timetable.periodic or not dag.timetable.can_be_scheduled:
         raise HeadwaterError(
-            f"DAG {dag.dag_id!r} has schedule {schedule.description}: it has no intervals to "
+            f"DAG {dag.dag_id!r} has schedule {dag.schedule.description}: it has no intervals to "
             "backfill; trigger runs with `headwater dags trigger` instead"
         )
     if dag.start_date is not None and first < dag.start_date:
@@ -129,12 +135,26 @@ def iter_intervals_between(dag: DAG, first: datetime, last: datetime) -> Iterato
 
 
 def _walk_intervals(dag: DAG, first: datetime, last: datetime) -> Iterator[DataInterval]:
+    latest = last if dag.end_date is None else min(last, dag.end_date)
+    restriction = TimeRestriction(first, latest, catchup=True, now=last)
+    found: DataInterval | None = None
     try:
-        found = _first_at_or_after(dag, first)
-        while found is not None and found.start <= last:
-            if dag.end_date is not None and found.start > dag.end_date:
+        while True:
+            info = dag.timetable.next_dagrun_info(
+                last_automated_data_interval=_asked(found), restriction=restriction
+            )
+            nxt = _planned(info)
+            if (
+                nxt is None
+                or nxt.start > latest
+                or (found is not None and nxt.start <= found.start)
+            ):
                 return
-            yield found
-            found = _first_at_or_after(dag, found.end)
+            yield nxt
+            found = nxt
     except OverflowError:
         return  # the next interval would end after year 9999: there is none to run
+    except Exception as exc:
+        if _built_in(dag.timetable):
+            raise
+        raise HeadwaterError(f"DAG {dag.dag_id!r}: {_failure(dag, exc)}") from exc

@@ -31,6 +31,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
+from headwater.scheduler.asset_runs import create_asset_triggered_runs
 from headwater.scheduler.attempt_flow import AttemptFlow
 from headwater.scheduler.deferrals import Deferrals
 from headwater.scheduler.missing_dags import engine_without_dag_file
@@ -129,6 +130,8 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
                             # A retry falling due after its run's dagrun_timeout does not start.
                             self._time_out_runs(self.clock.now())
                             self.schedule_runs(self.clock.now(), everything=True)
+                    if any(outcome.outlet_events for _, outcome in finished):
+                        self._pass_wanted = True  # asset events: their DAGs may run now
                     if check_every > 0 and self.clock.now() >= next_check:
                         next_check = self.clock.now() + timedelta(seconds=check_every)
                         self._pass_wanted = self._pass_wanted or self._new_runs_queued()
@@ -155,7 +158,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             self.wake()  # a full pass looks for ended triggers whatever it holds
             self._resume_triggered(now)
             self.schedule_runs(now, everything=True)
-        self._delete_orphan_triggers()
+        self._delete_orphan_triggers(now)
         self._heartbeat(now)
 
     def _runs_pass(self, now: datetime) -> None:
@@ -167,6 +170,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         self._refresh_pools()
         backfill_of = active_backfill_runs(self.store)
         self._create_scheduled_runs(now, self._active_runs_in_store(), backfill_of)
+        create_asset_triggered_runs(self.store, self.xcoms, self._dags, now)
         stored = self._active_runs_in_store()  # with the runs just created
         self._load_active_runs(stored)
         self._start_queued_runs(now, stored, backfill_of)

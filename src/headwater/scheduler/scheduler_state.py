@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,6 +110,9 @@ class SchedulerState:
         self._pass_wanted = False
         """Whether :meth:`run` should start the next full pass now instead of on time."""
         self._deferred_actions: list[Callable[[], object]] | None = None
+        self._triggers_ended = threading.Event()
+        """Set by :meth:`~headwater.scheduler.deferrals.Deferrals.wake` (any thread): look
+        for triggers that fired or failed on the loop's next turn."""
         self._store_writes: list[Callable[[Store], object]] = []
         """Writes to make in the unit of work of the current :meth:`_one_transaction`
         (deleting the trigger of a resumed instance, with the instance's write)."""

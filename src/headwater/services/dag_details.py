@@ -21,7 +21,7 @@ from headwater.masking import redact, redact_text
 from headwater.operations.errors import NotFoundError
 from headwater.services._schema import Schema
 from headwater.services.dag_catalog import RECENT_RUNS, DagListItem, list_item
-from headwater.services.schedule_words import schedule_in_words
+from headwater.services.schedule_words import stored_schedule_words
 from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
@@ -102,7 +102,9 @@ def get_dag_detail(ctx: ServiceContext, dag_id: str) -> DagDetail:
     base = list_item(row, latest, failing).model_dump()
     spec: dict[str, Any] = (row.serialized or {}).get("dag", {})
     tasks = [_task(task) for task in spec.get("tasks", [])]
-    base["schedule_words"] = schedule_in_words(row.schedule, _zone(spec.get("start_date")))
+    base["schedule_words"] = stored_schedule_words(
+        row.schedule, spec.get("schedule"), _zone(spec.get("start_date"))
+    )
     return DagDetail(
         **base,
         owners=sorted({t.owner for t in tasks if t.owner}),

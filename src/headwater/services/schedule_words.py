@@ -7,7 +7,8 @@ only)". Example::
 Cron expressions other than the common shapes are described by the ``cron-descriptor``
 package ("at 04:05 UTC, Monday through Friday"). The schedule is as the DAG processor
 stored it (``dags.schedule``: a cron expression, a preset, ``@once``, a ``timedelta`` as
-``str()`` writes it, or None); anything unreadable is shown as written.
+``str()`` writes it, a timetable's summary, or None); anything unreadable is shown as
+written. :func:`stored_schedule_words` prefers a timetable's own description.
 """
 
 from __future__ import annotations
@@ -89,3 +90,13 @@ def _described(expression: str, zone: str) -> str | None:
         return None
     words = _CLOCK_TIME.sub(rf"\1 {zone}", words)
     return words[:1].lower() + words[1:]
+
+
+def stored_schedule_words(text: str | None, serialized: object, zone: str = "UTC") -> str:
+    """The words for a stored DAG's schedule: a timetable's own description (from the
+    serialized DAG's ``schedule``: ``{"timetable": {..., "description"}}``), its summary when
+    it has none; otherwise :func:`schedule_in_words` of the stored text."""
+    if isinstance(serialized, dict) and isinstance(serialized.get("timetable"), dict):
+        timetable = serialized["timetable"]
+        return str(timetable.get("description") or timetable.get("summary") or text or NEVER)
+    return schedule_in_words(text, zone)

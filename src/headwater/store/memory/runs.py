@@ -139,4 +139,5 @@ class MemoryRuns(MemoryCore):
                 del self._s.queued_at[ti_key]
             for trigger in [t for t in self._s.triggers.values() if t.key[:2] == key]:
                 del self._s.triggers[trigger.id]
+            self._s.asset_tables.run_events.pop(key, None)  # as the SQL cascade
         return len(keys)

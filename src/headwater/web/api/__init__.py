@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from headwater.web.api import (
+    assets,
     auth,
     backfills,
     connections,
@@ -46,3 +47,4 @@ api_router.include_router(connections.router)
 api_router.include_router(import_errors.router)
 api_router.include_router(events.router)
 api_router.include_router(monitor.router)
+api_router.include_router(assets.router)

@@ -22,6 +22,7 @@ def mount_ui(app: FastAPI) -> None:
     from headwater.web.ui import (
         admin,
         admin_accounts,
+        asset_pages,
         backfill_pages,
         dag_pages,
         home,
@@ -39,6 +40,7 @@ def mount_ui(app: FastAPI) -> None:
         dag_pages,
         trigger_pages,
         backfill_pages,
+        asset_pages,
         task_pages,
         admin,
         admin_accounts,

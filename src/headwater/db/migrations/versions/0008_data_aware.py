@@ -4,7 +4,8 @@
 and ``trigger_timeout``; ``dag_runs`` gets ``partition_key``. New tables: ``triggers`` (what
 deferred attempts wait on, run by the triggerer), ``assets``, ``asset_aliases`` and
 ``asset_alias_assets``, ``asset_events``, ``dag_asset_references`` (which DAGs produce,
-consume or are scheduled on which assets), ``asset_dag_run_queue`` (events a DAG scheduled on
+consume or are scheduled on which assets), ``dag_alias_references`` (DAGs scheduled on
+asset aliases), ``asset_dag_run_queue`` (events a DAG scheduled on
 assets has not consumed yet) and ``dag_run_asset_events`` (the events that triggered a run).
 See ``headwater.db.data_aware_models`` and ``docs/data-aware.md``.
 
@@ -148,6 +149,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_dag_asset_references_asset_id", "dag_asset_references", ["asset_id"])
     op.create_table(
+        "dag_alias_references",
+        _id("dag_id"),
+        sa.Column("alias_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("dag_id", "alias_id", name="pk_dag_alias_references"),
+        sa.ForeignKeyConstraint(
+            ["alias_id"],
+            ["asset_aliases.id"],
+            name="fk_dag_alias_references_asset_aliases",
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_table(
         "asset_dag_run_queue",
         _id("dag_id"),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -178,6 +191,7 @@ def downgrade() -> None:
         "dag_run_asset_events",
         "asset_dag_run_queue",
         "dag_asset_references",
+        "dag_alias_references",
         "asset_events",
         "asset_alias_assets",
         "asset_aliases",
