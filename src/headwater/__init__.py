@@ -8,6 +8,7 @@ or ``dag.test()``.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from headwater.authoring import dag_runs_access as _dag_runs_access
 from headwater.authoring import in_process_runs as _in_process_runs
 from headwater.authoring.assets import (
     Asset,
@@ -52,6 +53,17 @@ def _run_dag_in_process(pipeline: DAG, **kwargs: _Any) -> "DagRunResult":
 
 
 _in_process_runs.set_runner(_run_dag_in_process)
+
+
+def _dag_runs_access_for(store: object | None) -> "_dag_runs_access.DagRunsAccess":
+    """What cross-DAG operators reach other DAGs' runs through (``store``: the attempt's,
+    or None for the settings' database), imported when a task first asks."""
+    from headwater.operations.cross_dag import access_for
+
+    return access_for(store)
+
+
+_dag_runs_access.set_access_factory(_dag_runs_access_for)
 
 __all__ = [
     "DAG",

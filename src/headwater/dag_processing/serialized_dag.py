@@ -294,7 +294,16 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
         "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
         **dump_task_assets(task),
+        **_dump_fields(task),
     }
+
+
+def _dump_fields(task: BaseOperator) -> dict[str, Any]:
+    """``{"fields": {...}}`` for an operator that names attributes the database must keep
+    (``serialized_fields``: an ``ExternalTaskMarker``'s target, which clearing reads);
+    nothing for the others, so their stored form is unchanged."""
+    names = getattr(type(task), "serialized_fields", ())
+    return {"fields": {name: getattr(task, name) for name in names}} if names else {}
 
 
 def _multiple_outputs(task: BaseOperator) -> Any:
@@ -482,6 +491,8 @@ def _load_task(
         task = _load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
     load_task_assets(task, spec)
+    for name, value in spec.get("fields", {}).items():
+        setattr(task, name, value)
     return task
 
 

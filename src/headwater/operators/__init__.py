@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.operators.bash import BashOperator
 from headwater.operators.empty import EmptyOperator
 from headwater.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
+from headwater.operators.trigger_dagrun import TriggerDagRunOperator
 
 if TYPE_CHECKING:
     from headwater.operators.email import EmailOperator
@@ -38,6 +39,7 @@ __all__ = [
     "SQLThresholdCheckOperator",
     "SQLValueCheckOperator",
     "ShortCircuitOperator",
+    "TriggerDagRunOperator",
 ]
 
 _LAZY = {
