@@ -150,8 +150,10 @@ def _run_scheduler(
     if with_processor and not stop():
         processor = start_processor_process()
         stop.adopt(processor)
-    triggerer = start_beside(scheduler, settings, stop) if with_triggerer else None
+    triggerer = None
     try:
+        if with_triggerer and not stop():
+            triggerer = start_beside(scheduler, settings, stop)
         scheduler.run(stop)
     finally:
         if triggerer is not None:
