@@ -88,7 +88,7 @@ def test_filters_by_asset_prefix_or_around_one_dag(linked: ServiceContext) -> No
     }
     assert asset_graph(linked, asset_prefix="nothing").nodes == []
     around = asset_graph(linked, dag_id="report")
-    assert [n.id for n in around.nodes][0] == "dag:report"
+    assert around.nodes[0].id == "dag:report"
     assert {n.id for n in around.nodes} == {n.id for n in by_name.nodes}
     assert asset_graph(linked, dag_id="etl").nodes == []  # a DAG without assets
     assert asset_graph(linked, dag_id="missing").nodes == []

@@ -250,9 +250,7 @@ def _nodes(
                 dag_id=name if kind == "dag" else None,
                 state=runs[0].state if runs else None,
                 last_event_at=last,
-                queued_events=(
-                    by_asset[asset.id] if asset is not None else by_alias.get(name, 0)
-                ),
+                queued_events=(by_asset[asset.id] if asset is not None else by_alias.get(name, 0)),
                 x=0.0,
                 y=0.0,
                 width=node_width(label),
