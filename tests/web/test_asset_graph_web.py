@@ -81,7 +81,7 @@ def test_the_page_draws_nodes_that_link_to_the_asset_and_the_grid(
         assert f'<a href="/dags/{dag}">' in html
     asset = html[html.index(f'data-assets-node="asset:{FEATURES}"') :]
     asset = asset[: asset.index("</g>")]
-    assert "last: 2024-03-01 06:30 UTC" in asset and "1 queued" in asset
+    assert "last: 2024-03-01 06:30 UTC" in asset and "1 queued for consumers" in asset
     assert 'data-kind="inlet"' in html and "assets-edge-inlet" in html
     assert re.search(r'data-legend-state="deferred"', html)
     assert 'aria-current="page">Assets' in html

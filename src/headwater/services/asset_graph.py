@@ -44,7 +44,11 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 ASSET_HEIGHT = 56.0
+"""An asset's box: its name, its last event, its queue; 14 px more for its URI when its
+name is not its URI."""
 DAG_HEIGHT = 40.0
+ASSET_MIN_WIDTH = 200.0
+"""Room for ``last: 2024-01-01 00:00 UTC``."""
 
 NodeKind = Literal["asset", "alias", "dag"]
 EdgeKind = Literal["outlet", "schedule", "inlet"]
@@ -204,9 +208,20 @@ def _edge_kind(kind: str) -> EdgeKind:
     return "inlet" if kind == INLET else "schedule"
 
 
-def node_width(label: str) -> float:
-    """A box wide enough for ``label`` (about 7 px a character), never wider than 280 px."""
-    return float(min(280, max(130, 7 * len(label) + 28)))
+def node_width(label: str, uri: str | None = None) -> float:
+    """A box wide enough for ``label`` (about 7 px a character in bold) and ``uri`` (about
+    6.5 px in the smaller monospaced line), at least :data:`ASSET_MIN_WIDTH` for an asset,
+    never wider than 300 px (longer text is cut in the middle)."""
+    if uri is None:
+        return float(min(300, max(130, 7 * len(label) + 28)))
+    wanted = max(7 * len(label) + 28, 6.5 * len(uri) + 28, ASSET_MIN_WIDTH)
+    return float(min(300, wanted))
+
+
+def _height(kind: str, label: str, name: str) -> float:
+    if kind == "dag":
+        return DAG_HEIGHT
+    return ASSET_HEIGHT + (14.0 if label != name else 0.0)
 
 
 def _nodes(
@@ -253,8 +268,8 @@ def _nodes(
                 queued_events=(by_asset[asset.id] if asset is not None else by_alias.get(name, 0)),
                 x=0.0,
                 y=0.0,
-                width=node_width(label),
-                height=DAG_HEIGHT if kind == "dag" else ASSET_HEIGHT,
+                width=node_width(label, None if kind == "dag" else name),
+                height=_height(kind, label, name),
             )
         )
     return nodes
