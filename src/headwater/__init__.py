@@ -23,8 +23,10 @@ from headwater.authoring.assets import (
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
+from headwater.authoring.edges import Label
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import Param
+from headwater.authoring.setup_teardown_decorators import setup, teardown
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
 from headwater.authoring.trigger_rule import TriggerRule
@@ -76,6 +78,7 @@ __all__ = [
     "DagRunState",
     "Dataset",
     "HeadwaterError",
+    "Label",
     "Metadata",
     "Param",
     "TaskFailedNoRetry",
@@ -91,6 +94,8 @@ __all__ = [
     "dag",
     "get_current_context",
     "mask_secret",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]

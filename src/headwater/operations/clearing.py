@@ -152,6 +152,7 @@ def _select(
         upstream=chosen.upstream,
         map_index=chosen.map_index,
         verb="clear",
+        with_setups=True,
     )
     selected = [ti for ti in named if not chosen.only_failed or ti.state in FAILED_STATES]
     refuse_busy(selected, verb="clear")
