@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from asset_graph_dags import FEATURES, store_asset_dags
+from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun
 from headwater.engine.states import DagRunState
 from headwater.operations.errors import InvalidRequestError
 from headwater.services.asset_graph import AssetGraph, asset_graph
 from headwater.services.context import ServiceContext
+from stored_dags import write_dags
 
 WHEN = datetime(2024, 3, 1, 6, 30, tzinfo=UTC)
 
@@ -124,3 +126,28 @@ def test_the_run_state_is_the_newest_runs(linked: ServiceContext) -> None:
         linked.store.create_dag_run(run, [])
     node = next(n for n in asset_graph(linked).nodes if n.id == "dag:training")
     assert node.state == "success"
+
+
+LOOP_DAG = """
+from datetime import UTC, datetime
+from headwater import DAG, Asset
+from headwater.operators import EmptyOperator
+
+LOG = Asset("s3://lake/log.parquet")
+
+with DAG("append", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
+    EmptyOperator(task_id="append", inlets=[LOG], outlets=[LOG])
+"""
+
+
+def test_a_dag_reading_what_it_produces_gets_both_edges(ctx: ServiceContext, folder: Path) -> None:
+    write_dags(folder, LOOP_DAG, name="loop.py")
+    assert not DagFolderProcessor(ctx.store, folder).scan().errors
+    graph = asset_graph(ctx)
+    log = "asset:s3://lake/log.parquet"
+    assert _edges(graph) == {("dag:append", log, "outlet"), (log, "dag:append", "inlet")}
+    back = next(e for e in graph.edges if e.kind == "inlet")
+    box = next(n for n in graph.nodes if n.id == "dag:append")
+    # drawn as a loop under the boxes, inside the drawing
+    assert back.points[-1] == (box.x + box.width / 2, box.y + box.height)
+    assert box.y + box.height < back.points[1][1] < graph.height

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 from headwater.operations.errors import InvalidRequestError
 from headwater.services._schema import IsoDatetime, Schema
-from headwater.services.graph_layout import LayoutEdge, LayoutNode, layered_layout
+from headwater.services.graph_layout import Layout, LayoutEdge, LayoutNode, layered_layout
 from headwater.store.assets import (
     INLET,
     OUTLET,
@@ -172,15 +172,21 @@ def asset_graph(
     total = len(set(wanted))
     nodes = _nodes(ctx, shown, links, rows, visible)
     placed_ids = set(shown)
+    # Outlets first: where a DAG also reads (or waits for) what it produces, the layout
+    # keeps the first of the two opposite edges, and producer → asset is the one that
+    # places them.
     edges = [
         LayoutEdge(source, target)
-        for (source, target) in sorted(links.kinds)
+        for (source, target) in sorted(links.kinds, key=lambda k: (links.kinds[k] != "outlet", k))
         if source in placed_ids and target in placed_ids
     ]
     layout = layered_layout(
         [LayoutNode(n.id, n.width, n.height) for n in nodes], edges, layer_gap=72.0, node_gap=28.0
     )
     boxes = {box.id: box for box in layout.nodes}
+    routed = [(e.source, e.target, list(e.points)) for e in layout.edges]
+    routed += _back_edges(layout, edges)
+    lowest = max((y for *_, points in routed for _, y in points), default=0.0)
     return AssetGraph(
         asset_prefix=asset_prefix or None,
         dag_id=dag_id or None,
@@ -188,18 +194,38 @@ def asset_graph(
         total_nodes=total,
         truncated=total > len(shown),
         width=layout.width,
-        height=layout.height,
+        height=max(layout.height, lowest + 16.0),
         nodes=[n.model_copy(update={"x": boxes[n.id].x, "y": boxes[n.id].y}) for n in nodes],
         edges=[
             AssetGraphEdge(
-                source=e.source,
-                target=e.target,
-                kind=links.kinds[(e.source, e.target)],
-                points=list(e.points),
+                source=source,
+                target=target,
+                kind=links.kinds[(source, target)],
+                points=points,
             )
-            for e in layout.edges
+            for source, target, points in routed
         ],
     )
+
+
+def _back_edges(
+    layout: Layout, edges: list[LayoutEdge]
+) -> list[tuple[str, str, list[tuple[float, float]]]]:
+    """The edges the layout left out because the opposite edge is drawn (a DAG reading or
+    waiting for an asset it produces): each a loop under both boxes, from the bottom of its
+    source to the bottom of its target."""
+    drawn = {(e.source, e.target) for e in layout.edges}
+    boxes = {box.id: box for box in layout.nodes}
+    loops = []
+    for edge in edges:
+        if (edge.source, edge.target) in drawn:
+            continue
+        source, target = boxes[edge.source], boxes[edge.target]
+        start = (source.x + source.width / 2, source.y + source.height)
+        end = (target.x + target.width / 2, target.y + target.height)
+        low = max(start[1], end[1]) + 18.0
+        loops.append((edge.source, edge.target, [start, ((start[0] + end[0]) / 2, low), end]))
+    return loops
 
 
 def _edge_kind(kind: str) -> EdgeKind:
