@@ -161,24 +161,26 @@ def asset_graph(
     )
     anchors = [a for a in anchors if matches(a)]
     # A DAG that touches no asset (or that the caller may not see) has an empty graph.
-    wanted: list[str] = [focus] if focus is not None and around else []
+    wanted: set[str] = {focus} if focus is not None and around else set()
     shown: list[str] = list(wanted)
+    placed: set[str] = set(shown)
     for anchor in anchors:
-        group = [anchor, *sorted(links.neighbours.get(anchor, set()) - set(wanted))]
-        wanted.extend(group)
-        new = [n for n in group if n not in shown]
+        # an asset comes with all its DAGs or not at all: no edge is cut halfway
+        group = [anchor, *sorted(links.neighbours.get(anchor, set()))]
+        wanted.update(group)
+        new = [n for n in group if n not in placed]
         if len(shown) + len(new) <= limit:
             shown.extend(new)
-    total = len(set(wanted))
+            placed.update(new)
+    total = len(wanted)
     nodes = _nodes(ctx, shown, links, rows, visible)
-    placed_ids = set(shown)
     # Outlets first: where a DAG also reads (or waits for) what it produces, the layout
     # keeps the first of the two opposite edges, and producer → asset is the one that
     # places them.
     edges = [
         LayoutEdge(source, target)
         for (source, target) in sorted(links.kinds, key=lambda k: (links.kinds[k] != "outlet", k))
-        if source in placed_ids and target in placed_ids
+        if source in placed and target in placed
     ]
     layout = layered_layout(
         [LayoutNode(n.id, n.width, n.height) for n in nodes], edges, layer_gap=72.0, node_gap=28.0
