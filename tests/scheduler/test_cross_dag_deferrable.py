@@ -20,7 +20,7 @@ from scheduler_harness import Harness
 from headwater.authoring.dag_runs_access import use_dag_runs_store
 from headwater.operations import trigger_run
 from headwater.store.triggers import WAITING
-from headwater.triggers.base import BaseTrigger, build_trigger
+from headwater.triggers.base import BaseTrigger, build_trigger, run_coroutine
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -57,7 +57,7 @@ def _fire_triggers(harness: Harness) -> int:
     for row in harness.store.list_triggers([WAITING]):
         trigger = build_trigger(row.classpath, row.kwargs)
         with use_dag_runs_store(harness.store):
-            payload = asyncio.run(asyncio.wait_for(_first_event(trigger), timeout=10))
+            payload = run_coroutine(asyncio.wait_for(_first_event(trigger), timeout=10))
         fired += harness.store.fire_trigger(row.id, payload, harness.clock.now())
     return fired
 

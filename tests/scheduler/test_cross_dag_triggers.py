@@ -3,7 +3,6 @@ here) through the access of their process, survive serialization, and fire once.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from scheduler_harness import Harness
 from headwater.authoring.dag_runs_access import use_dag_runs_store
 from headwater.operations import delete_run, trigger_run
 from headwater.operations.cross_dag import close_settings_stores
-from headwater.triggers.base import BaseTrigger, build_trigger
+from headwater.triggers.base import BaseTrigger, build_trigger, run_coroutine
 from headwater.triggers.external_task import DagStateTrigger, WorkflowTrigger
 
 
@@ -73,7 +72,7 @@ def test_dag_state_trigger_fires_when_the_run_ends(cross: Harness) -> None:
     with use_dag_runs_store(cross.store):
         assert trigger.poll() is None  # queued
         cross.run_until(cross.finished("child", run_id))
-        payload = asyncio.run(_first_event(trigger))
+        payload = run_coroutine(_first_event(trigger))
     assert payload == {"dag_id": "child", "run_ids": ["r1"], "states": {"r1": "success"}}
 
     delete_run(cross.store, "child", run_id)
@@ -97,7 +96,7 @@ def test_workflow_trigger_on_tasks_a_group_and_failed_states(cross: Harness) -> 
         assert on_work.poll() is None
         assert on_group.poll() is None
         cross.run_until(cross.finished("child", failing))
-        assert asyncio.run(_first_event(on_work)) == {"status": "failed"}
+        assert run_coroutine(_first_event(on_work)) == {"status": "failed"}
         assert on_group.poll() == "success"
         elsewhere = WorkflowTrigger(
             external_dag_id="child",
@@ -135,6 +134,6 @@ def test_in_a_process_with_no_store_named_a_trigger_reads_the_settings_database(
     cross.run_until(cross.finished("child", run_id))
     trigger = DagStateTrigger(dag_id="child", run_ids=[run_id], states=["success"])
     try:
-        assert asyncio.run(_first_event(trigger))["states"] == {"r3": "success"}
+        assert run_coroutine(_first_event(trigger))["states"] == {"r3": "success"}
     finally:
         close_settings_stores()
