@@ -8,7 +8,7 @@ covers: ``kiosk_2024-06-01.csv``. Once a day the pipeline::
     wait_for_readings       ->  compute_features
     (FileSensor, reschedule      (the open hours' rows, with sales per visitor, written to
      mode: no worker held         output/ml/features/features_<ds>.csv; a successful try
-     between its looks)           records an event of the asset ml_features)
+     between its looks)           records an event of the asset kiosk_features)
 
 It shows:
 
@@ -45,7 +45,7 @@ POKE_INTERVAL_S = 30  # how often the sensor looks for the file
 
 # The asset. Its URI names the data (headwater never opens it): the training DAG is
 # scheduled on the same URI.
-FEATURES = Asset("file://examples/output/ml/features", name="ml_features", group="ml")
+FEATURES = Asset("file://examples/output/ml/features", name="kiosk_features", group="ml")
 
 COLUMNS = ["hour", "temperature_c", "visitors", "ice_creams_sold"]
 

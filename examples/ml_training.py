@@ -1,9 +1,9 @@
 """Train a model each time new features are published: a DAG scheduled on an asset.
 
-``ml_features.py`` records an event of the asset ``ml_features`` each time it writes a day's
-features. This DAG is scheduled on that asset, so the scheduler starts one run per update
-(an asset-triggered run, which consumes the events that triggered it: an update starts one
-run, never two)::
+``ml_features.py`` records an event of the asset ``kiosk_features`` each time it writes a
+day's features. This DAG is scheduled on that asset, so the scheduler starts one run per
+update (an asset-triggered run, which consumes the events that triggered it: an update
+starts one run, never two)::
 
     train                         ->  check_model
     (reads the features files its      (fails the run when the fit is poor; logs what
@@ -40,7 +40,7 @@ MODELS = HERE / "output" / "ml" / "models"
 MIN_R_SQUARED = 0.5  # check_model fails the run below this
 
 # The same URI as in ml_features.py: one asset, produced there and consumed here.
-FEATURES = Asset("file://examples/output/ml/features", name="ml_features", group="ml")
+FEATURES = Asset("file://examples/output/ml/features", name="kiosk_features", group="ml")
 
 
 def read_features(path: str) -> tuple[list[float], list[float]]:
