@@ -150,6 +150,28 @@ def test_features_then_training_in_one_process(tmp_path: Path) -> None:
     assert latest["slope"] == model["slope"]
 
 
+def test_a_bad_readings_file_fails_naming_the_file_and_line(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    copy_example(dags, poke_interval_s=30)
+    incoming = dags / "output" / "ml" / "incoming"
+    incoming.mkdir(parents=True)
+    bad = incoming / f"kiosk_{MANUAL_DAY}.csv"
+    bad.write_text("hour,temperature_c,visitors,ice_creams_sold\n08,17.0,37,16\n09,warm,40,21\n")
+    store = MemoryStore()
+
+    result = run_dag(
+        assert_dags_load(dags).get_dag("ml_features"),
+        logical_date=datetime.fromisoformat(f"{MANUAL_DAY}T00:00:00+00:00"),
+        store=store,
+    )
+
+    assert result.task_states == {"wait_for_readings": "success", "compute_features": "failed"}
+    assert f"{bad}, line 3: could not convert string to float: 'warm'" in result.log(
+        "compute_features"
+    )
+    assert store.list_asset_events() == []  # a failed try records no event
+
+
 def test_training_without_any_features_event_says_what_to_do(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     copy_example(dags, poke_interval_s=30)
