@@ -296,7 +296,8 @@ class TimePartitions(Partitions):
             elif self.period == "monthly":
                 naive = datetime(numbers[0], numbers[1], 1)
             else:
-                naive = datetime(*numbers)
+                hour = numbers[3] if len(numbers) > 3 else 0
+                naive = datetime(numbers[0], numbers[1], numbers[2], hour)
         except ValueError as exc:
             raise InvalidPartitionKeyError(
                 f"partition key {key!r} is not a real date ({exc})"

@@ -41,6 +41,7 @@ from headwater.operations.backfill import (
     run_backfill,
 )
 from headwater.operations.clearing import clear_task_instances, task_instances_to_clear
+from headwater.operations.partition_backfill import plan_partition_backfill
 from headwater.operations.dags import delete_dag, set_paused
 from headwater.operations.errors import (
     ConflictError,
@@ -82,6 +83,7 @@ __all__ = [
     "get_variable",
     "mark_task_instances",
     "plan_backfill",
+    "plan_partition_backfill",
     "public_connection",
     "replace_connection",
     "require_run",

@@ -34,6 +34,18 @@ class MemoryRuns(MemoryCore):
             self._note_queued(tis)
             self._s.attempts[key] = {}
 
+    def create_dag_runs(self, runs: Iterable[tuple[DagRun, Iterable[TaskInstance]]]) -> int:
+        given = [(run, list(tis)) for run, tis in runs]
+        with self._lock:
+            keys = [(run.dag_id, run.run_id) for run, _ in given]
+            taken = [key for key in keys if key in self._s.runs]
+            if taken or len(set(keys)) != len(keys):
+                dag_id, run_id = taken[0] if taken else keys[0]
+                raise ValueError(f"DAG {dag_id!r} already has a run {run_id!r}")
+            for run, tis in given:
+                self.create_dag_run(run, tis)
+        return len(given)
+
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
         with self._lock:
             run = self._s.runs.get((dag_id, run_id))
