@@ -24,6 +24,7 @@ from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import Param
+from headwater.authoring.partitions import StaticPartitions, TimePartitions
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
 from headwater.authoring.trigger_rule import TriggerRule
@@ -66,10 +67,12 @@ __all__ = [
     "HeadwaterError",
     "Metadata",
     "Param",
+    "StaticPartitions",
     "TaskFailedNoRetry",
     "TaskGroup",
     "TaskInstanceState",
     "TaskSkipped",
+    "TimePartitions",
     "TriggerRule",
     "XComArg",
     "__version__",

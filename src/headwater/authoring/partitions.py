@@ -56,6 +56,7 @@ _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "weekly": (re.compile(r"^(\d{4})-W(\d{2})$"), "2024-W05"),
     "monthly": (re.compile(r"^(\d{4})-(\d{2})$"), "2024-01"),
 }
+_ARTICLE = {"hourly": "an", "daily": "a", "weekly": "a", "monthly": "a"}
 _STATIC_KEY = re.compile(r"^[A-Za-z0-9_.~:+-]{1,100}$")
 """What a static key may hold: it becomes part of run ids (and never holds ``,``)."""
 RANGE = ".."
@@ -285,9 +286,10 @@ class TimePartitions(Partitions):
         pattern, example = _FORMATS[self.period]
         match = pattern.match(key) if isinstance(key, str) else None
         if match is None:
+            where = f" ({self.description})" if bounded else ""
             raise InvalidPartitionKeyError(
-                f"partition key {key!r:.80} is not a {self.period} key like {example!r} "
-                f"({self.description})"
+                f"partition key {key!r:.80} is not {_ARTICLE[self.period]} {self.period} key "
+                f"like {example!r}{where}"
             )
         numbers = [int(g) for g in match.groups()]
         try:
@@ -407,6 +409,18 @@ def partitions_from_json(data: Mapping[str, Any] | None) -> Partitions | None:
             timezone=spec.get("timezone", "UTC"),
         )
     raise ValueError(f"not a partitioning: {data!r:.80}")
+
+
+def check_key_text(key: Any) -> str:
+    """``key`` if it can be a partition key of some partitioning (1 to 100 letters, digits
+    and ``_ . ~ : + -``, no ``..``), else :class:`InvalidPartitionKeyError`: for keys given
+    where no partitioning is known (an asset event recorded from outside)."""
+    if not isinstance(key, str) or not _STATIC_KEY.match(key) or RANGE in key:
+        raise InvalidPartitionKeyError(
+            f"partition key {key!r:.80} is not valid: use 1-100 letters, digits and "
+            f"_ . ~ : + - (no '{RANGE}')"
+        )
+    return key
 
 
 def check_partitions(value: Any, owner: str) -> Partitions | None:
