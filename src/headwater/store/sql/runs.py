@@ -21,6 +21,7 @@ from headwater.db.convert import (
     ti_params,
     to_run,
 )
+from headwater.db.dialect import refresh_statistics
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState
 from headwater.exceptions import StaleWriteError
@@ -30,6 +31,8 @@ from headwater.store.sql.core import SqlCore
 log = logging.getLogger(__name__)
 
 _RUN_KEY = ("dag_id", "run_id")
+_ANALYZE_AFTER = 500
+"""A first batch of this many runs refreshes the planner's statistics of ``dag_runs``."""
 
 
 _RUN_COMPARE_AND_SET = (
@@ -75,6 +78,9 @@ class SqlRuns(SqlCore):
                         f"DAG {first.dag_id!r} already has one of the runs "
                         f"{first.run_id!r}..{batch[-1][0].run_id!r}"
                     ) from None
+                if count == 0 and len(batch) >= _ANALYZE_AFTER:
+                    # Else each instance's foreign-key check may scan the runs (PostgreSQL).
+                    refresh_statistics(conn, RUNS)
                 if ti_rows:
                     conn.execute(self._stmts.insert_ti, ti_rows)
                 count += len(batch)
