@@ -95,7 +95,8 @@ def backfill(
             raise click.UsageError("give --partitions or --start/--end, not both")
     else:
         if start_text is None or end_text is None:
-            raise click.UsageError("give --start and --end (or --partitions)")
+            missing = "--start" if start_text is None else "--end"
+            raise click.UsageError(f"Missing option '{missing}' (or give --partitions instead)")
         start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
     request = BackfillRequest(
         start=start,
