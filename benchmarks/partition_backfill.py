@@ -48,7 +48,8 @@ from headwater.operators import EmptyOperator
 
 with DAG("hourly_load", start_date=datetime(2000, 1, 1, tzinfo=UTC), schedule="@hourly",
          partitions=TimePartitions("hourly", start="2000-01-01T00")):
-    EmptyOperator(task_id="extract") >> EmptyOperator(task_id="transform") >> EmptyOperator(task_id="load")
+    extract, transform = EmptyOperator(task_id="extract"), EmptyOperator(task_id="transform")
+    extract >> transform >> EmptyOperator(task_id="load")
 """
 FIRST = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -118,7 +119,9 @@ def main() -> None:
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
     )
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     results = []
@@ -129,10 +132,22 @@ def main() -> None:
             with maker as url:
                 results.append({"database": database, **measure(url, folder, args.partitions)})
     if args.json:
-        json.dump({"command": command_line(), "machine": machine_info(), "results": results}, sys.stdout, indent=2)
+        json.dump(
+            {"command": command_line(), "machine": machine_info(), "results": results},
+            sys.stdout,
+            indent=2,
+        )
         print()
         return
-    columns = ["database", "partitions", "plan_s", "store_s", "statements", "plan_again_s", "runs_per_s"]
+    columns = [
+        "database",
+        "partitions",
+        "plan_s",
+        "store_s",
+        "statements",
+        "plan_again_s",
+        "runs_per_s",
+    ]
     print_table(
         "Backfill over hourly partitions (3 tasks per run)",
         columns,

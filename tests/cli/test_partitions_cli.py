@@ -78,9 +78,7 @@ def test_backfill_over_static_keys_and_bad_input(store: SqlStore) -> None:
     assert "DAG 'regional': partition key 'mars' is not one of the static [eu, us, apac]" in (
         result.stderr
     )
-    result = invoke(
-        "dags", "backfill", "regional", "--partitions", "eu", "--start", "2024-01-01"
-    )
+    result = invoke("dags", "backfill", "regional", "--partitions", "eu", "--start", "2024-01-01")
     assert result.exit_code == 2 and "give --partitions or --start/--end, not both" in result.stderr
 
 

@@ -48,7 +48,7 @@ with DAG("plain", start_date=START, schedule="@daily"):
 @pytest.fixture
 def store(sql_store: SqlStore, tmp_path: Path) -> Iterator[SqlStore]:
     store_dags(sql_store, tmp_path / "partitioned", DAGS)
-    yield sql_store
+    return sql_store
 
 
 def _day(day: int) -> datetime:
@@ -139,7 +139,11 @@ def test_static_keys_and_a_partition_triggered_by_hand(store: SqlStore) -> None:
     ("dag_id", "spec", "message"),
     [
         ("plain", "2024-01-01..2024-01-02", "DAG 'plain' has no partitions: backfill it by"),
-        ("daily_sales", "2024-01-05..2024-01-01", "DAG 'daily_sales': partition range .* backwards"),
+        (
+            "daily_sales",
+            "2024-01-05..2024-01-01",
+            "DAG 'daily_sales': partition range .* backwards",
+        ),
         ("daily_sales", "2024-01-01..2024-13-01", "'2024-13-01' is not a real date"),
         ("daily_sales", "2023-12-31,2024-01-01", "'2023-12-31' is before the first partition"),
         ("regional", "eu,mars", "'mars' is not one of the static"),

@@ -226,7 +226,9 @@ class TimePartitions(Partitions):
     @property
     def description(self) -> str:
         until = f" to {self.end.isoformat()}" if self.end is not None else ""
-        return f"{self.period} partitions from {self._key(self._first)}{until} ({self.timezone_name})"
+        return (
+            f"{self.period} partitions from {self._key(self._first)}{until} ({self.timezone_name})"
+        )
 
     def validate_key(self, key: Any) -> str:
         self._parse(key)

@@ -3,7 +3,8 @@
 In the ``dag`` document, ``"partitions"`` is the partitioning's JSON
 (``{"time": {"period": "daily", "start": "2024-01-01", "end": null, "timezone": "UTC"}}`` or
 ``{"static": {"keys": ["eu", "us"]}}``); a partitioned asset's JSON holds its own under
-``"partitions"``. A DAG without partitions (and any document stored before they existed) has no such key.
+``"partitions"``. A DAG without partitions (and any document stored before they existed)
+has no such key.
 """
 
 from __future__ import annotations

@@ -23,12 +23,12 @@ from headwater.engine.records import (
     TaskInstance,
     TaskInstanceKey,
 )
+from headwater.engine.run_factory import new_task_instance
 from headwater.engine.states import (
     FINISHED_STATES,
     DagRunState,
     TaskInstanceState,
 )
-from headwater.engine.run_factory import new_task_instance
 from headwater.engine.transitions import Rule
 
 if TYPE_CHECKING:

@@ -41,7 +41,6 @@ from headwater.operations.backfill import (
     run_backfill,
 )
 from headwater.operations.clearing import clear_task_instances, task_instances_to_clear
-from headwater.operations.partition_backfill import plan_partition_backfill
 from headwater.operations.dags import delete_dag, set_paused
 from headwater.operations.errors import (
     ConflictError,
@@ -52,6 +51,7 @@ from headwater.operations.errors import (
 )
 from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_log
 from headwater.operations.marking import mark_task_instances, task_instances_to_mark
+from headwater.operations.partition_backfill import plan_partition_backfill
 from headwater.operations.runs import delete_run, trigger_run
 
 __all__ = [

@@ -273,17 +273,21 @@ def run_backfill(
     if not plan.with_action("create") and not plan.with_action("rerun"):
         return result
     # Built (and params validated) before anything is stored.
-    new_runs = {} if plan.partitions is not None else {
-        item.run_id: new_dag_run(
-            dag,
-            logical_date=item.logical_date,
-            run_id=item.run_id,
-            run_type="backfill",
-            conf=conf,
-            data_interval=(item.data_interval_start, item.data_interval_end),
-        )
-        for item in plan.with_action("create")
-    }
+    new_runs = (
+        {}
+        if plan.partitions is not None
+        else {
+            item.run_id: new_dag_run(
+                dag,
+                logical_date=item.logical_date,
+                run_id=item.run_id,
+                run_type="backfill",
+                conf=conf,
+                data_interval=(item.data_interval_start, item.data_interval_end),
+            )
+            for item in plan.with_action("create")
+        }
+    )
     # One unit of work: the backfill, its runs and its event, or nothing.
     with store.unit_of_work() as uow:
         row = backfills.create_backfill(
