@@ -366,12 +366,20 @@ def list_backfills(
 
 
 def get_backfill(
-    ctx: ServiceContext, backfill_id: int, *, can_read: ReadableTags | None = None
+    ctx: ServiceContext,
+    backfill_id: int,
+    *,
+    can_read: ReadableTags | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> BackfillDetailOut:
-    """One backfill with its runs; not found if unknown or its DAG is not ``can_read``."""
+    """One backfill with its runs (``limit`` of them from ``offset``, oldest logical date
+    first: a backfill of many partitions has too many for one answer; ``total_runs`` counts
+    them all); not found if unknown or its DAG is not ``can_read``."""
     row = _require(ctx, backfill_id, can_read)
     runs = _backfill_runs(ctx, row.dag_id).get(row.id, [])
-    return BackfillDetailOut(**_out(row, runs), runs=[_run_out(run) for run in runs])
+    shown = runs[offset:] if limit is None else runs[offset : offset + limit]
+    return BackfillDetailOut(**_out(row, runs), runs=[_run_out(run) for run in shown])
 
 
 def backfill_dag_id(
