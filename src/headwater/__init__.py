@@ -8,6 +8,7 @@ or ``dag.test()``.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from headwater.authoring import dag_runs_access as _dag_runs_access
 from headwater.authoring import in_process_runs as _in_process_runs
 from headwater.authoring.assets import (
     Asset,
@@ -22,9 +23,11 @@ from headwater.authoring.assets import (
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
 from headwater.authoring.dependencies import chain, cross_downstream
+from headwater.authoring.edges import Label
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import Param
 from headwater.authoring.partitions import StaticPartitions, TimePartitions
+from headwater.authoring.setup_teardown_decorators import setup, teardown
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
 from headwater.authoring.trigger_rule import TriggerRule
@@ -54,6 +57,17 @@ def _run_dag_in_process(pipeline: DAG, **kwargs: _Any) -> "DagRunResult":
 
 _in_process_runs.set_runner(_run_dag_in_process)
 
+
+def _dag_runs_access_for(store: object | None) -> "_dag_runs_access.DagRunsAccess":
+    """What cross-DAG operators reach other DAGs' runs through (``store``: the attempt's,
+    or None for the settings' database), imported when a task first asks."""
+    from headwater.operations.cross_dag import access_for
+
+    return access_for(store)
+
+
+_dag_runs_access.set_access_factory(_dag_runs_access_for)
+
 __all__ = [
     "DAG",
     "Asset",
@@ -65,6 +79,7 @@ __all__ = [
     "DagRunState",
     "Dataset",
     "HeadwaterError",
+    "Label",
     "Metadata",
     "Param",
     "StaticPartitions",
@@ -82,6 +97,8 @@ __all__ = [
     "dag",
     "get_current_context",
     "mask_secret",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]

@@ -288,6 +288,38 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class TriggererSettings:
+    capacity: int = _setting(
+        1000,
+        "Most triggers one triggerer runs at once; the others wait for room or for another "
+        "triggerer.",
+        minimum=1,
+        maximum=100_000,
+    )
+    lease_s: float = _setting(
+        30.0,
+        "Seconds a triggerer holds the triggers it claimed without renewing them; a "
+        "triggerer that dies loses them after this long, and another one takes them over.",
+        minimum=1.0,
+        maximum=3600.0,
+    )
+    heartbeat_interval_s: float = _setting(
+        5.0,
+        "Seconds between heartbeats of the triggerer (its job row, and its leases: renewed "
+        "at least every lease_s / 3).",
+        minimum=0.1,
+        maximum=3600.0,
+    )
+    poll_interval_s: float = _setting(
+        1.0,
+        "Seconds between looks for new triggers to claim and for triggers no longer held "
+        "(fired events are written at once).",
+        minimum=0.01,
+        maximum=60.0,
+    )
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     host: str = _setting("127.0.0.1", "Address `headwater api-server` listens on.")
     port: int = _setting(
@@ -321,6 +353,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    triggerer: TriggererSettings = field(default_factory=TriggererSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
@@ -346,6 +379,7 @@ SECTIONS = {
     "logging": LoggingSettings,
     "database": DatabaseSettings,
     "scheduler": SchedulerSettings,
+    "triggerer": TriggererSettings,
     "secrets": SecretsSettings,
     "email": EmailSettings,
     "api": ApiSettings,

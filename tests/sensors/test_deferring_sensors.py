@@ -25,6 +25,7 @@ from headwater.sensors import (
 )
 from headwater.sensors.base import BaseSensorOperator
 from headwater.triggers import build_trigger
+from headwater.triggers.base import run_coroutine
 from waiting_services import ScriptedApi, WaitDb
 
 DAY = datetime(2024, 1, 31, tzinfo=UTC)
@@ -48,7 +49,7 @@ def fire(deferred: TaskDeferred) -> Any:
     async def first() -> Any:
         return (await anext(aiter(trigger.run()))).payload
 
-    return asyncio.run(asyncio.wait_for(first(), 10))
+    return run_coroutine(asyncio.wait_for(first(), 10))
 
 
 def _sensor(cls: type[BaseSensorOperator], **kwargs: Any) -> Any:

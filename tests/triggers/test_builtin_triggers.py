@@ -25,6 +25,7 @@ from headwater.triggers import (
     TimeDeltaTrigger,
     build_trigger,
 )
+from headwater.triggers.base import run_coroutine
 from waiting_services import ScriptedApi, WaitDb
 
 MOMENT = datetime(2030, 5, 1, 6, 30, tzinfo=UTC)
@@ -40,7 +41,7 @@ def first_event(trigger: BaseTrigger, *also: Awaitable[Any], timeout: float = 10
         results = await asyncio.wait_for(asyncio.gather(event(), *also), timeout)
         return results[0]
 
-    return asyncio.run(main())
+    return run_coroutine(main())
 
 
 def still_waiting(trigger: BaseTrigger, seconds: float = 0.2) -> bool:
@@ -53,7 +54,7 @@ def still_waiting(trigger: BaseTrigger, seconds: float = 0.2) -> bool:
             return True
         return False
 
-    return asyncio.run(main())
+    return run_coroutine(main())
 
 
 # -- serialization ---------------------------------------------------------------------------

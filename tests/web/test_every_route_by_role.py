@@ -84,6 +84,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/connections/{conn_id}/test"): GLOBAL_WRITE,
     ("GET", "/assets"): READ,
     ("GET", "/assets/{asset_id}"): READ,
+    ("GET", "/assets/graph"): READ,
     ("GET", "/assets/events"): READ,
     ("POST", "/assets/events"): GLOBAL_WRITE,
 }

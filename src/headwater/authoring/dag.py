@@ -192,6 +192,9 @@ class DAG:
         self.partitions = check_partitions(partitions, f"DAG {dag_id!r}")
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_groups: dict[str, TaskGroup] = {}
+        self.edge_info: dict[str, dict[str, dict[str, Any]]] = {}
+        """Information on edges, by upstream then downstream task id: ``{"label": ...}``
+        (:func:`headwater.Label`)."""
         self.fileloc = _caller_file()
         _definition_stacks.dag_created(self)
 
@@ -292,8 +295,19 @@ class DAG:
                 return found
         return []
 
+    def set_edge_info(self, upstream_id: str, downstream_id: str, info: dict[str, Any]) -> None:
+        """Set the information (``{"label": ...}``) of the edge ``upstream_id -> downstream_id``."""
+        self.edge_info.setdefault(upstream_id, {})[downstream_id] = info
+
+    def get_edge_info(self, upstream_id: str, downstream_id: str) -> dict[str, Any]:
+        """The information of an edge; ``{}`` when it has none."""
+        return self.edge_info.get(upstream_id, {}).get(downstream_id, {})
+
     def validate(self) -> None:
-        """Check what cannot be checked while tasks are added: cycles, dangling edges."""
+        """Check what cannot be checked while tasks are added: cycles, dangling edges, the
+        rules of setup and teardown tasks."""
+        from headwater.authoring.setup_teardown import validate_setup_teardown
+
         for task in self.task_dict.values():
             for other in (*task.upstream_task_ids, *task.downstream_task_ids):
                 if other not in self.task_dict:
@@ -302,6 +316,7 @@ class DAG:
                         "which is not in the DAG"
                     )
         self.topological_sort()
+        validate_setup_teardown(self)
 
     # -- running -------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.exceptions import DagDefinitionError
 
 if TYPE_CHECKING:
+    from headwater.authoring.edges import EdgeModifier
     from headwater.authoring.operator import BaseOperator
 
 
@@ -23,15 +24,35 @@ class DependencyMixin:
         """The tasks that connect to what comes before this (``x >> self``)."""
         raise NotImplementedError
 
-    def set_downstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
+    def set_downstream(
+        self,
+        other: DependencyMixin | Sequence[DependencyMixin],
+        edge_modifier: EdgeModifier | None = None,
+    ) -> None:
+        """Make ``other`` downstream of this; ``edge_modifier`` (a
+        :func:`~headwater.authoring.edges.Label`) labels each edge made."""
+        from headwater.authoring.edges import EdgeModifier
+
+        targets = _as_list(other)
+        for target in targets:
+            if isinstance(target, EdgeModifier):  # self >> Label(...): the label links later
+                target.set_upstream(self)
         for upstream in self._upstream_endpoints():
-            for target in _as_list(other):
+            for target in targets:
+                if isinstance(target, EdgeModifier):
+                    continue
                 for downstream in target._downstream_endpoints():
                     upstream._add_edge_to(downstream)
+                    if edge_modifier is not None:
+                        edge_modifier.add_edge_info(upstream, downstream)
 
-    def set_upstream(self, other: DependencyMixin | Sequence[DependencyMixin]) -> None:
+    def set_upstream(
+        self,
+        other: DependencyMixin | Sequence[DependencyMixin],
+        edge_modifier: EdgeModifier | None = None,
+    ) -> None:
         for source in _as_list(other):
-            source.set_downstream(self)
+            source.set_downstream(self, edge_modifier=edge_modifier)
 
     def __rshift__(self, other: Any) -> Any:
         self.set_downstream(other)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.assets import check_asset_references
@@ -121,6 +121,13 @@ class BaseOperator(DependencyMixin):
     rendered_after_execute: ClassVar[tuple[str, ...]] = ()
     """Attributes that ``execute()`` itself renders (``@task.bash``'s command), recorded with
     the attempt's rendered template fields once ``execute()`` returns or raises."""
+
+    is_setup: bool = False
+    """A setup task (:meth:`as_setup`, ``@setup``); see ``authoring/setup_teardown.py``."""
+    is_teardown: bool = False
+    """A teardown task (:meth:`as_teardown`, ``@teardown``)."""
+    on_failure_fail_dagrun: bool = False
+    """For a teardown: whether its failure fails the run (else the run ignores it)."""
 
     _init_depth: int = 0
 
@@ -308,6 +315,41 @@ class BaseOperator(DependencyMixin):
 
         limit = _as_timedelta(timeout, "timeout", self.task_id, optional=True, zero=False)
         raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=limit)
+
+    # -- setup and teardown --------------------------------------------------------------------
+
+    def as_setup(self) -> Self:
+        """Make this a setup task; returns it. Example: ``create.as_setup() >> work``."""
+        from headwater.authoring.setup_teardown import mark_setup
+
+        mark_setup(self)
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> Self:
+        """Make this a teardown task of ``setups`` (made setups, and upstream of it); returns
+        it. It runs when its upstream tasks are done, failed or not, if one setup succeeded;
+        the run ignores its state unless ``on_failure_fail_dagrun=True``.
+
+        Example: ``create >> work >> delete.as_teardown(setups=create)``.
+        """
+        from headwater.authoring.setup_teardown import mark_teardown
+
+        mark_teardown(self, setups, on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> Self:
+        """``with setup_task >> teardown_task:``: tasks made in the block go between them."""
+        from headwater.authoring.setup_teardown import enter_block
+
+        enter_block(self)
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        from headwater.authoring.setup_teardown import exit_block
+
+        exit_block(self, failed=exc_type is not None)
 
     # -- mapping -----------------------------------------------------------------------------
 

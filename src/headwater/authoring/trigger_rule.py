@@ -21,6 +21,9 @@ class TriggerRule(StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
+    """A teardown's rule (set by ``as_teardown``): every upstream task is done and at least
+    one of its upstream setup tasks succeeded."""
 
     @classmethod
     def parse(cls, value: str | TriggerRule, *, task_id: str = "?") -> TriggerRule:

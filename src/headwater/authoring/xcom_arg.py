@@ -33,6 +33,25 @@ class XComArg(DependencyMixin):
     def _downstream_endpoints(self) -> list[BaseOperator]:
         return [self.operator]
 
+    def as_setup(self) -> XComArg:
+        """Make the task a setup task (:meth:`BaseOperator.as_setup`)."""
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> XComArg:
+        """Make the task a teardown task (:meth:`BaseOperator.as_teardown`)."""
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> XComArg:
+        self.operator.__enter__()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.operator.__exit__(exc_type, *exc)
+
     # TaskFlow users often write `ref.expand(...)`-like code on the *task*, not on the
     # reference; these keep the common `.task_id` / `.output` introspection working.
     @property

@@ -53,6 +53,11 @@ _GROUPS = {
         "api_server",
         "Serve the REST API and the web UI.",
     ),
+    "triggerer": (
+        "headwater.cli.triggerer",
+        "triggerer",
+        "Run the triggers of deferred tasks (the scheduler runs one too).",
+    ),
     "users": ("headwater.cli.users", "users", "Users of the web UI and REST API."),
     "roles": ("headwater.cli.users", "roles", "Roles: levels, and limits to DAG tags."),
     "tokens": ("headwater.cli.tokens", "tokens", "Bearer tokens for the REST API."),

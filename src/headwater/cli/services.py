@@ -137,8 +137,10 @@ def _run_scheduler(
     with_processor: bool,
     stop: _StopFlag,
     on_run_finished: Callable[[DagRun], None] | None = None,
+    with_triggerer: bool = True,
 ) -> None:
     from headwater.scheduler.service import build_scheduler, start_processor_process
+    from headwater.triggerer.service import start_beside
 
     # The database is opened (and refused when missing or not migrated) before the DAG
     # processor starts, so that a refusal is said once, by this process.
@@ -148,9 +150,14 @@ def _run_scheduler(
     if with_processor and not stop():
         processor = start_processor_process()
         stop.adopt(processor)
+    triggerer = None
     try:
+        if with_triggerer and not stop():
+            triggerer = start_beside(scheduler, settings, stop)
         scheduler.run(stop)
     finally:
+        if triggerer is not None:
+            triggerer.stop()
         _stop_child(processor, told=stop())  # a stop signal told it already
 
 
@@ -162,14 +169,21 @@ def _run_scheduler(
     help="Also run the DAG processor (as a child process). Turn it off when "
     "`headwater dag-processor` runs separately.",
 )
+@click.option(
+    "--triggerer/--no-triggerer",
+    default=True,
+    show_default=True,
+    help="Also run a triggerer (in a thread), which runs the triggers of deferred tasks. "
+    "Turn it off when `headwater triggerer` runs separately.",
+)
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
 @handle_errors
-def scheduler(dag_processor: bool, quiet: bool) -> None:
+def scheduler(dag_processor: bool, triggerer: bool, quiet: bool) -> None:
     """Run the scheduler until Ctrl-C: it creates runs on schedule, queues ready tasks to a
     pool of local worker processes (scheduler.parallelism of them) and applies their results.
 
     The database must be migrated (`headwater db migrate`). By default the DAG processor
-    runs too, so this one command runs pipelines.
+    and a triggerer run too, so this one command runs pipelines.
 
     Example: HEADWATER_DAGS_FOLDER=dags headwater scheduler
     """
@@ -179,7 +193,7 @@ def scheduler(dag_processor: bool, quiet: bool) -> None:
         _configure_logging(quiet)
         settings = load_settings()
         require_logs_folder(settings.logs_folder)
-        _run_scheduler(settings, with_processor=dag_processor, stop=stop)
+        _run_scheduler(settings, with_processor=dag_processor, with_triggerer=triggerer, stop=stop)
 
 
 @click.command("dag-processor")
@@ -276,11 +290,16 @@ def dag_processor(
 )
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
 @click.option("--no-ui", is_flag=True, help="Do not serve the web UI and REST API.")
+@click.option(
+    "--no-triggerer",
+    is_flag=True,
+    help="Do not run a triggerer (when `headwater triggerer` runs separately).",
+)
 @handle_errors
-def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool) -> None:
+def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool, no_triggerer: bool) -> None:
     """Run everything in one command until Ctrl-C: migrate the database, load the DAG
-    folder, run the DAG processor, the scheduler and its local workers, and serve the web
-    UI and REST API (at api.host:api.port, default http://127.0.0.1:8080).
+    folder, run the DAG processor, the scheduler and its local workers, a triggerer, and
+    serve the web UI and REST API (at api.host:api.port, default http://127.0.0.1:8080).
 
     SQLite at $HEADWATER_HOME/headwater.db unless HEADWATER_DATABASE_URL says otherwise.
     New DAGs start unpaused unless scheduler.dags_are_paused_at_creation is set. When the
@@ -319,6 +338,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool) -> None:
                 _run_scheduler(
                     settings,
                     with_processor=True,
+                    with_triggerer=not no_triggerer,
                     stop=stop,
                     on_run_finished=lambda run: _report_run(run, watched),
                 )

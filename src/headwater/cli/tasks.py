@@ -173,7 +173,9 @@ def clear(
 
     Each cleared instance goes back to state none with its retries reset and its XComs
     deleted; a mapped task expands again. The run goes back to queued. Instances queued
-    or running are refused. Lists what it will clear and asks first unless --yes.
+    or running are refused. Clearing an ExternalTaskMarker clears the task it names in
+    the other DAG too, with its downstream tasks (their runs are queued again). Lists
+    what it will clear and asks first unless --yes.
 
     \b
     Example:
@@ -193,6 +195,7 @@ def clear(
         upstream=upstream,
         only_failed=only_failed,
         map_index=map_index,
+        include_dependent_dags=True,
     )
     with open_context() as ctx:
         selected = task_instances_to_clear(ctx, dag_id, run_id, request)
@@ -207,7 +210,14 @@ def clear(
                 table(
                     f"Task instances of {run_id} to clear",
                     ["task", "state", "tries"],
-                    [[ti.label, ti.state, ti.try_number] for ti in selected],
+                    [
+                        [
+                            _elsewhere(ti.dag_id, ti.run_id, dag_id, run_id) + ti.label,
+                            ti.state,
+                            ti.try_number,
+                        ]
+                        for ti in selected
+                    ],
                 )
             )
         confirm(f"Clear these {len(selected)} task instance(s)?", yes)
@@ -216,12 +226,18 @@ def clear(
         emit_schema(result)
         return
     labels = [
-        k.task_id if k.map_index < 0 else f"{k.task_id}[{k.map_index}]" for k in result.cleared
+        _elsewhere(k.dag_id or dag_id, k.run_id or run_id, dag_id, run_id) + k.label
+        for k in result.cleared
     ]
     console().print(
         f"Cleared {len(labels)} task instance(s) of run {run_id}: "
         f"{', '.join(labels)}. The run is {result.run_state} again."
     )
+
+
+def _elsewhere(ti_dag_id: str, ti_run_id: str, dag_id: str, run_id: str) -> str:
+    """``other_dag/run_id:`` before an instance of another run (cleared through a marker)."""
+    return "" if (ti_dag_id, ti_run_id) == (dag_id, run_id) else f"{ti_dag_id}/{ti_run_id}:"
 
 
 @tasks.command("state")

@@ -23,7 +23,12 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
                         "retry_exponential_backoff", "max_retry_delay", "execution_timeout",
                         "pool", "pool_slots", "priority_weight", "queue", "owner", "doc_md",
                         "template_fields", "multiple_outputs", "callbacks",
-                        "mapped": null or {"mapped_field", "expand"}}]}}
+                        "mapped": null or {"mapped_field", "expand"},
+                        "is_setup"?, "is_teardown"?, "on_failure_fail_dagrun"?}],
+             "edge_info"?: {upstream_id: {downstream_id: {"label": text}}}}}
+
+  The keys marked ``?`` are left out when they hold nothing (not a setup, no labels), so
+  DAGs stored before they existed hash and load the same (``serialized_flow.py``).
 
 * ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression),
   ``{"seconds": n}`` for a timedelta, or ``{"timetable": {"classpath", "data", "summary",
@@ -80,6 +85,12 @@ from headwater.dag_processing.serialized_assets import (
     load_dag_assets,
     load_task_assets,
 )
+from headwater.dag_processing.serialized_flow import (
+    dump_edge_info,
+    dump_setup_teardown,
+    load_edge_info,
+    load_setup_teardown,
+)
 from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
 from headwater.timetables.schedule_arg import TimetableSchedule
 from headwater.timetables.serialization import timetable_from_json, timetable_to_json
@@ -128,6 +139,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
             "tasks": [_dump_task(t) for t in dag.task_dict.values()],
             **dump_dag_assets(dag),
+            **dump_edge_info(dag),
         },
     }
     try:
@@ -294,7 +306,17 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
         "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
         **dump_task_assets(task),
+        **_dump_fields(task),
+        **dump_setup_teardown(task),
     }
+
+
+def _dump_fields(task: BaseOperator) -> dict[str, Any]:
+    """``{"fields": {...}}`` for an operator that names attributes the database must keep
+    (``serialized_fields``: an ``ExternalTaskMarker``'s target, which clearing reads);
+    nothing for the others, so their stored form is unchanged."""
+    names = getattr(type(task), "serialized_fields", ())
+    return {"fields": {name: getattr(task, name) for name in names}} if names else {}
 
 
 def _multiple_outputs(task: BaseOperator) -> Any:
@@ -421,6 +443,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
                 raise SerializedDagError(
                     f"edge {task.task_id!r} -> {down!r} is stored on one side only"
                 )
+    load_edge_info(dag, spec)
     dag.validate()
     return dag
 
@@ -482,6 +505,9 @@ def _load_task(
         task = _load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
     load_task_assets(task, spec)
+    for name, value in spec.get("fields", {}).items():
+        setattr(task, name, value)
+    load_setup_teardown(task, spec)
     return task
 
 

@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
@@ -101,6 +100,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
+    # Imported here: psycopg is 20 MB that a process on SQLite need not hold.
+    import psycopg
+
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "checkin")

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from headwater.engine import retries
+from headwater.authoring.setup_teardown import effective_leaves
+from headwater.engine import retries, setup_teardown
 from headwater.engine import transitions as rules
 from headwater.engine.records import (
     AttemptOutcome,
@@ -192,13 +192,13 @@ class DagRunEngine(WaitingStates):
         return ready
 
     def _upstream_counts(self, task: BaseOperator) -> UpstreamCounts:
-        total = Counter[TaskInstanceState]()
-        for up in task.upstream_task_ids:
-            total.update(self._counts[up])
-        return UpstreamCounts.of(total)
+        return setup_teardown.upstream_counts(self._counts, task)
 
     def _evaluate(self, task: BaseOperator, now: datetime) -> list[TaskInstance]:
-        decision = decide(task.trigger_rule, self._upstream_counts(task))
+        indirect = self._indirect_setups.get(task.task_id, ())
+        decision = setup_teardown.setup_constraint(self._counts, indirect) or decide(
+            task.trigger_rule, self._upstream_counts(task)
+        )
         if decision is Decision.WAIT:
             return []
         waiting = [ti for ti in self._tis[task.task_id].values() if ti.state is S.NONE]
@@ -392,11 +392,12 @@ class DagRunEngine(WaitingStates):
         self._skip_waiting(unfollowed, now, rules.BRANCH)
 
     def _skip_downstream(self, task: BaseOperator, *, everything: bool, now: datetime) -> None:
-        if everything:
-            below = [t.task_id for t in task.get_flat_relatives()]
-            self._skip_waiting(below, now, rules.SHORT_CIRCUIT)
-        else:
-            self._skip_waiting(task.downstream_task_ids, now, rules.SHORT_CIRCUIT)
+        # Teardowns are left to their trigger rule, as in Airflow: they clean up after a
+        # short circuit too.
+        below = task.get_flat_relatives() if everything else task.downstream_list
+        self._skip_waiting(
+            [t.task_id for t in below if not t.is_teardown], now, rules.SHORT_CIRCUIT
+        )
 
     def fail_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
         """End the run early (dagrun_timeout): unfinished instances are skipped, a running
@@ -481,7 +482,7 @@ class DagRunEngine(WaitingStates):
         return state
 
     def _leaves_state(self) -> DagRunState:
-        leaves = [t.task_id for t in self.dag.leaves]
+        leaves = [t.task_id for t in effective_leaves(self.dag)]  # teardowns left out
         failed = any(self._counts[leaf][s] for leaf in leaves for s in FAILED_STATES)
         return DagRunState.FAILED if failed else DagRunState.SUCCESS
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from headwater.authoring.setup_teardown import indirect_setups
 from headwater.engine import transitions as rules
 from headwater.engine.records import (
     AttemptKey,
@@ -78,6 +79,13 @@ class RunState:
         """The attempts whose deferral timed out since :meth:`take_timed_out` last ran: their
         triggers are orphans, for a driver that holds the triggers to delete at once."""
         """Deferred instances resumed since :meth:`schedule` last ran (it returns them)."""
+        self._indirect_setups = indirect_setups(dag)
+        """Setups each task waits for beyond its direct upstream tasks (their scope)."""
+        self._scoped_by: dict[str, list[str]] = {}
+        """The other way round: for each such setup, the tasks that wait for it."""
+        for task_id, setup_ids in self._indirect_setups.items():
+            for setup_id in setup_ids:
+                self._scoped_by.setdefault(setup_id, []).append(task_id)
         self._changed: dict[tuple[str, int], TaskInstance] = {}
         self._running: dict[tuple[str, int], TaskAttempt] = {}
         self._deleted: list[TaskInstance] = []
@@ -174,6 +182,8 @@ class RunState:
             self._unfinished -= 1
             for down in self.dag.task_dict[ti.task_id].downstream_task_ids:
                 self._mark_dirty(down)
+            for scoped in self._scoped_by.get(ti.task_id, ()):  # a setup they wait for
+                self._mark_dirty(scoped)
         elif was_done and not is_done:
             self._unfinished += 1
         if state is S.NONE:  # back to waiting (cleared): its trigger rule decides again

@@ -32,6 +32,9 @@ class UpstreamCounts:
     failed: int  # failed or upstream_failed
     upstream_failed: int  # of those, upstream_failed (counted in ``failed`` too)
     done: int  # in a finished state (removed ones are left out of total and done)
+    setups: int = 0  # of the upstream instances, those of setup tasks
+    setup_success: int = 0
+    setup_skipped: int = 0
 
     @property
     def all_done(self) -> bool:
@@ -123,6 +126,17 @@ def _always(c: UpstreamCounts) -> Decision:
     return Decision.RUN
 
 
+def _all_done_setup_success(c: UpstreamCounts) -> Decision:
+    # A teardown: runs when all is done, failed or not, if one of its setups succeeded.
+    if not c.all_done:
+        return Decision.WAIT
+    if c.setups and c.setup_skipped >= c.setups:
+        return Decision.SKIP
+    if c.setups and not c.setup_success:
+        return Decision.UPSTREAM_FAILED
+    return Decision.RUN
+
+
 RULES: dict[TriggerRule, Callable[[UpstreamCounts], Decision]] = {
     TriggerRule.ALL_SUCCESS: _all_success,
     TriggerRule.ALL_FAILED: _all_failed,
@@ -135,6 +149,7 @@ RULES: dict[TriggerRule, Callable[[UpstreamCounts], Decision]] = {
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: _none_failed_min_one_success,
     TriggerRule.NONE_SKIPPED: _none_skipped,
     TriggerRule.ALWAYS: _always,
+    TriggerRule.ALL_DONE_SETUP_SUCCESS: _all_done_setup_success,
 }
 
 

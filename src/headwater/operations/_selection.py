@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from headwater.authoring.setup_teardown import setups_and_teardowns_to_clear
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.states import BUSY_STATES
 from headwater.operations._stored import require_run, stored_dag, xcoms_for
@@ -33,10 +34,12 @@ def chosen_instances(
     verb: str,
     upstream: bool = False,
     map_index: int | None = None,
+    with_setups: bool = False,
 ) -> list[TaskInstance]:
     """The instances of ``task_ids`` (and of every task below them if ``downstream``, above
     them if ``upstream``), in dependency order; raises for an empty list or an unknown task
-    id (naming it). ``map_index`` narrows the named tasks to that one instance (a task
+    id (naming it). ``with_setups`` (clearing) adds the setups whose scope they are in,
+    and those setups' teardowns. ``map_index`` narrows the named tasks to that one instance (a task
     without it is refused, naming the indexes it has); their relatives keep all of theirs."""
     dag = engine.dag
     wanted = list(dict.fromkeys(task_ids))
@@ -48,6 +51,8 @@ def chosen_instances(
             chosen.update(t.task_id for t in dag.task_dict[task_id].get_flat_relatives())
         if upstream:
             chosen.update(t.task_id for t in dag.task_dict[task_id].get_flat_relatives(True))
+    if with_setups:  # clearing: the setups of their scopes and teardowns go with them
+        chosen.update(setups_and_teardowns_to_clear(dag, chosen))
     if map_index is not None:
         for task_id in wanted:
             _require_map_index(engine, task_id, map_index)

@@ -22,6 +22,7 @@ from headwater.engine import manual_changes
 from headwater.engine.states import FAILED_STATES
 from headwater.operations._selection import chosen_instances, describe, load_run, refuse_busy
 from headwater.operations.actors import current_actor
+from headwater.operations.dependent_dags import RunToClear, with_dependents
 
 if TYPE_CHECKING:
     from headwater.engine.dagrun import DagRunEngine
@@ -39,15 +40,21 @@ def task_instances_to_clear(
     only_failed: bool = False,
     upstream: bool = False,
     map_index: int | None = None,
+    include_dependent_dags: bool = False,
 ) -> list[TaskInstance]:
     """The instances :func:`clear_task_instances` would clear, in dependency order (its
-    dry run: nothing changes).
+    dry run: nothing changes); with ``include_dependent_dags``, those of the other runs
+    after them, run by run.
 
     Raises for an unknown DAG, run, task id or map index, and when one of them is queued or
     running.
     """
     chosen = _Choice(task_ids, downstream, upstream, only_failed, map_index)
-    return _select(store, dag_id, run_id, chosen)[1]
+    engine, selected = _select(store, dag_id, run_id, chosen)
+    if not include_dependent_dags or not selected:
+        return selected
+    runs = with_dependents(store, engine, selected, only_failed=only_failed)
+    return [ti for run in runs for ti in run.instances]
 
 
 def clear_task_instances(
@@ -60,12 +67,15 @@ def clear_task_instances(
     only_failed: bool = False,
     upstream: bool = False,
     map_index: int | None = None,
+    include_dependent_dags: bool = False,
     now: datetime,
 ) -> list[TaskInstanceKey]:
     """Clear ``task_ids`` of one run (with every task downstream of them if ``downstream``,
     upstream if ``upstream``; only instances that failed or are upstream_failed if
     ``only_failed``; only map index ``map_index`` of the named tasks if given) so they run
-    again.
+    again. With ``include_dependent_dags``, the tasks of other DAGs that the markers
+    (``ExternalTaskMarker``) among them name are cleared too, with their downstream
+    tasks, and their runs queued (:mod:`~headwater.operations.dependent_dags`).
 
     Returns the keys of the instances cleared, in dependency order (none: nothing changed).
     One unit of work: XComs deleted, instances reset, the run queued, a ``clear`` event
@@ -79,10 +89,17 @@ def clear_task_instances(
         engine, selected = _select(uow, dag_id, run_id, chosen)
         if not selected:
             return []
-        manual_changes.clear(engine, [(ti.task_id, ti.map_index) for ti in selected], now)
+        runs = [RunToClear(engine, selected)]
+        if include_dependent_dags:
+            runs = with_dependents(uow, engine, selected, only_failed=only_failed)
+        keys: list[TaskInstanceKey] = []
+        for run in runs:
+            tis = run.instances
+            manual_changes.clear(run.engine, [(ti.task_id, ti.map_index) for ti in tis], now)
+            run_keys = [ti.key for ti in tis]
+            _record(uow, run.engine.run.dag_id, run.engine.run.run_id, run_keys, now, chosen)
+            keys.extend(run_keys)
         uow.delete_orphan_triggers()  # a cleared deferred instance's trigger never fires
-        keys = [ti.key for ti in selected]
-        _record(uow, dag_id, run_id, keys, now, chosen)
     return keys
 
 
@@ -135,6 +152,7 @@ def _select(
         upstream=chosen.upstream,
         map_index=chosen.map_index,
         verb="clear",
+        with_setups=True,
     )
     selected = [ti for ti in named if not chosen.only_failed or ti.state in FAILED_STATES]
     refuse_busy(selected, verb="clear")

@@ -3,8 +3,16 @@
 from typing import TYPE_CHECKING, Any
 
 from headwater.operators.bash import BashOperator
+from headwater.operators.branch import (
+    BaseBranchOperator,
+    BranchDateTimeOperator,
+    BranchDayOfWeekOperator,
+)
 from headwater.operators.empty import EmptyOperator
+from headwater.operators.latest_only import LatestOnlyOperator
 from headwater.operators.python import BranchPythonOperator, PythonOperator, ShortCircuitOperator
+from headwater.operators.trigger_dagrun import TriggerDagRunOperator
+from headwater.operators.weekday import WeekDay
 
 if TYPE_CHECKING:
     from headwater.operators.email import EmailOperator
@@ -23,12 +31,16 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "BaseBranchOperator",
     "BashOperator",
+    "BranchDateTimeOperator",
+    "BranchDayOfWeekOperator",
     "BranchPythonOperator",
     "EmailOperator",
     "EmptyOperator",
     "ExternalPythonOperator",
     "HttpOperator",
+    "LatestOnlyOperator",
     "PythonOperator",
     "PythonVirtualenvOperator",
     "SQLCheckOperator",
@@ -38,6 +50,8 @@ __all__ = [
     "SQLThresholdCheckOperator",
     "SQLValueCheckOperator",
     "ShortCircuitOperator",
+    "TriggerDagRunOperator",
+    "WeekDay",
 ]
 
 _LAZY = {

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow, TriggerStore
-from headwater.triggers.base import BaseTrigger, TriggerEvent, build_trigger
+from headwater.triggers.base import BaseTrigger, TriggerEvent, build_trigger, run_coroutine
 
 if TYPE_CHECKING:
     from headwater.clock import Clock
@@ -75,7 +75,7 @@ class InlineTriggers:
             timeout = None
             if until is not None:
                 timeout = max((until - self.clock.now()).total_seconds(), 0.0)
-            for trigger_id, result in asyncio.run(_first_events(waiting, timeout)).items():
+            for trigger_id, result in run_coroutine(_first_events(waiting, timeout)).items():
                 if isinstance(result, BaseException):
                     error = f"{type(result).__name__}: {result}"
                     self.store.fail_trigger(trigger_id, error, self.clock.now())

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.current_context import reset_current_context, set_current_context
+from headwater.authoring.dag_runs_access import use_dag_runs_store
 from headwater.authoring.xcom_arg import RETURN_VALUE, XComArg
 from headwater.engine import retries
 from headwater.engine.records import AttemptOutcome, DagRun, TaskInstance
@@ -236,7 +237,7 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import AttemptLogError
 
     try:
-        with use_metastore(request.store):
+        with use_metastore(request.store), use_dag_runs_store(request.store):
             return _run_logged(request)
     except AttemptLogError as exc:
         return AttemptOutcome(TaskInstanceState.FAILED, error=str(exc))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.sensors.base import BaseSensorOperator, PokeReturnValue
 from headwater.sensors.date_time import DateTimeSensor, DateTimeSensorAsync
+from headwater.sensors.external_task import ExternalTaskMarker, ExternalTaskSensor
 from headwater.sensors.filesystem import FileSensor
 from headwater.sensors.python import PythonSensor
 from headwater.sensors.time_delta import TimeDeltaSensor, TimeDeltaSensorAsync
@@ -20,6 +21,8 @@ __all__ = [
     "BaseSensorOperator",
     "DateTimeSensor",
     "DateTimeSensorAsync",
+    "ExternalTaskMarker",
+    "ExternalTaskSensor",
     "FileSensor",
     "HttpSensor",
     "PokeReturnValue",

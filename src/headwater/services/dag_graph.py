@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
+from headwater.authoring.edges import edge_label
 from headwater.services._schema import Schema
 from headwater.services.dag_structure import (
     GroupInfo,
@@ -28,6 +29,7 @@ from headwater.services.graph_layout import LayoutEdge, LayoutNode, layered_layo
 from headwater.shown_text import quoted
 
 if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.records import DagRun
     from headwater.services.context import ServiceContext
@@ -50,6 +52,8 @@ class GraphNode(Schema):
     None without a run, or when the run has no instance of it."""
     group: str | None
     """The innermost expanded group it is drawn in."""
+    role: Literal["setup", "teardown"] | None = None
+    """A setup or teardown task (see ``authoring/setup_teardown.py``); None otherwise."""
     x: float
     y: float
     width: float
@@ -145,7 +149,8 @@ def dag_graph(
         if shown == task.task_id:
             label = task_label(task)
             inner = chain[-1] if chain else None
-            nodes[shown] = _node(shown, label, "task", operator_name(task), task.is_mapped, inner)
+            node = _node(shown, label, "task", operator_name(task), task.is_mapped, inner)
+            nodes[shown] = node.model_copy(update={"role": _role(task)})
         else:
             group = groups[shown]
             nodes[shown] = _node(shown, group.label, "group", None, False, group.parent)
@@ -153,16 +158,12 @@ def dag_graph(
         found = member_states.get(node_id) if node.kind == "group" else states.get(node_id)
         nodes[node_id] = node.model_copy(update={"state": aggregate_state(found or [])})
 
-    edges = []
-    for task in tasks:
-        for down in sorted(task.downstream_task_ids):
-            source, target = shown_as[task.task_id], shown_as[down]
-            if source != target:
-                edges.append(LayoutEdge(source, target))
+    edges = _edges(dag, tasks, shown_as)
     nesting = max((len(group_chain(t)) for t in tasks), default=0)
     layout = layered_layout(
         [LayoutNode(n.id, n.width, n.height) for n in nodes.values()],
         edges,
+        layer_gap=layer_gap(edges),
         node_gap=48.0,
         margin=16.0 + nesting * (GROUP_PADDING + GROUP_HEADER),
     )
@@ -188,9 +189,33 @@ def dag_graph(
     )
 
 
+def layer_gap(edges: list[LayoutEdge]) -> float:
+    """Room between layers: 64 px, or enough for the longest edge label (up to 220 px),
+    which is drawn in that gap."""
+    longest = max((len(e.label) for e in edges if e.label), default=0)
+    return float(min(220, max(64, 7 * longest + 24)))
+
+
+def _edges(dag: DAG, tasks: list[BaseOperator], shown_as: dict[str, str]) -> list[LayoutEdge]:
+    """The arrows between the nodes, each with the label of its edge (``Label``); an arrow
+    that stands for several edges (into or out of a collapsed group) takes the first label
+    among them."""
+    labels: dict[tuple[str, str], str | None] = {}
+    for task in tasks:
+        for down in sorted(task.downstream_task_ids):
+            key = (shown_as[task.task_id], shown_as[down])
+            if key[0] != key[1] and labels.get(key) is None:
+                labels[key] = edge_label(dag.get_edge_info(task.task_id, down))
+    return [LayoutEdge(source, target, label) for (source, target), label in labels.items()]
+
+
 def _shown_as(task: BaseOperator, folded: set[str]) -> str:
     """The node ``task`` is drawn as: its outermost collapsed group, else itself."""
     return next((g for g in group_chain(task) if g in folded), task.task_id)
+
+
+def _role(task: BaseOperator) -> Literal["setup", "teardown"] | None:
+    return "setup" if task.is_setup else "teardown" if task.is_teardown else None
 
 
 def _node(

@@ -66,11 +66,17 @@ class ClearRequest(Schema):
     """Also every task upstream of them."""
     map_index: int | None = None
     """Only this map index of the named tasks (their relatives keep all theirs)."""
+    include_dependent_dags: bool = False
+    """Also the tasks of other DAGs that ExternalTaskMarkers among them point to, with their
+    downstream tasks (Airflow's "recursive" clear)."""
 
 
 class ClearedKey(Schema):
     task_id: str
     map_index: int
+    dag_id: str | None = None
+    """Set for an instance of another run (cleared through an ExternalTaskMarker)."""
+    run_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -93,6 +99,14 @@ class ClearResult(Schema):
     run_id: str
     run_state: str | None
     cleared: list[ClearedKey]
+
+    def to_json(self) -> dict[str, object]:
+        """As JSON: a key of this run names no DAG and run (as before markers were followed)."""
+        data = super().to_json()
+        for key in data["cleared"]:  # type: ignore[attr-defined]
+            if key["dag_id"] is None:
+                del key["dag_id"], key["run_id"]
+        return data
 
 
 def get_task_instance(
@@ -128,9 +142,14 @@ def clear_task_instances(
     from headwater.xcom_objects import delete_files, files_of_instances
 
     selected = chosen(ctx.store, dag_id, run_id, request.task_ids, **_options(request))
-    files = files_of_instances(
-        ctx.settings, dag_id, run_id, [(ti.task_id, ti.map_index) for ti in selected]
-    )
+    by_run: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for ti in selected:
+        by_run.setdefault((ti.dag_id, ti.run_id), []).append((ti.task_id, ti.map_index))
+    files = [
+        path
+        for (run_dag_id, run_run_id), tis in by_run.items()
+        for path in files_of_instances(ctx.settings, run_dag_id, run_run_id, tis)
+    ]
     keys = clear(ctx.store, dag_id, run_id, request.task_ids, **_options(request), now=ctx.now())
     delete_files(ctx.settings, files)
     run = ctx.store.get_dag_run(dag_id, run_id)
@@ -138,7 +157,7 @@ def clear_task_instances(
         dag_id=dag_id,
         run_id=run_id,
         run_state=run.state.value if run is not None else None,
-        cleared=_keys(keys),
+        cleared=_keys(keys, (dag_id, run_id)),
     )
 
 
@@ -148,8 +167,14 @@ def _options(request: ClearRequest) -> dict[str, Any]:
         "upstream": request.upstream,
         "only_failed": request.only_failed,
         "map_index": request.map_index,
+        "include_dependent_dags": request.include_dependent_dags,
     }
 
 
-def _keys(keys: Iterable[TaskInstanceKey]) -> list[ClearedKey]:
-    return [ClearedKey(task_id=k.task_id, map_index=k.map_index) for k in keys]
+def _keys(keys: Iterable[TaskInstanceKey], run: tuple[str, str] | None = None) -> list[ClearedKey]:
+    return [
+        ClearedKey(task_id=k.task_id, map_index=k.map_index)
+        if run is None or (k.dag_id, k.run_id) == run
+        else ClearedKey(task_id=k.task_id, map_index=k.map_index, dag_id=k.dag_id, run_id=k.run_id)
+        for k in keys
+    ]

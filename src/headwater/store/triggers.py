@@ -13,15 +13,18 @@ A trigger's life, each step one committed compare-and-set:
 4. **resumed** by the scheduler: it moves the deferred instance to ``scheduled`` through the
    engine's ``resume`` rule and deletes the trigger, in one unit of work.
 
-A trigger belongs to one try of one instance (:attr:`TriggerRow.key`); one whose instance
-has moved on (cleared, marked, timed out, a later try) is an orphan and is deleted
+A trigger belongs to one try of one instance (:attr:`TriggerRow.key`): its current try,
+while the instance is running or deferred in that try, or still ``queued`` in the try
+before (the worker claimed the attempt and recorded the deferral before the scheduler
+recorded the instance as started). One whose instance has moved on (cleared, marked, timed
+out, a later try) is an orphan and is deleted
 (:meth:`TriggerStore.delete_orphan_triggers`), never fired into another try.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,10 +65,11 @@ class TriggerStore(ABC):
         self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
     ) -> list[TriggerRow]:
         """Claim ``waiting`` triggers nobody holds (never claimed, or a lease that ran out)
-        for ``triggerer_id`` until ``now + lease``, oldest first, at most ``limit``; returns
-        **every** waiting trigger ``triggerer_id`` now holds (those it held already too).
-        Only triggers whose attempt is its instance's current try (running or deferred) are
-        claimed."""
+        for ``triggerer_id`` until ``now + lease``, oldest first, at most ``limit`` new ones;
+        returns **every** waiting trigger ``triggerer_id`` now holds (those it held already
+        too, their leases unchanged). Only triggers of their instance's current try (see
+        above) are claimed or returned: the trigger of an instance that moved on (an
+        orphan) is left out, so its triggerer stops running it."""
 
     @abstractmethod
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:
@@ -79,6 +83,13 @@ class TriggerStore(ABC):
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
         """``waiting`` → ``fired`` with ``payload`` (JSON values); False, writing nothing,
         when it is not waiting (fired already, failed, deleted): it fires once."""
+
+    @abstractmethod
+    def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
+        """:meth:`fire_trigger` for many triggers, in one transaction (a triggerer writes the
+        events that came at once together): each trigger of ``payloads`` still ``waiting``
+        fires with its payload; the ids fired (the others, not waiting, are left as they
+        are)."""
 
     @abstractmethod
     def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
@@ -103,6 +114,5 @@ class TriggerStore(ABC):
 
     @abstractmethod
     def delete_orphan_triggers(self) -> int:
-        """Delete the triggers whose attempt is no longer its instance's current try, or
-        whose instance is neither running nor deferred (cleared, marked, ended with its
-        run); how many."""
+        """Delete the triggers whose attempt is no longer its instance's current try (see
+        above: cleared, marked, ended with its run, a later try); how many."""

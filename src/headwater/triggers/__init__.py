@@ -6,6 +6,7 @@ never use them."""
 from typing import TYPE_CHECKING, Any
 
 from headwater.triggers.base import BaseTrigger, TriggerEvent, build_trigger
+from headwater.triggers.external_task import DagStateTrigger, WorkflowTrigger
 from headwater.triggers.file import FileTrigger
 from headwater.triggers.temporal import DateTimeTrigger, TimeDeltaTrigger
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseTrigger",
+    "DagStateTrigger",
     "DateTimeTrigger",
     "FileTrigger",
     "HttpTrigger",
@@ -22,6 +24,7 @@ __all__ = [
     "SqlTrigger",
     "TimeDeltaTrigger",
     "TriggerEvent",
+    "WorkflowTrigger",
     "build_trigger",
 ]
 

@@ -25,13 +25,18 @@ blocking call): thousands share one loop.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextvars
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from headwater.exceptions import HeadwaterError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,23 @@ class BaseTrigger(ABC):
     def __repr__(self) -> str:
         classpath, kwargs = self.serialize()
         return f"<{classpath} {kwargs}>"
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end from synchronous code and return its result.
+
+    ``asyncio.run`` in this thread, or in a thread of its own when this thread already runs
+    an event loop (a Jupyter notebook, Playwright's sync API, an async web app calling
+    ``dag.test()``), where ``asyncio.run`` would refuse to start.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="headwater-async") as pool:
+        # The caller's context variables (the attempt's metadata store, which connections are
+        # looked up in) go with it.
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coroutine).result()
 
 
 def trigger_classpath(trigger: BaseTrigger) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,11 @@ class MemoryTriggers(MemoryCore):
     def _of_current_try(self, row: TriggerRow) -> bool:
         key = row.key
         ti = self._s.tis.get((key.dag_id, key.run_id), {}).get((key.task_id, key.map_index))
-        return ti is not None and ti.try_number == key.try_number and ti.state in _CURRENT_STATES
+        if ti is None:
+            return False
+        if ti.state is TaskInstanceState.QUEUED:  # its worker recorded the deferral first
+            return ti.try_number == key.try_number - 1
+        return ti.try_number == key.try_number and ti.state in _CURRENT_STATES
 
     def claim_triggers(
         self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
@@ -45,7 +49,7 @@ class MemoryTriggers(MemoryCore):
                 for row in sorted(self._s.triggers.values(), key=lambda r: r.id)
                 if row.state == WAITING
                 and (
-                    row.triggerer_id in (None, triggerer_id)
+                    row.triggerer_id is None
                     or (row.claim_expires_at is not None and row.claim_expires_at <= now)
                 )
                 and self._of_current_try(row)
@@ -57,7 +61,9 @@ class MemoryTriggers(MemoryCore):
             return [
                 row
                 for row in sorted(self._s.triggers.values(), key=lambda r: r.id)
-                if row.state == WAITING and row.triggerer_id == triggerer_id
+                if row.state == WAITING
+                and row.triggerer_id == triggerer_id
+                and self._of_current_try(row)
             ]
 
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:
@@ -88,6 +94,15 @@ class MemoryTriggers(MemoryCore):
 
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FIRED, fired_at=now, payload=copy_json(payload))
+
+    def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
+        copies = {trigger_id: copy_json(payload) for trigger_id, payload in payloads.items()}
+        with self._lock:  # all at once, as one transaction
+            return {
+                trigger_id
+                for trigger_id, payload in copies.items()
+                if self._end_trigger(trigger_id, state=FIRED, fired_at=now, payload=payload)
+            }
 
     def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FAILED, fired_at=now, error=error)

@@ -7,11 +7,23 @@ Firing and failing are one conditional ``UPDATE`` each (``state = 'waiting'``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection as SAConnection
 
 from headwater.db.convert import TIS
@@ -23,18 +35,23 @@ from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
 
 TRIGGERS = cast(Table, TriggerModel.__table__)
 _CURRENT_STATES = (TaskInstanceState.RUNNING.value, TaskInstanceState.DEFERRED.value)
+_QUEUED = TaskInstanceState.QUEUED.value
 
 
 def _of_current_try() -> Any:
-    """The trigger's attempt is its instance's current try, running or deferred."""
+    """The trigger's attempt is its instance's current try, running or deferred; or the
+    try about to start of a queued instance (its worker claimed the attempt and recorded
+    the deferral before the scheduler recorded the instance as running)."""
     t = TRIGGERS.c
     return exists().where(
         TIS.c.dag_id == t.dag_id,
         TIS.c.run_id == t.run_id,
         TIS.c.task_id == t.task_id,
         TIS.c.map_index == t.map_index,
-        TIS.c.try_number == t.try_number,
-        TIS.c.state.in_(_CURRENT_STATES),
+        or_(
+            and_(TIS.c.try_number == t.try_number, TIS.c.state.in_(_CURRENT_STATES)),
+            and_(TIS.c.try_number == t.try_number - 1, TIS.c.state == _QUEUED),
+        ),
     )
 
 
@@ -79,9 +96,8 @@ class SqlTriggers(SqlCore):
         self, triggerer_id: str, now: datetime, lease: timedelta, limit: int | None = None
     ) -> list[TriggerRow]:
         t = TRIGGERS.c
-        free = or_(
-            t.triggerer_id.is_(None), t.claim_expires_at <= now, t.triggerer_id == triggerer_id
-        )
+        # Nobody's (its own are not claimed again: ``limit`` counts new claims only).
+        free = or_(t.triggerer_id.is_(None), t.claim_expires_at <= now)
         query = (
             select(t.id)
             .where(t.state == WAITING, free, _of_current_try())
@@ -89,15 +105,21 @@ class SqlTriggers(SqlCore):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        with self._write() as conn:
-            ids = [row.id for row in conn.execute(query)]
-            if ids:
-                conn.execute(
-                    update(TRIGGERS)
-                    .where(t.id.in_(ids))
-                    .values(triggerer_id=triggerer_id, claim_expires_at=now + lease)
-                )
-            held = select(TRIGGERS).where(t.state == WAITING, t.triggerer_id == triggerer_id)
+        if limit is None or limit > 0:
+            with self._write() as conn:
+                ids = [row.id for row in conn.execute(query)]
+                if ids:
+                    conn.execute(
+                        update(TRIGGERS)
+                        .where(t.id.in_(ids))
+                        .values(triggerer_id=triggerer_id, claim_expires_at=now + lease)
+                    )
+        # Read after the claim's commit, not under its write lock (SQLite's is the whole
+        # database's): a triggerer holding 1,000 triggers reads them all.
+        held = select(TRIGGERS).where(
+            t.state == WAITING, t.triggerer_id == triggerer_id, _of_current_try()
+        )
+        with self._read() as conn:
             return [to_trigger(row) for row in conn.execute(held.order_by(t.id))]
 
     def renew_trigger_claims(self, triggerer_id: str, now: datetime, lease: timedelta) -> set[int]:
@@ -119,6 +141,33 @@ class SqlTriggers(SqlCore):
 
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FIRED, fired_at=now, event={"payload": payload})
+
+    def fire_triggers(self, payloads: Mapping[int, Any], now: datetime) -> set[int]:
+        if not payloads:
+            return set()
+        if len(payloads) == 1:  # the usual case: one statement (autocommit on PostgreSQL)
+            [(trigger_id, payload)] = payloads.items()
+            return {trigger_id} if self.fire_trigger(trigger_id, payload, now) else set()
+        t = TRIGGERS.c
+        # The waiting ones are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the
+        # whole database), so the UPDATE below changes exactly those: one executemany.
+        waiting = select(t.id).where(t.id.in_(list(payloads)), t.state == WAITING).with_for_update()
+        query = (
+            update(TRIGGERS)
+            .where(t.id == bindparam("trigger_id"), t.state == WAITING)
+            .values(state=FIRED, fired_at=now, event=bindparam("fired_event"))
+        )
+        with self._write() as conn:
+            fired = {row.id for row in conn.execute(waiting)}
+            if fired:
+                conn.execute(
+                    query,
+                    [
+                        {"trigger_id": i, "fired_event": {"payload": payloads[i]}}
+                        for i in sorted(fired)
+                    ],
+                )
+        return fired
 
     def fail_trigger(self, trigger_id: int, error: str, now: datetime) -> bool:
         return self._end_trigger(trigger_id, state=FAILED, fired_at=now, error=error)

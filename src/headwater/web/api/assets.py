@@ -9,8 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from headwater.services import assets
+from headwater.services import asset_graph, assets
 from headwater.services._schema import Page
+from headwater.web.api.dags import visible_to
 from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_globals_write
@@ -64,6 +65,27 @@ def create_asset_event(
     """Record an event of a known asset now (404 for an unknown URI), as this user."""
     require_globals_write(principal, "create asset events")
     return assets.create_asset_event(ctx, body, created_by=principal.username)
+
+
+@router.get("/assets/graph")
+def get_asset_graph(
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+    asset_prefix: Annotated[str | None, Query(max_length=1500)] = None,
+    dag_id: Annotated[str | None, Query(max_length=250)] = None,
+    limit: Annotated[int, Query(ge=1, le=asset_graph.MAX_LIMIT)] = asset_graph.DEFAULT_LIMIT,
+) -> asset_graph.AssetGraph:
+    """The assets graph, laid out: producing DAG → asset → consuming DAG (and DAGs reading
+    it), for the assets whose URI or name starts with ``asset_prefix``, or around DAG
+    ``dag_id``; at most ``limit`` nodes (``truncated`` says when cut). DAGs the caller may
+    not see are left out."""
+    return asset_graph.asset_graph(
+        ctx,
+        visible=visible_to(ctx, principal),
+        asset_prefix=asset_prefix,
+        dag_id=dag_id,
+        limit=limit,
+    )
 
 
 @router.get("/assets/{asset_id}")

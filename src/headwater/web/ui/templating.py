@@ -21,9 +21,11 @@ from fastapi.templating import Jinja2Templates
 from headwater.auth.principals import Principal
 from headwater.exceptions import HeadwaterError
 from headwater.web.security import authenticate
+from headwater.web.ui.state_legend import STATE_LEGEND
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 """Autoescaped (``.html``): a value shown in a page is text, whatever it holds."""
+TEMPLATES.env.globals["state_legend"] = STATE_LEGEND
 
 
 class LoginRequired(HeadwaterError):
