@@ -148,3 +148,35 @@ def test_events_without_a_key_keep_one_run_and_bad_keys_stay_queued(
     assert run.partition_key is None
     assert [e.partition_key for e in mem.store.queued_asset_events("orders_report")] == ["mars"]
     assert "stay queued: DAG 'orders_report': partition key 'mars' is not one of" in caplog.text
+
+
+def test_scheduled_runs_of_a_time_partitioned_dag_carry_their_partition(mem: Harness) -> None:
+    """The scheduler's runs get their data interval's key; a producer's outlet events carry it."""
+    mem.write_dag(
+        "scheduled",
+        """
+from headwater import Asset, TimePartitions
+
+DAYS = TimePartitions("daily", start=START)
+
+with DAG("daily_export", start_date=START, schedule="@daily", partitions=DAYS, catchup=True):
+    BashOperator(task_id="export", bash_command="echo day={{ partition_key }}",
+                 outlets=[Asset("s3://bucket/export", partitions=DAYS)])
+""",
+    )
+    mem.process()
+    mem.step()
+    mem.run_until(lambda: len(mem.runs("daily_export")) == 3 and _all_done(mem, "daily_export"))
+    runs = mem.runs("daily_export")
+    assert [(r.run_type, r.partition_key) for r in runs] == [
+        ("scheduled", "2024-01-01"),
+        ("scheduled", "2024-01-02"),
+        ("scheduled", "2024-01-03"),
+    ]
+    assert runs[0].run_id == "scheduled__2024-01-01__2024-01-01T00:00:00+00:00"
+    events = mem.store.list_asset_events()
+    assert sorted(e.partition_key for e in events) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+
+
+def _all_done(h: Harness, dag_id: str) -> bool:
+    return all(r.state.value in ("success", "failed") for r in h.runs(dag_id))
