@@ -56,12 +56,12 @@ def test_statements_stay_few_however_many_runs(sql_store: SqlStore) -> None:
         if statement.lstrip().upper().startswith("INSERT"):
             statements.append(statement)
 
-    count_runs = 2 * RUN_BATCH + 10
+    count_runs = RUN_BATCH + 10  # two batches
     event.listen(sql_store.engine, "before_cursor_execute", count)
     try:
         sql_store.create_dag_runs(_runs(count_runs))
     finally:
         event.remove(sql_store.engine, "before_cursor_execute", count)
     assert len(sql_store.list_dag_runs("etl")) == count_runs
-    # SQLAlchemy may split one executemany into pages of rows; still far below one per run.
-    assert len(statements) <= 2 * 3 * 20
+    # Per batch: the runs, then their instances (one executemany each).
+    assert len(statements) == 4, statements

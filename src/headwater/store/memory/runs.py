@@ -37,11 +37,12 @@ class MemoryRuns(MemoryCore):
     def create_dag_runs(self, runs: Iterable[tuple[DagRun, Iterable[TaskInstance]]]) -> int:
         given = [(run, list(tis)) for run, tis in runs]
         with self._lock:
-            keys = [(run.dag_id, run.run_id) for run, _ in given]
-            taken = [key for key in keys if key in self._s.runs]
-            if taken or len(set(keys)) != len(keys):
-                dag_id, run_id = taken[0] if taken else keys[0]
-                raise ValueError(f"DAG {dag_id!r} already has a run {run_id!r}")
+            seen: set[RunKey] = set()
+            for run, _ in given:  # all checked first: all or nothing
+                key = (run.dag_id, run.run_id)
+                if key in self._s.runs or key in seen:
+                    raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
+                seen.add(key)
             for run, tis in given:
                 self.create_dag_run(run, tis)
         return len(given)
