@@ -76,6 +76,11 @@ def test_start_and_end_bound_the_keys() -> None:
         daily.keys_between("2024-01-01", "2024-01-05")
     with pytest.raises(InvalidPartitionKeyError, match="before the first partition"):
         daily.key_for(datetime(2023, 12, 31, 23, tzinfo=UTC))
+    # start and end as keys: end is the first partition left out.
+    quarter = TimePartitions("monthly", start="2024-01", end="2024-04")
+    assert quarter.resolve("2024-01..2024-03") == ["2024-01", "2024-02", "2024-03"]
+    with pytest.raises(InvalidPartitionKeyError, match="'2024-04' is after the last partition"):
+        quarter.validate_key("2024-04")
 
 
 def test_daily_partitions_follow_their_time_zone() -> None:

@@ -209,12 +209,10 @@ class TimePartitions(Partitions):
         self.start = self._to_utc(self._first)
         self.end: datetime | None = None
         if end is not None:
-            local_end = self._local(end, "end")
-            self.end = (
-                local_end.replace(tzinfo=self._tz).astimezone(UTC)
-                if not isinstance(end, str)
-                else self._to_utc(local_end)
-            )
+            if isinstance(end, datetime) and end.utcoffset() is not None:
+                self.end = end.astimezone(UTC)  # an instant: no wall-clock round trip
+            else:
+                self.end = self._to_utc(self._local(end, "end"))
             if self.end <= self.start:
                 raise DagDefinitionError(
                     f"{period} partitions: end {self.end.isoformat()} is not after the first "
