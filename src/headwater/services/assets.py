@@ -178,6 +178,7 @@ def create_asset_event(
     it run as for a task's event. An unknown asset is not found unless ``create``."""
     from headwater.authoring.assets import Asset
     from headwater.authoring.partitions import check_key_text
+    from headwater.operations import assets as operations
     from headwater.exceptions import DagDefinitionError, InvalidPartitionKeyError
     from headwater.strict_json import InvalidJsonError, require_finite
 
@@ -189,7 +190,8 @@ def create_asset_event(
     except (DagDefinitionError, InvalidJsonError, InvalidPartitionKeyError) as exc:
         raise InvalidRequestError(str(exc)) from None
     try:
-        row = ctx.store.create_asset_event(
+        row = operations.create_asset_event(
+            ctx.store,
             body.uri,
             timestamp=ctx.now(),
             extra=body.extra,
