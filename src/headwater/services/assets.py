@@ -178,8 +178,8 @@ def create_asset_event(
     it run as for a task's event. An unknown asset is not found unless ``create``."""
     from headwater.authoring.assets import Asset
     from headwater.authoring.partitions import check_key_text
-    from headwater.operations import assets as operations
     from headwater.exceptions import DagDefinitionError, InvalidPartitionKeyError
+    from headwater.operations import assets as operations
     from headwater.strict_json import InvalidJsonError, require_finite
 
     try:
