@@ -26,6 +26,7 @@ from headwater.authoring.dependencies import chain, cross_downstream
 from headwater.authoring.edges import Label
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import Param
+from headwater.authoring.partitions import StaticPartitions, TimePartitions
 from headwater.authoring.setup_teardown_decorators import setup, teardown
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
@@ -81,10 +82,12 @@ __all__ = [
     "Label",
     "Metadata",
     "Param",
+    "StaticPartitions",
     "TaskFailedNoRetry",
     "TaskGroup",
     "TaskInstanceState",
     "TaskSkipped",
+    "TimePartitions",
     "TriggerRule",
     "XComArg",
     "__version__",

@@ -29,6 +29,7 @@ from headwater.engine.records import (
     TaskInstance,
 )
 from headwater.engine.run_factory import new_dag_run
+from headwater.engine.run_partitions import partition_start
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
@@ -300,16 +301,26 @@ def run_dag_in_process(
     observer: RunObserver | None = None,
     on_task_start: Callable[[TaskInstance], None] | None = None,
     lookup_first: Sequence[SecretsBackend] = (),
+    partition_key: str | None = None,
 ) -> DagRunResult:
     """Run every task of ``dag`` once, in dependency order, and return the result.
 
     Tasks find connections and variables in ``lookup_first`` before anywhere else
-    (:func:`lookups_for_test_run`)."""
+    (:func:`lookups_for_test_run`). ``partition_key``: the partition the run works on (of a
+    partitioned DAG)."""
     from headwater.settings import load_settings
 
     settings = settings or load_settings()
     clock = clock or SystemClock()
-    run = new_dag_run(dag, logical_date=logical_date or clock.now(), conf=conf, run_id=run_id)
+    if logical_date is None and partition_key is not None:
+        logical_date = partition_start(dag, partition_key)
+    run = new_dag_run(
+        dag,
+        logical_date=logical_date or clock.now(),
+        conf=conf,
+        run_id=run_id,
+        partition_key=partition_key,
+    )
     local = InProcessRun(
         dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start
     )

@@ -10,6 +10,7 @@
     ├── DagImportError              a DAG file failed to import (file, line, exception)
     ├── DagNotFoundError / TaskNotFoundError
     ├── ParamValidationError        a run's conf does not satisfy the DAG's params
+    ├── InvalidPartitionKeyError    a partition key (or range) a DAG's partitions lack
     ├── TemplateRenderError         a template field failed to render (names task, field, name)
     ├── XComError                   a value cannot be serialized, or is too large
     ├── IllegalTransitionError      a state change no rule of the transition table allows
@@ -84,6 +85,11 @@ class TaskNotFoundError(HeadwaterError):
 
 class ParamValidationError(HeadwaterError):
     """A run's conf does not satisfy the DAG's params."""
+
+
+class InvalidPartitionKeyError(HeadwaterError, ValueError):
+    """A partition key, or range of keys, that a partitioning does not have (the message
+    names the key and the partitioning)."""
 
 
 class TemplateRenderError(HeadwaterError):

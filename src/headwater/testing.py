@@ -100,6 +100,7 @@ def run_dag(
     settings: Settings | None = None,
     connections: Mapping[str, Connection | str] | None = None,
     variables: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
 ) -> DagRunResult:
     """Run the whole DAG in this process and return its states and values.
 
@@ -107,6 +108,8 @@ def run_dag(
     ``clock.slept``). ``connections`` (each a :class:`~headwater.secrets.Connection`, a URI
     or a JSON object in text) and ``variables`` win over every secrets backend and database:
     tasks, templates and hooks find them through :func:`headwater.secrets.get_connection`.
+    ``partition_key`` is the partition a partitioned DAG's run works on (a time partition's
+    start is its default logical date).
     """
     return run_dag_in_process(
         dag,
@@ -117,6 +120,7 @@ def run_dag(
         store=store,
         settings=settings,
         lookup_first=_given(connections, variables),
+        partition_key=partition_key,
     )
 
 

@@ -48,6 +48,9 @@ def test_create_an_event_then_list_it_and_its_asset(store: SqlStore) -> None:
     assert "s3://bucket/sales.parquet" in table and "etl.load" in table and "flaky" in table
     events_table = invoke("assets", "events").stdout
     assert "cli:" in events_table and '{"rows": 12}' in events_table
+    # What people did: the event log says who created it.
+    [logged] = [e for e in store.list_events() if e.kind == "asset_event"]
+    assert (logged.detail, logged.actor) == (SALES, event["created_by"])
 
 
 def test_create_event_errors_name_what_is_wrong(store: SqlStore) -> None:

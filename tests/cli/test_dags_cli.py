@@ -27,6 +27,7 @@ RUN_FIELDS = {
     "conf",
     "backfill_id",
     "note",
+    "partition_key",
 }
 
 
@@ -51,6 +52,7 @@ def test_trigger_prints_the_run_as_json(store: SqlStore) -> None:
         "conf": {"region": "us"},
         "backfill_id": None,
         "note": None,
+        "partition_key": None,
     }
     stored = store.get_dag_run("etl", "r1")
     assert stored is not None and stored.state == "queued"

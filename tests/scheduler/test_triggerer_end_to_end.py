@@ -4,6 +4,8 @@ them, the scheduler resumes the tasks in workers.
 * ``headwater scheduler`` runs a triggerer in a thread: a task that deferred frees its
   worker, and resumes in ``execute_complete`` with the trigger's payload once its flag
   file appears.
+* 1,000 tasks deferred at once under a scheduler with two worker slots: a deferred task
+  holds none; all resume, each once.
 * The issue's "done when": with ``headwater scheduler --no-triggerer`` and ``headwater
   triggerer`` as two processes, both killed with SIGKILL while triggers wait (some flags
   raised just before, some while both are down): once they run again, every task resumes,
@@ -48,7 +50,7 @@ FLAGS = {flags!r}
 
 class WaitForFlag(BaseOperator):
     def execute(self, context):
-        self.defer(trigger=FlagTrigger(f"{{FLAGS}}/{{self.task_id}}", 0.02), kwargs={{"n": 1}})
+        self.defer(trigger=FlagTrigger(f"{{FLAGS}}/{{self.task_id}}", {poll}), kwargs={{"n": 1}})
 
     def execute_complete(self, context, event, n):
         with open(f"{{FLAGS}}/resumed.log", "a") as log:
@@ -89,13 +91,14 @@ def wait_for(tree: ProcessTree, condition: Callable[[], object], what: str) -> N
         raise AssertionError(f"{exc}; the processes logged:\n{logs}") from None
 
 
-def setup_dag(tmp_path: Path, count: int) -> tuple[Path, Path]:
-    """The DAG folder (the DAG ``waits`` of ``count`` deferring tasks) and the flags folder."""
+def setup_dag(tmp_path: Path, count: int, poll: float = 0.02) -> tuple[Path, Path]:
+    """The DAG folder (the DAG ``waits`` of ``count`` deferring tasks, whose triggers look
+    for their flag every ``poll`` seconds) and the flags folder."""
     folder, flags = tmp_path / "dags", tmp_path / "flags"
     folder.mkdir()
     flags.mkdir()
     shutil.copy(TRIGGERS_MODULE, folder)
-    (folder / "waits.py").write_text(HEADER + DAG.format(flags=str(flags), count=count))
+    (folder / "waits.py").write_text(HEADER + DAG.format(flags=str(flags), count=count, poll=poll))
     return folder, flags
 
 
@@ -146,6 +149,28 @@ def test_a_deferred_task_resumes_when_the_scheduler_s_triggerer_fires(
     assert scheduler.wait(timeout=30) == 0, tree.output(scheduler)
     [job] = store.list_jobs(kind="triggerer")
     assert job.ended_at is not None  # the triggerer stopped with the scheduler
+    store.close()
+
+
+def test_a_thousand_deferred_tasks_wait_at_once_and_hold_no_worker_slot(
+    tmp_path: Path, sqlite_url: str, trees: list[ProcessTree]
+) -> None:
+    """1,000 tasks deferred at once under a scheduler that runs two attempts at a time: they
+    can all wait only because a deferred task holds no worker slot (the triggerer's memory
+    with 1,000 triggers is measured in tests/triggerer/test_triggerer_processes.py). Then they
+    all resume, each once."""
+    count = 1000
+    folder, flags = setup_dag(tmp_path, count, poll=1.0)
+    tree = ProcessTree(tmp_path, sqlite_url, folder, parallelism="2")
+    trees.append(tree)
+    store = SqlStore.from_url(sqlite_url)
+    tree.start("scheduler")
+    run_id = start_run(tree, store)
+    wait_for(tree, lambda: states(store, run_id) == {"deferred": count}, "every task to defer")
+    assert store.count_waiting_triggers() == count
+    raise_flags(flags, range(count))
+    wait_for(tree, lambda: states(store, run_id) == {"success": count}, "every task to resume")
+    assert resumed(flags) == Counter({f"wait_{i} try 2": 1 for i in range(count)})
     store.close()
 
 

@@ -41,6 +41,7 @@ def test_trigger_returns_the_queued_run_as_json_the_cli_prints(ctx: ServiceConte
         "conf": {"region": "us"},
         "backfill_id": None,
         "note": None,
+        "partition_key": None,
     }
     assert ctx.store.get_dag_run("etl", "by_hand") is not None
 

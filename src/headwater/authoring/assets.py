@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.partitions import Partitions, check_partitions, partitions_from_json
 from headwater.exceptions import DagDefinitionError, InvalidScheduleError
 
 if TYPE_CHECKING:
@@ -115,8 +116,11 @@ class Asset(AssetCondition):
         name: str | None = None,
         group: str = "asset",
         extra: Mapping[str, Any] | None = None,
+        partitions: Partitions | None = None,
     ) -> None:
         self.uri = _check_uri(uri)
+        # Its events carry the partition key they updated (headwater.authoring.partitions).
+        self.partitions = check_partitions(partitions, f"asset {uri!r}")
         self.name = uri if name is None else str(name)
         self.group = str(group)
         if extra is not None and not isinstance(extra, Mapping):
@@ -139,9 +143,10 @@ class Asset(AssetCondition):
         yield self
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "asset": {"uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
-        }
+        data = {"uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
+        if self.partitions is not None:
+            data["partitions"] = self.partitions.to_json()
+        return {"asset": data}
 
 
 Dataset = Asset
@@ -242,7 +247,11 @@ def condition_from_json(data: Any) -> AssetCondition:
     ((kind, value),) = data.items()
     if kind == "asset":
         return Asset(
-            value["uri"], value.get("name"), value.get("group", "asset"), value.get("extra")
+            value["uri"],
+            value.get("name"),
+            value.get("group", "asset"),
+            value.get("extra"),
+            partitions_from_json(value.get("partitions")),
         )
     if kind == "alias":
         return AssetAlias(value["name"])
@@ -352,7 +361,8 @@ def asset(
     ``uri``, or the function's name). The function takes context keys by name, and ``self``
     (the asset: ``self.uri``; ``outlet_events[self].extra[...]`` attaches metadata).
     Returns the :class:`Asset`, so other DAGs can be scheduled on it; the DAG is
-    ``<asset>.dag``. Other keywords go to :class:`DAG`.
+    ``<asset>.dag``. Other keywords go to :class:`DAG`; with ``partitions`` the asset is
+    partitioned the same way, and each run updates its own partition.
     """
 
     def wrap(function: Callable[..., Any]) -> Asset:
@@ -360,7 +370,13 @@ def asset(
         from headwater.operators.python import PythonOperator
 
         asset_name = name or function.__name__
-        made = _AssetWithDag(uri or asset_name, name=asset_name, group=group, extra=extra)
+        made = _AssetWithDag(
+            uri or asset_name,
+            name=asset_name,
+            group=group,
+            extra=extra,
+            partitions=dag_kwargs.get("partitions"),  # a partitioned DAG's asset is too
+        )
         # As Airflow's: a parameter named ``self`` is the asset itself.
         wants_self = "self" in inspect.signature(function).parameters
         with DAG(function.__name__, schedule=schedule, **dag_kwargs) as dag:

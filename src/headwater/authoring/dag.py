@@ -15,6 +15,7 @@ from headwater.authoring.dates import plain_datetime
 from headwater.authoring.in_process_runs import RunResult, run_in_process
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
 from headwater.authoring.params import Param, normalize_params
+from headwater.authoring.partitions import Partitions, check_partitions
 from headwater.authoring.schedules import Schedule
 from headwater.exceptions import (
     CycleError,
@@ -138,6 +139,7 @@ class DAG:
         on_failure_callback: Callback | None = None,
         template_searchpath: str | Iterable[str] | None = None,
         is_paused_upon_creation: bool | None = None,
+        partitions: Partitions | None = None,
     ) -> None:
         validate_task_id(dag_id, "dag_id")
         self.dag_id = dag_id
@@ -186,6 +188,8 @@ class DAG:
             template_searchpath = [template_searchpath]
         self.template_searchpath = list(template_searchpath or [])
         self.is_paused_upon_creation = is_paused_upon_creation
+        # Each run works on one key of these (issue 13; see headwater.authoring.partitions).
+        self.partitions = check_partitions(partitions, f"DAG {dag_id!r}")
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_groups: dict[str, TaskGroup] = {}
         self.edge_info: dict[str, dict[str, dict[str, Any]]] = {}

@@ -120,21 +120,30 @@ def list_events(
 @click.option(
     "--create", is_flag=True, help="Register the asset if no DAG names it yet (else an error)."
 )
+@click.option(
+    "--partition-key",
+    help="The partition of a partitioned asset the event updated (2024-01-31, eu).",
+)
 @output_option
 @handle_errors
-def create_event(uri: str, extra: str | None, create: bool, output: str) -> None:
+def create_event(
+    uri: str, extra: str | None, create: bool, partition_key: str | None, output: str
+) -> None:
     """Record an event of asset URI now: the DAGs scheduled on it run as if a task had
     updated it. The event names you (cli:<OS user>) as its creator.
 
     \b
     Example:
         headwater assets create-event s3://bucket/sales.parquet --extra '{"rows": 12}'
+        headwater assets create-event s3://bucket/daily.parquet --partition-key 2024-01-31
     """
     from headwater.services.assets import AssetEventIn, create_asset_event
     from headwater.services.context import open_context
     from headwater.services.errors import NotFoundError
 
-    body = AssetEventIn(uri=uri, extra=parse_json_object(extra, "--extra"))
+    body = AssetEventIn(
+        uri=uri, extra=parse_json_object(extra, "--extra"), partition_key=partition_key
+    )
     with open_context() as ctx:
         try:
             event = create_asset_event(ctx, body, created_by=cli_actor(), create=create)
@@ -143,4 +152,5 @@ def create_event(uri: str, extra: str | None, create: bool, output: str) -> None
     if output == "json":
         emit_schema(event)
     else:
-        console().print(f"Created event {event.id} of {event.uri}")
+        partition = f" (partition {event.partition_key})" if event.partition_key else ""
+        console().print(f"Created event {event.id} of {event.uri}{partition}")

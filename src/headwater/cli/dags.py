@@ -186,26 +186,42 @@ def _print_run(run: DagRunOut) -> None:
 @click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
 @run_id_option
 @click.option("--logical-date", "-d", help="Logical date (ISO); default: now.")
+@click.option(
+    "--partition",
+    "partition_key",
+    help="Partition key of a partitioned DAG (2024-01-31, eu); its run works on that partition.",
+)
 @output_option
 @handle_errors
 def trigger(
-    dag_id: str, conf: str | None, run_id: str | None, logical_date: str | None, output: str
+    dag_id: str,
+    conf: str | None,
+    run_id: str | None,
+    logical_date: str | None,
+    partition_key: str | None,
+    output: str,
 ) -> None:
     """Queue a manual run of DAG_ID for the scheduler.
 
     The DAG must be in the metadata database (the DAG processor stores it from its file).
     --conf is checked against the DAG's params before anything is stored; a taken run id
-    is refused. A paused DAG's run waits until the DAG is unpaused.
+    is refused. A paused DAG's run waits until the DAG is unpaused. --partition must be one
+    of the DAG's partitions; a time partition's run defaults to that partition's start as
+    logical date and its interval as data interval.
 
     \b
     Example:
         headwater dags trigger etl --conf '{"region": "us"}' --logical-date 2024-01-31
+        headwater dags trigger daily_sales --partition 2024-01-31
     """
     from headwater.services.context import open_context
     from headwater.services.runs import TriggerRunRequest, trigger_run
 
     request = TriggerRunRequest(
-        conf=parse_conf(conf), run_id=run_id, logical_date=parse_date(logical_date)
+        conf=parse_conf(conf),
+        run_id=run_id,
+        logical_date=parse_date(logical_date),
+        partition_key=partition_key,
     )
     with open_context() as ctx:
         run = trigger_run(ctx, dag_id, request)
@@ -298,13 +314,14 @@ def list_runs(dag_id: str, state: str | None, limit: int, output: str) -> None:
     console().print(
         table(
             f"Runs of {dag_id}",
-            ["run_id", "state", "run_type", "logical_date", "start_date", "end_date"],
+            ["run_id", "state", "run_type", "logical_date", "partition", "start_date", "end_date"],
             [
                 [
                     r.run_id,
                     r.state,
                     r.run_type,
                     when(r.logical_date),
+                    r.partition_key or "",
                     when(r.start_date),
                     when(r.end_date),
                 ]

@@ -28,8 +28,13 @@ def _required_date(text: str, option: str) -> datetime:
 
 @click.command("backfill")
 @click.argument("dag_id")
-@click.option("--start", "start_text", required=True, help="First logical date (ISO), included.")
-@click.option("--end", "end_text", required=True, help="Last logical date (ISO), included.")
+@click.option("--start", "start_text", help="First logical date (ISO), included.")
+@click.option("--end", "end_text", help="Last logical date (ISO), included.")
+@click.option(
+    "--partitions",
+    help="Instead of --start/--end, partitions of a partitioned DAG: FIRST..LAST or KEY,KEY "
+    "(2024-01-01..2024-01-31, eu,us).",
+)
 @click.option(
     "--reprocess",
     type=click.Choice(["failed", "none", "all"]),
@@ -52,8 +57,9 @@ def _required_date(text: str, option: str) -> datetime:
 @handle_errors
 def backfill(
     dag_id: str,
-    start_text: str,
-    end_text: str,
+    start_text: str | None,
+    end_text: str | None,
+    partitions: str | None,
     reprocess: str,
     max_active_runs: int | None,
     run_backwards: bool,
@@ -69,18 +75,33 @@ def backfill(
     with --run-backwards). Running the same backfill
     again creates nothing new. --dry-run prints each logical date and its action.
 
+    A partitioned DAG may be backfilled by --partitions instead: one run per partition
+    key (`backfill__<key>__<logical date>`), decided as above by the run that works on that
+    partition; a time partition not over yet is skipped.
+
     \b
     Example:
         headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --dry-run
         headwater dags backfill etl --start 2024-01-01 --end 2024-01-31 --reprocess all
+        headwater dags backfill daily_sales --partitions 2024-01-01..2024-01-31
+        headwater dags backfill regional --partitions eu,us --dry-run
     """
     from headwater.services.backfills import BackfillRequest, plan_backfill, run_backfill
     from headwater.services.context import open_context
 
-    start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
+    start = end = None
+    if partitions is not None:
+        if start_text is not None or end_text is not None:
+            raise click.UsageError("give --partitions or --start/--end, not both")
+    else:
+        if start_text is None or end_text is None:
+            missing = "--start" if start_text is None else "--end"
+            raise click.UsageError(f"Missing option '{missing}' (or give --partitions instead)")
+        start, end = _required_date(start_text, "--start"), _required_date(end_text, "--end")
     request = BackfillRequest(
         start=start,
         end=end,
+        partitions=partitions,
         reprocess=reprocess,
         max_active_runs=max_active_runs,
         run_backwards=run_backwards,
@@ -91,12 +112,20 @@ def backfill(
             if output == "json":
                 emit_schema(plan)
                 return
+            partition_column = ["partition"] if partitions is not None else []
             console().print(
                 table(
                     f"Backfill plan for {dag_id} (dry run: nothing changed)",
-                    ["logical_date", "action", "run_id", "state", "why"],
+                    ["logical_date", *partition_column, "action", "run_id", "state", "why"],
                     [
-                        [when(i.logical_date), i.action, i.run_id, i.state or "", i.reason]
+                        [
+                            when(i.logical_date),
+                            *([i.partition_key or ""] if partition_column else []),
+                            i.action,
+                            i.run_id,
+                            i.state or "",
+                            i.reason,
+                        ]
                         for i in plan.items
                     ],
                 )
@@ -108,7 +137,8 @@ def backfill(
             return
         out = console()
         if result.backfill_id is None:
-            out.print(f"Nothing to backfill: all {len(result.items)} logical date(s) skipped.")
+            what = "partition(s)" if partitions is not None else "logical date(s)"
+            out.print(f"Nothing to backfill: all {len(result.items)} {what} skipped.")
             return
         out.print(
             f"Backfill {result.backfill_id} of {dag_id}: {len(result.created)} run(s) created, "

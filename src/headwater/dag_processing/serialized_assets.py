@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.assets import condition_from_json, reference_from_json
+from headwater.dag_processing.serialized_partitions import (
+    dump_dag_partitions,
+    load_dag_partitions,
+)
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -21,7 +25,10 @@ if TYPE_CHECKING:
 
 def dump_dag_assets(dag: DAG) -> dict[str, Any]:
     condition = getattr(dag, "asset_condition", None)
-    return {"asset_condition": None if condition is None else condition.to_json()}
+    return {
+        "asset_condition": None if condition is None else condition.to_json(),
+        **dump_dag_partitions(dag),
+    }
 
 
 def dump_task_assets(task: BaseOperator) -> dict[str, Any]:
@@ -34,6 +41,7 @@ def dump_task_assets(task: BaseOperator) -> dict[str, Any]:
 def load_dag_assets(dag: DAG, spec: Mapping[str, Any]) -> None:
     condition = spec.get("asset_condition")
     dag.asset_condition = None if condition is None else condition_from_json(condition)
+    load_dag_partitions(dag, spec)
 
 
 def load_task_assets(task: BaseOperator, spec: Mapping[str, Any]) -> None:

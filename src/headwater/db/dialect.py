@@ -57,3 +57,12 @@ def upsert(
     for name, build in (merge or {}).items():
         values[name] = build(stmt.excluded)
     return stmt.on_conflict_do_update(index_elements=key, set_=values)
+
+
+def refresh_statistics(conn: Any, table: Table) -> None:
+    """Have the planner count ``table``'s rows again (PostgreSQL's ``ANALYZE``; nothing on
+    SQLite). For bulk writes: rows referencing a table that was small when its statistics
+    were taken are checked by a scan of it (the foreign-key check's plan), which makes
+    inserting N of them cost O(N^2) until the statistics see the table's real size."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table.name}")

@@ -8,12 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.params import resolve_params
-from headwater.engine.records import DagRun, validate_run_id
+from headwater.engine.records import DagRun, TaskInstance, validate_run_id
+from headwater.engine.run_partitions import (
+    KEYED_BY_INTERVAL,
+    checked_partition_key,
+    key_of_interval,
+    partition_interval,
+)
 from headwater.exceptions import HeadwaterError
 from headwater.strict_json import require_finite
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
+    from headwater.authoring.operator import BaseOperator
 
 
 def new_dag_run(
@@ -24,6 +31,7 @@ def new_dag_run(
     run_id: str | None = None,
     run_type: str = "manual",
     data_interval: tuple[datetime, datetime] | None = None,
+    partition_key: str | None = None,
 ) -> DagRun:
     """A run record for ``dag`` at ``logical_date``: params validated, data interval set.
 
@@ -38,6 +46,12 @@ def new_dag_run(
     infinity is refused (:class:`~headwater.strict_json.InvalidJsonError`): it is stored
     as JSON, which cannot hold them. A logical date whose data interval (or UTC time) falls
     outside years 1 to 9999 is refused with a :class:`~headwater.exceptions.HeadwaterError`.
+
+    A partitioned DAG's run works on ``partition_key`` (checked against ``dag.partitions``;
+    a time partition's interval is the data interval unless one is given); a scheduled or
+    manual run of a time-partitioned DAG without one gets the key of its data interval's
+    start (see :mod:`headwater.engine.run_partitions`). A partitioned run's default id is
+    ``<run_type>__<partition key>__<logical date>``.
     """
     if logical_date.tzinfo is None:
         raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
@@ -45,20 +59,50 @@ def new_dag_run(
     logical_date = plain_datetime(logical_date)
     params = resolve_params(dag.params, conf)  # first: it refuses a conf that is no mapping
     require_finite(conf, "conf")
+    partition_key = checked_partition_key(dag, partition_key)
+    if data_interval is None and partition_key is not None:
+        data_interval = partition_interval(dag, partition_key)
     start, end = data_interval or _interval_for(dag, logical_date)
     start, end = plain_datetime(start), plain_datetime(end)
+    if partition_key is None and run_type in KEYED_BY_INTERVAL:
+        partition_key = key_of_interval(dag, start)
+    if run_id is None:
+        run_id = f"{run_type}__{logical_date.isoformat()}"
+        if partition_key is not None:
+            run_id = f"{run_type}__{partition_key}__{logical_date.isoformat()}"
     return DagRun(
         dag_id=dag.dag_id,
-        run_id=validate_run_id(
-            run_id if run_id is not None else f"{run_type}__{logical_date.isoformat()}"
-        ),
+        run_id=validate_run_id(run_id),
         logical_date=logical_date,
         data_interval_start=start,
         data_interval_end=end,
         run_type=run_type,
         conf=dict(conf or {}),
         params=params,
+        partition_key=partition_key,
     )
+
+
+def new_task_instance(dag_id: str, run_id: str, task: BaseOperator, map_index: int) -> TaskInstance:
+    """A fresh (state ``none``) instance of ``task`` in run ``run_id``, with the task's
+    retries, priority, pool and queue."""
+    return TaskInstance(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task.task_id,
+        map_index=map_index,
+        max_tries=task.retries + 1,
+        priority_weight=task.priority_weight,
+        pool=task.pool,
+        pool_slots=task.pool_slots,
+        queue=task.queue,
+    )
+
+
+def new_task_instances(dag: DAG, run: DagRun) -> list[TaskInstance]:
+    """The instances a new run of ``dag`` starts with: one per task, unmapped (a mapped
+    task's placeholder), as :meth:`DagRunEngine.create` stores them."""
+    return [new_task_instance(dag.dag_id, run.run_id, t, -1) for t in dag.task_dict.values()]
 
 
 def _interval_for(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]:

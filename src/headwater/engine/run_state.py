@@ -24,6 +24,7 @@ from headwater.engine.records import (
     TaskInstance,
     TaskInstanceKey,
 )
+from headwater.engine.run_factory import new_task_instance
 from headwater.engine.states import (
     FINISHED_STATES,
     DagRunState,
@@ -108,17 +109,7 @@ class RunState:
         engine writes the run (a person's clear or mark meanwhile makes the write stale)."""
 
     def _new_ti(self, task: BaseOperator, map_index: int) -> TaskInstance:
-        return TaskInstance(
-            dag_id=self.dag.dag_id,
-            run_id=self.run.run_id,
-            task_id=task.task_id,
-            map_index=map_index,
-            max_tries=task.retries + 1,
-            priority_weight=task.priority_weight,
-            pool=task.pool,
-            pool_slots=task.pool_slots,
-            queue=task.queue,
-        )
+        return new_task_instance(self.dag.dag_id, self.run.run_id, task, map_index)
 
     def _remember_stored(self, tis: Iterable[TaskInstance]) -> None:
         """Note the (state, try number) each instance has in the store, as read, before

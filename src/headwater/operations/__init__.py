@@ -51,6 +51,7 @@ from headwater.operations.errors import (
 )
 from headwater.operations.logs import AttemptLog, attempt_ended, find_attempt_log
 from headwater.operations.marking import mark_task_instances, task_instances_to_mark
+from headwater.operations.partition_backfill import plan_partition_backfill
 from headwater.operations.runs import delete_run, trigger_run
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "get_variable",
     "mark_task_instances",
     "plan_backfill",
+    "plan_partition_backfill",
     "public_connection",
     "replace_connection",
     "require_run",

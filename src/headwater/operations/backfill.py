@@ -35,6 +35,7 @@ from headwater.operations._stored import require_aware, stored_dag, xcoms_for
 from headwater.operations.actors import current_actor
 from headwater.operations.clearing import clear_task_instances
 from headwater.operations.errors import ConflictError, InvalidRequestError, NotFoundError
+from headwater.operations.partition_backfill import create_partition_runs
 from headwater.scheduler.run_planning import iter_intervals_between
 from headwater.store import backfills
 
@@ -67,6 +68,8 @@ class BackfillItem:
     """The existing run's state; None for 'create'."""
     reason: str = ""
     """Why, in a few words."""
+    partition_key: str | None = None
+    """The partition, for a backfill over partitions (:mod:`.partition_backfill`)."""
 
 
 class BackfillPlan(list[BackfillItem]):
@@ -80,12 +83,16 @@ class BackfillPlan(list[BackfillItem]):
         start: datetime,
         end: datetime,
         reprocess: str,
+        partitions: str | None = None,
     ) -> None:
         super().__init__(items)
         self.dag_id = dag_id
         self.start = start
         self.end = end
         self.reprocess = reprocess
+        self.partitions = partitions
+        """The partitions asked for (``2024-01-01..2024-01-31``, ``eu,us``); None for a
+        backfill over logical dates."""
 
     def with_action(self, action: str) -> list[BackfillItem]:
         return [item for item in self if item.action == action]
@@ -266,17 +273,21 @@ def run_backfill(
     if not plan.with_action("create") and not plan.with_action("rerun"):
         return result
     # Built (and params validated) before anything is stored.
-    new_runs = {
-        item.run_id: new_dag_run(
-            dag,
-            logical_date=item.logical_date,
-            run_id=item.run_id,
-            run_type="backfill",
-            conf=conf,
-            data_interval=(item.data_interval_start, item.data_interval_end),
-        )
-        for item in plan.with_action("create")
-    }
+    new_runs = (
+        {}
+        if plan.partitions is not None
+        else {
+            item.run_id: new_dag_run(
+                dag,
+                logical_date=item.logical_date,
+                run_id=item.run_id,
+                run_type="backfill",
+                conf=conf,
+                data_interval=(item.data_interval_start, item.data_interval_end),
+            )
+            for item in plan.with_action("create")
+        }
+    )
     # One unit of work: the backfill, its runs and its event, or nothing.
     with store.unit_of_work() as uow:
         row = backfills.create_backfill(
@@ -293,8 +304,10 @@ def run_backfill(
         result.id = row.id
         xcoms = xcoms_for(uow)
         all_tasks = list(dag.task_dict)
+        if plan.partitions is not None:  # batched: a backfill may cover 100,000 partitions
+            create_partition_runs(uow, dag, plan, row.id, conf, result)
         for item in plan:
-            if item.action == "create":
+            if item.action == "create" and plan.partitions is None:
                 run = new_runs[item.run_id]
                 if uow.find_dag_run(dag.dag_id, item.logical_date):
                     result.skipped.append(item.run_id)  # created meanwhile
@@ -323,7 +336,8 @@ def run_backfill(
             dag_id=dag.dag_id,
             detail=(
                 f"backfill {row.id} {plan.start.isoformat()}..{plan.end.isoformat()} "
-                f"reprocess={plan.reprocess} max_active_runs={max_active_runs}"
+                + (f"partitions={plan.partitions} " if plan.partitions is not None else "")
+                + f"reprocess={plan.reprocess} max_active_runs={max_active_runs}"
                 + (" run_backwards" if run_backwards else "")
                 + ": "
                 f"{len(result.created)} created, {len(result.rerun)} rerun"

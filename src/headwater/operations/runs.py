@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import DagRun
 from headwater.engine.run_factory import new_dag_run
+from headwater.engine.run_partitions import partition_start
 from headwater.engine.states import DagRunState
 from headwater.operations._stored import require_aware, require_run, stored_dag, xcoms_for
 from headwater.operations.actors import current_actor
@@ -28,6 +29,7 @@ def trigger_run(
     run_id: str | None = None,
     logical_date: datetime | None = None,
     now: datetime,
+    partition_key: str | None = None,
 ) -> DagRun:
     """Create a manual run of ``dag_id``, QUEUED for the scheduler, and return it.
 
@@ -38,13 +40,25 @@ def trigger_run(
     time zone, a ``timedelta`` counted from its ``start_date``: see
     :func:`~headwater.engine.run_factory.new_dag_run`); ``run_id`` defaults to
     ``manual__<logical date>``. A paused DAG's run waits until it is unpaused.
+    ``partition_key`` is checked against the DAG's partitions; a time partition's run has
+    that partition's start as its default logical date and its interval as data interval
+    (the id is ``manual__<key>__<logical date>``).
     Example::
 
         run = trigger_run(store, "etl", conf={"region": "us"}, now=clock.now())
     """
     _, dag = stored_dag(store, dag_id, action="trigger")
     when = require_aware(logical_date, "logical_date") if logical_date is not None else now
-    run = new_dag_run(dag, logical_date=when, conf=conf, run_id=run_id, run_type="manual")
+    if logical_date is None and partition_key is not None:
+        when = partition_start(dag, partition_key) or now
+    run = new_dag_run(
+        dag,
+        logical_date=when,
+        conf=conf,
+        run_id=run_id,
+        run_type="manual",
+        partition_key=partition_key,
+    )
     run.state = DagRunState.QUEUED
     if store.get_dag_run(dag_id, run.run_id) is not None:
         raise _taken(dag_id, run.run_id)

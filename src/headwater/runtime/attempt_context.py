@@ -146,6 +146,7 @@ def build_context(
         "ts": ts,
         "ts_nodash": ts_nodash,
         "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
+        "partition_key": run.partition_key,  # None unless the DAG is partitioned
         # Each attempt gets its own copy: a task that changes its params changes no other's.
         "params": copy.deepcopy(run.params) if run.params else {},
         "conf": copy.deepcopy(run.conf) if run.conf else {},

@@ -13,6 +13,14 @@ a DAG at ``max_active_runs`` waits with its events queued; all the events queued
 when its condition is met go to one run (two updates before the scheduler looks make one
 run). The run's logical date is the moment it is created; its data interval spans the
 timestamps of its events.
+
+Partitions: for a DAG declared with ``partitions=``, the events queued for it are grouped
+by their ``partition_key``, and each group is a condition of its own: a run per partition
+whose events meet the condition, carrying that key (and, for time partitions, that
+partition's interval as data interval), consuming only that partition's events. Events
+without a key form one group of their own, as before; a DAG without partitions takes all
+its events together whatever their keys. A key the DAG's partitions lack keeps its events
+queued, with a warning (a partitioning changed, say).
 """
 
 from __future__ import annotations
@@ -25,7 +33,10 @@ from typing import TYPE_CHECKING
 
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.run_factory import new_dag_run
+from headwater.engine.run_partitions import partition_interval
 from headwater.engine.states import DagRunState
+from headwater.exceptions import InvalidPartitionKeyError
+from headwater.scheduler.partition_groups import partition_groups
 from headwater.store.assets import QueuedAssetEvent
 
 if TYPE_CHECKING:
@@ -63,10 +74,11 @@ def create_asset_triggered_runs(
         if known is None or known.is_paused:
             continue
         condition = getattr(known.dag, "asset_condition", None)
-        # An event counts for its asset, and for the alias it came through.
-        updated = {e.uri for e in events} | {e.alias for e in events if e.alias is not None}
-        if condition is not None and condition.evaluate(updated):
-            ready.append((known.dag, events))
+        for key, group in partition_groups(known.dag, events):
+            # An event counts for its asset, and for the alias it came through.
+            updated = {e.uri for e in group} | {e.alias for e in group if e.alias is not None}
+            if condition is not None and condition.evaluate(updated):
+                ready.append((known.dag, key, group))
     if not ready:
         return []
     from headwater.store.backfills import active_backfill_runs
@@ -78,10 +90,10 @@ def create_asset_triggered_runs(
         if (run.dag_id, run.run_id) not in backfill_of
     )
     created = []
-    for dag, events in ready:
+    for dag, key, events in ready:
         if active[dag.dag_id] >= dag.max_active_runs:
             continue  # its events stay queued until a run ends
-        run = _create_run(store, xcoms, dag, events, now)
+        run = _create_run(store, xcoms, dag, events, now, key)
         if run is not None:
             active[dag.dag_id] += 1
             created.append(run)
@@ -89,15 +101,27 @@ def create_asset_triggered_runs(
 
 
 def _create_run(
-    store: Store, xcoms: XComs, dag: DAG, events: list[QueuedAssetEvent], now: datetime
+    store: Store,
+    xcoms: XComs,
+    dag: DAG,
+    events: list[QueuedAssetEvent],
+    now: datetime,
+    partition_key: str | None = None,
 ) -> DagRun | None:
     stamps = [e.timestamp for e in events]
-    run = new_dag_run(
-        dag,
-        logical_date=now,
-        run_type=ASSET_TRIGGERED,
-        data_interval=(min(stamps), max(stamps)),
-    )
+    try:
+        # A time partition's run covers the partition; any other, its events' timestamps.
+        interval = partition_interval(dag, partition_key) if partition_key is not None else None
+        run = new_dag_run(
+            dag,
+            logical_date=now,
+            run_type=ASSET_TRIGGERED,
+            data_interval=interval or (min(stamps), max(stamps)),
+            partition_key=partition_key,
+        )
+    except InvalidPartitionKeyError as exc:
+        log.warning("%d asset event(s) stay queued: %s", len(events), exc)
+        return None
     if store.get_dag_run(dag.dag_id, run.run_id) is not None:
         return None  # a run at this very moment exists: the next pass creates it
     try:

@@ -100,6 +100,9 @@ class AssetEventIn(Schema):
     uri: str
     """The asset's URI (checked as in DAG files: an error names what is wrong)."""
     extra: dict[str, Any] = Field(default_factory=dict)
+    partition_key: str | None = None
+    """The partition of a partitioned asset the event updated (``2024-01-31``, ``eu``):
+    DAGs partitioned the same way run that partition only."""
 
 
 def _asset_out(ctx: ServiceContext, row: AssetRow, refs: list[AssetReference]) -> AssetOut:
@@ -174,17 +177,27 @@ def create_asset_event(
     """Record an event of asset ``body.uri`` now, as ``created_by``; the DAGs scheduled on
     it run as for a task's event. An unknown asset is not found unless ``create``."""
     from headwater.authoring.assets import Asset
-    from headwater.exceptions import DagDefinitionError
+    from headwater.authoring.partitions import check_key_text
+    from headwater.exceptions import DagDefinitionError, InvalidPartitionKeyError
+    from headwater.operations import assets as operations
     from headwater.strict_json import InvalidJsonError, require_finite
 
     try:
         Asset(body.uri)  # the URI rules of DAG files
         require_finite(body.extra, "extra")
-    except (DagDefinitionError, InvalidJsonError) as exc:
+        if body.partition_key is not None:
+            check_key_text(body.partition_key)
+    except (DagDefinitionError, InvalidJsonError, InvalidPartitionKeyError) as exc:
         raise InvalidRequestError(str(exc)) from None
     try:
-        row = ctx.store.create_asset_event(
-            body.uri, timestamp=ctx.now(), extra=body.extra, created_by=created_by, create=create
+        row = operations.create_asset_event(
+            ctx.store,
+            body.uri,
+            timestamp=ctx.now(),
+            extra=body.extra,
+            created_by=created_by,
+            create=create,
+            partition_key=body.partition_key,
         )
     except UnknownAssetError:
         raise NotFoundError(f"no asset with URI {body.uri!r}: no DAG names it") from None

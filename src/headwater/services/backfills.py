@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 
 
 class BackfillRequest(Schema):
-    start: datetime
-    """First logical date, included; timezone-aware."""
-    end: datetime
-    """Last logical date, included; timezone-aware."""
+    start: datetime | None = None
+    """First logical date, included; timezone-aware (a backfill over dates)."""
+    end: datetime | None = None
+    """Last logical date, included; timezone-aware (a backfill over dates)."""
+    partitions: str | None = None
+    """Instead of dates, the partitions of a partitioned DAG: ``FIRST..LAST`` (a range)
+    or ``KEY,KEY`` (``2024-01-01..2024-01-31``, ``eu,us``)."""
     reprocess: str = "failed"
     """Which existing runs to run again: ``failed``, ``none`` or ``all`` (finished ones)."""
     max_active_runs: int | None = None
@@ -46,10 +49,11 @@ class BackfillCreate(BackfillRequest):
     """``POST /api/v1/backfills``: a backfill of ``dag_id``, or with ``dry_run`` its plan."""
 
     dag_id: str
-    start: AwareDatetime
-    """First logical date, included, with its UTC offset (``2024-01-01T00:00:00+00:00``)."""
-    end: AwareDatetime
-    """Last logical date, included, with its UTC offset."""
+    start: AwareDatetime | None = None
+    """First logical date, included, with its UTC offset (``2024-01-01T00:00:00+00:00``);
+    leave it out with ``partitions``."""
+    end: AwareDatetime | None = None
+    """Last logical date, included, with its UTC offset; leave it out with ``partitions``."""
     reprocess: Literal["failed", "none", "all"] = "failed"
     """Which existing runs to run again: failed ones, none, or all finished ones."""
     max_active_runs: int | None = Field(default=None, ge=1, le=10_000)
@@ -70,6 +74,8 @@ class BackfillItemOut(Schema):
     state: str | None
     """The existing run's state; None for ``create``."""
     reason: str
+    partition_key: str | None = None
+    """The partition (a backfill over partitions)."""
 
 
 class BackfillPlanOut(Schema):
@@ -79,6 +85,7 @@ class BackfillPlanOut(Schema):
     start: IsoDatetime
     end: IsoDatetime
     reprocess: str
+    partitions: str | None = None
     dry_run: bool = True
     items: list[BackfillItemOut]
 
@@ -94,6 +101,7 @@ class BackfillResult(Schema):
     reprocess: str
     max_active_runs: int
     run_backwards: bool = False
+    partitions: str | None = None
     dry_run: bool = False
     items: list[BackfillItemOut]
     created: list[str]
@@ -106,10 +114,21 @@ class BackfillResult(Schema):
 
 def _plan(ctx: ServiceContext, dag_id: str, request: BackfillRequest) -> BackfillPlan:
     from headwater.authoring.params import resolve_params
+    from headwater.operations import InvalidRequestError, plan_partition_backfill, stored_dag
     from headwater.operations import plan_backfill as plan
-    from headwater.operations import stored_dag
 
-    result = plan(ctx.store, dag_id, request.start, request.end, request.reprocess, now=ctx.now())
+    if request.partitions is not None:
+        if request.start is not None or request.end is not None:
+            raise InvalidRequestError("give partitions or start and end, not both")
+        result = plan_partition_backfill(
+            ctx.store, dag_id, request.partitions, request.reprocess, now=ctx.now()
+        )
+    elif request.start is None or request.end is None:
+        raise InvalidRequestError("give start and end (logical dates), or partitions")
+    else:
+        result = plan(
+            ctx.store, dag_id, request.start, request.end, request.reprocess, now=ctx.now()
+        )
     if request.conf is not None:  # a dry run refuses a conf the real backfill would refuse
         resolve_params(stored_dag(ctx.store, dag_id, action="backfill")[1].params, request.conf)
     return result
@@ -125,6 +144,7 @@ def _items(plan: BackfillPlan) -> list[BackfillItemOut]:
             run_id=item.run_id,
             state=item.state,
             reason=item.reason,
+            partition_key=item.partition_key,
         )
         for item in plan
     ]
@@ -137,9 +157,10 @@ def plan_backfill(ctx: ServiceContext, dag_id: str, request: BackfillRequest) ->
     plan = _plan(ctx, dag_id, request)
     return BackfillPlanOut(
         dag_id=dag_id,
-        start=request.start,
-        end=request.end,
+        start=plan.start,
+        end=plan.end,
         reprocess=request.reprocess,
+        partitions=plan.partitions,
         items=_items(plan),
     )
 
@@ -170,11 +191,12 @@ def run_backfill(
     return BackfillResult(
         backfill_id=result.id,
         dag_id=dag_id,
-        start=request.start,
-        end=request.end,
+        start=plan.start,
+        end=plan.end,
         reprocess=request.reprocess,
         max_active_runs=max_active_runs,
         run_backwards=request.run_backwards,
+        partitions=plan.partitions,
         items=_items(plan),
         created=result.created,
         rerun=result.rerun,
@@ -344,12 +366,20 @@ def list_backfills(
 
 
 def get_backfill(
-    ctx: ServiceContext, backfill_id: int, *, can_read: ReadableTags | None = None
+    ctx: ServiceContext,
+    backfill_id: int,
+    *,
+    can_read: ReadableTags | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> BackfillDetailOut:
-    """One backfill with its runs; not found if unknown or its DAG is not ``can_read``."""
+    """One backfill with its runs (``limit`` of them from ``offset``, oldest logical date
+    first: a backfill of many partitions has too many for one answer; ``total_runs`` counts
+    them all); not found if unknown or its DAG is not ``can_read``."""
     row = _require(ctx, backfill_id, can_read)
     runs = _backfill_runs(ctx, row.dag_id).get(row.id, [])
-    return BackfillDetailOut(**_out(row, runs), runs=[_run_out(run) for run in runs])
+    shown = runs[offset:] if limit is None else runs[offset : offset + limit]
+    return BackfillDetailOut(**_out(row, runs), runs=[_run_out(run) for run in shown])
 
 
 def backfill_dag_id(

@@ -32,6 +32,8 @@ class DagRunOut(Schema):
     conf: dict[str, Any]
     backfill_id: int | None
     note: str | None
+    partition_key: str | None = None
+    """The partition the run works on (partitioned DAGs only)."""
 
     @classmethod
     def of(cls, run: DagRun) -> DagRunOut:
@@ -48,6 +50,7 @@ class DagRunOut(Schema):
             conf=run.conf,
             backfill_id=run.backfill_id,
             note=run.note,
+            partition_key=run.partition_key,
         )
 
 
@@ -65,7 +68,9 @@ class TriggerRunRequest(Schema):
     run_id: str | None = None
     """Default: ``manual__<logical date>``."""
     logical_date: datetime | None = None
-    """Timezone-aware; default: now."""
+    """Timezone-aware; default: now (a time partition's start with ``partition_key``)."""
+    partition_key: str | None = None
+    """The partition the run works on, one of the DAG's partitions (``2024-01-31``, ``eu``)."""
 
 
 def trigger_run(
@@ -84,6 +89,7 @@ def trigger_run(
         run_id=request.run_id,
         logical_date=request.logical_date,
         now=ctx.now(),
+        partition_key=request.partition_key,
     )
     return DagRunOut.of(run)
 

@@ -97,6 +97,8 @@ class QueuedAssetEvent:
     timestamp: datetime
     """When the event happened (its ``timestamp``)."""
     alias: str | None = None
+    partition_key: str | None = None
+    """The partition the event updated (partitioned assets)."""
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,20 @@ __all__ = [
 ]
 
 
+RUN_BATCH = 2_000
+"""Runs a batched run creation writes per statement (their instances follow in one more)."""
+
+
 class RunQueries(ABC):
     """Runs and task instances across DAGs (the engine's port reads one run at a time)."""
+
+    @abstractmethod
+    def create_dag_runs(self, runs: Iterable[tuple[DagRun, Iterable[TaskInstance]]]) -> int:
+        """Store many new runs, each with its task instances, in batched writes (for
+        backfills of many partitions: a few statements per :data:`RUN_BATCH` runs, never
+        one round trip per run); returns how many. All or nothing inside a unit of work:
+        a run id already taken raises ``ValueError`` naming it (a SQL store's own
+        transaction has then written nothing either)."""
 
     @abstractmethod
     def get_dag_runs_by_state(self, states: Iterable[DagRunState | str]) -> list[DagRun]:

@@ -57,7 +57,31 @@ class _DataIntervalTimetable(Timetable):
         return DagRunInfo.interval(candidate.start, candidate.end)
 
 
-class CronDataIntervalTimetable(_DataIntervalTimetable):
+class CronWords(Timetable):
+    """What the cron timetables say about themselves: the expression as written, in words
+    in their time zone, and whether it ever fires."""
+
+    _cron: CronSchedule
+    timezone: tzinfo
+
+    @property
+    def expression(self) -> str:
+        """The expression as written (``"@daily"`` stays ``"@daily"``)."""
+        return self._cron.description
+
+    @property
+    def summary(self) -> str:
+        return self.expression
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return cron_description(self._cron.expression, self.timezone)
+
+    def validate(self) -> None:
+        self._cron.check_fires(None)
+
+
+class CronDataIntervalTimetable(CronWords, _DataIntervalTimetable):
     """Intervals from one fire time of a cron expression (or preset like ``"@daily"``) to
     the next, read in ``timezone``: what ``schedule="<cron>"`` means, in the zone of the
     DAG's ``start_date``.
@@ -81,22 +105,6 @@ class CronDataIntervalTimetable(_DataIntervalTimetable):
         timetable._cron = cron
         timetable.timezone = timezone
         return timetable
-
-    @property
-    def expression(self) -> str:
-        """The expression as written (``"@daily"`` stays ``"@daily"``)."""
-        return self._cron.description
-
-    @property
-    def summary(self) -> str:
-        return self.expression
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return cron_description(self._cron.expression, self.timezone)
-
-    def validate(self) -> None:
-        self._cron.check_fires(None)
 
     def serialize(self) -> dict[str, Any]:
         return {"expression": self.expression, "timezone": zone_name(self.timezone)}

@@ -19,7 +19,7 @@ from headwater.authoring.schedules import CronSchedule
 from headwater.exceptions import InvalidScheduleError
 from headwater.timetables._zones import parse_zone, zone_name
 from headwater.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
-from headwater.timetables.interval import cron_description
+from headwater.timetables.interval import CronWords
 
 
 def _check_interval(interval: timedelta, owner: str) -> timedelta:
@@ -30,7 +30,7 @@ def _check_interval(interval: timedelta, owner: str) -> timedelta:
     return interval
 
 
-class CronTriggerTimetable(Timetable):
+class CronTriggerTimetable(CronWords, Timetable):
     """Runs at each fire time of ``cron`` (an expression or a preset) read in ``timezone``;
     a run's data interval is ``[t - interval, t]`` and it is created at ``t``.
 
@@ -46,21 +46,6 @@ class CronTriggerTimetable(Timetable):
         self._cron = CronSchedule(cron.strip())
         self.timezone = parse_zone(timezone, "CronTriggerTimetable")
         self.interval = _check_interval(interval, "CronTriggerTimetable")
-
-    @property
-    def expression(self) -> str:
-        return self._cron.description
-
-    @property
-    def summary(self) -> str:
-        return self.expression
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return cron_description(self._cron.expression, self.timezone)
-
-    def validate(self) -> None:
-        self._cron.check_fires(None)
 
     def serialize(self) -> dict[str, Any]:
         return {

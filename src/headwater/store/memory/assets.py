@@ -238,6 +238,7 @@ class MemoryAssets(MemoryCore):
                         event.uri,
                         event.timestamp,
                         event.source_alias,
+                        event.partition_key,
                     )
                 )
             return found

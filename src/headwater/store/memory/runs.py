@@ -34,6 +34,19 @@ class MemoryRuns(MemoryCore):
             self._note_queued(tis)
             self._s.attempts[key] = {}
 
+    def create_dag_runs(self, runs: Iterable[tuple[DagRun, Iterable[TaskInstance]]]) -> int:
+        given = [(run, list(tis)) for run, tis in runs]
+        with self._lock:
+            seen: set[RunKey] = set()
+            for run, _ in given:  # all checked first: all or nothing
+                key = (run.dag_id, run.run_id)
+                if key in self._s.runs or key in seen:
+                    raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}")
+                seen.add(key)
+            for run, tis in given:
+                self.create_dag_run(run, tis)
+        return len(given)
+
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
         with self._lock:
             run = self._s.runs.get((dag_id, run_id))

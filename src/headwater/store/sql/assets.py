@@ -454,7 +454,15 @@ class SqlAssets(SqlCore):
     def queued_asset_events(self, dag_id: str | None = None) -> list[QueuedAssetEvent]:
         q, e = QUEUE.c, ASSET_EVENTS.c
         stmt = (
-            select(q.dag_id, q.event_id, q.asset_id, ASSETS.c.uri, e.timestamp, e.source_alias)
+            select(
+                q.dag_id,
+                q.event_id,
+                q.asset_id,
+                ASSETS.c.uri,
+                e.timestamp,
+                e.source_alias,
+                e.partition_key,
+            )
             .join(ASSET_EVENTS, e.id == q.event_id)
             .join(ASSETS, ASSETS.c.id == q.asset_id)
             .order_by(q.dag_id, q.event_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,14 +21,18 @@ from headwater.db.convert import (
     ti_params,
     to_run,
 )
+from headwater.db.dialect import refresh_statistics
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState
 from headwater.exceptions import StaleWriteError
+from headwater.store.ports import RUN_BATCH
 from headwater.store.sql.core import SqlCore
 
 log = logging.getLogger(__name__)
 
 _RUN_KEY = ("dag_id", "run_id")
+_ANALYZE_AFTER = 500
+"""A first batch of this many runs refreshes the planner's statistics of ``dag_runs``."""
 
 
 _RUN_COMPARE_AND_SET = (
@@ -55,6 +60,31 @@ class SqlRuns(SqlCore):
                 raise ValueError(f"DAG {run.dag_id!r} already has a run {run.run_id!r}") from None
             if tis:
                 conn.execute(self._stmts.upsert_ti, [ti_params(ti, now) for ti in tis])
+
+    def create_dag_runs(self, runs: Iterable[tuple[DagRun, Iterable[TaskInstance]]]) -> int:
+        now = self.clock.now()
+        count = 0
+        with self._write() as conn:
+            pending = iter(runs)
+            while batch := [(run, list(tis)) for run, tis in islice(pending, RUN_BATCH)]:
+                run_rows = [{**run_params(run), "queued_at": now} for run, _ in batch]
+                ti_rows = [ti_params(ti, now) for _, tis in batch for ti in tis]
+                try:
+                    with self._guarded():
+                        conn.execute(insert(RUNS), run_rows)
+                except IntegrityError:
+                    first = batch[0][0]
+                    raise ValueError(
+                        f"DAG {first.dag_id!r} already has one of the runs "
+                        f"{first.run_id!r}..{batch[-1][0].run_id!r}"
+                    ) from None
+                if count == 0 and len(batch) >= _ANALYZE_AFTER:
+                    # Else each instance's foreign-key check may scan the runs (PostgreSQL).
+                    refresh_statistics(conn, RUNS)
+                if ti_rows:
+                    conn.execute(self._stmts.insert_ti, ti_rows)
+                count += len(batch)
+        return count
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
         with self._read() as conn:

@@ -26,6 +26,7 @@ from headwater.services.backfills import (
     plan_backfill,
     run_backfill,
 )
+from headwater.services.dag_catalog import MAX_LIMIT
 from headwater.web.api.paging import Limit, Offset
 from headwater.web.context import Ctx
 from headwater.web.security import CurrentPrincipal, require_dag_operate, require_dag_read
@@ -66,9 +67,18 @@ def create(
 
 
 @router.get("/backfills/{backfill_id}", summary="Show a backfill")
-def detail(backfill_id: BackfillId, ctx: Ctx, principal: CurrentPrincipal) -> BackfillDetailOut:
-    """One backfill with each of its runs and their states."""
-    return get_backfill(ctx, backfill_id, can_read=principal.can_read_dag)
+def detail(
+    backfill_id: BackfillId,
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+    limit: Limit = MAX_LIMIT,
+    offset: Offset = 0,
+) -> BackfillDetailOut:
+    """One backfill with its runs and their states, oldest first: ``limit`` runs (default
+    and at most 1000) from ``offset``; ``total_runs`` counts them all."""
+    return get_backfill(
+        ctx, backfill_id, can_read=principal.can_read_dag, limit=limit, offset=offset
+    )
 
 
 @router.post("/backfills/{backfill_id}/cancel", summary="Cancel a backfill")
