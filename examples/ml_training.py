@@ -1,9 +1,10 @@
 """Train a model each time new features are published: a DAG scheduled on an asset.
 
 ``ml_features.py`` records an event of the asset ``kiosk_features`` each time it writes a
-day's features. This DAG is scheduled on that asset, so the scheduler starts one run per
-update (an asset-triggered run, which consumes the events that triggered it: an update
-starts one run, never two)::
+day's features, for that day's partition. This DAG is scheduled on that asset and
+partitioned by day the same way, so the scheduler starts one run per updated day, carrying
+that day's key (an asset-triggered run, which consumes the events that triggered it: an
+update starts one run, never two)::
 
     train                         ->  check_model
     (reads the features files its      (fails the run when the fit is poor; logs what
@@ -13,11 +14,12 @@ starts one run, never two)::
 
 It shows:
 
-* ``schedule=[FEATURES]``: no time schedule, a run whenever the asset is updated;
+* ``schedule=[FEATURES]`` with ``partitions=DAYS``: no time schedule, a run per day whose
+  partition of the asset is updated (the matching partition only);
 * ``triggering_asset_events``: the events that started the run, with the ``extra``
   metadata the producing task attached (here the day and the path of its features file);
 * ``inlets`` and ``inlet_events``: a run started by hand (no triggering events) trains on
-  the newest stored event instead.
+  the newest stored event of its day instead.
 
 The model is a straight line fitted with the standard library
 (``statistics.linear_regression``): the point is the orchestration, not the learning.
@@ -33,14 +35,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from headwater import DAG, Asset, TaskFailedNoRetry, task
+from headwater import DAG, Asset, TaskFailedNoRetry, TimePartitions, task
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE / "output" / "ml" / "models"
 MIN_R_SQUARED = 0.5  # check_model fails the run below this
 
-# The same URI as in ml_features.py: one asset, produced there and consumed here.
-FEATURES = Asset("file://examples/output/ml/features", name="kiosk_features", group="ml")
+# The same days and the same URI as in ml_features.py: one asset, produced there and
+# consumed here.
+DAYS = TimePartitions("daily", start=datetime(2024, 1, 1, tzinfo=UTC))
+FEATURES = Asset(
+    "file://examples/output/ml/features", name="kiosk_features", group="ml", partitions=DAYS
+)
 
 
 def read_features(path: str) -> tuple[list[float], list[float]]:
@@ -52,7 +58,8 @@ def read_features(path: str) -> tuple[list[float], list[float]]:
 
 with DAG(
     dag_id="ml_training",
-    schedule=[FEATURES],  # a run each time ml_features publishes new features
+    schedule=[FEATURES],  # a run each time ml_features publishes new features of a day
+    partitions=DAYS,  # ... for that day only: the run's partition_key
     start_date=datetime(2024, 1, 1, tzinfo=UTC),
     max_active_runs=1,  # updates that come during a run wait for it, then start one run
     tags=["example", "ml", "assets"],
@@ -64,15 +71,17 @@ with DAG(
         triggering_asset_events: Any = None,
         inlet_events: Any = None,
         logical_date: datetime | None = None,
+        partition_key: str = "",
     ) -> dict[str, Any]:
         """Fit sales against temperature over the features the run was triggered by."""
         events = list(triggering_asset_events.get(FEATURES.uri, []))
-        if not events:  # a manual run: the newest features published
-            events = list(inlet_events[FEATURES])[-1:]
+        if not events:  # a manual run: the newest features published for its day
+            mine = [e for e in inlet_events[FEATURES] if e.partition_key == partition_key]
+            events = mine[-1:]
         if not events:
             raise TaskFailedNoRetry(
-                f"no event of {FEATURES.uri} yet: run ml_features first (this DAG runs "
-                "by itself each time it publishes features)"
+                f"no event of {FEATURES.uri} for {partition_key} yet: run ml_features for "
+                "that day first (this DAG runs by itself each time it publishes features)"
             )
         temperatures: list[float] = []
         sales: list[float] = []

@@ -4,7 +4,8 @@ as the docs tell a new user to: the two files in the DAGs folder of a fresh HEAD
 
 One worker slot (``parallelism=1``) for everything: a features run whose sensor waits for
 its file must not keep another features run, or the training DAG, from running. Each
-features update (an event of the asset) starts exactly one training run.
+features update (an event of the asset, for one day's partition) starts exactly one training
+run, for that day.
 """
 
 from __future__ import annotations
@@ -137,8 +138,16 @@ def test_features_then_training_in_one_process(tmp_path: Path) -> None:
         "ml_features",
     )
 
-    # A manual training run has no triggering event: it trains on the newest one (inlets).
-    training = run_dag(bag.get_dag("ml_training"), store=store, clock=clock)
+    assert event.partition_key == MANUAL_DAY  # the run's partition: its day
+
+    # A manual training run has no triggering event: it trains on the newest one of its day
+    # (inlets).
+    training = run_dag(
+        bag.get_dag("ml_training"),
+        logical_date=datetime.fromisoformat(f"{MANUAL_DAY}T00:00:00+00:00"),
+        store=store,
+        clock=clock,
+    )
 
     assert training.succeeded, training.task_states
     model = training.xcom("train")
@@ -177,7 +186,8 @@ def test_training_without_any_features_event_says_what_to_do(tmp_path: Path) -> 
     copy_example(dags, poke_interval_s=30)
     result = run_dag(assert_dags_load(dags).get_dag("ml_training"), store=MemoryStore())
     assert result.task_states == {"train": "failed", "check_model": "upstream_failed"}
-    assert f"no event of {FEATURES_URI} yet: run ml_features first" in result.log("train")
+    assert f"no event of {FEATURES_URI} for " in result.log("train")
+    assert "yet: run ml_features for that day first" in result.log("train")
 
 
 # -- as a new user runs it: headwater standalone -----------------------------------------------
@@ -244,24 +254,19 @@ def test_each_features_update_trains_once_and_waiting_holds_no_worker(
         return len(found) >= count and all(r.state.value in ("success", "failed") for r in found)
 
     try:
-        # The fresh home gets the features run of yesterday (catchup=False): it waits.
+        # The fresh home gets the features run of yesterday's partition (catchup=False): it
+        # waits.
         wait_for(lambda: runs("ml_features"), "the scheduled run of ml_features", 60)
         [scheduled] = runs("ml_features")
         yesterday = scheduled.logical_date.date().isoformat()
+        assert scheduled.partition_key == yesterday
         wait_for(lambda: sensor(scheduled)[1] >= 2, "two pokes of the scheduled run's sensor")
         wait_for(lambda: sensor(scheduled)[0] == "up_for_reschedule", "the sensor between pokes")
 
         # A second features run, for another day, its file dropped: it runs to its end on
         # the one worker slot while the first sensor still waits for its file.
         trigger = run_headwater(
-            env,
-            "dags",
-            "trigger",
-            "ml_features",
-            "--logical-date",
-            MANUAL_DAY,
-            "--run-id",
-            "day_one",
+            env, "dags", "trigger", "ml_features", "--partition", MANUAL_DAY, "--run-id", "day_one"
         )
         assert trigger.returncode == 0, trigger.stderr
         drop_readings(dags, MANUAL_DAY)
@@ -290,6 +295,7 @@ def test_each_features_update_trains_once_and_waiting_holds_no_worker(
         [MANUAL_DAY],
         [yesterday],
     ]
+    assert [r.partition_key for r in training] == [MANUAL_DAY, yesterday]  # matching days
     for run in training:
         [train] = store.get_attempts("ml_training", run.run_id, "train")
         assert train.state.value == "success"
