@@ -48,9 +48,19 @@ def test_create_an_event_then_list_it_and_its_asset(store: SqlStore) -> None:
     assert "s3://bucket/sales.parquet" in table and "etl.load" in table and "flaky" in table
     events_table = invoke("assets", "events").stdout
     assert "cli:" in events_table and '{"rows": 12}' in events_table
+    assert "partition" not in events_table  # no event has a partition key
     # What people did: the event log says who created it.
     [logged] = [e for e in store.list_events() if e.kind == "asset_event"]
     assert (logged.detail, logged.actor) == (SALES, event["created_by"])
+
+
+def test_events_of_partitions_show_their_keys(store: SqlStore) -> None:
+    _refer(store)
+    keyed = invoke("assets", "create-event", SALES, "--partition-key", "2024-01-31")
+    assert keyed.exit_code == 0, keyed.stderr
+    assert invoke("assets", "create-event", SALES).exit_code == 0
+    events_table = invoke("assets", "events").stdout
+    assert "partition" in events_table and "2024-01-31" in events_table
 
 
 def test_create_event_errors_name_what_is_wrong(store: SqlStore) -> None:

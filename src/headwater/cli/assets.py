@@ -99,18 +99,21 @@ def list_events(
     if output == "json":
         emit_schema(page)
         return
+    # The partition column only when an event of the page has a key (partitioned assets).
+    keyed = any(e.partition_key is not None for e in page.items)
     rows = [
         [
             e.id,
             when(e.timestamp),
             e.uri,
+            *([e.partition_key or ""] if keyed else []),
             ".".join(p for p in (e.source_dag_id, e.source_run_id, e.source_task_id) if p)
             or (e.created_by or ""),
             json.dumps(e.extra) if e.extra else "",
         ]
         for e in page.items
     ]
-    columns = ["id", "timestamp", "uri", "source", "extra"]
+    columns = ["id", "timestamp", "uri", *(["partition"] if keyed else []), "source", "extra"]
     console().print(table(f"{page.total} event(s)", columns, rows))
 
 
