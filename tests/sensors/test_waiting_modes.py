@@ -212,3 +212,19 @@ def test_date_time_sensor_async_defers_until_its_moment(
     result = run_dag(dag, logical_date=DAY, settings=settings, clock=clock)
     assert states(result, "wait") == ["deferred", "success"]
     assert datetime.now(UTC) >= moment
+
+
+def test_a_deferred_sensor_past_its_timeout_fails_without_retrying_or_is_skipped(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """As Airflow: a deferrable sensor whose deferral times out times out as a sensor does
+    (no retry; skipped with soft_fail), not as a failure that retries."""
+    far = datetime.now(UTC) + timedelta(days=1)
+    with DAG("defer_timeout", start_date=DAY, schedule=None) as dag:
+        DateTimeSensorAsync(task_id="strict", target_time=far, timeout=0.05, retries=2)
+        DateTimeSensorAsync(task_id="soft", target_time=far, timeout=0.05, soft_fail=True)
+    result = run_dag(dag, logical_date=DAY, settings=settings, clock=clock)
+    assert states(result, "strict") == ["deferred", "failed"]
+    assert "SensorTimeout" in (result.ti("strict").error or "")
+    assert "sensor 'strict' timed out" in (result.ti("strict").error or "")
+    assert states(result, "soft") == ["deferred", "skipped"]

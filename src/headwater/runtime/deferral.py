@@ -35,6 +35,7 @@ from headwater.exceptions import (
     TaskRescheduled,
 )
 from headwater.masking import redact_text
+from headwater.sensors.base import BaseSensorOperator
 from headwater.triggers.base import BaseTrigger
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ def call_task(task: BaseOperator, ti: TaskInstance, context: dict[str, Any]) -> 
         return task.execute(context)
     kwargs = dict(ti.next_kwargs or {})
     if method == TIMEOUT_METHOD:
+        if isinstance(task, BaseSensorOperator):
+            # As Airflow: a sensor's deferral times out as the sensor (no retry; skipped
+            # with soft_fail), not as a failure that retries.
+            task.time_out(task.timeout)
         raise TaskDeferralTimeout(
             f"task {task.task_id!r}: its trigger did not fire before the deferral timed out"
         )
