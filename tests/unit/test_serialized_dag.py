@@ -718,7 +718,7 @@ def test_the_scripted_runs_cover_what_they_claim() -> None:
 def test_the_examples_serialize_and_rebuild() -> None:
     bag = load_dags(EXAMPLES)
     assert not bag.import_errors
-    assert len(bag.dags) == 5
+    assert set(bag.dags) >= {"multi_file_load", "ml_features", "ml_training"}
     for dag in bag.dags.values():
         data = serialize_dag(dag)
         rebuilt = deserialize_dag(json.loads(json.dumps(data)))
