@@ -102,3 +102,22 @@ def test_version_is_public(client: TestClient) -> None:
     assert version["version"] == __version__
     commit = version["git_commit"]
     assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
+
+
+def test_the_triggerer_counts_once_one_has_run(
+    timed_client: TestClient, web_settings: Settings, clock: FakeClock
+) -> None:
+    _start_job(web_settings, clock, "scheduler", 0)
+    _start_job(web_settings, clock, "dag_processor", 0)
+    health = timed_client.get("/api/v1/health").json()
+    assert (health["status"], health["triggerer"]) == ("healthy", None)  # none ever ran
+
+    _start_job(web_settings, clock, "triggerer", 3)
+    health = timed_client.get("/api/v1/health").json()
+    assert health["status"] == "healthy"
+    assert health["triggerer"]["heartbeat_age_s"] == 3.0
+    assert health["triggerer"]["threshold_s"] == web_settings.triggerer.lease_s
+
+    clock.advance(timedelta(seconds=web_settings.triggerer.lease_s))  # its lease ran out
+    health = timed_client.get("/api/v1/health").json()
+    assert (health["status"], health["triggerer"]["status"]) == ("unhealthy", "unhealthy")

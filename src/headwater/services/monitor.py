@@ -1,10 +1,14 @@
-"""Is headwater working? Health of the metadata database, the scheduler and the DAG
-processor (``GET /api/v1/health``), and which headwater this is (``GET /api/v1/version``).
+"""Is headwater working? Health of the metadata database, the scheduler, the DAG
+processor and the triggerer (``GET /api/v1/health``), and which headwater this is
+(``GET /api/v1/version``).
 
 A scheduler or DAG processor is healthy while its latest heartbeat (its ``jobs`` row) is
 younger than ``scheduler.task_heartbeat_timeout_s``: the age after which the scheduler
 itself takes an attempt for lost. Both beat every ``scheduler.heartbeat_interval_s``, which
-the settings keep below that timeout. Example::
+the settings keep below that timeout. A triggerer is healthy while its heartbeat is younger
+than its lease (``triggerer.lease_s``: past it, another triggerer takes its triggers over);
+it counts in the overall status only once one has run on this database (a deployment
+without deferrable tasks may run none). Example::
 
     health = get_health(ctx)
     health.status, health.scheduler.heartbeat_age_s     # ("healthy", 1.2)
@@ -35,14 +39,15 @@ class DatabaseHealth(Schema):
 
 
 class ComponentHealth(Schema):
-    """A scheduler or DAG processor: the freshest heartbeat of its kind."""
+    """A scheduler, DAG processor or triggerer: the freshest heartbeat of its kind."""
 
     status: Status
     latest_heartbeat: IsoDatetime | None
     """None when none ever ran on this database."""
     heartbeat_age_s: float | None
     threshold_s: float
-    """Older than this (``scheduler.task_heartbeat_timeout_s``), it counts as gone."""
+    """Older than this (``scheduler.task_heartbeat_timeout_s``; for a triggerer
+    ``triggerer.lease_s``), it counts as gone."""
     hostname: str | None
     pid: int | None
 
@@ -54,6 +59,8 @@ class Health(Schema):
     metadatabase: DatabaseHealth
     scheduler: ComponentHealth
     dag_processor: ComponentHealth
+    triggerer: ComponentHealth | None
+    """None when no triggerer ever ran on this database (then it does not count)."""
 
 
 class Version(Schema):
@@ -103,9 +110,11 @@ def get_health(ctx: ServiceContext) -> Health:
     threshold_s = ctx.settings.scheduler.task_heartbeat_timeout_s
     schedulers: list[JobRow] | None = None
     processors: list[JobRow] | None = None
+    triggerers: list[JobRow] | None = None
     try:
         schedulers = ctx.store.list_jobs("scheduler")
         processors = ctx.store.list_jobs("dag_processor")
+        triggerers = ctx.store.list_jobs("triggerer")
         database = DatabaseHealth(status="healthy")
     except Exception as exc:  # any failure to read is the answer, not an error of /health
         problem = unreachable_database(exc, ctx.settings.database_url)
@@ -114,12 +123,18 @@ def get_health(ctx: ServiceContext) -> Health:
     now = ctx.now()
     scheduler = _component(schedulers, now, threshold_s)
     dag_processor = _component(processors, now, threshold_s)
-    parts = (database.status, scheduler.status, dag_processor.status)
+    triggerer = None
+    if triggerers != []:  # one ran on this database (or the database cannot say)
+        triggerer = _component(triggerers, now, ctx.settings.triggerer.lease_s)
+    parts = [database.status, scheduler.status, dag_processor.status]
+    if triggerer is not None:
+        parts.append(triggerer.status)
     return Health(
         status="healthy" if all(s == "healthy" for s in parts) else "unhealthy",
         metadatabase=database,
         scheduler=scheduler,
         dag_processor=dag_processor,
+        triggerer=triggerer,
     )
 
 
