@@ -5,7 +5,7 @@ It makes a fresh ``HEADWATER_HOME`` in the work folder (``--tmp``; see README) w
 DAGs, migrates its SQLite database (or a fresh PostgreSQL database with ``--postgres URL``),
 stores them with one DAG-folder scan, and starts ``python -m headwater scheduler
 --no-dag-processor`` as a real process (local executor, every setting at its default:
-``loop_interval_s`` 1 s, ``new_run_check_interval_s`` 0.1 s; ``--check-interval`` sets the
+``loop_interval_s`` 1 s, ``new_run_check_interval_s`` 0.05 s; ``--check-interval`` sets the
 latter, which bounds how long an event from outside waits to be noticed):
 
 * ``asset_consumer``, scheduled on ``bench://asset_latency``: one task whose first act is to
@@ -285,7 +285,7 @@ def main() -> None:
         "--check-interval",
         type=float,
         default=None,
-        help="scheduler.new_run_check_interval_s (default: the setting's default, 0.1)",
+        help="scheduler.new_run_check_interval_s (default: the setting's default, 0.05)",
     )
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server to use")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -211,7 +211,7 @@ class SchedulerSettings:
         maximum=3600.0,
     )
     new_run_check_interval_s: float = _setting(
-        0.1,
+        0.05,
         "Seconds between looks, between full passes, for runs newly queued from elsewhere "
         "(triggers, backfills, cleared tasks) and asset events recorded from elsewhere (CLI, "
         "API); 0: they wait for the next full pass.",
