@@ -312,8 +312,9 @@ def run_dag_in_process(
 
     settings = settings or load_settings()
     clock = clock or SystemClock()
-    if logical_date is None and partition_key is not None:
-        logical_date = partition_start(dag, partition_key)
+    if partition_key is not None:  # checked whether or not a logical date is given
+        start = partition_start(dag, partition_key)
+        logical_date = logical_date or start
     run = new_dag_run(
         dag,
         logical_date=logical_date or clock.now(),

@@ -101,3 +101,20 @@ def test_trigger_a_partition_and_record_a_partitioned_event(store: SqlStore) -> 
     assert queued.partition_key == "eu"
     result = invoke("assets", "create-event", "s3://b/orders", "--partition-key", "e u")
     assert result.exit_code == 1 and "partition key 'e u' is not valid" in result.stderr
+
+
+def test_dags_test_runs_one_partition_and_refuses_a_bad_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "sales.py").write_text(DAGS)
+    monkeypatch.setenv("HEADWATER_HOME", str(tmp_path / "home"))
+    ran = invoke("dags", "test", "daily_sales", "--partition", "2024-01-02", "-f", str(folder))
+    assert ran.exit_code == 0, ran.output
+    assert "2024-01-02" in ran.stdout  # {{ partition_key }} echoed by the task
+    bad = invoke("dags", "test", "daily_sales", "--partition", "2024-13-40", "-f", str(folder))
+    assert bad.exit_code != 0
+    assert "daily_sales" in bad.output and "2024-13-40" in bad.output
+    static = invoke("dags", "test", "regional", "--partition", "mars", "-f", str(folder))
+    assert static.exit_code != 0 and "mars" in static.output

@@ -99,6 +99,12 @@ def list_dags(folder: Path | None, output: str) -> None:
 @click.option("--conf", "-c", help='JSON object of params for the run, e.g. \'{"region": "us"}\'.')
 @run_id_option
 @click.option(
+    "--partition",
+    "partition_key",
+    help="Partition key of a partitioned DAG (2024-01-31, eu); a time partition's run "
+    "defaults to that partition's start as its logical date.",
+)
+@click.option(
     "--quiet", "-q", is_flag=True, help="Print only failed tasks and the summary, no logs."
 )
 @given_secrets_options
@@ -109,6 +115,7 @@ def test_dag(
     logical_date: str | None,
     conf: str | None,
     run_id: str | None,
+    partition_key: str | None,
     quiet: bool,
     connections: tuple[str, ...],
     variables: tuple[str, ...],
@@ -126,6 +133,7 @@ def test_dag(
     \b
     Example:
         headwater dags test etl --conn warehouse=sqlite:////tmp/w.db --var region=eu
+        headwater dags test ml_features --partition 2024-06-01
     """
     from headwater.cli._interrupt import stopped_by_signals
     from headwater.cli._progress import RunProgress, print_summary
@@ -147,6 +155,7 @@ def test_dag(
             logical_date=when,
             conf=parsed_conf,
             run_id=run_id,
+            partition_key=partition_key,
             observer=progress,
             on_task_start=progress.task_started,
             lookup_first=given,
