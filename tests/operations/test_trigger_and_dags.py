@@ -24,6 +24,7 @@ from headwater.operations import (
 )
 from headwater.settings import Settings
 from headwater.store import backfills
+from headwater.store.assets import OUTLET, SCHEDULE, AssetReference
 from headwater.store.sql import SqlStore
 from headwater.store.sql.unit_of_work import SqlUnitOfWork
 from stored_dags import JAN_1, run_now
@@ -142,6 +143,25 @@ def test_delete_dag_removes_everything_and_the_file_comes_back_fresh(
     row = store.get_dag("etl")
     assert row is not None and row.is_active and not row.is_paused
     assert store.list_dag_runs("etl") == []
+
+
+def test_delete_dag_forgets_its_ties_to_assets_but_keeps_the_assets(store: SqlStore) -> None:
+    sales, other = "s3://bucket/sales.parquet", "s3://bucket/other.parquet"
+    store.set_dag_asset_references(
+        "etl",
+        [],
+        [AssetReference("etl", sales, SCHEDULE), AssetReference("etl", other, OUTLET, "load")],
+        NOW,
+    )
+    store.set_dag_asset_references("flaky", [], [AssetReference("flaky", sales, SCHEDULE)], NOW)
+    store.create_asset_event(sales, timestamp=NOW, extra={}, created_by="test")
+    assert {q.dag_id for q in store.queued_asset_events()} == {"etl", "flaky"}
+    delete_dag(store, "etl")
+    assert store.list_dag_asset_references(dag_id="etl") == []
+    assert [q.dag_id for q in store.queued_asset_events()] == ["flaky"]
+    assert [r.dag_id for r in store.list_dag_asset_references(uri=sales)] == ["flaky"]
+    assert store.get_asset_by_uri(other) is not None  # assets and events are shared
+    assert store.count_asset_events() == 1
 
 
 def test_delete_dag_of_an_unknown_dag(store: SqlStore) -> None:

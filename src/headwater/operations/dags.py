@@ -32,7 +32,8 @@ def set_paused(store: Store, dag_id: str, paused: bool) -> DagRow:
 
 def delete_dag(store: Store, dag_id: str) -> dict[str, int]:
     """Delete a DAG from the database with all its runs, task instances, attempts, XComs and
-    backfills; returns how many rows went from each table.
+    backfills, and its ties to assets (what it produces, reads and is scheduled on, and the
+    asset events queued for it); returns how many rows went from each table.
 
     The DAG's file row is forgotten too, so the DAG processor parses that file again on its
     next scan: if the file still defines the DAG, it comes back as a new DAG (no runs, paused
@@ -44,6 +45,8 @@ def delete_dag(store: Store, dag_id: str) -> dict[str, int]:
     with store.unit_of_work() as uow:
         counts = uow.delete_dag(dag_id)
         counts["backfills"] = backfills.delete_backfills(uow, dag_id)
+        # Its ties to assets go (the assets and their events stay: other DAGs share them).
+        uow.set_dag_asset_references(dag_id, [], [], uow.clock.now())
         if row.fileloc is not None:
             counts["dag_files"] = int(uow.delete_dag_file(row.fileloc))
         uow.record_event("delete_dag", at=uow.clock.now(), dag_id=dag_id, actor=current_actor())
