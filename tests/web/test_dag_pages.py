@@ -97,6 +97,19 @@ def test_the_run_panel_masks_secrets_in_the_conf(client: TestClient, act_as: Act
     assert "***" in html and "Clear failed" not in html  # a viewer gets no buttons
 
 
+def test_the_run_panel_shows_a_runs_partition(client: TestClient, act_as: ActAs) -> None:
+    from dataclasses import replace
+
+    act_as("viewer")
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    stored = ctx.store.get_dag_run("etl", "r1")
+    ctx.store.create_dag_run(replace(stored, run_id="eu_run", partition_key="eu"), [])
+    assert (
+        '<dt>Partition</dt><dd class="mono">eu</dd>' in client.get("/dags/etl?run_id=eu_run").text
+    )
+    assert "<dt>Partition</dt>" not in client.get("/dags/etl?run_id=r1").text
+
+
 def test_the_graph_page_links_groups_and_tasks(client: TestClient, act_as: ActAs) -> None:
     act_as("viewer")
     html = client.get("/dags/etl/graph?run_id=r1").text
