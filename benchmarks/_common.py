@@ -12,10 +12,12 @@ import contextlib
 import os
 import platform
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +296,39 @@ def drop_database(server_url: str, database_url: str) -> None:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         engine.dispose()
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The value at rank ``q`` (0..1) of ``values``, nearest rank below."""
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def latency_summary(values: list[float]) -> dict[str, float]:
+    """p50, p95 and max of latencies in seconds, in milliseconds."""
+    return {
+        "p50_ms": statistics.median(values) * 1000,
+        "p95_ms": quantile(values, 0.95) * 1000,
+        "max_ms": max(values) * 1000,
+    }
+
+
+def wait_for_processes(
+    what: str,
+    condition: Callable[[], Any],
+    timeout_s: float,
+    processes: Sequence[subprocess.Popen[bytes]],
+    poll_s: float = 0.05,
+) -> None:
+    """Wait until ``condition()`` holds, every ``poll_s``; exit the benchmark naming
+    ``what`` when ``timeout_s`` passes or one of ``processes`` (``python -m headwater
+    <command>``) exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for process in processes:
+            if process.poll() is not None:
+                sys.exit(f"{process.args[3]} exited ({process.returncode}) before {what}")
+        time.sleep(poll_s)
+    sys.exit(f"timed out after {timeout_s:.0f} s waiting for {what}")

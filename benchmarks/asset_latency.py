@@ -52,7 +52,6 @@ import argparse
 import json
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -66,8 +65,10 @@ from _common import (
     command_line,
     create_database,
     drop_database,
+    latency_summary,
     machine_info,
     print_table,
+    wait_for_processes,
     work_folder,
 )
 
@@ -121,30 +122,6 @@ if {waiting} > 0:
 """
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": statistics.median(values) * 1000,
-        "p95_ms": quantile(values, 0.95) * 1000,
-        "max_ms": max(values) * 1000,
-    }
-
-
-def wait_for(what: str, condition: Any, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process.poll() is not None:
-            sys.exit(f"the scheduler exited ({process.returncode}) before {what}")
-        time.sleep(0.02)
-    sys.exit(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
 def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[str, Any]:
     from headwater.db.opening import open_store
     from headwater.engine.states import DagRunState, TaskInstanceState
@@ -196,7 +173,9 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
                 states = [ti.state for ti in store.get_task_instances(WAITING, waiting_run.run_id)]
                 return states.count(TaskInstanceState.DEFERRED) == args.waiting
 
-            wait_for(f"{args.waiting} tasks to defer", all_deferred, 900, scheduler)
+            wait_for_processes(
+                f"{args.waiting} tasks to defer", all_deferred, 900, [scheduler], poll_s=0.02
+            )
             deferred_s = time.monotonic() - began
             time.sleep(2.0)  # a triggerer, if one runs, claims them meanwhile
             held = [t.triggerer_id for t in store.list_triggers([TRIGGER_WAITING])]
@@ -219,7 +198,13 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
                     new = [r for r in store.list_dag_runs(CONSUMER) if r.run_id not in known]
                     return bool(new) and new[0].state in (DagRunState.SUCCESS, DagRunState.FAILED)
 
-                wait_for(f"the consumer's run after event {number}", consumer_ended, 60, scheduler)
+                wait_for_processes(
+                    f"the consumer's run after event {number}",
+                    consumer_ended,
+                    60,
+                    [scheduler],
+                    poll_s=0.02,
+                )
                 [new_run] = [r for r in store.list_dag_runs(CONSUMER) if r.run_id not in known]
                 if new_run.state is not DagRunState.SUCCESS:
                     sys.exit(f"run {new_run.run_id} of {CONSUMER} ended {new_run.state.value}")
@@ -262,9 +247,9 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         "by_source": {
             source: {
                 "events": len(rows["code"]),
-                "to_run_created": summary(rows["run"]),
-                "to_attempt_start": summary(rows["attempt"]),
-                "to_task_code": summary(rows["code"]),
+                "to_run_created": latency_summary(rows["run"]),
+                "to_attempt_start": latency_summary(rows["attempt"]),
+                "to_task_code": latency_summary(rows["code"]),
             }
             for source, rows in samples.items()
         },

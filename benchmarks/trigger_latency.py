@@ -41,7 +41,6 @@ import argparse
 import json
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import textwrap
@@ -56,8 +55,10 @@ from _common import (
     command_line,
     create_database,
     drop_database,
+    latency_summary,
     machine_info,
     print_table,
+    wait_for_processes,
     work_folder,
 )
 
@@ -123,19 +124,6 @@ with DAG({dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1, tzinfo=UTC),
 """
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": statistics.median(values) * 1000,
-        "p95_ms": quantile(values, 0.95) * 1000,
-        "max_ms": max(values) * 1000,
-    }
-
-
 FIRED_LINE = re.compile(
     r"^\[(?P<at>[^\]]+)\] \{INFO\} Trigger \d+ \(bench_triggers\.GoThenMomentTrigger\) "
     rf"of {DAG_ID}/(?P<task>t\d+) in \S+ fired$"
@@ -151,18 +139,6 @@ def fired_times(log: str) -> dict[str, float]:
             at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S,%f")
             times[match["task"]] = at.timestamp()
     return times
-
-
-def wait_for(what: str, condition: Any, timeout_s: float, processes: list[Any]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for process in processes:
-            if process.poll() is not None:
-                sys.exit(f"{process.args[3]} exited ({process.returncode}) before {what}")
-        time.sleep(0.05)
-    sys.exit(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[str, Any]:
@@ -214,15 +190,15 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
             held = [t.triggerer_id for t in store.list_triggers([WAITING])]
             return len(held) == args.waiting and None not in held
 
-        wait_for("every task to defer", all_deferred, 600, processes)
+        wait_for_processes("every task to defer", all_deferred, 600, processes)
         deferred_s = time.monotonic() - began
-        wait_for("every trigger to be claimed", all_claimed, 120, processes)
+        wait_for_processes("every trigger to be claimed", all_claimed, 120, processes)
         go.write_text(json.dumps({"base": time.time() + 1.0}))
 
         def all_resumed() -> bool:
             return results.exists() and len(results.read_text().splitlines()) >= args.measured
 
-        wait_for(
+        wait_for_processes(
             "the measured tasks to resume",
             all_resumed,
             60 + args.measured * args.spacing,
@@ -258,9 +234,9 @@ def run(args: argparse.Namespace, work: Path, database_url: str | None) -> dict[
         "seconds_until_all_deferred": round(deferred_s, 1),
         "triggerer": "separate process" if args.separate_triggerer else "thread of the scheduler",
         "database": "postgresql" if database_url else "sqlite",
-        "to_task_code": summary(to_code),
-        "to_attempt_start": summary(to_attempt),
-        "to_fired": summary(to_fired),
+        "to_task_code": latency_summary(to_code),
+        "to_attempt_start": latency_summary(to_attempt),
+        "to_fired": latency_summary(to_fired),
     }
 
 
