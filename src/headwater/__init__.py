@@ -22,6 +22,7 @@ from headwater.authoring.assets import (
 )
 from headwater.authoring.current_context import get_current_context
 from headwater.authoring.dag import DAG, dag
+from headwater.authoring.deadlines import Deadline, DeadlineReference
 from headwater.authoring.dependencies import chain, cross_downstream
 from headwater.authoring.edges import Label
 from headwater.authoring.operator import BaseOperator
@@ -77,6 +78,8 @@ __all__ = [
     "AssetOrTimeSchedule",
     "BaseOperator",
     "DagRunState",
+    "Deadline",
+    "DeadlineReference",
     "Dataset",
     "HeadwaterError",
     "Label",

@@ -6,7 +6,7 @@ Every field ``section.key`` is set by the variable ``HEADWATER__SECTION__KEY`` o
 ``HEADWATER_DAGS_FOLDER`` and ``HEADWATER_DATABASE_URL`` are short names for
 ``HEADWATER__CORE__DAGS_FOLDER`` and ``HEADWATER__DATABASE__URL``. An unknown
 section or key, in the file or in a ``HEADWATER__...`` variable, is an error, so a typo is
-never silently ignored. Every field has a type and, for numbers, a range (``_setting``'s
+never silently ignored. Every field has a type and, for numbers, a range (``setting``'s
 ``minimum``/``maximum``) or, for some strings, a list of choices: a value of the wrong type,
 ``nan``, an infinity or a number out of range is refused when the settings load, naming the
 setting, where the value came from and what is allowed (``settings_checks``). No other module
@@ -23,57 +23,58 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from headwater.settings_checks import SettingsError, check_value, file_line, parse_variable
+from headwater.settings_checks import (
+    DAY_S,
+    SettingsError,
+    check_value,
+    file_line,
+    parse_variable,
+    setting,
+)
+from headwater.settings_operations import (
+    DeadlineSettings,
+    LineageSettings,
+    MetricsSettings,
+    NotificationSettings,
+    RetentionSettings,
+    SentrySettings,
+)
 
 __all__ = ["SECTIONS", "SHORT_VARIABLES", "Settings", "SettingsError", "load_settings"]
 
 
-def _setting(
-    default: Any,
-    description: str,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    choices: tuple[str, ...] = (),
-) -> Any:
-    """A field with its description and what values it allows (both bounds included)."""
-    metadata = {"description": description, "minimum": minimum, "maximum": maximum}
-    return field(default=default, metadata={**metadata, "choices": choices})
-
-
-_DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
 class CoreSettings:
-    dags_folder: str = _setting("", "Folder of DAG files; default: <home>/dags.")
+    dags_folder: str = setting("", "Folder of DAG files; default: <home>/dags.")
 
 
 @dataclass(frozen=True)
 class XComSettings:
-    max_size_bytes: int = _setting(
+    max_size_bytes: int = setting(
         1_048_576,
         "Largest serialized value a task may pass on.",
         minimum=1,
         maximum=1 << 30,
     )
-    serializer: str = _setting(
+    serializer: str = setting(
         "", "'module:Class' of the XCom serializer; empty for the JSON default."
     )
     # -- object-store XCom backend (issue 11, object-store part) --
-    backend: str = _setting(
+    backend: str = setting(
         "database",
         "Where values passed between tasks are kept: 'database' (in the metadata database), "
         "or 'object_store' (values over object_store_threshold_bytes, DataFrames and bytes go "
         "to files under object_store_path; the database keeps a reference to each).",
         choices=("database", "object_store"),
     )
-    object_store_path: str = _setting(
+    object_store_path: str = setting(
         "",
         "Folder or fsspec URL (s3://bucket/prefix, needs fsspec and its driver) of the XCom "
         "object store; default: <home>/xcom_objects. A relative folder is read from <home>.",
     )
-    object_store_threshold_bytes: int = _setting(
+    object_store_threshold_bytes: int = setting(
         65_536,
         "With the object store, a JSON value whose serialized text is larger than this goes "
         "to a file (0: every value does); DataFrames and bytes always do. At most "
@@ -85,54 +86,54 @@ class XComSettings:
 
 @dataclass(frozen=True)
 class SecretsSettings:
-    fernet_key: str = _setting(
+    fernet_key: str = setting(
         "",
         "Fernet key that encrypts passwords, connection extras and variables in the metadata "
         "database; empty: stored in clear (said once, loudly). Several keys, comma-separated: "
         "the first encrypts, all decrypt (key rotation).",
     )
-    backends: str = _setting(
+    backends: str = setting(
         "",
         "Secrets backends looked up before the metadata database, in order, comma-separated: "
         "env, file, vault or 'module:Class'.",
     )
     # -- backend options (issue 11, secrets-backends part) --
-    connections_file: str = _setting(
+    connections_file: str = setting(
         "",
         "The 'file' backend's connections: a .yaml, .yml, .json or .env file mapping each "
         "conn_id to a URI or an object of the connection's fields; empty: none.",
     )
-    variables_file: str = _setting(
+    variables_file: str = setting(
         "",
         "The 'file' backend's variables: a .yaml, .yml, .json or .env file mapping each key "
         "to its value; empty: none.",
     )
-    vault_url: str = _setting("", "The 'vault' backend's server, e.g. https://vault.internal:8200.")
-    vault_token: str = _setting(
+    vault_url: str = setting("", "The 'vault' backend's server, e.g. https://vault.internal:8200.")
+    vault_token: str = setting(
         "",
         "The 'vault' backend's token; better set in the environment "
         "(HEADWATER__SECRETS__VAULT_TOKEN) than in the file.",
     )
-    vault_mount_point: str = _setting(
+    vault_mount_point: str = setting(
         "secret", "Where the KV version 2 secrets engine the 'vault' backend reads is mounted."
     )
-    vault_connections_path: str = _setting(
+    vault_connections_path: str = setting(
         "connections",
         "Path under the mount of the 'vault' backend's connections: the secret "
         "<path>/<conn_id> holds conn_uri or the connection's fields.",
     )
-    vault_variables_path: str = _setting(
+    vault_variables_path: str = setting(
         "variables",
         "Path under the mount of the 'vault' backend's variables: the secret <path>/<key> "
         "holds the variable under 'value'.",
     )
-    vault_timeout_s: float = _setting(
+    vault_timeout_s: float = setting(
         10.0,
         "Seconds the 'vault' backend waits for Vault to answer a lookup.",
         minimum=0.1,
         maximum=300.0,
     )
-    backend_kwargs: str = _setting(
+    backend_kwargs: str = setting(
         "",
         "Keyword arguments of the 'module:Class' backends: a JSON object from each name as "
         'written in secrets.backends to an object, e.g. {"pkg.secrets:AwsBackend": '
@@ -142,23 +143,23 @@ class SecretsSettings:
 
 @dataclass(frozen=True)
 class EmailSettings:
-    smtp_conn_id: str = _setting(
+    smtp_conn_id: str = setting(
         "smtp_default", "Connection used to send email (alerts and EmailOperator)."
     )
-    from_email: str = _setting("", "Sender address; default: the SMTP connection's login.")
+    from_email: str = setting("", "Sender address; default: the SMTP connection's login.")
     # -- email options (issue 11, email part) --
-    subject_template: str = _setting(
+    subject_template: str = setting(
         "",
         "Jinja template file for the subject of failure and retry alert emails; empty: the "
         "built-in one. It sees the task's context plus dag_id, task_label, try_number, "
         "max_tries, will_retry, exception, log_path and hostname.",
     )
-    html_content_template: str = _setting(
+    html_content_template: str = setting(
         "",
         "Jinja template file for the HTML body of failure and retry alert emails; empty: the "
         "built-in one. Same variables as subject_template.",
     )
-    timeout_s: float = _setting(
+    timeout_s: float = setting(
         30.0,
         "Seconds to wait for the SMTP server (to connect, and for each command) when the "
         "connection's extra sets no timeout.",
@@ -169,12 +170,23 @@ class EmailSettings:
 
 @dataclass(frozen=True)
 class LoggingSettings:
-    logs_folder: str = _setting("", "Folder of per-attempt task logs; default: <home>/logs.")
+    logs_folder: str = setting("", "Folder of per-attempt task logs; default: <home>/logs.")
+    format: str = setting(
+        "text",
+        "How the scheduler, triggerer and API server log: text, or json (one JSON object per "
+        "line, with dag_id, run_id and task_id fields where they apply, for log shippers).",
+        choices=("text", "json"),
+    )
+    remote_log_folder: str = setting(
+        "",
+        "A second copy of every task log: a folder, or an fsspec URL (s3://bucket/logs); "
+        "logs are read from it when the local file is gone. Empty: none.",
+    )
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = _setting(
+    url: str = setting(
         "",
         "SQLAlchemy URL of the metadata database; default: SQLite at <home>/headwater.db. "
         "PostgreSQL: postgresql+psycopg://user:password@host:5432/db.",
@@ -185,32 +197,32 @@ class DatabaseSettings:
 class SchedulerSettings:
     # Not a fixed list of choices: an installed package may add an executor, so the name is
     # checked when the scheduler is built (headwater.scheduler.executor_registry).
-    executor: str = _setting(
+    executor: str = setting(
         "local",
         "Where attempts run: 'local' (a pool of worker processes), 'in_process' (one at a "
         "time inside the scheduler, for debugging), or the name of an executor an installed "
         "package declares in the entry-point group 'headwater.executors'. Checked when the "
         "scheduler starts.",
     )
-    parallelism: int = _setting(
+    parallelism: int = setting(
         16,
         "Most attempts queued or running at once, over all DAGs.",
         minimum=1,
         maximum=1024,
     )
-    loop_interval_s: float = _setting(
+    loop_interval_s: float = setting(
         1.0,
         "Seconds between full scheduler passes (ended tasks are handled at once anyway).",
         minimum=0.01,
         maximum=3600.0,
     )
-    heartbeat_interval_s: float = _setting(
+    heartbeat_interval_s: float = setting(
         5.0,
         "Seconds between heartbeats of the scheduler and of running attempts.",
         minimum=0.1,
         maximum=3600.0,
     )
-    new_run_check_interval_s: float = _setting(
+    new_run_check_interval_s: float = setting(
         0.05,
         "Seconds between looks, between full passes, for runs newly queued from elsewhere "
         "(triggers, backfills, cleared tasks) and asset events recorded from elsewhere (CLI, "
@@ -218,68 +230,68 @@ class SchedulerSettings:
         minimum=0.0,
         maximum=3600.0,
     )
-    task_heartbeat_timeout_s: float = _setting(
+    task_heartbeat_timeout_s: float = setting(
         30.0,
         "An attempt without a heartbeat for this long is lost: retried or failed.",
         minimum=1.0,
-        maximum=_DAY_S,
+        maximum=DAY_S,
     )
-    dags_are_paused_at_creation: bool = _setting(
+    dags_are_paused_at_creation: bool = setting(
         False, "Whether a DAG seen for the first time starts paused."
     )
-    dag_dir_list_interval_s: float = _setting(
+    dag_dir_list_interval_s: float = setting(
         5.0,
         "Seconds between scans of the DAG folder for new, changed and deleted files.",
         minimum=0.1,
-        maximum=_DAY_S,
+        maximum=DAY_S,
     )
-    min_file_process_interval_s: float = _setting(
+    min_file_process_interval_s: float = setting(
         30.0,
         "An unchanged DAG file is parsed again once its last parse is this old, so DAGs built "
         "from helper modules or config files follow their changes (0: only changed files).",
         minimum=0.0,
-        maximum=_DAY_S,
+        maximum=DAY_S,
     )
-    file_parse_timeout_s: float = _setting(
+    file_parse_timeout_s: float = setting(
         30.0,
         "A DAG file that takes longer to import is stopped and reported as an error.",
         minimum=0.1,
         maximum=3600.0,
     )
-    worker_max_tasks: int = _setting(
+    worker_max_tasks: int = setting(
         0,
         "A worker process is replaced after this many attempts (0: never).",
         minimum=0,
         maximum=1_000_000_000,
     )
-    worker_max_memory_mb: int = _setting(
+    worker_max_memory_mb: int = setting(
         0,
         "A worker process using more memory than this after an attempt is replaced (0: no limit).",
         minimum=0,
         maximum=1 << 24,
     )
-    kill_grace_s: float = _setting(
+    kill_grace_s: float = setting(
         5.0,
         "Seconds between asking a timed-out worker to stop (SIGTERM) and killing it.",
         minimum=0.0,
         maximum=600.0,
     )
-    missing_dag_grace_s: float = _setting(
+    missing_dag_grace_s: float = setting(
         300.0,
         "Seconds a run's DAG may be missing (its file deleted, or no longer defining it) "
         "before the run fails and its unfinished tasks end removed; a DAG back in time "
         "carries on.",
         minimum=0.0,
-        maximum=7 * _DAY_S,
+        maximum=7 * DAY_S,
     )
-    worker_idle_timeout_s: float = _setting(
+    worker_idle_timeout_s: float = setting(
         60.0,
         "A worker process that ran no attempt for this many seconds exits; workers start "
         "again when tasks need them.",
         minimum=1.0,
-        maximum=_DAY_S,
+        maximum=DAY_S,
     )
-    worker_start_attempts: int = _setting(
+    worker_start_attempts: int = setting(
         5,
         "Failed starts of worker processes in a row (retried after 0.5 s, 1 s, 2 s, ...) "
         "after which the scheduler stops with the error.",
@@ -290,28 +302,28 @@ class SchedulerSettings:
 
 @dataclass(frozen=True)
 class TriggererSettings:
-    capacity: int = _setting(
+    capacity: int = setting(
         1000,
         "Most triggers one triggerer runs at once; the others wait for room or for another "
         "triggerer.",
         minimum=1,
         maximum=100_000,
     )
-    lease_s: float = _setting(
+    lease_s: float = setting(
         30.0,
         "Seconds a triggerer holds the triggers it claimed without renewing them; a "
         "triggerer that dies loses them after this long, and another one takes them over.",
         minimum=1.0,
         maximum=3600.0,
     )
-    heartbeat_interval_s: float = _setting(
+    heartbeat_interval_s: float = setting(
         5.0,
         "Seconds between heartbeats of the triggerer (its job row, and its leases: renewed "
         "at least every lease_s / 3).",
         minimum=0.1,
         maximum=3600.0,
     )
-    poll_interval_s: float = _setting(
+    poll_interval_s: float = setting(
         1.0,
         "Seconds between looks for new triggers to claim and for triggers no longer held "
         "(fired events are written at once).",
@@ -322,27 +334,27 @@ class TriggererSettings:
 
 @dataclass(frozen=True)
 class ApiSettings:
-    host: str = _setting("127.0.0.1", "Address `headwater api-server` listens on.")
-    port: int = _setting(
+    host: str = setting("127.0.0.1", "Address `headwater api-server` listens on.")
+    port: int = setting(
         8080, "Port of the REST API and web UI; 0 picks a free one.", minimum=0, maximum=65535
     )
-    workers: int = _setting(1, "Server processes of `headwater api-server`.", minimum=1, maximum=64)
-    base_url: str = _setting(
+    workers: int = setting(1, "Server processes of `headwater api-server`.", minimum=1, maximum=64)
+    base_url: str = setting(
         "", "URL users reach the UI at (printed, used in links); default: http://<host>:<port>."
     )
-    session_lifetime_s: float = _setting(
-        43_200.0, "Seconds a UI login lasts without use.", minimum=60.0, maximum=30 * _DAY_S
+    session_lifetime_s: float = setting(
+        43_200.0, "Seconds a UI login lasts without use.", minimum=60.0, maximum=30 * DAY_S
     )
-    secure_cookies: str = _setting(
+    secure_cookies: str = setting(
         "auto",
         "Mark the session cookie Secure: always, never, or auto (when the request came by HTTPS).",
         choices=("auto", "always", "never"),
     )
-    login_max_failures: int = _setting(
+    login_max_failures: int = setting(
         5, "Failed logins of one user or address before they wait.", minimum=1, maximum=1000
     )
-    login_lockout_s: float = _setting(
-        300.0, "Seconds logins stay refused after too many failures.", minimum=1.0, maximum=_DAY_S
+    login_lockout_s: float = setting(
+        300.0, "Seconds logins stay refused after too many failures.", minimum=1.0, maximum=DAY_S
     )
 
 
@@ -358,6 +370,12 @@ class Settings:
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    lineage: LineageSettings = field(default_factory=LineageSettings)
+    sentry: SentrySettings = field(default_factory=SentrySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where ``home`` and each ``section.key`` came from: "default", the file, or "env VAR"."""
 
@@ -384,6 +402,12 @@ SECTIONS = {
     "secrets": SecretsSettings,
     "email": EmailSettings,
     "api": ApiSettings,
+    "notifications": NotificationSettings,
+    "deadlines": DeadlineSettings,
+    "metrics": MetricsSettings,
+    "lineage": LineageSettings,
+    "sentry": SentrySettings,
+    "retention": RetentionSettings,
 }
 
 SHORT_VARIABLES = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import reprlib
-from dataclasses import Field
+from dataclasses import Field, field
 from typing import Any
 
 from headwater.exceptions import HeadwaterError
@@ -123,3 +123,19 @@ def file_line(text: str, section: str, key: str) -> int | None:
         elif current == section and assignment.match(line):
             return number
     return None
+
+
+DAY_S = 86_400.0
+
+
+def setting(
+    default: Any,
+    description: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """A field with its description and what values it allows (both bounds included)."""
+    metadata = {"description": description, "minimum": minimum, "maximum": maximum}
+    return field(default=default, metadata={**metadata, "choices": choices})

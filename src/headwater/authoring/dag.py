@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.assets import AssetCondition, split_schedule
+from headwater.authoring.deadlines import Deadline, check_deadlines
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.in_process_runs import RunResult, run_in_process
 from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
@@ -137,6 +138,8 @@ class DAG:
         dagrun_timeout: timedelta | None = None,
         on_success_callback: Callback | None = None,
         on_failure_callback: Callback | None = None,
+        sla_miss_callback: Callback | None = None,
+        deadline: Deadline | Iterable[Deadline] | None = None,
         template_searchpath: str | Iterable[str] | None = None,
         is_paused_upon_creation: bool | None = None,
         partitions: Partitions | None = None,
@@ -184,6 +187,9 @@ class DAG:
         owner = f"DAG {dag_id!r}"
         self.on_success_callback = check_callback(on_success_callback, "on_success_callback", owner)
         self.on_failure_callback = check_callback(on_failure_callback, "on_failure_callback", owner)
+        # When runs and tasks are late (headwater.authoring.deadlines).
+        self.sla_miss_callback = check_callback(sla_miss_callback, "sla_miss_callback", owner)
+        self.deadlines: list[Deadline] = check_deadlines(deadline, owner)
         if isinstance(template_searchpath, str):
             template_searchpath = [template_searchpath]
         self.template_searchpath = list(template_searchpath or [])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.assets import check_asset_references
+from headwater.authoring.deadlines import check_sla
 from headwater.authoring.dependencies import DependencyMixin
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
@@ -45,6 +46,8 @@ BASE_DEFAULTS: dict[str, Any] = {
     "on_success_callback": None,
     "on_failure_callback": None,
     "on_retry_callback": None,
+    "on_skipped_callback": None,
+    "sla": None,
     "doc_md": None,
     "email": None,
     "email_on_failure": True,
@@ -180,6 +183,8 @@ class BaseOperator(DependencyMixin):
         on_success_callback: Callback | None = NOTSET,
         on_failure_callback: Callback | None = NOTSET,
         on_retry_callback: Callback | None = NOTSET,
+        on_skipped_callback: Callback | None = NOTSET,
+        sla: timedelta | time | None = NOTSET,
         doc_md: str | None = NOTSET,
         email: str | Iterable[str] | None = NOTSET,
         email_on_failure: bool = NOTSET,
@@ -208,6 +213,8 @@ class BaseOperator(DependencyMixin):
             "on_success_callback": on_success_callback,
             "on_failure_callback": on_failure_callback,
             "on_retry_callback": on_retry_callback,
+            "on_skipped_callback": on_skipped_callback,
+            "sla": sla,
             "doc_md": doc_md,
             "email": email,
             "email_on_failure": email_on_failure,
@@ -263,6 +270,12 @@ class BaseOperator(DependencyMixin):
         self.on_retry_callback: Callback | None = check_callback(
             args["on_retry_callback"], "on_retry_callback", owner
         )
+        # Called when the task skips itself (it raised SkipTask): headwater.notifications.
+        self.on_skipped_callback: Callback | None = check_callback(
+            args["on_skipped_callback"], "on_skipped_callback", owner
+        )
+        # By when the task must have finished (headwater.authoring.deadlines).
+        self.sla: timedelta | time | None = check_sla(args["sla"], self.task_id)
         self.doc_md: str | None = args["doc_md"]
         # Who gets an alert email when an attempt fails (runtime/email_alerts.py).
         self.email: list[str] | None = _email_addresses(args["email"], self.task_id)

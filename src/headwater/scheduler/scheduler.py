@@ -93,6 +93,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
                 )
         finally:
             self._callbacks.stop()
+            self._duties.stop()
             if self.job_id is not None:
                 with contextlib.suppress(DamagedDatabaseError):  # the loop's error says it
                     self.store.end_job(self.job_id, self.clock.now())
@@ -131,6 +132,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
                             # A retry falling due after its run's dagrun_timeout does not start.
                             self._time_out_runs(self.clock.now())
                             self.schedule_runs(self.clock.now(), everything=True)
+                    self._duties.tick(self.clock.now())
                     if any(outcome.outlet_events for _, outcome in finished):
                         self._pass_wanted = True  # asset events: their DAGs may run now
                     if check_every > 0 and self.clock.now() >= next_check:
@@ -169,6 +171,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             self.schedule_runs(now, everything=True)
         self._delete_orphan_triggers(now)
         self._heartbeat(now)
+        self._duties.tick(now)
 
     def _runs_pass(self, now: datetime) -> None:
         """DAGs, pools, runs due, runs loaded and started, runs of missing DAGs; after a

@@ -26,6 +26,7 @@ from headwater.engine.xcoms import XComs
 from headwater.exceptions import StaleWriteError
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags
+from headwater.scheduler.periodic_duties import PeriodicDuties, build_duties
 from headwater.scheduler.run_planning import DataInterval
 
 if TYPE_CHECKING:
@@ -120,6 +121,8 @@ class SchedulerState:
         """A write was refused as stale: the next pass puts back what its runs left."""
         """While a :meth:`_one_transaction` block runs: what waits for its commit."""
         self.on_run_finished: Callable[[DagRun], None] | None = None
+        self._duties = PeriodicDuties(build_duties(self))
+        """Deadlines, retention, metrics: checked as time passes (periodic_duties)."""
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
     # -- life cycle ----------------------------------------------------------------------------
