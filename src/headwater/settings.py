@@ -43,8 +43,6 @@ from headwater.settings_operations import (
 __all__ = ["SECTIONS", "SHORT_VARIABLES", "Settings", "SettingsError", "load_settings"]
 
 
-
-
 @dataclass(frozen=True)
 class CoreSettings:
     dags_folder: str = setting("", "Folder of DAG files; default: <home>/dags.")

@@ -86,9 +86,7 @@ class SentrySettings:
     dsn: str = setting("", "Sentry DSN; empty: nothing is reported to Sentry.")
     environment: str = setting("", "Sentry environment tag (e.g. production).")
     release: str = setting("", "Sentry release; default: headwater's version.")
-    sample_rate: float = setting(
-        1.0, "Share of errors sent to Sentry.", minimum=0.0, maximum=1.0
-    )
+    sample_rate: float = setting(1.0, "Share of errors sent to Sentry.", minimum=0.0, maximum=1.0)
 
 
 @dataclass(frozen=True)
