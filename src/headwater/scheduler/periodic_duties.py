@@ -20,6 +20,8 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from headwater.scheduler.retention import retention_duties
+
 if TYPE_CHECKING:
     from headwater.scheduler.scheduler_state import SchedulerState
 
@@ -37,6 +39,7 @@ class PeriodicDuty(Protocol):
 def build_duties(scheduler: SchedulerState) -> list[PeriodicDuty]:
     """The duties of one scheduler, from its settings."""
     duties: list[PeriodicDuty] = []
+    duties.extend(retention_duties(scheduler))
     return duties
 
 

@@ -61,6 +61,7 @@ from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInst
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.assets import AssetStore
 from headwater.store.base import Connection, MetadataStore
+from headwater.store.retention import RetentionStore
 from headwater.store.triggers import TriggerStore
 from headwater.store.users import UserStore
 
@@ -520,6 +521,7 @@ class Store(
     UserStore,
     TriggerStore,
     AssetStore,
+    RetentionStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
 
