@@ -63,68 +63,78 @@ class Seeded:
     removed_event_ids: set[int]
 
 
-def _run(dag_id: str, run_id: str, day: int, state: DagRunState, **fields: Any) -> DagRun:
+def _run(
+    dag_id: str, run_id: str, day: int, state: DagRunState, shift: timedelta, **fields: Any
+) -> DagRun:
     ended = state in (DagRunState.SUCCESS, DagRunState.FAILED)
-    return make_run(
+    run = make_run(
         dag_id,
         run_id,
         day,
         state=state,
-        end_date=T0 + timedelta(days=day, hours=1) if ended else None,
+        end_date=T0 + shift + timedelta(days=day, hours=1) if ended else None,
         **fields,
     )
+    run.logical_date += shift
+    run.data_interval_start += shift
+    run.data_interval_end += shift
+    return run
 
 
-def seed(store: Store) -> Seeded:
+def seed(store: Store, now: datetime = NOW) -> Seeded:
+    """Store the data the module lists; ``now`` moves it all (the CLI runs on the real
+    clock: its data must be as old relative to now)."""
+    shift = now - NOW
+    t0 = T0 + shift
     runs = [
-        _run("etl", "old_ok", 0, DagRunState.SUCCESS),
-        _run("etl", "old_failed", 1, DagRunState.FAILED),
-        _run("etl", "old_running", 2, DagRunState.RUNNING),
-        _run("etl", "old_queued", 3, DagRunState.QUEUED),
-        _run("etl", "recent", 150, DagRunState.SUCCESS),
-        _run("solo", "only", 0, DagRunState.SUCCESS),
-        _run("sched", "s0", 0, DagRunState.SUCCESS, run_type="scheduled"),
-        _run("sched", "s1", 1, DagRunState.SUCCESS, run_type="scheduled"),
-        _run("sched", "m2", 2, DagRunState.SUCCESS),
+        _run("etl", "old_ok", 0, DagRunState.SUCCESS, shift),
+        _run("etl", "old_failed", 1, DagRunState.FAILED, shift),
+        _run("etl", "old_running", 2, DagRunState.RUNNING, shift),
+        _run("etl", "old_queued", 3, DagRunState.QUEUED, shift),
+        _run("etl", "recent", 150, DagRunState.SUCCESS, shift),
+        _run("solo", "only", 0, DagRunState.SUCCESS, shift),
+        _run("sched", "s0", 0, DagRunState.SUCCESS, shift, run_type="scheduled"),
+        _run("sched", "s1", 1, DagRunState.SUCCESS, shift, run_type="scheduled"),
+        _run("sched", "m2", 2, DagRunState.SUCCESS, shift),
     ]
     for run in runs:
         tasks = ("a", "b") if run.run_id == "old_ok" else ("a",)
         store.create_dag_run(run, [make_ti(t, run, state=TaskInstanceState.SUCCESS) for t in tasks])
     for run in runs[:3]:
         ti = make_ti("a", run)
-        store.save_attempt(make_attempt(ti, state=TaskInstanceState.SUCCESS, end_date=T0))
+        store.save_attempt(make_attempt(ti, state=TaskInstanceState.SUCCESS, end_date=t0))
     store.set_xcom(TaskInstanceKey("etl", "old_ok", "a"), "return_value", '"old"')
     store.set_xcom(TaskInstanceKey("etl", "recent", "a"), "return_value", '"new"')
 
-    backfill = store.create_backfill("etl", T0, T0, "none", 1, T0)
+    backfill = store.create_backfill("etl", t0, t0, "none", 1, t0)
     store.set_runs_backfill("etl", ["old_ok"], backfill.id)
 
     removed = {
-        store.record_event("trigger", at=T0, dag_id="etl", run_id="old_ok", actor="cli:ann"),
-        store.record_event("pause", at=T0, dag_id="etl", actor="cli:ann"),
-        store.record_event("delete_run", at=T0, dag_id="etl", run_id="gone"),
+        store.record_event("trigger", at=t0, dag_id="etl", run_id="old_ok", actor="cli:ann"),
+        store.record_event("pause", at=t0, dag_id="etl", actor="cli:ann"),
+        store.record_event("delete_run", at=t0, dag_id="etl", run_id="gone"),
     }
     kept = {
-        store.record_event("trigger", at=T0, dag_id="etl", run_id="old_running"),
-        store.record_event("pause", at=NOW - timedelta(days=1), dag_id="etl"),
+        store.record_event("trigger", at=t0, dag_id="etl", run_id="old_running"),
+        store.record_event("pause", at=now - timedelta(days=1), dag_id="etl"),
     }
 
     store.set_dag_asset_references(
         "etl",
         [AssetSpec("s3://a"), AssetSpec("s3://b")],
         [AssetReference("etl", "s3://a", "schedule"), AssetReference("etl", "s3://b", "schedule")],
-        T0,
+        t0,
     )
     ids: dict[str, int] = {}
     for name, when in (
-        ("old_ok", T0),
-        ("recent", T0),
-        ("queued", T0),
-        ("old_failed", T0 + timedelta(days=1)),
-        ("newest", NOW - timedelta(days=1)),
+        ("old_ok", t0),
+        ("recent", t0),
+        ("queued", t0),
+        ("old_failed", t0 + timedelta(days=1)),
+        ("newest", now - timedelta(days=1)),
     ):
         ids[name] = store.create_asset_event("s3://a", timestamp=when).id
-    ids["only_b"] = store.create_asset_event("s3://b", timestamp=T0).id
+    ids["only_b"] = store.create_asset_event("s3://b", timestamp=t0).id
     for run_id in ("old_ok", "recent", "old_failed"):
         with store.unit_of_work() as uow:
             uow.consume_queued_asset_events("etl", run_id, [ids[run_id]])

@@ -46,6 +46,8 @@ class CleanResult(Schema):
     """Rows per table (``dag_runs``, ``task_instances``, ``xcoms``, ``events``, ...)."""
     log_files: int
     log_bytes: int
+    batches: int
+    """Batches of runs (each one transaction; a dry run's are only read)."""
 
 
 def clean_database(ctx: ServiceContext, request: CleanRequest) -> CleanResult:
@@ -69,4 +71,5 @@ def clean_database(ctx: ServiceContext, request: CleanRequest) -> CleanResult:
         rows=dict(sorted(report.rows.items())),
         log_files=report.logs.files,
         log_bytes=report.logs.bytes,
+        batches=report.batches,
     )
