@@ -4,11 +4,10 @@ rows (the seed and its expectations: ``tests/retention_seeds.py``)."""
 
 from __future__ import annotations
 
-from retention_seeds import CUTOFF, KEPT_RUNS, REMOVED_ROWS, REMOVED_RUNS, seed
-
 from headwater.engine.records import TaskInstanceKey
 from headwater.store.ports import Store
 from headwater.store.retention import RUN_TABLES
+from retention_seeds import CUTOFF, KEPT_RUNS, REMOVED_ROWS, REMOVED_RUNS, seed
 
 
 def _all_removable(store: Store, dag_id: str | None = None) -> list[tuple[str, str]]:
@@ -49,7 +48,7 @@ def test_count_then_delete_runs_with_their_rows(any_store: Store) -> None:
     assert any_store.list_backfills() == []
     assert [e.id for e in any_store.triggering_asset_events("etl", "recent")] != []
     assert _all_removable(any_store) == []
-    assert any_store.delete_runs([]) == {t: 0 for t in deleted}
+    assert any_store.delete_runs([]) == dict.fromkeys(deleted, 0)
 
 
 def test_old_events_without_a_run(any_store: Store) -> None:

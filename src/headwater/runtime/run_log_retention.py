@@ -2,9 +2,8 @@
 bounded: each run's folder (``<logs>/dag_id=<id>/run_id=<id>``, see
 :mod:`headwater.runtime.logs`) goes with its files, and a DAG's folder once it is empty.
 
-Failures are logged, never raised: the runs are gone from the database already, and a file
-left behind is only garbage the next clean-up tries again... when its folder is found (it is
-looked up by run, so a run's folder that could not be removed stays until removed by hand).
+Failures are logged, never raised: the runs are gone from the database already. Folders are
+found by run, so a run's folder that could not be removed stays until removed by hand.
 """
 
 from __future__ import annotations
