@@ -1,7 +1,7 @@
 """The SQL store's data retention (:class:`~headwater.store.retention.RetentionStore`).
 
-Each method is one statement or one short transaction: :func:`removable` is the one
-definition of a removable run, used to pick runs and to keep the asset events a kept run
+Each method is one statement or one short transaction: :func:`removable_runs_query` is the
+one definition of a removable run, used to pick runs and to keep the asset events a kept run
 consumed. Rows of a run are deleted explicitly, table by table (:data:`RUN_TABLE_OBJECTS`),
 before the run itself, so a table without ``ON DELETE CASCADE`` is covered too.
 """
@@ -14,9 +14,8 @@ from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
-    FromClause,
+    Select,
     Table,
-    and_,
     delete,
     exists,
     func,
@@ -65,29 +64,37 @@ assert tuple(RUN_TABLE_OBJECTS) == RUN_TABLES, "store.retention.RUN_TABLES lists
 _FINISHED = sorted(state.value for state in FINISHED_RUN_STATES)
 
 
-def removable(runs: FromClause, cutoff: datetime, dag_id: str | None) -> ColumnElement[bool]:
-    """Whether a row of ``runs`` (``dag_runs`` or an alias of it) may be removed."""
-    newest = RUNS.alias("newest")
-    scheduled = RUNS.alias("scheduled")
-    newest_date = (
-        select(func.max(newest.c.logical_date))
-        .where(newest.c.dag_id == runs.c.dag_id)
-        .scalar_subquery()
-    )
-    newest_interval = (
-        select(func.max(scheduled.c.data_interval_start))
-        .where(scheduled.c.dag_id == runs.c.dag_id, scheduled.c.run_type == "scheduled")
-        .scalar_subquery()
-    )
+def removable_runs_query(cutoff: datetime, dag_id: str | None) -> Select[tuple[str, str]]:
+    """``(dag_id, run_id)`` of every removable run: the one definition (see
+    :mod:`headwater.store.retention`). The newest dates are found once per query, grouped by
+    DAG (a join, not a subquery per run), so a batch costs one pass over the runs."""
+    newest = select(RUNS.c.dag_id, func.max(RUNS.c.logical_date).label("logical_date"))
+    scheduled = select(
+        RUNS.c.dag_id, func.max(RUNS.c.data_interval_start).label("interval_start")
+    ).where(RUNS.c.run_type == "scheduled")
     conditions = [
-        runs.c.state.in_(_FINISHED),
-        func.coalesce(runs.c.end_date, runs.c.logical_date) < cutoff,
-        runs.c.logical_date < newest_date,
-        or_(runs.c.run_type != "scheduled", runs.c.data_interval_start < newest_interval),
+        RUNS.c.state.in_(_FINISHED),
+        func.coalesce(RUNS.c.end_date, RUNS.c.logical_date) < cutoff,
     ]
     if dag_id is not None:
-        conditions.append(runs.c.dag_id == dag_id)
-    return and_(*conditions)
+        newest = newest.where(RUNS.c.dag_id == dag_id)
+        scheduled = scheduled.where(RUNS.c.dag_id == dag_id)
+        conditions.append(RUNS.c.dag_id == dag_id)
+    newest_of = newest.group_by(RUNS.c.dag_id).subquery("newest")
+    scheduled_of = scheduled.group_by(RUNS.c.dag_id).subquery("newest_scheduled")
+    return (
+        select(RUNS.c.dag_id, RUNS.c.run_id)
+        .join(newest_of, newest_of.c.dag_id == RUNS.c.dag_id)
+        .outerjoin(scheduled_of, scheduled_of.c.dag_id == RUNS.c.dag_id)
+        .where(
+            *conditions,
+            RUNS.c.logical_date < newest_of.c.logical_date,
+            or_(
+                RUNS.c.run_type != "scheduled",
+                RUNS.c.data_interval_start < scheduled_of.c.interval_start,
+            ),
+        )
+    )
 
 
 def _of_runs(table: Table, runs: Sequence[RunKey]) -> ColumnElement[bool]:
@@ -100,7 +107,7 @@ class SqlRetention(SqlCore, RetentionStore):
     def removable_runs(
         self, cutoff: datetime, *, dag_id: str | None, after: RunKey | None, limit: int
     ) -> list[RunKey]:
-        query = select(RUNS.c.dag_id, RUNS.c.run_id).where(removable(RUNS, cutoff, dag_id))
+        query = removable_runs_query(cutoff, dag_id)
         if after is not None:
             query = query.where(tuple_(RUNS.c.dag_id, RUNS.c.run_id) > tuple_(*after))
         query = query.order_by(RUNS.c.dag_id, RUNS.c.run_id).limit(limit)
@@ -170,12 +177,12 @@ class SqlRetention(SqlCore, RetentionStore):
     ) -> list[int]:
         events = ASSET_EVENTS
         newer = ASSET_EVENTS.alias("newer")
-        consumer = RUNS.alias("consumer")
+        # A link's run exists (links go with their runs): kept unless it is removable.
         kept_consumer = exists().where(
             RUN_ASSET_EVENTS.c.event_id == events.c.id,
-            consumer.c.dag_id == RUN_ASSET_EVENTS.c.dag_id,
-            consumer.c.run_id == RUN_ASSET_EVENTS.c.run_id,
-            not_(removable(consumer, cutoff, dag_id)),
+            tuple_(RUN_ASSET_EVENTS.c.dag_id, RUN_ASSET_EVENTS.c.run_id).not_in(
+                removable_runs_query(cutoff, dag_id)
+            ),
         )
         queued = exists().where(ASSET_QUEUE.c.event_id == events.c.id)
         has_newer = exists().where(newer.c.asset_id == events.c.asset_id, newer.c.id > events.c.id)
