@@ -4,15 +4,27 @@ with the ``apprise`` extra (``pip install headwater[apprise]``); imported only w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from headwater.notifications.base import BaseNotifier, Context, NotificationError
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """apprise's plugins import modules that warn on newer Pythons (imghdr), as they load:
+    not the user's concern, and not to fail a notification where warnings are errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
 def _apprise() -> Any:
     try:
-        import apprise
+        with _quiet():
+            import apprise
     except ImportError:
         raise NotificationError(
             "AppriseNotifier needs the apprise library: pip install 'headwater[apprise]'"
@@ -56,6 +68,10 @@ class AppriseNotifier(BaseNotifier):
         self._apprise: Any = None
 
     def prepare(self) -> None:
+        with _quiet():
+            self._prepare()
+
+    def _prepare(self) -> None:
         apprise = _apprise()
         urls = list(self.urls)
         if self.apprise_conn_id:
@@ -86,8 +102,9 @@ class AppriseNotifier(BaseNotifier):
         if self._apprise is None:
             raise NotificationError("AppriseNotifier: notify() before prepare()")
         message = self.default_message(context)
-        sent = self._apprise.notify(
-            title=self.title or message.title, body=self.body or message.text, tag=self.tag
-        )
+        with _quiet():
+            sent = self._apprise.notify(
+                title=self.title or message.title, body=self.body or message.text, tag=self.tag
+            )
         if not sent:
             raise NotificationError("Apprise could not deliver to one or more of its services")
