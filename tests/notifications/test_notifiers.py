@@ -27,7 +27,9 @@ from headwater.secrets import Connection, use_metastore
 from headwater.testing import MemoryStore
 
 RUN_ID = "manual__2024-01-31T00:00:00+00:00"
-RUN_LINK = "https://hw.example.com/dags/daily_sales?run_id=manual__2024-01-31T00%3A00%3A00%2B00%3A00"
+RUN_LINK = (
+    "https://hw.example.com/dags/daily_sales?run_id=manual__2024-01-31T00%3A00%3A00%2B00%3A00"
+)
 
 
 def _dag_context(**more: Any) -> dict[str, Any]:
@@ -77,9 +79,7 @@ def test_slack_webhook_posts_the_default_message(
 
 
 def test_slack_webhook_renders_text_and_blocks(receiver: Receiver, store: MemoryStore) -> None:
-    store.set_connection(
-        Connection("hook", "slackwebhook", password=f"{receiver.url}/ok/full-url")
-    )
+    store.set_connection(Connection("hook", "slackwebhook", password=f"{receiver.url}/ok/full-url"))
     notifier = SlackWebhookNotifier(
         slack_webhook_conn_id="hook",
         text="{{ dag_id }} on {{ ds }}: {{ notification.state }}",
@@ -131,7 +131,11 @@ def test_generic_webhook_with_a_templated_body_and_headers(
             "events",
             "http",
             host=receiver.url,
-            extra={"endpoint": "/ok/events", "token": "evt-token-42", "headers": {"X-Team": "data"}},
+            extra={
+                "endpoint": "/ok/events",
+                "token": "evt-token-42",
+                "headers": {"X-Team": "data"},
+            },
         )
     )
     WebhookNotifier(
@@ -188,16 +192,14 @@ def test_email_through_the_smtp_connection(smtp_server: SmtpServer, store: Memor
     assert mail.rcpt_tos == ["ops@example.com", "lead@example.com"]
     assert mail.message["Subject"] == "[headwater] daily_sales failed"
     html = mail.html()
-    assert "<th align=\"left\">Exception</th><td>task failed: load</td>" in html
+    assert '<th align="left">Exception</th><td>task failed: load</td>' in html
     assert f'<a href="{RUN_LINK.replace("&", "&amp;")}">View the log</a>' in html
 
 
 def test_email_templates_and_a_named_connection(
     smtp_server: SmtpServer, store: MemoryStore
 ) -> None:
-    store.set_connection(
-        Connection("mail", "smtp", host=smtp_server.host, port=smtp_server.port)
-    )
+    store.set_connection(Connection("mail", "smtp", host=smtp_server.host, port=smtp_server.port))
     EmailNotifier(
         to="{{ params.owner }}",
         subject="{{ dag_id }} needs you",
