@@ -118,8 +118,7 @@ def test_slack_api_ok_false_is_a_failure_with_slacks_error(
     assert len(receiver.posts) == 3  # max_tries
     [failure] = failures
     assert failure.detail == (
-        "SlackNotifier: NotificationError: Slack chat.postMessage refused the message: "
-        "channel_not_found"
+        "SlackNotifier: Slack chat.postMessage refused the message: channel_not_found"
     )
 
 
@@ -234,10 +233,7 @@ def test_apprise_url_from_a_connection_and_a_bad_url(
     assert receiver.posts[0].body["message"] == "task failed: load"
     AppriseNotifier(urls="nosuchscheme://x")(_dag_context())
     [failure] = failures
-    assert failure.detail == (
-        "AppriseNotifier: NotificationError: AppriseNotifier: Apprise cannot use the URL "
-        "'nosuchscheme://x'"
-    )
+    assert failure.detail == ("AppriseNotifier: Apprise cannot use the URL 'nosuchscheme://x'")
     assert failure.tries == 0
 
 
@@ -265,9 +261,9 @@ def test_retries_with_backoff_until_the_server_answers(
     assert failures == []
     retried = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     assert retried == [
-        f"WebhookNotifier: try 1 of 3 failed (NotificationError: POST {receiver.url}/flaky/twice/2 "
+        f"WebhookNotifier: try 1 of 3 failed (POST {receiver.url}/flaky/twice/2 "
         'answered 500: {"error": "failure 1 of 2"}), next in 0 s',
-        f"WebhookNotifier: try 2 of 3 failed (NotificationError: POST {receiver.url}/flaky/twice/2 "
+        f"WebhookNotifier: try 2 of 3 failed (POST {receiver.url}/flaky/twice/2 "
         'answered 500: {"error": "failure 2 of 2"}), next in 0 s',
     ]
 
@@ -305,8 +301,7 @@ def test_a_hanging_server_is_bounded_by_the_timeout(
     assert len(receiver.posts) == 2
     [failure] = failures
     assert failure.detail == (
-        f"WebhookNotifier: NotificationError: POST {receiver.url}/hang: no answer within "
-        "0.2 s (ReadTimeout)"
+        f"WebhookNotifier: POST {receiver.url}/hang: no answer within 0.2 s (ReadTimeout)"
     )
 
 
@@ -337,7 +332,7 @@ def test_an_undefined_template_name_is_an_error_naming_the_field(
 ) -> None:
     WebhookNotifier(url=f"{receiver.url}/ok", body={"x": "{{ ti.task_id }}"})(_dag_context())
     [failure] = failures
-    assert failure.error.startswith("NotificationError: WebhookNotifier: cannot render 'body'")
+    assert failure.error.startswith("cannot render 'body'")
     assert "'ti' is undefined" in failure.error
     assert receiver.posts == []
 

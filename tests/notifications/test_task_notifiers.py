@@ -194,7 +194,7 @@ def test_a_backend_that_always_fails_never_fails_the_task(receiver: Receiver) ->
     assert result.state_of("load") == "success"
     assert len(receiver.posts) == 3  # every try
     [event] = store.list_events(kind="notification_failed")
-    detail = f"WebhookNotifier: NotificationError: POST {receiver.url}/fail answered 500: " + (
+    detail = f"WebhookNotifier: POST {receiver.url}/fail answered 500: " + (
         '{"error": "the receiver always fails"}'
     )
     assert event.detail == detail
@@ -234,7 +234,7 @@ def test_a_missing_connection_is_reported_in_the_attempt(receiver: Receiver) -> 
     store = MemoryStore()
     result = _run(dag, store)
     log = result.log("load")
-    assert "Notification failed after 0 tries: SlackWebhookNotifier: NotificationError: " in log
+    assert "Notification failed after 0 tries: SlackWebhookNotifier: " in log
     assert "connection 'not_set'" in log
     [event] = store.list_events(kind="notification_failed")
     assert event.task_id == "load"

@@ -77,7 +77,7 @@ class AppriseNotifier(BaseNotifier):
         if self.apprise_conn_id:
             from headwater.notifications.http_sending import lookup_connection
 
-            conn = lookup_connection(self.apprise_conn_id, type(self).__name__)
+            conn = lookup_connection(self.apprise_conn_id)
             url = conn.password or conn.host
             if not url:
                 raise NotificationError(

@@ -65,6 +65,16 @@ def current_reporters() -> tuple[FailureReporter, ...]:
     return _reporters.get()
 
 
+def error_text(exc: BaseException, notifier: str) -> str:
+    """What went wrong, for people, secrets masked: a :class:`NotificationError`'s message
+    (without the notifier's name, said elsewhere), else ``Type: message``."""
+    from headwater.notifications.base import NotificationError
+
+    text = str(exc) if isinstance(exc, NotificationError) else f"{type(exc).__name__}: {exc}"
+    text = text.removeprefix(f"{notifier}: ")
+    return redact_text(text)
+
+
 def retry_delays(settings: NotificationSettings) -> list[float]:
     """The waits between tries: ``[d, 2d, 4d, ...]``, one fewer than ``max_tries``."""
     return [settings.retry_delay_s * 2**n for n in range(settings.max_tries - 1)]
@@ -106,7 +116,7 @@ def send(
                 name,
                 tries,
                 settings.max_tries,
-                redact_text(f"{type(exc).__name__}: {exc}"),
+                error_text(exc, name),
                 delay,
             )
             wait(delay)
@@ -121,9 +131,8 @@ def report_failure(
     reporters: tuple[FailureReporter, ...],
 ) -> NotificationFailure:
     """Log the failure and hand it to ``reporters``."""
-    failure = NotificationFailure(
-        type(notifier).__name__, redact_text(f"{type(exc).__name__}: {exc}"), tries, context
-    )
+    name = type(notifier).__name__
+    failure = NotificationFailure(name, error_text(exc, name), tries, context)
     log.error("Notification failed after %d tries: %s", tries, failure.detail)
     for reporter in reporters:
         try:

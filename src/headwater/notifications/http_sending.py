@@ -12,7 +12,7 @@ from headwater.secrets import Connection
 MAX_ERROR_BODY_CHARS = 300
 
 
-def lookup_connection(conn_id: str, notifier: str) -> Connection:
+def lookup_connection(conn_id: str) -> Connection:
     """The connection ``conn_id`` (secrets backends, then the metadata database), its
     password and extra masked from now on; a missing one is a :class:`NotificationError`."""
     from headwater.secrets import get_connection
@@ -20,7 +20,7 @@ def lookup_connection(conn_id: str, notifier: str) -> Connection:
     try:
         conn = get_connection(conn_id)
     except Exception as exc:
-        raise NotificationError(f"{notifier}: connection {conn_id!r}: {exc}") from exc
+        raise NotificationError(str(exc)) from exc
     if conn.password:
         mask_secret(conn.password)
     if conn.extra:

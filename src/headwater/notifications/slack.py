@@ -66,7 +66,7 @@ class SlackWebhookNotifier(BaseNotifier):
         self._url = ""
 
     def prepare(self) -> None:
-        conn = lookup_connection(self.slack_webhook_conn_id, type(self).__name__)
+        conn = lookup_connection(self.slack_webhook_conn_id)
         self._url = webhook_url(conn)
 
     def payload(self, context: Context) -> dict[str, Any]:
@@ -135,7 +135,7 @@ class SlackNotifier(BaseNotifier):
         self._token = ""
 
     def prepare(self) -> None:
-        conn = lookup_connection(self.slack_conn_id, type(self).__name__)
+        conn = lookup_connection(self.slack_conn_id)
         if not conn.password:
             raise NotificationError(
                 f"SlackNotifier: connection {conn.conn_id!r}: password is empty; set it to "

@@ -74,7 +74,7 @@ class WebhookNotifier(BaseNotifier):
     def prepare(self) -> None:
         headers: dict[str, str] = {}
         if self.webhook_conn_id:
-            conn = lookup_connection(self.webhook_conn_id, type(self).__name__)
+            conn = lookup_connection(self.webhook_conn_id)
             extra = conn.extra or {}
             endpoint = str(extra.get("endpoint") or "")
             target = connection_base_url(conn)
