@@ -240,6 +240,7 @@ def test_a_missing_connection_is_reported_in_the_attempt(receiver: Receiver) -> 
     assert event.task_id == "load"
 
 
+@pytest.mark.slow
 def test_dags_test_sends_before_the_command_exits(receiver: Receiver, tmp_path: Path) -> None:
     import os
     import subprocess
