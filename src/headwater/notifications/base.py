@@ -54,9 +54,10 @@ class BaseNotifier:
     """
 
     template_fields: ClassVar[Sequence[str]] = ()
+    _settings: Settings | None = None  # also for subclasses that skip super().__init__()
 
     def __init__(self) -> None:
-        self._settings: Settings | None = None
+        self._settings = None
 
     # -- to implement ------------------------------------------------------------------------
 

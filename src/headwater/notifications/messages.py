@@ -59,9 +59,7 @@ def callback_kind(context: dict[str, Any]) -> str:
         return "deadline_miss"
     run = context.get("dag_run")
     state = getattr(getattr(run, "state", None), "value", getattr(run, "state", None))
-    if context.get("exception") is not None or state == "failed":
-        return "failure"
-    return "success" if state == "success" else "failure"
+    return "success" if state == "success" and context.get("exception") is None else "failure"
 
 
 def short_exception(exc: Any) -> str | None:
