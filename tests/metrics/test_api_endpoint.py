@@ -83,7 +83,9 @@ def test_import_errors_and_parse_times(
 ) -> None:
     before = scrape(client)
     assert value(before, "headwater_dag_import_errors") == 0
-    (dags_folder / "broken.py").write_text("from headwater import DAG\nimport no_such_module_here\n")
+    (dags_folder / "broken.py").write_text(
+        "from headwater import DAG\nimport no_such_module_here\n"
+    )
     with open_context(web_settings) as ctx:
         report = DagFolderProcessor(ctx.store, dags_folder).scan()
     assert len(report.errors) == 1
