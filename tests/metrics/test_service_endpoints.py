@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from command_processes import wait_for
 from scheduler_harness import Harness
 from scraping import Samples, free_port, labelled, scrape_url, value
 from service_processes import ProcessTree, ended_within
 
+from command_processes import wait_for
 from headwater.clock import SystemClock
 
 pytestmark = pytest.mark.slow
