@@ -11,6 +11,7 @@ events (``db clean``) never makes it go down.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ from headwater.metrics.definitions import (
 if TYPE_CHECKING:
     from headwater.store.ports import Store
 
+log = logging.getLogger(__name__)
+
 NOTIFICATION_FAILED = "notification_failed"
 """The event log kind of a notification that failed after its last try."""
 
@@ -49,13 +52,25 @@ class StoreCounts(Collector):
         self._last_event_id = 0
 
     def collect(self) -> Iterator[Metric]:
+        """The store's families; none when the database cannot be read (logged), so the
+        endpoint still serves what the process measured."""
+        try:
+            families = self._read()
+        except Exception as exc:
+            log.warning("/metrics: the database's counts could not be read: %s", exc)
+            return
+        yield from families
+
+    def _read(self) -> list[Metric]:
         store = self._store
-        yield _by_label(DAG_RUNS, _every_state(DagRunState, store.count_runs_by_state()))
-        yield _by_label(TASK_INSTANCES, _every_state(TaskInstanceState, store.count_tis_by_state()))
-        yield from self._pools()
-        yield _single(IMPORT_ERRORS, store.count_import_error_files())
-        yield _single(WAITING_TRIGGERS, store.count_waiting_triggers())
-        yield self._notifier_failures()
+        return [
+            _by_label(DAG_RUNS, _every_state(DagRunState, store.count_runs_by_state())),
+            _by_label(TASK_INSTANCES, _every_state(TaskInstanceState, store.count_tis_by_state())),
+            *self._pools(),
+            _single(IMPORT_ERRORS, store.count_import_error_files()),
+            _single(WAITING_TRIGGERS, store.count_waiting_triggers()),
+            self._notifier_failures(),
+        ]
 
     def _pools(self) -> Iterator[Metric]:
         store = self._store
