@@ -15,6 +15,7 @@ from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
+from headwater.store.sql.metrics import SqlMetrics
 from headwater.store.sql.runs import SqlRuns
 from headwater.store.sql.triggers import SqlTriggers
 from headwater.store.sql.users import SqlUsers
@@ -35,7 +36,8 @@ class SqlPorts(
     SqlUsers,
     SqlTriggers,
     SqlAssets,
+    SqlMetrics,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions) and
-    triggers on SQL."""
+    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
+    triggers and the counts of ``/metrics`` on SQL."""
