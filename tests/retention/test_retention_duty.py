@@ -110,10 +110,10 @@ def test_the_scheduler_has_the_duty_only_when_set(
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(tmp_path))
     scheduler = build_scheduler(load_settings(), store=store, clock=FakeClock(NOW))
-    assert [d.name for d in build_duties(scheduler)] == []
+    assert "retention" not in [d.name for d in build_duties(scheduler)]
     monkeypatch.setenv("HEADWATER__RETENTION__OLDER_THAN_DAYS", "30")
     scheduler = build_scheduler(load_settings(), store=store, clock=FakeClock(NOW))
-    assert [d.name for d in build_duties(scheduler)] == ["retention"]
+    assert [d.name for d in build_duties(scheduler)].count("retention") == 1
 
 
 @pytest.fixture

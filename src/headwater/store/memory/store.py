@@ -16,6 +16,7 @@ from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
 from headwater.store.memory.events import MemoryEvents
+from headwater.store.memory.metrics import MemoryMetrics
 from headwater.store.memory.retention import MemoryRetention
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
@@ -37,6 +38,7 @@ class MemoryStore(
     MemoryTriggers,
     MemoryAssets,
     MemoryRetention,
+    MemoryMetrics,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

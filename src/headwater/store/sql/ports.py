@@ -15,6 +15,7 @@ from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
+from headwater.store.sql.metrics import SqlMetrics
 from headwater.store.sql.retention import SqlRetention
 from headwater.store.sql.runs import SqlRuns
 from headwater.store.sql.triggers import SqlTriggers
@@ -37,7 +38,8 @@ class SqlPorts(
     SqlTriggers,
     SqlAssets,
     SqlRetention,
+    SqlMetrics,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
     jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
-    triggers and data retention on SQL."""
+    triggers, data retention and the counts of ``/metrics`` on SQL."""
