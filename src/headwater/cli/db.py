@@ -147,11 +147,12 @@ def clean_db(older_than: str, dry_run: bool, dag_id: str | None, yes: bool, outp
         if dry_run:
             result = preview
         else:
+            nothing = not sum(preview.rows.values()) and not preview.log_files
             confirm(
                 f"Remove {preview.runs} run(s) that ended before {when(preview.cutoff)}, "
                 f"{sum(preview.rows.values())} row(s) in all and {preview.log_files} log "
                 "file(s)?",
-                yes,
+                yes or nothing,
             )
             result = clean_database(ctx, request.model_copy(update={"dry_run": False}))
     if output == "json":

@@ -19,7 +19,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from headwater.runtime.run_log_retention import LogFilesCount, count_run_logs, remove_run_logs
-from headwater.store.retention import ASSET_EVENTS_TABLE, EVENTS_TABLE, RunKey
+from headwater.store.retention import (
+    ASSET_EVENTS_TABLE,
+    BACKFILLS_TABLE,
+    EVENTS_TABLE,
+    RUN_TABLES,
+    RUNS_TABLE,
+    RunKey,
+)
 from headwater.xcom_objects import delete_run_objects
 
 if TYPE_CHECKING:
@@ -75,6 +82,8 @@ def sweep(
     """
     size = batch_size or settings.retention.batch_size
     report = RetentionReport(cutoff=cutoff, dag_id=dag_id, dry_run=dry_run)
+    tables = (RUNS_TABLE, *RUN_TABLES, ASSET_EVENTS_TABLE, *(() if dry_run else (BACKFILLS_TABLE,)))
+    report.add_rows(dict.fromkeys(tables, 0))  # every table is named, with nothing to remove
     after: RunKey | None = None
     stop = should_stop or (lambda: False)
     while not stop() and (
