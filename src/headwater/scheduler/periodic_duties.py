@@ -20,6 +20,8 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from headwater.scheduler.deadline_checks import DeadlineChecks
+
 if TYPE_CHECKING:
     from headwater.scheduler.scheduler_state import SchedulerState
 
@@ -36,7 +38,7 @@ class PeriodicDuty(Protocol):
 
 def build_duties(scheduler: SchedulerState) -> list[PeriodicDuty]:
     """The duties of one scheduler, from its settings."""
-    duties: list[PeriodicDuty] = []
+    duties: list[PeriodicDuty] = [DeadlineChecks(scheduler)]
     return duties
 
 

@@ -19,6 +19,7 @@ port                what
                     :mod:`headwater.store.users`)
 ``TriggerStore``    triggers of deferred attempts (:mod:`headwater.store.triggers`)
 ``AssetStore``      assets, their events, and the DAGs they trigger (:mod:`headwater.store.assets`)
+``DeadlineStore``   run deadlines, task SLAs, their misses (:mod:`headwater.store.deadlines`)
 =================== ==========================================================================
 
 :class:`Store` is every port together with the engine's
@@ -61,6 +62,7 @@ from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInst
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.assets import AssetStore
 from headwater.store.base import Connection, MetadataStore
+from headwater.store.deadlines import DeadlineStore
 from headwater.store.triggers import TriggerStore
 from headwater.store.users import UserStore
 
@@ -520,6 +522,7 @@ class Store(
     UserStore,
     TriggerStore,
     AssetStore,
+    DeadlineStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
 

@@ -15,6 +15,7 @@ from headwater.store.memory.claims import MemoryClaims
 from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
+from headwater.store.memory.deadlines import MemoryDeadlines
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
@@ -35,6 +36,7 @@ class MemoryStore(
     MemoryUsers,
     MemoryTriggers,
     MemoryAssets,
+    MemoryDeadlines,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -13,6 +13,7 @@ from headwater.store.sql.browse import SqlBrowse
 from headwater.store.sql.claims import SqlClaims
 from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
+from headwater.store.sql.deadlines import SqlDeadlines
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.runs import SqlRuns
@@ -35,7 +36,8 @@ class SqlPorts(
     SqlUsers,
     SqlTriggers,
     SqlAssets,
+    SqlDeadlines,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions) and
-    triggers on SQL."""
+    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
+    triggers and deadlines on SQL."""
