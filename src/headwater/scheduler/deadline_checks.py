@@ -132,7 +132,7 @@ class DeadlineChecks:
         """Why the run (or the SLA's task) is late at ``row.due_at``; None when it is not."""
         if row.kind == DEADLINE:
             if run.state not in FINISHED_RUN_STATES:
-                return f"the run is still {run.state.value}"
+                return f"the run is not finished ({run.state.value})"
             if run.end_date is not None and run.end_date > row.due_at:
                 return f"the run finished ({run.state.value}) at {run.end_date.isoformat()}"
             return None
@@ -143,7 +143,7 @@ class DeadlineChecks:
         ]
         unfinished = sorted({ti.state.value for ti in tis if ti.state not in FINISHED_STATES})
         if unfinished:
-            return f"task {row.task_id} is still {', '.join(unfinished)}"
+            return f"task {row.task_id} is not finished ({', '.join(unfinished)})"
         ends = [ti.end_date for ti in tis if ti.end_date is not None]
         if ends and max(ends) > row.due_at:
             return f"task {row.task_id} finished at {max(ends).isoformat()}"
