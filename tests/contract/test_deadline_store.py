@@ -130,13 +130,14 @@ def test_misses_are_listed_latest_first_in_pages(any_store: Store) -> None:
     any_store.plan_deadlines(_plans("o1", dag_id="other")[:1], T0)
     for i, row in enumerate(any_store.due_deadlines(T0 + 3 * HOUR)):
         any_store.record_deadline_miss(row.id, T0 + 3 * HOUR + i * HOUR, "late", has_callback=False)
-    rows, total = any_store.list_deadline_misses("etl", offset=0, limit=2)
+    rows, total = any_store.list_deadline_misses(["etl"], offset=0, limit=2)
     assert total == 3 and [r.run_id for r in rows] == ["r2", "r1"]
-    rows, total = any_store.list_deadline_misses("etl", offset=2, limit=2)
+    rows, total = any_store.list_deadline_misses(["etl"], offset=2, limit=2)
     assert total == 3 and [r.run_id for r in rows] == ["r0"]
     rows, total = any_store.list_deadline_misses()
     assert total == 4 and rows[0].dag_id == "other"
-    assert any_store.list_deadline_misses("nothing") == ([], 0)
+    assert any_store.list_deadline_misses(["nothing"]) == ([], 0)
+    assert any_store.list_deadline_misses([]) == ([], 0)
 
 
 def test_the_queued_time_of_a_run_is_known_where_the_store_keeps_it(any_store: Store) -> None:

@@ -53,7 +53,7 @@ def _lines(path: Path) -> list[str]:
 
 
 def _callback_done(harness: Harness, dag_id: str) -> bool:
-    rows, _ = harness.store.list_deadline_misses(dag_id)
+    rows, _ = harness.store.list_deadline_misses([dag_id])
     return bool(rows) and all(r.callback_state in (DONE, "failed") for r in rows)
 
 
@@ -91,7 +91,7 @@ def test_a_run_still_running_misses_its_deadline_once_and_calls_back(
     harness.run_until(harness.finished("late", run.run_id))
     harness.clock.advance(MINUTE)
     harness.scheduler.tick()
-    assert harness.store.list_deadline_misses("late")[1] == 1
+    assert harness.store.list_deadline_misses(["late"])[1] == 1
     assert len(_lines(calls)) == 1
 
 
@@ -104,7 +104,7 @@ def test_a_run_finished_in_time_meets_its_deadline(harness: Harness, tmp_path: P
     harness.scheduler.tick()
     [row] = harness.store.list_deadlines("late", run.run_id)
     assert (row.status, row.missed_at) == (MET, None)
-    assert harness.store.list_deadline_misses("late") == ([], 0)
+    assert harness.store.list_deadline_misses(["late"]) == ([], 0)
     assert not calls.exists()
 
 
@@ -126,7 +126,7 @@ def test_a_deadline_due_while_no_scheduler_ran_is_missed_after_the_restart(
     harness._scheduler = None
     harness.clock.advance(MINUTE)
     harness.scheduler.tick()  # and one more: nothing is recorded or called again
-    assert harness.store.list_deadline_misses("late")[1] == 1
+    assert harness.store.list_deadline_misses(["late"])[1] == 1
     assert len(_lines(calls)) == 1
 
 
@@ -181,7 +181,7 @@ def test_a_task_sla_is_missed_while_the_task_is_unfinished(
     ]
     harness.clock.advance(MINUTE)
     harness.scheduler.tick()
-    misses, total = harness.store.list_deadline_misses("sla_dag")
+    misses, total = harness.store.list_deadline_misses(["sla_dag"])
     assert total == 1 and misses[0].task_id == "second"
     assert misses[0].reason == "task second is not finished (none)"
     wait_for(lambda: _callback_done(harness, "sla_dag"), "the SLA callback")

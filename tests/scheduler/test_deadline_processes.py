@@ -93,8 +93,8 @@ def test_a_miss_survives_a_killed_scheduler_and_fires_once_while_the_task_runs(
     first.wait()
 
     second = tree.start("scheduler", "--quiet")
-    wait_for(lambda: harness.store.list_deadline_misses("slow")[1] == 1, "the miss", 60)
-    [miss] = harness.store.list_deadline_misses("slow")[0]
+    wait_for(lambda: harness.store.list_deadline_misses(["slow"])[1] == 1, "the miss", 60)
+    [miss] = harness.store.list_deadline_misses(["slow"])[0]
     assert miss.status == MISSED and miss.reason == "the run is not finished (running)"
     wait_for(
         lambda: harness.store.get_deadline(miss.id).callback_state == DONE,  # type: ignore[union-attr]
@@ -107,5 +107,5 @@ def test_a_miss_survives_a_killed_scheduler_and_fires_once_while_the_task_runs(
     wait_for(harness.finished("slow", run.run_id), "the run to finish", 60)
     second.send_signal(signal.SIGTERM)
     assert ended_within(second, 30), tree.output(second)
-    assert harness.store.list_deadline_misses("slow")[1] == 1
+    assert harness.store.list_deadline_misses(["slow"])[1] == 1
     assert len(calls.read_text().splitlines()) == 1

@@ -126,9 +126,10 @@ class DeadlineStore(ABC):
 
     @abstractmethod
     def list_deadline_misses(
-        self, dag_id: str | None = None, *, offset: int = 0, limit: int = 100
+        self, dag_ids: Iterable[str] | None = None, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[DeadlineRow], int]:
-        """A page of missed deadlines (of one DAG), the latest miss first; and their count."""
+        """A page of missed deadlines (of the DAGs ``dag_ids``), the latest miss first; and
+        how many there are."""
 
     @abstractmethod
     def run_queued_at(self, dag_id: str, run_id: str) -> datetime | None:

@@ -109,13 +109,14 @@ class MemoryDeadlines(MemoryCore):
         return sorted(rows, key=lambda r: (r.due_at, r.id))
 
     def list_deadline_misses(
-        self, dag_id: str | None = None, *, offset: int = 0, limit: int = 100
+        self, dag_ids: Iterable[str] | None = None, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[DeadlineRow], int]:
         with self._lock:
+            wanted = None if dag_ids is None else set(dag_ids)
             rows = [
                 r
                 for r in self._s.deadlines.values()
-                if r.status == MISSED and (dag_id is None or r.dag_id == dag_id)
+                if r.status == MISSED and (wanted is None or r.dag_id in wanted)
             ]
         rows.sort(key=lambda r: (r.missed_at, r.id), reverse=True)
         return rows[offset : offset + limit], len(rows)

@@ -145,12 +145,12 @@ class SqlDeadlines(SqlCore):
             return [to_deadline(row) for row in conn.execute(query)]
 
     def list_deadline_misses(
-        self, dag_id: str | None = None, *, offset: int = 0, limit: int = 100
+        self, dag_ids: Iterable[str] | None = None, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[DeadlineRow], int]:
         d = DEADLINES.c
         where = [d.status == MISSED]
-        if dag_id is not None:
-            where.append(d.dag_id == dag_id)
+        if dag_ids is not None:
+            where.append(d.dag_id.in_(list(dag_ids)))
         page = (
             select(DEADLINES)
             .where(*where)
