@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from db_records import T0, make_run, make_ti
 
+from db_records import T0, make_run, make_ti
 from headwater.store.deadlines import (
     CALLBACK_FAILED,
     DEADLINE,

@@ -67,7 +67,11 @@ def test_a_run_still_running_misses_its_deadline_once_and_calls_back(
     [row] = harness.store.list_deadlines("late", run.run_id)
     started = harness.store.get_dag_run("late", run.run_id)
     assert started is not None and started.start_date is not None
-    assert (row.status, row.due_at, row.name) == (WAITING, started.start_date + MINUTE, "one_minute")
+    assert (row.status, row.due_at, row.name) == (
+        WAITING,
+        started.start_date + MINUTE,
+        "one_minute",
+    )
 
     harness.clock.advance(timedelta(seconds=50))
     harness.scheduler.tick()

@@ -142,7 +142,9 @@ def test_the_serialized_dag_keeps_deadlines_slas_and_which_callbacks_exist() -> 
         EmptyOperator(task_id="b", sla=time(6, 30))
         EmptyOperator(task_id="c")
     rebuilt = deserialize_dag(serialize_dag(dag))
-    assert [(d.name, d.reference, d.interval, d.callback is not None) for d in rebuilt.deadlines] == [
+    assert [
+        (d.name, d.reference, d.interval, d.callback is not None) for d in rebuilt.deadlines
+    ] == [
         ("asked", DeadlineReference.QUEUED_AT, timedelta(minutes=30), True),
         ("logical_date+60m", DeadlineReference.LOGICAL_DATE, timedelta(hours=1), False),
     ]

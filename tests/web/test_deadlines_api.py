@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from web_fixtures import ActAs
 
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from headwater.store.deadlines import DEADLINE, SLA, DeadlinePlan
+from web_fixtures import ActAs
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 LIMIT_REFUSED = 422
@@ -53,7 +53,10 @@ def test_misses_are_listed_latest_first(client: TestClient, act_as: ActAs, misse
         "sla",
         "sla",
     )
-    assert (flaky["missed_at"], flaky["due_at"]) == ((T0 + timedelta(hours=2)).isoformat(), T0.isoformat())
+    assert (flaky["missed_at"], flaky["due_at"]) == (
+        (T0 + timedelta(hours=2)).isoformat(),
+        T0.isoformat(),
+    )
     assert (etl["dag_id"], etl["task_id"], etl["name"], etl["status"]) == (
         "etl",
         None,

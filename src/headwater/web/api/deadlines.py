@@ -29,6 +29,4 @@ def get_deadline_misses(
 ) -> Page[DeadlineOut]:
     """Missed deadlines and SLAs, the latest miss first: run, task, due and missed times,
     the reason, and the state of the callback."""
-    return page_deadline_misses(
-        ctx, principal=principal, dag_id=dag_id, limit=limit, offset=offset
-    )
+    return page_deadline_misses(ctx, principal=principal, dag_id=dag_id, limit=limit, offset=offset)
