@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from web_fixtures import ActAs
 
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from headwater.store.deadlines import DEADLINE, SLA, DeadlinePlan
+from web_fixtures import ActAs
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -40,7 +40,7 @@ def test_the_page_lists_the_misses(client: TestClient, act_as: ActAs, misses: No
     assert "late &lt;etl&gt;" in html and "<etl>" not in html  # escaped
     assert ">whole run<" in html and ">boom<" in html and ">SLA<" in html
     assert ">pending<" in html and ">none<" in html
-    assert "1–2 of 2" in html
+    assert "1\u20132 of 2" in html  # the pager: "1-2 of 2"
 
 
 def test_the_page_filters_by_dag_and_says_when_there_is_none(
@@ -58,3 +58,15 @@ def test_a_role_limited_to_tags_sees_none_of_the_other_dags(
     act_as("viewer", tags={"team-z"})
     html = client.get("/deadlines").text
     assert "No missed deadlines" in html and 'href="/dags/etl"' not in html
+
+
+def test_the_grid_marks_a_run_that_missed_and_its_panel_lists_its_deadlines(
+    client: TestClient, act_as: ActAs, misses: None
+) -> None:
+    act_as("viewer")
+    html = client.get("/dags/etl", params={"run_id": "r1"}).text
+    assert 'aria-label="Run r1, success, missed a deadline"' in html
+    assert html.count("data-missed-deadline") == 1
+    assert "data-run-deadlines" in html and "two_hours" in html and "late &lt;etl&gt;" in html
+    other = client.get("/dags/partly").text
+    assert "data-missed-deadline" not in other and "data-run-deadlines" not in other

@@ -7,7 +7,6 @@ import click
 
 from headwater.cli._common import console, emit_schema, handle_errors, output_option, table, when
 
-
 COLUMNS = ("dag_id", "run_id", "task_id", "deadline", "due_at", "missed_at", "reason", "callback")
 
 
