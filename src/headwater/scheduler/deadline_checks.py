@@ -62,6 +62,7 @@ class DeadlineChecks:
         """Active runs and how many of their deadlines this scheduler planned."""
         self._first_seen: dict[tuple[str, str], datetime] = {}
         """When a run was first seen queued (``queued_at`` where the store keeps none)."""
+        self._counts: dict[str, tuple[DAG, int]] = {}
         self._processes = DagCallbackProcesses()
 
     def tick(self, now: datetime) -> None:
@@ -80,26 +81,39 @@ class DeadlineChecks:
     # -- 1. planning -----------------------------------------------------------------------
 
     def _plan(self, dags: dict[str, DAG], now: datetime) -> None:
+        for gone in set(self._counts) - set(dags):
+            del self._counts[gone]
+        wanted = {dag_id: self._plans_per_run(dag) for dag_id, dag in dags.items()}
+        wanted = {dag_id: count for dag_id, count in wanted.items() if count}
         active: set[tuple[str, str]] = set()
-        for dag_id, dag in dags.items():
-            if not has_deadlines(dag):
+        # One query for every DAG's active runs; none at all when no DAG has deadlines.
+        runs = self._store.get_dag_runs_by_state(_ACTIVE) if wanted else []
+        for run in runs:
+            if run.dag_id not in wanted:
                 continue
-            wanted = expected_plans(dag)
-            for run in self._store.list_dag_runs(dag_id, states=_ACTIVE):
-                key = (dag_id, run.run_id)
-                active.add(key)
-                if self._planned.get(key, 0) >= wanted:
-                    continue
-                queued_at = self._store.run_queued_at(dag_id, run.run_id)
-                if queued_at is None:
-                    queued_at = self._first_seen.setdefault(key, now)
-                plans = list(plans_for_run(dag, run, queued_at))
-                self._store.plan_deadlines(plans, now)
-                self._planned[key] = len(plans)
+            key = (run.dag_id, run.run_id)
+            active.add(key)
+            if self._planned.get(key, 0) >= wanted[run.dag_id]:
+                continue
+            queued_at = self._store.run_queued_at(run.dag_id, run.run_id)
+            if queued_at is None:
+                queued_at = self._first_seen.setdefault(key, now)
+            plans = list(plans_for_run(dags[run.dag_id], run, queued_at))
+            self._store.plan_deadlines(plans, now)
+            self._planned[key] = len(plans)
         for key in set(self._planned) - active:  # finished or gone: their rows are planned
             del self._planned[key]
         for key in set(self._first_seen) - active:
             del self._first_seen[key]
+
+    def _plans_per_run(self, dag: DAG) -> int:
+        """How many deadlines each run of ``dag`` has (0: none), kept per DAG version (the
+        scheduler replaces a DAG object when its file changes)."""
+        cached = self._counts.get(dag.dag_id)
+        if cached is None or cached[0] is not dag:
+            cached = (dag, expected_plans(dag) if has_deadlines(dag) else 0)
+            self._counts[dag.dag_id] = cached
+        return cached[1]
 
     # -- 2. checking -----------------------------------------------------------------------
 
