@@ -34,8 +34,9 @@ def misses(web_settings: Settings, history: None) -> None:
             ctx.store.record_deadline_miss(
                 row.id,
                 T0 + timedelta(minutes=5 * (i + 1)),
-                "the run is not finished (running)" if row.dag_id == "etl" else "task boom is "
-                "not finished (running)",
+                "the run is not finished (running)"
+                if row.dag_id == "etl"
+                else "task boom is not finished (running)",
                 has_callback=True,
             )
             if row.dag_id == "etl":
