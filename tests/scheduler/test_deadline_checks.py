@@ -215,3 +215,20 @@ def test_a_time_of_day_sla_is_due_after_the_data_interval_ends(harness: Harness)
     missed = harness.store.get_deadline(row.id)
     assert missed is not None and missed.status == MISSED
     assert missed.callback_state == "none"  # no sla_miss_callback
+
+
+def test_each_miss_is_counted_once_in_the_metrics(harness: Harness, tmp_path: Path) -> None:
+    from headwater.metrics.definitions import REGISTRY
+
+    def counted() -> float:
+        value = REGISTRY.get_sample_value("headwater_deadline_misses_total", {"dag_id": "late"})
+        return value or 0.0
+
+    _late_dag(harness, tmp_path / "calls.txt")
+    before = counted()
+    harness.trigger("late")
+    harness.scheduler.tick()
+    for _ in range(3):
+        harness.clock.advance(MINUTE)
+        harness.scheduler.tick()
+    assert counted() == before + 1

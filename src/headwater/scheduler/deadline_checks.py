@@ -44,8 +44,11 @@ _ACTIVE = (DagRunState.QUEUED, DagRunState.RUNNING)
 
 
 def on_deadline_missed(row: DeadlineRow) -> None:
-    """Called once for each miss this scheduler recorded (after its commit): the hook for
-    the ``headwater_deadline_misses_total`` counter."""
+    """Called once for each miss this scheduler recorded (after its commit): counts it in
+    ``headwater_deadline_misses_total``."""
+    from headwater.metrics.definitions import DEADLINE_MISSES
+
+    DEADLINE_MISSES.labels(row.dag_id).inc()
 
 
 class DeadlineChecks:

@@ -38,7 +38,10 @@ class PeriodicDuty(Protocol):
 
 def build_duties(scheduler: SchedulerState) -> list[PeriodicDuty]:
     """The duties of one scheduler, from its settings."""
+    from headwater.scheduler.metrics_duty import MetricsDuty
+
     duties: list[PeriodicDuty] = [DeadlineChecks(scheduler)]
+    duties.append(MetricsDuty(scheduler))
     return duties
 
 

@@ -17,6 +17,7 @@ from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
 from headwater.store.memory.deadlines import MemoryDeadlines
 from headwater.store.memory.events import MemoryEvents
+from headwater.store.memory.metrics import MemoryMetrics
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
 from headwater.store.memory.users import MemoryUsers
@@ -37,6 +38,7 @@ class MemoryStore(
     MemoryTriggers,
     MemoryAssets,
     MemoryDeadlines,
+    MemoryMetrics,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -16,6 +16,7 @@ from headwater.store.sql.dags import SqlDags
 from headwater.store.sql.deadlines import SqlDeadlines
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
+from headwater.store.sql.metrics import SqlMetrics
 from headwater.store.sql.runs import SqlRuns
 from headwater.store.sql.triggers import SqlTriggers
 from headwater.store.sql.users import SqlUsers
@@ -37,7 +38,8 @@ class SqlPorts(
     SqlTriggers,
     SqlAssets,
     SqlDeadlines,
+    SqlMetrics,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
     jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
-    triggers and deadlines on SQL."""
+    triggers, deadlines and the counts of ``/metrics`` on SQL."""
