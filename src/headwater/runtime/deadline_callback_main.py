@@ -9,15 +9,17 @@ or a list of them), else the DAG's ``sla_miss_callback``; a task SLA calls the D
 callback that raises never reaches the scheduler). Its log goes to
 ``<logs>/dag_id=<id>/run_id=<id>/deadline_callbacks.log``.
 
-The context: ``dag``, ``dag_run``, ``run_id``, ``task_id`` (an SLA's task, else None),
-``deadline`` (its name), ``due_at``, ``missed_at``, ``reason``, ``logical_date``, ``ds``,
-``params``, ``var``, ``conn``.
+The context: a DAG callback's (``dag``, ``dag_id``, ``dag_run``, ``run_id``, ``logical_date``,
+the data interval, ``ds``, ``params``, ``var``, ``conn``) and ``task_id`` (an SLA's task, else
+None), ``deadline`` (its name), ``due_at``, ``missed_at``, ``reason`` and ``callback_kind``
+(``"deadline_miss"``). A notifier among the callbacks is sent right here, retries included.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,24 +47,51 @@ def deadline_callbacks(dag: DAG, row: DeadlineRow) -> list[Any]:
 
 
 def miss_context(dag: DAG, run: DagRun, row: DeadlineRow, store: MetadataStore) -> dict[str, Any]:
-    """What a deadline callback is called with."""
-    from headwater.runtime.attempt_context import ConnectionAccessor, VariableAccessor
+    """What a deadline callback is called with: a DAG callback's context
+    (:func:`headwater.runtime.callbacks.dag_context`) and the miss."""
+    from headwater.runtime.callbacks import dag_context
 
-    return {
-        "dag": dag,
-        "dag_run": run,
-        "run_id": run.run_id,
-        "task_id": row.task_id,
-        "deadline": row.name,
-        "due_at": row.due_at,
-        "missed_at": row.missed_at,
-        "reason": row.reason or "",
-        "logical_date": run.logical_date,
-        "ds": run.logical_date.strftime("%Y-%m-%d"),
-        "params": run.params,
-        "var": VariableAccessor(store),
-        "conn": ConnectionAccessor(store),
-    }
+    return dag_context(
+        dag,
+        run,
+        store,
+        task_id=row.task_id,
+        deadline=row.name,
+        due_at=row.due_at,
+        missed_at=row.missed_at,
+        reason=row.reason or "",
+        callback_kind="deadline_miss",
+    )
+
+
+def call_deadline_callbacks(
+    callbacks: list[Any], context: dict[str, Any], store: MetadataStore
+) -> list[str]:
+    """Call each callback with ``context``: a notifier is sent now, with retries (one that
+    finally fails is recorded as a ``notification_failed`` event), a function is called.
+    Never raises: what went wrong, one line per callback that failed."""
+    from headwater.notifications import BaseNotifier
+    from headwater.notifications.delivery import current_reporters, deliver
+    from headwater.runtime.task_callbacks import event_reporter
+    from headwater.secrets import use_metastore
+
+    reporters = (*current_reporters(), event_reporter(store, lambda: datetime.now(UTC)))
+    errors: list[str] = []
+    with use_metastore(store):
+        for fn in callbacks:
+            log.info(
+                "Calling %r for deadline %s of run %s", fn, context["deadline"], context["run_id"]
+            )
+            if isinstance(fn, BaseNotifier):
+                if not deliver(fn, context, reporters=reporters):
+                    errors.append(f"{type(fn).__name__}: the notification was not sent")
+                continue
+            try:
+                fn(context)
+            except Exception as exc:
+                log.exception("The deadline callback %r raised", fn)
+                errors.append(f"{type(exc).__name__}: {exc}")
+    return errors
 
 
 def main(argv: list[str]) -> int:
@@ -97,14 +126,7 @@ def main(argv: list[str]) -> int:
             return 1
         dag = bag.dags[row.dag_id]
         context = miss_context(dag, run, row, store)
-        errors = []
-        for fn in deadline_callbacks(dag, row):
-            log.info("Calling %r for deadline %s of run %s", fn, row.name, row.run_id)
-            try:
-                fn(context)
-            except Exception as exc:
-                log.exception("The deadline callback %r raised", fn)
-                errors.append(f"{type(exc).__name__}: {exc}")
+        errors = call_deadline_callbacks(deadline_callbacks(dag, row), context, store)
         if errors:
             store.set_deadline_callback_state(row.id, STARTED, CALLBACK_FAILED, "; ".join(errors))
             return 1
