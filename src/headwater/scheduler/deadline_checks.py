@@ -123,14 +123,15 @@ class DeadlineChecks:
     def _check_due(self, dags: dict[str, DAG], now: datetime) -> None:
         for row in self._store.due_deadlines(now):
             dag = dags.get(row.dag_id)
-            if dag is None:
-                continue  # not loaded yet (a scheduler starting): checked on a later round
             run = self._store.get_dag_run(row.dag_id, row.run_id)
+            if dag is None and run is not None and run.state not in FINISHED_RUN_STATES:
+                continue  # its DAG is not loaded yet (a scheduler starting): a later round
             reason = None if run is None else self._lateness(row, run)
             if reason is None:
                 self._store.resolve_deadline(row.id, now)
                 continue
-            callback = _has_callback(dag, row)
+            # A DAG gone from the files (its run ended) leaves no callback to call.
+            callback = dag is not None and _has_callback(dag, row)
             if not self._store.record_deadline_miss(row.id, now, reason, has_callback=callback):
                 continue  # another scheduler recorded it (or met it) first
             log.warning(
