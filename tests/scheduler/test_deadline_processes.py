@@ -18,6 +18,8 @@ from service_processes import ProcessTree, ended_within
 from headwater.clock import SystemClock
 from headwater.store.deadlines import DONE, MISSED
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
