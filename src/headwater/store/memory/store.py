@@ -15,6 +15,7 @@ from headwater.store.memory.claims import MemoryClaims
 from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
+from headwater.store.memory.deadlines import MemoryDeadlines
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.metrics import MemoryMetrics
 from headwater.store.memory.retention import MemoryRetention
@@ -38,6 +39,7 @@ class MemoryStore(
     MemoryTriggers,
     MemoryAssets,
     MemoryRetention,
+    MemoryDeadlines,
     MemoryMetrics,
     Store,
 ):

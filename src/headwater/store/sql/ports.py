@@ -13,6 +13,7 @@ from headwater.store.sql.browse import SqlBrowse
 from headwater.store.sql.claims import SqlClaims
 from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
+from headwater.store.sql.deadlines import SqlDeadlines
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.metrics import SqlMetrics
@@ -38,8 +39,9 @@ class SqlPorts(
     SqlTriggers,
     SqlAssets,
     SqlRetention,
+    SqlDeadlines,
     SqlMetrics,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
     jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
-    triggers, data retention and the counts of ``/metrics`` on SQL."""
+    triggers, deadlines, data retention and the counts of ``/metrics`` on SQL."""
