@@ -28,6 +28,7 @@ from db_records import T0, make_attempt, make_run, make_ti
 from headwater.engine.records import DagRun, TaskInstanceKey
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.assets import AssetReference, AssetSpec
+from headwater.store.deadlines import DeadlinePlan
 from headwater.store.ports import Store
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -49,6 +50,7 @@ REMOVED_ROWS = {
     "xcoms": 1,
     "triggers": 0,
     "dag_run_asset_events": 3,
+    "deadlines": 1,
     "events": 3,  # one of old_ok, and two without a run
     "asset_events": 2,
     "backfills": 1,
@@ -105,6 +107,14 @@ def seed(store: Store, now: datetime = NOW) -> Seeded:
         store.save_attempt(make_attempt(ti, state=TaskInstanceState.SUCCESS, end_date=t0))
     store.set_xcom(TaskInstanceKey("etl", "old_ok", "a"), "return_value", '"old"')
     store.set_xcom(TaskInstanceKey("etl", "recent", "a"), "return_value", '"new"')
+
+    store.plan_deadlines(
+        [
+            DeadlinePlan("etl", run_id, "sla", "sla", t0 + timedelta(hours=2), task_id="a")
+            for run_id in ("old_ok", "old_running")
+        ],
+        t0,
+    )
 
     backfill = store.create_backfill("etl", t0, t0, "none", 1, t0)
     store.set_runs_backfill("etl", ["old_ok"], backfill.id)

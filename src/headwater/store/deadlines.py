@@ -82,6 +82,10 @@ class DeadlineRow:
     callback_state: str = NO_CALLBACK
     callback_error: str | None = None
 
+    @property
+    def run_key(self) -> tuple[str, str]:
+        return (self.dag_id, self.run_id)
+
 
 class DeadlineStore(ABC):
     """Deadlines of runs and SLAs of tasks, and their misses."""

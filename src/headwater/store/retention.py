@@ -20,7 +20,7 @@ asset's newest, are removed too.
 Relations::
 
     dag_runs (dag_id, run_id) ◀── RUN_TABLES: xcoms, task_attempts, triggers,
-                                  dag_run_asset_events, task_instances, events
+                                  dag_run_asset_events, deadlines, task_instances, events
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ RUN_TABLES: tuple[str, ...] = (
     "task_attempts",
     "triggers",
     "dag_run_asset_events",
+    "deadlines",
     "task_instances",
     "events",
 )

@@ -35,6 +35,10 @@ def _run_asset_events(state: MemoryState, run: RunKey) -> int:
     return len(state.asset_tables.run_events.get(run, []))
 
 
+def _deadlines(state: MemoryState, run: RunKey) -> int:
+    return sum(1 for d in state.deadlines.values() if (d.dag_id, d.run_id) == run)
+
+
 def _task_instances(state: MemoryState, run: RunKey) -> int:
     return len(state.tis.get(run, {}))
 
@@ -48,6 +52,7 @@ RUN_ROW_COUNTERS: dict[str, Callable[[MemoryState, RunKey], int]] = {
     "task_attempts": _attempts,
     "triggers": _triggers,
     "dag_run_asset_events": _run_asset_events,
+    "deadlines": _deadlines,
     "task_instances": _task_instances,
     "events": _events,
 }

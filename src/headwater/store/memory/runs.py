@@ -153,4 +153,8 @@ class MemoryRuns(MemoryCore):
             for trigger in [t for t in self._s.triggers.values() if t.key[:2] == key]:
                 del self._s.triggers[trigger.id]
             self._s.asset_tables.run_events.pop(key, None)  # as the SQL cascade
+            for deadline_id in [
+                i for i, d in self._s.deadlines.items() if (d.dag_id, d.run_id) == key
+            ]:
+                del self._s.deadlines[deadline_id]
         return len(keys)

@@ -33,6 +33,7 @@ from headwater.db.data_aware_models import (
     DagRunAssetEventModel,
     TriggerModel,
 )
+from headwater.db.operations_models import DeadlineModel
 from headwater.engine.states import FINISHED_RUN_STATES
 from headwater.store.retention import (
     BACKFILLS_TABLE,
@@ -55,6 +56,7 @@ RUN_TABLE_OBJECTS: dict[str, Table] = {
         ATTEMPTS,
         cast(Table, TriggerModel.__table__),
         RUN_ASSET_EVENTS,
+        cast(Table, DeadlineModel.__table__),
         TIS,
         EVENTS,
     )
