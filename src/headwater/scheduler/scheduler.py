@@ -31,6 +31,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
+from headwater.log_format import fields_of, log_fields
 from headwater.scheduler.asset_event_watch import AssetEventWatch
 from headwater.scheduler.asset_runs import create_asset_triggered_runs
 from headwater.scheduler.attempt_flow import AttemptFlow
@@ -289,7 +290,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         ):
             return  # that date already has a run (a backfill's, or this one's)
         DagRunEngine.create(dag, self.store, self.xcoms, run)
-        log.info("Created run %s of %s", run.run_id, dag.dag_id)
+        log.info("Created run %s of %s", run.run_id, dag.dag_id, extra=fields_of(run))
 
     def _load_active_runs(self, active_runs: list[DagRun]) -> None:
         """Track every queued or running run in the database; forget runs that left."""
@@ -412,7 +413,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         active = self._runs.pop(key)
         if any(dag_id == key[0] for dag_id, _ in self._queued_runs):
             self._pass_wanted = True  # a queued run of its DAG may start in the room it leaves
-        log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
+        log.info("Run %s of %s ended: %s", key[1], key[0], state.value, extra=log_fields(*key))
         dag = active.engine.dag
         callback = (
             dag.on_success_callback if state is DagRunState.SUCCESS else dag.on_failure_callback
