@@ -14,8 +14,8 @@ check. With one:
   the attempt's log as breadcrumbs (task log records themselves never become events);
 * every event passes :func:`headwater.masking.redact` before it leaves the process: the
   secrets registered with the masker (connection passwords, secret variables) and values
-  under sensitive names (``password``, ``token``, ...) are ``***``; ``send_default_pii``
-  stays off.
+  under sensitive names (``password``, ``token``, ...) are ``***``; personal data (IP
+  addresses, request bodies, user names) stays out, as sentry-sdk's default has it.
 
 This module sits low in the layers (beside :mod:`headwater.masking`): it knows settings,
 masking and the standard library only, so every process can use it.
@@ -91,21 +91,25 @@ def init_sentry(settings: Settings, process: Process) -> bool:
 
     if sentry_sdk.get_client().is_active():
         return False
-    # The worker reports task exceptions itself, with their context: a task's own ERROR
-    # lines must not become events without it.
-    event_level = None if process == "worker" else logging.ERROR
+    # The worker reports task exceptions itself, with their context and the attempt's log
+    # as breadcrumbs: a task's own records must become neither events nor breadcrumbs.
+    worker = process == "worker"
     try:
         sentry_sdk.init(
             dsn=config.dsn,
             environment=config.environment or None,
             release=config.release or _version(),
             sample_rate=config.sample_rate,
-            send_default_pii=False,
             before_send=_before_send,
             max_breadcrumbs=MAX_BREADCRUMBS,
             shutdown_timeout=FLUSH_TIMEOUT_S,
             auto_enabling_integrations=False,
-            integrations=[LoggingIntegration(level=logging.INFO, event_level=event_level)],
+            integrations=[
+                LoggingIntegration(
+                    level=None if worker else logging.INFO,
+                    event_level=None if worker else logging.ERROR,
+                )
+            ],
         )
     except BadDsn as exc:
         raise HeadwaterError(
@@ -115,7 +119,7 @@ def init_sentry(settings: Settings, process: Process) -> bool:
         ) from None
     ignore_logger(TASK_LOGGER)
     sentry_sdk.set_tag("process", process)
-    _flush_each_report = process == "worker"
+    _flush_each_report = worker
     return True
 
 
@@ -129,6 +133,8 @@ def stop_sentry(timeout_s: float = FLUSH_TIMEOUT_S) -> None:
     if client.is_active():
         client.close(timeout=timeout_s)
     sentry_sdk.get_global_scope().set_client(None)
+    sentry_sdk.get_isolation_scope().clear_breadcrumbs()
+    sentry_sdk.get_current_scope().clear_breadcrumbs()
     _flush_each_report = False
 
 
