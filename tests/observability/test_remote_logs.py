@@ -37,18 +37,24 @@ def extract():
     logging.getLogger("etl").warning("2 rows had no date")
 
 
-with DAG("etl", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
+def done(context):
+    logging.getLogger("etl").info("the run is over")
+
+
+with DAG("etl", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None, **CALLBACKS):
     PythonOperator(task_id="extract", python_callable=extract)
 """
 
 RELATIVE = Path("dag_id=etl", "run_id=r1", "task_id=extract", "attempt=1.log")
 
 
-def _run_etl(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
-    """Store the DAG, trigger run ``r1`` and let a real scheduler run it to the end."""
+def _run_etl(db_url: str, tmp_path: Path, clock: FakeClock, *, callback: bool = False) -> None:
+    """Store the DAG, trigger run ``r1`` and let a real scheduler run it to the end (and
+    its DAG callback, in a process of its own, with ``callback``)."""
     folder = tmp_path / "dags"
     folder.mkdir()
-    (folder / "etl.py").write_text(DAG_FILE)
+    callbacks = "{'on_success_callback': done}" if callback else "{}"
+    (folder / "etl.py").write_text(DAG_FILE.replace("**CALLBACKS", f"**{callbacks}"))
     with SqlStore.from_url(db_url, clock=clock) as store:
         assert not DagFolderProcessor(store, folder).scan().errors
         trigger_run(store, "etl", run_id="r1", now=clock.now())
@@ -67,7 +73,7 @@ def _run_etl(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
                     scheduler.schedule_runs(clock.now())
             assert run.state.value == "success"
         finally:
-            scheduler.stop()
+            scheduler.stop()  # waits for the DAG callback's process
 
 
 @pytest.fixture
@@ -94,7 +100,7 @@ def test_a_folder_gets_a_copy_of_each_log_and_serves_it_once_the_local_file_is_g
 ) -> None:
     remote = tmp_path / "remote-logs"
     monkeypatch.setenv("HEADWATER__LOGGING__REMOTE_LOG_FOLDER", str(remote))
-    _run_etl(database, tmp_path, clock)
+    _run_etl(database, tmp_path, clock, callback=database.startswith("sqlite"))
 
     settings = load_settings()
     local = settings.logs_folder / RELATIVE
@@ -103,6 +109,9 @@ def test_a_folder_gets_a_copy_of_each_log_and_serves_it_once_the_local_file_is_g
     assert "extracted 12 rows" in copy
     assert "{WARNING} 2 rows had no date" in copy
     assert (remote / RELATIVE).stat().st_mode & 0o077 == 0  # owner-only, like the local file
+    if database.startswith("sqlite"):  # a process of its own: once is enough
+        callbacks_log = Path("dag_id=etl", "run_id=r1", "dag_callbacks.log")
+        assert "the run is over" in (remote / callbacks_log).read_text()
 
     shutil.rmtree(settings.logs_folder / "dag_id=etl")  # as if it ran on another machine
     with open_context(settings) as ctx:
