@@ -28,6 +28,7 @@ import importlib.metadata
 import logging
 import os
 import re
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -151,6 +152,8 @@ def report_task_exception(
     """Report a task's exception to Sentry, when this process reports to Sentry: with the
     attempt's ids as tags and the last lines of its log (``log_path``) as breadcrumbs.
     Never raises: a report that fails is sentry-sdk's to log."""
+    if "sentry_sdk" not in sys.modules:  # never set up here: not even worth an import
+        return
     import sentry_sdk
 
     if not sentry_sdk.get_client().is_active():
