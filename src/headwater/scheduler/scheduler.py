@@ -216,7 +216,12 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
                 try:
                     dag = deserialize_dag(row.serialized)
                 except HeadwaterError as exc:
-                    log.error("DAG %s cannot be loaded from the database: %s", row.dag_id, exc)
+                    log.error(
+                        "DAG %s cannot be loaded from the database: %s",
+                        row.dag_id,
+                        exc,
+                        extra=log_fields(row.dag_id),
+                    )
                     continue
                 self._dags[row.dag_id] = KnownDag(dag, row.source_hash, row.fileloc, row.is_paused)
                 # A changed DAG file: engines of its active runs use the new structure.
