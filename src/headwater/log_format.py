@@ -32,6 +32,7 @@ __all__ = [
     "LOG_FIELDS",
     "JsonFormatter",
     "configure_process_logging",
+    "configure_worker_logging",
     "fields_of",
     "log_fields",
     "uvicorn_json_log_config",
@@ -124,6 +125,21 @@ def configure_process_logging(
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("headwater.task").propagate = False
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def configure_worker_logging(log_format: str) -> None:
+    """In a worker process (whose stderr is its scheduler's): with ``json``, headwater's own
+    warnings there (a log that could not be copied, say) are JSON lines too. The task's own
+    records are not: they go to the attempt's log file. Text: unchanged (Python's last
+    resort prints them)."""
+    logger = logging.getLogger("headwater")
+    if log_format != "json" or any(
+        isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers
+    ):
+        return
+    handler = json_handler()
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
 
 
 def uvicorn_json_log_config(*, level: str = "INFO", root: bool = False) -> dict[str, Any]:

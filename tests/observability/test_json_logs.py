@@ -11,6 +11,7 @@ import pytest
 
 from headwater.log_format import (
     configure_process_logging,
+    configure_worker_logging,
     fields_of,
     log_fields,
     uvicorn_json_log_config,
@@ -108,3 +109,21 @@ def test_uvicorns_access_and_error_lines_are_json_too(capsys: pytest.CaptureFixt
         "Started server process [42]",
     )
     assert access["message"] == '127.0.0.1:5000 - "GET /api/v1/health HTTP/1.1" 200'
+
+
+def test_a_worker_logs_its_own_warnings_as_json_and_never_the_tasks_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    headwater_logger = logging.getLogger("headwater")
+    handlers = headwater_logger.handlers[:]
+    try:
+        configure_worker_logging("json")
+        configure_worker_logging("json")  # once per process, however often it is asked
+        logging.getLogger("headwater.runtime.remote_logs").warning("Could not copy the log")
+        logging.getLogger("headwater.runtime.remote_logs").info("not at WARNING")
+        logging.getLogger("headwater.task").warning("a task's line: its file only")
+    finally:
+        headwater_logger.handlers[:] = handlers
+
+    (line,) = _lines(capsys.readouterr().err)
+    assert (line["level"], line["message"]) == ("WARNING", "Could not copy the log")
