@@ -8,6 +8,9 @@ registered (``mask_secret``, a hook's connection, a variable named like a secret
 reaches the file, from the moment it is registered. ``print()`` output is masked per
 complete line (:class:`_LogWriter` holds a partial line until its newline comes), so a
 secret printed in two pieces is still hidden.
+
+When the attempt ends, its file is copied to ``[logging] remote_log_folder`` when the process
+has one (:mod:`headwater.runtime.remote_logs`).
 """
 
 from __future__ import annotations
