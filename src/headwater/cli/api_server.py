@@ -29,11 +29,16 @@ def api_server(host: str | None, port: int | None, workers: int | None) -> None:
 
     Example: headwater api-server --port 8080
     """
+    from headwater.cli.services import _configure_logging
+    from headwater.sentry_reports import init_sentry
     from headwater.services.context import open_context
     from headwater.settings import load_settings
     from headwater.web.server import serve, server_url
 
     settings = load_settings()
+    if settings.logging.format == "json":  # text: uvicorn's own lines, as they always were
+        _configure_logging(quiet=False, log_format="json")
+    init_sentry(settings, "api-server")  # a DSN Sentry refuses: said here, once
     host = settings.api.host if host is None else host
     port = settings.api.port if port is None else port
     workers = settings.api.workers if workers is None else workers

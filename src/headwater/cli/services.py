@@ -28,6 +28,7 @@ from headwater.cli._common import console, handle_errors, require_logs_folder
 
 if TYPE_CHECKING:
     from headwater.engine.records import DagRun
+    from headwater.sentry_reports import Process
     from headwater.services.context import ServiceContext
     from headwater.settings import Settings
     from headwater.web.server import ServerHandle
@@ -87,26 +88,41 @@ def _terminate(child: subprocess.Popen[bytes]) -> None:
         child.terminate()
 
 
-def _configure_logging(quiet: bool) -> None:
-    """Log lines on stderr: rich's columns on a terminal; written to a file or a pipe, one
-    plain line per record, never wrapped (rich pads and wraps to the console's width)."""
-    from rich.logging import RichHandler
+def _configure_logging(quiet: bool, log_format: str = "text") -> None:
+    """Log lines on stderr. ``json`` (``[logging] format``): one JSON object per line
+    (:mod:`headwater.log_format`). Text: rich's columns on a terminal; written to a file or a
+    pipe, one plain line per record, never wrapped (rich pads and wraps to the console's
+    width)."""
+    from headwater.log_format import configure_process_logging
 
-    err = console(stderr=True)
-    handler: logging.Handler
-    if err.is_terminal:
-        handler = RichHandler(console=err, show_path=False)
-        handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[%(asctime)s] {%(levelname)s} %(message)s"))
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        handlers=[handler],
-        force=True,
+    def text_handler() -> logging.Handler:
+        from rich.logging import RichHandler
+
+        err = console(stderr=True)
+        handler: logging.Handler
+        if err.is_terminal:
+            handler = RichHandler(console=err, show_path=False)
+            handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
+        else:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("[%(asctime)s] {%(levelname)s} %(message)s"))
+        return handler
+
+    configure_process_logging(
+        log_format, level=logging.WARNING if quiet else logging.INFO, text_handler=text_handler
     )
-    logging.getLogger("headwater.task").propagate = False
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _start_reporting(settings: Settings, quiet: bool, process: Process) -> None:
+    """The process's log as ``[logging] format`` says, and its errors to Sentry when
+    ``[sentry] dsn`` is set (a DSN Sentry refuses stops the command here, naming it); a
+    remote log folder whose filesystem cannot be loaded is refused here too."""
+    from headwater.runtime.remote_logs import check_remote_log_folder
+    from headwater.sentry_reports import init_sentry
+
+    _configure_logging(quiet, settings.logging.format)
+    init_sentry(settings, process)
+    check_remote_log_folder(settings)
 
 
 _CHILD_STOP_WAIT_S = 5.0
@@ -197,8 +213,8 @@ def scheduler(dag_processor: bool, triggerer: bool, quiet: bool) -> None:
     from headwater.settings import load_settings
 
     with _stop_on_signals() as stop:
-        _configure_logging(quiet)
         settings = load_settings()
+        _start_reporting(settings, quiet, "scheduler")
         require_logs_folder(settings.logs_folder)
         _run_scheduler(settings, with_processor=dag_processor, with_triggerer=triggerer, stop=stop)
 
@@ -256,8 +272,8 @@ def dag_processor(
             # A scheduler killed with SIGKILL cannot stop its processor: it notices.
             return stop() or (exit_with_parent and os.getppid() != parent)
 
-        _configure_logging(quiet)
         settings = load_settings()
+        _configure_logging(quiet, settings.logging.format)
         with open_context(settings, checked=database_checked) as ctx:
             if once:
                 processor = build_processor(settings, ctx.store, should_stop=should_stop)
@@ -334,8 +350,8 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool, no_trigge
     # Signals are caught from the start: a Ctrl-C while the database is migrated lets the
     # migration finish; one during the first scan stops the files' imports.
     with _stop_on_signals() as stop:
-        _configure_logging(quiet)
         settings = load_settings()
+        _start_reporting(settings, quiet, "scheduler")
         require_logs_folder(settings.logs_folder)  # before the database is created or migrated
         executor_factory(settings.scheduler.executor)  # an unknown executor: before it too
         server = None

@@ -12,7 +12,7 @@ import dataclasses
 import click
 
 from headwater.cli._common import handle_errors
-from headwater.cli.services import _configure_logging, _stop_on_signals
+from headwater.cli.services import _start_reporting, _stop_on_signals
 
 
 @click.command("triggerer")
@@ -40,8 +40,8 @@ def triggerer(capacity: int | None, quiet: bool) -> None:
     from headwater.triggerer.service import build_triggerer
 
     with _stop_on_signals() as stop:
-        _configure_logging(quiet)
         settings = load_settings()
+        _start_reporting(settings, quiet, "triggerer")
         if capacity is not None:
             settings = dataclasses.replace(
                 settings, triggerer=dataclasses.replace(settings.triggerer, capacity=capacity)

@@ -2,7 +2,9 @@
 
 Ids are checked with :func:`~headwater.runtime.logs.safe_id` before anything else, so no id
 can point outside the logs folder. The file is the attempt row's ``log_path`` when the
-database has one, else the standard place (:func:`~headwater.runtime.logs.attempt_log_path`).
+database has one, else the standard place (:func:`~headwater.runtime.logs.attempt_log_path`);
+when that file is gone, the copy in the remote log folder, fetched back to the standard
+place (:mod:`headwater.runtime.remote_logs`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from headwater.engine.states import FINISHED_STATES, TaskInstanceState
 from headwater.operations._stored import dag_row, require_run
 from headwater.operations.errors import InvalidRequestError, NotFoundError
 from headwater.runtime.logs import attempt_log_path, safe_id
+from headwater.runtime.remote_logs import RemoteLogFolder, fetch_log
 
 if TYPE_CHECKING:
     from headwater.store.ports import Store
@@ -50,6 +53,7 @@ def find_attempt_log(
     map_index: int = -1,
     try_number: int | None = None,
     must_exist: bool = True,
+    remote: RemoteLogFolder | None = None,
 ) -> AttemptLog:
     """The log of try ``try_number`` (default: the latest) of one task instance.
 
@@ -57,7 +61,8 @@ def find_attempt_log(
     saying what is missing (the DAG, the run, the task, the map index, or only an attempt:
     :class:`NoAttemptYetError`); and (with ``must_exist``) when the file is missing: the
     message lists the tries there are. Logs of runs that are not in the database (``dags
-    test``) are found by their files.
+    test``) are found by their files. A log of an ended attempt whose file is gone is
+    fetched back from ``remote`` (``[logging] remote_log_folder``) when it has a copy.
     """
     for value, what in ((dag_id, "dag_id"), (run_id, "run_id"), (task_id, "task_id")):
         safe_id(value, what)
@@ -88,6 +93,8 @@ def find_attempt_log(
         path = Path(attempt.log_path)
     else:
         path = Path(attempt_log_path(logs_folder, key, chosen))
+    if not path.is_file() and (attempt is None or attempt.end_date is not None):
+        path = _local_or_fetched(path, Path(attempt_log_path(logs_folder, key, chosen)), remote)
     if (attempt is None or must_exist) and not path.is_file():
         listed = ", ".join(map(str, tries))
         raise NotFoundError(
@@ -95,6 +102,17 @@ def find_attempt_log(
             f"tries: {listed}"
         )
     return AttemptLog(key, chosen, path, attempt, tries)
+
+
+def _local_or_fetched(path: Path, standard: Path, remote: RemoteLogFolder | None) -> Path:
+    """The local file of a log whose recorded ``path`` is gone: its ``standard`` place in
+    this logs folder (the attempt may have run on another machine), fetched there from the
+    remote folder when missing. ``path`` when neither has it."""
+    if standard.is_file():
+        return standard
+    if remote is not None and fetch_log(remote, remote.relative(standard), standard):
+        return standard
+    return path
 
 
 def require_instance(

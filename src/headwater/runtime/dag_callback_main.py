@@ -3,7 +3,8 @@ callback (``on_success_callback`` / ``on_failure_callback``) of a run that ended
 
 The scheduler only has the DAG's structure, so it starts this process to import the DAG
 file and call the real callback, away from its own loop. Its log goes to
-``<logs>/dag_id=<id>/run_id=<id>/dag_callbacks.log``.
+``<logs>/dag_id=<id>/run_id=<id>/dag_callbacks.log``, copied to ``[logging]
+remote_log_folder`` (when set) once the callbacks end.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ def main(argv: list[str]) -> int:
     from headwater.private_files import create_private_file, make_private_folders
     from headwater.runtime.callbacks import run_dag_callbacks
     from headwater.runtime.logs import run_log_folder
+    from headwater.runtime.remote_logs import copy_finished_log, use_remote_log_folder
     from headwater.settings import load_settings
     from headwater.store.sql import SqlStore
 
@@ -46,6 +48,10 @@ def main(argv: list[str]) -> int:
         return 0
     finally:
         store.close()
+        for handler in logging.getLogger().handlers:
+            handler.flush()  # the file is complete: its second copy, when one is set
+        use_remote_log_folder(settings)
+        copy_finished_log(folder / "dag_callbacks.log")
 
 
 if __name__ == "__main__":

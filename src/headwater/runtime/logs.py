@@ -8,6 +8,9 @@ registered (``mask_secret``, a hook's connection, a variable named like a secret
 reaches the file, from the moment it is registered. ``print()`` output is masked per
 complete line (:class:`_LogWriter` holds a partial line until its newline comes), so a
 secret printed in two pieces is still hidden.
+
+When the attempt ends, its file is copied to ``[logging] remote_log_folder`` when the process
+has one (:mod:`headwater.runtime.remote_logs`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import HeadwaterError
 from headwater.masking import redact_text
 from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders, unusable_folder
+from headwater.runtime.remote_logs import copy_finished_log
 
 TASK_LOGGER = "headwater.task"
 
@@ -269,8 +273,10 @@ class _LogWriter(io.TextIOBase):
 class AttemptLog:
     """The log of one attempt: ``logger`` for task code, :meth:`line` for headwater's own lines."""
 
-    def __init__(self, logger: logging.Logger, file: _AttemptFile) -> None:
+    def __init__(self, logger: logging.Logger, file: _AttemptFile, path: str) -> None:
         self.logger = logger
+        self.path = path
+        """The log file."""
         self._file = file
 
     def line(self, level: int, message: str) -> None:
@@ -303,7 +309,7 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
     for handler in filtered:
         handler.addFilter(_REDACT_RECORD)
     try:
-        yield AttemptLog(_TASK_LOG, file)
+        yield AttemptLog(_TASK_LOG, file, path)
     finally:
         root.removeHandler(_ROOT_TO_ATTEMPT)
         for handler in filtered:
@@ -316,3 +322,4 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
         _open_files.remove(file)
         _current_file.reset(token)
         file.close()
+        copy_finished_log(path)  # the second sink, when this process has one

@@ -104,6 +104,9 @@ def _store() -> tuple[MetadataStore, XComs]:
     """The database of this process's settings (``HEADWATER_DATABASE_URL``, the settings
     file): messages carry no credentials."""
     from headwater.engine.xcoms import XComs
+    from headwater.log_format import configure_worker_logging
+    from headwater.runtime.remote_logs import use_remote_log_folder
+    from headwater.sentry_reports import init_sentry
     from headwater.settings import load_settings
     from headwater.store.sql import SqlStore
 
@@ -114,6 +117,9 @@ def _store() -> tuple[MetadataStore, XComs]:
     root = logging.getLogger()
     if root.level > logging.INFO:
         root.setLevel(logging.INFO)
+    configure_worker_logging(settings.logging.format)
+    use_remote_log_folder(settings)  # the second copy of each attempt's log, if set
+    init_sentry(settings, process="worker")  # task exceptions to Sentry, if a DSN is set
     store = SqlStore.from_url(settings.database_url)
     return store, XComs.from_settings(store, settings)
 

@@ -40,6 +40,7 @@ from headwater.runtime.outlet_events import outlet_events_of, take_metadata
 from headwater.runtime.task_callbacks import call_task_callbacks, event_reporter
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
+from headwater.sentry_reports import report_task_exception
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -341,6 +342,15 @@ def _failed(
     attempt_log.line(logging.ERROR, _user_traceback(exc))
     will_retry = retries.retry_failed_attempt(
         ti.try_number, ti.max_tries, no_retry=isinstance(exc, TaskFailedNoRetry)
+    )
+    report_task_exception(  # to Sentry, when the process reports there
+        exc,
+        dag_id=ti.dag_id,
+        run_id=ti.run_id,
+        task_id=ti.task_id,
+        map_index=ti.map_index,
+        try_number=ti.try_number,
+        log_path=attempt_log.path,
     )
     if context:
         context = {**context, "exception": exc}

@@ -13,6 +13,7 @@ from datetime import datetime
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance, TaskInstanceKey
 from headwater.executors.base import AttemptStarted
 from headwater.executors.messages import AttemptMessage
+from headwater.log_format import fields_of
 from headwater.metrics import scheduler_observations as observe
 from headwater.runtime.logs import attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
@@ -141,6 +142,7 @@ class AttemptFlow(SchedulerState):
                     ti.run_id,
                     key.try_number,
                     ti.try_number,
+                    extra=fields_of(key),
                 )
                 continue
             self._dirty.add((key.dag_id, key.run_id))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from headwater.engine.records import AttemptOutcome, TaskInstance
 from headwater.engine.states import TaskInstanceState
+from headwater.log_format import fields_of
 
 if TYPE_CHECKING:
     from headwater.engine.dagrun import DagRunEngine
@@ -48,6 +49,7 @@ def settle_outcome(
             ti.try_number,
             stored.outcome.state.value,
             outcome.error or "it was reported otherwise",
+            extra=fields_of(ti),
         )
         return stored.outcome
     return outcome
@@ -71,6 +73,7 @@ def end_lost_attempt(
                     ti.key.label,
                     ti.run_id,
                     stored.outcome.state.value,
+                    extra=fields_of(ti),
                 )
                 return stored.outcome
     engine.requeue_lost(ti.task_id, ti.map_index, now, reason)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from headwater.engine.dagrun import DagRunEngine
 from headwater.exceptions import HeadwaterError
+from headwater.log_format import fields_of
 
 if TYPE_CHECKING:
     from headwater.engine.records import DagRun
@@ -91,11 +92,22 @@ def engine_without_dag_file(
 
     row = store.get_dag(run.dag_id)
     if row is None or row.serialized is None:
-        log.error("Run %s of %s: its DAG is not in the database", run.run_id, run.dag_id)
+        log.error(
+            "Run %s of %s: its DAG is not in the database",
+            run.run_id,
+            run.dag_id,
+            extra=fields_of(run),
+        )
         return None
     try:
         dag = deserialize_dag(row.serialized)
     except HeadwaterError as exc:
-        log.error("Run %s of %s: its DAG cannot be loaded: %s", run.run_id, run.dag_id, exc)
+        log.error(
+            "Run %s of %s: its DAG cannot be loaded: %s",
+            run.run_id,
+            run.dag_id,
+            exc,
+            extra=fields_of(run),
+        )
         return None
     return DagRunEngine.load(dag, store, xcoms, run.dag_id, run.run_id, now=now)

@@ -18,6 +18,7 @@ from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance
 from headwater.exceptions import HeadwaterError
 from headwater.executors.process_tree import process_exists
+from headwater.log_format import fields_of
 from headwater.runtime.logs import append_attempt_line, attempt_log_path
 from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcome
 from headwater.scheduler.scheduler_state import (
@@ -75,6 +76,7 @@ class Recovery(SchedulerState):
                     "scheduler starts",
                     key.label,
                     key.run_id,
+                    extra=fields_of(ti),
                 )
 
     def _requeue_lost(self, now: datetime) -> None:
@@ -100,7 +102,12 @@ class Recovery(SchedulerState):
                     self._dirty.add(key)
                     continue
                 active.waiting[(ti.task_id, ti.map_index)] = ti.key
-                log.warning("Task %s of run %s was lost; it runs again", ti.key.label, ti.run_id)
+                log.warning(
+                    "Task %s of run %s was lost; it runs again",
+                    ti.key.label,
+                    ti.run_id,
+                    extra=fields_of(ti),
+                )
 
     def _start_if_claimed(self, engine: DagRunEngine, ti: TaskInstance) -> None:
         """A queued instance whose next attempt a worker claimed (its scheduler died before
@@ -164,7 +171,9 @@ class Recovery(SchedulerState):
                     f"no heartbeat for over {timeout.total_seconds():g} s "
                     "(scheduler.task_heartbeat_timeout_s): the process running it is gone"
                 )
-                log.warning("Task %s of run %s: %s", ti.key.label, ti.run_id, error)
+                log.warning(
+                    "Task %s of run %s: %s", ti.key.label, ti.run_id, error, extra=fields_of(ti)
+                )
                 outcome = settle_outcome(self.store, ti, AttemptOutcome(S.FAILED, error=error), now)
                 active.engine.finish_attempt(ti.task_id, ti.map_index, outcome, now)
                 self._active.pop(ti.key, None)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from headwater.exceptions import HeadwaterError
+from headwater.log_format import log_fields
 from headwater.timetables.base import DagRunInfo, TimeRestriction, Timetable
 from headwater.timetables.base import DataInterval as TimetableInterval
 
@@ -67,7 +68,12 @@ def next_scheduled_interval(
         if _built_in(timetable):
             raise
         # A custom timetable's bug must not stop the scheduler for every other DAG.
-        log.error("DAG %s gets no scheduled run: %s", dag.dag_id, _failure(dag, exc))
+        log.error(
+            "DAG %s gets no scheduled run: %s",
+            dag.dag_id,
+            _failure(dag, exc),
+            extra=log_fields(dag.dag_id),
+        )
         return None
     return _planned(info)
 

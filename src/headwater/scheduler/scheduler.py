@@ -31,6 +31,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
+from headwater.log_format import fields_of, log_fields
 from headwater.metrics.definitions import DAG_RUNS_ENDED, SCHEDULER_LOOP_SECONDS
 from headwater.scheduler.asset_event_watch import AssetEventWatch
 from headwater.scheduler.asset_runs import create_asset_triggered_runs
@@ -217,7 +218,12 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
                 try:
                     dag = deserialize_dag(row.serialized)
                 except HeadwaterError as exc:
-                    log.error("DAG %s cannot be loaded from the database: %s", row.dag_id, exc)
+                    log.error(
+                        "DAG %s cannot be loaded from the database: %s",
+                        row.dag_id,
+                        exc,
+                        extra=log_fields(row.dag_id),
+                    )
                     continue
                 self._dags[row.dag_id] = KnownDag(dag, row.source_hash, row.fileloc, row.is_paused)
                 # A changed DAG file: engines of its active runs use the new structure.
@@ -291,7 +297,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         ):
             return  # that date already has a run (a backfill's, or this one's)
         DagRunEngine.create(dag, self.store, self.xcoms, run)
-        log.info("Created run %s of %s", run.run_id, dag.dag_id)
+        log.info("Created run %s of %s", run.run_id, dag.dag_id, extra=fields_of(run))
 
     def _load_active_runs(self, active_runs: list[DagRun]) -> None:
         """Track every queued or running run in the database; forget runs that left."""
@@ -414,7 +420,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         active = self._runs.pop(key)
         if any(dag_id == key[0] for dag_id, _ in self._queued_runs):
             self._pass_wanted = True  # a queued run of its DAG may start in the room it leaves
-        log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
+        log.info("Run %s of %s ended: %s", key[1], key[0], state.value, extra=log_fields(*key))
         DAG_RUNS_ENDED.labels(state.value).inc()
         dag = active.engine.dag
         callback = (

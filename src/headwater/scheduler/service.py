@@ -93,10 +93,12 @@ def build_scheduler(
     is looked up in :mod:`~headwater.scheduler.executor_registry` and its factory given the
     settings before the database is opened, so an unknown name or bad settings of the
     executor are refused first."""
+    from headwater.runtime.remote_logs import use_remote_log_folder
     from headwater.scheduler.executor_registry import executor_factory
     from headwater.scheduler.scheduler import Scheduler
 
     build_executor = executor_factory(settings.scheduler.executor)(settings)
+    use_remote_log_folder(settings)  # attempts run in this process (in_process) copy logs too
     return Scheduler(
         store=store or open_store(settings, clock=clock),
         executor_factory=build_executor,

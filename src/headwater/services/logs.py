@@ -43,8 +43,10 @@ def find_attempt_log(
     settings' logs folder. Not found names what is missing (the DAG, the run, the task, the
     map index; :class:`~headwater.services.errors.NoAttemptYetError` when only an attempt
     is), or, with ``must_exist``, lists the tries whose file exists; invalid for an id that
-    cannot name a log folder."""
+    cannot name a log folder. The log of an ended attempt whose local file is gone is
+    fetched from ``[logging] remote_log_folder`` when that has a copy."""
     from headwater.operations import find_attempt_log as find
+    from headwater.runtime.remote_logs import remote_log_folder
 
     found = find(
         ctx.store,
@@ -55,6 +57,7 @@ def find_attempt_log(
         map_index=map_index,
         try_number=try_number,
         must_exist=must_exist,
+        remote=remote_log_folder(ctx.settings),
     )
     key = found.key
     return AttemptLogOut(

@@ -53,10 +53,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from headwater.sentry_reports import init_sentry
         from headwater.services.context import open_context
 
         with open_context(settings, clock=clock) as ctx:
             app.state.ctx = ctx
+            init_sentry(ctx.settings, "api-server")  # each worker process; once per process
             # What was loaded at start (modules, the store) lives as long as the server:
             # moved out of the collector's sight, so a full collection no longer walks half a
             # million objects, which made about one request in twelve ~100 ms slower.

@@ -20,7 +20,7 @@ import signal
 import socket
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # Re-exported: the UI's public address is built in one place, below every layer that links
 # to the UI (notifications too).
@@ -53,6 +53,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             workers=workers,
             log_level="info",
             timeout_graceful_shutdown=_STOP_WAIT_S,
+            **_log_config(settings, "INFO", workers=workers),
         )
         return
     from headwater.web.app import create_app
@@ -63,6 +64,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         port=port,
         log_level="info",
         timeout_graceful_shutdown=_STOP_WAIT_S,
+        **_log_config(settings, "INFO"),
     )
     server = uvicorn.Server(config)
     # uvicorn raises the stop signal again once it has shut down, to the handlers it found:
@@ -77,6 +79,17 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         from headwater.exceptions import HeadwaterError
 
         raise HeadwaterError(f"the server did not start on {host}:{port} (see the log above)")
+
+
+def _log_config(settings: Settings, level: str, *, workers: int = 1) -> dict[str, Any]:
+    """uvicorn's ``log_config`` when ``[logging] format`` is json (its access and error
+    lines as JSON lines, and, in worker processes of their own, headwater's too); nothing
+    (uvicorn's own text lines) otherwise."""
+    if settings.logging.format != "json":
+        return {}
+    from headwater.log_format import uvicorn_json_log_config
+
+    return {"log_config": uvicorn_json_log_config(level=level, root=workers > 1)}
 
 
 def _ignore(signum: int, frame: object) -> None:
@@ -149,6 +162,7 @@ def serve_in_thread(
         port=port,
         log_level="warning",
         timeout_graceful_shutdown=_STOP_WAIT_S,
+        **_log_config(settings, "WARNING"),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(

@@ -1,0 +1,207 @@
+"""A second sink for task logs (``[logging] remote_log_folder``): a folder, or an fsspec URL
+(``s3://bucket/logs``, ``gcs://...``, ``file:///...``, ``memory://...``).
+
+When an attempt ends, the process that ran it copies its log file to the same relative
+path under the remote folder (``<remote>/dag_id=.../run_id=.../task_id=.../attempt=N.log``),
+before its outcome is recorded; so does the process of a DAG's callbacks with
+``dag_callbacks.log``. A copy is bounded in time (:data:`TRANSFER_TIMEOUT_S`); one that
+fails or times out is a warning in the process's log and never fails the task.
+
+Readers (``headwater tasks logs``, the log API and UI) look for the local file first; when
+it is gone (the attempt ran on another machine, or the local folder was cleaned) they fetch
+the remote copy back to its local place (:func:`fetch_log`), which then serves every read:
+copies are written once, when their attempt ended, so a fetched copy never goes stale.
+
+URLs need the ``fsspec`` extra (``pip install 'headwater[fsspec]'``) and the package of the
+scheme (``s3fs`` for ``s3://``); :func:`check_remote_log_folder` says so when a command starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import shutil
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from headwater.exceptions import HeadwaterError
+from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders
+
+if TYPE_CHECKING:
+    from headwater.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TRANSFER_TIMEOUT_S = 30.0
+"""The longest one copy to (or fetch from) the remote folder may take."""
+
+MAX_STUCK_TRANSFERS = 4
+"""Transfers still running past their time limit (a hung network filesystem) that a process
+keeps; past that, new ones are refused at once instead of starting more threads."""
+
+_stuck: list[threading.Thread] = []
+_sink: RemoteLogFolder | None = None
+
+
+class RemoteLogFolder:
+    """The remote folder of ``url`` for the logs under ``logs_folder``."""
+
+    def __init__(self, url: str, logs_folder: str | os.PathLike[str]) -> None:
+        self.url = url
+        self.logs_folder = os.path.abspath(os.fspath(logs_folder))
+        self._fs: Any = None
+        self._root = url
+
+    @property
+    def is_url(self) -> bool:
+        return "://" in self.url
+
+    def filesystem(self) -> tuple[Any, str]:
+        """The fsspec filesystem of the URL and the folder's path in it (imported once)."""
+        if self._fs is None:
+            self._fs, self._root = _filesystem(self.url)
+        return self._fs, self._root
+
+    def relative(self, local_path: str | os.PathLike[str]) -> str:
+        """``local_path`` relative to the logs folder, or an error if it is outside it."""
+        relative = os.path.relpath(os.path.abspath(os.fspath(local_path)), self.logs_folder)
+        if relative.startswith(os.pardir + os.sep) or relative == os.pardir:
+            raise HeadwaterError(f"{local_path} is not under the logs folder {self.logs_folder}")
+        return relative
+
+    def remote_path(self, relative: str) -> str:
+        parts = relative.split(os.sep)
+        if self.is_url:
+            return posixpath.join(self.filesystem()[1], *parts)
+        return os.path.join(self.url, *parts)
+
+    def copy(self, local_path: str | os.PathLike[str]) -> None:
+        """Copy a finished log to its place in the remote folder (replacing an older copy)."""
+        target = self.remote_path(self.relative(local_path))
+        if self.is_url:
+            fs = self.filesystem()[0]
+            fs.makedirs(posixpath.dirname(target), exist_ok=True)
+            fs.put_file(os.fspath(local_path), target)
+            return
+        make_private_folders(os.path.dirname(target))
+        partial = f"{target}.partial-{os.getpid()}"
+        with open(local_path, "rb") as source:
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            with os.fdopen(descriptor, "wb") as copy:
+                shutil.copyfileobj(source, copy)
+        os.replace(partial, target)
+
+    def fetch(self, relative: str, local_path: str | os.PathLike[str]) -> bool:
+        """Fetch the remote copy of ``relative`` to ``local_path``; False when there is none."""
+        source = self.remote_path(relative)
+        make_private_folders(os.path.dirname(os.fspath(local_path)))
+        partial = f"{os.fspath(local_path)}.partial-{os.getpid()}"
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        try:
+            with os.fdopen(descriptor, "wb") as copy:
+                if self.is_url:
+                    fs = self.filesystem()[0]
+                    if not fs.isfile(source):
+                        return False
+                    with fs.open(source, "rb") as remote:
+                        shutil.copyfileobj(remote, copy)
+                else:
+                    if not os.path.isfile(source):
+                        return False
+                    with open(source, "rb") as remote:
+                        shutil.copyfileobj(remote, copy)
+            os.replace(partial, local_path)
+            return True
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+
+
+def _filesystem(url: str) -> tuple[Any, str]:
+    try:
+        import fsspec
+    except ImportError:
+        raise HeadwaterError(
+            f"logging.remote_log_folder {url!r} is a URL, which needs fsspec: install "
+            "headwater[fsspec] (pip install 'headwater[fsspec]'), or set a folder"
+        ) from None
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise HeadwaterError(f"logging.remote_log_folder {url!r} cannot be used: {exc}") from None
+    return fs, str(root)
+
+
+def check_remote_log_folder(settings: Settings) -> None:
+    """Refuse, with one line naming ``logging.remote_log_folder``, a URL whose filesystem
+    cannot be loaded (fsspec or the scheme's package missing): said once when a command
+    starts, not as a warning after every attempt."""
+    url = settings.logging.remote_log_folder
+    if url and "://" in url:
+        RemoteLogFolder(url, settings.logs_folder).filesystem()
+
+
+def remote_log_folder(settings: Settings) -> RemoteLogFolder | None:
+    """The remote folder of ``settings``, or None when none is set."""
+    url = settings.logging.remote_log_folder
+    return RemoteLogFolder(url, settings.logs_folder) if url else None
+
+
+def use_remote_log_folder(settings: Settings | None) -> None:
+    """Copy the logs of attempts this process runs to the remote folder of ``settings``
+    (none: stop copying). Called by each process that runs attempts when it starts."""
+    global _sink
+    _sink = None if settings is None else remote_log_folder(settings)
+
+
+def copy_finished_log(path: str | os.PathLike[str]) -> None:
+    """Copy the log at ``path``, whose writer has finished, to this process's remote folder
+    (see :func:`use_remote_log_folder`), if it has one. A failure is a warning, never an
+    error: the attempt's result matters more than its second copy."""
+    sink = _sink
+    if sink is None:
+        return
+    try:
+        _bounded(lambda: sink.copy(path), f"copying {path} to {sink.url}")
+    except Exception as exc:
+        log.warning("Could not copy the log %s to %s: %s", path, sink.url, exc)
+
+
+def fetch_log(remote: RemoteLogFolder, relative: str, local_path: str | os.PathLike[str]) -> bool:
+    """Fetch the remote copy of the log at ``relative`` (under the logs folder) back to
+    ``local_path``; False when the remote folder has none or it cannot be read (a warning
+    says why)."""
+    try:
+        return _bounded(lambda: remote.fetch(relative, local_path), f"fetching {relative}")
+    except Exception as exc:
+        log.warning("Could not fetch the log %s from %s: %s", relative, remote.url, exc)
+        return False
+
+
+def _bounded(work: Callable[[], T], what: str) -> T:
+    """``work()`` in a thread, waited for at most :data:`TRANSFER_TIMEOUT_S`."""
+    _stuck[:] = [thread for thread in _stuck if thread.is_alive()]
+    if len(_stuck) >= MAX_STUCK_TRANSFERS:
+        raise TimeoutError(f"{len(_stuck)} earlier transfers are still hanging")
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except BaseException as exc:  # reported in the caller's thread
+            error.append(exc)
+
+    thread = threading.Thread(target=run, name="headwater-remote-log", daemon=True)
+    thread.start()
+    thread.join(TRANSFER_TIMEOUT_S)
+    if thread.is_alive():
+        _stuck.append(thread)
+        raise TimeoutError(f"{what} took over {TRANSFER_TIMEOUT_S:g} s")
+    if error:
+        raise error[0]
+    return result[0]
