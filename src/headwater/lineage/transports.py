@@ -21,17 +21,10 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'headwater[openlineage]'"
 
-HTTP_RETRY = {
-    "total": 1,
-    "read": 1,
-    "connect": 1,
-    "backoff_factor": 0.2,
-    "status_forcelist": [500, 502, 503, 504],
-    "allowed_methods": ["POST"],
-}
-"""One quick retry of a refused connection or a 5xx answer; beyond that the event is dropped
-(the client's default retries five times with backoff, which a backend that is down would
-turn into seconds per event)."""
+HTTP_RETRY = {"total": 0}
+"""No retries in the client: a refused connection, a timeout or a 5xx answer drops the event
+and starts an outage (:mod:`~headwater.lineage.emitter`). The client's default, five retries
+with backoff, would turn a backend that is down into seconds per event, and log each retry."""
 
 
 class LineageUnavailableError(HeadwaterError):
