@@ -3,12 +3,17 @@ this process's emitters closed after each test (their threads never outlive it).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from lineage_receiver import LineageReceiver
 
 from headwater.lineage.emitter import close_emitters
+
+# The scheduler tests' harness (scheduler_harness.py), for runs from a real scheduler.
+sys.path.insert(0, str(Path(__file__).parents[1] / "scheduler"))
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,11 @@ def _facet(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
     return {"allOf": [_FACET, {"type": "object", "required": required, "properties": properties}]}
 
 
-_JOB_REF = {"type": "object", "required": ["namespace", "name"], "properties": {"namespace": _TEXT, "name": _TEXT}}
+_JOB_REF = {
+    "type": "object",
+    "required": ["namespace", "name"],
+    "properties": {"namespace": _TEXT, "name": _TEXT},
+}
 _RUN_REF = {"type": "object", "required": ["runId"], "properties": {"runId": _UUID}}
 _DATASET = {
     "type": "object",
@@ -63,7 +67,8 @@ RUN_EVENT_SCHEMA: dict[str, Any] = {
                     "properties": {
                         "parent": _facet(["run", "job"], {"run": _RUN_REF, "job": _JOB_REF}),
                         "nominalTime": _facet(
-                            ["nominalStartTime"], {"nominalStartTime": _TIME, "nominalEndTime": _TIME}
+                            ["nominalStartTime"],
+                            {"nominalStartTime": _TIME, "nominalEndTime": _TIME},
                         ),
                         "errorMessage": _facet(
                             ["message", "programmingLanguage"],

@@ -102,9 +102,7 @@ def test_an_insert_select_on_postgresql_names_tables_by_database_and_schema(
     connection, schema = pg_schema
     sending = with_lineage(settings, transport="http", url=receiver.url)
 
-    result = run_dag(
-        _totals_dag(f"{schema}."), settings=sending, connections={"shop": connection}
-    )
+    result = run_dag(_totals_dag(f"{schema}."), settings=sending, connections={"shop": connection})
     close_emitters(timeout_s=5)
 
     assert result.run.state.value == "success"

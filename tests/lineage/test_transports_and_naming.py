@@ -105,7 +105,9 @@ def test_without_the_client_package_the_error_names_the_extra(
     with pytest.raises(LineageUnavailableError, match=r"pip install 'headwater\[openlineage\]'"):
         build_transport(LineageSettings(transport="console"))
     # A run goes on without lineage, and says why once.
-    result = run_dag(_one_task(), logical_date=START, settings=with_lineage(settings, transport="console"))
+    result = run_dag(
+        _one_task(), logical_date=START, settings=with_lineage(settings, transport="console")
+    )
     assert result.run.state.value == "success"
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors == [
