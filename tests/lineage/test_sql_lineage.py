@@ -68,6 +68,9 @@ def test_an_insert_select_on_sqlite_reports_its_input_and_output_tables(
     namespace = f"sqlite://{path}"
     assert _datasets(end, "inputs") == [(namespace, "orders"), (namespace, "stores")]
     assert _datasets(end, "outputs") == [(namespace, "daily_totals")]
+    sql = end["job"]["facets"]["sql"]
+    assert sql["query"].startswith("INSERT INTO daily_totals (store, total)")
+    assert sql["dialect"] == "sqlite"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from headwater.lineage.emitter import LineageEmitter, emitter_for
 from headwater.lineage.events import Datasets, task_attempt_event
 from headwater.lineage.naming import asset_dataset
 from headwater.lineage.process_settings import current_lineage_settings
-from headwater.lineage.sql_tables import sql_datasets
+from headwater.lineage.sql_tables import SqlLineage, sql_lineage
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -72,16 +72,18 @@ class AttemptLineage:
         failed = outcome.state is TaskInstanceState.FAILED
         if not failed:
             outputs += [asset_dataset(e.uri, self._namespace) for e in outcome.outlet_events]
+        sql = None
         if self.task is not None:
             try:
-                sql_in, sql_out = sql_datasets(self.task)
+                sql = sql_lineage(self.task)
             except Exception as exc:
                 log.warning("OpenLineage: the SQL of %s was not parsed: %s", self._label, exc)
-            else:
-                inputs += sql_in
-                outputs += sql_out
+            if sql is not None:
+                inputs += sql.inputs
+                outputs += sql.outputs
         datasets = Datasets(tuple(dict.fromkeys(inputs)), tuple(dict.fromkeys(outputs)))
-        self._emit("FAIL" if failed else "COMPLETE", datasets, outcome.error if failed else None)
+        error = outcome.error if failed else None
+        self._emit("FAIL" if failed else "COMPLETE", datasets, error, sql)
 
     @property
     def _label(self) -> str:
@@ -98,7 +100,13 @@ class AttemptLineage:
 
         return Datasets(named(getattr(task, "inlets", ())), named(getattr(task, "outlets", ())))
 
-    def _emit(self, event_type: str, datasets: Datasets, error: str | None = None) -> None:
+    def _emit(
+        self,
+        event_type: str,
+        datasets: Datasets,
+        error: str | None = None,
+        sql: SqlLineage | None = None,
+    ) -> None:
         assert self._emitter is not None
         try:
             event = task_attempt_event(
@@ -112,6 +120,7 @@ class AttemptLineage:
                 now=self._now(),
                 datasets=datasets,
                 error=error,
+                sql=None if sql is None else (sql.query, sql.dialect),
             )
         except Exception as exc:
             log.warning(

@@ -7,7 +7,7 @@ the ``[lineage] namespace``). Facets, as Airflow's provider sends them:
   also the root), ``errorMessage`` (on FAIL);
 * job: ``jobType`` (processingType ``BATCH``, integration ``HEADWATER``, jobType ``DAG`` or
   ``TASK``), ``documentation`` (the DAG's description), ``sourceCodeLocation`` (the DAG
-  file).
+  file), ``sql`` (a SQL task's statements, secrets masked).
 """
 
 from __future__ import annotations
@@ -85,8 +85,10 @@ def task_attempt_event(
     now: datetime,
     datasets: Datasets = Datasets(),
     error: str | None = None,
+    sql: tuple[str, str] | None = None,
 ) -> RunEvent:
-    """The event of one task attempt, with its parent (the DAG run) and its datasets."""
+    """The event of one task attempt, with its parent (the DAG run) and its datasets;
+    ``sql``: the (query, dialect) of a SQL task, its job's ``sql`` facet."""
     from openlineage.client.event_v2 import (
         InputDataset,
         Job,
@@ -112,15 +114,16 @@ def task_attempt_event(
     attempt_id = task_attempt_uuid(
         namespace, run.dag_id, run.run_id, task_id, map_index, try_number, run.logical_date
     )
+    job_facets = _job_facets(dag, "TASK", made_by)
+    if sql is not None:
+        from openlineage.client.facet_v2 import sql_job
+
+        job_facets["sql"] = sql_job.SQLJobFacet(query=sql[0], dialect=sql[1], producer=made_by)
     return RunEvent(
         eventType=RunState(event_type),
         eventTime=now.isoformat(),
         run=Run(runId=attempt_id, facets=run_facets),
-        job=Job(
-            namespace=namespace,
-            name=f"{dag.dag_id}.{task_id}",
-            facets=_job_facets(dag, "TASK", made_by),
-        ),
+        job=Job(namespace=namespace, name=f"{dag.dag_id}.{task_id}", facets=job_facets),
         inputs=[InputDataset(namespace=ns, name=name) for ns, name in datasets.inputs],
         outputs=[OutputDataset(namespace=ns, name=name) for ns, name in datasets.outputs],
         producer=made_by,

@@ -10,11 +10,11 @@ attempt costs a glance at the environment, not a parse.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
-from pathlib import Path
 
 from headwater.settings_operations import LineageSettings
 
@@ -58,14 +58,19 @@ def current_lineage_settings() -> LineageSettings:
     return settings
 
 
+_VARIABLES = tuple(
+    f"HEADWATER__LINEAGE__{f.name.upper()}" for f in dataclasses.fields(LineageSettings)
+)
+
+
 def _environment_key() -> object:
+    """What the ``[lineage]`` settings of this process depend on (a few microseconds)."""
     env = os.environ
     home = env.get("HEADWATER_HOME") or ""
-    config = Path(home or Path.home() / ".headwater").expanduser() / "headwater.toml"
+    config = os.path.join(os.path.expanduser(home or "~/.headwater"), "headwater.toml")
     try:
-        stat = config.stat()
+        stat = os.stat(config)
         changed: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         changed = None
-    variables = tuple(sorted((k, v) for k, v in env.items() if k.startswith("HEADWATER__LINEAGE")))
-    return (home, changed, variables)
+    return (home, changed, tuple(env.get(name) for name in _VARIABLES))
