@@ -104,8 +104,12 @@ class LineageEmitter:
             return
         self._closed = True
         limit = self.timeout_s if timeout_s is None else timeout_s
-        self._queue.put(_STOP)  # the thread ends after what was queued before
-        self._thread.join(limit)
+        deadline = time.monotonic() + limit
+        try:
+            self._queue.put(_STOP, timeout=limit)  # the thread ends after what is queued
+        except queue.Full:
+            pass  # the thread is stuck on a send: what is queued is dropped below
+        self._thread.join(max(deadline - time.monotonic(), 0.0))
         if self._thread.is_alive():
             left = self._queue.qsize()
             self._drop(left, f"not sent within {limit:g}s at exit")

@@ -5,17 +5,20 @@ agree on the parent), as Airflow's provider does: the client's ``generate_static
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 
+@functools.lru_cache(maxsize=256)  # each of a run's task events names it as its parent
 def dag_run_uuid(namespace: str, dag_id: str, run_id: str, logical_date: datetime) -> str:
     """The run id of DAG run ``run_id`` of ``dag_id``."""
     return _static_uuid(logical_date, f"{namespace}.{dag_id}.{run_id}")
 
 
+@functools.lru_cache(maxsize=256)  # an attempt's START and end
 def task_attempt_uuid(
     namespace: str,
     dag_id: str,

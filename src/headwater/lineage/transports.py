@@ -94,7 +94,9 @@ def _kafka_transport(settings: LineageSettings) -> Transport:
         "bootstrap.servers": servers,
         "message.timeout.ms": str(int(settings.timeout_s * 1000)),
     }
-    return KafkaTransport(KafkaConfig(config=config, topic=topic, flush=True))
+    # One message key for the deployment: its events stay in order on one partition.
+    key = f"run:{settings.namespace}"
+    return KafkaTransport(KafkaConfig(config=config, topic=topic, messageKey=key, flush=True))
 
 
 def _required(settings: LineageSettings, name: str) -> str:
