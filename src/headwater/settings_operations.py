@@ -59,7 +59,15 @@ class MetricsSettings:
         minimum=0,
         maximum=65535,
     )
-    scheduler_host: str = setting("127.0.0.1", "Address of the scheduler's /metrics endpoint.")
+    scheduler_host: str = setting(
+        "127.0.0.1", "Address of the scheduler's and the DAG processor's /metrics endpoints."
+    )
+    dag_processor_port: int = setting(
+        0,
+        "Port of the DAG processor's own /metrics endpoint (DAG file parse times); 0 serves none.",
+        minimum=0,
+        maximum=65535,
+    )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ TABLES = {
     "connections",
     "dag_files",
     "dag_runs",
+    "deadlines",
     "dags",
     "events",
     "import_errors",

@@ -43,6 +43,7 @@ EXPECTED_DAGS = {
     "daily_report_email",
     "ml_features",  # the worked example of docs/data-aware.md: tests/integration/test_ml_example.py
     "ml_training",
+    "alerting",  # notifiers on failure: tests/notifications/test_alerting_example.py
 }
 ORDER_ROWS = {"berlin": 5, "lyon": 4, "porto": 6}  # rows of the shipped CSV files
 

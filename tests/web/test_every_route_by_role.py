@@ -62,6 +62,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/dags"): READ,
     ("GET", "/import-errors"): READ,
     ("GET", "/events"): READ,
+    ("GET", "/deadline-misses"): READ,
     ("GET", "/backfills"): READ,
     ("GET", "/backfills/{backfill_id}"): READ,
     ("POST", "/backfills"): DAG_WRITE_BY_BODY,

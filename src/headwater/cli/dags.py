@@ -30,6 +30,7 @@ from headwater.cli._common import (
 )
 from headwater.cli._given_secrets import given_backends, given_secrets_options
 from headwater.cli.dags_backfill import backfill
+from headwater.cli.dags_deadlines import deadlines
 from headwater.cli.dags_next_execution import next_execution
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def dags() -> None:
 
 dags.add_command(backfill)
 dags.add_command(next_execution)
+dags.add_command(deadlines)
 
 
 @dags.command("list")

@@ -139,13 +139,18 @@ def _run_scheduler(
     on_run_finished: Callable[[DagRun], None] | None = None,
     with_triggerer: bool = True,
 ) -> None:
-    from headwater.scheduler.service import build_scheduler, start_processor_process
+    from headwater.scheduler.service import (
+        build_scheduler,
+        start_metrics_server,
+        start_processor_process,
+    )
     from headwater.triggerer.service import start_beside
 
     # The database is opened (and refused when missing or not migrated) before the DAG
     # processor starts, so that a refusal is said once, by this process.
     scheduler = build_scheduler(settings)
     scheduler.on_run_finished = on_run_finished
+    metrics = start_metrics_server(settings, scheduler.store, port=settings.metrics.scheduler_port)
     processor = None
     if with_processor and not stop():
         processor = start_processor_process()
@@ -159,6 +164,8 @@ def _run_scheduler(
         if triggerer is not None:
             triggerer.stop()
         _stop_child(processor, told=stop())  # a stop signal told it already
+        if metrics is not None:
+            metrics.stop()
 
 
 @click.command("scheduler")
@@ -232,7 +239,11 @@ def dag_processor(
     """
     from headwater.dag_processing.processor import ScanStopped
     from headwater.scheduler.job_heartbeat import JobHeartbeat
-    from headwater.scheduler.service import build_processor, run_processor_loop
+    from headwater.scheduler.service import (
+        build_processor,
+        run_processor_loop,
+        start_metrics_server,
+    )
     from headwater.services.context import open_context
     from headwater.settings import load_settings
 
@@ -270,6 +281,8 @@ def dag_processor(
                 return should_stop()
 
             processor = build_processor(settings, ctx.store, should_stop=beat_and_should_stop)
+            port = settings.metrics.dag_processor_port
+            metrics = start_metrics_server(settings, ctx.store, port=port)
             try:
                 run_processor_loop(
                     processor,
@@ -278,6 +291,8 @@ def dag_processor(
                 )
             finally:
                 job.end()
+                if metrics is not None:
+                    metrics.stop()
 
 
 @click.command("standalone")

@@ -33,6 +33,7 @@ from headwater.clock import Clock, SystemClock
 from headwater.dag_processing.asset_references import schedule_text, store_asset_references
 from headwater.db.rows import DagFileRow, DagRow, ImportErrorRow
 from headwater.loading.dagbag import iter_dag_files
+from headwater.metrics.definitions import DAG_FILE_PARSE_SECONDS
 
 if TYPE_CHECKING:
     from headwater.store.ports import DagCatalog
@@ -189,6 +190,7 @@ class DagFolderProcessor:
         lock = threading.Lock()
         stopping = False
 
+        @DAG_FILE_PARSE_SECONDS.time()  # in this process, the child's whole life
         def parse(path: str) -> ParseResult:
             child = self._start_child(path)
             with lock:

@@ -85,6 +85,7 @@ from headwater.dag_processing.serialized_assets import (
     load_dag_assets,
     load_task_assets,
 )
+from headwater.dag_processing.serialized_deadlines import dump_deadlines, load_deadlines
 from headwater.dag_processing.serialized_flow import (
     dump_edge_info,
     dump_setup_teardown,
@@ -139,6 +140,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             "task_groups": [_dump_group(g) for g in dag.task_groups.values()],
             "tasks": [_dump_task(t) for t in dag.task_dict.values()],
             **dump_dag_assets(dag),
+            **dump_deadlines(dag),
             **dump_edge_info(dag),
         },
     }
@@ -444,6 +446,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
                     f"edge {task.task_id!r} -> {down!r} is stored on one side only"
                 )
     load_edge_info(dag, spec)
+    load_deadlines(dag, spec)
     dag.validate()
     return dag
 

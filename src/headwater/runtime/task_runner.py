@@ -38,6 +38,7 @@ from headwater.runtime import deferral
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.email_alerts import send_attempt_alert
 from headwater.runtime.outlet_events import outlet_events_of, take_metadata
+from headwater.runtime.task_callbacks import call_task_callbacks, event_reporter
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
     from headwater.authoring.operator import BaseOperator
     from headwater.engine.xcoms import XComs
+    from headwater.notifications.delivery import FailureReporter
     from headwater.runtime.logs import AttemptLog
     from headwater.store.base import MetadataStore
 
@@ -216,21 +218,6 @@ def _concrete_task(task: BaseOperator, ti: TaskInstance, xcoms: XComs, run: DagR
     return copy.copy(task)
 
 
-def _call_callback(
-    kind: str, task: BaseOperator, context: dict[str, Any], log: logging.Logger
-) -> None:
-    callback = getattr(task, f"on_{kind}_callback", None)
-    if callback is None:
-        return
-    for fn in callback if isinstance(callback, list | tuple) else [callback]:
-        try:
-            fn(context)
-        except Exception:
-            log.exception(
-                "on_%s_callback of %s raised; the task's state is unchanged", kind, task.task_id
-            )
-
-
 def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     """Run one attempt and report how it ended. Never raises for a task's own errors, nor
     for a log file that cannot be created: the attempt fails with that one line as its
@@ -265,6 +252,8 @@ def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutc
         )
         context: dict[str, Any] = {}
         rendered: dict[str, Any] = {}
+        # Notifications that finally fail say so in this attempt's log and the event log.
+        reporter = event_reporter(request.store, request.now, request.log_path)
         try:
             concrete = _concrete_task(task, ti, request.xcoms, run)
             runtime_ti.task = concrete
@@ -301,11 +290,12 @@ def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutc
                     exc, concrete, started, request.now(), attempt_log, _displayable(rendered)
                 )
             except HeadwaterError as bad:
-                return _failed(bad, task, ti, context, attempt_log, rendered)
+                return _failed(bad, task, ti, context, attempt_log, rendered, reporter)
         except TaskRescheduled as exc:
             return deferral.rescheduled_outcome(exc, attempt_log, _displayable(rendered))
         except TaskSkipped as exc:
             attempt_log.line(logging.INFO, f"Task skipped: {exc}")
+            call_task_callbacks("skipped", task, context, log, reporter)
             return AttemptOutcome(
                 TaskInstanceState.SKIPPED,
                 error=redact_text(str(exc)) or None,
@@ -313,9 +303,9 @@ def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutc
             )
         # A task's sys.exit() fails the task too; TaskTimeoutError is a BaseException.
         except (Exception, SystemExit, TaskTimeoutError) as exc:
-            return _failed(exc, task, ti, context, attempt_log, rendered)
+            return _failed(exc, task, ti, context, attempt_log, rendered, reporter)
         attempt_log.line(logging.INFO, "Task succeeded")
-        _call_callback("success", task, context, log)
+        call_task_callbacks("success", task, context, log, reporter)
         return AttemptOutcome(
             TaskInstanceState.SUCCESS,
             follow_branches=runtime_ti.follow,
@@ -346,6 +336,7 @@ def _failed(
     context: dict[str, Any],
     attempt_log: AttemptLog,
     rendered: dict[str, Any],
+    reporter: FailureReporter,
 ) -> AttemptOutcome:
     log = attempt_log.logger
     # The log file masks what it is given; the error is stored and shown too, so it is
@@ -362,12 +353,12 @@ def _failed(
         attempt_log.line(
             logging.INFO, f"Marking for retry (attempt {ti.try_number} of {ti.max_tries})"
         )
-        _call_callback("retry", task, context, log)
+        call_task_callbacks("retry", task, context, log, reporter)
     else:
         attempt_log.line(
             logging.INFO, f"Marking as failed (attempt {ti.try_number} of {ti.max_tries})"
         )
-        _call_callback("failure", task, context, log)
+        call_task_callbacks("failure", task, context, log, reporter)
     send_attempt_alert(task, ti, context, exc, will_retry=will_retry, attempt_log=attempt_log)
     return AttemptOutcome(
         TaskInstanceState.FAILED,

@@ -13,6 +13,7 @@ from datetime import datetime
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance, TaskInstanceKey
 from headwater.executors.base import AttemptStarted
 from headwater.executors.messages import AttemptMessage
+from headwater.metrics import scheduler_observations as observe
 from headwater.runtime.logs import attempt_log_path
 from headwater.scheduler.admission import Candidate, Capacity, admit, candidate_order
 from headwater.scheduler.attempt_recovery import end_lost_attempt, settle_outcome
@@ -46,6 +47,7 @@ class AttemptFlow(SchedulerState):
                     ti.pool,
                     ti.pool,
                 )
+        now = self.clock.now()
         by_run: dict[tuple[str, str], list[TaskInstanceKey]] = {}
         for ti in result.admitted:
             by_run.setdefault((ti.dag_id, ti.run_id), []).append(ti.key)
@@ -56,7 +58,7 @@ class AttemptFlow(SchedulerState):
             for ti in tis:
                 del active.waiting[(ti.task_id, ti.map_index)]
                 attempt = ti.key.attempt(ti.try_number + 1)
-                self._active[ti.key] = Handed(attempt, ti.pool, ti.pool_slots)
+                self._active[ti.key] = Handed(attempt, ti.pool, ti.pool_slots, now)
                 self._after_commit(functools.partial(self.executor.queue, attempt))
 
     def _candidates(self) -> Iterator[Candidate]:
@@ -73,7 +75,7 @@ class AttemptFlow(SchedulerState):
     def _capacity(self) -> Capacity:
         pools = dict(self._pools)
         per_dag: dict[str, int] = {}
-        for key, (_, pool, slots) in self._active.items():
+        for key, (_, pool, slots, _) in self._active.items():
             if pool in pools:
                 pools[pool] -= slots
             per_dag[key.dag_id] = per_dag.get(key.dag_id, 0) + 1
@@ -148,7 +150,8 @@ class AttemptFlow(SchedulerState):
                     active.waiting[(ti.task_id, ti.map_index)] = ti.key
                 continue
             outcome = settle_outcome(self.store, ti, outcome, now)
-            active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
+            state = active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
+            observe.attempt_ended(ti, state, now)
 
     def apply_started(self, events: list[AttemptStarted]) -> None:
         """Instances whose attempt went to a worker become running (committed)."""
@@ -169,6 +172,9 @@ class AttemptFlow(SchedulerState):
                 log_path=attempt_log_path(self.settings.logs_folder, ti.key, key.try_number),
                 claimed=True,
             )
+            handed = self._active.get(ti.key)
+            queued_at = handed.queued_at if handed is not None and handed.attempt == key else None
+            observe.attempt_started(active.engine, ti, queued_at, event.at)
 
     def _next_retry_due(self) -> datetime | None:
         dues = [d for a in self._runs.values() if (d := a.engine.next_retry_at()) is not None]

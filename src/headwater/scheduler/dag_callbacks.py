@@ -1,4 +1,5 @@
-"""DAG-level callbacks of ended runs, each in a child process that imports the DAG file.
+"""DAG-level callbacks of ended runs (and of missed deadlines: :mod:`deadline_checks`), each
+in a child process that imports the DAG file.
 
 Started without waiting (the scheduler's loop goes on); finished children are reaped at
 heartbeats, and one still running after ``TIME_LIMIT_S`` is killed.
@@ -21,13 +22,21 @@ class DagCallbackProcesses:
         self._children: list[tuple[subprocess.Popen[bytes], float, str]] = []
 
     def start(self, fileloc: str, dag_id: str, run_id: str) -> None:
+        self.start_module(
+            "headwater.runtime.dag_callback_main",
+            [fileloc, dag_id, run_id],
+            f"{dag_id} run {run_id}",
+        )
+
+    def start_module(self, module: str, args: list[str], what: str) -> None:
+        """Start ``python -m module *args`` (a callback entry point), told as ``what``."""
         child = subprocess.Popen(
-            [sys.executable, "-m", "headwater.runtime.dag_callback_main", fileloc, dag_id, run_id],
+            [sys.executable, "-m", module, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self._children.append((child, time.monotonic(), f"{dag_id} run {run_id}"))
+        self._children.append((child, time.monotonic(), what))
 
     def reap(self) -> None:
         still = []

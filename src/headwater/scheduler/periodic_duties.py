@@ -20,6 +20,9 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from headwater.scheduler.deadline_checks import DeadlineChecks
+from headwater.scheduler.retention import retention_duties
+
 if TYPE_CHECKING:
     from headwater.scheduler.scheduler_state import SchedulerState
 
@@ -36,7 +39,11 @@ class PeriodicDuty(Protocol):
 
 def build_duties(scheduler: SchedulerState) -> list[PeriodicDuty]:
     """The duties of one scheduler, from its settings."""
-    duties: list[PeriodicDuty] = []
+    from headwater.scheduler.metrics_duty import MetricsDuty
+
+    duties: list[PeriodicDuty] = [DeadlineChecks(scheduler)]
+    duties.append(MetricsDuty(scheduler))
+    duties.extend(retention_duties(scheduler))
     return duties
 
 

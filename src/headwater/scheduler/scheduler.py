@@ -33,6 +33,7 @@ from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
 from headwater.lineage import DagRunLineage
+from headwater.metrics.definitions import DAG_RUNS_ENDED, SCHEDULER_LOOP_SECONDS
 from headwater.scheduler.asset_event_watch import AssetEventWatch
 from headwater.scheduler.asset_runs import create_asset_triggered_runs
 from headwater.scheduler.attempt_flow import AttemptFlow
@@ -161,6 +162,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
 
     # -- one full pass ---------------------------------------------------------------------------
 
+    @SCHEDULER_LOOP_SECONDS.time()
     def tick(self) -> None:
         """Everything the scheduler does, once: DAGs, runs, queueing, timeouts, heartbeats."""
         now = self.clock.now()
@@ -424,6 +426,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         if any(dag_id == key[0] for dag_id, _ in self._queued_runs):
             self._pass_wanted = True  # a queued run of its DAG may start in the room it leaves
         log.info("Run %s of %s ended: %s", key[1], key[0], state.value)
+        DAG_RUNS_ENDED.labels(state.value).inc()
         dag = active.engine.dag
         callback = (
             dag.on_success_callback if state is DagRunState.SUCCESS else dag.on_failure_callback

@@ -66,6 +66,8 @@ class Handed(NamedTuple):
     attempt: AttemptKey
     pool: str
     slots: int
+    queued_at: datetime | None = None
+    """When this scheduler queued it (None: adopted or put back after a restart)."""
 
 
 @dataclass

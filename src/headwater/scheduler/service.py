@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from headwater.engine.records import AttemptKey
     from headwater.executors.base import Executor
     from headwater.executors.local import WorkerInfo
+    from headwater.metrics.exposition import MetricsServer
     from headwater.scheduler.scheduler import Scheduler
     from headwater.settings import Settings
     from headwater.store.ports import DagCatalog, Store
@@ -102,6 +103,26 @@ def build_scheduler(
         settings=settings,
         clock=clock,
     )
+
+
+def start_metrics_server(settings: Settings, store: Store, *, port: int) -> MetricsServer | None:
+    """Serve this process's ``/metrics`` (and ``store``'s counts) on ``[metrics]
+    scheduler_host`` and ``port`` (``scheduler_port`` for the scheduler, ``dag_processor_port``
+    for the DAG processor) in a daemon thread; None when the port is 0. Each process serves
+    its own, so each needs a port of its own. Raises a HeadwaterError naming the address when
+    it cannot listen there."""
+    from headwater.exceptions import HeadwaterError
+    from headwater.metrics.exposition import serve_metrics
+
+    if port == 0:
+        return None
+    host = settings.metrics.scheduler_host
+    try:
+        return serve_metrics(store, host, port)
+    except OSError as exc:
+        raise HeadwaterError(
+            f"{exc.strerror}; choose another port in [metrics] (HEADWATER__METRICS__...)"
+        ) from exc
 
 
 def build_processor(

@@ -19,6 +19,8 @@ port                what
                     :mod:`headwater.store.users`)
 ``TriggerStore``    triggers of deferred attempts (:mod:`headwater.store.triggers`)
 ``AssetStore``      assets, their events, and the DAGs they trigger (:mod:`headwater.store.assets`)
+``DeadlineStore``   run deadlines, task SLAs, their misses (:mod:`headwater.store.deadlines`)
+``MetricsCounts``   grouped counts for ``/metrics`` (:mod:`headwater.store.metrics`)
 =================== ==========================================================================
 
 :class:`Store` is every port together with the engine's
@@ -61,6 +63,9 @@ from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInst
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.assets import AssetStore
 from headwater.store.base import Connection, MetadataStore
+from headwater.store.deadlines import DeadlineStore
+from headwater.store.metrics import MetricsCounts
+from headwater.store.retention import RetentionStore
 from headwater.store.triggers import TriggerStore
 from headwater.store.users import UserStore
 
@@ -520,6 +525,9 @@ class Store(
     UserStore,
     TriggerStore,
     AssetStore,
+    RetentionStore,
+    DeadlineStore,
+    MetricsCounts,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
 

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from headwater import __version__
     from headwater.web.api import api_router
     from headwater.web.api_docs import mount_api_docs
+    from headwater.web.metrics_route import router as metrics_router
     from headwater.web.ui import mount_ui
 
     @asynccontextmanager
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return response
 
     app.include_router(api_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    if settings is None or settings.metrics.api_endpoint:  # the service checks it again
+        app.include_router(metrics_router)
     mount_api_docs(app)
     mount_ui(app)
     return app

@@ -22,6 +22,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# Re-exported: the UI's public address is built in one place, below every layer that links
+# to the UI (notifications too).
+from headwater.notifications.ui_links import server_url
+
 if TYPE_CHECKING:
     import uvicorn
 
@@ -33,17 +37,6 @@ APP_FACTORY = "headwater.web.app:create_app"
 
 _START_WAIT_S = 30.0
 _STOP_WAIT_S = 10
-
-
-def server_url(settings: Settings, host: str, port: int) -> str:
-    """Where people reach the UI: ``api.base_url`` when set, else ``http://host:port``
-    (a wildcard address shown as 127.0.0.1, an IPv6 address in brackets)."""
-    if settings.api.base_url:
-        return settings.api.base_url.rstrip("/")
-    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
-    if ":" in shown and not shown.startswith("["):
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}"
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:

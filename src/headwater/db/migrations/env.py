@@ -12,6 +12,7 @@ from alembic import context
 from headwater.db import (
     backfill_models,  # noqa: F401  (registers `backfills` on Base)
     data_aware_models,  # noqa: F401  (registers triggers, assets on Base)
+    operations_models,  # noqa: F401  (registers deadlines on Base)
 )
 from headwater.db.errors import DatabaseError
 from headwater.db.models import Base

@@ -42,6 +42,7 @@ from headwater.engine.records import (
 )
 from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection
+from headwater.store.deadlines import DeadlineRow
 from headwater.store.memory.asset_tables import AssetTables
 from headwater.store.triggers import TriggerRow
 
@@ -88,6 +89,7 @@ class MemoryState:
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     login_failures: dict[str, LoginFailureRow] = field(default_factory=dict)
     triggers: dict[int, TriggerRow] = field(default_factory=dict)
+    deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
     asset_tables: AssetTables = field(default_factory=AssetTables)
     last_id: dict[str, int] = field(default_factory=dict)
 

@@ -15,7 +15,10 @@ from headwater.store.memory.claims import MemoryClaims
 from headwater.store.memory.config import MemoryConfig
 from headwater.store.memory.core import MemoryState
 from headwater.store.memory.dags import MemoryDags
+from headwater.store.memory.deadlines import MemoryDeadlines
 from headwater.store.memory.events import MemoryEvents
+from headwater.store.memory.metrics import MemoryMetrics
+from headwater.store.memory.retention import MemoryRetention
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
 from headwater.store.memory.users import MemoryUsers
@@ -35,6 +38,9 @@ class MemoryStore(
     MemoryUsers,
     MemoryTriggers,
     MemoryAssets,
+    MemoryRetention,
+    MemoryDeadlines,
+    MemoryMetrics,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

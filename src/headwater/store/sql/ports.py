@@ -13,8 +13,11 @@ from headwater.store.sql.browse import SqlBrowse
 from headwater.store.sql.claims import SqlClaims
 from headwater.store.sql.config import SqlConfig
 from headwater.store.sql.dags import SqlDags
+from headwater.store.sql.deadlines import SqlDeadlines
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
+from headwater.store.sql.metrics import SqlMetrics
+from headwater.store.sql.retention import SqlRetention
 from headwater.store.sql.runs import SqlRuns
 from headwater.store.sql.triggers import SqlTriggers
 from headwater.store.sql.users import SqlUsers
@@ -35,7 +38,10 @@ class SqlPorts(
     SqlUsers,
     SqlTriggers,
     SqlAssets,
+    SqlRetention,
+    SqlDeadlines,
+    SqlMetrics,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
-    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions) and
-    triggers on SQL."""
+    jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
+    triggers, deadlines, data retention and the counts of ``/metrics`` on SQL."""

@@ -17,6 +17,7 @@ from headwater.web.api import (
     connections,
     dag_views,
     dags,
+    deadlines,
     events,
     import_errors,
     logs,
@@ -38,6 +39,7 @@ api_router.include_router(tokens.router)
 api_router.include_router(dags.router)
 api_router.include_router(dag_views.router)
 api_router.include_router(runs.router)
+api_router.include_router(deadlines.router)
 api_router.include_router(task_instances.router)
 api_router.include_router(logs.router)
 api_router.include_router(backfills.router)

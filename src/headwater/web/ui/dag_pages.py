@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 
 from headwater.auth.principals import Principal
+from headwater.services import deadlines
 from headwater.services.context import ServiceContext
 from headwater.services.dag_details import get_dag_source
 from headwater.services.dag_documents import dag_docs
@@ -106,6 +107,10 @@ def grid_page(
     context = {
         "grid": grid,
         "selected": selected,
+        "missed_runs": deadlines.missed_run_ids(ctx, dag_id),
+        "selected_deadlines": (
+            deadlines.run_deadlines(ctx, dag_id, selected.run_id) if selected is not None else []
+        ),
         "live_url": f"/dags/{_q(dag_id)}?{urlencode({**query, 'fragment': 'grid'})}",
         "live_interval": LIVE_INTERVAL_MS,
         "older_url": (
