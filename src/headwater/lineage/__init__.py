@@ -10,8 +10,9 @@ The parts, from the bottom up:
 
 * :mod:`~headwater.lineage.naming`: asset URIs and SQL connections as OpenLineage dataset
   namespaces and names; :mod:`~headwater.lineage.run_ids`: the runs' stable UUIDs.
-* :mod:`~headwater.lineage.events`: building the events (with the ``openlineage-python``
-  client's classes); :mod:`~headwater.lineage.sql_tables`: a SQL task's tables, parsed.
+* :mod:`~headwater.lineage.events`: building the events (JSON objects, with the schema URLs
+  of the ``openlineage-python`` client); :mod:`~headwater.lineage.sql_tables`: a SQL task's
+  tables, parsed with ``openlineage-sql``.
 * :mod:`~headwater.lineage.transports`: the client's transport the settings name.
 * :mod:`~headwater.lineage.emitter`: sending in the background (a bounded queue and one
   thread per process): emitting never slows or fails a task.
