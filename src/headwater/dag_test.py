@@ -34,6 +34,7 @@ from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
 from headwater.executors.in_process import InProcessExecutor
+from headwater.lineage import dag_run_lineage_in_process
 from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.inline_triggers import InlineTriggers
 from headwater.runtime.logs import attempt_log_path
@@ -325,7 +326,10 @@ def run_dag_in_process(
     local = InProcessRun(
         dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start
     )
-    with lookups_for_test_run(settings, lookup_first):
+    with (
+        lookups_for_test_run(settings, lookup_first),
+        dag_run_lineage_in_process(settings.lineage, local.engine, clock),
+    ):
         drive_run(
             local.engine,
             InProcessExecutor(local.run_attempt),

@@ -125,6 +125,11 @@ class SQLExecuteQueryOperator(BaseSQLOperator):
             )
         return [[to_json_value(value) for value in row] for row in rows]
 
+    def lineage_sql(self) -> list[str]:
+        """The statements this task runs (rendered, once its templates are): what OpenLineage
+        parses for the tables it reads and writes (``headwater.lineage.sql_tables``)."""
+        return [self.sql] if isinstance(self.sql, str) else list(self.sql)
+
     def execute(self, context: dict[str, Any]) -> Any:
         log = context["ti"].log
         hook = self.get_db_hook()

@@ -32,6 +32,7 @@ from headwater.exceptions import (
     TaskSkipped,
     TaskTimeoutError,
 )
+from headwater.lineage import AttemptLineage, start_attempt_lineage
 from headwater.masking import redact, redact_text
 from headwater.runtime import deferral
 from headwater.runtime.attempt_context import build_context
@@ -224,14 +225,17 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     error (no retry decided here: the engine asks its rule, as for a lost attempt)."""
     from headwater.runtime.logs import AttemptLogError
 
-    try:
-        with use_metastore(request.store), use_dag_runs_store(request.store):
-            return _run_logged(request)
-    except AttemptLogError as exc:
-        return AttemptOutcome(TaskInstanceState.FAILED, error=str(exc))
+    lineage = start_attempt_lineage(request.dag, request.run, request.ti, request.now)  # OL
+    with use_metastore(request.store), use_dag_runs_store(request.store):
+        try:
+            outcome = _run_logged(request, lineage)
+        except AttemptLogError as exc:
+            outcome = AttemptOutcome(TaskInstanceState.FAILED, error=str(exc))
+        lineage.ended(outcome)  # OpenLineage: COMPLETE / FAIL (a SQL task's connection: here)
+    return outcome
 
 
-def _run_logged(request: AttemptRequest) -> AttemptOutcome:
+def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutcome:
     from headwater.runtime.logs import capture_attempt_log
 
     dag, run, ti = request.dag, request.run, request.ti
@@ -262,6 +266,7 @@ def _run_logged(request: AttemptRequest) -> AttemptOutcome:
                 return request.xcoms.resolve(ref, run.dag_id, run.run_id)
 
             rendered = render_template_fields(concrete, context, resolve)
+            lineage.task = concrete  # OpenLineage: the rendered task (its SQL) for the end event
             token = set_current_context(context)
             try:
                 with _timeout(

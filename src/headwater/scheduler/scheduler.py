@@ -20,6 +20,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
+from copy import copy
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from headwater.engine.records import (
 from headwater.engine.run_factory import new_dag_run
 from headwater.engine.states import DagRunState
 from headwater.exceptions import HeadwaterError, StaleWriteError
+from headwater.lineage import DagRunLineage
 from headwater.log_format import fields_of, log_fields
 from headwater.metrics.definitions import DAG_RUNS_ENDED, SCHEDULER_LOOP_SECONDS
 from headwater.scheduler.asset_event_watch import AssetEventWatch
@@ -153,6 +155,11 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
     @functools.cached_property
     def _asset_event_watch(self) -> AssetEventWatch:
         return AssetEventWatch(self.store)
+
+    @functools.cached_property
+    def _lineage(self) -> DagRunLineage:
+        """OpenLineage events of the runs this scheduler starts and ends ([lineage])."""
+        return DagRunLineage(self.settings.lineage)
 
     # -- one full pass ---------------------------------------------------------------------------
 
@@ -375,7 +382,11 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
                 continue
             running[group] = running.get(group, 0) + 1
             self._reload_run(run, known.dag)
-            self._runs[(run.dag_id, run.run_id)].engine.start(now)
+            engine = self._runs[(run.dag_id, run.run_id)].engine
+            engine.start(now)
+            if self._lineage.enabled:  # OpenLineage: the run's START, once committed
+                started = (engine.dag, copy(engine.run), now)
+                self._after_commit(functools.partial(self._lineage.started, *started))
         self._queued_runs = {(r.dag_id, r.run_id) for r in queued} - set(self._runs)
 
     def _end_runs_of_missing_dags(self, now: datetime, stored: list[DagRun]) -> None:
@@ -432,3 +443,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             self._after_commit(functools.partial(self._callbacks.start, known.fileloc, *key))
         if self.on_run_finished is not None:
             self._after_commit(functools.partial(self.on_run_finished, active.engine.run))
+        if self._lineage.enabled:  # OpenLineage: COMPLETE / FAIL, once the end is committed
+            failed = [ti.task_id for ti in active.engine.instances_in(S.FAILED)]
+            ended = (dag, copy(active.engine.run), state, self.clock.now(), failed)
+            self._after_commit(functools.partial(self._lineage.ended, *ended))

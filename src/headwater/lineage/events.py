@@ -1,0 +1,203 @@
+"""Building OpenLineage run events, as the JSON objects the transports send.
+
+A DAG run is the job ``<dag_id>``, a task attempt the job ``<dag_id>.<task_id>`` (both in
+the ``[lineage] namespace``). Facets, as Airflow's provider sends them:
+
+* run: ``nominalTime`` (the data interval), ``parent`` (on task events: the DAG run, which is
+  also the root), ``errorMessage`` (on FAIL);
+* job: ``jobType`` (processingType ``BATCH``, integration ``HEADWATER``, jobType ``DAG`` or
+  ``TASK``), ``documentation`` (the DAG's description), ``sourceCodeLocation`` (the DAG
+  file), ``sql`` (a SQL task's statements, secrets masked).
+
+Events are plain JSON objects, built in microseconds where the task runs; the schema URLs
+come from the installed ``openlineage-python`` client's own classes, so they match what it
+would send. The transports serialize them in the background (:mod:`~headwater.lineage.emitter`).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from headwater.lineage.run_ids import dag_run_uuid, task_attempt_uuid
+
+if TYPE_CHECKING:
+    from headwater.authoring.dag import DAG
+    from headwater.engine.records import DagRun
+
+INTEGRATION = "HEADWATER"
+MAX_ERROR_CHARS = 4000
+"""An error message stops here: the whole traceback is in the attempt's log."""
+
+Event = dict[str, Any]
+"""An OpenLineage run event as JSON (what the transports serialize)."""
+
+
+@functools.cache
+def producer() -> str:
+    """The URI naming what produced the events: this version of headwater."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        current = version("headwater")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        current = "unknown"
+    return f"https://pypi.org/project/headwater/{current}/"
+
+
+@functools.cache
+def schema_urls() -> dict[str, str]:
+    """The schema URL of the event and of each facet, from the installed client."""
+    from openlineage.client.event_v2 import RunEvent
+    from openlineage.client.facet_v2 import (
+        documentation_job,
+        error_message_run,
+        job_type_job,
+        nominal_time_run,
+        parent_run,
+        source_code_location_job,
+        sql_job,
+    )
+
+    classes: dict[str, Any] = {
+        "event": RunEvent,
+        "nominalTime": nominal_time_run.NominalTimeRunFacet,
+        "parent": parent_run.ParentRunFacet,
+        "errorMessage": error_message_run.ErrorMessageRunFacet,
+        "jobType": job_type_job.JobTypeJobFacet,
+        "documentation": documentation_job.DocumentationJobFacet,
+        "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet,
+        "sql": sql_job.SQLJobFacet,
+    }
+    return {name: cls._get_schema() for name, cls in classes.items()}
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """The inputs and outputs of an event, as (namespace, name) pairs, in order."""
+
+    inputs: tuple[tuple[str, str], ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+
+
+def dag_run_event(
+    event_type: str,
+    *,
+    namespace: str,
+    dag: DAG,
+    run: DagRun,
+    now: datetime,
+    error: str | None = None,
+) -> Event:
+    """The event of a DAG run: ``START``, ``COMPLETE``, ``FAIL`` or ``ABORT``."""
+    return _event(
+        event_type,
+        now,
+        run_id=dag_run_id(namespace, run),
+        run_facets=_run_facets(run, error),
+        job={"namespace": namespace, "name": dag.dag_id, "facets": _job_facets(dag, "DAG")},
+    )
+
+
+def task_attempt_event(
+    event_type: str,
+    *,
+    namespace: str,
+    dag: DAG,
+    run: DagRun,
+    task_id: str,
+    map_index: int,
+    try_number: int,
+    now: datetime,
+    datasets: Datasets = Datasets(),
+    error: str | None = None,
+    sql: tuple[str, str] | None = None,
+) -> Event:
+    """The event of one task attempt, with its parent (the DAG run) and its datasets;
+    ``sql``: the (query, dialect) of a SQL task, its job's ``sql`` facet."""
+    parent_id = dag_run_id(namespace, run)
+    parent_job = {"namespace": namespace, "name": dag.dag_id}
+    run_facets = _run_facets(run, error)
+    run_facets["parent"] = _facet(
+        "parent",
+        run={"runId": parent_id},
+        job=parent_job,
+        root={"run": {"runId": parent_id}, "job": parent_job},
+    )
+    job_facets = _job_facets(dag, "TASK")
+    if sql is not None:
+        job_facets["sql"] = _facet("sql", query=sql[0], dialect=sql[1])
+    attempt_id = task_attempt_uuid(
+        namespace, run.dag_id, run.run_id, task_id, map_index, try_number, run.logical_date
+    )
+    event = _event(
+        event_type,
+        now,
+        run_id=attempt_id,
+        run_facets=run_facets,
+        job={"namespace": namespace, "name": f"{dag.dag_id}.{task_id}", "facets": job_facets},
+    )
+    event["inputs"] = [{"namespace": ns, "name": name} for ns, name in datasets.inputs]
+    event["outputs"] = [{"namespace": ns, "name": name} for ns, name in datasets.outputs]
+    return event
+
+
+def dag_run_id(namespace: str, run: DagRun) -> str:
+    return dag_run_uuid(namespace, run.dag_id, run.run_id, run.logical_date)
+
+
+def _event(
+    event_type: str,
+    now: datetime,
+    *,
+    run_id: str,
+    run_facets: dict[str, Any],
+    job: dict[str, Any],
+) -> Event:
+    return {
+        "eventType": event_type,
+        "eventTime": now.isoformat(),
+        "producer": producer(),
+        "schemaURL": schema_urls()["event"],
+        "run": {"runId": run_id, "facets": run_facets},
+        "job": job,
+        "inputs": [],
+        "outputs": [],
+    }
+
+
+def _facet(name: str, **fields: Any) -> dict[str, Any]:
+    return {"_producer": producer(), "_schemaURL": schema_urls()[name], **fields}
+
+
+def _run_facets(run: DagRun, error: str | None) -> dict[str, Any]:
+    facets = {
+        "nominalTime": _facet(
+            "nominalTime",
+            nominalStartTime=run.data_interval_start.isoformat(),
+            nominalEndTime=run.data_interval_end.isoformat(),
+        )
+    }
+    if error is not None:
+        facets["errorMessage"] = _facet(
+            "errorMessage", message=error[:MAX_ERROR_CHARS], programmingLanguage="python"
+        )
+    return facets
+
+
+def _job_facets(dag: DAG, job_type: str) -> dict[str, Any]:
+    facets = {
+        "jobType": _facet(
+            "jobType", processingType="BATCH", integration=INTEGRATION, jobType=job_type
+        )
+    }
+    if dag.description:
+        facets["documentation"] = _facet("documentation", description=dag.description)
+    fileloc = getattr(dag, "fileloc", None)
+    if fileloc:
+        facets["sourceCodeLocation"] = _facet(
+            "sourceCodeLocation", type="file", url=f"file://{fileloc}", path=fileloc
+        )
+    return facets

@@ -1,0 +1,76 @@
+"""The ``[lineage]`` settings an attempt follows in this process.
+
+A worker reads its own settings (messages carry none), so an attempt asks here: the settings
+a ``dags test`` or ``dag.test()`` run was given (:func:`use_lineage_settings`), else this
+process's settings (the environment and the settings file), read again only when one of
+them changed (a ``HEADWATER__LINEAGE__*`` variable, ``HEADWATER_HOME``, the file), so an
+attempt costs a glance at the environment, not a parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from headwater.settings_operations import LineageSettings
+
+log = logging.getLogger(__name__)
+
+OFF = LineageSettings()
+"""The defaults: transport ``none``."""
+
+_given: ContextVar[LineageSettings | None] = ContextVar("lineage_settings", default=None)
+_cached: tuple[object, LineageSettings] | None = None
+
+
+@contextlib.contextmanager
+def use_lineage_settings(settings: LineageSettings) -> Iterator[None]:
+    """Attempts run in this block (in this thread) follow ``settings``."""
+    token = _given.set(settings)
+    try:
+        yield
+    finally:
+        _given.reset(token)
+
+
+def current_lineage_settings() -> LineageSettings:
+    """The settings given to the current block, else this process's (``none`` when they
+    cannot be read: the error is logged once, and lineage is off rather than the task)."""
+    given = _given.get()
+    if given is not None:
+        return given
+    global _cached
+    key = _environment_key()
+    if _cached is not None and _cached[0] == key:
+        return _cached[1]
+    from headwater.settings import load_settings
+
+    try:
+        settings = load_settings().lineage
+    except Exception as exc:
+        log.error("OpenLineage is off: the settings cannot be read: %s", exc)
+        settings = OFF
+    _cached = (key, settings)
+    return settings
+
+
+_VARIABLES = tuple(
+    f"HEADWATER__LINEAGE__{f.name.upper()}" for f in dataclasses.fields(LineageSettings)
+)
+
+
+def _environment_key() -> object:
+    """What the ``[lineage]`` settings of this process depend on (a few microseconds)."""
+    env = os.environ
+    home = env.get("HEADWATER_HOME") or ""
+    config = os.path.join(os.path.expanduser(home or "~/.headwater"), "headwater.toml")
+    try:
+        stat = os.stat(config)
+        changed: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        changed = None
+    return (home, changed, tuple(env.get(name) for name in _VARIABLES))
