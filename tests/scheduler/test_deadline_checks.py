@@ -5,11 +5,14 @@ the DAG file."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from scheduler_harness import Harness, at, wait_for
 
+from headwater.log_format import fields_of
 from headwater.store.deadlines import DONE, MET, MISSED, PENDING, SLA, WAITING
 
 MINUTE = timedelta(minutes=1)
@@ -215,6 +218,28 @@ def test_a_time_of_day_sla_is_due_after_the_data_interval_ends(harness: Harness)
     missed = harness.store.get_deadline(row.id)
     assert missed is not None and missed.status == MISSED
     assert missed.callback_state == "none"  # no sla_miss_callback
+
+
+def test_the_miss_warning_carries_the_run_and_task_ids(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """JSON log lines (and Sentry tags) take their ids from the record, as the scheduler's
+    other lines about runs do (docs/logging.md)."""
+    harness.write_dag(
+        "sla_only",
+        """
+        with DAG("sla_only", start_date=START):
+            EmptyOperator(task_id="load", sla=timedelta(seconds=30))
+        """,
+    )
+    harness.process()
+    run = harness.trigger("sla_only")
+    harness.scheduler.tick()
+    harness.clock.advance(MINUTE)
+    with caplog.at_level(logging.WARNING, logger="headwater.scheduler.deadline_checks"):
+        harness.scheduler.tick()
+    [record] = [r for r in caplog.records if r.getMessage().startswith("Deadline missed")]
+    assert fields_of(record) == {"dag_id": "sla_only", "run_id": run.run_id, "task_id": "load"}
 
 
 def test_each_miss_is_counted_once_in_the_metrics(harness: Harness, tmp_path: Path) -> None:

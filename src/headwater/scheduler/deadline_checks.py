@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from headwater.engine.records import DagRun
 from headwater.engine.states import FINISHED_RUN_STATES, FINISHED_STATES, DagRunState
+from headwater.log_format import log_fields
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.deadline_times import expected_plans, has_deadlines, plans_for_run
 from headwater.store.deadlines import DEADLINE, PENDING, STARTED, DeadlineRow
@@ -142,6 +143,7 @@ class DeadlineChecks:
                 row.name,
                 row.due_at.isoformat(),
                 reason,
+                extra=log_fields(row.dag_id, row.run_id, row.task_id),
             )
             recorded = self._store.get_deadline(row.id)
             on_deadline_missed(recorded if recorded is not None else row)
