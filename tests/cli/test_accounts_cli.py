@@ -96,3 +96,14 @@ def test_tokens_are_printed_once_and_revoked(store: SqlStore) -> None:
         "tokens", "create", "--user", "alice", "--name", "x", "--expires-in-days", "0"
     )
     assert too_long.exit_code == 2
+
+
+def test_a_token_created_with_json_output_is_shown_once_unmasked(store: SqlStore) -> None:
+    """``-o json`` is for scripts: the token is its answer, not a secret to hide from it."""
+    invoke("users", "create", "alice", "--role", "op", "--password-stdin", input="long enough\n")
+    made = invoke("tokens", "create", "--user", "alice", "--name", "ci", "-o", "json")
+    assert made.exit_code == 0, made.output
+    data = json.loads(made.stdout)
+    assert data["token"].startswith("hw_") and data["username"] == "alice"
+    [row] = store.list_tokens("alice")
+    assert row.token_hash == hashlib.sha256(data["token"].encode()).hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from headwater.cli._common import console, emit_schema, handle_errors, output_option, table, when
@@ -38,7 +40,9 @@ def create_token(username: str, name: str, expires_in_days: int | None, output: 
     with open_context() as ctx:
         created = create(ctx, username, name, expires_in_days)
     if output == "json":
-        emit_schema(created)
+        # Not emit_schema: its redaction hides any value named "token", and this one is
+        # the answer, shown once (as POST /api/v1/tokens answers it).
+        click.echo(json.dumps(created.to_json(), indent=2))
         return
     out = console()
     out.print(f"Token {created.id} ({created.name}) for {created.username}:")
