@@ -199,3 +199,4 @@ def test_failure_alerts_and_a_deadline_missed_while_the_task_runs(
     assert deadline_text.startswith("*nightly_load missed deadline*\nDAG: nightly_load\n")
     assert "Reason: the run is not finished (running)" in deadline_text
     assert f"<{BASE_URL}/dags/nightly_load?run_id=" in deadline_text
+    assert deadline_text.endswith("|View the run>")

@@ -74,7 +74,7 @@ def test_slack_webhook_posts_the_default_message(
     assert text.startswith("*daily_sales failed*\n")
     assert f"Run: {RUN_ID}" in text
     assert "Exception: task failed: load" in text
-    assert f"<{RUN_LINK}|View the log>" in text
+    assert f"<{RUN_LINK}|View the run>" in text  # a run's page, not a log
     assert failures == []
 
 
@@ -169,7 +169,11 @@ def test_webhook_presets_for_teams_and_discord(receiver: Receiver) -> None:
     card = attachment["content"]
     assert card["body"][0]["text"] == "daily_sales failed"
     assert {"title": "Run", "value": RUN_ID} in card["body"][1]["facts"]
-    assert card["actions"][0]["url"] == RUN_LINK
+    assert card["actions"][0] == {
+        "type": "Action.OpenUrl",
+        "title": "View the run",
+        "url": RUN_LINK,
+    }
     assert discord.body["content"].startswith("**daily_sales failed**\nDAG: daily_sales\n")
     assert generic.body["url"] == RUN_LINK
     assert generic.body["state"] == "failed"
@@ -192,7 +196,7 @@ def test_email_through_the_smtp_connection(smtp_server: SmtpServer, store: Memor
     assert mail.message["Subject"] == "[headwater] daily_sales failed"
     html = mail.html()
     assert '<th align="left">Exception</th><td>task failed: load</td>' in html
-    assert f'<a href="{RUN_LINK.replace("&", "&amp;")}">View the log</a>' in html
+    assert f'<a href="{RUN_LINK.replace("&", "&amp;")}">View the run</a>' in html
 
 
 def test_email_templates_and_a_named_connection(
@@ -242,14 +246,14 @@ def test_a_deadline_miss_context_renders_the_default_message(receiver: Receiver)
         "dag_id": "daily_sales",
         "run_id": RUN_ID,
         "deadline": "report_by_6am",
-        "due_at": datetime(2024, 2, 1, 6, tzinfo=UTC),
+        "due_at": datetime(2024, 2, 1, 6, 0, 0, 941090, tzinfo=UTC),
         "missed_at": datetime(2024, 2, 1, 6, 0, 1, tzinfo=UTC),
         "reason": "the run was still running",
     }
     WebhookNotifier(url=f"{receiver.url}/ok/deadline")(context)
     body = receiver.posts[0].body
     assert body["title"] == "daily_sales missed deadline"
-    assert "Deadline: report_by_6am (due 2024-02-01 06:00:00+00:00)" in body["text"]
+    assert "Deadline: report_by_6am (due 2024-02-01 06:00:00 UTC)" in body["text"]
     assert "Reason: the run was still running" in body["text"]
 
 

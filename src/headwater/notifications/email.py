@@ -9,6 +9,7 @@ from typing import Any
 
 from headwater.hooks.smtp import Recipients, SmtpHook, parse_recipients
 from headwater.notifications.base import BaseNotifier, Context, NotificationError
+from headwater.notifications.messages import link_label
 from headwater.secrets import Connection
 
 
@@ -102,5 +103,5 @@ def default_html(message: dict[str, Any]) -> str:
     url = html.escape(message["url"], quote=True)
     return (
         f"<html><body><h2>{html.escape(message['title'])}</h2><table>{rows}</table>"
-        f'<p><a href="{url}">View the log</a></p></body></html>'
+        f'<p><a href="{url}">{link_label(message)}</a></p></body></html>'
     )

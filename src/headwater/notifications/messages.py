@@ -8,6 +8,7 @@ whatever is there and never fails on what is missing, so one notifier serves eve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headwater.masking import redact_text
@@ -47,6 +48,20 @@ class NotificationMessage:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def link_label(message: NotificationMessage | dict[str, Any]) -> str:
+    """The words of the message's link: an attempt's page shows its log; a DAG-level or
+    deadline message links to the run."""
+    task_id = message.get("task_id") if isinstance(message, dict) else message.task_id
+    return "View the log" if task_id is not None else "View the run"
+
+
+def _when(value: Any) -> str:
+    """A time for people, to the second: ``2024-02-01 06:00:00 UTC``."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
 
 
 def callback_kind(context: dict[str, Any]) -> str:
@@ -128,7 +143,7 @@ def describe(context: dict[str, Any], settings: Settings) -> NotificationMessage
     if kind == "deadline_miss":
         name = getattr(deadline, "name", deadline)
         due = context.get("due_at")
-        lines.append(f"Deadline: {name or 'deadline'}" + (f" (due {due})" if due else ""))
+        lines.append(f"Deadline: {name or 'deadline'}" + (f" (due {_when(due)})" if due else ""))
     if exception:
         lines.append(f"{'Reason' if kind == 'deadline_miss' else 'Exception'}: {exception}")
     lines.append(f"Log: {url}")

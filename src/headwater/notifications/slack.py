@@ -12,6 +12,7 @@ from headwater.notifications.http_sending import (
     lookup_connection,
     post_json,
 )
+from headwater.notifications.messages import link_label
 from headwater.secrets import Connection
 
 SLACK_WEBHOOK_HOST = "https://hooks.slack.com/services"
@@ -173,4 +174,4 @@ def _slack_text(notifier: BaseNotifier, context: Context) -> str:
     """The default message in Slack's markup: a bold title, the details, a link."""
     message = notifier.default_message(context)
     details = "\n".join(line for line in message.text.splitlines() if not line.startswith("Log:"))
-    return f"*{message.title}*\n{details}\n<{message.url}|View the log>"
+    return f"*{message.title}*\n{details}\n<{message.url}|{link_label(message)}>"

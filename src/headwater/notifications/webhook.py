@@ -14,6 +14,7 @@ from headwater.notifications.http_sending import (
     lookup_connection,
     post_json,
 )
+from headwater.notifications.messages import link_label
 
 PRESETS = ("generic", "teams", "discord")
 """Shapes of the default body: ``generic`` (the message's fields), ``teams`` (an Adaptive
@@ -142,7 +143,9 @@ def default_body(preset: str, notifier: BaseNotifier, context: Context) -> Any:
                 {"type": "TextBlock", "text": message.title, "weight": "Bolder", "wrap": True},
                 {"type": "FactSet", "facts": facts},
             ],
-            "actions": [{"type": "Action.OpenUrl", "title": "View the log", "url": message.url}],
+            "actions": [
+                {"type": "Action.OpenUrl", "title": link_label(message), "url": message.url}
+            ],
         }
         return {
             "type": "message",
