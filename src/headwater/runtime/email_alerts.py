@@ -4,9 +4,9 @@
 follows) choose which failures send one; both are on by default, as in Airflow. The email
 goes through the ``[email] smtp_conn_id`` connection, with a subject and an HTML body
 rendered from Jinja templates (built-in ones, or the files the ``[email] subject_template``
-and ``html_content_template`` settings name) that name the DAG, task, run, try, log file and
-the exception, secrets masked. Sending is best effort: a failure to send is one line in the
-attempt log and never changes how the attempt ended.
+and ``html_content_template`` settings name) that name the DAG, task, run, try, log file, the
+attempt's page in the UI and the exception, secrets masked. Sending is best effort: a failure
+to send is one line in the attempt log and never changes how the attempt ended.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ DEFAULT_HTML = """\
 <tr><th align="left">Host</th><td>{{ hostname }}</td></tr>
 <tr><th align="left">Log</th><td>{{ log_path }}</td></tr>
 </table>
+<p><a href="{{ log_url }}">View the log</a></p>
 <h3>Exception</h3>
 <pre>{{ exception }}</pre>
 </body></html>
@@ -101,6 +102,7 @@ def render_alert(
     will_retry: bool,
 ) -> tuple[str, str]:
     """The alert's subject (one line) and HTML body, secrets masked."""
+    from headwater.notifications.ui_links import attempt_url, ui_base_url
     from headwater.runtime.logs import attempt_log_path
 
     exception = redact_text(f"{type(exc).__name__}: {exc}")
@@ -119,6 +121,14 @@ def render_alert(
         "exception": exception,
         "exception_type": type(exc).__name__,
         "log_path": attempt_log_path(settings.logs_folder, ti.key, ti.try_number),
+        "log_url": attempt_url(
+            ui_base_url(settings),
+            ti.dag_id,
+            ti.run_id,
+            ti.task_id,
+            map_index=ti.map_index,
+            try_number=ti.try_number,
+        ),
         "hostname": socket.gethostname(),
     }
     email = settings.email

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from local_servers import SmtpServer
@@ -51,7 +52,10 @@ def _failing_dag(dag_id: str, **task_args: Any) -> DAG:
     return dag
 
 
-def test_a_retry_then_a_failure_each_send_an_alert(smtp_server: SmtpServer) -> None:
+def test_a_retry_then_a_failure_each_send_an_alert(
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEADWATER__API__BASE_URL", "https://hw.example.com/")
     dag = _failing_dag("alerts", email=OPS, retries=1, retry_delay=timedelta(minutes=1))
     result = run_dag(dag, logical_date=DAY, store=_store(smtp_server), clock=FakeClock(DAY))
     assert result.state_of("load") == "failed"
@@ -74,6 +78,9 @@ def test_a_retry_then_a_failure_each_send_an_alert(smtp_server: SmtpServer) -> N
         "<td>2 of 2</td>",
         "<pre>ValueError: bad row on 2024-01-31</pre>",
         f"<td>{result.attempts('load')[1].log_path}</td>",
+        # The attempt's page in the UI ([api] base_url).
+        f'<a href="https://hw.example.com/dags/alerts/runs/{quote(run_id, safe="")}'
+        '/tasks/load?map_index=-1&amp;try_number=2">View the log</a>',
     ):
         assert expected in html, expected
     assert "failed and will be retried" in first.html()
