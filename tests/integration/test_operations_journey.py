@@ -186,6 +186,7 @@ def test_failure_alerts_and_a_deadline_missed_while_the_task_runs(
     assert f'href="{BASE_URL}/dags/sales_load/runs/' in notifier_mail.html()
     alert = by_recipient[("oncall@example.com",)]
     assert alert.message["Subject"].startswith("Headwater alert: sales_load.load failed (try 1")
+    assert f'href="{BASE_URL}/dags/sales_load/runs/' in alert.html()
     assert all(mail.mail_from == "headwater@example.com" for mail in smtp_server.received)
 
     # The deadline: missed while its task still ran (the run is still running at the end),
