@@ -41,6 +41,9 @@ def test_the_page_lists_the_misses(client: TestClient, act_as: ActAs, misses: No
     assert ">whole run<" in html and ">boom<" in html and ">SLA<" in html
     assert ">pending<" in html and ">none<" in html
     assert "1\u20132 of 2" in html  # the pager: "1-2 of 2"
+    # Each miss links to its run (the grid with the run's panel) and its SLA's task.
+    assert '<a class="mono" href="/dags/etl?run_id=r1">r1</a>' in html
+    assert '<a href="/dags/flaky/runs/r1/tasks/boom">boom</a>' in html
 
 
 def test_the_page_filters_by_dag_and_says_when_there_is_none(
