@@ -53,6 +53,17 @@ def seeded(web_settings: Settings, history: None) -> Settings:
         now = ctx.now()
         ctx.store.record_event("pause", at=now, dag_id="etl", state="paused", detail="ui")
         ctx.store.record_event("clear", at=now, dag_id="flaky", run_id="r1", task_id="boom")
+        # What a notifier that failed records: a real run id and a long detail.
+        ctx.store.record_event(
+            "notification_failed",
+            at=now,
+            dag_id="sales_load",
+            run_id="manual__2026-12-05T12:13:00.592271+00:00",
+            task_id="load",
+            try_number=1,
+            detail="WebhookNotifier: POST http://127.0.0.1:1/hook: ConnectError: "
+            "[Errno 111] Connection refused",
+        )
     return web_settings
 
 
