@@ -73,7 +73,7 @@ def test_slack_webhook_posts_the_default_message(
     text = post.body["text"]
     assert text.startswith("*daily_sales failed*\n")
     assert f"Run: {RUN_ID}" in text
-    assert "Exception: task failed: load" in text
+    assert "Reason: task failed: load" in text  # a run's reason, not an exception
     assert f"<{RUN_LINK}|View the run>" in text  # a run's page, not a log
     assert failures == []
 
@@ -195,7 +195,7 @@ def test_email_through_the_smtp_connection(smtp_server: SmtpServer, store: Memor
     assert mail.rcpt_tos == ["ops@example.com", "lead@example.com"]
     assert mail.message["Subject"] == "[headwater] daily_sales failed"
     html = mail.html()
-    assert '<th align="left">Exception</th><td>task failed: load</td>' in html
+    assert '<th align="left">Reason</th><td>task failed: load</td>' in html
     assert f'<a href="{RUN_LINK.replace("&", "&amp;")}">View the run</a>' in html
 
 

@@ -145,7 +145,9 @@ def describe(context: dict[str, Any], settings: Settings) -> NotificationMessage
         due = context.get("due_at")
         lines.append(f"Deadline: {name or 'deadline'}" + (f" (due {_when(due)})" if due else ""))
     if exception:
-        lines.append(f"{'Reason' if kind == 'deadline_miss' else 'Exception'}: {exception}")
+        # A task's exception; a run's reason (a DAG callback, a deadline miss).
+        label = "Exception" if task_id is not None and kind != "deadline_miss" else "Reason"
+        lines.append(f"{label}: {exception}")
     lines.append(f"Log: {url}")
     return NotificationMessage(
         dag_id=dag_id,
