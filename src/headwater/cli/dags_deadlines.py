@@ -28,7 +28,7 @@ def deadlines(dag_id: str | None, limit: int, offset: int, output: str) -> None:
     """Show the missed deadlines and SLAs of every DAG, or of DAG_ID, the latest first: the
     run, the task (of an SLA), when it was due and missed, why, and the callback's state.
 
-    A DAG's ``deadline`` and a task's ``sla`` are checked by the scheduler as time passes;
+    A DAG's deadline and a task's sla are checked by the scheduler as time passes;
     each miss is recorded once (docs/deadlines.md).
 
     \b
