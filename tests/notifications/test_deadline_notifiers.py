@@ -90,3 +90,14 @@ def test_a_missed_deadline_sends_its_notifiers_from_the_callback_process(
         assert (event.dag_id, event.run_id, event.task_id) == ("watched", run.run_id, None)
         assert event.detail.startswith(f"WebhookNotifier: POST {receiver.url}/fail/deadline")
         assert store.get_dag_run("watched", run.run_id).state.value == "running"  # type: ignore[union-attr]
+        # The callback process's log masks the webhook's token (the connection's password),
+        # which httpx logs in the URL it posted to.
+        log_file = (
+            Path(load_settings().logs_folder)
+            / "dag_id=watched"
+            / f"run_id={run.run_id}"
+            / "deadline_callbacks.log"
+        )
+        logged = log_file.read_text()
+        assert "POST http" in logged and "/ok/***" in logged
+        assert "T/B/s" not in logged

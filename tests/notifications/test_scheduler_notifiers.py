@@ -34,6 +34,7 @@ with DAG(
     on_failure_callback=[
         WebhookNotifier(url="{url}/ok/dag", body={{"run": "{{{{ run_id }}}}"}}),
         WebhookNotifier(url="{url}/fail/dag"),
+        SlackWebhookNotifier(slack_webhook_conn_id="slack_runs"),
     ],
 ):
     PythonOperator(
@@ -79,6 +80,9 @@ def test_task_and_dag_notifiers_through_the_scheduler(
     store.set_connection(
         Connection("slack_alerts", "slackwebhook", host=f"{receiver.url}/ok", password="T/B/s")
     )
+    store.set_connection(
+        Connection("slack_runs", "slackwebhook", host=f"{receiver.url}/ok/runs", password="R/U/N")
+    )
     assert not DagFolderProcessor(store, folder).scan().errors
     run = trigger_run(store, "alerting", now=datetime.now(UTC))
     scheduler = build_scheduler(load_settings(), store=store)
@@ -119,3 +123,10 @@ def test_task_and_dag_notifiers_through_the_scheduler(
     [attempt] = store.get_attempts("alerting", run.run_id, "boom")
     log = Path(attempt.log_path).read_text()
     assert "Notification failed after 3 tries: WebhookNotifier: " in log
+    # The DAG callback process's log masks the run notifier's token (its connection's
+    # password), which httpx logs in the URL it posted to.
+    [run_post] = receiver.posts_to("/ok/runs/")
+    assert run_post.path == "/ok/runs/R/U/N"
+    callbacks_log = Path(attempt.log_path).parents[1] / "dag_callbacks.log"
+    logged = callbacks_log.read_text()
+    assert "/ok/runs/***" in logged and "R/U/N" not in logged

@@ -17,6 +17,7 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     from headwater.loading.dagbag import DagBag
     from headwater.private_files import create_private_file, make_private_folders
+    from headwater.runtime.callback_logs import log_callbacks_to
     from headwater.runtime.callbacks import run_dag_callbacks
     from headwater.runtime.logs import run_log_folder
     from headwater.runtime.remote_logs import copy_finished_log, use_remote_log_folder
@@ -28,11 +29,7 @@ def main(argv: list[str]) -> int:
     folder = Path(run_log_folder(str(settings.logs_folder), dag_id, run_id))
     make_private_folders(folder)
     create_private_file(folder / "dag_callbacks.log")  # logging appends, keeping the mode
-    logging.basicConfig(
-        filename=folder / "dag_callbacks.log",
-        level=logging.INFO,
-        format="[%(asctime)s] {%(levelname)s} %(message)s",
-    )
+    log_callbacks_to(folder / "dag_callbacks.log")
     log = logging.getLogger("headwater.dag_callbacks")
     store = SqlStore.from_url(settings.database_url)
     try:

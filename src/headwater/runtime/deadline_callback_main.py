@@ -97,6 +97,7 @@ def call_deadline_callbacks(
 def main(argv: list[str]) -> int:
     from headwater.loading.dagbag import DagBag
     from headwater.private_files import create_private_file, make_private_folders
+    from headwater.runtime.callback_logs import log_callbacks_to
     from headwater.runtime.logs import run_log_folder
     from headwater.settings import load_settings
     from headwater.store.deadlines import CALLBACK_FAILED, DONE, STARTED
@@ -112,11 +113,7 @@ def main(argv: list[str]) -> int:
         folder = Path(run_log_folder(str(settings.logs_folder), row.dag_id, row.run_id))
         make_private_folders(folder)
         create_private_file(folder / "deadline_callbacks.log")  # logging appends
-        logging.basicConfig(
-            filename=folder / "deadline_callbacks.log",
-            level=logging.INFO,
-            format="[%(asctime)s] {%(levelname)s} %(message)s",
-        )
+        log_callbacks_to(folder / "deadline_callbacks.log")
         run = store.get_dag_run(row.dag_id, row.run_id)
         bag = DagBag(Path(fileloc), import_timeout_s=settings.scheduler.file_parse_timeout_s)
         if run is None or row.dag_id not in bag.dags:
