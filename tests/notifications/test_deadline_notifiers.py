@@ -56,6 +56,8 @@ def test_a_missed_deadline_sends_its_notifiers_from_the_callback_process(
     monkeypatch.setenv("HEADWATER_DATABASE_URL", db_url)
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
+    remote = tmp_path / "remote-logs"
+    monkeypatch.setenv("HEADWATER__LOGGING__REMOTE_LOG_FOLDER", str(remote))
     clock = FakeClock(datetime(2024, 3, 1, tzinfo=UTC))
     with SqlStore.from_url(db_url, clock=clock) as store:
         store.set_connection(
@@ -101,3 +103,6 @@ def test_a_missed_deadline_sends_its_notifiers_from_the_callback_process(
         logged = log_file.read_text()
         assert "POST http" in logged and "/ok/***" in logged
         assert "T/B/s" not in logged
+        # A second copy goes to [logging] remote_log_folder, as a DAG callback's log does.
+        copy = remote / "dag_id=watched" / f"run_id={run.run_id}" / "deadline_callbacks.log"
+        assert copy.read_text() == logged

@@ -7,7 +7,8 @@ and calls, with the miss's context, the deadline's own ``callback`` (a notifier,
 or a list of them), else the DAG's ``sla_miss_callback``; a task SLA calls the DAG's
 ``sla_miss_callback``. The callback state ends ``done``, or ``failed`` with the error (a
 callback that raises never reaches the scheduler). Its log goes to
-``<logs>/dag_id=<id>/run_id=<id>/deadline_callbacks.log``.
+``<logs>/dag_id=<id>/run_id=<id>/deadline_callbacks.log``, copied to ``[logging]
+remote_log_folder`` (when set) once the callbacks end.
 
 The context: a DAG callback's (``dag``, ``dag_id``, ``dag_run``, ``run_id``, ``logical_date``,
 the data interval, ``ds``, ``params``, ``var``, ``conn``) and ``task_id`` (an SLA's task, else
@@ -99,6 +100,7 @@ def main(argv: list[str]) -> int:
     from headwater.private_files import create_private_file, make_private_folders
     from headwater.runtime.callback_logs import log_callbacks_to
     from headwater.runtime.logs import run_log_folder
+    from headwater.runtime.remote_logs import copy_finished_log, use_remote_log_folder
     from headwater.settings import load_settings
     from headwater.store.deadlines import CALLBACK_FAILED, DONE, STARTED
     from headwater.store.sql import SqlStore
@@ -106,14 +108,16 @@ def main(argv: list[str]) -> int:
     fileloc, deadline_id = argv[0], int(argv[1])
     settings = load_settings()
     store = SqlStore.from_url(settings.database_url)
+    log_file: Path | None = None
     try:
         row = store.get_deadline(deadline_id)
         if row is None:
             return 1
         folder = Path(run_log_folder(str(settings.logs_folder), row.dag_id, row.run_id))
+        log_file = folder / "deadline_callbacks.log"
         make_private_folders(folder)
-        create_private_file(folder / "deadline_callbacks.log")  # logging appends
-        log_callbacks_to(folder / "deadline_callbacks.log")
+        create_private_file(log_file)  # logging appends, keeping the mode
+        log_callbacks_to(log_file)
         run = store.get_dag_run(row.dag_id, row.run_id)
         bag = DagBag(Path(fileloc), import_timeout_s=settings.scheduler.file_parse_timeout_s)
         if run is None or row.dag_id not in bag.dags:
@@ -131,6 +135,11 @@ def main(argv: list[str]) -> int:
         return 0
     finally:
         store.close()
+        if log_file is not None:
+            for handler in logging.getLogger().handlers:
+                handler.flush()  # the file is complete: its second copy, when one is set
+            use_remote_log_folder(settings)
+            copy_finished_log(log_file)
 
 
 if __name__ == "__main__":
