@@ -12,18 +12,16 @@ Receiver routes:
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from local_smtp import SmtpServer, running_smtp_server
 
 
 @pytest.fixture(autouse=True)
@@ -140,55 +138,10 @@ def receiver() -> Iterator[Receiver]:
         thread.join()
 
 
-@dataclass
-class Mail:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-    def html(self) -> str:
-        part = self.message.get_body(preferencelist=("html",))
-        assert part is not None, self.message.as_string()[:500]
-        text: str = part.get_content()
-        return text.replace("\r\n", "\n")
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    received: list[Mail]
-
-
-class _Handler:
-    def __init__(self, received: list[Mail]) -> None:
-        self.received = received
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    from aiosmtpd.controller import Controller
-
-    received: list[Mail] = []
-    controller = Controller(_Handler(received), hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", controller.port, received)
-    finally:
-        controller.stop()
+    with running_smtp_server() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -4,19 +4,19 @@ aiosmtpd SMTP server, each on a free port, and what they received."""
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from local_smtp import Received, SmtpServer, running_smtp_server
+
+__all__ = ["Received", "SmtpServer"]
 
 USER, PASSWORD, TOKEN = "ada", "s3cret-pass", "tok-123456789"
 
@@ -131,75 +131,8 @@ def http_api() -> Iterator[HttpApi]:
 # -- SMTP ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Received:
-    """One email the SMTP server accepted: the envelope and the parsed message."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-    def html(self) -> str:
-        part = self.message.get_body(preferencelist=("html",))
-        assert part is not None, self.message.as_string()[:500]
-        text: str = part.get_content()
-        return text.replace("\r\n", "\n")
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    received: list[Received]
-    logins: list[str]
-
-
-class _Handler:
-    def __init__(self, received: list[Received]) -> None:
-        self.received = received
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """An aiosmtpd server on 127.0.0.1 that accepts AUTH (login ada/s3cret-pass) without TLS."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    received: list[Received] = []
-    logins: list[str] = []
-
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            USER.encode(),
-            PASSWORD.encode(),
-        )
-        if ok:
-            logins.append(data.login.decode())
-        # Not handled: aiosmtpd answers a failure with 535 itself.
-        return AuthResult(success=ok, handled=False)
-
-    controller = Controller(
-        _Handler(received),
-        hostname="127.0.0.1",
-        port=_free_port(),
-        authenticator=authenticator,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", controller.port, received, logins)
-    finally:
-        controller.stop()
+    with running_smtp_server((USER, PASSWORD)) as server:
+        yield server
