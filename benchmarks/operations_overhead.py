@@ -412,7 +412,19 @@ def report(result: dict[str, Any]) -> None:
     if "fs_probe" in result:
         console.print(fs_probe_line(result["fs_probe"]))
 
-    table = Table(title="Throughput by mode (slowdown: against off; paired: median of rounds)")
+    # CPU per task of every process that works for the run: the scheduler, its children,
+    # this one's receiver and scraper. On a loaded machine it varies less than throughput.
+    cpu_parts = ("scheduler_cpu_ms_per_task", "other_cpu_ms_per_task", "own_cpu_ms_per_task")
+    all_cpu = {
+        row["mode"]: sum(row[part] for part in cpu_parts)
+        for row in result["rows"]
+        if all(part in row for part in cpu_parts)
+    }
+    table = Table(
+        title="Throughput by mode (slowdown: against off; paired: median of rounds' own "
+        "ratios) and CPU ms per task (sched: the scheduler; children: its workers, fork "
+        "server, DAG processor; receiver+scraper: this process)"
+    )
     for header in (
         "mode",
         "exec tasks/s",
@@ -424,6 +436,8 @@ def report(result: dict[str, Any]) -> None:
         "CPU ms/task sched",
         "children",
         "receiver+scraper",
+        "all",
+        "CPU slowdown",
         "others %",
     ):
         table.add_column(header, justify="left" if header == "mode" else "right")
@@ -439,6 +453,10 @@ def report(result: dict[str, Any]) -> None:
             f"{row['scheduler_cpu_ms_per_task']:.2f}" if "scheduler_cpu_s" in row else "-",
             f"{row['other_cpu_ms_per_task']:.2f}" if "other_cpu_s" in row else "-",
             f"{row['own_cpu_ms_per_task']:.2f}" if "own_cpu_s" in row else "-",
+            f"{all_cpu[row['mode']]:.2f}" if row["mode"] in all_cpu else "-",
+            percent(all_cpu[row["mode"]] / all_cpu["off"] - 1)
+            if row["mode"] in all_cpu and "off" in all_cpu
+            else "-",
             f"{row['foreign_cpu_share'] * 100:.0f}" if "foreign_cpu_share" in row else "-",
         )
     console.print(table)
