@@ -406,8 +406,9 @@ def report(result: dict[str, Any]) -> None:
     console.print(
         f"{result['shape']}/{result['kind']}, {result['n']} no-op tasks, parallelism "
         f"{result['parallelism']}, database {result['database']}; medians of "
-        f"{result['repeat']} interleaved rounds ({', '.join(result['modes'])}) after a "
-        f"warm-up run; metrics scraped every {result['scrape_interval']:g} s"
+        f"{result['repeat']} interleaved rounds ({', '.join(result['modes'])})"
+        f"{' after a warm-up run' if result.get('warmup', True) else ''}; metrics scraped "
+        f"every {result['scrape_interval']:g} s"
     )
     if "fs_probe" in result:
         console.print(fs_probe_line(result["fs_probe"]))
@@ -607,6 +608,7 @@ def run_benchmark(args: argparse.Namespace, progress: Callable[[str], None]) -> 
             "repeat": args.repeat,
             "modes": args.modes,
             "scrape_interval": args.scrape_interval,
+            "warmup": not args.no_warmup,
             "database": "PostgreSQL" if args.postgres else "SQLite",
             "fs_probe": fs_probe_start(work),
         }
