@@ -41,7 +41,7 @@ until the last one).
 
 Usage (``--help`` for all options)::
 
-    .venv/bin/python benchmarks/operations_overhead.py                    # about 3 min here
+    .venv/bin/python benchmarks/operations_overhead.py           # 4 modes x 5 rounds: 5-8 min here
     .venv/bin/python benchmarks/operations_overhead.py --repeat 9 --modes off,on
     .venv/bin/python benchmarks/operations_overhead.py --json > result.json
     .venv/bin/python benchmarks/operations_overhead.py --postgres \\
