@@ -214,6 +214,9 @@ class Point:
     def __init__(self, shape: str, kind: str, n: int, parallelism: int) -> None:
         self.shape, self.kind, self.n, self.parallelism = shape, kind, n, parallelism
         self.dag_id = f"bench_{shape}_{kind}_{n}"
+        self.extra_env: dict[str, str] = {}
+        """More of the scheduler's environment (settings as ``HEADWATER__SECTION__KEY``),
+        for the next homes prepared: what ``operations_overhead.py`` turns on."""
 
     @property
     def label(self) -> tuple[str, str, int, int]:
@@ -253,6 +256,7 @@ class Point:
         }
         if args.loop_interval is not None:
             env["HEADWATER__SCHEDULER__LOOP_INTERVAL_S"] = str(args.loop_interval)
+        env |= self.extra_env
         settings = load_settings(env)
         store = open_store(settings, migrate=True)
         report = build_processor(settings, store).scan()
@@ -310,13 +314,18 @@ def tail(path: Path, chars: int = 3000) -> str:
 
 
 def run_point(
-    point: Point, work: Path, args: argparse.Namespace, phase: random.Random
+    point: Point,
+    work: Path,
+    args: argparse.Namespace,
+    phase: random.Random,
+    before_stop: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Start a scheduler, trigger one run, wait for its end, stop the scheduler, measure.
 
     The trigger comes ``--settle`` seconds after the scheduler's first pass, plus a random
     part of its loop interval, so that the wait for the pass that starts the run (the "first
     task" figure) is sampled over the loop's phase rather than always the same.
+    ``before_stop`` is called once the run has ended, while the scheduler still runs.
     """
     idle_share = wait_until_idle(args.idle_below / 100, args.idle_wait) if args.idle_wait else None
     home, env, settings, store = point.prepare_home(work, args)
@@ -356,6 +365,8 @@ def run_point(
             time.process_time(),
             time.perf_counter(),
         )
+        if before_stop is not None:
+            before_stop()
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -379,6 +390,7 @@ def run_point(
         result["scheduler_cpu_s"] = cpu_after[0] - cpu_before[0]
         # Workers and the fork server live on; the DAG processor too. None exits mid-run.
         result["other_cpu_s"] = cpu_after[1] - cpu_before[1]
+        result["own_cpu_s"] = own_after - own_before  # this process (its threads' servers)
         if busy_before is not None and busy_after is not None:
             # What the rest of the machine used meanwhile: other tenants' noise.
             ours = result["scheduler_cpu_s"] + result["other_cpu_s"] + (own_after - own_before)
