@@ -625,3 +625,23 @@ def test_a_broken_file_is_reported_once_per_change_of_its_errors(
     assert [report.parsed for report in scans] == [[broken]] * 8  # imported at every scan
     warned = [r.getMessage() for r in caplog.records if "import error(s)" in r.getMessage()]
     assert warned == [f"{broken}: 1 import error(s); see `headwater dags list-import-errors`"] * 3
+
+
+def test_the_loop_paces_scans_by_its_own_clock_however_long_a_scan_takes(
+    sql_store: SqlStore, folder: Path
+) -> None:
+    """A scan that takes longer in real time than the interval (a loaded machine) must not
+    shorten the wait on the loop's clock: a test's fake clock is the only pace."""
+    clock = FakeClock()
+    processor = DagFolderProcessor(sql_store, folder, clock=clock)
+    seen: list[float] = []
+    start = clock.now()
+
+    def slow_scan() -> ScanReport:
+        seen.append((clock.now() - start).total_seconds())
+        time.sleep(0.3)  # real time only: longer than the interval below
+        return ScanReport()
+
+    processor.scan = slow_scan  # type: ignore[method-assign]
+    run_processor_loop(processor, lambda: len(seen) >= 3, interval_s=0.2, clock=clock)
+    assert seen == pytest.approx([0.0, 0.2, 0.4])
