@@ -59,6 +59,11 @@ class MetricsSettings:
         minimum=0,
         maximum=65535,
     )
+    task_durations_by_task: bool = setting(
+        False,
+        "headwater_task_duration_seconds per task (task_id label) rather than per DAG: a "
+        "series per task and bucket, costly to scrape for DAGs of thousands of tasks.",
+    )
     scheduler_host: str = setting(
         "127.0.0.1", "Address of the scheduler's and the DAG processor's /metrics endpoints."
     )

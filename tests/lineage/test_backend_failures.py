@@ -54,7 +54,7 @@ def test_a_backend_that_refuses_connections_drops_events_with_one_log_line(
     lines = _dropped_lines(caplog)
     assert len(lines) == 1
     assert f"events to {url}/api/v1/lineage are dropped" in lines[0]
-    assert "ConnectionError" in lines[0]
+    assert "Connection refused" in lines[0]
 
 
 def test_a_backend_that_hangs_holds_up_no_task_and_exit_is_bounded(
@@ -73,7 +73,7 @@ def test_a_backend_that_hangs_holds_up_no_task_and_exit_is_bounded(
     assert emitter.sent == 0
     assert emitter.dropped == 8
     assert len(_dropped_lines(caplog)) == 1
-    assert "ReadTimeout" in _dropped_lines(caplog)[0]
+    assert "timed out" in _dropped_lines(caplog)[0]
 
 
 def test_a_full_queue_drops_new_events_without_waiting(

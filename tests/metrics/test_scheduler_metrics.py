@@ -41,6 +41,7 @@ def harness(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "8")
+    monkeypatch.setenv("HEADWATER__METRICS__TASK_DURATIONS_BY_TASK", "true")
     h = Harness(db_url, folder, FakeClock(at(4, 0, 30)))
     h.write_dag("measured", DAG)
     h.process()

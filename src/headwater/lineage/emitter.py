@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.lineage.transports import build_transport
 
 if TYPE_CHECKING:
-    from openlineage.client.transport import Transport
-
+    from headwater.lineage.transports import Transport
     from headwater.settings_operations import LineageSettings
 
 log = logging.getLogger(__name__)

@@ -40,11 +40,16 @@ def attempt_started(
         DOWNSTREAM_START_GAP_SECONDS.observe(_seconds(max(ends), started_at))
 
 
-def attempt_ended(ti: TaskInstance, state: TaskInstanceState, ended_at: datetime) -> None:
-    """The attempt of ``ti`` ended at ``ended_at``, its instance now in ``state``."""
+def attempt_ended(
+    ti: TaskInstance, state: TaskInstanceState, ended_at: datetime, *, by_task: bool = False
+) -> None:
+    """The attempt of ``ti`` ended at ``ended_at``, its instance now in ``state``. Its
+    duration counts for its DAG (``task_id=""``), or for its task with ``by_task``
+    (``[metrics] task_durations_by_task``: a series per task and bucket, which a scrape of a
+    DAG of thousands of tasks pays for in rendering)."""
     TASK_ATTEMPTS_ENDED.labels(state.value).inc()
     if ti.start_date is not None:
-        TASK_DURATION_SECONDS.labels(ti.dag_id, ti.task_id).observe(
+        TASK_DURATION_SECONDS.labels(ti.dag_id, ti.task_id if by_task else "").observe(
             _seconds(ti.start_date, ended_at)
         )
 

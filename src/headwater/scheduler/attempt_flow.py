@@ -153,7 +153,9 @@ class AttemptFlow(SchedulerState):
                 continue
             outcome = settle_outcome(self.store, ti, outcome, now)
             state = active.engine.finish_attempt(key.task_id, key.map_index, outcome, now)
-            observe.attempt_ended(ti, state, now)
+            observe.attempt_ended(
+                ti, state, now, by_task=self.settings.metrics.task_durations_by_task
+            )
 
     def apply_started(self, events: list[AttemptStarted]) -> None:
         """Instances whose attempt went to a worker become running (committed)."""
