@@ -70,7 +70,10 @@ def test_the_scheduler_and_its_dag_processor_serve_their_own_metrics(
 
     def scraped_after_the_run() -> bool:
         nonlocal samples
-        samples = scrape_url(f"http://127.0.0.1:{scheduler_port}/metrics")
+        try:
+            samples = scrape_url(f"http://127.0.0.1:{scheduler_port}/metrics")
+        except OSError:  # not listening yet
+            return False
         return value(samples, "headwater_dag_runs_ended_total", state="success") == 1
 
     wait_for(scraped_after_the_run, "the scheduler's metrics to show the run")
@@ -86,7 +89,10 @@ def test_the_scheduler_and_its_dag_processor_serve_their_own_metrics(
 
     def parsed() -> bool:
         nonlocal samples
-        samples = scrape_url(f"http://127.0.0.1:{processor_port}/metrics")
+        try:
+            samples = scrape_url(f"http://127.0.0.1:{processor_port}/metrics")
+        except OSError:  # the DAG processor's server is not listening yet
+            return False
         return value(samples, "headwater_dag_import_errors") == 1
 
     wait_for(parsed, "the DAG processor's metrics to show the broken file")
