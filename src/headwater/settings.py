@@ -39,6 +39,7 @@ from headwater.settings_operations import (
     RetentionSettings,
     SentrySettings,
 )
+from headwater.settings_scale_out import CelerySettings
 
 __all__ = ["SECTIONS", "SHORT_VARIABLES", "Settings", "SettingsError", "load_settings"]
 
@@ -228,6 +229,13 @@ class SchedulerSettings:
         minimum=0.0,
         maximum=3600.0,
     )
+    run_claim_lease_s: float = setting(
+        30.0,
+        "Several schedulers on PostgreSQL: a scheduler's claim on a run lasts this long unless "
+        "it renews it; when a scheduler dies, the others take its runs over within this time.",
+        minimum=1.0,
+        maximum=3600.0,
+    )
     task_heartbeat_timeout_s: float = setting(
         30.0,
         "An attempt without a heartbeat for this long is lost: retried or failed.",
@@ -374,6 +382,7 @@ class Settings:
     lineage: LineageSettings = field(default_factory=LineageSettings)
     sentry: SentrySettings = field(default_factory=SentrySettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    celery: CelerySettings = field(default_factory=CelerySettings)
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where ``home`` and each ``section.key`` came from: "default", the file, or "env VAR"."""
 
@@ -406,6 +415,7 @@ SECTIONS = {
     "lineage": LineageSettings,
     "sentry": SentrySettings,
     "retention": RetentionSettings,
+    "celery": CelerySettings,
 }
 
 SHORT_VARIABLES = {

@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks", "actors"},
-    {"settings", "settings_operations", "xcom_serializers", "xcom_objects"},
+    {"settings", "settings_operations", "settings_scale_out", "xcom_serializers", "xcom_objects"},
     {"masking", "secrets", "log_format", "sentry_reports"},
     {"authoring", "operators", "hooks", "sensors", "triggers", "timetables", "notifications"},
     {"clock"},
@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"executors", "loading", "metrics"},
     {"runtime", "lineage"},
     {"dag_test", "dag_processing"},
-    {"scheduler", "triggerer"},
+    {"scheduler", "triggerer", "celery_executor"},
     {"operations", "testing", "auth"},
     {"services"},
     {"web"},
