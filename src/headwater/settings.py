@@ -199,7 +199,8 @@ class SchedulerSettings:
     executor: str = setting(
         "local",
         "Where attempts run: 'local' (a pool of worker processes), 'in_process' (one at a "
-        "time inside the scheduler, for debugging), or the name of an executor an installed "
+        "time inside the scheduler, for debugging), 'celery' (Celery workers, docs/celery.md), "
+        "or the name of an executor an installed "
         "package declares in the entry-point group 'headwater.executors'. Checked when the "
         "scheduler starts.",
     )

@@ -50,3 +50,9 @@ class CelerySettings:
         minimum=0.1,
         maximum=600.0,
     )
+    key_prefix: str = setting(
+        "",
+        "A prefix for every key headwater's Celery app keeps in Redis (broker and results) "
+        "and for its Celery task ids, so that two deployments (or tests) can share one Redis. "
+        "Scheduler and workers must use the same.",
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from headwater.celery_executor.executor import CeleryExecutor
 from headwater.clock import FakeClock
 from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.executors.base import Executor
@@ -89,7 +90,8 @@ def scheduler_with(
 
 
 @pytest.mark.parametrize(
-    ("name", "kind"), [("local", LocalExecutor), ("in_process", InProcessExecutor)]
+    ("name", "kind"),
+    [("local", LocalExecutor), ("in_process", InProcessExecutor), ("celery", CeleryExecutor)],
 )
 def test_the_built_in_executors(
     installed: Callable[[Mapping[str, str]], None],
@@ -99,20 +101,20 @@ def test_the_built_in_executors(
 ) -> None:
     scheduler = scheduler_with(name)
     assert isinstance(scheduler.executor, kind)
-    assert available_executors() == ["local", "in_process"]
+    assert available_executors() == ["local", "in_process", "celery"]
 
 
 def test_an_unknown_name_is_one_error_naming_the_setting_value_and_choices(
     installed: Callable[[Mapping[str, str]], None],
     scheduler_with: Callable[[str], Scheduler],
 ) -> None:
-    installed({"celery": f"{__name__}:plugin_factory"})
+    installed({"acme": f"{__name__}:plugin_factory"})
     # The settings load it (an installed package may provide it); the scheduler refuses it.
     with pytest.raises(SettingsError) as raised:
         scheduler_with("kubernetes")
     assert str(raised.value) == (
         "scheduler.executor is 'kubernetes', which is not an executor here; available: "
-        "'local', 'in_process', 'celery' (an installed package adds one through the "
+        "'local', 'in_process', 'celery', 'acme' (an installed package adds one through the "
         "entry-point group 'headwater.executors')"
     )
 
@@ -121,25 +123,25 @@ def test_an_installed_package_adds_an_executor_through_its_entry_point(
     installed: Callable[[Mapping[str, str]], None],
     scheduler_with: Callable[[str], Scheduler],
 ) -> None:
-    installed({"celery": f"{__name__}:plugin_factory"})
-    assert available_executors() == ["local", "in_process", "celery"]
+    installed({"acme": f"{__name__}:plugin_factory"})
+    assert available_executors() == ["local", "in_process", "celery", "acme"]
 
-    scheduler = scheduler_with("celery")
+    scheduler = scheduler_with("acme")
 
     assert isinstance(scheduler.executor, PluginExecutor)
     assert scheduler.executor.scheduler is scheduler
-    assert scheduler.executor.settings.scheduler.executor == "celery"
+    assert scheduler.executor.settings.scheduler.executor == "acme"
 
 
 def test_an_entry_point_that_cannot_be_loaded_is_named(
     installed: Callable[[Mapping[str, str]], None],
     scheduler_with: Callable[[str], Scheduler],
 ) -> None:
-    installed({"celery": "no_such_headwater_plugin:factory"})
+    installed({"acme": "no_such_headwater_plugin:factory"})
     with pytest.raises(SettingsError) as raised:
-        scheduler_with("celery")
+        scheduler_with("acme")
     assert str(raised.value) == (
-        "scheduler.executor is 'celery', but its entry point 'no_such_headwater_plugin:factory' "
+        "scheduler.executor is 'acme', but its entry point 'no_such_headwater_plugin:factory' "
         "(group 'headwater.executors') cannot be loaded: ModuleNotFoundError: No module named "
         "'no_such_headwater_plugin'"
     )
@@ -151,7 +153,7 @@ def test_an_executor_registered_in_this_process(
 ) -> None:
     register_executor("embedded", plugin_factory)
     try:
-        assert available_executors() == ["local", "in_process", "embedded"]
+        assert available_executors() == ["local", "in_process", "celery", "embedded"]
         scheduler = scheduler_with("embedded")
         assert isinstance(scheduler.executor, PluginExecutor)
         with pytest.raises(Exception, match="'embedded' is registered already"):
@@ -160,7 +162,7 @@ def test_an_executor_registered_in_this_process(
             register_executor("local", plugin_factory)
     finally:
         unregister_executor("embedded")
-    assert available_executors() == ["local", "in_process"]
+    assert available_executors() == ["local", "in_process", "celery"]
 
 
 @pytest.mark.slow

@@ -99,6 +99,13 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def worker_store() -> tuple[MetadataStore, XComs]:
+    """The store and XComs of this worker process (opened once, on its own settings): for
+    whoever runs attempts here and needs the database beside them (a Celery worker's
+    attempt heartbeats)."""
+    return _store()
+
+
 @lru_cache(maxsize=1)
 def _store() -> tuple[MetadataStore, XComs]:
     """The database of this process's settings (``HEADWATER_DATABASE_URL``, the settings

@@ -3,11 +3,12 @@
 Three sources, looked up in this order:
 
 * the built-in executors, ``"local"`` (a pool of worker processes) and ``"in_process"`` (one
-  attempt at a time inside the scheduler), wired in :mod:`headwater.scheduler.service`;
+  attempt at a time inside the scheduler), wired in :mod:`headwater.scheduler.service`, and
+  ``"celery"`` (:mod:`headwater.celery_executor`, imported only when chosen);
 * factories registered in this process with :func:`register_executor` (an application that
   embeds headwater, a test);
 * factories that installed packages declare in the entry-point group ``headwater.executors``
-  (a Celery executor will), loaded only when their name is the one asked for, so an installed
+  (a third-party executor), loaded only when their name is the one asked for, so an installed
   plugin costs nothing to a scheduler that does not use it.
 
 A factory takes the settings and returns what builds the executor for one scheduler (so it
@@ -16,9 +17,9 @@ scheduler's ``prepare_attempt``, store and clock)::
 
     # in the plugin's pyproject.toml:
     #   [project.entry-points."headwater.executors"]
-    #   celery = "headwater_celery:executor_factory"
+    #   kubernetes = "headwater_k8s:executor_factory"
     def executor_factory(settings: Settings) -> Callable[[Scheduler], Executor]:
-        return lambda scheduler: CeleryExecutor(settings, prepare=scheduler.prepare_attempt)
+        return lambda scheduler: KubernetesExecutor(settings, prepare=scheduler.prepare_attempt)
 
 The setting is checked here, when the scheduler is built, not when the settings load:
 which names exist depends on the packages installed, and reading every package's entry points
@@ -74,7 +75,17 @@ def _in_process(settings: Settings) -> Callable[[Scheduler], Executor]:
     return in_process_executor_factory()
 
 
-_BUILT_IN: dict[str, ExecutorFactory] = {"local": _local, "in_process": _in_process}
+def _celery(settings: Settings) -> Callable[[Scheduler], Executor]:
+    from headwater.celery_executor import celery_executor_factory
+
+    return celery_executor_factory(settings)
+
+
+_BUILT_IN: dict[str, ExecutorFactory] = {
+    "local": _local,
+    "in_process": _in_process,
+    "celery": _celery,
+}
 _registered: dict[str, ExecutorFactory] = {}
 
 

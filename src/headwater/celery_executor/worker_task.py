@@ -1,0 +1,84 @@
+"""The one Celery task: run an attempt message in a worker and return how it ended, as JSON.
+
+The message is an :class:`~headwater.executors.messages.AttemptMessage` as JSON; the worker
+runs it with :func:`~headwater.runtime.remote_attempt.run_payload` on its **own** settings
+(its database URL from its environment: messages carry no credentials), which claims the
+attempt first (a second delivery of the same try is refused: ``rejected``), runs it and
+records its outcome with its XComs before returning. Meanwhile a thread heartbeats the
+attempt's row (:mod:`headwater.celery_executor.attempt_heartbeat`).
+
+The result is ``{"outcome": ..., "rejected": ..., "hostname": ..., "pid": ...}``
+(:func:`outcome_from_result` reads it back in the scheduler).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from headwater.celery_executor.attempt_heartbeat import AttemptHeartbeat
+from headwater.engine.records import AttemptKey, AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+
+log = logging.getLogger(__name__)
+
+_HOSTNAME = socket.gethostname()
+
+
+def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
+    """Celery task body (``bind=True``: ``task`` is the Celery task): run ``payload``."""
+    from headwater.runtime.remote_attempt import run_payload, worker_store
+    from headwater.settings import load_settings
+
+    key = _key_of(payload)
+    try:
+        store, _ = worker_store()
+    except Exception:
+        store = None  # run_payload fails the attempt saying why
+    if key is None or store is None:
+        outcome = run_payload(payload)
+    else:
+        interval_s = load_settings().scheduler.heartbeat_interval_s
+        with AttemptHeartbeat(store, key, interval_s):
+            outcome = run_payload(payload)
+    return result_of(outcome)
+
+
+def result_of(outcome: AttemptOutcome) -> dict[str, Any]:
+    """What the task returns for ``outcome`` (JSON)."""
+    return {
+        "outcome": outcome.to_json(),
+        "rejected": outcome.rejected,
+        "hostname": _HOSTNAME,
+        "pid": os.getpid(),
+    }
+
+
+def outcome_from_result(result: Any) -> AttemptOutcome:
+    """The outcome a finished task returned; a FAILED outcome naming the problem when the
+    result is not what :func:`run_attempt` returns (another version of headwater)."""
+    from dataclasses import replace
+
+    from headwater.exceptions import HeadwaterError
+
+    try:
+        outcome = AttemptOutcome.from_json(result["outcome"])
+    except (HeadwaterError, KeyError, TypeError) as exc:
+        error = f"the Celery worker returned a result headwater cannot read: {exc}"
+        return AttemptOutcome(TaskInstanceState.FAILED, error=error)
+    return replace(outcome, rejected=bool(result.get("rejected", False)))
+
+
+def _key_of(payload: Any) -> AttemptKey | None:
+    try:
+        return AttemptKey(
+            str(payload["dag_id"]),
+            str(payload["run_id"]),
+            str(payload["task_id"]),
+            int(payload["map_index"]),
+            int(payload["try_number"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
