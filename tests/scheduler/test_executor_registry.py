@@ -185,7 +185,7 @@ def test_an_unknown_name_stops_the_command_before_it_opens_the_database(
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "Error: scheduler.executor is 'kubernetes', which is not an executor here; available: "
-        "'local', 'in_process' (an installed package adds one through the entry-point group "
-        "'headwater.executors')"
+        "'local', 'in_process', 'celery' (an installed package adds one through the "
+        "entry-point group 'headwater.executors')"
     ]
     assert not list(headwater_home.glob("headwater.db*"))
