@@ -20,6 +20,11 @@ _GROUPS = {
         "List, test and clear tasks; read their logs, XComs and rendered fields.",
     ),
     "config": ("headwater.cli.config", "config", "Show the effective settings."),
+    "celery": (
+        "headwater.cli.celery",
+        "celery",
+        "Celery workers (executor 'celery') and their queues.",
+    ),
     "db": ("headwater.cli.db", "db", "Create, check and reset the metadata database."),
     "pools": ("headwater.cli.pools", "pools", "Limits on concurrent task instances."),
     "variables": ("headwater.cli.variables", "variables", "Values tasks read as var.value.*."),
