@@ -1,0 +1,124 @@
+"""Faults with Celery: a worker killed with SIGKILL mid-attempt, a message delivered twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+from celery_harness import Cluster
+
+from command_processes import wait_for
+from headwater.celery_executor.app import RUN_ATTEMPT_TASK, build_app
+from headwater.engine.records import AttemptKey
+from headwater.executors.messages import AttemptMessage
+from headwater.settings import load_settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
+
+
+def _ledger_dag(cluster: Cluster, retries: int) -> None:
+    """A task that notes each start in a ledger, and holds until the test lets it go."""
+    ledger = cluster.folder.parent / "ledger"
+    release = cluster.folder.parent / "release"
+    cluster.write_dag(
+        "held",
+        f"""
+        import os, time
+        from headwater import get_current_context
+
+        def hold():
+            try_number = get_current_context()["ti"].try_number
+            with open({str(ledger)!r}, "a") as f:
+                f.write(f"{{try_number}} {{os.getpid()}}\\n")
+            while not Path({str(release)!r}).exists():
+                time.sleep(0.05)
+            return try_number
+
+        with DAG("held", start_date=START):
+            PythonOperator(task_id="hold", python_callable=hold, retries={retries},
+                           retry_delay=timedelta(0)) >> EmptyOperator(task_id="after")
+        """,
+    )
+
+
+def _ledger(cluster: Cluster) -> list[tuple[int, int]]:
+    path = cluster.folder.parent / "ledger"
+    lines = path.read_text().split("\n") if path.exists() else []
+    return [(int(a), int(b)) for a, b in (line.split() for line in lines if line)]
+
+
+@pytest.mark.parametrize(
+    ("broker", "retries"), [("redis", 1), ("rabbitmq", 1), ("redis", 0)], indirect=["broker"]
+)
+def test_a_worker_killed_mid_attempt_is_failed_as_lost_and_retried_per_retries(
+    cluster: Cluster, retries: int
+) -> None:
+    _ledger_dag(cluster, retries)
+    run = cluster.trigger("held")
+    first = cluster.start_worker("first")
+    scheduler = cluster.start_scheduler()
+    wait_for(lambda: _ledger(cluster), "try 1 to start on the first worker")
+    wait_for(lambda: cluster.states(run)["hold"] == "running", "try 1 to be running")
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its child, mid-attempt
+    first.wait()
+    (cluster.folder.parent / "release").write_text("go")
+    cluster.start_worker("second")
+    expected = "success" if retries else "failed"
+    assert cluster.wait_finished(run) == expected
+    attempts = cluster.attempts(run, "hold")
+    assert attempts[0].state.value == ("up_for_retry" if retries else "failed")
+    assert "no heartbeat for over 3 s" in (attempts[0].error or "")
+    if retries:
+        assert [a.try_number for a in attempts] == [1, 2]
+        assert attempts[1].state.value == "success"
+        assert cluster.states(run) == {"hold": "success", "after": "success"}
+        # Try 1 ran once (its redelivered message was refused), try 2 once, elsewhere.
+        ledger = _ledger(cluster)
+        assert [t for t, _ in ledger] == [1, 2]
+        assert ledger[1][1] == attempts[1].pid != ledger[0][1]
+    else:
+        assert len(attempts) == 1
+        assert cluster.states(run) == {"hold": "failed", "after": "upstream_failed"}
+        assert [t for t, _ in _ledger(cluster)] == [1]
+    assert all(a.end_date is not None for a in attempts)  # nothing left running
+    assert cluster.stop_scheduler(scheduler) == 0
+
+
+def test_a_message_delivered_again_never_runs_the_task_code_again(
+    redis_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ledger_dag(redis_cluster, 0)
+    (redis_cluster.folder.parent / "release").write_text("go")
+    run = redis_cluster.trigger("held")
+    redis_cluster.start_worker("one")
+    scheduler = redis_cluster.start_scheduler()
+    assert redis_cluster.wait_finished(run) == "success"
+    assert redis_cluster.stop_scheduler(scheduler) == 0
+    (attempt,) = redis_cluster.attempts(run, "hold")
+    # The same attempt message, delivered twice more (as a broker redelivers it).
+    for name, value in redis_cluster.env.items():
+        monkeypatch.setenv(name, value)
+    app = build_app(load_settings().celery)
+    key = AttemptKey("held", run.run_id, "hold", -1, 1)
+    message = AttemptMessage(key, str(redis_cluster.folder / "held.py"), attempt.log_path or "")
+    try:
+        results = [
+            app.send_task(
+                RUN_ATTEMPT_TASK,
+                args=[message.to_json()],
+                task_id=str(uuid.uuid4()),
+                queue=redis_cluster.broker.default_queue,
+            )
+            for _ in range(2)
+        ]
+        replies = [result.get(timeout=20) for result in results]
+    finally:
+        app.close()
+    assert [reply["rejected"] for reply in replies] == [True, True]
+    assert "attempt 1 was started elsewhere already" in replies[0]["outcome"]["error"]
+    assert [t for t, _ in _ledger(redis_cluster)] == [1]  # the code ran once
+    (again,) = redis_cluster.attempts(run, "hold")
+    assert again.state.value == "success" and again.end_date == attempt.end_date
+    assert redis_cluster.states(run) == {"hold": "success", "after": "success"}
