@@ -14,6 +14,7 @@ a second send after a broker error and a restarted scheduler all name the same t
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,11 @@ def build_app(settings: CelerySettings) -> Celery:
     check_urls(settings)
     app = Celery("headwater", set_as_current=False)
     transport: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout_s}
-    results: dict[str, Any] = {}
+    # A result store that does not answer is retried for about send_timeout_s, not Celery's
+    # default 20 tries (the scheduler reads results again at its next poll anyway).
+    tries = max(1, math.ceil(settings.send_timeout_s / 0.5))
+    retry = {"max_retries": tries, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+    results: dict[str, Any] = {"retry_policy": retry}
     if settings.key_prefix:
         if _scheme(settings.broker_url).startswith("redis"):
             transport["global_keyprefix"] = settings.key_prefix

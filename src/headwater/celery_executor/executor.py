@@ -6,9 +6,10 @@ worker`` processes on any machine.
 (``prepare_attempt``) and sends it to the Celery queue of the task's ``queue`` (``'default'``
 is ``[celery] default_queue``) under a task id derived from the key
 (:func:`~headwater.celery_executor.app.task_id_for`). A broker that does not take it within
-``[celery] send_timeout_s`` puts the key back (a warning, once per outage); it is sent again a
-second later, never lost. An attempt with an ``execution_timeout`` gets a Celery hard time
-limit ``kill_grace_s`` after it: the runtime's own timeout normally ends it first, FAILED.
+``[celery] send_timeout_s`` puts the key back (a warning, once per outage); it is sent again two
+seconds later, never lost. An attempt with an ``execution_timeout`` gets a Celery hard time
+limit ``kill_grace_s`` (and 10 s to start) after it: the runtime's own timeout normally ends
+it first, FAILED; the hard limit is the backstop for a task that ignores signals.
 
 ``poll`` reads the result backend for a bounded batch of the watched attempts per call (one
 ``MGET`` on Redis): STARTED becomes an :class:`~headwater.executors.base.AttemptStarted`
@@ -31,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.celery_executor.app import RUN_ATTEMPT_TASK, build_app, queue_for, task_id_for
 from headwater.celery_executor.results import TIMED_OUT, read_reports
@@ -51,8 +52,12 @@ log = logging.getLogger(__name__)
 BATCH = 500
 """The most attempts sent, or read from the result backend, in one call."""
 
-_RETRY_SEND_S = 1.0
+_RETRY_SEND_S = 2.0
 """After the broker refused a message, how long before sending again."""
+
+_START_ALLOWANCE_S = 10.0
+"""Added to a hard time limit: Celery counts from the task's start, before the worker has
+imported the DAG file and started the runtime's own ``execution_timeout`` clock."""
 
 _WAIT_STEPS_S = (0.005, 0.01, 0.02, 0.05)
 """How long ``poll`` waits between reads of the result backend: short at first."""
@@ -94,6 +99,7 @@ class CeleryExecutor(Executor):
     ) -> None:
         self._settings = settings
         self._app = build_app(settings)
+        _read_results_by_polling(self._app)
         self._prepare = prepare
         self._attempts = attempts
         self._kill_grace_s = kill_grace_s
@@ -200,7 +206,9 @@ class CeleryExecutor(Executor):
         key = message.key
         task_id = task_id_for(key, self._settings)
         queue = queue_for(message.ti.queue if message.ti is not None else "default", self._settings)
-        limit = None if message.timeout_s is None else message.timeout_s + self._kill_grace_s
+        limit = None
+        if message.timeout_s is not None:
+            limit = message.timeout_s + self._kill_grace_s + _START_ALLOWANCE_S
         try:
             self._app.send_task(
                 RUN_ATTEMPT_TASK,
@@ -295,6 +303,18 @@ class CeleryExecutor(Executor):
                 continue
             del self._watched[task_id]
             self._finished.append((watched.key, row.outcome))
+
+
+def _read_results_by_polling(app: Any) -> None:
+    """Celery's Redis result backend subscribes to every task it sends, for
+    ``AsyncResult.get``; this executor reads results in batches instead (``MGET``), and the
+    subscriptions, never read, would fill the scheduler's socket (and Redis's output buffer
+    for it) on a long run. So sending subscribes to nothing."""
+    from celery.backends.redis import RedisBackend
+
+    backend = app.backend
+    if isinstance(backend, RedisBackend):
+        backend.on_task_call = lambda producer, task_id: None
 
 
 def _retry_delta() -> timedelta:

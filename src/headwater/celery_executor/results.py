@@ -73,7 +73,9 @@ def _report(meta: dict[str, Any]) -> TaskReport | None:
 def failure_text(status: str, result: Any) -> str:
     """Why a Celery task that did not return an outcome failed, in a user's words."""
     kind, message = "", str(result)
-    if isinstance(result, dict):
+    if isinstance(result, BaseException):  # the backend rebuilds the worker's exception
+        kind = type(result).__name__
+    elif isinstance(result, dict):
         kind = str(result.get("exc_type") or "")
         message = str(result.get("exc_message") or "")
     if kind == "TimeLimitExceeded":
