@@ -70,9 +70,7 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[int, Callable[[], None]]]:
 
     def start() -> None:
         command = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
-        started.append(
-            subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL)  # noqa: S603
-        )
+        started.append(subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL))
 
     yield port, start
     for process in started:

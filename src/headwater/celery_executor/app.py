@@ -22,7 +22,6 @@ from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
     from celery import Celery
-
     from headwater.engine.records import AttemptKey
     from headwater.settings_scale_out import CelerySettings
 
@@ -70,7 +69,6 @@ def _shown(url: str) -> str:
 def build_app(settings: CelerySettings) -> Celery:
     """The Celery app of ``settings`` with the attempt task registered (no connection yet)."""
     from celery import Celery
-
     from headwater.celery_executor.worker_task import run_attempt
 
     check_urls(settings)

@@ -15,14 +15,17 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from headwater.engine.records import AttemptKey
 
 log = logging.getLogger(__name__)
 
 
-class _Heartbeats(Protocol):
+@runtime_checkable
+class AttemptLiveness(Protocol):
+    """A store that keeps attempts' heartbeats (the SQL store)."""
+
     def heartbeat_attempts(
         self, keys: Iterable[tuple[str, str, str, int, int]], now: datetime
     ) -> None: ...
@@ -37,7 +40,7 @@ class AttemptHeartbeat:
 
     def __init__(
         self,
-        store: _Heartbeats,
+        store: AttemptLiveness,
         key: AttemptKey,
         interval_s: float,
         now: Callable[[], datetime] = _utc_now,

@@ -68,7 +68,7 @@ class AttemptRows(Protocol):
 
 
 class _Watched:
-    __slots__ = ("key", "started", "timeout_s", "in_database")
+    __slots__ = ("in_database", "key", "started", "timeout_s")
 
     def __init__(self, key: AttemptKey, timeout_s: float | None, *, started: bool) -> None:
         self.key = key
@@ -153,7 +153,9 @@ class CeleryExecutor(Executor):
         task_id = task_id_for(key, self._settings)
         if task_id not in self._watched:
             self._watch(task_id, _Watched(key, timeout_s, started=True))
-        log.info("Watching task %s try %d again (Celery task %s)", key.task_id, key.try_number, task_id)
+        log.info(
+            "Watching task %s try %d again (Celery task %s)", key.task_id, key.try_number, task_id
+        )
         return True
 
     def kill(self, key: AttemptKey) -> None:

@@ -79,9 +79,7 @@ def failure_text(status: str, result: Any) -> str:
         kind = str(result.get("exc_type") or "")
         message = str(result.get("exc_message") or "")
     if kind == "TimeLimitExceeded":
-        return (
-            f"{TIMED_OUT} (execution_timeout); the Celery worker killed the process running it"
-        )
+        return f"{TIMED_OUT} (execution_timeout); the Celery worker killed the process running it"
     if kind == "WorkerLostError":
         return f"the Celery worker process running it died: {message}"
     if status == "REVOKED" or kind == "TaskRevokedError":

@@ -18,7 +18,7 @@ import os
 import socket
 from typing import Any
 
-from headwater.celery_executor.attempt_heartbeat import AttemptHeartbeat
+from headwater.celery_executor.attempt_heartbeat import AttemptHeartbeat, AttemptLiveness
 from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 
@@ -37,7 +37,7 @@ def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
         store, _ = worker_store()
     except Exception:
         store = None  # run_payload fails the attempt saying why
-    if key is None or store is None:
+    if key is None or not isinstance(store, AttemptLiveness):
         outcome = run_payload(payload)
     else:
         interval_s = load_settings().scheduler.heartbeat_interval_s

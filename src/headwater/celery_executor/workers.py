@@ -18,7 +18,6 @@ from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
     from celery import Celery
-
     from headwater.settings_scale_out import CelerySettings
 
 __all__ = ["BrokerUnreachableError", "QueueLength", "WorkerReport", "run_worker", "workers_status"]
