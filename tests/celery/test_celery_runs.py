@@ -87,6 +87,7 @@ def test_execution_timeout_ends_the_attempt_failed(redis_cluster: Cluster) -> No
     assert redis_cluster.wait_finished(run) == "failed"
     assert redis_cluster.states(run) == {"sleepy": "failed"}
     (attempt,) = redis_cluster.attempts(run, "sleepy")
+    assert "timed out" in (attempt.error or ""), attempt.error
     assert attempt.state.value == "failed"
     assert "timed out after 1 seconds (execution_timeout)" in (attempt.error or "")
     assert redis_cluster.stop_scheduler(scheduler) == 0

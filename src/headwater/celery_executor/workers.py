@@ -72,6 +72,7 @@ def run_worker(
 
     app = build_app(settings)
     check_broker(app, settings)
+    _preload()
     worker = app.Worker(
         queues=queues,
         concurrency=concurrency,
@@ -86,6 +87,19 @@ def run_worker(
     worker.start()
     code: int = worker.exitcode or 0
     return code
+
+
+def _preload() -> None:
+    """Import what running an attempt needs once, here, before the pool forks its children:
+    a child's first attempt then starts at once instead of importing headwater (seconds on
+    a busy machine, during which its attempt has no heartbeat yet). No connection is opened:
+    each child opens its own."""
+    import importlib
+
+    from headwater.scheduler.service import WORKER_PRELOAD
+
+    for module in WORKER_PRELOAD:
+        importlib.import_module(module)
 
 
 def workers_status(
