@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ def _free_port() -> int:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_status_lists_a_live_worker_with_its_queues(redis_cluster: Cluster) -> None:
     special = redis_cluster.broker.queue("special")
-    redis_cluster.start_worker("watcher", redis_cluster.broker.default_queue, special)
+    process = redis_cluster.start_worker("watcher", redis_cluster.broker.default_queue, special)
     done = run_headwater(redis_cluster.env, "celery", "status", "--output", "json")
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
@@ -44,6 +45,8 @@ def test_status_lists_a_live_worker_with_its_queues(redis_cluster: Cluster) -> N
     lengths = {q["queue"]: q["messages"] for q in status["queues"]}
     assert lengths[redis_cluster.broker.default_queue] == 0
     assert lengths[special] == 0
+    process.send_signal(signal.SIGTERM)  # a warm stop: nothing runs, so it exits at once
+    assert process.wait(timeout=20) == 0, redis_cluster.log("watcher")
 
 
 def test_an_unreachable_broker_or_a_bad_url_is_one_line(tmp_path: Path) -> None:
