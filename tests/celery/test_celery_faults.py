@@ -123,3 +123,24 @@ def test_a_message_delivered_again_never_runs_the_task_code_again(
     (again,) = redis_cluster.attempts(run, "hold")
     assert again.state.value == "success" and again.end_date == attempt.end_date
     assert redis_cluster.states(run) == {"hold": "success", "after": "success"}
+
+
+def test_a_scheduler_killed_mid_attempt_is_replaced_and_the_attempt_adopted(
+    redis_cluster: Cluster,
+) -> None:
+    _ledger_dag(redis_cluster, 0)
+    run = redis_cluster.trigger("held")
+    redis_cluster.start_worker("one")
+    first = redis_cluster.start_scheduler()
+    wait_for(lambda: redis_cluster.states(run)["hold"] == "running", "try 1 to be running")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    second = redis_cluster.start_scheduler()
+    wait_for(lambda: "Watching task hold try 1 again" in redis_cluster.log("scheduler"), "adopt")
+    (redis_cluster.folder.parent / "release").write_text("go")
+    assert redis_cluster.wait_finished(run) == "success"
+    (attempt,) = redis_cluster.attempts(run, "hold")
+    assert attempt.state.value == "success"
+    assert redis_cluster.xcom(run, "hold") == 1
+    assert [t for t, _ in _ledger(redis_cluster)] == [1]  # ran once, never restarted
+    assert redis_cluster.stop_scheduler(second) == 0
