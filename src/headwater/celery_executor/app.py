@@ -25,7 +25,15 @@ if TYPE_CHECKING:
     from headwater.engine.records import AttemptKey
     from headwater.settings_scale_out import CelerySettings
 
-__all__ = ["RUN_ATTEMPT_TASK", "CeleryUrlError", "build_app", "queue_for", "task_id_for"]
+__all__ = [
+    "RUN_ATTEMPT_TASK",
+    "CeleryUrlError",
+    "build_app",
+    "check_urls",
+    "queue_for",
+    "shown_url",
+    "task_id_for",
+]
 
 RUN_ATTEMPT_TASK = "headwater.run_attempt"
 """The name of the one Celery task: run an attempt message, return its outcome as JSON."""
@@ -47,16 +55,16 @@ def check_urls(settings: CelerySettings) -> None:
     """Refuse, naming the setting, a broker or result URL headwater cannot use."""
     if _scheme(settings.broker_url) not in _SCHEMES:
         raise CeleryUrlError(
-            f"celery.broker_url {_shown(settings.broker_url)!r} is not a redis:// or amqp:// URL"
+            f"celery.broker_url {shown_url(settings.broker_url)!r} is not a redis:// or amqp:// URL"
         )
     if _scheme(settings.result_backend) not in _RESULT_SCHEMES:
         raise CeleryUrlError(
-            f"celery.result_backend {_shown(settings.result_backend)!r} is not a redis:// or "
+            f"celery.result_backend {shown_url(settings.result_backend)!r} is not a redis:// or "
             "rpc:// URL"
         )
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """``url`` without its password, for error messages."""
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:

@@ -20,8 +20,8 @@ row in the database, where the claimer records how it ended.
 Celery cannot tell the scheduler that a worker died, so :meth:`running` claims nothing: the
 worker heartbeats its attempt's row, and the scheduler fails an attempt whose heartbeat is
 older than ``[scheduler] task_heartbeat_timeout_s`` (it retries per its ``retries``). The rows
-of watched attempts are also read every heartbeat, so an attempt the scheduler ended that way
-stops being watched.
+of watched attempts are also read, ``ROWS_PER_HEARTBEAT`` per heartbeat, so an attempt the
+scheduler ended that way stops being watched.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 """The most attempts sent, or read from the result backend, in one call."""
+
+ROWS_PER_HEARTBEAT = 50
+"""The most attempt rows read per heartbeat (round robin over the watched attempts)."""
 
 _RETRY_SEND_S = 2.0
 """After the broker refused a message, how long before sending again."""
@@ -111,6 +114,7 @@ class CeleryExecutor(Executor):
         self._finished: list[tuple[AttemptKey, AttemptOutcome]] = []
         self._send_after: datetime | None = None
         self._broker_down = False
+        self._row_cursor = 0
 
     # -- the interface ---------------------------------------------------------------------
 
@@ -294,7 +298,13 @@ class CeleryExecutor(Executor):
     def _check_rows(self) -> None:
         """Attempts whose row says they ended (recorded by a claimer elsewhere, or failed by
         the scheduler as lost): reported from the row, no longer watched."""
-        for task_id in list(self._watched)[:BATCH]:
+        ids = list(self._watched)
+        if not ids:
+            return
+        start = self._row_cursor % len(ids)
+        chosen = (ids[start:] + ids[:start])[:ROWS_PER_HEARTBEAT]
+        self._row_cursor = start + len(chosen)
+        for task_id in chosen:
             watched = self._watched[task_id]
             try:
                 row = self._attempts.get_attempt(watched.key)

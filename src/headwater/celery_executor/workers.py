@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from headwater.celery_executor.app import _shown, build_app
+from headwater.celery_executor.app import shown_url, build_app
 from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def check_broker(app: Celery, settings: CelerySettings) -> None:
             connection.ensure_connection(max_retries=1, timeout=settings.send_timeout_s)
     except Exception as exc:
         raise BrokerUnreachableError(
-            f"the Celery broker {_shown(settings.broker_url)} cannot be reached "
+            f"the Celery broker {shown_url(settings.broker_url)} cannot be reached "
             f"(celery.broker_url): {type(exc).__name__}: {exc}"
         ) from None
 
