@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from headwater.celery_executor.app import shown_url, build_app
+from headwater.celery_executor.app import build_app, shown_url
 from headwater.exceptions import HeadwaterError
 
 if TYPE_CHECKING:
