@@ -61,7 +61,8 @@ def check_command(argv: Sequence[str], where: str) -> str | None:
     except click.exceptions.Exit as exc:  # --help or --version: runs nothing in a service
         raise AssertionError(f"{where}: `{' '.join(path)}` only prints and exits") from exc
     except click.UsageError as exc:
-        raise AssertionError(f"{where}: `{shlex.join([*path, *args])}`: {exc.format_message()}")
+        shown = shlex.join([*path, *args])
+        raise AssertionError(f"{where}: `{shown}`: {exc.format_message()}") from None
     return None
 
 

@@ -90,15 +90,17 @@ def test_kustomize_renders_the_expected_objects(rendered: list[dict[str, Any]]) 
     for obj in rendered:
         assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"]
         assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "headwater"
-    replicas = {o["metadata"]["name"]: o["spec"]["replicas"] for o in rendered if "replicas" in o.get("spec", {})}
+    replicas = {
+        o["metadata"]["name"]: o["spec"]["replicas"]
+        for o in rendered
+        if "replicas" in o.get("spec", {})
+    }
     assert replicas["headwater-scheduler"] == 2
     assert replicas["headwater-celery-worker"] == 2
 
 
 @pytest.mark.parametrize("source", ["rendered base", "secret.example.yaml"])
-def test_objects_pass_the_kubernetes_schema(
-    rendered: list[dict[str, Any]], source: str
-) -> None:
+def test_objects_pass_the_kubernetes_schema(rendered: list[dict[str, Any]], source: str) -> None:
     objects = (
         rendered
         if source == "rendered base"
@@ -134,9 +136,10 @@ def test_every_container_and_probe_runs_a_real_headwater_command(
                 pending[where] = missing
             for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
                 probe = container.get(kind)
-                if probe and "exec" in probe:
-                    if missing := check_command(probe_command(probe), f"{where} {kind}"):
-                        pending[f"{where} {kind}"] = missing
+                if not probe or "exec" not in probe:
+                    continue
+                if missing := check_command(probe_command(probe), f"{where} {kind}"):
+                    pending[f"{where} {kind}"] = missing
     if pending:
         pytest.skip(pending_reason(pending))
 
@@ -154,7 +157,9 @@ def test_probes_resources_and_security(rendered: list[dict[str, Any]]) -> None:
             security = container["securityContext"]
             assert security["allowPrivilegeEscalation"] is False, name
             assert security["capabilities"]["drop"] == ["ALL"], name
-            assert {e.get("configMapRef", e.get("secretRef"))["name"] for e in container["envFrom"]} == {
+            assert {
+                e.get("configMapRef", e.get("secretRef"))["name"] for e in container["envFrom"]
+            } == {
                 "headwater-settings",
                 "headwater-secrets",
             }, name

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from command_processes import clean_env, kill_session, wait_for
 from cryptography.fernet import Fernet
 from deploy_files import DEPLOY, check_command, pending_reason, settings_environment, tool
 
+from command_processes import clean_env, kill_session, wait_for
 from headwater.settings import SchedulerSettings, load_settings
 
 UNITS = DEPLOY / "systemd"
