@@ -1,4 +1,4 @@
-"""The REST API's log endpoint on an API server whose logs folder lacks the file of an attempt
+"""The REST API's log endpoint (and the UI's log view) on an API server whose logs folder lacks the file of an attempt
 that runs on another machine (another logs folder): it answers the parts shipped to
 ``[logging] remote_log_folder`` so far, never the worker's own file, and the complete copy
 once the attempt has ended. The worker's side ships with explicit flushes."""
@@ -36,7 +36,7 @@ def _read(client: TestClient, offset: int = 0) -> Any:
     return response.json()
 
 
-def test_the_log_endpoint_answers_the_remote_copy_of_another_machines_attempt(
+def test_the_log_endpoint_and_page_answer_the_remote_copy_of_another_machines_attempt(
     remote: Path, client: TestClient, act_as: ActAs, web_settings: Settings, tmp_path: Path
 ) -> None:
     act_as("viewer")
@@ -59,6 +59,9 @@ def test_the_log_endpoint_answers_the_remote_copy_of_another_machines_attempt(
     two = _read(client, one["next_offset"])
     assert (two["content"], two["complete"]) == ("second line, not shipped yet\n", False)
     assert not (web_settings.logs_folder / "dag_id=flaky").exists()  # nothing local
+    page = client.get("/dags/flaky/runs/live/tasks/start").text  # the UI's log view
+    assert "first line" in page and "second line, not shipped yet" in page
+    assert f'data-log-offset="{two["next_offset"]}"' in page  # it follows on from there
 
     live.write("last words")
     assert shipper.finish(str(live.log))
