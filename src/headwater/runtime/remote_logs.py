@@ -7,10 +7,16 @@ before its outcome is recorded; so does the process of a DAG's callbacks with
 ``dag_callbacks.log``. A copy is bounded in time (:data:`TRANSFER_TIMEOUT_S`); one that
 fails or times out is a warning in the process's log and never fails the task.
 
+While an attempt runs, what its log gains is shipped as *parts*
+(``<remote>/<relative>.live/part-<start>-<end>.log``, :meth:`RemoteLogFolder.write_part`,
+by :mod:`headwater.runtime.log_shipping`); they are removed once the complete copy is there.
+
 Readers (``headwater tasks logs``, the log API and UI) look for the local file first; when
 it is gone (the attempt ran on another machine, or the local folder was cleaned) they fetch
-the remote copy back to its local place (:func:`fetch_log`), which then serves every read:
-copies are written once, when their attempt ended, so a fetched copy never goes stale.
+the complete copy of an ended attempt back to its local place (:func:`fetch_log`), which then
+serves every read: complete copies are written once, when their attempt ended, so a fetched
+copy never goes stale. A running attempt's parts are read where they are
+(:func:`read_remote_log`: the complete copy when there is one, else the parts so far).
 
 URLs need the ``fsspec`` extra (``pip install 'headwater[fsspec]'``) and the package of the
 scheme (``s3fs`` for ``s3://``); :func:`check_remote_log_folder` says so when a command starts.
