@@ -68,8 +68,11 @@ def check_command(argv: Sequence[str], where: str) -> str | None:
 
 def shell_command(script: str) -> list[str]:
     """The words of a one-line shell command such as `exec headwater jobs check ...`, without
-    `exec` and the leading `headwater` (asserted)."""
+    `exec` and the leading `headwater` (asserted); of a pipeline, those of its first
+    command."""
     words = shlex.split(script)
+    if "|" in words:
+        words = words[: words.index("|")]
     if words and words[0] == "exec":
         words = words[1:]
     assert words and words[0] == "headwater", f"not a headwater command: {script!r}"

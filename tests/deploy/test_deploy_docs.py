@@ -31,8 +31,9 @@ def test_its_headwater_command_lines_are_real() -> None:
             words = shlex.split(line, comments=True)
             if words:
                 checked += 1
-                if missing := check_command(words[1:], f"docs/deploy.md: {line.strip()}"):
-                    pending[line.strip()] = missing
+                shown = shlex.join(words)
+                if missing := check_command(words[1:], f"docs/deploy.md: {shown}"):
+                    pending[shown] = missing
     assert checked >= 8
     if pending:
         pytest.skip(pending_reason(pending))

@@ -43,8 +43,12 @@ LIVENESS_JOB_TYPES = {
     "headwater-scheduler": "scheduler",
     "headwater-dag-processor": "dag_processor",
     "headwater-triggerer": "triggerer",
-    "headwater-celery-worker": "worker",
 }
+WORKER_PING = (
+    'headwater celery status --timeout 10 --output json | grep -qF "\\"headwater@$HOSTNAME\\""'
+)
+"""The workers' liveness probe: this pod's worker (node name headwater@<host name>, the
+default of `headwater celery worker`) answers Celery's ping."""
 
 
 def render_kustomize_base() -> list[dict[str, Any]]:
@@ -169,6 +173,8 @@ def test_probes_resources_and_security(rendered: list[dict[str, Any]]) -> None:
         assert words[:2] == ["jobs", "check"], name
         assert words[words.index("--job-type") + 1] == job_type, name
         assert words[words.index("--hostname") + 1] == "$HOSTNAME", name
+    (worker,) = pods["headwater-celery-worker"]["containers"]
+    assert worker["livenessProbe"]["exec"]["command"] == ["sh", "-c", WORKER_PING]
     (api,) = pods["headwater-api-server"]["containers"]
     assert api["readinessProbe"]["httpGet"]["path"] == "/api/v1/health"
     assert api["livenessProbe"]["httpGet"]["path"] == "/api/v1/version"
