@@ -125,6 +125,11 @@ def test_each_unit_runs_a_real_command_as_the_dedicated_user(name: str) -> None:
 def test_daemons_restart_on_failure_and_stop_warmly(name: str) -> None:
     service = unit(name)
     assert service.one("Service", "Type") == "simple"
+    # The example's logs folder is under /var/log/headwater, which systemd creates for it.
+    assert env_file(ENV_EXAMPLE)["HEADWATER__LOGGING__LOGS_FOLDER"].startswith(
+        "/var/log/headwater/"
+    )
+    assert service.one("Service", "LogsDirectory") == "headwater"
     assert service.one("Service", "Restart") == "on-failure"
     assert service.one("Service", "KillSignal") == "SIGTERM"
     # SIGTERM to headwater alone: it stops its own children in order (a scheduler's running
