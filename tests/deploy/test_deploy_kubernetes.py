@@ -200,3 +200,17 @@ def test_configmap_and_secret_are_valid_settings(
     assert settings.scheduler.executor == "celery"
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.api.host == "0.0.0.0"
+
+
+def test_pods_that_write_or_read_task_logs_mount_the_remote_log_folder(
+    rendered: list[dict[str, Any]],
+) -> None:
+    (configmap,) = [o for o in rendered if o["kind"] == "ConfigMap"]
+    folder = configmap["data"]["HEADWATER__LOGGING__REMOTE_LOG_FOLDER"]
+    pods = _pod_specs(rendered)
+    for name in ("headwater-scheduler", "headwater-celery-worker", "headwater-api-server"):
+        (container,) = pods[name]["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pods[name]["volumes"]}
+        claim = volumes[mounts[folder]]["persistentVolumeClaim"]["claimName"]
+        assert claim == "headwater-remote-logs", name
