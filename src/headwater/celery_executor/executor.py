@@ -175,9 +175,14 @@ class CeleryExecutor(Executor):
         self._finished.append((key, AttemptOutcome(TaskInstanceState.FAILED, error=error)))
 
     def stop(self) -> list[tuple[AttemptKey, AttemptOutcome]]:
-        """Revoke the attempts still watched (the scheduler puts them back: they run again
-        when a scheduler starts) and close the broker connections."""
-        self._revoke(list(self._watched))
+        """Revoke the attempts that started (the scheduler ends them as stopped and their
+        next try runs when a scheduler starts) and close the broker connections.
+
+        Messages not started yet stay in their queue: the scheduler puts their instances
+        back with the same try, which the next scheduler sends again under the same task
+        id (a revoke would make workers discard that id for good); whichever delivery
+        claims the try runs it, once."""
+        self._revoke([task_id for task_id, w in self._watched.items() if w.started])
         self._watched.clear()
         self._order.clear()
         self._pending.clear()
