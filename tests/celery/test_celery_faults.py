@@ -144,3 +144,27 @@ def test_a_scheduler_killed_mid_attempt_is_replaced_and_the_attempt_adopted(
     assert redis_cluster.xcom(run, "hold") == 1
     assert [t for t, _ in _ledger(redis_cluster)] == [1]  # ran once, never restarted
     assert redis_cluster.stop_scheduler(second) == 0
+
+
+def test_a_scheduler_stopped_mid_attempt_revokes_it_and_the_next_one_runs_it_again(
+    redis_cluster: Cluster,
+) -> None:
+    _ledger_dag(redis_cluster, 0)
+    run = redis_cluster.trigger("held")
+    redis_cluster.start_worker("one")
+    first = redis_cluster.start_scheduler()
+    wait_for(lambda: _ledger(redis_cluster), "try 1 to start on the worker")
+    wait_for(lambda: redis_cluster.states(run)["hold"] == "running", "try 1 to be running")
+    assert redis_cluster.stop_scheduler(first) == 0
+    (stopped,) = redis_cluster.attempts(run, "hold")
+    assert stopped.state.value == "failed" and "stopped" in (stopped.error or "")
+    second = redis_cluster.start_scheduler()
+    # The worker runs one attempt at a time: try 2 starts only because try 1 was terminated.
+    wait_for(lambda: len(_ledger(redis_cluster)) == 2, "try 2 to start on the same worker")
+    (redis_cluster.folder.parent / "release").write_text("go")
+    assert redis_cluster.wait_finished(run) == "success"
+    attempts = redis_cluster.attempts(run, "hold")
+    assert [(a.try_number, a.state.value) for a in attempts] == [(1, "failed"), (2, "success")]
+    assert redis_cluster.xcom(run, "hold") == 2  # the value of try 2; try 1's was not kept
+    assert [t for t, _ in _ledger(redis_cluster)] == [1, 2]
+    assert redis_cluster.stop_scheduler(second) == 0
