@@ -89,9 +89,11 @@ class Cluster:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def start_worker(self, name: str, *queues: str) -> subprocess.Popen[bytes]:
-        """``headwater celery worker`` running one attempt at a time, once it is ready."""
-        args = ["celery", "worker", "--concurrency", "1", "--hostname", f"{name}@%h"]
+    def start_worker(
+        self, name: str, *queues: str, concurrency: int = 1
+    ) -> subprocess.Popen[bytes]:
+        """``headwater celery worker`` (one attempt at a time by default), once it is ready."""
+        args = ["celery", "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h"]
         if queues:
             args += ["--queues", ",".join(queues)]
         process = self._start(name, *args)

@@ -91,3 +91,22 @@ def test_execution_timeout_ends_the_attempt_failed(redis_cluster: Cluster) -> No
     assert attempt.state.value == "failed"
     assert "timed out after 1 seconds (execution_timeout)" in (attempt.error or "")
     assert redis_cluster.stop_scheduler(scheduler) == 0
+
+
+def test_many_short_tasks_at_once_all_finish(redis_cluster: Cluster) -> None:
+    # Their outcomes are often read from the attempt rows (each heartbeat) before the result
+    # backend: each instance must still be marked running first, or it stays queued.
+    redis_cluster.write_dag(
+        "fan",
+        """
+        with DAG("fan", start_date=START, max_active_tasks=64):
+            for i in range(50):
+                PythonOperator(task_id=f"t{i}", python_callable=lambda: None)
+        """,
+    )
+    run = redis_cluster.trigger("fan")
+    redis_cluster.start_worker("four", concurrency=4)
+    scheduler = redis_cluster.start_scheduler()
+    assert redis_cluster.wait_finished(run) == "success"
+    assert set(redis_cluster.states(run).values()) == {"success"}
+    assert redis_cluster.stop_scheduler(scheduler) == 0

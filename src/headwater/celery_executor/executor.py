@@ -319,6 +319,11 @@ class CeleryExecutor(Executor):
             if row is None or row.outcome is None:
                 continue
             del self._watched[task_id]
+            if not watched.started:  # the scheduler hears of the start before the end
+                event = AttemptStarted(
+                    watched.key, row.hostname or "", row.pid or 0, row.start_date
+                )
+                self._started_events.append(event)
             self._finished.append((watched.key, row.outcome))
 
 
