@@ -285,7 +285,10 @@ class CeleryExecutor(Executor):
         now = self._clock.now()
         for task_id, report in reports.items():
             watched = self._watched[task_id]
-            if not watched.started and report.pid:
+            # An ended task is reported started first (a child process that died before its
+            # STARTED state was read has no pid to tell): the scheduler applies an outcome
+            # only to a running instance.
+            if not watched.started and (report.pid or report.outcome is not None):
                 watched.started = True
                 event = AttemptStarted(watched.key, report.hostname, report.pid, now)
                 self._started_events.append(event)
