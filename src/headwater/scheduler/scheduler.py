@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from copy import copy
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.db.errors import DamagedDatabaseError
+from headwater.db.reconnect import ReconnectBackoff, is_connection_lost
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import (
     DagRun,
@@ -110,40 +112,60 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         ended, brings the next full pass forward."""
         interval = self.settings.scheduler.loop_interval_s
         check_every = self.settings.scheduler.new_run_check_interval_s
+        backoff = ReconnectBackoff("the scheduler loop", log)
         self.start()
         try:
             while not should_stop():
-                self.tick()
-                deadline = self.clock.now() + timedelta(seconds=interval)
-                next_check = self.clock.now() + timedelta(seconds=check_every)
-                while not should_stop() and not self._pass_wanted:
-                    now = self.clock.now()
-                    if now >= deadline:
-                        break
-                    wait = (deadline - now).total_seconds()
-                    if check_every > 0:
-                        wait = min(wait, max((next_check - now).total_seconds(), 0.0))
-                    due = self._next_retry_due()
-                    if due is not None:
-                        wait = min(wait, max((due - now).total_seconds(), 0.0))
-                    finished = self.executor.poll(timeout=self._deferral_wait(wait))
-                    with self._one_transaction():
-                        self.apply_outcomes(finished)  # and the attempts started meanwhile
-                        resumed = self._resume_triggered(self.clock.now())
-                        if finished or resumed:
-                            self.schedule_runs(self.clock.now())
-                        elif due is not None and self.clock.now() >= due:
-                            # A retry falling due after its run's dagrun_timeout does not start.
-                            self._time_out_runs(self.clock.now())
-                            self.schedule_runs(self.clock.now(), everything=True)
-                    self._duties.tick(self.clock.now())
-                    if any(outcome.outlet_events for _, outcome in finished):
-                        self._pass_wanted = True  # asset events: their DAGs may run now
-                    if check_every > 0 and self.clock.now() >= next_check:
-                        next_check = self.clock.now() + timedelta(seconds=check_every)
-                        self._pass_wanted = self._pass_wanted or self._new_runs_queued()
+                try:
+                    self.tick()
+                    backoff.succeeded()
+                    deadline = self.clock.now() + timedelta(seconds=interval)
+                    next_check = self.clock.now() + timedelta(seconds=check_every)
+                    while not should_stop() and not self._pass_wanted:
+                        now = self.clock.now()
+                        if now >= deadline:
+                            break
+                        wait = (deadline - now).total_seconds()
+                        if check_every > 0:
+                            wait = min(wait, max((next_check - now).total_seconds(), 0.0))
+                        due = self._next_retry_due()
+                        if due is not None:
+                            wait = min(wait, max((due - now).total_seconds(), 0.0))
+                        finished = self.executor.poll(timeout=self._deferral_wait(wait))
+                        with self._one_transaction():
+                            self.apply_outcomes(finished)  # and the attempts started meanwhile
+                            resumed = self._resume_triggered(self.clock.now())
+                            if finished or resumed:
+                                self.schedule_runs(self.clock.now())
+                            elif due is not None and self.clock.now() >= due:
+                                # A retry falling due after its run's dagrun_timeout does not start.
+                                self._time_out_runs(self.clock.now())
+                                self.schedule_runs(self.clock.now(), everything=True)
+                        self._duties.tick(self.clock.now())
+                        if any(outcome.outlet_events for _, outcome in finished):
+                            self._pass_wanted = True  # asset events: their DAGs may run now
+                        if check_every > 0 and self.clock.now() >= next_check:
+                            next_check = self.clock.now() + timedelta(seconds=check_every)
+                            self._pass_wanted = self._pass_wanted or self._new_runs_queued()
+                except Exception as exc:  # a lost connection costs this pass, no more
+                    if not is_connection_lost(exc):
+                        raise
+                    self._after_lost_connection(backoff.failed(exc), should_stop)
         finally:
             self.stop()
+
+    def _after_lost_connection(self, wait_s: float, should_stop: Callable[[], bool]) -> None:
+        """The database connection dropped during a pass: what the pass decided may or may
+        not be committed, so the runs are loaded again from the database, as after a stale
+        write (attempts that ended meanwhile are applied from their recorded outcomes), after
+        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`)."""
+        for key in list(self._runs):
+            self._drop_run(key, kill=False)
+        self._recover_after_stale = True
+        self._pass_wanted = True
+        deadline = time.monotonic() + wait_s
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
 
     def _new_runs_queued(self) -> bool:
         """Whether a run was queued since the last pass (by the CLI, the API, a backfill),
