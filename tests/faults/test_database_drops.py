@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,21 +37,6 @@ pytestmark = pytest.mark.slow
 TASKS = 100
 DAG_ID = "drops"
 REFUSED_S = 2.0
-
-
-@pytest.fixture
-def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """This test's PostgreSQL database, empty and migrated (``db_url``'s PostgreSQL case)."""
-    from database_fixtures import _prepare
-
-    return _prepare("postgresql", request, tmp_path)
-
-
-@pytest.fixture
-def faults(postgres_url: str, postgres_admin_url: str) -> Iterator[DatabaseFaults]:
-    made = DatabaseFaults(postgres_url, postgres_admin_url)
-    yield made
-    made.close()
 
 
 def _waiting(log: Path) -> Callable[..., None]:

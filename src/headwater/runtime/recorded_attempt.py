@@ -33,6 +33,7 @@ from headwater.runtime.task_runner import AttemptRequest, run_attempt
 
 if TYPE_CHECKING:
     from headwater.engine.records import AttemptKey, TaskInstanceKey
+    from headwater.store.base import MetadataStore
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def run_and_record(
         pid=pid,
         log_path=request.log_path,
     )
-    if not _claim(request, started):
+    if not claim_retried(request.store, started):
         log.warning(
             "Task %s of run %s: attempt %d was started elsewhere already; not run again here",
             key.ti_key.label,
@@ -96,7 +97,7 @@ def run_and_record(
         return AttemptOutcome(TaskInstanceState.FAILED, error=error, rejected=True)
     xcoms = PendingXComs(request.xcoms, key.ti_key)
     outcome = run_attempt(replace(request, xcoms=xcoms, now=now))
-    recorded = _record(request, started, outcome, now(), xcoms.pending)
+    recorded = record_retried(request.store, started, outcome, now(), xcoms.pending)
     if not recorded:
         message = (
             f"Attempt {key.try_number} ended {outcome.state.value}, but it had already been "
@@ -120,17 +121,18 @@ def run_and_record(
 # outcome's state and end date. Anything else is another process's doing, refused as before.
 
 
-def _claim(request: AttemptRequest, started: TaskAttempt) -> bool:
+def claim_retried(store: MetadataStore, started: TaskAttempt) -> bool:
+    """``store.claim_attempt(started)``, tried again after a lost connection (above)."""
     tries = 0
 
     def claim() -> bool:
         nonlocal tries
         tries += 1
-        if request.store.claim_attempt(started):
+        if store.claim_attempt(started):
             return True
         if tries == 1:
             return False  # the row was there before this process tried: started elsewhere
-        row = request.store.get_attempt(started.key)
+        row = store.get_attempt(started.key)
         mine = (started.hostname, started.pid, started.start_date)
         return row is not None and (row.hostname, row.pid, row.start_date) == mine
 
@@ -138,20 +140,21 @@ def _claim(request: AttemptRequest, started: TaskAttempt) -> bool:
     return retry_when_connection_lost(claim, what, log)
 
 
-def _record(
-    request: AttemptRequest,
+def record_retried(
+    store: MetadataStore,
     started: TaskAttempt,
     outcome: AttemptOutcome,
     end_date: datetime,
     xcoms: dict[str, str],
 ) -> bool:
+    """``store.record_attempt_outcome`` of the attempt ``started``, tried again after a lost
+    connection (above); False when the attempt had been ended by someone else."""
     tries = 0
 
     def record() -> bool:
         nonlocal tries
         tries += 1
         key = started.key
-        store = request.store
         if store.record_attempt_outcome(
             key, outcome, end_date, xcoms, start_date=started.start_date
         ):
