@@ -49,6 +49,9 @@ def test_the_log_endpoint_and_page_answer_the_remote_copy_of_another_machines_at
     shipper = LogShipper(sink, 1.0, background=False)
     shipper.follow(str(live.log))
 
+    instance = client.get("/api/v1/dags/flaky/runs/live/tasks/start").json()
+    assert [t["log_available"] for t in instance["tries"]] == [True]  # maybe remote: ask
+
     live.write("first line\n")
     shipper.flush()
     live.write("second line, not shipped yet\n")  # in the worker's file only
