@@ -8,15 +8,21 @@ the checks on the ledger and the attempts.
   database.
 * :class:`Observer`: reads the test database with a connection per call, so a read that
   meets a fault fails alone (``None``) instead of leaving a broken pooled connection.
-* :func:`ledger_entries`, :func:`overlapping_attempts`: the checks.
+* :func:`make_faults_as_tasks_end`: the faults of the database drop test, each when so many
+  tasks ended (three drops of every connection, one outage).
+* :func:`assert_each_task_ran_once`: the run succeeded, every task's code ran exactly once
+  (the ledger), no instance had two attempts at once (the attempts' rows).
 
 Processes (the scheduler, its workers; Celery workers later) are the test's own business:
-the harness only needs the database URL and the ledger path.
+the harness only needs the database URL and the ledger path. A Celery variant starts its
+scheduler and ``headwater celery worker`` processes on the same database, then calls the
+same two functions.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,3 +163,46 @@ class Observer:
     def close(self) -> None:
         self.store.close()
         self.store.engine.dispose()
+
+
+FAULTS_AFTER = ((15, "drop"), (35, "drop"), (55, "refuse"), (75, "drop"))
+"""(tasks ended, fault): every backend ended, or also new connections refused for a while."""
+
+
+def make_faults_as_tasks_end(
+    faults: DatabaseFaults,
+    ledger: Path,
+    wait: Callable[[Callable[[], object], str], None],
+    refused_s: float,
+) -> None:
+    """Make :data:`FAULTS_AFTER`'s faults as the ledger's tasks end; ``wait`` polls (a
+    ``wait_for``). Each drop must have ended at least one backend."""
+    for after, fault in FAULTS_AFTER:
+        wait(lambda after=after: ended(ledger) >= after, f"{after} tasks to end")
+        if fault == "refuse":
+            faults.refuse_for(refused_s)
+        else:
+            faults.terminate()
+    assert all(n > 0 for n in faults.terminated), faults.terminated
+
+
+def assert_each_task_ran_once(url: str, dag_id: str, run_id: str, ledger: Path, tasks: int) -> None:
+    """The run and its instances succeeded, none had two attempts at once, and the code of
+    each task ``t_0``... started and ended exactly once."""
+    with SqlStore.from_url(url) as store:
+        run = store.get_dag_run(dag_id, run_id)
+        assert run is not None and run.state.value == "success", run
+        states = {ti.task_id: ti.state.value for ti in store.get_task_instances(dag_id, run_id)}
+        assert set(states.values()) == {"success"}, states
+        overlapping = {
+            task_id: pairs
+            for task_id in states
+            if (pairs := overlapping_attempts(store.get_attempts(dag_id, run_id, task_id)))
+        }
+        assert not overlapping, overlapping
+    counts = Counter((what, task) for what, task, _ in ledger_entries(ledger))
+    wrong = {key: n for key, n in counts.items() if n != 1}
+    assert not wrong, f"ran more than once: {wrong}"
+    every = {f"t_{i}" for i in range(tasks)}
+    assert {task for what, task in counts if what == "end"} == every
+    assert {task for what, task in counts if what == "start"} == every

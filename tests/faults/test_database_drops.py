@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,9 +21,9 @@ import pytest
 from fault_harness import (
     DatabaseFaults,
     Observer,
-    ended,
+    assert_each_task_ran_once,
     ledger_entries,
-    overlapping_attempts,
+    make_faults_as_tasks_end,
     write_ledger_dag,
 )
 
@@ -103,14 +102,7 @@ def test_the_scheduler_and_its_workers_carry_on_when_the_database_drops_them(
             run = trigger_run(store, DAG_ID, now=SystemClock().now())
         processes = {scheduler.pid} | _children(scheduler.pid)
 
-        # Three drops of every connection, and one outage of 2 s, as tasks go on ending.
-        for step, after in enumerate((15, 35, 55, 75)):
-            wait(lambda after=after: ended(ledger) >= after, f"{after} tasks to end")
-            if step == 2:
-                faults.refuse_for(REFUSED_S)
-            else:
-                faults.terminate()
-        assert all(n > 0 for n in faults.terminated), faults.terminated
+        make_faults_as_tasks_end(faults, ledger, wait, REFUSED_S)
 
         def finished() -> bool:
             got = observer.read(lambda store: store.get_dag_run(DAG_ID, run.run_id))
@@ -132,26 +124,7 @@ def test_the_scheduler_and_its_workers_carry_on_when_the_database_drops_them(
         still = {pid for pid in processes | workers if alive(pid)}
         assert still == processes | workers, f"exited: {(processes | workers) - still}\n{text}"
 
-        with SqlStore.from_url(postgres_url) as store:
-            final = store.get_dag_run(DAG_ID, run.run_id)
-            assert final is not None and final.state.value == "success", text
-            states = {
-                ti.task_id: ti.state.value for ti in store.get_task_instances(DAG_ID, run.run_id)
-            }
-            assert set(states.values()) == {"success"}, states
-            overlapping = {
-                task_id: pairs
-                for task_id in states
-                if (pairs := overlapping_attempts(store.get_attempts(DAG_ID, run.run_id, task_id)))
-            }
-            assert not overlapping, overlapping
-
-        entries = ledger_entries(ledger)
-        every = {f"t_{i}" for i in range(TASKS)}
-        counts = Counter((what, task) for what, task, _ in entries)
-        wrong = {key: n for key, n in counts.items() if n != 1}
-        assert not wrong, f"ran more than once: {wrong}"
-        assert {task for what, task in counts if what == "end"} == every
+        assert_each_task_ran_once(postgres_url, DAG_ID, run.run_id, ledger, TASKS)
 
         # The scheduler's pass, and the workers' outcomes (during the 2 s outage, whatever
         # worker finished a task met it), were tried again; each failure one line.
