@@ -48,6 +48,10 @@ def test_a_dropped_or_refused_connection_is_lost_a_wrong_statement_is_not(
         with engine.connect() as conn, pytest.raises(DBAPIError) as wrong:
             conn.execute(text("SELECT * FROM no_such_table"))
         assert not is_connection_lost(wrong.value)
+        with engine.connect() as conn, pytest.raises(OperationalError) as cancelled:
+            conn.execute(text("SET statement_timeout = 1"))
+            conn.execute(text("SELECT pg_sleep(1)"))
+        assert not is_connection_lost(cancelled.value)  # the work's own timeout
     finally:
         engine.dispose()
     sqlite = create_db_engine(f"sqlite:///{tmp_path / 'h.db'}")

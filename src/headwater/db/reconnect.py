@@ -31,6 +31,8 @@ RETRY_WAITS_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0
 """The waits before each new try after a lost connection: 19.85 s in all, then the error
 is raised."""
 
+_LOST_SQLSTATES = ("08", "57P", "53300")
+
 
 def is_connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` says the connection to the database was lost or refused (so the same
@@ -42,9 +44,16 @@ def is_connection_lost(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated:
         return True
-    if isinstance(exc.orig, sqlite3.Error):
+    if isinstance(exc.orig, sqlite3.Error) or not isinstance(
+        exc, OperationalError | InterfaceError
+    ):
         return False
-    return isinstance(exc, OperationalError | InterfaceError)
+    # No SQLSTATE: libpq could not connect (refused, "not currently accepting connections",
+    # a timeout) or lost the socket. 08: a connection exception; 57P: the server is shutting
+    # down, ended the backend or is starting; 53300: too many connections. Not a deadlock or
+    # a statement timeout (57014): the work itself met those, not the connection.
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate is None or str(sqlstate).startswith(_LOST_SQLSTATES)
 
 
 def short_reason(exc: BaseException) -> str:
