@@ -24,8 +24,8 @@ from headwater.engine.records import DagRun
 pytestmark = pytest.mark.slow
 
 RUNS = 4
-TASKS = 40
-"""Four runs of 40 tasks: 160 task instances."""
+TASKS = 30
+"""Four runs of 30 tasks: 120 task instances."""
 
 LEDGER_DAG = """
 import os, time
@@ -48,7 +48,7 @@ with DAG("shared", start_date=START, max_active_runs={runs}, max_active_tasks=64
 
 SETTINGS = {
     "PARALLELISM": "8",
-    "RUN_CLAIM_LEASE_S": "3",
+    "RUN_CLAIM_LEASE_S": "4",
     "TASK_HEARTBEAT_TIMEOUT_S": "5",
 }
 
@@ -135,9 +135,9 @@ def test_two_schedulers_share_the_runs_and_never_overlap_attempts(
     schedulers = _start_two(tree, harness)
 
     # `jobs check` sees both (Airflow's semantics: several pass with --allow-multiple).
+    arguments = ["--job-type", "scheduler", "--limit", "0", "--allow-multiple", "-o", "json"]
     check = subprocess.run(
-        [sys.executable, "-m", "headwater", "jobs", "check", "--job-type", "scheduler"]
-        + ["--limit", "0", "--allow-multiple", "-o", "json"],
+        [sys.executable, "-m", "headwater", "jobs", "check", *arguments],
         env=tree.env,
         capture_output=True,
         timeout=60,
@@ -171,7 +171,7 @@ def test_killing_one_of_two_schedulers_lets_the_other_finish_its_runs(
     tmp_path: Path, harness: Harness, tree: ProcessTree
 ) -> None:
     ledger = tmp_path / "ledger"
-    _write_dag(harness, ledger, sleep_s=0.1)
+    _write_dag(harness, ledger, sleep_s=0.05)
     schedulers = _start_two(tree, harness)
     runs = _trigger(harness)
 
