@@ -208,3 +208,28 @@ def test_pools_and_max_active_tasks_count_the_other_schedulers_instances(
         _drive_until_done(harness, [first, second], runs)
     first.stop()
     second.stop()
+
+
+def test_a_restart_on_the_same_machine_takes_a_dead_schedulers_runs_at_once(
+    harness: Harness,
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from headwater.scheduler.run_claims import claim_owner
+
+    _chain(harness)
+    [run] = _runs(harness, "chain", 1)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])  # its pid runs nothing now
+    ended.wait()
+    host = socket.gethostname()
+    job = harness.store.start_job("scheduler", host, ended.pid, harness.clock.now())
+    lease = timedelta(seconds=LEASE_S)
+    owner = claim_owner(job, host, ended.pid)
+    assert harness.store.claim_runs(owner, harness.clock.now(), lease) == [(run.dag_id, run.run_id)]
+
+    restarted = _scheduler(harness)  # well within the dead one's lease
+    assert _owner(harness, run) == _owner_name(restarted)
+    _drive_until_done(harness, [restarted], [run])
+    restarted.stop()

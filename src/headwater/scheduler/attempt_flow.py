@@ -80,8 +80,8 @@ class AttemptFlow(SchedulerState):
             if pool in pools:
                 pools[pool] -= slots
             per_dag[key.dag_id] = per_dag.get(key.dag_id, 0) + 1
-        if self._others_alive:
-            self._count_the_others(pools, per_dag)
+        if self._others_alive and any(active.waiting for active in self._runs.values()):
+            self._count_the_others(pools, per_dag)  # two queries, only when something waits
         dag_tasks = {
             dag_id: known.dag.max_active_tasks - per_dag.get(dag_id, 0)
             for dag_id, known in self._dags.items()

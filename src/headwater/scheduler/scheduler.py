@@ -72,7 +72,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork):
         now = self.clock.now()
         if self.several_schedulers:
             self._check_claim_lease()
-            dead = self._dead_schedulers_here()
+            dead = self._dead_schedulers_here(now)
         else:
             self._refuse_a_second_scheduler(now)
         self.job_id = self.store.start_job("scheduler", self.hostname, os.getpid(), now)

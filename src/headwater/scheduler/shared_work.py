@@ -10,7 +10,7 @@ it releases them. On SQLite (one scheduler per database) none of this runs.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from headwater.db.rows import JobRow
 from headwater.engine.records import DagRun
@@ -37,14 +37,18 @@ class SharedWork(SchedulerState):
                 "scheduler renews its run claims with its heartbeat"
             )
 
-    def _dead_schedulers_here(self) -> list[JobRow]:
-        """Schedulers of this machine that did not end and whose process is gone."""
+    def _dead_schedulers_here(self, now: datetime) -> list[JobRow]:
+        """Schedulers of this machine that did not end, whose process is gone, and whose
+        claims may still be live (older ones' leases expired long ago)."""
+        config = self.settings.scheduler
+        renewed_within = config.run_claim_lease_s + max(
+            config.heartbeat_interval_s, config.loop_interval_s
+        )
+        since = now - timedelta(seconds=renewed_within)
         return [
             job
-            for job in self.store.list_jobs(kind="scheduler")
-            if job.ended_at is None
-            and job.hostname == self.hostname
-            and not process_exists(job.pid)
+            for job in self.store.list_jobs(kind="scheduler", alive_since=since)
+            if job.hostname == self.hostname and not process_exists(job.pid)
         ]
 
     def _claim_runs(self, now: datetime, stored: list[DagRun]) -> tuple[list[DagRun], set[RunKey]]:
