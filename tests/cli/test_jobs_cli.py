@@ -84,3 +84,11 @@ def test_an_unknown_job_type_is_a_usage_error(store: SqlStore) -> None:
     result = invoke("jobs", "check", "--job-type", "webserver")
     assert result.exit_code == 2
     assert "--job-type" in result.stderr
+
+
+def test_jobs_commands_explain_themselves() -> None:
+    for args in (["jobs"], ["jobs", "check"], ["jobs", "list"]):
+        result = invoke(*args, "--help")
+        assert result.exit_code == 0 and "Usage: headwater jobs" in result.stdout
+    assert "--allow-multiple" in invoke("jobs", "check", "--help").stdout
+    assert "jobs" in invoke("--help").stdout
