@@ -233,3 +233,27 @@ def test_a_restart_on_the_same_machine_takes_a_dead_schedulers_runs_at_once(
     assert _owner(harness, run) == _owner_name(restarted)
     _drive_until_done(harness, [restarted], [run])
     restarted.stop()
+
+
+def test_two_schedulers_planning_the_same_schedule_create_each_run_once(
+    harness: Harness,
+) -> None:
+    harness.write_dag(
+        "daily",
+        """
+        with DAG("daily", schedule="@daily", start_date=START, catchup=True,
+                 max_active_runs=16):
+            EmptyOperator(task_id="a")
+        """,
+    )
+    harness.process()
+    first, second = _scheduler(harness), _scheduler(harness)
+    for _ in range(2):
+        first.tick()
+        second.tick()
+    dates = [run.logical_date for run in harness.runs("daily")]
+    assert len(dates) == len(set(dates)) == 3  # Jan 1, 2 and 3 by Jan 4 00:30
+    _drive_until_done(harness, [first, second], harness.runs("daily"))
+    assert len(harness.runs("daily")) == 3
+    first.stop()
+    second.stop()
