@@ -217,6 +217,13 @@ class Point:
         self.extra_env: dict[str, str] = {}
         """More of the scheduler's environment (settings as ``HEADWATER__SECTION__KEY``),
         for the next homes prepared: what ``operations_overhead.py`` turns on."""
+        self.extra_commands: list[list[str]] = []
+        """Processes started beside the scheduler with its environment, before it (Celery
+        workers, a second scheduler: ``scale_out.py``), stopped with SIGTERM after the run;
+        their CPU counts with the scheduler's children."""
+        self.ready: Callable[[dict[str, str]], bool] | None = None
+        """With the scheduler's environment: whether the extra processes are ready (polled
+        after the scheduler's first pass, before the trigger)."""
 
     @property
     def label(self) -> tuple[str, str, int, int]:
@@ -330,6 +337,7 @@ def run_point(
     idle_share = wait_until_idle(args.idle_below / 100, args.idle_wait) if args.idle_wait else None
     home, env, settings, store = point.prepare_home(work, args)
     log = home / "scheduler.log"
+    extras = _start_extra_processes(point, home, env)
     cmd = [sys.executable, "-m", "headwater", "scheduler", "--quiet"]
     if not args.dag_processor:
         cmd.append("--no-dag-processor")
@@ -342,10 +350,14 @@ def run_point(
             return bool(jobs) and jobs[-1].heartbeat_at > jobs[-1].started_at
 
         wait_for(first_pass_done, "its first pass", 60, proc, log)
+        if point.ready is not None:
+            ready = point.ready
+            wait_for(lambda: ready(env), "the extra processes", 60, proc, log, every_s=0.2)
         # The settle time lets the workers and the DAG processor finish starting.
         time.sleep(args.settle + phase.uniform(0, settings.scheduler.loop_interval_s))
         load_before = loadavg()
         cpu_before = process_tree_cpu(proc.pid)
+        extras_before = _extras_cpu(extras)
         busy_before, own_before, wall_before = (
             machine_busy_cpu(),
             time.process_time(),
@@ -360,6 +372,7 @@ def run_point(
         # Polling is light (the end time comes from the database, not from here).
         wait_for(ended, "the run to end", args.timeout, proc, log, every_s=0.05)
         cpu_after = process_tree_cpu(proc.pid)
+        extras_after = _extras_cpu(extras)
         busy_after, own_after, wall_after = (
             machine_busy_cpu(),
             time.process_time(),
@@ -368,13 +381,15 @@ def run_point(
         if before_stop is not None:
             before_stop()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        for process in [proc, *extras]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in [proc, *extras]:
             try:
-                proc.wait(timeout=60)
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                process.kill()
+                process.wait()
     if proc.returncode != 0:
         sys.exit(f"the scheduler exited {proc.returncode} after SIGTERM:\n{tail(log)}")
     try:
@@ -389,7 +404,7 @@ def run_point(
     if cpu_before is not None and cpu_after is not None:
         result["scheduler_cpu_s"] = cpu_after[0] - cpu_before[0]
         # Workers and the fork server live on; the DAG processor too. None exits mid-run.
-        result["other_cpu_s"] = cpu_after[1] - cpu_before[1]
+        result["other_cpu_s"] = cpu_after[1] - cpu_before[1] + extras_after - extras_before
         result["own_cpu_s"] = own_after - own_before  # this process (its threads' servers)
         if busy_before is not None and busy_after is not None:
             # What the rest of the machine used meanwhile: other tenants' noise.
@@ -397,6 +412,27 @@ def run_point(
             capacity = (wall_after - wall_before) * usable_cpus()
             result["foreign_cpu_share"] = max(busy_after - busy_before - ours, 0.0) / capacity
     return result
+
+
+def _start_extra_processes(point: Point, home: Path, env: dict[str, str]) -> list[subprocess.Popen]:
+    """Start ``point.extra_commands`` (each logs to ``extra-N.log`` in the home)."""
+    started = []
+    for number, command in enumerate(point.extra_commands):
+        with open(home / f"extra-{number}.log", "wb") as err:
+            started.append(
+                subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            )
+    return started
+
+
+def _extras_cpu(extras: list[subprocess.Popen]) -> float:
+    """CPU seconds of the extra processes and their children so far."""
+    total = 0.0
+    for process in extras:
+        cpu = process_tree_cpu(process.pid)
+        if cpu is not None:
+            total += cpu[0] + cpu[1]
+    return total
 
 
 def measure(point: Point, store: SqlStore, run_id: str, triggered: datetime) -> dict[str, Any]:

@@ -181,6 +181,13 @@ class LoggingSettings:
         "A second copy of every task log: a folder, or an fsspec URL (s3://bucket/logs); "
         "logs are read from it when the local file is gone. Empty: none.",
     )
+    remote_log_flush_interval_s: float = setting(
+        3.0,
+        "Seconds between shipments of what a running attempt's log gained to "
+        "remote_log_folder, where readers on other machines follow it.",
+        minimum=0.1,
+        maximum=3600.0,
+    )
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ def test_the_page_lists_the_misses(client: TestClient, act_as: ActAs, misses: No
     assert html.index('href="/dags/flaky"') < html.index('href="/dags/etl"')
     assert "late &lt;etl&gt;" in html and "<etl>" not in html  # escaped
     assert ">whole run<" in html and ">boom<" in html and ">SLA<" in html
+    assert '<span class="mono">two_hours</span>' in html
+    assert '<span class="mono">sla</span>' not in html  # a task's SLA: the tag alone, once
     assert ">pending<" in html and ">none<" in html
     assert "1\u20132 of 2" in html  # the pager: "1-2 of 2"
     # Each miss links to its run (the grid with the run's panel) and its SLA's task.

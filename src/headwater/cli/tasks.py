@@ -319,7 +319,12 @@ def logs(
 
     from headwater.services.context import open_context
     from headwater.services.errors import NoAttemptYetError
-    from headwater.services.logs import attempt_ended, attempt_may_start, find_attempt_log
+    from headwater.services.logs import (
+        attempt_ended,
+        attempt_may_start,
+        find_attempt_log,
+        read_log_bytes,
+    )
 
     with open_context() as ctx:
 
@@ -350,15 +355,10 @@ def logs(
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         position = 0
 
-        def pump() -> None:
+        def pump() -> None:  # the local file, or the remote copy of another machine's
             nonlocal position
-            if not found.path.is_file():
-                return
-            with found.path.open("rb") as file:
-                file.seek(position)
-                data = file.read()
-            position += len(data)
-            if data:
+            while data := read_log_bytes(ctx, found, position)[0]:
+                position += len(data)
                 sys.stdout.write(decoder.decode(data))
                 sys.stdout.flush()
 

@@ -9,8 +9,9 @@ reaches the file, from the moment it is registered. ``print()`` output is masked
 complete line (:class:`_LogWriter` holds a partial line until its newline comes), so a
 secret printed in two pieces is still hidden.
 
-When the attempt ends, its file is copied to ``[logging] remote_log_folder`` when the process
-has one (:mod:`headwater.runtime.remote_logs`).
+When the process has a ``[logging] remote_log_folder``, what the file gains is shipped there
+while the attempt runs (:mod:`headwater.runtime.log_shipping`), and the file is copied there
+whole when the attempt ends (:mod:`headwater.runtime.remote_logs`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from headwater.engine.records import TaskInstanceKey
 from headwater.exceptions import HeadwaterError
 from headwater.masking import redact_text
 from headwater.private_files import PRIVATE_FILE_MODE, make_private_folders, unusable_folder
+from headwater.runtime.log_shipping import start_shipping, stop_shipping
 from headwater.runtime.remote_logs import copy_finished_log
 
 TASK_LOGGER = "headwater.task"
@@ -295,6 +297,7 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
         raise AttemptLogError(
             f"cannot write the attempt's log {path}: {exc.strerror or exc}"
         ) from None
+    start_shipping(path)  # to the remote folder while it runs, when this process has one
     token = _current_file.set(file)
     _open_files.append(file)
     out, err = _LogWriter(_TASK_LOG, logging.INFO), _LogWriter(_TASK_LOG, logging.WARNING)
@@ -322,4 +325,5 @@ def capture_attempt_log(path: str) -> Iterator[AttemptLog]:
         _open_files.remove(file)
         _current_file.reset(token)
         file.close()
-        copy_finished_log(path)  # the second sink, when this process has one
+        shipped = stop_shipping(path)
+        copy_finished_log(path, remove_live=shipped)  # the second sink, when this process has one

@@ -7,10 +7,16 @@ before its outcome is recorded; so does the process of a DAG's callbacks with
 ``dag_callbacks.log``. A copy is bounded in time (:data:`TRANSFER_TIMEOUT_S`); one that
 fails or times out is a warning in the process's log and never fails the task.
 
+While an attempt runs, what its log gains is shipped as *parts*
+(``<remote>/<relative>.live/part-<start>-<end>.log``, :meth:`RemoteLogFolder.write_part`,
+by :mod:`headwater.runtime.log_shipping`); they are removed once the complete copy is there.
+
 Readers (``headwater tasks logs``, the log API and UI) look for the local file first; when
 it is gone (the attempt ran on another machine, or the local folder was cleaned) they fetch
-the remote copy back to its local place (:func:`fetch_log`), which then serves every read:
-copies are written once, when their attempt ended, so a fetched copy never goes stale.
+the complete copy of an ended attempt back to its local place (:func:`fetch_log`), which then
+serves every read: complete copies are written once, when their attempt ended, so a fetched
+copy never goes stale. A running attempt's parts are read where they are
+(:func:`read_remote_log`: the complete copy when there is one, else the parts so far).
 
 URLs need the ``fsspec`` extra (``pip install 'headwater[fsspec]'``) and the package of the
 scheme (``s3fs`` for ``s3://``); :func:`check_remote_log_folder` says so when a command starts.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -42,6 +49,11 @@ TRANSFER_TIMEOUT_S = 30.0
 MAX_STUCK_TRANSFERS = 4
 """Transfers still running past their time limit (a hung network filesystem) that a process
 keeps; past that, new ones are refused at once instead of starting more threads."""
+
+LIVE_SUFFIX = ".live"
+"""The parts of a running attempt's log ``attempt=N.log`` are in ``attempt=N.log.live/``."""
+
+_PART = re.compile(r"^part-(\d{15})-(\d{15})\.log$")
 
 _stuck: list[threading.Thread] = []
 _sink: RemoteLogFolder | None = None
@@ -70,8 +82,142 @@ class RemoteLogFolder:
         """``local_path`` relative to the logs folder, or an error if it is outside it."""
         relative = os.path.relpath(os.path.abspath(os.fspath(local_path)), self.logs_folder)
         if relative.startswith(os.pardir + os.sep) or relative == os.pardir:
-            raise HeadwaterError(f"{local_path} is not under the logs folder {self.logs_folder}")
+            # Another logs folder (a worker writing where the scheduler's message said): the
+            # log's place starts at its dag_id= folder, whatever the folder above it.
+            parts = os.path.abspath(os.fspath(local_path)).split(os.sep)
+            starts = [i for i, part in enumerate(parts) if part.startswith("dag_id=")]
+            if not starts:
+                raise HeadwaterError(
+                    f"{local_path} is not under the logs folder {self.logs_folder}"
+                )
+            relative = os.path.join(*parts[starts[-1] :])
         return relative
+
+    def live_folder(self, relative: str) -> str:
+        """The remote folder of the parts of a running attempt's log (see :meth:`write_part`)."""
+        return self.remote_path(relative + LIVE_SUFFIX)
+
+    def write_part(self, relative: str, start: int, data: bytes) -> None:
+        """Write bytes ``start`` to ``start + len(data)`` of the log at ``relative`` as one
+        part of its live copy: a new object named by its byte range, which every fsspec
+        store (and a folder) can write; none is ever appended to or changed."""
+        folder = self.live_folder(relative)
+        name = _part_name(start, start + len(data))
+        if self.is_url:
+            fs = self.filesystem()[0]
+            fs.makedirs(folder, exist_ok=True)
+            fs.pipe_file(posixpath.join(folder, name), data)
+            return
+        make_private_folders(folder)
+        partial = os.path.join(folder, f".{name}.partial-{os.getpid()}")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        with os.fdopen(descriptor, "wb") as part:
+            part.write(data)
+        os.replace(partial, os.path.join(folder, name))
+
+    def remove_live(self, relative: str) -> None:
+        """Remove the parts of the log at ``relative`` (its complete copy is written)."""
+        folder = self.live_folder(relative)
+        if not self.is_url:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        fs = self.filesystem()[0]
+        if fs.exists(folder):
+            fs.rm(folder, recursive=True)
+
+    def has_copy(self, relative: str) -> bool:
+        """Whether the remote folder has the log at ``relative``: complete, or parts of it."""
+        return self._size(self.remote_path(relative)) is not None or bool(self._parts(relative))
+
+    def read(self, relative: str, offset: int, max_bytes: int) -> tuple[bytes, int] | None:
+        """Up to ``max_bytes`` from byte ``offset`` of the remote copy of the log at
+        ``relative``, and its size: the complete copy when there is one, else what the live
+        parts hold so far (up to the first gap). None when there is neither."""
+        found = self._read_complete(relative, offset, max_bytes)
+        if found is not None:
+            return found
+        try:
+            found = self._read_parts(relative, offset, max_bytes)
+        except FileNotFoundError:  # removed meanwhile: the complete copy is there now
+            found = None
+        return found if found is not None else self._read_complete(relative, offset, max_bytes)
+
+    def _read_complete(
+        self, relative: str, offset: int, max_bytes: int
+    ) -> tuple[bytes, int] | None:
+        path = self.remote_path(relative)
+        size = self._size(path)
+        if size is None:
+            return None
+        if offset >= size:
+            return b"", size
+        return self._read_range(path, offset, min(size, offset + max_bytes)), size
+
+    def _read_parts(self, relative: str, offset: int, max_bytes: int) -> tuple[bytes, int] | None:
+        parts = self._parts(relative)
+        if not parts:
+            return None
+        size = parts[-1][1]
+        if offset >= size:
+            return b"", size
+        stop = min(size, offset + max_bytes)
+        folder = self.live_folder(relative)
+        data = bytearray()
+        for start, end in parts:
+            if end <= offset or start >= stop:
+                continue
+            join = posixpath.join if self.is_url else os.path.join
+            whole = self._read_range(join(folder, _part_name(start, end)), 0, end - start)
+            if len(whole) != end - start:  # not written whole (yet): the copy ends before it
+                return bytes(data), start
+            data += whole[max(offset - start, 0) : stop - start]
+        return bytes(data), size
+
+    def _parts(self, relative: str) -> list[tuple[int, int]]:
+        """The byte ranges of the live parts of ``relative`` that follow each other from
+        byte 0 (the longest at each start: a retried part may have grown)."""
+        folder = self.live_folder(relative)
+        try:
+            if self.is_url:
+                names = [
+                    posixpath.basename(p) for p in self.filesystem()[0].ls(folder, detail=False)
+                ]
+            else:
+                names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        ends: dict[int, int] = {}
+        for name in names:
+            found = _PART.match(name)
+            if found:
+                start, end = int(found.group(1)), int(found.group(2))
+                ends[start] = max(end, ends.get(start, end))
+        chain: list[tuple[int, int]] = []
+        position = 0
+        while position in ends:
+            chain.append((position, ends[position]))
+            position = ends[position]
+        return chain
+
+    def _size(self, path: str) -> int | None:
+        if not self.is_url:
+            try:
+                return os.path.getsize(path) if os.path.isfile(path) else None
+            except FileNotFoundError:
+                return None
+        fs = self.filesystem()[0]
+        try:
+            info = fs.info(path)
+        except FileNotFoundError:
+            return None
+        return int(info["size"]) if info.get("type") == "file" else None
+
+    def _read_range(self, path: str, start: int, end: int) -> bytes:
+        if self.is_url:
+            return bytes(self.filesystem()[0].cat_file(path, start=start, end=end))
+        with open(path, "rb") as file:
+            file.seek(start)
+            return file.read(end - start)
 
     def remote_path(self, relative: str) -> str:
         parts = relative.split(os.sep)
@@ -121,6 +267,10 @@ class RemoteLogFolder:
                 os.unlink(partial)
 
 
+def _part_name(start: int, end: int) -> str:
+    return f"part-{start:015d}-{end:015d}.log"
+
+
 def _filesystem(url: str) -> tuple[Any, str]:
     try:
         import fsspec
@@ -154,19 +304,30 @@ def remote_log_folder(settings: Settings) -> RemoteLogFolder | None:
 def use_remote_log_folder(settings: Settings | None) -> None:
     """Copy the logs of attempts this process runs to the remote folder of ``settings``
     (none: stop copying). Called by each process that runs attempts when it starts."""
+    from headwater.runtime.log_shipping import ship_running_logs
+
     global _sink
     _sink = None if settings is None else remote_log_folder(settings)
+    interval_s = 0.0 if settings is None else settings.logging.remote_log_flush_interval_s
+    ship_running_logs(_sink, interval_s)
 
 
-def copy_finished_log(path: str | os.PathLike[str]) -> None:
+def copy_finished_log(path: str | os.PathLike[str], *, remove_live: bool = False) -> None:
     """Copy the log at ``path``, whose writer has finished, to this process's remote folder
-    (see :func:`use_remote_log_folder`), if it has one. A failure is a warning, never an
-    error: the attempt's result matters more than its second copy."""
+    (see :func:`use_remote_log_folder`), if it has one, then (``remove_live``) remove the
+    parts shipped while it ran. A failure is a warning, never an error: the attempt's
+    result matters more than its second copy (readers keep the parts if it fails)."""
     sink = _sink
     if sink is None:
         return
+
+    def copy() -> None:
+        sink.copy(path)
+        if remove_live:
+            sink.remove_live(sink.relative(path))
+
     try:
-        _bounded(lambda: sink.copy(path), f"copying {path} to {sink.url}")
+        _bounded(copy, f"copying {path} to {sink.url}")
     except Exception as exc:
         log.warning("Could not copy the log %s to %s: %s", path, sink.url, exc)
 
@@ -205,3 +366,24 @@ def _bounded(work: Callable[[], T], what: str) -> T:
     if error:
         raise error[0]
     return result[0]
+
+
+def read_remote_log(
+    remote: RemoteLogFolder, relative: str, offset: int, max_bytes: int
+) -> tuple[bytes, int] | None:
+    """:meth:`RemoteLogFolder.read`, bounded in time; None when there is no copy or it
+    cannot be read (a warning says why)."""
+    try:
+        return _bounded(lambda: remote.read(relative, offset, max_bytes), f"reading {relative}")
+    except Exception as exc:
+        log.warning("Could not read the log %s from %s: %s", relative, remote.url, exc)
+        return None
+
+
+def has_remote_log(remote: RemoteLogFolder, relative: str) -> bool:
+    """:meth:`RemoteLogFolder.has_copy`, bounded in time; False when it cannot be read."""
+    try:
+        return _bounded(lambda: remote.has_copy(relative), f"looking for {relative}")
+    except Exception as exc:
+        log.warning("Could not look for the log %s in %s: %s", relative, remote.url, exc)
+        return False

@@ -1,8 +1,9 @@
 """Task logs: find the log file of one attempt of a task instance, and tell whether the
 attempt has ended (``headwater tasks logs``, ``--follow``).
 
-The file is read by the caller (it may be followed as it grows); the services say which
-file, and whether more can come.
+The services say which file, whether more can come, and read it (:func:`read_log_bytes`,
+:func:`read_log`): the local file, or the copy in ``[logging] remote_log_folder`` when the
+attempt ran on another machine (see :func:`find_attempt_log`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 from headwater.services._schema import Schema
 
 if TYPE_CHECKING:
+    from headwater.operations.logs import AttemptLog as OperationsLog
+    from headwater.runtime.remote_logs import RemoteLogFolder
     from headwater.services.context import ServiceContext
 
 
@@ -43,11 +46,17 @@ def find_attempt_log(
     settings' logs folder. Not found names what is missing (the DAG, the run, the task, the
     map index; :class:`~headwater.services.errors.NoAttemptYetError` when only an attempt
     is), or, with ``must_exist``, lists the tries whose file exists; invalid for an id that
-    cannot name a log folder. The log of an ended attempt whose local file is gone is
-    fetched from ``[logging] remote_log_folder`` when that has a copy."""
+    cannot name a log folder.
+
+    With ``[logging] remote_log_folder``, this is where a reader chooses between the local
+    file and the remote copy: a log written in another logs folder (on another machine) is
+    read from its place in this one when it is there, else (``path`` then does not exist)
+    from the remote copy (:func:`read_log_bytes`): the complete copy of an ended attempt is
+    fetched to that place, a running attempt's shipped parts are read where they are."""
     from headwater.operations import find_attempt_log as find
     from headwater.runtime.remote_logs import remote_log_folder
 
+    remote = remote_log_folder(ctx.settings)
     found = find(
         ctx.store,
         ctx.settings.logs_folder,
@@ -56,19 +65,71 @@ def find_attempt_log(
         task_id,
         map_index=map_index,
         try_number=try_number,
-        must_exist=must_exist,
-        remote=remote_log_folder(ctx.settings),
+        must_exist=must_exist and remote is None,
+        remote=remote,
     )
     key = found.key
+    path = found.path
+    if remote is not None:
+        path = _local_or_remote(ctx, found, remote)
+        if must_exist and not path.is_file() and not _has_remote_copy(remote, path):
+            from headwater.services.errors import NotFoundError
+
+            raise NotFoundError(
+                f"no log for try {found.try_number} of task instance {key.label!r} of run "
+                f"{run_id!r}; tries: {', '.join(map(str, found.tries))}"
+            )
     return AttemptLogOut(
         dag_id=key.dag_id,
         run_id=key.run_id,
         task_id=key.task_id,
         map_index=key.map_index,
         try_number=found.try_number,
-        path=found.path,
+        path=path,
         tries=list(found.tries),
     )
+
+
+def _local_or_remote(ctx: ServiceContext, found: OperationsLog, remote: RemoteLogFolder) -> Path:
+    """Where a reader reads the log of ``found``: its recorded file when it is in this logs
+    folder; else (written in another one: another machine's) its place in this folder,
+    fetched there from the remote folder once the attempt has ended."""
+    from headwater.runtime.logs import attempt_log_path
+    from headwater.runtime.remote_logs import fetch_log
+
+    logs_folder = Path(ctx.settings.logs_folder).absolute()
+    if found.path.absolute().is_relative_to(logs_folder):
+        return found.path
+    standard = Path(attempt_log_path(logs_folder, found.key, found.try_number))
+    ended = found.attempt is None or found.attempt.end_date is not None
+    if not standard.is_file() and ended:
+        fetch_log(remote, remote.relative(standard), standard)
+    return standard
+
+
+def _has_remote_copy(remote: RemoteLogFolder, path: Path) -> bool:
+    from headwater.runtime.remote_logs import has_remote_log
+
+    return has_remote_log(remote, remote.relative(path))
+
+
+def read_log_bytes(
+    ctx: ServiceContext, log: AttemptLogOut, offset: int = 0, max_bytes: int = 1 << 20
+) -> tuple[bytes, int]:
+    """Up to ``max_bytes`` of the log of ``log`` from byte ``offset``, as written (masked
+    when written), and the log's size so far: from the local file when there is one, else
+    from the remote copy (complete, or the parts shipped so far of a running attempt, which
+    lag the worker's file by at most ``[logging] remote_log_flush_interval_s``). Nothing
+    and 0 when neither exists yet."""
+    from headwater.runtime.remote_logs import read_remote_log, remote_log_folder
+
+    if log.path.is_file():
+        return _read(log.path, offset, max_bytes)
+    remote = remote_log_folder(ctx.settings)
+    if remote is None:
+        return b"", 0
+    found = read_remote_log(remote, remote.relative(log.path), offset, max_bytes)
+    return found if found is not None else (b"", 0)
 
 
 def attempt_may_start(
@@ -156,7 +217,7 @@ def read_log(
         must_exist=False,
     )
     ended = attempt_ended(ctx, found)  # before reading: what it wrote before ending is there
-    data, size = _read(found.path, offset, max_bytes)
+    data, size = read_log_bytes(ctx, found, offset, max_bytes)
     if offset > size:
         raise InvalidRequestError(
             f"offset: {offset} is past the end of the log of try {found.try_number} ({size} bytes)"

@@ -3,7 +3,10 @@
 
 The operator's name comes from the DAG as the DAG processor stored it (the instance rows do
 not hold it); an instance whose task left the DAG shows none. A try's ``log_available``
-says whether its log file is there, so a client knows before it asks for the log. Errors
+says whether its log file is there, so a client knows before it asks for the log (with
+``[logging] remote_log_folder`` set, every try that started: its log may be on the worker's
+machine, read through the remote copy; looking there for each try of a list would cost a
+request each). Errors
 pass through the secrets masker: an exception's text may quote a secret.
 """
 
@@ -202,5 +205,10 @@ def _attempt(
         end_date=attempt.end_date,
         duration=attempt.duration,
         error=redact_text(attempt.error) if attempt.error else attempt.error,
-        log_available=path.is_file(),
+        log_available=path.is_file() or _maybe_remote(ctx, attempt.start_date),
     )
+
+
+def _maybe_remote(ctx: ServiceContext, started: datetime | None) -> bool:
+    """Whether a try that has no log file here may have one in the remote log folder."""
+    return started is not None and bool(ctx.settings.logging.remote_log_folder)
