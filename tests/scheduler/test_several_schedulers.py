@@ -257,3 +257,67 @@ def test_two_schedulers_planning_the_same_schedule_create_each_run_once(
     assert len(harness.runs("daily")) == 3
     first.stop()
     second.stop()
+
+
+def test_an_attempt_on_another_machine_stays_running_until_its_heartbeat_stops(
+    harness: Harness,
+) -> None:
+    from headwater.engine.records import TaskAttempt
+    from headwater.engine.states import TaskInstanceState
+    from headwater.executors.base import AttemptStarted
+
+    harness.write_dag(
+        "remote",
+        """
+        with DAG("remote", start_date=START):
+            EmptyOperator(task_id="a", retries=1, retry_delay=timedelta(0))
+        """,
+    )
+    harness.process()
+    victim, survivor = _scheduler(harness), _scheduler(harness)
+    [run] = _runs(harness, "remote", 1)
+    victim.tick()
+    key = harness.tis("remote", run.run_id)["a"].key.attempt(1)
+    # A worker on another machine claims the attempt and starts it; then the victim dies.
+    assert victim.prepare_attempt(key, 4242, "elsewhere") is not None
+    started = TaskAttempt(
+        dag_id=key.dag_id,
+        run_id=key.run_id,
+        task_id=key.task_id,
+        map_index=key.map_index,
+        try_number=key.try_number,
+        state=TaskInstanceState.RUNNING,
+        start_date=harness.clock.now(),
+        hostname="elsewhere",
+        pid=4242,
+    )
+    assert harness.store.claim_attempt(started)
+    victim.apply_started([AttemptStarted(key, "elsewhere", 4242, harness.clock.now())])
+    harness.clock.advance(timedelta(seconds=LEASE_S + 1))
+    harness.store.heartbeat_attempts([key], harness.clock.now())  # that worker is alive
+
+    survivor.tick()  # takes the run over, and leaves the remote attempt running
+    assert _owner(harness, run) == _owner_name(survivor)
+    engine = survivor._runs[(run.dag_id, run.run_id)].engine
+    assert engine.get_ti("a", -1).state is TaskInstanceState.RUNNING
+    [attempt] = harness.attempts("remote", run.run_id, "a")
+    assert attempt.end_date is None
+
+    # Its heartbeat stops: after task_heartbeat_timeout_s it fails as lost and is retried.
+    harness.clock.advance(timedelta(seconds=6))
+    _drive_until_done(harness, [survivor], [run])
+    first, second = harness.attempts("remote", run.run_id, "a")
+    assert (first.try_number, first.state.value) == (1, "up_for_retry")
+    assert "no heartbeat" in (first.outcome.error if first.outcome else "")
+    assert (second.try_number, second.state.value) == (2, "success")
+    survivor.stop()
+
+
+def test_a_lease_shorter_than_two_heartbeats_is_refused_naming_both_settings(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.exceptions import HeadwaterError
+
+    monkeypatch.setenv("HEADWATER__SCHEDULER__RUN_CLAIM_LEASE_S", "1.5")
+    with pytest.raises(HeadwaterError, match=r"run_claim_lease_s \(1.5\).*heartbeat_interval_s"):
+        _scheduler(harness)
