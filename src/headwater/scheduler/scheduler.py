@@ -65,7 +65,8 @@ ACTIVE_RUN_STATES = (DagRunState.QUEUED, DagRunState.RUNNING)
 
 
 class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork):
-    """One scheduler over one database and one executor."""
+    """One scheduler over one database and one executor. On PostgreSQL others may run beside
+    it: it then drives only the runs it claimed (:mod:`~headwater.scheduler.run_claims`)."""
 
     def start(self) -> None:
         """Register this scheduler, put back what a stopped one left, start the executor."""
