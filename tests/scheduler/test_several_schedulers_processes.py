@@ -46,11 +46,11 @@ with DAG("shared", start_date=START, max_active_runs={runs}, max_active_tasks=64
         PythonOperator(task_id=f"t_{{i}}", python_callable=work, op_args=[f"t_{{i}}"])
 """
 
-SETTINGS = {
-    "PARALLELISM": "8",
-    "RUN_CLAIM_LEASE_S": "4",
-    "TASK_HEARTBEAT_TIMEOUT_S": "5",
-}
+SETTINGS = {"PARALLELISM": "8", "TASK_HEARTBEAT_TIMEOUT_S": "5"}
+SHARING_LEASE_S = "10"
+"""Sharing: long enough that a pass slowed by a loaded machine never looks like a death."""
+KILL_LEASE_S = "6"
+"""Taking over: the survivor claims the killed one's runs this long after it died."""
 
 
 @pytest.fixture
@@ -61,8 +61,13 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tree(tmp_path: Path, db_url: str, folder: Path) -> Iterator[ProcessTree]:
-    made = ProcessTree(tmp_path, db_url, folder, **SETTINGS)
+def tree(
+    request: pytest.FixtureRequest, tmp_path: Path, db_url: str, folder: Path
+) -> Iterator[ProcessTree]:
+    """The test's processes; ``@pytest.mark.parametrize("tree", [LEASE], indirect=True)``
+    sets ``scheduler.run_claim_lease_s``."""
+    lease = getattr(request, "param", SHARING_LEASE_S)
+    made = ProcessTree(tmp_path, db_url, folder, **SETTINGS, run_claim_lease_s=lease)
     yield made
     made.kill_all()
 
@@ -166,6 +171,7 @@ def test_two_schedulers_share_the_runs_and_never_overlap_attempts(
     assert all(_owner_pid(harness, run) is None for run in runs)
 
 
+@pytest.mark.parametrize("tree", [KILL_LEASE_S], indirect=True)
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_killing_one_of_two_schedulers_lets_the_other_finish_its_runs(
     tmp_path: Path, harness: Harness, tree: ProcessTree
