@@ -27,6 +27,7 @@ from headwater.exceptions import StaleWriteError
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags
 from headwater.scheduler.periodic_duties import PeriodicDuties, build_duties
+from headwater.scheduler.run_claims import RunClaims, allows_several_schedulers
 from headwater.scheduler.run_planning import DataInterval
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class SchedulerState:
         executor_factory: Callable[[Any], Executor],
         settings: Settings,
         clock: Clock | None = None,
+        several_schedulers: bool | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -95,6 +97,16 @@ class SchedulerState:
         self.xcoms = XComs.from_settings(store, settings)
         self.executor = executor_factory(self)
         self.job_id: int | None = None
+        self.several_schedulers = (
+            allows_several_schedulers(store) if several_schedulers is None else several_schedulers
+        )
+        """Whether other schedulers may run on this database (PostgreSQL): then this one
+        drives only the runs it claims (:mod:`~headwater.scheduler.run_claims`)."""
+        self._claims: RunClaims | None = None
+        """This scheduler's run claims, once started, when :attr:`several_schedulers`."""
+        self._others_alive = False
+        """Whether another scheduler was alive at the last pass: then pools and
+        ``max_active_tasks`` count what the others hold too (from the database)."""
         self._dags: dict[str, KnownDag] = {}
         self._defined_dag_ids: set[str] = set()
         """The DAGs some DAG file defines now (the active ones in the database)."""
@@ -128,6 +140,10 @@ class SchedulerState:
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
     # -- life cycle ----------------------------------------------------------------------------
+
+    def _renew_claims(self, now: datetime, *, when_due: bool = False) -> None:
+        """Renew this scheduler's run claims: :class:`~headwater.scheduler.shared_work.SharedWork`
+        does it (with the heartbeat); nothing to do alone on a database."""
 
     def _kill(self, ti_key: TaskInstanceKey) -> None:
         """Stop the attempt of ``ti_key`` handed to the executor, if there is one."""
