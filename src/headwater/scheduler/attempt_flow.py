@@ -10,7 +10,6 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance, TaskInstanceKey
 from headwater.executors.base import AttemptStarted
 from headwater.executors.messages import AttemptMessage
@@ -173,26 +172,6 @@ class AttemptFlow(SchedulerState):
             observe.attempt_ended(
                 ti, state, now, by_task=self.settings.metrics.task_durations_by_task
             )
-
-    def _started_from_claim(
-        self, engine: DagRunEngine, ti: TaskInstance, key: AttemptKey
-    ) -> TaskInstance:
-        """An attempt ended whose start was never applied (the database connection dropped
-        before it was committed, and the runs were loaded again): its worker's claim says
-        when and where it started."""
-        claim = self.store.get_attempt(key)
-        if claim is None:
-            return ti
-        engine.start_attempt(
-            ti.task_id,
-            ti.map_index,
-            claim.start_date,
-            hostname=claim.hostname,
-            pid=claim.pid,
-            log_path=claim.log_path,
-            claimed=True,
-        )
-        return engine.get_ti(ti.task_id, ti.map_index)
 
     def apply_started(self, events: list[AttemptStarted]) -> None:
         """Instances whose attempt went to a worker become running (committed)."""

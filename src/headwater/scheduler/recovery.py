@@ -121,18 +121,7 @@ class Recovery(SchedulerState):
     def _start_if_claimed(self, engine: DagRunEngine, ti: TaskInstance) -> None:
         """A queued instance whose next attempt a worker claimed (its scheduler died before
         it heard) is running: it goes on as any running one (adopted, applied or lost)."""
-        attempt = self.store.get_attempt(ti.key.attempt(ti.try_number + 1))
-        if attempt is None:
-            return
-        engine.start_attempt(
-            ti.task_id,
-            ti.map_index,
-            attempt.start_date,
-            hostname=attempt.hostname,
-            pid=attempt.pid,
-            log_path=attempt.log_path,
-            claimed=True,
-        )
+        self._started_from_claim(engine, ti, ti.key.attempt(ti.try_number + 1))
 
     def _adopt(self, ti: TaskInstance) -> bool:
         """Hand ``ti``'s running attempt to the executor if its worker is still alive."""

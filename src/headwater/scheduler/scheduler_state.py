@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from headwater.clock import Clock, SystemClock
 from headwater.engine.dagrun import DagRunEngine
-from headwater.engine.records import AttemptKey, DagRun, TaskInstanceKey
+from headwater.engine.records import AttemptKey, DagRun, TaskInstance, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import StaleWriteError
@@ -206,6 +206,27 @@ class SchedulerState:
             self._drop_run(key, kill=False)
         self._recover_after_stale = True
         self._pass_wanted = True
+
+    def _started_from_claim(
+        self, engine: DagRunEngine, ti: TaskInstance, key: AttemptKey
+    ) -> TaskInstance:
+        """``ti``, started from its worker's claim of attempt ``key`` when there is one: an
+        attempt whose start was never applied (its scheduler died, or the database connection
+        dropped before the start was committed and the runs were loaded again); its claim says
+        when and where it started."""
+        claim = self.store.get_attempt(key)
+        if claim is None:
+            return ti
+        engine.start_attempt(
+            ti.task_id,
+            ti.map_index,
+            claim.start_date,
+            hostname=claim.hostname,
+            pid=claim.pid,
+            log_path=claim.log_path,
+            claimed=True,
+        )
+        return engine.get_ti(ti.task_id, ti.map_index)
 
     def _drop_run(self, key: tuple[str, str], *, kill: bool) -> None:
         self._runs.pop(key, None)
