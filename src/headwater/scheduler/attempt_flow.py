@@ -22,11 +22,15 @@ from headwater.scheduler.scheduler_state import (
     LOST_REASON,
     ActiveRun,
     Handed,
+    OthersUsage,
     S,
     SchedulerState,
 )
 
 log = logging.getLogger("headwater.scheduler.scheduler")
+
+OTHERS_COUNT_INTERVAL_S = 0.25
+"""Between full passes, what other schedulers hold is counted again at most this often."""
 
 
 class AttemptFlow(SchedulerState):
@@ -92,14 +96,31 @@ class AttemptFlow(SchedulerState):
     def _count_the_others(self, pools: dict[str, int], per_dag: dict[str, int]) -> None:
         """Another scheduler shares the database: pools and ``max_active_tasks`` count the
         instances queued or running in the database, whoever queued them (this scheduler's
-        own were committed before it handed them out, so the database has them too)."""
-        states = (S.QUEUED, S.RUNNING)
-        for pool, used in self.store.count_tis_by_pool(states).items():
+        own were committed before it handed them out, so the database has them too). What
+        the others hold is counted again at each full pass and at most every
+        ``OTHERS_COUNT_INTERVAL_S`` between passes (two queries each time: counting after
+        every ended attempt made a second scheduler slow the first down by a third)."""
+        now = self.clock.now()
+        usage = self._others_usage
+        if usage is None or (now - usage.at).total_seconds() >= OTHERS_COUNT_INTERVAL_S:
+            states = (S.QUEUED, S.RUNNING)
+            own_pools = {pool: self._pools[pool] - free for pool, free in pools.items()}
+            usage = self._others_usage = OthersUsage(
+                now,
+                {
+                    pool: max(used - own_pools.get(pool, 0), 0)
+                    for pool, used in self.store.count_tis_by_pool(states).items()
+                },
+                {
+                    dag_id: max(used - per_dag.get(dag_id, 0), 0)
+                    for dag_id, used in self.store.count_tis_by_dag(states).items()
+                },
+            )
+        for pool, used in usage.pools.items():
             if pool in pools:
-                own = self._pools[pool] - pools[pool]
-                pools[pool] = self._pools[pool] - max(used, own)
-        for dag_id, used in self.store.count_tis_by_dag(states).items():
-            per_dag[dag_id] = max(used, per_dag.get(dag_id, 0))
+                pools[pool] -= used
+        for dag_id, used in usage.dags.items():
+            per_dag[dag_id] = per_dag.get(dag_id, 0) + used
 
     def prepare_attempt(
         self, key: AttemptKey, worker_pid: int, worker_host: str

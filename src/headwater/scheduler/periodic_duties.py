@@ -64,8 +64,7 @@ class PeriodicDuties:
                 message = f"{type(exc).__name__}: {exc}"
                 if is_connection_lost(exc):  # the loop's own retries say it: one line
                     log.warning(
-                        "The scheduler's %s check lost the database connection; it is tried "
-                        "again",
+                        "The scheduler's %s check lost the database connection; it is tried again",
                         duty.name,
                     )
                 elif self._last_error.get(duty.name) != message:

@@ -206,6 +206,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork):
         """Everything the scheduler does, once: DAGs, runs, queueing, timeouts, heartbeats."""
         now = self.clock.now()
         self._asset_event_watch.mark()  # before the pass reads the queued events
+        self._others_usage = None  # each full pass counts what other schedulers hold again
         try:
             self._runs_pass(now)
         except StaleWriteError as exc:  # a direct write met another writer's change

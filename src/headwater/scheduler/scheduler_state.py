@@ -63,6 +63,16 @@ class KnownDag:
         self.uniform_priority = len({t.priority_weight for t in self.dag.task_dict.values()}) <= 1
 
 
+@dataclass(frozen=True)
+class OthersUsage:
+    """The pool slots and instances per DAG that other schedulers held (queued or running)
+    when counted, at ``at``."""
+
+    at: datetime
+    pools: dict[str, int]
+    dags: dict[str, int]
+
+
 class Handed(NamedTuple):
     attempt: AttemptKey
     pool: str
@@ -107,6 +117,8 @@ class SchedulerState:
         self._others_alive = False
         """Whether another scheduler was alive at the last pass: then pools and
         ``max_active_tasks`` count what the others hold too (from the database)."""
+        self._others_usage: OthersUsage | None = None
+        """What the other schedulers held when last counted (``_count_the_others``)."""
         self._dags: dict[str, KnownDag] = {}
         self._defined_dag_ids: set[str] = set()
         """The DAGs some DAG file defines now (the active ones in the database)."""
