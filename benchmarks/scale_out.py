@@ -112,7 +112,6 @@ def configure(point: Point, config: str, args: argparse.Namespace) -> None:
 
 def _celery_worker_answers(env: dict[str, str], name: str) -> bool:
     from headwater.celery_executor.workers import workers_status
-
     from headwater.settings import load_settings
 
     workers, _ = workers_status(load_settings(env).celery, timeout_s=0.5)
@@ -286,6 +285,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=300, help="seconds a run may take")
     parser.add_argument("--idle-below", type=float, default=10.0, help="%% busy; 10")
     parser.add_argument("--idle-wait", type=float, default=20.0, help="seconds; 20")
+    parser.add_argument(
+        "--dag-processor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the scheduler with its DAG processor child (its default)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up run")
     add_work_root_option(parser, "the homes (database, DAG file, task logs)")
@@ -307,7 +312,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.repeat < 1 or args.parallelism < 1 or args.celery_parallelism < 1:
         parser.error("--repeat, --parallelism and --celery-parallelism must be >= 1")
     # What scheduler_end_to_end.run_point reads besides these.
-    args.loop_interval, args.dag_processor = None, True
+    args.loop_interval = None
     return args
 
 
