@@ -344,3 +344,18 @@ def print_result(
     else:
         report(result)
         print(f"\nbenchmark took {result['benchmark_wall_s']:.1f} s")
+
+
+def benchmark_main(
+    parse_args: Callable[[], argparse.Namespace],
+    run_benchmark: Callable[[argparse.Namespace, Callable[[str], None]], dict[str, Any]],
+    report: Callable[[dict[str, Any]], None],
+) -> None:
+    """A benchmark's ``main``: the tables of a saved result (``--from-json FILE``), or a run
+    (progress on stderr) printed as tables or JSON (``--json``)."""
+    args = parse_args()
+    if args.from_json:
+        report(json.loads(Path(args.from_json).read_text()))
+        return
+    result = run_benchmark(args, lambda line: print(line, file=sys.stderr))
+    print_result(result, args.json, report)

@@ -70,6 +70,7 @@ from typing import Any
 from _common import (
     KINDS,
     add_work_root_option,
+    benchmark_main,
     command_line,
     fs_probe_end,
     fs_probe_line,
@@ -77,7 +78,6 @@ from _common import (
     loadavg,
     machine_info,
     parse_list,
-    print_result,
     usable_cpus,
     work_folder,
 )
@@ -647,12 +647,7 @@ def run_benchmark(args: argparse.Namespace, progress: Callable[[str], None]) -> 
 
 
 def main() -> None:
-    args = parse_args()
-    if args.from_json:
-        report(json.loads(Path(args.from_json).read_text()))
-        return
-    result = run_benchmark(args, progress=lambda line: print(line, file=sys.stderr))
-    print_result(result, args.json, report)
+    benchmark_main(parse_args, run_benchmark, report)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ than one.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -49,13 +48,13 @@ from typing import Any
 from _common import (
     KINDS,
     add_work_root_option,
+    benchmark_main,
     command_line,
     fs_probe_end,
     fs_probe_start,
     loadavg,
     machine_info,
     parse_list,
-    print_result,
     print_table,
     usable_cpus,
     work_folder,
@@ -356,12 +355,7 @@ def run_benchmark(args: argparse.Namespace, progress: Callable[[str], None]) -> 
 
 
 def main() -> None:
-    args = parse_args()
-    if args.from_json:
-        report(json.loads(Path(args.from_json).read_text()))
-        return
-    result = run_benchmark(args, progress=lambda line: print(line, file=sys.stderr))
-    print_result(result, args.json, report)
+    benchmark_main(parse_args, run_benchmark, report)
 
 
 if __name__ == "__main__":
