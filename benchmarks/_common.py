@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -332,3 +333,14 @@ def wait_for_processes(
                 sys.exit(f"{process.args[3]} exited ({process.returncode}) before {what}")
         time.sleep(poll_s)
     sys.exit(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def print_result(
+    result: dict[str, Any], as_json: bool, report: Callable[[dict[str, Any]], None]
+) -> None:
+    """A benchmark's result: JSON (``--json``), or its tables and how long it took."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        report(result)
+        print(f"\nbenchmark took {result['benchmark_wall_s']:.1f} s")

@@ -77,6 +77,7 @@ from _common import (
     loadavg,
     machine_info,
     parse_list,
+    print_result,
     usable_cpus,
     work_folder,
 )
@@ -651,11 +652,7 @@ def main() -> None:
         report(json.loads(Path(args.from_json).read_text()))
         return
     result = run_benchmark(args, progress=lambda line: print(line, file=sys.stderr))
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        report(result)
-        print(f"\nbenchmark took {result['benchmark_wall_s']:.1f} s")
+    print_result(result, args.json, report)
 
 
 if __name__ == "__main__":

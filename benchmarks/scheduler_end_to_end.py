@@ -93,6 +93,7 @@ from _common import (
     loadavg,
     machine_info,
     parse_list,
+    print_result,
     print_table,
     usable_cpus,
     work_folder,
@@ -889,11 +890,7 @@ def main() -> None:
         result["machine"]["loadavg_at_end"] = loadavg()
         result["benchmark_wall_s"] = time.perf_counter() - started
 
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        report(result)
-        print(f"\nbenchmark took {result['benchmark_wall_s']:.1f} s")
+    print_result(result, args.json, report)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ _GROUPS = {
     ),
     "db": ("headwater.cli.db", "db", "Create, check and reset the metadata database."),
     "pools": ("headwater.cli.pools", "pools", "Limits on concurrent task instances."),
+    "jobs": ("headwater.cli.jobs", "jobs", "Schedulers, triggerers, workers: list, check alive."),
     "variables": ("headwater.cli.variables", "variables", "Values tasks read as var.value.*."),
     "connections": (
         "headwater.cli.connections",

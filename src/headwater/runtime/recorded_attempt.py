@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from headwater.db.reconnect import retry_when_connection_lost
 from headwater.engine.records import AttemptOutcome, TaskAttempt
 from headwater.engine.states import TaskInstanceState
 from headwater.engine.xcoms import XComs
@@ -32,6 +33,7 @@ from headwater.runtime.task_runner import AttemptRequest, run_attempt
 
 if TYPE_CHECKING:
     from headwater.engine.records import AttemptKey, TaskInstanceKey
+    from headwater.store.base import MetadataStore
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def run_and_record(
         pid=pid,
         log_path=request.log_path,
     )
-    if not request.store.claim_attempt(started):
+    if not claim_retried(request.store, started):
         log.warning(
             "Task %s of run %s: attempt %d was started elsewhere already; not run again here",
             key.ti_key.label,
@@ -95,9 +97,7 @@ def run_and_record(
         return AttemptOutcome(TaskInstanceState.FAILED, error=error, rejected=True)
     xcoms = PendingXComs(request.xcoms, key.ti_key)
     outcome = run_attempt(replace(request, xcoms=xcoms, now=now))
-    recorded = request.store.record_attempt_outcome(
-        key, outcome, now(), xcoms.pending, start_date=started.start_date
-    )
+    recorded = record_retried(request.store, started, outcome, now(), xcoms.pending)
     if not recorded:
         message = (
             f"Attempt {key.try_number} ended {outcome.state.value}, but it had already been "
@@ -109,3 +109,60 @@ def run_and_record(
         except OSError:
             pass  # the log line is a courtesy; the refusal itself is what matters
     return replace(outcome, recorded=recorded)
+
+
+# A worker's claim and outcome are each one transaction (on PostgreSQL, usually one
+# statement on a kept connection). When the connection drops under one, it is tried again on
+# a fresh connection (headwater.db.reconnect): the failed try either rolled back, and the
+# next try is the first that counts, or it committed and only its answer was lost. The
+# compare-and-set makes that second case safe and recognisable: the claim inserts only a
+# missing row, so a retry finds the row and sees it holds this process's host, pid and start
+# date; the outcome updates only a running row, so a retry finds it ended, with this
+# outcome's state and end date. Anything else is another process's doing, refused as before.
+
+
+def claim_retried(store: MetadataStore, started: TaskAttempt) -> bool:
+    """``store.claim_attempt(started)``, tried again after a lost connection (above)."""
+    tries = 0
+
+    def claim() -> bool:
+        nonlocal tries
+        tries += 1
+        if store.claim_attempt(started):
+            return True
+        if tries == 1:
+            return False  # the row was there before this process tried: started elsewhere
+        row = store.get_attempt(started.key)
+        mine = (started.hostname, started.pid, started.start_date)
+        return row is not None and (row.hostname, row.pid, row.start_date) == mine
+
+    what = f"the claim of attempt {started.try_number} of task {started.task_id}"
+    return retry_when_connection_lost(claim, what, log)
+
+
+def record_retried(
+    store: MetadataStore,
+    started: TaskAttempt,
+    outcome: AttemptOutcome,
+    end_date: datetime,
+    xcoms: dict[str, str],
+) -> bool:
+    """``store.record_attempt_outcome`` of the attempt ``started``, tried again after a lost
+    connection (above); False when the attempt had been ended by someone else."""
+    tries = 0
+
+    def record() -> bool:
+        nonlocal tries
+        tries += 1
+        key = started.key
+        if store.record_attempt_outcome(
+            key, outcome, end_date, xcoms, start_date=started.start_date
+        ):
+            return True
+        if tries == 1:
+            return False  # the attempt was ended elsewhere before: this result is stale
+        row = store.get_attempt(key)
+        return row is not None and (row.state, row.end_date) == (outcome.state, end_date)
+
+    what = f"the outcome of attempt {started.try_number} of task {started.task_id}"
+    return retry_when_connection_lost(record, what, log)

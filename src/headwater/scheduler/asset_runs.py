@@ -134,6 +134,10 @@ def _create_run(
                 raise _AlreadyConsumed
     except _AlreadyConsumed:
         return None
+    except ValueError:  # another scheduler created a run with this id at the same moment
+        if store.get_dag_run(dag.dag_id, run.run_id) is None:
+            raise
+        return None
     log.info(
         "Created run %s of %s, triggered by %d asset event(s) of %s",
         run.run_id,

@@ -80,12 +80,26 @@ class AttemptFlow(SchedulerState):
             if pool in pools:
                 pools[pool] -= slots
             per_dag[key.dag_id] = per_dag.get(key.dag_id, 0) + 1
+        if self._others_alive and any(active.waiting for active in self._runs.values()):
+            self._count_the_others(pools, per_dag)  # two queries, only when something waits
         dag_tasks = {
             dag_id: known.dag.max_active_tasks - per_dag.get(dag_id, 0)
             for dag_id, known in self._dags.items()
         }
         slots = self.settings.scheduler.parallelism - len(self._active)
         return Capacity(slots=slots, pools=pools, dag_tasks=dag_tasks)
+
+    def _count_the_others(self, pools: dict[str, int], per_dag: dict[str, int]) -> None:
+        """Another scheduler shares the database: pools and ``max_active_tasks`` count the
+        instances queued or running in the database, whoever queued them (this scheduler's
+        own were committed before it handed them out, so the database has them too)."""
+        states = (S.QUEUED, S.RUNNING)
+        for pool, used in self.store.count_tis_by_pool(states).items():
+            if pool in pools:
+                own = self._pools[pool] - pools[pool]
+                pools[pool] = self._pools[pool] - max(used, own)
+        for dag_id, used in self.store.count_tis_by_dag(states).items():
+            per_dag[dag_id] = max(used, per_dag.get(dag_id, 0))
 
     def prepare_attempt(
         self, key: AttemptKey, worker_pid: int, worker_host: str
@@ -132,6 +146,8 @@ class AttemptFlow(SchedulerState):
             if active is None:
                 continue  # the run ended meanwhile (timed out, deleted)
             ti = active.engine.get_ti(key.task_id, key.map_index)
+            if ti.state is S.QUEUED and ti.try_number + 1 == key.try_number:
+                ti = self._started_from_claim(active.engine, ti, key)
             if ti.state is not S.RUNNING:
                 continue  # killed because the run ended; its state is settled
             if ti.try_number != key.try_number:

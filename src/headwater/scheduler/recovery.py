@@ -36,7 +36,8 @@ class Recovery(SchedulerState):
     """Putting back what a stopped or killed scheduler left; heartbeats."""
 
     def _refuse_a_second_scheduler(self, now: datetime) -> None:
-        """One scheduler per database for now: another one alive would take this one's
+        """One scheduler per SQLite database (several share a PostgreSQL one, see
+        :mod:`~headwater.scheduler.run_claims`): another one alive would take this one's
         running attempts for lost ones. A scheduler whose process is gone does not count."""
         since = now - timedelta(seconds=self.settings.scheduler.task_heartbeat_timeout_s)
         for job in self.store.list_jobs(kind="scheduler", alive_since=since):
@@ -79,17 +80,23 @@ class Recovery(SchedulerState):
                     extra=fields_of(ti),
                 )
 
-    def _requeue_lost(self, now: datetime) -> None:
-        """Instances left QUEUED or RUNNING by a scheduler that stopped.
+    def _requeue_lost(self, now: datetime, runs: set[tuple[str, str]] | None = None) -> None:
+        """Instances left QUEUED or RUNNING by a scheduler that stopped (in ``runs``, or in
+        every run this one drives).
 
         A queued one whose attempt a worker claimed is running. A running one whose worker
         is still alive on this machine is adopted by the executor
         (it goes on; its outcome is applied when it ends), so it never runs twice at once.
-        One whose attempt recorded an outcome is finished with it, never run again. The
-        others run again, without counting a retry.
+        One whose attempt recorded an outcome is finished with it, never run again. Where
+        several schedulers share the database, a running one whose worker is on another
+        machine stays running until its heartbeat stops for ``task_heartbeat_timeout_s``
+        (then it fails as lost, retried by its ``retries``). The others run again, without
+        counting a retry.
         """
         running_here = {key.ti_key for key in self.executor.running()}
         for key, active in self._runs.items():
+            if runs is not None and key not in runs:
+                continue
             engine = active.engine
             for ti in engine.instances_in(S.QUEUED, S.RUNNING):
                 if ti.key in self._active or ti.key in running_here:
@@ -98,6 +105,8 @@ class Recovery(SchedulerState):
                     self._start_if_claimed(engine, ti)
                 if ti.state is S.RUNNING and self._adopt(ti):
                     continue
+                if ti.state is S.RUNNING and self.several_schedulers and self._elsewhere(ti):
+                    continue  # _fail_silent_attempts settles it if its heartbeat stops
                 if end_lost_attempt(self.store, engine, ti, now, LOST_REASON) is not None:
                     self._dirty.add(key)
                     continue
@@ -112,18 +121,7 @@ class Recovery(SchedulerState):
     def _start_if_claimed(self, engine: DagRunEngine, ti: TaskInstance) -> None:
         """A queued instance whose next attempt a worker claimed (its scheduler died before
         it heard) is running: it goes on as any running one (adopted, applied or lost)."""
-        attempt = self.store.get_attempt(ti.key.attempt(ti.try_number + 1))
-        if attempt is None:
-            return
-        engine.start_attempt(
-            ti.task_id,
-            ti.map_index,
-            attempt.start_date,
-            hostname=attempt.hostname,
-            pid=attempt.pid,
-            log_path=attempt.log_path,
-            claimed=True,
-        )
+        self._started_from_claim(engine, ti, ti.key.attempt(ti.try_number + 1))
 
     def _adopt(self, ti: TaskInstance) -> bool:
         """Hand ``ti``'s running attempt to the executor if its worker is still alive."""
@@ -137,6 +135,13 @@ class Recovery(SchedulerState):
         self._active[ti.key] = Handed(attempt.key, ti.pool, ti.pool_slots)
         return True
 
+    def _elsewhere(self, ti: TaskInstance) -> bool:
+        """Whether ``ti``'s running attempt was started by a worker on another machine."""
+        attempt = self.store.get_attempt(ti.key.attempt(ti.try_number))
+        if attempt is None or attempt.end_date is not None:
+            return False
+        return bool(attempt.hostname) and attempt.hostname != self.hostname
+
     def _heartbeat(self, now: datetime) -> None:
         every = timedelta(seconds=self.settings.scheduler.heartbeat_interval_s)
         if self._last_heartbeat is not None and now - self._last_heartbeat < every:
@@ -146,6 +151,7 @@ class Recovery(SchedulerState):
         self._callbacks.reap()
         if self.job_id is not None:
             self.store.heartbeat_job(self.job_id, now)
+        self._renew_claims(now)
         running = self.executor.running()
         if running:
             self.store.heartbeat_attempts(list(running), now)

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from copy import copy
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.db.errors import DamagedDatabaseError
+from headwater.db.reconnect import ReconnectBackoff, is_connection_lost
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import (
     DagRun,
@@ -41,6 +43,7 @@ from headwater.scheduler.attempt_flow import AttemptFlow
 from headwater.scheduler.deferrals import Deferrals
 from headwater.scheduler.missing_dags import engine_without_dag_file
 from headwater.scheduler.recovery import Recovery
+from headwater.scheduler.run_claims import RunClaims, claim_owner
 from headwater.scheduler.run_planning import DataInterval, next_scheduled_interval
 from headwater.scheduler.scheduler_state import (
     LOST_REASON,
@@ -50,6 +53,7 @@ from headwater.scheduler.scheduler_state import (
     KnownDag,
     S,
 )
+from headwater.scheduler.shared_work import SharedWork
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -62,17 +66,29 @@ log = logging.getLogger(__name__)
 ACTIVE_RUN_STATES = (DagRunState.QUEUED, DagRunState.RUNNING)
 
 
-class Scheduler(Recovery, AttemptFlow, Deferrals):
-    """One scheduler over one database and one executor."""
+class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork):
+    """One scheduler over one database and one executor. On PostgreSQL others may run beside
+    it: it then drives only the runs it claimed (:mod:`~headwater.scheduler.run_claims`)."""
 
     def start(self) -> None:
         """Register this scheduler, put back what a stopped one left, start the executor."""
         now = self.clock.now()
-        self._refuse_a_second_scheduler(now)
+        if self.several_schedulers:
+            self._check_claim_lease()
+            dead = self._dead_schedulers_here(now)
+        else:
+            self._refuse_a_second_scheduler(now)
         self.job_id = self.store.start_job("scheduler", self.hostname, os.getpid(), now)
+        if self.several_schedulers:
+            owner = claim_owner(self.job_id, self.hostname, os.getpid())
+            lease_s = self.settings.scheduler.run_claim_lease_s
+            self._claims = RunClaims(self.store, owner, lease_s=lease_s)
+            self._claims.release_of_dead(dead)
         self.executor.start()
         self._refresh_dags()
-        self._load_active_runs(self._active_runs_in_store())
+        stored = self._active_runs_in_store()
+        held, _ = self._claim_runs(now, stored)
+        self._load_active_runs(held, stored)
         self._requeue_lost(now)
 
     def stop(self) -> None:
@@ -98,6 +114,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         finally:
             self._callbacks.stop()
             self._duties.stop()
+            self._release_claims()
             if self.job_id is not None:
                 with contextlib.suppress(DamagedDatabaseError):  # the loop's error says it
                     self.store.end_job(self.job_id, self.clock.now())
@@ -110,40 +127,61 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         ended, brings the next full pass forward."""
         interval = self.settings.scheduler.loop_interval_s
         check_every = self.settings.scheduler.new_run_check_interval_s
+        backoff = ReconnectBackoff("the scheduler loop", log)
         self.start()
         try:
             while not should_stop():
-                self.tick()
-                deadline = self.clock.now() + timedelta(seconds=interval)
-                next_check = self.clock.now() + timedelta(seconds=check_every)
-                while not should_stop() and not self._pass_wanted:
-                    now = self.clock.now()
-                    if now >= deadline:
-                        break
-                    wait = (deadline - now).total_seconds()
-                    if check_every > 0:
-                        wait = min(wait, max((next_check - now).total_seconds(), 0.0))
-                    due = self._next_retry_due()
-                    if due is not None:
-                        wait = min(wait, max((due - now).total_seconds(), 0.0))
-                    finished = self.executor.poll(timeout=self._deferral_wait(wait))
-                    with self._one_transaction():
-                        self.apply_outcomes(finished)  # and the attempts started meanwhile
-                        resumed = self._resume_triggered(self.clock.now())
-                        if finished or resumed:
-                            self.schedule_runs(self.clock.now())
-                        elif due is not None and self.clock.now() >= due:
-                            # A retry falling due after its run's dagrun_timeout does not start.
-                            self._time_out_runs(self.clock.now())
-                            self.schedule_runs(self.clock.now(), everything=True)
-                    self._duties.tick(self.clock.now())
-                    if any(outcome.outlet_events for _, outcome in finished):
-                        self._pass_wanted = True  # asset events: their DAGs may run now
-                    if check_every > 0 and self.clock.now() >= next_check:
-                        next_check = self.clock.now() + timedelta(seconds=check_every)
-                        self._pass_wanted = self._pass_wanted or self._new_runs_queued()
+                try:
+                    self.tick()
+                    backoff.succeeded()
+                    deadline = self.clock.now() + timedelta(seconds=interval)
+                    next_check = self.clock.now() + timedelta(seconds=check_every)
+                    while not should_stop() and not self._pass_wanted:
+                        now = self.clock.now()
+                        if now >= deadline:
+                            break
+                        wait = (deadline - now).total_seconds()
+                        if check_every > 0:
+                            wait = min(wait, max((next_check - now).total_seconds(), 0.0))
+                        due = self._next_retry_due()
+                        if due is not None:
+                            wait = min(wait, max((due - now).total_seconds(), 0.0))
+                        finished = self.executor.poll(timeout=self._deferral_wait(wait))
+                        with self._one_transaction():
+                            self.apply_outcomes(finished)  # and the attempts started meanwhile
+                            resumed = self._resume_triggered(self.clock.now())
+                            if finished or resumed:
+                                self.schedule_runs(self.clock.now())
+                            elif due is not None and self.clock.now() >= due:
+                                # A retry falling due after its run's dagrun_timeout does not start.
+                                self._time_out_runs(self.clock.now())
+                                self.schedule_runs(self.clock.now(), everything=True)
+                        self._duties.tick(self.clock.now())
+                        self._renew_claims(self.clock.now(), when_due=True)
+                        if any(outcome.outlet_events for _, outcome in finished):
+                            self._pass_wanted = True  # asset events: their DAGs may run now
+                        if check_every > 0 and self.clock.now() >= next_check:
+                            next_check = self.clock.now() + timedelta(seconds=check_every)
+                            self._pass_wanted = self._pass_wanted or self._new_runs_queued()
+                except Exception as exc:  # a lost connection costs this pass, no more
+                    if not is_connection_lost(exc):
+                        raise
+                    self._after_lost_connection(backoff.failed(exc), should_stop)
         finally:
             self.stop()
+
+    def _after_lost_connection(self, wait_s: float, should_stop: Callable[[], bool]) -> None:
+        """The database connection dropped during a pass: what the pass decided may or may
+        not be committed, so the runs are loaded again from the database, as after a stale
+        write (attempts that ended meanwhile are applied from their recorded outcomes), after
+        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`)."""
+        for key in list(self._runs):
+            self._drop_run(key, kill=False)
+        self._recover_after_stale = True
+        self._pass_wanted = True
+        deadline = time.monotonic() + wait_s
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
 
     def _new_runs_queued(self) -> bool:
         """Whether a run was queued since the last pass (by the CLI, the API, a backfill),
@@ -194,12 +232,15 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         self._create_scheduled_runs(now, self._active_runs_in_store(), backfill_of)
         create_asset_triggered_runs(self.store, self.xcoms, self._dags, now)
         stored = self._active_runs_in_store()  # with the runs just created
-        self._load_active_runs(stored)
-        self._start_queued_runs(now, stored, backfill_of)
+        held, taken = self._claim_runs(now, stored)
+        self._load_active_runs(held, stored)
+        self._start_queued_runs(now, stored, backfill_of, held)
         if self._recover_after_stale:
             self._recover_after_stale = False
             self._requeue_lost(now)
-        self._end_runs_of_missing_dags(now, stored)
+        elif taken:  # runs another scheduler left: put back what it left, as at a start
+            self._requeue_lost(now, runs=taken)
+        self._end_runs_of_missing_dags(now, held)
 
     # -- DAGs ----------------------------------------------------------------------------------
 
@@ -303,15 +344,27 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             dag.dag_id, interval.logical_date
         ):
             return  # that date already has a run (a backfill's, or this one's)
-        DagRunEngine.create(dag, self.store, self.xcoms, run)
+        try:
+            DagRunEngine.create(dag, self.store, self.xcoms, run)
+        except ValueError:  # another scheduler created it since: its key is unique
+            if self.store.get_dag_run(dag.dag_id, run.run_id) is None:
+                raise
+            log.info("Run %s of %s was created by another scheduler", run.run_id, dag.dag_id)
+            return
         log.info("Created run %s of %s", run.run_id, dag.dag_id, extra=fields_of(run))
 
-    def _load_active_runs(self, active_runs: list[DagRun]) -> None:
-        """Track every queued or running run in the database; forget runs that left."""
+    def _load_active_runs(
+        self, active_runs: list[DagRun], still_active: list[DagRun] | None = None
+    ) -> None:
+        """Track every queued or running run in the database this scheduler drives (all of
+        them, or the ones it holds among ``still_active``); forget runs that left."""
         stored = {(r.dag_id, r.run_id): r for r in active_runs}
+        elsewhere = {(r.dag_id, r.run_id) for r in still_active or ()} - set(stored)
         for key in list(self._runs):
             run = stored.get(key)
-            if run is None:  # finished elsewhere, marked or deleted from the CLI
+            if run is None and key in elsewhere:  # another scheduler holds it now
+                self._drop_run(key, kill=False)
+            elif run is None:  # finished elsewhere, marked or deleted from the CLI
                 self._drop_run(key, kill=True)
             elif (
                 run.state is DagRunState.QUEUED
@@ -344,11 +397,16 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
         self._dirty.add((run.dag_id, run.run_id))
 
     def _start_queued_runs(
-        self, now: datetime, stored: list[DagRun], backfill_of: Mapping[tuple[str, str], int]
+        self,
+        now: datetime,
+        stored: list[DagRun],
+        backfill_of: Mapping[tuple[str, str], int],
+        held: list[DagRun],
     ) -> None:
-        """QUEUED runs become RUNNING, oldest first, while there is room: a backfill's runs
-        within the backfill's ``max_active_runs`` (newest first for a backfill that runs
-        backwards), other runs within their DAG's."""
+        """QUEUED runs this scheduler drives (``held``) become RUNNING, oldest first, while
+        there is room: a backfill's runs within the backfill's ``max_active_runs`` (newest
+        first for a backfill that runs backwards), other runs within their DAG's; the room
+        is counted on every active run in the database (``stored``)."""
         from headwater.store.backfills import backfill_limits, get_backfill
 
         limits = backfill_limits(self.store) if backfill_of else {}
@@ -371,7 +429,10 @@ class Scheduler(Recovery, AttemptFlow, Deferrals):
             moment = run.logical_date.timestamp()
             return -moment if backfill_of.get((run.dag_id, run.run_id)) in backwards else moment
 
+        mine = {(r.dag_id, r.run_id) for r in held}
         for run in sorted(queued, key=order):
+            if (run.dag_id, run.run_id) not in mine:
+                continue  # another scheduler holds it
             known = self._dags.get(run.dag_id)
             if known is None or known.is_paused:
                 continue  # a paused DAG's queued runs wait

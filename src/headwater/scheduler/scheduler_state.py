@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from headwater.clock import Clock, SystemClock
 from headwater.engine.dagrun import DagRunEngine
-from headwater.engine.records import AttemptKey, DagRun, TaskInstanceKey
+from headwater.engine.records import AttemptKey, DagRun, TaskInstance, TaskInstanceKey
 from headwater.engine.states import TaskInstanceState
 from headwater.engine.xcoms import XComs
 from headwater.exceptions import StaleWriteError
 from headwater.scheduler.dag_callbacks import DagCallbackProcesses
 from headwater.scheduler.missing_dags import MissingDags
 from headwater.scheduler.periodic_duties import PeriodicDuties, build_duties
+from headwater.scheduler.run_claims import RunClaims, allows_several_schedulers
 from headwater.scheduler.run_planning import DataInterval
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class SchedulerState:
         executor_factory: Callable[[Any], Executor],
         settings: Settings,
         clock: Clock | None = None,
+        several_schedulers: bool | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -95,6 +97,16 @@ class SchedulerState:
         self.xcoms = XComs.from_settings(store, settings)
         self.executor = executor_factory(self)
         self.job_id: int | None = None
+        self.several_schedulers = (
+            allows_several_schedulers(store) if several_schedulers is None else several_schedulers
+        )
+        """Whether other schedulers may run on this database (PostgreSQL): then this one
+        drives only the runs it claims (:mod:`~headwater.scheduler.run_claims`)."""
+        self._claims: RunClaims | None = None
+        """This scheduler's run claims, once started, when :attr:`several_schedulers`."""
+        self._others_alive = False
+        """Whether another scheduler was alive at the last pass: then pools and
+        ``max_active_tasks`` count what the others hold too (from the database)."""
         self._dags: dict[str, KnownDag] = {}
         self._defined_dag_ids: set[str] = set()
         """The DAGs some DAG file defines now (the active ones in the database)."""
@@ -128,6 +140,10 @@ class SchedulerState:
         """Told about each run this scheduler ended (the terminal of ``standalone``)."""
 
     # -- life cycle ----------------------------------------------------------------------------
+
+    def _renew_claims(self, now: datetime, *, when_due: bool = False) -> None:
+        """Renew this scheduler's run claims: :class:`~headwater.scheduler.shared_work.SharedWork`
+        does it (with the heartbeat); nothing to do alone on a database."""
 
     def _kill(self, ti_key: TaskInstanceKey) -> None:
         """Stop the attempt of ``ti_key`` handed to the executor, if there is one."""
@@ -190,6 +206,27 @@ class SchedulerState:
             self._drop_run(key, kill=False)
         self._recover_after_stale = True
         self._pass_wanted = True
+
+    def _started_from_claim(
+        self, engine: DagRunEngine, ti: TaskInstance, key: AttemptKey
+    ) -> TaskInstance:
+        """``ti``, started from its worker's claim of attempt ``key`` when there is one: an
+        attempt whose start was never applied (its scheduler died, or the database connection
+        dropped before the start was committed and the runs were loaded again); its claim says
+        when and where it started."""
+        claim = self.store.get_attempt(key)
+        if claim is None:
+            return ti
+        engine.start_attempt(
+            ti.task_id,
+            ti.map_index,
+            claim.start_date,
+            hostname=claim.hostname,
+            pid=claim.pid,
+            log_path=claim.log_path,
+            claimed=True,
+        )
+        return engine.get_ti(ti.task_id, ti.map_index)
 
     def _drop_run(self, key: tuple[str, str], *, kill: bool) -> None:
         self._runs.pop(key, None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
 from headwater.db.opening import open_store
+from headwater.db.reconnect import is_connection_lost, short_reason
 
 if TYPE_CHECKING:
     from headwater.dag_processing.processor import DagFolderProcessor
@@ -186,8 +187,15 @@ def run_processor_loop(
             raise  # no later scan can succeed: end with the error, which says what to do
         except ScanStopped:
             return
-        except Exception:  # a database hiccup: log it and scan again next time
-            log.exception("Scanning %s failed", processor.folder)
+        except Exception as exc:  # a database hiccup: log it and scan again next time
+            if not is_connection_lost(exc):
+                log.exception("Scanning %s failed", processor.folder)
+            else:  # one line: the next scan reconnects
+                log.warning(
+                    "Scanning %s: lost the database connection (%s); scanning again next time",
+                    processor.folder,
+                    short_reason(exc),
+                )
         else:
             # Once per change of a file's errors, not at every scan that imports it again.
             for path, count in report.new_errors.items():

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.clock import Clock, SystemClock
 from headwater.db.errors import DamagedDatabaseError
+from headwater.db.reconnect import is_connection_lost, short_reason
 from headwater.exceptions import HeadwaterError
 from headwater.scheduler.job_heartbeat import JobHeartbeat
 from headwater.strict_json import dumps
@@ -143,8 +144,15 @@ class Triggerer:
                         self.keep_alive(now)
                 except DamagedDatabaseError:
                     raise  # no later tick can succeed: end with the error, which says what to do
-                except Exception:
-                    log.exception("Triggerer %s: a pass failed; trying again", self.id)
+                except Exception as exc:
+                    if not is_connection_lost(exc):
+                        log.exception("Triggerer %s: a pass failed; trying again", self.id)
+                    else:  # one line: the pass is tried again (unbounded: it is a service)
+                        log.warning(
+                            "Triggerer %s: lost the database connection (%s); trying again",
+                            self.id,
+                            short_reason(exc),
+                        )
                 wait = (next_tick - self.clock.now()).total_seconds()
                 self.wait_for_results(min(max(wait, 0.0), MAX_WAIT_S))
         finally:

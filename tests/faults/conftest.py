@@ -1,0 +1,24 @@
+"""The fault tests' database: this test's PostgreSQL database, and the faults made on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fault_harness import DatabaseFaults
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """This test's PostgreSQL database, empty and migrated (``db_url``'s PostgreSQL case)."""
+    from database_fixtures import _prepare
+
+    return _prepare("postgresql", request, tmp_path)
+
+
+@pytest.fixture
+def faults(postgres_url: str, postgres_admin_url: str) -> Iterator[DatabaseFaults]:
+    made = DatabaseFaults(postgres_url, postgres_admin_url)
+    yield made
+    made.close()
