@@ -127,3 +127,34 @@ def test_a_broker_restarted_mid_run_loses_no_attempt(
         assert text.count("The Celery result backend answers again") == 1, text
     assert "Traceback" not in text, text
     assert cluster.stop_scheduler(scheduler) == 0
+
+
+def test_the_broker_watch_tells_a_redis_restart_once_after_the_server_answers_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from headwater.celery_executor.app import build_app
+    from headwater.celery_executor.broker_watch import BrokerWatch
+    from headwater.settings_scale_out import CelerySettings
+
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    settings = CelerySettings(broker_url=f"{server.url}/0", result_backend=f"{server.url}/1")
+    app = build_app(settings)
+    watch = BrokerWatch(app, settings.broker_url, timeout_s=1.0)
+    try:
+        assert [watch.restarted(), watch.restarted()] == [False, False]  # the same server
+        server.kill()
+        assert [watch.restarted(), watch.restarted()] == [False, False]  # not answering
+        server.start()
+        assert [watch.restarted(), watch.restarted()] == [True, False]  # once, when back
+        server.restart(down_s=0)
+        assert watch.restarted()  # a restart between two calls is seen too
+        lost = [
+            r.getMessage() for r in caplog.records if "Lost the Celery broker" in r.getMessage()
+        ]
+        assert len(lost) == 1, lost  # one warning for the outage, however often it was met
+        assert "Connection refused" in lost[0], lost
+    finally:
+        watch.close()
+        app.close()
+        server.kill()
