@@ -1,11 +1,47 @@
-"""How a Celery task that returned no outcome is told: the words a user reads."""
+"""What the result backend says of the attempts a scheduler watches: started and ended tasks
+read in one round trip on Redis, and how a Celery task that returned no outcome is told (the
+words a user reads)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from billiard.exceptions import TimeLimitExceeded, WorkerLostError
+from brokers import Broker
 from celery.exceptions import TaskRevokedError
 
-from headwater.celery_executor.results import TIMED_OUT, failure_text
+from headwater.celery_executor.app import build_app
+from headwater.celery_executor.results import TIMED_OUT, failure_text, read_reports
+from headwater.engine.records import AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+from headwater.settings_scale_out import CelerySettings
+
+
+def test_reports_of_many_tasks_come_from_one_read_of_redis(
+    redis_broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = CelerySettings(
+        broker_url=redis_broker.broker_url,
+        result_backend=redis_broker.result_backend,
+        key_prefix=redis_broker.key_prefix,
+    )
+    backend = build_app(settings).backend
+    backend.store_result("t-started", {"hostname": "w1@host", "pid": 41}, "STARTED")
+    success = AttemptOutcome(TaskInstanceState.SUCCESS).to_json()
+    outcome: dict[str, Any] = {"outcome": success, "hostname": "w1@host", "pid": 41}
+    backend.store_result("t-ended", outcome, "SUCCESS")
+
+    def one_by_one(task_id: str, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"read {task_id} on its own: Redis is read in one MGET")
+
+    monkeypatch.setattr(backend, "get_task_meta", one_by_one)
+    reports = read_reports(backend, ["t-started", "t-ended", "t-queued"])
+    assert set(reports) == {"t-started", "t-ended"}  # still queued: nothing to say
+    assert (reports["t-started"].hostname, reports["t-started"].pid) == ("w1@host", 41)
+    assert reports["t-started"].outcome is None
+    ended = reports["t-ended"].outcome
+    assert ended is not None and ended.state is TaskInstanceState.SUCCESS
 
 
 def test_a_hard_time_limit_says_it_timed_out() -> None:

@@ -36,10 +36,12 @@ class TaskReport:
 
 def read_reports(backend: Any, task_ids: list[str]) -> dict[str, TaskReport]:
     """The tasks among ``task_ids`` that started or ended, by task id."""
-    from celery.backends.base import KeyValueStoreBackend
+    from celery.backends.base import BaseKeyValueStoreBackend
 
     metas: dict[str, dict[str, Any]] = {}
-    if isinstance(backend, KeyValueStoreBackend):
+    # Redis's backend is a BaseKeyValueStoreBackend (not a KeyValueStoreBackend, which adds
+    # the synchronous waiting mixin): test for the base, or every read is one GET a task.
+    if isinstance(backend, BaseKeyValueStoreBackend):
         keys = [backend.get_key_for_task(task_id) for task_id in task_ids]
         for task_id, value in zip(task_ids, backend.mget(keys), strict=True):
             if value is not None:

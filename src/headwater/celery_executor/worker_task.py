@@ -4,8 +4,8 @@ The message is an :class:`~headwater.executors.messages.AttemptMessage` as JSON;
 runs it with :func:`~headwater.runtime.remote_attempt.run_payload` on its **own** settings
 (its database URL from its environment: messages carry no credentials), which claims the
 attempt first (a second delivery of the same try is refused: ``rejected``), runs it and
-records its outcome with its XComs before returning. Meanwhile a thread heartbeats the
-attempt's row (:mod:`headwater.celery_executor.attempt_heartbeat`).
+records its outcome with its XComs before returning. Meanwhile the process's heartbeat
+thread beats for the attempt's row (:mod:`headwater.celery_executor.attempt_heartbeat`).
 
 The result is ``{"outcome": ..., "rejected": ..., "hostname": ..., "pid": ...}``
 (:func:`outcome_from_result` reads it back in the scheduler).
@@ -13,12 +13,13 @@ The result is ``{"outcome": ..., "rejected": ..., "hostname": ..., "pid": ...}``
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 from typing import Any
 
-from headwater.celery_executor.attempt_heartbeat import AttemptHeartbeat, AttemptLiveness
+from headwater.celery_executor.attempt_heartbeat import AttemptLiveness, process_beats
 from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 
@@ -30,7 +31,6 @@ _HOSTNAME = socket.gethostname()
 def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
     """Celery task body (``bind=True``: ``task`` is the Celery task): run ``payload``."""
     from headwater.runtime.remote_attempt import run_payload, worker_store
-    from headwater.settings import load_settings
 
     key = _key_of(payload)
     try:
@@ -40,10 +40,19 @@ def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
     if key is None or not isinstance(store, AttemptLiveness):
         outcome = run_payload(payload)
     else:
-        interval_s = load_settings().scheduler.heartbeat_interval_s
-        with AttemptHeartbeat(store, key, interval_s):
+        beats = process_beats(store, _heartbeat_interval_s())
+        with beats.running(key):
             outcome = run_payload(payload)
     return result_of(outcome)
+
+
+@functools.cache
+def _heartbeat_interval_s() -> float:
+    """``[scheduler] heartbeat_interval_s`` of this worker's settings (read once: settings
+    are read when a worker process starts, as its database URL is)."""
+    from headwater.settings import load_settings
+
+    return load_settings().scheduler.heartbeat_interval_s
 
 
 def result_of(outcome: AttemptOutcome) -> dict[str, Any]:
