@@ -123,7 +123,6 @@ class CeleryExecutor(Executor):
         self._broker_down = False
         self._backend_down = False
         self._watch_broker = BrokerWatch(self._app, settings.broker_url, settings.send_timeout_s)
-        self._send_again = False
         self._row_cursor = 0
 
     # -- the interface ---------------------------------------------------------------------
@@ -150,7 +149,7 @@ class CeleryExecutor(Executor):
         return events
 
     def heartbeat(self) -> None:
-        if self._watch_broker.restarted() or self._send_again:
+        if self._watch_broker.restarted():
             self._send_unstarted_again()
         self._send_pending()
         self._check_rows()
@@ -176,8 +175,7 @@ class CeleryExecutor(Executor):
 
     def kill(self, key: AttemptKey) -> None:
         if key in self._pending:
-            self._pending.remove(key)
-            return
+            self._pending.remove(key)  # not sent, or sent again after a broker restart
         task_id = task_id_for(key, self._settings)
         watched = self._watched.pop(task_id, None)
         if watched is None:
@@ -226,40 +224,24 @@ class CeleryExecutor(Executor):
             log.warning("The Celery broker takes attempts again")
             self._broker_down = False
 
-    def _send(self, message: AttemptMessage) -> bool:
-        if not self._publish(message):
-            return False
-        key = message.key
-        self._watch(
-            task_id_for(key, self._settings), _Watched(key, message.timeout_s, started=False)
-        )
-        return True
-
     def _send_unstarted_again(self) -> None:
         """The broker restarted or the connection to it broke: it may have lost the messages
-        of attempts not started yet (so may a worker that had fetched one): send them again.
-        A broker that refuses one leaves the rest for the next heartbeat."""
-        unstarted = [w for w in self._watched.values() if not w.started and not w.in_database]
-        sent = 0
-        self._send_again = False
-        for watched in unstarted:
-            message = self._prepare(watched.key)
-            if message is None:  # no longer queued for this try: nothing to send
-                continue
-            if not self._publish(message):
-                self._send_again = True
-                break
-            sent += 1
+        of attempts not started yet (so may a worker that had fetched one): they are sent
+        again, as pending ones are (still watched meanwhile)."""
+        pending = set(self._pending)
+        again = [
+            w.key
+            for w in self._watched.values()
+            if not (w.started or w.in_database or w.key in pending)
+        ]
+        self._pending.extend(again)
         log.warning(
-            "The Celery broker restarted or the connection to it broke: sent again %d of %d "
-            "attempt(s) not started yet (a delivery whose try was claimed is refused)",
-            sent,
-            len(unstarted),
+            "The Celery broker restarted or the connection to it broke: %d attempt(s) not "
+            "started yet are sent again (a delivery whose try was claimed is refused)",
+            len(again),
         )
 
-    def _publish(self, message: AttemptMessage) -> bool:
-        """Hand ``message`` to the broker; False (a warning, once per outage) if it did not
-        take it."""
+    def _send(self, message: AttemptMessage) -> bool:
         key = message.key
         task_id = task_id_for(key, self._settings)
         queue = queue_for(message.ti.queue if message.ti is not None else "default", self._settings)
@@ -287,6 +269,8 @@ class CeleryExecutor(Executor):
                 )
             self._broker_down = True
             return False
+        if task_id not in self._watched:  # else sent again after a broker restart
+            self._watch(task_id, _Watched(key, message.timeout_s, started=False))
         return True
 
     def _watch(self, task_id: str, watched: _Watched) -> None:
