@@ -211,15 +211,24 @@ class CeleryExecutor(Executor):
         now = self._clock.now()
         if self._send_after is not None and now < self._send_after:
             return
-        for _ in range(min(len(self._pending), BATCH)):
-            key = self._pending.popleft()
-            message = self._prepare(key)
-            if message is None:
-                continue
-            if not self._send(message):
-                self._pending.appendleft(key)
-                self._send_after = self._clock.now() + _retry_delta()
-                return
+        if not self._pending:
+            return
+        try:
+            # One producer (one broker connection from the pool) for the whole batch.
+            with self._app.producer_or_acquire() as producer:
+                for _ in range(min(len(self._pending), BATCH)):
+                    key = self._pending.popleft()
+                    message = self._prepare(key)
+                    if message is None:
+                        continue
+                    if not self._send(message, producer):
+                        self._pending.appendleft(key)
+                        self._send_after = self._clock.now() + _retry_delta()
+                        return
+        except Exception as exc:  # no connection to the broker for the producer: not sent
+            self._broker_refused(exc, "the batch")
+            self._send_after = self._clock.now() + _retry_delta()
+            return
         if self._broker_down:
             log.warning("The Celery broker takes attempts again")
             self._broker_down = False
@@ -241,7 +250,7 @@ class CeleryExecutor(Executor):
             len(again),
         )
 
-    def _send(self, message: AttemptMessage) -> bool:
+    def _send(self, message: AttemptMessage, producer: Any) -> bool:
         key = message.key
         task_id = task_id_for(key, self._settings)
         queue = queue_for(message.ti.queue if message.ti is not None else "default", self._settings)
@@ -256,22 +265,29 @@ class CeleryExecutor(Executor):
                 queue=queue,
                 time_limit=limit,
                 retry=False,
+                producer=producer,
+                # What Celery shows of the arguments (logs, `inspect`): the attempt, not a
+                # repr of the whole message computed for every send.
+                argsrepr=f"[{key.dag_id}.{key.task_id} {key.run_id} try {key.try_number}]",
+                kwargsrepr="{}",
             )
         except Exception as exc:  # kombu's errors vary by transport: all mean "not sent"
-            if not self._broker_down:
-                log.warning(
-                    "The Celery broker did not take task %s try %d (%s: %s); it is sent "
-                    "again when the broker answers",
-                    key.task_id,
-                    key.try_number,
-                    type(exc).__name__,
-                    exc,
-                )
-            self._broker_down = True
+            self._broker_refused(exc, f"task {key.task_id} try {key.try_number}")
             return False
         if task_id not in self._watched:  # else sent again after a broker restart
             self._watch(task_id, _Watched(key, message.timeout_s, started=False))
         return True
+
+    def _broker_refused(self, exc: BaseException, what: str) -> None:
+        if not self._broker_down:
+            log.warning(
+                "The Celery broker did not take %s (%s: %s); it is sent again when the "
+                "broker answers",
+                what,
+                type(exc).__name__,
+                exc,
+            )
+        self._broker_down = True
 
     def _watch(self, task_id: str, watched: _Watched) -> None:
         self._watched[task_id] = watched
