@@ -193,3 +193,29 @@ def test_after_a_dropped_connection_another_process_claim_and_end_are_still_refu
         assert not record_retried(store, mine, AttemptOutcome(S.SUCCESS), late, {})
         stored = store.get_attempt(started.key)
         assert stored is not None and (stored.state, stored.pid) == (S.FAILED, 4242)
+
+
+def test_a_scheduler_duty_that_lost_its_connection_says_so_in_one_line(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import datetime
+
+    from headwater.scheduler.periodic_duties import PeriodicDuties
+
+    lost = _lost_connection(postgres_url)
+
+    class Deadlines:
+        name = "deadlines"
+
+        def tick(self, now: datetime) -> None:
+            raise lost
+
+        def stop(self) -> None:
+            pass
+
+    with caplog.at_level(logging.WARNING, logger="headwater"):
+        PeriodicDuties([Deadlines()]).tick(T0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "The scheduler's deadlines check lost the database connection; it is tried again"
+    ]
+    assert not any(r.exc_info for r in caplog.records)  # no traceback

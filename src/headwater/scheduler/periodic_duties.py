@@ -20,6 +20,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from headwater.db.reconnect import is_connection_lost
 from headwater.scheduler.deadline_checks import DeadlineChecks
 from headwater.scheduler.retention import retention_duties
 
@@ -61,7 +62,13 @@ class PeriodicDuties:
                 duty.tick(now)
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"
-                if self._last_error.get(duty.name) != message:
+                if is_connection_lost(exc):  # the loop's own retries say it: one line
+                    log.warning(
+                        "The scheduler's %s check lost the database connection; it is tried "
+                        "again",
+                        duty.name,
+                    )
+                elif self._last_error.get(duty.name) != message:
                     log.exception("The scheduler's %s check failed; it is tried again", duty.name)
                 self._last_error[duty.name] = message
             else:
