@@ -106,6 +106,11 @@ def build_app(settings: CelerySettings) -> Celery:
         task_default_queue=settings.default_queue,
         task_create_missing_queues=True,
         broker_connection_retry_on_startup=True,
+        # When the broker connection drops, attempts running go on (their outcome goes to the
+        # database; the redelivered message is refused by the claim), as today's default
+        # does: pinned, as Celery 6 will cancel them instead (Celery 5 warns of that at each
+        # connection loss all the same).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_connection_timeout=settings.send_timeout_s,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

@@ -22,6 +22,12 @@ worker heartbeats its attempt's row, and the scheduler fails an attempt whose he
 older than ``[scheduler] task_heartbeat_timeout_s`` (it retries per its ``retries``). The rows
 of watched attempts are also read, ``ROWS_PER_HEARTBEAT`` per heartbeat, so an attempt the
 scheduler ended that way stops being watched.
+
+Celery cannot tell it either that the broker lost messages (a Redis broker restarted without
+persistence loses all): each heartbeat asks the broker
+(:class:`~headwater.celery_executor.broker_watch.BrokerWatch`), and when it restarted or the
+connection to it broke, the attempts not started yet are sent again under the same task ids
+(a delivery that finds its try claimed is refused).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.celery_executor.app import RUN_ATTEMPT_TASK, build_app, queue_for, task_id_for
+from headwater.celery_executor.broker_watch import BrokerWatch
 from headwater.celery_executor.results import TIMED_OUT, read_reports
 from headwater.clock import Clock, SystemClock
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskAttempt
@@ -114,6 +121,8 @@ class CeleryExecutor(Executor):
         self._finished: list[tuple[AttemptKey, AttemptOutcome]] = []
         self._send_after: datetime | None = None
         self._broker_down = False
+        self._backend_down = False
+        self._watch_broker = BrokerWatch(self._app, settings.broker_url, settings.send_timeout_s)
         self._row_cursor = 0
 
     # -- the interface ---------------------------------------------------------------------
@@ -140,6 +149,8 @@ class CeleryExecutor(Executor):
         return events
 
     def heartbeat(self) -> None:
+        if self._watch_broker.restarted():
+            self._send_unstarted_again()
         self._send_pending()
         self._check_rows()
 
@@ -164,8 +175,7 @@ class CeleryExecutor(Executor):
 
     def kill(self, key: AttemptKey) -> None:
         if key in self._pending:
-            self._pending.remove(key)
-            return
+            self._pending.remove(key)  # not sent, or sent again after a broker restart
         task_id = task_id_for(key, self._settings)
         watched = self._watched.pop(task_id, None)
         if watched is None:
@@ -187,6 +197,7 @@ class CeleryExecutor(Executor):
         self._order.clear()
         self._pending.clear()
         finished, self._finished = self._finished, []
+        self._watch_broker.close()
         self._app.close()
         return finished
 
@@ -222,6 +233,23 @@ class CeleryExecutor(Executor):
             log.warning("The Celery broker takes attempts again")
             self._broker_down = False
 
+    def _send_unstarted_again(self) -> None:
+        """The broker restarted or the connection to it broke: it may have lost the messages
+        of attempts not started yet (so may a worker that had fetched one): they are sent
+        again, as pending ones are (still watched meanwhile)."""
+        pending = set(self._pending)
+        again = [
+            w.key
+            for w in self._watched.values()
+            if not (w.started or w.in_database or w.key in pending)
+        ]
+        self._pending.extend(again)
+        log.warning(
+            "The Celery broker restarted or the connection to it broke: %d attempt(s) not "
+            "started yet are sent again (a delivery whose try was claimed is refused)",
+            len(again),
+        )
+
     def _send(self, message: AttemptMessage, producer: Any) -> bool:
         key = message.key
         task_id = task_id_for(key, self._settings)
@@ -246,7 +274,8 @@ class CeleryExecutor(Executor):
         except Exception as exc:  # kombu's errors vary by transport: all mean "not sent"
             self._broker_refused(exc, f"task {key.task_id} try {key.try_number}")
             return False
-        self._watch(task_id, _Watched(key, message.timeout_s, started=False))
+        if task_id not in self._watched:  # else sent again after a broker restart
+            self._watch(task_id, _Watched(key, message.timeout_s, started=False))
         return True
 
     def _broker_refused(self, exc: BaseException, what: str) -> None:
@@ -296,8 +325,13 @@ class CeleryExecutor(Executor):
         try:
             reports = read_reports(self._app.backend, ids)
         except Exception as exc:
-            log.warning("Could not read the Celery result backend: %s", exc)
+            if not self._backend_down:  # once per outage: poll reads every few milliseconds
+                log.warning("Could not read the Celery result backend: %s", exc)
+            self._backend_down = True
             return
+        if self._backend_down:
+            log.warning("The Celery result backend answers again")
+            self._backend_down = False
         now = self._clock.now()
         for task_id, report in reports.items():
             watched = self._watched[task_id]
