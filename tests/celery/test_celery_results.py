@@ -4,6 +4,7 @@ words a user reads)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,7 +13,12 @@ from brokers import Broker
 from celery.exceptions import TaskRevokedError
 
 from headwater.celery_executor.app import build_app
-from headwater.celery_executor.results import TIMED_OUT, failure_text, read_reports
+from headwater.celery_executor.results import (
+    TIMED_OUT,
+    failure_text,
+    read_reports,
+    write_started,
+)
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 from headwater.settings_scale_out import CelerySettings
@@ -27,10 +33,13 @@ def test_reports_of_many_tasks_come_from_one_read_of_redis(
         key_prefix=redis_broker.key_prefix,
     )
     backend = build_app(settings).backend
-    backend.store_result("t-started", {"hostname": "w1@host", "pid": 41}, "STARTED")
+    for task_id in ("t-started", "t-ended"):  # as the worker says it, as its attempt starts
+        write_started(
+            SimpleNamespace(backend=backend, request=SimpleNamespace(id=task_id)), "w1@host", 41
+        )
     success = AttemptOutcome(TaskInstanceState.SUCCESS).to_json()
     outcome: dict[str, Any] = {"outcome": success, "hostname": "w1@host", "pid": 41}
-    backend.store_result("t-ended", outcome, "SUCCESS")
+    backend.store_result("t-ended", outcome, "SUCCESS")  # the result wins over the marker
 
     def one_by_one(task_id: str, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError(f"read {task_id} on its own: Redis is read in one MGET")

@@ -3,7 +3,9 @@
 The app sends JSON only (an :class:`~headwater.executors.messages.AttemptMessage`, never a
 pickle), acknowledges a message only once its attempt ended (``acks_late``), takes one
 message at a time per worker process (``prefetch 1``, so a long attempt holds back no other),
-reports the STARTED state (the scheduler marks the instance running from it), and gives the
+reports the start of each attempt itself (:func:`~headwater.celery_executor.results.write_started`:
+one write, where Celery's ``task_track_started`` reads the state before each of its writes),
+and gives the
 Redis broker ``[celery] visibility_timeout_s``: a message whose worker died unacknowledged is
 delivered again after it (RabbitMQ redelivers when the worker's connection drops); the
 attempt's claim refuses to run it twice.
@@ -100,7 +102,7 @@ def build_app(settings: CelerySettings) -> Celery:
         result_accept_content=["json"],
         task_acks_late=True,
         worker_prefetch_multiplier=1,
-        task_track_started=True,
+        task_track_started=False,  # the task says it started: results.write_started
         broker_transport_options=transport,
         result_backend_transport_options=results,
         task_default_queue=settings.default_queue,

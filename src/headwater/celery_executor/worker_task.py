@@ -30,9 +30,14 @@ _HOSTNAME = socket.gethostname()
 
 def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
     """Celery task body (``bind=True``: ``task`` is the Celery task): run ``payload``."""
+    from headwater.celery_executor.results import write_started  # it imports this module
     from headwater.runtime.remote_attempt import run_payload, worker_store
 
     key = _key_of(payload)
+    try:
+        write_started(task, _HOSTNAME, os.getpid())
+    except Exception as exc:  # the result store away: the attempt's own claim still tells
+        log.warning("Could not say that task %s started: %s", task.request.id, exc)
     try:
         store, _ = worker_store()
     except Exception:
