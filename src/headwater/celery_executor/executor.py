@@ -185,14 +185,19 @@ class CeleryExecutor(Executor):
         self._finished.append((key, AttemptOutcome(TaskInstanceState.FAILED, error=error)))
 
     def stop(self) -> list[tuple[AttemptKey, AttemptOutcome]]:
-        """Revoke the attempts that started (the scheduler ends them as stopped and their
-        next try runs when a scheduler starts) and close the broker connections.
+        """Revoke the attempts that started, killing their processes (the scheduler ends them
+        as stopped and their next try runs when a scheduler starts) and close the broker
+        connections.
 
         Messages not started yet stay in their queue: the scheduler puts their instances
         back with the same try, which the next scheduler sends again under the same task
         id (a revoke would make workers discard that id for good); whichever delivery
         claims the try runs it, once."""
-        self._revoke([task_id for task_id, w in self._watched.items() if w.started])
+        # SIGKILL, not SIGTERM: a child process that unwinds records its attempt FAILED
+        # before the scheduler records it stopped, and a stop would then fail the task
+        # (without a retry) instead of running it again (seen on a loaded machine).
+        started = [task_id for task_id, w in self._watched.items() if w.started]
+        self._revoke(started, signal="SIGKILL")
         self._watched.clear()
         self._order.clear()
         self._pending.clear()
@@ -293,11 +298,11 @@ class CeleryExecutor(Executor):
         self._watched[task_id] = watched
         self._order.append(task_id)
 
-    def _revoke(self, task_ids: list[str]) -> None:
+    def _revoke(self, task_ids: list[str], signal: str = "SIGTERM") -> None:
         if not task_ids:
             return
         try:
-            self._app.control.revoke(task_ids, terminate=True, signal="SIGTERM")
+            self._app.control.revoke(task_ids, terminate=True, signal=signal)
         except Exception as exc:
             log.warning("Could not revoke %d Celery task(s): %s", len(task_ids), exc)
 
