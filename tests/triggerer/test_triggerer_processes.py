@@ -186,7 +186,12 @@ def test_a_killed_triggerers_triggers_are_taken_over_none_lost_none_fired_twice(
     fired = {t.id: t for t in store.list_triggers()}
     assert {fired[t.id].state for t in triggers} == {FIRED}
     assert all(fired[t.id].payload == {"path": t.kwargs["path"], "text": "up"} for t in triggers)
-    assert tree.fired_ids() == Counter({t.id: 1 for t in triggers})
+    # None fired twice. The killed triggerer may not have written the lines of its last
+    # firings (SIGKILL right after their commit): those come from the database above; the
+    # twenty the second one took over and the last twenty are all in its own log.
+    logged = tree.fired_ids()
+    assert set(logged.values()) == {1}
+    assert {t.id for t in triggers[20:]} <= set(logged) <= {t.id for t in triggers}
     store.close()
 
 
