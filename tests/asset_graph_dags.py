@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.store.sql import SqlStore
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 
 FEATURES = "s3://lake/features.parquet"
 
@@ -37,5 +36,5 @@ with DAG("audit", start_date=START, schedule=AssetAlias("files"), tags=["team-a"
 def store_asset_dags(store: SqlStore, folder: Path) -> None:
     """Add the DAGs above to ``folder`` (beside what it holds) and store them."""
     write_dags(folder, ASSET_DAGS, name="asset_dags.py")
-    report = DagFolderProcessor(store, folder).scan()
+    report = scan_here(store, folder)
     assert not report.errors, report

@@ -2,25 +2,35 @@
 
 For the tests of :mod:`headwater.operations` and of the commands that use the database:
 ``store_dags(store, folder)`` writes ``DAGS`` to ``folder`` and scans it with
-:class:`~headwater.dag_processing.processor.DagFolderProcessor`; ``run_now(...)`` runs a DAG
+:func:`scan_here` (the DAG processor, importing in this process); ``run_now(...)`` runs a DAG
 of that folder to its end on the same store (real attempts, XComs and log files), as the
 scheduler's workers would.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
 from headwater.cli import cli
 from headwater.clock import FakeClock
-from headwater.dag_processing.processor import DagFolderProcessor
+from headwater.dag_processing.parse_file import parse
+from headwater.dag_processing.processor import (
+    DagFolderProcessor,
+    ParseResult,
+    ScanReport,
+    parse_result,
+)
 from headwater.dag_test import DagRunResult, run_dag_in_process
 from headwater.loading.dagbag import DagBag
 from headwater.settings import Settings
+from headwater.store.ports import Store
 from headwater.store.sql import SqlStore
 
 JAN_1 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -82,6 +92,24 @@ with DAG("partly", start_date=START, schedule=None) as partly:
 """
 
 
+class _ProcessorHere(DagFolderProcessor):
+    """The DAG processor, importing each file in this process instead of a child process of
+    its own: the same parse (``parse_file.parse``, its result through JSON as the child's is)
+    and the same storing, without starting an interpreter per file (a fifth of a second, in
+    the set-up of hundreds of tests). The child processes themselves, their time limit and
+    their crashes, are tested in ``tests/dag_processing``."""
+
+    def _parse_all(self, paths: list[str], on_result: Callable[[ParseResult], None]) -> None:
+        for path in paths:
+            on_result(parse_result(path, json.loads(json.dumps(parse(Path(path))))))
+
+
+def scan_here(store: Store, folder: Path, **options: Any) -> ScanReport:
+    """Store the DAGs of ``folder`` as ``DagFolderProcessor(store, folder, **options).scan()``
+    does, importing the files in this process (for tests' set-ups)."""
+    return _ProcessorHere(store, folder, **options).scan()
+
+
 def write_dags(folder: Path, text: str = DAGS, name: str = "dags.py") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -92,7 +120,7 @@ def write_dags(folder: Path, text: str = DAGS, name: str = "dags.py") -> Path:
 def store_dags(store: SqlStore, folder: Path, text: str = DAGS) -> Path:
     """Write ``text`` as a DAG file in ``folder`` and let the DAG processor store it."""
     path = write_dags(folder, text)
-    report = DagFolderProcessor(store, folder).scan()
+    report = scan_here(store, folder)
     assert not report.errors, report
     return path
 

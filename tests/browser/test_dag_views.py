@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun, TaskInstance
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.services.context import open_context
 from headwater.settings import Settings
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 from web_fixtures import ActAs
 
 Screenshot = Callable[[Any, str], Path]
@@ -53,7 +52,7 @@ def extra_dags(web_settings: Settings, dags_folder: Path) -> None:
     """``grouped`` (a task group) with two runs, and ``shady`` (scripts in its docs)."""
     write_dags(dags_folder, EXTRA_DAGS, name="extra.py")
     with open_context(web_settings) as ctx:
-        report = DagFolderProcessor(ctx.store, dags_folder).scan()
+        report = scan_here(ctx.store, dags_folder)
         assert not report.errors, report
         for day, run_state, states in (
             (0, DagRunState.SUCCESS, ["success"] * 4),

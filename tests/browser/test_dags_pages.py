@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.services.context import open_context
 from headwater.settings import Settings
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 from web_fixtures import ActAs
 
 PARAMS_DAG = """
@@ -43,7 +42,7 @@ with DAG("params_demo", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule="0
 def params_dag(web_settings: Settings, dags_folder: Path) -> None:
     write_dags(dags_folder, PARAMS_DAG, name="params_demo.py")
     with open_context(web_settings) as ctx:
-        report = DagFolderProcessor(ctx.store, dags_folder).scan()
+        report = scan_here(ctx.store, dags_folder)
     assert not report.errors, report
 
 
@@ -226,7 +225,7 @@ def test_the_import_errors_banner_opens_the_failing_files(
         "broken_load.py",
     )
     with open_context(web_settings) as ctx:
-        DagFolderProcessor(ctx.store, dags_folder).scan()
+        scan_here(ctx.store, dags_folder)
     act_as("viewer")
     page.goto(f"{live_url}/")
     banner = page.locator(".banner-error")

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.services.context import open_context
 from headwater.settings import Settings
-from stored_dags import run_now, write_dags
+from stored_dags import run_now, scan_here, write_dags
 from web_fixtures import ActAs
 
 Screenshot = Callable[[Any, str], Path]
@@ -40,7 +39,7 @@ with DAG("flow", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
 def flow_run(web_settings: Settings, dags_folder: Path) -> None:
     write_dags(dags_folder, FLOW, name="flow.py")
     with open_context(web_settings) as ctx:
-        report = DagFolderProcessor(ctx.store, dags_folder).scan()
+        report = scan_here(ctx.store, dags_folder)
         assert not report.errors, report
         assert run_now(ctx.store, dags_folder, "flow", "r1", web_settings).state == "success"
 

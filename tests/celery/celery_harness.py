@@ -19,10 +19,10 @@ from typing import Any
 from brokers import Broker
 
 from command_processes import clean_env, kill_session, wait_for
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstanceKey
 from headwater.operations import trigger_run
 from headwater.store.sql import SqlStore
+from stored_dags import scan_here
 
 HEADER = """\
 from datetime import UTC, datetime, timedelta
@@ -65,7 +65,7 @@ class Cluster:
 
     def write_dag(self, name: str, body: str) -> None:
         (self.folder / f"{name}.py").write_text(HEADER + textwrap.dedent(body))
-        report = DagFolderProcessor(self.store, self.folder).scan()
+        report = scan_here(self.store, self.folder)
         assert not report.errors, self.store.list_import_errors()
 
     def trigger(self, dag_id: str) -> DagRun:

@@ -12,7 +12,7 @@ import pytest
 from headwater.settings import Settings
 from headwater.store import backfills
 from headwater.store.sql import SqlStore
-from stored_dags import invoke, run_now
+from stored_dags import invoke, run_now, scan_here
 
 RUN_FIELDS = {
     "dag_id",
@@ -296,13 +296,12 @@ def test_dags_list_without_a_database_is_as_before(tmp_path: Path, headwater_hom
 
 
 def test_list_import_errors_shows_what_the_processor_stored(store: SqlStore, folder: Path) -> None:
-    from headwater.dag_processing.processor import DagFolderProcessor
 
     result = invoke("dags", "list-import-errors")
     assert result.exit_code == 0, result.output
     assert "No import errors." in result.output
     (folder / "broken.py").write_text("# headwater dag\nimport nowhere_to_be_found\n")
-    DagFolderProcessor(store, folder).scan()
+    scan_here(store, folder)
     result = invoke("dags", "list-import-errors", "-o", "json")
     assert result.exit_code == 0, result.output
     (error,) = json.loads(result.stdout)

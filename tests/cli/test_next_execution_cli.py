@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.store.sql import SqlStore
-from stored_dags import invoke, write_dags
+from stored_dags import invoke, scan_here, write_dags
 
 WEEKDAYS = """
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ with DAG("weekdays", schedule=CronTriggerTimetable("0 6 * * 1-5", timezone="UTC"
 
 def test_next_execution_lists_the_timetable_runs(store: SqlStore, folder: Path) -> None:
     write_dags(folder, WEEKDAYS, name="weekdays.py")
-    assert not DagFolderProcessor(store, folder).scan().errors
+    assert not scan_here(store, folder).errors
     result = invoke("dags", "next-execution", "weekdays", "-n", "3", "-o", "json")
     assert result.exit_code == 0, result.output
     planned = json.loads(result.stdout)

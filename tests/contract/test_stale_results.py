@@ -19,7 +19,6 @@ import pytest
 
 from headwater.authoring.dag import DAG
 from headwater.clock import FakeClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import (
     AttemptKey,
     AttemptOutcome,
@@ -40,6 +39,7 @@ from headwater.settings import load_settings
 from headwater.store.memory import MemoryStore
 from headwater.store.ports import Store
 from headwater.xcom_serializers import load_serializer
+from stored_dags import scan_here
 
 S = TaskInstanceState
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -111,7 +111,7 @@ def scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sched
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     clock = FakeClock(T0)
     store = MemoryStore(clock=clock)
-    assert not DagFolderProcessor(store, folder).scan().errors
+    assert not scan_here(store, folder).errors
     scheduler = Scheduler(
         store=store, executor_factory=ScriptedExecutor, settings=load_settings(), clock=clock
     )

@@ -28,12 +28,13 @@ from fault_harness import assert_each_task_ran_once, ended, write_ledger_dag
 from private_brokers import PrivateRabbitMQ, PrivateRedis
 
 from command_processes import alive, wait_for
-from headwater.dag_processing.processor import DagFolderProcessor
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "celery"))
 
 from brokers import REDIS_URL, Broker, _require
 from celery_harness import Cluster
+
+from stored_dags import scan_here
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +101,7 @@ def test_a_broker_restarted_mid_run_loses_no_attempt(
     cluster, server = restarting
     ledger = cluster.folder.parent / "ledger"
     write_ledger_dag(cluster.folder, DAG_ID, ledger, TASKS)
-    report = DagFolderProcessor(cluster.store, cluster.folder).scan()
+    report = scan_here(cluster.store, cluster.folder)
     assert not report.errors, cluster.store.list_import_errors()
     workers = [cluster.start_worker("one"), cluster.start_worker("two")]
     scheduler = cluster.start_scheduler()

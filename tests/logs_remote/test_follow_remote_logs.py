@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from command_processes import clean_env, kill_session, wait_for
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.operations import trigger_run
 from headwater.store.sql import SqlStore
+from stored_dags import scan_here
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ class Machines:
         text = DAG_FILE.replace("GO_ON", repr(str(self.go_on)))
         (dags / "talking.py").write_text(text.replace("FINISH", repr(str(self.finish))))
         with SqlStore.from_url(db_url) as store:
-            assert not DagFolderProcessor(store, dags).scan().errors
+            assert not scan_here(store, dags).errors
             trigger_run(store, "talking", run_id="r1", now=datetime.now(UTC))
         self.worker_disk, self.reader_logs = tmp_path / "worker-disk", tmp_path / "reader-logs"
         self.worker_disk.mkdir()

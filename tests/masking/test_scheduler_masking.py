@@ -16,7 +16,6 @@ from urllib.parse import quote
 import pytest
 
 from headwater.clock import SystemClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstanceKey
 from headwater.executors.local import LocalExecutor
 from headwater.operations import trigger_run
@@ -26,7 +25,7 @@ from headwater.scheduler.service import build_scheduler
 from headwater.secrets import Connection
 from headwater.settings import load_settings
 from headwater.store.sql import SqlStore
-from stored_dags import invoke
+from stored_dags import invoke, scan_here
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +87,7 @@ class Run:
         )
         folder.mkdir()
         (folder / "leaks.py").write_text(DAG_FILE.replace("TOKEN", repr(TOKEN), 2))
-        report = DagFolderProcessor(self.store, folder).scan()
+        report = scan_here(self.store, folder)
         assert not report.errors, report
         self.run: DagRun = trigger_run(self.store, "leaks", now=SystemClock().now())
         self.scheduler: Scheduler = build_scheduler(load_settings(), store=self.store)

@@ -16,6 +16,7 @@ from command_processes import wait_for
 from headwater.clock import FakeClock
 from headwater.secrets import Connection
 from headwater.store.deadlines import CALLBACK_FAILED, MISSED, STARTED
+from stored_dags import scan_here
 
 DAG_FILE = """\
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,6 @@ with DAG(
 def test_a_missed_deadline_sends_its_notifiers_from_the_callback_process(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
 ) -> None:
-    from headwater.dag_processing.processor import DagFolderProcessor
     from headwater.operations import trigger_run
     from headwater.scheduler.service import build_scheduler
     from headwater.settings import load_settings
@@ -63,7 +63,7 @@ def test_a_missed_deadline_sends_its_notifiers_from_the_callback_process(
         store.set_connection(
             Connection("slack_alerts", "slackwebhook", host=f"{receiver.url}/ok", password="T/B/s")
         )
-        assert not DagFolderProcessor(store, folder).scan().errors
+        assert not scan_here(store, folder).errors
         run = trigger_run(store, "watched", now=clock.now())
         scheduler = build_scheduler(load_settings(), store=store, clock=clock)
         scheduler.start()

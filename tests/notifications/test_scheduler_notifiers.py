@@ -14,6 +14,7 @@ import pytest
 from notification_servers import Receiver
 
 from headwater.secrets import Connection
+from stored_dags import scan_here
 
 DAG_FILE = """\
 from datetime import UTC, datetime
@@ -71,7 +72,6 @@ def scheduler_env(
 def test_task_and_dag_notifiers_through_the_scheduler(
     receiver: Receiver, scheduler_env: tuple[Any, Path]
 ) -> None:
-    from headwater.dag_processing.processor import DagFolderProcessor
     from headwater.operations import trigger_run
     from headwater.scheduler.service import build_scheduler
     from headwater.settings import load_settings
@@ -83,7 +83,7 @@ def test_task_and_dag_notifiers_through_the_scheduler(
     store.set_connection(
         Connection("slack_runs", "slackwebhook", host=f"{receiver.url}/ok/runs", password="R/U/N")
     )
-    assert not DagFolderProcessor(store, folder).scan().errors
+    assert not scan_here(store, folder).errors
     run = trigger_run(store, "alerting", now=datetime.now(UTC))
     scheduler = build_scheduler(load_settings(), store=store)
     scheduler.start()

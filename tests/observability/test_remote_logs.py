@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from headwater.clock import FakeClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.exceptions import HeadwaterError
 from headwater.operations import trigger_run
 from headwater.runtime.remote_logs import check_remote_log_folder
@@ -22,7 +21,7 @@ from headwater.services.context import open_context
 from headwater.services.logs import find_attempt_log, read_log
 from headwater.settings import load_settings
 from headwater.store.sql import SqlStore
-from stored_dags import invoke
+from stored_dags import invoke, scan_here
 
 DAG_FILE = """\
 import logging
@@ -56,7 +55,7 @@ def _run_etl(db_url: str, tmp_path: Path, clock: FakeClock, *, callback: bool = 
     callbacks = "{'on_success_callback': done}" if callback else "{}"
     (folder / "etl.py").write_text(DAG_FILE.replace("**CALLBACKS", f"**{callbacks}"))
     with SqlStore.from_url(db_url, clock=clock) as store:
-        assert not DagFolderProcessor(store, folder).scan().errors
+        assert not scan_here(store, folder).errors
         trigger_run(store, "etl", run_id="r1", now=clock.now())
         scheduler = build_scheduler(load_settings(), store=store, clock=clock)
         scheduler.start()

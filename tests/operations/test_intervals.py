@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.dag_test import run_dag_in_process
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.run_factory import new_dag_run
@@ -25,7 +24,7 @@ from headwater.scheduler.run_planning import (
 )
 from headwater.settings import Settings
 from headwater.store.sql import SqlStore
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PLUS_5 = timezone(timedelta(hours=5))
@@ -60,7 +59,7 @@ def utc(day: int, hour: int = 0, minute: int = 0) -> datetime:
 def zoned(store: SqlStore, folder: Path) -> SqlStore:
     """``store`` with the DAGs berlin, halfday and ended too."""
     write_dags(folder, DAGS, name="intervals.py")
-    report = DagFolderProcessor(store, folder).scan()
+    report = scan_here(store, folder)
     assert not report.errors, report
     return store
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.exceptions import DagNotFoundError, HeadwaterError, ParamValidationError
 from headwater.operations import (
@@ -27,7 +26,7 @@ from headwater.store import backfills
 from headwater.store.assets import OUTLET, SCHEDULE, AssetReference
 from headwater.store.sql import SqlStore
 from headwater.store.sql.unit_of_work import SqlUnitOfWork
-from stored_dags import JAN_1, run_now
+from stored_dags import JAN_1, run_now, scan_here
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -97,7 +96,7 @@ def test_trigger_of_a_dag_not_in_the_database(store: SqlStore) -> None:
 
 def test_trigger_of_a_dag_no_file_defines_any_more(store: SqlStore, folder: Path) -> None:
     (folder / "dags.py").unlink()
-    DagFolderProcessor(store, folder).scan()
+    scan_here(store, folder)
     with pytest.raises(ConflictError, match="no longer defined by any DAG file"):
         trigger_run(store, "etl", now=NOW)
 
@@ -139,7 +138,7 @@ def test_delete_dag_removes_everything_and_the_file_comes_back_fresh(
     assert store.get_dag("flaky") is not None
     assert [e.kind for e in store.list_events(dag_id="etl", kind="delete_dag")] == ["delete_dag"]
     # The file still defines etl: the next scan stores it again, unpaused and without runs.
-    DagFolderProcessor(store, folder).scan()
+    scan_here(store, folder)
     row = store.get_dag("etl")
     assert row is not None and row.is_active and not row.is_paused
     assert store.list_dag_runs("etl") == []

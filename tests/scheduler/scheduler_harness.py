@@ -11,13 +11,13 @@ from typing import Any
 
 from command_processes import alive, wait_for  # noqa: F401 - shared with the tests here
 from headwater.clock import FakeClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
 from headwater.scheduler.service import build_scheduler
 from headwater.settings import load_settings
 from headwater.store.sql import SqlStore
+from stored_dags import scan_here
 
 HEADER = """\
 from datetime import UTC, datetime, timedelta
@@ -46,7 +46,7 @@ class Harness:
         return path
 
     def process(self) -> None:
-        report = DagFolderProcessor(self.store, self.folder).scan()
+        report = scan_here(self.store, self.folder)
         assert not report.errors, self.store.list_import_errors()
 
     @property

@@ -13,7 +13,6 @@ import pytest
 from scheduler_harness import HEADER, wait_for
 
 from headwater.clock import SystemClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import TaskInstanceKey
 from headwater.engine.states import TaskInstanceState as S
 from headwater.operations import trigger_run
@@ -21,6 +20,7 @@ from headwater.scheduler.scheduler import Scheduler
 from headwater.scheduler.service import build_scheduler
 from headwater.settings import load_settings
 from headwater.store.sql import SqlStore
+from stored_dags import scan_here
 
 # Real processes are slow: SQLite only (tests/scheduler/test_deferrals.py covers PostgreSQL).
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -56,7 +56,7 @@ def looping(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("HEADWATER__SCHEDULER__LOOP_INTERVAL_S", "3600")
     monkeypatch.setenv("HEADWATER__SCHEDULER__NEW_RUN_CHECK_INTERVAL_S", "0.02")
     store = SqlStore.from_url(db_url)
-    assert not DagFolderProcessor(store, folder).scan().errors
+    assert not scan_here(store, folder).errors
     store.set_pool("one", 1)
     scheduler: Scheduler = build_scheduler(load_settings(), store=store, clock=SystemClock())
     stop = threading.Event()

@@ -11,12 +11,12 @@ import pytest
 from scheduler_harness import HEADER, wait_for
 
 from headwater.clock import SystemClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
 from headwater.scheduler.service import build_scheduler
 from headwater.settings import load_settings
 from headwater.store.sql import SqlStore
+from stored_dags import scan_here
 
 DAGS = """
 with DAG("quick", start_date=START, max_active_runs=1):
@@ -63,7 +63,7 @@ def looping(
     monkeypatch.setenv("HEADWATER__SCHEDULER__LOOP_INTERVAL_S", "3600")
     monkeypatch.setenv("HEADWATER__SCHEDULER__NEW_RUN_CHECK_INTERVAL_S", "0.02")
     store = SqlStore.from_url(db_url)
-    assert not DagFolderProcessor(store, folder).scan().errors
+    assert not scan_here(store, folder).errors
     running = _Running(build_scheduler(load_settings(), store=store, clock=SystemClock()))
     try:
         wait_for(lambda: running.passes >= 1, "the first full pass")

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from asset_graph_dags import FEATURES, store_asset_dags
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import DagRun
 from headwater.engine.states import DagRunState
 from headwater.operations.errors import InvalidRequestError
 from headwater.services.asset_graph import AssetGraph, asset_graph
 from headwater.services.context import ServiceContext
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 
 WHEN = datetime(2024, 3, 1, 6, 30, tzinfo=UTC)
 
@@ -142,7 +141,7 @@ with DAG("append", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
 
 def test_a_dag_reading_what_it_produces_gets_both_edges(ctx: ServiceContext, folder: Path) -> None:
     write_dags(folder, LOOP_DAG, name="loop.py")
-    assert not DagFolderProcessor(ctx.store, folder).scan().errors
+    assert not scan_here(ctx.store, folder).errors
     graph = asset_graph(ctx)
     log = "asset:s3://lake/log.parquet"
     assert _edges(graph) == {("dag:append", log, "outlet"), (log, "dag:append", "inlet")}

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.exceptions import (
     HeadwaterError,
     ParamValidationError,
@@ -33,6 +32,7 @@ from headwater.services.errors import (
 from headwater.services.import_errors import ImportErrorOut, list_import_errors
 from headwater.services.variables import list_variables, set_variable
 from headwater.settings import Settings, load_settings
+from stored_dags import scan_here
 
 
 def test_migrate_check_and_reset_a_new_sqlite_file(settings: Settings) -> None:
@@ -89,7 +89,7 @@ def test_settings_hide_the_database_password(monkeypatch: pytest.MonkeyPatch) ->
 def test_import_errors_as_stored(ctx: ServiceContext, folder: Path) -> None:
     assert list_import_errors(ctx) == []
     (folder / "broken.py").write_text("import headwater  # a DAG file\n1/0\n")
-    DagFolderProcessor(ctx.store, folder, clock=ctx.store.clock).scan()
+    scan_here(ctx.store, folder, clock=ctx.store.clock)
     [error] = list_import_errors(ctx)
     assert isinstance(error, ImportErrorOut)
     assert (error.filename, error.line) == (str(folder / "broken.py"), 2)

@@ -15,7 +15,6 @@ import pytest
 from headwater import DAG, task
 from headwater.authoring.taskflow import CONTEXT_KEYS
 from headwater.clock import FakeClock
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.dag_processing.serialized_dag import deserialize_dag, serialize_dag
 from headwater.exceptions import DagDefinitionError, HeadwaterError
 from headwater.operations import trigger_run
@@ -24,6 +23,7 @@ from headwater.scheduler.service import build_scheduler
 from headwater.settings import load_settings
 from headwater.store.sql import SqlStore
 from headwater.testing import load_dags, run_dag
+from stored_dags import scan_here
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -168,7 +168,7 @@ def test_partial_references_run_under_the_scheduler(
     store = SqlStore.from_url(db_url, clock=clock)
     scheduler = None
     try:
-        report = DagFolderProcessor(store, folder).scan()
+        report = scan_here(store, folder)
         assert not report.errors, store.list_import_errors()
         run = trigger_run(store, "mp", now=clock.now())
         scheduler = build_scheduler(load_settings(), store=store, clock=clock)

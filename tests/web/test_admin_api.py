@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from headwater.services.context import open_context
 from headwater.settings import Settings
+from stored_dags import scan_here
 from web_fixtures import ActAs
 
 WRITES = [
@@ -400,7 +401,6 @@ def test_testing_a_connection_answers_what_the_hook_found(
 @pytest.fixture
 def events(client: TestClient, web_settings: Settings, dags_folder: Path) -> TestClient:
     """Events of etl and flaky, and of a DAG tagged team-a, stored by its file."""
-    from headwater.dag_processing.processor import DagFolderProcessor
     from stored_dags import write_dags
 
     with open_context(web_settings) as ctx:
@@ -411,7 +411,7 @@ def events(client: TestClient, web_settings: Settings, dags_folder: Path) -> Tes
             "    EmptyOperator(task_id='t')\n",
             name="team.py",
         )
-        DagFolderProcessor(ctx.store, dags_folder).scan()
+        scan_here(ctx.store, dags_folder)
         now = ctx.now()
         ctx.store.record_event("trigger", at=now, dag_id="etl", run_id="r1")
         ctx.store.record_event("clear", at=now, dag_id="flaky", run_id="r1", detail="by hand")

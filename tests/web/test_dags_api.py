@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.services.context import open_context
 from headwater.settings import Settings
-from stored_dags import DAGS, write_dags
+from stored_dags import DAGS, scan_here, write_dags
 from web_fixtures import ActAs
 
 TAGGED = """
@@ -38,7 +37,7 @@ def tagged(web_settings: Settings, dags_folder: Path) -> None:
     """Two more DAGs, tagged team-a and team-b, in a second file of the folder."""
     write_dags(dags_folder, TAGGED, name="teams.py")
     with open_context(web_settings) as ctx:
-        report = DagFolderProcessor(ctx.store, dags_folder).scan()
+        report = scan_here(ctx.store, dags_folder)
     assert not report.errors, report
 
 
@@ -217,7 +216,7 @@ def test_import_errors_list_file_line_message_and_traceback(
     write_dags(dags_folder, broken_file, "broken.py")
     write_dags(dags_folder, DAGS + "\nundefined_name\n")  # etl's file breaks too
     with open_context(web_settings) as ctx:
-        DagFolderProcessor(ctx.store, dags_folder).scan()
+        scan_here(ctx.store, dags_folder)
     act_as("viewer", tags={"team-b"})  # files carry no tags: every role sees them
     body = client.get("/api/v1/import-errors").json()
     assert body["files"] == 2 and body["total"] == 2
@@ -255,7 +254,7 @@ def test_detail_has_task_groups_as_a_tree(
 ) -> None:
     write_dags(dags_folder, GROUPED, name="grouped.py")
     with open_context(web_settings) as ctx:
-        assert not DagFolderProcessor(ctx.store, dags_folder).scan().errors
+        assert not scan_here(ctx.store, dags_folder).errors
     act_as("viewer")
     body = client.get("/api/v1/dags/grouped").json()
     [load] = body["task_groups"]

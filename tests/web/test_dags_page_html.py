@@ -7,11 +7,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from headwater.web.ui.trigger_pages import param_field
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 from web_fixtures import ActAs
 
 
@@ -62,7 +61,7 @@ def test_a_stored_script_in_a_description_is_text(
         "xss.py",
     )
     with open_context(web_settings) as ctx:
-        DagFolderProcessor(ctx.store, dags_folder).scan()
+        scan_here(ctx.store, dags_folder)
     act_as("viewer")
     html = client.get("/").text
     assert "<script>alert(1)</script>" not in html
@@ -77,7 +76,7 @@ def test_the_import_errors_banner_and_page(
     assert "failed to import" not in client.get("/").text
     write_dags(dags_folder, "from headwater import DAG\n\n1 / 0\n", "broken.py")
     with open_context(web_settings) as ctx:
-        DagFolderProcessor(ctx.store, dags_folder).scan()
+        scan_here(ctx.store, dags_folder)
     assert "1 DAG file failed to import" in client.get("/").text
     page = client.get("/import-errors").text
     assert "broken.py" in page and "ZeroDivisionError" in page and "<details>" in page

@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from headwater.dag_processing.processor import DagFolderProcessor
 from headwater.engine.records import TaskInstanceKey
 from headwater.masking import forget_secrets
 from headwater.operations import trigger_run
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from running_attempts import start_attempt
-from stored_dags import write_dags
+from stored_dags import scan_here, write_dags
 from web_fixtures import ActAs
 
 TASKS = "/api/v1/dags/{dag}/runs/{run}/tasks"
@@ -399,7 +398,7 @@ def test_a_role_limited_to_a_tag_the_dag_carries_works_by_its_level(
 ) -> None:
     with open_context(web_settings) as ctx:
         write_dags(dags_folder, TEAM_DAG, name="team.py")
-        assert not DagFolderProcessor(ctx.store, dags_folder).scan().errors
+        assert not scan_here(ctx.store, dags_folder).errors
         trigger_run(ctx.store, "team_dag", run_id="t1", now=NOW)
     url = tasks_url("team_dag", "t1")
     act_as("viewer", tags={"team-a"})

@@ -67,6 +67,14 @@ class ParseResult:
     """The file did not import (an exception, a timeout, a crash): its DAGs stay as they were."""
 
 
+def parse_result(path: str, data: dict[str, Any]) -> ParseResult:
+    """The result of ``path`` from what :func:`~headwater.dag_processing.parse_file.parse`
+    returned for it (as JSON)."""
+    # A file that failed to import defines nothing: keep its DAGs' last good version.
+    broken = bool(data["errors"]) and not data["dags"]
+    return ParseResult(path, dags=data["dags"], errors=data["errors"], failed=broken)
+
+
 @dataclass
 class ScanReport:
     parsed: list[str] = field(default_factory=list)
@@ -261,9 +269,7 @@ class DagFolderProcessor:
         except (IndexError, ValueError):
             message = "the process importing the file returned no result"
             return ParseResult(path, errors=[{"line": None, "message": message}], failed=True)
-        # A file that failed to import defines nothing: keep its DAGs' last good version.
-        broken = bool(data["errors"]) and not data["dags"]
-        return ParseResult(path, dags=data["dags"], errors=data["errors"], failed=broken)
+        return parse_result(path, data)
 
     # -- storing -------------------------------------------------------------------------------
 

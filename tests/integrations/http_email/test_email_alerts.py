@@ -21,6 +21,7 @@ from headwater.hooks import BaseHook
 from headwater.operators import PythonOperator
 from headwater.secrets import Connection
 from headwater.testing import MemoryStore, run_dag
+from stored_dags import scan_here
 
 DAY = datetime(2024, 1, 31, tzinfo=UTC)
 OPS = "ops@example.com"
@@ -244,7 +245,6 @@ def scheduler_env(
 def test_the_alert_is_sent_from_a_local_worker_process(
     smtp_server: SmtpServer, scheduler_env: tuple[Any, Path]
 ) -> None:
-    from headwater.dag_processing.processor import DagFolderProcessor
     from headwater.operations import trigger_run
     from headwater.scheduler.service import build_scheduler
     from headwater.settings import load_settings
@@ -259,7 +259,7 @@ def test_the_alert_is_sent_from_a_local_worker_process(
             extra={"from_email": "headwater@example.com"},
         )
     )
-    assert not DagFolderProcessor(store, folder).scan().errors
+    assert not scan_here(store, folder).errors
     run = trigger_run(store, "worker_alert", now=datetime.now(UTC))
     scheduler = build_scheduler(load_settings(), store=store)
     scheduler.start()
