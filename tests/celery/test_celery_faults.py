@@ -11,6 +11,7 @@ from celery_harness import Cluster
 
 from command_processes import wait_for
 from headwater.celery_executor.app import RUN_ATTEMPT_TASK, build_app
+from headwater.celery_executor.results import read_reports
 from headwater.engine.records import AttemptKey
 from headwater.executors.messages import AttemptMessage
 from headwater.settings import load_settings
@@ -114,7 +115,15 @@ def test_a_message_delivered_again_never_runs_the_task_code_again(
             )
             for _ in range(2)
         ]
-        replies = [result.get(timeout=20) for result in results]
+        # Read as the executor reads results (the worker publishes none for AsyncResult.get).
+        ids = [result.id for result in results]
+
+        def ended() -> bool:
+            reports = read_reports(app.backend, ids)
+            return all(i in reports and reports[i].outcome is not None for i in ids)
+
+        wait_for(ended, "both deliveries to end")
+        replies = [app.backend.get_task_meta(result.id)["result"] for result in results]
     finally:
         app.close()
     assert [reply["rejected"] for reply in replies] == [True, True]

@@ -17,6 +17,7 @@ from headwater.celery_executor.results import (
     TIMED_OUT,
     failure_text,
     read_reports,
+    write_result,
     write_started,
 )
 from headwater.engine.records import AttemptOutcome
@@ -33,13 +34,20 @@ def test_reports_of_many_tasks_come_from_one_read_of_redis(
         key_prefix=redis_broker.key_prefix,
     )
     backend = build_app(settings).backend
+
+    def not_on_redis(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a read before the write, or a MULTI with a PUBLISH")
+
+    # The worker writes its marker and its result itself: one SET each, no read first.
+    monkeypatch.setattr(backend, "get", not_on_redis)
+    monkeypatch.setattr(backend, "_set", not_on_redis)
     for task_id in ("t-started", "t-ended"):  # as the worker says it, as its attempt starts
-        write_started(
-            SimpleNamespace(backend=backend, request=SimpleNamespace(id=task_id)), "w1@host", 41
-        )
+        write_started(_bound(backend, task_id), "w1@host", 41)
     success = AttemptOutcome(TaskInstanceState.SUCCESS).to_json()
     outcome: dict[str, Any] = {"outcome": success, "hostname": "w1@host", "pid": 41}
-    backend.store_result("t-ended", outcome, "SUCCESS")  # the result wins over the marker
+    write_result(_bound(backend, "t-ended"), outcome)  # the result wins over the marker
+    ttl = backend.client.ttl(backend.get_key_for_task("t-ended"))
+    assert 0 < ttl <= backend.expires  # results expire as Celery's own do
 
     def one_by_one(task_id: str, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError(f"read {task_id} on its own: Redis is read in one MGET")
@@ -51,6 +59,19 @@ def test_reports_of_many_tasks_come_from_one_read_of_redis(
     assert reports["t-started"].outcome is None
     ended = reports["t-ended"].outcome
     assert ended is not None and ended.state is TaskInstanceState.SUCCESS
+
+
+def _bound(backend: Any, task_id: str) -> Any:
+    """What a worker's bound task offers the writes (a Redis backend: results ignored)."""
+    return SimpleNamespace(backend=backend, request=SimpleNamespace(id=task_id), ignore_result=True)
+
+
+def test_only_a_redis_result_backend_is_written_by_the_task_itself(
+    redis_broker: Broker,
+) -> None:
+    for backend, itself in ((redis_broker.result_backend, True), ("rpc://", False)):
+        settings = CelerySettings(broker_url=redis_broker.broker_url, result_backend=backend)
+        assert build_app(settings).tasks["headwater.run_attempt"].ignore_result is itself
 
 
 def test_a_hard_time_limit_says_it_timed_out() -> None:

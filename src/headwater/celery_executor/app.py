@@ -79,6 +79,7 @@ def shown_url(url: str) -> str:
 def build_app(settings: CelerySettings) -> Celery:
     """The Celery app of ``settings`` with the attempt task registered (no connection yet)."""
     from celery import Celery
+    from headwater.celery_executor.results import writes_results_itself
     from headwater.celery_executor.worker_task import run_attempt
 
     check_urls(settings)
@@ -119,7 +120,18 @@ def build_app(settings: CelerySettings) -> Celery:
         result_expires=int(max(settings.visibility_timeout_s, 86400.0)),
         enable_utc=True,
     )
-    app.task(name=RUN_ATTEMPT_TASK, bind=True)(run_attempt)
+    # On Redis the task writes its started marker and its result itself (one SET each, see
+    # results.py); Celery still stores the failures it notices (a dead process, a time limit).
+    # Not shared: a shared task would be registered in every app later made in this process
+    # with the options of the first app made (another result backend's, say).
+    itself = writes_results_itself(settings.result_backend)
+    app.task(
+        name=RUN_ATTEMPT_TASK,
+        bind=True,
+        shared=False,
+        ignore_result=itself,
+        store_errors_even_if_ignored=True,
+    )(run_attempt)
     return app
 
 

@@ -2,11 +2,16 @@
 worker's word that an attempt started.
 
 One round trip for a whole batch on Redis (``MGET`` of the tasks' result keys and of their
-started markers); other backends (``rpc://``) are asked task by task. The worker says an
-attempt started with :func:`write_started`: on Redis one write of a marker beside the result
-key (Celery's ``task_track_started`` would read the stored state before writing it, and
-again before writing the result: two round trips more per attempt); elsewhere the STARTED
-state. A task the backend knows nothing of yet is
+started markers); other backends (``rpc://``) are asked task by task.
+
+On Redis the worker writes both itself, one ``SET`` each: :func:`write_started` a marker beside
+the result key as its attempt starts, :func:`write_result` the result as it ends (the task is
+registered with ``ignore_result``; failures Celery itself notices, a dead child process or a
+hard time limit, are still stored by Celery). Celery's own writes read the stored state before
+each write and publish each value to subscribers nobody has here: a ``GET`` and a
+``MULTI``/``SETEX``/``PUBLISH`` transaction for every state. Elsewhere the task says STARTED
+with Celery's state and returns its result for Celery to store. A task the backend knows
+nothing of yet is
 left out (PENDING: still in the queue). A failed task (its worker process died, a hard time
 limit, a revoke) becomes a FAILED outcome that says what happened.
 """
@@ -20,7 +25,15 @@ from headwater.celery_executor.worker_task import outcome_from_result
 from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 
-__all__ = ["TIMED_OUT", "TaskReport", "failure_text", "read_reports", "write_started"]
+__all__ = [
+    "TIMED_OUT",
+    "TaskReport",
+    "failure_text",
+    "read_reports",
+    "write_result",
+    "write_started",
+    "writes_results_itself",
+]
 
 TIMED_OUT = "timed out after its time limit"
 """How a hard time limit's outcome begins (the executor puts the attempt's timeout in)."""
@@ -68,19 +81,39 @@ def read_reports(backend: Any, task_ids: list[str]) -> dict[str, TaskReport]:
     return reports
 
 
+def writes_results_itself(result_backend_url: str) -> bool:
+    """Whether workers write started markers and results themselves (a Redis result backend;
+    the app then registers the task with ``ignore_result``)."""
+    return result_backend_url.lower().startswith(("redis://", "rediss://"))
+
+
 def write_started(task: Any, hostname: str, pid: int) -> None:
     """Say that the Celery task ``task`` (bound: ``task.request.id``) started its attempt on
-    ``hostname`` in process ``pid``: a marker beside its result key (one write) on a
-    key-value backend, else the STARTED state."""
-    from celery.backends.base import BaseKeyValueStoreBackend
-
-    backend, task_id = task.backend, task.request.id
+    ``hostname`` in process ``pid``: a marker beside its result key (one write) on Redis,
+    else the STARTED state."""
     info = {"hostname": hostname, "pid": pid}
-    if isinstance(backend, BaseKeyValueStoreBackend):
-        meta = {"status": _STARTED, "result": info, "task_id": task_id}
-        backend.set(backend.get_key_for_task(task_id, _STARTED_SUFFIX), backend.encode(meta))
+    if task.ignore_result:
+        _set(task, _STARTED_SUFFIX, {"status": _STARTED, "result": info})
     else:
         task.update_state(state=_STARTED, meta=info)
+
+
+def write_result(task: Any, result: dict[str, Any]) -> None:
+    """Store what the task returns as its SUCCESS result, with one write (Redis only: the
+    task then ignores its result, see :func:`writes_results_itself`)."""
+    _set(task, "", {"status": _SUCCESS, "result": result})
+
+
+def _set(task: Any, suffix: str, meta: dict[str, Any]) -> None:
+    """One ``SET`` (with the results' expiry) of ``meta`` under the task's result key and
+    ``suffix``, retried as Celery retries its own writes (the backend's retry policy)."""
+    import functools
+
+    backend, task_id = task.backend, task.request.id
+    value = backend.encode({**meta, "task_id": task_id})
+    key = backend.get_key_for_task(task_id, suffix)
+    expires = int(backend.expires) if backend.expires else None
+    backend.ensure(functools.partial(backend.client.set, ex=expires), (key, value))
 
 
 def _report(meta: dict[str, Any]) -> TaskReport | None:

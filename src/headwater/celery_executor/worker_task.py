@@ -4,7 +4,8 @@ The message is an :class:`~headwater.executors.messages.AttemptMessage` as JSON;
 runs it with :func:`~headwater.runtime.remote_attempt.run_payload` on its **own** settings
 (its database URL from its environment: messages carry no credentials), which claims the
 attempt first (a second delivery of the same try is refused: ``rejected``), runs it and
-records its outcome with its XComs before returning. Meanwhile the process's heartbeat
+records its outcome with its XComs before returning (on Redis it also writes the result
+itself: :func:`~headwater.celery_executor.results.write_result`). Meanwhile the process's heartbeat
 thread beats for the attempt's row (:mod:`headwater.celery_executor.attempt_heartbeat`).
 
 The result is ``{"outcome": ..., "rejected": ..., "hostname": ..., "pid": ...}``
@@ -30,7 +31,8 @@ _HOSTNAME = socket.gethostname()
 
 def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
     """Celery task body (``bind=True``: ``task`` is the Celery task): run ``payload``."""
-    from headwater.celery_executor.results import write_started  # it imports this module
+    # results imports this module
+    from headwater.celery_executor.results import write_result, write_started
     from headwater.runtime.remote_attempt import run_payload, worker_store
 
     key = _key_of(payload)
@@ -48,7 +50,13 @@ def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
         beats = process_beats(store, _heartbeat_interval_s())
         with beats.running(key):
             outcome = run_payload(payload)
-    return result_of(outcome)
+    result = result_of(outcome)
+    if task.ignore_result:  # a Redis result backend: the result is written here, in one SET
+        try:
+            write_result(task, result)
+        except Exception as exc:  # the outcome is in the database: the scheduler reads it there
+            log.warning("Could not store the result of task %s: %s", task.request.id, exc)
+    return result
 
 
 @functools.cache
