@@ -25,7 +25,10 @@ pytestmark = pytest.mark.slow
 
 RUNS = 4
 TASKS = 30
-"""Four runs of 30 tasks: 120 task instances."""
+"""Sharing: four runs of 30 tasks, 120 task instances."""
+KILL_RUNS = 5
+KILL_TASKS = 100
+"""A scheduler killed: five runs of 100 tasks, 500 task instances."""
 
 LEDGER_DAG = """
 import os, time
@@ -79,8 +82,10 @@ def harness(db_url: str, folder: Path) -> Iterator[Harness]:
     h.store.close()
 
 
-def _write_dag(harness: Harness, ledger: Path, sleep_s: float) -> None:
-    body = LEDGER_DAG.format(ledger=str(ledger), runs=RUNS, tasks=TASKS, sleep_s=sleep_s)
+def _write_dag(
+    harness: Harness, ledger: Path, sleep_s: float, runs: int = RUNS, tasks: int = TASKS
+) -> None:
+    body = LEDGER_DAG.format(ledger=str(ledger), runs=runs, tasks=tasks, sleep_s=sleep_s)
     (harness.folder / "shared.py").write_text(HEADER + textwrap.dedent(body))
     harness.process()
 
@@ -96,8 +101,8 @@ def _start_two(tree: ProcessTree, harness: Harness) -> list[subprocess.Popen[byt
     return schedulers
 
 
-def _trigger(harness: Harness) -> list[DagRun]:
-    return [harness.trigger("shared") for _ in range(RUNS)]
+def _trigger(harness: Harness, runs: int = RUNS) -> list[DagRun]:
+    return [harness.trigger("shared") for _ in range(runs)]
 
 
 def _ended(ledger: Path) -> int:
@@ -111,14 +116,16 @@ def _owner_pid(harness: Harness, run: DagRun) -> int | None:
     return None if claim is None else int(claim.claimed_by.rpartition(":")[2])
 
 
-def _assert_ledger_once_each_never_overlapping(ledger: Path, runs: list[DagRun]) -> None:
+def _assert_ledger_once_each_never_overlapping(
+    ledger: Path, runs: list[DagRun], tasks: int = TASKS
+) -> None:
     """Every task instance started and ended, its attempts one after the other (a start
     always follows the end of the one before): never two at once."""
     events: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
     for line in ledger.read_text().splitlines():
         what, run_id, task_id, moment, _pid = line.split()
         events[(run_id, task_id)].append((float(moment), what))
-    expected = {(run.run_id, f"t_{i}") for run in runs for i in range(TASKS)}
+    expected = {(run.run_id, f"t_{i}") for run in runs for i in range(tasks)}
     assert set(events) == expected
     for key, seen in events.items():
         order = [what for _, what in sorted(seen)]
@@ -177,9 +184,9 @@ def test_killing_one_of_two_schedulers_lets_the_other_finish_its_runs(
     tmp_path: Path, harness: Harness, tree: ProcessTree
 ) -> None:
     ledger = tmp_path / "ledger"
-    _write_dag(harness, ledger, sleep_s=0.05)
+    _write_dag(harness, ledger, sleep_s=0.01, runs=KILL_RUNS, tasks=KILL_TASKS)
     schedulers = _start_two(tree, harness)
-    runs = _trigger(harness)
+    runs = _trigger(harness, KILL_RUNS)
 
     def both_drive_runs() -> bool:
         owners = {_owner_pid(harness, run) for run in runs}
@@ -198,7 +205,7 @@ def test_killing_one_of_two_schedulers_lets_the_other_finish_its_runs(
     assert unfinished, "the survivor took none of the killed scheduler's runs"
     for run in unfinished:
         assert _owner_pid(harness, run) == survivor.pid
-    _assert_ledger_once_each_never_overlapping(ledger, runs)
+    _assert_ledger_once_each_never_overlapping(ledger, runs, KILL_TASKS)
     survivor.terminate()
     assert ended_within(survivor, 30) and survivor.returncode == 0, tree.output(survivor)
 
