@@ -26,16 +26,10 @@ IMAGE = "headwater:0.1.0"
 IMAGE_UID = 10001
 """The Dockerfile's `USER`; Kubernetes' runAsUser names it too."""
 
-PENDING_COMMANDS: dict[str, str] = {}
-"""Commands the deployment files use that a part still being built adds (none now: `celery`
-and `jobs` have landed). While one is absent from the CLI the tests that meet it skip,
-saying so; once it lands they check it strictly."""
 
-
-def check_command(argv: Sequence[str], where: str) -> str | None:
-    """Check that ``headwater *argv`` parses; ``None`` when it does, or the name of a pending
-    command (``PENDING_COMMANDS``) that the CLI does not have yet. Raises AssertionError
-    naming ``where`` for anything else."""
+def check_command(argv: Sequence[str], where: str) -> None:
+    """Check that ``headwater *argv`` parses; raises AssertionError naming ``where`` when it
+    does not (or only prints and exits, as ``--help`` does)."""
     assert argv, f"{where}: no headwater command"
     args = list(argv)
     command: click.Command = cli
@@ -46,8 +40,6 @@ def check_command(argv: Sequence[str], where: str) -> str | None:
         name = args.pop(0)
         sub = command.get_command(ctx, name)
         if sub is None:
-            if command is cli and name in PENDING_COMMANDS:
-                return name
             known = ", ".join(command.list_commands(ctx))
             raise AssertionError(f"{where}: `{' '.join(path)}` has no command {name!r} ({known})")
         path.append(name)
@@ -61,7 +53,6 @@ def check_command(argv: Sequence[str], where: str) -> str | None:
     except click.UsageError as exc:
         shown = shlex.join([*path, *args])
         raise AssertionError(f"{where}: `{shown}`: {exc.format_message()}") from None
-    return None
 
 
 def shell_command(script: str) -> list[str]:
@@ -75,14 +66,6 @@ def shell_command(script: str) -> list[str]:
         words = words[1:]
     assert words and words[0] == "headwater", f"not a headwater command: {script!r}"
     return words[1:]
-
-
-def pending_reason(pending: Mapping[str, str]) -> str:
-    """The skip reason for commands met that the CLI does not have yet."""
-    return "; ".join(
-        f"{where} uses {PENDING_COMMANDS[name]}, not in this checkout's CLI yet"
-        for where, name in sorted(pending.items())
-    )
 
 
 def tool(name: str) -> str | None:

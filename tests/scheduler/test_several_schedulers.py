@@ -2,7 +2,8 @@
 store (fast): each claims its share of the active runs and drives only those; a stopped
 one's runs are claimed at once, a dead one's once its leases expire, and what it left is put
 back; a scheduler whose lease expired forgets the run another took; pools and
-``max_active_tasks`` count the other schedulers' instances."""
+``max_active_tasks`` count the other schedulers' instances (between passes, at most every
+``OTHERS_COUNT_INTERVAL_S``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from scheduler_harness import Harness, at
 
 from headwater.clock import FakeClock
 from headwater.engine.records import DagRun
+from headwater.scheduler.attempt_flow import OTHERS_COUNT_INTERVAL_S
 from headwater.scheduler.scheduler import Scheduler
 from headwater.scheduler.service import in_process_executor_factory
 from headwater.settings import load_settings
@@ -206,6 +208,38 @@ def test_pools_and_max_active_tasks_count_the_other_schedulers_instances(
         states = sorted(harness.states(dag_id, run.run_id)["a"] for run in runs)
         assert states == ["queued", "scheduled"], dag_id
         _drive_until_done(harness, [first, second], runs)
+    first.stop()
+    second.stop()
+
+
+def test_between_passes_a_slot_the_others_freed_is_seen_once_their_count_is_due(
+    harness: Harness,
+) -> None:
+    """Between full passes what the other schedulers hold is counted again at most every
+    OTHERS_COUNT_INTERVAL_S (two queries each time), not after every ended attempt."""
+    harness.store.set_pool("single", 1, "one at a time")
+    harness.write_dag(
+        "pooled",
+        """
+        with DAG("pooled", start_date=START, max_active_runs=8):
+            EmptyOperator(task_id="a", pool="single")
+        """,
+    )
+    harness.process()
+    first, second = _scheduler(harness), _scheduler(harness)
+    runs = _runs(harness, "pooled", 2)
+    first.tick()
+    second.tick()  # counts the first's queued instance: its own waits
+    (mine,) = [run for run in runs if _owner(harness, run) == _owner_name(second)]
+    assert harness.states("pooled", mine.run_id)["a"] == "scheduled"
+    _drive_until_done(harness, [first], [r for r in runs if r is not mine])  # the slot is free
+
+    harness.clock.advance(timedelta(seconds=OTHERS_COUNT_INTERVAL_S / 2))
+    second.schedule_runs(harness.clock.now())  # between passes: the count is still fresh
+    assert harness.states("pooled", mine.run_id)["a"] == "scheduled"
+    harness.clock.advance(timedelta(seconds=OTHERS_COUNT_INTERVAL_S / 2))
+    second.schedule_runs(harness.clock.now())  # due: counted again, the slot is free
+    assert harness.states("pooled", mine.run_id)["a"] == "queued"
     first.stop()
     second.stop()
 

@@ -11,7 +11,8 @@ fails those nobody has heard of for ``task_heartbeat_timeout_s``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from headwater.engine.dagrun import DagRunEngine
@@ -48,6 +49,19 @@ class Recovery(SchedulerState):
                 f"{job.hostname}, last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S}); "
                 "stop it first: headwater runs one scheduler per database"
             )
+
+    def _after_lost_connection(self, wait_s: float, should_stop: Callable[[], bool]) -> None:
+        """The database connection dropped during a pass: what the pass decided may or may
+        not be committed, so the runs are loaded again from the database, as after a stale
+        write (attempts that ended meanwhile are applied from their recorded outcomes), after
+        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`)."""
+        for key in list(self._runs):
+            self._drop_run(key, kill=False)
+        self._recover_after_stale = True
+        self._pass_wanted = True
+        deadline = time.monotonic() + wait_s
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
 
     def _put_back_stopped(self, now: datetime) -> None:
         """Instances queued or running through this scheduler, which is stopping, go back

@@ -18,7 +18,6 @@ import contextlib
 import functools
 import logging
 import os
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from copy import copy
@@ -169,19 +168,6 @@ class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork):
                     self._after_lost_connection(backoff.failed(exc), should_stop)
         finally:
             self.stop()
-
-    def _after_lost_connection(self, wait_s: float, should_stop: Callable[[], bool]) -> None:
-        """The database connection dropped during a pass: what the pass decided may or may
-        not be committed, so the runs are loaded again from the database, as after a stale
-        write (attempts that ended meanwhile are applied from their recorded outcomes), after
-        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`)."""
-        for key in list(self._runs):
-            self._drop_run(key, kill=False)
-        self._recover_after_stale = True
-        self._pass_wanted = True
-        deadline = time.monotonic() + wait_s
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
 
     def _new_runs_queued(self) -> bool:
         """Whether a run was queued since the last pass (by the CLI, the API, a backfill),
