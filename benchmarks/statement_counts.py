@@ -14,8 +14,10 @@ SQLAlchemy's engine events, everything the store does from the trigger to the ru
 The scheduler runs in this process with the in-process executor (``build_scheduler`` +
 ``Scheduler.run``), so the attempts' own reads and writes (the worker's part) are counted
 as well. The run is triggered with ``headwater.operations.trigger_run``. The scheduler's
-loop interval and heartbeats are set to an hour, so that one full pass starts the run and
-everything after is caused by the attempts' ends: the counts do not depend on time. The
+loop interval is set to an hour and its heartbeat to half of one (a run claim's lease must
+outlast two heartbeats, and a lease is at most an hour), so that one full pass starts the
+run and everything after is caused by the attempts' ends: the counts do not depend on
+time. The
 figure per task is the marginal one, ``(count(N_max) - count(N_min)) / (N_max - N_min)``,
 which leaves out what a run costs whatever its size.
 
@@ -69,8 +71,9 @@ def count_run(database: str, server_url: str | None, n: int, shape: str, kind: s
             # passes and heartbeats paced by the clock would make the counts depend on time.
             HEADWATER__SCHEDULER__LOOP_INTERVAL_S="3600",
             HEADWATER__SCHEDULER__NEW_RUN_CHECK_INTERVAL_S="0",
-            HEADWATER__SCHEDULER__HEARTBEAT_INTERVAL_S="3600",
+            HEADWATER__SCHEDULER__HEARTBEAT_INTERVAL_S="1800",
             HEADWATER__SCHEDULER__TASK_HEARTBEAT_TIMEOUT_S="7200",
+            HEADWATER__SCHEDULER__RUN_CLAIM_LEASE_S="3600",  # at least two heartbeats
         )
         database_url = None
         if database == "postgresql":
