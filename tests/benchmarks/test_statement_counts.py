@@ -14,9 +14,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "statement_counts.
 
 
 def test_counts_the_transactions_of_a_tiny_fan_out(tmp_path: Path) -> None:
+    arguments = ["--sizes", "2,4", "--shape", "fanout", "--no-postgres", "--json"]
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "2,4", "--shape", "fanout", "--no-postgres"]
-        + ["--json"],
+        [sys.executable, str(SCRIPT), *arguments],
         capture_output=True,
         text=True,
         timeout=120,
