@@ -217,8 +217,10 @@ def _serve(
     while True:
         try:
             data = conn.recv_bytes()
-        except EOFError:
-            return  # the executor closed the pipe (or died)
+        except (EOFError, OSError):
+            # The executor closed the pipe, or died (killed with a result of ours unread:
+            # ConnectionResetError). Nobody is left to serve: leave without a traceback.
+            return
         if os.getppid() != parent:
             return  # orphaned: the parent died without the death signal reaching us
         try:
