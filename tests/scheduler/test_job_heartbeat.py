@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import OperationalError
 
 from headwater.clock import FakeClock
 from headwater.scheduler.job_heartbeat import JobHeartbeat
@@ -27,3 +31,26 @@ def test_a_job_is_registered_beaten_at_its_interval_and_ended(clock: FakeClock) 
     job.end()
     assert store.list_jobs("dag_processor")[0].ended_at == clock.now()
     assert store.list_jobs("dag_processor", alive_since=started) == []
+
+
+def test_a_heartbeat_the_database_refused_is_one_line_of_warning(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryStore(clock=clock)
+    job = JobHeartbeat(store, "dag_processor", interval_s=5.0, clock=clock)
+
+    def dropped(job_id: int, at: datetime) -> None:
+        reason = Exception("terminating connection due to administrator command\nSSL detail")
+        raise OperationalError(
+            "UPDATE jobs SET heartbeat_at=%(at)s\nWHERE jobs.id = %(id)s", {}, reason
+        )
+
+    monkeypatch.setattr(store, "heartbeat_job", dropped)
+    clock.advance(timedelta(seconds=5))
+    with caplog.at_level(logging.WARNING):
+        job.beat()  # logged, not raised: the process's work goes on
+    [record] = caplog.records
+    assert record.getMessage() == (
+        f"Could not record the heartbeat of job {job.job_id}: "
+        "terminating connection due to administrator command"
+    )

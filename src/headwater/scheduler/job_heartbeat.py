@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from headwater.clock import SystemClock
+from headwater.db.reconnect import short_reason
 
 if TYPE_CHECKING:
     from headwater.clock import Clock
@@ -50,10 +51,13 @@ class JobHeartbeat:
         try:
             self.store.heartbeat_job(self.job_id, now)
         except Exception as exc:  # a database hiccup: the next beat tries again
-            log.warning("Could not record the heartbeat of job %s: %s", self.job_id, exc)
+            # One line (the driver's reason), not the statement and its parameters.
+            log.warning(
+                "Could not record the heartbeat of job %s: %s", self.job_id, short_reason(exc)
+            )
 
     def end(self) -> None:
         try:
             self.store.end_job(self.job_id, self.clock.now())
         except Exception as exc:
-            log.warning("Could not record the end of job %s: %s", self.job_id, exc)
+            log.warning("Could not record the end of job %s: %s", self.job_id, short_reason(exc))
