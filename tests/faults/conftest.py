@@ -1,12 +1,19 @@
-"""The fault tests' database: this test's PostgreSQL database, and the faults made on it."""
+"""The fault tests' database: this test's PostgreSQL database, and the faults made on it;
+and the Celery tests' brokers (``tests/celery/brokers.py``), for the fault tests with Celery
+workers."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fault_harness import DatabaseFaults
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "celery"))
+
+from brokers import redis_broker  # noqa: F401 - a fixture
 
 
 @pytest.fixture

@@ -8,22 +8,23 @@ the checks on the ledger and the attempts.
   database.
 * :class:`Observer`: reads the test database with a connection per call, so a read that
   meets a fault fails alone (``None``) instead of leaving a broken pooled connection.
-* :func:`make_faults_as_tasks_end`: the faults of the database drop test, each when so many
+* :func:`make_faults_as_tasks_end`: the faults of the database drop tests, each when so many
   tasks ended (three drops of every connection, one outage).
+* :func:`waiting`: ``wait_for`` failing with the end of the processes' logs;
+  :func:`wait_until_finished`: until the run finished, through an :class:`Observer`.
 * :func:`assert_each_task_ran_once`: the run succeeded, every task's code ran exactly once
   (the ledger), no instance had two attempts at once (the attempts' rows).
 
-Processes (the scheduler, its workers; Celery workers later) are the test's own business:
-the harness only needs the database URL and the ledger path. A Celery variant starts its
-scheduler and ``headwater celery worker`` processes on the same database, then calls the
-same two functions.
+Processes (the scheduler, its local workers or ``headwater celery worker`` processes) are
+the test's own business: the harness only needs the database URL, the ledger path and a way
+to read the logs.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -33,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from command_processes import wait_for
 from headwater.db.engine import create_db_engine
 from headwater.engine.records import TaskAttempt
 from headwater.store.sql import SqlStore
@@ -147,6 +149,21 @@ class DatabaseFaults:
         self._admin.dispose()
 
 
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` now (a scheduler's workers, a Celery worker's
+    pool processes)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
 class Observer:
     """The test's own reads of the test database, a fresh connection each time."""
 
@@ -166,24 +183,62 @@ class Observer:
 
 
 FAULTS_AFTER = ((15, "drop"), (35, "drop"), (55, "refuse"), (75, "drop"))
-"""(tasks ended, fault): every backend ended, or also new connections refused for a while."""
+"""(tasks ended, fault): every backend ended, or also new connections refused for a while
+(for a run of 100 tasks)."""
+
+Wait = Callable[..., None]
+"""``wait(condition, what, timeout_s=60.0)``: a ``wait_for`` (see :func:`waiting`)."""
+
+
+def waiting(logs: Callable[[], str]) -> Wait:
+    """``wait_for``, failing with the end of ``logs()`` (the processes' logs)."""
+
+    def wait(condition: Callable[[], object], what: str, timeout_s: float = 60.0) -> None:
+        try:
+            wait_for(condition, what, timeout_s)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the logs end:\n{logs()[-6000:]}") from None
+
+    return wait
 
 
 def make_faults_as_tasks_end(
     faults: DatabaseFaults,
     ledger: Path,
-    wait: Callable[[Callable[[], object], str], None],
+    wait: Wait,
     refused_s: float,
+    schedule: Sequence[tuple[int, str]] = FAULTS_AFTER,
 ) -> None:
-    """Make :data:`FAULTS_AFTER`'s faults as the ledger's tasks end; ``wait`` polls (a
-    ``wait_for``). Each drop must have ended at least one backend."""
-    for after, fault in FAULTS_AFTER:
+    """Make ``schedule``'s faults (:data:`FAULTS_AFTER`'s by default) as the ledger's tasks
+    end. Each drop must have ended at least one backend."""
+    for after, fault in schedule:
         wait(lambda after=after: ended(ledger) >= after, f"{after} tasks to end")
         if fault == "refuse":
             faults.refuse_for(refused_s)
         else:
             faults.terminate()
     assert all(n > 0 for n in faults.terminated), faults.terminated
+
+
+def wait_until_finished(
+    observer: Observer, url: str, dag_id: str, run_id: str, wait: Wait, timeout_s: float = 60
+) -> None:
+    """Until the run succeeded or failed; a timeout names the instances not yet successful."""
+
+    def finished() -> bool:
+        got = observer.read(lambda store: store.get_dag_run(dag_id, run_id))
+        return got is not None and got.state.value in ("success", "failed")
+
+    try:
+        wait(finished, "the run to finish", timeout_s=timeout_s)
+    except AssertionError as exc:
+        with SqlStore.from_url(url) as store:
+            left = {
+                ti.task_id: (ti.state.value, ti.try_number)
+                for ti in store.get_task_instances(dag_id, run_id)
+                if ti.state.value != "success"
+            }
+        raise AssertionError(f"not finished: {left}\n{exc}") from None
 
 
 def assert_each_task_ran_once(url: str, dag_id: str, run_id: str, ledger: Path, tasks: int) -> None:

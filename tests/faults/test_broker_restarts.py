@@ -18,22 +18,17 @@ scheduler said it saw the broker come back.
 from __future__ import annotations
 
 import re
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from brokers import REDIS_URL, Broker, _require
+from celery_harness import Cluster
 from fault_harness import assert_each_task_ran_once, ended, write_ledger_dag
 from private_brokers import PrivateRabbitMQ, PrivateRedis
 
 from command_processes import alive, wait_for
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "celery"))
-
-from brokers import REDIS_URL, Broker, _require
-from celery_harness import Cluster
-
 from stored_dags import scan_here
 
 pytestmark = pytest.mark.slow

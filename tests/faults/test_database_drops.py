@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,15 @@ from fault_harness import (
     DatabaseFaults,
     Observer,
     assert_each_task_ran_once,
+    children,
     ledger_entries,
     make_faults_as_tasks_end,
+    wait_until_finished,
+    waiting,
     write_ledger_dag,
 )
 
-from command_processes import alive, kill_session, wait_for
+from command_processes import alive, kill_session
 from headwater.clock import SystemClock
 from headwater.operations import trigger_run
 from headwater.store.sql import SqlStore
@@ -37,33 +39,6 @@ pytestmark = pytest.mark.slow
 TASKS = 100
 DAG_ID = "drops"
 REFUSED_S = 2.0
-
-
-def _waiting(log: Path) -> Callable[..., None]:
-    """``wait_for``, failing with the end of the scheduler's log."""
-
-    def wait(condition: Callable[[], object], what: str, timeout_s: float = 60.0) -> None:
-        try:
-            wait_for(condition, what, timeout_s)
-        except AssertionError as exc:
-            raise AssertionError(
-                f"{exc}; the scheduler's log ends:\n{log.read_text()[-6000:]}"
-            ) from None
-
-    return wait
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                found.add(int(entry.name))
-    return found
 
 
 def test_the_scheduler_and_its_workers_carry_on_when_the_database_drops_them(
@@ -83,7 +58,7 @@ def test_the_scheduler_and_its_workers_carry_on_when_the_database_drops_them(
     }
     log = tmp_path / "scheduler.log"
     observer = Observer(postgres_url)
-    wait = _waiting(log)
+    wait = waiting(log.read_text)
     with log.open("wb") as out:
         scheduler = subprocess.Popen(
             [sys.executable, "-m", "headwater", "scheduler"],
@@ -100,25 +75,11 @@ def test_the_scheduler_and_its_workers_carry_on_when_the_database_drops_them(
         )
         with SqlStore.from_url(postgres_url) as store:
             run = trigger_run(store, DAG_ID, now=SystemClock().now())
-        processes = {scheduler.pid} | _children(scheduler.pid)
+        processes = {scheduler.pid} | children(scheduler.pid)
 
         make_faults_as_tasks_end(faults, ledger, wait, REFUSED_S)
 
-        def finished() -> bool:
-            got = observer.read(lambda store: store.get_dag_run(DAG_ID, run.run_id))
-            return got is not None and got.state.value in ("success", "failed")
-
-        try:
-            wait(finished, "the run to finish", timeout_s=60)
-        except AssertionError as exc:
-            with SqlStore.from_url(postgres_url) as store:
-                tis = store.get_task_instances(DAG_ID, run.run_id)
-                left = {
-                    ti.task_id: (ti.state.value, ti.try_number)
-                    for ti in tis
-                    if ti.state.value != "success"
-                }
-            raise AssertionError(f"not finished: {left}\n{exc}") from None
+        wait_until_finished(observer, postgres_url, DAG_ID, run.run_id, wait)
         text = log.read_text()
         workers = {pid for _, _, pid in ledger_entries(ledger)}
         still = {pid for pid in processes | workers if alive(pid)}

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
+from headwater.db.reconnect import is_connection_lost, short_reason
 from headwater.engine.records import AttemptKey
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,10 @@ class AttemptBeats:
             try:
                 self._store.heartbeat_attempts(keys, self._now())
             except Exception as exc:  # the database restarting: beat again next time
-                log.warning("Could not write the heartbeat of %d attempt(s): %s", len(keys), exc)
+                # A lost connection is one line (its driver's reason), as in db.reconnect:
+                # SQLAlchemy's message adds the statement and every parameter.
+                reason = short_reason(exc) if is_connection_lost(exc) else exc
+                log.warning("Could not write the heartbeat of %d attempt(s): %s", len(keys), reason)
         return keys
 
     def _loop(self) -> None:
