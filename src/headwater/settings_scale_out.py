@@ -38,7 +38,8 @@ class CelerySettings:
     visibility_timeout_s: float = setting(
         21600.0,
         "Redis broker: seconds before a message that no worker acknowledged (its worker died "
-        "in the attempt) is delivered again. The attempt's claim refuses a second run; the "
+        "in the attempt) is delivered again (running workers look every third of it, at most "
+        "every 100 s). The attempt's claim refuses a second run; the "
         "scheduler fails a dead worker's attempt after [scheduler] task_heartbeat_timeout_s.",
         minimum=1.0,
         maximum=7 * DAY_S,

@@ -166,15 +166,9 @@ def test_a_killed_workers_message_redelivered_after_the_visibility_timeout_is_re
     first.wait()
     _note(redis_cluster, "killed")
     Path(release).write_text("go")
-
-    def lost() -> bool:
-        attempts = redis_cluster.attempts(run, "hold")
-        return attempts[0].end_date is not None
-
-    # Failed as lost: over 4 s without a heartbeat, so over the 3 s since its delivery too. A
-    # worker sweeps the unacknowledged messages as it starts (kombu then sweeps only every
-    # 10 x 10 s): the second one, starting now, finds try 1's message and takes it again.
-    wait_for(lost, "try 1 to be failed as lost")
+    # Started at once, before try 1's message is 3 s old (unless this machine is slow to
+    # start it): the second worker finds that message in one of its sweeps while it runs,
+    # every second with this timeout, not only in the sweep it makes as it starts.
     second = redis_cluster.start_worker("second")
     assert redis_cluster.wait_finished(run) == "success"
     attempts = redis_cluster.attempts(run, "hold")

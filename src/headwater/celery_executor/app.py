@@ -7,8 +7,9 @@ reports the start of each attempt itself (:func:`~headwater.celery_executor.resu
 one write, where Celery's ``task_track_started`` reads the state before each of its writes),
 and gives the
 Redis broker ``[celery] visibility_timeout_s``: a message whose worker died unacknowledged is
-delivered again after it (RabbitMQ redelivers when the worker's connection drops); the
-attempt's claim refuses to run it twice.
+delivered again after it, found by the next sweep of a running worker (every third of the
+timeout, see :func:`_unacked_sweeps`; RabbitMQ redelivers when the worker's connection
+drops); the attempt's claim refuses to run it twice.
 
 Each attempt has a Celery task id derived from its key (:func:`task_id_for`), so a redelivery,
 a second send after a broker error and a restarted scheduler all name the same task.
@@ -90,6 +91,8 @@ def build_app(settings: CelerySettings) -> Celery:
     tries = max(1, math.ceil(settings.send_timeout_s / 0.5))
     retry = {"max_retries": tries, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
     results: dict[str, Any] = {"retry_policy": retry}
+    if _scheme(settings.broker_url).startswith("redis"):
+        transport.update(_unacked_sweeps(settings.visibility_timeout_s))
     if settings.key_prefix:
         if _scheme(settings.broker_url).startswith("redis"):
             transport["global_keyprefix"] = settings.key_prefix
@@ -133,6 +136,16 @@ def build_app(settings: CelerySettings) -> Celery:
         store_errors_even_if_ignored=True,
     )(run_attempt)
     return app
+
+
+def _unacked_sweeps(visibility_timeout_s: float) -> dict[str, int]:
+    """How often a running worker looks for messages whose worker died unacknowledged (on
+    Redis a message is delivered again only when a worker sweeps for it). kombu sweeps as a
+    worker starts, then about every 100 s whatever the visibility timeout: a short timeout
+    would not be honoured by the workers already running. Here: a third of the timeout,
+    from 1 s to those 100 s (a sweep is one read of the index of unacknowledged messages)."""
+    every_s = math.ceil(min(100.0, max(1.0, visibility_timeout_s / 3)))
+    return {"unacked_restore_interval": every_s, "unacked_restore_throttle": 1}
 
 
 def queue_for(task_queue: str, settings: CelerySettings) -> str:
