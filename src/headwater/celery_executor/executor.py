@@ -44,6 +44,7 @@ from headwater.celery_executor.app import RUN_ATTEMPT_TASK, build_app, queue_for
 from headwater.celery_executor.broker_watch import BrokerWatch
 from headwater.celery_executor.results import TIMED_OUT, read_reports
 from headwater.clock import Clock, SystemClock
+from headwater.db.reconnect import short_reason
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskAttempt
 from headwater.engine.states import TaskInstanceState
 from headwater.executors.base import AttemptStarted, Executor
@@ -372,7 +373,8 @@ class CeleryExecutor(Executor):
             try:
                 row = self._attempts.get_attempt(watched.key)
             except Exception as exc:
-                log.warning("Could not read the attempt of %s: %s", watched.key.task_id, exc)
+                reason = short_reason(exc)  # one line, not the statement and its parameters
+                log.warning("Could not read the attempt of %s: %s", watched.key.task_id, reason)
                 return
             if row is None or row.outcome is None:
                 continue
