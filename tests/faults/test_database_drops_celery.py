@@ -100,3 +100,7 @@ def test_the_scheduler_and_a_celery_worker_carry_on_when_the_database_drops_them
     assert "Traceback" not in worker_log, worker_log
     # A heartbeat that met the drop is one line too, not SQLAlchemy's statement and values.
     assert "[SQL:" not in worker_log, worker_log
+    # What the scheduler had sent stayed sent: nothing was put back as lost and sent again
+    # (the claim would refuse a second delivery, but it is wasted work and a false alarm).
+    assert "was lost; it runs again" not in scheduler_log, scheduler_log
+    assert "was started elsewhere already" not in worker_log, worker_log

@@ -54,7 +54,10 @@ class Recovery(SchedulerState):
         """The database connection dropped during a pass: what the pass decided may or may
         not be committed, so the runs are loaded again from the database, as after a stale
         write (attempts that ended meanwhile are applied from their recorded outcomes), after
-        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`)."""
+        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`). The attempts handed
+        to the executor are remembered: it still holds them, and an attempt still queued in
+        it (or in a broker) must not be put back as lost and sent a second time."""
+        self._handed_before_drop.update(self._active)
         for key in list(self._runs):
             self._drop_run(key, kill=False)
         self._recover_after_stale = True
@@ -107,16 +110,30 @@ class Recovery(SchedulerState):
         (then it fails as lost, retried by its ``retries``). The others run again, without
         counting a retry.
         """
-        running_here = {key.ti_key for key in self.executor.running()}
+        running = self.executor.running()
+        running_here = {key.ti_key for key in running}
+        kept, self._handed_before_drop = self._handed_before_drop, {}
         for key, active in self._runs.items():
             if runs is not None and key not in runs:
                 continue
             engine = active.engine
             for ti in engine.instances_in(S.QUEUED, S.RUNNING):
-                if ti.key in self._active or ti.key in running_here:
+                if ti.key in self._active:
+                    continue
+                handed = kept.get(ti.key)
+                if ti.key in running_here:
+                    if handed is not None and handed.attempt in running:
+                        self._active[ti.key] = handed  # it holds its pool slots again
                     continue
                 if ti.state is S.QUEUED:
                     self._start_if_claimed(engine, ti)
+                if handed is not None and handed.attempt == _current_attempt(engine, ti):
+                    # Handed to the executor before the connection dropped, and still held
+                    # by it (Celery: maybe still in the broker): nothing was lost. A start
+                    # reported meanwhile came from the claim just now; the outcome comes as
+                    # any other's.
+                    self._active[ti.key] = handed
+                    continue
                 if ti.state is S.RUNNING and self._adopt(ti):
                     continue
                 if ti.state is S.RUNNING and self.several_schedulers and self._elsewhere(ti):
@@ -198,3 +215,9 @@ class Recovery(SchedulerState):
                 active.engine.finish_attempt(ti.task_id, ti.map_index, outcome, now)
                 self._active.pop(ti.key, None)
                 self._dirty.add((ti.dag_id, ti.run_id))
+
+
+def _current_attempt(engine: DagRunEngine, ti: TaskInstance) -> AttemptKey:
+    """The attempt ``ti`` is at now: its next try while queued, its current one running."""
+    now = engine.get_ti(ti.task_id, ti.map_index)
+    return now.key.attempt(now.try_number + 1 if now.state is S.QUEUED else now.try_number)

@@ -137,6 +137,7 @@ class SchedulerState:
         self._pass_wanted = False
         """Whether :meth:`run` should start the next full pass now instead of on time."""
         self._deferred_actions: list[Callable[[], object]] | None = None
+        """While a :meth:`_one_transaction` block runs: what waits for its commit."""
         self._triggers_ended = threading.Event()
         """Set by :meth:`~headwater.scheduler.deferrals.Deferrals.wake` (any thread): look
         for triggers that fired or failed on the loop's next turn."""
@@ -145,7 +146,9 @@ class SchedulerState:
         (deleting the trigger of a resumed instance, with the instance's write)."""
         self._recover_after_stale = False
         """A write was refused as stale: the next pass puts back what its runs left."""
-        """While a :meth:`_one_transaction` block runs: what waits for its commit."""
+        self._handed_before_drop: dict[TaskInstanceKey, Handed] = {}
+        """What was handed to the executor when the database connection dropped and the runs
+        were forgotten: the executor still holds those attempts (``_requeue_lost``)."""
         self.on_run_finished: Callable[[DagRun], None] | None = None
         self._duties = PeriodicDuties(build_duties(self))
         """Deadlines, retention, metrics: checked as time passes (periodic_duties)."""
