@@ -14,15 +14,21 @@ The result is ``{"outcome": ..., "rejected": ..., "hostname": ..., "pid": ...}``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import signal
 import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from headwater.celery_executor.attempt_heartbeat import AttemptLiveness, process_beats
 from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.engine.states import TaskInstanceState
+from headwater.exceptions import TaskTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +50,13 @@ def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
         store, _ = worker_store()
     except Exception:
         store = None  # run_payload fails the attempt saying why
-    if key is None or not isinstance(store, AttemptLiveness):
-        outcome = run_payload(payload)
-    else:
-        beats = process_beats(store, _heartbeat_interval_s())
-        with beats.running(key):
+    with _terminated_as_said(task, _timeout_of(payload)):
+        if key is None or not isinstance(store, AttemptLiveness):
             outcome = run_payload(payload)
+        else:
+            beats = process_beats(store, _heartbeat_interval_s())
+            with beats.running(key):
+                outcome = run_payload(payload)
     result = result_of(outcome)
     if task.ignore_result:  # a Redis result backend: the result is written here, in one SET
         try:
@@ -57,6 +64,51 @@ def run_attempt(task: Any, payload: Any) -> dict[str, Any]:
         except Exception as exc:  # the outcome is in the database: the scheduler reads it there
             log.warning("Could not store the result of task %s: %s", task.request.id, exc)
     return result
+
+
+class AttemptRevoked(SystemExit):
+    """SIGTERM reached the pool process running an attempt: its Celery task was revoked."""
+
+
+@contextlib.contextmanager
+def _terminated_as_said(task: Any, timeout_s: float | None) -> Iterator[None]:
+    """While the attempt runs, a SIGTERM from the pool (a revoke, or the hard time limit of a
+    task that ignored the runtime's own timeout) fails it saying which, instead of billiard's
+    bare ``SystemExit(-241)``; the process dies as before once the attempt is recorded (the
+    pool sends SIGKILL 0.1 s after SIGTERM)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    started = time.monotonic()
+    hard_limit = _hard_time_limit(task)
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        elapsed = time.monotonic() - started
+        if timeout_s is not None and hard_limit is not None and elapsed >= hard_limit - 1.0:
+            raise TaskTimeoutError(
+                f"task timed out after {timeout_s:g} seconds (execution_timeout), at the "
+                "Celery worker's hard time limit (it ignored the runtime's own timeout)"
+            )
+        raise AttemptRevoked("killed: its Celery task was revoked")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _hard_time_limit(task: Any) -> float | None:
+    limits = getattr(task.request, "timelimit", None) or (None, None)
+    return float(limits[0]) if limits[0] else None
+
+
+def _timeout_of(payload: Any) -> float | None:
+    try:
+        value = payload.get("timeout_s")
+        return float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 @functools.cache
