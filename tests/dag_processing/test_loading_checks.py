@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from service_cli import invoke
 
-from headwater.authoring.operator import validate_task_id
+from headwater.authoring.operator_arguments import validate_task_id
 from headwater.clock import FakeClock
 from headwater.dag_processing.processor import DagFolderProcessor, ScanReport
 from headwater.exceptions import DagDefinitionError

@@ -14,7 +14,11 @@ from headwater.authoring.assets import AssetCondition, split_schedule
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.deadlines import Deadline, check_deadlines
 from headwater.authoring.in_process_runs import RunResult, run_in_process
-from headwater.authoring.operator import check_callback, unknown_arguments, validate_task_id
+from headwater.authoring.operator_arguments import (
+    check_callback,
+    unknown_arguments,
+    validate_task_id,
+)
 from headwater.authoring.params import Param, normalize_params
 from headwater.authoring.partitions import Partitions, check_partitions
 from headwater.authoring.schedules import Schedule

@@ -11,6 +11,18 @@ from headwater.authoring import _definition_stacks
 from headwater.authoring.assets import check_asset_references
 from headwater.authoring.deadlines import check_sla
 from headwater.authoring.dependencies import DependencyMixin
+from headwater.authoring.operator_arguments import (
+    as_int,
+    as_timedelta,
+    bounded,
+    check_callback,
+    email_addresses,
+    flag,
+    non_negative_int,
+    refuse_unknown,
+    unknown_arguments,
+    validate_task_id,
+)
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
 
@@ -59,43 +71,6 @@ MAX_POOL_SLOTS = 1_000_000
 """Most slots a pool has, and a task may take (``pool_slots``): far more than any worker
 pool runs at once, and well inside the database's integer column (32 bits on PostgreSQL), so
 a pasted or mistyped number is refused with a clear error, not by the database driver."""
-
-_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-
-
-def validate_task_id(task_id: object, what: str = "task_id") -> str:
-    """Return ``task_id`` if it is a usable id, else raise an error saying why.
-
-    ``what`` names the id in the message: ``"task_id"``, ``"dag_id"``, ``"group_id"``.
-    """
-    if not isinstance(task_id, str) or not task_id:
-        raise DagDefinitionError(f"{what} must be a non-empty string, got {task_id!r}")
-    if len(task_id) > 250:
-        raise DagDefinitionError(f"{what} {task_id[:40]!r}... is longer than 250 characters")
-    bad = sorted(set(task_id) - _ID_CHARACTERS)
-    if bad:
-        raise DagDefinitionError(
-            f"{what} {task_id!r} contains {''.join(bad)!r}; use letters, digits, '_', '-', '.'"
-        )
-    if not task_id.strip("."):
-        # '.' and '..' cannot name a log folder or file: refused here, at import, rather than
-        # when the scheduler cannot start the task (which would then stay queued).
-        raise DagDefinitionError(
-            f"{what} {task_id!r} is made only of dots; use at least one letter, digit, '_' or '-'"
-        )
-    return task_id
-
-
-def check_callback(value: Any, name: str, owner: str) -> Any:
-    """Return ``value`` if it is None, a callable or a list/tuple of callables, else raise
-    an error naming ``owner`` (``"task 'x'"``, ``"DAG 'x'"``) and the argument ``name``."""
-    if value is None or callable(value):
-        return value
-    if isinstance(value, list | tuple) and all(callable(fn) for fn in value):
-        return value
-    raise DagDefinitionError(
-        f"{owner}: {name} must be a function of the context or a list of them, got {value!r:.80}"
-    )
 
 
 class BaseOperator(DependencyMixin):
@@ -225,34 +200,32 @@ class BaseOperator(DependencyMixin):
         validate_task_id(task_id)
         self.task_id: str = group.child_id(task_id) if group is not None else task_id
         if unknown:
-            _refuse_unknown(type(self), self.task_id, unknown)
+            refuse_unknown(type(self), self.task_id, unknown)
         self.dag: DAG | None = None
         self.task_group: TaskGroup | None = group
-        self.retries: int = _non_negative_int(args["retries"], "retries", self.task_id)
-        self.retry_delay: timedelta = _as_timedelta(
-            args["retry_delay"], "retry_delay", self.task_id
-        )
+        self.retries: int = non_negative_int(args["retries"], "retries", self.task_id)
+        self.retry_delay: timedelta = as_timedelta(args["retry_delay"], "retry_delay", self.task_id)
         self.retry_exponential_backoff: bool = bool(args["retry_exponential_backoff"])
-        self.max_retry_delay: timedelta | None = _as_timedelta(
+        self.max_retry_delay: timedelta | None = as_timedelta(
             args["max_retry_delay"], "max_retry_delay", self.task_id, optional=True
         )
-        self.execution_timeout: timedelta | None = _as_timedelta(
+        self.execution_timeout: timedelta | None = as_timedelta(
             args["execution_timeout"], "execution_timeout", self.task_id, optional=True, zero=False
         )
         self.trigger_rule: TriggerRule = TriggerRule.parse(
             args["trigger_rule"], task_id=self.task_id
         )
         self.pool: str = args["pool"]
-        self.pool_slots: int = _bounded(
-            _non_negative_int(args["pool_slots"], "pool_slots", self.task_id),
+        self.pool_slots: int = bounded(
+            non_negative_int(args["pool_slots"], "pool_slots", self.task_id),
             "pool_slots",
             self.task_id,
             0,
             MAX_POOL_SLOTS,
         )
         # Stored in a 32-bit column, as Airflow's; sums of weights are clamped, not these.
-        self.priority_weight: int = _bounded(
-            _as_int(args["priority_weight"], "priority_weight", self.task_id),
+        self.priority_weight: int = bounded(
+            as_int(args["priority_weight"], "priority_weight", self.task_id),
             "priority_weight",
             self.task_id,
             -(2**31),
@@ -278,9 +251,9 @@ class BaseOperator(DependencyMixin):
         self.sla: timedelta | time | None = check_sla(args["sla"], self.task_id)
         self.doc_md: str | None = args["doc_md"]
         # Who gets an alert email when an attempt fails (runtime/email_alerts.py).
-        self.email: list[str] | None = _email_addresses(args["email"], self.task_id)
-        self.email_on_failure: bool = _flag(args, "email_on_failure", self.task_id)
-        self.email_on_retry: bool = _flag(args, "email_on_retry", self.task_id)
+        self.email: list[str] | None = email_addresses(args["email"], self.task_id)
+        self.email_on_failure: bool = flag(args, "email_on_failure", self.task_id)
+        self.email_on_retry: bool = flag(args, "email_on_retry", self.task_id)
         # The assets the task updates (an event for each when an attempt succeeds) and reads.
         self.outlets: list[Any] = check_asset_references(outlets, "outlets", self.task_id)
         self.inlets: list[Any] = check_asset_references(inlets, "inlets", self.task_id)
@@ -326,7 +299,7 @@ class BaseOperator(DependencyMixin):
         """
         from headwater.exceptions import TaskDeferred
 
-        limit = _as_timedelta(timeout, "timeout", self.task_id, optional=True, zero=False)
+        limit = as_timedelta(timeout, "timeout", self.task_id, optional=True, zero=False)
         raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=limit)
 
     # -- setup and teardown --------------------------------------------------------------------
@@ -452,115 +425,6 @@ class BaseOperator(DependencyMixin):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.task_id}>"
-
-
-def _non_negative_int(value: Any, name: str, task_id: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DagDefinitionError(f"task {task_id!r}: {name} must be an int >= 0, got {value!r}")
-    return value
-
-
-def _flag(args: dict[str, Any], name: str, task_id: str) -> bool:
-    value = args[name]
-    if not isinstance(value, bool):
-        raise DagDefinitionError(f"task {task_id!r}: {name} must be True or False, got {value!r}")
-    return value
-
-
-def _email_addresses(value: Any, task_id: str) -> list[str] | None:
-    """``email`` as a list of addresses: a list, or one string separated by commas or
-    semicolons (Airflow takes both); None or empty: no alert emails."""
-    if value is None:
-        return None
-    entries = [value] if isinstance(value, str) else value
-    if not isinstance(entries, list | tuple) or not all(isinstance(e, str) for e in entries):
-        raise DagDefinitionError(
-            f"task {task_id!r}: email must be an address, a comma-separated string of them or "
-            f"a list of them, got {value!r:.80}"
-        )
-    addresses = [a.strip() for e in entries for a in e.replace(";", ",").split(",") if a.strip()]
-    for address in addresses:
-        if "@" not in address or any(c.isspace() for c in address.strip("<>")):
-            raise DagDefinitionError(f"task {task_id!r}: email {address!r} is not an address")
-    return addresses or None
-
-
-def _bounded(value: int, name: str, task_id: str, low: int, high: int) -> int:
-    if not low <= value <= high:
-        raise DagDefinitionError(
-            f"task {task_id!r}: {name} must be from {low:,} to {high:,}, got {value:,}"
-        )
-    return value
-
-
-def _as_int(value: Any, name: str, task_id: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise DagDefinitionError(
-            f"task {task_id!r}: {name} must be an int, got {value!r}"
-        ) from None
-
-
-def _as_timedelta(
-    value: Any, name: str, task_id: str, *, optional: bool = False, zero: bool = True
-) -> Any:
-    """``value`` (a timedelta or seconds) as a timedelta >= 0 (> 0 unless ``zero``)."""
-    if value is None and optional:
-        return None
-    if isinstance(value, timedelta):
-        delta = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            delta = timedelta(seconds=value)
-        except (ValueError, OverflowError):  # NaN, infinite, too large
-            raise DagDefinitionError(
-                f"task {task_id!r}: {name} must be a finite number of seconds, got {value!r}"
-            ) from None
-    else:
-        raise DagDefinitionError(
-            f"task {task_id!r}: {name} must be a timedelta or a number of seconds, got {value!r}"
-        )
-    if delta < timedelta(0) or (not zero and delta == timedelta(0)):
-        raise DagDefinitionError(
-            f"task {task_id!r}: {name} must be {'>= 0' if zero else 'positive'}, "
-            f"got {delta.total_seconds():g} seconds"
-        )
-    return delta
-
-
-def _refuse_unknown(cls: type, task_id: str, unknown: dict[str, Any]) -> None:
-    """Raise an error naming the operator class, the task and the unknown arguments."""
-    message = unknown_arguments(cls, unknown)
-    raise DagDefinitionError(f"task {task_id!r} ({cls.__name__}): {message}")
-
-
-def unknown_arguments(cls: type, given: Iterable[str]) -> str | None:
-    """``"unknown argument 'x' (did you mean 'y'?)"`` for the names in ``given`` that no
-    ``__init__`` of ``cls`` (an operator class, or ``DAG``) or its bases takes; None when
-    there are none.
-
-    Only called on the error path (it inspects signatures).
-    """
-    import difflib
-    import inspect
-
-    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    known = {
-        name
-        for klass in cls.__mro__
-        if "__init__" in vars(klass)
-        for name, parameter in inspect.signature(vars(klass)["__init__"]).parameters.items()
-        if parameter.kind not in variadic and name != "self"
-    }
-    unknown = [name for name in given if name not in known]
-    if not unknown:
-        return None
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-    return f"unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(hints)}"
 
 
 def _binds(

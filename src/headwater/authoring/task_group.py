@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.dependencies import DependencyMixin
-from headwater.authoring.operator import validate_task_id
+from headwater.authoring.operator_arguments import validate_task_id
 from headwater.exceptions import DagDefinitionError
 
 if TYPE_CHECKING:
