@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from headwater.authoring.operator import BaseOperator
@@ -77,13 +78,14 @@ class BashOperator(BaseOperator):
         log.info("Running command: %s", self.bash_command)
         last_line: str | None = None
         with subprocess.Popen(
-            ["bash", "-c", self.bash_command],
+            ["bash", "-c", _HOLDER, "headwater-bash", self.bash_command],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=self.cwd,
             env=self._environment(context),
             start_new_session=True,  # its own process group, so a timeout kills the whole tree
+            preexec_fn=_die_with_this_process(),  # one prepared C call in the child
         ) as process:
             try:
                 assert process.stdout is not None
@@ -101,6 +103,36 @@ class BashOperator(BaseOperator):
         if code != 0:
             raise BashCommandError(f"bash command failed: exit code {code}")
         return last_line
+
+
+_HOLDER = 'trap "kill -KILL 0" TERM; bash -c "$1" & wait $!'
+"""The bash that holds the command: it runs the command (``$1``) in the process group of its
+own session and waits for it; a SIGTERM (its parent-death signal) kills the whole group.
+``wait`` returns the command's exit status, or is cut short by the trap: a foreground command
+would hold the trap back until it ended."""
+
+
+def _die_with_this_process() -> Callable[[], None] | None:
+    """What the command's holder runs before bash starts (Linux): ask the kernel for a
+    SIGTERM when this process dies, so that a worker killed with SIGKILL (or by the OOM
+    killer) takes its command with it instead of leaving it running beside the next try.
+    Prepared here, so the forked child only makes one C call (no import, no lock)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # this process died before the signal was armed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
