@@ -51,6 +51,14 @@ class CelerySettings:
         minimum=0.1,
         maximum=600.0,
     )
+    time_limit_allowance_s: float = setting(
+        10.0,
+        "Added to a task's execution_timeout and [scheduler] kill_grace_s for Celery's hard "
+        "time limit (the backstop for a task that ignores the runtime's own timeout): the "
+        "time a worker may take to import the DAG file before that timeout starts.",
+        minimum=0.0,
+        maximum=3600.0,
+    )
     key_prefix: str = setting(
         "",
         "A prefix for every key headwater's Celery app keeps in Redis (broker and results) "

@@ -82,9 +82,11 @@ def test_a_task_that_ignores_its_execution_timeout_is_killed_by_the_hard_time_li
     redis_cluster: Cluster, ignored: tuple[str, ...]
 ) -> None:
     """The runtime's ``execution_timeout`` is a SIGALRM; a task that ignores it runs on past
-    it until Celery's hard time limit (timeout + kill_grace_s + 10 s) kills its process.
+    it until Celery's hard time limit (timeout + kill_grace_s + time_limit_allowance_s) kills
+    its process.
     The attempt fails saying so (never billiard's bare ``SystemExit: -241``), the run ends,
     and the worker, its pool process replaced, runs the next task."""
+    redis_cluster.env["HEADWATER__CELERY__TIME_LIMIT_ALLOWANCE_S"] = "2"
     ledger = redis_cluster.folder.parent / "ledger"
     redis_cluster.write_dag(
         "stubborn",
@@ -126,8 +128,8 @@ def test_a_task_that_ignores_its_execution_timeout_is_killed_by_the_hard_time_li
     else:
         assert attempt.error in (KILLED_AT_THE_LIMIT, STOPPED_AT_THE_LIMIT), attempt.error
     assert attempt.end_date is not None
-    # Celery's limit, 1 s + kill_grace_s (1 s) + 10 s to start, not a lost heartbeat.
-    assert "Hard time limit (12.0s) exceeded" in redis_cluster.log("one")
+    # Celery's limit, 1 s + kill_grace_s (1 s) + 2 s to start, not a lost heartbeat.
+    assert "Hard time limit (4.0s) exceeded" in redis_cluster.log("one")
     ((event, try_number, pid),) = _ledger(redis_cluster)  # started once, never ended
     assert (event, try_number) == ("start", "1")
     wait_for(lambda: not alive(int(pid)), "the process running it to be killed", timeout_s=10)

@@ -8,8 +8,9 @@ is ``[celery] default_queue``) under a task id derived from the key
 (:func:`~headwater.celery_executor.app.task_id_for`). A broker that does not take it within
 ``[celery] send_timeout_s`` puts the key back (a warning, once per outage); it is sent again two
 seconds later, never lost. An attempt with an ``execution_timeout`` gets a Celery hard time
-limit ``kill_grace_s`` (and 10 s to start) after it: the runtime's own timeout normally ends
-it first, FAILED; the hard limit is the backstop for a task that ignores signals.
+limit ``kill_grace_s`` (and ``[celery] time_limit_allowance_s`` to start) after it: the
+runtime's own timeout normally ends it first, FAILED; the hard limit is the backstop for a
+task that ignores signals.
 
 ``poll`` reads the result backend for a bounded batch of the watched attempts per call (one
 ``MGET`` on Redis): STARTED becomes an :class:`~headwater.executors.base.AttemptStarted`
@@ -65,10 +66,6 @@ ROWS_PER_HEARTBEAT = 50
 
 _RETRY_SEND_S = 2.0
 """After the broker refused a message, how long before sending again."""
-
-_START_ALLOWANCE_S = 10.0
-"""Added to a hard time limit: Celery counts from the task's start, before the worker has
-imported the DAG file and started the runtime's own ``execution_timeout`` clock."""
 
 _WAIT_STEPS_S = (0.005, 0.01, 0.02, 0.05)
 """How long ``poll`` waits between reads of the result backend: short at first."""
@@ -262,7 +259,8 @@ class CeleryExecutor(Executor):
         queue = queue_for(message.ti.queue if message.ti is not None else "default", self._settings)
         limit = None
         if message.timeout_s is not None:
-            limit = message.timeout_s + self._kill_grace_s + _START_ALLOWANCE_S
+            allowance = self._settings.time_limit_allowance_s  # to import the DAG file
+            limit = message.timeout_s + self._kill_grace_s + allowance
         try:
             self._app.send_task(
                 RUN_ATTEMPT_TASK,
