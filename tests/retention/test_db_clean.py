@@ -15,7 +15,8 @@ from db_records import T0, make_run
 from headwater.actors import acting_as
 from headwater.engine.states import DagRunState
 from headwater.operations.retention import clean_old_data, parse_age
-from headwater.settings import Settings
+from headwater.runtime.remote_logs import remote_log_folder
+from headwater.settings import Settings, load_settings
 from headwater.store.sql import SqlStore
 from retention_seeds import KEPT_RUNS, REMOVED_ROWS, REMOVED_RUNS, seed
 from stored_dags import invoke
@@ -61,6 +62,36 @@ def test_clean_removes_old_runs_with_their_files_and_keeps_the_rest(
 
     again = json.loads(invoke("db", "clean", "--older-than", "90d", "-y", "-o", "json").stdout)
     assert again["runs"] == 0 and every_run(store) == KEPT_RUNS
+
+
+def test_the_remote_copies_of_removed_runs_logs_go_too(
+    store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "remote-logs"
+    monkeypatch.setenv("HEADWATER__LOGGING__REMOTE_LOG_FOLDER", str(remote))
+    settings = load_settings()
+    seed(store, now=datetime.now(UTC))
+    folder = remote_log_folder(settings)
+    assert folder is not None
+    copies = {}
+    for key in REMOVED_RUNS | KEPT_RUNS:  # a complete copy, and a running log's live part
+        local = write_log(settings, *key)
+        folder.copy(local)
+        folder.write_part(folder.relative(local), 0, b"hel")
+        copies[key] = Path(folder.remote_path(folder.relative(local)))
+
+    dry = json.loads(invoke("db", "clean", "--older-than", "90d", "--dry-run", "-o", "json").stdout)
+    assert dry["remote_log_folders"] is None  # a dry run does not list the remote store
+    assert all(copy.exists() for copy in copies.values())
+
+    result = json.loads(invoke("db", "clean", "--older-than", "90d", "-y", "-o", "json").stdout)
+
+    assert result["remote_log_folders"] == len(REMOVED_RUNS)
+    for key, copy in copies.items():
+        assert copy.exists() == (key in KEPT_RUNS), key
+        assert copy.parent.parent.exists() == (key in KEPT_RUNS), key  # the run's folder
+    table = invoke("db", "clean", "--older-than", "90d", "-y")
+    assert "remote log folders of runs" in table.stdout
 
 
 def test_a_dry_run_counts_and_changes_nothing(

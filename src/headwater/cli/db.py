@@ -161,6 +161,8 @@ def clean_db(older_than: str, dry_run: bool, dag_id: str | None, yes: bool, outp
     verb = "Would remove" if result.dry_run else "Removed"
     rows = [[name, count] for name, count in result.rows.items()]
     rows.append(["log files", f"{result.log_files} ({result.log_bytes} bytes)"])
+    if result.remote_log_folders is not None:
+        rows.append(["remote log folders of runs", result.remote_log_folders])
     console().print(
         table(f"{verb}: what ended before {when(result.cutoff)}", ["what", "count"], rows)
     )

@@ -125,6 +125,21 @@ class RemoteLogFolder:
         if fs.exists(folder):
             fs.rm(folder, recursive=True)
 
+    def remove_tree(self, relative: str) -> bool:
+        """Remove the remote folder at ``relative`` with everything under it (a removed
+        run's logs); whether there was one."""
+        path = self.remote_path(relative)
+        if not self.is_url:
+            if not os.path.isdir(path):
+                return False
+            shutil.rmtree(path)
+            return True
+        fs = self.filesystem()[0]
+        if not fs.exists(path):
+            return False
+        fs.rm(path, recursive=True)
+        return True
+
     def has_copy(self, relative: str) -> bool:
         """Whether the remote folder has the log at ``relative``: complete, or parts of it."""
         return self._size(self.remote_path(relative)) is not None or bool(self._parts(relative))
@@ -366,6 +381,11 @@ def _bounded(work: Callable[[], T], what: str) -> T:
     if error:
         raise error[0]
     return result[0]
+
+
+def remove_remote_tree(remote: RemoteLogFolder, relative: str) -> bool:
+    """:meth:`RemoteLogFolder.remove_tree`, within the time limit of remote calls."""
+    return _bounded(lambda: remote.remove_tree(relative), f"removing {relative}")
 
 
 def read_remote_log(

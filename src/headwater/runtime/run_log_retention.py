@@ -1,6 +1,7 @@
 """Removing the log files of runs that data retention removed, so the logs folder stays
 bounded: each run's folder (``<logs>/dag_id=<id>/run_id=<id>``, see
-:mod:`headwater.runtime.logs`) goes with its files, and a DAG's folder once it is empty.
+:mod:`headwater.runtime.logs`) goes with its files, and a DAG's folder once it is empty; with
+``[logging] remote_log_folder`` set, the run's folder there too (:func:`remove_remote_run_logs`).
 
 Failures are logged, never raised: the runs are gone from the database already. Folders are
 found by run, so a run's folder that could not be removed stays until removed by hand.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from headwater.exceptions import HeadwaterError
 from headwater.runtime.logs import run_log_folder
+from headwater.runtime.remote_logs import RemoteLogFolder, remove_remote_tree
 
 log = logging.getLogger(__name__)
 
@@ -87,4 +89,22 @@ def remove_run_logs(
             os.rmdir(folder)  # only when empty: a kept run's logs stay
         except OSError:
             pass
+    return removed
+
+
+def remove_remote_run_logs(remote: RemoteLogFolder, runs: Iterable[tuple[str, str]]) -> int:
+    """Remove the remote log folders of ``runs`` (their copies and live parts); returns how
+    many there were. A folder that could not be removed is logged and left."""
+    removed = 0
+    for dag_id, run_id in runs:
+        folder = _folder(remote.logs_folder, dag_id, run_id)
+        if folder is None:
+            continue
+        relative = remote.relative(folder)
+        try:
+            removed += remove_remote_tree(remote, relative)
+        except Exception as exc:  # fsspec's errors vary by store
+            log.warning(
+                "Could not remove the remote log folder %s of a removed run: %s", relative, exc
+            )
     return removed

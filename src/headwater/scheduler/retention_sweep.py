@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from headwater.runtime.run_log_retention import LogFilesCount, count_run_logs, remove_run_logs
+from headwater.runtime.remote_logs import remote_log_folder
+from headwater.runtime.run_log_retention import (
+    LogFilesCount,
+    count_run_logs,
+    remove_remote_run_logs,
+    remove_run_logs,
+)
 from headwater.store.retention import (
     ASSET_EVENTS_TABLE,
     BACKFILLS_TABLE,
@@ -48,6 +54,9 @@ class RetentionReport:
     dry_run: bool
     rows: dict[str, int] = field(default_factory=dict)
     logs: LogFilesCount = field(default_factory=LogFilesCount)
+    remote_log_folders: int | None = None
+    """Runs' folders removed from ``[logging] remote_log_folder`` (None: none is set, or a
+    dry run, which does not list the remote store)."""
     batches: int = 0
 
     @property
@@ -86,6 +95,9 @@ def sweep(
     report.add_rows(dict.fromkeys(tables, 0))  # every table is named, with nothing to remove
     after: RunKey | None = None
     stop = should_stop or (lambda: False)
+    remote = None if dry_run else remote_log_folder(settings)
+    if remote is not None:
+        report.remote_log_folders = 0
     while not stop() and (
         runs := store.removable_runs(cutoff, dag_id=dag_id, after=after, limit=size)
     ):
@@ -97,6 +109,8 @@ def sweep(
             continue
         report.add_rows(store.delete_runs(runs))
         report.logs.add(remove_run_logs(settings.logs_folder, runs))
+        if remote is not None and report.remote_log_folders is not None:
+            report.remote_log_folders += remove_remote_run_logs(remote, runs)
         for run_dag_id, run_id in runs:
             delete_run_objects(settings, run_dag_id, run_id)
     _sweep_ids(store, report, size, EVENTS_TABLE, stop)

@@ -46,6 +46,9 @@ class CleanResult(Schema):
     """Rows per table (``dag_runs``, ``task_instances``, ``xcoms``, ``events``, ...)."""
     log_files: int
     log_bytes: int
+    remote_log_folders: int | None
+    """Runs' folders removed from ``[logging] remote_log_folder`` (null: none is set, or a
+    dry run)."""
     batches: int
     """Batches of runs (each one transaction; a dry run's are only read)."""
 
@@ -71,5 +74,6 @@ def clean_database(ctx: ServiceContext, request: CleanRequest) -> CleanResult:
         rows=dict(sorted(report.rows.items())),
         log_files=report.logs.files,
         log_bytes=report.logs.bytes,
+        remote_log_folders=report.remote_log_folders,
         batches=report.batches,
     )
