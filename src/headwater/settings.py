@@ -47,6 +47,12 @@ __all__ = ["SECTIONS", "SHORT_VARIABLES", "Settings", "SettingsError", "load_set
 @dataclass(frozen=True)
 class CoreSettings:
     dags_folder: str = setting("", "Folder of DAG files; default: <home>/dags.")
+    airflow_compat: bool = setting(
+        False,
+        "Run Airflow DAG files unchanged: their `airflow.*` imports are answered with "
+        "headwater's own objects, and files that mention airflow and dag are scanned too. "
+        "Never when a real Airflow is installed in the same environment.",
+    )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Loading every DAG in a folder; a file that fails to import is reported, not fatal.
 
 Only ``.py`` files that mention both "headwater" and "dag" are imported (as Airflow's safe
-mode does), skipping names that start with ``_`` or ``.``. The folder is put on
+mode does), or "airflow" and "dag" with ``[core] airflow_compat`` (their ``airflow`` imports
+then resolve to headwater's objects: :mod:`headwater.loading.airflow_imports`), skipping
+names that start with ``_`` or ``.``. The folder is put on
 ``sys.path`` so DAG files can import helper modules next to them. A file's DAGs are every
 DAG created while it is imported (in a factory function, by ``@dag``, bound to a name or
 not) and every DAG among its module-level names.
@@ -33,27 +35,33 @@ from types import ModuleType
 from headwater.authoring import _definition_stacks
 from headwater.authoring.dag import DAG
 from headwater.exceptions import DagDefinitionError, DagImportError, DagNotFoundError
+from headwater.loading.airflow_imports import airflow_compat_enabled, install_airflow_names
 from headwater.shown_text import quoted
 
 
-def _is_dag_file(path: Path) -> bool:
+def _is_dag_file(path: Path, *, airflow: bool) -> bool:
     try:
         text = path.read_bytes().lower()
     except OSError:
         return False
-    return b"headwater" in text and b"dag" in text
+    if b"dag" not in text:
+        return False
+    return b"headwater" in text or (airflow and b"airflow" in text)
 
 
-def iter_dag_files(folder: Path) -> list[Path]:
-    """The candidate DAG files under ``folder``, sorted."""
+def iter_dag_files(folder: Path, *, airflow: bool | None = None) -> list[Path]:
+    """The candidate DAG files under ``folder``, sorted: those that mention "dag" and
+    "headwater", or "airflow" too with ``airflow`` (None: ``[core] airflow_compat``)."""
     if folder.is_file():
         return [folder]
+    if airflow is None:
+        airflow = airflow_compat_enabled()
     found = []
     for path in sorted(folder.rglob("*.py")):
         parts = path.relative_to(folder).parts
         if any(p.startswith(("_", ".")) for p in parts):
             continue
-        if _is_dag_file(path):
+        if _is_dag_file(path, airflow=airflow):
             found.append(path)
     return found
 
@@ -174,6 +182,9 @@ class DagBag:
 
     folder: Path
     import_timeout_s: float | None = None
+    airflow_compat: bool | None = None
+    """Answer the files' ``airflow`` imports with headwater's objects (None: ``[core]
+    airflow_compat`` of this process's settings)."""
     dags: dict[str, DAG] = field(default_factory=dict)
     import_errors: list[DagImportError] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -192,10 +203,14 @@ class DagBag:
                 self.folder,
                 self.import_timeout_s,
             )
+        if self.airflow_compat is None:
+            self.airflow_compat = airflow_compat_enabled()
+        if self.airflow_compat:
+            install_airflow_names()
         root = self.folder if self.folder.is_dir() else self.folder.parent
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
-        for path in iter_dag_files(self.folder):
+        for path in iter_dag_files(self.folder, airflow=self.airflow_compat):
             self._load_file(path)
 
     def _load_file(self, path: Path) -> None:

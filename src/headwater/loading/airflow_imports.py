@@ -1,0 +1,144 @@
+"""``import airflow...`` in DAG files, answered with headwater's own objects: Airflow DAG files
+run unchanged (``[core] airflow_compat``).
+
+:func:`install_airflow_names` puts a finder at the front of ``sys.meta_path`` for the rest of
+the process (tasks import Airflow names when they run, not only when their file is
+imported). It answers ``airflow`` and the modules of
+:data:`~headwater.loading.airflow_names.MODULES` (and the packages above them); each name is
+imported from headwater when a file first uses it. Any other ``airflow.*`` module is refused
+with a :class:`ModuleNotFoundError` that says headwater does not provide it. It never shadows
+a real Airflow: when one can be imported in this environment the finder is not installed (a
+warning says so, once).
+
+Example::
+
+    install_airflow_names()
+    from airflow.operators.bash import BashOperator   # headwater.operators.BashOperator
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import logging
+import sys
+import threading
+from types import ModuleType
+from typing import Any
+
+from headwater.loading.airflow_names import MODULES
+
+__all__ = [
+    "AirflowNamesFinder",
+    "airflow_compat_enabled",
+    "install_airflow_names",
+    "is_airflow_name",
+]
+
+log = logging.getLogger(__name__)
+
+_GUIDE = "docs/migrating-from-airflow.md"
+_lock = threading.Lock()
+
+
+def is_airflow_name(fullname: str) -> bool:
+    """Whether ``fullname`` is ``airflow`` or one of its modules."""
+    return fullname == "airflow" or fullname.startswith("airflow.")
+
+
+class AirflowNamesFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``airflow`` modules in :data:`MODULES` and makes each a module whose names
+    are headwater's objects, imported on first use."""
+
+    def __init__(self, modules: dict[str, dict[str, str]] = MODULES) -> None:
+        self.modules = modules
+        self.packages = {
+            ".".join(name.split(".")[:depth])
+            for name in modules
+            for depth in range(1, name.count(".") + 1)
+        }
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not is_airflow_name(fullname):
+            return None
+        if fullname not in self.modules and fullname not in self.packages:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r}: headwater's Airflow compatibility does not "
+                f"provide it (see {_GUIDE})",
+                name=fullname,
+            )
+        return importlib.util.spec_from_loader(fullname, self, is_package=True)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None  # the default module
+
+    def exec_module(self, module: ModuleType) -> None:
+        fullname = module.__name__
+        names = self.modules.get(fullname, {})
+        module.__all__ = sorted(names)  # type: ignore[attr-defined]
+        module.__doc__ = f"headwater's stand-in for {fullname} (Airflow compatibility)."
+
+        def __getattr__(name: str) -> Any:
+            target = names.get(name)
+            if target is None:
+                raise AttributeError(
+                    f"module {fullname!r} has no attribute {name!r} in headwater's Airflow "
+                    f"compatibility (see {_GUIDE})"
+                )
+            where, _, attribute = target.partition(":")
+            value = getattr(importlib.import_module(where), attribute)
+            setattr(module, name, value)
+            return value
+
+        module.__getattr__ = __getattr__  # type: ignore[method-assign]
+
+
+_installed: AirflowNamesFinder | None = None
+_refused = False
+
+
+def install_airflow_names() -> bool:
+    """Answer ``airflow`` imports with headwater's objects from now on in this process;
+    whether they are (False: a real Airflow is importable here, and is left alone)."""
+    global _installed, _refused
+    with _lock:
+        if _installed is not None:
+            return True
+        if _real_airflow_importable():
+            if not _refused:
+                log.warning(
+                    "A real Airflow is installed in this environment: headwater leaves "
+                    "`airflow` imports to it ([core] airflow_compat has no effect here)"
+                )
+                _refused = True
+            return False
+        _installed = AirflowNamesFinder()
+        sys.meta_path.insert(0, _installed)
+        return True
+
+
+def _real_airflow_importable() -> bool:
+    """Whether ``import airflow`` would find a package of its own (not ours)."""
+    loaded = sys.modules.get("airflow")
+    if loaded is not None:
+        return not isinstance(getattr(loaded, "__loader__", None), AirflowNamesFinder)
+    try:
+        return importlib.util.find_spec("airflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def airflow_compat_enabled() -> bool:
+    """``[core] airflow_compat`` of this process's settings (False when they cannot be read:
+    the command that reads them reports why)."""
+    from headwater.exceptions import HeadwaterError
+    from headwater.settings import load_settings
+
+    try:
+        return load_settings().core.airflow_compat
+    except HeadwaterError:
+        return False

@@ -1,0 +1,173 @@
+"""Airflow DAG files, unchanged, under ``[core] airflow_compat``: their ``airflow`` imports
+(Airflow 2's modules and Airflow 3's ``airflow.sdk``) are headwater's objects, in a real
+``headwater dags test`` process; without the setting such files are not scanned; a module
+headwater does not provide is refused naming it; a real Airflow is never shadowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from headwater.loading.airflow_imports import AirflowNamesFinder
+from headwater.operators import BashOperator
+
+AIRFLOW_2 = """
+from datetime import datetime, timedelta, timezone
+
+from airflow import DAG
+from airflow.decorators import task
+from airflow.operators.bash import BashOperator
+from airflow.operators.empty import EmptyOperator
+from airflow.operators.python import PythonOperator
+from airflow.utils.trigger_rule import TriggerRule
+
+def greet(**context):
+    from airflow.operators.python import get_current_context  # imported as the task runs
+    return f"hello {get_current_context()['ti'].task_id}"
+
+with DAG("classic", start_date=datetime(2024, 1, 1, tzinfo=timezone.utc), schedule=None) as dag:
+    start = BashOperator(task_id="start", bash_command="echo started")
+    hello = PythonOperator(task_id="hello", python_callable=greet,
+                           retry_delay=timedelta(seconds=1))
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    end = EmptyOperator(task_id="end", trigger_rule=TriggerRule.ALL_DONE)
+    start >> hello >> double(21) >> end
+"""
+
+AIRFLOW_3 = """
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, chain, dag, task
+
+@dag(start_date=datetime(2024, 1, 1, tzinfo=timezone.utc), schedule=None)
+def modern():
+    @task
+    def one() -> int:
+        return 1
+
+    @task
+    def plus(x: int) -> int:
+        return x + 1
+
+    plus(one())
+
+modern()
+"""
+
+
+def _headwater(
+    tmp_path: Path, *args: str, compat: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
+    environ |= {"HEADWATER_HOME": str(tmp_path / "home"), **env}
+    if compat:
+        environ["HEADWATER__CORE__AIRFLOW_COMPAT"] = "true"
+    return subprocess.run(
+        [sys.executable, "-m", "headwater", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    made = tmp_path / "dags"
+    made.mkdir()
+    (made / "classic.py").write_text(textwrap.dedent(AIRFLOW_2))
+    (made / "modern.py").write_text(textwrap.dedent(AIRFLOW_3))
+    return made
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "tasks"),
+    [("classic", ["double", "end", "hello", "start"]), ("modern", ["one", "plus"])],
+)
+def test_an_airflow_dag_file_runs_unchanged(
+    tmp_path: Path, folder: Path, dag_id: str, tasks: list[str]
+) -> None:
+    result = _headwater(tmp_path, "dags", "test", dag_id, "--folder", str(folder), "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout
+    assert f"DAG {dag_id} succeeded" in summary, summary
+    for task_id in tasks:  # the summary table's row of each task
+        assert re.search(rf"\b{task_id}\b\W+success\b", summary), (task_id, summary)
+
+
+def test_without_the_setting_airflow_files_are_not_scanned(tmp_path: Path, folder: Path) -> None:
+    listed = _headwater(tmp_path, "dags", "list", "--folder", str(folder), "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert {d["dag_id"] for d in json.loads(listed.stdout)["dags"]} == {"classic", "modern"}
+    off = _headwater(tmp_path, "dags", "list", "--folder", str(folder), "-o", "json", compat=False)
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout) == {"dags": [], "import_errors": []}
+
+
+def test_a_module_headwater_does_not_provide_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "cloud.py").write_text(
+        "from airflow import DAG\n"
+        "from airflow.providers.amazon.aws.operators.s3 import S3CreateBucketOperator\n"
+    )
+    result = _headwater(tmp_path, "dags", "list", "--folder", str(folder))
+    assert "cloud.py" in result.stdout + result.stderr
+    assert (
+        "No module named 'airflow.providers.amazon': headwater's Airflow compatibility does "
+        "not provide it" in result.stdout + result.stderr
+    )
+
+
+def test_a_real_airflow_in_the_environment_is_left_alone(tmp_path: Path) -> None:
+    real = tmp_path / "site" / "airflow"
+    real.mkdir(parents=True)
+    (real / "__init__.py").write_text("REAL = True\n")
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "uses_real.py").write_text(
+        "import airflow\n"
+        "from headwater import DAG\n"
+        "from datetime import datetime, UTC\n"
+        "assert airflow.REAL\n"
+        "DAG('real_airflow_seen', start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None)\n"
+    )
+    result = _headwater(
+        tmp_path,
+        "dags",
+        "list",
+        "--folder",
+        str(folder),
+        "-o",
+        "json",
+        PYTHONPATH=str(tmp_path / "site"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert [d["dag_id"] for d in json.loads(result.stdout)["dags"]] == ["real_airflow_seen"]
+    assert "A real Airflow is installed in this environment" in result.stderr
+
+
+def test_names_are_headwaters_objects_and_unknown_ones_are_named() -> None:
+    finder = AirflowNamesFinder()
+    spec = finder.find_spec("airflow.operators.bash")
+    assert spec is not None and spec.loader is finder
+    module = type(sys)("airflow.operators.bash")
+    finder.exec_module(module)
+    assert module.BashOperator is BashOperator
+    with pytest.raises(AttributeError, match="has no attribute 'SSHOperator' in headwater's"):
+        module.SSHOperator  # noqa: B018
+    assert finder.find_spec("airflow.providers") is not None  # a package above a known one
+    with pytest.raises(ModuleNotFoundError, match=r"airflow\.contrib"):
+        finder.find_spec("airflow.contrib")
+    assert finder.find_spec("airflowish") is None
