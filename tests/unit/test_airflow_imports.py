@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from headwater.loading.airflow_imports import AirflowNamesFinder
+from headwater.loading.airflow_imports import AirflowNamesFinder, turn_on_for_airflow_folder
 from headwater.operators import BashOperator
+from headwater.settings import load_settings
 
 AIRFLOW_2 = """
 from datetime import datetime, timedelta, timezone
@@ -113,6 +114,10 @@ def test_without_the_setting_airflow_files_are_not_scanned(tmp_path: Path, folde
     off = _headwater(tmp_path, "dags", "list", "--folder", str(folder), "-o", "json", compat=False)
     assert off.returncode == 0, off.stderr
     assert json.loads(off.stdout) == {"dags": [], "import_errors": []}
+    said = _headwater(tmp_path, "dags", "list", "--folder", str(folder), compat=False).stdout
+    assert "No DAGs found." in said
+    assert "2 file(s) look like Airflow DAG files" in said
+    assert "set core.airflow_compat = true" in said
 
 
 def test_a_module_headwater_does_not_provide_is_named(tmp_path: Path) -> None:
@@ -171,3 +176,22 @@ def test_names_are_headwaters_objects_and_unknown_ones_are_named() -> None:
     with pytest.raises(ModuleNotFoundError, match=r"airflow\.contrib"):
         finder.find_spec("airflow.contrib")
     assert finder.find_spec("airflowish") is None
+
+
+def test_standalone_turns_it_on_for_a_folder_of_airflow_files(
+    tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEADWATER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HEADWATER__CORE__AIRFLOW_COMPAT", raising=False)
+    headwater_only = tmp_path / "own"
+    headwater_only.mkdir()
+    (headwater_only / "mine.py").write_text("from headwater import DAG  # a dag\n")
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(headwater_only))
+    assert turn_on_for_airflow_folder(load_settings()) == []
+    assert "HEADWATER__CORE__AIRFLOW_COMPAT" not in os.environ
+
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
+    found = turn_on_for_airflow_folder(load_settings())
+    assert [path.name for path in found] == ["classic.py", "modern.py"]
+    assert load_settings().core.airflow_compat is True  # and the processes it starts
+    assert turn_on_for_airflow_folder(load_settings()) == []  # on already: nothing to do

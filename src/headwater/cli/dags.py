@@ -63,6 +63,7 @@ def list_dags(folder: Path | None, output: str) -> None:
     Example:
         headwater dags list --folder dags/ --output json
     """
+    from headwater.loading.airflow_imports import airflow_dag_files
     from headwater.services.dags import list_folder_dags, stored_dag_states
     from headwater.settings import load_settings
 
@@ -90,6 +91,15 @@ def list_dags(folder: Path | None, output: str) -> None:
         out.print(table(None, columns, cells))
     else:
         out.print("No DAGs found.")
+        if not bag.airflow_compat and (airflow := airflow_dag_files(bag.folder)):
+            out.print(
+                f"{len(airflow)} file(s) look like Airflow DAG files (they mention airflow and "
+                "dag, not headwater), e.g. ",
+                plain(str(airflow[0])),
+                ": set core.airflow_compat = true (HEADWATER__CORE__AIRFLOW_COMPAT=true) to run "
+                "them, see docs/migrating-from-airflow.md",
+                sep="",
+            )
     for error in listing.import_errors:
         where = f"{error.file}:{error.line}" if error.line else error.file
         out.print("[red]Import error[/red] ", plain(f"{where}: {error.error}"), sep="")

@@ -340,6 +340,7 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool, no_trigge
     Example: HEADWATER_DAGS_FOLDER=examples headwater standalone --trigger news_digest
     """
     from headwater.dag_processing.processor import ScanStopped
+    from headwater.loading.airflow_imports import turn_on_for_airflow_folder
     from headwater.scheduler.executor_registry import executor_factory
     from headwater.scheduler.service import build_processor
     from headwater.services.context import open_context
@@ -351,6 +352,12 @@ def standalone(trigger_ids: tuple[str, ...], quiet: bool, no_ui: bool, no_trigge
     # migration finish; one during the first scan stops the files' imports.
     with _stop_on_signals() as stop:
         settings = load_settings()
+        if airflow_files := turn_on_for_airflow_folder(settings):
+            settings = load_settings()
+            out.print(
+                f"{len(airflow_files)} Airflow DAG file(s) in {settings.dags_folder}: they run "
+                "with core.airflow_compat on (see docs/migrating-from-airflow.md)"
+            )
         _start_reporting(settings, quiet, "scheduler")
         require_logs_folder(settings.logs_folder)  # before the database is created or migrated
         executor_factory(settings.scheduler.executor)  # an unknown executor: before it too

@@ -25,16 +25,22 @@ import importlib.util
 import logging
 import sys
 import threading
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.loading.airflow_names import MODULES
+
+if TYPE_CHECKING:
+    from headwater.settings import Settings
 
 __all__ = [
     "AirflowNamesFinder",
     "airflow_compat_enabled",
+    "airflow_dag_files",
     "install_airflow_names",
     "is_airflow_name",
+    "turn_on_for_airflow_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,3 +148,29 @@ def airflow_compat_enabled() -> bool:
         return load_settings().core.airflow_compat
     except HeadwaterError:
         return False
+
+
+def airflow_dag_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` that only ``[core] airflow_compat`` would import: they mention
+    airflow and dag, not headwater."""
+    from headwater.loading.dagbag import iter_dag_files
+
+    if not folder.is_dir():
+        return []
+    with_airflow = set(iter_dag_files(folder, airflow=True))
+    return sorted(with_airflow - set(iter_dag_files(folder, airflow=False)))
+
+
+def turn_on_for_airflow_folder(settings: Settings) -> list[Path]:
+    """``standalone``'s rule: with ``[core] airflow_compat`` off, a DAG folder that holds
+    Airflow DAG files turns it on for this process and the processes it starts (their
+    environment), unless a real Airflow is installed here. Returns those files (empty: nothing
+    changed)."""
+    import os
+
+    if settings.core.airflow_compat or _real_airflow_importable():
+        return []
+    found = airflow_dag_files(settings.dags_folder)
+    if found:
+        os.environ["HEADWATER__CORE__AIRFLOW_COMPAT"] = "true"
+    return found
