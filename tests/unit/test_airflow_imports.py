@@ -5,6 +5,7 @@ headwater does not provide is refused naming it; a real Airflow is never shadowe
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from headwater.loading.airflow_imports import AirflowNamesFinder, turn_on_for_airflow_folder
+from headwater.loading.airflow_names import MODULES
 from headwater.operators import BashOperator
 from headwater.settings import load_settings
 
@@ -195,3 +197,15 @@ def test_standalone_turns_it_on_for_a_folder_of_airflow_files(
     assert [path.name for path in found] == ["classic.py", "modern.py"]
     assert load_settings().core.airflow_compat is True  # and the processes it starts
     assert turn_on_for_airflow_folder(load_settings()) == []  # on already: nothing to do
+
+
+@pytest.mark.parametrize("module_name", sorted(MODULES))
+def test_every_name_of_the_table_is_a_real_headwater_object(module_name: str) -> None:
+    finder = AirflowNamesFinder()
+    assert finder.find_spec(module_name) is not None
+    module = type(sys)(module_name)
+    finder.exec_module(module)
+    for name, target in MODULES[module_name].items():
+        where, _, attribute = target.partition(":")
+        assert getattr(module, name) is getattr(importlib.import_module(where), attribute)
+        assert not attribute.startswith("_"), target  # the public API only

@@ -14,6 +14,8 @@ _OPERATORS = "headwater.operators"
 _SENSORS = "headwater.sensors"
 
 _AUTHORING = {
+    "BaseSensorOperator": f"{_SENSORS}:BaseSensorOperator",
+    "PokeReturnValue": f"{_SENSORS}:PokeReturnValue",
     "DAG": f"{_HW}:DAG",
     "dag": f"{_HW}:dag",
     "task": f"{_HW}:task",
@@ -51,6 +53,27 @@ _PYTHON = {
     )
 } | {"get_current_context": f"{_HW}:get_current_context"}
 
+
+def _names(where: str, *names: str) -> dict[str, str]:
+    return {name: f"{where}:{name}" for name in names}
+
+
+def _standard(module: str, names: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``module`` under ``airflow.`` (Airflow 2) and ``airflow.providers.standard.``
+    (Airflow 3's standard provider)."""
+    return {f"airflow.{module}": names, f"airflow.providers.standard.{module}": names}
+
+
+_SQL = _names(
+    _OPERATORS,
+    "SQLExecuteQueryOperator",
+    "SQLCheckOperator",
+    "SQLColumnCheckOperator",
+    "SQLTableCheckOperator",
+    "SQLThresholdCheckOperator",
+    "SQLValueCheckOperator",
+)
+
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {"DAG": f"{_HW}:DAG", "Asset": f"{_HW}:Asset", "Dataset": f"{_HW}:Dataset"},
     "airflow.sdk": _AUTHORING,
@@ -71,8 +94,26 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.providers.standard.operators.bash": _BASH,
     "airflow.providers.standard.operators.empty": _EMPTY,
     "airflow.providers.standard.operators.python": _PYTHON,
-    "airflow.sensors.filesystem": {"FileSensor": f"{_SENSORS}:FileSensor"},
-    "airflow.providers.standard.sensors.filesystem": {"FileSensor": f"{_SENSORS}:FileSensor"},
+    **_standard("sensors.filesystem", _names(_SENSORS, "FileSensor")),
+    **_standard("sensors.python", _names(_SENSORS, "PythonSensor")),
+    **_standard("sensors.time_delta", _names(_SENSORS, "TimeDeltaSensor", "TimeDeltaSensorAsync")),
+    **_standard("sensors.date_time", _names(_SENSORS, "DateTimeSensor", "DateTimeSensorAsync")),
+    **_standard(
+        "sensors.external_task", _names(_SENSORS, "ExternalTaskSensor", "ExternalTaskMarker")
+    ),
+    "airflow.sensors.base": _names(_SENSORS, "BaseSensorOperator", "PokeReturnValue"),
+    **_standard("operators.trigger_dagrun", _names(_OPERATORS, "TriggerDagRunOperator")),
+    **_standard("operators.latest_only", _names(_OPERATORS, "LatestOnlyOperator")),
+    **_standard("operators.datetime", _names(_OPERATORS, "BranchDateTimeOperator")),
+    **_standard("operators.weekday", _names(_OPERATORS, "BranchDayOfWeekOperator")),
+    **_standard("operators.branch", _names(_OPERATORS, "BaseBranchOperator")),
+    "airflow.utils.weekday": _names(_OPERATORS, "WeekDay"),
+    "airflow.operators.email": _names(_OPERATORS, "EmailOperator"),
+    "airflow.providers.smtp.operators.smtp": _names(_OPERATORS, "EmailOperator"),
+    "airflow.providers.http.operators.http": _names(_OPERATORS, "HttpOperator"),
+    "airflow.providers.http.sensors.http": _names(_SENSORS, "HttpSensor"),
+    "airflow.providers.common.sql.operators.sql": _SQL,
+    "airflow.providers.common.sql.sensors.sql": _names(_SENSORS, "SqlSensor"),
     "airflow.utils.trigger_rule": {"TriggerRule": f"{_HW}:TriggerRule"},
     "airflow.utils.task_group": {"TaskGroup": f"{_HW}:TaskGroup"},
     "airflow.utils.edgemodifier": {"Label": f"{_HW}:Label"},
