@@ -161,6 +161,7 @@ def load_bag(folder: Path | None) -> DagBag:
         folder if folder is not None else settings.dags_folder,
         # Each file within the DAG processor's limit: a file that hangs is an import error.
         import_timeout_s=settings.scheduler.file_parse_timeout_s,
+        airflow_compat=settings.core.airflow_compat,
     )
 
 

@@ -100,6 +100,7 @@ class DagFolderProcessor:
         clock: Clock | None = None,
         environ: dict[str, str] | None = None,
         max_children: int | None = None,
+        airflow_compat: bool | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
@@ -111,6 +112,9 @@ class DagFolderProcessor:
         self.clock = clock or SystemClock()
         self.environ = environ
         self.max_children = max(1, max_children or default_max_children())
+        self.airflow_compat = airflow_compat
+        """Scan the files that mention airflow too (None: ``[core] airflow_compat`` of this
+        process's settings, read at each scan); the children read their own settings."""
         """How many files are imported at once, each in its own child process."""
         self._errors_seen: dict[str, tuple[tuple[int | None, str], ...]] = {}
         """Each broken file's import errors (line, message) when last parsed."""
@@ -126,7 +130,9 @@ class DagFolderProcessor:
         known = self.store.get_dag_files()
         due = self._reparse_due(known)
         current: dict[str, tuple[Path, float, str]] = {}
-        for path in iter_dag_files(self.folder) if self.folder.exists() else []:
+        exists = self.folder.exists()
+        files = iter_dag_files(self.folder, airflow=self.airflow_compat) if exists else []
+        for path in files:
             resolved = str(path.resolve())
             try:
                 mtime = path.stat().st_mtime

@@ -34,7 +34,11 @@ def main(argv: list[str]) -> int:
     store = SqlStore.from_url(settings.database_url)
     try:
         run = store.get_dag_run(dag_id, run_id)
-        bag = DagBag(Path(fileloc), import_timeout_s=settings.scheduler.file_parse_timeout_s)
+        bag = DagBag(
+            Path(fileloc),
+            import_timeout_s=settings.scheduler.file_parse_timeout_s,
+            airflow_compat=settings.core.airflow_compat,
+        )
         if run is None or dag_id not in bag.dags:
             log.error(
                 "Cannot run the callbacks of run %s of %s: run or DAG not found", run_id, dag_id

@@ -119,7 +119,11 @@ def main(argv: list[str]) -> int:
         create_private_file(log_file)  # logging appends, keeping the mode
         log_callbacks_to(log_file)
         run = store.get_dag_run(row.dag_id, row.run_id)
-        bag = DagBag(Path(fileloc), import_timeout_s=settings.scheduler.file_parse_timeout_s)
+        bag = DagBag(
+            Path(fileloc),
+            import_timeout_s=settings.scheduler.file_parse_timeout_s,
+            airflow_compat=settings.core.airflow_compat,
+        )
         if run is None or row.dag_id not in bag.dags:
             error = f"run {row.run_id} or DAG {row.dag_id} not found"
             log.error("Cannot call the callback of deadline %s: %s", row.name, error)

@@ -145,8 +145,12 @@ def _load_dag(fileloc: str, dag_id: str) -> DAG:
         raise HeadwaterError(f"DAG file {fileloc} cannot be read: {exc}") from None
     cached = _loaded.get(fileloc)
     if cached is None or cached[0] != mtime:
-        timeout_s = load_settings().scheduler.file_parse_timeout_s
-        bag = DagBag(Path(fileloc), import_timeout_s=timeout_s)
+        settings = load_settings()
+        bag = DagBag(
+            Path(fileloc),
+            import_timeout_s=settings.scheduler.file_parse_timeout_s,
+            airflow_compat=settings.core.airflow_compat,
+        )
         if bag.import_errors and not bag.dags:
             raise HeadwaterError(f"DAG file {fileloc} failed to import: {bag.import_errors[0]}")
         cached = (mtime, dict(bag.dags))

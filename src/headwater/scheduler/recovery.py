@@ -58,10 +58,7 @@ class Recovery(SchedulerState):
         to the executor are remembered: it still holds them, and an attempt still queued in
         it (or in a broker) must not be put back as lost and sent a second time."""
         self._handed_before_drop.update(self._active)
-        for key in list(self._runs):
-            self._drop_run(key, kill=False)
-        self._recover_after_stale = True
-        self._pass_wanted = True
+        self._forget_runs()
         deadline = time.monotonic() + wait_s
         while not should_stop() and time.monotonic() < deadline:
             time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))

@@ -217,6 +217,11 @@ class SchedulerState:
         pass loads them again from the database, then puts back what that left behind (an
         attempt that ended meanwhile is applied from its recorded outcome)."""
         log.warning("%s: the runs are loaded again from the database", exc)
+        self._forget_runs()
+
+    def _forget_runs(self) -> None:
+        """Forget every run (its attempts go on): the next pass, wanted at once, loads them
+        again from the database and puts back what they left behind."""
         for key in list(self._runs):
             self._drop_run(key, kill=False)
         self._recover_after_stale = True

@@ -140,6 +140,7 @@ def build_processor(
         parse_timeout_s=settings.scheduler.file_parse_timeout_s,
         reparse_interval_s=settings.scheduler.min_file_process_interval_s,
         paused_at_creation=settings.scheduler.dags_are_paused_at_creation,
+        airflow_compat=settings.core.airflow_compat,
         should_stop=should_stop,
     )
 
