@@ -74,18 +74,24 @@ def _results_url() -> str:
     return parts._replace(path="/1").geturl()
 
 
-def _clean(broker: Broker, queues: list[str]) -> None:
+def delete_keys(url: str, prefix: str) -> None:
+    """Delete the keys of the Redis at ``url`` that start with ``prefix`` (a test's own)."""
     import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def _clean(broker: Broker, queues: list[str]) -> None:
     from kombu import Connection
 
     for url in (REDIS_URL, broker.result_backend):
-        client = redis.Redis.from_url(url)
-        try:
-            keys = list(client.scan_iter(f"{broker.key_prefix}*", count=500))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
+        delete_keys(url, broker.key_prefix)
     if broker.kind == "rabbitmq":
         with Connection(broker.broker_url, connect_timeout=3) as connection:
             channel = connection.default_channel

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from brokers import REDIS_URL, Broker, _require
+from brokers import REDIS_URL, Broker, _require, delete_keys
 from celery_harness import Cluster
 from fault_harness import assert_each_task_ran_once, ended, write_ledger_dag
 from private_brokers import PrivateRabbitMQ, PrivateRedis
@@ -57,19 +57,6 @@ def _rabbitmq_broker(tmp_path: Path) -> tuple[PrivateRabbitMQ, Broker]:
     return server, Broker("rabbitmq", server.url, results, prefix, f"{prefix}-default")
 
 
-def _forget_results(broker: Broker) -> None:
-    """Delete this test's keys from the shared Redis (RabbitMQ's results live there)."""
-    import redis
-
-    client = redis.Redis.from_url(broker.result_backend)
-    try:
-        keys = list(client.scan_iter(f"{broker.key_prefix}*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
 @pytest.fixture(params=["redis", "rabbitmq"])
 def restarting(
     request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path
@@ -87,7 +74,7 @@ def restarting(
         cluster.close()
         server.kill()
         if broker.kind == "rabbitmq":
-            _forget_results(broker)
+            delete_keys(broker.result_backend, broker.key_prefix)  # RabbitMQ's results
 
 
 def test_a_broker_restarted_mid_run_loses_no_attempt(
