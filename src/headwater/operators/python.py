@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,7 +20,9 @@ def call_with_context(
 ) -> Any:
     """Call ``fn``, filling parameters named like context keys (``ds``, ``ti``...) from context.
 
-    A function with ``**kwargs`` receives the whole context in them.
+    A function with ``**kwargs`` receives the whole context in them. An ``async def``
+    function runs to its end in an event loop of its own (as Airflow 3.1 runs async Python
+    tasks): its result is what it returns, not a coroutine.
     """
     call_kwargs = dict(kwargs)
     params = _parameters(fn)
@@ -40,7 +43,10 @@ def call_with_context(
             call_kwargs.setdefault(key, value)
         for name in positional_taken:
             call_kwargs.pop(name, None)
-    return fn(*args, **call_kwargs)
+    result = fn(*args, **call_kwargs)
+    if inspect.iscoroutine(result):
+        return asyncio.run(result)
+    return result
 
 
 def _parameters(fn: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
