@@ -12,10 +12,12 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
 
+from headwater.airflow_compat.helpers import AirflowDeprecationWarning
 from headwater.loading.airflow_imports import AirflowNamesFinder, turn_on_for_airflow_folder
 from headwater.loading.airflow_names import MODULES
 from headwater.operators import BashOperator
@@ -207,5 +209,19 @@ def test_every_name_of_the_table_is_a_real_headwater_object(module_name: str) ->
     finder.exec_module(module)
     for name, target in MODULES[module_name].items():
         where, _, attribute = target.partition(":")
-        assert getattr(module, name) is getattr(importlib.import_module(where), attribute)
+        if not attribute:  # a module: another stand-in of the table (imported through it)
+            assert where in MODULES, target
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AirflowDeprecationWarning)
+            assert getattr(module, name) is getattr(importlib.import_module(where), attribute)
         assert not attribute.startswith("_"), target  # the public API only
+
+
+def test_names_of_a_deprecated_module_warn_each_time_naming_the_replacement() -> None:
+    finder = AirflowNamesFinder()
+    module = type(sys)("airflow.operators.bash_operator")
+    finder.exec_module(module)
+    for _ in range(2):  # not kept on the module: every importing file is told
+        with pytest.warns(AirflowDeprecationWarning, match="import BashOperator from airflow"):
+            assert module.BashOperator is BashOperator

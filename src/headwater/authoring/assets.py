@@ -108,16 +108,22 @@ def _check_condition(value: Any, where: str) -> AssetCondition:
 
 class Asset(AssetCondition):
     """A piece of data, named by its URI (``s3://bucket/key``, ``postgres://db/schema/table``,
-    or any string without spaces). Two assets with one URI are the same asset."""
+    or any string without spaces). Two assets with one URI are the same asset.
+
+    ``Asset(name="orders")`` alone (Airflow 3's form) uses the name as the URI."""
 
     def __init__(
         self,
-        uri: str,
+        uri: str | None = None,
         name: str | None = None,
         group: str = "asset",
         extra: Mapping[str, Any] | None = None,
         partitions: Partitions | None = None,
     ) -> None:
+        if uri is None:
+            if name is None:
+                raise DagDefinitionError("an asset needs a uri or a name, e.g. Asset('s3://b/k')")
+            uri = name
         self.uri = _check_uri(uri)
         # Its events carry the partition key they updated (headwater.authoring.partitions).
         self.partitions = check_partitions(partitions, f"asset {uri!r}")

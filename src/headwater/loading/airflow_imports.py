@@ -25,11 +25,13 @@ import importlib.util
 import logging
 import sys
 import threading
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from headwater.loading.airflow_names import MODULES
+from headwater.airflow_compat.helpers import AirflowDeprecationWarning, warn_deprecated
+from headwater.loading.airflow_names import DEPRECATED_MODULES, MODULES
 
 if TYPE_CHECKING:
     from headwater.settings import Settings
@@ -40,6 +42,7 @@ __all__ = [
     "airflow_dag_files",
     "install_airflow_names",
     "is_airflow_name",
+    "resolve",
     "turn_on_for_airflow_folder",
 ]
 
@@ -58,8 +61,13 @@ class AirflowNamesFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds ``airflow`` modules in :data:`MODULES` and makes each a module whose names
     are headwater's objects, imported on first use."""
 
-    def __init__(self, modules: dict[str, dict[str, str]] = MODULES) -> None:
+    def __init__(
+        self,
+        modules: dict[str, dict[str, str]] = MODULES,
+        deprecated: dict[str, str] = DEPRECATED_MODULES,
+    ) -> None:
         self.modules = modules
+        self.deprecated = deprecated
         self.packages = {
             ".".join(name.split(".")[:depth])
             for name in modules
@@ -85,6 +93,7 @@ class AirflowNamesFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         fullname = module.__name__
         names = self.modules.get(fullname, {})
+        instead = self.deprecated.get(fullname)
         module.__all__ = sorted(names)  # type: ignore[attr-defined]
         module.__doc__ = f"headwater's stand-in for {fullname} (Airflow compatibility)."
 
@@ -95,12 +104,25 @@ class AirflowNamesFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                     f"module {fullname!r} has no attribute {name!r} in headwater's Airflow "
                     f"compatibility (see {_GUIDE})"
                 )
-            where, _, attribute = target.partition(":")
-            value = getattr(importlib.import_module(where), attribute)
-            setattr(module, name, value)
+            value = resolve(target)
+            if instead is not None:
+                # Not kept on the module: every file that takes the name is warned.
+                warn_deprecated(
+                    f"{fullname} is deprecated (removed in Airflow 3): import {name} from "
+                    f"{instead} instead"
+                )
+            else:
+                setattr(module, name, value)
             return value
 
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
+
+
+def resolve(target: str) -> Any:
+    """The object a table value names: ``"module:attribute"``, or ``"module"`` itself."""
+    where, _, attribute = target.partition(":")
+    found = importlib.import_module(where)
+    return getattr(found, attribute) if attribute else found
 
 
 _installed: AirflowNamesFinder | None = None
@@ -124,6 +146,10 @@ def install_airflow_names() -> bool:
             return False
         _installed = AirflowNamesFinder()
         sys.meta_path.insert(0, _installed)
+        if not sys.warnoptions:
+            # Python hides DeprecationWarnings outside __main__: a DAG file's user must see
+            # which Airflow 2 names to replace (unless they chose their own filters, -W).
+            warnings.filterwarnings("default", category=AirflowDeprecationWarning)
         return True
 
 

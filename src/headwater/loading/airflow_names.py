@@ -4,7 +4,13 @@ DAG file first uses the name.
 
 Airflow 3's ``airflow.sdk`` and the modules Airflow 2 files import (``airflow.models``,
 ``airflow.operators.*``, ``airflow.decorators``, ...) resolve to the same objects. A module
-or name missing here is refused with an error that says so (and which module it was).
+or name missing here is refused with an error that says so (and which module it was). A value
+without ``:attribute`` is a module (``timezone`` in ``airflow.providers.common.compat.sdk``).
+
+Airflow 2 modules that Airflow 3 removed still resolve; importing a name from one warns,
+naming its replacement (:data:`DEPRECATED_MODULES`). Names Airflow deprecated one by one
+(``DummyOperator``, ``days_ago``, ``PostgresOperator``...) are stand-ins in
+:mod:`headwater.airflow_compat.legacy` that warn when used.
 """
 
 from __future__ import annotations
@@ -12,6 +18,14 @@ from __future__ import annotations
 _HW = "headwater"
 _OPERATORS = "headwater.operators"
 _SENSORS = "headwater.sensors"
+_COMPAT = "headwater.airflow_compat"
+_LEGACY = f"{_COMPAT}.legacy"
+_MODELS = f"{_COMPAT}.models"
+_HELPERS = f"{_COMPAT}.helpers"
+_TIMETABLES = "headwater.timetables"
+_HOOKS = "headwater.hooks"
+_TRIGGERS = "headwater.triggers"
+_ERRORS = "headwater.exceptions"
 
 _AUTHORING = {
     "BaseSensorOperator": f"{_SENSORS}:BaseSensorOperator",
@@ -38,6 +52,21 @@ _AUTHORING = {
     "XComArg": f"{_HW}:XComArg",
     "setup": f"{_HW}:setup",
     "teardown": f"{_HW}:teardown",
+    "AssetOrTimeSchedule": f"{_HW}:AssetOrTimeSchedule",
+    "BaseHook": f"{_HOOKS}:BaseHook",
+    "Connection": f"{_MODELS}:Connection",
+    "Context": f"{_HELPERS}:Context",
+    "Variable": f"{_MODELS}:Variable",
+    **{
+        name: f"{_TIMETABLES}:{name}"
+        for name in (
+            "CronDataIntervalTimetable",
+            "CronTriggerTimetable",
+            "DeltaDataIntervalTimetable",
+            "EventsTimetable",
+            "MultipleCronTriggerTimetable",
+        )
+    },
 }
 
 _BASH = {"BashOperator": f"{_OPERATORS}:BashOperator"}
@@ -51,7 +80,10 @@ _PYTHON = {
         "PythonVirtualenvOperator",
         "ExternalPythonOperator",
     )
-} | {"get_current_context": f"{_HW}:get_current_context"}
+} | {
+    "get_current_context": f"{_HW}:get_current_context",
+    "is_venv_installed": f"{_HELPERS}:is_venv_installed",
+}
 
 
 def _names(where: str, *names: str) -> dict[str, str]:
@@ -74,6 +106,76 @@ _SQL = _names(
     "SQLValueCheckOperator",
 )
 
+_EXCEPTIONS = {
+    "AirflowException": f"{_ERRORS}:HeadwaterError",
+    "AirflowSkipException": f"{_ERRORS}:TaskSkipped",
+    "AirflowFailException": f"{_ERRORS}:TaskFailedNoRetry",
+    "AirflowSensorTimeout": f"{_ERRORS}:SensorTimeout",
+    "AirflowTaskTimeout": f"{_ERRORS}:TaskTimeoutError",
+    "AirflowRescheduleException": f"{_ERRORS}:TaskRescheduled",
+    "TaskDeferred": f"{_ERRORS}:TaskDeferred",
+    "DuplicateTaskIdFound": f"{_ERRORS}:DuplicateTaskIdError",
+    "ParamValidationError": f"{_ERRORS}:ParamValidationError",
+    "AirflowConfigException": f"{_COMPAT}.configuration:AirflowConfigError",
+}
+"""Airflow's exceptions that headwater has an equivalent of (``airflow.exceptions`` and
+Airflow 3's ``airflow.sdk.exceptions``)."""
+
+_TIMEZONE = _names(
+    _HELPERS,
+    "convert_to_utc",
+    "datetime",
+    "is_localized",
+    "is_naive",
+    "make_aware",
+    "make_naive",
+    "parse",
+    "utc",
+    "utcnow",
+)
+
+_DATASETS = {
+    "Dataset": f"{_HW}:Dataset",
+    "DatasetAlias": f"{_HW}:AssetAlias",
+    "DatasetAll": f"{_HW}:AssetAll",
+    "DatasetAny": f"{_HW}:AssetAny",
+}
+
+_COMPAT_SDK = {
+    **_AUTHORING,
+    **{
+        name: _EXCEPTIONS[name]
+        for name in ("AirflowException", "AirflowSkipException", "AirflowFailException")
+    },
+    "timezone": "airflow.utils.timezone",
+}
+"""``airflow.providers.common.compat.sdk``: what the standard provider's example files import
+from it (the SDK's names, ``timezone``, ``Context``)."""
+
+_TRIGGERS_BY_MODULE = {
+    "triggers.file": _names(_TRIGGERS, "FileTrigger"),
+    "triggers.temporal": _names(_TRIGGERS, "DateTimeTrigger", "TimeDeltaTrigger"),
+    "triggers.external_task": _names(_TRIGGERS, "DagStateTrigger", "WorkflowTrigger"),
+}
+
+_PYTHON_2 = {
+    name: _PYTHON[name]
+    for name in (
+        "PythonOperator",
+        "BranchPythonOperator",
+        "ShortCircuitOperator",
+        "PythonVirtualenvOperator",
+        "get_current_context",
+    )
+}
+
+DEPRECATED_MODULES: dict[str, str] = {
+    "airflow.operators.bash_operator": "airflow.operators.bash",
+    "airflow.operators.python_operator": "airflow.operators.python",
+    "airflow.hooks.base_hook": "airflow.hooks.base",
+}
+"""Airflow 2 module -> the module to import from instead: each name taken from it warns."""
+
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {"DAG": f"{_HW}:DAG", "Asset": f"{_HW}:Asset", "Dataset": f"{_HW}:Dataset"},
     "airflow.sdk": _AUTHORING,
@@ -81,8 +183,19 @@ MODULES: dict[str, dict[str, str]] = {
         name: _AUTHORING[name] for name in ("dag", "task", "task_group", "setup", "teardown")
     },
     "airflow.models": {
-        name: _AUTHORING[name] for name in ("DAG", "BaseOperator", "Param", "XComArg")
+        **{name: _AUTHORING[name] for name in ("DAG", "BaseOperator", "Param", "XComArg")},
+        "Connection": f"{_MODELS}:Connection",
+        "DagRun": "headwater.engine.records:DagRun",
+        "TaskInstance": "headwater.runtime.task_runner:RuntimeTaskInstance",
+        "Variable": f"{_MODELS}:Variable",
     },
+    "airflow.models.connection": {"Connection": f"{_MODELS}:Connection"},
+    "airflow.models.dagrun": {"DagRun": "headwater.engine.records:DagRun"},
+    "airflow.models.taskinstance": {
+        "TaskInstance": "headwater.runtime.task_runner:RuntimeTaskInstance"
+    },
+    "airflow.models.variable": {"Variable": f"{_MODELS}:Variable"},
+    "airflow.models.xcom_arg": {"XComArg": f"{_HW}:XComArg"},
     "airflow.models.dag": {"DAG": f"{_HW}:DAG"},
     "airflow.models.baseoperator": {
         name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
@@ -110,17 +223,75 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.weekday": _names(_OPERATORS, "WeekDay"),
     "airflow.operators.email": _names(_OPERATORS, "EmailOperator"),
     "airflow.providers.smtp.operators.smtp": _names(_OPERATORS, "EmailOperator"),
-    "airflow.providers.http.operators.http": _names(_OPERATORS, "HttpOperator"),
+    "airflow.providers.http.operators.http": {
+        "HttpOperator": f"{_OPERATORS}:HttpOperator",
+        "SimpleHttpOperator": f"{_LEGACY}:SimpleHttpOperator",
+    },
     "airflow.providers.http.sensors.http": _names(_SENSORS, "HttpSensor"),
     "airflow.providers.common.sql.operators.sql": _SQL,
     "airflow.providers.common.sql.sensors.sql": _names(_SENSORS, "SqlSensor"),
     "airflow.utils.trigger_rule": {"TriggerRule": f"{_HW}:TriggerRule"},
     "airflow.utils.task_group": {"TaskGroup": f"{_HW}:TaskGroup"},
     "airflow.utils.edgemodifier": {"Label": f"{_HW}:Label"},
-    "airflow.exceptions": {
-        "AirflowException": "headwater.exceptions:HeadwaterError",
-        "AirflowSkipException": "headwater.exceptions:TaskSkipped",
-        "AirflowFailException": "headwater.exceptions:TaskFailedNoRetry",
+    "airflow.exceptions": _EXCEPTIONS,
+    "airflow.sdk.exceptions": _EXCEPTIONS,
+    "airflow.sdk.bases.operator": _names(_HW, "BaseOperator", "chain", "cross_downstream"),
+    "airflow.sdk.bases.sensor": _names(_SENSORS, "BaseSensorOperator", "PokeReturnValue"),
+    "airflow.sdk.bases.hook": _names(_HOOKS, "BaseHook"),
+    # Airflow 2.x data-aware names (Airflow 3 renamed datasets to assets).
+    "airflow.datasets": _DATASETS,
+    "airflow.datasets.metadata": {"Metadata": f"{_HW}:Metadata"},
+    "airflow.timetables.base": _names(
+        _TIMETABLES, "DagRunInfo", "DataInterval", "TimeRestriction", "Timetable"
+    ),
+    "airflow.timetables.trigger": _names(
+        _TIMETABLES, "CronTriggerTimetable", "MultipleCronTriggerTimetable"
+    ),
+    "airflow.timetables.interval": _names(
+        _TIMETABLES, "CronDataIntervalTimetable", "DeltaDataIntervalTimetable"
+    ),
+    "airflow.timetables.events": _names(_TIMETABLES, "EventsTimetable"),
+    "airflow.timetables.simple": _names(_TIMETABLES, "NullTimetable", "OnceTimetable"),
+    "airflow.timetables.assets": {"AssetOrTimeSchedule": f"{_HW}:AssetOrTimeSchedule"},
+    "airflow.timetables.datasets": _names(_LEGACY, "DatasetOrTimeSchedule"),
+    "airflow.configuration": _names(f"{_COMPAT}.configuration", "AirflowConfigParser", "conf"),
+    "airflow.utils.dates": {"days_ago": f"{_LEGACY}:days_ago"},
+    "airflow.utils.timezone": _TIMEZONE,
+    "airflow.utils.helpers": {
+        "chain": f"{_HW}:chain",
+        "cross_downstream": f"{_HW}:cross_downstream",
     },
+    "airflow.utils.context": {"Context": f"{_HELPERS}:Context"},
+    "airflow.utils.state": _names(_HW, "DagRunState", "TaskInstanceState"),
+    "airflow.sensors.bash": _names(_SENSORS, "BashSensor"),
+    "airflow.providers.standard.sensors.bash": _names(_SENSORS, "BashSensor"),
+    "airflow.providers.standard.utils.weekday": _names(_OPERATORS, "WeekDay"),
+    "airflow.providers.common.compat.sdk": _COMPAT_SDK,
+    **{f"airflow.{module}": names for module, names in _TRIGGERS_BY_MODULE.items()},
+    **{
+        f"airflow.providers.standard.{module}": names
+        for module, names in _TRIGGERS_BY_MODULE.items()
+    },
+    "airflow.triggers.base": _names(_TRIGGERS, "BaseTrigger", "TriggerEvent"),
+    # Hooks: Airflow 2 paths and the providers'.
+    "airflow.hooks.base": _names(_HOOKS, "BaseHook"),
+    "airflow.hooks.base_hook": _names(_HOOKS, "BaseHook"),
+    **_standard("hooks.filesystem", _names(_HOOKS, "FSHook")),
+    "airflow.providers.common.sql.hooks.sql": _names(_HOOKS, "DbApiHook"),
+    "airflow.providers.postgres.hooks.postgres": _names(_HOOKS, "PostgresHook"),
+    "airflow.providers.sqlite.hooks.sqlite": _names(_HOOKS, "SqliteHook"),
+    "airflow.providers.mysql.hooks.mysql": _names(_HOOKS, "MySqlHook"),
+    "airflow.providers.http.hooks.http": _names(_HOOKS, "HttpHook"),
+    "airflow.providers.smtp.hooks.smtp": _names(_HOOKS, "SmtpHook"),
+    # Airflow 2 names Airflow 3 removed: stand-ins that warn (headwater.airflow_compat.legacy).
+    "airflow.operators.bash_operator": _BASH,
+    "airflow.operators.python_operator": _PYTHON_2,
+    "airflow.operators.dummy": _names(_LEGACY, "DummyOperator"),
+    "airflow.operators.dummy_operator": _names(_LEGACY, "DummyOperator"),
+    "airflow.operators.subdag": _names(_LEGACY, "SubDagOperator"),
+    "airflow.operators.subdag_operator": _names(_LEGACY, "SubDagOperator"),
+    "airflow.providers.postgres.operators.postgres": _names(_LEGACY, "PostgresOperator"),
+    "airflow.providers.sqlite.operators.sqlite": _names(_LEGACY, "SqliteOperator"),
+    "airflow.providers.mysql.operators.mysql": _names(_LEGACY, "MySqlOperator"),
 }
 """Airflow module -> {name: "headwater module:attribute"}."""

@@ -6,6 +6,7 @@ use them."""
 from typing import TYPE_CHECKING, Any
 
 from headwater.sensors.base import BaseSensorOperator, PokeReturnValue
+from headwater.sensors.bash import BashSensor
 from headwater.sensors.date_time import DateTimeSensor, DateTimeSensorAsync
 from headwater.sensors.external_task import ExternalTaskMarker, ExternalTaskSensor
 from headwater.sensors.filesystem import FileSensor
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseSensorOperator",
+    "BashSensor",
     "DateTimeSensor",
     "DateTimeSensorAsync",
     "ExternalTaskMarker",

@@ -1,0 +1,9 @@
+"""Airflow's names that headwater answers only for Airflow DAG files.
+
+The objects here stand behind ``airflow.*`` imports under ``[core] airflow_compat`` (see
+:mod:`headwater.loading.airflow_names`): Airflow 2 names that Airflow 3 removed
+(:mod:`~headwater.airflow_compat.legacy`), ``Variable`` and ``Connection`` as Airflow code
+calls them (:mod:`~headwater.airflow_compat.models`), ``airflow.configuration.conf``
+(:mod:`~headwater.airflow_compat.configuration`) and small helpers of ``airflow.utils``
+(:mod:`~headwater.airflow_compat.helpers`). headwater's own DAG files never need them.
+"""
