@@ -79,6 +79,8 @@ _PYTHON = {
         "ShortCircuitOperator",
         "PythonVirtualenvOperator",
         "ExternalPythonOperator",
+        "BranchPythonVirtualenvOperator",
+        "BranchExternalPythonOperator",
     )
 } | {
     "get_current_context": f"{_HW}:get_current_context",
@@ -211,6 +213,9 @@ MODULES: dict[str, dict[str, str]] = {
     **_standard("sensors.python", _names(_SENSORS, "PythonSensor")),
     **_standard("sensors.time_delta", _names(_SENSORS, "TimeDeltaSensor", "TimeDeltaSensorAsync")),
     **_standard("sensors.date_time", _names(_SENSORS, "DateTimeSensor", "DateTimeSensorAsync")),
+    "airflow.sensors.time_sensor": _names(_SENSORS, "TimeSensor", "TimeSensorAsync"),
+    "airflow.providers.standard.sensors.time": _names(_SENSORS, "TimeSensor", "TimeSensorAsync"),
+    **_standard("sensors.weekday", _names(_SENSORS, "DayOfWeekSensor")),
     **_standard(
         "sensors.external_task", _names(_SENSORS, "ExternalTaskSensor", "ExternalTaskMarker")
     ),

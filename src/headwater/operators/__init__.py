@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from headwater.operators.email import EmailOperator
     from headwater.operators.http import HttpOperator
     from headwater.operators.python_virtualenv import (
+        BranchExternalPythonOperator,
+        BranchPythonVirtualenvOperator,
         ExternalPythonOperator,
         PythonVirtualenvOperator,
     )
@@ -35,7 +37,9 @@ __all__ = [
     "BashOperator",
     "BranchDateTimeOperator",
     "BranchDayOfWeekOperator",
+    "BranchExternalPythonOperator",
     "BranchPythonOperator",
+    "BranchPythonVirtualenvOperator",
     "EmailOperator",
     "EmptyOperator",
     "ExternalPythonOperator",
@@ -57,6 +61,8 @@ __all__ = [
 _LAZY = {
     "EmailOperator": "headwater.operators.email",
     "HttpOperator": "headwater.operators.http",
+    "BranchExternalPythonOperator": "headwater.operators.python_virtualenv",
+    "BranchPythonVirtualenvOperator": "headwater.operators.python_virtualenv",
     "ExternalPythonOperator": "headwater.operators.python_virtualenv",
     "PythonVirtualenvOperator": "headwater.operators.python_virtualenv",
     "SQLExecuteQueryOperator": "headwater.operators.sql",

@@ -117,8 +117,9 @@ def normalize_branch(result: Any, task_id: str) -> list[str]:
     )
 
 
-class BranchPythonOperator(PythonOperator):
-    """Call ``python_callable``; it returns the task id(s) to follow, the others are skipped."""
+class FollowsReturnedBranch(BaseOperator):
+    """Mixed into a Python operator: what its callable returns are the task id(s) to
+    follow; the other direct downstream tasks are skipped."""
 
     ui_color = "#ffefeb"
 
@@ -126,6 +127,10 @@ class BranchPythonOperator(PythonOperator):
         result = super().execute(context)
         context["ti"].follow_branches(normalize_branch(result, self.task_id))
         return result
+
+
+class BranchPythonOperator(FollowsReturnedBranch, PythonOperator):
+    """Call ``python_callable``; it returns the task id(s) to follow, the others are skipped."""
 
 
 class ShortCircuitOperator(PythonOperator):

@@ -29,7 +29,7 @@ from typing import Any
 
 from headwater.exceptions import DagDefinitionError, HeadwaterError
 from headwater.operators._venv_cache import VenvSpec, cached_virtualenv, find_interpreter
-from headwater.operators.python import PythonOperator
+from headwater.operators.python import FollowsReturnedBranch, PythonOperator
 
 JSON_CONTEXT_KEYS = (
     "run_id",
@@ -373,3 +373,26 @@ class DecoratedExternalPythonOperator(ExternalPythonOperator):
     def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.multiple_outputs = multiple_outputs
+
+
+class BranchPythonVirtualenvOperator(FollowsReturnedBranch, PythonVirtualenvOperator):
+    """:class:`PythonVirtualenvOperator` whose callable returns the task id(s) to follow."""
+
+
+class BranchExternalPythonOperator(FollowsReturnedBranch, ExternalPythonOperator):
+    """:class:`ExternalPythonOperator` whose callable returns the task id(s) to follow."""
+
+
+class DecoratedBranchVirtualenvOperator(FollowsReturnedBranch, DecoratedVirtualenvOperator):
+    """``@task.branch_virtualenv``: a branch callable run in a cached virtualenv."""
+
+    custom_operator_name = "@task.branch_virtualenv"
+
+
+class DecoratedBranchExternalPythonOperator(
+    FollowsReturnedBranch, DecoratedExternalPythonOperator
+):
+    """``@task.branch_external_python(python=...)``: a branch callable run with that
+    interpreter."""
+
+    custom_operator_name = "@task.branch_external_python"

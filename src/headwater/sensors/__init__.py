@@ -12,6 +12,7 @@ from headwater.sensors.external_task import ExternalTaskMarker, ExternalTaskSens
 from headwater.sensors.filesystem import FileSensor
 from headwater.sensors.python import PythonSensor
 from headwater.sensors.time_delta import TimeDeltaSensor, TimeDeltaSensorAsync
+from headwater.sensors.time_of_day import DayOfWeekSensor, TimeSensor, TimeSensorAsync
 
 if TYPE_CHECKING:
     from headwater.sensors.http import HttpSensor
@@ -23,6 +24,7 @@ __all__ = [
     "BashSensor",
     "DateTimeSensor",
     "DateTimeSensorAsync",
+    "DayOfWeekSensor",
     "ExternalTaskMarker",
     "ExternalTaskSensor",
     "FileSensor",
@@ -33,6 +35,8 @@ __all__ = [
     "SqlSensor",
     "TimeDeltaSensor",
     "TimeDeltaSensorAsync",
+    "TimeSensor",
+    "TimeSensorAsync",
 ]
 
 _LAZY = {
