@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engine.transitions import DagRunState
 from headwater.runtime.lazy_values import LazyValue
-from headwater.store.ports import RunQueries
 from headwater.timetables.base import DataInterval, TimeRestriction
 from headwater.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
@@ -80,6 +79,8 @@ def previous_successful_run(store: MetadataStore, run: DagRun) -> DagRun | None:
 
     Pages back through the runs by the ``(dag_id, logical_date)`` index, so a long history
     costs no more than its newest successful run's distance."""
+    from headwater.store.ports import RunQueries  # here: the first use reads; importing costs
+
     if not isinstance(store, RunQueries):  # only the engine's port: its successful runs
         earlier = [
             r
