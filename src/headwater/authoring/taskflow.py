@@ -56,11 +56,37 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
         "outlet_events",
         "inlet_events",
         "triggering_asset_events",
+        # Airflow's keys (filled on first use where they cost a read).
+        "task_instance_key_str",
+        "inlets",
+        "outlets",
+        "test_mode",
+        "expanded_ti_count",
+        "prev_data_interval_start_success",
+        "prev_data_interval_end_success",
+        "prev_start_date_success",
+        "prev_end_date_success",
+        # Airflow 2 names, deprecated: their first use notes the replacement in the log.
+        "execution_date",
+        "next_execution_date",
+        "prev_execution_date",
+        "prev_execution_date_success",
+        "next_ds",
+        "next_ds_nodash",
+        "prev_ds",
+        "prev_ds_nodash",
+        "yesterday_ds",
+        "yesterday_ds_nodash",
+        "tomorrow_ds",
+        "tomorrow_ds_nodash",
+        "triggering_dataset_events",
     }
 )
 """The context keys every attempt passes to a task's function by parameter name (those of
 :func:`headwater.runtime.attempt_context.build_context`); ``templates_dict`` is one more when the
-task has a ``templates_dict``. Such parameters may be left out when the task is called."""
+task has a ``templates_dict``. Such parameters may be left out when the task is called, as in
+Airflow's ``def run_me(sleep_seconds, task_instance_key_str)`` called as
+``run_me(sleep_seconds=1)``."""
 
 
 class _DecoratedPythonOperator(PythonOperator):

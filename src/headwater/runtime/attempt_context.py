@@ -1,13 +1,27 @@
-"""The template and callable context of one task attempt: dates, params, ti, var, conn, macros."""
+"""The template and callable context of one task attempt: dates, params, ti, var, conn, macros.
+
+:func:`build_context` runs for every attempt (scheduler workers, ``dags test``, ``tasks
+test``, Celery), so it reads nothing from the store: keys that need a read or a schedule
+computation, and Airflow 2's deprecated names, are filled on first use
+(:mod:`headwater.runtime.airflow_context`, :mod:`headwater.runtime.lazy_values`). Its keys
+are :data:`headwater.authoring.taskflow.CONTEXT_KEYS`, which a task's function may name as
+parameters.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
+import random
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from headwater.runtime.airflow_context import airflow_context
+from headwater.runtime.lazy_values import LazyValue, TaskContext
 from headwater.runtime.outlet_events import asset_context
 from headwater.secrets import (
     Connection,
@@ -36,16 +50,20 @@ def ds_format(ds: str, input_format: str, output_format: str) -> str:
 
 
 class _Macros:
-    """``macros.*`` in templates."""
+    """``macros.*`` in templates, as Airflow's: ``ds_add``, ``ds_format``, ``datetime``,
+    ``timedelta``, ``random`` (the function: ``macros.random()`` is a float in [0, 1)), and
+    the modules ``json``, ``time``, ``uuid``, ``dateutil``, ``yaml`` (imported when first
+    used)."""
 
     ds_add = staticmethod(ds_add)
     ds_format = staticmethod(ds_format)
     datetime = datetime
     timedelta = timedelta
     json = json
+    random = staticmethod(random.random)
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("time", "uuid", "random", "dateutil"):
+        if name in ("time", "uuid", "dateutil", "yaml"):
             import importlib
 
             return importlib.import_module(name)
@@ -120,6 +138,33 @@ def _date_strings(logical_date: datetime) -> tuple[str, str, str]:
     )
 
 
+_TEST_MODE: ContextVar[bool] = ContextVar("headwater_test_mode", default=False)
+
+
+@contextlib.contextmanager
+def attempts_in_test_mode() -> Iterator[None]:
+    """Within the block, attempts see ``test_mode`` True (Airflow's ``tasks test`` sets it;
+    a task may then skip side effects)."""
+    token = _TEST_MODE.set(True)
+    try:
+        yield
+    finally:
+        _TEST_MODE.reset(token)
+
+
+def _expanded_ti_count(task: BaseOperator, run: DagRun, ti: Any, store: MetadataStore) -> Any:
+    """How many instances the mapped task of ``ti`` has in ``run`` (None unmapped): read
+    from the store when first used."""
+    if getattr(ti, "map_index", -1) < 0:
+        return None
+
+    def count() -> int:
+        instances = store.get_task_instances(run.dag_id, run.run_id)
+        return sum(1 for i in instances if i.task_id == task.task_id and i.map_index >= 0)
+
+    return LazyValue(count)
+
+
 def build_context(
     *,
     dag: DAG,
@@ -128,10 +173,13 @@ def build_context(
     ti: Any,
     store: MetadataStore,
 ) -> dict[str, Any]:
-    """The context of one attempt, as templates and callables see it."""
+    """The context of one attempt, as templates and callables see it: a
+    :class:`~headwater.runtime.lazy_values.TaskContext` (a dict)."""
     logical_date = run.logical_date
     ds, ts, ts_nodash = _date_strings(logical_date)
-    return {
+    ds_nodash = ds.replace("-", "")
+    assets = asset_context(task, run, store)  # outlet_events, inlet_events, ...
+    context = {
         "dag": dag,
         "task": task,
         "ti": ti,
@@ -142,7 +190,7 @@ def build_context(
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
         "ds": ds,
-        "ds_nodash": ds.replace("-", ""),
+        "ds_nodash": ds_nodash,
         "ts": ts,
         "ts_nodash": ts_nodash,
         "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
@@ -155,5 +203,18 @@ def build_context(
         "var": VariableAccessor(store),
         "conn": ConnectionAccessor(store),
         "macros": MACROS,
-        **asset_context(task, run, store),  # outlet_events, inlet_events, ...
+        "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
+        "inlets": list(task.inlets),
+        "outlets": list(task.outlets),
+        "test_mode": _TEST_MODE.get(),
+        "expanded_ti_count": _expanded_ti_count(task, run, ti, store),
+        **assets,
+        **airflow_context(
+            dag=dag,
+            run=run,
+            store=store,
+            log=getattr(ti, "log", None),
+            triggering_asset_events=assets["triggering_asset_events"],
+        ),
     }
+    return TaskContext(context)
