@@ -257,6 +257,17 @@ def test_help_has_an_example(tmp_path: Path) -> None:
             "naive start_date 2024-01-01T00:00:00 (no timezone)",
         ),
         (
+            "DagDefinitionError: DAG 'd': unknown argument 'dag_display_name'",
+            "unknown_argument",
+            "DAG: unknown argument 'dag_display_name'",
+        ),
+        (
+            "DagDefinitionError: task 't' (_DecoratedPythonOperator): unknown argument 'params' "
+            "(did you mean 'op_args'?)",
+            "unknown_argument",
+            "@task: unknown argument 'params' (did you mean 'op_args'?)",
+        ),
+        (
             "TimeoutError: importing the file took longer than 30 s and was stopped",
             "timeout",
             "importing the file took longer than 30 s and was stopped",

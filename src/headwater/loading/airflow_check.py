@@ -190,7 +190,16 @@ class FolderCheck:
 _NO_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
 _NO_NAME = re.compile(r"^ImportError: cannot import name '([^']+)' from '([^']+)'")
 _NO_ATTRIBUTE = re.compile(r"^AttributeError: module '([^']+)' has no attribute '([^']+)'")
-_UNKNOWN_ARGUMENT = re.compile(r"task '[^']*' \((\w+)\): (unknown arguments? .*)$")
+_UNKNOWN_ARGUMENT = re.compile(
+    r"(?:task '[^']*' \((\w+)\)|(DAG) '[^']*'): (unknown arguments? .*)$"
+)
+_DECORATORS = {
+    "_DecoratedPythonOperator": "@task",
+    "_DecoratedBranchOperator": "@task.branch",
+    "_DecoratedShortCircuitOperator": "@task.short_circuit",
+    "_DecoratedBashOperator": "@task.bash",
+}
+"""The classes behind the decorators, by the names the file uses."""
 _NAIVE_DATE = re.compile(r"DAG '[^']*': (\w+) (\S+) has no timezone")
 _TYPE_PREFIX = re.compile(r"^(\w+(?:\.\w+)*): ")
 
@@ -231,7 +240,9 @@ def _classify(path: Path | str, line: int | None, first: str) -> tuple[str, str]
     if first.startswith(("SyntaxError: ", "IndentationError: ", "TabError: ")):
         return "syntax_error", f"syntax error: {first.partition(': ')[2]}"
     if match := _UNKNOWN_ARGUMENT.search(first):
-        return "unknown_argument", f"{match.group(1)}: {match.group(2)}"
+        operator, dag, unknown = match.groups()
+        name = dag or _DECORATORS.get(operator, operator)
+        return "unknown_argument", f"{name}: {unknown}"
     if match := _NAIVE_DATE.search(first):
         return "naive_date", f"naive {match.group(1)} {match.group(2)} (no timezone)"
     if first.removeprefix("TimeoutError: ").startswith("importing the file took longer"):
