@@ -8,6 +8,11 @@ from typing import Any
 import click
 
 _GROUPS = {
+    "airflow": (
+        "headwater.cli.airflow",
+        "airflow",
+        "Moving from Airflow: check which DAG files run on headwater unchanged.",
+    ),
     "assets": (
         "headwater.cli.assets",
         "assets",
