@@ -244,7 +244,9 @@ def test_an_unknown_argument_names_the_group_and_the_argument() -> None:
         def g(x: int) -> None:
             EmptyOperator(task_id="t")
 
-        with pytest.raises(DagDefinitionError, match=r"task group 'g': expand\(\) got argument 'y'"):
+        with pytest.raises(
+            DagDefinitionError, match=r"task group 'g': expand\(\) got argument 'y'"
+        ):
             g.expand(y=[1])
         with pytest.raises(DagDefinitionError, match=r"expand\(\) needs at least one"):
             g.partial().expand()
@@ -268,7 +270,9 @@ def test_a_mapped_group_inside_a_mapped_group_is_refused() -> None:
         def outer(x: int) -> None:
             inner.expand(y=[1, 2])
 
-        with pytest.raises(MappingError, match=r"'outer.inner' is inside mapped task group 'outer'"):
+        with pytest.raises(
+            MappingError, match=r"'outer.inner' is inside mapped task group 'outer'"
+        ):
             outer.expand(x=[1])
 
 

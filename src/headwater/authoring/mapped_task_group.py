@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 Resolver = Callable[[XComArg], Any]
 
+
 class GroupInstanceArguments(dict[str, Any]):
     """The group function's arguments at one map index (``map_index`` says which)."""
 

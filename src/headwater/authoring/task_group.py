@@ -150,7 +150,9 @@ class TaskGroupFunction(Generic[P, R]):
     def _group_id(self) -> str:
         return str(self.group_kwargs.get("group_id") or self.function.__name__)
 
-    def _build(self, expand_input: ExpandInput | None, arguments: Callable[[TaskGroup], Any]) -> Any:
+    def _build(
+        self, expand_input: ExpandInput | None, arguments: Callable[[TaskGroup], Any]
+    ) -> Any:
         kwargs = {k: v for k, v in self.group_kwargs.items() if k != "group_id"}
         if not kwargs.get("tooltip") and self.function.__doc__:
             kwargs["tooltip"] = inspect.cleandoc(self.function.__doc__)
@@ -164,7 +166,7 @@ class TaskGroupFunction(Generic[P, R]):
             result = self.function(*args, **call_kwargs)
         if result is None:
             return group
-        if expand_input is not None:  # the task returned, as its group maps it
+        if expand_input is not None and group.dag is not None:  # the task, as its group maps it
             replaced = group.dag.task_dict.get(getattr(result, "task_id", ""))
             if getattr(replaced, "template", None) is result:
                 return replaced
@@ -208,8 +210,7 @@ class TaskGroupFunction(Generic[P, R]):
     def expand(self, **kwargs: Any) -> Any:
         """Build a mapped group: one run of its tasks per element (the cross product over
         several arguments). Example: ``process.expand(path=list_files())``."""
-        from headwater.authoring.mapping import MappedArgument
-        from headwater.authoring.mapping import DictOfListsExpandInput
+        from headwater.authoring.mapping import DictOfListsExpandInput, MappedArgument
 
         if not kwargs:
             raise DagDefinitionError(
@@ -234,8 +235,7 @@ class TaskGroupFunction(Generic[P, R]):
     def expand_kwargs(self, value: Any) -> Any:
         """Build a mapped group with one run per dict of arguments (a list, or a task's
         output that is one)."""
-        from headwater.authoring.mapping import MappedArgument
-        from headwater.authoring.mapping import ListOfDictsExpandInput
+        from headwater.authoring.mapping import ListOfDictsExpandInput, MappedArgument
 
         parameters = self._parameters()
         if any(

@@ -87,16 +87,16 @@ from headwater.dag_processing.serialized_assets import (
     load_task_assets,
 )
 from headwater.dag_processing.serialized_deadlines import dump_deadlines, load_deadlines
-from headwater.dag_processing.serialized_mapped_groups import (
-    dump_group_mapping,
-    load_group_mappings,
-    mapped_by_group,
-)
 from headwater.dag_processing.serialized_flow import (
     dump_edge_info,
     dump_setup_teardown,
     load_edge_info,
     load_setup_teardown,
+)
+from headwater.dag_processing.serialized_mapped_groups import (
+    dump_group_mapping,
+    load_group_mappings,
+    mapped_by_group,
 )
 from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
 from headwater.timetables.schedule_arg import TimetableSchedule

@@ -1,10 +1,10 @@
 """The engine: one state machine over the task instances of a DAG run.
 
 It decides which task instances may run next (dependencies and trigger rules, branching,
-skips, mapping expansion, retries with backoff) and the run's final state. Mapped task
-groups are :mod:`headwater.engine.mapped_groups`. It never runs a
-task and never sleeps: a driver (``dags test``, the scheduler) asks :meth:`schedule` for
-ready instances, hands them to an executor, and reports attempts back through
+skips, mapping expansion, retries with backoff) and the run's final state; the tasks of
+mapped task groups through :mod:`headwater.engine.mapped_groups`. It never runs a task and
+never sleeps: a driver (``dags test``, the scheduler) asks :meth:`schedule` for ready
+instances, hands them to an executor, and reports attempts back through
 :meth:`start_attempt` and :meth:`finish_attempt`. Every change is saved to the store
 before the method returns.
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from headwater.authoring.setup_teardown import effective_leaves
 from headwater.engine import retries, setup_teardown
 from headwater.engine import transitions as rules
+from headwater.engine.mapped_groups import MappedGroups, group_mapped
 from headwater.engine.records import (
     AttemptOutcome,
     DagRun,
@@ -40,7 +41,6 @@ from headwater.engine.states import (
     DagRunState,
     TaskInstanceState,
 )
-from headwater.engine.mapped_groups import MappedGroups, group_mapped
 from headwater.engine.transitions import Rule
 from headwater.engine.trigger_rules import Decision, UpstreamCounts, decide
 from headwater.engine.waiting import WaitingStates

@@ -12,7 +12,6 @@ tasks' placeholders, and the skip flows down the group by the trigger rules, as 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -73,7 +72,7 @@ class MappedGroups(RunState):
     def _index_counts(self, task: GroupMappedOperator, index: int) -> UpstreamCounts:
         """The upstream counts of instance ``index``: the same index of upstream tasks in the
         same group (their placeholder while they have one), every instance of the others."""
-        counts: dict[str, Mapping[TaskInstanceState, int]] = {}
+        counts: dict[str, Counter[TaskInstanceState]] = {}
         for up in task.upstream_task_ids:
             upstream = self.dag.task_dict[up]
             if getattr(upstream, "mapped_group", None) is not task.mapped_group:
