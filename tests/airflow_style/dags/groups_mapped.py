@@ -10,7 +10,7 @@ from airflow.operators.bash import BashOperator
 from airflow.sdk import dag, task, task_group
 
 
-@dag(start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc), schedule=None, catchup=False)
+@dag(start_date=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC), schedule=None, catchup=False)
 def groups_mapped():
     @task
     def list_files() -> list[str]:
