@@ -9,14 +9,53 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.operator import BASE_DEFAULTS, BaseOperator
 from headwater.authoring.xcom_arg import XComArg, iter_xcom_args
 from headwater.exceptions import MappingError
 
+if TYPE_CHECKING:
+    from headwater.authoring.task_group import TaskGroup
+
 Resolver = Callable[[XComArg], Any]
+
+_NO_DEFAULT: Any = object()
+
+
+class MappedArgument:
+    """One argument of a mapped task group's function: a different value at each map index
+    (see :mod:`headwater.authoring.mapped_task_group`).
+
+    Pass it to tasks of the group (as a task argument or inside a template field); its
+    value is known when a task instance runs.
+    """
+
+    def __init__(self, group: TaskGroup, name: str, default: Any = _NO_DEFAULT) -> None:
+        self.group = group
+        self.name = name
+        self.default = default
+
+    def value_in(self, arguments: Mapping[str, Any]) -> Any:
+        """This argument's value among one map index's ``arguments``."""
+        if self.name in arguments:
+            return arguments[self.name]
+        if self.default is not _NO_DEFAULT:
+            return self.default
+        raise MappingError(
+            f"task group {self.group.group_id!r}: argument {self.name!r} has no value at this "
+            f"map index (its element has {sorted(arguments)})"
+        )
+
+    def __iter__(self) -> Any:
+        raise TypeError(
+            f"argument {self.name!r} of mapped task group {self.group.group_id!r} has one value "
+            "per map index, known when a task runs; pass it to a task of the group"
+        )
+
+    def __repr__(self) -> str:
+        return f"MappedArgument({self.group.group_id!r}, {self.name!r})"
 
 
 class ResolvedValue:
@@ -35,14 +74,25 @@ def unwrap(value: Any) -> Any:
     return value.value if isinstance(value, ResolvedValue) else value
 
 
-def _check_mappable(name: str, value: Any, task_id: str) -> None:
+def _check_mappable(name: str, value: Any, owner: str) -> None:
     if isinstance(value, XComArg):
         return
+    if isinstance(value, MappedArgument):
+        raise MappingError(
+            f"{owner}: cannot map over {name}: it is argument {value.name!r} of mapped task "
+            f"group {value.group.group_id!r}, and headwater does not map a task or group inside "
+            "a mapped task group; pass the argument to the task without .expand()"
+        )
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | Mapping):
         raise MappingError(
-            f"task {task_id!r}: cannot map over {name}={value!r}; "
+            f"{owner}: cannot map over {name}={value!r}; "
             "expand() takes a list, a dict or a task's output"
         )
+
+
+def _owner(task_id: str) -> str:
+    """How errors name what maps: ``task 'x'``, or ``task group 'g'`` for a group's id."""
+    return task_id if task_id.startswith("task group ") else f"task {task_id!r}"
 
 
 def _resolved_items(name: str, value: Any, resolve: Resolver, task_id: str) -> list[Any]:
@@ -53,7 +103,7 @@ def _resolved_items(name: str, value: Any, resolve: Resolver, task_id: str) -> l
         items = list(value.items())
     elif isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise MappingError(
-            f"task {task_id!r}: cannot map over {name}: the value is a "
+            f"{_owner(task_id)}: cannot map over {name}: the value is a "
             f"{type(value).__name__} ({value!r:.80}), not a list or dict"
         )
     else:
@@ -85,9 +135,9 @@ class DictOfListsExpandInput(ExpandInput):
 
     def __init__(self, value: dict[str, Any], task_id: str) -> None:
         if not value:
-            raise MappingError(f"task {task_id!r}: expand() needs at least one keyword argument")
+            raise MappingError(f"{_owner(task_id)}: expand() needs at least one keyword argument")
         for name, item in value.items():
-            _check_mappable(name, item, task_id)
+            _check_mappable(name, item, _owner(task_id))
         self.value = value
 
     def references(self) -> list[XComArg]:
@@ -106,7 +156,7 @@ class ListOfDictsExpandInput(ExpandInput):
     """``expand_kwargs([{"a": 1}, {"a": 2}])``: one instance per dict."""
 
     def __init__(self, value: Any, task_id: str) -> None:
-        _check_mappable("expand_kwargs", value, task_id)
+        _check_mappable("expand_kwargs", value, _owner(task_id))
         self.value = value
 
     def references(self) -> list[XComArg]:
@@ -126,7 +176,7 @@ class ListOfDictsExpandInput(ExpandInput):
             item = resolve(element) if isinstance(element, XComArg) else unwrap(element)
             if not isinstance(item, Mapping):
                 raise MappingError(
-                    f"task {task_id!r}: expand_kwargs() element {index} is "
+                    f"{_owner(task_id)}: expand_kwargs() element {index} is "
                     f"{type(item).__name__}, not a dict"
                 )
             out.append({k: ResolvedValue(v) if from_task else v for k, v in item.items()})

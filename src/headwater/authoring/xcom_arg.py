@@ -17,15 +17,33 @@ class XComArg(DependencyMixin):
     """The value task ``operator`` will push under ``key``, resolved when a consumer runs.
 
     Passing a reference into another task makes that task downstream of ``operator``.
-    ``ref["name"]`` refers to one key of a task with ``multiple_outputs``.
+    ``ref["name"]`` refers to one key of a task with ``multiple_outputs``. ``map_index``
+    pins the reference to one instance of a mapped task (a task of a mapped task group reads
+    its group neighbours at its own index); ``None`` reads them all.
     """
 
-    def __init__(self, operator: BaseOperator, key: str = RETURN_VALUE) -> None:
-        self.operator = operator
+    def __init__(
+        self, operator: BaseOperator, key: str = RETURN_VALUE, *, map_index: int | None = None
+    ) -> None:
+        self._operator = operator
         self.key = key
+        self.map_index = map_index
+
+    @property
+    def operator(self) -> BaseOperator:
+        """The task this refers to: when a mapped task group has replaced the task by its
+        mapped form (:mod:`headwater.authoring.mapped_task_group`), that form, so references
+        taken inside the group function see the task as mapped."""
+        operator = self._operator
+        dag = operator.dag
+        if dag is not None:
+            current = dag.task_dict.get(operator.task_id)
+            if current is not None and getattr(current, "template", None) is operator:
+                return current
+        return operator
 
     def __getitem__(self, key: str) -> XComArg:
-        return XComArg(self.operator, key)
+        return XComArg(self.operator, key, map_index=self.map_index)
 
     def _upstream_endpoints(self) -> list[BaseOperator]:
         return [self.operator]
@@ -68,7 +86,8 @@ class XComArg(DependencyMixin):
         return True
 
     def __repr__(self) -> str:
-        return f"XComArg({self.operator.task_id!r}, key={self.key!r})"
+        index = "" if self.map_index is None else f", map_index={self.map_index}"
+        return f"XComArg({self.operator.task_id!r}, key={self.key!r}{index})"
 
 
 def iter_xcom_args(value: Any) -> Iterator[XComArg]:

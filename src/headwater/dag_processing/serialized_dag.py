@@ -17,7 +17,8 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
              "doc_md", "is_paused_upon_creation",
              "callbacks": ["on_failure_callback", ...],        # the ones that are set
              "params": {name: {"schema", "description", "default"?}},  # no "default": required
-             "task_groups": [{"group_id", "parent_group_id", "prefix_group_id", "tooltip"}],
+             "task_groups": [{"group_id", "parent_group_id", "prefix_group_id", "tooltip",
+                              "expand"?}],   # a mapped group: serialized_mapped_groups.py
              "tasks": [{"task_id", "operator", "task_group", "upstream_task_ids",
                         "downstream_task_ids", "trigger_rule", "retries", "retry_delay",
                         "retry_exponential_backoff", "max_retry_delay", "execution_timeout",
@@ -91,6 +92,11 @@ from headwater.dag_processing.serialized_flow import (
     dump_setup_teardown,
     load_edge_info,
     load_setup_teardown,
+)
+from headwater.dag_processing.serialized_mapped_groups import (
+    dump_group_mapping,
+    load_group_mappings,
+    mapped_by_group,
 )
 from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
 from headwater.timetables.schedule_arg import TimetableSchedule
@@ -275,6 +281,7 @@ def _dump_group(group: TaskGroup) -> dict[str, Any]:
         "parent_group_id": parent.group_id if parent is not None else None,
         "prefix_group_id": group.prefix_group_id,
         "tooltip": group.tooltip,
+        **dump_group_mapping(group),
     }
 
 
@@ -306,7 +313,9 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "template_fields": list(task.template_fields),
         "multiple_outputs": bool(_multiple_outputs(task)),
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
-        "mapped": _dump_mapping(task) if isinstance(task, MappedOperator) else None,
+        "mapped": _dump_mapping(task)
+        if isinstance(task, MappedOperator) and not mapped_by_group(task)
+        else None,
         **dump_task_assets(task),
         **_dump_fields(task),
         **dump_setup_teardown(task),
@@ -445,6 +454,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
                 raise SerializedDagError(
                     f"edge {task.task_id!r} -> {down!r} is stored on one side only"
                 )
+    load_group_mappings(dag, spec)
     load_edge_info(dag, spec)
     load_deadlines(dag, spec)
     dag.validate()

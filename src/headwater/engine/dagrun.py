@@ -1,9 +1,10 @@
 """The engine: one state machine over the task instances of a DAG run.
 
 It decides which task instances may run next (dependencies and trigger rules, branching,
-skips, mapping expansion, retries with backoff) and the run's final state. It never runs a
-task and never sleeps: a driver (``dags test``, the scheduler) asks :meth:`schedule` for
-ready instances, hands them to an executor, and reports attempts back through
+skips, mapping expansion, retries with backoff) and the run's final state; the tasks of
+mapped task groups through :mod:`headwater.engine.mapped_groups`. It never runs a task and
+never sleeps: a driver (``dags test``, the scheduler) asks :meth:`schedule` for ready
+instances, hands them to an executor, and reports attempts back through
 :meth:`start_attempt` and :meth:`finish_attempt`. Every change is saved to the store
 before the method returns.
 
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from headwater.authoring.setup_teardown import effective_leaves
 from headwater.engine import retries, setup_teardown
 from headwater.engine import transitions as rules
+from headwater.engine.mapped_groups import MappedGroups, group_mapped
 from headwater.engine.records import (
     AttemptOutcome,
     DagRun,
@@ -55,7 +57,7 @@ log = logging.getLogger(__name__)
 S = TaskInstanceState
 
 
-class DagRunEngine(WaitingStates):
+class DagRunEngine(WaitingStates, MappedGroups):
     """Drives one run of one DAG from creation to its final state."""
 
     # -- construction --------------------------------------------------------------------------
@@ -199,6 +201,9 @@ class DagRunEngine(WaitingStates):
         decision = setup_teardown.setup_constraint(self._counts, indirect) or decide(
             task.trigger_rule, self._upstream_counts(task)
         )
+        in_group = group_mapped(task)
+        if in_group is not None:  # its instances are decided one by one
+            return self._evaluate_in_group(in_group, decision, now)
         if decision is Decision.WAIT:
             return []
         waiting = [ti for ti in self._tis[task.task_id].values() if ti.state is S.NONE]
@@ -246,14 +251,6 @@ class DagRunEngine(WaitingStates):
             self._transition(ti, S.SCHEDULED, rules.EXPAND)
             created.append(ti)
         return created
-
-    def _tries_per_map_index(self, task_id: str) -> dict[int, int]:
-        """The last try number of each map index that has attempts: a cleared mapped task
-        expands again, and its instances go on from there."""
-        tries: dict[int, int] = {}
-        for attempt in self.store.get_attempts(self.dag.dag_id, self.run.run_id, task_id):
-            tries[attempt.map_index] = max(tries.get(attempt.map_index, 0), attempt.try_number)
-        return tries
 
     def _finish(
         self,
@@ -490,7 +487,12 @@ class DagRunEngine(WaitingStates):
         """Schedule one instance whatever its upstreams (``tasks test``); mapped tasks expand."""
         task = self.dag.get_task(task_id)
         now = self.run.start_date or self.run.logical_date
-        if task.is_mapped and -1 in self._tis[task_id]:
+        in_group = group_mapped(task)
+        if in_group is not None:
+            self._force_expand_in_group(in_group, now)
+            if map_index < 0 and -1 not in self._tis[task_id]:
+                map_index = 0
+        elif task.is_mapped and -1 in self._tis[task_id]:
             self._expand(task, self._tis[task_id][-1], now)
             if map_index < 0:
                 map_index = 0

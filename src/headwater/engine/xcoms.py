@@ -85,7 +85,12 @@ class XComs:
         return None if text is None else load_value(text, self.serializer)
 
     def resolve(self, ref: XComArg, dag_id: str, run_id: str) -> Any:
-        """The value a reference stands for in a run (a list for a mapped task)."""
+        """The value a reference stands for in a run (a list for a mapped task, unless the
+        reference is pinned to one map index)."""
+        if ref.map_index is not None:
+            return self.pull(
+                dag_id, run_id, ref.operator.task_id, map_index=ref.map_index, name=ref.key
+            )
         return self.pull(
             dag_id, run_id, ref.operator.task_id, name=ref.key, mapped=ref.operator.is_mapped
         )
