@@ -209,3 +209,10 @@ def test_the_deprecation_warning_is_shown_by_default() -> None:
         "DAG 'shown': schedule_interval is deprecated (removed in Airflow 3); use schedule"
     ]
     assert caught[0].filename == __file__
+
+
+def test_a_time_param_takes_a_time_without_an_offset_as_airflow() -> None:
+    param = Param("12:13:14", type="string", format="time")
+    param.check_default("at")
+    assert param.problem("12:13:14Z") is None
+    assert param.problem("25:00:00") == ("", "'25:00:00' is not a 'time'")

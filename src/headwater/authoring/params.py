@@ -102,10 +102,34 @@ def _check_schema(schema: dict[str, Any]) -> None:
 
 @functools.cache
 def _format_checker() -> FormatChecker:
-    """jsonschema's draft 2020-12 format checker (``date-time`` through rfc3339-validator)."""
-    from jsonschema import Draft202012Validator
+    """jsonschema's draft 2020-12 format checker (``date-time`` through rfc3339-validator),
+    whose ``time`` also takes a time without an offset (``"12:13:14"``), as Airflow's params
+    and its trigger form do."""
+    from jsonschema import Draft202012Validator, FormatChecker
 
-    return Draft202012Validator.FORMAT_CHECKER
+    draft = Draft202012Validator.FORMAT_CHECKER
+    checker = FormatChecker(())
+    checker.checkers = dict(draft.checkers)
+    if "time" in draft.checkers:
+
+        @checker.checks("time")
+        def _time(instance: object) -> bool:
+            return draft.conforms(instance, "time") or _plain_time(instance)
+
+    return checker
+
+
+def _plain_time(instance: object) -> bool:
+    """Whether ``instance`` is ``HH:MM:SS`` (an optional fraction), without an offset."""
+    from datetime import time
+
+    if not isinstance(instance, str) or len(instance) < 8:
+        return False
+    try:
+        time.fromisoformat(instance)
+    except ValueError:
+        return False
+    return instance[2] == ":" and instance[5] == ":"
 
 
 def checked_formats() -> list[str]:
