@@ -53,6 +53,12 @@ class CoreSettings:
         "headwater's own objects, and files that mention airflow and dag are scanned too. "
         "Never when a real Airflow is installed in the same environment.",
     )
+    default_timezone: str = setting(
+        "UTC",
+        "IANA time zone (e.g. 'Europe/Paris') in which an Airflow DAG file's naive "
+        "start_date and end_date are read, as Airflow's [core] default_timezone; headwater's "
+        "own DAGs need dates with a zone.",
+    )
 
 
 @dataclass(frozen=True)
@@ -511,6 +517,21 @@ def _check_database_url(url: str, source: str) -> None:
         )
 
 
+def _check_timezone(core: CoreSettings, sources: Mapping[str, str]) -> None:
+    """Refuse a ``core.default_timezone`` that names no time zone: a typo would otherwise
+    surface only when an Airflow DAG file with a naive date loads."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = core.default_timezone
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"core.default_timezone ({sources['core.default_timezone']}): {name!r} is not an "
+            "IANA time zone name; use e.g. 'UTC' or 'Europe/Paris'"
+        ) from None
+
+
 def _check_together(scheduler: SchedulerSettings, sources: Mapping[str, str]) -> None:
     """Rules between settings: an attempt must be able to heartbeat before it counts as lost."""
     if scheduler.task_heartbeat_timeout_s <= scheduler.heartbeat_interval_s:
@@ -558,5 +579,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             sources.setdefault(name, "default")
         sections[section] = cls(**values)
     _check_database_url(sections["database"].url, sources["database.url"])
+    _check_timezone(sections["core"], sources)
     _check_together(sections["scheduler"], sources)
     return Settings(home=home, sources=sources, **sections)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.assets import AssetCondition, split_schedule
-from headwater.authoring.dates import plain_datetime
+from headwater.authoring.dates import plain_datetime, plain_timedelta
 from headwater.authoring.deadlines import Deadline, check_deadlines
 from headwater.authoring.in_process_runs import RunResult, run_in_process
 from headwater.authoring.operator_arguments import (
@@ -19,7 +19,7 @@ from headwater.authoring.operator_arguments import (
     unknown_arguments,
     validate_task_id,
 )
-from headwater.authoring.params import Param, normalize_params
+from headwater.authoring.params import Param, check_params
 from headwater.authoring.partitions import Partitions, check_partitions
 from headwater.authoring.schedules import Schedule
 from headwater.exceptions import (
@@ -27,7 +27,6 @@ from headwater.exceptions import (
     DagDefinitionError,
     DuplicateTaskIdError,
     InvalidScheduleError,
-    ParamValidationError,
 )
 from headwater.timetables.base import Timetable
 from headwater.timetables.schedule_arg import ScheduleArg, schedule_and_timetable
@@ -66,7 +65,7 @@ def _parse_schedule(
 _INIT_ARGUMENTS: dict[type, frozenset[str] | None] = {}
 
 
-def _init_arguments(cls: type[DAG]) -> frozenset[str] | None:
+def init_arguments(cls: type[DAG]) -> frozenset[str] | None:
     """The names ``cls.__init__`` takes as keywords; None when it takes ``**kwargs``."""
     if cls not in _INIT_ARGUMENTS:
         parameters = inspect.signature(cls.__init__).parameters.values()
@@ -78,22 +77,6 @@ def _init_arguments(cls: type[DAG]) -> frozenset[str] | None:
     return _INIT_ARGUMENTS[cls]
 
 
-def _check_params(params: Mapping[str, Any] | None, dag_id: str) -> dict[str, Param]:
-    """The params as ``Param`` objects; a default that fails its own schema is an error."""
-    if params is not None and not isinstance(params, Mapping):
-        raise DagDefinitionError(
-            f"DAG {dag_id!r}: params must be a dict of name -> Param or default value, "
-            f"got {params!r:.80}"
-        )
-    try:
-        normalized = normalize_params(params)
-        for name, param in normalized.items():
-            param.check_default(name)
-    except ParamValidationError as exc:
-        raise ParamValidationError(f"DAG {dag_id!r}: {exc}") from None
-    return normalized
-
-
 def _check_tags(tags: Any, dag_id: str) -> list[str]:
     """``tags`` (a list, tuple or set of strings) sorted and de-duplicated."""
     if isinstance(tags, list | tuple | set | frozenset) and all(isinstance(t, str) for t in tags):
@@ -102,6 +85,30 @@ def _check_tags(tags: Any, dag_id: str) -> list[str]:
     raise DagDefinitionError(
         f"DAG {dag_id!r}: tags must be a list of strings, got {tags!r:.80}{hint}"
     )
+
+
+def _display_name(value: Any, default: str, name: str) -> str:
+    """``value`` when it is a non-empty string, ``default`` when None; else an error."""
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value.strip():
+        raise DagDefinitionError(f"{name} of {default!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _named_values(
+    values: Any, name: str, dag_id: str, *, callables: bool = False
+) -> dict[str, Any]:
+    """``values`` (a dict with string keys; callables for filters) as a new dict."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping) or not all(isinstance(k, str) for k in values):
+        raise DagDefinitionError(
+            f"DAG {dag_id!r}: {name} must be a dict of name -> value, got {values!r:.80}"
+        )
+    if callables and (bad := [k for k, v in values.items() if not callable(v)]):
+        raise DagDefinitionError(f"DAG {dag_id!r}: {name}[{bad[0]!r}] must be a function")
+    return dict(values)
 
 
 class DAG:
@@ -118,7 +125,7 @@ class DAG:
     def __new__(cls, *args: Any, **kwargs: Any) -> DAG:
         # Unknown keywords (``schedule_interval=``) are an error naming the DAG, not
         # Python's TypeError.
-        known = _init_arguments(cls) if kwargs else None
+        known = init_arguments(cls) if kwargs else None
         if known is not None and (unknown := [k for k in kwargs if k not in known]):
             dag_id = args[0] if args else kwargs.get("dag_id")
             raise DagDefinitionError(f"DAG {dag_id!r}: {unknown_arguments(cls, unknown)}")
@@ -147,6 +154,10 @@ class DAG:
         template_searchpath: str | Iterable[str] | None = None,
         is_paused_upon_creation: bool | None = None,
         partitions: Partitions | None = None,
+        dag_display_name: str | None = None,
+        user_defined_macros: Mapping[str, Any] | None = None,
+        user_defined_filters: Mapping[str, Callable[..., Any]] | None = None,
+        render_template_as_native_obj: bool = False,
     ) -> None:
         validate_task_id(dag_id, "dag_id")
         self.dag_id = dag_id
@@ -155,6 +166,8 @@ class DAG:
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise DagDefinitionError(f"DAG {dag_id!r}: end_date is before start_date")
         # Assets in the schedule: runs on asset events (issue 13); the rest is a time schedule.
+        if isinstance(schedule, timedelta):
+            schedule = plain_timedelta(schedule)  # pendulum.duration(...) too
         schedule, self.asset_condition = split_schedule(schedule, dag_id)
         self.schedule, self.timetable = _parse_schedule(schedule, self.start_date, dag_id)
         self.catchup = catchup
@@ -168,8 +181,27 @@ class DAG:
                 self.default_args[name] = _check_aware(
                     self.default_args[name], f"default_args[{name!r}]", dag_id
                 )
-        self.params: dict[str, Param] = _check_params(params, dag_id)
+        # default_args["params"] are DAG params too, under the DAG's own (as in Airflow).
+        default_params = self.default_args.pop("params", None)
+        self.params: dict[str, Param] = {
+            **check_params(default_params, f"DAG {dag_id!r}: default_args"),
+            **check_params(params, f"DAG {dag_id!r}"),
+        }
         self.tags = _check_tags(tags, dag_id)
+        self.dag_display_name: str = _display_name(dag_display_name, dag_id, "dag_display_name")
+        """How commands and pages name the DAG (its id unless ``dag_display_name`` is given)."""
+        # Extra names and filters of the DAG's Jinja environment (runtime/templating.py).
+        self.user_defined_macros = _named_values(user_defined_macros, "user_defined_macros", dag_id)
+        self.user_defined_filters = _named_values(
+            user_defined_filters, "user_defined_filters", dag_id, callables=True
+        )
+        if not isinstance(render_template_as_native_obj, bool):
+            raise DagDefinitionError(
+                f"DAG {dag_id!r}: render_template_as_native_obj must be True or False, "
+                f"got {render_template_as_native_obj!r:.80}"
+            )
+        self.render_template_as_native_obj = render_template_as_native_obj
+        """Templates render to Python objects (a list stays a list), not text."""
         self.description = description
         self.doc_md = doc_md
         for name, value in (
@@ -187,7 +219,7 @@ class DAG:
                 f"DAG {dag_id!r}: dagrun_timeout must be positive, "
                 f"got {dagrun_timeout.total_seconds():g} seconds"
             )
-        self.dagrun_timeout = dagrun_timeout
+        self.dagrun_timeout = None if dagrun_timeout is None else plain_timedelta(dagrun_timeout)
         owner = f"DAG {dag_id!r}"
         self.on_success_callback = check_callback(on_success_callback, "on_success_callback", owner)
         self.on_failure_callback = check_callback(on_failure_callback, "on_failure_callback", owner)
@@ -348,12 +380,16 @@ class DAG:
         return f"<DAG {self.dag_id}>"
 
 
+DEFINING_PACKAGES = ("headwater/authoring/", "headwater/airflow_compat/")
+
+
 def _caller_file() -> str:
-    """The file that created the DAG: the first frame outside headwater's authoring package."""
+    """The file that created the DAG: the first frame outside the packages that build DAGs
+    (headwater's authoring and its Airflow ``DAG``)."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if "headwater" + "/authoring" not in filename.replace("\\", "/"):
+        if not any(p in filename.replace("\\", "/") for p in DEFINING_PACKAGES):
             return filename
         frame = frame.f_back  # type: ignore[assignment]
     return "<unknown>"
@@ -382,6 +418,14 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
         etl_dag = etl()
     """
 
+    return dag_decorator(DAG, dag_id, dag_kwargs)
+
+
+def dag_decorator(dag_class: type[DAG], dag_id: Any, dag_kwargs: dict[str, Any]) -> Any:
+    """What ``@dag`` and ``@dag(...)`` return, building ``dag_class`` (headwater's ``DAG``,
+    or the Airflow one of :mod:`headwater.airflow_compat.dag`): the decorator itself when
+    ``dag_id`` is the function, else a decorator."""
+
     def decorate(fn: Callable[..., Any]) -> Callable[..., DAG]:
         @functools.wraps(fn)
         def build(*args: Any, **kwargs: Any) -> DAG:
@@ -394,7 +438,7 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
                     for name, p in signature.parameters.items()
                     if p.default is not inspect.Parameter.empty
                 }
-            built = DAG(
+            built = dag_class(
                 dag_id if isinstance(dag_id, str) else fn.__name__, params=params, **options
             )
             built.fileloc = inspect.getsourcefile(fn) or built.fileloc

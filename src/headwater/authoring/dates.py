@@ -1,4 +1,5 @@
-"""Datetimes as headwater keeps them: plain :class:`datetime.datetime` objects.
+"""Datetimes and durations as headwater keeps them: plain :class:`datetime.datetime` and
+:class:`datetime.timedelta` objects.
 
 DAG files, tests and callers hand in datetime *subclasses* too, pendulum's above all (Airflow
 users write ``pendulum.datetime(2025, 1, 1, tz="UTC")``). Such a subclass changes arithmetic
@@ -51,3 +52,14 @@ def _plain_zone(zone: tzinfo | None) -> tzinfo | None:
     except (TypeError, ValueError, AttributeError):
         return zone
     return timezone(offset) if isinstance(offset, timedelta) else zone
+
+
+def plain_timedelta(value: timedelta) -> timedelta:
+    """``value`` as a plain ``timedelta`` of the same length: a subclass (pendulum's
+    ``Duration``) changes arithmetic and ``repr``, so it is converted once, where it comes in.
+
+    Example: ``plain_timedelta(pendulum.duration(hours=6)) == timedelta(hours=6)``.
+    """
+    if type(value) is timedelta:
+        return value
+    return timedelta(days=value.days, seconds=value.seconds, microseconds=value.microseconds)

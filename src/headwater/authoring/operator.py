@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Sequence
 from datetime import time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 
@@ -16,6 +16,8 @@ from headwater.authoring.operator_arguments import (
     as_timedelta,
     bounded,
     check_callback,
+    check_hook,
+    display_name,
     email_addresses,
     flag,
     non_negative_int,
@@ -23,6 +25,7 @@ from headwater.authoring.operator_arguments import (
     unknown_arguments,
     validate_task_id,
 )
+from headwater.authoring.params import Param, check_params
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
 
@@ -64,6 +67,7 @@ BASE_DEFAULTS: dict[str, Any] = {
     "email": None,
     "email_on_failure": True,
     "email_on_retry": True,
+    "do_xcom_push": True,
 }
 
 
@@ -108,6 +112,8 @@ class BaseOperator(DependencyMixin):
     """For a teardown: whether its failure fails the run (else the run ignores it)."""
 
     _init_depth: int = 0
+    _pre_execute_hook: Callable[[dict[str, Any]], Any] | None = None
+    _post_execute_hook: Callable[[dict[str, Any], Any], Any] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -164,8 +170,14 @@ class BaseOperator(DependencyMixin):
         email: str | Iterable[str] | None = NOTSET,
         email_on_failure: bool = NOTSET,
         email_on_retry: bool = NOTSET,
+        do_xcom_push: bool = NOTSET,
         outlets: Iterable[Any] | None = None,
         inlets: Iterable[Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        task_display_name: str | None = None,
+        multiple_outputs: bool = False,
+        pre_execute: Callable[[dict[str, Any]], Any] | None = None,
+        post_execute: Callable[[dict[str, Any], Any], Any] | None = None,
         **unknown: Any,
     ) -> None:
         dag = dag if dag is not None else _definition_stacks.current_dag()
@@ -194,6 +206,7 @@ class BaseOperator(DependencyMixin):
             "email": email,
             "email_on_failure": email_on_failure,
             "email_on_retry": email_on_retry,
+            "do_xcom_push": do_xcom_push,
         }
         args: dict[str, Any] = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
 
@@ -257,6 +270,22 @@ class BaseOperator(DependencyMixin):
         # The assets the task updates (an event for each when an attempt succeeds) and reads.
         self.outlets: list[Any] = check_asset_references(outlets, "outlets", self.task_id)
         self.inlets: list[Any] = check_asset_references(inlets, "inlets", self.task_id)
+        # Whether the return value becomes the ``return_value`` XCom (runtime/task_runner.py).
+        self.do_xcom_push: bool = flag(args, "do_xcom_push", self.task_id)
+        if not isinstance(multiple_outputs, bool):
+            raise DagDefinitionError(
+                f"task {self.task_id!r}: multiple_outputs must be True or False, "
+                f"got {multiple_outputs!r:.80}"
+            )
+        # A dict return value is also pushed key by key (subclasses may set it themselves).
+        self.multiple_outputs: bool = multiple_outputs
+        # Over the DAG's params in this task's context; the run's conf still wins.
+        self.params: dict[str, Param] = check_params(params, owner)
+        self.task_display_name: str = display_name(task_display_name, self.task_id)
+        """How commands and pages name the task (its id unless ``task_display_name`` is
+        given)."""
+        self._pre_execute_hook = check_hook(pre_execute, "pre_execute", owner)
+        self._post_execute_hook = check_hook(post_execute, "post_execute", owner)
         # Ordered (the order edges were set in), exposed as set-like views.
         self._upstream_ids: dict[str, None] = {}
         self._downstream_ids: dict[str, None] = {}
@@ -280,6 +309,18 @@ class BaseOperator(DependencyMixin):
     def execute(self, context: dict[str, Any]) -> Any:
         """Do the task's work. The return value is pushed as its ``return_value`` XCom."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    def pre_execute(self, context: dict[str, Any]) -> None:
+        """Called right before :meth:`execute`, with the same context: runs the
+        ``pre_execute=`` function, if given. Subclasses may override it (as in Airflow)."""
+        if self._pre_execute_hook is not None:
+            self._pre_execute_hook(context)
+
+    def post_execute(self, context: dict[str, Any], result: Any = None) -> None:
+        """Called right after :meth:`execute` returns, with its return value: runs the
+        ``post_execute=`` function, if given (``fn(context, result)``)."""
+        if self._post_execute_hook is not None:
+            self._post_execute_hook(context, result)
 
     def defer(
         self,

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from headwater.authoring.dates import plain_timedelta
 from headwater.exceptions import DagDefinitionError
 
 _ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
@@ -46,6 +47,25 @@ def check_callback(value: Any, name: str, owner: str) -> Any:
     raise DagDefinitionError(
         f"{owner}: {name} must be a function of the context or a list of them, got {value!r:.80}"
     )
+
+
+def check_hook(value: Any, name: str, owner: str) -> Any:
+    """Return ``value`` if it is None or callable (a ``pre_execute``/``post_execute``
+    function), else raise an error naming ``owner`` and the argument ``name``."""
+    if value is None or callable(value):
+        return value
+    raise DagDefinitionError(f"{owner}: {name} must be a function, got {value!r:.80}")
+
+
+def display_name(value: Any, task_id: str) -> str:
+    """``task_display_name``: ``value`` when it is a non-empty string, the id when None."""
+    if value is None:
+        return task_id
+    if not isinstance(value, str) or not value.strip():
+        raise DagDefinitionError(
+            f"task {task_id!r}: task_display_name must be a non-empty string, got {value!r:.80}"
+        )
+    return value
 
 
 def non_negative_int(value: Any, name: str, task_id: str) -> int:
@@ -103,7 +123,7 @@ def as_timedelta(
     if value is None and optional:
         return None
     if isinstance(value, timedelta):
-        delta = value
+        delta = plain_timedelta(value)  # pendulum's Duration too
     elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             delta = timedelta(seconds=value)

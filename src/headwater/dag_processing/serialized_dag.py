@@ -26,10 +26,12 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
                         "template_fields", "multiple_outputs", "callbacks",
                         "mapped": null or {"mapped_field", "expand"},
                         "is_setup"?, "is_teardown"?, "on_failure_fail_dagrun"?}],
-             "edge_info"?: {upstream_id: {downstream_id: {"label": text}}}}}
+             "edge_info"?: {upstream_id: {downstream_id: {"label": text}}},
+             "dag_display_name"?}}
 
-  The keys marked ``?`` are left out when they hold nothing (not a setup, no labels), so
-  DAGs stored before they existed hash and load the same (``serialized_flow.py``).
+  The keys marked ``?`` are left out when they hold nothing (not a setup, no labels, a
+  display name that is the id), so DAGs stored before they existed hash and load the same
+  (``serialized_flow.py``). A task's ``"task_display_name"?`` is kept the same way.
 
 * ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression),
   ``{"seconds": n}`` for a timedelta, or ``{"timetable": {"classpath", "data", "summary",
@@ -148,6 +150,7 @@ def serialize_dag(dag: DAG) -> dict[str, Any]:
             **dump_dag_assets(dag),
             **dump_deadlines(dag),
             **dump_edge_info(dag),
+            **_dump_display_name(dag.dag_display_name, dag.dag_id, "dag_display_name"),
         },
     }
     try:
@@ -319,7 +322,19 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         **dump_task_assets(task),
         **_dump_fields(task),
         **dump_setup_teardown(task),
+        **_dump_display_name(_task_display_name(task), task.task_id, "task_display_name"),
     }
+
+
+def _dump_display_name(name: str, default: str, key: str) -> dict[str, str]:
+    """``{key: name}`` when the display name is not the id; ``{}`` otherwise."""
+    return {key: name} if name != default else {}
+
+
+def _task_display_name(task: BaseOperator) -> str:
+    if isinstance(task, MappedOperator):  # given to partial(), kept for the unmapped tasks
+        return str(task.partial_kwargs.get("task_display_name") or task.task_id)
+    return task.task_display_name
 
 
 def _dump_fields(task: BaseOperator) -> dict[str, Any]:
@@ -416,6 +431,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
         doc_md=spec["doc_md"],
         is_paused_upon_creation=spec["is_paused_upon_creation"],
         params={name: _load_param(p) for name, p in spec["params"].items()},
+        dag_display_name=spec.get("dag_display_name"),
     )
     dag.fileloc = spec["fileloc"]
     load_dag_assets(dag, spec)
@@ -505,6 +521,8 @@ def _load_task(
         "owner": spec["owner"],
         "doc_md": spec["doc_md"],
     }
+    if "task_display_name" in spec:
+        kwargs["task_display_name"] = spec["task_display_name"]
     kwargs.update(dict.fromkeys(spec["callbacks"], _unavailable_callback))
     # For a mapped task it lands in partial_kwargs, where ``@task(...).expand()`` keeps it.
     kwargs["multiple_outputs"] = spec["multiple_outputs"]

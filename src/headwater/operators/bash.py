@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from headwater.authoring.operator import BaseOperator
-from headwater.exceptions import HeadwaterError, TaskSkipped
+from headwater.exceptions import DagDefinitionError, HeadwaterError, TaskSkipped
 
 
 class BashCommandError(HeadwaterError):
@@ -22,6 +22,8 @@ class BashOperator(BaseOperator):
 
     ``bash_command`` is a template; a value ending in ``.sh`` is read from a file next to the
     DAG file and rendered. ``env`` replaces the environment unless ``append_env=True``.
+    ``output_processor`` turns the last line into the value pushed (as Airflow's), e.g.
+    ``BashOperator(task_id="size", bash_command="du -s . | cut -f1", output_processor=int)``.
     """
 
     template_fields: Sequence[str] = ("bash_command", "env", "cwd")
@@ -37,9 +39,16 @@ class BashOperator(BaseOperator):
         cwd: str | None = None,
         output_encoding: str = "utf-8",
         skip_on_exit_code: int | tuple[int, ...] | None = 99,
+        output_processor: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if output_processor is not None and not callable(output_processor):
+            raise DagDefinitionError(
+                f"task {self.task_id!r}: output_processor must be a function of the output "
+                f"text, got {output_processor!r:.80}"
+            )
+        self.output_processor = output_processor
         self.bash_command = bash_command
         self.env = dict(env) if env is not None else None
         self.append_env = append_env
@@ -71,7 +80,7 @@ class BashOperator(BaseOperator):
         )
         return {k: str(v) for k, v in env.items()}
 
-    def execute(self, context: dict[str, Any]) -> str | None:
+    def execute(self, context: dict[str, Any]) -> Any:
         log = context["ti"].log
         if self.cwd is not None and not os.path.isdir(self.cwd):
             raise BashCommandError(f"cwd {self.cwd!r} does not exist or is not a folder")
@@ -102,6 +111,9 @@ class BashOperator(BaseOperator):
             raise TaskSkipped(f"bash command exited with code {code}: skipping")
         if code != 0:
             raise BashCommandError(f"bash command failed: exit code {code}")
+        if self.output_processor is not None:
+            # Airflow hands the processor the same text it would push: the last line, or "".
+            return self.output_processor(last_line or "")
         return last_line
 
 

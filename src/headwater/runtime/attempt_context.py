@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.params import task_params
 from headwater.runtime.airflow_context import airflow_context
 from headwater.runtime.lazy_values import LazyValue, TaskContext
 from headwater.runtime.outlet_events import asset_context
@@ -196,7 +197,8 @@ def build_context(
         "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
         "partition_key": run.partition_key,  # None unless the DAG is partitioned
         # Each attempt gets its own copy: a task that changes its params changes no other's.
-        "params": copy.deepcopy(run.params) if run.params else {},
+        # A task's own params go over the DAG's; the run's conf goes over both.
+        "params": task_params(run.params, getattr(task, "params", {}), run.conf, task.task_id),
         "conf": copy.deepcopy(run.conf) if run.conf else {},
         "map_index": ti.map_index,
         "try_number": ti.try_number,

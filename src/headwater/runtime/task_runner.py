@@ -274,7 +274,9 @@ def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutc
                     if concrete.execution_timeout
                     else None
                 ):
+                    concrete.pre_execute(context)
                     result = deferral.call_task(concrete, ti, context)
+                    concrete.post_execute(context, result)
                 if getattr(concrete, "show_return_value_in_logs", False):
                     # Masked before it is cut: a cut could leave part of a secret.
                     shown = redact_text(repr(result))[:200]
@@ -317,7 +319,9 @@ def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutc
 
 
 def _push_result(task: BaseOperator, ti: RuntimeTaskInstance, result: Any) -> None:
-    if result is None:
+    """Push the return value as ``return_value`` (and, with ``multiple_outputs``, each key
+    of a dict under its own name); nothing for None or with ``do_xcom_push=False``."""
+    if result is None or not getattr(task, "do_xcom_push", True):
         return
     ti.xcom_push(RETURN_VALUE, result)
     if getattr(task, "multiple_outputs", False):

@@ -28,10 +28,14 @@ _MARKERS = ("{{", "{%", "{#")
 
 
 @functools.lru_cache(maxsize=64)
-def _environment(searchpath: tuple[str, ...]) -> jinja2.Environment:
+def _environment(searchpath: tuple[str, ...], native: bool = False) -> jinja2.Environment:
+    """A Jinja2 environment loading templates from ``searchpath``; with ``native``, one
+    whose templates render to Python objects (``jinja2.nativetypes``)."""
     import jinja2
+    import jinja2.nativetypes
 
-    env = jinja2.Environment(
+    kind = jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment
+    env = kind(
         loader=jinja2.FileSystemLoader(list(searchpath)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -48,25 +52,41 @@ def _environment(searchpath: tuple[str, ...]) -> jinja2.Environment:
 
 def environment_for(dag: DAG | None) -> jinja2.Environment:
     """The Jinja2 environment of ``dag``: templates load from its file's folder and its
-    ``template_searchpath``."""
-    folders: list[str] = []
-    if dag is not None:
-        key = (dag.fileloc, tuple(dag.template_searchpath))
-        cached = _dag_environments.get(dag)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        folders.append(os.path.dirname(os.path.abspath(dag.fileloc)))
-        folders.extend(dag.template_searchpath)
-        env = _environment(tuple(folders))
-        _dag_environments[dag] = (key, env)
-        return env
-    return _environment(())
+    ``template_searchpath``; its ``user_defined_macros`` are names every template sees and
+    its ``user_defined_filters`` are filters; ``render_template_as_native_obj`` makes
+    templates render to Python objects."""
+    if dag is None:
+        return _environment(())
+    macros = getattr(dag, "user_defined_macros", None) or {}
+    filters = getattr(dag, "user_defined_filters", None) or {}
+    native = bool(getattr(dag, "render_template_as_native_obj", False))
+    key = (
+        dag.fileloc,
+        tuple(dag.template_searchpath),
+        native,
+        # By identity: the values need not be hashable, and a new one means a new environment.
+        tuple((name, id(value)) for name, value in macros.items()),
+        tuple((name, id(value)) for name, value in filters.items()),
+    )
+    cached = _dag_environments.get(dag)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    folders = (os.path.dirname(os.path.abspath(dag.fileloc)), *dag.template_searchpath)
+    env = _environment(folders, native)
+    if macros or filters:
+        # The shared environment must not see this DAG's names: an overlay of it has them
+        # (an overlay shares its parent's dicts, so it gets copies).
+        env = env.overlay()
+        env.globals = {**env.globals, **macros}
+        env.filters = {**env.filters, **filters}
+    _dag_environments[dag] = (key, env)
+    return env
 
 
-# Each DAG's environment, with the (file, search path) it was built for.
-_dag_environments: weakref.WeakKeyDictionary[
-    DAG, tuple[tuple[str, tuple[str, ...]], jinja2.Environment]
-] = weakref.WeakKeyDictionary()
+# Each DAG's environment, with what it was built from (file, search path, macros, ...).
+_dag_environments: weakref.WeakKeyDictionary[DAG, tuple[tuple[Any, ...], jinja2.Environment]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def render_string(
@@ -74,8 +94,9 @@ def render_string(
     context: dict[str, Any],
     env: jinja2.Environment,
     template_ext: Sequence[str] = (),
-) -> str:
-    """Render ``text`` (or the file it names) with ``context``."""
+) -> Any:
+    """Render ``text`` (or the file it names) with ``context``: text, or a Python object
+    in a native environment (``render_template_as_native_obj``)."""
     if template_ext and text.endswith(tuple(template_ext)):
         template = env.get_template(text)
     elif any(marker in text for marker in _MARKERS):
