@@ -35,6 +35,7 @@ from headwater.engine.xcoms import XComs
 from headwater.exceptions import HeadwaterError
 from headwater.executors.in_process import InProcessExecutor
 from headwater.lineage import dag_run_lineage_in_process
+from headwater.runtime.attempt_context import attempts_in_test_mode
 from headwater.runtime.callbacks import run_dag_callbacks
 from headwater.runtime.inline_triggers import InlineTriggers
 from headwater.runtime.logs import attempt_log_path
@@ -370,7 +371,7 @@ def run_task_in_process(
     local = InProcessRun(dag, run, settings=settings, store=store, clock=clock)
     local.engine.start(clock.now())
     ti = local.engine.force_schedule(task_id, map_index)
-    with lookups_for_test_run(settings, lookup_first):
+    with lookups_for_test_run(settings, lookup_first), attempts_in_test_mode():
         outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
         final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
         while final in (TaskInstanceState.DEFERRED, TaskInstanceState.UP_FOR_RESCHEDULE):

@@ -3,25 +3,9 @@ through ``headwater dags test`` with the compatibility layer on."""
 
 from __future__ import annotations
 
-import pytest
 from tests.airflow_style.conftest import AirflowDagTest
 
-from headwater.loading.airflow_names import MODULES
 
-AIRFLOW_DAG = "headwater.airflow_compat.dag:DAG"
-PARAMS_DICT = "headwater.authoring.params:ParamsDict"
-
-
-def _needs(module: str, name: str, target: str) -> pytest.MarkDecorator:
-    """Skip until the names table answers ``module.name`` with ``target`` (a change of
-    ``loading/airflow_names.py``, made apart from these files)."""
-    return pytest.mark.skipif(
-        MODULES.get(module, {}).get(name) != target,
-        reason=f"loading/airflow_names.py does not map {module}.{name} to {target} yet",
-    )
-
-
-@_needs("airflow", "DAG", AIRFLOW_DAG)
 def test_an_airflow_2_dag_runs_with_naive_dates_and_old_arguments(
     airflow_dags_test: AirflowDagTest,
 ) -> None:
@@ -40,7 +24,6 @@ def test_an_airflow_2_dag_runs_with_naive_dates_and_old_arguments(
     assert "concurrency is deprecated (removed in Airflow 3); use max_active_tasks" in output
 
 
-@_needs("airflow", "DAG", AIRFLOW_DAG)
 def test_naive_dates_are_utc_by_default(airflow_dags_test: AirflowDagTest) -> None:
     done = airflow_dags_test("authoring_airflow2_dag.py", "authoring_airflow2_dag")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -57,7 +40,6 @@ def test_a_bad_default_timezone_is_a_settings_error(airflow_dags_test: AirflowDa
     assert "core.default_timezone" in done.stderr and "'Nowhere/City'" in done.stderr
 
 
-@_needs("airflow.models.param", "ParamsDict", PARAMS_DICT)
 def test_display_names_task_params_xcom_options_and_macros(
     airflow_dags_test: AirflowDagTest,
 ) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.loading.airflow_check import explain_error
+from headwater.services.airflow_check import explain_error
 
 AIRFLOW_DAGS = Path(__file__).parents[1] / "airflow_style" / "dags"
 

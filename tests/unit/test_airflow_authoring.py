@@ -17,6 +17,7 @@ import pytest
 
 from headwater import DAG, task
 from headwater.airflow_compat import dag as compat
+from headwater.airflow_compat import helpers
 from headwater.authoring.params import Param, ParamsDict
 from headwater.dag_processing.serialized_dag import deserialize_dag, serialize_dag
 from headwater.exceptions import DagDefinitionError, ParamValidationError
@@ -203,7 +204,7 @@ def test_the_deprecation_warning_is_shown_by_default() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.resetwarnings()
         warnings.simplefilter("ignore", DeprecationWarning)  # Python's default for libraries
-        compat._filter_added = False
+        helpers._filter_added = False
         compat.DAG("shown", schedule_interval=None)
     assert [str(w.message) for w in caught] == [
         "DAG 'shown': schedule_interval is deprecated (removed in Airflow 3); use schedule"

@@ -15,6 +15,7 @@ LAYERS: list[set[str]] = [
     {"settings", "settings_operations", "settings_scale_out", "xcom_serializers", "xcom_objects"},
     {"masking", "secrets", "log_format", "sentry_reports"},
     {"authoring", "operators", "hooks", "sensors", "triggers", "timetables", "notifications"},
+    {"airflow_compat"},
     {"clock"},
     {"engine"},
     {"store", "db"},

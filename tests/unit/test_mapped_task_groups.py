@@ -304,3 +304,30 @@ def test_a_mapped_task_inside_a_mapped_group_is_refused() -> None:
 
         with pytest.raises(MappingError, match=r"inside mapped task group 'g'"):
             g.expand(x=[1])
+
+
+def test_ti_xcom_pull_of_a_task_in_the_same_mapped_group_reads_this_index() -> None:
+    with DAG("pull_in_group", start_date=START) as dag:
+
+        @task
+        def square(x: int) -> int:
+            return x * x
+
+        @task
+        def read_back(ti: Any = None) -> Any:
+            # By task id, as Airflow code does: this index's value, not the whole list.
+            return ti.xcom_pull(task_ids="process.square")
+
+        @task_group
+        def process(x: int) -> Any:
+            return square(x) >> read_back()
+
+        @task
+        def read_all(ti: Any = None) -> Any:
+            return ti.xcom_pull(task_ids="process.square")
+
+        process.expand(x=[2, 3]) >> read_all()
+    result = run_dag(dag)
+    assert result.succeeded
+    assert [result.xcom("process.read_back", map_index=i) for i in (0, 1)] == [4, 9]
+    assert result.xcom("read_all") == [4, 9]  # outside the group: every index

@@ -23,13 +23,12 @@ Example (in a DAG file)::
 from __future__ import annotations
 
 import functools
-import sys
-import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, overload
 from zoneinfo import ZoneInfo
 
+from headwater.airflow_compat.helpers import AirflowDeprecationWarning, warn_deprecated
 from headwater.authoring import dag as native
 from headwater.authoring.operator_arguments import unknown_arguments
 from headwater.exceptions import DagDefinitionError
@@ -52,39 +51,7 @@ IGNORED_ARGUMENTS: Mapping[str, str] = {
 what they steer: an Airflow DAG may give them; headwater ignores them."""
 
 
-class AirflowDeprecationWarning(DeprecationWarning):
-    """An Airflow DAG file uses a name or argument that Airflow 3 removed; headwater runs it
-    and says what replaces it. Shown by default (unlike other deprecations), pointing at
-    the DAG file's line, since the person who can fix it runs ``headwater dags test``."""
-
-
 _NOTSET: Any = object()
-_filter_added = False
-
-
-def warn_deprecated(message: str) -> None:
-    """Warn with :class:`AirflowDeprecationWarning` at the DAG file's line that led here.
-
-    Python hides deprecation warnings outside ``__main__``; this one is shown once per line
-    unless the process was given its own warning options (``-W``, ``PYTHONWARNINGS``).
-    """
-    global _filter_added
-    if not _filter_added and not sys.warnoptions:
-        warnings.filterwarnings("default", category=AirflowDeprecationWarning)
-        _filter_added = True
-    filename, lineno, module = _user_frame()
-    warnings.warn_explicit(message, AirflowDeprecationWarning, filename, lineno, module)
-
-
-def _user_frame() -> tuple[str, int, str]:
-    """File, line and module of the first frame outside headwater's packages that build DAGs."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename.replace("\\", "/")
-        if not any(p in filename for p in native.DEFINING_PACKAGES):
-            return frame.f_code.co_filename, frame.f_lineno, frame.f_globals.get("__name__", "")
-        frame = frame.f_back  # type: ignore[assignment]
-    return "<unknown>", 0, ""
 
 
 @functools.cache

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.util
 import inspect
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,23 @@ class AirflowDeprecationWarning(DeprecationWarning):
     these warnings (Python hides DeprecationWarnings raised outside ``__main__``)."""
 
 
+_filter_added = False
+
+
+def show_airflow_deprecations() -> None:
+    """Show :class:`AirflowDeprecationWarning` once per line (Python hides deprecation
+    warnings outside ``__main__``): the DAG file's user must see which Airflow 2 names to
+    replace, unless they chose their own filters (``-W``, ``PYTHONWARNINGS``)."""
+    global _filter_added
+    if not _filter_added and not sys.warnoptions:
+        warnings.filterwarnings("default", category=AirflowDeprecationWarning)
+        _filter_added = True
+
+
 def warn_deprecated(message: str) -> None:
     """Warn with ``message``, at the first frame outside headwater and importlib: the line
     of the DAG file (or task) that used the deprecated name."""
+    show_airflow_deprecations()
     frame = inspect.currentframe()
     while frame is not None:
         filename = frame.f_code.co_filename

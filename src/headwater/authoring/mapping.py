@@ -213,7 +213,7 @@ class MappedOperator(BaseOperator):
 
     def __init__(self, partial: OperatorPartial, expand_input: ExpandInput) -> None:
         base_kwargs = {k: v for k, v in partial.kwargs.items() if k in BASE_DEFAULTS}
-        for key in ("task_id", "dag", "task_group"):
+        for key in ("task_id", "dag", "task_group", "task_display_name"):
             if key in partial.kwargs:
                 base_kwargs[key] = partial.kwargs[key]
         super().__init__(**base_kwargs)

@@ -359,7 +359,8 @@ def _on_first_use(
 
 class _TaskFactory:
     """``@task`` and its variants ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
-    ``@task.sensor``, ``@task.virtualenv``, ``@task.external_python``."""
+    ``@task.sensor``, ``@task.virtualenv``, ``@task.external_python``,
+    ``@task.branch_virtualenv``, ``@task.branch_external_python``."""
 
     python = staticmethod(_make_decorator(_DecoratedPythonOperator))
     bash = staticmethod(_make_decorator(_DecoratedBashOperator))
@@ -370,6 +371,8 @@ class _TaskFactory:
     the sensor's poke (see :class:`~headwater.sensors.BaseSensorOperator`)."""
     virtualenv = staticmethod(_on_first_use("DecoratedVirtualenvOperator"))
     external_python = staticmethod(_on_first_use("DecoratedExternalPythonOperator"))
+    branch_virtualenv = staticmethod(_on_first_use("DecoratedBranchVirtualenvOperator"))
+    branch_external_python = staticmethod(_on_first_use("DecoratedBranchExternalPythonOperator"))
 
     @overload
     def __call__(self, python_callable: Callable[P, R]) -> TaskDecorator[P, R]: ...

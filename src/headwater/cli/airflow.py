@@ -1,6 +1,6 @@
 """``headwater airflow``: commands for teams moving from Airflow. ``check`` tells, for every
 file of an Airflow DAG folder, whether it runs on headwater unchanged and, if not, what stops
-it and where (the logic is :mod:`headwater.loading.airflow_check`; this module renders it)."""
+it and where (the logic is :mod:`headwater.services.airflow_check`; this module renders it)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 from headwater.cli._common import console, emit_json, handle_errors, output_option, plain, table
 
 if TYPE_CHECKING:
-    from headwater.loading.airflow_check import FileCheck, FolderCheck
+    from headwater.services.airflow_check import FileCheck, FolderCheck
 
 
 @click.group()
@@ -60,7 +60,7 @@ def check(dag_folder: Path, run_dags: bool, timeout: float, output: str) -> None
         headwater airflow check ~/airflow/dags
         headwater airflow check ~/airflow/dags --run --timeout 120 --output json
     """
-    from headwater.loading.airflow_check import check_folder
+    from headwater.services.airflow_check import check_folder
     from headwater.settings import load_settings
 
     settings = load_settings()

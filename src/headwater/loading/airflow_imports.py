@@ -25,12 +25,11 @@ import importlib.util
 import logging
 import sys
 import threading
-import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from headwater.airflow_compat.helpers import AirflowDeprecationWarning, warn_deprecated
+from headwater.airflow_compat.helpers import show_airflow_deprecations, warn_deprecated
 from headwater.loading.airflow_names import DEPRECATED_MODULES, MODULES
 
 if TYPE_CHECKING:
@@ -146,10 +145,7 @@ def install_airflow_names() -> bool:
             return False
         _installed = AirflowNamesFinder()
         sys.meta_path.insert(0, _installed)
-        if not sys.warnoptions:
-            # Python hides DeprecationWarnings outside __main__: a DAG file's user must see
-            # which Airflow 2 names to replace (unless they chose their own filters, -W).
-            warnings.filterwarnings("default", category=AirflowDeprecationWarning)
+        show_airflow_deprecations()
         return True
 
 

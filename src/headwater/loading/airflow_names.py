@@ -30,8 +30,8 @@ _ERRORS = "headwater.exceptions"
 _AUTHORING = {
     "BaseSensorOperator": f"{_SENSORS}:BaseSensorOperator",
     "PokeReturnValue": f"{_SENSORS}:PokeReturnValue",
-    "DAG": f"{_HW}:DAG",
-    "dag": f"{_HW}:dag",
+    "DAG": "headwater.airflow_compat.dag:DAG",
+    "dag": "headwater.airflow_compat.dag:dag",
     "task": f"{_HW}:task",
     "task_group": f"{_HW}:task_group",
     "TaskGroup": f"{_HW}:TaskGroup",
@@ -179,7 +179,7 @@ DEPRECATED_MODULES: dict[str, str] = {
 """Airflow 2 module -> the module to import from instead: each name taken from it warns."""
 
 MODULES: dict[str, dict[str, str]] = {
-    "airflow": {"DAG": f"{_HW}:DAG", "Asset": f"{_HW}:Asset", "Dataset": f"{_HW}:Dataset"},
+    "airflow": {"DAG": _AUTHORING["DAG"], "Asset": f"{_HW}:Asset", "Dataset": f"{_HW}:Dataset"},
     "airflow.sdk": _AUTHORING,
     "airflow.decorators": {
         name: _AUTHORING[name] for name in ("dag", "task", "task_group", "setup", "teardown")
@@ -198,11 +198,14 @@ MODULES: dict[str, dict[str, str]] = {
     },
     "airflow.models.variable": {"Variable": f"{_MODELS}:Variable"},
     "airflow.models.xcom_arg": {"XComArg": f"{_HW}:XComArg"},
-    "airflow.models.dag": {"DAG": f"{_HW}:DAG"},
+    "airflow.models.dag": {"DAG": _AUTHORING["DAG"]},
     "airflow.models.baseoperator": {
         name: _AUTHORING[name] for name in ("BaseOperator", "chain", "cross_downstream")
     },
-    "airflow.models.param": {"Param": f"{_HW}:Param"},
+    "airflow.models.param": {
+        "Param": f"{_HW}:Param",
+        "ParamsDict": "headwater.authoring.params:ParamsDict",
+    },
     "airflow.operators.bash": _BASH,
     "airflow.operators.empty": _EMPTY,
     "airflow.operators.python": _PYTHON,

@@ -42,13 +42,15 @@ JSON_CONTEXT_KEYS = (
     "try_number",
     "params",
     "conf",
+    "task_instance_key_str",
+    "test_mode",
 )
 """Context keys passed to the function when it asks for them (and their value is JSON)."""
 
 OTHER_CONTEXT_KEYS = frozenset(
     {"dag", "task", "ti", "task_instance", "dag_run", "logical_date", "data_interval_start"}
     | {"data_interval_end", "var", "conn", "macros"}
-    | {"outlet_events", "inlet_events", "triggering_asset_events"}
+    | {"outlet_events", "inlet_events", "triggering_asset_events", "inlets", "outlets"}
 )
 """Context keys whose values are live objects: a parameter named after one is refused."""
 
@@ -389,9 +391,7 @@ class DecoratedBranchVirtualenvOperator(FollowsReturnedBranch, DecoratedVirtuale
     custom_operator_name = "@task.branch_virtualenv"
 
 
-class DecoratedBranchExternalPythonOperator(
-    FollowsReturnedBranch, DecoratedExternalPythonOperator
-):
+class DecoratedBranchExternalPythonOperator(FollowsReturnedBranch, DecoratedExternalPythonOperator):
     """``@task.branch_external_python(python=...)``: a branch callable run with that
     interpreter."""
 

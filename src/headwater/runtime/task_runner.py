@@ -124,10 +124,20 @@ class RuntimeTaskInstance:
         dag = self.task.dag
         if isinstance(task_ids, str):
             mapped = dag is not None and dag.get_task(task_ids).is_mapped
+            if map_indexes is None and mapped and self._in_my_mapped_group(task_ids):
+                map_indexes = self.map_index  # as the task's arguments: this index's value
             return self._xcoms.pull(
                 self.dag_id, self.run_id, task_ids, map_index=map_indexes, name=key, mapped=mapped
             )
         return [self.xcom_pull(t, key, map_indexes) for t in task_ids]
+
+    def _in_my_mapped_group(self, task_id: str) -> bool:
+        """Whether ``task_id`` is in the same mapped task group as this task."""
+        dag = self.task.dag
+        if dag is None or self.task_id not in dag.task_dict:
+            return False
+        group = getattr(dag.task_dict[self.task_id], "mapped_group", None)
+        return group is not None and getattr(dag.task_dict[task_id], "mapped_group", None) is group
 
     def _pull_nearest(self, key: str, map_indexes: int | None) -> Any:
         own = self._xcoms.pull(

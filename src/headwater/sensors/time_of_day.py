@@ -47,9 +47,9 @@ class TimeSensor(DateTimeSensor):
         today = self._today(zone)
         return datetime.combine(today, self.time_of_day.replace(tzinfo=None), zone)
 
-    def execute(self, context: dict[str, Any]) -> Any:
-        self._attempt_time = attempt_now(context)
-        return super().execute(context)
+    def poke(self, context: dict[str, Any]) -> bool:
+        self._attempt_time = attempt_now(context)  # "today" is the attempt's
+        return super().poke(context)
 
     def _today(self, zone: Any) -> Any:
         now: datetime | None = getattr(self, "_attempt_time", None)

@@ -1,5 +1,5 @@
 """The child process that runs one DAG for ``headwater airflow check --run``:
-``python -m headwater.loading.airflow_check_child FILE DAG_ID [PARENT_PID]`` prints
+``python -m headwater.services.airflow_check_child FILE DAG_ID [PARENT_PID]`` prints
 ``{"state", "failed_task", "error"}`` as the last line of its stdout.
 
 It does what ``headwater dags test DAG_ID --folder FILE`` does (the file loaded as the

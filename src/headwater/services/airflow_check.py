@@ -12,7 +12,7 @@ or name headwater does not provide, an unknown operator argument, a naive date, 
 error, an exception's type and message).
 
 With ``run``, every DAG that loaded is then run once, in a child process with a time limit
-(:mod:`headwater.loading.airflow_check_child`), through what ``headwater dags test`` runs
+(:mod:`headwater.services.airflow_check_child`), through what ``headwater dags test`` runs
 (:func:`~headwater.dag_test.run_dag_in_process`); its result names the first failed task and
 its error.
 
@@ -388,7 +388,7 @@ def _parse_file(path: Path, env: Mapping[str, str], timeout_s: float) -> FileChe
 
 def _run_dag(path: Path, dag_id: str, env: Mapping[str, str], timeout_s: float) -> DagRunCheck:
     """Run ``dag_id`` of ``path`` once, as ``dags test`` does, in a child process."""
-    argv = ["-m", "headwater.loading.airflow_check_child", str(path), dag_id, str(os.getpid())]
+    argv = ["-m", "headwater.services.airflow_check_child", str(path), dag_id, str(os.getpid())]
     started = time.monotonic()
     code, out, err = _run_child(argv, cwd=path.parent, env=env, timeout_s=timeout_s)
     seconds = time.monotonic() - started
