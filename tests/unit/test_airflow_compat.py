@@ -40,7 +40,7 @@ def test_conf_answers_mapped_keys_typed_and_names_unmapped_ones(
     assert conf.getint("CORE", "parallelism") == 7
     assert conf.getfloat("scheduler", "dag_dir_list_interval") > 0
     assert conf.getboolean("core", "load_examples") is False
-    assert conf.get("core", "default_timezone") == "utc"
+    assert conf.get("core", "default_timezone") == "UTC"
     assert conf.has_option("webserver", "base_url")
     assert not conf.has_option("kubernetes_executor", "namespace")
     assert conf.get("kubernetes_executor", "namespace", fallback=None) is None

@@ -12,7 +12,7 @@ call gives ``fallback`` (returned as given, as Airflow does for a missing key).
 Airflow ``section.key``                   headwater setting
 ========================================  ===========================================
 core.dags_folder                          core.dags_folder (its resolved folder)
-core.default_timezone                     "utc" (headwater reads naive dates as UTC)
+core.default_timezone                     core.default_timezone (naive dates in Airflow files)
 core.executor                             scheduler.executor
 core.parallelism                          scheduler.parallelism
 core.dags_are_paused_at_creation          scheduler.dags_are_paused_at_creation
@@ -62,7 +62,7 @@ def _setting(section: str, key: str) -> Callable[[Settings], Any]:
 
 AIRFLOW_KEYS: dict[tuple[str, str], Callable[[Settings], Any]] = {
     ("core", "dags_folder"): lambda settings: settings.dags_folder,
-    ("core", "default_timezone"): lambda settings: "utc",
+    ("core", "default_timezone"): _setting("core", "default_timezone"),
     ("core", "executor"): _setting("scheduler", "executor"),
     ("core", "parallelism"): _setting("scheduler", "parallelism"),
     ("core", "dags_are_paused_at_creation"): _setting("scheduler", "dags_are_paused_at_creation"),
