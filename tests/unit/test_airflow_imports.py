@@ -225,3 +225,19 @@ def test_names_of_a_deprecated_module_warn_each_time_naming_the_replacement() ->
     for _ in range(2):  # not kept on the module: every importing file is told
         with pytest.warns(AirflowDeprecationWarning, match="import BashOperator from airflow"):
             assert module.BashOperator is BashOperator
+
+
+def test_the_migration_guide_lists_every_module_and_name_of_the_table() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "migrating-from-airflow.md").read_text()
+    rows = [line for line in guide.splitlines() if line.startswith("| `airflow")]
+    listed = {
+        module: row
+        for row in rows
+        # the first cell, less its "(deprecated: use `airflow...`)" notes
+        for module in re.findall(r"`(airflow[\w.]*)`", re.sub(r"\(.*?\)", "", row.split(" | ")[0]))
+    }
+    assert sorted(set(MODULES) - set(listed)) == []
+    assert sorted(set(listed) - set(MODULES)) == []
+    for module, names in MODULES.items():
+        cell = listed[module].split(" | ")[1]
+        assert sorted(names) == sorted(re.findall(r"`(\w+)`", cell)), module
