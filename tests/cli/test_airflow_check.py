@@ -65,7 +65,7 @@ DAG_ROWS = limits["max_rows"]
 
 
 def _run(
-    *args: str, home: Path, env: dict[str, str] | None = None
+    *args: str, home: Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
     environ |= {"HEADWATER_HOME": str(home), **(env or {})}
@@ -76,6 +76,7 @@ def _run(
         text=True,
         timeout=180,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -161,6 +162,14 @@ def test_table_shows_rows_and_totals(folder: Path, tmp_path: Path) -> None:
     loads = next(line for line in out.splitlines() if "check_loads.py" in line)
     assert "loads" in loads and "check_loads" in loads
     assert "helpers.py" not in out
+
+
+def test_a_relative_folder_is_checked_and_shown_relative(folder: Path, tmp_path: Path) -> None:
+    done = _run("dags", home=tmp_path / "home", cwd=tmp_path, env={"COLUMNS": "200"})
+
+    assert "2 of 6 files load" in done.stdout, done.stdout + done.stderr
+    loads = next(line for line in done.stdout.splitlines() if "check_loads.py" in line)
+    assert loads.startswith("│ check_loads.py ") and "loads" in loads
 
 
 def test_run_reports_each_dag_and_the_first_failed_task(folder: Path, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def _print(result: FolderCheck, folder: Path) -> None:
 
 def _shown_path(path: str, folder: Path) -> str:
     try:
-        relative = Path(path).relative_to(folder)
+        relative = Path(path).relative_to(folder.absolute())
     except ValueError:
         return path
     return str(relative) if str(relative) != "." else path

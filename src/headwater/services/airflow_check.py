@@ -456,7 +456,7 @@ def check_folder(
     this process's), with ``[core] airflow_compat`` turned on; ``max_children``: files
     imported (and DAGs run) at once (default: as many as the DAG processor).
     """
-    folder = Path(folder)
+    folder = Path(folder).absolute()  # the children run in the files' own folders
     env = {**(os.environ if environ is None else environ), **COMPAT_ENVIRONMENT}
     paths = iter_dag_files(folder, airflow=True) if folder.exists() else []
     workers = max(1, min(max_children or default_max_children(), len(paths) or 1))
