@@ -5,8 +5,11 @@ apache-airflow-providers-standard 1.21 and apache-airflow 2.10; or takes them fr
 ``--wheels DIR``), unpacks their ``example_dags`` folders and runs every DAG of every DAG file
 in them (119 files: the helper folders ``libs/``, ``plugins/``, ``subdags/`` and ``sql/`` are
 not DAG files) through ``headwater dags test DAG_ID --folder FILE -q``, unmodified, with
-``HEADWATER__CORE__AIRFLOW_COMPAT=true``, a fresh ``HEADWATER_HOME`` per file and a time limit
-per run. A file's DAGs are found first with ``headwater dags list --folder FILE -o json``
+``HEADWATER__CORE__AIRFLOW_COMPAT=true`` and a time limit per run. Each package has a
+``HEADWATER_HOME`` whose metadata database holds its example DAGs (``dag-processor --once``
+first, as Airflow's ``load_examples``), so a run that triggers another example DAG finds it;
+the few files whose docstring runs them with params get that conf (``RUN_CONF``, each with
+its reason). A file's DAGs are found first with ``headwater dags list --folder FILE -o json``
 (which also reports a file that does not import, with its line).
 
 It prints one line per file (package, file, DAGs, result, seconds, first error line), the
@@ -82,6 +85,11 @@ _WORKDAY = (
     f"imports Airflow's own example package ({_OFF}.plugins.workday): a timetable plugin "
     "that only an Airflow installation holds"
 )
+_MARKER_CHILD = (
+    "waits by design: its child DAG's ExternalTaskSensor waits for the parent DAG's task at "
+    "the same logical date, a run that `dags test` of the child alone never makes (Airflow's "
+    "neither); it times out after the sensor's 10 minutes"
+)
 EXCEPTED = {
     "apache-airflow-core/example_kubernetes_executor.py": _K8S_POD,
     "apache-airflow/example_kubernetes_executor.py": _K8S_POD,
@@ -111,12 +119,41 @@ EXCEPTED = {
         "needs a real external system: its get_ip task GETs http://httpbin.org/get over the "
         "internet"
     ),
+    "apache-airflow-providers-standard/example_external_task_marker_dag.py": _MARKER_CHILD,
+    "apache-airflow/example_external_task_marker_dag.py": _MARKER_CHILD,
     "apache-airflow-providers-standard/example_hitl_operator.py": (
         "needs a person: its human-in-the-loop operators wait for answers given in Airflow's UI"
     ),
 }
 """Files not expected to run outside Airflow's own installation, by ``package/file``, with
 the reason (which the file shows). Still run and reported, counted apart."""
+
+_PASSED_PARAMS = (
+    "its docstring runs it with params given on the command line "
+    '(`airflow tasks test ... -t \'{"foo":"bar"}\'`); without them its templates fail, in '
+    "Airflow too"
+)
+_REQUIRED_FIELD = (
+    "its 'required_field' Param has no default: a run needs it in its conf (Airflow's "
+    "trigger form refuses to start one without it)"
+)
+RUN_CONF = {
+    "apache-airflow-core/example_passing_params_via_test_command.py": (
+        {"foo": "bar"},
+        _PASSED_PARAMS,
+    ),
+    "apache-airflow/example_passing_params_via_test_command.py": ({"foo": "bar"}, _PASSED_PARAMS),
+    "apache-airflow-core/example_params_ui_tutorial.py": (
+        {"required_field": "some text"},
+        _REQUIRED_FIELD,
+    ),
+    "apache-airflow/example_params_ui_tutorial.py": (
+        {"required_field": "some text"},
+        _REQUIRED_FIELD,
+    ),
+}
+"""The conf (``dags test --conf``) given to the runs of a file that needs one, by
+``package/file``, with the reason from the file."""
 
 
 # -- the wheels and their example DAG files ------------------------------------------------------
@@ -206,9 +243,28 @@ def headwater(args: list[str], env: dict[str, str], timeout_s: float) -> tuple[A
     return done.returncode, done.stdout + done.stderr, time.perf_counter() - started
 
 
+def load_examples(folder: Path, home: Path, timeout_s: float) -> str:
+    """Store every DAG of the example ``folder`` in the metadata database of ``home`` (as
+    Airflow's ``load_examples`` does), so that a run triggering another example DAG
+    (``TriggerDagRunOperator``) finds it: ``db migrate`` then ``dag-processor --once``.
+    The combined output, for the record."""
+    env = clean_env(home) | {
+        "HEADWATER__CORE__AIRFLOW_COMPAT": "true",
+        "HEADWATER_DAGS_FOLDER": str(folder),
+    }
+    outputs = []
+    for args in (["db", "migrate"], ["dag-processor", "--once", "--quiet"]):
+        code, _, _ = headwater(args, env, timeout_s * 4)
+        outputs.append(f"{' '.join(args)}: exit {code}")
+    return "; ".join(outputs)
+
+
 def run_file(path: Path, package: str, home: Path, timeout_s: float) -> dict[str, Any]:
-    """List the DAGs of ``path``, then run each: the file's row."""
+    """List the DAGs of ``path``, then run each (in ``home``, whose database holds the
+    package's example DAGs): the file's row."""
     env = clean_env(home) | {"HEADWATER__CORE__AIRFLOW_COMPAT": "true"}
+    key = f"{package}/{path.name}"
+    conf_args = ["--conf", json.dumps(RUN_CONF[key][0])] if key in RUN_CONF else []
     row: dict[str, Any] = {"package": package, "file": path.name, "dags": [], "runs": []}
     code, out, seconds = headwater(
         ["dags", "list", "--folder", str(path), "--output", "json"], env, timeout_s
@@ -230,7 +286,7 @@ def run_file(path: Path, package: str, home: Path, timeout_s: float) -> dict[str
         row["dags"] = [d["dag_id"] for d in listing["dags"]]
     for dag_id in row["dags"]:
         code, out, seconds = headwater(
-            ["dags", "test", dag_id, "--folder", str(path), "-q"], env, timeout_s
+            ["dags", "test", dag_id, "--folder", str(path), "-q", *conf_args], env, timeout_s
         )
         run: dict[str, Any] = {"dag_id": dag_id, "seconds": round(seconds, 3)}
         if code == 0:
@@ -246,7 +302,8 @@ def run_file(path: Path, package: str, home: Path, timeout_s: float) -> dict[str
         if failed:
             row["error"] = f"{failed[0]['dag_id']}: {failed[0]['error']}"
     row["seconds"] = round(row["list_s"] + sum(r["seconds"] for r in row["runs"]), 3)
-    key = f"{package}/{path.name}"
+    if key in RUN_CONF:
+        row["conf"] = RUN_CONF[key][0]
     if key in EXCEPTED:
         row["excepted"] = EXCEPTED[key]
     return row
@@ -283,15 +340,16 @@ def run_benchmark(args: argparse.Namespace, progress: Callable[[str], None]) -> 
         for project in PACKAGES:
             wheel = find_wheel(wheels, project)
             unpacked = unpack_examples(wheel, work / "examples" / project)
-            progress(f"{wheel.name}: {len(unpacked)} DAG files")
+            loaded = load_examples(unpacked[0].parent, work / "homes" / project, args.timeout)
+            progress(f"{wheel.name}: {len(unpacked)} DAG files ({loaded})")
             files += [(project, path) for path in unpacked]
         if args.only:
             files = [(p, f) for p, f in files if args.only in f"{p}/{f.name}"]
         rows: list[dict[str, Any]] = []
 
         def one(item: tuple[int, tuple[str, Path]]) -> dict[str, Any]:
-            index, (package, path) = item
-            row = run_file(path, package, work / "homes" / str(index), args.timeout)
+            _, (package, path) = item
+            row = run_file(path, package, work / "homes" / package, args.timeout)
             progress(f"{package}/{path.name}: {row['result']} ({row['seconds']:.1f} s)")
             return row
 
