@@ -21,6 +21,7 @@ from headwater.authoring.operator_arguments import (
     email_addresses,
     flag,
     non_negative_int,
+    past_flags,
     refuse_unknown,
     unknown_arguments,
     validate_task_id,
@@ -68,6 +69,9 @@ BASE_DEFAULTS: dict[str, Any] = {
     "email_on_failure": True,
     "email_on_retry": True,
     "do_xcom_push": True,
+    "depends_on_past": False,
+    "wait_for_downstream": False,
+    "ignore_first_depends_on_past": True,
 }
 
 
@@ -171,6 +175,9 @@ class BaseOperator(DependencyMixin):
         email_on_failure: bool = NOTSET,
         email_on_retry: bool = NOTSET,
         do_xcom_push: bool = NOTSET,
+        depends_on_past: bool = NOTSET,
+        wait_for_downstream: bool = NOTSET,
+        ignore_first_depends_on_past: bool = NOTSET,
         outlets: Iterable[Any] | None = None,
         inlets: Iterable[Any] | None = None,
         params: Mapping[str, Any] | None = None,
@@ -207,6 +214,9 @@ class BaseOperator(DependencyMixin):
             "email_on_failure": email_on_failure,
             "email_on_retry": email_on_retry,
             "do_xcom_push": do_xcom_push,
+            "depends_on_past": depends_on_past,
+            "wait_for_downstream": wait_for_downstream,
+            "ignore_first_depends_on_past": ignore_first_depends_on_past,
         }
         args: dict[str, Any] = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
 
@@ -272,6 +282,12 @@ class BaseOperator(DependencyMixin):
         self.inlets: list[Any] = check_asset_references(inlets, "inlets", self.task_id)
         # Whether the return value becomes the ``return_value`` XCom (runtime/task_runner.py).
         self.do_xcom_push: bool = flag(args, "do_xcom_push", self.task_id)
+        # Whether an instance waits for this task's instance in the previous run (and its
+        # direct downstream tasks' there): engine/past_runs.py.
+        past = past_flags(args, self.task_id)
+        self.depends_on_past: bool = past[0]
+        self.wait_for_downstream: bool = past[1]
+        self.ignore_first_depends_on_past: bool = past[2]
         if not isinstance(multiple_outputs, bool):
             raise DagDefinitionError(
                 f"task {self.task_id!r}: multiple_outputs must be True or False, "

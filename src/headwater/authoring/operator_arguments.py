@@ -81,6 +81,16 @@ def flag(args: dict[str, Any], name: str, task_id: str) -> bool:
     return value
 
 
+def past_flags(args: dict[str, Any], task_id: str) -> tuple[bool, bool, bool]:
+    """``(depends_on_past, wait_for_downstream, ignore_first_depends_on_past)`` from a
+    task's arguments, each True or False; ``wait_for_downstream=True`` implies
+    ``depends_on_past`` (as in Airflow: it waits for the previous run's instance too)."""
+    depends = flag(args, "depends_on_past", task_id)
+    downstream = flag(args, "wait_for_downstream", task_id)
+    first = flag(args, "ignore_first_depends_on_past", task_id)
+    return depends or downstream, downstream, first
+
+
 def email_addresses(value: Any, task_id: str) -> list[str] | None:
     """``email`` as a list of addresses: a list, or one string separated by commas or
     semicolons (Airflow takes both); None or empty: no alert emails."""

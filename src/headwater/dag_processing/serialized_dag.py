@@ -25,13 +25,17 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
                         "pool", "pool_slots", "priority_weight", "queue", "owner", "doc_md",
                         "template_fields", "multiple_outputs", "callbacks",
                         "mapped": null or {"mapped_field", "expand"},
-                        "is_setup"?, "is_teardown"?, "on_failure_fail_dagrun"?}],
+                        "is_setup"?, "is_teardown"?, "on_failure_fail_dagrun"?,
+                        "depends_on_past"?, "wait_for_downstream"?,
+                        "ignore_first_depends_on_past"?}],
              "edge_info"?: {upstream_id: {downstream_id: {"label": text}}},
              "dag_display_name"?}}
 
   The keys marked ``?`` are left out when they hold nothing (not a setup, no labels, a
   display name that is the id), so DAGs stored before they existed hash and load the same
-  (``serialized_flow.py``). A task's ``"task_display_name"?`` is kept the same way.
+  (``serialized_flow.py``). A task's ``"task_display_name"?`` is kept the same way, and so
+  are its ``depends_on_past`` flags (stored when True; ``ignore_first_depends_on_past``
+  when False), which the scheduler's engine reads (``engine/past_runs.py``).
 
 * ``schedule``: ``null``, a string (``"@once"``, a preset or a cron expression),
   ``{"seconds": n}`` for a timedelta, or ``{"timetable": {"classpath", "data", "summary",
@@ -323,6 +327,25 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         **_dump_fields(task),
         **dump_setup_teardown(task),
         **_dump_display_name(_task_display_name(task), task.task_id, "task_display_name"),
+        **_dump_past_flags(task),
+    }
+
+
+_PAST_FLAG_DEFAULTS = {
+    "depends_on_past": False,
+    "wait_for_downstream": False,
+    "ignore_first_depends_on_past": True,
+}
+"""The ``depends_on_past`` flags and their defaults: each is stored only when it differs."""
+
+
+def _dump_past_flags(task: BaseOperator) -> dict[str, bool]:
+    """The task's ``depends_on_past`` flags that differ from their defaults; ``{}`` for most
+    tasks, so their stored form (and hash) is what it was before the flags existed."""
+    return {
+        name: value
+        for name, default in _PAST_FLAG_DEFAULTS.items()
+        if (value := bool(getattr(task, name, default))) != default
     }
 
 
@@ -523,6 +546,7 @@ def _load_task(
     }
     if "task_display_name" in spec:
         kwargs["task_display_name"] = spec["task_display_name"]
+    kwargs.update({name: spec[name] for name in _PAST_FLAG_DEFAULTS if name in spec})
     kwargs.update(dict.fromkeys(spec["callbacks"], _unavailable_callback))
     # For a mapped task it lands in partial_kwargs, where ``@task(...).expand()`` keeps it.
     kwargs["multiple_outputs"] = spec["multiple_outputs"]

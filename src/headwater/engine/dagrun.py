@@ -28,6 +28,7 @@ from headwater.authoring.setup_teardown import effective_leaves
 from headwater.engine import retries, setup_teardown
 from headwater.engine import transitions as rules
 from headwater.engine.mapped_groups import MappedGroups, group_mapped
+from headwater.engine.past_runs import PastRuns
 from headwater.engine.records import (
     AttemptOutcome,
     DagRun,
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 S = TaskInstanceState
 
 
-class DagRunEngine(WaitingStates, MappedGroups):
+class DagRunEngine(WaitingStates, MappedGroups, PastRuns):
     """Drives one run of one DAG from creation to its final state."""
 
     # -- construction --------------------------------------------------------------------------
@@ -181,9 +182,12 @@ class DagRunEngine(WaitingStates, MappedGroups):
         out, are scheduled again first (:mod:`headwater.engine.waiting`). Instances whose
         trigger rule can no longer be met become SKIPPED or UPSTREAM_FAILED,
         which may settle their downstream tasks in turn (tasks are evaluated in topological
-        order). Mapped tasks whose upstreams are done are expanded here.
+        order). Mapped tasks whose upstreams are done are expanded here. Tasks that wait on
+        the previous run (``depends_on_past``: :mod:`headwater.engine.past_runs`) are
+        evaluated again on every call.
         """
         ready = self._pop_due(now)  # retries and pokes due, deferrals resumed or timed out
+        self._begin_past_checks()
         while self._dirty:
             task_id = self._task_ids[heapq.heappop(self._dirty)]
             self._dirty_set.discard(task_id)
@@ -203,7 +207,9 @@ class DagRunEngine(WaitingStates, MappedGroups):
         )
         in_group = group_mapped(task)
         if in_group is not None:  # its instances are decided one by one
-            return self._evaluate_in_group(in_group, decision, now)
+            return self._evaluate_in_group(
+                in_group, decision, now, held=lambda: self._waits_on_past(task)
+            )
         if decision is Decision.WAIT:
             return []
         waiting = [ti for ti in self._tis[task.task_id].values() if ti.state is S.NONE]
@@ -214,6 +220,8 @@ class DagRunEngine(WaitingStates, MappedGroups):
         if decision is Decision.UPSTREAM_FAILED:
             for ti in waiting:
                 self._finish(ti, S.UPSTREAM_FAILED, now, rules.TRIGGER_RULE)
+            return []
+        if self._waits_on_past(task):  # depends_on_past: the previous run is not done
             return []
         if task.is_mapped and -1 in self._tis[task.task_id]:
             return self._expand(task, self._tis[task.task_id][-1], now)

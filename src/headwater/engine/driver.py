@@ -111,7 +111,12 @@ def drive_run(
                 due = engine.next_retry_at()
             if due is None:
                 # Nothing queued, nothing running, no retry pending: whatever is left waits on
-                # something that cannot happen (should not occur; guard against a busy loop).
+                # something that cannot happen here (a previous run that stays unfinished or
+                # failed, for depends_on_past: said in the run's note; guard against a busy
+                # loop).
+                waits = engine.waiting_on_past()
+                if waits:
+                    engine.run.note = "; ".join(f"{t}: {why}" for t, why in waits.items())
                 return engine.finalize(clock.now(), force_state=DagRunState.FAILED)
             deadline = engine.deadline()
             if deadline is not None and deadline < due:

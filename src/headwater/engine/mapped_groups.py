@@ -12,6 +12,7 @@ tasks' placeholders, and the skip flows down the group by the trigger rules, as 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -84,10 +85,17 @@ class MappedGroups(RunState):
         return setup_teardown.upstream_counts(counts, task)
 
     def _evaluate_in_group(
-        self, task: GroupMappedOperator, decision: Decision, now: datetime
+        self,
+        task: GroupMappedOperator,
+        decision: Decision,
+        now: datetime,
+        *,
+        held: Callable[[], bool] = lambda: False,
     ) -> list[TaskInstance]:
         """What to do now for a task of a mapped group; ``decision`` is its trigger rule's
-        over all its upstream instances (what its placeholder follows)."""
+        over all its upstream instances (what its placeholder follows). ``held()``, asked
+        once when an instance could run: whether its instances must wait anyway (on the
+        previous run, ``depends_on_past``); skips still happen."""
         tis = self._tis[task.task_id]
         placeholder = tis.get(-1)
         if placeholder is not None and placeholder.state is S.NONE:
@@ -106,11 +114,16 @@ class MappedGroups(RunState):
         indirect = self._indirect_setups.get(task.task_id, ())
         constraint = setup_teardown.setup_constraint(self._counts, indirect)
         ready = []
+        is_held: bool | None = None
         for index, ti in sorted(self._tis[task.task_id].items()):
             if ti.state is not S.NONE or index < 0:
                 continue
             decided = constraint or decide(task.trigger_rule, self._index_counts(task, index))
             if decided is Decision.RUN:
+                if is_held is None:
+                    is_held = held()
+                if is_held:
+                    continue
                 self._transition(ti, S.SCHEDULED, rules.TRIGGER_RULE)
                 ready.append(ti)
             elif decided is Decision.SKIP:

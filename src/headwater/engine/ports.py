@@ -1,8 +1,9 @@
 """The engine's store port: what :class:`~headwater.engine.dagrun.DagRunEngine` and
 :class:`~headwater.engine.xcoms.XComs` persist, defined here so the engine depends on no store.
 
-Four small interfaces, one per record (runs, task instances, attempts, XComs), and
-:class:`EngineStore`, all four together: what the engine works through.
+Five small interfaces, one per record (runs, task instances, attempts, XComs) and one read
+of earlier runs (:class:`PastRunStore`, for ``depends_on_past``), and :class:`EngineStore`,
+all five together: what the engine works through.
 :class:`~headwater.store.memory.MemoryStore` and :class:`~headwater.store.sql.SqlStore`
 implement it (through :class:`headwater.store.base.MetadataStore`); their one contract suite
 is ``tests/contract/test_store_contract.py``.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from headwater.engine.records import (
@@ -171,5 +173,42 @@ class XComStore(ABC):
         """Delete every XCom of one instance."""
 
 
-class EngineStore(RunStore, TaskInstanceStore, AttemptStore, XComStore):
-    """Everything the engine persists: runs, task instances, attempts, XComs."""
+@dataclass(frozen=True)
+class PastInstances:
+    """The run before a run (``depends_on_past``): which run it is, and the states of the
+    instances of the tasks asked about, every map index, in map-index order. A task that
+    had no instance in that run is not in ``states``."""
+
+    run_id: str
+    logical_date: datetime
+    states: Mapping[str, tuple[TaskInstanceState, ...]] = field(default_factory=dict)
+
+
+class PastRunStore(ABC):
+    """Reads of earlier runs of a DAG, as ``depends_on_past`` needs them: one query per run
+    evaluated, for the few tasks that ask, never the whole previous run."""
+
+    @abstractmethod
+    def get_previous_run_states(
+        self,
+        dag_id: str,
+        before: datetime,
+        task_ids: Iterable[str],
+        *,
+        skip_run_types: Iterable[str] = (),
+    ) -> PastInstances | None:
+        """The run of ``dag_id`` with the latest logical date before ``before`` (on a tie,
+        the greatest run id), leaving out runs of ``skip_run_types``, with the states of
+        the instances of ``task_ids`` in it; None when there is no such run."""
+
+    @abstractmethod
+    def tasks_with_earlier_instances(
+        self, dag_id: str, before: datetime, task_ids: Iterable[str]
+    ) -> set[str]:
+        """Those of ``task_ids`` that have an instance in some run of ``dag_id`` whose
+        logical date is before ``before`` (``ignore_first_depends_on_past``)."""
+
+
+class EngineStore(RunStore, TaskInstanceStore, AttemptStore, XComStore, PastRunStore):
+    """Everything the engine persists and reads: runs, task instances, attempts, XComs, and
+    the states of earlier runs."""

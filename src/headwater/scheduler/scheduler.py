@@ -465,15 +465,30 @@ class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork):
         """Evaluate runs (the changed ones, or all) and queue what may start."""
         keys = list(self._runs) if everything else list(self._dirty)
         self._dirty.clear()
+        changed_dags = set()
         for key in keys:
             active = self._runs.get(key)
             if active is None:
                 continue
+            changed_dags.add(key[0])
             for ti in active.engine.schedule(now):
                 active.waiting[(ti.task_id, ti.map_index)] = ti.key
             if active.engine.is_finished:
                 self._end_run(key, active.engine.finalize(now))
         self._queue_admitted()
+        if not everything and self._waits_on_changed_runs(changed_dags):
+            # depends_on_past: a run of the same DAG moved on; the next full pass, after this
+            # transaction commits, reads it (engine/past_runs.py).
+            self._pass_wanted = True
+
+    def _waits_on_changed_runs(self, dag_ids: set[str]) -> bool:
+        """Whether an active run of one of ``dag_ids`` has instances waiting on its
+        previous run (cheap: the engines keep it; only DAGs with ``depends_on_past`` have
+        any)."""
+        return any(
+            key[0] in dag_ids and active.engine.has_past_waits()
+            for key, active in self._runs.items()
+        )
 
     def _end_run(self, key: tuple[str, str], state: DagRunState) -> None:
         active = self._runs.pop(key)

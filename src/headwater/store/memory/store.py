@@ -18,6 +18,7 @@ from headwater.store.memory.dags import MemoryDags
 from headwater.store.memory.deadlines import MemoryDeadlines
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.metrics import MemoryMetrics
+from headwater.store.memory.past_runs import MemoryPastRuns
 from headwater.store.memory.retention import MemoryRetention
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
@@ -41,6 +42,7 @@ class MemoryStore(
     MemoryRetention,
     MemoryDeadlines,
     MemoryMetrics,
+    MemoryPastRuns,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -17,6 +17,7 @@ from headwater.store.sql.deadlines import SqlDeadlines
 from headwater.store.sql.events import SqlEvents
 from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.metrics import SqlMetrics
+from headwater.store.sql.past_runs import SqlPastRuns
 from headwater.store.sql.retention import SqlRetention
 from headwater.store.sql.runs import SqlRuns
 from headwater.store.sql.triggers import SqlTriggers
@@ -41,7 +42,9 @@ class SqlPorts(
     SqlRetention,
     SqlDeadlines,
     SqlMetrics,
+    SqlPastRuns,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
     jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
-    triggers, deadlines, data retention and the counts of ``/metrics`` on SQL."""
+    triggers, deadlines, data retention, the counts of ``/metrics`` and the reads of earlier
+    runs (``depends_on_past``) on SQL."""
