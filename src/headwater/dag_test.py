@@ -146,9 +146,16 @@ class InProcessRun:
         store: MetadataStore | None = None,
         clock: Clock | None = None,
         on_task_start: Callable[[TaskInstance], None] | None = None,
+        other_dags: SettingsDatabaseBackend | None = None,
     ) -> None:
         self.dag = dag
         self.settings = settings
+        # Other DAGs' runs (TriggerDagRunOperator, ExternalTaskSensor): in the given store,
+        # else in the settings' database, as Airflow's `dags test` (a memory store holds
+        # only this run).
+        self._dag_runs_store = (
+            _OtherDagsDatabase(other_dags) if store is None and other_dags is not None else None
+        )
         self.store = store or MemoryStore()
         self.clock = clock or SystemClock()
         self.xcoms = XComs.from_settings(self.store, settings)
@@ -170,7 +177,15 @@ class InProcessRun:
         )
         if self.on_task_start is not None:
             self.on_task_start(ti)
-        request = AttemptRequest(self.dag, self.engine.run, ti, self.store, self.xcoms, log_path)
+        request = AttemptRequest(
+            self.dag,
+            self.engine.run,
+            ti,
+            self.store,
+            self.xcoms,
+            log_path,
+            dag_runs_store=self._dag_runs_store,
+        )
         return run_and_record(
             request, key, self.clock.now, hostname=self._hostname, pid=os.getpid()
         )
@@ -277,13 +292,35 @@ class SettingsDatabaseBackend(SecretsBackend):
         return f"the settings' metadata database ({self._shown}{skipped})"
 
 
+class _OtherDagsDatabase:
+    """The settings' metadata database as the store of other DAGs' runs for an in-process
+    run: opened when a cross-DAG operator first uses it; an error that says why when it
+    cannot be."""
+
+    def __init__(self, database: SettingsDatabaseBackend) -> None:
+        self._database = database
+
+    def __getattr__(self, name: str) -> Any:
+        store = self._database._open()
+        if store is None:
+            raise HeadwaterError(
+                f"this run reaches other DAGs' runs in {self._database!r}, which it cannot "
+                "use: run `headwater db migrate` and the DAG processor (or `headwater "
+                "standalone`) first"
+            )
+        return getattr(store, name)
+
+
 @contextmanager
 def lookups_for_test_run(
-    settings: Settings, first: Sequence[SecretsBackend] = ()
+    settings: Settings,
+    first: Sequence[SecretsBackend] = (),
+    database: SettingsDatabaseBackend | None = None,
 ) -> Iterator[None]:
     """Within the block, lookups ask ``first`` before anything else and, after the run's own
-    store, the settings' metadata database (closed when the block ends)."""
-    database = SettingsDatabaseBackend(settings)
+    store, the settings' metadata database (``database``, or one of its own; closed when
+    the block ends)."""
+    database = database or SettingsDatabaseBackend(settings)
     try:
         with use_backends(first=first, last=[database]):
             yield
@@ -324,11 +361,18 @@ def run_dag_in_process(
         run_id=run_id,
         partition_key=partition_key,
     )
+    database = SettingsDatabaseBackend(settings)
     local = InProcessRun(
-        dag, run, settings=settings, store=store, clock=clock, on_task_start=on_task_start
+        dag,
+        run,
+        settings=settings,
+        store=store,
+        clock=clock,
+        on_task_start=on_task_start,
+        other_dags=database,
     )
     with (
-        lookups_for_test_run(settings, lookup_first),
+        lookups_for_test_run(settings, lookup_first, database),
         dag_run_lineage_in_process(settings.lineage, local.engine, clock),
     ):
         drive_run(
@@ -368,10 +412,11 @@ def run_task_in_process(
     settings = settings or load_settings()
     clock = clock or SystemClock()
     run = new_dag_run(dag, logical_date=logical_date or clock.now(), conf=conf)
-    local = InProcessRun(dag, run, settings=settings, store=store, clock=clock)
+    database = SettingsDatabaseBackend(settings)
+    local = InProcessRun(dag, run, settings=settings, store=store, clock=clock, other_dags=database)
     local.engine.start(clock.now())
     ti = local.engine.force_schedule(task_id, map_index)
-    with lookups_for_test_run(settings, lookup_first), attempts_in_test_mode():
+    with lookups_for_test_run(settings, lookup_first, database), attempts_in_test_mode():
         outcome = local.run_attempt(ti.key.attempt(ti.try_number + 1))
         final = local.engine.finish_attempt(task_id, ti.map_index, outcome, clock.now())
         while final in (TaskInstanceState.DEFERRED, TaskInstanceState.UP_FOR_RESCHEDULE):

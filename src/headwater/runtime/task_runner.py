@@ -211,6 +211,9 @@ class AttemptRequest:
     log_path: str
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """The clock of whoever runs the attempt: deferral timeouts and sensors use it."""
+    dag_runs_store: object | None = None
+    """Where cross-DAG operators reach other DAGs' runs, when not ``store`` (an in-process
+    run in memory: the settings' metadata database)."""
 
 
 def _utc_now() -> datetime:
@@ -236,7 +239,8 @@ def run_attempt(request: AttemptRequest) -> AttemptOutcome:
     from headwater.runtime.logs import AttemptLogError
 
     lineage = start_attempt_lineage(request.dag, request.run, request.ti, request.now)  # OL
-    with use_metastore(request.store), use_dag_runs_store(request.store):
+    dag_runs_store = request.store if request.dag_runs_store is None else request.dag_runs_store
+    with use_metastore(request.store), use_dag_runs_store(dag_runs_store):
         try:
             outcome = _run_logged(request, lineage)
         except AttemptLogError as exc:
