@@ -18,6 +18,9 @@ import importlib.util
 import inspect
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +69,25 @@ def show_airflow_deprecations() -> None:
         _filter_added = True
 
 
+_silenced: ContextVar[bool] = ContextVar("airflow_deprecations_silenced", default=False)
+
+
+@contextmanager
+def airflow_deprecations_silenced() -> Iterator[None]:
+    """Within the block, :func:`warn_deprecated` says nothing (a worker loading a DAG file
+    for each attempt: the names were pointed out where people read, once)."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
 def warn_deprecated(message: str) -> None:
     """Warn with ``message``, at the first frame outside headwater and importlib: the line
     of the DAG file (or task) that used the deprecated name."""
+    if _silenced.get():
+        return
     show_airflow_deprecations()
     frame = inspect.currentframe()
     while frame is not None:

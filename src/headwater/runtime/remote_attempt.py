@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from headwater.airflow_compat.helpers import airflow_deprecations_silenced
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskInstance
 from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
@@ -146,11 +147,14 @@ def _load_dag(fileloc: str, dag_id: str) -> DAG:
     cached = _loaded.get(fileloc)
     if cached is None or cached[0] != mtime:
         settings = load_settings()
-        bag = DagBag(
-            Path(fileloc),
-            import_timeout_s=settings.scheduler.file_parse_timeout_s,
-            airflow_compat=settings.core.airflow_compat,
-        )
+        # Airflow 2 names are pointed out where people read (dags test, airflow check), not
+        # once per attempt in the worker's output.
+        with airflow_deprecations_silenced():
+            bag = DagBag(
+                Path(fileloc),
+                import_timeout_s=settings.scheduler.file_parse_timeout_s,
+                airflow_compat=settings.core.airflow_compat,
+            )
         if bag.import_errors and not bag.dags:
             raise HeadwaterError(f"DAG file {fileloc} failed to import: {bag.import_errors[0]}")
         cached = (mtime, dict(bag.dags))
