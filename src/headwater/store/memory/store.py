@@ -19,6 +19,7 @@ from headwater.store.memory.deadlines import MemoryDeadlines
 from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.metrics import MemoryMetrics
 from headwater.store.memory.retention import MemoryRetention
+from headwater.store.memory.state_stores import MemoryStateStores
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
 from headwater.store.memory.users import MemoryUsers
@@ -41,6 +42,7 @@ class MemoryStore(
     MemoryRetention,
     MemoryDeadlines,
     MemoryMetrics,
+    MemoryStateStores,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -19,6 +19,7 @@ from headwater.store.sql.jobs import SqlJobs
 from headwater.store.sql.metrics import SqlMetrics
 from headwater.store.sql.retention import SqlRetention
 from headwater.store.sql.runs import SqlRuns
+from headwater.store.sql.state_stores import SqlStateStores
 from headwater.store.sql.triggers import SqlTriggers
 from headwater.store.sql.users import SqlUsers
 from headwater.store.sql.xcoms import SqlXComs
@@ -41,7 +42,9 @@ class SqlPorts(
     SqlRetention,
     SqlDeadlines,
     SqlMetrics,
+    SqlStateStores,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
     jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
-    triggers, deadlines, data retention and the counts of ``/metrics`` on SQL."""
+    triggers, deadlines, task and asset state, data retention and the counts of ``/metrics``
+    on SQL."""
