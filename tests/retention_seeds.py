@@ -30,6 +30,7 @@ from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.assets import AssetReference, AssetSpec
 from headwater.store.deadlines import DeadlinePlan
 from headwater.store.ports import Store
+from headwater.store.state_stores import TaskStateScope
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(days=90)
@@ -51,6 +52,7 @@ REMOVED_ROWS = {
     "triggers": 0,
     "dag_run_asset_events": 3,
     "deadlines": 1,
+    "task_state_store": 1,
     "events": 3,  # one of old_ok, and two without a run
     "asset_events": 2,
     "backfills": 1,
@@ -115,6 +117,10 @@ def seed(store: Store, now: datetime = NOW) -> Seeded:
         ],
         t0,
     )
+
+    for run_id in ("old_ok", "recent"):
+        scope = TaskStateScope("etl", run_id, "a")
+        store.set_task_state(scope, "job_id", run_id, expires_at=None, now=t0)
 
     backfill = store.create_backfill("etl", t0, t0, "none", 1, t0)
     store.set_runs_backfill("etl", ["old_ok"], backfill.id)

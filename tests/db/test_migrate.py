@@ -36,6 +36,8 @@ TABLES = {
     "dag_files",
     "dag_runs",
     "deadlines",
+    "task_state_store",
+    "asset_state_store",
     "dags",
     "events",
     "import_errors",

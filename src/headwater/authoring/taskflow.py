@@ -56,6 +56,8 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
         "outlet_events",
         "inlet_events",
         "triggering_asset_events",
+        "task_state_store",
+        "asset_state_store",
         # Airflow's keys (filled on first use where they cost a read).
         "task_instance_key_str",
         "inlets",

@@ -31,6 +31,7 @@ from headwater.db import (
     backfill_models,  # noqa: F401  (registers `backfills` on Base)
     data_aware_models,  # noqa: F401  (registers triggers, assets on Base)
     operations_models,  # noqa: F401  (registers deadlines on Base)
+    state_store_models,  # noqa: F401  (registers the task and asset state stores on Base)
 )
 from headwater.db.engine import READ_ONLY
 from headwater.db.errors import DatabaseError

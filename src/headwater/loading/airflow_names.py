@@ -243,6 +243,13 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.utils.edgemodifier": {"Label": f"{_HW}:Label"},
     "airflow.exceptions": _EXCEPTIONS,
     "airflow.sdk.exceptions": _EXCEPTIONS,
+    "airflow.sdk.execution_time.context": _names(
+        "headwater.runtime.state_store_context",
+        "NEVER_EXPIRE",
+        "TaskStateStoreAccessor",
+        "AssetStateStoreAccessor",
+        "AssetStateStoreAccessors",
+    ),
     "airflow.sdk.bases.operator": _names(_HW, "BaseOperator", "chain", "cross_downstream"),
     "airflow.sdk.bases.sensor": _names(_SENSORS, "BaseSensorOperator", "PokeReturnValue"),
     "airflow.sdk.bases.hook": _names(_HOOKS, "BaseHook"),

@@ -24,6 +24,7 @@ from headwater.authoring.params import task_params
 from headwater.runtime.airflow_context import airflow_context
 from headwater.runtime.lazy_values import LazyValue, TaskContext
 from headwater.runtime.outlet_events import asset_context
+from headwater.runtime.state_store_context import state_store_context
 from headwater.secrets import (
     Connection,
     VariableNotFoundError,
@@ -211,6 +212,7 @@ def build_context(
         "test_mode": _TEST_MODE.get(),
         "expanded_ti_count": _expanded_ti_count(task, run, ti, store),
         **assets,
+        **state_store_context(task, run, ti, store),  # task_state_store, asset_state_store
         **airflow_context(
             dag=dag,
             run=run,

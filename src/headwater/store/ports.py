@@ -21,6 +21,8 @@ port                what
 ``AssetStore``      assets, their events, and the DAGs they trigger (:mod:`headwater.store.assets`)
 ``DeadlineStore``   run deadlines, task SLAs, their misses (:mod:`headwater.store.deadlines`)
 ``MetricsCounts``   grouped counts for ``/metrics`` (:mod:`headwater.store.metrics`)
+``StateStore``      task-instance and asset state, JSON by key (Airflow's AIP-103;
+                    :mod:`headwater.store.state_stores`)
 =================== ==========================================================================
 
 :class:`Store` is every port together with the engine's
@@ -66,6 +68,7 @@ from headwater.store.base import Connection, MetadataStore
 from headwater.store.deadlines import DeadlineStore
 from headwater.store.metrics import MetricsCounts
 from headwater.store.retention import RetentionStore
+from headwater.store.state_stores import StateStore
 from headwater.store.triggers import TriggerStore
 from headwater.store.users import UserStore
 
@@ -79,6 +82,7 @@ __all__ = [
     "JobStore",
     "PoolStore",
     "RunQueries",
+    "StateStore",
     "Store",
     "UserStore",
     "VariableStore",
@@ -528,6 +532,7 @@ class Store(
     RetentionStore,
     DeadlineStore,
     MetricsCounts,
+    StateStore,
 ):
     """Every port: the engine's (:class:`MetadataStore`) and those above, and units of work.
 

@@ -12,15 +12,16 @@ would make a DAG with ``catchup=True`` create its old runs again. Runs that are 
 running are never removed, nor are DAGs, users, pools, variables or connections.
 
 A removed run takes with it every row of :data:`RUN_TABLES` (task instances, attempts, XComs,
-triggers, the asset events it consumed, its events); a backfill goes with the last of its
-runs. Apart from runs, old **events** whose run is gone (or that name none) and old **asset
-events** that no kept run consumed, that no DAG still waits for, and that are not their
-asset's newest, are removed too.
+triggers, the asset events it consumed, its deadlines and task state, its events); a backfill
+goes with the last of its runs. Apart from runs, old **events** whose run is gone (or that
+name none) and old **asset events** that no kept run consumed, that no DAG still waits for,
+and that are not their asset's newest, are removed too.
 
 Relations::
 
     dag_runs (dag_id, run_id) ◀── RUN_TABLES: xcoms, task_attempts, triggers,
-                                  dag_run_asset_events, deadlines, task_instances, events
+                                  dag_run_asset_events, deadlines, task_state_store,
+                                  task_instances, events
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ RUN_TABLES: tuple[str, ...] = (
     "triggers",
     "dag_run_asset_events",
     "deadlines",
+    "task_state_store",
     "task_instances",
     "events",
 )

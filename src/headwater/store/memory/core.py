@@ -44,6 +44,7 @@ from headwater.engine.states import TaskInstanceState
 from headwater.store.base import Connection
 from headwater.store.deadlines import DeadlineRow
 from headwater.store.memory.asset_tables import AssetTables
+from headwater.store.state_stores import TaskStateScope
 from headwater.store.triggers import TriggerRow
 
 RunKey = tuple[str, str]
@@ -55,6 +56,15 @@ class AttemptLife:
 
     heartbeat_at: Any
     worker: str | None = None
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """One stored state value (task or asset): its JSON text, when written, when it expires."""
+
+    value: str
+    updated_at: datetime
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -91,6 +101,8 @@ class MemoryState:
     triggers: dict[int, TriggerRow] = field(default_factory=dict)
     deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
     asset_tables: AssetTables = field(default_factory=AssetTables)
+    task_state: dict[TaskStateScope, dict[str, StateRow]] = field(default_factory=dict)
+    asset_state: dict[str, dict[str, StateRow]] = field(default_factory=dict)
     last_id: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

@@ -39,6 +39,12 @@ def _deadlines(state: MemoryState, run: RunKey) -> int:
     return sum(1 for d in state.deadlines.values() if (d.dag_id, d.run_id) == run)
 
 
+def _task_state(state: MemoryState, run: RunKey) -> int:
+    return sum(
+        len(rows) for scope, rows in state.task_state.items() if (scope.dag_id, scope.run_id) == run
+    )
+
+
 def _task_instances(state: MemoryState, run: RunKey) -> int:
     return len(state.tis.get(run, {}))
 
@@ -53,6 +59,7 @@ RUN_ROW_COUNTERS: dict[str, Callable[[MemoryState, RunKey], int]] = {
     "triggers": _triggers,
     "dag_run_asset_events": _run_asset_events,
     "deadlines": _deadlines,
+    "task_state_store": _task_state,
     "task_instances": _task_instances,
     "events": _events,
 }

@@ -153,6 +153,8 @@ class MemoryRuns(MemoryCore):
             for trigger in [t for t in self._s.triggers.values() if t.key[:2] == key]:
                 del self._s.triggers[trigger.id]
             self._s.asset_tables.run_events.pop(key, None)  # as the SQL cascade
+            for scope in [s for s in self._s.task_state if (s.dag_id, s.run_id) == key]:
+                del self._s.task_state[scope]
             for deadline_id in [
                 i for i, d in self._s.deadlines.items() if (d.dag_id, d.run_id) == key
             ]:

@@ -20,6 +20,7 @@ from headwater.store.memory.events import MemoryEvents
 from headwater.store.memory.metrics import MemoryMetrics
 from headwater.store.memory.past_runs import MemoryPastRuns
 from headwater.store.memory.retention import MemoryRetention
+from headwater.store.memory.state_stores import MemoryStateStores
 from headwater.store.memory.task_instances import MemoryTaskInstances
 from headwater.store.memory.triggers import MemoryTriggers
 from headwater.store.memory.users import MemoryUsers
@@ -43,6 +44,7 @@ class MemoryStore(
     MemoryDeadlines,
     MemoryMetrics,
     MemoryPastRuns,
+    MemoryStateStores,
     Store,
 ):
     """Keeps copies of everything in dicts; safe to share between threads.

@@ -20,6 +20,7 @@ from headwater.store.sql.metrics import SqlMetrics
 from headwater.store.sql.past_runs import SqlPastRuns
 from headwater.store.sql.retention import SqlRetention
 from headwater.store.sql.runs import SqlRuns
+from headwater.store.sql.state_stores import SqlStateStores
 from headwater.store.sql.triggers import SqlTriggers
 from headwater.store.sql.users import SqlUsers
 from headwater.store.sql.xcoms import SqlXComs
@@ -43,8 +44,9 @@ class SqlPorts(
     SqlDeadlines,
     SqlMetrics,
     SqlPastRuns,
+    SqlStateStores,
 ):
     """Runs, task instances, attempts, XComs, DAGs, pools, variables, connections, events,
     jobs, backfills, claims, browsing reads, accounts (users, roles, tokens, sessions),
-    triggers, deadlines, data retention, the counts of ``/metrics`` and the reads of earlier
-    runs (``depends_on_past``) on SQL."""
+    triggers, deadlines, task and asset state, data retention, the counts of ``/metrics`` and
+    the reads of earlier runs (``depends_on_past``) on SQL."""

@@ -34,6 +34,7 @@ from headwater.db.data_aware_models import (
     TriggerModel,
 )
 from headwater.db.operations_models import DeadlineModel
+from headwater.db.state_store_models import TaskStateModel
 from headwater.engine.states import FINISHED_RUN_STATES
 from headwater.store.retention import (
     BACKFILLS_TABLE,
@@ -57,6 +58,7 @@ RUN_TABLE_OBJECTS: dict[str, Table] = {
         cast(Table, TriggerModel.__table__),
         RUN_ASSET_EVENTS,
         cast(Table, DeadlineModel.__table__),
+        cast(Table, TaskStateModel.__table__),
         TIS,
         EVENTS,
     )
