@@ -16,11 +16,11 @@ Pure description, no I/O: the store records events, the scheduler evaluates cond
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.asset_access import AssetAccessControl
 from headwater.authoring.partitions import Partitions, check_partitions, partitions_from_json
 from headwater.exceptions import DagDefinitionError, InvalidScheduleError
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RESERVED_SCHEMES",
     "Asset",
+    "AssetAccessControl",
     "AssetAlias",
     "AssetAll",
     "AssetAny",
@@ -119,6 +120,8 @@ class Asset(AssetCondition):
         group: str = "asset",
         extra: Mapping[str, Any] | None = None,
         partitions: Partitions | None = None,
+        *,
+        access_control: AssetAccessControl | None = None,
     ) -> None:
         if uri is None:
             if name is None:
@@ -132,6 +135,13 @@ class Asset(AssetCondition):
         if extra is not None and not isinstance(extra, Mapping):
             raise DagDefinitionError(f"asset {uri!r}: extra must be a dict, got {extra!r:.80}")
         self.extra: dict[str, Any] = dict(extra or {})
+        if access_control is not None and not isinstance(access_control, AssetAccessControl):
+            raise DagDefinitionError(
+                f"asset {uri!r}: access_control takes an AssetAccessControl, "
+                f"got {access_control!r:.80}"
+            )
+        # Airflow's multi-team rules: kept, and ignored (headwater.authoring.asset_access).
+        self.access_control = access_control
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Asset) and other.uri == self.uri
@@ -364,16 +374,17 @@ def asset(
         def prices(context): ...
 
     The DAG and its task are named after the function; the task's outlet is the asset (URI
-    ``uri``, or the function's name). The function takes context keys by name, and ``self``
-    (the asset: ``self.uri``; ``outlet_events[self].extra[...]`` attaches metadata).
+    ``uri``, or the function's name). As in Airflow, the function takes ``self`` (the asset:
+    ``outlet_events[self].extra[...]`` attaches metadata), ``context`` (the task context),
+    and the assets it reads, by name (``def report(self, context, prices)``: ``prices`` is
+    the ``@asset`` above, an inlet); see :mod:`headwater.authoring.asset_decorator`.
     Returns the :class:`Asset`, so other DAGs can be scheduled on it; the DAG is
     ``<asset>.dag``. Other keywords go to :class:`DAG`; with ``partitions`` the asset is
     partitioned the same way, and each run updates its own partition.
     """
 
     def wrap(function: Callable[..., Any]) -> Asset:
-        from headwater.authoring.dag import DAG
-        from headwater.operators.python import PythonOperator
+        from headwater.authoring.asset_decorator import asset_dag
 
         asset_name = name or function.__name__
         made = _AssetWithDag(
@@ -383,19 +394,7 @@ def asset(
             extra=extra,
             partitions=dag_kwargs.get("partitions"),  # a partitioned DAG's asset is too
         )
-        # As Airflow's: a parameter named ``self`` is the asset itself.
-        wants_self = "self" in inspect.signature(function).parameters
-        with DAG(function.__name__, schedule=schedule, **dag_kwargs) as dag:
-            PythonOperator(
-                task_id=function.__name__,
-                python_callable=function,
-                outlets=[made],
-                op_kwargs={"self": made} if wants_self else None,
-            )
-        code = getattr(function, "__code__", None)
-        if code is not None:  # the DAG is defined where the function is, not here
-            dag.fileloc = code.co_filename
-        made.dag = dag
+        made.dag = asset_dag(function, made, schedule, **dag_kwargs)
         return made
 
     return wrap

@@ -5,25 +5,31 @@ Context keys (also in templates):
 * ``outlet_events``: ``outlet_events[asset].extra["rows"] = 12`` attaches metadata to the
   event of an outlet; ``outlet_events[alias].add(Asset(uri), extra={...})`` emits an event
   for an asset decided at run time, through an ``AssetAlias`` outlet.
-* ``inlet_events``: ``inlet_events[asset]`` lists the stored events of an inlet asset, oldest
-  first (newest last), read when first asked for.
+* ``inlet_events``: ``inlet_events[asset]`` (or ``[alias]``) lists the stored events of an
+  inlet, oldest first (newest last), read when first asked for
+  (:mod:`headwater.runtime.inlet_events`).
 * ``triggering_asset_events``: for an asset-triggered run, the events that triggered it by
   asset URI (``triggering_asset_events[uri]`` or ``[asset]``), read when first asked for.
 
 :func:`outlet_events_of` turns what the attempt did into the
 :class:`~headwater.engine.records.OutletEvent` list of its successful outcome: one per outlet
 asset, plus one per asset added to an alias; the store records them with the outcome.
+A task may also return :class:`~headwater.authoring.assets.Metadata` (:func:`take_metadata`)
+or, as Airflow's generator tasks do, yield it (:func:`drain_yielded`).
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.assets import Asset, AssetAlias, Metadata
 from headwater.engine.records import OutletEvent
 from headwater.exceptions import HeadwaterError
-from headwater.store.assets import AssetEventFilter, AssetEventRow, AssetStore
+from headwater.runtime.inlet_events import InletEventsAccessors
+from headwater.store.assets import AssetEventRow, AssetStore
 from headwater.strict_json import require_finite
 
 if TYPE_CHECKING:
@@ -119,12 +125,6 @@ def asset_context(task: BaseOperator, run: DagRun, store: MetadataStore) -> dict
     """The context entries of one attempt of ``task`` in ``run``."""
     assets = store if isinstance(store, AssetStore) else None
 
-    def inlet_events() -> dict[str, list[AssetEventRow]]:
-        uris = [i.uri for i in task.inlets if isinstance(i, Asset)]
-        if assets is None:
-            return {uri: [] for uri in uris}
-        return {uri: assets.list_asset_events(AssetEventFilter(uri=uri)) for uri in uris}
-
     def triggering() -> dict[str, list[AssetEventRow]]:
         found: dict[str, list[AssetEventRow]] = {}
         if assets is None or run.run_type != ASSET_TRIGGERED:
@@ -135,7 +135,7 @@ def asset_context(task: BaseOperator, run: DagRun, store: MetadataStore) -> dict
 
     return {
         "outlet_events": OutletEventAccessors(list(task.outlets)),
-        "inlet_events": _LazyEvents(inlet_events),
+        "inlet_events": InletEventsAccessors(task.task_id, list(task.inlets), store),
         "triggering_asset_events": _LazyEvents(triggering),
     }
 
@@ -150,11 +150,35 @@ def take_metadata(result: Any, context: Mapping[str, Any]) -> Any:
     if not isinstance(accessors, OutletEventAccessors):
         return result
     for item in items:
-        if item.alias is not None:
-            accessors[item.alias].add(item.asset, item.extra)
-        else:
-            accessors[item.asset].extra.update(item.extra)
+        _apply(item, accessors)
     return None
+
+
+def drain_yielded(result: Any, context: Mapping[str, Any], log: logging.Logger) -> Any:
+    """For a task whose callable is a generator (Airflow's ``yield Metadata(asset, extra)``):
+    run it to its end, moving each yielded ``Metadata`` into ``context["outlet_events"]``, as
+    if the task had set ``outlet_events[asset].extra``. Anything else yielded is logged and
+    dropped. The task's value is the generator's ``return`` value (None without one), not
+    the generator, which could not be an XCom. Any other result is returned as it is."""
+    if not inspect.isgenerator(result):
+        return result
+    accessors = context.get("outlet_events")
+    while True:
+        try:
+            item = next(result)
+        except StopIteration as stop:
+            return take_metadata(stop.value, context)
+        if isinstance(item, Metadata) and isinstance(accessors, OutletEventAccessors):
+            _apply(item, accessors)
+        else:
+            log.warning("Ignoring a yielded %s: a task yields only Metadata", type(item).__name__)
+
+
+def _apply(item: Metadata, accessors: OutletEventAccessors) -> None:
+    if item.alias is not None:
+        accessors[item.alias].add(item.asset, item.extra)
+    else:
+        accessors[item.asset].extra.update(item.extra)
 
 
 def outlet_events_of(

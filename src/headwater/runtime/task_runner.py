@@ -37,7 +37,7 @@ from headwater.masking import redact, redact_text
 from headwater.runtime import deferral
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.email_alerts import send_attempt_alert
-from headwater.runtime.outlet_events import outlet_events_of, take_metadata
+from headwater.runtime.outlet_events import drain_yielded, outlet_events_of, take_metadata
 from headwater.runtime.task_callbacks import call_task_callbacks, event_reporter
 from headwater.runtime.templating import environment_for, render_string, render_template_fields
 from headwater.secrets import use_metastore
@@ -290,6 +290,7 @@ def _run_logged(request: AttemptRequest, lineage: AttemptLineage) -> AttemptOutc
                 ):
                     concrete.pre_execute(context)
                     result = deferral.call_task(concrete, ti, context)
+                    result = drain_yielded(result, context, log)  # Airflow's yield Metadata
                     concrete.post_execute(context, result)
                 if getattr(concrete, "show_return_value_in_logs", False):
                     # Masked before it is cut: a cut could leave part of a secret.
