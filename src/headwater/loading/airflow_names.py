@@ -37,6 +37,7 @@ _AUTHORING = {
     "TaskGroup": f"{_HW}:TaskGroup",
     "BaseOperator": f"{_HW}:BaseOperator",
     "Param": f"{_HW}:Param",
+    "AssetAccessControl": "headwater.authoring.asset_access:AssetAccessControl",
     "Asset": f"{_HW}:Asset",
     "AssetAlias": f"{_HW}:AssetAlias",
     "AssetAll": f"{_HW}:AssetAll",
