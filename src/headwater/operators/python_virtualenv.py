@@ -11,6 +11,10 @@ an exception it raises fails the task, its traceback in the log. Context values 
 JSON (``ds``, ``ts``, ``run_id``, ``params``...) fill parameters named after them, as for
 ``@task``; the others (``ti``, ``dag_run``...) cannot cross: a parameter named after one
 must be given or have a default, or the task is refused when defined, naming it.
+
+Airflow's ``serializer`` ("pickle", "cloudpickle", "dill" or None) and its deprecated
+``use_dill`` are accepted, so Airflow DAG files run unchanged, but the transport stays JSON:
+see :func:`accepted_serializer` for why and what differs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import signal
 import subprocess
 import tempfile
 import textwrap
+import warnings
 from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,11 +120,55 @@ def _check_json(value: Any, what: str, task_id: str) -> None:
         ) from None
 
 
+SERIALIZERS = ("pickle", "cloudpickle", "dill")
+"""The ``serializer`` values Airflow's operators take; headwater accepts them all and keeps
+passing arguments and results as JSON (see :func:`accepted_serializer`)."""
+
+
+def accepted_serializer(serializer: str | None, use_dill: bool, task_id: str) -> str | None:
+    """Check Airflow's ``serializer`` (or its deprecated ``use_dill=True``) and return it.
+
+    Airflow pickles the arguments and the result with the chosen library (which must then be
+    installed in the environment). headwater always sends them as JSON, whatever is chosen:
+    JSON needs nothing installed on the other side, cannot run code when read, and is what
+    XComs hold anyway; for the JSON values tasks pass (numbers, strings, lists, dicts) the
+    function sees the same arguments and its downstream tasks the same result. A value that
+    is not JSON fails the task with an error naming it, where Airflow would pickle it.
+    """
+    if use_dill:
+        warnings.warn(
+            f"task {task_id!r}: use_dill is deprecated in Airflow; write serializer='dill' "
+            "(headwater passes arguments and results as JSON either way)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        if serializer not in (None, "dill"):
+            raise DagDefinitionError(
+                f"task {task_id!r}: use_dill=True and serializer={serializer!r} disagree; "
+                "give serializer only"
+            )
+        serializer = "dill"
+    if serializer is not None and serializer not in SERIALIZERS:
+        raise DagDefinitionError(
+            f"task {task_id!r}: serializer must be one of "
+            f"{', '.join(repr(s) for s in SERIALIZERS)} or None, not {serializer!r}"
+        )
+    return serializer
+
+
 class _PythonEnvOperator(PythonOperator):
     """What both operators share: the function sent as source, JSON in and out."""
 
-    def __init__(self, *, python_callable: Callable[..., Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        serializer: str | None = None,
+        use_dill: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(python_callable=python_callable, **kwargs)
+        self.serializer = accepted_serializer(serializer, use_dill, self.task_id)
         self.source, self.source_file, self.first_line, self.function_name = function_source(
             python_callable, self.task_id
         )
@@ -186,6 +235,11 @@ class _PythonEnvOperator(PythonOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         job = self._job(context)  # arguments checked before any environment is made
+        if self.serializer is not None:
+            context["ti"].log.info(
+                "serializer=%r: headwater passes the arguments and the result as JSON",
+                self.serializer,
+            )
         python = self._interpreter(context)
         return run_function(python, job, context["ti"].log, self._environment(), self.task_id)
 

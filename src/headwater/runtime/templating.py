@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.mapping import ResolvedValue
+from headwater.authoring.operator import set_template_renderer
 from headwater.authoring.xcom_arg import XComArg
 from headwater.exceptions import HeadwaterError, TemplateRenderError
 
@@ -150,25 +151,57 @@ def render_template_fields(
             continue
         try:
             result = render_value(value, context, env, task.template_ext, resolve)
-        except TemplateRenderError as exc:
-            raise TemplateRenderError(
-                f"task {task.task_id!r}: template field {name!r}: {exc}"
-            ) from None
-        except jinja2.UndefinedError as exc:
-            raise TemplateRenderError(
-                f"task {task.task_id!r}: template field {name!r}: {exc.message}"
-            ) from None
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateRenderError(
-                f"task {task.task_id!r}: template field {name!r}: template file {exc.name!r} "
-                f"not found in {list(env.loader.searchpath) if env.loader else []}"  # type: ignore[attr-defined]
-            ) from None
-        except jinja2.TemplateSyntaxError as exc:
-            where = f"{exc.name or 'template'}, line {exc.lineno}"
-            raise TemplateRenderError(
-                f"task {task.task_id!r}: template field {name!r}: "
-                f"syntax error in {where}: {exc.message}"
-            ) from None
+        except (TemplateRenderError, jinja2.TemplateError) as exc:
+            raise _explained(exc, f"task {task.task_id!r}: template field {name!r}", env) from None
         setattr(task, name, result)
         rendered[name] = result
     return rendered
+
+
+def render_for_task(
+    task: BaseOperator,
+    content: Any,
+    context: dict[str, Any],
+    jinja_env: jinja2.Environment | None = None,
+) -> Any:
+    """What ``task.render_template(content, context)`` does (registered with
+    :func:`headwater.authoring.operator.set_template_renderer`): render ``content`` as a
+    template field of ``task`` is rendered, with its DAG's environment unless ``jinja_env``
+    is given. A reference to another task's value cannot be resolved here: it is refused."""
+    import jinja2
+
+    env = jinja_env if jinja_env is not None else environment_for(task.dag)
+
+    def refuse(reference: XComArg) -> Any:
+        raise TemplateRenderError(
+            f"{reference!r} is a reference to another task's value; pass it to the task as "
+            "an argument to have it resolved"
+        )
+
+    try:
+        return render_value(content, context, env, task.template_ext, refuse)
+    except (TemplateRenderError, jinja2.TemplateError) as exc:
+        raise _explained(exc, f"task {task.task_id!r}: render_template", env) from None
+
+
+def _explained(exc: Exception, where: str, env: jinja2.Environment) -> TemplateRenderError:
+    """A TemplateRenderError for ``exc`` that says ``where`` it happened and what went wrong
+    (the undefined name, the file not found and where it was looked for, the syntax error)."""
+    import jinja2
+
+    if isinstance(exc, jinja2.TemplateNotFound):
+        searchpath = list(getattr(env.loader, "searchpath", []))
+        return TemplateRenderError(f"{where}: template file {exc.name!r} not found in {searchpath}")
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return TemplateRenderError(
+            f"{where}: syntax error in {exc.name or 'template'}, line {exc.lineno}: {exc.message}"
+        )
+    if isinstance(exc, jinja2.TemplateError):  # UndefinedError and the rest
+        return TemplateRenderError(f"{where}: {exc.message or type(exc).__name__}")
+    return TemplateRenderError(f"{where}: {exc}")
+
+
+# ``BaseOperator.render_template`` renders with this module. Registered here, where it is
+# defined, because authoring may not import the runtime: every process that runs tasks
+# imports this module (the task runner does) before any task can call it.
+set_template_renderer(render_for_task)

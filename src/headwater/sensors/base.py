@@ -11,7 +11,9 @@ without retrying (:class:`~headwater.exceptions.SensorTimeout`), or is skipped w
 * ``deferrable=True`` (sensors that have a trigger): the sensor defers to its trigger and the
   triggerer waits, with no worker at all.
 
-The timeout counts from the first poke of the wait, across reschedules. Example::
+The timeout counts from the first poke of the wait, across reschedules, and no wait runs
+past it: the last one is cut to the time left, then the sensor pokes once more and times
+out (so ``timeout=3, poke_interval=60`` gives up after 3 s, not 60). Example::
 
     class TableHasRows(BaseSensorOperator):
         def __init__(self, *, table: str, **kwargs):
@@ -41,6 +43,7 @@ from headwater.exceptions import (
 
 MODES = ("poke", "reschedule")
 DEFAULT_TIMEOUT = timedelta(days=7)
+_LEAST_WAIT = timedelta(milliseconds=10)
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,21 @@ class BaseSensorOperator(BaseOperator):
                 return None
             pokes += 1
             now = _now(ti)
-            if now - started > self.timeout:
-                self.time_out(now - started)
-            interval = self.next_poke_interval(pokes)
+            waited = now - started
+            if waited >= self.timeout:
+                self.time_out(waited)
+            # Never wait past the timeout: the last wait is cut to the time left, so a
+            # sensor with timeout=3 and poke_interval=60 pokes again at 3 s and times out
+            # then, instead of a minute later.
+            interval = min(
+                self.next_poke_interval(pokes),
+                self.timeout - waited,
+                self._until_ready(context, now),
+            )
             if self.reschedule:
                 raise TaskRescheduled(now + interval)
             self.log_waiting(context, interval)
-            time.sleep(interval.total_seconds())
+            _sleep(ti, interval)
 
     def next_poke_interval(self, pokes: int) -> timedelta:
         """The wait before the next poke, after ``pokes`` pokes: ``poke_interval``, or with
@@ -124,6 +135,21 @@ class BaseSensorOperator(BaseOperator):
         if self.max_wait is not None:
             interval = min(interval, self.max_wait)
         return interval
+
+    def ready_at(self, context: dict[str, Any]) -> datetime | None:
+        """When the condition is known to hold, for a sensor that waits for a moment (a date
+        and time, a delay after the data interval); None (the default) when it cannot be
+        known. The wait before the next poke ends then at the latest, so ``delta=2 s`` with
+        the default ``poke_interval=60`` pokes again after 2 s, not after a minute."""
+        return None
+
+    def _until_ready(self, context: dict[str, Any], now: datetime) -> timedelta:
+        ready = self.ready_at(context)
+        if ready is None:
+            return timedelta.max
+        # At least a moment: the condition is "now is past the moment", so a wait of
+        # nothing could poke again before the clock moves.
+        return max(ready - now, _LEAST_WAIT)
 
     def time_out(self, waited: timedelta) -> None:
         """Raise what a sensor past its ``timeout`` raises: skipped with ``soft_fail``, else
@@ -147,6 +173,16 @@ def _now(ti: Any) -> datetime:
     """The attempt's clock (``ti.now``: a driver's fake clock in tests), else the system's."""
     clock = getattr(ti, "now", None)
     return clock() if callable(clock) else datetime.now(UTC)
+
+
+def _sleep(ti: Any, interval: timedelta) -> None:
+    """Wait ``interval`` between pokes: with the attempt's own ``ti.sleep`` where it has one
+    (a fake clock's, in tests), else on the system clock."""
+    sleep = getattr(ti, "sleep", None)
+    if callable(sleep):
+        sleep(interval.total_seconds())
+    else:
+        time.sleep(interval.total_seconds())
 
 
 def _seconds(value: timedelta | float, name: str, task_id: str) -> timedelta:
