@@ -10,6 +10,7 @@ from typing import Any as _Any
 
 from headwater.authoring import dag_runs_access as _dag_runs_access
 from headwater.authoring import in_process_runs as _in_process_runs
+from headwater.authoring import operator as _operator
 from headwater.authoring.assets import (
     Asset,
     AssetAlias,
@@ -68,6 +69,19 @@ def _dag_runs_access_for(store: object | None) -> "_dag_runs_access.DagRunsAcces
 
 
 _dag_runs_access.set_access_factory(_dag_runs_access_for)
+
+
+def _render_for_task(
+    task: BaseOperator, content: _Any, context: dict[str, _Any], env: _Any
+) -> _Any:
+    """``BaseOperator.render_template``: the task runtime's templating, imported when a task
+    first renders this way."""
+    from headwater.runtime.templating import render_for_task
+
+    return render_for_task(task, content, context, env)
+
+
+_operator.set_template_renderer(_render_for_task)
 
 __all__ = [
     "DAG",

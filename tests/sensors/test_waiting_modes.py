@@ -80,10 +80,11 @@ def test_reschedule_timeout_counts_from_the_first_poke(
         )
     result = run_dag(dag, logical_date=DAY, clock=clock, settings=settings)
     assert result.task_states == {"hard": "failed", "soft": "skipped"}
-    # Pokes at 0, 60 and 120 s wait; the one at 180 s is past the 150 s timeout.
+    # Pokes at 0, 60 and 120 s wait; the one at 150 s (the last wait cut to the 30 s left)
+    # times out.
     assert states(result, "hard") == ["up_for_reschedule"] * 3 + ["failed"]
     error = result.attempts("hard")[-1].error or ""
-    assert error.startswith("SensorTimeout: sensor 'hard' timed out after 180 s (timeout 150 s)")
+    assert error.startswith("SensorTimeout: sensor 'hard' timed out after 150 s (timeout 150 s)")
 
 
 def test_deferrable_http_sensor_resumes_when_its_trigger_sees_the_condition(

@@ -157,7 +157,7 @@ def test_a_reschedule_mode_sensor_past_its_timeout_fails_without_retry(
     assert result.task_states == {"sense": "failed"}
     states = [a.state.value for a in result.attempts("sense")]
     assert states == ["up_for_reschedule", "up_for_reschedule", "up_for_reschedule", "failed"]
-    assert "SensorTimeout: sensor 'sense' timed out after 180 s" in (result.ti("sense").error or "")
+    assert "SensorTimeout: sensor 'sense' timed out after 150 s" in (result.ti("sense").error or "")
 
 
 def test_a_reschedule_mode_sensor_with_soft_fail_is_skipped(

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.mapping import ResolvedValue
-from headwater.authoring.operator import set_template_renderer
 from headwater.authoring.xcom_arg import XComArg
 from headwater.exceptions import HeadwaterError, TemplateRenderError
 
@@ -165,7 +164,7 @@ def render_for_task(
     jinja_env: jinja2.Environment | None = None,
 ) -> Any:
     """What ``task.render_template(content, context)`` does (registered with
-    :func:`headwater.authoring.operator.set_template_renderer`): render ``content`` as a
+    ``set_template_renderer`` by the package root): render ``content`` as a
     template field of ``task`` is rendered, with its DAG's environment unless ``jinja_env``
     is given. A reference to another task's value cannot be resolved here: it is refused."""
     import jinja2
@@ -199,9 +198,3 @@ def _explained(exc: Exception, where: str, env: jinja2.Environment) -> TemplateR
     if isinstance(exc, jinja2.TemplateError):  # UndefinedError and the rest
         return TemplateRenderError(f"{where}: {exc.message or type(exc).__name__}")
     return TemplateRenderError(f"{where}: {exc}")
-
-
-# ``BaseOperator.render_template`` renders with this module. Registered here, where it is
-# defined, because authoring may not import the runtime: every process that runs tasks
-# imports this module (the task runner does) before any task can call it.
-set_template_renderer(render_for_task)

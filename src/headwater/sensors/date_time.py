@@ -65,6 +65,10 @@ class DateTimeSensor(BaseSensorOperator):
             )
         self.deferrable = bool(deferrable)
 
+    def ready_at(self, context: dict[str, Any]) -> datetime | None:
+        """The target moment: the wait before a poke ends there."""
+        return self.moment()
+
     def moment(self) -> datetime:
         """The rendered ``target_time``."""
         return parse_target_time(str(self.target_time), self.task_id)

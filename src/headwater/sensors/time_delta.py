@@ -31,6 +31,10 @@ class TimeDeltaSensor(BaseSensorOperator):
         self.delta = delta
         self.deferrable = bool(deferrable)
 
+    def ready_at(self, context: dict[str, Any]) -> datetime | None:
+        """The moment the delay has passed: the wait before a poke ends there."""
+        return self.target(context)
+
     def target(self, context: dict[str, Any]) -> datetime:
         """The end of the data interval (else the logical date), plus ``delta``."""
         base = context.get("data_interval_end") or context.get("logical_date")
