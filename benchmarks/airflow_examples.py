@@ -121,6 +121,11 @@ EXCEPTED = {
     ),
     "apache-airflow-providers-standard/example_external_task_marker_dag.py": _MARKER_CHILD,
     "apache-airflow/example_external_task_marker_dag.py": _MARKER_CHILD,
+    "apache-airflow/tutorial_taskflow_templates.py": (
+        "fails by design: it renders sql='sql/test.sql', a template file this wheel does not "
+        "ship (its sql/ folder holds sample.sql and tutorial_taskflow_template.sql); Airflow "
+        "raises TemplateNotFound too"
+    ),
     "apache-airflow-providers-standard/example_hitl_operator.py": (
         "needs a person: its human-in-the-loop operators wait for answers given in Airflow's UI"
     ),
@@ -226,8 +231,11 @@ def first_error(output: str) -> str:
     return shown[-1] if shown else "no output"
 
 
-def headwater(args: list[str], env: dict[str, str], timeout_s: float) -> tuple[Any, str, float]:
-    """``python -m headwater ARGS``: (exit code or "timeout", stdout + stderr, seconds)."""
+def headwater(
+    args: list[str], env: dict[str, str], timeout_s: float, cwd: Path | None = None
+) -> tuple[Any, str, float]:
+    """``python -m headwater ARGS`` (in ``cwd``): (exit code or "timeout", stdout + stderr,
+    seconds)."""
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -237,6 +245,7 @@ def headwater(args: list[str], env: dict[str, str], timeout_s: float) -> tuple[A
             text=True,
             timeout=timeout_s,
             check=False,
+            cwd=cwd,
         )
     except subprocess.TimeoutExpired:
         return "timeout", "", time.perf_counter() - started
@@ -259,9 +268,11 @@ def load_examples(folder: Path, home: Path, timeout_s: float) -> str:
     return "; ".join(outputs)
 
 
-def run_file(path: Path, package: str, home: Path, timeout_s: float) -> dict[str, Any]:
+def run_file(path: Path, package: str, home: Path, timeout_s: float, root: Path) -> dict[str, Any]:
     """List the DAGs of ``path``, then run each (in ``home``, whose database holds the
-    package's example DAGs): the file's row."""
+    package's example DAGs; from ``root``, the unpacked package, as Airflow's own tests run
+    them: one example globs ``airflow/example_dags/*.py`` from the working folder): the
+    file's row."""
     env = clean_env(home) | {"HEADWATER__CORE__AIRFLOW_COMPAT": "true"}
     key = f"{package}/{path.name}"
     conf_args = ["--conf", json.dumps(RUN_CONF[key][0])] if key in RUN_CONF else []
@@ -286,7 +297,10 @@ def run_file(path: Path, package: str, home: Path, timeout_s: float) -> dict[str
         row["dags"] = [d["dag_id"] for d in listing["dags"]]
     for dag_id in row["dags"]:
         code, out, seconds = headwater(
-            ["dags", "test", dag_id, "--folder", str(path), "-q", *conf_args], env, timeout_s
+            ["dags", "test", dag_id, "--folder", str(path), "-q", *conf_args],
+            env,
+            timeout_s,
+            cwd=root,
         )
         run: dict[str, Any] = {"dag_id": dag_id, "seconds": round(seconds, 3)}
         if code == 0:
@@ -349,7 +363,9 @@ def run_benchmark(args: argparse.Namespace, progress: Callable[[str], None]) -> 
 
         def one(item: tuple[int, tuple[str, Path]]) -> dict[str, Any]:
             _, (package, path) = item
-            row = run_file(path, package, work / "homes" / package, args.timeout)
+            row = run_file(
+                path, package, work / "homes" / package, args.timeout, work / "examples" / package
+            )
             progress(f"{package}/{path.name}: {row['result']} ({row['seconds']:.1f} s)")
             return row
 
