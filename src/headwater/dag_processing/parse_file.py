@@ -10,11 +10,11 @@ that group on a timeout or a stop, and this process kills it when the processor 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from headwater.executors.process_tree import end_group_with_parent
 
 
 def parse(path: Path) -> dict[str, Any]:
@@ -32,29 +32,9 @@ def parse(path: Path) -> dict[str, Any]:
     return {"dags": dags, "errors": errors}
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """End this process group (this process and whatever the file started) when the
-    processor dies, even of SIGKILL, instead of importing forever, orphaned.
-
-    The parent-death signal is SIGTERM, not SIGKILL as for workers: SIGKILL would end this
-    process but leave the file's own children running. Its handler kills the whole group.
-    (A file stuck in C code that never returns to Python would outlive the processor.)
-    """
-    from headwater.executors.process_tree import set_parent_death_signal
-
-    signal.signal(signal.SIGTERM, _kill_own_group)
-    set_parent_death_signal(signal.SIGTERM)
-    if os.getppid() != parent_pid:  # the processor died before the signal was armed
-        _kill_own_group(signal.SIGTERM, None)
-
-
-def _kill_own_group(signum: int, frame: object) -> None:
-    os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
 def main() -> None:
     if len(sys.argv) > 2:
-        _die_with_parent(int(sys.argv[2]))
+        end_group_with_parent(int(sys.argv[2]))
     result = parse(Path(sys.argv[1]))
     # Task code may print at import time: the result is the last line of stdout.
     sys.stdout.write("\n" + json.dumps(result) + "\n")

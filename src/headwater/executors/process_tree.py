@@ -130,6 +130,24 @@ def set_parent_death_signal(signum: int) -> None:
     _prctl(_PR_SET_PDEATHSIG, signum)
 
 
+def end_group_with_parent(parent_pid: int) -> None:
+    """End this process group (this process and whatever it started) when the parent dies,
+    even of SIGKILL, instead of running on, orphaned: a child that imports DAG files.
+
+    The parent-death signal is SIGTERM, not SIGKILL as for workers: SIGKILL would end this
+    process but leave its own children running. Its handler kills the whole group. (Code
+    stuck in C that never returns to Python would outlive the parent.)
+    """
+    signal.signal(signal.SIGTERM, _kill_own_group)
+    set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        _kill_own_group(signal.SIGTERM, None)
+
+
+def _kill_own_group(signum: int, frame: object) -> None:
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
 def set_process_name(name: str) -> None:
     """Set this process's name as ``ps`` and ``/proc/<pid>/comm`` show it (at most 15
     bytes; Linux only)."""

@@ -13,11 +13,11 @@ when the check dies.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from headwater.executors.process_tree import end_group_with_parent
 
 
 def run(path: Path, dag_id: str) -> dict[str, Any]:
@@ -56,23 +56,9 @@ def _first_line(text: str | None) -> str | None:
     return lines[0] if lines else None
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """End this process group when the check dies, instead of running on, orphaned."""
-    from headwater.executors.process_tree import set_parent_death_signal
-
-    signal.signal(signal.SIGTERM, _kill_own_group)
-    set_parent_death_signal(signal.SIGTERM)
-    if os.getppid() != parent_pid:  # the check died before the signal was armed
-        _kill_own_group(signal.SIGTERM, None)
-
-
-def _kill_own_group(signum: int, frame: object) -> None:
-    os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
 def main() -> None:
     if len(sys.argv) > 3:
-        _die_with_parent(int(sys.argv[3]))
+        end_group_with_parent(int(sys.argv[3]))
     try:
         result = run(Path(sys.argv[1]), sys.argv[2])
     except Exception as exc:  # the DAG could not be loaded or run: say why, as a result
