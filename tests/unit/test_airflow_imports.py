@@ -167,6 +167,28 @@ def test_a_real_airflow_in_the_environment_is_left_alone(tmp_path: Path) -> None
     assert "A real Airflow is installed in this environment" in result.stderr
 
 
+def test_a_folder_named_airflow_is_no_airflow_installation(tmp_path: Path) -> None:
+    # Airflow's examples unpacked into the working folder: airflow/example_dags/, no
+    # __init__.py. `import airflow` would find a namespace package; it is not an Airflow.
+    (tmp_path / "site" / "airflow" / "example_dags").mkdir(parents=True)
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "classic.py").write_text(AIRFLOW_2)
+    result = _headwater(
+        tmp_path,
+        "dags",
+        "list",
+        "--folder",
+        str(folder),
+        "-o",
+        "json",
+        PYTHONPATH=str(tmp_path / "site"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert [d["dag_id"] for d in json.loads(result.stdout)["dags"]] == ["classic"]
+    assert "A real Airflow is installed" not in result.stderr
+
+
 def test_names_are_headwaters_objects_and_unknown_ones_are_named() -> None:
     finder = AirflowNamesFinder()
     spec = finder.find_spec("airflow.operators.bash")

@@ -135,7 +135,7 @@ def install_airflow_names() -> bool:
     with _lock:
         if _installed is not None:
             return True
-        if _real_airflow_importable():
+        if real_airflow_importable():
             if not _refused:
                 log.warning(
                     "A real Airflow is installed in this environment: headwater leaves "
@@ -149,15 +149,22 @@ def install_airflow_names() -> bool:
         return True
 
 
-def _real_airflow_importable() -> bool:
-    """Whether ``import airflow`` would find a package of its own (not ours)."""
+def real_airflow_importable() -> bool:
+    """Whether ``import airflow`` would find a package of its own (not ours). A folder named
+    ``airflow`` without an ``__init__.py`` on the path (a namespace package: the working
+    folder holds Airflow's unpacked examples, say) is no Airflow installation."""
     loaded = sys.modules.get("airflow")
     if loaded is not None:
-        return not isinstance(getattr(loaded, "__loader__", None), AirflowNamesFinder)
+        finder = getattr(loaded, "__loader__", None)
+        return (
+            not isinstance(finder, AirflowNamesFinder)
+            and getattr(loaded, "__file__", None) is not None
+        )
     try:
-        return importlib.util.find_spec("airflow") is not None
+        spec = importlib.util.find_spec("airflow")
     except (ImportError, ValueError):
         return False
+    return spec is not None and spec.origin is not None
 
 
 def airflow_compat_enabled() -> bool:
@@ -190,7 +197,7 @@ def turn_on_for_airflow_folder(settings: Settings) -> list[Path]:
     changed)."""
     import os
 
-    if settings.core.airflow_compat or _real_airflow_importable():
+    if settings.core.airflow_compat or real_airflow_importable():
         return []
     found = airflow_dag_files(settings.dags_folder)
     if found:

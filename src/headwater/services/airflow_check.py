@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.dag_processing.processor import default_max_children, parse_result
-from headwater.loading.airflow_imports import is_airflow_name
+from headwater.loading.airflow_imports import is_airflow_name, real_airflow_importable
 from headwater.loading.dagbag import iter_dag_files
 
 __all__ = [
@@ -430,16 +430,6 @@ def _duplicates(files: Iterable[FileCheck]) -> None:
         check.dags = kept
 
 
-def _real_airflow_here() -> bool:
-    """Whether ``import airflow`` finds a real Airflow in this environment."""
-    import importlib.util
-
-    try:
-        return "airflow" not in sys.modules and importlib.util.find_spec("airflow") is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def check_folder(
     folder: Path,
     *,
@@ -469,4 +459,4 @@ def check_folder(
             by_path = {c.path: c for c in checks}
             for (path, _), result in zip(jobs, results, strict=True):
                 by_path[str(path)].runs.append(result)
-    return FolderCheck(str(folder), checks, ran=run, real_airflow=_real_airflow_here())
+    return FolderCheck(str(folder), checks, ran=run, real_airflow=real_airflow_importable())
