@@ -10,7 +10,7 @@ from typing import Any as _Any
 
 from headwater.authoring import dag_runs_access as _dag_runs_access
 from headwater.authoring import in_process_runs as _in_process_runs
-from headwater.authoring import operator as _operator
+from headwater.authoring import operator_templates as _operator_templates
 from headwater.authoring.assets import (
     Asset,
     AssetAlias,
@@ -81,7 +81,7 @@ def _render_for_task(
     return render_for_task(task, content, context, env)
 
 
-_operator.set_template_renderer(_render_for_task)
+_operator_templates.set_template_renderer(_render_for_task)
 
 __all__ = [
     "DAG",

@@ -26,6 +26,7 @@ from headwater.authoring.operator_arguments import (
     unknown_arguments,
     validate_task_id,
 )
+from headwater.authoring.operator_templates import RendersTemplates
 from headwater.authoring.params import Param, check_params
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
@@ -81,7 +82,7 @@ pool runs at once, and well inside the database's integer column (32 bits on Pos
 a pasted or mistyped number is refused with a clear error, not by the database driver."""
 
 
-class BaseOperator(DependencyMixin):
+class BaseOperator(RendersTemplates, DependencyMixin):
     """A unit of work in a DAG. Subclasses implement :meth:`execute`.
 
     Example::
@@ -476,53 +477,12 @@ class BaseOperator(DependencyMixin):
 
         return XComArg(self)
 
-    def render_template(
-        self,
-        content: Any,
-        context: Mapping[str, Any],
-        jinja_env: Any = None,
-        seen_oids: set[int] | None = None,
-    ) -> Any:
-        """Render ``content`` with ``context`` as this task's template fields are rendered
-        (Airflow's ``BaseOperator.render_template``): strings are Jinja templates, a string
-        ending with one of :attr:`template_ext` names a template file (in the DAG file's
-        folder or its ``template_searchpath``), and strings inside lists, tuples and dicts
-        are rendered too. ``jinja_env`` replaces the DAG's Jinja environment; an object whose
-        ``id`` is in ``seen_oids`` is returned as it is. Example, inside a task::
-
-            context["task"].render_template("run {{ run_id }}", context)
-
-        The rendering itself lives in the task runtime, a layer above authoring: the package
-        wires it in with :func:`set_template_renderer`."""
-        if seen_oids is not None and id(content) in seen_oids:
-            return content
-        if _template_renderer is None:
-            raise DagDefinitionError(
-                f"task {self.task_id!r}: render_template has no renderer: "
-                "import headwater.runtime.templating to register it"
-            )
-        return _template_renderer(self, content, dict(context), jinja_env)
-
     def iter_template_values(self) -> Iterator[tuple[str, Any]]:
         for name in self.template_fields:
             yield name, getattr(self, name, None)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.task_id}>"
-
-
-TemplateRenderer = Callable[["BaseOperator", Any, dict[str, Any], Any], Any]
-"""``renderer(task, content, context, jinja_env_or_None)``: what
-:meth:`BaseOperator.render_template` renders with."""
-
-_template_renderer: TemplateRenderer | None = None
-
-
-def set_template_renderer(renderer: TemplateRenderer) -> None:
-    """Say what :meth:`BaseOperator.render_template` renders with (the task runtime's
-    templating, :func:`headwater.runtime.templating.render_for_task`)."""
-    global _template_renderer
-    _template_renderer = renderer
 
 
 def _binds(
