@@ -13,7 +13,7 @@ from tests.airflow_style.conftest import AirflowDagTest
 
 
 class _Status(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = b"ok" if self.path == "/status" else b"missing"
         self.send_response(200 if self.path == "/status" else 404)
         self.send_header("Content-Length", str(len(body)))
