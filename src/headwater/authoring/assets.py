@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.asset_access import AssetAccessControl
+from headwater.authoring.asset_watchers import AssetWatcher, check_watchers, watcher_from_json
 from headwater.authoring.partitions import Partitions, check_partitions, partitions_from_json
 from headwater.exceptions import DagDefinitionError, InvalidScheduleError
 
@@ -111,7 +112,9 @@ class Asset(AssetCondition):
     """A piece of data, named by its URI (``s3://bucket/key``, ``postgres://db/schema/table``,
     or any string without spaces). Two assets with one URI are the same asset.
 
-    ``Asset(name="orders")`` alone (Airflow 3's form) uses the name as the URI."""
+    ``Asset(name="orders")`` alone (Airflow 3's form) uses the name as the URI.
+    ``watchers`` (:class:`~headwater.authoring.asset_watchers.AssetWatcher`) are triggers
+    whose events update the asset while a DAG scheduled on it is active and unpaused."""
 
     def __init__(
         self,
@@ -122,6 +125,7 @@ class Asset(AssetCondition):
         partitions: Partitions | None = None,
         *,
         access_control: AssetAccessControl | None = None,
+        watchers: Sequence[AssetWatcher] | None = None,
     ) -> None:
         if uri is None:
             if name is None:
@@ -142,6 +146,7 @@ class Asset(AssetCondition):
             )
         # Airflow's multi-team rules: kept, and ignored (headwater.authoring.asset_access).
         self.access_control = access_control
+        self.watchers = check_watchers(watchers, uri)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Asset) and other.uri == self.uri
@@ -159,9 +164,16 @@ class Asset(AssetCondition):
         yield self
 
     def to_json(self) -> dict[str, Any]:
-        data = {"uri": self.uri, "name": self.name, "group": self.group, "extra": self.extra}
+        data: dict[str, Any] = {
+            "uri": self.uri,
+            "name": self.name,
+            "group": self.group,
+            "extra": self.extra,
+        }
         if self.partitions is not None:
             data["partitions"] = self.partitions.to_json()
+        if self.watchers:  # absent when none: documents without watchers hash as before
+            data["watchers"] = [w.to_json() for w in self.watchers]
         return {"asset": data}
 
 
@@ -268,6 +280,7 @@ def condition_from_json(data: Any) -> AssetCondition:
             value.get("group", "asset"),
             value.get("extra"),
             partitions_from_json(value.get("partitions")),
+            watchers=[watcher_from_json(w) for w in value.get("watchers") or []],
         )
     if kind == "alias":
         return AssetAlias(value["name"])

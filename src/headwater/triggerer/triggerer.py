@@ -14,7 +14,9 @@ of a :class:`~headwater.triggerer.runner.TriggerRunner`. Each tick:
    has room (``capacity``), builds each new one from its
    classpath and kwargs (one that cannot be built fails, the error naming the classpath)
    and starts it, and cancels the ones it holds no longer (fired, failed, deleted because
-   their task moved on, or taken over by another triggerer after its lease ran out).
+   their task moved on, or taken over by another triggerer after its lease ran out);
+4. starts and stops the asset watchers (:mod:`~headwater.triggerer.asset_watchers`) that
+   active, unpaused DAGs want; each event of theirs is recorded as an asset event.
 
 :meth:`Triggerer.run` ticks every ``poll_interval_s``; in between, it writes events as
 soon as they come (the runner wakes it), then calls ``on_fired`` so that a scheduler in the
@@ -41,6 +43,7 @@ from headwater.db.reconnect import is_connection_lost, short_reason
 from headwater.exceptions import HeadwaterError
 from headwater.scheduler.job_heartbeat import JobHeartbeat
 from headwater.strict_json import dumps
+from headwater.triggerer.asset_watchers import AssetWatchers
 from headwater.triggerer.runner import TriggerResult, TriggerRunner
 from headwater.triggers.base import build_trigger
 
@@ -92,6 +95,8 @@ class Triggerer:
         )
         self._results_ready = threading.Event()
         self.runner = TriggerRunner(on_result=self._results_ready.set)
+        self.watchers = AssetWatchers(store, self.runner)
+        """The asset watchers it runs, on the same runner (negative trigger ids)."""
         self.running: dict[int, TriggerRow] = {}
         """The triggers handed to the runner that have not ended (nor been cancelled)."""
         self._unwritten: list[TriggerResult] = []
@@ -113,6 +118,7 @@ class Triggerer:
         another triggerer takes them over at once) and end the job row."""
         self.runner.stop()
         self.running.clear()
+        self.watchers.forget()
         try:
             self.write_results()
             released = self.store.release_trigger_claims(self.id)
@@ -171,6 +177,7 @@ class Triggerer:
         now = now or self.clock.now()
         self.write_results(now)
         self.keep_alive(now)
+        self.watchers.refresh(now)
         if self.store.count_waiting_triggers() == len(self.running):
             # Idle, or running every waiting trigger: nothing new to claim, none gone (a
             # claim reads every held trigger under SQLite's write lock: 30 ms for 1,000).
@@ -223,6 +230,13 @@ class Triggerer:
         """Fire (one transaction) or fail the triggers that came to a result; kept to be
         written again when the database refuses (an event is never dropped)."""
         results = [*self._unwritten, *self.runner.results()]
+        watched = [r for r in results if self.watchers.owns(r.trigger_id)]
+        results = [r for r in results if not self.watchers.owns(r.trigger_id)]
+        recorded = (watched or self.watchers.has_unwritten()) and self.watchers.record(
+            watched, now or self.clock.now()
+        )
+        if recorded and self.on_fired is not None:
+            self.on_fired()  # a scheduler beside it creates the runs of the asset events
         if not results:
             return
         now = now or self.clock.now()

@@ -1,7 +1,11 @@
-"""FileTrigger: fires when a file matching a glob pattern exists.
+"""File triggers: :class:`FileTrigger` fires when a file matching a glob pattern exists;
+:class:`FileDeleteTrigger` and :class:`DirectoryFileDeleteTrigger` fire when one named file
+exists, and delete it, for asset watchers (each event updates the asset, and the trigger
+starts again: deleting the file is what keeps one file from firing twice).
 
-The rule is :class:`~headwater.sensors.FileSensor`'s, shared through :func:`find_file`: a
-regular file the pattern matches, or a matched folder that holds a file somewhere below it.
+:class:`FileTrigger`'s rule is :class:`~headwater.sensors.FileSensor`'s, shared through
+:func:`find_file`: a regular file the pattern matches, or a matched folder that holds a file
+somewhere below it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,32 @@ def find_file(pattern: str, recursive: bool = False) -> str | None:
     return None
 
 
+def _check_text(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise HeadwaterError(f"{field} must be a non-empty path or name, got {value!r}")
+    return value
+
+
+def _check_interval(poke_interval: Any) -> float:
+    if isinstance(poke_interval, bool) or not isinstance(poke_interval, int | float):
+        raise HeadwaterError(f"poke_interval must be seconds, got {poke_interval!r}")
+    if not poke_interval > 0:
+        raise HeadwaterError(f"poke_interval must be > 0 seconds, got {poke_interval!r}")
+    return float(poke_interval)
+
+
+def take_file(path: str) -> bool:
+    """Delete ``path`` if it is a regular file; whether this call deleted it (False when it is
+    absent, not a file, or another watcher deleted it first)."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 class FileTrigger(BaseTrigger):
     """Checks every ``poke_interval`` seconds whether ``filepath`` (an absolute path or
     glob pattern) finds a file (see :func:`find_file`); fires with the path of the file it
@@ -37,15 +67,9 @@ class FileTrigger(BaseTrigger):
     """
 
     def __init__(self, filepath: str, recursive: bool = False, poke_interval: float = 5.0) -> None:
-        if not isinstance(filepath, str) or not filepath:
-            raise HeadwaterError(f"filepath must be a non-empty path or pattern, got {filepath!r}")
-        if isinstance(poke_interval, bool) or not isinstance(poke_interval, int | float):
-            raise HeadwaterError(f"poke_interval must be seconds, got {poke_interval!r}")
-        if not poke_interval > 0:
-            raise HeadwaterError(f"poke_interval must be > 0 seconds, got {poke_interval!r}")
-        self.filepath = filepath
+        self.filepath = _check_text("filepath", filepath)
         self.recursive = bool(recursive)
-        self.poke_interval = float(poke_interval)
+        self.poke_interval = _check_interval(poke_interval)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -64,3 +88,62 @@ class FileTrigger(BaseTrigger):
                 yield TriggerEvent(found)
                 return
             await asyncio.sleep(self.poke_interval)
+
+
+class FileDeleteTrigger(BaseTrigger):
+    """Checks every ``poke_interval`` seconds whether the regular file ``filepath`` exists
+    (no pattern); when it does, deletes it and fires with ``{"filepath": filepath}``. Meant
+    for asset watchers: whoever drops the file asks for one event of the asset.
+
+    Example: ``FileDeleteTrigger("/data/inbox/ready.flag", poke_interval=10)``.
+    """
+
+    def __init__(self, filepath: str, poke_interval: float = 5.0) -> None:
+        self.filepath = _check_text("filepath", filepath)
+        self.poke_interval = _check_interval(poke_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            trigger_classpath(self),
+            {"filepath": self.filepath, "poke_interval": self.poke_interval},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        while not await asyncio.to_thread(take_file, self.filepath):
+            await asyncio.sleep(self.poke_interval)
+        yield TriggerEvent({"filepath": self.filepath})
+
+
+class DirectoryFileDeleteTrigger(BaseTrigger):
+    """Checks every ``poke_interval`` seconds whether ``filename`` (a bare name) is in
+    ``directory``; when it is, deletes it and fires with ``{"filepath": <its path>}``. A
+    missing directory is as good as an empty one (the trigger keeps looking).
+
+    Example: ``DirectoryFileDeleteTrigger(directory="/data/flags", filename="us.flag")``.
+    """
+
+    def __init__(self, *, directory: str, filename: str, poke_interval: float = 5.0) -> None:
+        self.directory = _check_text("directory", directory)
+        self.filename = _check_text("filename", filename)
+        if os.sep in filename or (os.altsep is not None and os.altsep in filename):
+            raise HeadwaterError(
+                f"filename must be a name inside directory {directory!r}, without a folder; "
+                f"got {filename!r}"
+            )
+        self.poke_interval = _check_interval(poke_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            trigger_classpath(self),
+            {
+                "directory": self.directory,
+                "filename": self.filename,
+                "poke_interval": self.poke_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        path = os.path.join(self.directory, self.filename)
+        while not await asyncio.to_thread(take_file, path):
+            await asyncio.sleep(self.poke_interval)
+        yield TriggerEvent({"filepath": path})
