@@ -38,6 +38,7 @@ _AUTHORING = {
     "BaseOperator": f"{_HW}:BaseOperator",
     "Param": f"{_HW}:Param",
     "AssetAccessControl": "headwater.authoring.asset_access:AssetAccessControl",
+    "AssetWatcher": "headwater.authoring.asset_watchers:AssetWatcher",
     "Asset": f"{_HW}:Asset",
     "AssetAlias": f"{_HW}:AssetAlias",
     "AssetAll": f"{_HW}:AssetAll",
@@ -156,7 +157,9 @@ _COMPAT_SDK = {
 from it (the SDK's names, ``timezone``, ``Context``)."""
 
 _TRIGGERS_BY_MODULE = {
-    "triggers.file": _names(_TRIGGERS, "FileTrigger"),
+    "triggers.file": _names(
+        _TRIGGERS, "FileTrigger", "FileDeleteTrigger", "DirectoryFileDeleteTrigger"
+    ),
     "triggers.temporal": _names(_TRIGGERS, "DateTimeTrigger", "TimeDeltaTrigger"),
     "triggers.external_task": _names(_TRIGGERS, "DagStateTrigger", "WorkflowTrigger"),
 }

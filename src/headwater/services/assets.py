@@ -179,7 +179,7 @@ def create_asset_event(
     from headwater.authoring.assets import Asset
     from headwater.authoring.partitions import check_key_text
     from headwater.exceptions import DagDefinitionError, InvalidPartitionKeyError
-    from headwater.operations import assets as operations
+    from headwater.store import recorded_asset_events
     from headwater.strict_json import InvalidJsonError, require_finite
 
     try:
@@ -190,7 +190,7 @@ def create_asset_event(
     except (DagDefinitionError, InvalidJsonError, InvalidPartitionKeyError) as exc:
         raise InvalidRequestError(str(exc)) from None
     try:
-        row = operations.create_asset_event(
+        row = recorded_asset_events.create_asset_event(
             ctx.store,
             body.uri,
             timestamp=ctx.now(),

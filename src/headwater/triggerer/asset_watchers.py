@@ -12,7 +12,7 @@ removed, or the watcher changed).
 
 Each event a watcher's trigger yields becomes an event of its asset
 (:meth:`AssetWatchers.record`), through the same path as events created from outside
-(:func:`headwater.operations.assets.create_asset_event`: recorded, queued for the DAGs
+(:func:`headwater.store.recorded_asset_events.create_asset_event`: recorded, queued for the DAGs
 scheduled on the asset, logged), with ``extra`` ``{"from_trigger": true, "watcher": name,
 "payload": payload}``; the scheduler's asset scheduling then creates the runs. The trigger
 is built again and restarted at once. A trigger that fails (raises, ends without an event,
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.dag_processing.serialized_assets import StoredWatcher, schedule_watchers
 from headwater.db.errors import DamagedDatabaseError
 from headwater.exceptions import HeadwaterError
-from headwater.operations.assets import create_asset_event
+from headwater.store.recorded_asset_events import create_asset_event
 from headwater.strict_json import dumps
 from headwater.triggers.base import build_trigger
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.triggers.base import BaseTrigger, TriggerEvent, build_trigger
 from headwater.triggers.external_task import DagStateTrigger, WorkflowTrigger
-from headwater.triggers.file import FileTrigger
+from headwater.triggers.file import DirectoryFileDeleteTrigger, FileDeleteTrigger, FileTrigger
 from headwater.triggers.temporal import DateTimeTrigger, TimeDeltaTrigger
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ __all__ = [
     "BaseTrigger",
     "DagStateTrigger",
     "DateTimeTrigger",
+    "DirectoryFileDeleteTrigger",
+    "FileDeleteTrigger",
     "FileTrigger",
     "HttpTrigger",
     "ResponseCondition",

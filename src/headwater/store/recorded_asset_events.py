@@ -1,5 +1,6 @@
-"""Asset events people create (CLI, REST API): recorded, queued for the DAGs scheduled on
-the asset, and logged in the event log with who created them, in one transaction."""
+"""Asset events created from outside a task (people through the CLI and REST API, the
+triggerer's asset watchers): recorded, queued for the DAGs scheduled on the asset, and logged
+in the event log with who created them, in one transaction."""
 
 from __future__ import annotations
 
