@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,6 +44,8 @@ def call_with_context(
             call_kwargs.pop(name, None)
     result = fn(*args, **call_kwargs)
     if inspect.iscoroutine(result):
+        import asyncio  # only async tasks pay for it: a tenth of `import headwater`
+
         return asyncio.run(result)
     return result
 
