@@ -10,7 +10,7 @@ import pytest
 from headwater.clock import FakeClock
 from headwater.settings import Settings, load_settings
 
-pytest_plugins = ["database_fixtures", "web_fixtures", "account_fixtures"]
+pytest_plugins = ["database_fixtures", "web_fixtures", "account_fixtures", "signal_guard"]
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -51,7 +51,7 @@ _SESSION = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"p{os.getpid()}")[:10]
 _created: list[str] = []
 
 
-def _worker_database(suffix: str = "") -> str:
+def worker_database(suffix: str = "") -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return f"headwater_test_{_SESSION}_{worker}{suffix}"
 
@@ -83,7 +83,7 @@ def postgres_admin_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _fresh_postgres_database(admin_url: str, name: str) -> str:
+def fresh_postgres_database(admin_url: str, name: str) -> str:
     """Create database ``name`` if missing and empty its public schema; returns its URL."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -110,7 +110,7 @@ def _fresh_postgres_database(admin_url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_migrated_url(postgres_admin_url: str) -> str:
     """This worker's database, migrated from scratch once per session."""
-    url = _fresh_postgres_database(postgres_admin_url, _worker_database())
+    url = fresh_postgres_database(postgres_admin_url, worker_database())
     engine = create_db_engine(url)
     try:
         upgrade(engine)
@@ -187,7 +187,7 @@ def scratch_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'scratch' / 'headwater.db'}"
     admin_url: str = request.getfixturevalue("postgres_admin_url")
-    return _fresh_postgres_database(admin_url, _worker_database("_scratch"))
+    return fresh_postgres_database(admin_url, worker_database("_scratch"))
 
 
 def _revisions() -> list[str]:

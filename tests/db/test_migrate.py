@@ -8,16 +8,18 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
-from database_fixtures import HEAD, REVISIONS
+from database_fixtures import HEAD, REVISIONS, fresh_postgres_database, worker_database
 from db_records import T0
 from headwater.db import DatabaseError, migrate
 from headwater.db.engine import create_db_engine
 from headwater.db.migrate import (
     MigrationState,
+    alembic_config,
     check,
     current_revision,
     require_up_to_date,
@@ -97,8 +99,70 @@ def test_upgrade_creates_every_table_once(engine: Engine) -> None:
     assert SqlStore(engine).list_pools() == [PoolRow("default_pool", 128, "Default pool")]
 
 
+def _migrate_step_by_step(engine: Engine) -> None:
+    """The whole chain, one migration after another (``upgrade`` builds a new database from
+    the models in one step instead)."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+
+
+def _schema(engine: Engine) -> dict[str, dict[str, object]]:
+    """Every table as the database describes it: columns (type, null, default), primary key,
+    indexes, unique and check constraints, foreign keys."""
+    inspector = inspect(engine)
+    return {
+        table: {
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(table)
+            ),
+            "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+            "unique": sorted(
+                tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)
+            ),
+            "checks": sorted(str(c["sqltext"]) for c in inspector.get_check_constraints(table)),
+            "foreign keys": sorted(
+                (
+                    tuple(f["constrained_columns"]),
+                    f["referred_table"],
+                    tuple(f["referred_columns"]),
+                    str(f.get("options")),
+                )
+                for f in inspector.get_foreign_keys(table)
+            ),
+        }
+        for table in inspector.get_table_names()
+    }
+
+
+def test_a_new_database_is_what_the_whole_chain_builds(
+    engine: Engine, scratch_db_url: str, request: pytest.FixtureRequest
+) -> None:
+    assert upgrade(engine) == REVISIONS  # a new database: built from the models at once
+    if engine.dialect.name == "sqlite":
+        chain_url = scratch_db_url.replace("headwater.db", "chain.db")
+    else:
+        admin_url: str = request.getfixturevalue("postgres_admin_url")
+        chain_url = fresh_postgres_database(admin_url, worker_database("_chain"))
+    chained = create_db_engine(chain_url)
+    try:
+        _migrate_step_by_step(chained)
+        assert check(chained).up_to_date
+        built, migrated = _schema(engine), _schema(chained)
+        assert set(built) == set(migrated) == TABLES
+        for table in sorted(TABLES):
+            assert built[table] == migrated[table], table
+        assert SqlStore(chained).list_pools() == SqlStore(engine).list_pools()
+    finally:
+        chained.dispose()
+
+
 def test_the_migrations_create_exactly_the_models(engine: Engine) -> None:
-    upgrade(engine)
+    _migrate_step_by_step(engine)
     assert _differences(engine, Base.metadata) == []
     # The comparison does look: a column the migrations lack shows up.
     changed = MetaData()

@@ -7,6 +7,11 @@ here in code, so no ``alembic.ini`` is needed. Example::
     upgrade(engine)                  # creates every table, or applies what is missing
     status = check(engine)           # MigrationStatus(state=UP_TO_DATE, current="0001", ...)
 
+A database with no schema at all is created from the models in one step and stamped at the
+newest revision (what the whole chain would build: a test keeps the two equal, table by
+table, on SQLite and PostgreSQL); a database at an older revision gets the pending
+migrations. The chain's scripts are read once per process.
+
 Every function runs in one transaction. Concurrent upgrades are safe: on PostgreSQL they
 take an advisory lock, on SQLite the write transaction (``BEGIN IMMEDIATE``) serializes them;
 the second one finds the schema up to date and does nothing.
@@ -14,6 +19,7 @@ the second one finds the schema up to date and does nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,7 +41,13 @@ from headwater.db import (
 )
 from headwater.db.engine import READ_ONLY
 from headwater.db.errors import DatabaseError
-from headwater.db.models import Base
+from headwater.db.models import (
+    DEFAULT_POOL,
+    DEFAULT_POOL_DESCRIPTION,
+    DEFAULT_POOL_SLOTS,
+    Base,
+    PoolModel,
+)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -146,13 +158,39 @@ def _upgrade(conn: Connection) -> list[str]:
     status = _status(conn)
     if status.state is MigrationState.UNKNOWN_REVISION:
         raise DatabaseError(status.describe())
-    if status.pending:
+    if status.state is MigrationState.NOT_INITIALISED:
+        _create_from_models(conn)
+    elif status.pending:
         command.upgrade(alembic_config(conn), "head")
     return list(status.pending)
 
 
+def _create_from_models(conn: Connection) -> None:
+    """What the whole chain builds, in one step: the tables, the rows the migrations seed (the
+    default pool), and the newest revision recorded."""
+    Base.metadata.create_all(conn)
+    conn.execute(
+        PoolModel.__table__.insert().values(
+            name=DEFAULT_POOL, slots=DEFAULT_POOL_SLOTS, description=DEFAULT_POOL_DESCRIPTION
+        )
+    )
+    MigrationContext.configure(conn).stamp(_script(), "head")
+
+
+def _script() -> ScriptDirectory:
+    """The migrations shipped with this headwater (they cannot change while it runs)."""
+    return _script_in(MIGRATIONS_DIR)
+
+
+@functools.cache
+def _script_in(folder: Path) -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(folder))
+    return ScriptDirectory.from_config(config)
+
+
 def _status(conn: Connection) -> MigrationStatus:
-    script = ScriptDirectory.from_config(alembic_config())
+    script = _script()
     head = script.get_current_head()
     if head is None:  # pragma: no cover - the package always ships 0001
         raise DatabaseError(f"no migrations found in {MIGRATIONS_DIR}")
