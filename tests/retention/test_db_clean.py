@@ -181,3 +181,31 @@ def test_the_batch_size_setting(store: SqlStore, monkeypatch: pytest.MonkeyPatch
     seed(store, now=datetime.now(UTC))
     data = json.loads(invoke("db", "clean", "--older-than", "90d", "-y", "-o", "json").stdout)
     assert (data["runs"], data["batches"]) == (3, 2)
+
+
+def test_expired_task_state_goes_whatever_its_runs_age(
+    store: SqlStore, retention_settings: Settings
+) -> None:
+    from datetime import timedelta
+
+    from headwater.store.state_stores import TaskStateScope
+
+    store.create_dag_run(make_run("etl", "new", 0, state=DagRunState.RUNNING), [])
+    scope = TaskStateScope("etl", "new", "extract")
+    now = store.clock.now()
+    store.set_task_state(scope, "old", 1, expires_at=now - timedelta(seconds=1), now=now)
+    store.set_task_state(scope, "later", 2, expires_at=now + timedelta(hours=1), now=now)
+    store.set_task_state(scope, "forever", 3, expires_at=None, now=now)
+    dry = clean_old_data(
+        store, retention_settings, older_than=parse_age("90d"), now=now, dry_run=True
+    )
+    assert dry.rows["task_state_store"] == 0
+    with acting_as("cli:test"):
+        report = clean_old_data(store, retention_settings, older_than=parse_age("90d"), now=now)
+    assert report.runs == 0
+    assert report.rows["task_state_store"] == 1
+    later = now + timedelta(hours=2)
+    assert store.list_task_state(scope, now=now) == {"forever": 3, "later": 2}
+    assert store.list_task_state(scope, now=later) == {"forever": 3}
+    (event,) = store.list_events(kind="db_clean")
+    assert json.loads(event.detail or "{}")["rows"]["task_state_store"] == 1

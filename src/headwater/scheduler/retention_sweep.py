@@ -5,8 +5,10 @@
 waits at most one batch for the database): the removable runs with their rows
 (:mod:`headwater.store.retention` says which runs and rows), their log folders and their
 XCom files (:mod:`headwater.xcom_objects`), then old events without a run and old asset
-events no kept run consumed. A dry run counts the same things and changes nothing. A real
-one ends with one ``db_clean`` event naming the cutoff, the counts and who asked.
+events no kept run consumed, and task state whose expiry passed (whatever its run's age: an
+expired key reads as absent already). A dry run counts the runs, events and asset events
+and changes nothing. A real one ends with one ``db_clean`` event naming the cutoff, the
+counts and who asked.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from headwater.store.retention import (
     EVENTS_TABLE,
     RUN_TABLES,
     RUNS_TABLE,
+    TASK_STATE_TABLE,
     RunKey,
 )
 from headwater.xcom_objects import delete_run_objects
@@ -115,6 +118,9 @@ def sweep(
             delete_run_objects(settings, run_dag_id, run_id)
     _sweep_ids(store, report, size, EVENTS_TABLE, stop)
     _sweep_ids(store, report, size, ASSET_EVENTS_TABLE, stop)
+    if not dry_run and dag_id is None and not stop():
+        expired = store.delete_expired_task_state(at or store.clock.now())
+        report.add_rows({TASK_STATE_TABLE: expired})
     if stop():
         log.info("The clean-up stopped early (the scheduler stops)")
         return report

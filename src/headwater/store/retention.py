@@ -51,6 +51,8 @@ RUNS_TABLE = "dag_runs"
 EVENTS_TABLE = "events"
 ASSET_EVENTS_TABLE = "asset_events"
 BACKFILLS_TABLE = "backfills"
+TASK_STATE_TABLE = "task_state_store"
+"""Also swept for rows whose expiry passed, whatever their run's age."""
 
 
 class RetentionStore(ABC):

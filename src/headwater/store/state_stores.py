@@ -7,7 +7,8 @@ where their values live (:mod:`headwater.runtime.state_store_context` hands them
   index) and a key. Every try of the instance sees the same rows, which is the point: a
   retry finds the job id its first try stored and reattaches to the job instead of starting
   a second one. A row may expire (``expires_at``): an expired row reads as absent and is
-  removed by :meth:`StateStore.delete_expired_task_state`. Rows go with their run (the SQL
+  removed by :meth:`StateStore.delete_expired_task_state` (each clean-up of old data runs it:
+  ``db clean`` and the daily one). Rows go with their run (the SQL
   foreign key cascades; ``db clean`` removes them with it).
 * **Asset state** is keyed by the asset's URI (its identity in headwater) and a key,
   shared by every DAG that names the asset (a watermark a producer advances and a

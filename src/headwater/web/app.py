@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # moved out of the collector's sight, so a full collection no longer walks half a
             # million objects, which made about one request in twelve ~100 ms slower.
             gc.freeze()
-            yield
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # served in-process again and again (tests): collectable again
 
     app = FastAPI(
         title="headwater",
