@@ -55,6 +55,16 @@ with DAG("broken", schedule=None) as dag
     pass
 '''
 
+DEPRECATED_NAMES = """\
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.dummy import DummyOperator
+from airflow.operators.bash_operator import BashOperator
+
+with DAG("old_style", start_date=datetime(2024, 1, 1), schedule_interval="@daily") as dag:
+    DummyOperator(task_id="start") >> BashOperator(task_id="hello", bash_command="echo hi")
+"""
+
 RAISES = '''\
 """Raises while imported, after reading a setting Airflow had."""
 from airflow import DAG
@@ -116,12 +126,13 @@ def test_json_names_each_file_its_line_and_what_stops_it(folder: Path, tmp_path:
         "unknown_argument.py",
         "unknown_provider.py",
     ]
-    assert data["totals"] == {"files": 6, "files_loading": 2}
+    assert data["totals"] == {"files": 6, "files_loading": 2, "files_with_notes": 0}
     assert data["summary"] == "2 of 6 files load"
     assert data["ok"] is False
     assert files["check_loads.py"]["loads"] is True
     assert files["check_loads.py"]["dags"] == ["check_loads"]
     assert files["check_loads.py"]["problems"] == []
+    assert files["check_loads.py"]["notes"] == []
 
     (provider,) = files["unknown_provider.py"]["problems"]
     assert provider["kind"] == "airflow_import"
@@ -148,6 +159,47 @@ def test_json_names_each_file_its_line_and_what_stops_it(folder: Path, tmp_path:
     assert raised["line"] == 5
     assert raised["reason"] == "KeyError: 'max_rows' (raised while importing the file)"
     assert "runs" in files["raises.py"] and files["raises.py"]["runs"] == []
+
+
+def test_names_airflow_deprecated_are_notes_at_their_lines(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "old_style.py").write_text(DEPRECATED_NAMES)
+    shutil.copy(AIRFLOW_DAGS / "check_loads.py", dags / "check_loads.py")
+
+    done = _run(str(dags), "--output", "json", home=tmp_path / "home")
+
+    assert done.returncode == 0, done.stdout + done.stderr  # notes never fail the check
+    data = json.loads(done.stdout)
+    assert data["totals"] == {"files": 2, "files_loading": 2, "files_with_notes": 1}
+    assert data["summary"] == (
+        "2 of 2 files load; 1 file uses names Airflow deprecated (see the notes)"
+    )
+    files = _files(data)
+    assert files["check_loads.py"]["notes"] == []
+    old = files["old_style.py"]
+    assert old["loads"] is True and old["problems"] == []
+    assert [(n["line"], n["source"]) for n in old["notes"]] == [
+        (4, "from airflow.operators.bash_operator import BashOperator"),
+        (
+            6,
+            'with DAG("old_style", start_date=datetime(2024, 1, 1), schedule_interval="@daily") as dag:',
+        ),
+        (
+            7,
+            'DummyOperator(task_id="start") >> BashOperator(task_id="hello", bash_command="echo hi")',
+        ),
+    ]
+    messages = [n["message"] for n in old["notes"]]
+    assert "import BashOperator from airflow.operators.bash instead" in messages[0]
+    assert "schedule_interval is deprecated" in messages[1] and "use schedule" in messages[1]
+    assert "use EmptyOperator" in messages[2]
+
+    table = _run(str(dags), home=tmp_path / "home", env={"COLUMNS": "250"})
+    assert table.returncode == 0, table.stdout + table.stderr
+    notes = [line for line in table.stdout.splitlines() if "│ note " in line]
+    assert len(notes) == 3
+    assert "│ 6 " in notes[1] and "schedule_interval is deprecated" in notes[1]
 
 
 def test_table_shows_rows_and_totals(folder: Path, tmp_path: Path) -> None:
@@ -181,7 +233,13 @@ def test_run_reports_each_dag_and_the_first_failed_task(folder: Path, tmp_path: 
     assert done.returncode == 1, done.stderr
     data = json.loads(done.stdout)
     files = _files(data)
-    assert data["totals"] == {"files": 2, "files_loading": 2, "dags_run": 2, "dags_succeeded": 1}
+    assert data["totals"] == {
+        "files": 2,
+        "files_loading": 2,
+        "files_with_notes": 0,
+        "dags_run": 2,
+        "dags_succeeded": 1,
+    }
     assert data["summary"] == "2 of 2 files load; 1 of 2 DAGs ran to success"
     (good,) = files["check_loads.py"]["runs"]
     assert (good["dag_id"], good["state"], good["failed_task"]) == ("check_loads", "success", None)
@@ -217,7 +275,11 @@ def test_compat_is_on_for_the_check_whatever_the_setting(tmp_path: Path) -> None
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout)["totals"] == {"files": 1, "files_loading": 1}
+    assert json.loads(done.stdout)["totals"] == {
+        "files": 1,
+        "files_loading": 1,
+        "files_with_notes": 0,
+    }
 
 
 def test_a_folder_without_dag_files_says_so(tmp_path: Path) -> None:

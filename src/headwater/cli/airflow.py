@@ -46,7 +46,9 @@ def check(dag_folder: Path, run_dags: bool, timeout: float, output: str) -> None
     scheduler.file_parse_timeout_s, as the DAG processor imports it. A file that does not
     load is shown with the line that stops it and what it is: an Airflow module or name
     headwater does not provide, an unknown operator argument, a naive date, a syntax
-    error, an exception raised at import.
+    error, an exception raised at import. Names Airflow itself deprecated (a file that uses
+    schedule_interval=, DummyOperator, airflow.operators.bash_operator) are listed as
+    notes at their lines, with what to use instead; notes do not fail the check.
 
     With --run, every DAG that loaded is then run once (in a child process, within
     --timeout) and reported as succeeded or failed, with the first failed task and its
@@ -109,7 +111,8 @@ def _shown_path(path: str, folder: Path) -> str:
 
 
 def _rows(check: FileCheck, folder: Path) -> list[list[Any]]:
-    """The file's rows: one per problem (or one saying it loads), then one per DAG run."""
+    """The file's rows: one per problem (or one saying it loads), one per note, then one per
+    DAG run."""
     name = _shown_path(check.path, folder)
     dags = ", ".join(check.dags)
     rows: list[list[Any]] = []
@@ -121,6 +124,9 @@ def _rows(check: FileCheck, folder: Path) -> list[list[Any]]:
             reason += f"\n{problem.source}"
         rows.append([name, "fails", dags, problem.line or "", reason])
         name = dags = ""  # the file once
+    for note in check.notes:
+        text = note.message + (f"\n{note.source}" if note.source else "")
+        rows.append(["", "note", "", note.line or "", text])
     for run in check.runs:
         status = "succeeded" if run.succeeded else run.state
         reason = ""

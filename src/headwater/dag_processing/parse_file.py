@@ -1,5 +1,8 @@
 """The child process that imports one DAG file: ``python -m headwater.dag_processing.parse_file
-PATH PARENT_PID`` prints ``{"dags": [serialized DAG, ...], "errors": [{"line", "message"}, ...]}``.
+PATH PARENT_PID`` prints ``{"dags": [serialized DAG, ...], "errors": [{"line", "message"}, ...],
+"notes": [{"line", "message"}, ...]}``: the notes are the Airflow names the file uses that
+Airflow itself deprecated (``schedule_interval=``, ``DummyOperator``...), each at the file's
+line, which ``headwater airflow check`` lists (the DAG processor does not store them).
 
 Run in its own process so that a file that hangs, crashes the interpreter or leaks cannot
 harm the processor; the processor kills it after the parse timeout. It runs in a session (so a
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,9 @@ def parse(path: Path) -> dict[str, Any]:
     from headwater.dag_processing.serialized_dag import serialize_dag
     from headwater.loading.dagbag import DagBag
 
-    bag = DagBag(path)
+    with warnings.catch_warnings(record=True) as caught:
+        bag = DagBag(path)
+    notes = _airflow_deprecations(caught, path)
     dags: list[dict[str, Any]] = []
     errors = [{"line": e.line, "message": e.message} for e in bag.import_errors]
     for dag_id, dag in sorted(bag.dags.items()):
@@ -29,7 +35,26 @@ def parse(path: Path) -> dict[str, Any]:
             dags.append(serialize_dag(dag))
         except Exception as exc:  # a value the serializer cannot store: report, go on
             errors.append({"line": None, "message": f"DAG {dag_id!r} cannot be stored: {exc}"})
-    return {"dags": dags, "errors": errors}
+    return {"dags": dags, "errors": errors, "notes": notes}
+
+
+def _airflow_deprecations(
+    caught: list[warnings.WarningMessage], path: Path
+) -> list[dict[str, Any]]:
+    """The Airflow deprecation warnings among ``caught`` as notes (line, message), each
+    once; every other warning is shown as it would have been."""
+    helpers = sys.modules.get("headwater.airflow_compat.helpers")  # loaded by airflow names
+    category = getattr(helpers, "AirflowDeprecationWarning", None)
+    notes: list[dict[str, Any]] = []
+    for warning in caught:
+        if category is not None and issubclass(warning.category, category):
+            here = Path(warning.filename).resolve() == path.resolve()
+            note = {"line": warning.lineno if here else None, "message": str(warning.message)}
+            if note not in notes:
+                notes.append(note)
+            continue
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return notes
 
 
 def main() -> None:

@@ -9,7 +9,9 @@ neither break nor slow another's, and what is reported is what the scheduler wou
 DAG that cannot be stored included). Each import error is explained
 (:func:`explain_error`): the file's line and its source, and what it is (an Airflow module
 or name headwater does not provide, an unknown operator argument, a naive date, a syntax
-error, an exception's type and message).
+error, an exception's type and message). A file that loads may still use names Airflow
+itself deprecated (``schedule_interval=``, ``DummyOperator``, ``airflow.operators.bash_operator``):
+each is a :class:`FileNote` at its line, naming the replacement; notes never fail the check.
 
 With ``run``, every DAG that loaded is then run once, in a child process with a time limit
 (:mod:`headwater.services.airflow_check_child`), through what ``headwater dags test`` runs
@@ -42,6 +44,7 @@ from headwater.loading.dagbag import iter_dag_files
 __all__ = [
     "DagRunCheck",
     "FileCheck",
+    "FileNote",
     "FileProblem",
     "FolderCheck",
     "check_folder",
@@ -83,6 +86,20 @@ class FileProblem:
 
 
 @dataclass
+class FileNote:
+    """A name the file uses that Airflow deprecated: it works, and the message names what to
+    use instead (Airflow 3 removed most of them)."""
+
+    message: str
+    line: int | None = None
+    source: str | None = None
+    """That line of the file, stripped."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "source": self.source, "message": self.message}
+
+
+@dataclass
 class DagRunCheck:
     """One DAG run once through ``dags test``'s code path."""
 
@@ -117,6 +134,7 @@ class FileCheck:
     path: str
     dags: list[str] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
+    notes: list[FileNote] = field(default_factory=list)
     runs: list[DagRunCheck] = field(default_factory=list)
 
     @property
@@ -130,6 +148,7 @@ class FileCheck:
             "loads": self.loads,
             "dags": list(self.dags),
             "problems": [p.to_json() for p in self.problems],
+            "notes": [n.to_json() for n in self.notes],
             "runs": [r.to_json() for r in self.runs],
         }
 
@@ -151,6 +170,10 @@ class FolderCheck:
         return sum(f.loads for f in self.files)
 
     @property
+    def files_with_notes(self) -> int:
+        return sum(bool(f.notes) for f in self.files)
+
+    @property
     def runs(self) -> list[DagRunCheck]:
         return [r for f in self.files for r in f.runs]
 
@@ -168,11 +191,18 @@ class FolderCheck:
         if self.ran:
             runs = self.runs
             text += f"; {sum(r.succeeded for r in runs)} of {len(runs)} DAGs ran to success"
+        if noted := self.files_with_notes:
+            text += f"; {noted} {'file uses' if noted == 1 else 'files use'} names Airflow"
+            text += " deprecated (see the notes)"
         return text
 
     def to_json(self) -> dict[str, Any]:
         runs = self.runs
-        totals: dict[str, Any] = {"files": len(self.files), "files_loading": self.files_loading}
+        totals: dict[str, Any] = {
+            "files": len(self.files),
+            "files_loading": self.files_loading,
+            "files_with_notes": self.files_with_notes,
+        }
         if self.ran:
             totals |= {"dags_run": len(runs), "dags_succeeded": sum(r.succeeded for r in runs)}
         return {
@@ -383,6 +413,9 @@ def _parse_file(path: Path, env: Mapping[str, str], timeout_s: float) -> FileChe
     check.dags = [d["dag"]["dag_id"] for d in result.dags]
     for error in result.errors:
         check.problems.append(explain_error(path, error.get("line"), str(error["message"])))
+    for note in data.get("notes", []):
+        line = note.get("line")
+        check.notes.append(FileNote(str(note["message"]), line, _source_line(path, line)))
     return check
 
 
