@@ -36,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -267,21 +268,41 @@ def headwater(
     args: list[str], env: dict[str, str], timeout_s: float, cwd: Path | None = None
 ) -> tuple[Any, str, float]:
     """``python -m headwater ARGS`` (in ``cwd``): (exit code or "timeout", stdout + stderr,
-    seconds)."""
+    seconds). It runs in a session of its own: on a timeout the whole session is killed,
+    with the processes its tasks started (a sensor's command, a virtualenv's interpreter)."""
     started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headwater", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "headwater", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            cwd=cwd,
-        )
+        out, err = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        _kill_session(process.pid)
+        process.communicate()
         return "timeout", "", time.perf_counter() - started
-    return done.returncode, done.stdout + done.stderr, time.perf_counter() - started
+    finally:
+        _kill_session(process.pid)  # what the command left behind, if anything
+    return process.returncode, out + err, time.perf_counter() - started
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid`` (a process that made a group of its own
+    stays in the session)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == sid:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def load_examples(folder: Path, home: Path, timeout_s: float) -> str:
