@@ -24,7 +24,7 @@ from headwater import DAG, Param
 from headwater.operators import BashOperator
 
 with DAG("params_demo", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule="0 8 * * *",
-         tags=["team-a"], description="Every kind of param",
+         tags=["team-a"], description="Every kind of param", dag_display_name="Params demo",
          params={
              "region": Param("eu", enum=["eu", "us"], description="Where to load"),
              "days": Param(3, type="integer", minimum=1, maximum=30, description="How far back"),
@@ -87,6 +87,9 @@ def test_the_dag_list_shows_dags_dots_and_schedules(
     demo = page.locator('tr[data-dag-id="params_demo"]')
     assert demo.locator(".dag-schedule").inner_text() == "every day at 08:00 UTC"
     assert "no runs yet" in demo.inner_text()
+    assert demo.locator("a.dag-link").inner_text() == "Params demo"  # its display name
+    assert demo.locator(".dag-id").inner_text() == "params_demo"
+    assert etl.locator(".dag-id").count() == 0
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1280, "the list scrolls sideways at 1280 px"
     screenshot(page, "dag_list")

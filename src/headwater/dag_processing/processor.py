@@ -322,6 +322,7 @@ class DagFolderProcessor:
                         description=spec.get("description"),
                         schedule=schedule_text(_schedule_text(spec.get("schedule")), spec),
                         tags=list(spec.get("tags") or []),
+                        display_name=spec.get("dag_display_name"),
                     )
                 )
                 store_asset_references(self.store, dag_id, spec, now)

@@ -107,6 +107,8 @@ class DagModel(Base):
     next_dagrun_data_interval_start: Mapped[datetime | None]
     next_dagrun_data_interval_end: Mapped[datetime | None]
     next_dagrun_create_after: Mapped[datetime | None]
+    display_name: Mapped[str | None] = mapped_column(Text)
+    """``dag_display_name`` when the DAG sets one (None: pages show its id)."""
 
 
 class DagRunModel(Base):

@@ -53,6 +53,8 @@ class DagRow:
     next_dagrun_data_interval_start: datetime | None = None
     next_dagrun_data_interval_end: datetime | None = None
     next_dagrun_create_after: datetime | None = None
+    display_name: str | None = None
+    """How commands and pages name the DAG (``dag_display_name``); None: by its id."""
 
 
 @dataclass(frozen=True)

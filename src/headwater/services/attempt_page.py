@@ -24,6 +24,8 @@ class DagHeaderOut(Schema):
     """What the header of every DAG page shows."""
 
     dag_id: str
+    display_name: str
+    """How pages name the DAG: its ``dag_display_name``, else its id."""
     paused: bool
     tags: list[str]
     description: str | None
@@ -88,6 +90,7 @@ def attempt_page(
     return AttemptPageOut(
         dag=DagHeaderOut(
             dag_id=dag_id,
+            display_name=row.display_name or dag_id,
             paused=row.is_paused,
             tags=list(row.tags or ()),
             description=row.description,

@@ -423,6 +423,8 @@ class BackfillForm(Schema):
     empty conf, so a masked default is never sent back as ``***``)."""
 
     dag_id: str
+    display_name: str
+    """How pages name the DAG: its ``dag_display_name``, else its id."""
     description: str | None
     tags: list[str]
     is_paused: bool
@@ -447,6 +449,7 @@ def backfill_form(ctx: ServiceContext, dag_id: str) -> BackfillForm:
     ]
     return BackfillForm(
         dag_id=dag_id,
+        display_name=row.display_name or dag_id,
         description=row.description,
         tags=list(row.tags or ()),
         is_paused=row.is_paused,

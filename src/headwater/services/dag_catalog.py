@@ -43,6 +43,8 @@ class DagListItem(Schema):
     """One DAG of the list."""
 
     dag_id: str
+    display_name: str
+    """How pages name the DAG: its ``dag_display_name``, else its id."""
     description: str | None
     file: str | None
     """The DAG file that defines it (None once no file does)."""
@@ -70,7 +72,7 @@ class DagFilters(Schema):
     """DAGs carrying any of these tags."""
     paused: bool | None = None
     search: str | None = None
-    """Text found (case ignored) in the id, the description or a tag."""
+    """Text found (case ignored) in the id, the display name, the description or a tag."""
     has_import_error: bool | None = None
     """Whether the DAG's file failed to import when last parsed."""
 
@@ -124,7 +126,7 @@ def _passes(row: DagRow, filters: DagFilters, failing: set[str]) -> bool:
         return False
     if filters.search:
         needle = filters.search.strip().casefold()
-        haystack = [row.dag_id, row.description or "", *row.tags]
+        haystack = [row.dag_id, row.display_name or "", row.description or "", *row.tags]
         if not any(needle in text.casefold() for text in haystack):
             return False
     return True
@@ -135,6 +137,7 @@ def list_item(row: DagRow, runs: list[RunSummaryRow], failing: set[str]) -> DagL
     to import."""
     return DagListItem(
         dag_id=row.dag_id,
+        display_name=row.display_name or row.dag_id,
         description=redact(row.description),
         file=row.fileloc,
         tags=list(row.tags),

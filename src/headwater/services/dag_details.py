@@ -34,7 +34,8 @@ MAX_SOURCE_BYTES = 1024 * 1024
 class TaskNode(Schema):
     task_id: str
     label: str
-    """The id without its task group's prefix, as a graph shows it."""
+    """As a graph shows it: the task's ``task_display_name``, else its id without its task
+    group's prefix."""
     operator: str
     group_id: str | None
     trigger_rule: str
@@ -182,6 +183,7 @@ def _task(task: dict[str, Any]) -> TaskNode:
     group = task.get("task_group")
     task_id = task["task_id"]
     label = task_id[len(group) + 1 :] if group and task_id.startswith(f"{group}.") else task_id
+    label = str(task.get("task_display_name") or label)
     return TaskNode(
         task_id=task_id,
         label=label,

@@ -95,7 +95,11 @@ def group_chain(task: BaseOperator) -> list[str]:
 
 
 def task_label(task: BaseOperator) -> str:
-    """The name shown for ``task``: its id without its group's prefix."""
+    """The name shown for ``task``: its ``task_display_name`` when it sets one, else its id
+    without its group's prefix."""
+    shown = getattr(task, "task_display_name", task.task_id)
+    if shown != task.task_id:
+        return str(shown)
     group = task.task_group
     if group is not None and group.group_id and task.task_id.startswith(group.group_id + "."):
         return task.task_id[len(group.group_id) + 1 :]

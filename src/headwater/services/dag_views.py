@@ -251,6 +251,8 @@ class DagHeader(Schema):
     """What the top of every page of a DAG shows."""
 
     dag_id: str
+    display_name: str
+    """How pages name the DAG: its ``dag_display_name``, else its id."""
     paused: bool
     tags: list[str]
     description: str | None
@@ -263,6 +265,7 @@ def dag_header(ctx: ServiceContext, dag_id: str) -> DagHeader:
     row = dag_row(ctx.store, dag_id)
     return DagHeader(
         dag_id=dag_id,
+        display_name=row.display_name or dag_id,
         paused=row.is_paused,
         tags=list(row.tags or ()),
         description=redact_text(row.description) if row.description else None,

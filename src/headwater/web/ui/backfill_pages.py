@@ -79,6 +79,7 @@ def backfill_page(
             "can_operate": principal.can_operate_dag(form.tags),
             # The DAG header partial's context (views part: dag_header.html).
             "dag_id": dag_id,
+            "display_name": form.display_name,
             "paused": form.is_paused,
             "tags": form.tags,
             "description": form.description,

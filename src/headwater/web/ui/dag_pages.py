@@ -64,6 +64,7 @@ def _page(
     header = dag_header(ctx, dag_id)
     values = {
         "dag_id": dag_id,
+        "display_name": header.display_name,
         "paused": header.paused,
         "tags": header.tags,
         "description": header.description,

@@ -61,6 +61,7 @@ def attempt(
         "task_id": task_id,
         "map_index": map_index,
         "label": data.instance.label,
+        "display_name": data.dag.display_name,
         "paused": data.dag.paused,
         "tags": data.dag.tags,
         "description": data.dag.description,

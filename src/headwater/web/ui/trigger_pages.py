@@ -65,6 +65,7 @@ def trigger_page(dag_id: str, request: Request, ctx: Ctx, principal: PagePrincip
         {
             "dag": dag,
             "dag_id": dag.dag_id,
+            "display_name": dag.display_name,
             "paused": dag.paused,
             "tags": dag.tags,
             "description": dag.description,
