@@ -12,12 +12,14 @@ import re
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import pytest
 
-from headwater.airflow_compat.helpers import AirflowDeprecationWarning
+from headwater.airflow_compat.helpers import (
+    AirflowDeprecationWarning,
+    airflow_deprecations_silenced,
+)
 from headwater.loading.airflow_imports import AirflowNamesFinder, turn_on_for_airflow_folder
 from headwater.loading.airflow_names import MODULES
 from headwater.operators import BashOperator
@@ -234,8 +236,7 @@ def test_every_name_of_the_table_is_a_real_headwater_object(module_name: str) ->
         if not attribute:  # a module: another stand-in of the table (imported through it)
             assert where in MODULES, target
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AirflowDeprecationWarning)
+        with airflow_deprecations_silenced():  # the deprecated names are tested elsewhere
             assert getattr(module, name) is getattr(importlib.import_module(where), attribute)
         assert not attribute.startswith("_"), target  # the public API only
 

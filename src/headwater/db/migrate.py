@@ -31,7 +31,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, insert, text
 
 from headwater.db import (
     backfill_models,  # noqa: F401  (registers `backfills` on Base)
@@ -170,7 +170,7 @@ def _create_from_models(conn: Connection) -> None:
     default pool), and the newest revision recorded."""
     Base.metadata.create_all(conn)
     conn.execute(
-        PoolModel.__table__.insert().values(
+        insert(PoolModel).values(
             name=DEFAULT_POOL, slots=DEFAULT_POOL_SLOTS, description=DEFAULT_POOL_DESCRIPTION
         )
     )
