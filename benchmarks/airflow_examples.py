@@ -36,7 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -295,14 +294,9 @@ def headwater(
 def _kill_session(sid: int) -> None:
     """SIGKILL every process of session ``sid`` (a process that made a group of its own
     stays in the session)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getsid(int(entry.name)) == sid:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    from headwater.executors.process_tree import kill_session
+
+    kill_session(sid)
 
 
 def load_examples(folder: Path, home: Path, timeout_s: float) -> str:

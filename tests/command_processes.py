@@ -38,14 +38,9 @@ def run_headwater(
 def kill_session(sid: int) -> None:
     """SIGKILL every process of session ``sid``: the DAG processor a scheduler starts is in
     a process group of its own, so killing the command's group would miss it."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getsid(int(entry.name)) == sid:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    from headwater.executors.process_tree import kill_session as kill_all_of
+
+    kill_all_of(sid)
 
 
 def clean_env(home: Path) -> dict[str, str]:

@@ -114,6 +114,23 @@ def kill_descendants(pid: int, *, spare: Collection[int] = ()) -> int:
     return len(victims)
 
 
+def kill_session(sid: int) -> int:
+    """SIGKILL every process of session ``sid`` (a command started with
+    ``start_new_session=True``, and whatever it started that stayed in its session, even in a
+    process group of its own); how many. For a supervisor ending a command past its time."""
+    killed = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == sid:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    return killed
+
+
 def _kill(pid: int, *, group: bool) -> None:
     try:
         if group:
