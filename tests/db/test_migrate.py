@@ -249,3 +249,14 @@ def test_checking_and_migrating_log_nothing_of_alembic_at_info(
     upgrade(engine)
     assert check(engine).up_to_date
     assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+
+
+def test_a_database_holding_headwater_tables_but_no_revision_is_refused(engine: Engine) -> None:
+    """Leftovers of something else (or of a failed set-up) are never taken as headwater's
+    schema: building it stops at the first table already there, and nothing is kept."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE pools (name VARCHAR(250) PRIMARY KEY)"))
+    with pytest.raises(Exception, match="(?i)pools.*already exists|already exists.*pools"):
+        upgrade(engine)
+    assert current_revision(engine) is None
+    assert set(inspect(engine).get_table_names()) == {"pools"}

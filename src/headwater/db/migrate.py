@@ -168,7 +168,7 @@ def _upgrade(conn: Connection) -> list[str]:
 def _create_from_models(conn: Connection) -> None:
     """What the whole chain builds, in one step: the tables, the rows the migrations seed (the
     default pool), and the newest revision recorded."""
-    Base.metadata.create_all(conn)
+    Base.metadata.create_all(conn, checkfirst=False)  # a table already there is an error
     conn.execute(
         insert(PoolModel).values(
             name=DEFAULT_POOL, slots=DEFAULT_POOL_SLOTS, description=DEFAULT_POOL_DESCRIPTION
