@@ -291,7 +291,7 @@ MODULES: dict[str, dict[str, str]] = {
         f"airflow.providers.standard.{module}": names
         for module, names in _TRIGGERS_BY_MODULE.items()
     },
-    "airflow.triggers.base": _names(_TRIGGERS, "BaseTrigger", "TriggerEvent"),
+    "airflow.triggers.base": _names(_TRIGGERS, "BaseEventTrigger", "BaseTrigger", "TriggerEvent"),
     # Hooks: Airflow 2 paths and the providers'.
     "airflow.hooks.base": _names(_HOOKS, "BaseHook"),
     "airflow.hooks.base_hook": _names(_HOOKS, "BaseHook"),

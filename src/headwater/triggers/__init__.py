@@ -5,7 +5,7 @@ never use them."""
 
 from typing import TYPE_CHECKING, Any
 
-from headwater.triggers.base import BaseTrigger, TriggerEvent, build_trigger
+from headwater.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent, build_trigger
 from headwater.triggers.external_task import DagStateTrigger, WorkflowTrigger
 from headwater.triggers.file import DirectoryFileDeleteTrigger, FileDeleteTrigger, FileTrigger
 from headwater.triggers.temporal import DateTimeTrigger, TimeDeltaTrigger
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from headwater.triggers.sql import SqlTrigger
 
 __all__ = [
+    "BaseEventTrigger",
     "BaseTrigger",
     "DagStateTrigger",
     "DateTimeTrigger",

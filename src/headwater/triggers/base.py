@@ -29,6 +29,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import importlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
@@ -65,6 +66,23 @@ class BaseTrigger(ABC):
     def __repr__(self) -> str:
         classpath, kwargs = self.serialize()
         return f"<{classpath} {kwargs}>"
+
+
+class BaseEventTrigger(BaseTrigger):
+    """A trigger made for asset watchers (``Asset(watchers=[AssetWatcher(name, trigger)])``,
+    Airflow 3's event-driven scheduling): each event it yields means "the asset changed", and
+    it does not yield again for the same change (it consumes what it saw: deletes the file,
+    acknowledges the message), since the triggerer starts it again after every event.
+    :class:`~headwater.triggers.file.FileDeleteTrigger` and
+    :class:`~headwater.triggers.file.DirectoryFileDeleteTrigger` are ones. Any trigger may
+    watch an asset; this class says which are meant to (``airflow.triggers.base``'s
+    name, for Airflow files that define their own)."""
+
+    @staticmethod
+    def hash(classpath: str, kwargs: dict[str, Any]) -> int:
+        """One number per trigger definition (its classpath and keyword arguments): two
+        watchers with equal ones watch the same thing."""
+        return hash((classpath, json.dumps(kwargs, sort_keys=True, default=str)))
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from headwater.exceptions import HeadwaterError
-from headwater.triggers.base import BaseTrigger, TriggerEvent, trigger_classpath
+from headwater.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent, trigger_classpath
 
 
 def find_file(pattern: str, recursive: bool = False) -> str | None:
@@ -90,7 +90,7 @@ class FileTrigger(BaseTrigger):
             await asyncio.sleep(self.poke_interval)
 
 
-class FileDeleteTrigger(BaseTrigger):
+class FileDeleteTrigger(BaseEventTrigger):
     """Checks every ``poke_interval`` seconds whether the regular file ``filepath`` exists
     (no pattern); when it does, deletes it and fires with ``{"filepath": filepath}``. Meant
     for asset watchers: whoever drops the file asks for one event of the asset.
@@ -114,7 +114,7 @@ class FileDeleteTrigger(BaseTrigger):
         yield TriggerEvent({"filepath": self.filepath})
 
 
-class DirectoryFileDeleteTrigger(BaseTrigger):
+class DirectoryFileDeleteTrigger(BaseEventTrigger):
     """Checks every ``poke_interval`` seconds whether ``filename`` (a bare name) is in
     ``directory``; when it is, deletes it and fires with ``{"filepath": <its path>}``. A
     missing directory is as good as an empty one (the trigger keeps looking).
