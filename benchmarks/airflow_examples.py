@@ -269,34 +269,14 @@ def headwater(
     """``python -m headwater ARGS`` (in ``cwd``): (exit code or "timeout", stdout + stderr,
     seconds). It runs in a session of its own: on a timeout the whole session is killed,
     with the processes its tasks started (a sensor's command, a virtualenv's interpreter)."""
+    from headwater.executors.process_tree import run_in_own_session
+
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "headwater", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        start_new_session=True,
+    argv = [sys.executable, "-m", "headwater", *args]
+    code, out, err = run_in_own_session(
+        argv, env=env, cwd=cwd, timeout_s=timeout_s, kill_leftovers=True
     )
-    try:
-        out, err = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill_session(process.pid)
-        process.communicate()
-        return "timeout", "", time.perf_counter() - started
-    finally:
-        _kill_session(process.pid)  # what the command left behind, if anything
-    return process.returncode, out + err, time.perf_counter() - started
-
-
-def _kill_session(sid: int) -> None:
-    """SIGKILL every process of session ``sid`` (a process that made a group of its own
-    stays in the session)."""
-    from headwater.executors.process_tree import kill_session
-
-    kill_session(sid)
+    return "timeout" if code is None else code, out + err, time.perf_counter() - started
 
 
 def load_examples(folder: Path, home: Path, timeout_s: float) -> str:

@@ -10,37 +10,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# kill_session(sid): SIGKILL every process of a command's session (the DAG processor a
+# scheduler starts is in a process group of its own: killing the command's group misses it).
+from headwater.executors.process_tree import kill_session, run_in_own_session
+
+__all__ = ["alive", "clean_env", "kill_session", "kill_workers", "run_headwater", "wait_for"]
+
 
 def run_headwater(
     env: dict[str, str], *args: str, timeout_s: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     """``headwater ARGS`` as a process of its own session; killed with whatever it started if
     still running after ``timeout_s`` (a scheduler that did not refuse to start)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "headwater", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        out, err = "", f"still running after {timeout_s} s"
-    finally:
-        kill_session(process.pid)
-        process.wait()
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
-def kill_session(sid: int) -> None:
-    """SIGKILL every process of session ``sid``: the DAG processor a scheduler starts is in
-    a process group of its own, so killing the command's group would miss it."""
-    from headwater.executors.process_tree import kill_session as kill_all_of
-
-    kill_all_of(sid)
+    argv = [sys.executable, "-m", "headwater", *args]
+    code, out, err = run_in_own_session(argv, env=env, timeout_s=timeout_s, kill_leftovers=True)
+    if code is None:
+        code, err = -signal.SIGKILL, f"still running after {timeout_s} s"
+    return subprocess.CompletedProcess(argv, code, out, err)
 
 
 def clean_env(home: Path) -> dict[str, str]:

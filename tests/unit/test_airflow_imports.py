@@ -141,6 +141,14 @@ def test_a_module_headwater_does_not_provide_is_named(tmp_path: Path) -> None:
     )
 
 
+def _list_with_site_packages(tmp_path: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    """``dags list --folder FOLDER -o json`` with ``tmp_path/site`` on the Python path."""
+    site = str(tmp_path / "site")
+    return _headwater(
+        tmp_path, "dags", "list", "--folder", str(folder), "-o", "json", PYTHONPATH=site
+    )
+
+
 def test_a_real_airflow_in_the_environment_is_left_alone(tmp_path: Path) -> None:
     real = tmp_path / "site" / "airflow"
     real.mkdir(parents=True)
@@ -154,16 +162,7 @@ def test_a_real_airflow_in_the_environment_is_left_alone(tmp_path: Path) -> None
         "assert airflow.REAL\n"
         "DAG('real_airflow_seen', start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None)\n"
     )
-    result = _headwater(
-        tmp_path,
-        "dags",
-        "list",
-        "--folder",
-        str(folder),
-        "-o",
-        "json",
-        PYTHONPATH=str(tmp_path / "site"),
-    )
+    result = _list_with_site_packages(tmp_path, folder)
     assert result.returncode == 0, result.stderr
     assert [d["dag_id"] for d in json.loads(result.stdout)["dags"]] == ["real_airflow_seen"]
     assert "A real Airflow is installed in this environment" in result.stderr
@@ -176,16 +175,7 @@ def test_a_folder_named_airflow_is_no_airflow_installation(tmp_path: Path) -> No
     folder = tmp_path / "dags"
     folder.mkdir()
     (folder / "classic.py").write_text(AIRFLOW_2)
-    result = _headwater(
-        tmp_path,
-        "dags",
-        "list",
-        "--folder",
-        str(folder),
-        "-o",
-        "json",
-        PYTHONPATH=str(tmp_path / "site"),
-    )
+    result = _list_with_site_packages(tmp_path, folder)
     assert result.returncode == 0, result.stderr
     assert [d["dag_id"] for d in json.loads(result.stdout)["dags"]] == ["classic"]
     assert "A real Airflow is installed" not in result.stderr

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import types
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 
 __all__ = [
@@ -20,9 +21,11 @@ __all__ = [
     "exit_text",
     "kill_child_groups",
     "kill_descendants",
+    "kill_session",
     "main_script_hidden",
     "process_exists",
     "process_start",
+    "run_in_own_session",
     "set_parent_death_signal",
     "set_process_name",
 ]
@@ -129,6 +132,52 @@ def kill_session(sid: int) -> int:
         except (ProcessLookupError, PermissionError):
             pass
     return killed
+
+
+_KILL_GRACE_S = 1.0
+"""How long :func:`run_in_own_session` reads a killed command's pipes before it gives up."""
+
+
+def run_in_own_session(
+    argv: list[str],
+    *,
+    timeout_s: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    kill_leftovers: bool = False,
+) -> tuple[int | None, str, str]:
+    """Run ``argv`` in a session of its own: ``(exit code, stdout, stderr)``, the exit code
+    None when it ran past ``timeout_s`` and was killed with everything of its session.
+    ``kill_leftovers``: also kill what it left running in its session when it ended."""
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=max(timeout_s, 0.01))
+    except subprocess.TimeoutExpired:
+        kill_session(process.pid)
+        try:
+            process.communicate(timeout=_KILL_GRACE_S)
+        except subprocess.TimeoutExpired:
+            # Something it started left the session and holds the pipes: stop reading.
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+            process.wait()
+        return None, "", ""
+    if kill_leftovers:
+        kill_session(process.pid)
+    return process.returncode, _text(out), _text(err)
+
+
+def _text(data: bytes) -> str:
+    return data.decode(errors="replace")
 
 
 def _kill(pid: int, *, group: bool) -> None:

@@ -27,8 +27,6 @@ import ast
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -38,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.dag_processing.processor import default_max_children, parse_result
+from headwater.executors.process_tree import run_in_own_session
 from headwater.loading.airflow_imports import is_airflow_name, real_airflow_importable
 from headwater.loading.dagbag import iter_dag_files
 
@@ -53,8 +52,6 @@ __all__ = [
 
 COMPAT_ENVIRONMENT = {"HEADWATER__CORE__AIRFLOW_COMPAT": "true"}
 """Added to the children's environment: the check always answers ``airflow`` imports."""
-
-_KILL_GRACE_S = 1.0
 
 
 @dataclass
@@ -335,43 +332,6 @@ def _import_at(path: Path | str, line: int | None) -> ast.stmt | None:
 # -- child processes -------------------------------------------------------------------------
 
 
-def _run_child(
-    argv: list[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float
-) -> tuple[int | None, str, str]:
-    """Run ``python argv`` in a session of its own; (exit code or None on a timeout, stdout,
-    stderr). On a timeout the child and whatever it started are killed."""
-    child = subprocess.Popen(
-        [sys.executable, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=str(cwd),
-        env=dict(env),
-        start_new_session=True,
-    )
-    try:
-        out, err = child.communicate(timeout=max(timeout_s, 0.01))
-    except subprocess.TimeoutExpired:
-        _kill_group(child)
-        return None, "", ""
-    return child.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-
-
-def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        child.communicate(timeout=_KILL_GRACE_S)
-    except subprocess.TimeoutExpired:
-        # Something the file started left the group and holds the pipes: stop reading.
-        for pipe in (child.stdout, child.stderr):
-            if pipe is not None:
-                pipe.close()
-        child.wait()
-
-
 def _last_json_line(out: str) -> dict[str, Any] | None:
     """The child's result: the last line of its stdout (task code may print before it)."""
     lines = out.strip().splitlines()
@@ -391,7 +351,9 @@ def _died(code: int, err: str) -> str:
 def _parse_file(path: Path, env: Mapping[str, str], timeout_s: float) -> FileCheck:
     """Import ``path`` as the DAG processor does, in a child process: its DAGs and problems."""
     argv = ["-m", "headwater.dag_processing.parse_file", str(path), str(os.getpid())]
-    code, out, err = _run_child(argv, cwd=path.parent, env=env, timeout_s=timeout_s)
+    code, out, err = run_in_own_session(
+        [sys.executable, *argv], cwd=path.parent, env=env, timeout_s=timeout_s
+    )
     check = FileCheck(str(path))
     if code is None:
         check.problems.append(
@@ -423,7 +385,9 @@ def _run_dag(path: Path, dag_id: str, env: Mapping[str, str], timeout_s: float) 
     """Run ``dag_id`` of ``path`` once, as ``dags test`` does, in a child process."""
     argv = ["-m", "headwater.services.airflow_check_child", str(path), dag_id, str(os.getpid())]
     started = time.monotonic()
-    code, out, err = _run_child(argv, cwd=path.parent, env=env, timeout_s=timeout_s)
+    code, out, err = run_in_own_session(
+        [sys.executable, *argv], cwd=path.parent, env=env, timeout_s=timeout_s
+    )
     seconds = time.monotonic() - started
     if code is None:
         return DagRunCheck(
