@@ -46,9 +46,10 @@ def _airflow_deprecations(
     helpers = sys.modules.get("headwater.airflow_compat.helpers")  # loaded by airflow names
     category = getattr(helpers, "AirflowDeprecationWarning", None)
     notes: list[dict[str, Any]] = []
+    file = path.resolve()
     for warning in caught:
         if category is not None and issubclass(warning.category, category):
-            here = Path(warning.filename).resolve() == path.resolve()
+            here = Path(warning.filename).resolve() == file
             note = {"line": warning.lineno if here else None, "message": str(warning.message)}
             if note not in notes:
                 notes.append(note)

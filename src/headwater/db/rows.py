@@ -54,7 +54,12 @@ class DagRow:
     next_dagrun_data_interval_end: datetime | None = None
     next_dagrun_create_after: datetime | None = None
     display_name: str | None = None
-    """How commands and pages name the DAG (``dag_display_name``); None: by its id."""
+    """``dag_display_name`` when the DAG sets one (None: it is named by its id)."""
+
+    @property
+    def shown_name(self) -> str:
+        """How commands and pages name the DAG: its display name, else its id."""
+        return self.display_name or self.dag_id
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def attempt_page(
     return AttemptPageOut(
         dag=DagHeaderOut(
             dag_id=dag_id,
-            display_name=row.display_name or dag_id,
+            display_name=row.shown_name,
             paused=row.is_paused,
             tags=list(row.tags or ()),
             description=row.description,

@@ -449,7 +449,7 @@ def backfill_form(ctx: ServiceContext, dag_id: str) -> BackfillForm:
     ]
     return BackfillForm(
         dag_id=dag_id,
-        display_name=row.display_name or dag_id,
+        display_name=row.shown_name,
         description=row.description,
         tags=list(row.tags or ()),
         is_paused=row.is_paused,

@@ -137,7 +137,7 @@ def list_item(row: DagRow, runs: list[RunSummaryRow], failing: set[str]) -> DagL
     to import."""
     return DagListItem(
         dag_id=row.dag_id,
-        display_name=row.display_name or row.dag_id,
+        display_name=row.shown_name,
         description=redact(row.description),
         file=row.fileloc,
         tags=list(row.tags),

@@ -265,7 +265,7 @@ def dag_header(ctx: ServiceContext, dag_id: str) -> DagHeader:
     row = dag_row(ctx.store, dag_id)
     return DagHeader(
         dag_id=dag_id,
-        display_name=row.display_name or dag_id,
+        display_name=row.shown_name,
         paused=row.is_paused,
         tags=list(row.tags or ()),
         description=redact_text(row.description) if row.description else None,
