@@ -133,8 +133,9 @@ EXCEPTED = {
         "running (Airflow's `dags test` waits the same way)"
     ),
     "apache-airflow-core/example_retry_policy.py": (
-        "needs a real external system: its tasks GET https://api.example.com/data over the "
-        "internet (and headwater has no ExceptionRetryPolicy yet)"
+        "needs a real external system: its task GETs https://api.example.com/data over the "
+        "internet (offline, the request fails and its 5 retries, a minute apart, are spent "
+        "before it fails, in Airflow too)"
     ),
     "apache-airflow-core/example_inlet_event_extra.py": (
         "fails by design under `dags test`: its classic task renders "

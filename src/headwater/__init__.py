@@ -29,6 +29,13 @@ from headwater.authoring.edges import Label
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import Param
 from headwater.authoring.partitions import StaticPartitions, TimePartitions
+from headwater.authoring.retry_policies import (
+    ExceptionRetryPolicy,
+    RetryAction,
+    RetryDecision,
+    RetryPolicy,
+    RetryRule,
+)
 from headwater.authoring.setup_teardown_decorators import setup, teardown
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
@@ -95,10 +102,15 @@ __all__ = [
     "Dataset",
     "Deadline",
     "DeadlineReference",
+    "ExceptionRetryPolicy",
     "HeadwaterError",
     "Label",
     "Metadata",
     "Param",
+    "RetryAction",
+    "RetryDecision",
+    "RetryPolicy",
+    "RetryRule",
     "StaticPartitions",
     "TaskFailedNoRetry",
     "TaskGroup",

@@ -28,6 +28,7 @@ from headwater.authoring.operator_arguments import (
 )
 from headwater.authoring.operator_templates import RendersTemplates
 from headwater.authoring.params import Param, check_params
+from headwater.authoring.retry_policies import RetryPolicy, check_retry_policy
 from headwater.authoring.trigger_rule import TriggerRule
 from headwater.exceptions import DagDefinitionError
 
@@ -53,6 +54,7 @@ BASE_DEFAULTS: dict[str, Any] = {
     "retry_delay": timedelta(minutes=5),
     "retry_exponential_backoff": False,
     "max_retry_delay": None,
+    "retry_policy": None,
     "execution_timeout": None,
     "trigger_rule": TriggerRule.ALL_SUCCESS,
     "pool": "default_pool",
@@ -159,6 +161,7 @@ class BaseOperator(RendersTemplates, DependencyMixin):
         retry_delay: timedelta | float = NOTSET,
         retry_exponential_backoff: bool = NOTSET,
         max_retry_delay: timedelta | float | None = NOTSET,
+        retry_policy: RetryPolicy | None = NOTSET,
         execution_timeout: timedelta | float | None = NOTSET,
         trigger_rule: str | TriggerRule = NOTSET,
         pool: str = NOTSET,
@@ -198,6 +201,7 @@ class BaseOperator(RendersTemplates, DependencyMixin):
             "retry_delay": retry_delay,
             "retry_exponential_backoff": retry_exponential_backoff,
             "max_retry_delay": max_retry_delay,
+            "retry_policy": retry_policy,
             "execution_timeout": execution_timeout,
             "trigger_rule": trigger_rule,
             "pool": pool,
@@ -232,6 +236,10 @@ class BaseOperator(RendersTemplates, DependencyMixin):
         self.retry_exponential_backoff: bool = bool(args["retry_exponential_backoff"])
         self.max_retry_delay: timedelta | None = as_timedelta(
             args["max_retry_delay"], "max_retry_delay", self.task_id, optional=True
+        )
+        # Decides at failure time, from the exception (authoring/retry_policies.py).
+        self.retry_policy: RetryPolicy | None = check_retry_policy(
+            args["retry_policy"], self.task_id
         )
         self.execution_timeout: timedelta | None = as_timedelta(
             args["execution_timeout"], "execution_timeout", self.task_id, optional=True, zero=False

@@ -343,7 +343,7 @@ class DagRunEngine(WaitingStates, MappedGroups, PastRuns):
         if state in (S.DEFERRED, S.UP_FOR_RESCHEDULE):
             state = self._wait(ti, outcome, now)  # no worker while it waits
         elif state is S.FAILED and retry:
-            ti.next_retry_at = now + retries.retry_delay(task, ti.try_number)
+            ti.next_retry_at = now + retries.retry_delay(task, ti.try_number, outcome.retry_delay)
             ti.end_date = now
             self._transition(ti, S.UP_FOR_RETRY, rules.RETRY)
             heapq.heappush(self._retry_heap, (ti.next_retry_at, ti.task_id, ti.map_index))

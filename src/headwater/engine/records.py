@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from headwater.authoring.retry_policies import MAX_RETRY_DELAY
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.shown_text import quoted
 
@@ -232,6 +233,12 @@ class AttemptOutcome:
     """For FAILED: whether the attempt is retried, as the runtime decided with
     :func:`headwater.engine.retries.retry_failed_attempt` (and told the log and callbacks).
     None when no runtime decided (the attempt was lost): the engine asks the same rule."""
+    retry_delay: timedelta | None = None
+    """For a retried FAILED: the wait the task's retry policy chose instead of the task's
+    ``retry_delay`` (:mod:`headwater.authoring.retry_policies`); None: the task's."""
+    retry_reason: str | None = None
+    """Why the task's retry policy retried or failed the attempt, as it said (at most 500
+    characters)."""
     follow_branches: list[str] | None = None
     """Set by branch tasks: the downstream task ids to follow; other direct downstreams skip."""
     short_circuit: str | None = None
@@ -272,6 +279,10 @@ class AttemptOutcome:
             "state": self.state.value,
             "error": self.error,
             "retry": self.retry,
+            "retry_delay_s": (
+                None if self.retry_delay is None else self.retry_delay.total_seconds()
+            ),
+            "retry_reason": self.retry_reason,
             "follow_branches": self.follow_branches,
             "short_circuit": self.short_circuit,
             "rendered_fields": self.rendered_fields,
@@ -290,10 +301,19 @@ class AttemptOutcome:
             follow = data.get("follow_branches")
             deferral = data.get("deferral")
             reschedule_at = data.get("reschedule_at")
+            retry_delay_s = data.get("retry_delay_s")
+            if retry_delay_s is not None and (
+                isinstance(retry_delay_s, bool)
+                or not isinstance(retry_delay_s, (int, float))
+                or not 0 <= retry_delay_s <= _MAX_RETRY_DELAY_S
+            ):
+                raise ValueError(f"retry_delay_s {retry_delay_s!r:.40} is not a delay")
             outcome = cls(
                 state,
                 error=_optional(data.get("error"), str, "error"),
                 retry=_optional(data.get("retry"), bool, "retry"),
+                retry_delay=None if retry_delay_s is None else timedelta(seconds=retry_delay_s),
+                retry_reason=_optional(data.get("retry_reason"), str, "retry_reason"),
                 follow_branches=None if follow is None else [str(t) for t in follow],
                 short_circuit=_optional(data.get("short_circuit"), str, "short_circuit"),
                 rendered_fields=dict(data.get("rendered_fields") or {}),
@@ -312,6 +332,8 @@ class AttemptOutcome:
             raise HeadwaterError(f"not an attempt outcome: {exc}") from None
         return outcome
 
+
+_MAX_RETRY_DELAY_S = MAX_RETRY_DELAY.total_seconds()
 
 OUTCOME_STATES = frozenset(
     {

@@ -18,17 +18,21 @@ if TYPE_CHECKING:
 
 def retry_failed_attempt(try_number: int, max_tries: int, *, no_retry: bool = False) -> bool:
     """Whether failed attempt ``try_number`` is retried: while attempts remain (``max_tries``
-    is 1 + retries), unless the task said not to (``TaskFailedNoRetry``)."""
+    is 1 + retries), unless the task said not to (``TaskFailedNoRetry``) or its retry policy
+    failed it (``no_retry`` for both: a policy never adds attempts)."""
     return not no_retry and try_number < max_tries
 
 
-def retry_delay(task: BaseOperator, try_number: int) -> timedelta:
-    """The wait before the attempt after ``try_number``.
+def retry_delay(task: BaseOperator, try_number: int, chosen: timedelta | None = None) -> timedelta:
+    """The wait before the attempt after ``try_number``: ``chosen`` when the task's retry
+    policy chose one (as it is: no backoff, no cap, as Airflow's), else the task's.
 
     With ``retry_exponential_backoff`` the delay doubles each try (``delay * 2**(try-1)``),
     capped by ``max_retry_delay``. Unlike Airflow there is no random jitter, so runs are
     reproducible.
     """
+    if chosen is not None:
+        return chosen
     delay = task.retry_delay
     if task.retry_exponential_backoff:
         delay = delay * (2 ** max(try_number - 1, 0))

@@ -27,6 +27,12 @@ _HOOKS = "headwater.hooks"
 _TRIGGERS = "headwater.triggers"
 _ERRORS = "headwater.exceptions"
 
+_RETRY_POLICIES = {
+    name: f"{_HW}:{name}"
+    for name in ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule")
+}
+"""Airflow 3.3's retry policies (``airflow.sdk``, ``airflow.sdk.definitions.retry_policy``)."""
+
 _AUTHORING = {
     "BaseSensorOperator": f"{_SENSORS}:BaseSensorOperator",
     "PokeReturnValue": f"{_SENSORS}:PokeReturnValue",
@@ -59,6 +65,7 @@ _AUTHORING = {
     "Connection": f"{_MODELS}:Connection",
     "Context": f"{_HELPERS}:Context",
     "Variable": f"{_MODELS}:Variable",
+    **_RETRY_POLICIES,
     **{
         name: f"{_TIMETABLES}:{name}"
         for name in (
@@ -185,6 +192,7 @@ DEPRECATED_MODULES: dict[str, str] = {
 MODULES: dict[str, dict[str, str]] = {
     "airflow": {"DAG": _AUTHORING["DAG"], "Asset": f"{_HW}:Asset", "Dataset": f"{_HW}:Dataset"},
     "airflow.sdk": _AUTHORING,
+    "airflow.sdk.definitions.retry_policy": _RETRY_POLICIES,
     "airflow.decorators": {
         name: _AUTHORING[name] for name in ("dag", "task", "task_group", "setup", "teardown")
     },

@@ -34,7 +34,7 @@ from headwater.exceptions import (
 )
 from headwater.lineage import AttemptLineage, start_attempt_lineage
 from headwater.masking import redact, redact_text
-from headwater.runtime import deferral
+from headwater.runtime import deferral, retry_decisions
 from headwater.runtime.attempt_context import build_context
 from headwater.runtime.email_alerts import send_attempt_alert
 from headwater.runtime.outlet_events import drain_yielded, outlet_events_of, take_metadata
@@ -364,8 +364,11 @@ def _failed(
     error = redact_text(f"{type(exc).__name__}: {exc}")
     attempt_log.line(logging.ERROR, f"Task failed: {error}")
     attempt_log.line(logging.ERROR, _user_traceback(exc))
+    decision = retry_decisions.policy_decision(task, exc, ti, context, attempt_log)
     will_retry = retries.retry_failed_attempt(
-        ti.try_number, ti.max_tries, no_retry=isinstance(exc, TaskFailedNoRetry)
+        ti.try_number,
+        ti.max_tries,
+        no_retry=isinstance(exc, TaskFailedNoRetry) or retry_decisions.failed_by_policy(decision),
     )
     report_task_exception(  # to Sentry, when the process reports there
         exc,
@@ -393,6 +396,8 @@ def _failed(
         TaskInstanceState.FAILED,
         error=error,
         retry=will_retry,
+        retry_delay=retry_decisions.chosen_delay(decision) if will_retry else None,
+        retry_reason=retry_decisions.kept_reason(decision),
         rendered_fields=_displayable(rendered),
     )
 

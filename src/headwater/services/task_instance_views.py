@@ -51,6 +51,9 @@ class AttemptOut(Schema):
     duration: float | None
     error: str | None
     """Why it failed (the exception or exit code), masked; None when it did not."""
+    retry_reason: str | None = None
+    """Why the task's retry policy retried or failed it, as the policy said (Airflow's
+    ``retry_reason``); None without a policy's say."""
     log_available: bool
 
 
@@ -205,6 +208,7 @@ def _attempt(
         end_date=attempt.end_date,
         duration=attempt.duration,
         error=redact_text(attempt.error) if attempt.error else attempt.error,
+        retry_reason=attempt.outcome.retry_reason if attempt.outcome is not None else None,
         log_available=path.is_file() or _maybe_remote(ctx, attempt.start_date),
     )
 
