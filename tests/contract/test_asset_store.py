@@ -16,6 +16,7 @@ from headwater.store.assets import (
     OUTLET,
     SCHEDULE,
     SCHEDULE_ALIAS,
+    SCHEDULE_NAME,
     AssetEventFilter,
     AssetReference,
     AssetSpec,
@@ -122,6 +123,22 @@ def test_consuming_queued_events_records_them_with_the_run_once(any_store: Store
         uow.create_dag_run(other, [])
         assert uow.consume_queued_asset_events("report", other.run_id, [one.id]) == 0
     assert any_store.triggering_asset_events("report", other.run_id) == []
+
+
+def test_a_fan_out_event_is_recorded_with_every_run_it_triggers(any_store: Store) -> None:
+    _schedule(any_store, "daily", SALES)
+    weekly = any_store.create_asset_event(SALES, timestamp=T0, partition_key="2024-01-01")
+    monday = make_run(dag_id="daily", run_id="asset_triggered__mon")
+    tuesday = make_run(dag_id="daily", run_id="asset_triggered__tue", day=1)
+    with any_store.unit_of_work() as uow:
+        uow.create_dag_run(monday, [])
+        uow.create_dag_run(tuesday, [])
+        assert uow.consume_queued_asset_events("daily", monday.run_id, [weekly.id]) == 1
+        uow.record_triggering_asset_events("daily", tuesday.run_id, [weekly.id, 99_999])
+        uow.record_triggering_asset_events("daily", tuesday.run_id, [weekly.id])  # once
+    assert any_store.queued_asset_events("daily") == []
+    for run in (monday, tuesday):
+        assert [e.id for e in any_store.triggering_asset_events("daily", run.run_id)] == [weekly.id]
 
 
 def test_a_unit_of_work_that_fails_leaves_the_events_queued(any_store: Store) -> None:
@@ -254,3 +271,35 @@ def test_events_through_an_alias_are_queued_for_the_dags_scheduled_on_it(
     assert any_store.list_dag_asset_references(dag_id="both") == [
         AssetReference("both", SALES, SCHEDULE)
     ]
+
+
+def test_a_dag_scheduled_on_an_asset_name_gets_the_events_of_the_asset_bearing_it(
+    any_store: Store,
+) -> None:
+    """``Asset.ref(name=...)``: resolved when events happen, so the asset may come later."""
+    refs = [AssetReference("odds", "player_stats", SCHEDULE_NAME)]
+    any_store.set_dag_asset_references("odds", [], refs, T0)
+    assert any_store.list_dag_asset_references(dag_id="odds") == []  # no such asset yet
+    any_store.register_assets([AssetSpec(SALES, name="player_stats")], T0)
+    any_store.register_assets([AssetSpec(STOCK, name="stock")], T0)
+    sales = any_store.create_asset_event(SALES, timestamp=T0, partition_key="us")
+    any_store.create_asset_event(STOCK, timestamp=T0)
+    (queued,) = any_store.queued_asset_events("odds")
+    assert (queued.event_id, queued.uri, queued.name, queued.partition_key) == (
+        sales.id,
+        SALES,
+        "player_stats",
+        "us",
+    )
+    # Listed as a schedule reference of the asset bearing the name.
+    assert any_store.list_dag_asset_references(uri=SALES) == [
+        AssetReference("odds", SALES, SCHEDULE)
+    ]
+    # Scheduled on it by URI as well: queued once.
+    both = [*refs, AssetReference("odds", SALES, SCHEDULE)]
+    any_store.set_dag_asset_references("odds", [], both, T0)
+    again = any_store.create_asset_event(SALES, timestamp=T0 + timedelta(seconds=1))
+    assert [q.event_id for q in any_store.queued_asset_events("odds")] == [sales.id, again.id]
+    # No longer scheduled on the name: its events leave the queue.
+    any_store.set_dag_asset_references("odds", [], [], T0)
+    assert any_store.queued_asset_events("odds") == []

@@ -52,6 +52,7 @@ TABLES = {
     "asset_events",
     "dag_asset_references",
     "dag_alias_references",
+    "dag_asset_name_references",
     "asset_dag_run_queue",
     "dag_run_asset_events",
     "pools",

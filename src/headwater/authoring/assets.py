@@ -87,6 +87,10 @@ class AssetCondition:
     def iter_aliases(self) -> Iterator[AssetAlias]:
         return iter(())
 
+    def iter_refs(self) -> Iterator[Any]:
+        """The assets the condition refers to by name or URI (``Asset.ref``), depth first."""
+        return iter(())
+
     def to_json(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -147,6 +151,14 @@ class Asset(AssetCondition):
         # Airflow's multi-team rules: kept, and ignored (headwater.authoring.asset_access).
         self.access_control = access_control
         self.watchers = check_watchers(watchers, uri)
+
+    @staticmethod
+    def ref(*, name: str | None = None, uri: str | None = None) -> AssetCondition:
+        """An asset referred to by its name or URI, defined elsewhere (Airflow 3's):
+        ``schedule=Asset.ref(name="orders")`` (:mod:`headwater.authoring.asset_refs`)."""
+        from headwater.authoring.asset_refs import asset_ref
+
+        return asset_ref(name=name, uri=uri)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Asset) and other.uri == self.uri
@@ -240,6 +252,10 @@ class _Group(AssetCondition):
         for obj in self.objects:
             yield from obj.iter_aliases()
 
+    def iter_refs(self) -> Iterator[Any]:
+        for obj in self.objects:
+            yield from obj.iter_refs()
+
     def to_json(self) -> dict[str, Any]:
         return {self.kind: [o.to_json() for o in self.objects]}
 
@@ -284,6 +300,10 @@ def condition_from_json(data: Any) -> AssetCondition:
         )
     if kind == "alias":
         return AssetAlias(value["name"])
+    if kind in ("name_ref", "uri_ref"):
+        from headwater.authoring.asset_refs import ref_from_json
+
+        return ref_from_json(kind, value)
     if kind == "any":
         return AssetAny(*(condition_from_json(v) for v in value))
     if kind == "all":

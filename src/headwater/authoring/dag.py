@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
+from headwater.authoring.asset_partitions import PartitionedAssetTimetable, dag_partitions
 from headwater.authoring.assets import AssetCondition, split_schedule
 from headwater.authoring.dates import plain_datetime, plain_timedelta
 from headwater.authoring.deadlines import Deadline, check_deadlines
@@ -168,6 +169,9 @@ class DAG:
         # Assets in the schedule: runs on asset events (issue 13); the rest is a time schedule.
         if isinstance(schedule, timedelta):
             schedule = plain_timedelta(schedule)  # pendulum.duration(...) too
+        partitioned_by = schedule
+        if isinstance(schedule, PartitionedAssetTimetable):  # Airflow 3.3's partitioned assets
+            schedule = schedule.assets
         schedule, self.asset_condition = split_schedule(schedule, dag_id)
         self.schedule, self.timetable = _parse_schedule(schedule, self.start_date, dag_id)
         self.catchup = catchup
@@ -231,7 +235,9 @@ class DAG:
         self.template_searchpath = list(template_searchpath or [])
         self.is_paused_upon_creation = is_paused_upon_creation
         # Each run works on one key of these (issue 13; see headwater.authoring.partitions).
-        self.partitions = check_partitions(partitions, f"DAG {dag_id!r}")
+        self.partitions = dag_partitions(
+            partitioned_by, self.timetable, check_partitions(partitions, f"DAG {dag_id!r}"), dag_id
+        )
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_groups: dict[str, TaskGroup] = {}
         self.edge_info: dict[str, dict[str, dict[str, Any]]] = {}

@@ -408,19 +408,24 @@ def partitions_from_json(data: Mapping[str, Any] | None) -> Partitions | None:
             end=None if end is None else datetime.fromisoformat(end),
             timezone=spec.get("timezone", "UTC"),
         )
+    if "open" in data or "asset_mapped" in data:  # Airflow 3.3's partitioned assets
+        from headwater.authoring.asset_partitions import AssetPartitions, OpenPartitions
+
+        if "open" in data:
+            return OpenPartitions()
+        return AssetPartitions.from_json_data(data["asset_mapped"])
     raise ValueError(f"not a partitioning: {data!r:.80}")
 
 
 def check_key_text(key: Any) -> str:
-    """``key`` if it can be a partition key of some partitioning (1 to 100 letters, digits
-    and ``_ . ~ : + -``, no ``..``), else :class:`InvalidPartitionKeyError`: for keys given
-    where no partitioning is known (an asset event recorded from outside)."""
-    if not isinstance(key, str) or not _STATIC_KEY.match(key) or RANGE in key:
-        raise InvalidPartitionKeyError(
-            f"partition key {key!r:.80} is not valid: use 1-100 letters, digits and "
-            f"_ . ~ : + - (no '{RANGE}')"
-        )
-    return key
+    """``key`` if it can be a partition key of some partitioning, else
+    :class:`InvalidPartitionKeyError`: for keys given where no partitioning is known (an
+    asset event recorded from outside). Producers of Airflow 3.3's partitioned assets name
+    keys freely, so any text of 1 to 250 characters, not blank and without control
+    characters, is one (:func:`headwater.authoring.asset_partitions.check_open_key`)."""
+    from headwater.authoring.asset_partitions import check_open_key
+
+    return check_open_key(key)
 
 
 def check_partitions(value: Any, owner: str) -> Partitions | None:

@@ -45,6 +45,7 @@ CONTEXT_KEYS: frozenset[str] = frozenset(
         "ts",
         "ts_nodash",
         "ts_nodash_with_tz",
+        "partition_date",
         "partition_key",
         "params",
         "conf",

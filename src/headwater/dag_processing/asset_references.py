@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from headwater.authoring.asset_refs import AssetNameRef, AssetUriRef
 from headwater.authoring.assets import Asset, condition_from_json, reference_from_json
 from headwater.store.assets import (
     INLET,
     OUTLET,
     SCHEDULE,
     SCHEDULE_ALIAS,
+    SCHEDULE_NAME,
     AssetReference,
     AssetSpec,
     AssetStore,
@@ -37,6 +39,11 @@ def asset_references(
             refs.append(AssetReference(dag_id, asset.uri, SCHEDULE))
         for alias in parsed.iter_aliases():
             refs.append(AssetReference(dag_id, alias.name, SCHEDULE_ALIAS))
+        for ref in parsed.iter_refs():  # Asset.ref(name=...) / Asset.ref(uri=...)
+            if isinstance(ref, AssetNameRef):
+                refs.append(AssetReference(dag_id, ref.name, SCHEDULE_NAME))
+            elif isinstance(ref, AssetUriRef):
+                refs.append(AssetReference(dag_id, ref.uri, SCHEDULE))
     for task in spec.get("tasks") or []:
         for kind, key in ((OUTLET, "outlets"), (INLET, "inlets")):
             for item in task.get(key) or []:

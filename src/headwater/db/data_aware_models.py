@@ -9,6 +9,7 @@ Relations::
                                 └─ dag_run_asset_events (…, event_id)     the events a run consumed
     assets (id, uri) ◀─┬─ asset_events (id)            the global order of events is their id
                        ├─ asset_alias_assets ─▶ asset_aliases (id, name) ◀─ dag_alias_references
+                       │  (assets.name ◀ dag_asset_name_references (dag_id, name): no key)
                        ├─ dag_asset_references (dag_id, asset_id, kind, task_id)
                        └─ asset_dag_run_queue (dag_id, event_id)  events not yet consumed by a DAG
 """
@@ -154,6 +155,17 @@ class DagAliasReferenceModel(Base):
 
     dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     alias_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class DagAssetNameReferenceModel(Base):
+    """A DAG scheduled on an asset by its name (``Asset.ref(name=...)``, migration 0012):
+    the events of the asset bearing that name when they happen are queued for it."""
+
+    __tablename__ = "dag_asset_name_references"
+    __table_args__ = (Index("ix_dag_asset_name_references_name", "name"),)
+
+    dag_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(URI_LENGTH), primary_key=True)
 
 
 class AssetDagRunQueueModel(Base):

@@ -82,6 +82,17 @@ class DagRun:
     partition_key: str | None = None
     """The partition this run works on (``2024-01-31``, ``eu``), for partitioned DAGs."""
 
+    @property
+    def partition_date(self) -> datetime | None:
+        """The moment the run's partition key stands for (Airflow's ``partition_date``): not
+        stored, it follows from the DAG and the key; set on the run a task's context holds
+        (:func:`headwater.engine.run_partitions.partition_date`). None otherwise."""
+        return self.__dict__.get("_partition_date")
+
+    @partition_date.setter
+    def partition_date(self, value: datetime | None) -> None:
+        self.__dict__["_partition_date"] = value
+
 
 @dataclass
 class TaskInstance:

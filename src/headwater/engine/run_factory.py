@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,8 @@ from headwater.authoring.dates import plain_datetime
 from headwater.authoring.params import resolve_params
 from headwater.engine.records import DagRun, TaskInstance, validate_run_id
 from headwater.engine.run_partitions import (
-    KEYED_BY_INTERVAL,
     checked_partition_key,
-    key_of_interval,
+    key_of_run,
     partition_interval,
 )
 from headwater.exceptions import HeadwaterError
@@ -50,8 +50,10 @@ def new_dag_run(
     A partitioned DAG's run works on ``partition_key`` (checked against ``dag.partitions``;
     a time partition's interval is the data interval unless one is given); a scheduled or
     manual run of a time-partitioned DAG without one gets the key of its data interval's
-    start (see :mod:`headwater.engine.run_partitions`). A partitioned run's default id is
-    ``<run_type>__<partition key>__<logical date>``.
+    start, and a scheduled or backfill run of a DAG on a partitioned timetable the key of
+    its fire time (see :mod:`headwater.engine.run_partitions`). A partitioned run's default
+    id is ``<run_type>__<partition key>__<logical date>`` (characters a run id cannot hold
+    replaced by ``_``).
     """
     if logical_date.tzinfo is None:
         raise ValueError(f"logical_date {logical_date.isoformat()} has no timezone")
@@ -64,12 +66,12 @@ def new_dag_run(
         data_interval = partition_interval(dag, partition_key)
     start, end = data_interval or _interval_for(dag, logical_date)
     start, end = plain_datetime(start), plain_datetime(end)
-    if partition_key is None and run_type in KEYED_BY_INTERVAL:
-        partition_key = key_of_interval(dag, start)
+    if partition_key is None:
+        partition_key = key_of_run(dag, run_type, logical_date, start)
     if run_id is None:
         run_id = f"{run_type}__{logical_date.isoformat()}"
         if partition_key is not None:
-            run_id = f"{run_type}__{partition_key}__{logical_date.isoformat()}"
+            run_id = f"{run_type}__{_id_part(partition_key)}__{logical_date.isoformat()}"
     return DagRun(
         dag_id=dag.dag_id,
         run_id=validate_run_id(run_id),
@@ -81,6 +83,15 @@ def new_dag_run(
         params=params,
         partition_key=partition_key,
     )
+
+
+def _id_part(key: str) -> str:
+    """A partition key as part of a run id: a key named by a producer may hold characters a
+    run id cannot (``us|2024-06-14``, ``2024-03-11 (W11)``), each replaced by ``_``."""
+    return _NOT_IN_RUN_ID.sub("_", key)[:100]
+
+
+_NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9_.~:+-]")
 
 
 def new_task_instance(dag_id: str, run_id: str, task: BaseOperator, map_index: int) -> TaskInstance:

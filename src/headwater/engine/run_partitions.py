@@ -14,6 +14,42 @@ if TYPE_CHECKING:
 
 KEYED_BY_INTERVAL = ("scheduled", "manual")
 """Run types that, without a key, get their data interval's partition (time partitions)."""
+KEYED_BY_TIMETABLE = ("scheduled", "backfill")
+"""Run types that, without a key, get the key of their fire time from a partitioned
+timetable (``CronPartitionTimetable``: Airflow's manual runs get none either)."""
+
+
+def key_of_run(dag: DAG, run_type: str, logical_date: datetime, start: datetime) -> str | None:
+    """The partition key a new run without one gets: its data interval's time partition, or
+    its partitioned timetable's key for its fire time; None otherwise."""
+    if run_type in KEYED_BY_INTERVAL and (key := key_of_interval(dag, start)) is not None:
+        return key
+    timetable = getattr(dag, "timetable", None)
+    if run_type in KEYED_BY_TIMETABLE and getattr(timetable, "partitioned", False):
+        return str(timetable.partition_key(logical_date))  # type: ignore[union-attr]
+    return None
+
+
+def partition_date(dag: DAG, key: str | None) -> datetime | None:
+    """The moment partition ``key`` of ``dag`` stands for (Airflow's ``partition_date``): a
+    time partition's start, a partitioned timetable's key read back, a temporal mapper's
+    period start; None when there is none (or no key)."""
+    if key is None:
+        return None
+    timetable = getattr(dag, "timetable", None)
+    if getattr(timetable, "partitioned", False):
+        try:
+            return timetable.date_of_key(key)  # type: ignore[union-attr]
+        except InvalidPartitionKeyError:
+            return None
+    partitions = getattr(dag, "partitions", None)
+    if partitions is None:
+        return None
+    if isinstance(partitions, TimePartitions):
+        interval = partitions.interval(key)
+        return interval[0]
+    found = getattr(partitions, "partition_date", None)
+    return found(key) if callable(found) else None
 
 
 def checked_partition_key(dag: DAG, key: str | None) -> str | None:

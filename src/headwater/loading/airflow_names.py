@@ -33,6 +33,40 @@ _RETRY_POLICIES = {
 }
 """Airflow 3.3's retry policies (``airflow.sdk``, ``airflow.sdk.definitions.retry_policy``)."""
 
+_PARTITIONS = {
+    name: f"{_HW}.partitions:{name}"
+    for name in (
+        "AllowedKeyMapper",
+        "ChainMapper",
+        "CronPartitionTimetable",
+        "DayWindow",
+        "FanOutMapper",
+        "FixedKeyMapper",
+        "HourWindow",
+        "IdentityMapper",
+        "MinimumCount",
+        "MonthWindow",
+        "PartitionMapper",
+        "PartitionedAssetTimetable",
+        "PartitionedAtRuntime",
+        "ProductMapper",
+        "QuarterWindow",
+        "RollupMapper",
+        "SegmentWindow",
+        "StartOfDayMapper",
+        "StartOfHourMapper",
+        "StartOfMonthMapper",
+        "StartOfQuarterMapper",
+        "StartOfWeekMapper",
+        "StartOfYearMapper",
+        "WaitForAll",
+        "WeekWindow",
+        "Window",
+        "YearWindow",
+    )
+}
+"""Airflow 3.3's partitioned assets (``airflow.sdk``): :mod:`headwater.partitions`."""
+
 _AUTHORING = {
     "BaseSensorOperator": f"{_SENSORS}:BaseSensorOperator",
     "PokeReturnValue": f"{_SENSORS}:PokeReturnValue",
@@ -66,6 +100,7 @@ _AUTHORING = {
     "Context": f"{_HELPERS}:Context",
     "Variable": f"{_MODELS}:Variable",
     **_RETRY_POLICIES,
+    **_PARTITIONS,
     **{
         name: f"{_TIMETABLES}:{name}"
         for name in (

@@ -197,6 +197,7 @@ def build_context(
         "ts_nodash": ts_nodash,
         "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
         "partition_key": run.partition_key,  # None unless the DAG is partitioned
+        "partition_date": _partition_date(dag, run),
         # Each attempt gets its own copy: a task that changes its params changes no other's.
         # A task's own params go over the DAG's; the run's conf goes over both.
         "params": task_params(run.params, getattr(task, "params", {}), run.conf, task.task_id),
@@ -222,3 +223,11 @@ def build_context(
         ),
     }
     return TaskContext(context)
+
+
+def _partition_date(dag: DAG, run: DagRun) -> datetime | None:
+    """The run's partition date, also set on the run the context holds (``dag_run``)."""
+    from headwater.engine.run_partitions import partition_date
+
+    run.partition_date = partition_date(dag, run.partition_key)
+    return run.partition_date

@@ -4,7 +4,9 @@ Context keys (also in templates):
 
 * ``outlet_events``: ``outlet_events[asset].extra["rows"] = 12`` attaches metadata to the
   event of an outlet; ``outlet_events[alias].add(Asset(uri), extra={...})`` emits an event
-  for an asset decided at run time, through an ``AssetAlias`` outlet.
+  for an asset decided at run time, through an ``AssetAlias`` outlet;
+  ``outlet_events[asset].add_partitions(["us", "eu"])`` emits the asset's event once per
+  partition key named (Airflow 3.3's partitioned assets) instead of once with the run's.
 * ``inlet_events``: ``inlet_events[asset]`` (or ``[alias]``) lists the stored events of an
   inlet, oldest first (newest last), read when first asked for
   (:mod:`headwater.runtime.inlet_events`).
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from headwater.authoring.asset_partitions import check_open_key
 from headwater.authoring.assets import Asset, AssetAlias, Metadata
 from headwater.engine.records import OutletEvent
-from headwater.exceptions import HeadwaterError
+from headwater.exceptions import HeadwaterError, InvalidPartitionKeyError
 from headwater.runtime.inlet_events import InletEventsAccessors
 from headwater.store.assets import AssetEventRow, AssetStore
 from headwater.strict_json import require_finite
@@ -48,6 +51,26 @@ class OutletEventAccessor:
         self.key = key
         self.extra: dict[str, Any] = {}
         self.asset_alias_events: list[tuple[Asset, dict[str, Any]]] = []
+        self.partition_keys: dict[str, None] = {}
+        """The partitions the attempt updated, when it names them (an ordered set)."""
+
+    def add_partitions(self, keys: str | Iterable[str]) -> None:
+        """Emit the asset's event once per partition key in ``keys`` (a key or several; each
+        once) instead of once with the run's key (Airflow 3.3's partitioned assets)."""
+        if not isinstance(self.key, Asset):
+            raise HeadwaterError(
+                f"outlet_events[{self.key!r}].add_partitions(): partition keys go with an "
+                "asset, not an alias"
+            )
+        listed = [keys] if isinstance(keys, str) else list(keys)
+        for key in listed:
+            try:
+                check_open_key(key)
+            except InvalidPartitionKeyError as exc:
+                raise HeadwaterError(
+                    f"outlet_events[{self.key!r}].add_partitions(): {exc}"
+                ) from None
+        self.partition_keys.update(dict.fromkeys(listed))
 
     def add(self, asset: Asset, extra: Mapping[str, Any] | None = None) -> None:
         """Emit an event for ``asset`` through this alias (or this asset's own, with
@@ -198,9 +221,9 @@ def outlet_events_of(
             else OutletEventAccessor(outlet)
         )
         if isinstance(outlet, Asset):
-            events.append(
-                OutletEvent(outlet.uri, _json(accessor.extra, outlet, task), None, partition)
-            )
+            extra = _json(accessor.extra, outlet, task)
+            for key in accessor.partition_keys or [partition]:
+                events.append(OutletEvent(outlet.uri, extra, None, key))
             continue
         for asset, extra in accessor.asset_alias_events:
             events.append(OutletEvent(asset.uri, _json(extra, asset, task), outlet.name, partition))

@@ -27,9 +27,10 @@ from typing import Any
 
 SCHEDULE = "schedule"
 SCHEDULE_ALIAS = "schedule_alias"
+SCHEDULE_NAME = "schedule_name"
 OUTLET = "outlet"
 INLET = "inlet"
-REFERENCE_KINDS = (SCHEDULE, SCHEDULE_ALIAS, OUTLET, INLET)
+REFERENCE_KINDS = (SCHEDULE, SCHEDULE_ALIAS, SCHEDULE_NAME, OUTLET, INLET)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,10 @@ class AssetSpec:
 class AssetReference:
     """How DAG ``dag_id`` uses asset ``uri``: ``schedule``, ``outlet`` or ``inlet`` (of task
     ``task_id``; ``""`` for schedule); or ``schedule_alias``: the DAG is scheduled on the
-    asset alias named ``uri`` (the events recorded through it are queued for the DAG)."""
+    asset alias named ``uri`` (the events recorded through it are queued for the DAG); or
+    ``schedule_name``: on the asset whose name is ``uri`` (``Asset.ref(name=...)``: the
+    events of the asset bearing that name when they happen are queued for the DAG). Listed,
+    a name reference to an existing asset reads as a ``schedule`` one of its URI."""
 
     dag_id: str
     uri: str
@@ -99,6 +103,8 @@ class QueuedAssetEvent:
     alias: str | None = None
     partition_key: str | None = None
     """The partition the event updated (partitioned assets)."""
+    name: str | None = None
+    """The name of the event's asset (a DAG may be scheduled on it by name)."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,14 @@ class AssetStore(ABC):
         that triggered run ``run_id`` (which must exist: call it in the unit of work that
         creates the run). Returns how many were queued; an event no longer queued (consumed
         by another scheduler) is not recorded again."""
+
+    @abstractmethod
+    def record_triggering_asset_events(
+        self, dag_id: str, run_id: str, event_ids: Iterable[int]
+    ) -> None:
+        """Record events ``event_ids`` as events that triggered run ``run_id`` too, without
+        touching the queue: a fan-out event, consumed by one of the runs it triggers in the
+        same unit of work. An event recorded already, or that does not exist, is skipped."""
 
     @abstractmethod
     def triggering_asset_events(self, dag_id: str, run_id: str) -> list[AssetEventRow]:

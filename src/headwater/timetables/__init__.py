@@ -13,11 +13,13 @@ See docs/data-aware.md, "Timetables", for the interface and a workday timetable.
 from headwater.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
 from headwater.timetables.events import EventsTimetable
 from headwater.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
+from headwater.timetables.partitioned import CronPartitionTimetable, PartitionedAtRuntime
 from headwater.timetables.simple import NullTimetable, OnceTimetable
 from headwater.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
 __all__ = [
     "CronDataIntervalTimetable",
+    "CronPartitionTimetable",
     "CronTriggerTimetable",
     "DagRunInfo",
     "DataInterval",
@@ -26,6 +28,7 @@ __all__ = [
     "MultipleCronTriggerTimetable",
     "NullTimetable",
     "OnceTimetable",
+    "PartitionedAtRuntime",
     "TimeRestriction",
     "Timetable",
 ]

@@ -11,6 +11,7 @@ from headwater.engine.records import AttemptKey, OutletEvent
 from headwater.store.assets import (
     SCHEDULE,
     SCHEDULE_ALIAS,
+    SCHEDULE_NAME,
     AssetEventFilter,
     AssetEventRow,
     AssetReference,
@@ -97,7 +98,7 @@ class MemoryAssets(MemoryCore):
             for ref in refs:
                 if ref.dag_id != dag_id:
                     raise ValueError(f"a reference of DAG {ref.dag_id!r} given for {dag_id!r}")
-                if ref.kind != SCHEDULE_ALIAS:  # an alias's name is no asset
+                if ref.kind not in (SCHEDULE_ALIAS, SCHEDULE_NAME):  # names are no URIs
                     self._register(AssetSpec(ref.uri), now, update=False)
             if refs:
                 self._a.references[dag_id] = refs
@@ -106,10 +107,13 @@ class MemoryAssets(MemoryCore):
             # Events of assets the DAG is no longer scheduled on leave its queue.
             scheduled = {r.uri for r in refs if r.kind == SCHEDULE}
             aliases = {r.uri for r in refs if r.kind == SCHEDULE_ALIAS}
+            names = {r.uri for r in refs if r.kind == SCHEDULE_NAME}
             for queued_dag, event_id in list(self._a.queue):
                 event = self._a.events[event_id]
                 if queued_dag == dag_id and not (
-                    event.uri in scheduled or event.source_alias in aliases
+                    event.uri in scheduled
+                    or event.source_alias in aliases
+                    or self._a.assets[event.asset_id].name in names
                 ):
                     del self._a.queue[(queued_dag, event_id)]
 
@@ -140,9 +144,19 @@ class MemoryAssets(MemoryCore):
         self, *, dag_id: str | None = None, uri: str | None = None
     ) -> list[AssetReference]:
         with self._lock:
-            refs = [r for rs in self._a.references.values() for r in rs]
+            uris_by_name: dict[str, list[str]] = {}
+            for row in self._a.assets.values():
+                uris_by_name.setdefault(row.name, []).append(row.uri)
+            refs = []
+            for ref in (r for rs in self._a.references.values() for r in rs):
+                if ref.kind != SCHEDULE_NAME:
+                    refs.append(ref)
+                    continue
+                # A name reference reads as a schedule reference of the asset bearing it.
+                for named in uris_by_name.get(ref.uri, []):
+                    refs.append(AssetReference(ref.dag_id, named, SCHEDULE))
         return sorted(
-            (r for r in refs if dag_id in (None, r.dag_id) and uri in (None, r.uri)),
+            {r for r in refs if dag_id in (None, r.dag_id) and uri in (None, r.uri)},
             key=lambda r: (r.dag_id, r.uri, r.kind, r.task_id),
         )
 
@@ -155,10 +169,12 @@ class MemoryAssets(MemoryCore):
         event = AssetEventRow(id=event_id, asset_id=asset_id, uri=spec.uri, timestamp=now, **values)
         self._a.events[event_id] = event
         alias = values.get("source_alias")
+        name = self._a.assets[asset_id].name
         for dag_id, refs in self._a.references.items():
             if any(
                 (r.uri == spec.uri and r.kind == SCHEDULE)
                 or (alias is not None and r.uri == alias and r.kind == SCHEDULE_ALIAS)
+                or (r.uri == name and r.kind == SCHEDULE_NAME)
                 for r in refs
             ):
                 self._a.queue[(dag_id, event_id)] = None
@@ -239,6 +255,7 @@ class MemoryAssets(MemoryCore):
                         event.timestamp,
                         event.source_alias,
                         event.partition_key,
+                        self._a.assets[event.asset_id].name,
                     )
                 )
             return found
@@ -255,6 +272,17 @@ class MemoryAssets(MemoryCore):
             consumed = self._a.run_events.setdefault((dag_id, run_id), [])
             consumed.extend(e for e in taken if e not in consumed)
             return len(taken)
+
+    def record_triggering_asset_events(
+        self, dag_id: str, run_id: str, event_ids: Iterable[int]
+    ) -> None:
+        with self._lock:
+            if (dag_id, run_id) not in self._s.runs:
+                raise KeyError(f"DAG {dag_id!r} has no run {run_id!r}")
+            recorded = self._a.run_events.setdefault((dag_id, run_id), [])
+            for event_id in dict.fromkeys(event_ids):
+                if event_id in self._a.events and event_id not in recorded:
+                    recorded.append(event_id)
 
     def triggering_asset_events(self, dag_id: str, run_id: str) -> list[AssetEventRow]:
         with self._lock:

@@ -43,6 +43,7 @@ from headwater.engine.records import AttemptKey, OutletEvent
 from headwater.store.assets import (
     SCHEDULE,
     SCHEDULE_ALIAS,
+    SCHEDULE_NAME,
     AssetEventFilter,
     AssetEventRow,
     AssetReference,
@@ -50,6 +51,12 @@ from headwater.store.assets import (
     AssetSpec,
     QueuedAssetEvent,
     UnknownAssetError,
+)
+from headwater.store.sql.asset_name_refs import (
+    name_references,
+    named_asset_ids,
+    queue_for_named,
+    set_name_references,
 )
 from headwater.store.sql.core import SqlCore
 
@@ -134,6 +141,7 @@ def _add_event(conn: SAConnection, asset_id: int, now: datetime, values: dict[st
     ).where(r.asset_id == asset_id, r.kind == SCHEDULE)
     columns = ["dag_id", "event_id", "asset_id", "partition_key", "created_at"]
     conn.execute(insert(QUEUE).from_select(columns, scheduled))
+    queue_for_named(conn, event_id, asset_id, values.get("partition_key"), now)
     alias = values.get("source_alias")
     if alias is not None:  # and the DAGs scheduled on the alias it came through
         ar, q = ALIAS_REFERENCES.c, QUEUE.c
@@ -317,9 +325,11 @@ class SqlAssets(SqlCore):
             if ref.dag_id != dag_id:
                 raise ValueError(f"a reference of DAG {ref.dag_id!r} given for {dag_id!r}")
         aliases = {r.uri for r in refs if r.kind == SCHEDULE_ALIAS}
-        refs = {r for r in refs if r.kind != SCHEDULE_ALIAS}
+        names = {r.uri for r in refs if r.kind == SCHEDULE_NAME}
+        refs = {r for r in refs if r.kind not in (SCHEDULE_ALIAS, SCHEDULE_NAME)}
         with self._write() as conn:
             aliases_changed = _set_alias_references(conn, dag_id, aliases)
+            aliases_changed |= set_name_references(conn, dag_id, names)
             _asset_ids(conn, assets, now, update_existing=True)
             ids = _asset_ids(conn, (AssetSpec(r.uri) for r in refs), now, update_existing=False)
             r = REFERENCES.c
@@ -350,6 +360,7 @@ class SqlAssets(SqlCore):
             # Events of assets the DAG is no longer scheduled on leave its queue.
             if aliases_changed or any(k == SCHEDULE for _, k, _ in stored - wanted):
                 scheduled = {a for a, k, _ in wanted if k == SCHEDULE}
+                scheduled |= named_asset_ids(conn, names)
                 _drop_unscheduled(conn, dag_id, scheduled, aliases)
 
     def get_asset(self, asset_id: int) -> AssetRow | None:
@@ -401,7 +412,8 @@ class SqlAssets(SqlCore):
                 AssetReference(row.dag_id, row.name, SCHEDULE_ALIAS)
                 for row in conn.execute(on_aliases)
             ]
-        return sorted(found, key=lambda r: (r.dag_id, r.uri, r.kind, r.task_id))
+            found += name_references(conn, dag_id, uri)
+        return sorted(set(found), key=lambda r: (r.dag_id, r.uri, r.kind, r.task_id))
 
     def create_asset_event(
         self,
@@ -462,6 +474,7 @@ class SqlAssets(SqlCore):
                 e.timestamp,
                 e.source_alias,
                 e.partition_key,
+                ASSETS.c.name,
             )
             .join(ASSET_EVENTS, e.id == q.event_id)
             .join(ASSETS, ASSETS.c.id == q.asset_id)
@@ -489,6 +502,28 @@ class SqlAssets(SqlCore):
                     [{"dag_id": dag_id, "run_id": run_id, "event_id": i} for i in taken],
                 )
         return len(taken)
+
+    def record_triggering_asset_events(
+        self, dag_id: str, run_id: str, event_ids: Iterable[int]
+    ) -> None:
+        wanted = sorted(set(event_ids))
+        if not wanted:
+            return
+        r = RUN_EVENTS.c
+        with self._write() as conn:
+            existing = conn.execute(select(ASSET_EVENTS.c.id).where(ASSET_EVENTS.c.id.in_(wanted)))
+            there = set(existing.scalars())
+            linked = conn.execute(
+                select(r.event_id).where(
+                    r.dag_id == dag_id, r.run_id == run_id, r.event_id.in_(wanted)
+                )
+            )
+            new = sorted(there - set(linked.scalars()))
+            if new:
+                conn.execute(
+                    insert(RUN_EVENTS),
+                    [{"dag_id": dag_id, "run_id": run_id, "event_id": i} for i in new],
+                )
 
     def triggering_asset_events(self, dag_id: str, run_id: str) -> list[AssetEventRow]:
         r = RUN_EVENTS.c
