@@ -2,7 +2,8 @@
 migrated SQLite database in the test's ``HEADWATER_HOME``, holding the DAGs of ``stored_dags`` (etl, flaky, partly), run by
 the real engine where a test asks for ``history``.
 
-* ``web_settings``: the settings, with the database migrated and the DAGs stored.
+* ``web_settings``: the settings, with the database migrated (a copy of a SQLite file
+  migrated once per process, ``sqlite_template``) and the DAGs stored.
 * ``history``: runs ``etl`` (succeeds), ``flaky`` (fails) and ``partly`` (fails) once each.
 * ``app`` / ``client``: the app and a ``TestClient`` on it (the store is open).
 * ``app_on(settings, clock=None)``: the app on other settings, or with the store's clock
@@ -20,6 +21,7 @@ a test can start it only once at a time (a second start raises).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from fastapi.testclient import TestClient
 
 from headwater.auth.principals import Level, Principal
 from headwater.clock import Clock
+from headwater.db.sqlite_files import sqlite_file
+from headwater.private_files import make_private_folders
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from headwater.web.app import build_app, serve_settings
@@ -42,11 +46,24 @@ def dags_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def web_settings(settings: Settings, dags_folder: Path) -> Settings:
+def web_settings(settings: Settings, dags_folder: Path, sqlite_template: Path) -> Settings:
     settings.logs_folder.mkdir(parents=True, exist_ok=True)
-    with open_context(settings, migrate=True) as ctx:
+    copied = _copy_migrated(settings, sqlite_template)
+    with open_context(settings, migrate=not copied) as ctx:
         store_dags(ctx.store, dags_folder)
     return settings
+
+
+def _copy_migrated(settings: Settings, template: Path) -> bool:
+    """Put a copy of ``template`` (a SQLite file migrated once per process) where the
+    database of ``settings`` is to be, as migrating a new file there would leave it: in a
+    private folder, private itself; False (nothing done) unless that is a new SQLite file."""
+    path = sqlite_file(settings.database_url)
+    if path is None or path.exists():
+        return False
+    make_private_folders(path.parent)
+    shutil.copy2(template, path)  # and its mode: 0600
+    return True
 
 
 @pytest.fixture
