@@ -20,7 +20,7 @@ from headwater.clock import FakeClock
 from headwater.services.context import open_context
 from headwater.services.users import create_role, create_user
 from headwater.settings import Settings
-from headwater.web.app import create_app
+from web_fixtures import AppOn
 
 PASSWORD = "correct horse battery"
 USERS = {"root": "admin", "olga": "op", "vera": "viewer", "tess": "team-a"}
@@ -37,9 +37,9 @@ def accounts(web_settings: Settings, clock: FakeClock) -> dict[str, str]:
 
 @pytest.fixture
 def clocked_client(
-    web_settings: Settings, clock: FakeClock, accounts: dict[str, str]
+    app_on: AppOn, web_settings: Settings, clock: FakeClock, accounts: dict[str, str]
 ) -> Iterator[TestClient]:
-    with TestClient(create_app(web_settings, clock=clock)) as test_client:
+    with TestClient(app_on(web_settings, clock)) as test_client:
         yield test_client
 
 

@@ -13,7 +13,7 @@ from account_fixtures import PASSWORD, log_in
 from headwater.clock import FakeClock
 from headwater.services.context import open_context
 from headwater.settings import Settings
-from headwater.web.app import create_app
+from web_fixtures import AppOn
 
 
 def test_login_sets_an_httponly_samesite_cookie_and_answers_the_csrf_token(
@@ -35,10 +35,10 @@ def test_login_sets_an_httponly_samesite_cookie_and_answers_the_csrf_token(
 
 
 def test_secure_cookies_always_marks_the_cookie_secure(
-    web_settings: Settings, clock: FakeClock, accounts: dict[str, str]
+    app_on: AppOn, web_settings: Settings, clock: FakeClock, accounts: dict[str, str]
 ) -> None:
     api = dataclasses.replace(web_settings.api, secure_cookies="always")
-    with TestClient(create_app(dataclasses.replace(web_settings, api=api), clock=clock)) as client:
+    with TestClient(app_on(dataclasses.replace(web_settings, api=api), clock)) as client:
         response = client.post(
             "/api/v1/auth/login", json={"username": "vera", "password": PASSWORD}
         )

@@ -25,7 +25,7 @@ from headwater.services.context import open_context
 from headwater.services.tokens import create_token
 from headwater.services.users import create_user
 from headwater.settings import Settings
-from headwater.web.app import create_app
+from web_fixtures import AppOn
 
 DAG = "DAG"
 """Under /dags/{dag_id}: reads for all, writes from op; a tag-limited role outside: 404."""
@@ -189,7 +189,11 @@ def _expected(rule: str, method: str, role: str) -> int | None:
 
 @pytest.fixture
 def walk_client(
-    web_settings: Settings, history: None, clock: FakeClock, accounts: dict[str, str]
+    app_on: AppOn,
+    web_settings: Settings,
+    history: None,
+    clock: FakeClock,
+    accounts: dict[str, str],
 ) -> Iterator[TestClient]:
     with open_context(web_settings, clock=clock) as ctx:
         create_user(ctx, "walker", "a long password", "viewer")
@@ -197,7 +201,7 @@ def walk_client(
             start=datetime(2024, 2, 1, tzinfo=UTC), end=datetime(2024, 2, 2, tzinfo=UTC)
         )
         assert run_backfill(ctx, "etl", backfill).backfill_id == 1  # PATH_VALUES["backfill_id"]
-    with TestClient(create_app(web_settings, clock=clock)) as client:
+    with TestClient(app_on(web_settings, clock)) as client:
         yield client
 
 

@@ -12,12 +12,12 @@ from headwater import __version__
 from headwater.clock import FakeClock
 from headwater.services.context import open_context
 from headwater.settings import Settings
-from headwater.web.app import create_app
+from web_fixtures import AppOn
 
 
 @pytest.fixture
-def timed_client(web_settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(web_settings, clock=clock)) as client:
+def timed_client(app_on: AppOn, web_settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
+    with TestClient(app_on(web_settings, clock)) as client:
         yield client
 
 
