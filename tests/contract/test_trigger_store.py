@@ -133,3 +133,52 @@ def test_deleting_a_run_deletes_its_triggers(any_store: Store) -> None:
     _defer(any_store, run_id="r2")
     assert any_store.delete_dag_run("etl", "r1")
     assert [t.key.run_id for t in any_store.list_triggers()] == ["r2"]
+
+
+INBOX = ("s3://bucket/inbox", "flag")
+ORDERS = ("s3://bucket/orders", "watch")
+STOCK = ("s3://bucket/stock", "watch")
+
+
+def test_asset_watchers_are_claimed_by_one_triggerer_until_its_lease_runs_out(
+    any_store: Store,
+) -> None:
+    lease = timedelta(seconds=30)
+    wanted = [INBOX, ORDERS]
+    assert any_store.claim_asset_watchers("a", wanted, T0, lease) == {INBOX, ORDERS}
+    assert any_store.claim_asset_watchers("b", wanted, T0, lease) == set()
+    # a renews its claims as it asks again; b gets nothing while they hold.
+    later = T0 + timedelta(seconds=20)
+    assert any_store.claim_asset_watchers("a", wanted, later, lease) == {INBOX, ORDERS}
+    assert any_store.claim_asset_watchers("b", wanted, T0 + timedelta(seconds=40), lease) == set()
+    # a stops asking (it died): b takes them over once the renewed leases ran out.
+    after = later + lease
+    assert any_store.claim_asset_watchers("b", wanted, after, lease) == {INBOX, ORDERS}
+    assert any_store.claim_asset_watchers("a", wanted, after, lease) == set()
+
+
+def test_a_claim_limit_spreads_watchers_and_a_release_hands_them_over(any_store: Store) -> None:
+    lease = timedelta(seconds=30)
+    wanted = [INBOX, ORDERS, STOCK]
+    first = any_store.claim_asset_watchers("a", wanted, T0, lease, limit=2)
+    assert len(first) == 2
+    assert any_store.claim_asset_watchers("b", wanted, T0, lease) == set(wanted) - first
+    # a stops: its watchers are free at once, not after its lease.
+    assert any_store.release_asset_watchers("a") == 2
+    assert any_store.claim_asset_watchers("b", wanted, T0, lease) == set(wanted)
+    # Releasing some only: b keeps the others.
+    assert any_store.release_asset_watchers("b", [INBOX]) == 1
+    assert any_store.claim_asset_watchers("a", wanted, T0, lease) == {INBOX}
+    assert any_store.release_asset_watchers("c", [ORDERS]) == 0  # not c's
+
+
+def test_claims_of_watchers_no_dag_wants_go_once_they_ran_out(any_store: Store) -> None:
+    lease = timedelta(seconds=30)
+    any_store.claim_asset_watchers("a", [INBOX, ORDERS], T0, lease)
+    # ORDERS is no longer wanted; while a's lease holds, b cannot take INBOX either.
+    assert any_store.claim_asset_watchers("b", [INBOX], T0 + timedelta(seconds=10), lease) == set()
+    gone = T0 + timedelta(minutes=5)
+    assert any_store.claim_asset_watchers("b", [INBOX], gone, lease) == {INBOX}
+    # ORDERS' claim ran out and nobody wants it: deleted, so anyone may take it at once.
+    assert any_store.claim_asset_watchers("c", [ORDERS], gone, lease) == {ORDERS}
+    assert any_store.claim_asset_watchers("a", [], gone, lease) == set()

@@ -53,6 +53,7 @@ TABLES = {
     "dag_asset_references",
     "dag_alias_references",
     "dag_asset_name_references",
+    "asset_watcher_claims",
     "asset_dag_run_queue",
     "dag_run_asset_events",
     "pools",

@@ -1,8 +1,9 @@
 """Asset watchers under a real triggerer, on SQLite, with a fake clock: a file dropped where a
 FileDeleteTrigger watches becomes an asset event (the file deleted, the watcher named in its
 extra), a scheduler tick creates the consuming DAG's run, the watcher starts again for the
-next file, and pausing the DAG stops it. The triggers run on the real asyncio loop (a short
-poke interval); every wait on them has a deadline."""
+next file, and pausing the DAG stops it. Several triggerers share the watchers: each runs on
+the one that claimed it, and moves when that one stops or dies. The triggers run on the real
+asyncio loop (a short poke interval); every wait on them has a deadline."""
 
 from __future__ import annotations
 
@@ -179,3 +180,63 @@ def test_a_failing_watcher_is_retried_later(
     failures = [r.getMessage() for r in caplog.records if "cannot start" in r.getMessage()]
     assert len(failures) == 2
     assert "inbox_flag" in failures[0] and "GoneTrigger" in failures[0]
+
+
+# -- several triggerers share the watchers ---------------------------------------------------
+
+WATCHER = ("inbox", "inbox_flag")
+
+
+@pytest.fixture
+def pair(store: SqlStore, clock: FakeClock) -> Iterator[tuple[Triggerer, Triggerer]]:
+    settings = TriggererSettings(lease_s=30, heartbeat_interval_s=5)
+    one = Triggerer(store, settings, clock=clock, name="t1")
+    two = Triggerer(store, settings, clock=clock, name="t2")
+    for triggerer in (one, two):
+        triggerer.start()
+    yield one, two
+    for triggerer in (one, two):
+        triggerer.stop()
+
+
+def test_a_watcher_runs_on_one_triggerer_and_moves_when_it_stops(
+    store: SqlStore, pair: tuple[Triggerer, Triggerer], clock: FakeClock, tmp_path: Path
+) -> None:
+    one, two = pair
+    flag = tmp_path / "inbox.flag"
+    _process(store, tmp_path / "dags", flag)
+    one.tick()
+    two.tick()
+    assert list(one.watchers.running) == [WATCHER]
+    assert list(two.watchers.running) == []
+    flag.write_text("go")
+    _written_until(one, lambda: len(_events(store)) == 1)
+    assert len(_events(store)) == 1  # one event: only one triggerer watched
+
+    one.stop()  # releases its claims: the other starts the watcher at its next claim
+    clock.advance(timedelta(seconds=6))
+    two.tick()
+    assert list(two.watchers.running) == [WATCHER]
+    flag.write_text("again")
+    _written_until(two, lambda: len(_events(store)) == 2)
+
+
+def test_a_triggerer_that_died_loses_its_watchers_when_their_leases_run_out(
+    store: SqlStore, pair: tuple[Triggerer, Triggerer], clock: FakeClock, tmp_path: Path
+) -> None:
+    one, two = pair
+    _process(store, tmp_path / "dags", tmp_path / "inbox.flag")
+    one.tick()
+    two.tick()
+    assert list(one.watchers.running) == [WATCHER]
+    # one stops ticking (hung, or killed without releasing): two waits for the lease.
+    clock.advance(timedelta(seconds=20))
+    two.tick()
+    assert list(two.watchers.running) == []
+    clock.advance(timedelta(seconds=15))  # 35 s: the lease (30 s) ran out
+    two.tick()
+    assert list(two.watchers.running) == [WATCHER]
+    # one comes back: its claim is gone, so it stops its copy of the watcher.
+    one.tick()
+    assert list(one.watchers.running) == []
+    assert list(two.watchers.running) == [WATCHER]

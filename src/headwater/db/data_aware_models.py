@@ -77,6 +77,19 @@ class TriggerModel(Base):
     """Why it failed (the trigger raised, or could not be built)."""
 
 
+class AssetWatcherClaimModel(Base):
+    """Which triggerer runs an asset watcher (migration 0013): held by ``triggerer_id``
+    while ``claim_expires_at`` is ahead, renewed by its heartbeat, taken over once it ran
+    out. One row per asset URI and watcher name."""
+
+    __tablename__ = "asset_watcher_claims"
+
+    uri: Mapped[str] = mapped_column(String(URI_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    triggerer_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    claim_expires_at: Mapped[datetime]
+
+
 class AssetModel(Base):
     """A piece of data pipelines produce and consume, named by its URI."""
 

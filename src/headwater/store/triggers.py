@@ -19,6 +19,12 @@ before (the worker claimed the attempt and recorded the deferral before the sche
 recorded the instance as started). One whose instance has moved on (cleared, marked, timed
 out, a later try) is an orphan and is deleted
 (:meth:`TriggerStore.delete_orphan_triggers`), never fired into another try.
+
+Asset watchers (the triggers of ``Asset(watchers=[...])``) are not stored triggers: the
+triggerer builds them from the DAGs that want them. Several triggerers share them by
+claims too (:meth:`TriggerStore.claim_asset_watchers`, a lease per asset URI and watcher
+name), so each runs on one triggerer, and another takes it over when that one's lease
+runs out.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ WAITING = "waiting"
 FIRED = "fired"
 FAILED = "failed"
 TRIGGER_STATES = (WAITING, FIRED, FAILED)
+
+
+WatcherKey = tuple[str, str]
+"""An asset watcher: its asset's URI and its name (``Asset(watchers=[...])``)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,29 @@ class TriggerStore(ABC):
     @abstractmethod
     def release_trigger_claims(self, triggerer_id: str) -> int:
         """Give up every waiting trigger ``triggerer_id`` holds (it stops); how many."""
+
+    @abstractmethod
+    def claim_asset_watchers(
+        self,
+        triggerer_id: str,
+        watchers: Iterable[WatcherKey],
+        now: datetime,
+        lease: timedelta,
+        limit: int | None = None,
+    ) -> set[WatcherKey]:
+        """Claim, among ``watchers`` (asset URI, watcher name: those the active DAGs want),
+        those nobody holds (never claimed, or a lease that ran out) for ``triggerer_id``
+        until ``now + lease``, at most ``limit`` new ones, and renew those it holds; returns
+        those of ``watchers`` it holds now. Two triggerers claiming at once never both
+        hold one. Claims that ran out, of watchers not in ``watchers`` (no DAG wants them:
+        every triggerer asks with the same set), are deleted."""
+
+    @abstractmethod
+    def release_asset_watchers(
+        self, triggerer_id: str, watchers: Iterable[WatcherKey] | None = None
+    ) -> int:
+        """Give up the watchers ``triggerer_id`` holds (those of ``watchers``, or all: it
+        stops), so another triggerer takes them over at once; how many."""
 
     @abstractmethod
     def fire_trigger(self, trigger_id: int, payload: Any, now: datetime) -> bool:

@@ -6,9 +6,14 @@ and runs on its thread (it owns no thread or loop of its own). Each tick,
 :meth:`AssetWatchers.refresh` reads which DAGs are active and unpaused (their versions only;
 a DAG's serialized document is read again only when its hash changed), gathers the watchers
 of the assets they are scheduled on (one per asset URI and watcher name, however many DAGs
-name it), and starts on the shared :class:`~headwater.triggerer.runner.TriggerRunner` those
-not running (one asyncio task per watcher), cancelling those no DAG wants any more (paused,
-removed, or the watcher changed).
+name it), claims them (:meth:`~headwater.store.triggers.TriggerStore.claim_asset_watchers`:
+when that set changes, and every ``claim_every``, which also renews its claims' leases), and
+starts on the shared :class:`~headwater.triggerer.runner.TriggerRunner` those it holds and
+does not run (one asyncio task per watcher), cancelling those no DAG wants any more (paused,
+removed, or the watcher changed) and those another triggerer took over. Several triggerers
+so share the watchers, each running on one of them; when a triggerer stops, it releases its
+claims and another starts them at its next claim; when one dies, another takes them over
+once their leases ran out.
 
 Each event a watcher's trigger yields becomes an event of its asset
 (:meth:`AssetWatchers.record`), through the same path as events created from outside
@@ -71,12 +76,26 @@ class AssetWatchers:
     """The watchers one triggerer runs, over its store and runner (see the module)."""
 
     def __init__(
-        self, store: Store, runner: TriggerRunner, *, retry_after_s: float = RETRY_AFTER_S
+        self,
+        store: Store,
+        runner: TriggerRunner,
+        *,
+        owner: str,
+        lease: timedelta,
+        claim_every: timedelta,
+        retry_after_s: float = RETRY_AFTER_S,
     ):
         self.store = store
         self.runner = runner
+        self.owner = owner
+        """The triggerer id its claims are held under."""
+        self.lease = lease
+        self.claim_every = claim_every
         self.retry_after = timedelta(seconds=retry_after_s)
         self.running: dict[WatcherKey, _Running] = {}
+        self._held: set[WatcherKey] = set()
+        """The watchers this triggerer holds a claim on, as of its last claim."""
+        self._next_claim: datetime | None = None
         self._by_id: dict[int, WatcherKey] = {}
         self._ids = itertools.count(-1, -1)
         self._dags: dict[str, tuple[str | None, list[StoredWatcher]]] = {}
@@ -116,14 +135,36 @@ class AssetWatchers:
                         dag_id,
                     )
                 wanted.setdefault(key, watcher)
+        changed = set(wanted) != set(self._wanted)
         self._wanted = wanted
+        self._claim(now, changed)
         for key in [k for k, r in self.running.items() if wanted.get(k) != r.watcher]:
             self._stop(key, "no active, unpaused DAG is scheduled on it with this definition")
+        for key in [k for k in self.running if k not in self._held]:
+            self._stop(key, "another triggerer holds it now (this one's claim ran out)")
         for key in set(self._retry_at) - set(wanted):
             del self._retry_at[key]
         for key, watcher in wanted.items():
-            if key not in self.running and now >= self._retry_at.get(key, now):
+            ready = now >= self._retry_at.get(key, now)
+            if key in self._held and key not in self.running and ready:
                 self._start(key, watcher, now)
+
+    def _claim(self, now: datetime, changed: bool) -> None:
+        """Claim the wanted watchers nobody holds and renew this triggerer's claims: when
+        the wanted ones changed, and every ``claim_every`` (so that it takes over those of
+        a triggerer that stopped beating within a lease)."""
+        due = self._next_claim is None or now >= self._next_claim
+        if not (changed or due) or not (self._wanted or self._held):
+            return
+        self._held = self.store.claim_asset_watchers(
+            self.owner, list(self._wanted), now, self.lease
+        )
+        self._next_claim = now + self.claim_every
+
+    def release(self) -> int:
+        """Give up every claim (the triggerer stops); how many."""
+        self._held = set()
+        return self.store.release_asset_watchers(self.owner)
 
     def _start(self, key: WatcherKey, watcher: StoredWatcher, now: datetime) -> None:
         self._retry_at.pop(key, None)

@@ -15,8 +15,8 @@ of a :class:`~headwater.triggerer.runner.TriggerRunner`. Each tick:
    classpath and kwargs (one that cannot be built fails, the error naming the classpath)
    and starts it, and cancels the ones it holds no longer (fired, failed, deleted because
    their task moved on, or taken over by another triggerer after its lease ran out);
-4. starts and stops the asset watchers (:mod:`~headwater.triggerer.asset_watchers`) that
-   active, unpaused DAGs want; each event of theirs is recorded as an asset event.
+4. claims, starts and stops the asset watchers (:mod:`~headwater.triggerer.asset_watchers`)
+   that active, unpaused DAGs want; each event of theirs is recorded as an asset event.
 
 :meth:`Triggerer.run` ticks every ``poll_interval_s``; in between, it writes events as
 soon as they come (the runner wakes it), then calls ``on_fired`` so that a scheduler in the
@@ -95,7 +95,9 @@ class Triggerer:
         )
         self._results_ready = threading.Event()
         self.runner = TriggerRunner(on_result=self._results_ready.set)
-        self.watchers = AssetWatchers(store, self.runner)
+        self.watchers = AssetWatchers(
+            store, self.runner, owner=self.id, lease=self.lease, claim_every=self.renew_every
+        )
         """The asset watchers it runs, on the same runner (negative trigger ids)."""
         self.running: dict[int, TriggerRow] = {}
         """The triggers handed to the runner that have not ended (nor been cancelled)."""
@@ -122,12 +124,15 @@ class Triggerer:
         try:
             self.write_results()
             released = self.store.release_trigger_claims(self.id)
+            released += self.watchers.release()
         except DamagedDatabaseError:
             raise
         except Exception as exc:  # they are taken over when their leases run out
             log.warning("Could not release the triggers of triggerer %s: %s", self.id, exc)
         else:
-            log.info("Triggerer %s stopped; released %d trigger(s)", self.id, released)
+            log.info(
+                "Triggerer %s stopped; released %d trigger(s) and watcher(s)", self.id, released
+            )
         if self._job is not None:
             self._job.end()
             self._job = None

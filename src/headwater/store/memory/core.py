@@ -45,7 +45,7 @@ from headwater.store.base import Connection
 from headwater.store.deadlines import DeadlineRow
 from headwater.store.memory.asset_tables import AssetTables
 from headwater.store.state_stores import TaskStateScope
-from headwater.store.triggers import TriggerRow
+from headwater.store.triggers import TriggerRow, WatcherKey
 
 RunKey = tuple[str, str]
 
@@ -99,6 +99,8 @@ class MemoryState:
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     login_failures: dict[str, LoginFailureRow] = field(default_factory=dict)
     triggers: dict[int, TriggerRow] = field(default_factory=dict)
+    watcher_claims: dict[WatcherKey, tuple[str, datetime]] = field(default_factory=dict)
+    """Per asset watcher: the triggerer holding it and when its lease runs out."""
     deadlines: dict[int, DeadlineRow] = field(default_factory=dict)
     asset_tables: AssetTables = field(default_factory=AssetTables)
     task_state: dict[TaskStateScope, dict[str, StateRow]] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from typing import Any
 from headwater.engine.records import AttemptKey, Deferral
 from headwater.engine.states import TaskInstanceState
 from headwater.store.memory.core import MemoryCore, copy_json
-from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
+from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow, WatcherKey
 
 _CURRENT_STATES = (TaskInstanceState.RUNNING, TaskInstanceState.DEFERRED)
 
@@ -144,3 +144,49 @@ class MemoryTriggers(MemoryCore):
             for trigger_id in orphans:
                 del self._s.triggers[trigger_id]
             return len(orphans)
+
+    def claim_asset_watchers(
+        self,
+        triggerer_id: str,
+        watchers: Iterable[WatcherKey],
+        now: datetime,
+        lease: timedelta,
+        limit: int | None = None,
+    ) -> set[WatcherKey]:
+        wanted: list[WatcherKey] = [(str(u), str(n)) for u, n in dict.fromkeys(watchers)]
+        room = limit
+        with self._lock:
+            claims = self._s.watcher_claims
+            for key in [k for k, (_, until) in claims.items() if until <= now]:
+                if key not in wanted:
+                    del claims[key]  # ran out, and no DAG wants it
+            held: set[WatcherKey] = set()
+            for key in wanted:
+                owner, until = claims.get(key, (None, now))
+                if owner == triggerer_id and until > now:
+                    claims[key] = (triggerer_id, now + lease)
+                elif owner is None or until <= now:
+                    if room is not None and room <= 0:
+                        continue
+                    if room is not None:
+                        room -= 1
+                    claims[key] = (triggerer_id, now + lease)
+                else:
+                    continue
+                held.add(key)
+            return held
+
+    def release_asset_watchers(
+        self, triggerer_id: str, watchers: Iterable[WatcherKey] | None = None
+    ) -> int:
+        only = None if watchers is None else {(str(u), str(n)) for u, n in watchers}
+        with self._lock:
+            claims = self._s.watcher_claims
+            mine = [
+                k
+                for k, (owner, _) in claims.items()
+                if owner == triggerer_id and (only is None or k in only)
+            ]
+            for key in mine:
+                del claims[key]
+            return len(mine)

@@ -22,18 +22,21 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Connection as SAConnection
 
+from headwater.db import dialect
 from headwater.db.convert import TIS
-from headwater.db.data_aware_models import TriggerModel
+from headwater.db.data_aware_models import AssetWatcherClaimModel, TriggerModel
 from headwater.engine.records import AttemptKey, Deferral
 from headwater.engine.states import TaskInstanceState
 from headwater.store.sql.core import SqlCore
-from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
+from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow, WatcherKey
 
 TRIGGERS = cast(Table, TriggerModel.__table__)
+WATCHER_CLAIMS = cast(Table, AssetWatcherClaimModel.__table__)
 _CURRENT_STATES = (TaskInstanceState.RUNNING.value, TaskInstanceState.DEFERRED.value)
 _QUEUED = TaskInstanceState.QUEUED.value
 
@@ -215,3 +218,72 @@ class SqlTriggers(SqlCore):
     def delete_orphan_triggers(self) -> int:
         with self._write() as conn:
             return int(conn.execute(delete(TRIGGERS).where(~_of_current_try())).rowcount)
+
+    def claim_asset_watchers(
+        self,
+        triggerer_id: str,
+        watchers: Iterable[WatcherKey],
+        now: datetime,
+        lease: timedelta,
+        limit: int | None = None,
+    ) -> set[WatcherKey]:
+        wanted = sorted({(str(uri), str(name)) for uri, name in watchers})
+        c = WATCHER_CLAIMS.c
+        until = now + lease
+        with self._write() as conn:
+            ran_out = delete(WATCHER_CLAIMS).where(c.claim_expires_at <= now)
+            if wanted:
+                ran_out = ran_out.where(tuple_(c.uri, c.name).notin_(wanted))
+            conn.execute(ran_out)
+            if not wanted:
+                return set()
+            keys = tuple_(c.uri, c.name).in_(wanted)
+            conn.execute(  # renew its own
+                update(WATCHER_CLAIMS)
+                .where(keys, c.triggerer_id == triggerer_id, c.claim_expires_at > now)
+                .values(claim_expires_at=until)
+            )
+            # Take over those that ran out, then claim the unclaimed (a row each: two
+            # triggerers inserting one key at once, the second's insert does nothing).
+            free = list(
+                conn.execute(
+                    select(c.uri, c.name)
+                    .where(keys, c.claim_expires_at <= now)
+                    .order_by(c.uri, c.name)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            claimed = {
+                (row.uri, row.name) for row in conn.execute(select(c.uri, c.name).where(keys))
+            }
+            new = [(row.uri, row.name) for row in free] + [k for k in wanted if k not in claimed]
+            if limit is not None:
+                new = new[: max(limit, 0)]
+            for uri, name in new:
+                if (uri, name) in claimed:
+                    conn.execute(
+                        update(WATCHER_CLAIMS)
+                        .where(c.uri == uri, c.name == name, c.claim_expires_at <= now)
+                        .values(triggerer_id=triggerer_id, claim_expires_at=until)
+                    )
+                else:
+                    conn.execute(
+                        dialect.insert_if_absent(conn.dialect.name, WATCHER_CLAIMS).values(
+                            uri=uri, name=name, triggerer_id=triggerer_id, claim_expires_at=until
+                        )
+                    )
+            held = select(c.uri, c.name).where(keys, c.triggerer_id == triggerer_id)
+            return {(row.uri, row.name) for row in conn.execute(held)}
+
+    def release_asset_watchers(
+        self, triggerer_id: str, watchers: Iterable[WatcherKey] | None = None
+    ) -> int:
+        c = WATCHER_CLAIMS.c
+        query = delete(WATCHER_CLAIMS).where(c.triggerer_id == triggerer_id)
+        if watchers is not None:
+            only = sorted({(str(uri), str(name)) for uri, name in watchers})
+            if not only:
+                return 0
+            query = query.where(tuple_(c.uri, c.name).in_(only))
+        with self._write() as conn:
+            return int(conn.execute(query).rowcount)
