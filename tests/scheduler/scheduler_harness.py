@@ -40,6 +40,21 @@ class Harness:
         self.store = SqlStore.from_url(url, clock=clock)
         self._scheduler: Scheduler | None = None
 
+    @classmethod
+    def in_memory(cls, tmp_path: Path, monkeypatch: Any, clock: FakeClock) -> Harness:
+        """A harness on the memory store, its DAG folder ``tmp_path/dags``, with the
+        in-process executor (``monkeypatch``: the settings of the test)."""
+        from headwater.store.memory import MemoryStore
+
+        folder = tmp_path / "dags"
+        folder.mkdir(exist_ok=True)
+        monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
+        monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
+        harness = cls(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
+        harness.store.close()
+        harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+        return harness
+
     def write_dag(self, name: str, body: str) -> Path:
         path = self.folder / f"{name}.py"
         path.write_text(HEADER + textwrap.dedent(body))

@@ -18,7 +18,6 @@ from headwater.clock import FakeClock
 from headwater.engine.records import DagRun
 from headwater.operations import trigger_run
 from headwater.store.assets import AssetEventFilter
-from headwater.store.memory import MemoryStore
 
 DAGS = """
 from headwater import Asset
@@ -86,19 +85,13 @@ CONSUMERS = ("same_key", "aligned_hours", "daily_rollup", "region_days", "daily_
 
 @pytest.fixture
 def mem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     clock = FakeClock(at(1, 2, 30))
-    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-    harness.store.close()
-    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    harness = Harness.in_memory(tmp_path, monkeypatch, clock)
     harness.write_dag("airflow_partitions", DAGS)
     harness.process()
     yield harness
     harness.close()
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(harness.folder, ignore_errors=True)
 
 
 def _runs(h: Harness, dag_id: str) -> list[DagRun]:

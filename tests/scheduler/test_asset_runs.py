@@ -15,7 +15,6 @@ from scheduler_harness import Harness, at
 
 from headwater.clock import FakeClock
 from headwater.engine.records import DagRun
-from headwater.store.memory import MemoryStore
 
 ASSETS = """
 from headwater import Asset, AssetAlias, AssetOrTimeSchedule
@@ -46,18 +45,15 @@ for dag_id, schedule in (("both", [SALES, STOCK]), ("either", SALES | STOCK)):
 
 
 def _harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str | None) -> Harness:
+    clock = FakeClock(at(4, 0, 30))
+    if store_url is None:
+        return Harness.in_memory(tmp_path, monkeypatch, clock)
     folder = tmp_path / "dags"
     folder.mkdir(exist_ok=True)
     monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
     monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
-    clock = FakeClock(at(4, 0, 30))
-    if store_url is not None:
-        monkeypatch.setenv("HEADWATER_DATABASE_URL", store_url)
-        return Harness(store_url, folder, clock)
-    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-    harness.store.close()
-    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
-    return harness
+    monkeypatch.setenv("HEADWATER_DATABASE_URL", store_url)
+    return Harness(store_url, folder, clock)
 
 
 @pytest.fixture

@@ -12,21 +12,14 @@ import pytest
 from scheduler_harness import Harness
 
 from headwater.clock import FakeClock
-from headwater.store.memory import MemoryStore
 
 
 def test_latest_only_and_a_teardown_in_scheduled_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     # LatestOnlyOperator compares with the time of day when it runs: the clock is now too.
     clock = FakeClock(datetime.now(UTC))
-    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-    harness.store.close()
-    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    harness = Harness.in_memory(tmp_path, monkeypatch, clock)
     try:
         harness.write_dag(
             "flow",

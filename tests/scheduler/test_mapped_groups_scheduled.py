@@ -11,20 +11,13 @@ import pytest
 from scheduler_harness import Harness
 
 from headwater.clock import FakeClock
-from headwater.store.memory import MemoryStore
 
 
 def test_a_mapped_group_over_an_upstream_output_in_a_scheduled_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     clock = FakeClock(datetime(2024, 1, 1, tzinfo=UTC))
-    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-    harness.store.close()
-    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    harness = Harness.in_memory(tmp_path, monkeypatch, clock)
     try:
         harness.write_dag(
             "groups",

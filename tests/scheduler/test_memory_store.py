@@ -9,20 +9,13 @@ import pytest
 from scheduler_harness import Harness, at
 
 from headwater.clock import FakeClock
-from headwater.store.memory import MemoryStore
 
 
 def test_a_run_goes_through_the_scheduler_on_the_memory_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     clock = FakeClock(at(4, 0, 30))
-    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-    harness.store.close()
-    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    harness = Harness.in_memory(tmp_path, monkeypatch, clock)
     try:
         harness.write_dag(
             "flow",

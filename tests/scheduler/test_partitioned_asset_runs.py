@@ -16,7 +16,6 @@ from scheduler_harness import Harness, at
 from headwater.clock import FakeClock
 from headwater.engine.records import DagRun
 from headwater.operations import trigger_run
-from headwater.store.memory import MemoryStore
 
 DAGS = """
 from headwater import Asset, StaticPartitions, TimePartitions
@@ -49,19 +48,13 @@ with DAG("daily_model", start_date=START, schedule=[SALES, STOCK], partitions=DA
 
 @pytest.fixture
 def mem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    monkeypatch.setenv("HEADWATER__SCHEDULER__EXECUTOR", "in_process")
     clock = FakeClock(at(4, 0, 30))
-    harness = Harness(f"sqlite:///{tmp_path / 'unused.db'}", folder, clock)
-    harness.store.close()
-    harness.store = MemoryStore(clock=clock)  # type: ignore[assignment]
+    harness = Harness.in_memory(tmp_path, monkeypatch, clock)
     harness.write_dag("partitioned", DAGS)
     harness.process()
     yield harness
     harness.close()
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(harness.folder, ignore_errors=True)
 
 
 def _asset_runs(h: Harness, dag_id: str) -> list[DagRun]:
