@@ -231,3 +231,15 @@ def test_add_partitions_refuses_an_alias() -> None:
 
     with pytest.raises(HeadwaterError, match="partition keys go with an asset, not an alias"):
         OutletEventAccessor(AssetAlias("a")).add_partitions("k")
+
+
+def test_one_event_maps_to_a_bounded_number_of_runs() -> None:
+    from headwater.partitions import PartitionMapper
+
+    class Everything(PartitionMapper):
+        def to_downstream(self, key: str) -> list[str]:
+            return [f"{key}-{i}" for i in range(1_001)]
+
+    partitions = AssetPartitions(Everything(), {})
+    with pytest.raises(InvalidPartitionKeyError, match="to 1001 keys; at most 1000 runs"):
+        partitions.downstream_keys("file://a", "k")

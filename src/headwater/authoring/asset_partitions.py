@@ -48,6 +48,8 @@ __all__ = [
 
 MAX_KEY_LENGTH = 250
 """The longest partition key (the columns that hold keys, as Airflow's)."""
+MAX_DOWNSTREAM_KEYS = 1_000
+"""The most runs one event's key maps to (a fan-out): a bound on what one event starts."""
 
 
 def check_open_key(key: Any) -> str:
@@ -122,8 +124,16 @@ class AssetPartitions(OpenPartitions):
 
     def downstream_keys(self, uri: str, key: str, name: str | None = None) -> list[str]:
         """The keys of the runs an event of ``uri`` with key ``key`` counts for (an error
-        names a key the mapper refuses)."""
-        return self.mapper_for(uri, name).downstream_keys(key)
+        names a key the mapper refuses, or one that maps to more than
+        :data:`MAX_DOWNSTREAM_KEYS` keys, or to a key that cannot be one)."""
+        mapper = self.mapper_for(uri, name)
+        keys = mapper.downstream_keys(key)
+        if len(keys) > MAX_DOWNSTREAM_KEYS:
+            raise InvalidPartitionKeyError(
+                f"{mapper!r} maps partition key {key!r:.80} to {len(keys)} keys; at most "
+                f"{MAX_DOWNSTREAM_KEYS} runs come from one event"
+            )
+        return [check_open_key(k) for k in keys]
 
     def partition_date(self, key: str) -> datetime | None:
         try:
