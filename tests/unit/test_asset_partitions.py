@@ -243,3 +243,31 @@ def test_one_event_maps_to_a_bounded_number_of_runs() -> None:
     partitions = AssetPartitions(Everything(), {})
     with pytest.raises(InvalidPartitionKeyError, match="to 1001 keys; at most 1000 runs"):
         partitions.downstream_keys("file://a", "k")
+
+
+class _MapperInTheDagFile(IdentityMapper):
+    """Stands for a mapper class written in the DAG file itself."""
+
+
+def test_a_mapper_of_ones_own_is_stored_by_name_unless_the_scheduler_cannot_import_it() -> None:
+    from own_partition_mappers import RegionOfKey
+
+    with DAG(
+        "own",
+        schedule=PartitionedAssetTimetable(assets=STATS, default_partition_mapper=RegionOfKey()),
+    ) as dag:
+        EmptyOperator(task_id="t")
+    stored = deserialize_dag(serialize_dag(dag))
+    assert stored.partitions.downstream_keys(STATS.uri, "us|2024-03-13") == ["us"]  # type: ignore[union-attr]
+    with DAG(
+        "in_file",
+        schedule=PartitionedAssetTimetable(
+            assets=STATS, default_partition_mapper=_MapperInTheDagFile()
+        ),
+    ) as bad:
+        EmptyOperator(task_id="t")
+    with pytest.raises(
+        InvalidScheduleError,
+        match=r"partition class _MapperInTheDagFile .* is defined in the DAG file",
+    ):
+        serialize_dag(bad)

@@ -31,24 +31,7 @@ def timetable_to_json(timetable: Timetable, dag_file: str) -> dict[str, Any]:
     cls = type(timetable)
     classpath = f"{cls.__module__}.{cls.__qualname__}"
     where = f"timetable class {cls.__qualname__} (module {cls.__module__})"
-    if "." in cls.__qualname__:
-        raise InvalidScheduleError(
-            f"{where} is defined inside a function or class; the scheduler imports a "
-            "timetable by name: define it at the top level of a module"
-        )
-    module = sys.modules.get(cls.__module__)
-    module_file = getattr(module, "__file__", None)
-    if module_file is not None and _same_file(module_file, dag_file):
-        raise InvalidScheduleError(
-            f"{where} is defined in the DAG file {dag_file} itself; the scheduler never "
-            "imports DAG files: move it to a module of its own next to the DAG file (say "
-            f"{Path(dag_file).with_name('timetables.py')}) and import it from there"
-        )
-    if not _importable(cls.__module__):
-        raise InvalidScheduleError(
-            f"{where} of the DAG file {dag_file} cannot be imported by name: define it in a "
-            "module next to the DAG file or in an installed package"
-        )
+    require_importable(cls.__module__, cls.__qualname__, dag_file, where, "timetables.py")
     data = timetable.serialize()
     try:
         json.dumps(data, allow_nan=False)
@@ -69,6 +52,33 @@ def timetable_to_json(timetable: Timetable, dag_file: str) -> dict[str, Any]:
         "summary": timetable.summary,
         "description": timetable.description,
     }
+
+
+def require_importable(
+    module_name: str, qualname: str, dag_file: str, where: str, module_hint: str
+) -> None:
+    """Raise :class:`InvalidScheduleError` (naming ``where`` and ``dag_file``) unless class
+    ``qualname`` of ``module_name`` can be imported by name in a process that never imports
+    DAG files (the scheduler): at the top level of a module that is not the DAG file
+    itself, importable from ``sys.path`` or a folder above the DAG file."""
+    if "." in qualname:
+        raise InvalidScheduleError(
+            f"{where} is defined inside a function or class; the scheduler imports it by "
+            "name: define it at the top level of a module"
+        )
+    module = sys.modules.get(module_name)
+    module_file = getattr(module, "__file__", None)
+    if module_file is not None and _same_file(module_file, dag_file):
+        raise InvalidScheduleError(
+            f"{where} is defined in the DAG file {dag_file} itself; the scheduler never "
+            "imports DAG files: move it to a module of its own next to the DAG file (say "
+            f"{Path(dag_file).with_name(module_hint)}) and import it from there"
+        )
+    if not _importable(module_name):
+        raise InvalidScheduleError(
+            f"{where} of the DAG file {dag_file} cannot be imported by name: define it in a "
+            "module next to the DAG file or in an installed package"
+        )
 
 
 def timetable_from_json(spec: dict[str, Any], dag_file: str) -> Timetable:
