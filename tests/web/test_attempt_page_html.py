@@ -4,6 +4,7 @@ that live updates ask for, values escaped and masked, errors naming what is miss
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from headwater.masking import forget_secrets
 from headwater.services.context import open_context
 from headwater.settings import Settings
 from running_attempts import start_attempt
+from stored_dags import run_now, scan_here, write_dags
 from web_fixtures import ActAs
 
 BOOM = "/dags/flaky/runs/r1/tasks/boom"
@@ -165,3 +167,33 @@ def test_a_cleared_instance_keeps_the_page_of_its_latest_try_live(
     earlier = client.get(BOOM, params={"try_number": 1}).text
     assert "data-live-url" not in earlier
     assert "data-tasks-shown-try" not in earlier
+
+
+POLICY_DAG = """
+from datetime import UTC, datetime
+from headwater import DAG, ExceptionRetryPolicy, RetryAction, RetryRule
+from headwater.operators import PythonOperator
+
+def refuse():
+    raise PermissionError("denied")
+
+with DAG("guarded", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule=None):
+    PythonOperator(task_id="call", python_callable=refuse, retries=3, retry_policy=ExceptionRetryPolicy(
+        rules=[RetryRule(exception=PermissionError, action=RetryAction.FAIL,
+                         reason="<no access> to the API")]))
+"""
+
+
+def test_the_retry_policys_reason_is_shown_with_the_try(
+    client: TestClient, act_as: ActAs, web_settings: Settings, dags_folder: Path
+) -> None:
+    with open_context(web_settings) as ctx:
+        write_dags(dags_folder, POLICY_DAG, name="guarded.py")
+        scan_here(ctx.store, dags_folder)
+        run_now(ctx.store, dags_folder, "guarded", "r1", web_settings)
+    act_as("viewer")
+    html = client.get("/dags/guarded/runs/r1/tasks/call").text
+    assert (
+        "<dt>Retry policy</dt><dd data-tasks-retry-reason>&lt;no access&gt; to the API</dd>" in html
+    )
+    assert "Retry policy: fail: &lt;no access&gt; to the API" in html  # its log line too
