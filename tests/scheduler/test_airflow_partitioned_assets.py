@@ -214,3 +214,41 @@ def test_keys_named_at_run_time_go_through_a_product_mapper(
     assert [e.partition_key for e in queued] == ["apac|2026-06-14T03:00:00"]
     assert caplog.text.count("triggers no run of region_days") == 1
     assert "'apac'" in caplog.text
+
+
+def test_a_fan_out_and_a_name_reference_on_the_sql_stores(harness: Harness) -> None:
+    """The same on SQLite and PostgreSQL, with real workers: a fan-out's runs in one unit of
+    work (each recording the event), and a DAG scheduled on an asset by its name."""
+    harness.write_dag(
+        "fan_out",
+        """
+        from headwater import Asset
+        from headwater.partitions import (
+            FanOutMapper, PartitionedAssetTimetable, StartOfWeekMapper, WeekWindow)
+
+        WEEKLY = Asset("file://models/weekly.bin", name="weekly_model")
+
+        with DAG("train", start_date=START, schedule=None):
+            EmptyOperator(task_id="train", outlets=[WEEKLY])
+
+        with DAG("daily", start_date=START, schedule=PartitionedAssetTimetable(
+                assets=Asset.ref(name="weekly_model"),
+                default_partition_mapper=FanOutMapper(upstream_mapper=StartOfWeekMapper(),
+                                                      window=WeekWindow()))):
+            EmptyOperator(task_id="infer")
+        """,
+    )
+    harness.process()
+    harness.store.create_asset_event(
+        "file://models/weekly.bin",
+        timestamp=harness.clock.now(),
+        partition_key="2024-03-11T00:00:00",
+    )
+    harness.step()
+    runs = sorted(harness.runs("daily"), key=lambda r: r.partition_key or "")
+    assert [r.partition_key for r in runs] == [f"2024-03-{d}" for d in range(11, 18)]
+    for run in runs:
+        (event,) = harness.store.triggering_asset_events("daily", run.run_id)
+        assert event.partition_key == "2024-03-11T00:00:00"
+    assert harness.store.queued_asset_events("daily") == []
+    harness.run_until(lambda: all(harness.run_state("daily", r.run_id) == "success" for r in runs))
