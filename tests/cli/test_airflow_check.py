@@ -339,6 +339,14 @@ def test_help_has_an_example(tmp_path: Path) -> None:
             "@task: unknown argument 'params' (did you mean 'op_args'?)",
         ),
         (
+            "ModuleNotFoundError: No module named 'airflow.example_dags': headwater's Airflow "
+            "compatibility does not provide it",
+            "airflow_import",
+            "imports airflow.example_dags, which headwater does not provide (Airflow's own "
+            "example package, which only an Airflow installation holds: copy the module next "
+            "to the DAG file and import it from there)",
+        ),
+        (
             "TimeoutError: importing the file took longer than 30 s and was stopped",
             "timeout",
             "importing the file took longer than 30 s and was stopped",

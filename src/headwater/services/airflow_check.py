@@ -246,12 +246,21 @@ def explain_error(path: Path | str, line: int | None, message: str) -> FileProbl
     return FileProblem(kind, reason, line, source, message)
 
 
+_EXAMPLES = "airflow.example_dags"
+_EXAMPLES_HINT = (
+    " (Airflow's own example package, which only an Airflow installation holds: copy the "
+    "module next to the DAG file and import it from there)"
+)
+
+
 def _classify(path: Path | str, line: int | None, first: str) -> tuple[str, str]:
     if match := _NO_MODULE.match(first):
         module = match.group(1)
         imported = _imported_names(path, line, module)
         if is_airflow_name(module):
-            return "airflow_import", f"imports {imported}, which headwater does not provide"
+            return "airflow_import", f"imports {imported}, which headwater does not provide" + (
+                _EXAMPLES_HINT if module.startswith(_EXAMPLES) else ""
+            )
         return "missing_module", f"imports {imported}, which is not installed here"
     if match := _NO_NAME.match(first):
         name, module = match.groups()
