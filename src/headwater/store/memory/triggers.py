@@ -157,8 +157,9 @@ class MemoryTriggers(MemoryCore):
         room = limit
         with self._lock:
             claims = self._s.watcher_claims
+            asked = set(wanted)
             for key in [k for k, (_, until) in claims.items() if until <= now]:
-                if key not in wanted:
+                if key not in asked:
                     del claims[key]  # ran out, and no DAG wants it
             held: set[WatcherKey] = set()
             for key in wanted:

@@ -243,24 +243,20 @@ class SqlTriggers(SqlCore):
                 .where(keys, c.triggerer_id == triggerer_id, c.claim_expires_at > now)
                 .values(claim_expires_at=until)
             )
-            # Take over those that ran out, then claim the unclaimed (a row each: two
-            # triggerers inserting one key at once, the second's insert does nothing).
-            free = list(
-                conn.execute(
-                    select(c.uri, c.name)
-                    .where(keys, c.claim_expires_at <= now)
-                    .order_by(c.uri, c.name)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            claimed = {
-                (row.uri, row.name) for row in conn.execute(select(c.uri, c.name).where(keys))
+            # Take over those that ran out, then claim the unclaimed. Both writes are
+            # compare-and-set: the update only while the lease is out, the insert only while
+            # no row exists (two triggerers inserting one key at once: the second does
+            # nothing), so what the read below saw may be stale without harm.
+            ends = {
+                (row.uri, row.name): row.claim_expires_at
+                for row in conn.execute(select(c.uri, c.name, c.claim_expires_at).where(keys))
             }
-            new = [(row.uri, row.name) for row in free] + [k for k in wanted if k not in claimed]
+            free = sorted(k for k, end in ends.items() if end <= now)
+            new = free + [k for k in wanted if k not in ends]
             if limit is not None:
                 new = new[: max(limit, 0)]
             for uri, name in new:
-                if (uri, name) in claimed:
+                if (uri, name) in ends:
                     conn.execute(
                         update(WATCHER_CLAIMS)
                         .where(c.uri == uri, c.name == name, c.claim_expires_at <= now)
