@@ -36,6 +36,7 @@ from headwater.authoring.partition_mappers import (
 )
 from headwater.authoring.partitions import Partitions
 from headwater.exceptions import DagDefinitionError, InvalidPartitionKeyError
+from headwater.timetables.partitioned import CronPartitionTimetable, PartitionedAtRuntime
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -89,10 +90,6 @@ class OpenPartitions(Partitions):
             f"partition range {first}..{last}: {self.description} have no order; name the "
             "keys one by one (KEY,KEY)"
         )
-
-    def partition_date(self, key: str) -> datetime | None:
-        """The moment key ``key`` stands for, when a mapper says (None here)."""
-        return None
 
     def to_json(self) -> dict[str, Any]:
         return {"open": {}}
@@ -207,9 +204,7 @@ def dag_partitions(
     implied: Partitions | None = None
     if isinstance(schedule, PartitionedAssetTimetable):
         implied = schedule.partitions()
-    elif getattr(timetable, "partitioned", False) or getattr(
-        timetable, "partitioned_at_runtime", False
-    ):
+    elif isinstance(timetable, CronPartitionTimetable | PartitionedAtRuntime):
         implied = OpenPartitions()
     if implied is None:
         return given

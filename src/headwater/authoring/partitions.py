@@ -85,6 +85,12 @@ class Partitions:
         """The UTC interval ``[start, end)`` partition ``key`` covers; None if it has no time."""
         return None
 
+    def partition_date(self, key: str) -> datetime | None:
+        """The moment key ``key`` stands for (Airflow's ``partition_date``): its interval's
+        start; None when it has no time."""
+        interval = self.interval(key)
+        return None if interval is None else interval[0]
+
     def to_json(self) -> dict[str, Any]:
         raise NotImplementedError
 

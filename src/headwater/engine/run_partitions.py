@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from headwater.authoring.partitions import TimePartitions
+from headwater.authoring.partitions import Partitions, TimePartitions
 from headwater.exceptions import InvalidPartitionKeyError
+from headwater.timetables.partitioned import CronPartitionTimetable
 
 if TYPE_CHECKING:
     from headwater.authoring.dag import DAG
@@ -25,8 +26,8 @@ def key_of_run(dag: DAG, run_type: str, logical_date: datetime, start: datetime)
     if run_type in KEYED_BY_INTERVAL and (key := key_of_interval(dag, start)) is not None:
         return key
     timetable = getattr(dag, "timetable", None)
-    if run_type in KEYED_BY_TIMETABLE and getattr(timetable, "partitioned", False):
-        return str(timetable.partition_key(logical_date))  # type: ignore[union-attr]
+    if run_type in KEYED_BY_TIMETABLE and isinstance(timetable, CronPartitionTimetable):
+        return timetable.partition_key(logical_date)
     return None
 
 
@@ -37,19 +38,13 @@ def partition_date(dag: DAG, key: str | None) -> datetime | None:
     if key is None:
         return None
     timetable = getattr(dag, "timetable", None)
-    if getattr(timetable, "partitioned", False):
+    if isinstance(timetable, CronPartitionTimetable):
         try:
-            return timetable.date_of_key(key)  # type: ignore[union-attr]
+            return timetable.date_of_key(key)
         except InvalidPartitionKeyError:
             return None
-    partitions = getattr(dag, "partitions", None)
-    if partitions is None:
-        return None
-    if isinstance(partitions, TimePartitions):
-        interval = partitions.interval(key)
-        return interval[0]
-    found = getattr(partitions, "partition_date", None)
-    return found(key) if callable(found) else None
+    partitions: Partitions | None = getattr(dag, "partitions", None)
+    return None if partitions is None else partitions.partition_date(key)
 
 
 def checked_partition_key(dag: DAG, key: str | None) -> str | None:

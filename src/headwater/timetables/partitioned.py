@@ -37,8 +37,6 @@ class CronPartitionTimetable(CronTriggerTimetable):
     starts at the next fire time (Airflow's ``run_immediately=False``).
     """
 
-    partitioned = True
-
     def __init__(
         self,
         cron: str,
@@ -144,7 +142,6 @@ class PartitionedAtRuntime(NullTimetable):
     """No scheduled runs (as ``schedule=None``): a run gets its partition key when it is
     triggered, or its tasks name the keys they update while they run."""
 
-    partitioned_at_runtime = True
     description = "never (manual only); partition keys named at run time"
 
     @property
