@@ -264,25 +264,28 @@ class MemoryAssets(MemoryCore):
         self, dag_id: str, run_id: str, event_ids: Iterable[int]
     ) -> int:
         with self._lock:
-            if (dag_id, run_id) not in self._s.runs:
-                raise KeyError(f"DAG {dag_id!r} has no run {run_id!r}")
+            self._require_run(dag_id, run_id)
             taken = [e for e in dict.fromkeys(event_ids) if (dag_id, e) in self._a.queue]
             for event_id in taken:
                 del self._a.queue[(dag_id, event_id)]
-            consumed = self._a.run_events.setdefault((dag_id, run_id), [])
-            consumed.extend(e for e in taken if e not in consumed)
+            self._link_events(dag_id, run_id, taken)
             return len(taken)
 
     def record_triggering_asset_events(
         self, dag_id: str, run_id: str, event_ids: Iterable[int]
     ) -> None:
         with self._lock:
-            if (dag_id, run_id) not in self._s.runs:
-                raise KeyError(f"DAG {dag_id!r} has no run {run_id!r}")
-            recorded = self._a.run_events.setdefault((dag_id, run_id), [])
-            for event_id in dict.fromkeys(event_ids):
-                if event_id in self._a.events and event_id not in recorded:
-                    recorded.append(event_id)
+            self._require_run(dag_id, run_id)
+            self._link_events(dag_id, run_id, (e for e in event_ids if e in self._a.events))
+
+    def _require_run(self, dag_id: str, run_id: str) -> None:
+        if (dag_id, run_id) not in self._s.runs:
+            raise KeyError(f"DAG {dag_id!r} has no run {run_id!r}")
+
+    def _link_events(self, dag_id: str, run_id: str, event_ids: Iterable[int]) -> None:
+        """Record ``event_ids`` as events that triggered the run, each once (lock held)."""
+        recorded = self._a.run_events.setdefault((dag_id, run_id), [])
+        recorded.extend(e for e in dict.fromkeys(event_ids) if e not in recorded)
 
     def triggering_asset_events(self, dag_id: str, run_id: str) -> list[AssetEventRow]:
         with self._lock:
