@@ -11,8 +11,11 @@ the database), in one of these modes:
   serves or scrapes them.
 * **lineage**: ``[lineage] transport = "http"`` to an OpenLineage receiver on 127.0.0.1 that
   this script starts (a threaded HTTP/1.1 server that keeps every body POSTed to
-  ``/api/v1/lineage``). The scheduler sends the run's START and COMPLETE, each worker the
-  START and COMPLETE of every attempt it runs. After the scheduler has stopped (its workers
+  ``/api/v1/lineage``, and every event of the JSON arrays POSTed to the API's batch endpoint
+  ``/api/v1/lineage/batch``), with ``[lineage] batch_size`` = ``--lineage-batch-size`` (100;
+  1: one request per event) and ``batch_wait_s`` = ``--lineage-batch-wait`` (0.5 s). The
+  scheduler sends the run's START and COMPLETE, each worker the START and COMPLETE of every
+  attempt it runs. After the scheduler has stopped (its workers
   send what they still hold as they exit), the events are parsed and checked: exactly one
   START and one COMPLETE for the run and for every task, or the benchmark stops, since a
   figure measured without the events really sent would mean nothing.
@@ -98,12 +101,16 @@ RUNS_ENDED = "headwater_dag_runs_ended_total"
 class LineageReceiver:
     """A small threaded HTTP/1.1 server on 127.0.0.1 (one thread per connection; the client
     keeps its connection alive) that keeps the body of every POST to ``/api/v1/lineage``,
-    answering 200, and parses them only when asked (:meth:`check`). It reads no more of a
-    request than its request line and its ``Content-Length``, so that it takes little of the
-    machine's CPUs while a run goes on (``http.server`` takes several times as much)."""
+    answering 200, and parses them only when asked (:meth:`check`); the arrays POSTed to
+    ``/api/v1/lineage/batch`` it parses at once (to count their events), answering 204. It
+    reads no more of a request than its request line and its ``Content-Length``, so that it
+    takes little of the machine's CPUs while a run goes on (``http.server`` takes several
+    times as much)."""
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.batched: list[dict[str, Any]] = []
+        self.requests = 0
         self.lock = threading.Lock()
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _receiver_handler(self))
         self.server.daemon_threads = True
@@ -118,7 +125,7 @@ class LineageReceiver:
         deadline = time.monotonic() + timeout_s
         while True:
             with self.lock:
-                received = len(self.bodies)
+                received = len(self.bodies) + len(self.batched)
             if received >= count or time.monotonic() >= deadline:
                 return received
             time.sleep(0.05)
@@ -128,7 +135,8 @@ class LineageReceiver:
         and for each of its tasks (each try is one: the tasks have no retries), each task's
         event naming the run as its parent."""
         with self.lock:
-            events = [json.loads(body) for body in self.bodies]
+            events = [json.loads(body) for body in self.bodies] + self.batched
+            requests = self.requests
         found = Counter((e["job"]["name"], e["eventType"]) for e in events)
         jobs = [dag_id, *(f"{dag_id}.{task_id}" for task_id in task_ids)]
         expected = Counter({(job, kind): 1 for job in jobs for kind in ("START", "COMPLETE")})
@@ -142,6 +150,7 @@ class LineageReceiver:
         ]
         return {
             "events": len(events),
+            "requests": requests,
             "expected": sum(expected.values()),
             "missing": sorted(f"{job} {kind}" for job, kind in (expected - found).elements()),
             "unexpected": sorted(f"{job} {kind}" for job, kind in (found - expected).elements()),
@@ -154,6 +163,7 @@ class LineageReceiver:
 
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -172,7 +182,14 @@ def _receiver_handler(receiver: LineageReceiver) -> type[socketserver.StreamRequ
                 if method == b"POST" and path == b"/api/v1/lineage":
                     with receiver.lock:
                         receiver.bodies.append(body)
+                        receiver.requests += 1
                     self.wfile.write(OK)
+                elif method == b"POST" and path == b"/api/v1/lineage/batch":
+                    events = json.loads(body)
+                    with receiver.lock:
+                        receiver.batched += events
+                        receiver.requests += 1
+                    self.wfile.write(NO_CONTENT)
                 else:
                     self.wfile.write(NOT_FOUND)
                 self.wfile.flush()
@@ -278,6 +295,8 @@ def run_mode(
     if receiver is not None:
         env["HEADWATER__LINEAGE__TRANSPORT"] = "http"
         env["HEADWATER__LINEAGE__URL"] = receiver.url
+        env["HEADWATER__LINEAGE__BATCH_SIZE"] = str(args.lineage_batch_size)
+        env["HEADWATER__LINEAGE__BATCH_WAIT_S"] = str(args.lineage_batch_wait)
     if port:
         env["HEADWATER__METRICS__SCHEDULER_PORT"] = str(port)
         scraper = MetricsScraper(f"http://127.0.0.1:{port}/metrics", args.scrape_interval)
@@ -409,7 +428,9 @@ def report(result: dict[str, Any]) -> None:
         f"{result['parallelism']}, database {result['database']}; medians of "
         f"{result['repeat']} interleaved rounds ({', '.join(result['modes'])})"
         f"{' after a warm-up run' if result.get('warmup', True) else ''}; metrics scraped "
-        f"every {result['scrape_interval']:g} s"
+        f"every {result['scrape_interval']:g} s; lineage batch_size "
+        f"{result.get('lineage_batch_size', 1)}, batch_wait_s "
+        f"{result.get('lineage_batch_wait_s', 0):g}"
     )
     if "fs_probe" in result:
         console.print(fs_probe_line(result["fs_probe"]))
@@ -464,7 +485,8 @@ def report(result: dict[str, Any]) -> None:
     console.print(table)
 
     checks = Table(title="What was really sent (per run of the mode: min-max)")
-    for header in ("mode", "lineage events received", "expected", "scrapes", "page kB"):
+    headers = ("mode", "lineage events received", "in requests", "expected", "scrapes", "page kB")
+    for header in headers:
         checks.add_column(header, justify="left" if header == "mode" else "right")
     for row in result["rows"]:
         lineage = [r["checks"]["lineage"] for r in row["runs"] if "lineage" in r["checks"]]
@@ -472,6 +494,7 @@ def report(result: dict[str, Any]) -> None:
         checks.add_row(
             row["mode"],
             span([c["events"] for c in lineage]),
+            span([c.get("requests", c["events"]) for c in lineage]),
             span([c["expected"] for c in lineage]),
             span([c["scrapes"] for c in metrics]),
             span([c["page_kb"] for c in metrics]),
@@ -538,6 +561,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scrape-interval", type=float, default=1.0, help="seconds between scrapes; 1"
     )
     parser.add_argument(
+        "--lineage-batch-size",
+        type=int,
+        default=100,
+        help="[lineage] batch_size: events per request to the batch endpoint; 100 "
+        "(1: one request per event)",
+    )
+    parser.add_argument(
+        "--lineage-batch-wait",
+        type=float,
+        default=0.5,
+        help="[lineage] batch_wait_s: seconds an event waits for others; 0.5",
+    )
+    parser.add_argument(
         "--postgres",
         metavar="URL",
         default=None,
@@ -584,6 +620,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--parallelism must be >= 1")
     if args.scrape_interval <= 0:
         parser.error("--scrape-interval must be > 0")
+    if not 1 <= args.lineage_batch_size <= 1000:
+        parser.error("--lineage-batch-size must be from 1 to 1000")
+    if not 0 <= args.lineage_batch_wait <= 60:
+        parser.error("--lineage-batch-wait must be from 0 to 60")
     # What scheduler_end_to_end.run_point reads besides these.
     args.loop_interval = None
     return args
@@ -609,6 +649,8 @@ def run_benchmark(args: argparse.Namespace, progress: Callable[[str], None]) -> 
             "repeat": args.repeat,
             "modes": args.modes,
             "scrape_interval": args.scrape_interval,
+            "lineage_batch_size": args.lineage_batch_size,
+            "lineage_batch_wait_s": args.lineage_batch_wait,
             "warmup": not args.no_warmup,
             "database": "PostgreSQL" if args.postgres else "SQLite",
             "fs_probe": fs_probe_start(work),

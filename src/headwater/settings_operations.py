@@ -90,7 +90,25 @@ class LineageSettings:
     kafka_topic: str = setting("", "The kafka transport's topic.")
     kafka_bootstrap_servers: str = setting("", "The kafka transport's brokers, host:port,...")
     timeout_s: float = setting(
-        5.0, "Seconds one event may take to send.", minimum=0.1, maximum=120.0
+        5.0,
+        "Seconds one request (an event, or a batch) may take to send.",
+        minimum=0.1,
+        maximum=120.0,
+    )
+    batch_size: int = setting(
+        1,
+        "The http transport sends up to this many events per request to <endpoint>/batch "
+        "(OpenLineage's batch API; a backend without it gets one event per request); "
+        "1: each event on its own.",
+        minimum=1,
+        maximum=1000,
+    )
+    batch_wait_s: float = setting(
+        0.5,
+        "With batch_size above 1: how long the first waiting event waits for others to "
+        "fill a batch.",
+        minimum=0.0,
+        maximum=60.0,
     )
 
 

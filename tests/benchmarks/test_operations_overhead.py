@@ -23,7 +23,7 @@ def test_reports_both_modes_with_the_events_and_the_metrics_really_sent(tmp_path
         str(SCRIPT),
         *("--size", str(size), "--repeat", "1", "--modes", "off,on"),
         *("--no-warmup", "--no-dag-processor", "--idle-wait", "0", "--settle", "0"),
-        *("--scrape-interval", "0.2"),
+        *("--scrape-interval", "0.2", "--lineage-batch-wait", "30"),
         *("--tmp", str(tmp_path), "--json"),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
@@ -46,6 +46,10 @@ def test_reports_both_modes_with_the_events_and_the_metrics_really_sent(tmp_path
     (on_run,) = on["runs"]
     lineage = on_run["checks"]["lineage"]
     # START and COMPLETE of the run and of each task, each task's parent the run.
+    # Batches (100 by default) that no run fills and none waits out: one request per
+    # process at its exit (each worker's and the scheduler's).
+    assert result["lineage_batch_size"] == 100
+    assert lineage.pop("requests") <= 1 + min(result["parallelism"], size)
     assert lineage == {
         "events": 2 * (size + 1),
         "expected": 2 * (size + 1),

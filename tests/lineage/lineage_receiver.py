@@ -1,7 +1,10 @@
 """A real OpenLineage HTTP receiver on 127.0.0.1 for the lineage tests: it keeps each event
-posted to ``/api/v1/lineage`` and checks it against the OpenLineage run event schema (the
-parts of spec 2-0-2 and of the facets headwater sends: required fields, formats, enums).
-It can also answer 503 a number of times, or hang until the test ends."""
+posted to ``/api/v1/lineage`` (or, in a JSON array, to the batch endpoint
+``/api/v1/lineage/batch``, unless ``batches`` is off: then that path answers 404) and checks
+it against the OpenLineage run event schema (the parts of spec 2-0-2 and of the facets
+headwater sends: required fields, formats, enums). It can also answer 503 a number of times,
+hang until the test ends, or refuse some events of a batch (``refuse``: a partial success,
+answered with the API's summary)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -139,6 +142,11 @@ class LineageReceiver:
         self.events: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.invalid: list[str] = []
+        self.requests: list[tuple[str, int]] = []
+        """Each POST's path and how many events it held (0: not taken)."""
+        self.batches = True
+        self.refuse: Callable[[dict[str, Any]], str | None] = lambda event: None
+        """Why an event of a batch is refused (None: taken)."""
         self.failures_left = 0
         self.hang = threading.Event()
         """Set: every request waits (until ``release``) and gets no answer."""
@@ -169,22 +177,52 @@ def _handler(receiver: LineageReceiver) -> type[BaseHTTPRequestHandler]:
                 receiver.release.wait(30)
                 return
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer = b""
             with receiver.lock:
                 if receiver.failures_left > 0:
                     receiver.failures_left -= 1
-                    status = 503
+                    status, events = 503, []
+                elif self.path == "/api/v1/lineage":
+                    status, events = 200, [json.loads(body)]
+                elif self.path == "/api/v1/lineage/batch" and receiver.batches:
+                    events = json.loads(body)
+                    status, answer = _batch_answer(receiver, events)
                 else:
-                    status = 200 if self.path == "/api/v1/lineage" else 404
-                    if status == 200:
-                        event = json.loads(body)
+                    status, events = 404, []
+                receiver.requests.append((self.path, len(events)))
+                for event in events:
+                    if receiver.refuse(event) is None or self.path == "/api/v1/lineage":
                         receiver.events.append(event)
                         receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                         receiver.invalid += schema_errors(event)
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(answer)))
+            if answer:
+                self.send_header("Content-Type", "application/json")
             self.end_headers()
+            self.wfile.write(answer)
 
     return Handler
+
+
+def _batch_answer(receiver: LineageReceiver, events: list[dict[str, Any]]) -> tuple[int, bytes]:
+    """204 when every event is taken; else 200 with the API's summary of a partial success."""
+    failed = [
+        {"index": index, "reason": reason, "retriable": False}
+        for index, event in enumerate(events)
+        if (reason := receiver.refuse(event)) is not None
+    ]
+    if not failed:
+        return 204, b""
+    summary = {
+        "received": len(events),
+        "successful": len(events) - len(failed),
+        "failed": len(failed),
+        "retriable": 0,
+        "non_retriable": len(failed),
+    }
+    answer = {"status": "partial_success", "summary": summary, "failed_events": failed}
+    return 200, json.dumps(answer).encode()
 
 
 def refused_url() -> str:

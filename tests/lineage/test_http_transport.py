@@ -1,6 +1,7 @@
 """headwater's own http transport against a real server on 127.0.0.1: one kept-alive
 connection for many events, a reconnect when the server closed it, errors that raise (the
-emitter drops the event), and the API key as a bearer token."""
+emitter drops the event), the API key as a bearer token, and batches: one JSON array to the
+batch endpoint, the events a partial success names, a backend without the endpoint."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from typing import Any
 
 import pytest
 
-from headwater.lineage.http_transport import JsonHttpTransport, LineageSendError
+from headwater.lineage.http_transport import (
+    BatchEndpointMissing,
+    JsonHttpTransport,
+    LineageSendError,
+)
 
 
 @dataclass
@@ -22,7 +27,9 @@ class Server:
     bodies: list[Any] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     connections: set[tuple[str, int]] = field(default_factory=set)
+    paths: list[str] = field(default_factory=list)
     status: int = 201
+    answer: bytes = b""
     drop_after_answer: bool = False
     """Close the connection after answering, without saying so (as an idle timeout does)."""
 
@@ -39,9 +46,11 @@ def server() -> Iterator[Server]:
             state.bodies.append(json.loads(body))
             state.headers.append(dict(self.headers))
             state.connections.add(self.client_address)
+            state.paths.append(self.path)
             self.send_response(state.status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(state.answer)))
             self.end_headers()
+            self.wfile.write(state.answer)
             if state.drop_after_answer:
                 self.close_connection = True
 
@@ -96,3 +105,54 @@ def test_a_refused_connection_raises() -> None:
     transport = JsonHttpTransport("http://127.0.0.1:9", "x", api_key="", timeout_s=5)
     with pytest.raises(ConnectionRefusedError):
         transport.emit({"n": 1})
+
+
+def test_a_batch_is_one_json_array_posted_to_the_batch_endpoint(server: Server) -> None:
+    server.status = 204
+    transport = JsonHttpTransport(server.url, "api/v1/lineage/", api_key="", timeout_s=5)
+    refused = transport.emit_batch([{"n": 0}, {"n": 1}, {"n": 2}])
+    transport.emit({"n": 3})
+    transport.close()
+    assert refused == []
+    assert server.bodies == [[{"n": 0}, {"n": 1}, {"n": 2}], {"n": 3}]
+    assert server.paths == ["/base/api/v1/lineage/batch", "/base/api/v1/lineage/"]
+    assert len(server.connections) == 1
+
+
+def test_a_partial_success_names_the_events_refused(server: Server) -> None:
+    server.status = 200
+    server.answer = json.dumps(
+        {
+            "status": "partial_success",
+            "summary": {"received": 3, "successful": 1, "failed": 2},
+            "failed_events": [{"index": 1, "reason": "Unsupported facets", "retriable": False}],
+        }
+    ).encode()
+    transport = JsonHttpTransport(server.url, "api/v1/lineage", api_key="", timeout_s=5)
+    # Two failed by the summary, one of them named: the other is counted without a reason.
+    assert transport.emit_batch([{"n": 0}, {"n": 1}, {"n": 2}]) == [
+        "Unsupported facets",
+        "no reason given",
+    ]
+    server.answer = (
+        b'{"status": "success", "summary": {"received": 2, "successful": 2, "failed": 0}}'
+    )
+    assert transport.emit_batch([{"n": 3}, {"n": 4}]) == []
+    transport.close()
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_a_backend_without_a_batch_endpoint_says_so_once(server: Server, status: int) -> None:
+    server.status = status
+    transport = JsonHttpTransport(server.url, "api/v1/lineage", api_key="", timeout_s=5)
+    assert transport.batches
+    with pytest.raises(
+        BatchEndpointMissing, match=rf"/base/api/v1/lineage/batch answered {status}"
+    ):
+        transport.emit_batch([{"n": 0}, {"n": 1}])
+    assert not transport.batches
+    server.status = 500
+    with pytest.raises(LineageSendError, match="answered 500") as raised:
+        transport.emit_batch([{"n": 0}, {"n": 1}])
+    assert not isinstance(raised.value, BatchEndpointMissing)
+    transport.close()

@@ -9,6 +9,15 @@ one line says how many were dropped meanwhile. Events that find the queue full a
 and counted the same way. At process exit (``atexit``, and the exit of a ``multiprocessing``
 worker) what is queued is sent for at most the transport's timeout, then dropped.
 
+With ``batch_size`` above 1 the thread, woken by an event, waits up to ``batch_wait_s``
+for others (less once ``batch_size`` wait), then hands the transport what is queued, up to
+``batch_size`` events, in one call: the ``http`` transport's batch request (one POST, one
+wake-up of the thread, for many events: what makes lineage cheap on short tasks,
+``benchmarks/operations_overhead.py``). Events the backend refuses in a batch it otherwise
+took are dropped and counted, the first refusal logged as a warning; a backend without a
+batch endpoint gets that batch and every later event one by one (said once, at INFO).
+Transports without batches get the events one by one.
+
 :func:`emitter_for` gives the one emitter of this process for some settings (``None`` for
 transport ``none``, or one that cannot be built: that error is logged once).
 """
@@ -24,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from headwater.lineage.http_transport import BatchEndpointMissing
 from headwater.lineage.transports import build_transport
 
 if TYPE_CHECKING:
@@ -52,18 +62,28 @@ class LineageEmitter:
         timeout_s: float,
         queue_size: int = QUEUE_SIZE,
         outage_pause_s: float = OUTAGE_PAUSE_S,
+        batch_size: int = 1,
+        batch_wait_s: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.transport = transport
         self.target = target
         self.timeout_s = timeout_s
         self.outage_pause_s = outage_pause_s
+        self.batch_size = batch_size
+        self.batch_wait_s = batch_wait_s
         self._monotonic = monotonic
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._batch_full = threading.Event()
+        """Set when a batch is full (or at flush and close): the thread stops waiting."""
+        self._flushes = 0
+        """Callers of :meth:`flush` waiting now: batches go without waiting meanwhile."""
         self._lock = threading.Lock()
         self.sent = 0
         self.dropped = 0
         """Events dropped since this emitter started (queue full, backend down, exit)."""
+        self.refused = 0
+        """Of those, events a backend refused within a batch it otherwise took."""
         self._dropped_in_outage = 0
         self._outage = False
         self._retry_at = 0.0
@@ -86,15 +106,25 @@ class LineageEmitter:
             self._queue.put_nowait(event)
         except queue.Full:
             self._drop(1, f"{self._queue.maxsize} events wait already (the backend is slow)")
+            return
+        if self.batch_size > 1 and self._queue.qsize() >= self.batch_size - 1:
+            self._batch_full.set()  # with the one the thread holds, a batch is full
 
     def flush(self, timeout_s: float) -> bool:
-        """Wait at most ``timeout_s`` for the queue to empty; whether it did."""
-        deadline = time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        """Send what is queued now; wait at most ``timeout_s`` for it; whether it went."""
+        with self._lock:
+            self._flushes += 1
+        self._batch_full.set()
+        try:
+            deadline = time.monotonic() + timeout_s
+            while self._queue.unfinished_tasks:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+            return True
+        finally:
+            with self._lock:
+                self._flushes -= 1
 
     def close(self, timeout_s: float | None = None) -> None:
         """Send what is queued within ``timeout_s`` (default: the transport's timeout), drop
@@ -108,6 +138,7 @@ class LineageEmitter:
             self._queue.put(_STOP, timeout=limit)  # the thread ends after what is queued
         except queue.Full:
             pass  # the thread is stuck on a send: what is queued is dropped below
+        self._batch_full.set()
         self._thread.join(max(deadline - time.monotonic(), 0.0))
         if self._thread.is_alive():
             left = self._queue.qsize()
@@ -119,36 +150,97 @@ class LineageEmitter:
         with self._lock:
             if self.dropped:
                 log.info(
-                    "OpenLineage: %d events sent to %s, %d dropped",
+                    "OpenLineage: %d events sent to %s, %d dropped (%d refused by it)",
                     self.sent,
                     self.target,
                     self.dropped,
+                    self.refused,
                 )
 
     # -- the thread ------------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
         while True:
-            event = self._queue.get()
+            taken = self._next_batch()
+            events = [event for event in taken if event is not _STOP]
             try:
-                if event is _STOP:
-                    return
-                self._send(event)
+                if events:
+                    self._send(events)
             finally:
-                self._queue.task_done()
+                for _ in taken:
+                    self._queue.task_done()
+            if len(events) < len(taken):
+                return
 
-    def _send(self, event: Any) -> None:
+    def _next_batch(self) -> list[Any]:
+        """The next event, with those that come within ``batch_wait_s`` (batches only)."""
+        taken = [self._queue.get()]
+        if self.batch_size == 1 or taken[0] is _STOP:
+            return taken
+        others = self.batch_size - 1
+        deadline = time.monotonic() + self.batch_wait_s
+        while self._queue.qsize() < others and not self._hurried():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._batch_full.clear()
+            if self._queue.qsize() >= others or self._hurried():
+                break  # came between the check and the clear
+            self._batch_full.wait(left)
+        while len(taken) < self.batch_size and taken[-1] is not _STOP:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return taken
+
+    def _hurried(self) -> bool:
+        return self._closed or self._flushes > 0
+
+    def _send(self, events: list[Any]) -> None:
         if self._outage and self._monotonic() < self._retry_at:
-            self._drop(1, "")
+            self._drop(len(events), "")
             return
+        done = 0  # events the transport has taken care of (sent, or refused by the backend)
+        refused: list[str] = []
         try:
-            self.transport.emit(event)
+            if len(events) > 1 and getattr(self.transport, "batches", False):
+                try:
+                    refused = self.transport.emit_batch(events)  # type: ignore[attr-defined]
+                    done = len(events)
+                except BatchEndpointMissing as exc:
+                    log.info("OpenLineage: %s; sending events one by one", exc)
+            for event in events[done:]:
+                self.transport.emit(event)
+                done += 1
         except Exception as exc:
             self._retry_at = self._monotonic() + self.outage_pause_s
-            self._drop(1, f"{type(exc).__name__}: {exc}")
+            if done:
+                self._count_sent(done)
+            self._drop(len(events) - done, f"{type(exc).__name__}: {exc}")
+            return
+        self._count_sent(done - len(refused))
+        self._refused(refused, len(events))
+
+    def _refused(self, reasons: list[str], sent: int) -> None:
+        if not reasons:
             return
         with self._lock:
-            self.sent += 1
+            first = not self.refused
+            self.refused += len(reasons)
+            self.dropped += len(reasons)
+        (log.warning if first else log.debug)(
+            "OpenLineage: %s refused %d of %d events of a batch (%s); they are dropped",
+            self.target,
+            len(reasons),
+            sent,
+            reasons[0],
+        )
+
+    def _count_sent(self, sent: int) -> None:
+        """The backend answered; ``sent`` events reached it."""
+        with self._lock:
+            self.sent += sent
             if self._outage:
                 log.info(
                     "OpenLineage: %s answers again; %d events were dropped meanwhile",
@@ -213,7 +305,11 @@ def emitter_for(settings: LineageSettings) -> LineageEmitter | None:
             emitter = None
         else:
             emitter = LineageEmitter(
-                transport, target=describe(settings), timeout_s=settings.timeout_s
+                transport,
+                target=describe(settings),
+                timeout_s=settings.timeout_s,
+                batch_size=settings.batch_size,
+                batch_wait_s=settings.batch_wait_s,
             )
             _hook_exit()
         _emitters[settings] = emitter
