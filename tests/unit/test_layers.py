@@ -12,7 +12,14 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks", "actors"},
-    {"settings", "settings_operations", "settings_scale_out", "xcom_serializers", "xcom_objects"},
+    {
+        "settings",
+        "settings_daemons",
+        "settings_operations",
+        "settings_scale_out",
+        "xcom_serializers",
+        "xcom_objects",
+    },
     {"masking", "secrets", "log_format", "sentry_reports"},
     {
         "authoring",
