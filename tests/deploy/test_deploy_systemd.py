@@ -25,7 +25,8 @@ from cryptography.fernet import Fernet
 from deploy_files import DEPLOY, check_command, settings_environment, tool
 
 from command_processes import clean_env, kill_session, wait_for
-from headwater.settings import SchedulerSettings, load_settings
+from headwater.settings import load_settings
+from headwater.settings_daemons import SchedulerSettings
 
 UNITS = DEPLOY / "systemd"
 ENV_EXAMPLE = UNITS / "headwater.env.example"

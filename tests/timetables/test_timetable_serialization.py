@@ -16,11 +16,8 @@ import pytest
 
 from headwater import DAG
 from headwater.dag_processing.processor import DagFolderProcessor
-from headwater.dag_processing.serialized_dag import (
-    SerializedDagError,
-    deserialize_dag,
-    serialize_dag,
-)
+from headwater.dag_processing.serialized_dag import deserialize_dag, serialize_dag
+from headwater.dag_processing.serialized_errors import SerializedDagError
 from headwater.scheduler.run_planning import intervals_between
 from headwater.store.memory import MemoryStore
 from headwater.timetables import (

@@ -17,7 +17,8 @@ import pytest
 
 from headwater.clock import FakeClock
 from headwater.scheduler.service import build_scheduler
-from headwater.settings import TriggererSettings, load_settings
+from headwater.settings import load_settings
+from headwater.settings_daemons import TriggererSettings
 from headwater.store.assets import AssetEventFilter
 from headwater.store.sql import SqlStore
 from headwater.triggerer import Triggerer

@@ -24,7 +24,7 @@ from flag_triggers import (
 )
 
 from headwater.clock import FakeClock, SystemClock
-from headwater.settings import TriggererSettings
+from headwater.settings_daemons import TriggererSettings
 from headwater.store.memory import MemoryStore
 from headwater.store.triggers import FAILED, FIRED, WAITING, TriggerRow
 from headwater.triggerer import Triggerer

@@ -12,7 +12,14 @@ SRC = Path(__file__).parents[2] / "src" / "headwater"
 
 LAYERS: list[set[str]] = [
     {"exceptions", "shown_text", "strict_json", "private_files", "settings_checks", "actors"},
-    {"settings", "settings_operations", "settings_scale_out", "xcom_serializers", "xcom_objects"},
+    {
+        "settings",
+        "settings_daemons",
+        "settings_operations",
+        "settings_scale_out",
+        "xcom_serializers",
+        "xcom_objects",
+    },
     {"masking", "secrets", "log_format", "sentry_reports"},
     {
         "authoring",
@@ -102,9 +109,10 @@ def test_the_allowed_upward_imports_are_still_needed() -> None:
     assert set(ALLOWED_UPWARD) <= found, set(ALLOWED_UPWARD) - found
 
 
-MAX_MODULE_LINES = 800
-"""A hard cap on a module's length (the style target is about 500): past it, a module does
-more than one job and is split, not grown."""
+MAX_MODULE_LINES = 500
+"""A hard cap on a module's length, the style rule's "small modules with one job each": past
+it, a module does more than one job and is split into modules that have one each, not grown
+(nor squeezed under the cap)."""
 
 
 def _modules_over(root: Path, cap: int) -> list[str]:

@@ -25,11 +25,11 @@ from headwater.authoring.schedules import Schedule
 from headwater.clock import FakeClock
 from headwater.dag_processing.serialized_dag import (
     SERIALIZATION_VERSION,
-    SerializedDagError,
     deserialize_dag,
     serialize_dag,
     serialized_dag_hash,
 )
+from headwater.dag_processing.serialized_errors import SerializedDagError
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptOutcome, DagRun
 from headwater.engine.states import TaskInstanceState

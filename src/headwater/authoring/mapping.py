@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headwater.authoring import _definition_stacks
-from headwater.authoring.operator import BASE_DEFAULTS, BaseOperator
+from headwater.authoring.operator import BaseOperator
+from headwater.authoring.operator_defaults import BASE_DEFAULTS
 from headwater.authoring.xcom_arg import XComArg, iter_xcom_args
 from headwater.exceptions import MappingError
 

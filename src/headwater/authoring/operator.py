@@ -26,6 +26,7 @@ from headwater.authoring.operator_arguments import (
     unknown_arguments,
     validate_task_id,
 )
+from headwater.authoring.operator_defaults import NOTSET, with_defaults
 from headwater.authoring.operator_templates import RendersTemplates
 from headwater.authoring.params import Param, check_params
 from headwater.authoring.retry_policies import RetryPolicy, check_retry_policy
@@ -39,43 +40,6 @@ if TYPE_CHECKING:
     from headwater.authoring.xcom_arg import XComArg
 
 Callback = Callable[[dict[str, Any]], Any]
-
-
-class _NotSet:
-    def __repr__(self) -> str:
-        return "NOTSET"
-
-
-NOTSET: Any = _NotSet()
-
-# Operator arguments a DAG's default_args may supply, and their defaults.
-BASE_DEFAULTS: dict[str, Any] = {
-    "retries": 0,
-    "retry_delay": timedelta(minutes=5),
-    "retry_exponential_backoff": False,
-    "max_retry_delay": None,
-    "retry_policy": None,
-    "execution_timeout": None,
-    "trigger_rule": TriggerRule.ALL_SUCCESS,
-    "pool": "default_pool",
-    "pool_slots": 1,
-    "priority_weight": 1,
-    "queue": "default",
-    "owner": "headwater",
-    "on_success_callback": None,
-    "on_failure_callback": None,
-    "on_retry_callback": None,
-    "on_skipped_callback": None,
-    "sla": None,
-    "doc_md": None,
-    "email": None,
-    "email_on_failure": True,
-    "email_on_retry": True,
-    "do_xcom_push": True,
-    "depends_on_past": False,
-    "wait_for_downstream": False,
-    "ignore_first_depends_on_past": True,
-}
 
 
 MAX_POOL_SLOTS = 1_000_000
@@ -193,9 +157,6 @@ class BaseOperator(RendersTemplates, DependencyMixin):
     ) -> None:
         dag = dag if dag is not None else _definition_stacks.current_dag()
         group = task_group if task_group is not None else _definition_stacks.current_group(dag)
-        defaults = dict(BASE_DEFAULTS)
-        if dag is not None:
-            defaults.update({k: v for k, v in dag.default_args.items() if k in BASE_DEFAULTS})
         given = {
             "retries": retries,
             "retry_delay": retry_delay,
@@ -223,7 +184,7 @@ class BaseOperator(RendersTemplates, DependencyMixin):
             "wait_for_downstream": wait_for_downstream,
             "ignore_first_depends_on_past": ignore_first_depends_on_past,
         }
-        args: dict[str, Any] = {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
+        args = with_defaults(given, dag)
 
         validate_task_id(task_id)
         self.task_id: str = group.child_id(task_id) if group is not None else task_id

@@ -7,7 +7,8 @@ real authoring objects (``DAG``, ``TaskGroup``, ``MappedOperator``, ``XComArg``,
 so the engine, schedules and ``resolve_params`` need no special case. Its tasks are
 stand-ins that keep every setting the engine reads but no code: running one raises, since
 workers import the DAG file to run a task. A callback that is set becomes a stand-in that
-raises the same way, so ``dag.on_failure_callback is not None`` still says one exists.
+raises the same way, so ``dag.on_failure_callback is not None`` still says one exists
+(:mod:`headwater.dag_processing.serialized_stand_ins`).
 
 The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
 
@@ -24,7 +25,7 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
                         "retry_exponential_backoff", "max_retry_delay", "execution_timeout",
                         "pool", "pool_slots", "priority_weight", "queue", "owner", "doc_md",
                         "template_fields", "multiple_outputs", "callbacks",
-                        "mapped": null or {"mapped_field", "expand"},
+                        "mapped": null or {"mapped_field", "expand"},  # serialized_mapped_tasks.py
                         "is_setup"?, "is_teardown"?, "on_failure_fail_dagrun"?,
                         "depends_on_past"?, "wait_for_downstream"?,
                         "ignore_first_depends_on_past"?}],
@@ -46,21 +47,12 @@ The format (``SERIALIZATION_VERSION`` 1), all plain JSON::
   schedules follow its daylight-saving changes. Timedeltas are seconds.
 * Param defaults use the XCom JSON encoding (:mod:`headwater.xcom_serializers`), so dates and
   tuples come back as they were.
-* ``expand`` is ``{"kind": "dict_of_lists", "arguments": {name: arg}}`` or
-  ``{"kind": "list_of_dicts", "value": arg}``; an ``arg`` is ``{"xcom": {"task_id", "key"}}``
-  (another task's output) or ``{"length": n}`` (a literal). A literal ``expand_kwargs`` list
-  is ``{"elements": [{"xcom": ...} | {"literal": "dict" | "not_a_dict"}]}``. Literal values
-  are not stored: the engine only counts them, and workers take them from the DAG file.
-  A rebuilt literal is ``[None] * n`` (``{}`` for a dict element), so expansion gives the
-  same number of instances and an upstream value that is not a list or dict fails the task
-  with the same message. (A literal ``expand_kwargs`` element that is not a dict fails as
-  before, but the message names ``NoneType`` rather than its real type.) References in
-  ``partial()`` arguments are kept as dependencies only: the engine never reads the values.
+* ``mapped``: how a mapped task expands (:mod:`headwater.dag_processing.serialized_mapped_tasks`:
+  literal values are not stored, only counted).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -69,12 +61,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from headwater.authoring.dag import DAG
-from headwater.authoring.mapping import (
-    DictOfListsExpandInput,
-    ListOfDictsExpandInput,
-    MappedOperator,
-    OperatorPartial,
-)
+from headwater.authoring.mapping import MappedOperator, OperatorPartial
 from headwater.authoring.operator import BaseOperator
 from headwater.authoring.params import NO_DEFAULT, Param
 from headwater.authoring.schedules import (
@@ -85,7 +72,6 @@ from headwater.authoring.schedules import (
     Schedule,
 )
 from headwater.authoring.task_group import TaskGroup
-from headwater.authoring.xcom_arg import XComArg
 from headwater.dag_processing.serialized_assets import (
     dump_dag_assets,
     dump_task_assets,
@@ -93,6 +79,7 @@ from headwater.dag_processing.serialized_assets import (
     load_task_assets,
 )
 from headwater.dag_processing.serialized_deadlines import dump_deadlines, load_deadlines
+from headwater.dag_processing.serialized_errors import SerializedDagError
 from headwater.dag_processing.serialized_flow import (
     dump_edge_info,
     dump_setup_teardown,
@@ -104,7 +91,9 @@ from headwater.dag_processing.serialized_mapped_groups import (
     load_group_mappings,
     mapped_by_group,
 )
-from headwater.exceptions import HeadwaterError, InvalidScheduleError, XComError
+from headwater.dag_processing.serialized_mapped_tasks import dump_mapping, load_expand
+from headwater.dag_processing.serialized_stand_ins import operator_class, unavailable_callback
+from headwater.exceptions import InvalidScheduleError, XComError
 from headwater.timetables.schedule_arg import TimetableSchedule
 from headwater.timetables.serialization import timetable_from_json, timetable_to_json
 from headwater.xcom_serializers import JsonSerializer
@@ -116,10 +105,6 @@ DAG_CALLBACKS = ("on_success_callback", "on_failure_callback")
 TASK_CALLBACKS = ("on_success_callback", "on_failure_callback", "on_retry_callback")
 
 _VALUES = JsonSerializer()
-
-
-class SerializedDagError(HeadwaterError):
-    """A DAG cannot be stored as JSON, or stored JSON cannot be turned back into a DAG."""
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -192,46 +177,6 @@ def serialized_dag_hash(data: Mapping[str, Any]) -> str:
     """A stable SHA-256 of a serialized DAG: the processor stores a DAG only when it changed."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-# -- stand-ins ---------------------------------------------------------------------------------
-
-
-class _SerializedOperator(BaseOperator):
-    """A task rebuilt from JSON: its settings and dependencies, but no code to run."""
-
-    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.multiple_outputs = multiple_outputs
-
-    def execute(self, context: dict[str, Any]) -> Any:
-        dag = self.dag
-        where = f" ({dag.fileloc})" if dag is not None else ""
-        raise SerializedDagError(
-            f"task {self.task_id!r} was rebuilt from a serialized DAG and cannot run; "
-            f"workers import the DAG file{where} to run it"
-        )
-
-
-@functools.cache
-def _operator_class(operator_name: str) -> type[_SerializedOperator]:
-    """A stand-in class that reports the original operator's name (``@task``, ``BashOperator``).
-
-    Commands name a task's operator by its class's ``custom_operator_name``, so each name
-    gets its own (cached) subclass.
-    """
-    namespace = {"custom_operator_name": operator_name, "__module__": __name__}
-    return cast(
-        type[_SerializedOperator], type("SerializedOperator", (_SerializedOperator,), namespace)
-    )
-
-
-def _unavailable_callback(context: dict[str, Any]) -> None:
-    """Stands in for a callback of a rebuilt DAG, so that ``callback is not None`` still holds."""
-    raise SerializedDagError(
-        "a callback of a DAG rebuilt from its serialized form cannot run; "
-        "run it where the DAG file is imported"
-    )
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -320,7 +265,7 @@ def _dump_task(task: BaseOperator) -> dict[str, Any]:
         "template_fields": list(task.template_fields),
         "multiple_outputs": bool(_multiple_outputs(task)),
         "callbacks": [name for name in TASK_CALLBACKS if getattr(task, name)],
-        "mapped": _dump_mapping(task)
+        "mapped": dump_mapping(task)
         if isinstance(task, MappedOperator) and not mapped_by_group(task)
         else None,
         **dump_task_assets(task),
@@ -374,43 +319,6 @@ def _multiple_outputs(task: BaseOperator) -> Any:
     return getattr(task, "multiple_outputs", False)
 
 
-def _dump_ref(ref: XComArg) -> dict[str, Any]:
-    return {"xcom": {"task_id": ref.operator.task_id, "key": ref.key}}
-
-
-def _dump_arg(value: Any) -> dict[str, Any]:
-    """An expand argument: a reference to an upstream output, or a literal's length."""
-    return _dump_ref(value) if isinstance(value, XComArg) else {"length": len(value)}
-
-
-def _dump_mapping(task: MappedOperator) -> dict[str, Any]:
-    expand_input = task.expand_input
-    expand: dict[str, Any]
-    if type(expand_input) is DictOfListsExpandInput:
-        arguments = {name: _dump_arg(v) for name, v in expand_input.value.items()}
-        expand = {"kind": "dict_of_lists", "arguments": arguments}
-    elif type(expand_input) is ListOfDictsExpandInput:
-        value = expand_input.value
-        if isinstance(value, XComArg):
-            expand = {"kind": "list_of_dicts", "value": _dump_ref(value)}
-        else:
-            # Like ListOfDictsExpandInput.resolve: a dict maps over its (key, value) items.
-            items = list(value.items()) if isinstance(value, Mapping) else list(value)
-            elements = [
-                _dump_ref(item)
-                if isinstance(item, XComArg)
-                else {"literal": "dict" if isinstance(item, Mapping) else "not_a_dict"}
-                for item in items
-            ]
-            expand = {"kind": "list_of_dicts", "value": {"elements": elements}}
-    else:
-        raise SerializedDagError(
-            f"task {task.task_id!r}: cannot serialize an expand input of type "
-            f"{type(expand_input).__name__}"
-        )
-    return {"mapped_field": task.mapped_field, "expand": expand}
-
-
 # -- reading -----------------------------------------------------------------------------------
 
 
@@ -459,7 +367,7 @@ def _load_dag(spec: Mapping[str, Any]) -> DAG:
     dag.fileloc = spec["fileloc"]
     load_dag_assets(dag, spec)
     for name in spec["callbacks"]:
-        setattr(dag, name, _unavailable_callback)
+        setattr(dag, name, unavailable_callback)
     for group_spec in spec["task_groups"]:
         _load_group(dag, group_spec)
 
@@ -547,46 +455,20 @@ def _load_task(
     if "task_display_name" in spec:
         kwargs["task_display_name"] = spec["task_display_name"]
     kwargs.update({name: spec[name] for name in _PAST_FLAG_DEFAULTS if name in spec})
-    kwargs.update(dict.fromkeys(spec["callbacks"], _unavailable_callback))
+    kwargs.update(dict.fromkeys(spec["callbacks"], unavailable_callback))
     # For a mapped task it lands in partial_kwargs, where ``@task(...).expand()`` keeps it.
     kwargs["multiple_outputs"] = spec["multiple_outputs"]
-    cls = _operator_class(spec["operator"])
+    cls = operator_class(spec["operator"])
     mapped = spec["mapped"]
     task: BaseOperator
     if mapped is None:
         task = cls(**kwargs)
     else:
         partial = OperatorPartial(cls, kwargs, mapped_field=mapped["mapped_field"])
-        task = _load_expand(partial, mapped["expand"], get)
+        task = load_expand(partial, mapped["expand"], get)
     task.template_fields = tuple(spec["template_fields"])
     load_task_assets(task, spec)
     for name, value in spec.get("fields", {}).items():
         setattr(task, name, value)
     load_setup_teardown(task, spec)
     return task
-
-
-def _load_ref(spec: Mapping[str, Any], get: Callable[[str], BaseOperator]) -> XComArg:
-    ref = spec["xcom"]
-    return XComArg(get(ref["task_id"]), ref["key"])
-
-
-def _load_arg(spec: Mapping[str, Any], get: Callable[[str], BaseOperator]) -> Any:
-    return _load_ref(spec, get) if "xcom" in spec else [None] * spec["length"]
-
-
-def _load_expand(
-    partial: OperatorPartial, spec: Mapping[str, Any], get: Callable[[str], BaseOperator]
-) -> MappedOperator:
-    if spec["kind"] == "dict_of_lists":
-        return partial.expand(**{n: _load_arg(a, get) for n, a in spec["arguments"].items()})
-    if spec["kind"] == "list_of_dicts":
-        value = spec["value"]
-        if "xcom" in value:
-            return partial.expand_kwargs(_load_ref(value, get))
-        elements: list[Any] = [
-            _load_ref(e, get) if "xcom" in e else ({} if e["literal"] == "dict" else None)
-            for e in value["elements"]
-        ]
-        return partial.expand_kwargs(elements)
-    raise SerializedDagError(f"unknown expand kind {spec['kind']!r}")

@@ -2,7 +2,8 @@
 
 It decides which task instances may run next (dependencies and trigger rules, branching,
 skips, mapping expansion, retries with backoff) and the run's final state; the tasks of
-mapped task groups through :mod:`headwater.engine.mapped_groups`. It never runs a task and
+mapped task groups through :mod:`headwater.engine.mapped_groups`, the end of a run before
+its tasks are done through :mod:`headwater.engine.early_ends`. It never runs a task and
 never sleeps: a driver (``dags test``, the scheduler) asks :meth:`schedule` for ready
 instances, hands them to an executor, and reports attempts back through
 :meth:`start_attempt` and :meth:`finish_attempt`. Every change is saved to the store
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from headwater.authoring.setup_teardown import effective_leaves
 from headwater.engine import retries, setup_teardown
 from headwater.engine import transitions as rules
+from headwater.engine.early_ends import EarlyEnds
 from headwater.engine.mapped_groups import MappedGroups, group_mapped
 from headwater.engine.past_runs import PastRuns
 from headwater.engine.records import (
@@ -58,7 +60,7 @@ log = logging.getLogger(__name__)
 S = TaskInstanceState
 
 
-class DagRunEngine(WaitingStates, MappedGroups, PastRuns):
+class DagRunEngine(WaitingStates, MappedGroups, PastRuns, EarlyEnds):
     """Drives one run of one DAG from creation to its final state."""
 
     # -- construction --------------------------------------------------------------------------
@@ -315,15 +317,6 @@ class DagRunEngine(WaitingStates, MappedGroups, PastRuns):
         self._running[(task_id, map_index)] = attempt
         return attempt
 
-    def _current_attempt(self, ti: TaskInstance) -> TaskAttempt:
-        attempt = self._running.pop((ti.task_id, ti.map_index), None)
-        if attempt is not None:
-            return attempt
-        for stored in self.store.get_attempts(ti.dag_id, ti.run_id, ti.task_id):
-            if stored.map_index == ti.map_index and stored.try_number == ti.try_number:
-                return stored
-        raise HeadwaterError(f"task instance {ti.key.label!r} has no attempt {ti.try_number}")
-
     def finish_attempt(
         self, task_id: str, map_index: int, outcome: AttemptOutcome, now: datetime
     ) -> TaskInstanceState:
@@ -403,82 +396,6 @@ class DagRunEngine(WaitingStates, MappedGroups, PastRuns):
         self._skip_waiting(
             [t.task_id for t in below if not t.is_teardown], now, rules.SHORT_CIRCUIT
         )
-
-    def fail_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
-        """End the run early (dagrun_timeout): unfinished instances are skipped, a running
-        attempt fails, each with ``reason``, and the run fails with it as its note.
-
-        Returns the instances that were queued or running, for the driver to kill.
-        """
-        return self._end_unfinished(now, reason, rules.RUN_TIMEOUT, S.FAILED, reason)
-
-    def remove_unfinished(self, now: datetime, reason: str) -> list[TaskInstance]:
-        """End the run because its DAG is gone: unfinished instances end ``removed`` (a
-        running attempt too), each with ``reason``, and the run ``failed`` with it as its note.
-
-        Returns the instances that were queued or running, for the scheduler to stop.
-        """
-        return self._end_unfinished(now, reason, rules.REMOVE, S.REMOVED, f"removed: {reason}")
-
-    def time_out(self, now: datetime) -> list[TaskInstance]:
-        """End the run past its ``dagrun_timeout`` (see :meth:`timed_out`), as every driver
-        does: :meth:`fail_unfinished` with the reason that names the timeout. Returns the
-        instances that were queued or running, for the caller to kill."""
-        timeout = self.dag.dagrun_timeout
-        return self.fail_unfinished(now, f"run timed out after {timeout} (dagrun_timeout)")
-
-    def _end_unfinished(
-        self,
-        now: datetime,
-        reason: str,
-        rule: Rule[TaskInstanceState],
-        attempt_state: TaskInstanceState,
-        error: str,
-    ) -> list[TaskInstance]:
-        [state] = rule.targets
-        active = []
-        for ti in self.task_instances():
-            if ti.state in FINISHED_STATES:
-                continue
-            if ti.state in (S.QUEUED, S.RUNNING):
-                active.append(ti)
-            if ti.state is S.RUNNING:
-                self._close_attempt(ti, attempt_state, now, error)
-            ti.next_retry_at = None  # a retry that was waiting will not come
-            ti.error = error  # what people see on the instance
-            self._finish(ti, state, now, rule)
-        self._commit()
-        self.run.note = reason
-        self._transition_run(DagRunState.FAILED, rules.RUN_END_EARLY, now)
-        return active
-
-    def requeue_lost(self, task_id: str, map_index: int, now: datetime, reason: str) -> None:
-        """Put back an instance whose attempt was lost with the process that ran it (its
-        scheduler stopped), without counting the lost attempt against its retries.
-
-        A queued instance goes back to SCHEDULED; a running one's attempt ends FAILED with
-        ``reason``, and the instance gets one more try and goes back to SCHEDULED.
-        """
-        ti = self._tis[task_id][map_index]
-        if ti.state is S.RUNNING:
-            self._close_attempt(ti, S.FAILED, now, reason)
-            ti.max_tries += 1
-        elif ti.state is not S.QUEUED:
-            raise HeadwaterError(f"task instance {ti.key.label!r} is {ti.state}, not lost")
-        self._transition(ti, S.SCHEDULED, rules.LOST_ATTEMPT)
-        self._commit()
-
-    def _close_attempt(
-        self, ti: TaskInstance, state: TaskInstanceState, now: datetime, reason: str
-    ) -> None:
-        try:
-            attempt = self._current_attempt(ti)
-        except HeadwaterError:
-            return  # never recorded (the process died before its attempt row was written)
-        attempt.state = state
-        attempt.end_date = now
-        attempt.error = reason
-        self._save_attempt(attempt)
 
     def finalize(self, now: datetime, *, force_state: DagRunState | None = None) -> DagRunState:
         """Set and store the run's final state: failed if any leaf failed, else success."""

@@ -15,15 +15,8 @@ scheduler holds no worker process. A worker that fails to start is started again
 growing delay and reported once; ``start_attempts`` failures in a row make ``poll`` and
 ``heartbeat`` raise :class:`WorkerStartError` (:mod:`headwater.executors.start_failures`).
 
-Workers are never forks of the scheduler: a fork would inherit its database connections and
-whatever its threads held. They come from multiprocessing's **fork server**, a clean
-interpreter started with the first worker (and again after the pool emptied) with headwater
-and the worker function's module preloaded (0.7-0.9 s with the scheduler's preloads on a
-busy 2-CPU machine), which forks a ready worker: an attempt on a fresh worker took 18-26 ms here,
-against 170-240 ms with the ``spawn`` start method, which starts a new interpreter and
-imports headwater every time (``benchmarks/local_executor_overhead.py``; ``start_method=
-"spawn"`` remains available). Workers (re)start after a crash, a kill, a timeout and every
-recycling (``max_tasks_per_worker=1`` is one per attempt), so that cost matters.
+Workers are never forks of the scheduler: they come from multiprocessing's fork server
+(:mod:`headwater.executors.local_worker_starts` says why, and what it costs).
 
 What is reported, always as one ``(key, AttemptOutcome)`` per attempt handed to a worker:
 
@@ -36,10 +29,9 @@ What is reported, always as one ``(key, AttemptOutcome)`` per attempt handed to 
   ``BashOperator`` kills its command's process group), SIGKILL ``kill_grace_s`` later if it
   is still there; FAILED "killed ..." once it is gone;
 * the hard timeout: an attempt still running ``timeout_s + kill_grace_s`` after it was sent
-  (the runtime's own SIGALRM timeout normally ends it first; this is the backstop for a task
-  stuck in C code or ignoring signals) is killed the same way and reported FAILED "timed out
-  after N s (execution_timeout); worker killed". Before a SIGKILL the executor also kills
-  the worker's direct children and the process groups they lead, which SIGKILL would orphan.
+  is killed the same way and reported FAILED "timed out after N s (execution_timeout);
+  worker killed" (the backstop behind the runtime's own timeout: see
+  :mod:`headwater.executors.local_deadlines`, which also says what a SIGKILL kills first).
 
 A worker whose memory (RSS) is above ``max_worker_memory_mb`` after an attempt, or that ran
 ``max_tasks_per_worker`` attempts, exits after reporting and is replaced. A worker outlives a
@@ -50,8 +42,8 @@ process name and start time, so a process that reused the pid is left alone; see
 :mod:`headwater.executors.adopted_workers`), so an attempt never runs twice at once and an
 attempt whose code finished is never run again.
 
-Deadlines (the hard timeout, the SIGKILL after SIGTERM) follow the injected clock and are
-checked by :meth:`heartbeat` and :meth:`poll`; :meth:`stop` waits in real time.
+Deadlines (the hard timeout, the SIGKILL after SIGTERM, idle workers) follow the injected
+clock and are checked by :meth:`heartbeat` and :meth:`poll`; :meth:`stop` waits in real time.
 """
 
 from __future__ import annotations
@@ -59,8 +51,6 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import multiprocessing
-import os
 import socket
 import time
 import weakref
@@ -77,22 +67,21 @@ from headwater.exceptions import HeadwaterError
 from headwater.executors import _worker
 from headwater.executors.adopted_workers import AdoptedWorkers
 from headwater.executors.base import AttemptStarted, Executor
+from headwater.executors.local_deadlines import WorkerDeadlines
+from headwater.executors.local_worker_starts import START_METHODS, WorkerStarts
 from headwater.executors.local_workers import (
     Dispatch,
     WorkerHandle,
     WorkerInfo,
-    start_worker,
-    stop_fork_server,
+    described,
     stop_workers,
 )
 from headwater.executors.process_tree import exit_text
-from headwater.executors.start_failures import StartFailures, WorkerStartError
+from headwater.executors.start_failures import WorkerStartError
 
 __all__ = ["Dispatch", "LocalExecutor", "WorkerInfo", "WorkerStartError"]
 
 log = logging.getLogger(__name__)
-
-START_METHODS = ("forkserver", "spawn")
 
 _PIPE_CLOSED_WAIT_S = 1.0
 """How long a worker whose pipe closed may take to exit before it is terminated."""
@@ -155,23 +144,25 @@ class LocalExecutor(Executor):
         self.parallelism = parallelism
         self.worker_function = worker_function
         self._prepare = prepare
-        self._max_tasks = max_tasks_per_worker
-        self._max_memory_mb = max_worker_memory_mb
         self._kill_grace_s = kill_grace_s
-        self._idle_timeout_s = idle_timeout_s
-        self._start_failures = StartFailures(start_attempts)
         self._clock: Clock = clock or SystemClock()
-        self._start_method = start_method
-        self._preload = list(preload)
-        self._context: Any = None
         self._hostname = socket.gethostname()
+        self._starts = WorkerStarts(
+            worker_function=worker_function,
+            max_tasks=max_tasks_per_worker,
+            max_memory_mb=max_worker_memory_mb,
+            start_attempts=start_attempts,
+            start_method=start_method,
+            preload=preload,
+            hostname=self._hostname,
+        )
+        self._deadlines = WorkerDeadlines(kill_grace_s, idle_timeout_s)
         self._queue: deque[AttemptKey] = deque()
         self._workers: list[WorkerHandle] = []
         self._adopted = AdoptedWorkers(self._hostname, kill_grace_s)
         self._finished: list[tuple[AttemptKey, AttemptOutcome]] = []
         self._started_events: list[AttemptStarted] = []
         self._started = False
-        self._next_id = 0
         self._at_exit: Callable[[], None] | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -181,23 +172,7 @@ class LocalExecutor(Executor):
         the worker function cannot be loaded."""
         if self._started:
             return
-        try:
-            _worker.load_function(self.worker_function)
-        except Exception as exc:
-            raise HeadwaterError(
-                f"worker_function {self.worker_function!r} cannot be loaded: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        context: Any = multiprocessing.get_context(self._start_method)
-        if self._start_method == "forkserver":
-            # Takes effect when the (process-wide) fork server starts; if it already runs,
-            # workers import these themselves, once each. Never "__main__": a launcher
-            # script would run again in the server. On Python 3.11 the server ignores the
-            # scheduler's sys.path (CPython gh-117378): a module found only through sys.path
-            # changes is imported by each worker. Installed modules (headwater's) preload.
-            module = self.worker_function.partition(":")[0]
-            context.set_forkserver_preload(["headwater.executors._worker", module, *self._preload])
-        self._context = context
+        self._starts.prepare()
         self._started = True
         # Workers are not daemonic (their tasks may start processes of their own), so
         # multiprocessing would wait for them at exit forever: stop them first. atexit runs
@@ -260,7 +235,7 @@ class LocalExecutor(Executor):
                     time.sleep(wait_s)  # nothing runs, so nothing can end meanwhile
                 self._check_deadlines()
                 self._dispatch()
-                if self._finished or self._start_failures.error or time.monotonic() >= until:
+                if self._finished or self._starts.failures.error or time.monotonic() >= until:
                     break
         self._raise_if_workers_cannot_start()
         finished, self._finished = self._finished, []
@@ -288,7 +263,9 @@ class LocalExecutor(Executor):
             return
         for worker in self._workers:
             if worker.key == key and worker.ending is None:
-                self._terminate(worker, "killed on request; worker process terminated")
+                self._deadlines.terminate(
+                    worker, "killed on request; worker process terminated", self._now()
+                )
 
     def adopt(
         self,
@@ -327,22 +304,9 @@ class LocalExecutor(Executor):
 
     def _start_worker(self) -> None:
         """Start one more worker, unless starts are backing off after failures."""
-        now = self._now()
-        if not self._start_failures.may_start(now):
-            return
-        self._next_id += 1
-        options = _worker.WorkerOptions(
-            worker_id=f"worker-{self._next_id}",
-            worker_function=self.worker_function,
-            max_tasks=self._max_tasks,
-            max_memory_mb=self._max_memory_mb,
-            scheduler_pid=os.getpid(),
-            fork_server=self._start_method == "forkserver",
-        )
-        try:
-            self._workers.append(start_worker(self._context, options, self._hostname, now))
-        except Exception as exc:
-            self._start_failures.failed(f"starting the process failed: {_text(exc)}", now)
+        worker = self._starts.start(self._now())
+        if worker is not None:
+            self._workers.append(worker)
 
     def _dispatch(self) -> None:
         """Hand queued keys to idle workers; start workers for the keys left over, one per
@@ -367,7 +331,7 @@ class LocalExecutor(Executor):
         try:
             dispatch = self._prepare(key, worker.info)
         except Exception as exc:
-            log.exception("prepare() failed for %s", _described(key))
+            log.exception("prepare() failed for %s", described(key))
             self._finished.append((key, _failed(f"could not prepare the attempt: {_text(exc)}")))
             return
         if dispatch is None:
@@ -381,9 +345,7 @@ class LocalExecutor(Executor):
             return
         worker.key = key
         worker.idle_since = None
-        worker.timeout_s = dispatch.timeout_s
-        if dispatch.timeout_s is not None:
-            worker.deadline = self._now() + dispatch.timeout_s + self._kill_grace_s
+        self._deadlines.sent(worker, dispatch.timeout_s, self._now())
         assert worker.conn is not None
         info = worker.info
         self._started_events.append(AttemptStarted(key, info.hostname, info.pid, self._clock.now()))
@@ -437,13 +399,13 @@ class LocalExecutor(Executor):
                 # It died or is dying: its exit status is on the sentinel in a moment.
                 worker.process.join(_PIPE_CLOSED_WAIT_S)
                 if worker.process.exitcode is None:
-                    self._terminate(worker, "worker process closed its pipe to the executor")
+                    self._deadlines.terminate(
+                        worker, "worker process closed its pipe to the executor", self._now()
+                    )
 
     def _on_message(self, worker: WorkerHandle, message: Any) -> None:
         if isinstance(message, _worker.Ready):
-            worker.ready = True
-            worker.idle_since = self._now()
-            self._start_failures.succeeded()
+            self._starts.ready(worker, self._now())
             if self._queue and worker.in_pool:
                 self._send(worker, self._queue.popleft())  # the key it was started for
             return
@@ -478,10 +440,7 @@ class LocalExecutor(Executor):
         if worker.key is not None:
             self._finished.append((worker.key, _failed(worker.ending or _death_reason(code))))
         elif not worker.ready and worker.ending is None and self._started:
-            reason = worker.start_failure or (
-                f"the worker process {exit_text(code)} before it was ready"
-            )
-            self._start_failures.failed(reason, self._now())
+            self._starts.failed_to_start(worker, code, self._now())
         elif worker.in_pool and self._started:
             log.warning(
                 "Worker %s (pid %d) exited while idle (%s)",
@@ -495,11 +454,11 @@ class LocalExecutor(Executor):
             self._stop_fork_server()
 
     def _stop_fork_server(self) -> None:
-        if self._start_method == "forkserver" and not self._workers:
-            stop_fork_server()
+        if not self._workers:
+            self._starts.stop_fork_server()
 
     def _raise_if_workers_cannot_start(self) -> None:
-        error = self._start_failures.error
+        error = self._starts.failures.error
         if error is not None:
             raise error
 
@@ -508,66 +467,16 @@ class LocalExecutor(Executor):
     def _check_deadlines(self) -> None:
         now = self._now()
         self._adopted.check_deadlines(now)
-        for worker in self._workers:
-            if (
-                worker.ending is None
-                and worker.key is not None
-                and worker.deadline is not None
-                and now >= worker.deadline
-            ):
-                self._terminate(
-                    worker,
-                    f"timed out after {worker.timeout_s:g} s (execution_timeout); worker killed",
-                )
-            elif worker.sigkill_at is not None and now >= worker.sigkill_at:
-                worker.sigkill()
-            elif self._retire_at(worker) <= now:
-                self._retire(worker)
-
-    def _retire_at(self, worker: WorkerHandle) -> float:
-        """When an idle worker is asked to exit (infinity for a busy one)."""
-        if not worker.idle or worker.idle_since is None:
-            return float("inf")
-        return worker.idle_since + self._idle_timeout_s
-
-    def _retire(self, worker: WorkerHandle) -> None:
-        assert worker.conn is not None
-        worker.leaving = worker.retired = True
-        log.info(
-            "Worker %s (pid %d) idle for %g s (scheduler.worker_idle_timeout_s): it exits",
-            worker.info.worker_id,
-            worker.info.pid,
-            self._idle_timeout_s,
-        )
-        try:
-            worker.conn.send_bytes(_worker.encode(_worker.Stop()))
-        except OSError:
-            worker.process.terminate()
+        self._deadlines.check(self._workers, now)
 
     def _next_deadline_in(self) -> float:
         """Seconds until the next deadline on the clock (infinity if none)."""
-        deadlines = [w.deadline for w in self._workers if w.ending is None and w.deadline]
-        deadlines += [w.sigkill_at for w in self._workers if w.sigkill_at is not None]
-        deadlines += [self._retire_at(w) for w in self._workers]
-        deadlines += self._adopted.deadlines()
-        if self._queue and self._start_failures.count and not self._start_failures.error:
-            deadlines.append(self._start_failures.next_start_at)
+        deadlines = self._deadlines.deadlines(self._workers) + self._adopted.deadlines()
+        if self._queue and self._starts.failures.count and not self._starts.failures.error:
+            deadlines.append(self._starts.failures.next_start_at)
         if not deadlines:
             return float("inf")
         return min(deadlines) - self._now()
-
-    def _terminate(self, worker: WorkerHandle, reason: str) -> None:
-        worker.ending = reason
-        worker.sigkill_at = self._now() + self._kill_grace_s
-        log.warning(
-            "Terminating worker %s (pid %d) running %s: %s",
-            worker.info.worker_id,
-            worker.info.pid,
-            _described(worker.key),
-            reason,
-        )
-        if worker.process.exitcode is None:
-            worker.process.terminate()
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
@@ -589,10 +498,3 @@ def _text(exc: BaseException) -> str:
 
 def _death_reason(code: int | None) -> str:
     return f"worker process {exit_text(code)} while running the task"
-
-
-def _described(key: AttemptKey | None) -> str:
-    """A task instance in a log line, as people read it (not the key's repr)."""
-    if key is None:
-        return "no task"
-    return f"task {key.label} of run {key.run_id} of DAG {key.dag_id}"

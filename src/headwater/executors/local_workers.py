@@ -24,6 +24,7 @@ __all__ = [
     "Dispatch",
     "WorkerHandle",
     "WorkerInfo",
+    "described",
     "start_worker",
     "stop_fork_server",
     "stop_workers",
@@ -215,3 +216,10 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+def described(key: AttemptKey | None) -> str:
+    """A task instance in a log line, as people read it (not the key's repr)."""
+    if key is None:
+        return "no task"
+    return f"task {key.label} of run {key.run_id} of DAG {key.dag_id}"

@@ -3,8 +3,9 @@
 :class:`~headwater.scheduler.scheduler.Scheduler` is assembled from small parts, each a class
 over this state: :mod:`~headwater.scheduler.attempt_flow` (queueing attempts, applying what
 the executor reports), :mod:`~headwater.scheduler.recovery` (what a stopped or killed
-scheduler left, heartbeats), and :mod:`~headwater.scheduler.scheduler` itself (the loop, DAGs
-and runs).
+scheduler left, heartbeats), :mod:`~headwater.scheduler.scheduled_runs` (creating the runs
+due on schedules), and :mod:`~headwater.scheduler.scheduler` itself (the loop, DAGs and
+runs).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ port                what
 ``RunQueries``      runs and instances across DAGs: by state, by date, counts, delete a run
 ``AttemptLiveness`` running attempts, their heartbeats and workers
 ``DagCatalog``      DAG files, serialized DAGs with their scheduling state, import errors
-``PoolStore``       pools
-``VariableStore``   variables and connections
+``PoolStore``       pools (:mod:`headwater.store.config`)
+``VariableStore``   variables and connections (:mod:`headwater.store.config`)
 ``EventLog``        the log of what people did (trigger, clear, pause, delete, backfill)
 ``JobStore``        schedulers, DAG processors and workers, with their heartbeats
 ``BackfillStore``   backfills and which runs belong to them
@@ -42,7 +42,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from headwater.clock import Clock
@@ -56,15 +55,14 @@ from headwater.db.rows import (
     EventRow,
     ImportErrorRow,
     JobRow,
-    PoolRow,
     RunClaim,
     RunSummaryRow,
-    VariableRow,
 )
 from headwater.engine.records import DagRun, TaskAttempt, TaskInstance, TaskInstanceKey
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.store.assets import AssetStore
-from headwater.store.base import Connection, MetadataStore
+from headwater.store.base import MetadataStore
+from headwater.store.config import PoolStore, VariableStore
 from headwater.store.deadlines import DeadlineStore
 from headwater.store.metrics import MetricsCounts
 from headwater.store.retention import RetentionStore
@@ -80,12 +78,10 @@ __all__ = [
     "DagCatalog",
     "EventLog",
     "JobStore",
-    "PoolStore",
     "RunQueries",
     "StateStore",
     "Store",
     "UserStore",
-    "VariableStore",
 ]
 
 
@@ -256,78 +252,6 @@ class DagCatalog(ABC):
     @abstractmethod
     def list_import_errors(self) -> list[ImportErrorRow]:
         """Every import error, by file, in the order they were given."""
-
-
-class PoolStore(ABC):
-    """Pools: named slot limits shared by task instances."""
-
-    @abstractmethod
-    def set_pool(self, name: str, slots: int, description: str = "") -> None:
-        """Create or change a pool (``ValueError`` naming it for negative slots)."""
-
-    @abstractmethod
-    def get_pool(self, name: str) -> PoolRow | None: ...
-
-    @abstractmethod
-    def list_pools(self) -> list[PoolRow]:
-        """Pools by name."""
-
-    @abstractmethod
-    def delete_pool(self, name: str) -> bool:
-        """Delete a pool; False if there was none. ``default_pool`` cannot be deleted
-        (:class:`~headwater.db.errors.DatabaseError`)."""
-
-
-@dataclass(frozen=True)
-class Rotated:
-    """What :meth:`VariableStore.rotate_fernet_key` rewrote."""
-
-    connections: int
-    variables: int
-
-    @property
-    def rows(self) -> int:
-        return self.connections + self.variables
-
-
-class VariableStore(ABC):
-    """Variables and connections, as people manage them."""
-
-    @abstractmethod
-    def get_variable(self, name: str) -> str | None: ...
-
-    @abstractmethod
-    def set_variable(self, name: str, value: str, description: str | None = None) -> None:
-        """Set a variable; its description is kept when ``description`` is None."""
-
-    @abstractmethod
-    def list_variables(self) -> list[VariableRow]:
-        """Variables by key."""
-
-    @abstractmethod
-    def delete_variable(self, name: str) -> bool: ...
-
-    @abstractmethod
-    def get_connection(self, conn_id: str) -> Connection | None: ...
-
-    @abstractmethod
-    def set_connection(self, connection: Connection) -> None: ...
-
-    @abstractmethod
-    def set_connections(self, connections: list[Connection]) -> None:
-        """Store several connections at once: all of them or, on an error, none."""
-
-    @abstractmethod
-    def rotate_fernet_key(self) -> Rotated:
-        """Re-encrypt every encrypted secret with the first configured key, all or nothing
-        (a store that encrypts nothing rewrites nothing)."""
-
-    @abstractmethod
-    def list_connections(self) -> list[Connection]:
-        """Connections by id."""
-
-    @abstractmethod
-    def delete_connection(self, conn_id: str) -> bool: ...
 
 
 class EventLog(ABC):

@@ -48,7 +48,7 @@ from headwater.triggerer.runner import TriggerResult, TriggerRunner
 from headwater.triggers.base import build_trigger
 
 if TYPE_CHECKING:
-    from headwater.settings import TriggererSettings
+    from headwater.settings_daemons import TriggererSettings
     from headwater.store.ports import Store
     from headwater.store.triggers import TriggerRow
 

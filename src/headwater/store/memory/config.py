@@ -11,8 +11,8 @@ from headwater.db.errors import DatabaseError
 from headwater.db.models import DEFAULT_POOL
 from headwater.db.rows import PoolRow, VariableRow
 from headwater.store.base import Connection
+from headwater.store.config import Rotated
 from headwater.store.memory.core import MemoryCore
-from headwater.store.ports import Rotated
 
 
 class MemoryConfig(MemoryCore):

@@ -1,10 +1,9 @@
-"""The asset port on SQL: assets, aliases, events and the queue of DAGs scheduled on them
-(the tables of :mod:`headwater.db.data_aware_models`, migration 0008).
+"""The asset port on SQL: assets, aliases, events and which DAGs they schedule (the tables
+of :mod:`headwater.db.data_aware_models`, migration 0008).
 
 Recording an event is an ``INSERT`` of the event and an ``INSERT ... SELECT`` that queues it
-for every DAG whose ``schedule`` reference names its asset; consuming takes the queue rows of
-one DAG (``FOR UPDATE`` on PostgreSQL, so two schedulers never both take one) and records
-them as the run's triggering events, in the caller's unit of work.
+for every DAG whose ``schedule`` reference names its asset; the runs the events trigger read
+and consume the queue in :mod:`headwater.store.sql.asset_queue`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
-    and_,
     delete,
     exists,
     func,
@@ -49,7 +47,6 @@ from headwater.store.assets import (
     AssetReference,
     AssetRow,
     AssetSpec,
-    QueuedAssetEvent,
     UnknownAssetError,
 )
 from headwater.store.sql.asset_name_refs import (
@@ -259,7 +256,8 @@ def _to_asset(row: Row[Any]) -> AssetRow:
     )
 
 
-def _to_event(row: Row[Any]) -> AssetEventRow:
+def to_event(row: Row[Any]) -> AssetEventRow:
+    """An asset event as :func:`select_events` reads it."""
     v = row._mapping
     return AssetEventRow(
         id=v["id"],
@@ -277,7 +275,8 @@ def _to_event(row: Row[Any]) -> AssetEventRow:
     )
 
 
-def _events() -> Select[Any]:
+def select_events() -> Select[Any]:
+    """Asset events with their asset's URI (to read with :func:`to_event`)."""
     return select(ASSET_EVENTS, ASSETS.c.uri).join(ASSETS, ASSETS.c.id == ASSET_EVENTS.c.asset_id)
 
 
@@ -437,8 +436,8 @@ class SqlAssets(SqlCore):
                 "partition_key": partition_key,
             }
             event_id = _add_event(conn, asset_id, timestamp, values)
-            row = conn.execute(_events().where(ASSET_EVENTS.c.id == event_id)).one()
-        return _to_event(row)
+            row = conn.execute(select_events().where(ASSET_EVENTS.c.id == event_id)).one()
+        return to_event(row)
 
     def list_asset_events(
         self,
@@ -449,9 +448,9 @@ class SqlAssets(SqlCore):
         offset: int = 0,
     ) -> list[AssetEventRow]:
         order = ASSET_EVENTS.c.id.desc() if newest_first else ASSET_EVENTS.c.id
-        stmt = _filtered(_events(), filters).order_by(order).offset(offset).limit(limit)
+        stmt = _filtered(select_events(), filters).order_by(order).offset(offset).limit(limit)
         with self._read() as conn:
-            return [_to_event(row) for row in conn.execute(stmt)]
+            return [to_event(row) for row in conn.execute(stmt)]
 
     def count_asset_events(self, filters: AssetEventFilter | None = None) -> int:
         stmt = _filtered(
@@ -462,76 +461,3 @@ class SqlAssets(SqlCore):
         )
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
-
-    def queued_asset_events(self, dag_id: str | None = None) -> list[QueuedAssetEvent]:
-        q, e = QUEUE.c, ASSET_EVENTS.c
-        stmt = (
-            select(
-                q.dag_id,
-                q.event_id,
-                q.asset_id,
-                ASSETS.c.uri,
-                e.timestamp,
-                e.source_alias,
-                e.partition_key,
-                ASSETS.c.name,
-            )
-            .join(ASSET_EVENTS, e.id == q.event_id)
-            .join(ASSETS, ASSETS.c.id == q.asset_id)
-            .order_by(q.dag_id, q.event_id)
-        )
-        if dag_id is not None:
-            stmt = stmt.where(q.dag_id == dag_id)
-        with self._read() as conn:
-            return [QueuedAssetEvent(*row) for row in conn.execute(stmt)]
-
-    def consume_queued_asset_events(
-        self, dag_id: str, run_id: str, event_ids: Iterable[int]
-    ) -> int:
-        wanted = sorted(set(event_ids))
-        if not wanted:
-            return 0
-        q = QUEUE.c
-        mine = and_(q.dag_id == dag_id, q.event_id.in_(wanted))
-        with self._write() as conn:
-            taken = list(conn.execute(select(q.event_id).where(mine).with_for_update()).scalars())
-            if taken:
-                conn.execute(delete(QUEUE).where(q.dag_id == dag_id, q.event_id.in_(taken)))
-                conn.execute(
-                    insert(RUN_EVENTS),
-                    [{"dag_id": dag_id, "run_id": run_id, "event_id": i} for i in taken],
-                )
-        return len(taken)
-
-    def record_triggering_asset_events(
-        self, dag_id: str, run_id: str, event_ids: Iterable[int]
-    ) -> None:
-        wanted = sorted(set(event_ids))
-        if not wanted:
-            return
-        r = RUN_EVENTS.c
-        with self._write() as conn:
-            existing = conn.execute(select(ASSET_EVENTS.c.id).where(ASSET_EVENTS.c.id.in_(wanted)))
-            there = set(existing.scalars())
-            linked = conn.execute(
-                select(r.event_id).where(
-                    r.dag_id == dag_id, r.run_id == run_id, r.event_id.in_(wanted)
-                )
-            )
-            new = sorted(there - set(linked.scalars()))
-            if new:
-                conn.execute(
-                    insert(RUN_EVENTS),
-                    [{"dag_id": dag_id, "run_id": run_id, "event_id": i} for i in new],
-                )
-
-    def triggering_asset_events(self, dag_id: str, run_id: str) -> list[AssetEventRow]:
-        r = RUN_EVENTS.c
-        stmt = (
-            _events()
-            .join(RUN_EVENTS, r.event_id == ASSET_EVENTS.c.id)
-            .where(r.dag_id == dag_id, r.run_id == run_id)
-            .order_by(ASSET_EVENTS.c.id)
-        )
-        with self._read() as conn:
-            return [_to_event(row) for row in conn.execute(stmt)]

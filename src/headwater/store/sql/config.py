@@ -18,7 +18,7 @@ from headwater.db.models import DEFAULT_POOL
 from headwater.db.rows import PoolRow, VariableRow
 from headwater.secrets.fernet import SecretCipher, current_cipher
 from headwater.store.base import Connection
-from headwater.store.ports import Rotated
+from headwater.store.config import Rotated
 from headwater.store.sql.core import SqlCore
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from headwater.store.sql.asset_queue import SqlAssetQueue
 from headwater.store.sql.assets import SqlAssets
 from headwater.store.sql.attempts import SqlAttempts
 from headwater.store.sql.backfills import SqlBackfills
@@ -40,6 +41,7 @@ class SqlPorts(
     SqlUsers,
     SqlTriggers,
     SqlAssets,
+    SqlAssetQueue,
     SqlRetention,
     SqlDeadlines,
     SqlMetrics,
