@@ -1,21 +1,26 @@
 """The file and console transports, the errors of transports that cannot be built, dataset
-names from asset URIs, and run ids that every process derives alike."""
+names from asset URIs, run ids that every process derives alike (the client's own function),
+schema URLs equal to the installed client's, and a process that sends over http without
+importing the client package (a third of a second of CPU per process)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from lineage_receiver import schema_errors, with_lineage
+from lineage_receiver import LineageReceiver, schema_errors, with_lineage
 
 from headwater import DAG, Asset
 from headwater.lineage import LineageUnavailableError
 from headwater.lineage.emitter import close_emitters
+from headwater.lineage.events import SCHEMA_URLS
 from headwater.lineage.naming import asset_dataset
 from headwater.lineage.run_ids import dag_run_uuid, task_attempt_uuid
 from headwater.lineage.transports import build_transport
@@ -158,3 +163,77 @@ def test_run_ids_are_the_same_in_every_process_and_differ_by_try() -> None:
     }
     assert here not in others
     assert len(others) == 4
+
+
+def test_the_schema_urls_are_the_installed_clients() -> None:
+    # A client that moved a facet to a new version fails this: check the shape built in
+    # headwater.lineage.events against the new facet, then move its URL.
+    pytest.importorskip("openlineage.client")
+    from openlineage.client.event_v2 import RunEvent
+    from openlineage.client.facet_v2 import (
+        documentation_job,
+        error_message_run,
+        job_type_job,
+        nominal_time_run,
+        parent_run,
+        source_code_location_job,
+        sql_job,
+    )
+
+    classes: dict[str, Any] = {
+        "event": RunEvent,
+        "nominalTime": nominal_time_run.NominalTimeRunFacet,
+        "parent": parent_run.ParentRunFacet,
+        "errorMessage": error_message_run.ErrorMessageRunFacet,
+        "jobType": job_type_job.JobTypeJobFacet,
+        "documentation": documentation_job.DocumentationJobFacet,
+        "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet,
+        "sql": sql_job.SQLJobFacet,
+    }
+    assert {name: cls._get_schema() for name, cls in classes.items()} == SCHEMA_URLS
+
+
+def test_sending_over_http_never_imports_the_client_and_ids_are_the_clients(
+    receiver: LineageReceiver, tmp_path: Path
+) -> None:
+    pytest.importorskip("openlineage.client")
+    code = """
+import sys
+from datetime import UTC, datetime
+from headwater import DAG
+from headwater.lineage.emitter import close_emitters
+from headwater.lineage.run_ids import dag_run_uuid
+from headwater.operators import PythonOperator
+from headwater.settings import load_settings
+from headwater.testing import run_dag
+
+start = datetime(2024, 3, 1, tzinfo=UTC)
+with DAG("report", start_date=start) as dag:
+    PythonOperator(task_id="build", python_callable=lambda: 1)
+run_dag(dag, logical_date=start, settings=load_settings())
+close_emitters(5)
+print(sorted(name for name in sys.modules if name.startswith("openlineage")))
+print(dag_run_uuid("ns", "etl", "manual__1", start))
+"""
+    env = {
+        **os.environ,
+        "HEADWATER_HOME": str(tmp_path),
+        "HEADWATER__LINEAGE__TRANSPORT": "http",
+        "HEADWATER__LINEAGE__URL": receiver.url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    imported, run_uuid = done.stdout.splitlines()
+    assert imported == "[]"
+    assert [(e["job"]["name"], e["eventType"]) for e in receiver.events] == [
+        ("report", "START"),
+        ("report.build", "START"),
+        ("report.build", "COMPLETE"),
+        ("report", "COMPLETE"),
+    ]
+    assert receiver.invalid == []
+    from openlineage.client.uuid import generate_static_uuid
+
+    assert run_uuid == str(generate_static_uuid(instant=START, data=b"ns.etl.manual__1"))

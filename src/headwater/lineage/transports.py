@@ -5,12 +5,15 @@ appends it as one JSON line to ``file_path``, ``http`` posts it to ``url`` + ``e
 (with ``api_key`` as a bearer token) within ``timeout_s`` (headwater's own
 :class:`~headwater.lineage.http_transport.JsonHttpTransport`, a tenth of the client's CPU
 per event), and ``kafka`` sends it to ``kafka_topic`` on ``kafka_bootstrap_servers``
-(``confluent-kafka`` must be installed). The client is imported only here, when a transport
-is built: with transport ``none`` headwater never imports it.
+(``confluent-kafka`` must be installed). The client is imported only here, when a
+``console``, ``file`` or ``kafka`` transport is built: with ``none`` or ``http`` headwater
+never imports it (:mod:`~headwater.lineage.run_ids` loads only its UUID module).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.exceptions import HeadwaterError
@@ -38,17 +41,14 @@ def build_transport(settings: LineageSettings) -> Transport:
     """The transport of ``settings`` (not ``none``). Raises :class:`LineageUnavailableError`
     naming the setting or the package that is missing."""
     kind = settings.transport
-    try:
-        from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
-        from openlineage.client.transport.file import FileConfig, FileTransport
-    except ImportError as exc:
-        raise LineageUnavailableError(
-            f"[lineage] transport is {kind!r}, which needs the openlineage-python package "
-            f"({exc}): {INSTALL_HINT}"
-        ) from None
+    _require_client(kind)
     if kind == "console":
+        from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+
         return ConsoleTransport(ConsoleConfig())
     if kind == "file":
+        from openlineage.client.transport.file import FileConfig, FileTransport
+
         path = _required(settings, "file_path")
         return FileTransport(FileConfig(log_file_path=path, append=True))
     if kind == "http":
@@ -65,6 +65,36 @@ def build_transport(settings: LineageSettings) -> Transport:
     if kind == "kafka":
         return _kafka_transport(settings)
     raise LineageUnavailableError(f"[lineage] transport {kind!r} sends nothing")
+
+
+_CLIENT_MODULES = {
+    "console": "openlineage.client.transport.console",
+    "file": "openlineage.client.transport.file",
+    "kafka": "openlineage.client.transport.kafka",
+    "http": "openlineage.client.uuid",  # the run ids: found, not imported (run_ids)
+}
+
+
+def _require_client(kind: str) -> None:
+    """Raise naming the extra when the client's module for ``kind`` is not installed (for
+    ``http``, without importing the client package)."""
+    module = _CLIENT_MODULES.get(kind)
+    if module is None:
+        return
+    try:
+        if kind == "http":
+            found = importlib.util.find_spec("openlineage") is not None
+            error = "No module named 'openlineage'"
+        else:
+            importlib.import_module(module)
+            found, error = True, ""
+    except ImportError as exc:
+        found, error = False, str(exc)
+    if not found:
+        raise LineageUnavailableError(
+            f"[lineage] transport is {kind!r}, which needs the openlineage-python package "
+            f"({error}): {INSTALL_HINT}"
+        )
 
 
 def _kafka_transport(settings: LineageSettings) -> Transport:
