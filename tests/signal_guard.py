@@ -3,6 +3,11 @@
 A blocked or ignored SIGINT/SIGTERM is inherited by every process a later test starts (the
 mask and ``SIG_IGN`` survive ``exec``): that test's command would then never see its stop
 signal. A test that changes either is reported here, naming it, and the state is put back.
+
+The suite itself may start with SIGINT ignored: a shell starts a background job so (``make
+test &``, a detached CI step). The test process then takes Python's own SIGINT handler, so
+that the commands the tests start get SIGINT as a terminal gives it (a command signalled
+before it installs its own handlers would otherwise never stop).
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from collections.abc import Iterator
 import pytest
 
 _WATCHED = (signal.SIGINT, signal.SIGTERM)
+
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _state() -> tuple[frozenset[int], dict[int, bool]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from headwater.authoring.mapping import (
     DictOfListsExpandInput,
+    ExpandInput,
     ListOfDictsExpandInput,
     MappedOperator,
     OperatorPartial,
@@ -31,7 +32,7 @@ from headwater.authoring.operator import BaseOperator
 from headwater.authoring.xcom_arg import XComArg
 from headwater.dag_processing.serialized_errors import SerializedDagError
 
-__all__ = ["dump_mapping", "load_expand"]
+__all__ = ["dump_expand_input", "dump_mapping", "load_expand", "load_expand_input"]
 
 
 def _dump_ref(ref: XComArg) -> dict[str, Any]:
@@ -45,31 +46,32 @@ def _dump_arg(value: Any) -> dict[str, Any]:
 
 def dump_mapping(task: MappedOperator) -> dict[str, Any]:
     """A mapped task's ``"mapped"``: ``{"mapped_field", "expand"}``."""
-    expand_input = task.expand_input
-    expand: dict[str, Any]
-    if type(expand_input) is DictOfListsExpandInput:
+    expand = dump_expand_input(task.expand_input, f"task {task.task_id!r}")
+    return {"mapped_field": task.mapped_field, "expand": expand}
+
+
+def dump_expand_input(expand_input: ExpandInput, owner: str) -> dict[str, Any]:
+    """The stored ``expand`` of a mapped task's or task group's input (``owner`` names it in
+    the error for an input of another kind)."""
+    if isinstance(expand_input, DictOfListsExpandInput):
         arguments = {name: _dump_arg(v) for name, v in expand_input.value.items()}
-        expand = {"kind": "dict_of_lists", "arguments": arguments}
-    elif type(expand_input) is ListOfDictsExpandInput:
+        return {"kind": "dict_of_lists", "arguments": arguments}
+    if isinstance(expand_input, ListOfDictsExpandInput):
         value = expand_input.value
         if isinstance(value, XComArg):
-            expand = {"kind": "list_of_dicts", "value": _dump_ref(value)}
-        else:
-            # Like ListOfDictsExpandInput.resolve: a dict maps over its (key, value) items.
-            items = list(value.items()) if isinstance(value, Mapping) else list(value)
-            elements = [
-                _dump_ref(item)
-                if isinstance(item, XComArg)
-                else {"literal": "dict" if isinstance(item, Mapping) else "not_a_dict"}
-                for item in items
-            ]
-            expand = {"kind": "list_of_dicts", "value": {"elements": elements}}
-    else:
-        raise SerializedDagError(
-            f"task {task.task_id!r}: cannot serialize an expand input of type "
-            f"{type(expand_input).__name__}"
-        )
-    return {"mapped_field": task.mapped_field, "expand": expand}
+            return {"kind": "list_of_dicts", "value": _dump_ref(value)}
+        # Like ListOfDictsExpandInput.resolve: a dict maps over its (key, value) items.
+        items = list(value.items()) if isinstance(value, Mapping) else list(value)
+        elements = [
+            _dump_ref(item)
+            if isinstance(item, XComArg)
+            else {"literal": "dict" if isinstance(item, Mapping) else "not_a_dict"}
+            for item in items
+        ]
+        return {"kind": "list_of_dicts", "value": {"elements": elements}}
+    raise SerializedDagError(
+        f"{owner}: cannot serialize an expand input of type {type(expand_input).__name__}"
+    )
 
 
 def _load_ref(spec: Mapping[str, Any], get: Callable[[str], BaseOperator]) -> XComArg:
@@ -86,15 +88,23 @@ def load_expand(
 ) -> MappedOperator:
     """The mapped task ``partial`` expands to by the stored ``expand``; ``get`` returns the
     task of an id (built first if need be)."""
+    return MappedOperator(partial, load_expand_input(spec, get, partial.kwargs["task_id"]))
+
+
+def load_expand_input(
+    spec: Mapping[str, Any], get: Callable[[str], BaseOperator], owner: str
+) -> ExpandInput:
+    """The input a stored ``expand`` describes (``owner``: what the input's errors name)."""
     if spec["kind"] == "dict_of_lists":
-        return partial.expand(**{n: _load_arg(a, get) for n, a in spec["arguments"].items()})
+        arguments = {name: _load_arg(arg, get) for name, arg in spec["arguments"].items()}
+        return DictOfListsExpandInput(arguments, owner)
     if spec["kind"] == "list_of_dicts":
         value = spec["value"]
         if "xcom" in value:
-            return partial.expand_kwargs(_load_ref(value, get))
+            return ListOfDictsExpandInput(_load_ref(value, get), owner)
         elements: list[Any] = [
             _load_ref(e, get) if "xcom" in e else ({} if e["literal"] == "dict" else None)
             for e in value["elements"]
         ]
-        return partial.expand_kwargs(elements)
+        return ListOfDictsExpandInput(elements, owner)
     raise SerializedDagError(f"unknown expand kind {spec['kind']!r}")
