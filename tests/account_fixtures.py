@@ -2,7 +2,9 @@
 database, and an app whose clock is the test's fake clock (session ends and lockouts).
 
 * ``accounts``: users ``root`` (admin), ``olga`` (op), ``vera`` (viewer) and ``tess`` (role
-  ``team-a``: op on DAGs tagged ``team-a``), each with password :data:`PASSWORD`.
+  ``team-a``: op on DAGs tagged ``team-a``), each with password :data:`PASSWORD`. Their
+  hash is one real Argon2id hash of it, made once per test process: hashing costs a fifth
+  of a second of CPU, four users per test and fifty tests (logging in verifies for real).
 * ``clocked_client``: a ``TestClient`` on the app with the fake clock.
 * ``log_in(client, username)``: logs in through ``POST /api/v1/auth/login``; returns the
   answer's JSON (with the CSRF token).
@@ -11,12 +13,15 @@ database, and an app whose clock is the test's fake clock (session ends and lock
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from headwater.auth import passwords
 from headwater.clock import FakeClock
+from headwater.services import users
 from headwater.services.context import open_context
 from headwater.services.users import create_role, create_user
 from headwater.settings import Settings
@@ -26,9 +31,17 @@ PASSWORD = "correct horse battery"
 USERS = {"root": "admin", "olga": "op", "vera": "viewer", "tess": "team-a"}
 
 
+@cache
+def _password_hash() -> str:
+    return passwords.hash_password(PASSWORD)
+
+
 @pytest.fixture
-def accounts(web_settings: Settings, clock: FakeClock) -> dict[str, str]:
-    with open_context(web_settings, clock=clock) as ctx:
+def accounts(
+    web_settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    with open_context(web_settings, clock=clock) as ctx, monkeypatch.context() as patched:
+        patched.setattr(users, "hash_password", lambda password: _password_hash())
         create_role(ctx, "team-a", "op", ["team-a"])
         for username, role in USERS.items():
             create_user(ctx, username, PASSWORD, role)
