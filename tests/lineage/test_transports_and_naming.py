@@ -237,3 +237,25 @@ print(dag_run_uuid("ns", "etl", "manual__1", start))
     from openlineage.client.uuid import generate_static_uuid
 
     assert run_uuid == str(generate_static_uuid(instant=START, data=b"ns.etl.manual__1"))
+
+
+def test_an_edited_settings_file_is_followed_within_the_check_interval(
+    headwater_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.lineage import process_settings
+
+    now = [1000.0]
+    monkeypatch.setattr(process_settings, "_monotonic", lambda: now[0])
+    headwater_home.mkdir(parents=True, exist_ok=True)
+    config = headwater_home / "headwater.toml"
+    config.write_text('[lineage]\ntransport = "console"\n')
+    assert process_settings.current_lineage_settings().transport == "console"
+
+    config.write_text('[lineage]\ntransport = "file"\nfile_path = "/tmp/x.jsonl"\n')
+    now[0] += process_settings.FILE_CHECK_S / 2  # not looked at again yet
+    assert process_settings.current_lineage_settings().transport == "console"
+    now[0] += process_settings.FILE_CHECK_S
+    assert process_settings.current_lineage_settings().transport == "file"
+    # A variable is followed at once.
+    monkeypatch.setenv("HEADWATER__LINEAGE__TRANSPORT", "none")
+    assert process_settings.current_lineage_settings().transport == "none"

@@ -4,7 +4,9 @@ A worker reads its own settings (messages carry none), so an attempt asks here: 
 a ``dags test`` or ``dag.test()`` run was given (:func:`use_lineage_settings`), else this
 process's settings (the environment and the settings file), read again only when one of
 them changed (a ``HEADWATER__LINEAGE__*`` variable, ``HEADWATER_HOME``, the file), so an
-attempt costs a glance at the environment, not a parse.
+attempt costs a glance at the environment, not a parse. The file is looked at (a ``stat``)
+at most once per ``FILE_CHECK_S``: a settings file edited while a worker runs is followed
+within that time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -23,8 +26,14 @@ log = logging.getLogger(__name__)
 OFF = LineageSettings()
 """The defaults: transport ``none``."""
 
+FILE_CHECK_S = 1.0
+"""How often the settings file is looked at for changes, at most."""
+
 _given: ContextVar[LineageSettings | None] = ContextVar("lineage_settings", default=None)
 _cached: tuple[object, LineageSettings] | None = None
+_file_key: tuple[str, object, float] | None = None
+"""The settings file's path, what its ``stat`` said, and when (``_monotonic``)."""
+_monotonic = time.monotonic
 
 
 @contextlib.contextmanager
@@ -67,10 +76,21 @@ def _environment_key() -> object:
     """What the ``[lineage]`` settings of this process depend on (a few microseconds)."""
     env = os.environ
     home = env.get("HEADWATER_HOME") or ""
+    return (home, _file_state(home), tuple(env.get(name) for name in _VARIABLES))
+
+
+def _file_state(home: str) -> object:
+    """The settings file's modification time and size (None: no file), as seen at most
+    ``FILE_CHECK_S`` ago."""
+    global _file_key
     config = os.path.join(os.path.expanduser(home or "~/.headwater"), "headwater.toml")
+    now = _monotonic()
+    if _file_key is not None and _file_key[0] == config and now - _file_key[2] < FILE_CHECK_S:
+        return _file_key[1]
     try:
         stat = os.stat(config)
         changed: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         changed = None
-    return (home, changed, tuple(env.get(name) for name in _VARIABLES))
+    _file_key = (config, changed, now)
+    return changed
