@@ -26,10 +26,9 @@ run: $(VENV)/.installed
 try: $(VENV)/.installed
 	HEADWATER_DAGS_FOLDER=examples $(BIN)/headwater dags test $(EXAMPLE)
 
-# Test processes: the CPUs, and at least 4: many tests wait on real processes and servers,
-# so on 2 CPUs a third and a fourth worker fill the waits (a third worker took a quarter off
-# the suite's time; a fourth, a further tenth).
-PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -lt 4 ] && echo 4 || echo "$$n")
+# Test processes: the CPUs, and at least 3: many tests wait on real processes and servers,
+# so on 2 CPUs a third worker fills the waits (a quarter off the suite's time).
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -lt 3 ] && echo 3 || echo "$$n")
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -q
