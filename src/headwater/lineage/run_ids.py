@@ -55,26 +55,32 @@ def _static_uuid(instant: datetime, data: str) -> str:
 @functools.cache
 def _generate_static_uuid() -> Callable[..., Any]:
     """The client's ``generate_static_uuid``, without importing the client package."""
-    spec = importlib.util.find_spec("openlineage")
-    folders = list(spec.submodule_search_locations or []) if spec is not None else []
-    for folder in folders:
-        path = Path(folder) / "client" / "uuid.py"
-        if not path.is_file():
-            continue
-        module_spec = importlib.util.spec_from_file_location(_CLIENT_UUID, path)
-        if module_spec is None or module_spec.loader is None:
-            break
+    path = _client_uuid_file()
+    module_spec = (
+        None if path is None else importlib.util.spec_from_file_location(_CLIENT_UUID, path)
+    )
+    if module_spec is not None and module_spec.loader is not None:
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[_CLIENT_UUID] = module  # as an import would
         try:
             module_spec.loader.exec_module(module)
         except Exception:
             del sys.modules[_CLIENT_UUID]
-            break
-        function = getattr(module, "generate_static_uuid", None)
-        if callable(function):
-            return function
-        break
+        else:
+            function = getattr(module, "generate_static_uuid", None)
+            if callable(function):
+                return function
     from openlineage.client.uuid import generate_static_uuid
 
     return generate_static_uuid
+
+
+def _client_uuid_file() -> Path | None:
+    """The installed client's ``openlineage/client/uuid.py``, where it is a file."""
+    spec = importlib.util.find_spec("openlineage")
+    folders = (spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / "client" / "uuid.py"
+        if path.is_file():
+            return path
+    return None

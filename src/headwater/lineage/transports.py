@@ -71,30 +71,30 @@ _CLIENT_MODULES = {
     "console": "openlineage.client.transport.console",
     "file": "openlineage.client.transport.file",
     "kafka": "openlineage.client.transport.kafka",
-    "http": "openlineage.client.uuid",  # the run ids: found, not imported (run_ids)
 }
 
 
 def _require_client(kind: str) -> None:
-    """Raise naming the extra when the client's module for ``kind`` is not installed (for
-    ``http``, without importing the client package)."""
+    """Raise naming the extra when the client's module for ``kind`` is not installed."""
+    if kind == "http":
+        # Only the run ids need the client: its UUID module, found but not imported here.
+        if importlib.util.find_spec("openlineage") is None:
+            raise _client_missing(kind, "No module named 'openlineage'")
+        return
     module = _CLIENT_MODULES.get(kind)
     if module is None:
         return
     try:
-        if kind == "http":
-            found = importlib.util.find_spec("openlineage") is not None
-            error = "No module named 'openlineage'"
-        else:
-            importlib.import_module(module)
-            found, error = True, ""
+        importlib.import_module(module)
     except ImportError as exc:
-        found, error = False, str(exc)
-    if not found:
-        raise LineageUnavailableError(
-            f"[lineage] transport is {kind!r}, which needs the openlineage-python package "
-            f"({error}): {INSTALL_HINT}"
-        )
+        raise _client_missing(kind, str(exc)) from None
+
+
+def _client_missing(kind: str, error: str) -> LineageUnavailableError:
+    return LineageUnavailableError(
+        f"[lineage] transport is {kind!r}, which needs the openlineage-python package "
+        f"({error}): {INSTALL_HINT}"
+    )
 
 
 def _kafka_transport(settings: LineageSettings) -> Transport:
