@@ -122,12 +122,15 @@ def test_the_pause_toggle_pauses_and_unpauses(page: Any, live_url: str, act_as: 
     dialog = page.locator("dialog[open]")
     if dialog.count():  # the shared script may ask first
         dialog.get_by_role("button", name="OK").click()
-    page.locator('tr[data-dag-id="flaky"] .dag-pause-toggle', has_text="Unpause").wait_for()
+    # the page reloads after the call; the reloaded button is pressed
+    page.locator('tr[data-dag-id="flaky"] .dag-pause-toggle[aria-pressed="true"]').wait_for()
     api = page.request.get(f"{live_url}/api/v1/dags/flaky").json()
     assert api["paused"] is True
     assert page.locator('tr[data-dag-id="flaky"] .dag-paused-label').count() == 1
     page.locator('tr[data-dag-id="flaky"] .dag-pause-toggle').click()
-    page.locator('tr[data-dag-id="flaky"] .dag-pause-toggle', has_text="Pause").wait_for()
+    # has_text matches substrings ("Pause" is in "Unpause"): wait on the state instead
+    page.locator('tr[data-dag-id="flaky"] .dag-pause-toggle[aria-pressed="false"]').wait_for()
+    assert page.locator('tr[data-dag-id="flaky"] .dag-pause-toggle').inner_text() == "Pause"
     assert page.request.get(f"{live_url}/api/v1/dags/flaky").json()["paused"] is False
 
 
