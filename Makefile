@@ -30,7 +30,10 @@ try: $(VENV)/.installed
 # so on 2 CPUs a third worker fills the waits (a quarter off the suite's time).
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -lt 3 ] && echo 3 || echo "$$n")
 
+# The sources are compiled first: the suite starts hundreds of headwater processes, and where
+# PYTHONDONTWRITEBYTECODE is set (CI's images) each would compile every module it imports.
 test: $(VENV)/.installed-dev
+	$(BIN)/python -m compileall -q -j 0 src
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 lint: $(VENV)/.installed-dev
