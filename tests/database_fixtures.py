@@ -3,7 +3,7 @@
 * ``db_url`` (params ``sqlite``, ``postgresql``): the URL of an empty, migrated database
   holding only ``default_pool``. SQLite: a copy of a file migrated once per session, under
   the test's ``tmp_path``. PostgreSQL: one database per xdist worker
-  (``headwater_test_gw0``, created if missing), migrated once per session and truncated
+  (``headwater_test_gw0``, created if missing), migrated once per session and emptied
   before each test.
 * ``sql_store``: a :class:`SqlStore` on ``db_url`` whose clock is the test's ``clock``.
 * ``any_store`` (params ``memory``, ``sqlite``, ``postgresql``): for the contract that
