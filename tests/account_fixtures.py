@@ -3,11 +3,17 @@ database, and an app whose clock is the test's fake clock (session ends and lock
 
 * ``accounts``: users ``root`` (admin), ``olga`` (op), ``vera`` (viewer) and ``tess`` (role
   ``team-a``: op on DAGs tagged ``team-a``), each with password :data:`PASSWORD`. Their
-  hash is one real Argon2id hash of it, made once per test process: hashing costs a fifth
-  of a second of CPU, four users per test and fifty tests (logging in verifies for real).
+  hash is one Argon2id hash of it, made once per test process (logging in verifies it for
+  real).
 * ``clocked_client``: a ``TestClient`` on the app with the fake clock.
 * ``log_in(client, username)``: logs in through ``POST /api/v1/auth/login``; returns the
   answer's JSON (with the CSRF token).
+
+Every test hashes and checks passwords in this process with Argon2id at its lowest cost
+(:data:`TEST_HASHER`: one pass over 1 MiB, one lane): the same algorithm, code and hash
+format, but 3 ms of CPU for a hash and its check where argon2-cffi's recommended parameters
+(what headwater uses) take half a second, on every login of hundreds of tests. A test marked
+``real_password_cost`` keeps headwater's own parameters; processes the tests start always do.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from headwater.auth import passwords
@@ -29,6 +36,15 @@ from web_fixtures import AppOn
 
 PASSWORD = "correct horse battery"
 USERS = {"root": "admin", "olga": "op", "vera": "viewer", "tess": "team-a"}
+
+
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_password_cost") is None:
+        monkeypatch.setattr(passwords, "_hasher", lambda: TEST_HASHER)
 
 
 @cache

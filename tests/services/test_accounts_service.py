@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters, profiles
 
 from headwater.auth.passwords import verify_password
 from headwater.clock import FakeClock
@@ -53,8 +53,13 @@ def test_ensure_admin_makes_one_admin_once(ctx: ServiceContext) -> None:
     assert login(ctx, "admin", password).principal.is_admin
 
 
+@pytest.mark.real_password_cost
 def test_a_hash_made_with_older_parameters_is_replaced_at_login(ctx: ServiceContext) -> None:
     create_user(ctx, "ann", PASSWORD, "viewer")
+    made = ctx.store.get_user("ann")
+    # argon2-cffi's recommended parameters: RFC 9106's second (low-memory) recommendation
+    assert made is not None
+    assert extract_parameters(made.password_hash) == profiles.RFC_9106_LOW_MEMORY
     old = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(PASSWORD)
     ctx.store.update_user("ann", password_hash=old)
     login(ctx, "ann", PASSWORD)
