@@ -259,3 +259,23 @@ def test_an_edited_settings_file_is_followed_within_the_check_interval(
     # A variable is followed at once.
     monkeypatch.setenv("HEADWATER__LINEAGE__TRANSPORT", "none")
     assert process_settings.current_lineage_settings().transport == "none"
+
+
+def test_variables_set_changed_and_removed_are_followed_at_once(
+    headwater_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.lineage import process_settings
+
+    assert process_settings.current_lineage_settings().transport == "none"
+    monkeypatch.setenv("HEADWATER__LINEAGE__TRANSPORT", "console")
+    assert process_settings.current_lineage_settings().transport == "console"
+    monkeypatch.setenv("HEADWATER__LINEAGE__NAMESPACE", "warehouse")
+    assert process_settings.current_lineage_settings().namespace == "warehouse"
+    monkeypatch.delenv("HEADWATER__LINEAGE__TRANSPORT")
+    assert process_settings.current_lineage_settings().transport == "none"
+    # Another home: its settings file is read at once, not after the file check interval.
+    other = tmp_path / "other-home"
+    other.mkdir()
+    (other / "headwater.toml").write_text('[lineage]\ntransport = "console"\n')
+    monkeypatch.setenv("HEADWATER_HOME", str(other))
+    assert process_settings.current_lineage_settings().transport == "console"

@@ -72,11 +72,29 @@ _VARIABLES = tuple(
 )
 
 
+_HOME = "HEADWATER_HOME"
+_ENCODED = tuple(os.fsencode(name) for name in (_HOME, *_VARIABLES))
+
+
 def _environment_key() -> object:
     """What the ``[lineage]`` settings of this process depend on (a few microseconds)."""
+    values = _environment_values()
+    home = os.fsdecode(values[0]) if values[0] else ""
+    return (home, _file_state(home), values[1:])
+
+
+def _environment_values() -> tuple[str | bytes | None, ...]:
+    """``HEADWATER_HOME`` and each ``HEADWATER__LINEAGE__*`` variable (None where unset).
+
+    On POSIX from the bytes mapping behind ``os.environ``, which its ``__setitem__`` and
+    ``__delitem__`` keep current: ``os.environ.get`` of a variable that is not set raises
+    and catches a ``KeyError`` inside, and a dozen of those were a third of what an
+    attempt's lineage cost before its task ran."""
+    data = getattr(os.environ, "_data", None) if os.name == "posix" else None
+    if isinstance(data, dict):
+        return tuple(data.get(name) for name in _ENCODED)
     env = os.environ
-    home = env.get("HEADWATER_HOME") or ""
-    return (home, _file_state(home), tuple(env.get(name) for name in _VARIABLES))
+    return tuple(env.get(name) for name in (_HOME, *_VARIABLES))
 
 
 def _file_state(home: str) -> object:
