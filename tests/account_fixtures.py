@@ -2,9 +2,7 @@
 database, and an app whose clock is the test's fake clock (session ends and lockouts).
 
 * ``accounts``: users ``root`` (admin), ``olga`` (op), ``vera`` (viewer) and ``tess`` (role
-  ``team-a``: op on DAGs tagged ``team-a``), each with password :data:`PASSWORD`. Their
-  hash is one Argon2id hash of it, made once per test process (logging in verifies it for
-  real).
+  ``team-a``: op on DAGs tagged ``team-a``), each with password :data:`PASSWORD`.
 * ``clocked_client``: a ``TestClient`` on the app with the fake clock.
 * ``log_in(client, username)``: logs in through ``POST /api/v1/auth/login``; returns the
   answer's JSON (with the CSRF token).
@@ -19,7 +17,6 @@ format, but 3 ms of CPU for a hash and its check where argon2-cffi's recommended
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
 import pytest
@@ -28,7 +25,6 @@ from fastapi.testclient import TestClient
 
 from headwater.auth import passwords
 from headwater.clock import FakeClock
-from headwater.services import users
 from headwater.services.context import open_context
 from headwater.services.users import create_role, create_user
 from headwater.settings import Settings
@@ -47,17 +43,9 @@ def _cheap_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.M
         monkeypatch.setattr(passwords, "_hasher", lambda: TEST_HASHER)
 
 
-@cache
-def _password_hash() -> str:
-    return passwords.hash_password(PASSWORD)
-
-
 @pytest.fixture
-def accounts(
-    web_settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
-    with open_context(web_settings, clock=clock) as ctx, monkeypatch.context() as patched:
-        patched.setattr(users, "hash_password", lambda password: _password_hash())
+def accounts(web_settings: Settings, clock: FakeClock) -> dict[str, str]:
+    with open_context(web_settings, clock=clock) as ctx:
         create_role(ctx, "team-a", "op", ["team-a"])
         for username, role in USERS.items():
             create_user(ctx, username, PASSWORD, role)

@@ -72,8 +72,8 @@ _VARIABLES = tuple(
 )
 
 
-_HOME = "HEADWATER_HOME"
-_ENCODED = tuple(os.fsencode(name) for name in (_HOME, *_VARIABLES))
+_NAMES = ("HEADWATER_HOME", *_VARIABLES)
+_ENCODED = tuple(os.fsencode(name) for name in _NAMES)
 
 
 def _environment_key() -> object:
@@ -94,7 +94,7 @@ def _environment_values() -> tuple[str | bytes | None, ...]:
     if isinstance(data, dict):
         return tuple(data.get(name) for name in _ENCODED)
     env = os.environ
-    return tuple(env.get(name) for name in (_HOME, *_VARIABLES))
+    return tuple(env.get(name) for name in _NAMES)
 
 
 def _file_state(home: str) -> object:
