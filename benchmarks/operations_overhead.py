@@ -100,16 +100,17 @@ RUNS_ENDED = "headwater_dag_runs_ended_total"
 
 class LineageReceiver:
     """A small threaded HTTP/1.1 server on 127.0.0.1 (one thread per connection; the client
-    keeps its connection alive) that keeps the body of every POST to ``/api/v1/lineage``,
-    answering 200, and parses them only when asked (:meth:`check`); the arrays POSTed to
-    ``/api/v1/lineage/batch`` it parses at once (to count their events), answering 204. It
+    keeps its connection alive) that keeps the body of every POST to ``/api/v1/lineage``
+    (answering 200) and to the batch endpoint ``/api/v1/lineage/batch`` (a JSON array,
+    answering 204), and parses them only after the run (:meth:`wait_for`, :meth:`check`). It
     reads no more of a request than its request line and its ``Content-Length``, so that it
     takes little of the machine's CPUs while a run goes on (``http.server`` takes several
-    times as much)."""
+    times as much; parsing each batch as it came, 0.03 ms of CPU per task)."""
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
-        self.batched: list[dict[str, Any]] = []
+        self.batch_bodies: list[bytes] = []
+        self._parsed: list[list[dict[str, Any]]] = []
         self.requests = 0
         self.lock = threading.Lock()
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _receiver_handler(self))
@@ -125,7 +126,7 @@ class LineageReceiver:
         deadline = time.monotonic() + timeout_s
         while True:
             with self.lock:
-                received = len(self.bodies) + len(self.batched)
+                received = len(self.bodies) + sum(len(b) for b in self._batches())
             if received >= count or time.monotonic() >= deadline:
                 return received
             time.sleep(0.05)
@@ -135,7 +136,8 @@ class LineageReceiver:
         and for each of its tasks (each try is one: the tasks have no retries), each task's
         event naming the run as its parent."""
         with self.lock:
-            events = [json.loads(body) for body in self.bodies] + self.batched
+            events = [json.loads(body) for body in self.bodies]
+            events += [event for batch in self._batches() for event in batch]
             requests = self.requests
         found = Counter((e["job"]["name"], e["eventType"]) for e in events)
         jobs = [dag_id, *(f"{dag_id}.{task_id}" for task_id in task_ids)]
@@ -156,6 +158,12 @@ class LineageReceiver:
             "unexpected": sorted(f"{job} {kind}" for job, kind in (found - expected).elements()),
             "without_parent": len(orphans),
         }
+
+    def _batches(self) -> list[list[dict[str, Any]]]:
+        """The batches received, parsed (each once; the caller holds the lock)."""
+        while len(self._parsed) < len(self.batch_bodies):
+            self._parsed.append(json.loads(self.batch_bodies[len(self._parsed)]))
+        return self._parsed
 
     def close(self) -> None:
         self.server.shutdown()
@@ -185,9 +193,8 @@ def _receiver_handler(receiver: LineageReceiver) -> type[socketserver.StreamRequ
                         receiver.requests += 1
                     self.wfile.write(OK)
                 elif method == b"POST" and path == b"/api/v1/lineage/batch":
-                    events = json.loads(body)
                     with receiver.lock:
-                        receiver.batched += events
+                        receiver.batch_bodies.append(body)
                         receiver.requests += 1
                     self.wfile.write(NO_CONTENT)
                 else:

@@ -351,6 +351,13 @@ def run_point(
             return bool(jobs) and jobs[-1].heartbeat_at > jobs[-1].started_at
 
         wait_for(first_pass_done, "its first pass", 60, proc, log)
+        if args.dag_processor:
+            # The scheduler starts its DAG processor child at its first pass: an interpreter
+            # importing headwater (about a second of CPU) that must not overlap the run.
+            def processor_started() -> bool:
+                return any(j.ended_at is None for j in store.list_jobs("dag_processor"))
+
+            wait_for(processor_started, "its DAG processor", 60, proc, log)
         if point.ready is not None:
             ready = point.ready
             wait_for(lambda: ready(env), "the extra processes", 60, proc, log, every_s=0.2)
