@@ -4,8 +4,9 @@ The OpenLineage client's own HTTP transport costs about 1.3 ms of CPU per event 
 serializer and ``requests``, which reads the proxy settings of the environment on every
 request); a worker sends two events per task, which made a no-op task 2.5 times as
 expensive (``benchmarks/operations_overhead.py``). The standard library's ``http.client``
-on a connection kept open between events costs a tenth of that. The events are the plain
-JSON objects :mod:`~headwater.lineage.events` builds, so nothing else is needed.
+on a connection kept open between events costs a tenth of that. The events are what
+:mod:`~headwater.lineage.events` builds, JSON text or plain JSON objects, so nothing else is
+needed.
 
 What it sends is what the client's transport sends: ``POST <url>/<endpoint>`` with
 ``Content-Type: application/json`` and, with an API key, ``Authorization: Bearer <key>``,
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from headwater.exceptions import HeadwaterError
+from headwater.lineage.events import EncodedEvent
 
 __all__ = ["BatchEndpointMissing", "JsonHttpTransport", "LineageSendError"]
 
@@ -68,7 +70,8 @@ class JsonHttpTransport:
         self._connection: http.client.HTTPConnection | None = None
 
     def emit(self, event: Any) -> None:
-        """POST ``event``: a JSON object, or one of the client's event classes."""
+        """POST ``event``: an :class:`~headwater.lineage.events.EncodedEvent`, a JSON object,
+        or one of the client's event classes."""
         status, reason, _ = self._send(self.path, _json(event))
         if status >= 400:
             raise LineageSendError(f"{self.url} answered {status} {reason}")
@@ -123,6 +126,8 @@ _MAX_ANSWER = 1 << 20
 
 
 def _json(event: Any) -> bytes:
+    if isinstance(event, EncodedEvent):
+        return event.text.encode()
     if not isinstance(event, dict):
         from openlineage.client.serde import Serde
 

@@ -92,9 +92,9 @@ def _environment_values() -> tuple[str | bytes | None, ...]:
     attempt's lineage cost before its task ran."""
     data = getattr(os.environ, "_data", None) if os.name == "posix" else None
     if isinstance(data, dict):
-        return tuple(data.get(name) for name in _ENCODED)
+        return tuple(map(data.get, _ENCODED))
     env = os.environ
-    return tuple(env.get(name) for name in _NAMES)
+    return tuple(map(env.get, _NAMES))
 
 
 def _file_state(home: str) -> object:

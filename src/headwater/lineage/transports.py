@@ -17,6 +17,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.exceptions import HeadwaterError
+from headwater.lineage.events import EncodedEvent
 from headwater.lineage.http_transport import JsonHttpTransport
 
 if TYPE_CHECKING:
@@ -45,12 +46,12 @@ def build_transport(settings: LineageSettings) -> Transport:
     if kind == "console":
         from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 
-        return ConsoleTransport(ConsoleConfig())
+        return _Decoded(ConsoleTransport(ConsoleConfig()))
     if kind == "file":
         from openlineage.client.transport.file import FileConfig, FileTransport
 
         path = _required(settings, "file_path")
-        return FileTransport(FileConfig(log_file_path=path, append=True))
+        return _Decoded(FileTransport(FileConfig(log_file_path=path, append=True)))
     if kind == "http":
         url = _required(settings, "url")
         if not url.startswith(("http://", "https://")):
@@ -115,7 +116,26 @@ def _kafka_transport(settings: LineageSettings) -> Transport:
     }
     # One message key for the deployment: its events stay in order on one partition.
     key = f"run:{settings.namespace}"
-    return KafkaTransport(KafkaConfig(config=config, topic=topic, messageKey=key, flush=True))
+    return _Decoded(
+        KafkaTransport(KafkaConfig(config=config, topic=topic, messageKey=key, flush=True))
+    )
+
+
+class _Decoded:
+    """One of the client's transports, given events as JSON objects: a task's events come
+    already encoded (:class:`~headwater.lineage.events.EncodedEvent`), which only the
+    ``http`` transport sends as they are."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def emit(self, event: Any) -> Any:
+        if isinstance(event, EncodedEvent):
+            event = event.as_dict()
+        return self.transport.emit(event)
+
+    def close(self, timeout: float = -1) -> Any:
+        return self.transport.close(timeout)
 
 
 def _required(settings: LineageSettings, name: str) -> str:
