@@ -1,4 +1,4 @@
-"""Building OpenLineage run events, as the JSON objects the transports send.
+"""Building OpenLineage run events, as the JSON the transports send.
 
 A DAG run is the job ``<dag_id>``, a task attempt the job ``<dag_id>.<task_id>`` (both in
 the ``[lineage] namespace``). Facets, as Airflow's provider sends them:
@@ -9,12 +9,13 @@ the ``[lineage] namespace``). Facets, as Airflow's provider sends them:
   ``TASK``), ``documentation`` (the DAG's description), ``sourceCodeLocation`` (the DAG
   file), ``sql`` (a SQL task's statements, secrets masked).
 
-Events are plain JSON objects, built in microseconds where the task runs, without importing
-the ``openlineage-python`` client (0.3-0.4 s of CPU per process). Their schema URLs
-(:data:`SCHEMA_URLS`) name the versions of the spec and facets whose shapes are built here;
-a test keeps them equal to the installed client's, so that a client that moves a facet to a
-new version is noticed and the shape checked. The transports serialize events in the
-background (:mod:`~headwater.lineage.emitter`).
+Events are built without importing the ``openlineage-python`` client (0.3-0.4 s of CPU per
+process): a DAG run's (two per run, in the scheduler) as JSON objects, a task attempt's (two
+per attempt, where the task runs) as JSON text, :class:`EncodedEvent`, joined from parts
+encoded once per run and per DAG. Their schema URLs (:data:`SCHEMA_URLS`) name the versions
+of the spec and facets whose shapes are built here; a test keeps them equal to the installed
+client's, so that a client that moves a facet to a new version is noticed and the shape
+checked. The transports send events in the background (:mod:`~headwater.lineage.emitter`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ MAX_ERROR_CHARS = 4000
 """An error message stops here: the whole traceback is in the attempt's log."""
 
 Event = dict[str, Any]
-"""An OpenLineage run event as JSON (what the transports serialize)."""
+"""An OpenLineage run event as a JSON object (a DAG run's; a task attempt's is built as
+text, :class:`EncodedEvent`)."""
 
 
 @functools.cache
@@ -122,7 +124,7 @@ def task_attempt_event(
         )
         run_facets += ',"errorMessage":' + _dumps(facet)
     if sql is None:
-        job_facets = _job_facets_json(dag.dag_id, dag.description, _fileloc(dag), "TASK")
+        job_facets = _job_facets_json(dag.description, _fileloc(dag), "TASK")
     else:
         facets = _job_facets(dag, "TASK")
         facets["sql"] = _facet("sql", query=sql[0], dialect=sql[1])
@@ -192,7 +194,8 @@ def _run_part(namespace: str, dag: DAG, run: DagRun) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _job_facets_json(dag_id: str, description: str | None, fileloc: str | None, kind: str) -> str:
+def _job_facets_json(description: str | None, fileloc: str | None, kind: str) -> str:
+    """The job facets of a DAG's task events, encoded once per DAG."""
     return _dumps(_facets_of_job(description, fileloc, kind))
 
 
