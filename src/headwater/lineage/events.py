@@ -119,10 +119,7 @@ def task_attempt_event(
     building the object and serializing it in the sending thread took)."""
     run_facets = _run_part(namespace, dag, run)
     if error is not None:
-        facet = _facet(
-            "errorMessage", message=error[:MAX_ERROR_CHARS], programmingLanguage="python"
-        )
-        run_facets += ',"errorMessage":' + _dumps(facet)
+        run_facets += ',"errorMessage":' + _dumps(_error_facet(error))
     if sql is None:
         job_facets = _job_facets_json(dag.description, _fileloc(dag), "TASK")
     else:
@@ -177,15 +174,13 @@ def _run_part(namespace: str, dag: DAG, run: DagRun) -> str:
         return found
     parent_id = dag_run_id(namespace, run)
     parent_job = {"namespace": namespace, "name": dag.dag_id}
-    facets = {
-        "nominalTime": _facet("nominalTime", nominalStartTime=start, nominalEndTime=end),
-        "parent": _facet(
-            "parent",
-            run={"runId": parent_id},
-            job=parent_job,
-            root={"run": {"runId": parent_id}, "job": parent_job},
-        ),
-    }
+    facets = _run_facets(run, None)
+    facets["parent"] = _facet(
+        "parent",
+        run={"runId": parent_id},
+        job=parent_job,
+        root={"run": {"runId": parent_id}, "job": parent_job},
+    )
     part = _dumps(facets)[1:-1]
     if len(_RUN_PARTS) >= _RUN_PARTS_MAX:
         _RUN_PARTS.clear()
@@ -247,10 +242,12 @@ def _run_facets(run: DagRun, error: str | None) -> dict[str, Any]:
         )
     }
     if error is not None:
-        facets["errorMessage"] = _facet(
-            "errorMessage", message=error[:MAX_ERROR_CHARS], programmingLanguage="python"
-        )
+        facets["errorMessage"] = _error_facet(error)
     return facets
+
+
+def _error_facet(error: str) -> dict[str, Any]:
+    return _facet("errorMessage", message=error[:MAX_ERROR_CHARS], programmingLanguage="python")
 
 
 def _job_facets(dag: DAG, job_type: str) -> dict[str, Any]:
