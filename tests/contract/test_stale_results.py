@@ -9,9 +9,8 @@ ended elsewhere meanwhile (``run_and_record``; on the memory store, SQLite and P
 from __future__ import annotations
 
 import logging
-import os
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,12 +22,10 @@ from headwater.engine.records import (
     AttemptKey,
     AttemptOutcome,
     DagRun,
-    TaskAttempt,
     TaskInstance,
 )
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.engine.xcoms import XComs
-from headwater.executors.base import AttemptStarted, Executor
 from headwater.operations import trigger_run
 from headwater.operators import PythonOperator
 from headwater.runtime.recorded_attempt import run_and_record
@@ -39,57 +36,11 @@ from headwater.settings import load_settings
 from headwater.store.memory import MemoryStore
 from headwater.store.ports import Store
 from headwater.xcom_serializers import load_serializer
+from scripted_executor import ScriptedExecutor
 from stored_dags import scan_here
 
 S = TaskInstanceState
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-class ScriptedExecutor(Executor):
-    """Runs nothing: the test starts each attempt as a worker would (the scheduler records it
-    running) and says what the executor reports about it."""
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.scheduler = scheduler
-        self.queued: list[AttemptKey] = []
-        self.sent: set[AttemptKey] = set()
-        self._reports: list[tuple[AttemptKey, AttemptOutcome]] = []
-        self._started_events: list[AttemptStarted] = []
-
-    def queue(self, key: AttemptKey) -> None:
-        self.queued.append(key)
-
-    def start_attempt(self, key: AttemptKey) -> None:
-        message = self.scheduler.prepare_attempt(key, os.getpid(), self.scheduler.hostname)
-        assert message is not None and message.key == key
-        self.sent.add(key)
-        host = self.scheduler.hostname
-        # The worker claims the attempt (its row), and the executor says it started.
-        row = TaskAttempt(*key, state=S.RUNNING, start_date=T0, hostname=host, pid=os.getpid())
-        assert self.scheduler.store.claim_attempt(row)
-        self._started_events.append(AttemptStarted(key, host, os.getpid(), T0))
-
-    def started(self) -> list[AttemptStarted]:
-        events, self._started_events = self._started_events, []
-        return events
-
-    def report(self, key: AttemptKey, outcome: AttemptOutcome) -> None:
-        self.sent.discard(key)
-        self._reports.append((key, outcome))
-
-    def poll(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
-        reports, self._reports = self._reports, []
-        return reports
-
-    def running(self) -> Mapping[AttemptKey, object]:
-        return dict.fromkeys(self.sent, "scripted")
-
-    def kill(self, key: AttemptKey) -> None:
-        self.sent.discard(key)
-
-    @property
-    def has_work(self) -> bool:
-        return bool(self.sent or self._reports)
 
 
 @pytest.fixture

@@ -64,7 +64,10 @@ class AttemptFlow(SchedulerState):
                 del active.waiting[(ti.task_id, ti.map_index)]
                 attempt = ti.key.attempt(ti.try_number + 1)
                 self._active[ti.key] = Handed(attempt, ti.pool, ti.pool_slots, now)
-                self._after_commit(functools.partial(self.executor.queue, attempt))
+                self._after_commit(
+                    functools.partial(self.executor.queue, attempt),
+                    undo_if_not_committed=functools.partial(self._active.pop, ti.key, None),
+                )
 
     def _candidates(self) -> Iterator[Candidate]:
         """Waiting instances, highest priority then oldest run first, made lazily: admission

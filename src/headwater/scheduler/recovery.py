@@ -109,7 +109,7 @@ class Recovery(SchedulerState):
         """
         running = self.executor.running()
         running_here = {key.ti_key for key in running}
-        kept, self._handed_before_drop = self._handed_before_drop, {}
+        kept = self._handed_before_drop  # forgotten once all was looked at (the end)
         for key, active in self._runs.items():
             if runs is not None and key not in runs:
                 continue
@@ -145,6 +145,9 @@ class Recovery(SchedulerState):
                     ti.run_id,
                     extra=fields_of(ti),
                 )
+        # Only now: if the connection dropped again on the way, the next pass looks at what
+        # was handed again (what this one put back is no longer queued or running by then).
+        self._handed_before_drop = {}
 
     def _start_if_claimed(self, engine: DagRunEngine, ti: TaskInstance) -> None:
         """A queued instance whose next attempt a worker claimed (its scheduler died before

@@ -139,6 +139,8 @@ class SchedulerState:
         """Whether :meth:`run` should start the next full pass now instead of on time."""
         self._deferred_actions: list[Callable[[], object]] | None = None
         """While a :meth:`_one_transaction` block runs: what waits for its commit."""
+        self._undo_if_not_committed: list[Callable[[], object]] = []
+        """What to undo if the current :meth:`_one_transaction` fails to commit."""
         self._triggers_ended = threading.Event()
         """Set by :meth:`~headwater.scheduler.deferrals.Deferrals.wake` (any thread): look
         for triggers that fired or failed on the loop's next turn."""
@@ -180,19 +182,35 @@ class SchedulerState:
         engines = [active.engine for active in self._runs.values()]
         for engine in engines:
             engine.defer_writes()
-        self._deferred_actions = []
+        actions: list[Callable[[], object]] = []
+        self._deferred_actions, self._undo_if_not_committed = actions, []
         try:
             yield
         except BaseException:
-            self._deferred_actions = None
-            self._flush(engines)  # what was decided before the error stays decided
+            # What was decided before the error stays decided, and is acted on.
+            self._commit_then_act(engines, actions)
             raise
-        actions, self._deferred_actions = self._deferred_actions, None
+        self._commit_then_act(engines, actions)
+
+    def _commit_then_act(
+        self, engines: list[DagRunEngine], actions: list[Callable[[], object]]
+    ) -> None:
+        """Write the engines' changes in one unit of work, then do what waited for it. If the
+        write fails, nothing acts on it, and what assumed it would happen is undone (an
+        attempt counted as handed to the executor that never got it): the connection may
+        have dropped after the server committed, and then the next pass finds the instance
+        queued by nobody and puts it back."""
+        self._deferred_actions = None
+        undo, self._undo_if_not_committed = self._undo_if_not_committed, []
         try:
             self._flush(engines)
-        except StaleWriteError as exc:
-            self._reload_after_stale(exc)  # nothing acts on what was not committed
-            return
+        except BaseException as exc:
+            for action in undo:
+                action()
+            if isinstance(exc, StaleWriteError):
+                self._reload_after_stale(exc)  # nothing acts on what was not committed
+                return
+            raise
         for action in actions:
             action()
 
@@ -257,12 +275,20 @@ class SchedulerState:
                 self._kill(ti_key)
             self._active.pop(ti_key, None)
 
-    def _after_commit(self, action: Callable[[], object]) -> None:
-        """Do ``action`` now, or once the current :meth:`_one_transaction` committed."""
+    def _after_commit(
+        self,
+        action: Callable[[], object],
+        *,
+        undo_if_not_committed: Callable[[], object] | None = None,
+    ) -> None:
+        """Do ``action`` now, or once the current :meth:`_one_transaction` committed (if
+        its write fails, ``undo_if_not_committed`` instead)."""
         if self._deferred_actions is None:
             action()
-        else:
-            self._deferred_actions.append(action)
+            return
+        self._deferred_actions.append(action)
+        if undo_if_not_committed is not None:
+            self._undo_if_not_committed.append(undo_if_not_committed)
 
     def execution_timeout_s(self, key: TaskInstanceKey) -> float | None:
         known = self._dags.get(key.dag_id)
