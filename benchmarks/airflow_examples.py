@@ -82,10 +82,6 @@ _OBJECT_STORAGE = (
     "needs a real external system: fetches air-quality data over the internet and writes it "
     "to an S3 bucket (ObjectStoragePath('s3://aws_default@airflow-tutorial-data/'))"
 )
-_WORKDAY = (
-    f"imports Airflow's own example package ({_OFF}.plugins.workday): a timetable plugin "
-    "that only an Airflow installation holds"
-)
 _MARKER_CHILD = (
     "waits by design: its child DAG's ExternalTaskSensor waits for the parent DAG's task at "
     "the same logical date, a run that `dags test` of the child alone never makes (Airflow's "
@@ -100,11 +96,10 @@ EXCEPTED = {
         "fails by design: its only task raises RuntimeError('This is a test exception for "
         "stacktrace rendering')"
     ),
-    "apache-airflow-core/example_workday_timetable.py": _WORKDAY,
-    "apache-airflow/example_workday_timetable.py": _WORKDAY,
     "apache-airflow-core/example_custom_weight.py": (
-        f"imports Airflow's own example package ({_OFF}.plugins."
-        "decreasing_priority_weight_strategy): a weight-rule plugin"
+        f"its plugin ({_OFF}.plugins.decreasing_priority_weight_strategy) is a custom "
+        "priority weight strategy (airflow.task.priority_strategy), which headwater does not "
+        "provide"
     ),
     "apache-airflow/example_subdag_operator.py": (
         f"imports Airflow's own example package ({_OFF}.subdags.subdag) for SubDagOperator, "

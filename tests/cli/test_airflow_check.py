@@ -343,8 +343,9 @@ def test_help_has_an_example(tmp_path: Path) -> None:
             "compatibility does not provide it",
             "airflow_import",
             "imports airflow.example_dags, which headwater does not provide (Airflow's own "
-            "example package, which only an Airflow installation holds: copy the module next "
-            "to the DAG file and import it from there)",
+            "example package: headwater finds it only as the folder airflow/example_dags, with "
+            "its __init__.py, unpacked from Airflow's wheel; elsewhere copy the module next to "
+            "the DAG file and import it from there)",
         ),
         (
             "TimeoutError: importing the file took longer than 30 s and was stopped",

@@ -331,9 +331,21 @@ def _load_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _answer_airflow_names() -> None:
+    """A DAG's own timetable class may come from a module that imports Airflow's names (an
+    Airflow plugin's timetable): where ``[core] airflow_compat`` is on, they are answered
+    here too, as they were where the DAG file was imported."""
+    from headwater.loading.airflow_imports import airflow_compat_enabled, install_airflow_names
+
+    if airflow_compat_enabled():
+        install_airflow_names()
+
+
 def _load_schedule(spec: Mapping[str, Any]) -> Any:
     schedule = spec["schedule"]
     if isinstance(schedule, dict) and "timetable" in schedule:
+        if not schedule["timetable"]["classpath"].startswith("headwater."):
+            _answer_airflow_names()
         try:
             return timetable_from_json(schedule["timetable"], spec["fileloc"])
         except InvalidScheduleError as exc:

@@ -5,8 +5,10 @@ run unchanged (``[core] airflow_compat``).
 the process (tasks import Airflow names when they run, not only when their file is
 imported). It answers ``airflow`` and the modules of
 :data:`~headwater.loading.airflow_names.MODULES` (and the packages above them); each name is
-imported from headwater when a file first uses it. Any other ``airflow.*`` module is refused
-with a :class:`ModuleNotFoundError` that says headwater does not provide it. It never shadows
+imported from headwater when a file first uses it. ``airflow.example_dags`` is Airflow's
+example folder where one was unpacked (:func:`airflow_examples_folder`), so that Airflow's own
+examples import their helpers. Any other ``airflow.*`` module is refused with a
+:class:`ModuleNotFoundError` that says headwater does not provide it. It never shadows
 a real Airflow: when one can be imported in this environment the finder is not installed (a
 warning says so, once).
 
@@ -36,9 +38,11 @@ if TYPE_CHECKING:
     from headwater.settings import Settings
 
 __all__ = [
+    "EXAMPLES",
     "AirflowNamesFinder",
     "airflow_compat_enabled",
     "airflow_dag_files",
+    "airflow_examples_folder",
     "install_airflow_names",
     "is_airflow_name",
     "resolve",
@@ -78,6 +82,15 @@ class AirflowNamesFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     ) -> importlib.machinery.ModuleSpec | None:
         if not is_airflow_name(fullname):
             return None
+        if fullname == EXAMPLES:
+            folder = airflow_examples_folder()
+            if folder is not None:
+                init = folder / "__init__.py"
+                return importlib.util.spec_from_file_location(
+                    fullname, init, submodule_search_locations=[str(folder)]
+                )
+        elif fullname.startswith(f"{EXAMPLES}."):
+            return None  # a module of the examples' folder: Python's own finders find it
         if fullname not in self.modules and fullname not in self.packages:
             raise ModuleNotFoundError(
                 f"No module named {fullname!r}: headwater's Airflow compatibility does not "
@@ -115,6 +128,27 @@ class AirflowNamesFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return value
 
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
+
+
+EXAMPLES = "airflow.example_dags"
+"""Airflow's own example DAGs: a package of an Airflow installation, whose DAG files import
+their helpers from it (``airflow.example_dags.plugins.workday``)."""
+
+
+def airflow_examples_folder() -> Path | None:
+    """Where Airflow's example DAGs were unpacked from its wheel, if ``sys.path`` leads there:
+    a folder ``airflow/example_dags`` (with its ``__init__.py``) in an entry of ``sys.path``,
+    or an entry that is that folder (the DAG folder of a DAG file being imported)."""
+    for entry in sys.path:
+        base = Path(entry or ".").absolute()
+        for folder in (base / "airflow" / "example_dags", base):
+            if (
+                folder.name == "example_dags"
+                and folder.parent.name == "airflow"
+                and (folder / "__init__.py").is_file()
+            ):
+                return folder
+    return None
 
 
 def resolve(target: str) -> Any:

@@ -317,6 +317,7 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.timetables.assets": {"AssetOrTimeSchedule": f"{_HW}:AssetOrTimeSchedule"},
     "airflow.timetables.datasets": _names(_LEGACY, "DatasetOrTimeSchedule"),
     "airflow.configuration": _names(f"{_COMPAT}.configuration", "AirflowConfigParser", "conf"),
+    "airflow.plugins_manager": _names(f"{_COMPAT}.plugins", "AirflowPlugin"),
     "airflow.utils.dates": {"days_ago": f"{_LEGACY}:days_ago"},
     "airflow.utils.timezone": _TIMEZONE,
     "airflow.utils.helpers": {

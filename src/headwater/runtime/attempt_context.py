@@ -55,7 +55,8 @@ class _Macros:
     """``macros.*`` in templates, as Airflow's: ``ds_add``, ``ds_format``, ``datetime``,
     ``timedelta``, ``random`` (the function: ``macros.random()`` is a float in [0, 1)), and
     the modules ``json``, ``time``, ``uuid``, ``dateutil``, ``yaml`` (imported when first
-    used)."""
+    used); and the macros of Airflow plugins defined in this process, under their plugin's
+    name (:mod:`headwater.airflow_compat.plugins`)."""
 
     ds_add = staticmethod(ds_add)
     ds_format = staticmethod(ds_format)
@@ -69,6 +70,11 @@ class _Macros:
             import importlib
 
             return importlib.import_module(name)
+        from headwater.airflow_compat.plugins import plugin_macros
+
+        found = plugin_macros(name)  # an Airflow plugin's macros: macros.<plugin>.<macro>
+        if found is not None:
+            return found
         raise AttributeError(f"macros has no {name!r}")
 
 

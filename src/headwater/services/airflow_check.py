@@ -248,8 +248,9 @@ def explain_error(path: Path | str, line: int | None, message: str) -> FileProbl
 
 _EXAMPLES = "airflow.example_dags"
 _EXAMPLES_HINT = (
-    " (Airflow's own example package, which only an Airflow installation holds: copy the "
-    "module next to the DAG file and import it from there)"
+    " (Airflow's own example package: headwater finds it only as the folder "
+    "airflow/example_dags, with its __init__.py, unpacked from Airflow's wheel; elsewhere copy "
+    "the module next to the DAG file and import it from there)"
 )
 
 

@@ -74,7 +74,7 @@ def require_importable(
             "imports DAG files: move it to a module of its own next to the DAG file (say "
             f"{Path(dag_file).with_name(module_hint)}) and import it from there"
         )
-    if not _importable(module_name):
+    if not _importable(module_name, dag_file):
         raise InvalidScheduleError(
             f"{where} of the DAG file {dag_file} cannot be imported by name: define it in a "
             "module next to the DAG file or in an installed package"
@@ -113,36 +113,44 @@ def _same_file(one: str, other: str) -> bool:
         return False
 
 
-def _importable(module_name: str) -> bool:
-    """Whether ``module_name``'s top-level package can be found on ``sys.path`` (not only in
-    ``sys.modules``, where a DAG file's module is under a made-up name)."""
+def _importable(module_name: str, dag_file: str) -> bool:
+    """Whether ``module_name`` can be imported by name where the DAG file is not: its
+    top-level package found on ``sys.path`` (not only in ``sys.modules``, where a DAG file's
+    module is under a made-up name), or its file found in a folder above ``dag_file``."""
     top = module_name.split(".")[0]
     if top in sys.builtin_module_names:
         return True
-    return importlib.machinery.PathFinder.find_spec(top) is not None
+    if importlib.machinery.PathFinder.find_spec(top) is not None:
+        return True
+    return _folder_holding(module_name, dag_file) is not None
 
 
 def _import(module_name: str, dag_file: str) -> Any:
-    """``module_name`` imported; when it is not on ``sys.path``, from the nearest folder
-    above ``dag_file`` that holds it (that folder joins ``sys.path``)."""
+    """``module_name`` imported; when it (or a package above it) is not found on
+    ``sys.path``, from the nearest folder above ``dag_file`` that holds its file (that folder
+    joins ``sys.path``)."""
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        top = module_name.split(".")[0]
-        if exc.name != top:
+        missing = exc.name or ""
+        if not (module_name == missing or module_name.startswith(f"{missing}.")):
             raise  # the module was found, something it imports was not
-        root = _folder_holding(top, dag_file)
-        if root is None:
+        root = _folder_holding(module_name, dag_file)
+        if root is None or root in sys.path:
             raise
         sys.path.append(root)
         return importlib.import_module(module_name)
 
 
-def _folder_holding(top: str, dag_file: str) -> str | None:
-    """The nearest folder above ``dag_file`` holding module or package ``top``."""
+def _folder_holding(module_name: str, dag_file: str) -> str | None:
+    """The nearest folder above ``dag_file`` holding module ``module_name`` (dotted: its
+    packages are folders there)."""
+    relative = Path(*module_name.split("."))
     for depth, folder in enumerate(Path(dag_file).resolve().parents):
         if depth >= _MAX_DEPTH:
             break
-        if (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file():
+        if (folder / relative.with_suffix(".py")).is_file() or (
+            folder / relative / "__init__.py"
+        ).is_file():
             return str(folder)
     return None
