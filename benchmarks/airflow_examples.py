@@ -102,8 +102,8 @@ EXCEPTED = {
         "provide"
     ),
     "apache-airflow/example_subdag_operator.py": (
-        f"imports Airflow's own example package ({_OFF}.subdags.subdag) for SubDagOperator, "
-        "which Airflow 3 removed and headwater refuses (use a TaskGroup)"
+        f"uses SubDagOperator (its sub-DAG made by {_OFF}.subdags.subdag), which Airflow 3 "
+        "removed and headwater refuses (use a TaskGroup)"
     ),
     "apache-airflow-core/tutorial_objectstorage.py": _OBJECT_STORAGE,
     "apache-airflow/tutorial_objectstorage.py": _OBJECT_STORAGE,

@@ -10,6 +10,7 @@ import pytest
 
 from headwater import DAG, TaskFailedNoRetry, task
 from headwater.clock import FakeClock
+from headwater.exceptions import DagDefinitionError
 from headwater.operators import (
     BashOperator,
     BranchPythonOperator,
@@ -99,6 +100,17 @@ def test_default_args_apply_to_every_task(clock: FakeClock) -> None:
     result = run_dag(dag, clock=clock)
     assert result.succeeded
     assert clock.slept == [7, 7]
+
+
+def test_an_operators_own_default_args_come_between_its_arguments_and_the_dags() -> None:
+    dag_defaults = {"retries": 2, "retry_delay": 7, "owner": "data"}
+    with DAG("own_defaults", start_date=START, default_args=dag_defaults):
+        own = EmptyOperator(task_id="own", default_args={"retries": 4, "not_mine": 1})
+        given = EmptyOperator(task_id="given", default_args={"retries": 4}, retries=1)
+    assert (own.retries, own.retry_delay, own.owner) == (4, timedelta(seconds=7), "data")
+    assert given.retries == 1
+    with pytest.raises(DagDefinitionError, match="task 'bad': default_args must be a dict"):
+        EmptyOperator(task_id="bad", default_args=[("retries", 1)])  # type: ignore[arg-type]
 
 
 def test_execution_timeout_fails_a_python_task() -> None:

@@ -153,9 +153,14 @@ class BaseOperator(RendersTemplates, DependencyMixin):
         multiple_outputs: bool = False,
         pre_execute: Callable[[dict[str, Any]], Any] | None = None,
         post_execute: Callable[[dict[str, Any], Any], Any] | None = None,
+        default_args: Mapping[str, Any] | None = None,
         **unknown: Any,
     ) -> None:
         dag = dag if dag is not None else _definition_stacks.current_dag()
+        if default_args is not None and not isinstance(default_args, Mapping):
+            raise DagDefinitionError(
+                f"task {task_id!r}: default_args must be a dict, got {default_args!r:.80}"
+            )
         group = task_group if task_group is not None else _definition_stacks.current_group(dag)
         given = {
             "retries": retries,
@@ -184,7 +189,7 @@ class BaseOperator(RendersTemplates, DependencyMixin):
             "wait_for_downstream": wait_for_downstream,
             "ignore_first_depends_on_past": ignore_first_depends_on_past,
         }
-        args = with_defaults(given, dag)
+        args = with_defaults(given, dag, default_args)
 
         validate_task_id(task_id)
         self.task_id: str = group.child_id(task_id) if group is not None else task_id

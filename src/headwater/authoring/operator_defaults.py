@@ -53,10 +53,14 @@ BASE_DEFAULTS: dict[str, Any] = {
 """Operator arguments a DAG's default_args may supply, and their defaults."""
 
 
-def with_defaults(given: Mapping[str, Any], dag: DAG | None) -> dict[str, Any]:
+def with_defaults(
+    given: Mapping[str, Any], dag: DAG | None, own: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """``given`` (arguments named in :data:`BASE_DEFAULTS`) with each one that is
-    :data:`NOTSET` replaced by the ``default_args`` of ``dag``, else its base default."""
+    :data:`NOTSET` replaced by the operator's ``own`` default_args, else the ``default_args``
+    of ``dag``, else its base default (as in Airflow; other keys are for other operators)."""
     defaults = dict(BASE_DEFAULTS)
-    if dag is not None:
-        defaults.update({k: v for k, v in dag.default_args.items() if k in BASE_DEFAULTS})
+    for default_args in (dag.default_args if dag is not None else None, own):
+        if default_args:
+            defaults.update({k: v for k, v in default_args.items() if k in BASE_DEFAULTS})
     return {k: (defaults[k] if v is NOTSET else v) for k, v in given.items()}
