@@ -23,9 +23,12 @@ from headwater.airflow_compat.plugins import AirflowPlugin, plugin_macros
 from headwater.loading.airflow_imports import AirflowNamesFinder
 
 
-def _headwater(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _headwater(
+    home: Path, *args: str, compat: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-    environ |= {"HEADWATER_HOME": str(home), "HEADWATER__CORE__AIRFLOW_COMPAT": "true", **env}
+    environ |= {"HEADWATER_HOME": str(home), "HEADWATER__CORE__AIRFLOW_COMPAT": str(compat)}
+    environ |= env
     return subprocess.run(
         [sys.executable, "-m", "headwater", *args],
         env=environ,
@@ -60,17 +63,8 @@ def test_the_scheduler_plans_runs_with_a_plugins_timetable_without_the_dag_file(
         assert done.returncode == 0, done.stdout + done.stderr
     # A fresh process that reads the stored DAG imports the plugin's timetable by name (the
     # plugin module imports airflow names: they are answered there too).
-    done = _headwater(
-        tmp_path / "home",
-        "dags",
-        "next-execution",
-        "plugins_workweek",
-        "--num-executions",
-        "6",
-        "--output",
-        "json",
-        **env,
-    )
+    args = ("dags", "next-execution", "plugins_workweek", "--num-executions", "6", "-o", "json")
+    done = _headwater(tmp_path / "home", *args, **env)
     assert done.returncode == 0, done.stdout + done.stderr
     runs = json.loads(done.stdout)["runs"]
     starts = [date.fromisoformat(run["data_interval_start"][:10]) for run in runs]
@@ -79,6 +73,11 @@ def test_the_scheduler_plans_runs_with_a_plugins_timetable_without_the_dag_file(
     # Consecutive weekdays: Friday's next run is on Monday.
     for before, after in itertools.pairwise(starts):
         assert (after - before).days == (3 if before.weekday() == 4 else 1), starts
+    # Where the names are not answered, the error says which setting answers them.
+    done = _headwater(tmp_path / "home", *args, compat=False, **env)
+    assert done.returncode != 0
+    assert "No module named 'airflow'" in done.stderr
+    assert "(an Airflow module: turn on [core] airflow_compat where this runs)" in done.stderr
 
 
 def test_a_plugin_needs_a_name_and_offers_its_macros(caplog: pytest.LogCaptureFixture) -> None:

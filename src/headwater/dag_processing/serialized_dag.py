@@ -331,26 +331,29 @@ def _load_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-def _answer_airflow_names() -> None:
+def _answer_airflow_names() -> bool:
     """A DAG's own timetable class may come from a module that imports Airflow's names (an
     Airflow plugin's timetable): where ``[core] airflow_compat`` is on, they are answered
-    here too, as they were where the DAG file was imported."""
+    here too, as they were where the DAG file was imported. Whether they are."""
     from headwater.loading.airflow_imports import airflow_compat_enabled, install_airflow_names
 
-    if airflow_compat_enabled():
-        install_airflow_names()
+    return airflow_compat_enabled() and install_airflow_names()
 
 
 def _load_schedule(spec: Mapping[str, Any]) -> Any:
     schedule = spec["schedule"]
     if isinstance(schedule, dict) and "timetable" in schedule:
+        answered = False
         if not schedule["timetable"]["classpath"].startswith("headwater."):
-            _answer_airflow_names()
+            answered = _answer_airflow_names()
         try:
             return timetable_from_json(schedule["timetable"], spec["fileloc"])
         except InvalidScheduleError as exc:
+            hint = ""
+            if not answered and "No module named 'airflow" in str(exc):
+                hint = " (an Airflow module: turn on [core] airflow_compat where this runs)"
             raise SerializedDagError(
-                f"DAG {spec['dag_id']!r} (file {spec['fileloc']}): {exc}"
+                f"DAG {spec['dag_id']!r} (file {spec['fileloc']}): {exc}{hint}"
             ) from None
     return timedelta(seconds=schedule["seconds"]) if isinstance(schedule, dict) else schedule
 
