@@ -150,7 +150,8 @@ def test_the_example_package_is_found_only_where_airflows_examples_are(
 ) -> None:
     finder = AirflowNamesFinder()
     examples = _airflow_examples(tmp_path / "unpacked")
-    for entry in (tmp_path / "unpacked", examples):  # a folder that holds it, or it
+    # A folder that holds it, it, or a folder in it (a helper's, imported as a DAG file).
+    for entry in (tmp_path / "unpacked", examples, examples / "plugins"):
         monkeypatch.setattr(sys, "path", [str(entry)])
         spec = finder.find_spec("airflow.example_dags")
         assert spec is not None and spec.origin == str(examples / "__init__.py")

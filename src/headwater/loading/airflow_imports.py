@@ -138,10 +138,11 @@ their helpers from it (``airflow.example_dags.plugins.workday``)."""
 def airflow_examples_folder() -> Path | None:
     """Where Airflow's example DAGs were unpacked from its wheel, if ``sys.path`` leads there:
     a folder ``airflow/example_dags`` (with its ``__init__.py``) in an entry of ``sys.path``,
-    or an entry that is that folder (the DAG folder of a DAG file being imported)."""
+    or an entry that is that folder or inside it (the folder of a DAG file being imported:
+    ``example_dags/`` itself, or its ``plugins/``)."""
     for entry in sys.path:
         base = Path(entry or ".").absolute()
-        for folder in (base / "airflow" / "example_dags", base):
+        for folder in (base / "airflow" / "example_dags", base, *base.parents):
             if (
                 folder.name == "example_dags"
                 and folder.parent.name == "airflow"
