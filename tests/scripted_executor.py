@@ -4,12 +4,21 @@ the executor reports about it (scheduler tests on a fake clock, without worker p
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+
+from headwater.clock import FakeClock
 from headwater.engine.records import AttemptKey, AttemptOutcome, TaskAttempt
 from headwater.engine.states import TaskInstanceState
 from headwater.executors.base import AttemptStarted, Executor
 from headwater.scheduler.scheduler import Scheduler
+from headwater.settings import load_settings
+from headwater.store.memory import MemoryStore
+from stored_dags import scan_here
 
 S = TaskInstanceState
 
@@ -59,3 +68,23 @@ class ScriptedExecutor(Executor):
     @property
     def has_work(self) -> bool:
         return bool(self.sent or self._reports)
+
+
+def scripted_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dag_file: str, source: str
+) -> Scheduler:
+    """A started scheduler with a :class:`ScriptedExecutor`, on the memory store and a
+    :class:`~headwater.clock.FakeClock` at 2024-01-01 UTC, whose DAG folder holds one file,
+    ``dag_file``, of ``source`` (dedented), processed already. The caller stops it."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / dag_file).write_text(textwrap.dedent(source))
+    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
+    clock = FakeClock(datetime(2024, 1, 1, tzinfo=UTC))
+    store = MemoryStore(clock=clock)
+    assert not scan_here(store, folder).errors
+    scheduler = Scheduler(
+        store=store, executor_factory=ScriptedExecutor, settings=load_settings(), clock=clock
+    )
+    scheduler.start()
+    return scheduler

@@ -16,6 +16,26 @@ DAGS = Path(__file__).parent / "dags"
 AirflowDagTest = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def airflow_headwater(
+    home: Path, *args: str, compat: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``headwater ARGS`` in a process of its own, in ``home``, with the compatibility layer
+    on (unless ``compat`` is False), ``env`` and no HEADWATER_* setting of the caller's; the
+    completed process (stdout and stderr text)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
+    environ |= {"HEADWATER_HOME": str(home), **env}
+    if compat:
+        environ["HEADWATER__CORE__AIRFLOW_COMPAT"] = "true"
+    return subprocess.run(
+        [sys.executable, "-m", "headwater", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.fixture
 def airflow_dags_test(tmp_path: Path) -> AirflowDagTest:
     """``airflow_dags_test("file.py", "dag_id", *more_args, env={...})``: ``headwater dags
@@ -25,29 +45,9 @@ def airflow_dags_test(tmp_path: Path) -> AirflowDagTest:
     def run(
         file: str, dag_id: str, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-        environ |= {
-            "HEADWATER_HOME": str(tmp_path / "home"),
-            "HEADWATER__CORE__AIRFLOW_COMPAT": "true",
-            **(env or {}),
-        }
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "headwater",
-                "dags",
-                "test",
-                dag_id,
-                "--folder",
-                str(DAGS / file),
-                *args,
-            ],
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        folder = str(DAGS / file)
+        return airflow_headwater(
+            tmp_path / "home", "dags", "test", dag_id, "--folder", folder, *args, **(env or {})
         )
 
     return run

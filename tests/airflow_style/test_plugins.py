@@ -9,34 +9,16 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import shutil
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.airflow_style.conftest import DAGS, AirflowDagTest
+from tests.airflow_style.conftest import DAGS, AirflowDagTest, airflow_headwater
 
 from headwater.airflow_compat.plugins import AirflowPlugin, plugin_macros
 from headwater.loading.airflow_imports import AirflowNamesFinder
-
-
-def _headwater(
-    home: Path, *args: str, compat: bool = True, **env: str
-) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-    environ |= {"HEADWATER_HOME": str(home), "HEADWATER__CORE__AIRFLOW_COMPAT": str(compat)}
-    environ |= env
-    return subprocess.run(
-        [sys.executable, "-m", "headwater", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_a_plugins_timetable_and_macro_in_dags_test(airflow_dags_test: AirflowDagTest) -> None:
@@ -59,12 +41,12 @@ def test_the_scheduler_plans_runs_with_a_plugins_timetable_without_the_dag_file(
     shutil.copytree(DAGS / "airflow_plugins", folder / "airflow_plugins")
     env = {"HEADWATER_DAGS_FOLDER": str(folder)}
     for args in (("db", "migrate"), ("dag-processor", "--once", "--quiet")):
-        done = _headwater(tmp_path / "home", *args, **env)
+        done = airflow_headwater(tmp_path / "home", *args, **env)
         assert done.returncode == 0, done.stdout + done.stderr
     # A fresh process that reads the stored DAG imports the plugin's timetable by name (the
     # plugin module imports airflow names: they are answered there too).
     args = ("dags", "next-execution", "plugins_workweek", "--num-executions", "6", "-o", "json")
-    done = _headwater(tmp_path / "home", *args, **env)
+    done = airflow_headwater(tmp_path / "home", *args, **env)
     assert done.returncode == 0, done.stdout + done.stderr
     runs = json.loads(done.stdout)["runs"]
     starts = [date.fromisoformat(run["data_interval_start"][:10]) for run in runs]
@@ -74,7 +56,7 @@ def test_the_scheduler_plans_runs_with_a_plugins_timetable_without_the_dag_file(
     for before, after in itertools.pairwise(starts):
         assert (after - before).days == (3 if before.weekday() == 4 else 1), starts
     # Where the names are not answered, the error says which setting answers them.
-    done = _headwater(tmp_path / "home", *args, compat=False, **env)
+    done = airflow_headwater(tmp_path / "home", *args, compat=False, **env)
     assert done.returncode != 0
     assert "No module named 'airflow'" in done.stderr
     assert "(an Airflow module: turn on [core] airflow_compat where this runs)" in done.stderr
@@ -133,7 +115,7 @@ def _airflow_examples(root: Path, *, package: bool = True) -> Path:
 
 def test_airflows_example_dags_import_their_helpers_from_their_package(tmp_path: Path) -> None:
     examples = _airflow_examples(tmp_path / "unpacked")
-    done = _headwater(
+    done = airflow_headwater(
         tmp_path / "home",
         "dags",
         "test",

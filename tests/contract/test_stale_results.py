@@ -9,7 +9,6 @@ ended elsewhere meanwhile (``run_and_record``; on the memory store, SQLite and P
 from __future__ import annotations
 
 import logging
-import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,12 +31,9 @@ from headwater.runtime.recorded_attempt import run_and_record
 from headwater.runtime.task_runner import AttemptRequest
 from headwater.scheduler.attempt_recovery import settle_outcome
 from headwater.scheduler.scheduler import Scheduler
-from headwater.settings import load_settings
-from headwater.store.memory import MemoryStore
 from headwater.store.ports import Store
 from headwater.xcom_serializers import load_serializer
-from scripted_executor import ScriptedExecutor
-from stored_dags import scan_here
+from scripted_executor import ScriptedExecutor, scripted_scheduler
 
 S = TaskInstanceState
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -45,28 +41,19 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 def scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scheduler]:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    (folder / "retrying.py").write_text(
-        textwrap.dedent(
-            """
-            from datetime import UTC, datetime, timedelta
-            from headwater import DAG
-            from headwater.operators import EmptyOperator
+    scheduler = scripted_scheduler(
+        tmp_path,
+        monkeypatch,
+        "retrying.py",
+        """
+        from datetime import UTC, datetime, timedelta
+        from headwater import DAG
+        from headwater.operators import EmptyOperator
 
-            with DAG("retrying", start_date=datetime(2024, 1, 1, tzinfo=UTC)):
-                EmptyOperator(task_id="t", retries=1, retry_delay=timedelta(seconds=10))
-            """
-        )
+        with DAG("retrying", start_date=datetime(2024, 1, 1, tzinfo=UTC)):
+            EmptyOperator(task_id="t", retries=1, retry_delay=timedelta(seconds=10))
+        """,
     )
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    clock = FakeClock(T0)
-    store = MemoryStore(clock=clock)
-    assert not scan_here(store, folder).errors
-    scheduler = Scheduler(
-        store=store, executor_factory=ScriptedExecutor, settings=load_settings(), clock=clock
-    )
-    scheduler.start()
     yield scheduler
     scheduler.stop()
 

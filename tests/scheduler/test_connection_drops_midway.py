@@ -11,7 +11,6 @@ error (``Scheduler.run``: forget the runs, wait, load them again) is called as i
 from __future__ import annotations
 
 import logging
-import textwrap
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,16 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from headwater.clock import FakeClock
 from headwater.db.reconnect import is_connection_lost
 from headwater.engine.records import AttemptKey, AttemptOutcome, DagRun
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
-from headwater.settings import load_settings
-from headwater.store.memory import MemoryStore
-from scripted_executor import ScriptedExecutor
-from stored_dags import scan_here
+from scripted_executor import ScriptedExecutor, scripted_scheduler
 
 S = TaskInstanceState
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -47,30 +42,21 @@ def _dropped() -> OperationalError:
 
 @pytest.fixture
 def scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scheduler]:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    (folder / "three.py").write_text(
-        textwrap.dedent(
-            """
-            from datetime import UTC, datetime
-            from headwater import DAG
-            from headwater.operators import EmptyOperator
+    scheduler = scripted_scheduler(
+        tmp_path,
+        monkeypatch,
+        "three.py",
+        """
+        from datetime import UTC, datetime
+        from headwater import DAG
+        from headwater.operators import EmptyOperator
 
-            with DAG("three", start_date=datetime(2024, 1, 1, tzinfo=UTC)):
-                EmptyOperator(task_id="a")
-                EmptyOperator(task_id="b")
-                EmptyOperator(task_id="c")
-            """
-        )
+        with DAG("three", start_date=datetime(2024, 1, 1, tzinfo=UTC)):
+            EmptyOperator(task_id="a")
+            EmptyOperator(task_id="b")
+            EmptyOperator(task_id="c")
+        """,
     )
-    monkeypatch.setenv("HEADWATER_DAGS_FOLDER", str(folder))
-    clock = FakeClock(T0)
-    store = MemoryStore(clock=clock)
-    assert not scan_here(store, folder).errors
-    scheduler = Scheduler(
-        store=store, executor_factory=ScriptedExecutor, settings=load_settings(), clock=clock
-    )
-    scheduler.start()
     yield scheduler
     scheduler.stop()
 

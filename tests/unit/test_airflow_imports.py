@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.airflow_style.conftest import airflow_headwater
 
 from headwater.airflow_compat.helpers import (
     AirflowDeprecationWarning,
@@ -76,17 +77,7 @@ modern()
 def _headwater(
     tmp_path: Path, *args: str, compat: bool = True, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER")}
-    environ |= {"HEADWATER_HOME": str(tmp_path / "home"), **env}
-    if compat:
-        environ["HEADWATER__CORE__AIRFLOW_COMPAT"] = "true"
-    return subprocess.run(
-        [sys.executable, "-m", "headwater", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return airflow_headwater(tmp_path / "home", *args, compat=compat, **env)
 
 
 @pytest.fixture
