@@ -1,6 +1,7 @@
-"""The database connection drops at the worst moments of a scheduler pass, and nothing handed
-to the executor is sent twice, nothing committed is left without its consequence, and
-nothing queued is left without being sent.
+"""The database connection drops at the worst moments of a scheduler pass (or a write is
+refused as stale, which makes the scheduler forget its runs too), and nothing handed to the
+executor is sent twice, nothing committed is left without its consequence, and nothing
+queued is left without being sent.
 
 A scheduler on the memory store with an executor that runs nothing (the test starts and
 ends each attempt as a worker would); the store raises the error a dropped PostgreSQL
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -195,3 +197,30 @@ def test_a_run_ended_before_a_drop_later_in_the_same_pass_is_still_told(
     [run] = scheduler.store.list_dag_runs(DAG_ID)
     assert run.state is DagRunState.SUCCESS
     assert ended == [(run.run_id, DagRunState.SUCCESS)]
+
+
+def test_a_stale_write_forgets_the_runs_and_sends_nothing_twice(
+    scheduler: Scheduler, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another writer changed an instance: the scheduler's write is refused, it forgets its
+    runs and loads them again. What it had handed to the executor is still held there."""
+    caplog.set_level(logging.INFO, logger="headwater.scheduler.scheduler")
+    executor = _executor(scheduler)
+    run = trigger_run(scheduler.store, DAG_ID, now=scheduler.clock.now())
+    scheduler.tick()
+    sent = sorted(executor.queued, key=lambda key: key.task_id)
+    [ti_c] = [
+        ti for ti in scheduler.store.get_task_instances(DAG_ID, run.run_id) if ti.task_id == "c"
+    ]
+    scheduler.store.save_task_instances([replace(ti_c, state=S.SUCCESS)])  # a person marks it
+    executor.start_attempt(sent[2])  # c's worker claims it; the scheduler's write is stale
+    with scheduler._one_transaction():  # as the run loop applies what the executor reports
+        scheduler.apply_outcomes(executor.poll(timeout=0))
+    assert "the runs are loaded again from the database" in caplog.text
+
+    scheduler.tick()
+
+    assert _lost_warnings(caplog) == []
+    assert executor.queued == sorted(sent, key=lambda key: key.task_id)
+    run = _finish(scheduler, sent[:2])
+    assert run.state is DagRunState.SUCCESS

@@ -54,10 +54,8 @@ class Recovery(SchedulerState):
         """The database connection dropped during a pass: what the pass decided may or may
         not be committed, so the runs are loaded again from the database, as after a stale
         write (attempts that ended meanwhile are applied from their recorded outcomes), after
-        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`). The attempts handed
-        to the executor are remembered: it still holds them, and an attempt still queued in
-        it (or in a broker) must not be put back as lost and sent a second time."""
-        self._handed_before_drop.update(self._active)
+        ``wait_s`` (:class:`~headwater.db.reconnect.ReconnectBackoff`); the attempts handed
+        to the executor are remembered (``_forget_runs``)."""
         self._forget_runs()
         deadline = time.monotonic() + wait_s
         while not should_stop() and time.monotonic() < deadline:

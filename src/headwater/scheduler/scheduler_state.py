@@ -150,8 +150,9 @@ class SchedulerState:
         self._recover_after_stale = False
         """A write was refused as stale: the next pass puts back what its runs left."""
         self._handed_before_drop: dict[TaskInstanceKey, Handed] = {}
-        """What was handed to the executor when the database connection dropped and the runs
-        were forgotten: the executor still holds those attempts (``_requeue_lost``)."""
+        """What was handed to the executor when the runs were forgotten (the database
+        connection dropped, a write was stale): the executor still holds those attempts
+        (``_requeue_lost``)."""
         self.on_run_finished: Callable[[DagRun], None] | None = None
         self._duties = PeriodicDuties(build_duties(self))
         """Deadlines, retention, metrics: checked as time passes (periodic_duties)."""
@@ -240,7 +241,10 @@ class SchedulerState:
 
     def _forget_runs(self) -> None:
         """Forget every run (its attempts go on): the next pass, wanted at once, loads them
-        again from the database and puts back what they left behind."""
+        again from the database and puts back what they left behind. The attempts handed to
+        the executor are remembered: it still holds them, and one still queued in it (or in a
+        broker) must not be put back as lost and sent a second time (``_requeue_lost``)."""
+        self._handed_before_drop.update(self._active)
         for key in list(self._runs):
             self._drop_run(key, kill=False)
         self._recover_after_stale = True
