@@ -40,6 +40,7 @@ from headwater.authoring.setup_teardown_decorators import setup, teardown
 from headwater.authoring.task_group import TaskGroup, task_group
 from headwater.authoring.taskflow import task
 from headwater.authoring.trigger_rule import TriggerRule
+from headwater.authoring.weight_rule import WeightRule
 from headwater.authoring.xcom_arg import XComArg
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.exceptions import (
@@ -118,6 +119,7 @@ __all__ = [
     "TaskSkipped",
     "TimePartitions",
     "TriggerRule",
+    "WeightRule",
     "XComArg",
     "__version__",
     "asset",

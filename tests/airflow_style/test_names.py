@@ -80,6 +80,7 @@ def test_airflow_3_modules_datasets_timetables_and_bash_sensor(
     assert "weekday enum=MONDAY alias=names-alias" in out
     assert _state(out, "maybe_skip", "skipped"), out  # airflow.sdk.exceptions' skip
     assert _state(out, "finish", "success"), out
+    assert "weight rules: upstream" in out
     assert "AirflowDeprecationWarning" not in out
 
 

@@ -11,7 +11,8 @@ Airflow accepts what headwater's native API refuses:
 * Airflow 2's ``schedule_interval=`` and ``timetable=`` and ``concurrency=`` are accepted with
   an :class:`AirflowDeprecationWarning` naming what replaces them;
 * the arguments in :data:`IGNORED_ARGUMENTS`, which only steer Airflow's own UI or internals,
-  are accepted and ignored.
+  are accepted and ignored;
+* its tasks' ``weight_rule`` is Airflow's default, ``downstream``, unless they set one.
 
 Example (in a DAG file)::
 
@@ -86,6 +87,8 @@ class DAG(native.DAG):
         with DAG("tutorial", start_date=datetime(2021, 1, 1), schedule_interval=timedelta(1)):
             BashOperator(task_id="print_date", bash_command="date")
     """
+
+    default_weight_rule = "downstream"  # Airflow's default (authoring/weight_rule.py)
 
     def __init__(
         self,

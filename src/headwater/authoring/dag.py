@@ -7,7 +7,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
 
 from headwater.authoring import _definition_stacks
 from headwater.authoring.asset_partitions import PartitionedAssetTimetable, dag_partitions
@@ -122,6 +122,9 @@ class DAG:
             report = EmptyOperator(task_id="report")
             extract >> report
     """
+
+    default_weight_rule: ClassVar[str] = "absolute"
+    """The ``weight_rule`` of its tasks that do not set one (Airflow's DAG: ``downstream``)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> DAG:
         # Unknown keywords (``schedule_interval=``) are an error naming the DAG, not

@@ -31,6 +31,7 @@ from headwater.authoring.operator_templates import RendersTemplates
 from headwater.authoring.params import Param, check_params
 from headwater.authoring.retry_policies import RetryPolicy, check_retry_policy
 from headwater.authoring.trigger_rule import TriggerRule
+from headwater.authoring.weight_rule import WeightRule, check_weight_rule
 from headwater.exceptions import DagDefinitionError
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class BaseOperator(RendersTemplates, DependencyMixin):
         pool: str = NOTSET,
         pool_slots: int = NOTSET,
         priority_weight: int = NOTSET,
+        weight_rule: str = NOTSET,
         queue: str = NOTSET,
         owner: str = NOTSET,
         on_success_callback: Callback | None = NOTSET,
@@ -173,6 +175,7 @@ class BaseOperator(RendersTemplates, DependencyMixin):
             "pool": pool,
             "pool_slots": pool_slots,
             "priority_weight": priority_weight,
+            "weight_rule": weight_rule,
             "queue": queue,
             "owner": owner,
             "on_success_callback": on_success_callback,
@@ -229,6 +232,8 @@ class BaseOperator(RendersTemplates, DependencyMixin):
             -(2**31),
             2**31 - 1,
         )
+        # Whose weights its instances add to their own (authoring/weight_rule.py).
+        self.weight_rule: WeightRule = check_weight_rule(args["weight_rule"], self.task_id)
         self.queue: str = args["queue"]
         self.owner: str = args["owner"]
         owner = f"task {self.task_id!r}"

@@ -34,6 +34,7 @@ BASE_DEFAULTS: dict[str, Any] = {
     "pool": "default_pool",
     "pool_slots": 1,
     "priority_weight": 1,
+    "weight_rule": "absolute",
     "queue": "default",
     "owner": "headwater",
     "on_success_callback": None,
@@ -60,6 +61,8 @@ def with_defaults(
     :data:`NOTSET` replaced by the operator's ``own`` default_args, else the ``default_args``
     of ``dag``, else its base default (as in Airflow; other keys are for other operators)."""
     defaults = dict(BASE_DEFAULTS)
+    if dag is not None:  # Airflow's DAG: Airflow's default weight rule
+        defaults["weight_rule"] = dag.default_weight_rule
     for default_args in (dag.default_args if dag is not None else None, own):
         if default_args:
             defaults.update({k: v for k, v in default_args.items() if k in BASE_DEFAULTS})

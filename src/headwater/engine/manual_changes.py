@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from headwater.authoring.weight_rule import effective_weight
 from headwater.engine import transitions as rules
 from headwater.engine.records import TaskInstance
 from headwater.engine.states import FINISHED_RUN_STATES, DagRunState, TaskInstanceState
@@ -130,7 +131,7 @@ def _reset(engine: DagRunEngine, ti: TaskInstance, task: BaseOperator) -> None:
     ti.start_date = ti.end_date = ti.next_retry_at = None
     _forget_deferral(ti)
     ti.error = None
-    ti.priority_weight = task.priority_weight
+    ti.priority_weight = effective_weight(task)
     ti.pool = task.pool
     ti.pool_slots = task.pool_slots
     ti.queue = task.queue

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.authoring.dates import plain_datetime
 from headwater.authoring.params import resolve_params
+from headwater.authoring.weight_rule import effective_weight, effective_weights
 from headwater.engine.records import DagRun, TaskInstance, validate_run_id
 from headwater.engine.run_partitions import (
     checked_partition_key,
@@ -94,16 +95,19 @@ def _id_part(key: str) -> str:
 _NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9_.~:+-]")
 
 
-def new_task_instance(dag_id: str, run_id: str, task: BaseOperator, map_index: int) -> TaskInstance:
+def new_task_instance(
+    dag_id: str, run_id: str, task: BaseOperator, map_index: int, weight: int | None = None
+) -> TaskInstance:
     """A fresh (state ``none``) instance of ``task`` in run ``run_id``, with the task's
-    retries, priority, pool and queue."""
+    retries, priority (``weight``: its weight rule applied, worked out here if not given),
+    pool and queue."""
     return TaskInstance(
         dag_id=dag_id,
         run_id=run_id,
         task_id=task.task_id,
         map_index=map_index,
         max_tries=task.retries + 1,
-        priority_weight=task.priority_weight,
+        priority_weight=effective_weight(task) if weight is None else weight,
         pool=task.pool,
         pool_slots=task.pool_slots,
         queue=task.queue,
@@ -113,7 +117,11 @@ def new_task_instance(dag_id: str, run_id: str, task: BaseOperator, map_index: i
 def new_task_instances(dag: DAG, run: DagRun) -> list[TaskInstance]:
     """The instances a new run of ``dag`` starts with: one per task, unmapped (a mapped
     task's placeholder), as :meth:`DagRunEngine.create` stores them."""
-    return [new_task_instance(dag.dag_id, run.run_id, t, -1) for t in dag.task_dict.values()]
+    weights = effective_weights(dag)
+    return [
+        new_task_instance(dag.dag_id, run.run_id, t, -1, weights[t.task_id])
+        for t in dag.task_dict.values()
+    ]
 
 
 def _interval_for(dag: DAG, logical_date: datetime) -> tuple[datetime, datetime]:

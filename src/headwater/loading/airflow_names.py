@@ -318,6 +318,8 @@ MODULES: dict[str, dict[str, str]] = {
     "airflow.timetables.datasets": _names(_LEGACY, "DatasetOrTimeSchedule"),
     "airflow.configuration": _names(f"{_COMPAT}.configuration", "AirflowConfigParser", "conf"),
     "airflow.plugins_manager": _names(f"{_COMPAT}.plugins", "AirflowPlugin"),
+    "airflow.task.weight_rule": _names(_HW, "WeightRule"),
+    "airflow.utils.weight_rule": _names(_HW, "WeightRule"),
     "airflow.utils.dates": {"days_ago": f"{_LEGACY}:days_ago"},
     "airflow.utils.timezone": _TIMEZONE,
     "airflow.utils.helpers": {

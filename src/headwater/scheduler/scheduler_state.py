@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from headwater.authoring.weight_rule import effective_weights
 from headwater.clock import Clock, SystemClock
 from headwater.engine.dagrun import DagRunEngine
 from headwater.engine.records import AttemptKey, DagRun, TaskInstance, TaskInstanceKey
@@ -61,7 +62,7 @@ class KnownDag:
     """Every task has the same priority weight: ready order is priority order."""
 
     def __post_init__(self) -> None:
-        self.uniform_priority = len({t.priority_weight for t in self.dag.task_dict.values()}) <= 1
+        self.uniform_priority = len(set(effective_weights(self.dag).values())) <= 1
 
 
 @dataclass(frozen=True)

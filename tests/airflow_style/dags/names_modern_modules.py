@@ -1,6 +1,7 @@
 """Modules real Airflow files import that are neither operators nor the SDK's core: Airflow 3's
 exceptions, datasets, timetables, the standard provider's utils and its common.compat names,
-airflow.utils.timezone and helpers, and BashSensor."""
+airflow.utils.timezone and helpers, weight rules (Airflow 2's and 3's modules), and
+BashSensor."""
 
 from airflow.datasets import Dataset, DatasetAlias
 from airflow.models.xcom_arg import XComArg
@@ -9,9 +10,11 @@ from airflow.providers.standard.utils.weekday import WeekDay
 from airflow.sdk import DAG, Asset, task
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sensors.bash import BashSensor
+from airflow.task.weight_rule import WeightRule
 from airflow.timetables.trigger import CronTriggerTimetable
 from airflow.utils.helpers import chain
 from airflow.utils.state import TaskInstanceState
+from airflow.utils.weight_rule import WeightRule as Airflow2WeightRule
 
 with DAG(
     dag_id="names_modern_modules",
@@ -37,9 +40,10 @@ with DAG(
         if value > 5:
             raise AirflowSkipException(f"value {value} is big: skipping")
 
-    @task(trigger_rule=TriggerRule.ALL_DONE)
+    @task(trigger_rule=TriggerRule.ALL_DONE, weight_rule=WeightRule.ABSOLUTE)
     def finish():
         print(f"finished; states include {TaskInstanceState.SKIPPED.value}")
+        print(f"weight rules: {Airflow2WeightRule.UPSTREAM.value}")
 
     produced = produce()
     assert isinstance(produced, XComArg)
