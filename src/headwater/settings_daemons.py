@@ -27,8 +27,17 @@ class SchedulerSettings:
     )
     parallelism: int = setting(
         16,
-        "Most attempts queued or running at once, over all DAGs.",
+        "Most attempts running at once, over all DAGs; with 'local', also the most worker "
+        "processes.",
         minimum=1,
+        maximum=1024,
+    )
+    queued_ahead: int = setting(
+        16,
+        "With 'local': attempts queued for the worker pool beyond parallelism, so that a worker "
+        "that ends an attempt gets the next one at once, not after the scheduler's next write "
+        "(they count toward pools and max_active_tasks like running ones; 0: none).",
+        minimum=0,
         maximum=1024,
     )
     loop_interval_s: float = setting(

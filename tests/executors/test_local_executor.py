@@ -417,6 +417,10 @@ def test_bad_arguments_are_refused() -> None:
         LocalExecutor(parallelism=0, worker_function=WORKER_FUNCTION, prepare=prepare)
     with pytest.raises(HeadwaterError, match="module:function"):
         LocalExecutor(parallelism=1, worker_function="nope", prepare=prepare)
+    with pytest.raises(HeadwaterError, match="queued_ahead cannot be negative"):
+        LocalExecutor(
+            parallelism=1, worker_function=WORKER_FUNCTION, prepare=prepare, queued_ahead=-1
+        )
     missing = LocalExecutor(parallelism=1, worker_function="no_such_module:run", prepare=prepare)
     with pytest.raises(HeadwaterError, match="cannot be loaded: ModuleNotFoundError"):
         missing.start()
@@ -450,6 +454,34 @@ def test_workers_start_when_attempts_need_them_up_to_parallelism(
     got = dict(p.collect(5))
     assert {got[k].state for k in keys + more} == {SUCCESS}
     assert len({o.rendered_fields["pid"] for o in got.values()}) <= 3
+
+
+def test_a_worker_that_reports_gets_the_next_queued_attempt_before_poll_returns(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    # What the scheduler queues ahead (scheduler.queued_ahead) waits here, not in the database:
+    # the worker that ends an attempt is handed the next one by the same poll that reports
+    # the end, before the scheduler writes anything.
+    p = pool(parallelism=1, queued_ahead=2)
+    assert p.executor.queued_ahead == 2
+    release = tmp_path / "release"
+    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    second, third = p.submit("second", "noop"), p.submit("third", "noop")
+    p.wait_until((tmp_path / "first").exists, "the first attempt to start")
+    assert list(p.executor.running()) == [first]  # one worker: the others wait their turn
+    assert len(p.executor.worker_pids()) == 1
+
+    release.write_text("go")
+    reported: list[tuple[AttemptKey, AttemptOutcome]] = []
+    while not reported:
+        reported = p.executor.poll(timeout=0.5)
+    assert [key for key, _ in reported] == [first]
+    assert list(p.executor.running()) == [second]  # sent by the poll that reported first
+
+    got = dict(p.collect(2))
+    assert {got[second].state, got[third].state} == {SUCCESS}
+    assert [key for key, _ in p.prepared] == [first, second, third]
+    assert len({o.rendered_fields["pid"] for o in got.values()}) == 1
 
 
 def test_idle_workers_exit_after_the_idle_timeout(pool: Callable[..., Pool]) -> None:

@@ -196,7 +196,9 @@ def main(conn: Connection, options: WorkerOptions) -> None:
         try:
             function = load_function(options.worker_function)
         except (Exception, SystemExit) as exc:  # a module may call sys.exit() when imported
-            _send(conn, StartFailed(f"cannot load {options.worker_function}: {_text(exc)}"))
+            _send(
+                conn, StartFailed(f"cannot load {options.worker_function}: {exception_text(exc)}")
+            )
             sys.exit(1)
         if _send(conn, Ready()):
             _serve(conn, options, parent, function)
@@ -226,14 +228,18 @@ def _serve(
         try:
             message = decode(data)
         except Exception as exc:
-            unreadable = Result(_failed(f"the worker cannot read the payload: {_text(exc)}"))
+            unreadable = Result(
+                failed_outcome(f"the worker cannot read the payload: {exception_text(exc)}")
+            )
             if not _send(conn, unreadable):
                 return
             continue
         if isinstance(message, Stop):
             return
         if not isinstance(message, Run):
-            if not _send(conn, Result(_failed(f"the worker got {message!r}, not an attempt"))):
+            if not _send(
+                conn, Result(failed_outcome(f"the worker got {message!r}, not an attempt"))
+            ):
                 return
             continue
         outcome: AttemptOutcome
@@ -242,7 +248,7 @@ def _serve(
             if isinstance(returned, AttemptOutcome):
                 outcome = returned
             else:
-                outcome = _failed(
+                outcome = failed_outcome(
                     f"worker function {options.worker_function} returned "
                     f"{type(returned).__name__}, not an AttemptOutcome"
                 )
@@ -254,7 +260,7 @@ def _serve(
                 file=sys.stderr,
             )
             traceback.print_exc()
-            outcome = _failed(_text(exc))
+            outcome = failed_outcome(exception_text(exc))
         done += 1
         leaving = _why_leave(options, done)
         if not _send(conn, Result(outcome, leaving)) or leaving is not None:
@@ -269,7 +275,7 @@ def _send(conn: Connection, message: Result | Ready | StartFailed) -> bool:
         assert isinstance(message, Result)  # the others hold only strings
         data = encode(
             Result(
-                _failed(f"the attempt's outcome cannot be sent back: {_text(exc)}"),
+                failed_outcome(f"the attempt's outcome cannot be sent back: {exception_text(exc)}"),
                 message.leaving,
             )
         )
@@ -303,11 +309,13 @@ def rss_mb() -> float:
         return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-def _failed(error: str) -> AttemptOutcome:
+def failed_outcome(error: str) -> AttemptOutcome:
+    """A FAILED outcome with ``error``."""
     return AttemptOutcome(TaskInstanceState.FAILED, error=error)
 
 
-def _text(exc: BaseException) -> str:
+def exception_text(exc: BaseException) -> str:
+    """``"ValueError: the message"``."""
     return f"{type(exc).__name__}: {exc}"
 
 

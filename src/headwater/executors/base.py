@@ -35,6 +35,11 @@ class AttemptStarted:
 class Executor(ABC):
     """Runs task attempts somewhere and reports how they ended."""
 
+    queued_ahead: int = 0
+    """How many attempts beyond the scheduler's ``parallelism`` this executor takes and holds
+    until a worker is free (the local executor: a worker that ends an attempt gets the next
+    one at once, instead of after the scheduler's next write to the database)."""
+
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare to accept work (start workers...)."""
 

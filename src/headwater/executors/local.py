@@ -1,11 +1,13 @@
 r"""LocalExecutor: runs attempts in a pool of long-lived worker processes on this machine.
 
-The scheduler (one thread, one process, holding database connections) calls ``queue(key)``;
-when a worker is idle, the executor calls ``prepare(key, worker)`` in the scheduler's
-process, where the scheduler commits the attempt as running with the worker's pid and host,
-and sends the returned :class:`Dispatch` payload down that worker's pipe. ``poll`` waits on
-every worker's result pipe and process sentinel at once (``multiprocessing.connection.wait``:
-event driven, no sleeping loop) and returns the outcomes that are ready.
+The scheduler (one thread, one process, holding database connections) calls ``queue(key)``
+for up to ``parallelism + queued_ahead`` attempts at once; when a worker is idle, the
+executor calls ``prepare(key, worker)`` in the scheduler's process (the message, read from
+memory) and sends the returned :class:`Dispatch` payload down that worker's pipe. ``poll``
+waits on every worker's result pipe and process sentinel at once
+(``multiprocessing.connection.wait``: event driven, no sleeping loop), hands the keys queued
+ahead to the workers that just reported (before the scheduler writes anything), and returns
+the outcomes that are ready.
 
 Workers start **on demand**: a queued key with no idle worker starts one, while fewer than
 ``parallelism`` are in the pool, never more than the keys waiting; the key goes to it once
@@ -62,9 +64,9 @@ from typing import Any
 
 from headwater.clock import Clock, SystemClock
 from headwater.engine.records import AttemptKey, AttemptOutcome
-from headwater.engine.states import TaskInstanceState
 from headwater.exceptions import HeadwaterError
 from headwater.executors import _worker
+from headwater.executors._worker import exception_text, failed_outcome
 from headwater.executors.adopted_workers import AdoptedWorkers
 from headwater.executors.base import AttemptStarted, Executor
 from headwater.executors.local_deadlines import WorkerDeadlines
@@ -88,7 +90,8 @@ _PIPE_CLOSED_WAIT_S = 1.0
 
 
 class LocalExecutor(Executor):
-    """Runs attempts in up to ``parallelism`` worker processes; see the module docstring.
+    """Runs attempts in up to ``parallelism`` worker processes, holding up to ``queued_ahead``
+    more until one is free; see the module docstring.
 
     ``preload`` names more modules for the fork server to import once, such as what the
     worker function imports lazily (``"headwater.runtime.task_runner"``, the store).
@@ -124,6 +127,7 @@ class LocalExecutor(Executor):
         clock: Clock | None = None,
         start_method: str = "forkserver",
         preload: Sequence[str] = (),
+        queued_ahead: int = 0,
     ) -> None:
         if parallelism < 1:
             raise HeadwaterError(f"parallelism must be at least 1, not {parallelism}")
@@ -131,17 +135,18 @@ class LocalExecutor(Executor):
             raise HeadwaterError(
                 f"worker_function {worker_function!r} is not of the form 'module:function'"
             )
-        if max_tasks_per_worker < 0 or max_worker_memory_mb < 0 or kill_grace_s < 0:
+        counts = (max_tasks_per_worker, max_worker_memory_mb, kill_grace_s, idle_timeout_s)
+        if min(*counts, queued_ahead) < 0:
             raise HeadwaterError(
-                "max_tasks_per_worker, max_worker_memory_mb and kill_grace_s cannot be negative"
+                "max_tasks_per_worker, max_worker_memory_mb, kill_grace_s, idle_timeout_s and "
+                "queued_ahead cannot be negative"
             )
-        if idle_timeout_s < 0:
-            raise HeadwaterError(f"idle_timeout_s cannot be negative, not {idle_timeout_s}")
         if start_method not in START_METHODS:
             raise HeadwaterError(
                 f"start_method must be one of {', '.join(START_METHODS)}, not {start_method!r}"
             )
         self.parallelism = parallelism
+        self.queued_ahead = queued_ahead
         self.worker_function = worker_function
         self._prepare = prepare
         self._kill_grace_s = kill_grace_s
@@ -332,16 +337,15 @@ class LocalExecutor(Executor):
             dispatch = self._prepare(key, worker.info)
         except Exception as exc:
             log.exception("prepare() failed for %s", described(key))
-            self._finished.append((key, _failed(f"could not prepare the attempt: {_text(exc)}")))
+            self._fail(key, f"could not prepare the attempt: {exception_text(exc)}")
             return
         if dispatch is None:
             return
         try:
             data = _worker.encode(_worker.Run(dispatch.payload))
         except Exception as exc:
-            self._finished.append(
-                (key, _failed(f"the attempt's payload cannot be sent to a worker: {_text(exc)}"))
-            )
+            text = exception_text(exc)
+            self._fail(key, f"the attempt's payload cannot be sent to a worker: {text}")
             return
         worker.key = key
         worker.idle_since = None
@@ -353,6 +357,9 @@ class LocalExecutor(Executor):
             worker.conn.send_bytes(data)
         except OSError:
             pass  # the worker just died: its sentinel reports the attempt as lost
+
+    def _fail(self, key: AttemptKey, error: str) -> None:
+        self._finished.append((key, failed_outcome(error)))
 
     def _collect(self, timeout: float) -> None:
         """Wait up to ``timeout`` for results and worker deaths, and take them in."""
@@ -389,7 +396,7 @@ class LocalExecutor(Executor):
                     message = _worker.decode(data)
                 except Exception as exc:
                     message = _worker.Result(
-                        _failed(f"the worker's result cannot be read: {_text(exc)}")
+                        failed_outcome(f"the worker's result cannot be read: {exception_text(exc)}")
                     )
                 self._on_message(worker, message)
         except (EOFError, OSError):
@@ -438,7 +445,7 @@ class LocalExecutor(Executor):
         worker.process.join()
         code = worker.process.exitcode
         if worker.key is not None:
-            self._finished.append((worker.key, _failed(worker.ending or _death_reason(code))))
+            self._fail(worker.key, worker.ending or _death_reason(code))
         elif not worker.ready and worker.ending is None and self._started:
             self._starts.failed_to_start(worker, code, self._now())
         elif worker.in_pool and self._started:
@@ -486,14 +493,6 @@ def _stop_at_exit(ref: weakref.ref[LocalExecutor]) -> None:
     executor = ref()
     if executor is not None:
         executor.stop()
-
-
-def _failed(error: str) -> AttemptOutcome:
-    return AttemptOutcome(TaskInstanceState.FAILED, error=error)
-
-
-def _text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _death_reason(code: int | None) -> str:

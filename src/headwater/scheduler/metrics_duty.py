@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 class MetricsDuty:
-    """Sets ``headwater_executor_open_slots``: parallelism minus the attempts queued or
-    running through this scheduler."""
+    """Sets ``headwater_executor_open_slots``: parallelism (and what the executor queues
+    ahead) minus the attempts queued or running through this scheduler."""
 
     name = "metrics"
 
@@ -26,7 +26,8 @@ class MetricsDuty:
     def tick(self, now: datetime) -> None:
         scheduler = self._scheduler
         busy = len(scheduler._active)  # its own scheduler: a read of a dict
-        EXECUTOR_OPEN_SLOTS.set(max(scheduler.settings.scheduler.parallelism - busy, 0))
+        slots = scheduler.settings.scheduler.parallelism + scheduler.executor.queued_ahead
+        EXECUTOR_OPEN_SLOTS.set(max(slots - busy, 0))
 
     def stop(self) -> None:
         """Nothing to stop."""

@@ -73,6 +73,7 @@ def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor
             start_attempts=config.worker_start_attempts,
             clock=scheduler.clock,
             preload=worker_preload(settings),
+            queued_ahead=config.queued_ahead,
         )
 
     return factory

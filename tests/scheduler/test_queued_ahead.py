@@ -1,0 +1,121 @@
+"""``scheduler.queued_ahead``: how many attempts the scheduler hands its executor beyond
+``parallelism``. The local executor holds them until a worker is free, so a worker that ends
+an attempt starts the next one without waiting for the scheduler's next write; they are
+``queued`` in the database and count toward pools and ``max_active_tasks`` as running ones do.
+
+A scheduler on the memory store with an executor that runs nothing (the test starts and ends
+attempts as a worker would), and the executor's ``queued_ahead`` set as the local executor
+sets it from the setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from headwater.engine.records import AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+from headwater.operations import trigger_run
+from headwater.scheduler.scheduler import Scheduler
+from scripted_executor import ScriptedExecutor, scripted_scheduler
+
+S = TaskInstanceState
+
+SIX_TASKS = """
+from datetime import UTC, datetime
+from headwater import DAG
+from headwater.operators import EmptyOperator
+
+with DAG("six", start_date=datetime(2024, 1, 1, tzinfo=UTC), max_active_tasks={limit}):
+    for i in range(6):
+        EmptyOperator(task_id=f"t{{i}}", pool="{pool}")
+"""
+
+
+@pytest.fixture
+def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Scheduler]]:
+    made: list[Scheduler] = []
+
+    def build(*, ahead: int, limit: int = 16, pool: str = "default_pool") -> Scheduler:
+        monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "2")
+        source = SIX_TASKS.format(limit=limit, pool=pool)
+        scheduler = scripted_scheduler(tmp_path, monkeypatch, "six.py", source)
+        made.append(scheduler)
+        _executor(scheduler).queued_ahead = ahead
+        return scheduler
+
+    yield build
+    for scheduler in made:
+        scheduler.stop()
+
+
+def _executor(scheduler: Scheduler) -> ScriptedExecutor:
+    executor = scheduler.executor
+    assert isinstance(executor, ScriptedExecutor)
+    return executor
+
+
+def _states(scheduler: Scheduler) -> dict[str, S]:
+    [run] = scheduler.store.list_dag_runs("six")
+    return {ti.task_id: ti.state for ti in scheduler.store.get_task_instances("six", run.run_id)}
+
+
+def _count(states: dict[str, S], state: S) -> int:
+    return sum(1 for s in states.values() if s is state)
+
+
+def _trigger(scheduler: Scheduler) -> None:
+    trigger_run(scheduler.store, "six", now=scheduler.clock.now())
+    scheduler.tick()
+
+
+def test_the_executor_gets_parallelism_plus_what_it_queues_ahead(
+    make: Callable[..., Scheduler],
+) -> None:
+    scheduler = make(ahead=3)
+    _trigger(scheduler)
+    executor = _executor(scheduler)
+
+    # Two may run (parallelism), three more wait with the executor: all five committed queued.
+    assert [key.task_id for key in executor.queued] == ["t0", "t1", "t2", "t3", "t4"]
+    assert _count(_states(scheduler), S.QUEUED) == 5
+    assert _count(_states(scheduler), S.SCHEDULED) == 1
+
+    # One ends: the one left over is handed out with its end, in the same transaction.
+    for key in executor.queued[:2]:
+        executor.start_attempt(key)
+    executor.report(executor.queued[0], AttemptOutcome(S.SUCCESS))
+    scheduler.apply_outcomes(executor.poll(timeout=0))
+    scheduler.tick()
+    assert [key.task_id for key in executor.queued][5:] == ["t5"]
+    states = _states(scheduler)
+    assert (states["t0"], states["t1"], states["t5"]) == (S.SUCCESS, S.RUNNING, S.QUEUED)
+
+
+def test_without_queueing_ahead_only_parallelism_is_handed_out(
+    make: Callable[..., Scheduler],
+) -> None:
+    scheduler = make(ahead=0)
+    _trigger(scheduler)
+    assert [key.task_id for key in _executor(scheduler).queued] == ["t0", "t1"]
+    assert _count(_states(scheduler), S.SCHEDULED) == 4
+
+
+def test_attempts_queued_ahead_count_toward_max_active_tasks(
+    make: Callable[..., Scheduler],
+) -> None:
+    scheduler = make(ahead=10, limit=3)
+    _trigger(scheduler)
+    assert len(_executor(scheduler).queued) == 3
+    assert _count(_states(scheduler), S.QUEUED) == 3
+
+
+def test_attempts_queued_ahead_hold_their_pool_slots(make: Callable[..., Scheduler]) -> None:
+    scheduler = make(ahead=10, pool="narrow")
+    scheduler.store.set_pool("narrow", 3, "three slots")
+    scheduler.tick()  # the scheduler reads the pools at its next full pass
+    _trigger(scheduler)
+    assert len(_executor(scheduler).queued) == 3
+    assert _count(_states(scheduler), S.QUEUED) == 3
