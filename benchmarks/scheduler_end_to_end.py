@@ -264,6 +264,8 @@ class Point:
         }
         if args.loop_interval is not None:
             env["HEADWATER__SCHEDULER__LOOP_INTERVAL_S"] = str(args.loop_interval)
+        if args.queued_ahead is not None:
+            env["HEADWATER__SCHEDULER__QUEUED_AHEAD"] = str(args.queued_ahead)
         env |= self.extra_env
         settings = load_settings(env)
         store = open_store(settings, migrate=True)
@@ -603,6 +605,10 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}" if seconds < 10 else f"{seconds * 1000:.0f}"
 
 
+def _or_default(value: object) -> str:
+    return "default" if value is None else str(value)
+
+
 def report(result: dict[str, Any]) -> None:
     m = result["machine"]
     print(
@@ -612,6 +618,7 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"medians of {result['repeat']} runs (after one warm-up run); times in ms; homes under "
         f"{result['tmp']}; loop interval {result['loop_interval'] or 'default'}; "
+        f"queued ahead {_or_default(result.get('queued_ahead'))}; "
         f"DAG processor {'on' if result['dag_processor'] else 'off'}; "
         f"database {result.get('database', 'SQLite')}"
     )
@@ -776,6 +783,12 @@ def main() -> None:
         help="HEADWATER__SCHEDULER__LOOP_INTERVAL_S; default: the scheduler's default (1 s)",
     )
     parser.add_argument(
+        "--queued-ahead",
+        type=int,
+        default=None,
+        help="HEADWATER__SCHEDULER__QUEUED_AHEAD; default: the scheduler's default (16)",
+    )
+    parser.add_argument(
         "--dag-processor",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -868,6 +881,7 @@ def main() -> None:
             "repeat": args.repeat,
             "tmp": str(work.parent),
             "loop_interval": args.loop_interval,
+            "queued_ahead": args.queued_ahead,
             "database": "PostgreSQL" if args.postgres else "SQLite",
             "dag_processor": args.dag_processor,
             "fs_probe": fs_probe_start(work),

@@ -119,3 +119,38 @@ def test_attempts_queued_ahead_hold_their_pool_slots(make: Callable[..., Schedul
     _trigger(scheduler)
     assert len(_executor(scheduler).queued) == 3
     assert _count(_states(scheduler), S.QUEUED) == 3
+
+
+def test_a_full_dag_costs_admission_a_look_not_a_walk_through_what_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With attempts queued ahead, a DAG's max_active_tasks often binds before the slots do:
+    # admission used to read every waiting instance of the full DAG, at every ended attempt.
+    source = SIX_TASKS.replace("range(6)", "range(300)").format(limit=4, pool="default_pool")
+    monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "2")
+    scheduler = scripted_scheduler(tmp_path, monkeypatch, "six.py", source)
+    try:
+        executor = _executor(scheduler)
+        executor.queued_ahead = 16
+        _trigger(scheduler)
+        assert len(executor.queued) == 4
+        [active] = scheduler._runs.values()
+        looked: list[str] = []
+        real_get_ti = active.engine.get_ti
+
+        def get_ti(task_id: str, map_index: int) -> object:
+            looked.append(task_id)
+            return real_get_ti(task_id, map_index)
+
+        monkeypatch.setattr(active.engine, "get_ti", get_ti)
+        executor.start_attempt(executor.queued[0])
+        executor.report(executor.queued[0], AttemptOutcome(S.SUCCESS))
+        with scheduler._one_transaction():
+            scheduler.apply_outcomes(executor.poll(timeout=0))
+            looked.clear()
+            scheduler.schedule_runs(scheduler.clock.now())
+
+        assert len(executor.queued) == 5  # the room the ended attempt left is taken again
+        assert len(looked) <= 2, looked  # not the 295 instances still waiting
+    finally:
+        scheduler.stop()

@@ -40,7 +40,7 @@ class AttemptFlow(SchedulerState):
         capacity = self._capacity()
         if capacity.slots <= 0:
             return
-        result = admit(self._candidates(), capacity)
+        result = admit(self._candidates(capacity), capacity)
         for ti in result.unknown_pool:
             if ti.pool not in self._warned_pools:
                 self._warned_pools.add(ti.pool)
@@ -69,15 +69,17 @@ class AttemptFlow(SchedulerState):
                     undo_if_not_committed=functools.partial(self._active.pop, ti.key, None),
                 )
 
-    def _candidates(self) -> Iterator[Candidate]:
+    def _candidates(self, capacity: Capacity) -> Iterator[Candidate]:
         """Waiting instances, highest priority then oldest run first, made lazily: admission
-        stops at the first ones that fill the free slots, however many wait."""
+        stops at the first ones that fill the free slots, however many wait, and a run's
+        stream ends once its DAG is at ``max_active_tasks`` (none of the rest would fit)."""
         streams = []
         for active in self._runs.values():
             known = self._dags.get(active.engine.dag.dag_id)
             if known is None or known.is_paused or not active.waiting:
                 continue
-            streams.append(_waiting_candidates(active, sort=not known.uniform_priority))
+            sort = not known.uniform_priority
+            streams.append(_waiting_candidates(active, capacity.dag_tasks, sort=sort))
         return heapq.merge(*streams, key=candidate_order)
 
     def _capacity(self) -> Capacity:
@@ -228,10 +230,21 @@ class AttemptFlow(SchedulerState):
     # -- recovery and heartbeats -----------------------------------------------------------------
 
 
-def _waiting_candidates(active: ActiveRun, *, sort: bool) -> Iterator[Candidate]:
+def _waiting_candidates(
+    active: ActiveRun, dag_room: dict[str, int], *, sort: bool
+) -> Iterator[Candidate]:
+    """The run's waiting instances as candidates, until its DAG has no room left in
+    ``dag_room`` (admission takes from it as it admits): a DAG at ``max_active_tasks`` with
+    thousands of instances waiting costs a look, not a walk through all of them."""
     engine = active.engine
+    dag_id = engine.dag.dag_id
+    if dag_room.get(dag_id, 0) <= 0:
+        return
     tis: Iterable[TaskInstance] = (engine.get_ti(t, m) for t, m in active.waiting)
     if sort:
         tis = sorted(tis, key=lambda ti: -ti.priority_weight)
     date = engine.run.logical_date
-    return (Candidate(ti, date) for ti in tis)
+    for ti in tis:
+        yield Candidate(ti, date)
+        if dag_room.get(dag_id, 0) <= 0:
+            return
