@@ -154,3 +154,51 @@ def test_a_full_dag_costs_admission_a_look_not_a_walk_through_what_waits(
         assert len(looked) <= 2, looked  # not the 295 instances still waiting
     finally:
         scheduler.stop()
+
+
+def _scripted_polls(
+    monkeypatch: pytest.MonkeyPatch, executor: ScriptedExecutor, polls: list[tuple[int, str]]
+) -> list[float]:
+    """Each poll returns one ended attempt named by ``polls`` (then nothing), after which the
+    executor holds the number of attempts queued ahead given with it. Returns the timeouts
+    the polls were given."""
+    timeouts: list[float] = []
+    holds = [polls[0][0]]
+
+    def poll(timeout: float) -> list[tuple[object, AttemptOutcome]]:
+        timeouts.append(timeout)
+        if len(timeouts) > len(polls):
+            return []
+        held, task_id = polls[len(timeouts) - 1]
+        holds[0] = held
+        return [(task_id, AttemptOutcome(S.SUCCESS))]
+
+    monkeypatch.setattr(executor, "poll", poll)
+    monkeypatch.setattr(executor, "waiting", lambda: holds[0])
+    return timeouts
+
+
+def test_ends_are_gathered_while_enough_is_queued_ahead_for_the_workers(
+    make: Callable[..., Scheduler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduler = make(ahead=16)
+    executor = _executor(scheduler)
+    # Eight or more held (half of 16): no worker waits for the write, so more ends are taken
+    # (each poll waits no longer than what is left of the gathering) until the queue runs low.
+    timeouts = _scripted_polls(monkeypatch, executor, [(12, "a"), (9, "b"), (8, "c"), (7, "d")])
+    finished = scheduler.poll_executor(1.0)
+    assert [key for key, _ in finished] == ["a", "b", "c", "d"]
+    assert timeouts[0] == 1.0 and all(0 < t <= 0.01 for t in timeouts[1:])
+
+
+def test_ends_are_written_at_once_when_the_workers_may_wait_for_them(
+    make: Callable[..., Scheduler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduler = make(ahead=16)
+    executor = _executor(scheduler)
+    _scripted_polls(monkeypatch, executor, [(7, "a"), (12, "b")])
+    assert [key for key, _ in scheduler.poll_executor(1.0)] == ["a"]  # fewer than eight held
+
+    executor.queued_ahead = 0  # nothing is ever queued ahead: the workers wait for each write
+    _scripted_polls(monkeypatch, executor, [(0, "a"), (0, "b")])
+    assert [key for key, _ in scheduler.poll_executor(1.0)] == ["a"]

@@ -66,6 +66,11 @@ class Executor(ABC):
         """
         return []
 
+    def waiting(self) -> int:
+        """How many attempts it holds queued, not handed to a worker yet (at most
+        :attr:`queued_ahead` beyond what its workers run)."""
+        return 0
+
     def heartbeat(self) -> None:  # noqa: B027 - optional for executors without workers
         """Check on workers; called by drivers between polls."""
 

@@ -1,13 +1,12 @@
 r"""LocalExecutor: runs attempts in a pool of long-lived worker processes on this machine.
 
-The scheduler (one thread, one process, holding database connections) calls ``queue(key)``
-for up to ``parallelism + queued_ahead`` attempts at once; when a worker is idle, the
-executor calls ``prepare(key, worker)`` in the scheduler's process (the message, read from
-memory) and sends the returned :class:`Dispatch` payload down that worker's pipe. ``poll``
-waits on every worker's result pipe and process sentinel at once
-(``multiprocessing.connection.wait``: event driven, no sleeping loop), hands the keys queued
-ahead to the workers that just reported (before the scheduler writes anything), and returns
-the outcomes that are ready.
+The scheduler (one thread and process, holding database connections) calls ``queue(key)``
+for up to ``parallelism + queued_ahead`` attempts; when a worker is idle, the executor calls
+``prepare(key, worker)`` in the scheduler's process (the message, from memory) and sends
+the returned :class:`Dispatch` payload down that worker's pipe. ``poll`` waits on every
+worker's result pipe and process sentinel at once (``multiprocessing.connection.wait``: no
+sleeping loop), hands the keys queued ahead to the workers that just reported (before the
+scheduler writes anything), and returns the outcomes that are ready.
 
 Workers start **on demand**: a queued key with no idle worker starts one, while fewer than
 ``parallelism`` are in the pool, never more than the keys waiting; the key goes to it once
@@ -250,6 +249,9 @@ class LocalExecutor(Executor):
         started, self._started_events = self._started_events, []
         return started
 
+    def waiting(self) -> int:
+        return len(self._queue)
+
     def heartbeat(self) -> None:
         """Enforce timeouts, notice dead workers, retire idle ones, dispatch."""
         if not self._started:
@@ -291,9 +293,8 @@ class LocalExecutor(Executor):
 
     @property
     def has_work(self) -> bool:
-        return bool(
-            self._queue or self._finished or self._adopted or any(w.key for w in self._workers)
-        )
+        busy = any(w.key for w in self._workers)
+        return bool(self._queue or self._finished or self._adopted or busy)
 
     def running(self) -> dict[AttemptKey, WorkerInfo]:
         """Attempts sent to a worker (or adopted) and not reported yet, with their worker."""

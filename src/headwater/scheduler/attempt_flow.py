@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import heapq
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -31,6 +32,10 @@ log = logging.getLogger("headwater.scheduler.scheduler")
 
 OTHERS_COUNT_INTERVAL_S = 0.25
 """Between full passes, what other schedulers hold is counted again at most this often."""
+
+GATHER_S = 0.01
+"""How long the scheduler may keep taking ended attempts before it writes them, while its
+executor holds enough attempts queued ahead that no worker waits for that write."""
 
 
 class AttemptFlow(SchedulerState):
@@ -127,6 +132,24 @@ class AttemptFlow(SchedulerState):
                 pools[pool] -= used
         for dag_id, used in usage.dags.items():
             per_dag[dag_id] = per_dag.get(dag_id, 0) + used
+
+    def poll_executor(self, timeout: float) -> list[tuple[AttemptKey, AttemptOutcome]]:
+        """The attempts that ended (``executor.poll``, waiting up to ``timeout`` for one).
+
+        While the executor holds at least half of ``queued_ahead`` attempts not handed to a
+        worker yet, every worker that ends an attempt gets its next one without this
+        scheduler: the write of their ends is not what they wait for. Ended attempts are
+        then taken for up to ``GATHER_S`` more (or until that queue runs low), and written
+        in one transaction instead of one each: the write costs the scheduler and the
+        database less per attempt, and leaves them more of the CPUs for the workers."""
+        finished = self.executor.poll(timeout=timeout)
+        enough = (self.executor.queued_ahead + 1) // 2
+        if not finished or not enough or self.executor.waiting() < enough:
+            return finished
+        until = time.monotonic() + GATHER_S
+        while self.executor.waiting() >= enough and (left := until - time.monotonic()) > 0:
+            finished += self.executor.poll(timeout=left)
+        return finished
 
     def prepare_attempt(
         self, key: AttemptKey, worker_pid: int, worker_host: str

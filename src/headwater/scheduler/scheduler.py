@@ -143,7 +143,7 @@ class Scheduler(Recovery, AttemptFlow, Deferrals, SharedWork, ScheduledRuns):
                         due = self._next_retry_due()
                         if due is not None:
                             wait = min(wait, max((due - now).total_seconds(), 0.0))
-                        finished = self.executor.poll(timeout=self._deferral_wait(wait))
+                        finished = self.poll_executor(self._deferral_wait(wait))
                         with self._one_transaction():
                             self.apply_outcomes(finished)  # and the attempts started meanwhile
                             resumed = self._resume_triggered(self.clock.now())
