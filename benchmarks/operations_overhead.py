@@ -633,6 +633,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--lineage-batch-wait must be from 0 to 60")
     # What scheduler_end_to_end.run_point reads besides these.
     args.loop_interval = None
+    args.queued_ahead = None
     return args
 
 

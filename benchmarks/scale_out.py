@@ -312,6 +312,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--repeat, --parallelism and --celery-parallelism must be >= 1")
     # What scheduler_end_to_end.run_point reads besides these.
     args.loop_interval = None
+    args.queued_ahead = None
     return args
 
 
