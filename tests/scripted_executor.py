@@ -70,6 +70,13 @@ class ScriptedExecutor(Executor):
         return bool(self.sent or self._reports)
 
 
+def scripted(scheduler: Scheduler) -> ScriptedExecutor:
+    """The :class:`ScriptedExecutor` of a scheduler made by :func:`scripted_scheduler`."""
+    executor = scheduler.executor
+    assert isinstance(executor, ScriptedExecutor)
+    return executor
+
+
 def scripted_scheduler(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dag_file: str, source: str
 ) -> Scheduler:

@@ -25,7 +25,7 @@ from headwater.engine.records import AttemptKey, AttemptOutcome, DagRun
 from headwater.engine.states import DagRunState, TaskInstanceState
 from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
-from scripted_executor import ScriptedExecutor, scripted_scheduler
+from scripted_executor import scripted, scripted_scheduler
 
 S = TaskInstanceState
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -63,12 +63,6 @@ def scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sched
     scheduler.stop()
 
 
-def _executor(scheduler: Scheduler) -> ScriptedExecutor:
-    executor = scheduler.executor
-    assert isinstance(executor, ScriptedExecutor)
-    return executor
-
-
 def _pass_meets_a_drop(scheduler: Scheduler, one_pass: Callable[[], object]) -> None:
     """Run ``one_pass``, which meets a dropped connection, and do what the run loop does."""
     with pytest.raises(OperationalError) as raised:
@@ -95,7 +89,7 @@ def _drop_once(monkeypatch: pytest.MonkeyPatch, obj: object, name: str) -> list[
 
 def _finish(scheduler: Scheduler, keys: list[AttemptKey]) -> DagRun:
     """Start the attempts not started yet, end each with success, and return the run."""
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     for key in keys:
         if key not in executor.sent:
             executor.start_attempt(key)
@@ -114,7 +108,7 @@ def test_a_drop_while_the_scheduler_looks_at_what_the_last_drop_left_sends_nothi
     scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="headwater.scheduler.scheduler")
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     trigger_run(scheduler.store, DAG_ID, now=scheduler.clock.now())
     scheduler.tick()
     sent = list(executor.queued)
@@ -147,7 +141,7 @@ def test_attempts_whose_commit_lost_its_reply_are_sent_once_the_database_is_back
     it said so: the scheduler never handed them to the executor, so the next pass finds
     them queued by nobody and puts them back, and they are sent."""
     caplog.set_level(logging.INFO, logger="headwater.scheduler.scheduler")
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     trigger_run(scheduler.store, DAG_ID, now=scheduler.clock.now())
     real_flush = scheduler._flush
     lost_reply: list[bool] = []
@@ -180,7 +174,7 @@ def test_a_run_ended_before_a_drop_later_in_the_same_pass_is_still_told(
     committed on a fresh connection (what was decided before the error stays decided), and
     what waits for a run's end (its callbacks, lineage, the terminal's line) still happens,
     once: the run is never loaded again to find out."""
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     ended: list[tuple[str, DagRunState]] = []
     scheduler.on_run_finished = lambda run: ended.append((run.run_id, run.state))
     trigger_run(scheduler.store, DAG_ID, now=scheduler.clock.now())
@@ -205,7 +199,7 @@ def test_a_stale_write_forgets_the_runs_and_sends_nothing_twice(
     """Another writer changed an instance: the scheduler's write is refused, it forgets its
     runs and loads them again. What it had handed to the executor is still held there."""
     caplog.set_level(logging.INFO, logger="headwater.scheduler.scheduler")
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     run = trigger_run(scheduler.store, DAG_ID, now=scheduler.clock.now())
     scheduler.tick()
     sent = sorted(executor.queued, key=lambda key: key.task_id)

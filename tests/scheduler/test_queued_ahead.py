@@ -19,7 +19,7 @@ from headwater.engine.records import AttemptOutcome
 from headwater.engine.states import TaskInstanceState
 from headwater.operations import trigger_run
 from headwater.scheduler.scheduler import Scheduler
-from scripted_executor import ScriptedExecutor, scripted_scheduler
+from scripted_executor import ScriptedExecutor, scripted, scripted_scheduler
 
 S = TaskInstanceState
 
@@ -43,18 +43,12 @@ def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
         source = SIX_TASKS.format(limit=limit, pool=pool)
         scheduler = scripted_scheduler(tmp_path, monkeypatch, "six.py", source)
         made.append(scheduler)
-        _executor(scheduler).queued_ahead = ahead
+        scripted(scheduler).queued_ahead = ahead
         return scheduler
 
     yield build
     for scheduler in made:
         scheduler.stop()
-
-
-def _executor(scheduler: Scheduler) -> ScriptedExecutor:
-    executor = scheduler.executor
-    assert isinstance(executor, ScriptedExecutor)
-    return executor
 
 
 def _states(scheduler: Scheduler) -> dict[str, S]:
@@ -76,7 +70,7 @@ def test_the_executor_gets_parallelism_plus_what_it_queues_ahead(
 ) -> None:
     scheduler = make(ahead=3)
     _trigger(scheduler)
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
 
     # Two may run (parallelism), three more wait with the executor: all five committed queued.
     assert [key.task_id for key in executor.queued] == ["t0", "t1", "t2", "t3", "t4"]
@@ -99,7 +93,7 @@ def test_without_queueing_ahead_only_parallelism_is_handed_out(
 ) -> None:
     scheduler = make(ahead=0)
     _trigger(scheduler)
-    assert [key.task_id for key in _executor(scheduler).queued] == ["t0", "t1"]
+    assert [key.task_id for key in scripted(scheduler).queued] == ["t0", "t1"]
     assert _count(_states(scheduler), S.SCHEDULED) == 4
 
 
@@ -108,7 +102,7 @@ def test_attempts_queued_ahead_count_toward_max_active_tasks(
 ) -> None:
     scheduler = make(ahead=10, limit=3)
     _trigger(scheduler)
-    assert len(_executor(scheduler).queued) == 3
+    assert len(scripted(scheduler).queued) == 3
     assert _count(_states(scheduler), S.QUEUED) == 3
 
 
@@ -117,7 +111,7 @@ def test_attempts_queued_ahead_hold_their_pool_slots(make: Callable[..., Schedul
     scheduler.store.set_pool("narrow", 3, "three slots")
     scheduler.tick()  # the scheduler reads the pools at its next full pass
     _trigger(scheduler)
-    assert len(_executor(scheduler).queued) == 3
+    assert len(scripted(scheduler).queued) == 3
     assert _count(_states(scheduler), S.QUEUED) == 3
 
 
@@ -130,7 +124,7 @@ def test_a_full_dag_costs_admission_a_look_not_a_walk_through_what_waits(
     monkeypatch.setenv("HEADWATER__SCHEDULER__PARALLELISM", "2")
     scheduler = scripted_scheduler(tmp_path, monkeypatch, "six.py", source)
     try:
-        executor = _executor(scheduler)
+        executor = scripted(scheduler)
         executor.queued_ahead = 16
         _trigger(scheduler)
         assert len(executor.queued) == 4
@@ -182,7 +176,7 @@ def test_ends_are_gathered_while_enough_is_queued_ahead_for_the_workers(
     make: Callable[..., Scheduler], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scheduler = make(ahead=16)
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     # Eight or more held (half of 16): no worker waits for the write, so more ends are taken
     # (each poll waits no longer than what is left of the gathering) until the queue runs low.
     timeouts = _scripted_polls(monkeypatch, executor, [(12, "a"), (9, "b"), (8, "c"), (7, "d")])
@@ -195,7 +189,7 @@ def test_ends_are_written_at_once_when_the_workers_may_wait_for_them(
     make: Callable[..., Scheduler], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scheduler = make(ahead=16)
-    executor = _executor(scheduler)
+    executor = scripted(scheduler)
     _scripted_polls(monkeypatch, executor, [(7, "a"), (12, "b")])
     assert [key for key, _ in scheduler.poll_executor(1.0)] == ["a"]  # fewer than eight held
 

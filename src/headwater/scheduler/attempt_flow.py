@@ -100,8 +100,7 @@ class AttemptFlow(SchedulerState):
             dag_id: known.dag.max_active_tasks - per_dag.get(dag_id, 0)
             for dag_id, known in self._dags.items()
         }
-        slots = self.settings.scheduler.parallelism + self.executor.queued_ahead
-        slots -= len(self._active)
+        slots = self.handed_out_limit - len(self._active)
         return Capacity(slots=slots, pools=pools, dag_tasks=dag_tasks)
 
     def _count_the_others(self, pools: dict[str, int], per_dag: dict[str, int]) -> None:

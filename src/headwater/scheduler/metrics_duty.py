@@ -26,8 +26,7 @@ class MetricsDuty:
     def tick(self, now: datetime) -> None:
         scheduler = self._scheduler
         busy = len(scheduler._active)  # its own scheduler: a read of a dict
-        slots = scheduler.settings.scheduler.parallelism + scheduler.executor.queued_ahead
-        EXECUTOR_OPEN_SLOTS.set(max(slots - busy, 0))
+        EXECUTOR_OPEN_SLOTS.set(max(scheduler.handed_out_limit - busy, 0))
 
     def stop(self) -> None:
         """Nothing to stop."""

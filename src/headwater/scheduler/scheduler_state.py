@@ -295,6 +295,12 @@ class SchedulerState:
         if undo_if_not_committed is not None:
             self._undo_if_not_committed.append(undo_if_not_committed)
 
+    @property
+    def handed_out_limit(self) -> int:
+        """The most attempts queued or running through this scheduler: ``parallelism``
+        plus what its executor holds queued ahead for its workers."""
+        return self.settings.scheduler.parallelism + self.executor.queued_ahead
+
     def execution_timeout_s(self, key: TaskInstanceKey) -> float | None:
         known = self._dags.get(key.dag_id)
         if known is None or key.task_id not in known.dag.task_dict:
