@@ -104,6 +104,30 @@ def hog(mb: int) -> AttemptOutcome:
     return _success()
 
 
+def write(path: str, text: str = "ran") -> AttemptOutcome:
+    Path(path).write_text(text)
+    return _success()
+
+
+def claimed(claims: str, name: str, then: str = "noop", **kwargs: Any) -> AttemptOutcome:
+    """Claims attempt ``name`` before doing ``then``, as headwater's worker function does:
+    a file created only if absent in ``claims`` (holding this worker's pid); an attempt
+    claimed already is refused (``rejected``) without running."""
+    try:
+        fd = os.open(os.path.join(claims, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        error = f"attempt {name} was started elsewhere already"
+        return AttemptOutcome(
+            TaskInstanceState.FAILED,
+            error=error,
+            rejected=True,
+            rendered_fields={"pid": os.getpid()},
+        )
+    with os.fdopen(fd, "w") as claim:
+        claim.write(str(os.getpid()))
+    return ACTIONS[then](**kwargs)
+
+
 ACTIONS = {
     fn.__name__: fn
     for fn in (
@@ -118,5 +142,7 @@ ACTIONS = {
         stubborn,
         barrier,
         hog,
+        write,
+        claimed,
     )
 }

@@ -9,7 +9,9 @@ from multiprocessing import Pipe
 
 import pytest
 
-from headwater.executors._worker import WorkerOptions, _serve
+from headwater.engine.records import AttemptOutcome
+from headwater.engine.states import TaskInstanceState
+from headwater.executors._worker import Result, WorkerOptions, _serve, decode, encode
 
 
 def _never_called(payload: object) -> object:
@@ -29,3 +31,17 @@ def test_a_worker_whose_executor_died_stops_serving_without_an_error(
 
     assert capsys.readouterr().err == ""
     worker_end.close()
+
+
+@pytest.mark.parametrize("rejected", [True, False])
+def test_a_result_says_whether_the_attempt_was_rejected(rejected: bool) -> None:
+    # A worker whose claim was refused (the attempt started elsewhere) reports it rejected;
+    # read as a plain FAILED, the scheduler would fail the instance another worker runs.
+    outcome = AttemptOutcome(
+        TaskInstanceState.FAILED, error="attempt 1 was started elsewhere already", rejected=rejected
+    )
+
+    read = decode(encode(Result(outcome, leaving="ran 5 attempts")))
+
+    assert read == Result(outcome, leaving="ran 5 attempts")
+    assert isinstance(read, Result) and read.outcome.rejected is rejected

@@ -53,7 +53,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +143,13 @@ def encode(message: Message) -> bytes:
     elif isinstance(message, StartFailed):
         data = {"type": "start_failed", "reason": message.reason}
     else:
-        data = {"type": "result", "outcome": message.outcome.to_json(), "leaving": message.leaving}
+        outcome = message.outcome
+        data = {
+            "type": "result",
+            "outcome": outcome.to_json(),
+            "rejected": outcome.rejected,  # not part of an outcome's JSON: never stored
+            "leaving": message.leaving,
+        }
     return json.dumps({"v": PIPE_VERSION, **data}, allow_nan=False).encode()
 
 
@@ -163,7 +169,10 @@ def decode(data: bytes) -> Message:
         if kind == "start_failed":
             return StartFailed(str(parsed["reason"]))
         if kind == "result":
-            return Result(AttemptOutcome.from_json(parsed["outcome"]), parsed.get("leaving"))
+            outcome = AttemptOutcome.from_json(parsed["outcome"])
+            if parsed.get("rejected") is True:
+                outcome = replace(outcome, rejected=True)
+            return Result(outcome, parsed.get("leaving"))
     except (KeyError, TypeError, ValueError, HeadwaterError) as exc:
         raise ValueError(f"unreadable pipe message: {exc}") from None
     raise ValueError(f"unreadable pipe message: unknown type {kind!r}")

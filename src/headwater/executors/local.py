@@ -6,7 +6,10 @@ for up to ``parallelism + queued_ahead`` attempts; when a worker is idle, the ex
 the returned :class:`Dispatch` payload down that worker's pipe. ``poll`` waits on every
 worker's result pipe and process sentinel at once (``multiprocessing.connection.wait``: no
 sleeping loop), hands the keys queued ahead to the workers that just reported (before the
-scheduler writes anything), and returns the outcomes that are ready.
+scheduler writes anything), and returns the outcomes that are ready. With ``standby=True``
+(the scheduler's: its worker function claims each attempt) a busy worker also holds its
+next key in its pipe and starts it the moment its current attempt ends
+(:mod:`headwater.executors.local_standby`).
 
 Workers start **on demand**: a queued key with no idle worker starts one, while fewer than
 ``parallelism`` are in the pool, never more than the keys waiting; the key goes to it once
@@ -58,42 +61,35 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from multiprocessing.connection import wait
-from typing import Any
 
 from headwater.clock import Clock, SystemClock
 from headwater.engine.records import AttemptKey, AttemptOutcome
 from headwater.exceptions import HeadwaterError
-from headwater.executors import _worker
-from headwater.executors._worker import exception_text, failed_outcome
+from headwater.executors import local_standby
 from headwater.executors.adopted_workers import AdoptedWorkers
 from headwater.executors.base import AttemptStarted, Executor
 from headwater.executors.local_deadlines import WorkerDeadlines
+from headwater.executors.local_pool import KILLED, WorkerPool
 from headwater.executors.local_worker_starts import START_METHODS, WorkerStarts
-from headwater.executors.local_workers import (
-    Dispatch,
-    WorkerHandle,
-    WorkerInfo,
-    described,
-    stop_workers,
-)
-from headwater.executors.process_tree import exit_text
+from headwater.executors.local_workers import Dispatch, WorkerHandle, WorkerInfo, stop_workers
 from headwater.executors.start_failures import WorkerStartError
 
 __all__ = ["Dispatch", "LocalExecutor", "WorkerInfo", "WorkerStartError"]
 
 log = logging.getLogger(__name__)
 
-_PIPE_CLOSED_WAIT_S = 1.0
-"""How long a worker whose pipe closed may take to exit before it is terminated."""
 
-
-class LocalExecutor(Executor):
+class LocalExecutor(WorkerPool, Executor):
     """Runs attempts in up to ``parallelism`` worker processes, holding up to ``queued_ahead``
     more until one is free; see the module docstring.
 
     ``preload`` names more modules for the fork server to import once, such as what the
     worker function imports lazily (``"headwater.runtime.task_runner"``, the store).
+
+    ``standby=True`` sends each busy worker its next key to hold, and may send a key to two
+    workers (an idle one takes over a key waiting behind a long attempt): only for a worker
+    function that claims each attempt and refuses one already started elsewhere, as
+    headwater's does.
 
     Not thread-safe: one thread (the scheduler's) calls every method. With
     ``start_method="spawn"`` that thread must also outlive the workers, as the kernel's
@@ -127,6 +123,7 @@ class LocalExecutor(Executor):
         start_method: str = "forkserver",
         preload: Sequence[str] = (),
         queued_ahead: int = 0,
+        standby: bool = False,
     ) -> None:
         if parallelism < 1:
             raise HeadwaterError(f"parallelism must be at least 1, not {parallelism}")
@@ -146,6 +143,7 @@ class LocalExecutor(Executor):
             )
         self.parallelism = parallelism
         self.queued_ahead = queued_ahead
+        self.standby = standby
         self.worker_function = worker_function
         self._prepare = prepare
         self._kill_grace_s = kill_grace_s
@@ -166,6 +164,7 @@ class LocalExecutor(Executor):
         self._adopted = AdoptedWorkers(self._hostname, kill_grace_s)
         self._finished: list[tuple[AttemptKey, AttemptOutcome]] = []
         self._started_events: list[AttemptStarted] = []
+        self._too_big: AttemptKey | None = None
         self._started = False
         self._at_exit: Callable[[], None] | None = None
 
@@ -266,13 +265,12 @@ class LocalExecutor(Executor):
         if key in self._queue:
             self._queue.remove(key)
             return
-        if self._adopted.kill(key, "killed on request; worker process terminated", self._now()):
+        if self._adopted.kill(key, KILLED, self._now()):
             return
         for worker in self._workers:
             if worker.key == key and worker.ending is None:
-                self._deadlines.terminate(
-                    worker, "killed on request; worker process terminated", self._now()
-                )
+                self._deadlines.terminate(worker, KILLED, self._now())
+        local_standby.kill(self._workers, key)
 
     def adopt(
         self,
@@ -306,195 +304,8 @@ class LocalExecutor(Executor):
         """The worker processes there are now (starting, idle, busy or on their way out)."""
         return [w.info.pid for w in self._workers]
 
-    # -- workers -------------------------------------------------------------------------------
-
-    def _start_worker(self) -> None:
-        """Start one more worker, unless starts are backing off after failures."""
-        worker = self._starts.start(self._now())
-        if worker is not None:
-            self._workers.append(worker)
-
-    def _dispatch(self) -> None:
-        """Hand queued keys to idle workers; start workers for the keys left over, one per
-        key, while fewer than ``parallelism`` are in the pool."""
-        while self._queue and self._started:
-            worker = next((w for w in self._workers if w.idle), None)
-            if worker is None:
-                break
-            self._send(worker, self._queue.popleft())
-        if not self._started or not self._queue:
-            return
-        in_pool = [w for w in self._workers if w.in_pool]
-        starting = sum(1 for w in in_pool if not w.ready)
-        wanted = min(len(self._queue) - starting, self.parallelism - len(in_pool))
-        for _ in range(wanted):
-            before = len(self._workers)
-            self._start_worker()
-            if len(self._workers) == before:
-                return  # backing off, or the start failed
-
-    def _send(self, worker: WorkerHandle, key: AttemptKey) -> None:
-        try:
-            dispatch = self._prepare(key, worker.info)
-        except Exception as exc:
-            log.exception("prepare() failed for %s", described(key))
-            self._fail(key, f"could not prepare the attempt: {exception_text(exc)}")
-            return
-        if dispatch is None:
-            return
-        try:
-            data = _worker.encode(_worker.Run(dispatch.payload))
-        except Exception as exc:
-            text = exception_text(exc)
-            self._fail(key, f"the attempt's payload cannot be sent to a worker: {text}")
-            return
-        worker.key = key
-        worker.idle_since = None
-        self._deadlines.sent(worker, dispatch.timeout_s, self._now())
-        assert worker.conn is not None
-        info = worker.info
-        self._started_events.append(AttemptStarted(key, info.hostname, info.pid, self._clock.now()))
-        try:
-            worker.conn.send_bytes(data)
-        except OSError:
-            pass  # the worker just died: its sentinel reports the attempt as lost
-
-    def _fail(self, key: AttemptKey, error: str) -> None:
-        self._finished.append((key, failed_outcome(error)))
-
-    def _collect(self, timeout: float) -> None:
-        """Wait up to ``timeout`` for results and worker deaths, and take them in."""
-        waitables: dict[Any, WorkerHandle] = {}
-        for worker in self._workers:
-            if worker.conn is not None:
-                waitables[worker.conn] = worker
-            waitables[worker.process.sentinel] = worker
-        adopted = self._adopted.waitables()
-        if not waitables and not adopted:
-            return
-        ready = wait([*waitables, *adopted], timeout)
-        dead = []
-        for obj in ready:
-            if obj not in waitables:
-                assert isinstance(obj, int)  # a pidfd
-                self._finished.append(self._adopted.ended(obj))
-                continue
-            worker = waitables[obj]
-            if isinstance(obj, int):
-                dead.append(worker)
-            elif worker.conn is not None:
-                self._read(worker)
-        for worker in dead:
-            self._reap(worker)
-
-    def _read(self, worker: WorkerHandle) -> None:
-        conn = worker.conn
-        assert conn is not None
-        try:
-            while conn.poll():
-                data = conn.recv_bytes()
-                try:
-                    message = _worker.decode(data)
-                except Exception as exc:
-                    message = _worker.Result(
-                        failed_outcome(f"the worker's result cannot be read: {exception_text(exc)}")
-                    )
-                self._on_message(worker, message)
-        except (EOFError, OSError):
-            conn.close()
-            worker.conn = None
-            if worker.ending is None:
-                # It died or is dying: its exit status is on the sentinel in a moment.
-                worker.process.join(_PIPE_CLOSED_WAIT_S)
-                if worker.process.exitcode is None:
-                    self._deadlines.terminate(
-                        worker, "worker process closed its pipe to the executor", self._now()
-                    )
-
-    def _on_message(self, worker: WorkerHandle, message: Any) -> None:
-        if isinstance(message, _worker.Ready):
-            self._starts.ready(worker, self._now())
-            if self._queue and worker.in_pool:
-                self._send(worker, self._queue.popleft())  # the key it was started for
-            return
-        if isinstance(message, _worker.StartFailed):
-            worker.start_failure = message.reason
-            return
-        if not isinstance(message, _worker.Result) or worker.key is None:
-            log.warning(
-                "Ignoring an unexpected message from %s: %r", worker.info.worker_id, message
-            )
-            return
-        if worker.ending is not None:
-            return  # being killed: reported with the reason once the process is gone
-        self._finished.append((worker.key, message.outcome))
-        worker.key = worker.timeout_s = worker.deadline = None
-        worker.idle_since = self._now()
-        if message.leaving is not None:
-            worker.leaving = True
-            log.info(
-                "Worker %s (pid %d) %s: replacing it",
-                worker.info.worker_id,
-                worker.info.pid,
-                message.leaving,
-            )
-
-    def _reap(self, worker: WorkerHandle) -> None:
-        """The worker process has exited: report its attempt if it had one, forget it."""
-        if worker.conn is not None:
-            self._read(worker)  # a last result may be waiting in the pipe
-        worker.process.join()
-        code = worker.process.exitcode
-        if worker.key is not None:
-            self._fail(worker.key, worker.ending or _death_reason(code))
-        elif not worker.ready and worker.ending is None and self._started:
-            self._starts.failed_to_start(worker, code, self._now())
-        elif worker.in_pool and self._started:
-            log.warning(
-                "Worker %s (pid %d) exited while idle (%s)",
-                worker.info.worker_id,
-                worker.info.pid,
-                exit_text(code),
-            )
-        self._workers.remove(worker)
-        worker.release()
-        if worker.retired and not self._workers:
-            self._stop_fork_server()
-
-    def _stop_fork_server(self) -> None:
-        if not self._workers:
-            self._starts.stop_fork_server()
-
-    def _raise_if_workers_cannot_start(self) -> None:
-        error = self._starts.failures.error
-        if error is not None:
-            raise error
-
-    # -- deadlines: timeouts, kills, idle workers ------------------------------------------------
-
-    def _check_deadlines(self) -> None:
-        now = self._now()
-        self._adopted.check_deadlines(now)
-        self._deadlines.check(self._workers, now)
-
-    def _next_deadline_in(self) -> float:
-        """Seconds until the next deadline on the clock (infinity if none)."""
-        deadlines = self._deadlines.deadlines(self._workers) + self._adopted.deadlines()
-        if self._queue and self._starts.failures.count and not self._starts.failures.error:
-            deadlines.append(self._starts.failures.next_start_at)
-        if not deadlines:
-            return float("inf")
-        return min(deadlines) - self._now()
-
-    def _now(self) -> float:
-        return self._clock.now().timestamp()
-
 
 def _stop_at_exit(ref: weakref.ref[LocalExecutor]) -> None:
     executor = ref()
     if executor is not None:
         executor.stop()
-
-
-def _death_reason(code: int | None) -> str:
-    return f"worker process {exit_text(code)} while running the task"

@@ -22,9 +22,11 @@ from headwater.executors.process_tree import kill_child_groups, main_script_hidd
 
 __all__ = [
     "Dispatch",
+    "Standby",
     "WorkerHandle",
     "WorkerInfo",
     "described",
+    "send_to",
     "start_worker",
     "stop_fork_server",
     "stop_workers",
@@ -62,6 +64,22 @@ class Dispatch:
 
 
 @dataclass(eq=False)
+class Standby:
+    """An attempt sent to a busy worker, to start the moment its current attempt ends."""
+
+    key: AttemptKey
+    data: bytes
+    """The ``Run`` message as sent (sent again as is to a worker that takes it over)."""
+    timeout_s: float | None
+    taken_over: bool = False
+    """Also sent to a worker that went idle first: whichever claims it runs it (the
+    other's claim is refused), and this worker's copy is no longer the executor's to
+    report, put back or start."""
+    killed: bool = False
+    """``kill`` asked for it while it waited: its worker is terminated if it starts it."""
+
+
+@dataclass(eq=False)
 class WorkerHandle:
     """The executor's view of one worker process."""
 
@@ -77,6 +95,10 @@ class WorkerHandle:
     """Clock time since which the ready worker has had no attempt."""
     key: AttemptKey | None = None
     """The attempt sent to this worker and not reported yet."""
+    standby: Standby | None = None
+    """The attempt waiting in this busy worker's pipe, if any."""
+    ended_while_ending: bool = False
+    """The worker reported its attempt after it was told to end: it read its standby."""
     timeout_s: float | None = None
     deadline: float | None = None
     """Clock time after which the attempt is killed (timeout_s + kill_grace_s)."""
@@ -97,6 +119,13 @@ class WorkerHandle:
     def idle(self) -> bool:
         """Ready for an attempt now."""
         return self.in_pool and self.ready and self.key is None and self.conn is not None
+
+    @property
+    def can_stand_by(self) -> bool:
+        """Busy, staying, and with no attempt waiting in its pipe yet."""
+        return (
+            self.in_pool and self.key is not None and self.standby is None and self.conn is not None
+        )
 
     def sigkill(self) -> None:
         """SIGKILL the worker, and first its children's process groups, which it would
@@ -134,6 +163,15 @@ def start_worker(
         theirs.close()
     assert process.pid is not None
     return WorkerHandle(WorkerInfo(options.worker_id, process.pid, hostname, now), process, ours)
+
+
+def send_to(worker: WorkerHandle, data: bytes) -> None:
+    """Send one encoded message down ``worker``'s pipe."""
+    assert worker.conn is not None
+    try:
+        worker.conn.send_bytes(data)
+    except OSError:
+        pass  # the worker just died: its sentinel reports its attempt as lost
 
 
 def stop_workers(workers: list[WorkerHandle], kill_grace_s: float) -> None:

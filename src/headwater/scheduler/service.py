@@ -74,6 +74,7 @@ def local_executor_factory(settings: Settings) -> Callable[[Scheduler], Executor
             clock=scheduler.clock,
             preload=worker_preload(settings),
             queued_ahead=config.queued_ahead,
+            standby=True,  # run_payload claims each attempt before it runs it
         )
 
     return factory

@@ -1,0 +1,113 @@
+"""Standbys: the next attempt waiting in a busy worker's pipe, so that the worker starts it
+the moment its current one ends, without waiting for the scheduler.
+
+Without them a worker that ends an attempt sends its result and waits for the scheduler to
+read it and send the next one; the scheduler may be writing a transaction or off the CPU
+meanwhile (on two CPUs, a third of a worker's time went to that wait). The
+:class:`~headwater.executors.local.LocalExecutor` sends them (``standby=True``) only with
+keys left in its queue once every idle worker has one and the workers that are starting
+have theirs, one per busy worker, at most :data:`STANDBY_MAX_BYTES` each. What the executor
+does with a worker's standby:
+
+* the worker reports its attempt: it has read its standby and started it, so the standby
+  becomes its current attempt (reported started, its timeout counted from now);
+* the worker reports and leaves (recycled): it exits without reading its standby, which
+  goes back to the front of the queue;
+* a worker goes idle with nothing queued: it **takes over** a standby waiting behind
+  another worker's attempt (which may run for hours). The standby is then in two pipes;
+  the worker function claims an attempt before running it (headwater's does:
+  :mod:`headwater.runtime.recorded_attempt`), so only one of the two runs it, and the other
+  reports it ``rejected`` (the scheduler ignores that report). This is why the executor
+  sends standbys only when told its worker function claims;
+* ``kill`` of a standby: it cannot be taken out of the pipe, so its worker is terminated
+  if it starts it (reported FAILED "killed ...", as a running attempt's kill is);
+* the worker dies or is terminated: a standby it never read goes back to the queue; one
+  it may have started (it reported its attempt after it was told to end) is reported
+  FAILED, as an attempt cut short.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from headwater.engine.records import AttemptKey
+from headwater.executors.local_workers import Standby, WorkerHandle, send_to
+
+__all__ = [
+    "STANDBY_MAX_BYTES",
+    "fits",
+    "hold",
+    "kill",
+    "left_behind",
+    "promote",
+    "requeue",
+    "take_over",
+]
+
+STANDBY_MAX_BYTES = 32 * 1024
+"""The largest message sent to a busy worker: it waits in the pipe's buffer (on Linux 64 KiB
+or more) until the worker reads it, and a bigger one would block the executor until then."""
+
+StartOn = Callable[[WorkerHandle, AttemptKey, float | None, bytes | None, bool], None]
+"""``LocalExecutor._start_on``: the worker runs the key now (sending it the bytes, if any;
+reporting it started if the last argument is true)."""
+
+
+def fits(data: bytes) -> bool:
+    return len(data) <= STANDBY_MAX_BYTES
+
+
+def hold(worker: WorkerHandle, key: AttemptKey, data: bytes, timeout_s: float | None) -> None:
+    """Send ``worker`` (busy) the attempt ``key`` to start after its current one."""
+    worker.standby = Standby(key, data, timeout_s)
+    send_to(worker, data)
+
+
+def promote(worker: WorkerHandle, start_on: StartOn) -> bool:
+    """``worker`` reported its attempt and stays: its standby, if any, is its attempt now.
+    True if that standby was killed while it waited (the caller terminates the worker)."""
+    standby, worker.standby = worker.standby, None
+    if standby is None:
+        return False
+    # A standby taken over was reported started with the worker that took it.
+    announce = not standby.taken_over and not standby.killed
+    start_on(worker, standby.key, standby.timeout_s, None, announce)
+    return standby.killed
+
+
+def left_behind(worker: WorkerHandle) -> Standby | None:
+    """The standby of ``worker``, which ends: forgotten here, returned if the executor
+    still answers for it (not taken over by another worker, not killed)."""
+    standby, worker.standby = worker.standby, None
+    if standby is None or standby.taken_over or standby.killed:
+        return None
+    return standby
+
+
+def take_over(workers: list[WorkerHandle], start_on: StartOn) -> None:
+    """Each idle worker takes over a standby waiting behind another worker's attempt."""
+    for worker in workers:
+        if not worker.idle:
+            continue
+        holder = next(
+            (w for w in workers if w.standby is not None and not w.standby.taken_over), None
+        )
+        if holder is None:
+            return
+        assert holder.standby is not None
+        standby = holder.standby
+        standby.taken_over = True
+        start_on(worker, standby.key, standby.timeout_s, standby.data, True)
+
+
+def kill(workers: list[WorkerHandle], key: AttemptKey) -> None:
+    """Mark ``key`` killed wherever it waits as a standby."""
+    for worker in workers:
+        if worker.standby is not None and worker.standby.key == key:
+            worker.standby.killed = True
+
+
+def requeue(queue: deque[AttemptKey], standby: Standby | None) -> None:
+    if standby is not None:
+        queue.appendleft(standby.key)

@@ -1,0 +1,198 @@
+"""LocalExecutor with ``standby=True``: a busy worker holds its next attempt in its pipe and
+starts it the moment its current one ends, without waiting for the executor.
+
+The attempts that may be sent to two workers claim themselves first (``claimed`` in
+``worker_tasks.py``, as headwater's worker function claims its attempt row), so the tests
+can tell which worker ran them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from local_pools import Pool, wait_until
+
+from headwater.clock import FakeClock
+from headwater.engine.records import AttemptKey
+from headwater.engine.states import TaskInstanceState
+from headwater.executors.local_standby import STANDBY_MAX_BYTES
+
+SUCCESS = TaskInstanceState.SUCCESS
+FAILED = TaskInstanceState.FAILED
+
+
+def _prepared(p: Pool) -> list[AttemptKey]:
+    return [key for key, _ in p.prepared]
+
+
+def _pump_until(p: Pool, condition: Callable[[], bool], what: str) -> list[AttemptKey]:
+    """Heartbeat (no attempt ends meanwhile) until ``condition``; the keys started."""
+    started: list[AttemptKey] = []
+
+    def pumped() -> bool:
+        p.executor.heartbeat()
+        started.extend(event.key for event in p.executor.started())
+        return condition()
+
+    wait_until(pumped, what)
+    return started
+
+
+def test_a_busy_worker_starts_its_standby_without_the_executor(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1, standby=True, queued_ahead=2)
+    release = tmp_path / "release"
+    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    second = p.submit("second", "write", path=str(tmp_path / "second"))
+    third = p.submit("third", "noop")
+
+    started = _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
+    assert started == [first]  # the second waits in the pipe: not started yet
+    assert list(p.executor.running()) == [first]
+    assert p.executor.waiting() == 1  # the third, in the executor's queue
+
+    release.write_text("go")
+    # Nobody polls the executor: the worker goes on to the second attempt by itself.
+    wait_until((tmp_path / "second").exists, "the worker to run the second attempt")
+
+    got = dict(p.collect(3))
+    assert {key: o.state for key, o in got.items()} == {
+        first: SUCCESS,
+        second: SUCCESS,
+        third: SUCCESS,
+    }
+    assert len({o.rendered_fields["pid"] for o in got.values()}) == 1
+    assert [e.key for e in p.executor.started()] == [second, third]  # as each one began
+    assert _prepared(p) == [first, second, third]  # each prepared once
+
+
+def test_an_idle_worker_takes_over_a_standby_waiting_behind_a_long_attempt(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    p = pool(parallelism=2, standby=True, queued_ahead=2)
+    long_release, short_release = tmp_path / "long-go", tmp_path / "short-go"
+    long = p.submit("long", "hold", ready=str(tmp_path / "long"), release=str(long_release))
+    p.wait_until((tmp_path / "long").exists, "the long attempt to start")
+    short = p.submit("short", "hold", ready=str(tmp_path / "short"), release=str(short_release))
+    p.wait_until((tmp_path / "short").exists, "the short attempt to start")
+    after = p.submit("after", "claimed", claims=str(claims), name="after")
+    _pump_until(p, lambda: after in _prepared(p), "the next attempt to be sent ahead")
+    long_pid = p.pid_of(long)
+    assert p.pid_of(after) == long_pid  # it waits behind the long attempt
+
+    short_release.write_text("go")
+    got = dict(p.collect(2))
+    # The worker that went idle took it over rather than leave it behind the long one.
+    assert got[short].state is SUCCESS and got[after].state is SUCCESS
+    assert got[after].rendered_fields["pid"] == got[short].rendered_fields["pid"] != long_pid
+    assert (claims / "after").read_text() == str(got[short].rendered_fields["pid"])
+
+    long_release.write_text("go")
+    outcomes = dict(p.collect(2))
+    assert outcomes[long].state is SUCCESS
+    # Its own copy, read once the long attempt ended, was refused by the claim.
+    assert outcomes[after].rejected and outcomes[after].rendered_fields["pid"] == long_pid
+    assert [e.key for e in p.executor.started()].count(after) == 1  # reported started once
+    assert not p.executor.has_work
+
+
+def test_a_standby_killed_while_it_waits_ends_its_worker_once_started(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1, standby=True, queued_ahead=2)
+    release = tmp_path / "release"
+    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    doomed = p.submit("doomed", "noop")
+    _pump_until(p, lambda: doomed in _prepared(p), "the second to be sent ahead")
+    first_pid = p.pid_of(first)
+
+    p.executor.kill(doomed)
+    release.write_text("go")
+
+    got = dict(p.collect(2))
+    assert got[first].state is SUCCESS
+    assert got[doomed].state is FAILED
+    assert got[doomed].error == "killed on request; worker process terminated"
+    assert doomed not in [e.key for e in p.executor.started()]
+    wait_until(lambda: first_pid not in p.executor.worker_pids(), "the worker to be gone")
+    after = p.submit("after", "noop")
+    assert p.outcome(after).rendered_fields["pid"] != first_pid
+
+
+def test_a_recycled_worker_leaves_its_standby_to_the_next_worker(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1, standby=True, queued_ahead=2, max_tasks_per_worker=1)
+    release = tmp_path / "release"
+    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    second = p.submit("second", "noop")
+    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
+
+    release.write_text("go")
+
+    got = dict(p.collect(2))
+    assert got[first].state is SUCCESS and got[second].state is SUCCESS
+    assert got[second].rendered_fields["pid"] != got[first].rendered_fields["pid"]
+    assert _prepared(p).count(second) == 2  # prepared again for the worker that ran it
+
+
+def test_a_standby_left_in_a_dead_workers_pipe_runs_on_the_next_worker(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1, standby=True, queued_ahead=2)
+    first = p.submit("first", "wait", ready=str(tmp_path / "first"))
+    second = p.submit("second", "noop")
+    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
+    first_pid = p.pid_of(first)
+
+    os.kill(first_pid, signal.SIGKILL)
+
+    got = dict(p.collect(2))
+    assert got[first].state is FAILED
+    assert got[first].error == "worker process died with signal SIGKILL while running the task"
+    assert got[second].state is SUCCESS  # it never started: it ran elsewhere, not failed
+    assert got[second].rendered_fields["pid"] != first_pid
+
+
+def test_a_standby_behind_an_attempt_that_times_out_runs_on_the_next_worker(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    p = pool(parallelism=1, standby=True, queued_ahead=2, clock=clock, kill_grace_s=1.0)
+    slow = p.submit("slow", "wait", timeout_s=5.0, ready=str(tmp_path / "slow"))
+    second = p.submit("second", "noop")
+    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
+
+    clock.advance(timedelta(seconds=6.5))  # past the timeout and its grace
+
+    got = dict(p.collect(2))
+    assert got[slow].error == "timed out after 5 s (execution_timeout); worker killed"
+    assert got[second].state is SUCCESS
+    assert got[second].rendered_fields["pid"] != p.pid_of(slow)
+
+
+def test_a_message_too_big_for_a_pipe_waits_in_the_queue(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    p = pool(parallelism=1, standby=True, queued_ahead=2)
+    release = tmp_path / "release"
+    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    big = p.submit("big", "write", path=str(tmp_path / "big"), text="x" * STANDBY_MAX_BYTES)
+    _pump_until(p, lambda: big in _prepared(p), "the executor to look at the big one")
+    for _ in range(5):
+        p.executor.heartbeat()
+    assert _prepared(p).count(big) == 1  # looked at once while the first runs, not each time
+    assert p.executor.waiting() == 1  # not sent: a full pipe would block the executor
+
+    release.write_text("go")
+
+    got = dict(p.collect(2))
+    assert got[first].state is SUCCESS and got[big].state is SUCCESS
+    assert (tmp_path / "big").stat().st_size == STANDBY_MAX_BYTES
