@@ -177,9 +177,10 @@ def test_ends_are_gathered_while_enough_is_queued_ahead_for_the_workers(
 ) -> None:
     scheduler = make(ahead=16)
     executor = scripted(scheduler)
-    # Eight or more held (half of 16): no worker waits for the write, so more ends are taken
-    # (each poll waits no longer than what is left of the gathering) until the queue runs low.
-    timeouts = _scripted_polls(monkeypatch, executor, [(12, "a"), (9, "b"), (8, "c"), (7, "d")])
+    # Four or more held (a quarter of 16): no worker waits for the write, so more ends are
+    # taken (each poll waits no longer than what is left of the gathering) until the queue
+    # runs low.
+    timeouts = _scripted_polls(monkeypatch, executor, [(12, "a"), (5, "b"), (4, "c"), (3, "d")])
     finished = scheduler.poll_executor(1.0)
     assert [key for key, _ in finished] == ["a", "b", "c", "d"]
     assert timeouts[0] == 1.0 and all(0 < t <= 0.01 for t in timeouts[1:])
@@ -190,8 +191,8 @@ def test_ends_are_written_at_once_when_the_workers_may_wait_for_them(
 ) -> None:
     scheduler = make(ahead=16)
     executor = scripted(scheduler)
-    _scripted_polls(monkeypatch, executor, [(7, "a"), (12, "b")])
-    assert [key for key, _ in scheduler.poll_executor(1.0)] == ["a"]  # fewer than eight held
+    _scripted_polls(monkeypatch, executor, [(3, "a"), (12, "b")])
+    assert [key for key, _ in scheduler.poll_executor(1.0)] == ["a"]  # fewer than four held
 
     executor.queued_ahead = 0  # nothing is ever queued ahead: the workers wait for each write
     _scripted_polls(monkeypatch, executor, [(0, "a"), (0, "b")])
