@@ -6,7 +6,8 @@ read it and send the next one; the scheduler may be writing a transaction or off
 meanwhile (on two CPUs, a third of a worker's time went to that wait). The
 :class:`~headwater.executors.local.LocalExecutor` sends them (``standby=True``) only with
 keys left in its queue once every idle worker has one and the workers that are starting
-have theirs, one per busy worker, at most :data:`STANDBY_MAX_BYTES` each. What the executor
+have theirs, one per busy worker, at most :data:`STANDBY_MAX_BYTES` each (or what the pipe
+holds, if less). What the executor
 does with a worker's standby:
 
 * the worker reports its attempt: it has read its standby and started it, so the standby
@@ -28,6 +29,8 @@ does with a worker's standby:
 
 from __future__ import annotations
 
+import functools
+import socket
 from collections import deque
 from collections.abc import Callable
 
@@ -46,8 +49,10 @@ __all__ = [
 ]
 
 STANDBY_MAX_BYTES = 32 * 1024
-"""The largest message sent to a busy worker: it waits in the pipe's buffer (on Linux 64 KiB
-or more) until the worker reads it, and a bigger one would block the executor until then."""
+"""The largest message sent to a busy worker: it waits in the pipe's buffer until the worker
+reads it, and one that does not fit would block the executor until then. Less where the
+pipes' buffers are small (half of a socket pair's send buffer: Linux gives about 200 KiB,
+macOS 8 KiB)."""
 
 StartOn = Callable[[WorkerHandle, AttemptKey, float | None, bytes | None, bool], None]
 """``LocalExecutor._start_on``: the worker runs the key now (sending it the bytes, if any;
@@ -55,7 +60,20 @@ reporting it started if the last argument is true)."""
 
 
 def fits(data: bytes) -> bool:
-    return len(data) <= STANDBY_MAX_BYTES
+    """Whether a message of ``data`` may wait in a busy worker's pipe."""
+    return len(data) <= _largest()
+
+
+@functools.cache
+def _largest() -> int:
+    # The executor's pipes to its workers are socket pairs (multiprocessing.Pipe).
+    ours, theirs = socket.socketpair()
+    try:
+        buffer = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    finally:
+        ours.close()
+        theirs.close()
+    return min(STANDBY_MAX_BYTES, buffer // 2)
 
 
 def hold(worker: WorkerHandle, key: AttemptKey, data: bytes, timeout_s: float | None) -> None:
