@@ -196,3 +196,28 @@ def test_a_message_too_big_for_a_pipe_waits_in_the_queue(
     got = dict(p.collect(2))
     assert got[first].state is SUCCESS and got[big].state is SUCCESS
     assert (tmp_path / "big").stat().st_size == STANDBY_MAX_BYTES
+
+
+def test_a_standby_its_worker_started_while_being_stopped_is_reported_failed(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> None:
+    # The first attempt swallows the SIGTERM of its kill and ends well: the worker reads its
+    # standby and starts it before the SIGKILL comes. The executor cannot put that one back
+    # (it started): it reports it failed, saying why.
+    p = pool(parallelism=1, standby=True, queued_ahead=2, kill_grace_s=0.5)
+    first = p.submit("first", "swallow_term", ready=str(tmp_path / "first"))
+    second = p.submit("second", "wait", ready=str(tmp_path / "second"))
+    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
+    p.wait_until((tmp_path / "first").exists, "the first attempt to start")
+
+    p.executor.kill(first)
+
+    got = dict(p.collect(2))
+    assert (tmp_path / "second").exists()  # it did start
+    assert got[first].error == "killed on request; worker process terminated"
+    assert got[second].state is FAILED
+    assert got[second].error == (
+        "its worker was stopped as it started this attempt "
+        "(the one before: killed on request; worker process terminated)"
+    )
+    assert _prepared(p).count(second) == 1  # not sent again

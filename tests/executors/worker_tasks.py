@@ -104,6 +104,17 @@ def hog(mb: int) -> AttemptOutcome:
     return _success()
 
 
+def swallow_term(ready: str) -> AttemptOutcome:
+    """Waits (a minute at most) and ends well when SIGTERM arrives, as a task that catches
+    everything would."""
+    Path(ready).write_text(str(os.getpid()))
+    try:
+        time.sleep(60)
+    except BaseException:  # the worker's SIGTERM exception: swallowed
+        pass
+    return _success()
+
+
 def write(path: str, text: str = "ran") -> AttemptOutcome:
     Path(path).write_text(text)
     return _success()
@@ -144,5 +155,6 @@ ACTIONS = {
         hog,
         write,
         claimed,
+        swallow_term,
     )
 }

@@ -256,7 +256,8 @@ class WorkerPool:
         standby = local_standby.left_behind(worker)
         if standby is not None and worker.ended_while_ending:
             # It reported its attempt after it was told to end, so it read its standby.
-            self._fail(standby.key, f"{reason} (it had just started this attempt)")
+            error = f"its worker was stopped as it started this attempt (the one before: {reason})"
+            self._fail(standby.key, error)
         elif self._started:
             local_standby.requeue(self._queue, standby)  # never read: run it elsewhere
         self._workers.remove(worker)

@@ -7,8 +7,7 @@ meanwhile (on two CPUs, a third of a worker's time went to that wait). The
 :class:`~headwater.executors.local.LocalExecutor` sends them (``standby=True``) only with
 keys left in its queue once every idle worker has one and the workers that are starting
 have theirs, one per busy worker, at most :data:`STANDBY_MAX_BYTES` each (or what the pipe
-holds, if less). What the executor
-does with a worker's standby:
+holds, if less). What the executor does with a worker's standby:
 
 * the worker reports its attempt: it has read its standby and started it, so the standby
   becomes its current attempt (reported started, its timeout counted from now);
@@ -19,7 +18,11 @@ does with a worker's standby:
   the worker function claims an attempt before running it (headwater's does:
   :mod:`headwater.runtime.recorded_attempt`), so only one of the two runs it, and the other
   reports it ``rejected`` (the scheduler ignores that report). This is why the executor
-  sends standbys only when told its worker function claims;
+  sends standbys only when told its worker function claims. It reports the attempt started
+  on the worker that took it over; in the rare race where the first worker ended its
+  attempt at that moment and claimed the standby first, the instance names the other
+  worker's pid while the attempt's row (which adoption after a restart reads) names the
+  right one;
 * ``kill`` of a standby: it cannot be taken out of the pipe, so its worker is terminated
   if it starts it (reported FAILED "killed ...", as a running attempt's kill is);
 * the worker dies or is terminated: a standby it never read goes back to the queue; one
