@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from local_pools import Pool, wait_until
 
@@ -42,12 +43,21 @@ def _pump_until(p: Pool, condition: Callable[[], bool], what: str) -> list[Attem
     return started
 
 
+def _first_held(
+    pool: Callable[..., Pool], tmp_path: Path, **options: Any
+) -> tuple[Pool, AttemptKey, Path]:
+    """One worker (and two attempts queued ahead) running "first", which holds until the
+    returned file is written."""
+    p = pool(parallelism=1, standby=True, queued_ahead=2, **options)
+    release = tmp_path / "release"
+    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    return p, first, release
+
+
 def test_a_busy_worker_starts_its_standby_without_the_executor(
     pool: Callable[..., Pool], tmp_path: Path
 ) -> None:
-    p = pool(parallelism=1, standby=True, queued_ahead=2)
-    release = tmp_path / "release"
-    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    p, first, release = _first_held(pool, tmp_path)
     second = p.submit("second", "write", path=str(tmp_path / "second"))
     third = p.submit("third", "noop")
 
@@ -106,9 +116,7 @@ def test_an_idle_worker_takes_over_a_standby_waiting_behind_a_long_attempt(
 def test_a_standby_killed_while_it_waits_ends_its_worker_once_started(
     pool: Callable[..., Pool], tmp_path: Path
 ) -> None:
-    p = pool(parallelism=1, standby=True, queued_ahead=2)
-    release = tmp_path / "release"
-    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    p, first, release = _first_held(pool, tmp_path)
     doomed = p.submit("doomed", "noop")
     _pump_until(p, lambda: doomed in _prepared(p), "the second to be sent ahead")
     first_pid = p.pid_of(first)
@@ -129,9 +137,7 @@ def test_a_standby_killed_while_it_waits_ends_its_worker_once_started(
 def test_a_recycled_worker_leaves_its_standby_to_the_next_worker(
     pool: Callable[..., Pool], tmp_path: Path
 ) -> None:
-    p = pool(parallelism=1, standby=True, queued_ahead=2, max_tasks_per_worker=1)
-    release = tmp_path / "release"
-    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    p, first, release = _first_held(pool, tmp_path, max_tasks_per_worker=1)
     second = p.submit("second", "noop")
     _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
 
@@ -181,9 +187,7 @@ def test_a_standby_behind_an_attempt_that_times_out_runs_on_the_next_worker(
 def test_a_message_too_big_for_a_pipe_waits_in_the_queue(
     pool: Callable[..., Pool], tmp_path: Path
 ) -> None:
-    p = pool(parallelism=1, standby=True, queued_ahead=2)
-    release = tmp_path / "release"
-    first = p.submit("first", "hold", ready=str(tmp_path / "first"), release=str(release))
+    p, first, release = _first_held(pool, tmp_path)
     big = p.submit("big", "write", path=str(tmp_path / "big"), text="x" * STANDBY_MAX_BYTES)
     _pump_until(p, lambda: big in _prepared(p), "the executor to look at the big one")
     for _ in range(5):
