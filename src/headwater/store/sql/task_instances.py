@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection as SAConnection
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headwater.db.convert import (
@@ -40,12 +40,17 @@ _KEY = ("dag_id", "run_id", "task_id", "map_index")
 _VALUES = tuple(c.name for c in TIS.c if c.name not in _KEY)
 
 # Updates an instance only if it is still what the writer read: (state, try_number). As the
-# upsert, it keeps the stored queued_at when the new row has none.
+# upsert, it keeps the stored queued_at when the new row has none. The state is compared
+# through coalesce() so that no plan can find the row through the index on ``state``: with
+# statistics that do not know the rows yet (a new database, a run of thousands of tasks
+# just created), PostgreSQL chose that index, and each instance's update walked every
+# instance in the same state (6,000 instances made ready at once: 2.8 s instead of 0.3).
+# Only the primary key finds the row (tests/db/test_write_plans.py).
 _COMPARE_AND_SET = (
     update(TIS)
     .where(
         *bound_key(TIS, _KEY),
-        TIS.c.state == bindparam("seen_state"),
+        func.coalesce(TIS.c.state, literal_column("''")) == bindparam("seen_state"),
         TIS.c.try_number == bindparam("seen_try_number"),
     )
     .values(
