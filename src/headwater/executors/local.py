@@ -261,7 +261,8 @@ class LocalExecutor(WorkerPool, Executor):
         self._raise_if_workers_cannot_start()
 
     def kill(self, key: AttemptKey) -> None:
-        """Drop ``key`` if queued; terminate its worker if running (reported by ``poll``)."""
+        """Drop ``key`` if queued; terminate its worker if running (reported by ``poll``),
+        or, if it waits in a busy worker's pipe, once that worker starts it."""
         if key in self._queue:
             self._queue.remove(key)
             return
