@@ -107,16 +107,21 @@ def fresh_postgres_database(admin_url: str, name: str) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_migrated_url(postgres_admin_url: str) -> str:
-    """This worker's database, migrated from scratch once per session."""
-    url = fresh_postgres_database(postgres_admin_url, worker_database())
+def migrated_postgres_database(admin_url: str, name: str) -> str:
+    """:func:`fresh_postgres_database`, migrated: new tables, never analyzed."""
+    url = fresh_postgres_database(admin_url, name)
     engine = create_db_engine(url)
     try:
         upgrade(engine)
     finally:
         engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated_url(postgres_admin_url: str) -> str:
+    """This worker's database, migrated from scratch once per session."""
+    return migrated_postgres_database(postgres_admin_url, worker_database())
 
 
 @pytest.fixture(scope="session")

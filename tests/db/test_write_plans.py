@@ -7,10 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from database_fixtures import fresh_postgres_database, worker_database
+from database_fixtures import migrated_postgres_database, worker_database
 from db_records import make_run, make_ti
-from headwater.db.engine import create_db_engine
-from headwater.db.migrate import upgrade
 from headwater.engine.states import TaskInstanceState
 from headwater.store.sql import SqlStore
 from headwater.store.sql.task_instances import _COMPARE_AND_SET, _KEY, _VALUES
@@ -21,13 +19,7 @@ S = TaskInstanceState
 @pytest.fixture
 def new_database(postgres_admin_url: str) -> str:
     """A database migrated just now: its tables have never been analyzed."""
-    url = fresh_postgres_database(postgres_admin_url, worker_database("_plans"))
-    engine = create_db_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+    return migrated_postgres_database(postgres_admin_url, worker_database("_plans"))
 
 
 def _plan(engine: Engine, params: dict[str, object]) -> str:
