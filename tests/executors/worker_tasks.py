@@ -115,6 +115,13 @@ def swallow_term(ready: str) -> AttemptOutcome:
     return _success()
 
 
+def fail_if_exists(path: str) -> AttemptOutcome:
+    """Fails, without claiming anything, once ``path`` exists (a DAG file edited since)."""
+    if Path(path).exists():
+        raise RuntimeError(f"{path} exists")
+    return _success()
+
+
 def write(path: str, text: str = "ran") -> AttemptOutcome:
     Path(path).write_text(text)
     return _success()
@@ -156,5 +163,6 @@ ACTIONS = {
         write,
         claimed,
         swallow_term,
+        fail_if_exists,
     )
 }

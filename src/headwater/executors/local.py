@@ -204,6 +204,16 @@ class LocalExecutor(WorkerPool, Executor):
         except Exception:
             log.exception("Could not read the workers' last results")
         stop_workers(self._workers, self._kill_grace_s)
+        for worker in self._workers:
+            if worker.conn is not None:
+                try:
+                    # An attempt that ended before its worker stopped is reported, and a
+                    # standby it went on to is reported started: the caller puts it back
+                    # as stopped (or applies what it recorded).
+                    self._read(worker)
+                except Exception:
+                    log.exception("Could not read the last results of %s", worker.info.worker_id)
+            worker.release()
         self._workers.clear()
         self._adopted.stop()
         self._stop_fork_server()

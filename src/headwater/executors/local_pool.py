@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Any
 
 from headwater.clock import Clock
 from headwater.engine.records import AttemptKey, AttemptOutcome
+from headwater.engine.states import TaskInstanceState
 from headwater.executors import _worker, local_standby
 from headwater.executors._worker import exception_text, failed_outcome
 from headwater.executors.adopted_workers import AdoptedWorkers
@@ -37,6 +39,8 @@ __all__ = ["KILLED", "WorkerPool"]
 log = logging.getLogger("headwater.executors.local")
 
 KILLED = "killed on request; worker process terminated"
+
+FAILED = TaskInstanceState.FAILED
 
 _PIPE_CLOSED_WAIT_S = 1.0
 """How long a worker whose pipe closed may take to exit before it is terminated."""
@@ -142,11 +146,14 @@ class WorkerPool:
         worker.idle_since = None
         self._deadlines.sent(worker, timeout_s, self._now())
         if announce:
-            info = worker.info
-            started = AttemptStarted(key, info.hostname, info.pid, self._clock.now())
-            self._started_events.append(started)
+            self._announce(worker, key)
         if data is not None:
             send_to(worker, data)
+
+    def _announce(self, worker: WorkerHandle, key: AttemptKey) -> None:
+        """Report that ``worker`` started ``key`` (``started()``)."""
+        info = worker.info
+        self._started_events.append(AttemptStarted(key, info.hostname, info.pid, self._clock.now()))
 
     def _fail(self, key: AttemptKey, error: str) -> None:
         self._finished.append((key, failed_outcome(error)))
@@ -215,12 +222,16 @@ class WorkerPool:
             )
             return
         if worker.ending is not None:
-            # Being killed: reported with the reason once the process is gone. It has read
-            # its standby, if it had one.
-            worker.ended_while_ending = True
+            # Being killed: reported with the reason once the process is gone. Unless it
+            # leaves, it may have gone on to its standby.
+            worker.ended_while_ending = message.leaving is None
             return
-        self._finished.append((worker.key, message.outcome))
+        outcome = message.outcome
+        if worker.runs_a_copy and not outcome.recorded and not outcome.rejected:
+            outcome = replace(outcome, rejected=True)  # not claimed here: the other reports
+        self._finished.append((worker.key, outcome))
         worker.key = worker.timeout_s = worker.deadline = None
+        worker.runs_a_copy = False
         worker.idle_since = self._now()
         if message.leaving is not None:
             worker.leaving = True
@@ -255,9 +266,11 @@ class WorkerPool:
             )
         standby = local_standby.left_behind(worker)
         if standby is not None and worker.ended_while_ending:
-            # It reported its attempt after it was told to end, so it read its standby.
+            # It may have read its standby, and claimed it, before it was stopped: reported
+            # started, then lost (the scheduler applies what it recorded, or runs it again).
+            self._announce(worker, standby.key)
             error = f"its worker was stopped as it started this attempt (the one before: {reason})"
-            self._fail(standby.key, error)
+            self._finished.append((standby.key, AttemptOutcome(FAILED, error=error, lost=True)))
         elif self._started:
             local_standby.requeue(self._queue, standby)  # never read: run it elsewhere
         self._workers.remove(worker)

@@ -17,17 +17,24 @@ holds, if less). What the executor does with a worker's standby:
   another worker's attempt (which may run for hours). The standby is then in two pipes;
   the worker function claims an attempt before running it (headwater's does:
   :mod:`headwater.runtime.recorded_attempt`), so only one of the two runs it, and the other
-  reports it ``rejected`` (the scheduler ignores that report). This is why the executor
+  reports it ``rejected`` (the scheduler ignores that report); a report of the first
+  worker's copy that it did not record (it failed before its claim: a DAG file edited
+  since) is made ``rejected`` too, as it is not the attempt's. This is why the executor
   sends standbys only when told its worker function claims. It reports the attempt started
   on the worker that took it over; in the rare race where the first worker ended its
   attempt at that moment and claimed the standby first, the instance names the other
   worker's pid while the attempt's row (which adoption after a restart reads) names the
-  right one;
+  right one. A standby that was killed, or whose worker is being stopped, is not taken
+  over;
 * ``kill`` of a standby: it cannot be taken out of the pipe, so its worker is terminated
   if it starts it (reported FAILED "killed ...", as a running attempt's kill is);
 * the worker dies or is terminated: a standby it never read goes back to the queue; one
-  it may have started (it reported its attempt after it was told to end) is reported
-  FAILED, as an attempt cut short.
+  it may have read (it reported its attempt after it was told to end, and was not
+  leaving) is reported started, then lost: the scheduler applies the outcome its claim
+  recorded, or runs it again without counting a retry;
+* :meth:`~headwater.executors.local.LocalExecutor.stop` reads what the stopped workers
+  sent last: a standby a worker went on to is reported started, so the scheduler puts it
+  back as stopped (or applies what it recorded).
 """
 
 from __future__ import annotations
@@ -94,6 +101,7 @@ def promote(worker: WorkerHandle, start_on: StartOn) -> bool:
     # A standby taken over was reported started with the worker that took it.
     announce = not standby.taken_over and not standby.killed
     start_on(worker, standby.key, standby.timeout_s, None, announce)
+    worker.runs_a_copy = standby.taken_over
     return standby.killed
 
 
@@ -111,15 +119,25 @@ def take_over(workers: list[WorkerHandle], start_on: StartOn) -> None:
     for worker in workers:
         if not worker.idle:
             continue
-        holder = next(
-            (w for w in workers if w.standby is not None and not w.standby.taken_over), None
-        )
+        holder = next((w for w in workers if _may_take_over(w)), None)
         if holder is None:
             return
         assert holder.standby is not None
         standby = holder.standby
         standby.taken_over = True
         start_on(worker, standby.key, standby.timeout_s, standby.data, True)
+
+
+def _may_take_over(worker: WorkerHandle) -> bool:
+    """Whether ``worker`` holds a standby another worker may take over: not one killed, nor
+    one of a worker being stopped (which may have started it: it is its to report)."""
+    standby = worker.standby
+    return (
+        standby is not None
+        and not standby.taken_over
+        and not standby.killed
+        and worker.ending is None
+    )
 
 
 def kill(workers: list[WorkerHandle], key: AttemptKey) -> None:

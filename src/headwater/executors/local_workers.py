@@ -98,7 +98,11 @@ class WorkerHandle:
     standby: Standby | None = None
     """The attempt waiting in this busy worker's pipe, if any."""
     ended_while_ending: bool = False
-    """The worker reported its attempt after it was told to end: it read its standby."""
+    """The worker reported its attempt after it was told to end (and does not leave): it
+    may have read its standby and started it."""
+    runs_a_copy: bool = False
+    """The current attempt is a standby another worker took over: a report of it that this
+    worker did not record is not the attempt's (the other worker's claim won)."""
     timeout_s: float | None = None
     deadline: float | None = None
     """Clock time after which the attempt is killed (timeout_s + kill_grace_s)."""
@@ -177,7 +181,8 @@ def send_to(worker: WorkerHandle, data: bytes) -> None:
 def stop_workers(workers: list[WorkerHandle], kill_grace_s: float) -> None:
     """Stop ``workers`` and wait for them: idle ones are asked to exit, busy and starting
     ones get SIGTERM (their tasks unwind), SIGKILL for those still there after
-    ``kill_grace_s``. Their handles are released."""
+    ``kill_grace_s``. Their pipes stay open, with what the workers sent last, until the
+    caller releases them."""
     for worker in workers:
         if worker.process.exitcode is not None:
             continue
@@ -199,7 +204,7 @@ def stop_workers(workers: list[WorkerHandle], kill_grace_s: float) -> None:
     for worker in pending.values():
         worker.sigkill()
     for worker in workers:
-        worker.release()
+        worker.process.join()
 
 
 def stop_fork_server() -> None:
