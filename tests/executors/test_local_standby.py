@@ -54,6 +54,22 @@ def _first_held(
     return p, first, release
 
 
+def _two_busy_workers(
+    pool: Callable[..., Pool], tmp_path: Path
+) -> tuple[Pool, tuple[AttemptKey, Path], tuple[AttemptKey, Path]]:
+    """Two workers, the first running "long" and the second "short" (in that order in the
+    executor, so the next key queued waits as the long one's standby), each holding until
+    its file is written."""
+    p = pool(parallelism=2, standby=True, queued_ahead=2)
+    held = []
+    for name in ("long", "short"):
+        release = tmp_path / f"{name}-go"
+        key = p.submit(name, "hold", ready=str(tmp_path / name), release=str(release))
+        p.wait_until((tmp_path / name).exists, f"the {name} attempt to start")
+        held.append((key, release))
+    return p, held[0], held[1]
+
+
 def test_a_busy_worker_starts_its_standby_without_the_executor(
     pool: Callable[..., Pool], tmp_path: Path
 ) -> None:
@@ -86,12 +102,7 @@ def test_an_idle_worker_takes_over_a_standby_waiting_behind_a_long_attempt(
 ) -> None:
     claims = tmp_path / "claims"
     claims.mkdir()
-    p = pool(parallelism=2, standby=True, queued_ahead=2)
-    long_release, short_release = tmp_path / "long-go", tmp_path / "short-go"
-    long = p.submit("long", "hold", ready=str(tmp_path / "long"), release=str(long_release))
-    p.wait_until((tmp_path / "long").exists, "the long attempt to start")
-    short = p.submit("short", "hold", ready=str(tmp_path / "short"), release=str(short_release))
-    p.wait_until((tmp_path / "short").exists, "the short attempt to start")
+    p, (long, long_release), (short, short_release) = _two_busy_workers(pool, tmp_path)
     after = p.submit("after", "claimed", claims=str(claims), name="after")
     _pump_until(p, lambda: after in _prepared(p), "the next attempt to be sent ahead")
     long_pid = p.pid_of(long)
@@ -202,17 +213,27 @@ def test_a_message_too_big_for_a_pipe_waits_in_the_queue(
     assert (tmp_path / "big").stat().st_size == STANDBY_MAX_BYTES
 
 
-def test_a_standby_its_worker_started_while_being_stopped_is_reported_failed(
+def _swallowing_first(
+    pool: Callable[..., Pool], tmp_path: Path, then: str, **options: Any
+) -> tuple[Pool, AttemptKey, AttemptKey]:
+    """One worker running "first", which swallows the SIGTERM that stops it and ends well,
+    with "second" (action ``then``: "wait" writes ``tmp_path/second``) as its standby."""
+    p = pool(parallelism=1, standby=True, queued_ahead=2, **options)
+    first = p.submit("first", "swallow_term", ready=str(tmp_path / "first"))
+    kwargs: dict[str, Any] = {"ready": str(tmp_path / "second")} if then == "wait" else {}
+    second = p.submit("second", then, **kwargs)
+    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
+    p.wait_until((tmp_path / "first").exists, "the first attempt to start")
+    return p, first, second
+
+
+def test_a_standby_its_worker_started_while_being_stopped_is_reported_lost(
     pool: Callable[..., Pool], tmp_path: Path
 ) -> None:
     # The first attempt swallows the SIGTERM of its kill and ends well: the worker reads its
     # standby and starts it before the SIGKILL comes. The executor cannot put that one back
-    # (it started): it reports it failed, saying why.
-    p = pool(parallelism=1, standby=True, queued_ahead=2, kill_grace_s=0.5)
-    first = p.submit("first", "swallow_term", ready=str(tmp_path / "first"))
-    second = p.submit("second", "wait", ready=str(tmp_path / "second"))
-    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
-    p.wait_until((tmp_path / "first").exists, "the first attempt to start")
+    # (it may have claimed it): it reports it started, then lost, saying why.
+    p, first, second = _swallowing_first(pool, tmp_path, "wait", kill_grace_s=0.5)
 
     p.executor.kill(first)
 
@@ -234,11 +255,7 @@ def test_a_worker_recycled_as_it_was_killed_leaves_its_standby_to_the_next_worke
 ) -> None:
     # The first attempt swallows its kill and ends, and the worker leaves after it
     # (max_tasks_per_worker=1): it never reads its standby, which runs elsewhere.
-    p = pool(parallelism=1, standby=True, queued_ahead=2, kill_grace_s=5.0, max_tasks_per_worker=1)
-    first = p.submit("first", "swallow_term", ready=str(tmp_path / "first"))
-    second = p.submit("second", "noop")
-    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
-    p.wait_until((tmp_path / "first").exists, "the first attempt to start")
+    p, first, second = _swallowing_first(pool, tmp_path, "noop", max_tasks_per_worker=1)
 
     p.executor.kill(first)
 
@@ -251,12 +268,7 @@ def test_a_worker_recycled_as_it_was_killed_leaves_its_standby_to_the_next_worke
 def test_a_killed_standby_is_not_taken_over(pool: Callable[..., Pool], tmp_path: Path) -> None:
     claims = tmp_path / "claims"
     claims.mkdir()
-    p = pool(parallelism=2, standby=True, queued_ahead=2)
-    long_release, short_release = tmp_path / "long-go", tmp_path / "short-go"
-    long = p.submit("long", "hold", ready=str(tmp_path / "long"), release=str(long_release))
-    p.wait_until((tmp_path / "long").exists, "the long attempt to start")
-    short = p.submit("short", "hold", ready=str(tmp_path / "short"), release=str(short_release))
-    p.wait_until((tmp_path / "short").exists, "the short attempt to start")
+    p, (long, long_release), (short, short_release) = _two_busy_workers(pool, tmp_path)
     doomed = p.submit("doomed", "claimed", claims=str(claims), name="doomed")
     _pump_until(p, lambda: doomed in _prepared(p), "the next attempt to be sent ahead")
 
@@ -282,11 +294,7 @@ def test_stop_reports_a_standby_its_worker_went_on_to_as_started(
     # the worker goes on to its standby until the SIGKILL. Both are accounted for: the
     # first's outcome is returned, the standby is reported started (the scheduler then
     # puts it back as stopped, or applies what it recorded).
-    p = pool(parallelism=1, standby=True, queued_ahead=2, kill_grace_s=0.5)
-    first = p.submit("first", "swallow_term", ready=str(tmp_path / "first"))
-    second = p.submit("second", "wait", ready=str(tmp_path / "second"))
-    _pump_until(p, lambda: second in _prepared(p), "the second to be sent ahead")
-    p.wait_until((tmp_path / "first").exists, "the first attempt to start")
+    p, first, second = _swallowing_first(pool, tmp_path, "wait", kill_grace_s=0.5)
 
     finished = dict(p.executor.stop())
 
@@ -302,12 +310,7 @@ def test_a_copy_that_fails_before_its_claim_is_not_the_attempts_outcome(
     # A standby taken over ran on the idle worker; the first worker's copy, read once its
     # long attempt ended, fails before it claims anything (as a DAG file edited since would
     # make it): that report is not the attempt's, so it says rejected.
-    p = pool(parallelism=2, standby=True, queued_ahead=2)
-    long_release, short_release = tmp_path / "long-go", tmp_path / "short-go"
-    long = p.submit("long", "hold", ready=str(tmp_path / "long"), release=str(long_release))
-    p.wait_until((tmp_path / "long").exists, "the long attempt to start")
-    short = p.submit("short", "hold", ready=str(tmp_path / "short"), release=str(short_release))
-    p.wait_until((tmp_path / "short").exists, "the short attempt to start")
+    p, (long, long_release), (short, short_release) = _two_busy_workers(pool, tmp_path)
     edited = tmp_path / "edited"
     after = p.submit("after", "fail_if_exists", path=str(edited))
     _pump_until(p, lambda: after in _prepared(p), "the next attempt to be sent ahead")
