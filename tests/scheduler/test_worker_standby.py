@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from scheduler_harness import Harness
+from scheduler_harness import Harness, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +54,8 @@ def test_attempts_waiting_behind_a_long_one_run_on_the_other_worker_once_each(
         assert time.monotonic() < deadline, harness.states("standby", run.run_id)
         harness.step(tick=False, wait_s=0.2)
     assert harness.states("standby", run.run_id)["long"] == "running"  # still held
+    # Its worker may not have reached the task's first line yet (it loads the DAG first).
+    wait_for(lambda: started.exists() and started.read_text(), "the long task's code to start")
     long_pid = int(started.read_text())
 
     release.write_text("go")
