@@ -18,7 +18,6 @@ from typing import Any
 
 from headwater.clock import Clock
 from headwater.engine.records import AttemptKey, AttemptOutcome
-from headwater.engine.states import TaskInstanceState
 from headwater.executors import _worker, local_standby
 from headwater.executors._worker import exception_text, failed_outcome
 from headwater.executors.adopted_workers import AdoptedWorkers
@@ -39,8 +38,6 @@ __all__ = ["KILLED", "WorkerPool"]
 log = logging.getLogger("headwater.executors.local")
 
 KILLED = "killed on request; worker process terminated"
-
-FAILED = TaskInstanceState.FAILED
 
 _PIPE_CLOSED_WAIT_S = 1.0
 """How long a worker whose pipe closed may take to exit before it is terminated."""
@@ -270,7 +267,7 @@ class WorkerPool:
             # started, then lost (the scheduler applies what it recorded, or runs it again).
             self._announce(worker, standby.key)
             error = f"its worker was stopped as it started this attempt (the one before: {reason})"
-            self._finished.append((standby.key, AttemptOutcome(FAILED, error=error, lost=True)))
+            self._finished.append((standby.key, replace(failed_outcome(error), lost=True)))
         elif self._started:
             local_standby.requeue(self._queue, standby)  # never read: run it elsewhere
         self._workers.remove(worker)

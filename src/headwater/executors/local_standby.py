@@ -116,14 +116,8 @@ def left_behind(worker: WorkerHandle) -> Standby | None:
 
 def take_over(workers: list[WorkerHandle], start_on: StartOn) -> None:
     """Each idle worker takes over a standby waiting behind another worker's attempt."""
-    for worker in workers:
-        if not worker.idle:
-            continue
-        holder = next((w for w in workers if _may_take_over(w)), None)
-        if holder is None:
-            return
-        assert holder.standby is not None
-        standby = holder.standby
+    standbys = [w.standby for w in workers if w.standby is not None and _may_take_over(w)]
+    for worker, standby in zip((w for w in workers if w.idle), standbys, strict=False):
         standby.taken_over = True
         start_on(worker, standby.key, standby.timeout_s, standby.data, True)
 

@@ -138,10 +138,10 @@ class AttemptFlow(SchedulerState):
         While the executor holds at least a quarter of ``queued_ahead`` attempts not handed
         to a worker yet, every worker that ends an attempt gets its next one without this
         scheduler (a busy local worker also holds its next one in its pipe): the write of
-        their ends is not what they wait for. Ended attempts are
-        then taken for up to ``GATHER_S`` more (or until that queue runs low), and written
-        in one transaction instead of one each: the write costs the scheduler and the
-        database less per attempt, and leaves them more of the CPUs for the workers."""
+        their ends is not what they wait for. Ended attempts are then taken for up to
+        ``GATHER_S`` more (or until that queue runs low), and written in one transaction
+        instead of one each: the write costs the scheduler and the database less per
+        attempt, and leaves them more of the CPUs for the workers."""
         finished = self.executor.poll(timeout=timeout)
         enough = (self.executor.queued_ahead + 3) // 4
         if not finished or not enough or self.executor.waiting() < enough:
