@@ -288,7 +288,8 @@ executor.poll(timeout=120)
         assert scheduler.stdout is not None
         workers = [int(pid) for pid in scheduler.stdout.readline().split()]
         assert len(workers) == 2
-        wait_until(ready.exists, "the busy task to start")
+        # The file exists a moment before its pid is written in it.
+        wait_until(lambda: ready.exists() and ready.read_text(), "the busy task to start")
         busy = int(ready.read_text())
         (idle,) = set(workers) - {busy}
 

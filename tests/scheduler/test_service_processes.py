@@ -115,7 +115,8 @@ def test_workers_start_when_tasks_need_them_and_retire_when_idle(
     assert tree.workers() == [] and tree.fork_servers() == [], tree.described()
 
     run = harness.trigger("trio")
-    wait_for(lambda: len(list(started.iterdir())) == 3, "the three tasks to start")
+    # A task's file exists a moment before its pid is written in it.
+    wait_for(lambda: sum(1 for p in started.iterdir() if p.read_text()) == 3, "the three tasks")
     pids = {int(p.read_text()) for p in started.iterdir()}
     assert set(tree.workers()) == pids  # one worker per running task, not 64
     release.write_text("go")
